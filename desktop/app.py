@@ -1,0 +1,95 @@
+"""The composition root: settings, then services, then (for ``folio``) the window.
+
+Services are built on first use, so a command that only lists personas never opens the
+vector store or loads a model. Nothing here imports Qt; the window is built in ``ui``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+
+from desktop.core.chat import ChatService, ChatStore
+from desktop.core.embeddings import local_embedding
+from desktop.core.errors import SettingsError
+from desktop.core.ingest import Ingestor
+from desktop.core.library import Library
+from desktop.core.llms import LLMCache
+from desktop.core.models import EMBED_DIM, EMBED_MODEL_NAME
+from desktop.core.paths import data_home
+from desktop.core.retrieval import Retriever
+from desktop.core.settings import Settings, load_settings
+from desktop.core.store import FolioStore
+
+LOCAL_EMBEDDING_ID = f"local:{EMBED_MODEL_NAME.rsplit('/', 1)[-1]}"
+
+
+class Services:
+    """Every core service for one data folder, each built once, on first use."""
+
+    def __init__(self, home: Path, settings: Settings | None = None) -> None:
+        self.home = home
+        self.settings = settings or load_settings(home)
+
+    @cached_property
+    def library(self) -> Library:
+        return Library(self.home / "library.db")
+
+    @cached_property
+    def store(self) -> FolioStore:
+        config = self.settings.store
+        if config.backend == "qdrant":
+            from desktop.core.store.server import connect
+
+            if not config.url:
+                raise SettingsError("store.url: set the Qdrant server URL to use backend 'qdrant'.")
+            return connect(config.url, os.environ.get(config.api_key_env), config.collection)
+        from desktop.core.store.edge import EdgeVectorStore
+
+        return EdgeVectorStore(self.home / "store" / "edge", EMBED_DIM)
+
+    @cached_property
+    def embed_model(self):  # type: ignore[no-untyped-def]
+        return local_embedding(self.home / "models", self.settings.threads)
+
+    @property
+    def embed_model_name(self) -> str:
+        return LOCAL_EMBEDDING_ID
+
+    @cached_property
+    def ingestor(self) -> Ingestor:
+        return Ingestor(
+            self.library, self.store, self.embed_model, self.embed_model_name, self.settings
+        )
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        return Retriever(
+            self.library, self.store, self.embed_model, self.embed_model_name, self.settings.top_k
+        )
+
+    @cached_property
+    def llms(self) -> LLMCache:
+        return LLMCache(self.settings)
+
+    @cached_property
+    def chats(self) -> ChatStore:
+        return ChatStore(self.home / "chats.db")
+
+    @cached_property
+    def chat(self) -> ChatService:
+        return ChatService(
+            self.chats, lambda: self.retriever, self.llms.get, self.settings.default_model
+        )
+
+    def close(self) -> None:
+        """Release what was opened: the store's lock first, then the databases."""
+        for name in ("store", "library", "chats"):
+            if name in self.__dict__:
+                self.__dict__.pop(name).close()
+
+
+def build_services(home: str | os.PathLike[str] | None = None) -> Services:
+    """Services on ``home``, else ``$FOLIO_HOME``, else the platform's data folder."""
+    return Services(data_home(home))

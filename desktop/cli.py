@@ -1,0 +1,287 @@
+"""``folio-cli``: the library, search, chats and personas, headless, on the core services.
+
+Results go to stdout (exactly one JSON document with ``--json``); progress and errors go
+to stderr. Exit codes: 0 done, 1 fatal error, 2 bad usage or input, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from desktop import __version__
+from desktop.app import Services, build_services
+from desktop.core.errors import FolioError, SettingsError
+from desktop.core.ingest import IngestReport
+from desktop.core.library import FAILED, INDEXED, SKIPPED
+from desktop.core.models import list_models
+from desktop.core.personas import Persona
+from desktop.core.prompts import source_label
+from desktop.core.tasks import CancelToken, Progress
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    """Bad input on the command line: exit code 2."""
+
+
+def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
+    print(json.dumps(data, ensure_ascii=False) if args.json else text)
+
+
+class _ProgressPrinter:
+    """A live line on a terminal; plain lines, at most every few seconds, otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+        self.last_file: str | None = None
+
+    def __call__(self, p: Progress) -> None:
+        now = time.monotonic()
+        eta = f", about {p.eta_seconds:.0f}s left" if p.eta_seconds is not None else ""
+        line = f"{p.files_done}/{p.files_total} files, {p.chunks_done} chunks{eta}"
+        if self.tty:
+            current = f"  {Path(p.current).name}" if p.current else ""
+            sys.stderr.write(f"\r\x1b[K{line}{current}"[:200])
+            sys.stderr.flush()
+        elif p.current != self.last_file and (now - self.last >= 2 or p.current is None):
+            self.last, self.last_file = now, p.current
+            print(f"{line}: {p.current}" if p.current else line, file=sys.stderr)
+
+    def done(self) -> None:
+        if self.tty:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
+
+
+def _run_indexing(
+    services: Services, args: argparse.Namespace, work: Callable[..., IngestReport]
+) -> int:
+    cancel = CancelToken()
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        # First Ctrl+C: stop at the next safe point; the library stays consistent.
+        print("Stopping after the current file…", file=sys.stderr)
+        cancel.cancel()
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, on_interrupt)
+    printer = _ProgressPrinter()
+    try:
+        report = work(on_progress=printer, cancel=cancel)
+    finally:
+        printer.done()
+        signal.signal(signal.SIGINT, previous)
+    for path, reason in report.failures:
+        print(f"{path}: {reason}", file=sys.stderr)
+    r = report
+    _emit(
+        args,
+        r.to_json(),
+        f"{r.added} added, {r.updated} updated, {r.removed} removed, {r.unchanged} unchanged, "
+        f"{r.failed} failed, {r.skipped} skipped; {r.chunks_embedded} chunks embedded "
+        f"in {r.seconds:.1f}s",
+    )
+    return EXIT_INTERRUPTED if report.cancelled else EXIT_OK
+
+
+def cmd_ingest(services: Services, args: argparse.Namespace) -> int:
+    paths = [Path(p) for p in args.paths]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise UsageError(f"No such file or folder: {', '.join(missing)}")
+    return _run_indexing(services, args, lambda **kw: services.ingestor.ingest(paths, **kw))
+
+
+def cmd_sync(services: Services, args: argparse.Namespace) -> int:
+    return _run_indexing(services, args, services.ingestor.sync)
+
+
+def cmd_remove(services: Services, args: argparse.Namespace) -> int:
+    removed = services.ingestor.remove(Path(args.path))
+    _emit(args, {"removed": removed}, f"{removed} file(s) removed from the library")
+    return EXIT_OK
+
+
+def cmd_status(services: Services, args: argparse.Namespace) -> int:
+    stats = services.library.stats()
+    data = {
+        "files": {
+            "indexed": stats.by_status.get(INDEXED, 0),
+            "failed": stats.by_status.get(FAILED, 0),
+            "skipped": stats.by_status.get(SKIPPED, 0),
+        },
+        "chunks": stats.chunks,
+        "embedding_model": services.library.get_meta("embedding_model")
+        or services.embed_model_name,
+        "failures": [
+            {"path": f.path, "reason": f.reason, "status": f.status} for f in stats.failures
+        ],
+        "folders": services.library.folders(),
+    }
+    lines = [
+        f"{data['files']['indexed']} files indexed ({stats.chunks} chunks), "
+        f"{data['files']['failed']} failed, {data['files']['skipped']} skipped",
+        *(f"  {f['status']}: {f['path']}: {f['reason']}" for f in data["failures"]),
+    ]
+    _emit(args, data, "\n".join(lines))
+    return EXIT_OK
+
+
+def cmd_search(services: Services, args: argparse.Namespace) -> int:
+    results = services.retriever.search(args.query, k=args.k)
+    lines = []
+    for i, c in enumerate(results, start=1):
+        snippet = " ".join(c.text.split())[:200]
+        lines.append(f"{source_label(i, c)}  (score {c.score:.3f})\n    {snippet}")
+    _emit(args, {"results": [c.to_json() for c in results]}, "\n".join(lines) or "No results.")
+    return EXIT_OK
+
+
+def cmd_ask(services: Services, args: argparse.Namespace) -> int:
+    cancel = CancelToken()
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+
+    def on_token(token: str) -> None:
+        sys.stdout.write(token)
+        sys.stdout.flush()
+
+    try:
+        answer = services.chat.ask(
+            args.question,
+            model=args.model,
+            persona=args.persona,
+            retrieval=not args.no_retrieval,
+            chat_id=args.chat,
+            top_k=args.k,
+            on_token=None if args.json else on_token,
+            cancel=cancel,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False))
+    else:
+        print()
+        if answer.citations:
+            print("\nSources:")
+            for i, c in enumerate(answer.citations, start=1):
+                print(f"  {source_label(i, c)}  (score {c.score:.3f})")
+        print(f"\n(chat {answer.chat_id})", file=sys.stderr)
+    return EXIT_INTERRUPTED if answer.interrupted else EXIT_OK
+
+
+def cmd_models(services: Services, args: argparse.Namespace) -> int:
+    models = list_models(services.settings)
+    data = {
+        "models": [
+            {"id": m.id, "kind": m.kind, "provider": m.provider, "available": m.available}
+            for m in models
+        ]
+    }
+    text = "\n".join(
+        f"{m.id}  ({m.kind}, {m.provider}){'' if m.available else '  [missing]'}" for m in models
+    )
+    _emit(args, data, text)
+    return EXIT_OK
+
+
+def cmd_personas(services: Services, args: argparse.Namespace) -> int:
+    personas = services.chats.personas
+    if args.action == "add":
+        personas.save(Persona(args.name, args.prompt, args.temperature))
+    elif args.action == "remove":
+        personas.remove(args.name)
+    items = personas.all()
+    text = "\n".join(f"{p.name}: {p.prompt}" for p in items) or "No personas."
+    _emit(args, {"personas": [p.to_json() for p in items]}, text)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="folio-cli", description="Folio without the window: library, search and chat."
+    )
+    parser.add_argument("--version", action="version", version=f"folio-cli {__version__}")
+    parser.add_argument("--home", help="data folder (default: $FOLIO_HOME or the platform's)")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print one JSON document")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("ingest", parents=[common], help="add folders/files and index them")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.set_defaults(func=cmd_ingest)
+    p = sub.add_parser("sync", parents=[common], help="re-scan every folder in the library")
+    p.set_defaults(func=cmd_sync)
+    p = sub.add_parser("remove", parents=[common], help="take a folder/file out of the library")
+    p.add_argument("path", metavar="PATH")
+    p.set_defaults(func=cmd_remove)
+    p = sub.add_parser("status", parents=[common], help="what the library holds")
+    p.set_defaults(func=cmd_status)
+    p = sub.add_parser("search", parents=[common], help="retrieval only, no model")
+    p.add_argument("query", metavar="QUERY")
+    p.add_argument("-k", type=int, default=None, help="number of results")
+    p.set_defaults(func=cmd_search)
+    p = sub.add_parser("ask", parents=[common], help="answer a question")
+    p.add_argument("question", metavar="QUESTION")
+    p.add_argument("--model", help="model id (see `models list`)")
+    p.add_argument("--persona", help="persona name (see `personas list`)")
+    p.add_argument("--no-retrieval", action="store_true", help="answer without documents")
+    p.add_argument("--chat", help="continue this chat id")
+    p.add_argument("-k", type=int, default=None, help="number of sources")
+    p.set_defaults(func=cmd_ask)
+
+    models = sub.add_parser("models", help="the models the picker offers")
+    msub = models.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = msub.add_parser("list", parents=[common], help="every model")
+    p.set_defaults(func=cmd_models)
+
+    personas = sub.add_parser("personas", help="the persona library")
+    psub = personas.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = psub.add_parser("list", parents=[common], help="every persona")
+    p.set_defaults(func=cmd_personas)
+    p = psub.add_parser("add", parents=[common], help="add or replace a persona")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--prompt", required=True, help="the system prompt")
+    p.add_argument("--temperature", type=float, default=None)
+    p.set_defaults(func=cmd_personas)
+    p = psub.add_parser("remove", parents=[common], help="delete a persona")
+    p.add_argument("name", metavar="NAME")
+    p.set_defaults(func=cmd_personas)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        services = build_services(args.home)
+    except FolioError as exc:
+        print(f"folio-cli: {exc}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, SettingsError) else EXIT_ERROR
+    try:
+        return int(args.func(services, args))
+    except UsageError as exc:
+        print(f"folio-cli: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except FolioError as exc:
+        print(f"folio-cli: {exc}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, SettingsError) else EXIT_ERROR
+    except KeyboardInterrupt:
+        print("folio-cli: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        services.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

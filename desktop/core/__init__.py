@@ -1,0 +1,1 @@
+"""Folio's core: library, ingestion, store, retrieval, chat and models. Never imports Qt."""

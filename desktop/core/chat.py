@@ -1,0 +1,307 @@
+"""Chats: asking a model, with or without retrieval, and keeping the conversation."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from llama_index.core.base.llms.types import ChatMessage
+
+from desktop.core.errors import ChatError
+from desktop.core.personas import Persona, PersonaLibrary
+from desktop.core.prompts import fit_to_context
+from desktop.core.retrieval import Citation, Retriever
+from desktop.core.tasks import CancelToken
+
+# Earlier turns sent with a question: enough for follow-ups, small enough for a small model.
+HISTORY_MESSAGES = 6
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS chats (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    chat_id TEXT NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+    role TEXT NOT NULL,
+    content TEXT NOT NULL,
+    model TEXT,
+    persona TEXT,
+    retrieval INTEGER NOT NULL DEFAULT 0,
+    citations TEXT NOT NULL DEFAULT '[]',
+    interrupted INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_chat ON messages(chat_id, id);
+"""
+
+
+@dataclass(frozen=True)
+class Message:
+    """One turn of a chat, with the choices it was made with."""
+
+    id: int
+    chat_id: str
+    role: str
+    content: str
+    model: str | None
+    persona: str | None
+    retrieval: bool
+    citations: list[Citation]
+    interrupted: bool
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Chat:
+    """A conversation."""
+
+    id: str
+    title: str
+    created_at: float
+    updated_at: float
+
+
+@dataclass
+class Answer:
+    """The result of ``ChatService.ask``."""
+
+    text: str
+    citations: list[Citation]
+    model: str
+    persona: str | None
+    retrieval: bool
+    chat_id: str
+    interrupted: bool = False
+    sources_trimmed: bool = False
+    prompt: list[ChatMessage] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "answer": self.text,
+            "sources": [c.to_json() for c in self.citations],
+            "model": self.model,
+            "persona": self.persona,
+            "retrieval": self.retrieval,
+            "chat_id": self.chat_id,
+            "interrupted": self.interrupted,
+        }
+
+
+class ChatModel(Protocol):
+    """What a chat needs from an LLM: LlamaIndex's streaming chat, and a token count."""
+
+    def stream_chat(self, messages: Any, **kwargs: Any) -> Any: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    @property
+    def metadata(self) -> Any: ...
+
+
+class ChatStore:
+    """Chats and messages in SQLite (``chats.db``); personas live in the same file."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self.lock = threading.RLock()
+        with self.lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(_SCHEMA)
+        self.personas = PersonaLibrary(self._db, self.lock)
+
+    def close(self) -> None:
+        with self.lock:
+            self._db.close()
+
+    def create(self, title: str) -> Chat:
+        """A new, empty chat."""
+        now = time.time()
+        chat = Chat(uuid.uuid4().hex, title.strip()[:80] or "New chat", now, now)
+        with self.lock:
+            self._db.execute(
+                "INSERT INTO chats VALUES (?, ?, ?, ?)",
+                (chat.id, chat.title, chat.created_at, chat.updated_at),
+            )
+        return chat
+
+    def get(self, chat_id: str) -> Chat:
+        with self.lock:
+            row = self._db.execute("SELECT * FROM chats WHERE id = ?", (chat_id,)).fetchone()
+        if row is None:
+            raise ChatError(f"No chat with id {chat_id!r}.")
+        return Chat(row["id"], row["title"], row["created_at"], row["updated_at"])
+
+    def all(self, search: str | None = None) -> list[Chat]:
+        """Chats, most recently used first; ``search`` filters titles."""
+        query = "SELECT * FROM chats"
+        params: tuple[str, ...] = ()
+        if search:
+            query, params = query + " WHERE title LIKE ?", (f"%{search}%",)
+        with self.lock:
+            rows = self._db.execute(query + " ORDER BY updated_at DESC", params).fetchall()
+        return [Chat(r["id"], r["title"], r["created_at"], r["updated_at"]) for r in rows]
+
+    def rename(self, chat_id: str, title: str) -> None:
+        self.get(chat_id)
+        with self.lock:
+            self._db.execute("UPDATE chats SET title = ? WHERE id = ?", (title.strip(), chat_id))
+
+    def delete(self, chat_id: str) -> None:
+        self.get(chat_id)
+        with self.lock:
+            self._db.execute("DELETE FROM chats WHERE id = ?", (chat_id,))
+
+    def add_message(
+        self,
+        chat_id: str,
+        role: str,
+        content: str,
+        *,
+        model: str | None = None,
+        persona: str | None = None,
+        retrieval: bool = False,
+        citations: list[Citation] | None = None,
+        interrupted: bool = False,
+    ) -> int:
+        now = time.time()
+        cites = json.dumps([c.to_json() for c in citations or []])
+        with self.lock:
+            cursor = self._db.execute(
+                "INSERT INTO messages (chat_id, role, content, model, persona, retrieval,"
+                " citations, interrupted, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (chat_id, role, content, model, persona, retrieval, cites, interrupted, now),
+            )
+            self._db.execute("UPDATE chats SET updated_at = ? WHERE id = ?", (now, chat_id))
+        return int(cursor.lastrowid or 0)
+
+    def messages(self, chat_id: str) -> list[Message]:
+        """A chat's messages, oldest first."""
+        with self.lock:
+            rows = self._db.execute(
+                "SELECT * FROM messages WHERE chat_id = ? ORDER BY id", (chat_id,)
+            ).fetchall()
+        return [
+            Message(
+                r["id"],
+                r["chat_id"],
+                r["role"],
+                r["content"],
+                r["model"],
+                r["persona"],
+                bool(r["retrieval"]),
+                [Citation.from_json(c) for c in json.loads(r["citations"])],
+                bool(r["interrupted"]),
+                r["created_at"],
+            )
+            for r in rows
+        ]
+
+
+class ChatService:
+    """Answers questions: retrieval (optional), persona, model, streaming, history."""
+
+    def __init__(
+        self,
+        store: ChatStore,
+        retriever: Callable[[], Retriever],
+        models: Callable[[str], ChatModel],
+        default_model: str,
+    ) -> None:
+        self.store = store
+        # Factories: a chat with retrieval off needs neither the vector store nor embeddings.
+        self._retriever = retriever
+        self._models = models
+        self.default_model = default_model
+
+    def ask(
+        self,
+        question: str,
+        *,
+        model: str | None = None,
+        persona: str | None = None,
+        retrieval: bool = True,
+        chat_id: str | None = None,
+        top_k: int | None = None,
+        on_token: Callable[[str], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Answer:
+        """Answer ``question``, streaming tokens to ``on_token``; the turn is saved."""
+        if not question.strip():
+            raise ChatError("The question is empty.")
+        model_id = model or self.default_model
+        chosen: Persona | None = self.store.personas.get(persona) if persona else None
+        llm = self._models(model_id)
+        chat = self.store.get(chat_id) if chat_id else self.store.create(question)
+        history = [
+            ChatMessage(role=m.role, content=m.content)
+            for m in self.store.messages(chat.id)[-HISTORY_MESSAGES:]
+        ]
+        citations = self._retriever().search(question, k=top_k) if retrieval else None
+        budget = llm.metadata.context_window - llm.metadata.num_output
+        messages, kept, trimmed = fit_to_context(
+            question,
+            chosen.prompt if chosen else None,
+            citations,
+            history,
+            budget,
+            llm.count_tokens,
+        )
+        self.store.add_message(
+            chat.id,
+            "user",
+            question,
+            model=model_id,
+            persona=chosen.name if chosen else None,
+            retrieval=retrieval,
+        )
+        kwargs: dict[str, Any] = {}
+        if chosen and chosen.temperature is not None:
+            kwargs["temperature"] = chosen.temperature
+        text, interrupted = "", False
+        stream = llm.stream_chat(messages, **kwargs)
+        try:
+            for response in stream:
+                if cancel is not None and cancel.cancelled:
+                    interrupted = True
+                    break
+                delta = response.delta or ""
+                text += delta
+                if on_token and delta:
+                    on_token(delta)
+        finally:
+            stream.close()  # ends generation at once and frees the model for the next turn
+        sources = kept or []
+        self.store.add_message(
+            chat.id,
+            "assistant",
+            text,
+            model=model_id,
+            persona=chosen.name if chosen else None,
+            retrieval=retrieval,
+            citations=sources,
+            interrupted=interrupted,
+        )
+        return Answer(
+            text=text,
+            citations=sources,
+            model=model_id,
+            persona=chosen.name if chosen else None,
+            retrieval=retrieval,
+            chat_id=chat.id,
+            interrupted=interrupted,
+            sources_trimmed=trimmed,
+            prompt=messages,
+        )

@@ -1,0 +1,38 @@
+"""Errors that reach a person: each says what happened, to what, and what to do."""
+
+from __future__ import annotations
+
+
+class FolioError(Exception):
+    """Base of every error Folio reports to a person; ``str()`` is the message to show."""
+
+
+class SettingsError(FolioError):
+    """A setting has an invalid value; the message names the field."""
+
+
+class ModelError(FolioError):
+    """A model is missing, unknown or failed to load."""
+
+
+class StoreError(FolioError):
+    """The vector store cannot be opened or used."""
+
+
+class StoreLockedError(StoreError):
+    """Another Folio process has the library open."""
+
+
+class EmbeddingMismatchError(StoreError):
+    """The library was filled with another embedding model than the one asked for."""
+
+
+class ChatError(FolioError):
+    """A chat, persona or message cannot be found or used."""
+
+
+class Cancelled(FolioError):
+    """The user cancelled a long-running task."""
+
+    def __init__(self, message: str = "Cancelled.") -> None:
+        super().__init__(message)

@@ -1,0 +1,472 @@
+"""Ingestion: walk folders, detect changes against the library, index, remove.
+
+Per file the order is what keeps the library and the store in agreement after a crash:
+the row is marked ``indexing``, old chunks are deleted, new ones upserted and the store
+flushed, and only then is the row marked ``indexed``. On open, rows left ``indexing`` or
+``removing`` are rolled back (their chunks deleted, the row dropped) and the next sync
+indexes those files again. Point ids are derived from path, content and position, so
+re-running any step never duplicates a chunk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.callbacks import CBEventType, EventPayload
+from llama_index.core.callbacks.base_handler import BaseCallbackHandler
+from llama_index.core.ingestion import IngestionPipeline
+from llama_index.core.node_parser import SentenceSplitter
+from llama_index.core.schema import BaseNode, TextNode
+from llama_index.core.vector_stores.types import FilterOperator, MetadataFilter, MetadataFilters
+
+from desktop.core.errors import Cancelled, EmbeddingMismatchError
+from desktop.core.library import (
+    FAILED,
+    INDEXED,
+    INDEXING,
+    REMOVING,
+    SKIPPED,
+    FileRecord,
+    Library,
+)
+from desktop.core.readers import Unreadable, read_documents
+from desktop.core.settings import Settings
+from desktop.core.store import FolioStore
+from desktop.core.tasks import CancelToken, Progress, ProgressCallback
+from desktop.core.walk import FoundFile, walk
+
+log = logging.getLogger(__name__)
+
+EMBEDDING_MODEL_KEY = "embedding_model"
+_ID_NAMESPACE = uuid.UUID("5b0c6f0e-3f7a-4c8e-9a51-6f6c696f0001")
+_DELETE_BATCH = 256
+# Chunk metadata kept for citations; none of it is embedded, so vectors depend on text only
+# and can be reused for a copy of the same file elsewhere.
+_METADATA_KEYS = ("file_path", "file_name", "page", "title", "modified")
+
+
+@dataclass
+class IngestReport:
+    """What one ingest or sync run did; ``to_json`` is the CLI contract's shape."""
+
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    skipped: int = 0
+    chunks_embedded: int = 0
+    chunks_reused: int = 0
+    seconds: float = 0.0
+    cancelled: bool = False
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "removed": self.removed,
+            "unchanged": self.unchanged,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "chunks_embedded": self.chunks_embedded,
+            "chunks_reused": self.chunks_reused,
+            "seconds": round(self.seconds, 3),
+            "cancelled": self.cancelled,
+        }
+
+
+def file_hash(path: str) -> str:
+    """SHA-256 of a file's content."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _point_id(key: str, index: int) -> str:
+    """A stable chunk id: the same file content always yields the same ids."""
+    return str(uuid.uuid5(_ID_NAMESPACE, f"{key}:{index}"))
+
+
+def _split_id(index: int, doc: BaseNode) -> str:
+    return _point_id(doc.id_, index)
+
+
+def _file_filter(paths: Iterable[str]) -> MetadataFilters:
+    return MetadataFilters(
+        filters=[MetadataFilter(key="file_path", value=list(paths), operator=FilterOperator.IN)]
+    )
+
+
+class _EmbeddingProgress(BaseCallbackHandler):
+    """Counts embedded chunks as LlamaIndex reports each batch, and stops on cancel."""
+
+    def __init__(self) -> None:
+        super().__init__(event_starts_to_ignore=[], event_ends_to_ignore=[])
+        self.on_batch: Any = None
+
+    def on_event_start(self, event_type, payload=None, event_id="", parent_id="", **kwargs):
+        return event_id
+
+    def on_event_end(self, event_type, payload=None, event_id="", **kwargs):
+        if event_type == CBEventType.EMBEDDING and payload and self.on_batch is not None:
+            self.on_batch(len(payload.get(EventPayload.CHUNKS, [])))
+
+    def start_trace(self, trace_id=None):
+        pass
+
+    def end_trace(self, trace_id=None, trace_map=None):
+        pass
+
+
+class _Run:
+    """Bookkeeping for one run: counts, progress and ETA."""
+
+    def __init__(self, total_files: int, total_bytes: int, on_progress: ProgressCallback | None):
+        self.report = IngestReport()
+        self.total_files = total_files
+        self.total_bytes = max(total_bytes, 1)
+        self.files_done = 0
+        self.bytes_done = 0
+        self.chunks_done = 0
+        self.started = time.monotonic()
+        self.on_progress = on_progress
+        self.current: str | None = None
+
+    def emit(self) -> None:
+        if self.on_progress is None:
+            return
+        elapsed = time.monotonic() - self.started
+        fraction = self.bytes_done / self.total_bytes
+        chunks_total = self.chunks_done
+        eta = None
+        if fraction > 0:
+            chunks_total = max(self.chunks_done, round(self.chunks_done / fraction))
+            eta = max(0.0, elapsed / fraction - elapsed)
+        self.on_progress(
+            Progress(
+                self.files_done,
+                self.total_files,
+                self.chunks_done,
+                chunks_total,
+                self.current,
+                eta,
+            )
+        )
+
+
+class Ingestor:
+    """Keeps the store in step with the folders in the library."""
+
+    def __init__(
+        self,
+        library: Library,
+        store: FolioStore,
+        embed_model: BaseEmbedding,
+        embed_model_name: str,
+        settings: Settings,
+    ) -> None:
+        self.library = library
+        self.store = store
+        self.embed_model = embed_model
+        self.embed_model_name = embed_model_name
+        self.settings = settings
+        self._progress = _EmbeddingProgress()
+        embed_model.callback_manager.add_handler(self._progress)
+        splitter = SentenceSplitter(
+            chunk_size=settings.chunk_size,
+            chunk_overlap=settings.chunk_overlap,
+            id_func=_split_id,
+        )
+        self.pipeline = IngestionPipeline(transformations=[splitter, embed_model])
+        self.recover()
+
+    # -- consistency ------------------------------------------------------------------------
+
+    def recover(self) -> int:
+        """Roll back files a crash left half done; returns how many."""
+        unfinished = self.library.unfinished()
+        if unfinished:
+            log.warning("Rolling back %d file(s) left unfinished by a crash", len(unfinished))
+            self._delete_chunks([record.path for record in unfinished])
+            self.library.delete_many([record.path for record in unfinished])
+        return len(unfinished)
+
+    def check_embedding_model(self) -> None:
+        """Refuse to mix vectors from two embedding models in one library."""
+        stored = self.library.get_meta(EMBEDDING_MODEL_KEY)
+        if stored is None:
+            self.library.set_meta(EMBEDDING_MODEL_KEY, self.embed_model_name)
+        elif stored != self.embed_model_name:
+            raise EmbeddingMismatchError(
+                f"This library was indexed with {stored}, not {self.embed_model_name}. "
+                f"Switch back to {stored}, or re-index the library with the new model."
+            )
+
+    def _delete_chunks(self, paths: list[str]) -> None:
+        for start in range(0, len(paths), _DELETE_BATCH):
+            self.store.delete_nodes(filters=_file_filter(paths[start : start + _DELETE_BATCH]))
+        self.store.commit()
+
+    # -- public operations ------------------------------------------------------------------
+
+    def ingest(
+        self,
+        paths: list[Path],
+        on_progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+    ) -> IngestReport:
+        """Add folders or files to the library and index what is new or changed."""
+        roots = []
+        for path in paths:
+            root = os.path.abspath(path)
+            if not os.path.exists(root):
+                raise FileNotFoundError(f"{root} does not exist")
+            self.library.add_folder(root)
+            roots.append(root)
+        return self._sync_roots(roots, on_progress, cancel)
+
+    def sync(
+        self, on_progress: ProgressCallback | None = None, cancel: CancelToken | None = None
+    ) -> IngestReport:
+        """Re-scan every folder in the library; index changes, drop deleted files."""
+        return self._sync_roots(self.library.folders(), on_progress, cancel)
+
+    def remove(self, path: Path) -> int:
+        """Take a folder or file out of the library and its chunks out of the store."""
+        target = os.path.abspath(path)
+        prefix = target.rstrip(os.sep) + os.sep
+        paths = [
+            record.path
+            for record in self.library.all_files()
+            if record.path == target or record.path.startswith(prefix)
+        ]
+        self._remove_files(paths)
+        for folder in self.library.folders():
+            if folder == target or folder.startswith(prefix):
+                self.library.remove_folder(folder)
+        return len(paths)
+
+    # -- the run ----------------------------------------------------------------------------
+
+    def _scan(
+        self, root: str, known: dict[str, FileRecord]
+    ) -> tuple[list[tuple[FoundFile, FileRecord | None]], list[str], int]:
+        """Files to look at (new, or with a new size/mtime), vanished files, unchanged count.
+
+        ``known`` holds every file in the library: a file may have come in through another
+        folder that contains this one.
+        """
+        candidates: list[tuple[FoundFile, FileRecord | None]] = []
+        unchanged = 0
+        seen: set[str] = set()
+        if os.path.exists(root):
+            for found in walk(Path(root), self.settings.ignore_patterns):
+                seen.add(found.path)
+                record = known.get(found.path)
+                if record and (record.size, record.mtime_ns) == (found.size, found.mtime_ns):
+                    unchanged += 1
+                else:
+                    candidates.append((found, record))
+        vanished = [p for p, r in known.items() if r.root == root and p not in seen]
+        return candidates, vanished, unchanged
+
+    def _sync_roots(
+        self,
+        roots: list[str],
+        on_progress: ProgressCallback | None,
+        cancel: CancelToken | None,
+    ) -> IngestReport:
+        started = time.monotonic()
+        self.check_embedding_model()
+        work: list[tuple[str, FoundFile, FileRecord | None]] = []
+        vanished: list[str] = []
+        unchanged = 0
+        known = {record.path: record for record in self.library.all_files()}
+        for root in roots:
+            candidates, gone, same = self._scan(root, known)
+            queued = {found.path for _, found, _ in work}
+            work.extend((root, f, r) for f, r in candidates if f.path not in queued)
+            vanished.extend(gone)
+            unchanged += same
+        run = _Run(len(work), sum(found.size for _, found, _ in work), on_progress)
+        run.report.unchanged = unchanged
+
+        def on_batch(count: int) -> None:
+            run.chunks_done += count
+            run.emit()
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+
+        self._progress.on_batch = on_batch
+        run.emit()
+        try:
+            for root, found, record in work:
+                if cancel is not None:
+                    cancel.raise_if_cancelled()
+                run.current = found.path
+                run.emit()
+                self._index_file(root, found, record, run.report)
+                run.files_done += 1
+                run.bytes_done += found.size
+            run.current = None
+            # Removals last, so a renamed file can reuse the chunks of its old path.
+            self._remove_files(vanished)
+            run.report.removed = len(vanished)
+        except Cancelled:
+            run.report.cancelled = True
+        finally:
+            self._progress.on_batch = None
+        run.report.seconds = time.monotonic() - started
+        run.emit()
+        return run.report
+
+    def _index_file(
+        self, root: str, found: FoundFile, previous: FileRecord | None, report: IngestReport
+    ) -> None:
+        def finish(status: str, reason: str | None, content_hash: str | None) -> None:
+            record = FileRecord(
+                found.path, root, found.size, found.mtime_ns, content_hash, status, reason, []
+            )
+            self._replace(record, [], had_chunks=bool(previous and previous.chunk_ids))
+            if status == FAILED:
+                report.failed += 1
+            else:
+                report.skipped += 1
+            report.failures.append((found.path, reason or status))
+
+        limit = int(self.settings.max_file_mb * 1024 * 1024)
+        if found.size > limit:
+            size_mb = found.size / 1024 / 1024
+            finish(
+                SKIPPED,
+                f"too large ({size_mb:.0f} MB; the limit is {self.settings.max_file_mb:g} MB, "
+                "which you can raise in settings)",
+                None,
+            )
+            return
+        if found.size == 0:
+            finish(SKIPPED, "empty file (0 bytes)", None)
+            return
+        try:
+            content_hash = file_hash(found.path)
+        except FileNotFoundError:
+            finish(FAILED, "the file disappeared while Folio was reading it", None)
+            return
+        except OSError as exc:
+            finish(FAILED, f"cannot be read: {exc.strerror}", None)
+            return
+        if previous and previous.hash == content_hash and previous.status == INDEXED:
+            self.library.touch(found.path, found.size, found.mtime_ns)
+            report.unchanged += 1
+            return
+        try:
+            nodes, reused = self._nodes_for(found, content_hash)
+        except Unreadable as exc:
+            finish(exc.status, exc.reason, content_hash)
+            return
+        record = FileRecord(
+            found.path,
+            root,
+            found.size,
+            found.mtime_ns,
+            content_hash,
+            INDEXED,
+            None,
+            [node.node_id for node in nodes],
+        )
+        self._replace(record, nodes, had_chunks=bool(previous and previous.chunk_ids))
+        if reused:
+            report.chunks_reused += len(nodes)
+        else:
+            report.chunks_embedded += len(nodes)
+        if previous is None:
+            report.added += 1
+        else:
+            report.updated += 1
+
+    def _metadata(self, found: FoundFile, page: int | None, title: str | None) -> dict[str, Any]:
+        path = Path(found.path)
+        modified = datetime.fromtimestamp(found.mtime_ns / 1e9, tz=UTC)
+        return {
+            "file_path": found.path,
+            "file_name": path.name,
+            "page": page,
+            "title": title or path.stem,
+            "modified": modified.isoformat(timespec="seconds"),
+        }
+
+    def _nodes_for(self, found: FoundFile, content_hash: str) -> tuple[list[BaseNode], bool]:
+        """Chunks with embeddings: copied from identical content if any, else computed."""
+        donor = self.library.indexed_with_hash(content_hash)
+        if donor is not None and donor.path != found.path:
+            copied = self._copy_chunks(donor, found, content_hash)
+            if copied is not None:
+                return copied, True
+        docs = read_documents(Path(found.path))
+        keys = list(_METADATA_KEYS)
+        for number, doc in enumerate(docs):
+            page = doc.metadata.get("page")
+            doc.metadata = self._metadata(found, page, doc.metadata.get("title"))
+            doc.id_ = f"{found.path}#{page or number}@{content_hash}"
+            doc.excluded_embed_metadata_keys = keys
+            doc.excluded_llm_metadata_keys = keys
+        return list(self.pipeline.run(documents=docs)), False
+
+    def _copy_chunks(
+        self, donor: FileRecord, found: FoundFile, content_hash: str
+    ) -> list[BaseNode] | None:
+        source = self.store.get_nodes(filters=_file_filter([donor.path]))
+        if len(source) != len(donor.chunk_ids) or any(n.embedding is None for n in source):
+            return None
+        order = {node_id: i for i, node_id in enumerate(donor.chunk_ids)}
+        source.sort(key=lambda node: order.get(node.node_id, 0))
+        keys = list(_METADATA_KEYS)
+        copies: list[BaseNode] = []
+        for index, node in enumerate(source):
+            metadata = self._metadata(found, node.metadata.get("page"), node.metadata.get("title"))
+            if metadata["title"] == Path(donor.path).stem:
+                metadata["title"] = Path(found.path).stem
+            copies.append(
+                TextNode(
+                    id_=_point_id(f"{found.path}@{content_hash}", index),
+                    text=node.get_content(),
+                    metadata=metadata,
+                    embedding=node.embedding,
+                    excluded_embed_metadata_keys=keys,
+                    excluded_llm_metadata_keys=keys,
+                )
+            )
+        return copies
+
+    def _replace(self, record: FileRecord, nodes: list[BaseNode], had_chunks: bool) -> None:
+        """Swap a file's chunks in the store, crash-safely (see the module docstring)."""
+        if not nodes and not had_chunks:
+            self.library.put(record)
+            return
+        pending = FileRecord(**{**record.__dict__, "status": INDEXING})
+        self.library.put(pending)
+        self.store.delete_nodes(filters=_file_filter([record.path]))
+        if nodes:
+            self.store.add(nodes)
+        self.store.commit()
+        self.library.put(record)
+
+    def _remove_files(self, paths: list[str]) -> None:
+        if not paths:
+            return
+        self.library.set_status_many(paths, REMOVING)
+        self._delete_chunks(paths)
+        self.library.delete_many(paths)

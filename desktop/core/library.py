@@ -1,0 +1,243 @@
+"""The library: which folders and files Folio knows, and what became of each file.
+
+SQLite is the source of truth for incremental sync. A file row moves through these states:
+
+- ``indexing`` / ``removing``: its chunks in the store are being replaced or deleted. A row
+  left in one of these states by a crash is rolled back on the next open (see ``Ingestor``).
+- ``indexed``: its chunks are committed to the store; ``chunk_ids`` lists them.
+- ``failed`` / ``skipped``: nothing stored; ``reason`` says why, in words a person understands.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+INDEXED, FAILED, SKIPPED = "indexed", "failed", "skipped"
+INDEXING, REMOVING = "indexing", "removing"
+FINAL_STATES = (INDEXED, FAILED, SKIPPED)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS folders (path TEXT PRIMARY KEY, added_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY,
+    root TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    hash TEXT,
+    status TEXT NOT NULL,
+    reason TEXT,
+    chunk_ids TEXT NOT NULL DEFAULT '[]',
+    updated_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS files_root ON files(root);
+CREATE INDEX IF NOT EXISTS files_hash ON files(hash);
+"""
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One file as the library last saw it."""
+
+    path: str
+    root: str
+    size: int
+    mtime_ns: int
+    hash: str | None
+    status: str
+    reason: str | None
+    chunk_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LibraryStats:
+    """Counts for ``folio-cli status`` and the library pane."""
+
+    by_status: dict[str, int]
+    chunks: int
+    failures: list[FileRecord]
+
+
+class Library:
+    """The SQLite library database (``library.db`` in the data folder)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        # One connection shared by the UI and worker threads, serialised by a lock.
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        with self._lock:
+            # WAL survives a killed process without losing committed transactions.
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: all of it is committed, or none of it."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # -- meta -------------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        """A library-wide value, such as the embedding model that filled the store."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row["value"] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a library-wide value."""
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    # -- folders ----------------------------------------------------------------------------
+
+    def add_folder(self, path: str) -> None:
+        """Remember a folder (or single file) so ``sync`` re-scans it."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO folders (path, added_at) VALUES (?, ?)", (path, time.time())
+            )
+
+    def folders(self) -> list[str]:
+        """Every folder or file added to the library, oldest first."""
+        with self._lock:
+            rows = self._db.execute("SELECT path FROM folders ORDER BY added_at, path").fetchall()
+        return [row["path"] for row in rows]
+
+    def remove_folder(self, path: str) -> None:
+        """Forget a folder; its files must already have been removed."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM folders WHERE path = ?", (path,))
+
+    # -- files ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _record(row: sqlite3.Row) -> FileRecord:
+        return FileRecord(
+            path=row["path"],
+            root=row["root"],
+            size=row["size"],
+            mtime_ns=row["mtime_ns"],
+            hash=row["hash"],
+            status=row["status"],
+            reason=row["reason"],
+            chunk_ids=json.loads(row["chunk_ids"]),
+        )
+
+    def get(self, path: str) -> FileRecord | None:
+        """The record of one file, if the library knows it."""
+        with self._lock:
+            row = self._db.execute("SELECT * FROM files WHERE path = ?", (path,)).fetchone()
+        return self._record(row) if row else None
+
+    def files_under(self, root: str) -> dict[str, FileRecord]:
+        """Every file added through ``root``, by path."""
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM files WHERE root = ?", (root,)).fetchall()
+        return {row["path"]: self._record(row) for row in rows}
+
+    def all_files(self) -> list[FileRecord]:
+        """Every file record, by path."""
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM files ORDER BY path").fetchall()
+        return [self._record(row) for row in rows]
+
+    def unfinished(self) -> list[FileRecord]:
+        """Files a crash left half indexed or half removed."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM files WHERE status IN (?, ?)", (INDEXING, REMOVING)
+            ).fetchall()
+        return [self._record(row) for row in rows]
+
+    def indexed_with_hash(self, content_hash: str) -> FileRecord | None:
+        """An indexed file with this content, whose chunks can be reused."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT * FROM files WHERE hash = ? AND status = ? LIMIT 1", (content_hash, INDEXED)
+            ).fetchone()
+        return self._record(row) if row else None
+
+    def put(self, record: FileRecord) -> None:
+        """Insert or replace one file's record."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO files"
+                " (path, root, size, mtime_ns, hash, status, reason, chunk_ids, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.path,
+                    record.root,
+                    record.size,
+                    record.mtime_ns,
+                    record.hash,
+                    record.status,
+                    record.reason,
+                    json.dumps(record.chunk_ids),
+                    time.time(),
+                ),
+            )
+
+    def set_status_many(self, paths: list[str], status: str) -> None:
+        """Move files to another state, keeping the rest of their records."""
+        now = time.time()
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE files SET status = ?, updated_at = ? WHERE path = ?",
+                [(status, now, path) for path in paths],
+            )
+
+    def touch(self, path: str, size: int, mtime_ns: int) -> None:
+        """Record a new size/mtime for a file whose content did not change."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE files SET size = ?, mtime_ns = ? WHERE path = ?", (size, mtime_ns, path)
+            )
+
+    def delete_many(self, paths: list[str]) -> None:
+        """Forget files."""
+        with self.transaction() as db:
+            db.executemany("DELETE FROM files WHERE path = ?", [(path,) for path in paths])
+
+    def stats(self) -> LibraryStats:
+        """Counts by status, total chunks and the files that failed or were skipped."""
+        with self._lock:
+            counts = {
+                row["status"]: row["n"]
+                for row in self._db.execute(
+                    "SELECT status, COUNT(*) AS n FROM files GROUP BY status"
+                )
+            }
+            chunks = self._db.execute(
+                "SELECT COALESCE(SUM(json_array_length(chunk_ids)), 0) AS n FROM files"
+                " WHERE status = ?",
+                (INDEXED,),
+            ).fetchone()["n"]
+            failures = [
+                self._record(row)
+                for row in self._db.execute(
+                    "SELECT * FROM files WHERE status IN (?, ?) ORDER BY path", (FAILED, SKIPPED)
+                )
+            ]
+        return LibraryStats(counts, chunks, failures)

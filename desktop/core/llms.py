@@ -1,0 +1,147 @@
+"""Language models behind LlamaIndex's LLM interface; the local one runs llama.cpp in-process."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseGen,
+    CompletionResponse,
+    CompletionResponseGen,
+    LLMMetadata,
+)
+from llama_index.core.bridge.pydantic import Field, PrivateAttr
+from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
+from llama_index.core.llms.custom import CustomLLM
+
+from desktop.core.errors import ModelError
+from desktop.core.models import local_llm_path
+from desktop.core.settings import Settings
+
+DEFAULT_TEMPERATURE = 0.2
+MAX_ANSWER_TOKENS = 512
+
+
+class LocalLlama(CustomLLM):
+    """A GGUF model run by llama.cpp, prompted with the model's own chat template.
+
+    LlamaIndex's ``LlamaCPP`` formats prompts as plain ``system: … user: …`` text, which
+    chat-tuned GGUFs answer poorly; ``create_chat_completion`` applies the template the
+    GGUF carries (ChatML for SmolLM2).
+    """
+
+    model_path: str = Field(description="Path of the GGUF file.")
+    context_window: int = Field(default=4096)
+    threads: int = Field(default=2)
+    temperature: float = Field(default=DEFAULT_TEMPERATURE)
+    max_tokens: int = Field(default=MAX_ANSWER_TOKENS)
+
+    _llama: Any = PrivateAttr(default=None)
+    # llama.cpp contexts are not thread-safe: one generation at a time.
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    def model_post_init(self, context: Any, /) -> None:
+        from llama_cpp import Llama
+
+        try:
+            self._llama = Llama(
+                model_path=self.model_path,
+                n_ctx=self.context_window,
+                n_threads=self.threads,
+                n_threads_batch=self.threads,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelError(
+                f"Could not load the model file {self.model_path}: {exc}. "
+                "Check that it is a GGUF file, or choose another model."
+            ) from exc
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "FolioLocalLlama"
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata(
+            context_window=self.context_window,
+            num_output=self.max_tokens,
+            is_chat_model=True,
+            model_name=Path(self.model_path).name,
+        )
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens ``text`` takes in this model's vocabulary."""
+        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def _stream(self, messages: Sequence[ChatMessage], **kwargs: Any) -> Iterator[str]:
+        payload = [{"role": m.role.value, "content": m.content or ""} for m in messages]
+        with self._lock:
+            chunks = self._llama.create_chat_completion(
+                messages=payload,
+                stream=True,
+                temperature=kwargs.get("temperature", self.temperature),
+                max_tokens=kwargs.get("max_tokens", self.max_tokens),
+            )
+            for chunk in chunks:
+                delta = chunk["choices"][0]["delta"].get("content")
+                if delta:
+                    yield delta
+
+    @llm_chat_callback()
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        def gen() -> ChatResponseGen:
+            text = ""
+            for delta in self._stream(messages, **kwargs):
+                text += delta
+                yield ChatResponse(message=ChatMessage(role="assistant", content=text), delta=delta)
+
+        return gen()
+
+    @llm_chat_callback()
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        text = "".join(self._stream(messages, **kwargs))
+        return ChatResponse(message=ChatMessage(role="assistant", content=text))
+
+    @llm_completion_callback()
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseGen:
+        def gen() -> CompletionResponseGen:
+            text = ""
+            for delta in self._stream([ChatMessage(role="user", content=prompt)], **kwargs):
+                text += delta
+                yield CompletionResponse(text=text, delta=delta)
+
+        return gen()
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        messages = [ChatMessage(role="user", content=prompt)]
+        return CompletionResponse(text="".join(self._stream(messages, **kwargs)))
+
+
+class LLMCache:
+    """Loads each model once and keeps it: loading costs far more than a question."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._loaded: dict[str, LocalLlama] = {}
+        self._lock = threading.Lock()
+
+    def get(self, model_id: str) -> LocalLlama:
+        """The loaded model for ``model_id``; raises ModelError naming what is wrong."""
+        with self._lock:
+            if model_id not in self._loaded:
+                path = local_llm_path(model_id, self._settings)
+                self._loaded[model_id] = LocalLlama(
+                    model_path=str(path),
+                    context_window=self._settings.context_window,
+                    threads=self._settings.threads,
+                )
+            return self._loaded[model_id]

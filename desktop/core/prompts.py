@@ -1,0 +1,75 @@
+"""The messages sent to a model: persona, numbered sources, history, question."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from llama_index.core.base.llms.types import ChatMessage
+
+from desktop.core.retrieval import Citation
+
+DEFAULT_SYSTEM_PROMPT = "You are Folio, a helpful assistant. Answer clearly and briefly."
+SOURCES_INSTRUCTIONS = (
+    "Answer the question using the numbered sources from the user's documents. "
+    "Cite the sources you use like [1]. If the sources do not contain the answer, say so."
+)
+NO_SOURCES_NOTE = "(No passage in the user's documents matched this question.)"
+
+
+def source_label(number: int, citation: Citation) -> str:
+    """``[n] file.pdf, page 3`` — how a source is introduced to the model and the person."""
+    where = f", page {citation.page}" if citation.page is not None else ""
+    return f"[{number}] {citation.file_name}{where}"
+
+
+def build_messages(
+    question: str,
+    system_prompt: str | None,
+    citations: Sequence[Citation] | None,
+    history: Sequence[ChatMessage] = (),
+) -> list[ChatMessage]:
+    """The chat for one question. ``citations=None`` means retrieval is off: no document text."""
+    system = system_prompt or DEFAULT_SYSTEM_PROMPT
+    if citations is None:
+        user = question
+    else:
+        system = f"{system}\n\n{SOURCES_INSTRUCTIONS}"
+        if citations:
+            blocks = [
+                f"{source_label(i, c)}\n{c.text.strip()}" for i, c in enumerate(citations, start=1)
+            ]
+            user = "Sources:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}"
+        else:
+            user = f"{NO_SOURCES_NOTE}\n\nQuestion: {question}"
+    return [
+        ChatMessage(role="system", content=system),
+        *history,
+        ChatMessage(role="user", content=user),
+    ]
+
+
+def fit_to_context(
+    question: str,
+    system_prompt: str | None,
+    citations: list[Citation] | None,
+    history: list[ChatMessage],
+    budget: int,
+    count_tokens: Callable[[str], int],
+) -> tuple[list[ChatMessage], list[Citation] | None, bool]:
+    """Drop the oldest history, then the weakest sources, until the prompt fits ``budget``.
+
+    Returns the messages, the sources kept, and whether anything was dropped.
+    """
+    trimmed = False
+    while True:
+        messages = build_messages(question, system_prompt, citations, history)
+        used = sum(count_tokens(m.content or "") + 4 for m in messages)
+        if used <= budget:
+            return messages, citations, trimmed
+        if history:
+            history = history[2:]
+        elif citations:
+            citations = citations[:-1]
+        else:
+            return messages, citations, trimmed
+        trimmed = True

@@ -1,0 +1,288 @@
+"""Turning one file into LlamaIndex Documents, with a reason a person understands when not.
+
+Parsing is LlamaIndex's readers' job; this module picks the reader for a file type, checks
+text files for the bad inputs readers would silently mangle, and translates failures.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+from llama_index.core.readers.base import BaseReader
+from llama_index.core.schema import Document
+
+from desktop.core.library import FAILED, SKIPPED
+
+log = logging.getLogger(__name__)
+
+# Plain text and source code: decoded by Folio (strictly) so bad bytes are reported.
+TEXT_TYPES = frozenset(
+    [
+        ".txt",
+        ".text",
+        ".md",
+        ".markdown",
+        ".rst",
+        ".adoc",
+        ".org",
+        ".tex",
+        ".log",
+        ".json",
+        ".jsonl",
+        ".yaml",
+        ".yml",
+        ".toml",
+        ".ini",
+        ".cfg",
+        ".conf",
+        ".xml",
+        ".py",
+        ".pyi",
+        ".js",
+        ".jsx",
+        ".ts",
+        ".tsx",
+        ".java",
+        ".kt",
+        ".kts",
+        ".scala",
+        ".go",
+        ".rs",
+        ".c",
+        ".h",
+        ".cc",
+        ".cpp",
+        ".hpp",
+        ".cxx",
+        ".cs",
+        ".swift",
+        ".m",
+        ".mm",
+        ".rb",
+        ".php",
+        ".pl",
+        ".pm",
+        ".lua",
+        ".r",
+        ".jl",
+        ".sh",
+        ".bash",
+        ".zsh",
+        ".fish",
+        ".ps1",
+        ".bat",
+        ".sql",
+        ".css",
+        ".scss",
+        ".less",
+        ".vue",
+        ".svelte",
+        ".dart",
+        ".ex",
+        ".exs",
+        ".erl",
+        ".hs",
+        ".ml",
+        ".clj",
+        ".groovy",
+        ".gradle",
+        ".cmake",
+        ".mk",
+        ".dockerfile",
+        ".proto",
+        ".graphql",
+        ".tf",
+        ".nix",
+    ]
+)
+TEXT_NAMES = frozenset({"makefile", "dockerfile", "readme", "license", "changelog"})
+_SNIFF_BYTES = 8192
+
+
+class Unreadable(Exception):
+    """A file that yields no documents: ``status`` is failed or skipped, ``reason`` says why."""
+
+    def __init__(self, status: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def _pdf_reader() -> BaseReader:
+    from llama_index.readers.file import PDFReader
+
+    return PDFReader(return_full_document=False)
+
+
+def _html_reader() -> BaseReader:
+    from llama_index.readers.file import HTMLTagReader
+
+    return HTMLTagReader(tag="body")
+
+
+def _docx_reader() -> BaseReader:
+    from llama_index.readers.file import DocxReader
+
+    return DocxReader()
+
+
+def _pptx_reader() -> BaseReader:
+    from llama_index.readers.file import PptxReader
+
+    return PptxReader(num_workers=0, raise_on_error=True)
+
+
+def _excel_reader() -> BaseReader:
+    from llama_index.readers.file import PandasExcelReader
+
+    return PandasExcelReader()
+
+
+def _csv_reader() -> BaseReader:
+    from llama_index.readers.file import PandasCSVReader
+
+    return PandasCSVReader(concat_rows=True)
+
+
+def _epub_reader() -> BaseReader:
+    from llama_index.readers.file import EpubReader
+
+    return EpubReader()
+
+
+def _ipynb_reader() -> BaseReader:
+    from llama_index.readers.file import IPYNBReader
+
+    return IPYNBReader(concatenate=True)
+
+
+READERS: dict[str, Callable[[], BaseReader]] = {
+    ".pdf": _pdf_reader,
+    ".html": _html_reader,
+    ".htm": _html_reader,
+    ".xhtml": _html_reader,
+    ".docx": _docx_reader,
+    ".pptx": _pptx_reader,
+    ".xlsx": _excel_reader,
+    ".csv": _csv_reader,
+    ".epub": _epub_reader,
+    ".ipynb": _ipynb_reader,
+}
+_KIND = {".docx": "Word document", ".pptx": "PowerPoint file", ".xlsx": "Excel workbook"}
+_KIND.update({".epub": "EPUB book", ".ipynb": "Jupyter notebook", ".csv": "CSV file"})
+
+
+def is_supported(path: Path) -> bool:
+    """Whether Folio has a reader for this file's type."""
+    suffix = path.suffix.lower()
+    return suffix in READERS or suffix in TEXT_TYPES or path.name.lower() in TEXT_NAMES
+
+
+def _decode_text(path: Path, data: bytes) -> str:
+    for bom, encoding in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32")):
+        if data.startswith(bom):
+            return data.decode(encoding)
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16")
+    if b"\x00" in data[:_SNIFF_BYTES]:
+        raise Unreadable(
+            FAILED,
+            f"binary data, not text: the {path.suffix or 'file'} name does not match the content",
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Unreadable(
+            FAILED,
+            f"not valid UTF-8 text (bad byte at offset {exc.start}); "
+            "re-save the file as UTF-8 and sync again",
+        ) from exc
+
+
+def _read_text(path: Path) -> list[Document]:
+    text = _decode_text(path, path.read_bytes())
+    title = None
+    if path.suffix.lower() in (".md", ".markdown"):
+        title = next(
+            (line.lstrip("#").strip() for line in text.splitlines() if line.startswith("# ")),
+            None,
+        )
+    return [Document(text=text, metadata={"title": title} if title else {})]
+
+
+def _read_pdf(path: Path) -> list[Document]:
+    from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
+
+    try:
+        docs = _pdf_reader().load_data(path)
+    except (FileNotDecryptedError, DependencyError) as exc:
+        raise Unreadable(
+            FAILED,
+            "password-protected PDF: Folio cannot read encrypted files; "
+            "save an unprotected copy and sync again",
+        ) from exc
+    except (PdfReadError, ValueError, KeyError, IndexError, TypeError, AssertionError) as exc:
+        raise Unreadable(FAILED, f"damaged or truncated PDF ({exc})") from exc
+    for number, doc in enumerate(docs, start=1):
+        doc.metadata = {"page": number}
+    if docs and not any(doc.text.strip() for doc in docs):
+        raise Unreadable(
+            FAILED,
+            "no extractable text: probably a scanned PDF, and Folio has no OCR yet",
+        )
+    return docs
+
+
+def _read_with(path: Path, suffix: str) -> list[Document]:
+    try:
+        docs = READERS[suffix]().load_data(path)
+    except UnicodeDecodeError as exc:
+        raise Unreadable(
+            FAILED, "not valid UTF-8 text; re-save the file as UTF-8 and sync again"
+        ) from exc
+    except (zipfile.BadZipFile, KeyError) as exc:
+        kind = _KIND.get(suffix, f"{suffix} file")
+        raise Unreadable(FAILED, f"damaged or not really a {kind} ({exc})") from exc
+    paged = suffix == ".pptx"
+    for number, doc in enumerate(docs, start=1):
+        title = doc.metadata.get("title") if not paged else None
+        doc.metadata = {"page": number} if paged else {}
+        if title:
+            doc.metadata["title"] = str(title)
+    return docs
+
+
+def read_documents(path: Path) -> list[Document]:
+    """The documents in one file; raises ``Unreadable`` with a status and reason.
+
+    PDF pages and PowerPoint slides become one document each with a ``page`` number.
+    """
+    suffix = path.suffix.lower()
+    if not is_supported(path):
+        raise Unreadable(SKIPPED, f"unsupported file type ({suffix or 'no extension'})")
+    try:
+        if suffix == ".pdf":
+            docs = _read_pdf(path)
+        elif suffix in READERS:
+            docs = _read_with(path, suffix)
+        else:
+            docs = _read_text(path)
+    except Unreadable:
+        raise
+    except FileNotFoundError as exc:
+        raise Unreadable(FAILED, "the file disappeared while Folio was reading it") from exc
+    except PermissionError as exc:
+        raise Unreadable(
+            FAILED, "permission denied: Folio may not read this file; check its permissions"
+        ) from exc
+    except Exception as exc:  # a reader's own failure on one file must not stop the run
+        log.exception("Reader failed on %s", path)
+        raise Unreadable(FAILED, f"could not be read ({type(exc).__name__}: {exc})") from exc
+    docs = [doc for doc in docs if doc.text.strip()]
+    if not docs:
+        raise Unreadable(FAILED, "no text found in the file")
+    return docs

@@ -1,0 +1,108 @@
+"""Search over the library: hybrid (dense + BM25, fused by the store), dense or keyword."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
+
+from desktop.core.errors import EmbeddingMismatchError
+from desktop.core.ingest import EMBEDDING_MODEL_KEY
+from desktop.core.library import Library
+from desktop.core.store import FolioStore
+
+SearchMode = Literal["hybrid", "dense", "keyword"]
+_MODES = {
+    "hybrid": VectorStoreQueryMode.HYBRID,
+    "dense": VectorStoreQueryMode.DEFAULT,
+    "keyword": VectorStoreQueryMode.SPARSE,
+}
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One retrieved passage, shown beside an answer."""
+
+    path: str
+    page: int | None
+    score: float
+    text: str
+    file_name: str
+    title: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "page": self.page,
+            "score": self.score,
+            "text": self.text,
+            "file_name": self.file_name,
+            "title": self.title,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Citation:
+        return cls(
+            path=data["path"],
+            page=data.get("page"),
+            score=data["score"],
+            text=data["text"],
+            file_name=data.get("file_name") or data["path"].rsplit("/", 1)[-1],
+            title=data.get("title"),
+        )
+
+
+class Retriever:
+    """Finds the passages that answer a question."""
+
+    def __init__(
+        self,
+        library: Library,
+        store: FolioStore,
+        embed_model: BaseEmbedding,
+        embed_model_name: str,
+        top_k: int,
+    ) -> None:
+        self.library = library
+        self.store = store
+        self.embed_model = embed_model
+        self.embed_model_name = embed_model_name
+        self.top_k = top_k
+
+    def search(
+        self, query: str, k: int | None = None, mode: SearchMode = "hybrid"
+    ) -> list[Citation]:
+        """The ``k`` best passages for ``query``, best first."""
+        stored = self.library.get_meta(EMBEDDING_MODEL_KEY)
+        if stored is not None and stored != self.embed_model_name:
+            raise EmbeddingMismatchError(
+                f"This library was indexed with {stored}; it cannot be searched with "
+                f"{self.embed_model_name}. Switch back, or re-index the library."
+            )
+        if not query.strip():
+            return []
+        embedding = None if mode == "keyword" else self.embed_model.get_query_embedding(query)
+        result = self.store.query(
+            VectorStoreQuery(
+                query_embedding=embedding,
+                query_str=query,
+                similarity_top_k=k or self.top_k,
+                mode=_MODES[mode],
+            )
+        )
+        citations = []
+        for node, score in zip(result.nodes or [], result.similarities or [], strict=False):
+            meta = node.metadata
+            citations.append(
+                Citation(
+                    path=meta.get("file_path", ""),
+                    page=meta.get("page"),
+                    score=float(score),
+                    text=node.get_content(),
+                    file_name=meta.get("file_name", ""),
+                    title=meta.get("title"),
+                )
+            )
+        return citations

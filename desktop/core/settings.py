@@ -1,0 +1,121 @@
+"""Typed settings, stored as JSON in the data folder; validated in one place."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+from desktop.core.errors import SettingsError
+
+SETTINGS_FILE = "settings.json"
+
+
+class StoreSettings(BaseModel):
+    """Which vector store holds the library."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    backend: Literal["edge", "qdrant"] = Field(
+        "edge", description="'edge': embedded on this computer; 'qdrant': a Qdrant server."
+    )
+    url: str | None = Field(None, description="Qdrant server URL, for the 'qdrant' backend.")
+    api_key_env: str = Field(
+        "QDRANT_API_KEY", description="Environment variable holding the Qdrant API key."
+    )
+    collection: str = Field("folio", min_length=1, description="Qdrant collection name.")
+
+
+class Settings(BaseModel):
+    """Everything a person can change; defaults work offline on a fresh machine."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    # all-MiniLM-L6-v2 reads 256 word pieces; 200 splitter tokens stay within that.
+    chunk_size: int = Field(200, ge=32, le=256, description="Tokens per chunk.")
+    chunk_overlap: int = Field(30, ge=0, le=128, description="Tokens shared by neighbours.")
+    top_k: int = Field(5, ge=1, le=50, description="Sources retrieved per question.")
+    max_file_mb: float = Field(50.0, gt=0, le=4096, description="Larger files are skipped.")
+    ignore_patterns: list[str] = Field(
+        default_factory=list, description="Extra gitignore-style patterns to skip."
+    )
+    default_model: str = Field("local:default", description="Model used when none is chosen.")
+    local_models: dict[str, str] = Field(
+        default_factory=dict, description="Extra GGUF models: name -> file path."
+    )
+    threads: int = Field(
+        default_factory=lambda: max(1, os.cpu_count() or 1),
+        ge=1,
+        le=256,
+        description="CPU threads for the local models.",
+    )
+    context_window: int = Field(4096, ge=512, le=131072, description="Local model context.")
+    store: StoreSettings = Field(default_factory=StoreSettings)
+
+    @field_validator("chunk_overlap")
+    @classmethod
+    def _overlap_below_size(cls, value: int, info: ValidationInfo) -> int:
+        size = info.data.get("chunk_size", 200)
+        if value >= size:
+            raise ValueError(f"must be smaller than chunk_size ({size})")
+        return value
+
+    @field_validator("local_models")
+    @classmethod
+    def _names_are_plain(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not name or ":" in name or name == "default":
+                raise ValueError(f"model name {name!r} must be non-empty, without ':'")
+        return value
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    """One line per invalid field, naming the field and the rule it broke."""
+    lines = []
+    for item in error.errors():
+        field = ".".join(str(part) for part in item["loc"]) or "settings"
+        lines.append(f"{field}: {item['msg']}")
+    return "Invalid settings: " + "; ".join(lines)
+
+
+def load_settings(home: Path) -> Settings:
+    """Read the settings file, or the defaults when there is none."""
+    path = home / SETTINGS_FILE
+    if not path.exists():
+        return Settings()
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SettingsError(
+            f"Cannot read {path}: {exc}. Fix or delete the file to use the defaults."
+        ) from exc
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise SettingsError(f"{describe_validation_error(exc)} (in {path})") from exc
+
+
+def save_settings(home: Path, settings: Settings) -> None:
+    """Write the settings atomically, so a crash never leaves half a file."""
+    path = home / SETTINGS_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(settings.model_dump_json(indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def updated(settings: Settings, **changes: object) -> Settings:
+    """A copy with ``changes`` applied and validated; raises SettingsError naming the field."""
+    try:
+        return Settings.model_validate({**settings.model_dump(), **changes})
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc)) from exc

@@ -1,0 +1,44 @@
+"""Vector stores: one module per backend, each a LlamaIndex ``BasePydanticVectorStore``.
+
+Besides LlamaIndex's interface, every Folio store offers ``count()``, ``commit()`` (make what
+was written durable) and ``close()``; ingestion relies on ``commit()`` for crash safety.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from llama_index.core.schema import BaseNode
+from llama_index.core.vector_stores.types import (
+    MetadataFilters,
+    VectorStoreQuery,
+    VectorStoreQueryResult,
+)
+
+DENSE = "dense"
+SPARSE = "bm25"
+
+
+class FolioStore(Protocol):
+    """The part of a LlamaIndex vector store Folio uses, plus durability and counting."""
+
+    def add(self, nodes: list[BaseNode], **kwargs: Any) -> list[str]: ...
+
+    def delete_nodes(
+        self,
+        node_ids: list[str] | None = None,
+        filters: MetadataFilters | None = None,
+        **delete_kwargs: Any,
+    ) -> None: ...
+
+    def get_nodes(
+        self, node_ids: list[str] | None = None, filters: MetadataFilters | None = None
+    ) -> list[BaseNode]: ...
+
+    def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult: ...
+
+    def count(self) -> int: ...
+
+    def commit(self) -> None: ...
+
+    def close(self) -> None: ...

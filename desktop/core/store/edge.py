@@ -1,0 +1,266 @@
+"""Qdrant Edge: the embedded, on-disk vector store. Every ``qdrant_edge`` call lives here.
+
+Points carry a dense vector and a BM25 sparse vector computed by Edge itself; hybrid
+queries fuse both with reciprocal rank fusion inside the engine.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+import qdrant_edge as qe
+from llama_index.core.schema import BaseNode
+from llama_index.core.vector_stores.types import (
+    BasePydanticVectorStore,
+    FilterCondition,
+    FilterOperator,
+    MetadataFilter,
+    MetadataFilters,
+    VectorStoreQuery,
+    VectorStoreQueryMode,
+    VectorStoreQueryResult,
+)
+from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
+from pydantic import PrivateAttr
+
+from desktop.core.errors import StoreError, StoreLockedError
+from desktop.core.store import DENSE, SPARSE
+
+RRF_K = 60
+# Each branch of a hybrid query fetches this many times the final k before fusion.
+PREFETCH_FACTOR = 4
+# Fields ingestion filters and deletes by; indexed so those stay fast on large libraries.
+INDEXED_KEYWORDS = ("file_path", "doc_id", "ref_doc_id")
+_UPSERT_BATCH = 256
+
+
+def _open_shard(path: Path, dim: int) -> qe.EdgeShard:
+    config = qe.EdgeConfig(
+        vectors={DENSE: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)},
+        sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
+    )
+    try:
+        if (path / "edge_config.json").exists() or any(path.glob("segments*")):
+            return qe.EdgeShard.load(str(path))
+        shard = qe.EdgeShard.create(str(path), config)
+    except Exception as exc:  # the binding raises plain exceptions with Rust messages
+        message = str(exc)
+        if "lock" in message.lower() or "Resource temporarily unavailable" in message:
+            raise StoreLockedError(
+                f"The library at {path.parent} is open in another Folio window or command. "
+                "Close it and try again."
+            ) from exc
+        raise StoreError(f"Cannot open the vector store at {path}: {message}") from exc
+    for field in INDEXED_KEYWORDS:
+        shard.update(qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Keyword))
+    return shard
+
+
+def _condition(flt: MetadataFilter) -> Any:
+    key, op = flt.key, flt.operator
+    value: Any = flt.value
+    if op == FilterOperator.EQ:
+        return qe.FieldCondition(key=key, match=qe.MatchValue(value))
+    if op == FilterOperator.NE:
+        return qe.Filter(must_not=[qe.FieldCondition(key=key, match=qe.MatchValue(value))])
+    if op == FilterOperator.IN:
+        return qe.FieldCondition(key=key, match=qe.MatchAny(list(value)))
+    if op == FilterOperator.NIN:
+        return qe.FieldCondition(key=key, match=qe.MatchExcept(list(value)))
+    ranges = {
+        FilterOperator.GT: "gt",
+        FilterOperator.GTE: "gte",
+        FilterOperator.LT: "lt",
+        FilterOperator.LTE: "lte",
+    }
+    if op in ranges:
+        return qe.FieldCondition(key=key, range=qe.RangeFloat(**{ranges[op]: float(value)}))
+    if op == FilterOperator.IS_EMPTY:
+        return qe.IsEmptyCondition(key)
+    raise StoreError(f"Filter operator {op.value!r} on {key!r} is not supported.")
+
+
+def to_edge_filter(filters: MetadataFilters | None) -> qe.Filter | None:
+    """Translate LlamaIndex metadata filters into an Edge filter."""
+    if filters is None or not filters.filters:
+        return None
+    conditions: list[Any] = [
+        to_edge_filter(f) if isinstance(f, MetadataFilters) else _condition(f)
+        for f in filters.filters
+    ]
+    if filters.condition == FilterCondition.OR:
+        return qe.Filter(should=conditions)
+    if filters.condition == FilterCondition.NOT:
+        return qe.Filter(must_not=conditions)
+    return qe.Filter(must=conditions)
+
+
+def _ids_filter(node_ids: list[str] | None, filters: MetadataFilters | None) -> qe.Filter | None:
+    parts: list[Any] = []
+    if node_ids:
+        parts.append(qe.HasIdCondition({uuid.UUID(n) for n in node_ids}))
+    edge = to_edge_filter(filters)
+    if edge is not None:
+        parts.append(edge)
+    return qe.Filter(must=parts) if parts else None
+
+
+class EdgeVectorStore(BasePydanticVectorStore):
+    """A LlamaIndex vector store over one Qdrant Edge shard on disk."""
+
+    stores_text: bool = True
+    flat_metadata: bool = False
+    path: str
+    dim: int
+
+    _shard: qe.EdgeShard = PrivateAttr()
+    _bm25: qe.Bm25 = PrivateAttr()
+    # Edge tolerates concurrent reads and writes, but not a close during either.
+    _lock: threading.RLock = PrivateAttr(default_factory=threading.RLock)
+
+    def __init__(self, path: Path, dim: int) -> None:
+        super().__init__(stores_text=True, path=str(path), dim=dim)
+        path.mkdir(parents=True, exist_ok=True)
+        self._shard = _open_shard(path, dim)
+        self._bm25 = qe.Bm25(qe.Bm25Config())
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "FolioEdgeVectorStore"
+
+    @property
+    def client(self) -> qe.EdgeShard:
+        return self._shard
+
+    def add(self, nodes: list[BaseNode], **kwargs: Any) -> list[str]:  # type: ignore[override]
+        """Upsert nodes (their embeddings must be set); returns their ids."""
+        points = []
+        for node in nodes:
+            if node.embedding is None:
+                raise StoreError(f"Chunk {node.node_id} has no embedding; it cannot be stored.")
+            payload = node_to_metadata_dict(node, remove_text=False, flat_metadata=False)
+            text = node.get_content()
+            vector: dict[str, Any] = {
+                DENSE: list(node.embedding),
+                SPARSE: self._bm25.embed_document(text),
+            }
+            points.append(qe.Point(uuid.UUID(node.node_id), vector, payload))
+        with self._lock:
+            for start in range(0, len(points), _UPSERT_BATCH):
+                batch = points[start : start + _UPSERT_BATCH]
+                self._shard.update(qe.UpdateOperation.upsert_points(batch))
+        return [node.node_id for node in nodes]
+
+    def delete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
+        """Delete every chunk of one source document."""
+        flt = qe.Filter(must=[qe.FieldCondition(key="ref_doc_id", match=qe.MatchValue(ref_doc_id))])
+        with self._lock:
+            self._shard.update(qe.UpdateOperation.delete_points_by_filter(flt))
+
+    def delete_nodes(
+        self,
+        node_ids: list[str] | None = None,
+        filters: MetadataFilters | None = None,
+        **delete_kwargs: Any,
+    ) -> None:
+        """Delete chunks by id and/or metadata filter."""
+        flt = _ids_filter(node_ids, filters)
+        if flt is None:
+            return
+        with self._lock:
+            self._shard.update(qe.UpdateOperation.delete_points_by_filter(flt))
+
+    def get_nodes(
+        self,
+        node_ids: list[str] | None = None,
+        filters: MetadataFilters | None = None,
+    ) -> list[BaseNode]:
+        """Chunks by id and/or filter, with their dense embeddings."""
+        flt = _ids_filter(node_ids, filters)
+        nodes: list[BaseNode] = []
+        offset = None
+        with self._lock:
+            while True:
+                records, offset = self._shard.scroll(
+                    qe.ScrollRequest(
+                        offset=offset, limit=512, filter=flt, with_payload=True, with_vector=[DENSE]
+                    )
+                )
+                for record in records:
+                    node = metadata_dict_to_node(record.payload or {})
+                    vector = record.vector
+                    if isinstance(vector, dict) and DENSE in vector:
+                        node.embedding = list(vector[DENSE])  # type: ignore[arg-type]
+                    nodes.append(node)
+                if offset is None:
+                    return nodes
+
+    def clear(self) -> None:
+        """Delete every chunk."""
+        with self._lock:
+            self._shard.update(qe.UpdateOperation.delete_points_by_filter(qe.Filter()))
+
+    def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
+        """Dense, sparse (BM25) or hybrid (both, fused with RRF) search."""
+        k = query.similarity_top_k
+        flt = _ids_filter(query.node_ids, query.filters)
+        if query.doc_ids:
+            docs = qe.FieldCondition(key="ref_doc_id", match=qe.MatchAny(list(query.doc_ids)))
+            flt = qe.Filter(must=[docs, flt] if flt else [docs])
+        dense = sparse = None
+        if query.mode != VectorStoreQueryMode.SPARSE:
+            if query.query_embedding is None:
+                raise StoreError("A dense or hybrid query needs a query embedding.")
+            dense = qe.Query.Nearest(list(query.query_embedding), using=DENSE)
+        if query.mode in (VectorStoreQueryMode.SPARSE, VectorStoreQueryMode.HYBRID):
+            if not query.query_str:
+                raise StoreError("A keyword or hybrid query needs the query text.")
+            sparse = qe.Query.Nearest(self._bm25.embed_query(query.query_str), using=SPARSE)
+
+        if dense is not None and sparse is not None:
+            fetch = max(k, query.hybrid_top_k or 0, query.sparse_top_k or 0) * PREFETCH_FACTOR
+            request = qe.QueryRequest(
+                limit=k,
+                prefetches=[
+                    qe.Prefetch(limit=fetch, query=dense, filter=flt),
+                    qe.Prefetch(limit=fetch, query=sparse, filter=flt),
+                ],
+                query=qe.Fusion.Rrf(k=RRF_K),  # type: ignore[arg-type]  # the stub omits Rrf
+                with_payload=True,
+            )
+        else:
+            request = qe.QueryRequest(
+                limit=k, query=dense if dense is not None else sparse, filter=flt, with_payload=True
+            )
+        with self._lock:
+            points = self._shard.query(request)
+        nodes = [metadata_dict_to_node(p.payload or {}) for p in points]
+        return VectorStoreQueryResult(
+            nodes=nodes,
+            similarities=[p.score for p in points],
+            ids=[str(p.id) for p in points],
+        )
+
+    def count(self) -> int:
+        """Number of chunks stored."""
+        with self._lock:
+            return self._shard.count(qe.CountRequest(exact=True))
+
+    def commit(self) -> None:
+        """Flush pending writes to disk."""
+        with self._lock:
+            self._shard.flush()
+
+    def optimize(self) -> None:
+        """Build indexes (HNSW) for what was written; slow, so only on request."""
+        with self._lock:
+            self._shard.optimize()
+
+    def close(self) -> None:
+        """Flush and release the shard (and its lock)."""
+        with self._lock:
+            self._shard.flush()
+            self._shard.close()

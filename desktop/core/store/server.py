@@ -1,0 +1,80 @@
+"""A Qdrant server or cluster through ``qdrant-client``, for libraries that outgrow one machine.
+
+LlamaIndex's ``QdrantVectorStore`` does the work; BM25 sparse vectors come from Qdrant
+Edge's tokenizer so the keyword side needs no model download and matches the embedded store.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import qdrant_edge as qe
+from llama_index.vector_stores.qdrant import QdrantVectorStore
+from qdrant_client import QdrantClient
+from qdrant_client.http import models as rest
+
+from desktop.core.store import DENSE, SPARSE
+
+_bm25 = qe.Bm25(qe.Bm25Config())
+
+
+def _sparse(texts: list[str], *, query: bool) -> tuple[list[list[int]], list[list[float]]]:
+    embed = _bm25.embed_query if query else _bm25.embed_document
+    vectors = [embed(text) for text in texts]
+    return [list(v.indices) for v in vectors], [list(v.values) for v in vectors]
+
+
+def _sparse_docs(texts: list[str]) -> tuple[list[list[int]], list[list[float]]]:
+    return _sparse(texts, query=False)
+
+
+def _sparse_queries(texts: list[str]) -> tuple[list[list[int]], list[list[float]]]:
+    return _sparse(texts, query=True)
+
+
+class ServerVectorStore(QdrantVectorStore):
+    """LlamaIndex's Qdrant store with hybrid search, plus Folio's count/commit/close."""
+
+    def __init__(self, client: QdrantClient, collection: str, **kwargs: Any) -> None:
+        super().__init__(
+            collection_name=collection,
+            client=client,
+            enable_hybrid=True,
+            sparse_doc_fn=_sparse_docs,
+            sparse_query_fn=_sparse_queries,
+            sparse_config=rest.SparseVectorParams(modifier=rest.Modifier.IDF),
+            dense_vector_name=DENSE,
+            sparse_vector_name=SPARSE,
+            payload_indexes=[
+                # LlamaIndex's annotation says dict[str, PayloadSchemaType]; it reads both keys.
+                {"field_name": "file_path", "field_schema": rest.PayloadSchemaType.KEYWORD}  # type: ignore[dict-item]
+            ],
+            **kwargs,
+        )
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "FolioServerVectorStore"
+
+    def count(self) -> int:
+        """Number of chunks in the collection (0 before the first write)."""
+        if not self._client.collection_exists(self.collection_name):
+            return 0
+        return self._client.count(self.collection_name, exact=True).count
+
+    def commit(self) -> None:
+        """Nothing to do: the server acknowledges writes once they are in its WAL."""
+
+    def close(self) -> None:
+        """Close the client connection."""
+        self._client.close()
+
+
+def connect(url: str, api_key: str | None, collection: str) -> ServerVectorStore:
+    """A store on the Qdrant server at ``url`` (``:memory:`` runs qdrant-client in-process)."""
+    client = (
+        QdrantClient(location=":memory:")
+        if url == ":memory:"
+        else QdrantClient(url=url, api_key=api_key)
+    )
+    return ServerVectorStore(client, collection)

@@ -1,0 +1,44 @@
+"""Progress and cancellation for long work, as plain Python the UI can wrap in signals."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from desktop.core.errors import Cancelled
+
+
+class CancelToken:
+    """Set by the UI (or Ctrl+C); long work checks it between steps."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        """Ask the work to stop at its next safe point."""
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        """Raise ``Cancelled`` if cancellation was asked for."""
+        if self._event.is_set():
+            raise Cancelled()
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where an ingest run stands; ``chunks_total`` and the ETA are estimates."""
+
+    files_done: int
+    files_total: int
+    chunks_done: int
+    chunks_total: int
+    current: str | None
+    eta_seconds: float | None
+
+
+ProgressCallback = Callable[[Progress], None]

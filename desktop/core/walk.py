@@ -1,0 +1,112 @@
+"""Finding the files under a folder: ignore rules, hidden files, symlink loops."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pathspec
+
+log = logging.getLogger(__name__)
+
+IGNORE_FILE = ".folioignore"
+# Folders that hold tooling, not documents.
+SKIPPED_DIRS = frozenset({"node_modules", "__pycache__", "venv", "site-packages"})
+
+
+@dataclass(frozen=True)
+class FoundFile:
+    """A file seen on disk, with what change detection needs."""
+
+    path: str
+    size: int
+    mtime_ns: int
+
+
+def _is_virtualenv(path: str) -> bool:
+    return os.path.exists(os.path.join(path, "pyvenv.cfg"))
+
+
+def _load_ignore(folder: str) -> pathspec.PathSpec | None:
+    path = os.path.join(folder, IGNORE_FILE)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return pathspec.GitIgnoreSpec.from_lines(handle)
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        log.warning("Ignoring unreadable %s: %s", path, exc)
+        return None
+
+
+def _stat(path: str) -> FoundFile | None:
+    try:
+        st = os.stat(path)
+    except OSError as exc:  # dangling symlink, vanished, or no permission
+        log.info("Cannot stat %s: %s", path, exc)
+        return None
+    return FoundFile(path, st.st_size, st.st_mtime_ns)
+
+
+def walk(root: Path, extra_patterns: list[str] | None = None) -> Iterator[FoundFile]:
+    """Every file under ``root`` (or ``root`` itself if it is a file) that is not ignored.
+
+    Skips hidden entries, ``.git``, ``node_modules`` and virtualenvs, and whatever the
+    ``.folioignore`` files (gitignore syntax, one per folder, applying below it) and
+    ``extra_patterns`` exclude. Symlinked folders are followed once: a loop ends the descent.
+    """
+    root_str = os.path.abspath(root)
+    if os.path.isfile(root_str):
+        found = _stat(root_str)
+        if found:
+            yield found
+        return
+    base = pathspec.GitIgnoreSpec.from_lines(extra_patterns or [])
+    # (folder, its spec) pairs: a .folioignore applies to paths relative to its own folder.
+    specs: dict[str, list[tuple[str, pathspec.PathSpec]]] = {root_str: [(root_str, base)]}
+    seen_dirs: set[tuple[int, int]] = set()
+
+    def ignored(path: str, is_dir: bool, active: list[tuple[str, pathspec.PathSpec]]) -> bool:
+        for folder, spec in active:
+            rel = os.path.relpath(path, folder).replace(os.sep, "/")
+            if spec.match_file(rel + "/" if is_dir else rel):
+                return True
+        return False
+
+    def on_error(exc: OSError) -> None:
+        log.warning("Cannot read folder %s: %s", exc.filename, exc.strerror)
+
+    for folder, dirs, files in os.walk(root_str, followlinks=True, onerror=on_error):
+        try:
+            st = os.stat(folder)
+        except OSError:
+            dirs[:] = []
+            continue
+        if (st.st_dev, st.st_ino) in seen_dirs:  # a symlink brought us back: a loop
+            dirs[:] = []
+            continue
+        seen_dirs.add((st.st_dev, st.st_ino))
+        active = list(specs.pop(folder, []))
+        own = _load_ignore(folder)
+        if own is not None:
+            active.append((folder, own))
+        kept = []
+        for name in sorted(dirs):
+            sub = os.path.join(folder, name)
+            if name.startswith(".") or name in SKIPPED_DIRS or _is_virtualenv(sub):
+                continue
+            if ignored(sub, True, active):
+                continue
+            specs[sub] = active
+            kept.append(name)
+        dirs[:] = kept
+        for name in sorted(files):
+            path = os.path.join(folder, name)
+            if name.startswith(".") or ignored(path, False, active):
+                continue
+            found = _stat(path)
+            if found:
+                yield found
