@@ -10,6 +10,8 @@ import os
 from functools import cached_property
 from pathlib import Path
 
+from llama_index.core.base.embeddings.base import BaseEmbedding
+
 from desktop.core.chat import ChatService, ChatStore
 from desktop.core.embeddings import local_embedding
 from desktop.core.errors import SettingsError
@@ -28,9 +30,21 @@ LOCAL_EMBEDDING_ID = f"local:{EMBED_MODEL_NAME.rsplit('/', 1)[-1]}"
 class Services:
     """Every core service for one data folder, each built once, on first use."""
 
-    def __init__(self, home: Path, settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        settings: Settings | None = None,
+        *,
+        embed_model: BaseEmbedding | None = None,
+        llms: LLMCache | None = None,
+    ) -> None:
+        """``embed_model`` and ``llms`` may be passed in to share models already loaded."""
         self.home = home
         self.settings = settings or load_settings(home)
+        if embed_model is not None:
+            self.__dict__["embed_model"] = embed_model
+        if llms is not None:
+            self.__dict__["llms"] = llms
 
     @cached_property
     def library(self) -> Library:
@@ -50,7 +64,7 @@ class Services:
         return EdgeVectorStore(self.home / "store" / "edge", EMBED_DIM)
 
     @cached_property
-    def embed_model(self):  # type: ignore[no-untyped-def]
+    def embed_model(self) -> BaseEmbedding:
         return local_embedding(self.home / "models", self.settings.threads)
 
     @property
@@ -85,7 +99,7 @@ class Services:
 
     def close(self) -> None:
         """Release what was opened: the store's lock first, then the databases."""
-        for name in ("store", "library", "chats"):
+        for name in ("ingestor", "store", "library", "chats"):
             if name in self.__dict__:
                 self.__dict__.pop(name).close()
 

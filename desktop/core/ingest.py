@@ -16,7 +16,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,10 @@ log = logging.getLogger(__name__)
 EMBEDDING_MODEL_KEY = "embedding_model"
 _ID_NAMESPACE = uuid.UUID("5b0c6f0e-3f7a-4c8e-9a51-6f6c696f0001")
 _DELETE_BATCH = 256
+# A store commit (flush) covers at most this much work; a crash loses at most this much.
+COMMIT_FILES = 64
+COMMIT_CHUNKS = 256
+COMMIT_SECONDS = 2.0
 # Chunk metadata kept for citations; none of it is embedded, so vectors depend on text only
 # and can be reused for a copy of the same file elsewhere.
 _METADATA_KEYS = ("file_path", "file_name", "page", "title", "modified")
@@ -191,7 +195,15 @@ class Ingestor:
             id_func=_split_id,
         )
         self.pipeline = IngestionPipeline(transformations=[splitter, embed_model])
-        self.recover()
+        self._batch: list[FileRecord] = []
+        self._batch_chunks = 0
+        self._batch_by_hash: dict[str, tuple[str, list[BaseNode]]] = {}
+        self._batch_started = time.monotonic()
+        self.recovered = self.recover()
+
+    def close(self) -> None:
+        """Detach from the embedding model, which may outlive this ingestor."""
+        self.embed_model.callback_manager.remove_handler(self._progress)
 
     # -- consistency ------------------------------------------------------------------------
 
@@ -322,6 +334,7 @@ class Ingestor:
                 run.files_done += 1
                 run.bytes_done += found.size
             run.current = None
+            self._commit()
             # Removals last, so a renamed file can reuse the chunks of its old path.
             self._remove_files(vanished)
             run.report.removed = len(vanished)
@@ -329,6 +342,8 @@ class Ingestor:
             run.report.cancelled = True
         finally:
             self._progress.on_batch = None
+            # Files written before a cancel or an error are complete: keep them.
+            self._commit()
         run.report.seconds = time.monotonic() - started
         run.emit()
         return run.report
@@ -410,11 +425,16 @@ class Ingestor:
 
     def _nodes_for(self, found: FoundFile, content_hash: str) -> tuple[list[BaseNode], bool]:
         """Chunks with embeddings: copied from identical content if any, else computed."""
+        if content_hash in self._batch_by_hash:
+            donor_path, source = self._batch_by_hash[content_hash]
+            return self._copy_chunks(source, donor_path, found, content_hash), True
         donor = self.library.indexed_with_hash(content_hash)
         if donor is not None and donor.path != found.path:
-            copied = self._copy_chunks(donor, found, content_hash)
-            if copied is not None:
-                return copied, True
+            source = self.store.get_nodes(filters=_file_filter([donor.path]))
+            if len(source) == len(donor.chunk_ids) and all(n.embedding for n in source):
+                order = {node_id: i for i, node_id in enumerate(donor.chunk_ids)}
+                source.sort(key=lambda node: order.get(node.node_id, 0))
+                return self._copy_chunks(source, donor.path, found, content_hash), True
         docs = read_documents(Path(found.path))
         keys = list(_METADATA_KEYS)
         for number, doc in enumerate(docs):
@@ -426,18 +446,14 @@ class Ingestor:
         return list(self.pipeline.run(documents=docs)), False
 
     def _copy_chunks(
-        self, donor: FileRecord, found: FoundFile, content_hash: str
-    ) -> list[BaseNode] | None:
-        source = self.store.get_nodes(filters=_file_filter([donor.path]))
-        if len(source) != len(donor.chunk_ids) or any(n.embedding is None for n in source):
-            return None
-        order = {node_id: i for i, node_id in enumerate(donor.chunk_ids)}
-        source.sort(key=lambda node: order.get(node.node_id, 0))
+        self, source: list[BaseNode], donor_path: str, found: FoundFile, content_hash: str
+    ) -> list[BaseNode]:
+        """The chunks of identical content stored for ``donor_path``, re-labelled for ``found``."""
         keys = list(_METADATA_KEYS)
         copies: list[BaseNode] = []
         for index, node in enumerate(source):
             metadata = self._metadata(found, node.metadata.get("page"), node.metadata.get("title"))
-            if metadata["title"] == Path(donor.path).stem:
+            if metadata["title"] == Path(donor_path).stem:
                 metadata["title"] = Path(found.path).stem
             copies.append(
                 TextNode(
@@ -452,17 +468,38 @@ class Ingestor:
         return copies
 
     def _replace(self, record: FileRecord, nodes: list[BaseNode], had_chunks: bool) -> None:
-        """Swap a file's chunks in the store, crash-safely (see the module docstring)."""
+        """Swap a file's chunks in the store, crash-safely (see the module docstring).
+
+        The row stays ``indexing`` until the next ``_commit``, which flushes the store once
+        for a whole batch of files: a flush costs tens of milliseconds, more than embedding
+        a small file.
+        """
         if not nodes and not had_chunks:
             self.library.put(record)
             return
-        pending = FileRecord(**{**record.__dict__, "status": INDEXING})
-        self.library.put(pending)
+        self.library.put(replace(record, status=INDEXING))
         self.store.delete_nodes(filters=_file_filter([record.path]))
         if nodes:
             self.store.add(nodes)
-        self.store.commit()
-        self.library.put(record)
+            if record.hash:
+                self._batch_by_hash.setdefault(record.hash, (record.path, nodes))
+        self._batch.append(record)
+        self._batch_chunks += len(nodes)
+        if (
+            len(self._batch) >= COMMIT_FILES
+            or self._batch_chunks >= COMMIT_CHUNKS
+            or time.monotonic() - self._batch_started >= COMMIT_SECONDS
+        ):
+            self._commit()
+
+    def _commit(self) -> None:
+        """Make the batch durable in the store, then mark its files done in one transaction."""
+        if self._batch:
+            self.store.commit()
+            self.library.put_many(self._batch)
+        self._batch, self._batch_chunks = [], 0
+        self._batch_by_hash.clear()
+        self._batch_started = time.monotonic()
 
     def _remove_files(self, paths: list[str]) -> None:
         if not paths:

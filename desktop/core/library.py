@@ -181,22 +181,30 @@ class Library:
 
     def put(self, record: FileRecord) -> None:
         """Insert or replace one file's record."""
+        self.put_many([record])
+
+    def put_many(self, records: list[FileRecord]) -> None:
+        """Insert or replace file records, all in one transaction."""
+        now = time.time()
         with self.transaction() as db:
-            db.execute(
+            db.executemany(
                 "INSERT OR REPLACE INTO files"
                 " (path, root, size, mtime_ns, hash, status, reason, chunk_ids, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    record.path,
-                    record.root,
-                    record.size,
-                    record.mtime_ns,
-                    record.hash,
-                    record.status,
-                    record.reason,
-                    json.dumps(record.chunk_ids),
-                    time.time(),
-                ),
+                [
+                    (
+                        r.path,
+                        r.root,
+                        r.size,
+                        r.mtime_ns,
+                        r.hash,
+                        r.status,
+                        r.reason,
+                        json.dumps(r.chunk_ids),
+                        now,
+                    )
+                    for r in records
+                ],
             )
 
     def set_status_many(self, paths: list[str], status: str) -> None:

@@ -143,5 +143,6 @@ class LLMCache:
                     model_path=str(path),
                     context_window=self._settings.context_window,
                     threads=self._settings.threads,
+                    max_tokens=self._settings.max_answer_tokens,
                 )
             return self._loaded[model_id]

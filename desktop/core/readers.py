@@ -112,12 +112,6 @@ class Unreadable(Exception):
         self.reason = reason
 
 
-def _pdf_reader() -> BaseReader:
-    from llama_index.readers.file import PDFReader
-
-    return PDFReader(return_full_document=False)
-
-
 def _html_reader() -> BaseReader:
     from llama_index.readers.file import HTMLTagReader
 
@@ -154,14 +148,21 @@ def _epub_reader() -> BaseReader:
     return EpubReader()
 
 
-def _ipynb_reader() -> BaseReader:
-    from llama_index.readers.file import IPYNBReader
+class _NotebookReader(BaseReader):
+    """Jupyter notebooks as a script, via nbconvert.
 
-    return IPYNBReader(concatenate=True)
+    LlamaIndex's ``IPYNBReader`` splits the export on ``In[n]:`` markers and drops
+    everything before the first one, so a notebook that was never run comes back empty.
+    """
+
+    def load_data(self, file: Path, extra_info: dict | None = None) -> list[Document]:
+        import nbconvert
+
+        script, _ = nbconvert.exporters.ScriptExporter().from_filename(str(file))
+        return [Document(text=script, metadata=extra_info or {})]
 
 
 READERS: dict[str, Callable[[], BaseReader]] = {
-    ".pdf": _pdf_reader,
     ".html": _html_reader,
     ".htm": _html_reader,
     ".xhtml": _html_reader,
@@ -170,7 +171,7 @@ READERS: dict[str, Callable[[], BaseReader]] = {
     ".xlsx": _excel_reader,
     ".csv": _csv_reader,
     ".epub": _epub_reader,
-    ".ipynb": _ipynb_reader,
+    ".ipynb": _NotebookReader,
 }
 _KIND = {".docx": "Word document", ".pptx": "PowerPoint file", ".xlsx": "Excel workbook"}
 _KIND.update({".epub": "EPUB book", ".ipynb": "Jupyter notebook", ".csv": "CSV file"})
@@ -179,7 +180,12 @@ _KIND.update({".epub": "EPUB book", ".ipynb": "Jupyter notebook", ".csv": "CSV f
 def is_supported(path: Path) -> bool:
     """Whether Folio has a reader for this file's type."""
     suffix = path.suffix.lower()
-    return suffix in READERS or suffix in TEXT_TYPES or path.name.lower() in TEXT_NAMES
+    return (
+        suffix in READERS
+        or suffix in TEXT_TYPES
+        or suffix == ".pdf"
+        or path.name.lower() in TEXT_NAMES
+    )
 
 
 def _decode_text(path: Path, data: bytes) -> str:
@@ -215,10 +221,14 @@ def _read_text(path: Path) -> list[Document]:
 
 
 def _read_pdf(path: Path) -> list[Document]:
+    from llama_index.readers.file import PDFReader
     from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
+    from tenacity import stop_after_attempt
 
+    # PDFReader retries every failure three times; a damaged file fails the same each time.
+    load_once = PDFReader.load_data.retry_with(stop=stop_after_attempt(1), reraise=True)
     try:
-        docs = _pdf_reader().load_data(path)
+        docs = load_once(PDFReader(return_full_document=False), path)
     except (FileNotDecryptedError, DependencyError) as exc:
         raise Unreadable(
             FAILED,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,8 @@ def _stat(path: str) -> FoundFile | None:
         st = os.stat(path)
     except OSError as exc:  # dangling symlink, vanished, or no permission
         log.info("Cannot stat %s: %s", path, exc)
+        return None
+    if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block or never end
         return None
     return FoundFile(path, st.st_size, st.st_mtime_ns)
 

@@ -1,0 +1,60 @@
+"""Shared fixtures: real services on a temporary data folder, real models loaded once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from desktop.app import Services
+from desktop.core.embeddings import local_embedding
+from desktop.core.llms import LLMCache
+from desktop.core.settings import Settings
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def embed_model(model_cache: Path):  # type: ignore[no-untyped-def]
+    """The real embedded embedder, loaded once for the session."""
+    return local_embedding(model_cache, threads=2)
+
+
+@pytest.fixture(scope="session")
+def llms() -> LLMCache:
+    """The real embedded LLM, loaded once; short answers keep the suite quick."""
+    return LLMCache(Settings(max_answer_tokens=48, threads=2))
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    path = tmp_path / "home"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def make_services(home: Path, embed_model, llms: LLMCache) -> Iterator:  # type: ignore[no-untyped-def]
+    """Build Services on the test's data folder; every one built is closed afterwards."""
+    built: list[Services] = []
+
+    def make(settings: Settings | None = None, at: Path | None = None) -> Services:
+        services = Services(at or home, settings, embed_model=embed_model, llms=llms)
+        built.append(services)
+        return services
+
+    yield make
+    for services in built:
+        services.close()
+
+
+@pytest.fixture
+def services(make_services) -> Services:  # type: ignore[no-untyped-def]
+    return make_services()

@@ -1,0 +1,73 @@
+"""SIGKILL during ingestion, several times: after a restart the library and store agree."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from desktop.core.library import INDEXED
+from tests.consistency import assert_consistent
+
+pytestmark = pytest.mark.slow
+
+ROUNDS = 6
+
+
+def _corpus(folder: Path, round_no: int, rng: random.Random) -> set[str]:
+    """Create, or churn, many one-chunk files: additions, rewrites and removals each round.
+
+    With small files, store writes and commits take a good share of the run, so random
+    kills land inside them as well as inside embedding.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    existing = sorted(folder.glob("*.md"))
+    if existing:
+        for path in rng.sample(existing, 30):
+            path.write_text(f"Round {round_no} rewrote this file.")
+        for path in rng.sample(existing, 3):
+            path.unlink(missing_ok=True)
+    for i in range(100 if not existing else 30):
+        name = folder / f"doc-{round_no}-{i}.md"
+        name.write_text(f"# Note {round_no}.{i}\n\nTopic {i} in round {round_no}, kept short.")
+    return {str(p) for p in folder.glob("*.md")}
+
+
+def test_sigkill_at_random_points(make_services, home: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    rng = random.Random(20261126)
+    docs = tmp_path / "docs"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    killed = rolled_back = 0
+    for round_no in range(ROUNDS):
+        expected = _corpus(docs, round_no, rng)
+        child = subprocess.Popen(
+            [sys.executable, "-m", "desktop.cli", "--home", str(home), "ingest", str(docs)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        assert child.stderr is not None
+        child.stderr.readline()  # the first progress line: models loaded, files scanned
+        time.sleep(rng.uniform(0.0, 3.0))
+        if child.poll() is None:
+            child.send_signal(signal.SIGKILL)
+            killed += 1
+        child.wait(timeout=60)
+
+        services = make_services(at=home)
+        rolled_back += services.ingestor.recovered  # opening rolls back what was half done
+        assert_consistent(services)
+        report = services.ingestor.sync()
+        assert not report.cancelled and report.failed == 0
+        assert_consistent(services)
+        indexed = {r.path for r in services.library.all_files() if r.status == INDEXED}
+        assert indexed == expected
+        services.close()
+    assert killed >= ROUNDS // 2, "the kills landed after the runs had finished"
+    print(f"{killed} kills, {rolled_back} half-done files rolled back")

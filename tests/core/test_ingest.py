@@ -1,0 +1,237 @@
+"""Ingestion into the real store with the real embedder: types, metadata, sync, bad input."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from desktop.core.errors import EmbeddingMismatchError
+from desktop.core.ingest import EMBEDDING_MODEL_KEY
+from desktop.core.library import FAILED, INDEXED, SKIPPED
+from desktop.core.settings import Settings
+from desktop.core.tasks import CancelToken, Progress
+from tests.consistency import assert_consistent
+from tests.corpus import MARKERS, every_type, write_image_only_pdf, write_pdf
+
+
+def _write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _chunks_of(services, path: Path) -> list:  # type: ignore[no-untyped-def]
+    from desktop.core.ingest import _file_filter
+
+    return services.store.get_nodes(filters=_file_filter([str(path)]))
+
+
+def test_every_type_is_indexed_with_metadata(services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    files = every_type(tmp_path / "docs")
+    report = services.ingestor.ingest([tmp_path / "docs"])
+    assert report.added == len(files) and report.failed == 0 and report.skipped == 0
+    assert report.chunks_embedded >= len(files)
+    for kind, path in files.items():
+        nodes = _chunks_of(services, path)
+        assert nodes, kind
+        text = " ".join(n.get_content() for n in nodes).lower()
+        assert MARKERS[kind] in text, kind
+        meta = nodes[0].metadata
+        assert meta["file_path"] == str(path)
+        assert meta["file_name"] == path.name
+        assert meta["title"]
+        assert meta["modified"].startswith("20")
+    pdf_pages = sorted(n.metadata["page"] for n in _chunks_of(services, files["pdf"]))
+    assert pdf_pages == [1, 2]
+    assert all(n.metadata["page"] is None for n in _chunks_of(services, files["md"]))
+    assert_consistent(services)
+
+
+def test_bad_inputs_get_reasons_and_the_run_goes_on(make_services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    services = make_services(Settings(max_file_mb=0.01))
+    docs = tmp_path / "docs"
+    _write(docs / "good.md", "# Good\n\nThe heron nests by the lake.")
+    write_pdf(docs / "secret.pdf", ["classified"], password="pw")
+    write_image_only_pdf(docs / "scan.pdf")
+    (docs / "empty.txt").write_bytes(b"")
+    (docs / "blob.txt").write_bytes(bytes(range(256)) * 8)
+    (docs / "latin.txt").write_bytes("na\u00efve caf\u00e9".encode("latin-1"))
+    _write(docs / "huge.txt", "word " * 5000)
+    (docs / "song.mp3").write_bytes(b"ID3\x00\x00")
+    os.mkfifo(docs / "pipe.txt")  # would block a reader forever
+
+    report = services.ingestor.ingest([docs])
+
+    assert report.added == 1
+    statuses = {Path(r.path).name: (r.status, r.reason) for r in services.library.all_files()}
+    assert statuses["good.md"] == (INDEXED, None)
+    assert statuses["secret.pdf"][0] == FAILED and "password" in statuses["secret.pdf"][1]
+    assert statuses["scan.pdf"][0] == FAILED and "OCR" in statuses["scan.pdf"][1]
+    assert statuses["empty.txt"] == (SKIPPED, "empty file (0 bytes)")
+    assert statuses["blob.txt"][0] == FAILED and "binary" in statuses["blob.txt"][1]
+    assert statuses["latin.txt"][0] == FAILED and "UTF-8" in statuses["latin.txt"][1]
+    assert statuses["huge.txt"][0] == SKIPPED and "too large" in statuses["huge.txt"][1]
+    assert statuses["song.mp3"][0] == SKIPPED and "unsupported" in statuses["song.mp3"][1]
+    assert "pipe.txt" not in statuses
+    assert report.failed == 4 and report.skipped == 3
+    assert_consistent(services)
+
+
+def test_file_vanishing_mid_run(services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    docs = tmp_path / "docs"
+    first = _write(docs / "a.txt", "The first file mentions otters.")
+    doomed = _write(docs / "b.txt", "The second file mentions beavers.")
+
+    def delete_later_file(progress: Progress) -> None:
+        if progress.current == str(first) and doomed.exists():
+            doomed.unlink()
+
+    report = services.ingestor.ingest([docs], on_progress=delete_later_file)
+    assert report.added == 1 and report.failed == 1
+    assert "disappeared" in services.library.get(str(doomed)).reason
+    assert_consistent(services)
+    # The next sync notices it is gone for good.
+    assert services.ingestor.sync().removed == 1
+    assert services.library.get(str(doomed)) is None
+
+
+def test_incremental_sync(services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    docs = tmp_path / "docs"
+    a = _write(docs / "a.md", "Alpha document about glaciers and ice cores.")
+    b = _write(docs / "b.md", "Beta document about volcanoes and lava.")
+    c = _write(docs / "sub" / "c.md", "Gamma document about coral reefs.")
+    first = services.ingestor.ingest([docs])
+    assert (first.added, first.chunks_embedded) == (3, 3)
+
+    again = services.ingestor.sync()
+    assert (again.unchanged, again.chunks_embedded, again.added, again.updated) == (3, 0, 0, 0)
+
+    old_ids = set(services.library.get(str(a)).chunk_ids)
+    a.write_text("Alpha document, revised: now about tundra and permafrost.", encoding="utf-8")
+    b.unlink()
+    changed = services.ingestor.sync()
+    assert (changed.updated, changed.removed, changed.unchanged) == (1, 1, 1)
+    assert changed.chunks_embedded == 1
+    new_ids = set(services.library.get(str(a)).chunk_ids)
+    assert new_ids and not (new_ids & old_ids)
+    assert "permafrost" in _chunks_of(services, a)[0].get_content()
+    assert _chunks_of(services, b) == []
+
+    # Touching a file without changing it costs a hash, not an embedding.
+    os.utime(c, ns=(1_000_000_000, 1_000_000_000))
+    touched = services.ingestor.sync()
+    assert (touched.unchanged, touched.chunks_embedded) == (3 - 1, 0)
+    assert services.library.get(str(c)).mtime_ns == 1_000_000_000
+    assert_consistent(services)
+
+
+def test_rename_and_copy_reuse_embeddings(services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    docs = tmp_path / "docs"
+    original = _write(docs / "report.md", "# Report\n\n" + "The lynx population grew. " * 80)
+    first = services.ingestor.ingest([docs])
+    chunks = first.chunks_embedded
+    assert chunks > 1
+
+    shutil.copy(original, docs / "copy.md")
+    copied = services.ingestor.sync()
+    assert (copied.added, copied.chunks_embedded, copied.chunks_reused) == (1, 0, chunks)
+
+    renamed_to = docs / "renamed.md"
+    original.rename(renamed_to)
+    renamed = services.ingestor.sync()
+    assert (renamed.added, renamed.removed, renamed.chunks_embedded) == (1, 1, 0)
+    nodes = _chunks_of(services, renamed_to)
+    assert len(nodes) == chunks
+    assert all(n.metadata["file_name"] == "renamed.md" for n in nodes)
+    assert _chunks_of(services, original) == []
+    hits = services.retriever.search("lynx population", k=5)
+    assert {h.file_name for h in hits} <= {"copy.md", "renamed.md"}
+    assert_consistent(services)
+
+
+def test_ignore_rules_hidden_files_and_symlink_loops(make_services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    services = make_services(Settings(ignore_patterns=["*.tmp.md"]))
+    docs = tmp_path / "docs"
+    keep = [
+        _write(docs / "keep.md", "Kept: the main notes."),
+        _write(docs / "deep" / "er" / "keep2.md", "Kept: a nested note."),
+    ]
+    _write(docs / ".hidden.md", "hidden")
+    _write(docs / ".git" / "HEAD.md", "git internals")
+    _write(docs / "node_modules" / "pkg" / "README.md", "a dependency")
+    _write(docs / "env" / "pyvenv.cfg", "home = /usr/bin")
+    _write(docs / "env" / "lib" / "notes.md", "a virtualenv file")
+    _write(docs / "drafts" / "draft.md", "a draft")
+    _write(docs / "debug.log", "log noise")
+    _write(docs / "scratch.tmp.md", "scratch")
+    _write(docs / ".folioignore", "drafts/\n*.log\n")
+    _write(docs / "deep" / ".folioignore", "secret-*.md\n")
+    _write(docs / "deep" / "secret-plan.md", "a nested secret")
+    _write(docs / "secret-plan.md", "not secret at the top: the rule is nested")
+    keep.append(docs / "secret-plan.md")
+    os.symlink(docs, docs / "deep" / "loop")  # a loop back to the top
+    report = services.ingestor.ingest([docs])
+    indexed = sorted(r.path for r in services.library.all_files())
+    assert indexed == sorted(str(p) for p in keep)
+    assert report.added == 3
+
+
+def test_progress_and_cancel_leave_a_consistent_library(services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    docs = tmp_path / "docs"
+    for i in range(6):
+        _write(docs / f"f{i}.md", f"File number {i} talks about topic {i}. " * 40)
+    token = CancelToken()
+    seen: list[Progress] = []
+
+    def on_progress(p: Progress) -> None:
+        seen.append(p)
+        if p.files_done == 2:
+            token.cancel()
+
+    report = services.ingestor.ingest([docs], on_progress=on_progress, cancel=token)
+    assert report.cancelled
+    assert 2 <= report.added < 6
+    assert seen[0].files_total == 6 and seen[0].files_done == 0
+    assert any(p.eta_seconds is not None and p.chunks_total >= p.chunks_done for p in seen)
+    assert any(p.current and p.current.endswith(".md") for p in seen)
+    assert_consistent(services)
+
+    rest = services.ingestor.sync()
+    assert not rest.cancelled and rest.added == 6 - report.added
+    assert_consistent(services)
+
+
+def test_remove_folder(services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    one, two = tmp_path / "one", tmp_path / "two"
+    _write(one / "a.md", "A note about herons.")
+    _write(one / "b.md", "A note about egrets.")
+    _write(two / "c.md", "A note about cranes.")
+    services.ingestor.ingest([one, two])
+    assert services.ingestor.remove(one) == 2
+    assert [r.path for r in services.library.all_files()] == [str(two / "c.md")]
+    assert services.library.folders() == [str(two)]
+    assert_consistent(services)
+
+
+def test_another_embedding_model_is_refused(services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _write(tmp_path / "docs" / "a.md", "Something to index.")
+    services.ingestor.ingest([tmp_path / "docs"])
+    services.library.set_meta(EMBEDDING_MODEL_KEY, "openai:text-embedding-3-small")
+    with pytest.raises(EmbeddingMismatchError, match="text-embedding-3-small"):
+        services.ingestor.sync()
+    with pytest.raises(EmbeddingMismatchError, match="re-index"):
+        services.retriever.search("something")
+
+
+def test_library_survives_a_restart(make_services, home: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    _write(tmp_path / "docs" / "a.md", "The archive holds letters from 1920.")
+    first = make_services()
+    first.ingestor.ingest([tmp_path / "docs"])
+    first.close()
+    second = make_services()
+    assert second.ingestor.sync().unchanged == 1
+    assert second.retriever.search("letters archive", k=1)[0].file_name == "a.md"
+    assert_consistent(second)

@@ -1,0 +1,125 @@
+"""Every supported type is read by its LlamaIndex reader; bad files get a status and reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from desktop.core.library import FAILED, SKIPPED
+from desktop.core.readers import Unreadable, read_documents
+from tests.corpus import MARKERS, every_type, write_image_only_pdf, write_pdf
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return every_type(tmp_path_factory.mktemp("every-type"))
+
+
+@pytest.mark.parametrize("kind", sorted(MARKERS))
+def test_every_type_yields_its_text(files: dict[str, Path], kind: str) -> None:
+    docs = read_documents(files[kind])
+    text = " ".join(doc.text for doc in docs).lower()
+    assert MARKERS[kind] in text
+
+
+def test_pdf_pages_are_numbered(files: dict[str, Path]) -> None:
+    docs = read_documents(files["pdf"])
+    assert [doc.metadata["page"] for doc in docs] == [1, 2]
+    assert "zebrafish" in docs[0].text and "quokka" in docs[1].text
+
+
+def test_slides_are_numbered(files: dict[str, Path]) -> None:
+    docs = read_documents(files["pptx"])
+    assert [doc.metadata["page"] for doc in docs] == [1, 2]
+    assert "axolotl" in docs[1].text.lower()
+
+
+def test_markdown_title_is_its_first_heading(files: dict[str, Path]) -> None:
+    assert read_documents(files["md"])[0].metadata["title"] == "Field notes"
+
+
+def test_html_drops_head_and_style(files: dict[str, Path]) -> None:
+    text = read_documents(files["html"])[0].text
+    assert "tapir" in text and "color: black" not in text
+
+
+def _reason(path: Path) -> Unreadable:
+    with pytest.raises(Unreadable) as caught:
+        read_documents(path)
+    return caught.value
+
+
+def test_encrypted_pdf(tmp_path: Path) -> None:
+    path = write_pdf(tmp_path / "secret.pdf", ["classified"], password="hunter2")
+    error = _reason(path)
+    assert error.status == FAILED
+    assert "password-protected" in error.reason
+
+
+def test_truncated_pdf(tmp_path: Path) -> None:
+    whole = write_pdf(tmp_path / "whole.pdf", ["some text"] * 3).read_bytes()
+    path = tmp_path / "truncated.pdf"
+    path.write_bytes(whole[: len(whole) // 3])
+    error = _reason(path)
+    assert error.status == FAILED
+    assert "damaged" in error.reason or "no text" in error.reason
+
+
+def test_garbage_named_pdf(tmp_path: Path) -> None:
+    path = tmp_path / "fake.pdf"
+    path.write_bytes(b"this is not a pdf at all" * 10)
+    error = _reason(path)
+    assert error.status == FAILED and "damaged" in error.reason
+
+
+def test_scanned_pdf_without_text(tmp_path: Path) -> None:
+    error = _reason(write_image_only_pdf(tmp_path / "scan.pdf"))
+    assert error.status == FAILED
+    assert "no extractable text" in error.reason and "OCR" in error.reason
+
+
+def test_binary_data_with_text_extension(tmp_path: Path) -> None:
+    path = tmp_path / "data.txt"
+    path.write_bytes(bytes(range(256)) * 4)
+    error = _reason(path)
+    assert error.status == FAILED and "binary data" in error.reason
+
+
+def test_invalid_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "latin.md"
+    path.write_bytes("Caf\u00e9 cr\u00e8me".encode("latin-1"))
+    error = _reason(path)
+    assert error.status == FAILED
+    assert "not valid UTF-8" in error.reason and "offset 3" in error.reason
+
+
+def test_utf16_with_bom_is_text(tmp_path: Path) -> None:
+    path = tmp_path / "windows.txt"
+    path.write_text("Notes saved by an old editor about the gecko.", encoding="utf-16")
+    assert "gecko" in read_documents(path)[0].text
+
+
+def test_damaged_docx(tmp_path: Path) -> None:
+    path = tmp_path / "broken.docx"
+    path.write_bytes(b"PK\x03\x04 not really a zip")
+    error = _reason(path)
+    assert error.status == FAILED and "Word document" in error.reason
+
+
+def test_unsupported_type_is_skipped(tmp_path: Path) -> None:
+    path = tmp_path / "photo.heic"
+    path.write_bytes(b"\x00\x01")
+    error = _reason(path)
+    assert error.status == SKIPPED and ".heic" in error.reason
+
+
+def test_whitespace_only_file(tmp_path: Path) -> None:
+    path = tmp_path / "blank.txt"
+    path.write_text("   \n\n  ", encoding="utf-8")
+    assert "no text" in _reason(path).reason
+
+
+def test_vanished_file(tmp_path: Path) -> None:
+    error = _reason(tmp_path / "gone.txt")
+    assert error.status == FAILED and "disappeared" in error.reason
