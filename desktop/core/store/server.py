@@ -9,6 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 import qdrant_edge as qe
+from llama_index.core.schema import BaseNode
+from llama_index.core.vector_stores.types import (
+    MetadataFilters,
+    VectorStoreQuery,
+    VectorStoreQueryResult,
+)
 from llama_index.vector_stores.qdrant import QdrantVectorStore
 from qdrant_client import QdrantClient
 from qdrant_client.http import models as rest
@@ -56,11 +62,39 @@ class ServerVectorStore(QdrantVectorStore):
     def class_name(cls) -> str:
         return "FolioServerVectorStore"
 
+    # The collection is created on the first write; before it, reads find nothing.
+
     def count(self) -> int:
-        """Number of chunks in the collection (0 before the first write)."""
-        if not self._client.collection_exists(self.collection_name):
+        """Number of chunks in the collection."""
+        if not self._collection_initialized:
             return 0
         return self._client.count(self.collection_name, exact=True).count
+
+    def delete_nodes(
+        self,
+        node_ids: list[str] | None = None,
+        filters: MetadataFilters | None = None,
+        shard_identifier: Any | None = None,
+        **delete_kwargs: Any,
+    ) -> None:
+        if self._collection_initialized:
+            super().delete_nodes(node_ids, filters, shard_identifier, **delete_kwargs)
+
+    def get_nodes(
+        self,
+        node_ids: list[str] | None = None,
+        filters: MetadataFilters | None = None,
+        limit: int | None = None,
+        shard_identifier: Any | None = None,
+    ) -> list[BaseNode]:
+        if not self._collection_initialized:
+            return []
+        return super().get_nodes(node_ids, filters, limit, shard_identifier)
+
+    def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
+        if not self._collection_initialized:
+            return VectorStoreQueryResult(nodes=[], similarities=[], ids=[])
+        return super().query(query, **kwargs)
 
     def commit(self) -> None:
         """Nothing to do: the server acknowledges writes once they are in its WAL."""

@@ -1,0 +1,187 @@
+"""folio-cli: every command, its exit code and its JSON shape (../shared/CLI.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from desktop import __version__
+from desktop.app import Services
+from desktop.cli import main
+from desktop.core.settings import Settings, save_settings
+from tests.consistency import assert_consistent
+
+INGEST_KEYS = {"added", "updated", "removed", "unchanged", "failed", "chunks_embedded", "seconds"}
+RESULT_KEYS = {"path", "page", "score", "text"}
+
+
+@pytest.fixture
+def cli_home(home: Path) -> Path:
+    save_settings(home, Settings(max_answer_tokens=24, threads=2))
+    return home
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "handbook.md").write_text(
+        "# Handbook\n\nUnused leave carries over up to 5 days. Error code QZ-881 means the "
+        "badge reader is offline."
+    )
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4 truncated")
+    return folder
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict | str]:  # type: ignore[type-arg]
+    code = main(list(argv))
+    out = capsys.readouterr().out
+    return code, (json.loads(out) if "--json" in argv else out)
+
+
+def test_ingest_status_search_sync_remove(capsys, cli_home: Path, docs: Path) -> None:  # type: ignore[no-untyped-def]
+    home = str(cli_home)
+    code, data = run(capsys, "--home", home, "ingest", str(docs), "--json")
+    assert code == 0 and set(data) >= INGEST_KEYS
+    assert (data["added"], data["failed"], data["chunks_embedded"]) == (1, 1, 1)
+
+    code, data = run(capsys, "--home", home, "status", "--json")
+    assert code == 0
+    assert data["files"] == {"indexed": 1, "failed": 1, "skipped": 0}
+    assert data["chunks"] == 1 and data["embedding_model"] == "local:all-MiniLM-L6-v2"
+    assert data["failures"][0]["path"] == str(docs / "broken.pdf")
+    assert "damaged" in data["failures"][0]["reason"]
+
+    code, data = run(capsys, "--home", home, "search", "QZ-881", "-k", "3", "--json")
+    assert code == 0 and len(data["results"]) == 1
+    hit = data["results"][0]
+    assert set(hit) >= RESULT_KEYS and hit["path"] == str(docs / "handbook.md")
+    assert hit["page"] is None and isinstance(hit["score"], float)
+
+    code, data = run(capsys, "--home", home, "sync", "--json")
+    assert code == 0 and data["unchanged"] == 2 and data["chunks_embedded"] == 0
+
+    code, data = run(capsys, "--home", home, "remove", str(docs), "--json")
+    assert (code, data) == (0, {"removed": 2})
+    code, text = run(capsys, "--home", home, "status")
+    assert text.startswith("0 files indexed")
+
+
+def test_ask_with_and_without_retrieval(capsys, cli_home: Path, docs: Path) -> None:  # type: ignore[no-untyped-def]
+    home = str(cli_home)
+    run(capsys, "--home", home, "ingest", str(docs), "--json")
+    code, data = run(capsys, "--home", home, "ask", "What does QZ-881 mean?", "--json")
+    assert code == 0
+    assert set(data) >= {"answer", "sources", "model", "persona", "retrieval", "chat_id"}
+    assert data["answer"] and data["model"] == "local:default" and data["persona"] is None
+    assert data["retrieval"] is True and set(data["sources"][0]) >= RESULT_KEYS
+
+    code, again = run(
+        capsys, "--home", home, "ask", "Tell me a joke.", "--no-retrieval",
+        "--persona", "Sarcastic techie", "--chat", data["chat_id"], "--json",
+    )  # fmt: skip
+    assert code == 0 and again["chat_id"] == data["chat_id"]
+    assert (again["retrieval"], again["sources"], again["persona"]) == (
+        False,
+        [],
+        "Sarcastic techie",
+    )
+
+    code, text = run(capsys, "--home", home, "ask", "What does QZ-881 mean?")
+    assert code == 0 and "Sources:" in text and "[1] handbook.md" in text
+
+
+def test_models_and_personas(capsys, cli_home: Path) -> None:  # type: ignore[no-untyped-def]
+    home = str(cli_home)
+    code, data = run(capsys, "--home", home, "models", "list", "--json")
+    assert code == 0
+    assert data["models"][0] == {
+        "id": "local:default",
+        "kind": "base",
+        "provider": "llama.cpp",
+        "available": True,
+    }
+    code, data = run(capsys, "--home", home, "personas", "list", "--json")
+    assert [p["name"] for p in data["personas"]] == ["Sarcastic techie"]
+    assert set(data["personas"][0]) >= {"name", "prompt"}
+    code, data = run(
+        capsys, "--home", home, "personas", "add", "Poet", "--prompt", "Answer in verse.", "--json"
+    )
+    assert (
+        code == 0
+        and {"name": "Poet", "prompt": "Answer in verse."}.items()
+        <= next(p for p in data["personas"] if p["name"] == "Poet").items()
+    )
+    code, data = run(capsys, "--home", home, "personas", "remove", "Poet", "--json")
+    assert [p["name"] for p in data["personas"]] == ["Sarcastic techie"]
+
+
+def test_errors_and_exit_codes(capsys, cli_home: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    home = str(cli_home)
+    assert main(["--home", home, "ingest", str(tmp_path / "nope")]) == 2
+    assert "No such file or folder" in capsys.readouterr().err
+    assert main(["--home", home, "personas", "remove", "Nobody"]) == 1
+    assert "No persona named 'Nobody'" in capsys.readouterr().err
+    assert main(["--home", home, "ask", "hi", "--model", "local:nothing"]) == 1
+    assert "Unknown model 'local:nothing'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:
+        main(["--home", home, "frobnicate"])
+    assert usage.value.code == 2
+
+    (cli_home / "settings.json").write_text('{"top_k": -3}')
+    assert main(["--home", home, "status"]) == 2
+    assert "top_k" in capsys.readouterr().err
+
+
+def test_store_open_elsewhere_is_a_clear_error(capsys, cli_home: Path, docs: Path) -> None:  # type: ignore[no-untyped-def]
+    holder = Services(cli_home)
+    assert holder.store.count() == 0  # another window holds the library open
+    try:
+        assert main(["--home", str(cli_home), "ingest", str(docs)]) == 1
+        assert "open in another Folio" in capsys.readouterr().err
+    finally:
+        holder.close()
+
+
+def _cli(*argv: str) -> list[str]:
+    return [sys.executable, "-m", "desktop.cli", *argv]
+
+
+def test_version_in_a_subprocess() -> None:
+    out = subprocess.run(_cli("--version"), capture_output=True, text=True, check=True).stdout
+    assert out.strip() == f"folio-cli {__version__}"
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_cleanly_with_130(cli_home: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(200):
+        (folder / f"n{i}.md").write_text(f"Note {i} about subject {i}. " * 30)
+    child = subprocess.Popen(
+        _cli("--home", str(cli_home), "ingest", str(folder), "--json"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert child.stderr is not None
+    child.stderr.readline()  # progress has started
+    time.sleep(1.0)
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 130, err
+    report = json.loads(out)
+    assert report["cancelled"] is True and 0 < report["added"] < 200
+    services = Services(cli_home)
+    try:
+        assert_consistent(services)
+    finally:
+        services.close()

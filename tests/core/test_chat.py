@@ -1,0 +1,145 @@
+"""Asking the real embedded model: retrieval on and off, personas, history, stop."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from llama_index.core.base.llms.types import ChatMessage
+
+from desktop.core.errors import ChatError, ModelError
+from desktop.core.personas import FOUNDING_PERSONA_NAME, Persona
+from desktop.core.prompts import fit_to_context
+from desktop.core.retrieval import Citation
+from desktop.core.settings import Settings
+from desktop.core.tasks import CancelToken
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def library(services, tmp_path: Path):  # type: ignore[no-untyped-def]
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "leave.md").write_text(
+        "# Leave policy\n\nUnused leave can be carried over to the next year, up to 5 days. "
+        "The bluefin committee approves exceptions."
+    )
+    (folder / "it.md").write_text("# IT\n\nLaptops are replaced every four years.")
+    services.ingestor.ingest([folder])
+    return services
+
+
+def test_answer_streams_and_cites_numbered_sources(library) -> None:  # type: ignore[no-untyped-def]
+    tokens: list[str] = []
+    answer = library.chat.ask("How many days of leave carry over?", top_k=2, on_token=tokens.append)
+    assert answer.text and "".join(tokens) == answer.text
+    assert answer.retrieval and answer.citations[0].file_name == "leave.md"
+    user_prompt = answer.prompt[-1].content
+    assert "[1] leave.md" in user_prompt and "up to 5 days" in user_prompt
+    assert "Cite the sources" in answer.prompt[0].content
+    stored = library.chats.messages(answer.chat_id)
+    assert [m.role for m in stored] == ["user", "assistant"]
+    assert stored[1].citations == answer.citations
+    assert (stored[1].model, stored[1].retrieval, stored[1].persona) == (
+        "local:default",
+        True,
+        None,
+    )
+
+
+def test_retrieval_off_sends_no_document_text(library) -> None:  # type: ignore[no-untyped-def]
+    answer = library.chat.ask("Who approves leave exceptions?", retrieval=False)
+    assert answer.citations == [] and not answer.retrieval
+    sent = " ".join(m.content or "" for m in answer.prompt)
+    assert "bluefin" not in sent and "Sources" not in sent
+    assert library.chats.messages(answer.chat_id)[1].retrieval is False
+
+
+def test_retrieval_off_never_opens_the_store(services) -> None:  # type: ignore[no-untyped-def]
+    services.chat.ask("Say hello.", retrieval=False)
+    assert "store" not in services.__dict__ and "retriever" not in services.__dict__
+
+
+def test_persona_is_the_system_prompt(library) -> None:  # type: ignore[no-untyped-def]
+    personas = library.chats.personas
+    assert FOUNDING_PERSONA_NAME in [p.name for p in personas.all()]
+    personas.save(Persona("Pirate", "You are a pirate. Answer like one.", temperature=0.9))
+    answer = library.chat.ask("What is a laptop?", persona="pirate", retrieval=False)
+    assert answer.persona == "Pirate"
+    assert answer.prompt[0].role.value == "system"
+    assert answer.prompt[0].content.startswith("You are a pirate.")
+    assert library.chats.messages(answer.chat_id)[1].persona == "Pirate"
+    with_sources = library.chat.ask("What is a laptop?", persona=FOUNDING_PERSONA_NAME)
+    assert with_sources.prompt[0].content.startswith("You are a sarcastic young techie")
+
+
+def test_unknown_persona_and_model(library) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ChatError, match=r"Known personas: .*Sarcastic techie"):
+        library.chat.ask("Hi", persona="Nobody")
+    with pytest.raises(ModelError, match="local:default"):
+        library.chat.ask("Hi", model="local:missing")
+
+
+def test_configured_gguf_that_is_missing(make_services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from desktop.core.llms import LLMCache
+
+    settings = Settings(local_models={"big": str(tmp_path / "nowhere.gguf")})
+    with pytest.raises(ModelError, match=r"nowhere\.gguf"):
+        LLMCache(settings).get("local:big")
+
+
+def test_follow_up_sends_history(library) -> None:  # type: ignore[no-untyped-def]
+    first = library.chat.ask("Tell me about laptops.", retrieval=False)
+    second = library.chat.ask("And how often?", chat_id=first.chat_id, retrieval=False)
+    roles = [m.role.value for m in second.prompt]
+    assert roles == ["system", "user", "assistant", "user"]
+    assert second.prompt[1].content == "Tell me about laptops."
+    assert len(library.chats.messages(first.chat_id)) == 4
+
+
+def test_stop_keeps_the_partial_answer(library) -> None:  # type: ignore[no-untyped-def]
+    token = CancelToken()
+    received: list[str] = []
+
+    def on_token(text: str) -> None:
+        received.append(text)
+        if len(received) == 3:
+            token.cancel()
+
+    answer = library.chat.ask(
+        "Write a long story.", retrieval=False, on_token=on_token, cancel=token
+    )
+    assert answer.interrupted and answer.text == "".join(received) and len(received) == 3
+    assert library.chats.messages(answer.chat_id)[1].interrupted
+    # The model is free again at once.
+    assert library.chat.ask("Hi", retrieval=False).text
+
+
+def test_chats_survive_a_restart(make_services) -> None:  # type: ignore[no-untyped-def]
+    first = make_services()
+    answer = first.chat.ask("Remember this chat.", retrieval=False)
+    first.chats.rename(answer.chat_id, "Kept")
+    first.close()
+    second = make_services()
+    assert [c.title for c in second.chats.all()] == ["Kept"]
+    assert [c.title for c in second.chats.all(search="ep")] == ["Kept"]
+    assert second.chats.messages(answer.chat_id)[0].content == "Remember this chat."
+
+
+def test_long_prompts_drop_history_then_sources() -> None:
+    sources = [
+        Citation(f"/d/{i}.md", None, 1.0 - i / 10, "word " * 100, f"{i}.md") for i in range(3)
+    ]
+    history = [
+        ChatMessage(role="user", content="old " * 100),
+        ChatMessage(role="assistant", content="reply " * 100),
+    ]
+
+    def count(text: str) -> int:
+        return len(text.split())
+
+    messages, kept, trimmed = fit_to_context("Question?", None, sources, history, 260, count)
+    assert trimmed and kept is not None and len(kept) == 2
+    assert [m.role.value for m in messages] == ["system", "user"]
+    assert sum(count(m.content or "") + 4 for m in messages) <= 260

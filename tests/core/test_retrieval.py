@@ -1,0 +1,97 @@
+"""Hybrid search: the BM25 side finds exact rare keywords that dense embeddings blur."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from pathlib import Path
+
+import pytest
+
+SUBJECTS = ["VPN client", "printer driver", "mail server", "backup agent", "sync service"]
+CAUSES = ["an expired certificate", "a full disk", "a wrong password", "a blocked port"]
+FIXES = ["renew the certificate", "free some disk space", "reset the password", "clear the cache"]
+FILLER = [
+    "Check the logs in the admin console before escalating.",
+    "Most users never see this message.",
+    "Write down the time when the problem started.",
+    "If several people are affected, tell the service desk.",
+    "The message may appear in a pop-up or in the status bar.",
+    "Restarting the computer alone rarely helps.",
+    "Keep the ticket number for later reference.",
+    "Screenshots make diagnosis much faster.",
+]
+
+
+@pytest.fixture
+def knowledge_base(services, tmp_path: Path) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Twenty look-alike articles whose error codes differ only in digit order."""
+    rng = random.Random(7)
+    codes = sorted({"E" + "".join(p) for p in itertools.permutations("4471")})
+    codes += ["E4470", "E4472", "E4481", "E4371", "E4571", "E4461", "E4473", "E4474"]
+    folder = tmp_path / "kb"
+    folder.mkdir()
+    by_code = {}
+    for i, code in enumerate(codes):
+        subject = rng.choice(SUBJECTS)
+        text = (
+            f"# Troubleshooting the {subject}\n\n{' '.join(rng.sample(FILLER, 6))} "
+            f"When the {subject} shows error {code}, the cause is {rng.choice(CAUSES)}. "
+            f"To fix it, {rng.choice(FIXES)}. {' '.join(rng.sample(FILLER, 5))}\n"
+        )
+        path = folder / f"kb-{i:02d}.md"
+        path.write_text(text, encoding="utf-8")
+        by_code[code] = str(path)
+    services.ingestor.ingest([folder])
+    return by_code
+
+
+def _paths(services, query: str, mode: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return [c.path for c in services.retriever.search(query, k=5, mode=mode)]
+
+
+def test_hybrid_finds_a_rare_code_dense_search_misses(services, knowledge_base) -> None:  # type: ignore[no-untyped-def]
+    question = "What does error E4471 mean?"
+    expected = knowledge_base["E4471"]
+    assert expected not in _paths(services, question, "dense")
+    assert _paths(services, question, "keyword")[0] == expected
+    assert expected in _paths(services, question, "hybrid")
+
+
+@pytest.mark.parametrize("code", ["E1447", "E7144", "E4473"])
+def test_hybrid_keeps_exact_codes_in_the_top_five(services, knowledge_base, code) -> None:  # type: ignore[no-untyped-def]
+    assert knowledge_base[code] in _paths(services, f"What does error {code} mean?", "hybrid")
+
+
+def test_dense_search_understands_paraphrase(services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "leave.md").write_text("Unused holiday can be moved to next year, at most 5 days.")
+    (folder / "parking.md").write_text(
+        "Staff parking is behind the building, gate code on request."
+    )
+    (folder / "lunch.md").write_text("The canteen serves lunch from noon until two o'clock.")
+    services.ingestor.ingest([folder])
+    top = services.retriever.search("How many vacation days carry over?", k=1, mode="dense")[0]
+    assert top.file_name == "leave.md"
+    assert top.page is None and top.text.startswith("Unused holiday")
+
+
+def test_citations_carry_pdf_pages(services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.corpus import write_pdf
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    write_pdf(
+        folder / "manual.pdf",
+        ["Installation: plug in the device.", "Calibration: hold the red button for 8 seconds."],
+    )
+    services.ingestor.ingest([folder])
+    top = services.retriever.search("how long to hold the button for calibration", k=1)[0]
+    assert (top.file_name, top.page) == ("manual.pdf", 2)
+    assert top.score > 0
+
+
+def test_empty_library_and_blank_query(services) -> None:  # type: ignore[no-untyped-def]
+    assert services.retriever.search("anything at all") == []
+    assert services.retriever.search("   ") == []

@@ -1,0 +1,43 @@
+"""Settings: validated in one place, with messages that name the field."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from desktop.core.errors import SettingsError
+from desktop.core.settings import Settings, load_settings, save_settings, updated
+
+
+def test_defaults_round_trip(tmp_path: Path) -> None:
+    settings = updated(Settings(), top_k=8, ignore_patterns=["*.bak"])
+    save_settings(tmp_path, settings)
+    assert load_settings(tmp_path) == settings
+    assert load_settings(tmp_path / "missing") == Settings()
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"top_k": 0}, "top_k"),
+        ({"chunk_size": 1000}, "chunk_size"),
+        ({"chunk_overlap": 250, "chunk_size": 200}, "chunk_overlap"),
+        ({"store": {"backend": "pinecone"}}, "store.backend"),
+        ({"local_models": {"a:b": "/x.gguf"}}, "local_models"),
+        ({"colour": "blue"}, "colour"),
+    ],
+)
+def test_invalid_values_name_the_field(changes: dict[str, object], field: str) -> None:
+    with pytest.raises(SettingsError, match=rf"Invalid settings: {field}"):
+        updated(Settings(), **changes)
+
+
+def test_broken_settings_file_says_where(tmp_path: Path) -> None:
+    (tmp_path / "settings.json").write_text("{not json")
+    with pytest.raises(SettingsError, match=r"settings\.json"):
+        load_settings(tmp_path)
+    (tmp_path / "settings.json").write_text(json.dumps({"top_k": "many"}))
+    with pytest.raises(SettingsError, match="top_k"):
+        load_settings(tmp_path)
