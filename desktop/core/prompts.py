@@ -10,10 +10,10 @@ from desktop.core.retrieval import Citation
 
 DEFAULT_SYSTEM_PROMPT = "You are Folio, a helpful assistant. Answer clearly and briefly."
 SOURCES_INSTRUCTIONS = (
-    "Answer the question using the numbered sources from the user's documents. "
-    "Cite the sources you use like [1]. If the sources do not contain the answer, say so."
+    "Answer the user's question from these numbered sources from their documents, and cite "
+    "the sources you use like [1]. If the sources do not contain the answer, say so."
 )
-NO_SOURCES_NOTE = "(No passage in the user's documents matched this question.)"
+NO_SOURCES_NOTE = "No passage in the user's documents matched this question; say so if needed."
 
 
 def source_label(number: int, citation: Citation) -> str:
@@ -28,23 +28,24 @@ def build_messages(
     citations: Sequence[Citation] | None,
     history: Sequence[ChatMessage] = (),
 ) -> list[ChatMessage]:
-    """The chat for one question. ``citations=None`` means retrieval is off: no document text."""
+    """The chat for one question. ``citations=None`` means retrieval is off: no document text.
+
+    Sources go in the system message and the question stays the user's own words: measured
+    with the embedded SmolLM2, answers drawn from sources were right far more often this way
+    than with sources and question together in the user message.
+    """
     system = system_prompt or DEFAULT_SYSTEM_PROMPT
-    if citations is None:
-        user = question
-    else:
-        system = f"{system}\n\n{SOURCES_INSTRUCTIONS}"
-        if citations:
-            blocks = [
-                f"{source_label(i, c)}\n{c.text.strip()}" for i, c in enumerate(citations, start=1)
-            ]
-            user = "Sources:\n\n" + "\n\n".join(blocks) + f"\n\nQuestion: {question}"
-        else:
-            user = f"{NO_SOURCES_NOTE}\n\nQuestion: {question}"
+    if citations is not None:
+        blocks = [
+            f"{source_label(i, c)}\n{c.text.strip()}" for i, c in enumerate(citations, start=1)
+        ]
+        system = f"{system}\n\n{SOURCES_INSTRUCTIONS}\n\n" + (
+            "\n\n".join(blocks) if blocks else NO_SOURCES_NOTE
+        )
     return [
         ChatMessage(role="system", content=system),
         *history,
-        ChatMessage(role="user", content=user),
+        ChatMessage(role="user", content=question),
     ]
 
 

@@ -35,9 +35,10 @@ def test_answer_streams_and_cites_numbered_sources(library) -> None:  # type: ig
     answer = library.chat.ask("How many days of leave carry over?", top_k=2, on_token=tokens.append)
     assert answer.text and "".join(tokens) == answer.text
     assert answer.retrieval and answer.citations[0].file_name == "leave.md"
-    user_prompt = answer.prompt[-1].content
-    assert "[1] leave.md" in user_prompt and "up to 5 days" in user_prompt
-    assert "Cite the sources" in answer.prompt[0].content
+    system_prompt = answer.prompt[0].content
+    assert "[1] leave.md" in system_prompt and "up to 5 days" in system_prompt
+    assert "cite the sources" in system_prompt
+    assert answer.prompt[-1].content == "How many days of leave carry over?"
     stored = library.chats.messages(answer.chat_id)
     assert [m.role for m in stored] == ["user", "assistant"]
     assert stored[1].citations == answer.citations

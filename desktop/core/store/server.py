@@ -1,7 +1,9 @@
 """A Qdrant server or cluster through ``qdrant-client``, for libraries that outgrow one machine.
 
-LlamaIndex's ``QdrantVectorStore`` does the work; BM25 sparse vectors come from Qdrant
-Edge's tokenizer so the keyword side needs no model download and matches the embedded store.
+LlamaIndex's ``QdrantVectorStore`` does the work, fusing hybrid results by normalised
+scores (its relative score fusion, close to the embedded store's DBSF). BM25 sparse vectors
+come from Qdrant Edge's tokenizer, so the keyword side needs no model download and matches
+the embedded store.
 """
 
 from __future__ import annotations
