@@ -6,11 +6,13 @@ Time to first token (TTFT) runs from the call to the first streamed token, so it
 retrieval (query embedding + search), prompt assembly and the chat history writes; tokens/s
 is (tokens - 1) / (last token - first token). Then the exact messages Folio sent
 (``answer.prompt``) go straight to ``Llama.create_chat_completion`` (same GGUF, n_ctx 4096,
-2 threads, temperature 0.2, same max tokens) and the same two figures are taken.
+2 threads, temperature 0.2, Folio's max answer tokens) and the same two figures are taken.
 
-Folio and llama.cpp alternate, each on a new question (so both reuse only the shared
-system-prompt prefix from llama.cpp's cache), 3 times after one warm-up; medians and the
-Folio/llama.cpp ratios are reported. Retrieval alone is timed too, to explain the TTFT gap.
+Each round takes a new question (3 rounds after one warm-up): an ask stopped at its first
+token yields the prompt, then Folio and llama.cpp answer it, in alternating order from one
+round to the next; both start from an empty KV cache (``Llama.reset()``), so both evaluate
+the whole prompt. Medians and the Folio/llama.cpp ratios are reported. Retrieval alone is timed
+too, as the part of TTFT llama.cpp does not do.
 
     .venv/bin/python bench/ask_latency.py [--json] [--repeat 3]
 """
@@ -87,8 +89,9 @@ def run(repeat: int = 3) -> dict[str, Any]:
     from llama_cpp import Llama
 
     from desktop.app import Services
-    from desktop.core.llms import MAX_ANSWER_TOKENS
     from desktop.core.models import embedded_llm_path
+    from desktop.core.paths import data_home
+    from desktop.core.tasks import CancelToken
 
     model_path = embedded_llm_path()
     if model_path is None:
@@ -97,21 +100,35 @@ def run(repeat: int = 3) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="folio-bench-ask-") as tmp:
         root = Path(tmp)
         make_corpus(root / "corpus", files=10)
-        services = Services(root / "home")
+        services = Services(data_home(root / "home"))
         try:
             report = services.ingestor.ingest([root / "corpus"])
             llm = services.llms.get(services.settings.default_model)  # load outside the timing
             llama = Llama(model_path=str(model_path), n_ctx=N_CTX, n_threads=THREADS, verbose=False)
             folio, direct, retrieval, prompt_tokens = [], [], [], []
+            stopped = CancelToken()
+            stopped.cancel()
             for number, question in enumerate(asked):
                 started = time.perf_counter()
                 services.retriever.search(question, k=TOP_K)
                 retrieval_s = time.perf_counter() - started
-                f, answer = folio_ask(services, question)
+                # The exact messages Folio sends for this question: an ask stopped at its first
+                # token (a new chat each time, so no history; retrieval is deterministic).
+                answer = services.chat.ask(question, top_k=TOP_K, cancel=stopped)
                 messages = [
                     {"role": m.role.value, "content": m.content or ""} for m in answer.prompt
                 ]
-                d = direct_ask(llama, messages, MAX_ANSWER_TOKENS)
+                # Alternate who goes first; both start from an empty KV cache, so both
+                # evaluate the whole prompt.
+                for side in ("folio", "direct") if number % 2 else ("direct", "folio"):
+                    if side == "folio":
+                        llm._llama.reset()
+                        f, again = folio_ask(services, question)
+                        if again.prompt != answer.prompt:
+                            raise RuntimeError("Folio sent a different prompt the second time")
+                    else:
+                        llama.reset()
+                        d = direct_ask(llama, messages, llm.max_tokens)
                 if number == 0:  # warm-up
                     continue
                 folio.append(f)
@@ -133,7 +150,7 @@ def run(repeat: int = 3) -> dict[str, Any]:
         "library_chunks": report.chunks_embedded,
         "sources": sources,
         "repeat": repeat,
-        "max_tokens": MAX_ANSWER_TOKENS,
+        "max_tokens": llm.max_tokens,
         "prompt_tokens": prompt_tokens,
         "folio": {
             "ttft_ms": round(f_ttft * 1000, 1),

@@ -60,8 +60,9 @@ def build(count: int, rebuild: bool) -> dict[str, Any]:
     print(f"Building {count} files and ingesting them (minutes)…", file=sys.stderr)
     make_small_files(files, count)
     from desktop.app import Services
+    from desktop.core.paths import data_home
 
-    services = Services(home)
+    services = Services(data_home(home))
     try:
         services.embed_model.get_text_embedding_batch(["warm up"])
         started = time.perf_counter()

@@ -80,7 +80,15 @@ def _line(r: dict[str, Any]) -> str:
             f"ask: TTFT {f['ttft_ms']} ms vs llama.cpp {d['ttft_ms']} ms ({r['ttft_ratio']}x); "
             f"{f['tokens_per_s']} vs {d['tokens_per_s']} tokens/s ({r['tokens_per_s_ratio']}x)"
         )
-    shown = {k: v for k, v in r.items() if k not in ("benchmark", "wall_s")}
+    modes = r.get("modes")
+    if name == "eval_retrieval" and isinstance(modes, dict):
+        scores = ", ".join(
+            f"{mode} hit@{r.get('k', '?')} {s.get('hit_at_k')} MRR {s.get('mrr')}"
+            for mode, s in modes.items()
+            if isinstance(s, dict)
+        )
+        return f"retrieval quality on {r.get('questions', '?')} questions: {scores}"
+    shown = {k: v for k, v in r.items() if k not in ("benchmark", "wall_s", "details")}
     return f"{name}: {json.dumps(shown)[:600]}"
 
 

@@ -1,17 +1,14 @@
-"""``python -m desktop`` and the ``folio`` command: the window arrives with the UI; until then,
-a pointer to the command-line face."""
+"""``python -m desktop`` and the ``folio`` command: the window."""
 
 from __future__ import annotations
 
 import sys
 
+from desktop.app import run_window
+
 
 def main() -> int:
-    print(
-        "The Folio window is not part of this build yet; use `folio-cli --help`.",
-        file=sys.stderr,
-    )
-    return 1
+    return run_window()
 
 
 if __name__ == "__main__":

@@ -97,6 +97,16 @@ class Services:
             self.chats, lambda: self.retriever, self.llms.get, self.settings.default_model
         )
 
+    def apply_settings(self, settings: Settings) -> None:
+        """Use new settings; chunking and threads take effect from the next start."""
+        self.settings = settings
+        if "ingestor" in self.__dict__:
+            self.ingestor.settings = settings
+        if "retriever" in self.__dict__:
+            self.retriever.top_k = settings.top_k
+        if "llms" in self.__dict__:
+            self.llms.configure(settings)
+
     def close(self) -> None:
         """Release what was opened: the store's lock first, then the databases."""
         for name in ("ingestor", "store", "library", "chats"):
@@ -107,3 +117,43 @@ class Services:
 def build_services(home: str | os.PathLike[str] | None = None) -> Services:
     """Services on ``home``, else ``$FOLIO_HOME``, else the platform's data folder."""
     return Services(data_home(home))
+
+
+def run_window(argv: list[str] | None = None) -> int:
+    """``folio``: the window on the user's library."""
+    import argparse
+    import logging
+    import sys
+
+    from desktop import __version__
+
+    parser = argparse.ArgumentParser(prog="folio", description="Chat with your documents.")
+    parser.add_argument("--version", action="version", version=f"folio {__version__}")
+    parser.add_argument("--home", help="data folder (default: $FOLIO_HOME or the platform's)")
+    args = parser.parse_args(argv)
+
+    from desktop.core.errors import FolioError
+    from desktop.ui.main_window import MainWindow
+    from desktop.ui.qt import QApplication, QMessageBox, QTimer
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Folio")
+    app.setApplicationVersion(__version__)
+    try:
+        services = build_services(args.home)
+        logging.basicConfig(
+            filename=services.home / "folio.log",
+            level=logging.INFO,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        services.store  # noqa: B018  (open it now: a second instance is told at once)
+    except FolioError as exc:
+        QMessageBox.critical(None, "Folio", str(exc))
+        return 1
+    window = MainWindow(services)
+    window.show()
+    QTimer.singleShot(0, window.library.sync)  # pick up what changed while Folio was closed
+    try:
+        return app.exec()
+    finally:
+        services.close()

@@ -130,19 +130,31 @@ class LLMCache:
     """Loads each model once and keeps it: loading costs far more than a question."""
 
     def __init__(self, settings: Settings) -> None:
-        self._settings = settings
+        self.settings = settings
         self._loaded: dict[str, LocalLlama] = {}
         self._lock = threading.Lock()
+
+    def configure(self, settings: Settings) -> None:
+        """Use new settings; a loaded model whose file changed is loaded again on next use."""
+        with self._lock:
+            self.settings = settings
+            for model_id, model in list(self._loaded.items()):
+                try:
+                    same = str(local_llm_path(model_id, settings)) == model.model_path
+                except ModelError:
+                    same = False
+                if not same:
+                    del self._loaded[model_id]
 
     def get(self, model_id: str) -> LocalLlama:
         """The loaded model for ``model_id``; raises ModelError naming what is wrong."""
         with self._lock:
             if model_id not in self._loaded:
-                path = local_llm_path(model_id, self._settings)
+                path = local_llm_path(model_id, self.settings)
                 self._loaded[model_id] = LocalLlama(
                     model_path=str(path),
-                    context_window=self._settings.context_window,
-                    threads=self._settings.threads,
-                    max_tokens=self._settings.max_answer_tokens,
+                    context_window=self.settings.context_window,
+                    threads=self.settings.threads,
+                    max_tokens=self.settings.max_answer_tokens,
                 )
             return self._loaded[model_id]

@@ -173,6 +173,7 @@ def test_ignore_rules_hidden_files_and_symlink_loops(make_services, tmp_path: Pa
     _write(docs / "secret-plan.md", "not secret at the top: the rule is nested")
     keep.append(docs / "secret-plan.md")
     os.symlink(docs, docs / "deep" / "loop")  # a loop back to the top
+    os.symlink(tmp_path / "nowhere.md", docs / "dangling.md")
     report = services.ingestor.ingest([docs])
     indexed = sorted(r.path for r in services.library.all_files())
     assert indexed == sorted(str(p) for p in keep)

@@ -1,0 +1,202 @@
+"""Dialogs: personas, settings, about."""
+
+from __future__ import annotations
+
+from desktop import __version__
+from desktop.app import Services
+from desktop.core.errors import FolioError
+from desktop.core.personas import Persona
+from desktop.core.settings import save_settings, updated
+from desktop.ui.qt import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+class PersonaDialog(QDialog):
+    """Create, edit and delete personas."""
+
+    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Personas")
+        self.resize(640, 400)
+        self.personas = services.chats.personas
+        self.list = QListWidget()
+        self.name = QLineEdit()
+        self.prompt = QPlainTextEdit()
+        self.use_temperature = QCheckBox("Own temperature")
+        self.temperature = QDoubleSpinBox(minimum=0.0, maximum=2.0, singleStep=0.1, value=0.7)
+        self.use_temperature.toggled.connect(self.temperature.setEnabled)
+        self.temperature.setEnabled(False)
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        new, save, delete = QPushButton("New"), QPushButton("Save"), QPushButton("Delete")
+        new.clicked.connect(self.new)
+        save.clicked.connect(self.save)
+        delete.clicked.connect(self.delete)
+        form = QFormLayout()
+        form.addRow("Name", self.name)
+        form.addRow("System prompt", self.prompt)
+        temperature = QHBoxLayout()
+        temperature.addWidget(self.use_temperature)
+        temperature.addWidget(self.temperature)
+        form.addRow("", temperature)
+        buttons = QHBoxLayout()
+        for button in (new, save, delete):
+            buttons.addWidget(button)
+        right = QVBoxLayout()
+        right.addLayout(form)
+        right.addLayout(buttons)
+        right.addWidget(self.message)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close.rejected.connect(self.accept)
+        right.addWidget(close)
+        layout = QHBoxLayout(self)
+        layout.addWidget(self.list, 1)
+        layout.addLayout(right, 2)
+        self.list.currentTextChanged.connect(self._show)
+        self._reload()
+
+    def _reload(self, select: str | None = None) -> None:
+        self.list.clear()
+        names = [p.name for p in self.personas.all()]
+        self.list.addItems(names)
+        if names:
+            self.list.setCurrentRow(names.index(select) if select in names else 0)
+
+    def _show(self, name: str) -> None:
+        if not name:
+            return
+        persona = self.personas.get(name)
+        self.name.setText(persona.name)
+        self.prompt.setPlainText(persona.prompt)
+        self.use_temperature.setChecked(persona.temperature is not None)
+        if persona.temperature is not None:
+            self.temperature.setValue(persona.temperature)
+
+    def new(self) -> None:
+        self.list.clearSelection()
+        self.name.clear()
+        self.prompt.clear()
+        self.use_temperature.setChecked(False)
+        self.name.setFocus()
+
+    def save(self) -> None:
+        temperature = self.temperature.value() if self.use_temperature.isChecked() else None
+        persona = Persona(self.name.text().strip(), self.prompt.toPlainText().strip(), temperature)
+        try:
+            old = self.list.currentItem().text() if self.list.currentItem() else None
+            self.personas.save(persona)
+            if old and old.lower() != persona.name.lower():
+                self.personas.remove(old)  # saved under a new name: a rename
+        except FolioError as exc:
+            self.message.setText(str(exc))
+            return
+        self.message.setText(f"Saved {persona.name}.")
+        self._reload(persona.name)
+
+    def delete(self) -> None:
+        item = self.list.currentItem()
+        if item is None:
+            return
+        self.personas.remove(item.text())
+        self.message.setText(f"Deleted {item.text()}.")
+        self._reload()
+
+
+class SettingsDialog(QDialog):
+    """The settings a person can change; invalid values are explained and not saved."""
+
+    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.services = services
+        s = services.settings
+        self.chunk_size = QSpinBox(minimum=1, maximum=100_000, value=s.chunk_size)
+        self.top_k = QSpinBox(minimum=0, maximum=1000, value=s.top_k)
+        self.max_file_mb = QDoubleSpinBox(minimum=0, maximum=100_000, value=s.max_file_mb)
+        self.ignore = QPlainTextEdit("\n".join(s.ignore_patterns))
+        self.ignore.setPlaceholderText("One gitignore pattern a line, e.g. *.log or drafts/")
+        self.model_path = QLineEdit(s.local_models.get("custom", ""))
+        self.model_path.setPlaceholderText("Any GGUF file; available as local:custom")
+        browse = QPushButton("Choose…")
+        browse.clicked.connect(self._browse)
+        self.threads = QSpinBox(minimum=0, maximum=1024, value=s.threads)
+        self.error = QLabel()
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet("color: palette(highlight)")
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model_path, 1)
+        model_row.addWidget(browse)
+        form = QFormLayout()
+        form.addRow("Data folder", QLabel(str(services.home)))
+        form.addRow("Chunk size (tokens)", self.chunk_size)
+        form.addRow("Sources per answer (top-k)", self.top_k)
+        form.addRow("Skip files larger than (MB)", self.max_file_mb)
+        form.addRow("Ignore patterns", self.ignore)
+        form.addRow("Local model file", model_row)
+        form.addRow("CPU threads", self.threads)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.save)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(QLabel("Chunking and thread changes apply from the next start."))
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a GGUF model", "", "GGUF (*.gguf)")
+        if path:
+            self.model_path.setText(path)
+
+    def save(self) -> bool:
+        """Validate and save; on invalid input say which field and keep the dialog open."""
+        models = dict(self.services.settings.local_models)
+        if self.model_path.text().strip():
+            models["custom"] = self.model_path.text().strip()
+        else:
+            models.pop("custom", None)
+        try:
+            settings = updated(
+                self.services.settings,
+                chunk_size=self.chunk_size.value(),
+                top_k=self.top_k.value(),
+                max_file_mb=self.max_file_mb.value(),
+                ignore_patterns=[
+                    line.strip() for line in self.ignore.toPlainText().splitlines() if line.strip()
+                ],
+                local_models=models,
+                threads=self.threads.value(),
+            )
+        except FolioError as exc:
+            self.error.setText(str(exc))
+            return False
+        save_settings(self.services.home, settings)
+        self.services.apply_settings(settings)
+        self.accept()
+        return True
+
+
+def show_about(parent: QWidget) -> None:
+    QMessageBox.about(
+        parent,
+        "About Folio",
+        f"<h3>Folio {__version__}</h3><p>Chat with your own documents, offline.</p>",
+    )

@@ -1,0 +1,216 @@
+"""The library pane: folders, indexing progress, failures, and the actions on them."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from desktop.app import Services
+from desktop.core.ingest import IngestReport
+from desktop.core.library import FAILED, INDEXED, SKIPPED
+from desktop.core.tasks import Progress
+from desktop.ui.qt import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    Qt,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
+from desktop.ui.watcher import FolderWatcher
+from desktop.ui.workers import Job
+
+
+def _eta(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f", about {seconds:.0f} s left"
+    return f", about {seconds / 60:.0f} min left"
+
+
+class LibraryPane(QWidget):
+    """Shows what the library holds and runs ingest, sync and removal in the background."""
+
+    ingest_finished = Signal(object)  # IngestReport
+    error = Signal(str)
+
+    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.services = services
+        self._job: Job | None = None
+        self._queued: list[Path] = []
+        self._sync_queued = False
+
+        self.folders = QListWidget()
+        self.folders.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.folders.setAccessibleName("Library folders")
+        self.empty_hint = QLabel(
+            "Drop folders or files anywhere on this window, or use File → Add Folder…, "
+            "to add them to your library."
+        )
+        self.empty_hint.setWordWrap(True)
+        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.sync_button = QPushButton("Sync now")
+        self.sync_button.clicked.connect(self.sync)
+        self.remove_button = QPushButton("Remove folder")
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.failures = QTreeWidget()
+        self.failures.setHeaderLabels(["File", "Why it was not indexed"])
+        self.failures.setRootIsDecorated(False)
+        self.failures.setAccessibleName("Files not indexed")
+
+        buttons = QHBoxLayout()
+        for button in (self.sync_button, self.remove_button, self.cancel_button):
+            buttons.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("<b>Library</b>"))
+        layout.addWidget(self.empty_hint)
+        layout.addWidget(self.folders, 2)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(QLabel("Not indexed"))
+        layout.addWidget(self.failures, 1)
+
+        self.watcher = FolderWatcher(self)
+        self.watcher.changed.connect(self.sync)
+        self._set_busy(False)
+        self.refresh()
+
+    # -- actions ----------------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        return self._job is not None
+
+    def add_paths(self, paths: list[Path]) -> None:
+        """Add folders/files and index them in the background (queued if busy)."""
+        paths = [p for p in paths if p.exists()]
+        if not paths:
+            return
+        if self.busy:
+            self._queued.extend(paths)
+            return
+        self._run(lambda job: self.services.ingestor.ingest(paths, job.report, job.cancel))
+
+    def sync(self) -> None:
+        """Re-scan every folder; changes made while Folio was closed are picked up."""
+        if not self.services.library.folders():
+            return
+        if self.busy:
+            self._sync_queued = True
+            return
+        self._run(lambda job: self.services.ingestor.sync(job.report, job.cancel))
+
+    def cancel(self) -> None:
+        """Stop indexing after the current file; what was done is kept."""
+        self._queued.clear()
+        self._sync_queued = False
+        if self._job is not None:
+            self._job.cancel.cancel()
+            self.status.setText("Stopping after the current file…")
+
+    def remove_selected(self) -> None:
+        item = self.folders.currentItem()
+        if item is None or self.busy:
+            return
+        folder = item.data(Qt.ItemDataRole.UserRole)
+        self._run(lambda job: self.services.ingestor.remove(Path(folder)))
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _run(self, work) -> None:  # type: ignore[no-untyped-def]
+        job = Job(work, self)
+        job.progress.connect(self._on_progress)
+        job.succeeded.connect(self._on_done)
+        job.failed.connect(self._on_failed)
+        job.finished.connect(self._on_finished)
+        self._job = job
+        self._set_busy(True)
+        self.status.setText("Looking for changes…")
+        job.start()
+
+    def _set_busy(self, busy: bool) -> None:
+        self.cancel_button.setEnabled(busy)
+        self.sync_button.setEnabled(not busy)
+        self.remove_button.setEnabled(not busy)
+        self.progress.setVisible(busy)
+
+    def _on_progress(self, p: Progress) -> None:
+        self.progress.setMaximum(max(p.files_total, 1))
+        self.progress.setValue(p.files_done)
+        self.progress.setFormat(f"{p.files_done}/{p.files_total} files, {p.chunks_done} chunks")
+        current = f"Indexing {Path(p.current).name}" if p.current else "Finishing…"
+        self.status.setText(f"{current}{_eta(p.eta_seconds)}")
+
+    def _on_done(self, result: object) -> None:
+        if isinstance(result, IngestReport):
+            r = result
+            summary = (
+                f"{r.added} added, {r.updated} updated, {r.removed} removed, "
+                f"{r.failed} failed, {r.skipped} skipped"
+            )
+            if r.cancelled:
+                summary = "Cancelled: " + summary
+            self.status.setText(summary)
+        else:
+            self.status.setText(f"Removed {result} file(s) from the library.")
+
+    def _on_failed(self, message: str) -> None:
+        self.status.setText(message)
+        if message != "Cancelled.":
+            self.error.emit(message)
+
+    def _on_finished(self) -> None:
+        job, self._job = self._job, None
+        self._set_busy(False)
+        self.refresh()
+        if job is not None and isinstance(job.result, IngestReport):
+            # Announced only now, once the pane is idle and shows the result.
+            self.ingest_finished.emit(job.result)
+        if self._queued:
+            queued, self._queued = self._queued, []
+            self.add_paths(queued)
+        elif self._sync_queued:
+            self._sync_queued = False
+            self.sync()
+
+    def refresh(self) -> None:
+        """Re-read folders, per-folder counts and failures from the library."""
+        library = self.services.library
+        folders = library.folders()
+        self.folders.clear()
+        for folder in folders:
+            counts = {INDEXED: 0, FAILED: 0, SKIPPED: 0}
+            for record in library.files_under(folder).values():
+                counts[record.status] = counts.get(record.status, 0) + 1
+            label = f"{os.path.basename(folder) or folder}  ·  {counts[INDEXED]} indexed"
+            if counts[FAILED] or counts[SKIPPED]:
+                label += f", {counts[FAILED] + counts[SKIPPED]} not indexed"
+            item = QListWidgetItem(label)
+            item.setToolTip(folder)
+            item.setData(Qt.ItemDataRole.UserRole, folder)
+            self.folders.addItem(item)
+        self.empty_hint.setVisible(not folders)
+        self.folders.setVisible(bool(folders))
+        self.failures.clear()
+        for record in library.stats().failures:
+            row = QTreeWidgetItem([Path(record.path).name, record.reason or record.status])
+            row.setToolTip(0, record.path)
+            row.setToolTip(1, record.reason or "")
+            self.failures.addTopLevelItem(row)
+        self.watcher.watch(folders)

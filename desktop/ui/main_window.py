@@ -1,0 +1,161 @@
+"""The main window: library and chats on the left, the conversation on the right."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from desktop.app import Services
+from desktop.ui.chat_list import ChatList
+from desktop.ui.chat_view import ChatPane
+from desktop.ui.dialogs import PersonaDialog, SettingsDialog, show_about
+from desktop.ui.library_view import LibraryPane
+from desktop.ui.model_picker import ModelPicker
+from desktop.ui.qt import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QFileDialog,
+    QKeySequence,
+    QMainWindow,
+    QMessageBox,
+    QSettings,
+    QSplitter,
+    Qt,
+    QToolBar,
+    QWidget,
+    Signal,
+)
+from desktop.ui.workers import wait_for_jobs
+
+
+class MainWindow(QMainWindow):
+    """Folio's window; everything it does goes through ``services``."""
+
+    closed = Signal()
+
+    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.setWindowTitle("Folio")
+        self.setAcceptDrops(True)
+        self.resize(1180, 760)
+
+        self.picker = ModelPicker(services)
+        self.library = LibraryPane(services)
+        self.chats = ChatList(services)
+        self.chat = ChatPane(services, self.picker.choice)
+
+        left = QSplitter(Qt.Orientation.Vertical)
+        left.addWidget(self.library)
+        left.addWidget(self.chats)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.chat)
+        self.splitter.setStretchFactor(1, 3)
+        self.left_splitter = left
+        self.setCentralWidget(self.splitter)
+
+        toolbar = QToolBar("Model")
+        toolbar.setObjectName("model-toolbar")
+        toolbar.setMovable(False)
+        toolbar.addWidget(self.picker)
+        self.addToolBar(toolbar)
+        self._menus()
+
+        self.picker.changed.connect(self.chat.update_header)
+        self.chats.selected.connect(self.chat.show_chat)
+        self.chat.chat_changed.connect(self.chats.reload)
+        self.chat.answer_finished.connect(lambda _: self.chats.reload(self.chat.chat_id))
+        self.chat.error.connect(self.show_error)
+        self.library.error.connect(self.show_error)
+        self._restore_state()
+        self.statusBar().showMessage(f"Data folder: {services.home}")
+
+    def _menus(self) -> None:
+        def action(menu, text: str, slot, shortcut: str | None = None) -> QAction:  # type: ignore[no-untyped-def]
+            act = QAction(text, self)
+            if shortcut:
+                act.setShortcut(QKeySequence(shortcut))
+            act.triggered.connect(slot)
+            menu.addAction(act)
+            return act
+
+        bar = self.menuBar()
+        file = bar.addMenu("&File")
+        action(file, "Add Folder…", self.choose_folder, "Ctrl+O")
+        action(file, "Add Files…", self.choose_files)
+        action(file, "Sync Now", self.library.sync)
+        file.addSeparator()
+        action(file, "Settings…", self.open_settings, "Ctrl+,")
+        file.addSeparator()
+        action(file, "Quit", self.close, "Ctrl+Q")
+        chat = bar.addMenu("&Chat")
+        action(chat, "New Chat", lambda: self.chat.show_chat(None), "Ctrl+N")
+        action(chat, "Personas…", self.open_personas)
+        help_menu = bar.addMenu("&Help")
+        action(help_menu, "About Folio", lambda: show_about(self))
+
+    # -- adding documents -------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.library.add_paths(paths)
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder to the library")
+        if folder:
+            self.library.add_paths([Path(folder)])
+
+    def choose_files(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Add files to the library")
+        if files:
+            self.library.add_paths([Path(f) for f in files])
+
+    # -- dialogs and errors -----------------------------------------------------------------
+
+    def open_personas(self) -> None:
+        PersonaDialog(self.services, self).exec()
+        self.picker.reload()
+
+    def open_settings(self) -> None:
+        if SettingsDialog(self.services, self).exec():
+            self.picker.reload()
+
+    def show_error(self, message: str) -> None:
+        """A core error as a readable message; the details are in the log file."""
+        if message != "Cancelled.":
+            self.statusBar().showMessage(message, 15_000)
+            QMessageBox.warning(self, "Folio", message)
+
+    # -- state ------------------------------------------------------------------------------
+
+    def _state(self) -> QSettings:
+        return QSettings(str(self.services.home / "window.ini"), QSettings.Format.IniFormat)
+
+    def _restore_state(self) -> None:
+        state = self._state()
+        if state.value("geometry"):
+            self.restoreGeometry(state.value("geometry"))
+        for key, splitter in (("splitter", self.splitter), ("left", self.left_splitter)):
+            if state.value(key):
+                splitter.restoreState(state.value(key))
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Save the layout, stop background work at a safe point, then close."""
+        state = self._state()
+        state.setValue("geometry", self.saveGeometry())
+        state.setValue("splitter", self.splitter.saveState())
+        state.setValue("left", self.left_splitter.saveState())
+        state.sync()
+        self.library.cancel()
+        self.chat.stop()
+        wait_for_jobs()
+        event.accept()
+        self.closed.emit()

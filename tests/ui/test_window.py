@@ -1,0 +1,194 @@
+"""The window, offscreen, on real services: drop, index, ask, switch, restart, cancel."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from pathlib import Path
+
+import pytest
+
+from desktop.core.library import INDEXED
+from desktop.ui.main_window import MainWindow
+from desktop.ui.qt import QDropEvent, QMimeData, QPoint, Qt, QTimer, QUrl
+from tests.consistency import assert_consistent
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "leave.md").write_text(
+        "# Leave policy\n\nUnused leave can be carried over to the next year, up to 5 days."
+    )
+    (folder / "it.md").write_text("# IT\n\nLaptops are replaced every four years.")
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4 this file was cut short")
+    return folder
+
+
+@pytest.fixture
+def window(qtbot, services):  # type: ignore[no-untyped-def]
+    win = MainWindow(services)
+    qtbot.addWidget(win)
+    win.show()
+    return win
+
+
+def drop(window: MainWindow, *paths: Path) -> None:
+    data = QMimeData()
+    data.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(
+        QPoint(10, 10),
+        Qt.DropAction.CopyAction,
+        data,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    window.dropEvent(event)
+
+
+def ingest(qtbot, window: MainWindow, *paths: Path):  # type: ignore[no-untyped-def]
+    with qtbot.waitSignal(window.library.ingest_finished, timeout=120_000) as blocker:
+        drop(window, *paths)
+    return blocker.args[0]
+
+
+def ask(qtbot, window: MainWindow, question: str):  # type: ignore[no-untyped-def]
+    with qtbot.waitSignal(window.chat.answer_finished, timeout=120_000) as blocker:
+        window.chat.input.setPlainText(question)
+        window.chat.send()
+    return blocker.args[0]
+
+
+def test_first_run_shows_a_drop_target(window: MainWindow) -> None:
+    assert window.library.empty_hint.isVisible()
+    assert "Drop folders" in window.library.empty_hint.text()
+    assert window.picker.choice().model == "local:default"
+
+
+def test_drop_indexes_and_lists_failures(qtbot, window: MainWindow, docs: Path) -> None:  # type: ignore[no-untyped-def]
+    report = ingest(qtbot, window, docs)
+    assert report.added == 2 and report.failed == 1
+    qtbot.waitUntil(lambda: not window.library.busy)
+    assert window.library.folders.count() == 1
+    assert "2 indexed, 1 not indexed" in window.library.folders.item(0).text()
+    failure = window.library.failures.topLevelItem(0)
+    assert failure.text(0) == "broken.pdf" and "damaged" in failure.text(1)
+    assert not window.library.empty_hint.isVisible()
+
+
+def test_event_loop_keeps_running_during_ingest(qtbot, window: MainWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(40):
+        (folder / f"n{i}.md").write_text(f"Note {i} on subject {i}. " * 60)
+    ticks: list[float] = []
+    timer = QTimer(interval=20)
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.start()
+    ingest(qtbot, window, folder)
+    timer.stop()
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
+    assert len(ticks) > 20 and max(gaps) < 1.0, max(gaps)
+
+
+def test_question_streams_an_answer_with_sources(qtbot, window: MainWindow, docs: Path) -> None:  # type: ignore[no-untyped-def]
+    ingest(qtbot, window, docs)
+    tokens: list[str] = []
+    window.chat.answer_finished.connect(lambda _: None)
+    answer = None
+
+    def collect(text: str) -> None:
+        tokens.append(text)
+
+    with qtbot.waitSignal(window.chat.answer_finished, timeout=120_000) as blocker:
+        window.chat.input.setPlainText("How many days of leave carry over?")
+        window.chat.send()
+        window.chat._job.token.connect(collect)  # the job streaming this answer
+    answer = blocker.args[0]
+    assert tokens and answer.citations[0].file_name == "leave.md"
+    view = window.chat.message_views()[-1]
+    assert view.sources.count() == len(answer.citations)
+    assert view.sources.item(0).text().startswith("[1] leave.md")
+    assert view.text == answer.text
+    passage = view.show_passage()
+    assert (passage is not None and "<mark>" in passage.browser.toHtml().lower()) or "leave" in (
+        passage.browser.toPlainText()
+    )
+    assert window.chats.titles() == ["How many days of leave carry over?"]
+
+
+def test_retrieval_off_answers_without_sources(qtbot, window: MainWindow, docs: Path) -> None:  # type: ignore[no-untyped-def]
+    ingest(qtbot, window, docs)
+    window.picker.retrieval.setChecked(False)
+    assert "retrieval off" in window.chat.header.text()
+    answer = ask(qtbot, window, "How many days of leave carry over?")
+    assert answer.citations == [] and not answer.retrieval
+    assert not window.chat.message_views()[-1].sources.isVisible()
+
+
+def test_persona_changes_the_system_prompt(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    window.picker.retrieval.setChecked(False)
+    assert window.picker.select("local:default", "Sarcastic techie")
+    answer = ask(qtbot, window, "What is a compiler?")
+    assert answer.persona == "Sarcastic techie"
+    assert answer.prompt[0].content.startswith("You are a sarcastic young techie")
+    assert "Sarcastic techie" in window.chat.header.text()
+    window.picker.select("local:default", None)
+    plain = ask(qtbot, window, "What is a compiler?")
+    assert plain.persona is None and not plain.prompt[0].content.startswith("You are a sarcastic")
+
+
+def test_chat_history_survives_a_restart(qtbot, make_services) -> None:  # type: ignore[no-untyped-def]
+    first_services = make_services()
+    first = MainWindow(first_services)
+    qtbot.addWidget(first)
+    first.picker.retrieval.setChecked(False)
+    ask(qtbot, first, "Remember the word heliotrope.")
+    first.close()
+    first_services.close()
+
+    second = MainWindow(make_services())
+    qtbot.addWidget(second)
+    assert second.chats.titles() == ["Remember the word heliotrope."]
+    second.chats.list.setCurrentRow(0)
+    second.chats.selected.emit(second.chats.list.item(0).data(Qt.ItemDataRole.UserRole))
+    views = second.chat.message_views()
+    assert [v.role for v in views] == ["user", "assistant"]
+    assert views[0].text == "Remember the word heliotrope."
+
+
+def test_cancel_during_ingest_leaves_a_consistent_library(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(60):
+        (folder / f"n{i}.md").write_text(f"Note {i} on subject {i}. " * 60)
+    with qtbot.waitSignal(window.library.ingest_finished, timeout=120_000) as blocker:
+        drop(window, folder)
+        qtbot.waitUntil(lambda: window.library.progress.value() >= 2, timeout=60_000)
+        window.library.cancel_button.click()
+    report = blocker.args[0]
+    assert report.cancelled and 0 < report.added < 60
+    qtbot.waitUntil(lambda: not window.library.busy)
+    assert_consistent(window.services)
+    indexed = [r for r in window.services.library.all_files() if r.status == INDEXED]
+    assert len(indexed) == report.added
+
+
+def test_closing_during_ingest_cancels_cleanly(qtbot, services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(60):
+        (folder / f"n{i}.md").write_text(f"Note {i} on subject {i}. " * 60)
+    win = MainWindow(services)
+    qtbot.addWidget(win)
+    drop(win, folder)
+    qtbot.waitUntil(lambda: win.library.progress.value() >= 1, timeout=60_000)
+    win.close()  # cancels and waits for the worker to stop at a safe point
+    assert_consistent(services)
+    indexed = [r for r in services.library.all_files() if r.status == INDEXED]
+    assert 0 < len(indexed) < 60
