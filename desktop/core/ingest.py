@@ -338,6 +338,8 @@ class Ingestor:
             # Removals last, so a renamed file can reuse the chunks of its old path.
             self._remove_files(vanished)
             run.report.removed = len(vanished)
+            if run.report.chunks_embedded or run.report.chunks_reused:
+                self.store.optimize()
         except Cancelled:
             run.report.cancelled = True
         finally:

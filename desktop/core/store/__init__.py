@@ -1,7 +1,8 @@
 """Vector stores: one module per backend, each a LlamaIndex ``BasePydanticVectorStore``.
 
 Besides LlamaIndex's interface, every Folio store offers ``count()``, ``commit()`` (make what
-was written durable) and ``close()``; ingestion relies on ``commit()`` for crash safety.
+was written durable), ``optimize()`` (index what was written) and ``close()``; ingestion
+relies on ``commit()`` for crash safety.
 """
 
 from __future__ import annotations
@@ -40,5 +41,7 @@ class FolioStore(Protocol):
     def count(self) -> int: ...
 
     def commit(self) -> None: ...
+
+    def optimize(self) -> None: ...
 
     def close(self) -> None: ...

@@ -101,6 +101,9 @@ class ServerVectorStore(QdrantVectorStore):
     def commit(self) -> None:
         """Nothing to do: the server acknowledges writes once they are in its WAL."""
 
+    def optimize(self) -> None:
+        """Nothing to do: the server builds its indexes in the background."""
+
     def close(self) -> None:
         """Close the client connection."""
         self._client.close()
