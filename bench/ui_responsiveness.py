@@ -28,6 +28,7 @@ import argparse
 import contextlib
 import functools
 import gc
+import itertools
 import json
 import os
 import random
@@ -120,6 +121,9 @@ class Spans:
 
 def instrument(spans: Spans) -> None:
     """Time the UI slots and the worker's steps (class-level, before the window is built)."""
+    from llama_index.core.ingestion import IngestionPipeline
+    from llama_index.embeddings.fastembed import FastEmbedEmbedding
+
     import desktop.app
     import desktop.core.ingest
     from desktop.core.ingest import Ingestor
@@ -127,13 +131,12 @@ def instrument(spans: Spans) -> None:
     from desktop.core.store.edge import EdgeVectorStore
     from desktop.ui.library_view import LibraryPane
     from desktop.ui.watcher import FolderWatcher
-    from llama_index.core.ingestion import IngestionPipeline
-    from llama_index.embeddings.fastembed import FastEmbedEmbedding
 
     for attr in ("_on_progress", "_on_done", "_on_finished", "refresh", "sync", "add_paths"):
         spans.wrap(LibraryPane, attr, f"LibraryPane.{attr}")
     spans.wrap(FolderWatcher, "watch", "FolderWatcher.watch")
     spans.wrap(desktop.app, "local_embedding", "load embedder")
+    spans.wrap(Ingestor, "__init__", "Ingestor() (splitter, tokenizer)")
     spans.wrap(Ingestor, "_scan", "walk folder")
     spans.wrap(desktop.core.ingest, "read_documents", "read file")
     spans.wrap(IngestionPipeline, "run", "split+embed file")
@@ -158,7 +161,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def lateness(ticks: list[float]) -> list[tuple[float, float, float]]:
     """(interval start, interval end, lateness in ms) for consecutive timeouts."""
-    return [(a, b, (b - a) * 1000 - INTERVAL_MS) for a, b in zip(ticks, ticks[1:], strict=False)]
+    return [(a, b, (b - a) * 1000 - INTERVAL_MS) for a, b in itertools.pairwise(ticks)]
 
 
 def summary(late: list[tuple[float, float, float]]) -> dict[str, Any]:
@@ -205,9 +208,8 @@ def cause(spans: Spans, start: float, end: float) -> str:
     worker = [f for f in found if f["thread"] == "worker"]
     if worker:  # the innermost worker step that was running throughout
         top = worker[0]["overlap_ms"]
-        return "worker: " + min(
-            (f for f in worker if f["overlap_ms"] >= 0.8 * top), key=lambda f: f["duration_ms"]
-        )["name"]
+        covering = [f for f in worker if f["overlap_ms"] >= 0.8 * top]
+        return "worker: " + min(covering, key=lambda f: f["duration_ms"])["name"]
     return "unattributed"
 
 
@@ -383,7 +385,7 @@ def print_human(r: dict[str, Any]) -> None:
         print(f"    {w['at_s']:8.3f}: {w['lateness_ms']:7.1f} ms  [{during}]")
     print("  calls during the ingest (longest first): calls, total ms, max ms")
     for name, c in list(r["calls_during_ingest"].items())[:14]:
-        print(f"    {name:<36}{c['calls']:>7}{c['total_ms']:>11.1f}{c['max_ms']:>9.1f}")
+        print(f"    {name:<42}{c['calls']:>7}{c['total_ms']:>11.1f}{c['max_ms']:>9.1f}")
     if r["errors"]:
         print(f"  errors: {r['errors']}")
     print(

@@ -194,7 +194,12 @@ class Ingestor:
             chunk_overlap=settings.chunk_overlap,
             id_func=_split_id,
         )
-        self.pipeline = IngestionPipeline(transformations=[splitter, embed_model])
+        # No pipeline cache: ours is the library and the store (and identical content is
+        # copied from there); LlamaIndex's in-memory cache would keep every chunk and its
+        # vector alive for the life of the process.
+        self.pipeline = IngestionPipeline(
+            transformations=[splitter, embed_model], disable_cache=True
+        )
         self._batch: list[FileRecord] = []
         self._batch_chunks = 0
         self._batch_by_hash: dict[str, tuple[str, list[BaseNode]]] = {}

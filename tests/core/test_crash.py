@@ -18,6 +18,8 @@ from tests.consistency import assert_consistent
 pytestmark = pytest.mark.slow
 
 ROUNDS = 6
+# About 60 tokens: one chunk a file, and a run of ~2 s for random kills to land in.
+FILLER = "The committee reviewed the item and agreed on next steps for the quarter. " * 4
 
 
 def _corpus(folder: Path, round_no: int, rng: random.Random) -> set[str]:
@@ -29,13 +31,13 @@ def _corpus(folder: Path, round_no: int, rng: random.Random) -> set[str]:
     folder.mkdir(parents=True, exist_ok=True)
     existing = sorted(folder.glob("*.md"))
     if existing:
-        for path in rng.sample(existing, 30):
-            path.write_text(f"Round {round_no} rewrote this file.")
+        for path in rng.sample(existing, 60):
+            path.write_text(f"Round {round_no} rewrote this file. {FILLER}")
         for path in rng.sample(existing, 3):
             path.unlink(missing_ok=True)
-    for i in range(100 if not existing else 30):
+    for i in range(200 if not existing else 100):
         name = folder / f"doc-{round_no}-{i}.md"
-        name.write_text(f"# Note {round_no}.{i}\n\nTopic {i} in round {round_no}, kept short.")
+        name.write_text(f"# Note {round_no}.{i}\n\nTopic {i} in round {round_no}. {FILLER}")
     return {str(p) for p in folder.glob("*.md")}
 
 
@@ -54,7 +56,7 @@ def test_sigkill_at_random_points(make_services, home: Path, tmp_path: Path) -> 
         )
         assert child.stderr is not None
         child.stderr.readline()  # the first progress line: models loaded, files scanned
-        time.sleep(rng.uniform(0.0, 3.0))
+        time.sleep(rng.uniform(0.0, 1.8))
         if child.poll() is None:
             child.send_signal(signal.SIGKILL)
             killed += 1
