@@ -37,6 +37,7 @@ class MainWindow(QMainWindow):
     def __init__(self, services: Services, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.services = services
+        self.last_error: QMessageBox | None = None
         self.setWindowTitle("Folio")
         self.setAcceptDrops(True)
         self.resize(1180, 760)
@@ -130,9 +131,13 @@ class MainWindow(QMainWindow):
 
     def show_error(self, message: str) -> None:
         """A core error as a readable message; the details are in the log file."""
-        if message != "Cancelled.":
-            self.statusBar().showMessage(message, 15_000)
-            QMessageBox.warning(self, "Folio", message)
+        if message == "Cancelled.":
+            return
+        self.statusBar().showMessage(message, 15_000)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Folio", message, parent=self)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()  # window-modal without a nested event loop: background work goes on
+        self.last_error = box
 
     # -- state ------------------------------------------------------------------------------
 

@@ -192,3 +192,46 @@ def test_closing_during_ingest_cancels_cleanly(qtbot, services, tmp_path: Path) 
     assert_consistent(services)
     indexed = [r for r in services.library.all_files() if r.status == INDEXED]
     assert 0 < len(indexed) < 60
+
+
+def test_a_model_error_is_shown_as_a_message(qtbot, home, embed_model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from desktop.app import Services
+    from desktop.core.settings import Settings
+
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF but not really a model")
+    services = Services(home, Settings(local_models={"mine": str(broken)}), embed_model=embed_model)
+    win = MainWindow(services)
+    qtbot.addWidget(win)
+    win.picker.retrieval.setChecked(False)
+    assert win.picker.select("local:mine", None)
+    with qtbot.waitSignal(win.chat.error, timeout=60_000) as blocker:
+        win.chat.input.setPlainText("Hello?")
+        win.chat.send()
+    assert "broken.gguf" in blocker.args[0] and "GGUF" in blocker.args[0]
+    assert win.last_error is not None and "broken.gguf" in win.last_error.text()
+    assert "Traceback" not in win.last_error.text()
+    qtbot.waitUntil(lambda: not win.chat.busy)
+    assert win.chat.send_button.isEnabled()
+    services.close()
+
+
+def test_changes_on_disk_are_picked_up_while_running(qtbot, window: MainWindow, docs: Path) -> None:  # type: ignore[no-untyped-def]
+    ingest(qtbot, window, docs)
+    assert str(docs) in window.library.watcher.watched()
+    with qtbot.waitSignal(window.library.ingest_finished, timeout=60_000) as blocker:
+        (docs / "new.md").write_text("A note written while Folio was running.")
+        (docs / "it.md").unlink()
+    report = blocker.args[0]
+    assert (report.added, report.removed) == (1, 1)
+
+
+def test_a_second_instance_is_told_the_library_is_open(qtbot, services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from desktop.app import run_window
+    from desktop.ui.qt import QMessageBox
+
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text: shown.append(text))
+    assert services.store.count() == 0  # the first instance holds the library
+    assert run_window(["--home", str(services.home)]) == 1
+    assert shown and "open in another Folio" in shown[0]
