@@ -230,7 +230,7 @@ def span_totals(spans: Spans, start: float, end: float) -> dict[str, dict[str, f
 
 def run(files: int, idle_s: float, warm: bool, timeout_s: float) -> dict[str, Any]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from desktop.app import Services
+    from desktop.app import Services, freeze_long_lived_objects
     from desktop.core.paths import data_home
     from desktop.ui.main_window import MainWindow
     from desktop.ui.qt import QApplication, Qt, QTimer
@@ -251,6 +251,7 @@ def run(files: int, idle_s: float, warm: bool, timeout_s: float) -> dict[str, An
         if warm:
             services.embed_model.get_text_embedding_batch(["warm up the embedder"] * 8)
         window = MainWindow(services)
+        freeze_long_lived_objects()  # as ``folio`` does once its window exists
         window.show()
 
         ticks: list[float] = []

@@ -28,14 +28,13 @@ from desktop.core.store import FolioStore
 LOCAL_EMBEDDING_ID = f"local:{EMBED_MODEL_NAME.rsplit('/', 1)[-1]}"
 
 
-def _freeze_long_lived_objects() -> None:
+def freeze_long_lived_objects() -> None:
     """Keep what was loaded so far (libraries, models, the window) out of full collections.
 
     A full collection of the ~200,000 objects Folio holds after start-up takes about 100 ms
     and holds the GIL, stalling the window while an ingest runs in the background; frozen
-    objects are never scanned again.
+    objects are never scanned again. (No ``gc.collect()`` first: it would be that stall.)
     """
-    gc.collect()
     gc.freeze()
 
 
@@ -77,7 +76,9 @@ class Services:
 
     @cached_property
     def embed_model(self) -> BaseEmbedding:
-        return local_embedding(self.home / "models", self.settings.threads)
+        model = local_embedding(self.home / "models", self.settings.threads)
+        freeze_long_lived_objects()
+        return model
 
     @property
     def embed_model_name(self) -> str:
@@ -88,7 +89,7 @@ class Services:
         ingestor = Ingestor(
             self.library, self.store, self.embed_model, self.embed_model_name, self.settings
         )
-        _freeze_long_lived_objects()
+        freeze_long_lived_objects()
         return ingestor
 
     @cached_property
@@ -165,7 +166,7 @@ def run_window(argv: list[str] | None = None) -> int:
         QMessageBox.critical(None, "Folio", str(exc))
         return 1
     window = MainWindow(services)
-    _freeze_long_lived_objects()
+    freeze_long_lived_objects()
     window.show()
     QTimer.singleShot(0, window.library.sync)  # pick up what changed while Folio was closed
     try:
