@@ -35,6 +35,7 @@ class PersonaDialog(QDialog):
         self.setWindowTitle("Personas")
         self.resize(640, 400)
         self.personas = services.chats.personas
+        self._editing: str | None = None  # the persona being edited; None for a new one
         self.list = QListWidget()
         self.name = QLineEdit()
         self.prompt = QPlainTextEdit()
@@ -82,6 +83,7 @@ class PersonaDialog(QDialog):
         if not name:
             return
         persona = self.personas.get(name)
+        self._editing = persona.name
         self.name.setText(persona.name)
         self.prompt.setPlainText(persona.prompt)
         self.use_temperature.setChecked(persona.temperature is not None)
@@ -89,6 +91,7 @@ class PersonaDialog(QDialog):
             self.temperature.setValue(persona.temperature)
 
     def new(self) -> None:
+        self._editing = None
         self.list.clearSelection()
         self.name.clear()
         self.prompt.clear()
@@ -99,7 +102,7 @@ class PersonaDialog(QDialog):
         temperature = self.temperature.value() if self.use_temperature.isChecked() else None
         persona = Persona(self.name.text().strip(), self.prompt.toPlainText().strip(), temperature)
         try:
-            old = self.list.currentItem().text() if self.list.currentItem() else None
+            old = self._editing
             self.personas.save(persona)
             if old and old.lower() != persona.name.lower():
                 self.personas.remove(old)  # saved under a new name: a rename

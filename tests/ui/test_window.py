@@ -235,3 +235,21 @@ def test_a_second_instance_is_told_the_library_is_open(qtbot, services, monkeypa
     assert services.store.count() == 0  # the first instance holds the library
     assert run_window(["--home", str(services.home)]) == 1
     assert shown and "open in another Folio" in shown[0]
+
+
+def test_regenerate_and_copy(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    from desktop.ui.qt import QGuiApplication
+
+    window.picker.retrieval.setChecked(False)
+    first = ask(qtbot, window, "Name a programming language.")
+    view = window.chat.message_views()[-1]
+    view.copy_button.click()
+    assert QGuiApplication.clipboard().text() == first.text
+    with qtbot.waitSignal(window.chat.answer_finished, timeout=120_000) as blocker:
+        view.regenerate_button.click()
+    again = blocker.args[0]
+    assert again.chat_id == first.chat_id
+    questions = [
+        m.content for m in window.services.chats.messages(first.chat_id) if m.role == "user"
+    ]
+    assert questions == ["Name a programming language."] * 2
