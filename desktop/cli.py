@@ -19,7 +19,7 @@ from desktop import __version__
 from desktop.app import Services, build_services
 from desktop.core.errors import FolioError, SettingsError
 from desktop.core.ingest import IngestReport
-from desktop.core.library import FAILED, INDEXED, SKIPPED
+from desktop.core.library import EMBEDDING_MODEL_KEY, FAILED, INDEXED, SKIPPED
 from desktop.core.models import list_models
 from desktop.core.personas import Persona
 from desktop.core.prompts import source_label
@@ -121,7 +121,7 @@ def cmd_status(services: Services, args: argparse.Namespace) -> int:
             "skipped": stats.by_status.get(SKIPPED, 0),
         },
         "chunks": stats.chunks,
-        "embedding_model": services.library.get_meta("embedding_model")
+        "embedding_model": services.library.get_meta(EMBEDDING_MODEL_KEY)
         or services.embed_model_name,
         "failures": [
             {"path": f.path, "reason": f.reason, "status": f.status} for f in stats.failures

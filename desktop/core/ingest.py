@@ -29,7 +29,7 @@ from llama_index.core.node_parser import SentenceSplitter
 from llama_index.core.schema import BaseNode, TextNode
 from llama_index.core.vector_stores.types import FilterOperator, MetadataFilter, MetadataFilters
 
-from desktop.core.errors import Cancelled, EmbeddingMismatchError
+from desktop.core.errors import Cancelled
 from desktop.core.library import (
     FAILED,
     INDEXED,
@@ -47,7 +47,6 @@ from desktop.core.walk import FoundFile, walk
 
 log = logging.getLogger(__name__)
 
-EMBEDDING_MODEL_KEY = "embedding_model"
 _ID_NAMESPACE = uuid.UUID("5b0c6f0e-3f7a-4c8e-9a51-6f6c696f0001")
 _DELETE_BATCH = 256
 # A store commit (flush) covers at most this much work; a crash loses at most this much.
@@ -221,17 +220,6 @@ class Ingestor:
             self.library.delete_many([record.path for record in unfinished])
         return len(unfinished)
 
-    def check_embedding_model(self) -> None:
-        """Refuse to mix vectors from two embedding models in one library."""
-        stored = self.library.get_meta(EMBEDDING_MODEL_KEY)
-        if stored is None:
-            self.library.set_meta(EMBEDDING_MODEL_KEY, self.embed_model_name)
-        elif stored != self.embed_model_name:
-            raise EmbeddingMismatchError(
-                f"This library was indexed with {stored}, not {self.embed_model_name}. "
-                f"Switch back to {stored}, or re-index the library with the new model."
-            )
-
     def _delete_chunks(self, paths: list[str]) -> None:
         for start in range(0, len(paths), _DELETE_BATCH):
             self.store.delete_nodes(filters=_file_filter(paths[start : start + _DELETE_BATCH]))
@@ -307,7 +295,7 @@ class Ingestor:
         cancel: CancelToken | None,
     ) -> IngestReport:
         started = time.monotonic()
-        self.check_embedding_model()
+        self.library.require_embedding_model(self.embed_model_name)
         work: list[tuple[str, FoundFile, FileRecord | None]] = []
         vanished: list[str] = []
         unchanged = 0

@@ -19,7 +19,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from desktop.core.errors import EmbeddingMismatchError
+
 INDEXED, FAILED, SKIPPED = "indexed", "failed", "skipped"
+EMBEDDING_MODEL_KEY = "embedding_model"
 INDEXING, REMOVING = "indexing", "removing"
 FINAL_STATES = (INDEXED, FAILED, SKIPPED)
 
@@ -109,6 +112,17 @@ class Library:
         """Set a library-wide value."""
         with self.transaction() as db:
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def require_embedding_model(self, name: str) -> None:
+        """Refuse to mix vectors of two embedding models; an empty library takes ``name``."""
+        stored = self.get_meta(EMBEDDING_MODEL_KEY)
+        if stored is None:
+            self.set_meta(EMBEDDING_MODEL_KEY, name)
+        elif stored != name:
+            raise EmbeddingMismatchError(
+                f"This library was indexed with {stored}, not {name}. "
+                f"Switch back to {stored}, or re-index the library with {name}."
+            )
 
     # -- folders ----------------------------------------------------------------------------
 

@@ -8,8 +8,6 @@ from typing import Any, Literal
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
 
-from desktop.core.errors import EmbeddingMismatchError
-from desktop.core.ingest import EMBEDDING_MODEL_KEY
 from desktop.core.library import Library
 from desktop.core.store import FolioStore
 
@@ -75,12 +73,7 @@ class Retriever:
         self, query: str, k: int | None = None, mode: SearchMode = "hybrid"
     ) -> list[Citation]:
         """The ``k`` best passages for ``query``, best first."""
-        stored = self.library.get_meta(EMBEDDING_MODEL_KEY)
-        if stored is not None and stored != self.embed_model_name:
-            raise EmbeddingMismatchError(
-                f"This library was indexed with {stored}; it cannot be searched with "
-                f"{self.embed_model_name}. Switch back, or re-index the library."
-            )
+        self.library.require_embedding_model(self.embed_model_name)
         if not query.strip():
             return []
         embedding = None if mode == "keyword" else self.embed_model.get_query_embedding(query)

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 from desktop.core.errors import EmbeddingMismatchError
-from desktop.core.ingest import EMBEDDING_MODEL_KEY
-from desktop.core.library import FAILED, INDEXED, SKIPPED
+from desktop.core.library import EMBEDDING_MODEL_KEY, FAILED, INDEXED, SKIPPED
 from desktop.core.settings import Settings
 from desktop.core.tasks import CancelToken, Progress
 from tests.consistency import assert_consistent
