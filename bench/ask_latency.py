@@ -19,8 +19,6 @@ too, as the part of TTFT llama.cpp does not do.
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
 import statistics
 import tempfile
@@ -28,6 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import benchlib
 from ingest_throughput import make_corpus, prose_paragraphs, prose_sentences
 
 TOP_K = 3
@@ -187,15 +186,11 @@ def print_human(r: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser = benchlib.parser(__doc__)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     result = run(args.repeat)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print_human(result)
+    benchlib.emit(result, args.json, print_human)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ The corpus generator here is shared by the other benchmarks.
 
 from __future__ import annotations
 
-import argparse
 import html
 import json
 import random
@@ -37,6 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import benchlib
 
 OVERHEAD_TARGET = 0.15
 REPO = Path(__file__).resolve().parents[1]
@@ -297,16 +298,12 @@ def print_human(r: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser = benchlib.parser(__doc__)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--files", type=int, default=40)
     args = parser.parse_args()
     result = run(args.rounds, args.files)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print_human(result)
+    benchlib.emit(result, args.json, print_human)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ whole ``folio-cli sync`` subprocess (interpreter start, imports, opening, sync).
 
 from __future__ import annotations
 
-import argparse
 import json
 import random
 import shutil
@@ -26,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import benchlib
 from ingest_throughput import FOLIO_CLI, REPO, prose_paragraphs, prose_sentences
 
 TARGET_S = 2.0
@@ -153,17 +153,13 @@ def print_human(r: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser = benchlib.parser(__doc__)
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--rebuild", action="store_true", help="rebuild the cached library")
     args = parser.parse_args()
     result = run(args.files, args.repeat, args.rebuild)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print_human(result)
+    benchlib.emit(result, args.json, print_human)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,6 @@ the real embedder's ``get_query_embedding`` (p50/p95), which a search adds on to
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
 import re
 import statistics
@@ -25,6 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import benchlib
 import numpy as np
 from ingest_throughput import prose_paragraphs, prose_sentences
 
@@ -193,16 +192,12 @@ def print_human(r: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser = benchlib.parser(__doc__)
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=300)
     args = parser.parse_args()
     result = run(args.chunks, args.queries)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print_human(result)
+    benchlib.emit(result, args.json, print_human)
 
 
 if __name__ == "__main__":

@@ -24,12 +24,10 @@ ran during its interval, and the worst ones are listed.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import functools
 import gc
 import itertools
-import json
 import os
 import random
 import re
@@ -42,6 +40,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import benchlib
 from ingest_throughput import prose_paragraphs, prose_sentences
 
 TARGET_MS = 100.0
@@ -396,8 +395,7 @@ def print_human(r: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser = benchlib.parser(__doc__)
     parser.add_argument("--files", type=int, default=400, help="markdown files to ingest")
     parser.add_argument("--idle", type=float, default=5.0, help="idle baseline, seconds")
     parser.add_argument("--warm", action="store_true", help="load the embedder before")
@@ -406,10 +404,7 @@ def main() -> None:
     # Keep stdout for the result alone: anything a library prints goes to stderr.
     with contextlib.redirect_stdout(sys.stderr):
         result = run(args.files, args.idle, args.warm, args.timeout)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        print_human(result)
+    benchlib.emit(result, args.json, print_human)
 
 
 if __name__ == "__main__":
