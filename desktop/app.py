@@ -145,15 +145,21 @@ def run_window(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="folio", description="Chat with your documents.")
     parser.add_argument("--version", action="version", version=f"folio {__version__}")
     parser.add_argument("--home", help="data folder (default: $FOLIO_HOME or the platform's)")
+    parser.add_argument(
+        "--self-test",
+        metavar="PNG",
+        help="open the window, wait for start-up work, save a screenshot to PNG and quit",
+    )
     args = parser.parse_args(argv)
 
     from desktop.core.errors import FolioError
-    from desktop.ui.main_window import MainWindow
+    from desktop.ui.main_window import MainWindow, app_icon
     from desktop.ui.qt import QApplication, QMessageBox, QTimer
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Folio")
     app.setApplicationVersion(__version__)
+    app.setWindowIcon(app_icon())
     try:
         services = build_services(args.home)
         logging.basicConfig(
@@ -163,12 +169,19 @@ def run_window(argv: list[str] | None = None) -> int:
         )
         services.store  # noqa: B018  (open it now: a second instance is told at once)
     except FolioError as exc:
-        QMessageBox.critical(None, "Folio", str(exc))
+        if args.self_test:  # nobody is there to close a dialog
+            print(f"folio: {exc}", file=sys.stderr)
+        else:
+            QMessageBox.critical(None, "Folio", str(exc))
         return 1
     window = MainWindow(services)
     freeze_long_lived_objects()
     window.show()
     QTimer.singleShot(0, window.library.sync)  # pick up what changed while Folio was closed
+    if args.self_test:
+        from desktop.ui.self_test import run_self_test
+
+        run_self_test(window, Path(args.self_test))
     try:
         return app.exec()
     finally:

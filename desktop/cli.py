@@ -13,17 +13,21 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desktop import __version__
-from desktop.app import Services, build_services
 from desktop.core.errors import FolioError, SettingsError
-from desktop.core.ingest import IngestReport
 from desktop.core.library import EMBEDDING_MODEL_KEY, FAILED, INDEXED, SKIPPED
 from desktop.core.models import list_models
 from desktop.core.personas import Persona
-from desktop.core.prompts import source_label
 from desktop.core.tasks import CancelToken, Progress
+
+if TYPE_CHECKING:
+    from desktop.app import Services
+    from desktop.core.ingest import IngestReport
+
+# LlamaIndex, which the services and prompts import, takes seconds to load: it is imported
+# only once a command runs, so `--version` and `--help` answer at once.
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -138,6 +142,8 @@ def cmd_status(services: Services, args: argparse.Namespace) -> int:
 
 
 def cmd_search(services: Services, args: argparse.Namespace) -> int:
+    from desktop.core.prompts import source_label
+
     results = services.retriever.search(args.query, k=args.k)
     lines = []
     for i, c in enumerate(results, start=1):
@@ -148,6 +154,8 @@ def cmd_search(services: Services, args: argparse.Namespace) -> int:
 
 
 def cmd_ask(services: Services, args: argparse.Namespace) -> int:
+    from desktop.core.prompts import source_label
+
     cancel = CancelToken()
     previous = signal.getsignal(signal.SIGINT)
     signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
@@ -263,6 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from desktop.app import build_services
+
     try:
         services = build_services(args.home)
     except FolioError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from desktop.app import Services
+from desktop.core.paths import resources_dir
 from desktop.ui.chat_list import ChatList
 from desktop.ui.chat_view import ChatPane
 from desktop.ui.dialogs import PersonaDialog, SettingsDialog, show_about
@@ -16,6 +17,7 @@ from desktop.ui.qt import (
     QDragEnterEvent,
     QDropEvent,
     QFileDialog,
+    QIcon,
     QKeySequence,
     QMainWindow,
     QMessageBox,
@@ -27,6 +29,14 @@ from desktop.ui.qt import (
     Signal,
 )
 from desktop.ui.workers import wait_for_jobs
+
+
+def app_icon() -> QIcon:
+    """Folio's icon, every size rendered from ``resources/icons/folio.svg``."""
+    icon = QIcon()
+    for png in sorted((resources_dir() / "icons" / "png").glob("folio-*.png")):
+        icon.addFile(str(png))
+    return icon
 
 
 class MainWindow(QMainWindow):

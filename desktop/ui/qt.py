@@ -19,6 +19,7 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDropEvent,
     QGuiApplication,
+    QIcon,
     QKeySequence,
     QShortcut,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "QFrame",
     "QGuiApplication",
     "QHBoxLayout",
+    "QIcon",
     "QInputDialog",
     "QKeySequence",
     "QLabel",

@@ -1,0 +1,7 @@
+"""Entry point of the bundled ``folio-cli`` executable."""
+
+import sys
+
+from desktop.cli import main
+
+sys.exit(main())
