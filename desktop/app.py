@@ -22,7 +22,8 @@ from desktop.core.llms import LLMCache
 from desktop.core.models import EMBED_DIM, EMBED_MODEL_NAME
 from desktop.core.paths import data_home
 from desktop.core.retrieval import Retriever
-from desktop.core.settings import Settings, load_settings
+from desktop.core.secrets import Secrets
+from desktop.core.settings import Settings, load_settings, save_settings, updated
 from desktop.core.store import FolioStore
 
 LOCAL_EMBEDDING_ID = f"local:{EMBED_MODEL_NAME.rsplit('/', 1)[-1]}"
@@ -100,7 +101,31 @@ class Services:
 
     @cached_property
     def llms(self) -> LLMCache:
-        return LLMCache(self.settings)
+        return LLMCache(self.settings, self.secrets)
+
+    @cached_property
+    def secrets(self) -> Secrets:
+        return Secrets()
+
+    def needs_consent(self, model_id: str) -> str | None:
+        """The remote provider behind ``model_id`` if it may not yet receive document text."""
+        from desktop.core.providers import is_remote, split_model_id
+
+        if not is_remote(model_id):
+            return None
+        name = split_model_id(model_id)[0]
+        return None if name in self.settings.remote_consent else name
+
+    def allow_remote(self, provider: str) -> None:
+        """Remember that ``provider`` may receive document text from now on."""
+        if provider not in self.settings.remote_consent:
+            consent = [*self.settings.remote_consent, provider]
+            self.change_settings(updated(self.settings, remote_consent=consent))
+
+    def change_settings(self, settings: Settings) -> None:
+        """Save ``settings`` and use them."""
+        save_settings(self.home, settings)
+        self.apply_settings(settings)
 
     @cached_property
     def chats(self) -> ChatStore:
@@ -109,7 +134,11 @@ class Services:
     @cached_property
     def chat(self) -> ChatService:
         return ChatService(
-            self.chats, lambda: self.retriever, self.llms.get, self.settings.default_model
+            self.chats,
+            lambda: self.retriever,
+            self.llms.get,
+            self.settings.default_model,
+            self.needs_consent,
         )
 
     def apply_settings(self, settings: Settings) -> None:

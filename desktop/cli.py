@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from desktop import __version__
-from desktop.core.errors import FolioError, SettingsError
+from desktop.core.errors import ConsentRequired, FolioError, SettingsError
 from desktop.core.library import EMBEDDING_MODEL_KEY, FAILED, INDEXED, SKIPPED
-from desktop.core.models import list_models
 from desktop.core.personas import Persona
 from desktop.core.tasks import CancelToken, Progress
 
@@ -164,6 +163,10 @@ def cmd_ask(services: Services, args: argparse.Namespace) -> int:
         sys.stdout.write(token)
         sys.stdout.flush()
 
+    if args.allow_remote:
+        provider = services.needs_consent(args.model or services.settings.default_model)
+        if provider:
+            services.allow_remote(provider)
     try:
         answer = services.chat.ask(
             args.question,
@@ -186,21 +189,11 @@ def cmd_ask(services: Services, args: argparse.Namespace) -> int:
             for i, c in enumerate(answer.citations, start=1):
                 print(f"  {source_label(i, c)}  (score {c.score:.3f})")
         print(f"\n(chat {answer.chat_id})", file=sys.stderr)
-    return EXIT_INTERRUPTED if answer.interrupted else EXIT_OK
-
-
-def cmd_models(services: Services, args: argparse.Namespace) -> int:
-    models = list_models(services.settings)
-    data = {
-        "models": [
-            {"id": m.id, "kind": m.kind, "provider": m.provider, "available": m.available}
-            for m in models
-        ]
-    }
-    text = "\n".join(
-        f"{m.id}  ({m.kind}, {m.provider}){'' if m.available else '  [missing]'}" for m in models
-    )
-    _emit(args, data, text)
+    if answer.notice:
+        print(f"folio-cli: {answer.notice}", file=sys.stderr)
+    if answer.interrupted:
+        # Stopped by Ctrl+C, or the connection dropped (a failure: the notice says so).
+        return EXIT_INTERRUPTED if cancel.cancelled else EXIT_ERROR
     return EXIT_OK
 
 
@@ -247,12 +240,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-retrieval", action="store_true", help="answer without documents")
     p.add_argument("--chat", help="continue this chat id")
     p.add_argument("-k", type=int, default=None, help="number of sources")
+    p.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="let the model's remote provider receive passages of your documents, from now on",
+    )
     p.set_defaults(func=cmd_ask)
 
-    models = sub.add_parser("models", help="the models the picker offers")
+    from desktop import cli_models
+
+    models = sub.add_parser("models", help="models, servers, downloads and API keys")
     msub = models.add_subparsers(dest="action", required=True, metavar="ACTION")
-    p = msub.add_parser("list", parents=[common], help="every model")
-    p.set_defaults(func=cmd_models)
+    cli_models.add_commands(msub, common)
 
     personas = sub.add_parser("personas", help="the persona library")
     psub = personas.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -280,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE if isinstance(exc, SettingsError) else EXIT_ERROR
     try:
         return int(args.func(services, args))
-    except UsageError as exc:
+    except (UsageError, ConsentRequired) as exc:
         print(f"folio-cli: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except FolioError as exc:

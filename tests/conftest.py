@@ -58,3 +58,15 @@ def make_services(home: Path, embed_model, llms: LLMCache) -> Iterator:  # type:
 @pytest.fixture
 def services(make_services) -> Services:  # type: ignore[no-untyped-def]
     return make_services()
+
+
+@pytest.fixture(scope="session")
+def llama_server() -> Iterator[str]:
+    """llama.cpp's OpenAI-compatible server on loopback, serving the embedded GGUF; its /v1 URL."""
+    from desktop.core.models import embedded_llm_path
+    from tests.llama_server import running_server
+
+    gguf = embedded_llm_path()
+    assert gguf is not None
+    with running_server(gguf) as base_url:
+        yield base_url

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from llama_index.core.base.llms.types import ChatMessage
 
-from desktop.core.errors import ChatError
+from desktop.core.errors import ChatError, ConsentRequired, ContextTooLong, StreamDropped
 from desktop.core.personas import Persona, PersonaLibrary
 from desktop.core.prompts import fit_to_context
 from desktop.core.retrieval import Citation, Retriever
@@ -44,6 +44,8 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE INDEX IF NOT EXISTS messages_chat ON messages(chat_id, id);
 """
+# Columns added since the first release, each with the statement that adds it to an older file.
+_MIGRATIONS = {"usage": "ALTER TABLE messages ADD COLUMN usage TEXT"}
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ class Message:
     citations: list[Citation]
     interrupted: bool
     created_at: float
+    usage: dict[str, int] | None = None  # tokens, as the provider counted them
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,8 @@ class Answer:
     interrupted: bool = False
     sources_trimmed: bool = False
     prompt: list[ChatMessage] = field(default_factory=list)
+    usage: dict[str, int] | None = None
+    notice: str | None = None  # what a person should know about this answer
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -95,7 +100,18 @@ class Answer:
             "retrieval": self.retrieval,
             "chat_id": self.chat_id,
             "interrupted": self.interrupted,
+            "usage": self.usage,
+            "notice": self.notice,
         }
+
+
+@dataclass
+class _Reply:
+    """What has arrived of an answer so far: kept whatever stops the stream."""
+
+    text: str = ""
+    interrupted: bool = False
+    usage: dict[str, int] | None = None
 
 
 class ChatModel(Protocol):
@@ -120,6 +136,10 @@ class ChatStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(_SCHEMA)
+            columns = {r[1] for r in self._db.execute("PRAGMA table_info(messages)")}
+            for column, statement in _MIGRATIONS.items():
+                if column not in columns:
+                    self._db.execute(statement)
         self.personas = PersonaLibrary(self._db, self.lock)
 
     def close(self) -> None:
@@ -175,14 +195,17 @@ class ChatStore:
         retrieval: bool = False,
         citations: list[Citation] | None = None,
         interrupted: bool = False,
+        usage: dict[str, int] | None = None,
     ) -> int:
         now = time.time()
         cites = json.dumps([c.to_json() for c in citations or []])
+        used = json.dumps(usage) if usage else None
         with self.lock:
             cursor = self._db.execute(
                 "INSERT INTO messages (chat_id, role, content, model, persona, retrieval,"
-                " citations, interrupted, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (chat_id, role, content, model, persona, retrieval, cites, interrupted, now),
+                " citations, interrupted, created_at, usage)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (chat_id, role, content, model, persona, retrieval, cites, interrupted, now, used),
             )
             self._db.execute("UPDATE chats SET updated_at = ? WHERE id = ?", (now, chat_id))
         return int(cursor.lastrowid or 0)
@@ -205,6 +228,7 @@ class ChatStore:
                 [Citation.from_json(c) for c in json.loads(r["citations"])],
                 bool(r["interrupted"]),
                 r["created_at"],
+                json.loads(r["usage"]) if r["usage"] else None,
             )
             for r in rows
         ]
@@ -219,12 +243,15 @@ class ChatService:
         retriever: Callable[[], Retriever],
         models: Callable[[str], ChatModel],
         default_model: str,
+        needs_consent: Callable[[str], str | None] = lambda model_id: None,
     ) -> None:
         self.store = store
         # Factories: a chat with retrieval off needs neither the vector store nor embeddings.
         self._retriever = retriever
         self._models = models
         self.default_model = default_model
+        # The remote provider that has not yet agreed to receive document text, if any.
+        self._needs_consent = needs_consent
 
     def ask(
         self,
@@ -242,6 +269,10 @@ class ChatService:
         if not question.strip():
             raise ChatError("The question is empty.")
         model_id = model or self.default_model
+        if retrieval:
+            provider = self._needs_consent(model_id)
+            if provider is not None:
+                raise ConsentRequired(provider)
         chosen: Persona | None = self.store.personas.get(persona) if persona else None
         llm = self._models(model_id)
         chat = self.store.get(chat_id) if chat_id else self.store.create(question)
@@ -251,13 +282,9 @@ class ChatService:
         ]
         citations = self._retriever().search(question, k=top_k) if retrieval else None
         budget = llm.metadata.context_window - llm.metadata.num_output
+        system = chosen.prompt if chosen else None
         messages, kept, trimmed = fit_to_context(
-            question,
-            chosen.prompt if chosen else None,
-            citations,
-            history,
-            budget,
-            llm.count_tokens,
+            question, system, citations, history, budget, llm.count_tokens
         )
         self.store.add_message(
             chat.id,
@@ -270,30 +297,46 @@ class ChatService:
         kwargs: dict[str, Any] = {}
         if chosen and chosen.temperature is not None:
             kwargs["temperature"] = chosen.temperature
-        text, interrupted = "", False
-        stream = llm.stream_chat(messages, **kwargs)
-        try:
-            for response in stream:
-                if cancel is not None and cancel.cancelled:
-                    interrupted = True
-                    break
-                delta = response.delta or ""
-                text += delta
-                if on_token and delta:
-                    on_token(delta)
-        finally:
-            stream.close()  # ends generation at once and frees the model for the next turn
+        reply, notice = _Reply(), None
+        while True:
+            try:
+                _generate(llm, messages, kwargs, reply, on_token, cancel)
+                break
+            except StreamDropped as exc:
+                reply.interrupted, notice = True, str(exc)
+                break
+            except ContextTooLong as exc:
+                # A remote model's real limit can be below what Folio assumed: halve the
+                # sources and try again, and say so.
+                if reply.text or not kept:
+                    raise
+                messages, kept, _ = fit_to_context(
+                    question, system, kept[: len(kept) // 2], history, budget, llm.count_tokens
+                )
+                trimmed = True
+                notice = f"{exc} Fewer sources were sent."
+        if reply.usage is None and reply.text:
+            # Not every server reports usage when streaming (llama.cpp's does not): count.
+            reply.usage = {
+                "prompt_tokens": sum(llm.count_tokens(m.content or "") for m in messages),
+                "completion_tokens": llm.count_tokens(reply.text),
+                "estimated": 1,
+            }
+        if trimmed and notice is None:
+            notice = "Some sources or earlier turns were left out to fit the model's context."
         sources = kept or []
         self.store.add_message(
             chat.id,
             "assistant",
-            text,
+            reply.text,
             model=model_id,
             persona=chosen.name if chosen else None,
             retrieval=retrieval,
             citations=sources,
-            interrupted=interrupted,
+            interrupted=reply.interrupted,
+            usage=reply.usage,
         )
+        text, interrupted = reply.text, reply.interrupted
         return Answer(
             text=text,
             citations=sources,
@@ -304,4 +347,32 @@ class ChatService:
             interrupted=interrupted,
             sources_trimmed=trimmed,
             prompt=messages,
+            usage=reply.usage,
+            notice=notice,
         )
+
+
+def _generate(
+    llm: ChatModel,
+    messages: list[ChatMessage],
+    kwargs: dict[str, Any],
+    reply: _Reply,
+    on_token: Callable[[str], None] | None,
+    cancel: CancelToken | None,
+) -> None:
+    """Stream one answer into ``reply``; what arrived stays there if the stream fails."""
+    stream = llm.stream_chat(messages, **kwargs)
+    try:
+        for response in stream:
+            if cancel is not None and cancel.cancelled:
+                reply.interrupted = True
+                break
+            delta = response.delta or ""
+            reply.text += delta
+            if on_token and delta:
+                on_token(delta)
+            counts = getattr(response, "additional_kwargs", None) or {}
+            if counts.get("total_tokens"):
+                reply.usage = {k: int(v) for k, v in counts.items() if k.endswith("_tokens")}
+    finally:
+        stream.close()  # ends generation at once and frees the model for the next turn

@@ -36,3 +36,27 @@ class Cancelled(FolioError):
 
     def __init__(self, message: str = "Cancelled.") -> None:
         super().__init__(message)
+
+
+class ProviderError(ChatError):
+    """A model provider refused or failed a request; the message says what to do."""
+
+
+class StreamDropped(ProviderError):
+    """The connection broke mid-answer: what arrived is kept and marked interrupted."""
+
+
+class ContextTooLong(ProviderError):
+    """The prompt is longer than the model accepts; fewer sources may fit."""
+
+
+class ConsentRequired(ProviderError):
+    """Document text would go to a remote provider the user has not agreed to yet."""
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+        super().__init__(
+            f"Asking {provider} with retrieval on sends passages of your documents to it. "
+            "Allow it once (the window asks; folio-cli takes --allow-remote), or turn "
+            "retrieval off."
+        )

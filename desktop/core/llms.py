@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llama_index.core.base.llms.types import (
     ChatMessage,
@@ -20,8 +20,12 @@ from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_ca
 from llama_index.core.llms.custom import CustomLLM
 
 from desktop.core.errors import ModelError
-from desktop.core.models import local_llm_path
+from desktop.core.models import LOCAL_PREFIX, local_llm_path
+from desktop.core.secrets import Secrets
 from desktop.core.settings import Settings
+
+if TYPE_CHECKING:
+    from desktop.core.remote import RemoteChatModel
 
 DEFAULT_TEMPERATURE = 0.2
 MAX_ANSWER_TOKENS = 512
@@ -127,10 +131,15 @@ class LocalLlama(CustomLLM):
 
 
 class LLMCache:
-    """Loads each model once and keeps it: loading costs far more than a question."""
+    """Loads each local model once and keeps it: loading costs far more than a question.
 
-    def __init__(self, settings: Settings) -> None:
+    Remote models cost nothing to set up and are made afresh for each use, so a changed key
+    or server URL takes effect at once.
+    """
+
+    def __init__(self, settings: Settings, secrets: Secrets | None = None) -> None:
         self.settings = settings
+        self.secrets = secrets or Secrets()
         self._loaded: dict[str, LocalLlama] = {}
         self._lock = threading.Lock()
 
@@ -146,8 +155,20 @@ class LLMCache:
                 if not same:
                     del self._loaded[model_id]
 
-    def get(self, model_id: str) -> LocalLlama:
-        """The loaded model for ``model_id``; raises ModelError naming what is wrong."""
+    def get(self, model_id: str) -> LocalLlama | RemoteChatModel:
+        """The model for ``model_id``; raises ModelError naming what is wrong."""
+        if not model_id.startswith(LOCAL_PREFIX):
+            from desktop.core.providers import provider, split_model_id
+            from desktop.core.remote import RemoteChatModel
+
+            name, model = split_model_id(model_id)
+            return RemoteChatModel(
+                provider(name, self.settings),
+                model,
+                self.secrets,
+                self.settings,
+                DEFAULT_TEMPERATURE,
+            )
         with self._lock:
             if model_id not in self._loaded:
                 path = local_llm_path(model_id, self.settings)

@@ -36,6 +36,7 @@ class ModelInfo:
     provider: str
     available: bool
     path: Path | None = None
+    remote: bool = False  # sends text off this computer
 
 
 def _package_dir(package: str) -> Path | None:

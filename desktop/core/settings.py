@@ -36,6 +36,27 @@ class StoreSettings(BaseModel):
     collection: str = Field("folio", min_length=1, description="Qdrant collection name.")
 
 
+RESERVED_PROVIDERS = ("local", "openai")
+
+
+class ServerSettings(BaseModel):
+    """A user's OpenAI-compatible server: Ollama, LM Studio, vLLM, llama.cpp's server."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = Field(description="Base URL of its OpenAI API, e.g. http://localhost:11434/v1.")
+    api_key_env: str | None = Field(
+        None, description="Environment variable with its key, if the key is not in the keyring."
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
 class Settings(BaseModel):
     """Everything a person can change; defaults work offline on a fresh machine."""
 
@@ -62,6 +83,16 @@ class Settings(BaseModel):
     max_answer_tokens: int = Field(512, ge=16, le=8192, description="Longest answer.")
     context_window: int = Field(4096, ge=512, le=131072, description="Local model context.")
     store: StoreSettings = Field(default_factory=StoreSettings)
+    servers: dict[str, ServerSettings] = Field(
+        default_factory=dict, description="OpenAI-compatible servers: name -> URL and key."
+    )
+    remote_consent: list[str] = Field(
+        default_factory=list,
+        description="Remote providers the user agreed may receive document text.",
+    )
+    request_timeout: float = Field(
+        120.0, gt=0, le=3600, description="Seconds to wait for a remote model's reply."
+    )
 
     @field_validator("chunk_overlap")
     @classmethod
@@ -69,6 +100,17 @@ class Settings(BaseModel):
         size = info.data.get("chunk_size", 200)
         if value >= size:
             raise ValueError(f"must be smaller than chunk_size ({size})")
+        return value
+
+    @field_validator("servers")
+    @classmethod
+    def _server_names(cls, value: dict[str, ServerSettings]) -> dict[str, ServerSettings]:
+        for name in value:
+            if not name or ":" in name or name in RESERVED_PROVIDERS:
+                raise ValueError(
+                    f"server name {name!r} must be non-empty, without ':', and not "
+                    + " or ".join(RESERVED_PROVIDERS)
+                )
         return value
 
     @field_validator("local_models")

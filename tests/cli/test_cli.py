@@ -107,6 +107,7 @@ def test_models_and_personas(capsys, cli_home: Path) -> None:  # type: ignore[no
         "kind": "base",
         "provider": "llama.cpp",
         "available": True,
+        "remote": False,
     }
     code, data = run(capsys, "--home", home, "personas", "list", "--json")
     assert [p["name"] for p in data["personas"]] == ["Sarcastic techie"]

@@ -1,0 +1,184 @@
+"""``folio-cli models ...``: every provider's models, servers, downloads and API keys."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import signal
+import sys
+from typing import TYPE_CHECKING, Any
+
+from desktop.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError, _emit
+from desktop.core.settings import ServerSettings, updated
+
+if TYPE_CHECKING:
+    from desktop.app import Services
+
+
+def cmd_list(services: Services, args: argparse.Namespace) -> int:
+    from desktop.core.providers import all_models
+
+    models, problems = all_models(services.settings, services.secrets)
+    data = {
+        "models": [
+            {
+                "id": m.id,
+                "kind": m.kind,
+                "provider": m.provider,
+                "available": m.available,
+                "remote": m.remote,
+            }
+            for m in models
+        ],
+        "problems": problems,
+    }
+    lines = []
+    for m in models:
+        where = f"sends text to {m.provider}" if m.remote else "on this computer"
+        missing = "" if m.available else "  [missing]"
+        lines.append(f"{m.id}  ({m.kind}, {where}){missing}")
+    lines += [f"{name}: {reason}" for name, reason in problems.items()]
+    _emit(args, data, "\n".join(lines))
+    return EXIT_OK
+
+
+def cmd_add_server(services: Services, args: argparse.Namespace) -> int:
+    servers = dict(services.settings.servers)
+    servers[args.name] = ServerSettings(base_url=args.base_url, api_key_env=args.api_key_env)
+    services.change_settings(updated(services.settings, servers=servers))
+    server = services.settings.servers[args.name]
+    _emit(
+        args,
+        {"name": args.name, "base_url": server.base_url, "api_key_env": server.api_key_env},
+        f"Added {args.name} at {server.base_url}; its models are `{args.name}:<model>`.",
+    )
+    return EXIT_OK
+
+
+def cmd_remove(services: Services, args: argparse.Namespace) -> int:
+    """Remove a server (and its stored key) or a local GGUF model by name."""
+    settings = services.settings
+    if args.name in settings.servers:
+        servers = {k: v for k, v in settings.servers.items() if k != args.name}
+        consent = [p for p in settings.remote_consent if p != args.name]
+        services.change_settings(updated(settings, servers=servers, remote_consent=consent))
+        services.secrets.forget(args.name)
+        removed = "server"
+    elif args.name in settings.local_models:
+        local = {k: v for k, v in settings.local_models.items() if k != args.name}
+        services.change_settings(updated(settings, local_models=local))
+        removed = "local model (the file itself is left where it is)"
+    else:
+        names = sorted([*settings.servers, *settings.local_models])
+        known = ", ".join(names) or "none"
+        raise UsageError(f"no server or local model named {args.name!r} (known: {known})")
+    _emit(args, {"removed": args.name}, f"Removed {removed} {args.name}.")
+    return EXIT_OK
+
+
+def cmd_catalog(services: Services, args: argparse.Namespace) -> int:
+    from desktop.core.model_manager import catalog_rows
+
+    rows = catalog_rows(services.home / "models" / "gguf")
+    data = {
+        "models": [
+            {
+                "name": r.name,
+                "size_gb": r.size_gb,
+                "ram_gb": r.ram_gb,
+                "licence": r.licence,
+                "description": r.description,
+                "downloaded": r.downloaded,
+            }
+            for r in rows
+        ]
+    }
+    text = "\n".join(
+        f"{r.name:14} {r.size_gb:4.1f} GB download, {r.ram_gb:4.1f} GB RAM"
+        f"{'  [downloaded]' if r.downloaded else ''}  {r.description}"
+        for r in rows
+    )
+    _emit(args, data, text)
+    return EXIT_OK
+
+
+def cmd_download(services: Services, args: argparse.Namespace) -> int:
+    from desktop.core.errors import Cancelled
+    from desktop.core.model_manager import download, find_entry
+    from desktop.core.tasks import CancelToken
+
+    entry = find_entry(args.name)
+    cancel = CancelToken()
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+    shown = [-1]
+
+    def progress(done: int, total: int) -> None:
+        percent = int(100 * done / total) if total else 0
+        if percent != shown[0]:
+            shown[0] = percent
+            end = "\r" if sys.stderr.isatty() else "\n"
+            print(
+                f"{entry.name}: {done / 2**20:.0f}/{total / 2**20:.0f} MB", end=end, file=sys.stderr
+            )
+
+    try:
+        path = download(entry, services.home / "models" / "gguf", progress, cancel)
+    except Cancelled:
+        print("\nfolio-cli: download stopped; run it again to resume.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    local = {**services.settings.local_models, entry.name: str(path)}
+    services.change_settings(updated(services.settings, local_models=local))
+    _emit(
+        args,
+        {"name": entry.name, "id": f"local:{entry.name}", "path": str(path)},
+        f"\nDownloaded {entry.name}: use it as local:{entry.name}.",
+    )
+    return EXIT_OK
+
+
+def cmd_set_key(services: Services, args: argparse.Namespace) -> int:
+    from desktop.core.providers import provider
+
+    p = provider(args.provider, services.settings)
+    key = sys.stdin.readline() if not sys.stdin.isatty() else getpass.getpass("API key: ")
+    services.secrets.set(p.name, key, p.key_env or f"the key variable of {p.name}")
+    _emit(args, {"provider": p.name, "stored": True}, f"Stored the key for {p.label}.")
+    return EXIT_OK
+
+
+def cmd_forget_key(services: Services, args: argparse.Namespace) -> int:
+    services.secrets.forget(args.provider)
+    _emit(args, {"provider": args.provider, "stored": False}, "Forgot the stored key.")
+    return EXIT_OK
+
+
+def add_commands(msub: Any, common: argparse.ArgumentParser) -> None:
+    """``models`` subcommands, on the parser ``cli.build_parser`` made."""
+    p = msub.add_parser("list", parents=[common], help="every provider's models")
+    p.set_defaults(func=cmd_list)
+    p = msub.add_parser(
+        "add-server", parents=[common], help="add an OpenAI-compatible server (Ollama, ...)"
+    )
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--base-url", required=True, help="e.g. http://localhost:11434/v1")
+    p.add_argument("--api-key-env", help="environment variable holding its key, if any")
+    p.set_defaults(func=cmd_add_server)
+    p = msub.add_parser("remove", parents=[common], help="remove a server or a local model")
+    p.add_argument("name", metavar="NAME")
+    p.set_defaults(func=cmd_remove)
+    p = msub.add_parser("catalog", parents=[common], help="models that `download` can fetch")
+    p.set_defaults(func=cmd_catalog)
+    p = msub.add_parser("download", parents=[common], help="download a model from the catalog")
+    p.add_argument("name", metavar="NAME")
+    p.set_defaults(func=cmd_download)
+    p = msub.add_parser(
+        "set-key", parents=[common], help="store a provider's API key (read from stdin)"
+    )
+    p.add_argument("provider", metavar="PROVIDER", help="openai, or a server's name")
+    p.set_defaults(func=cmd_set_key)
+    p = msub.add_parser("forget-key", parents=[common], help="delete a stored API key")
+    p.add_argument("provider", metavar="PROVIDER")
+    p.set_defaults(func=cmd_forget_key)

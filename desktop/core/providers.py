@@ -1,0 +1,149 @@
+"""Where models come from: local GGUF files, OpenAI, and the user's OpenAI-compatible servers.
+
+A model id is ``<provider>:<model>``: ``local:default``, ``openai:gpt-4o-mini``,
+``openai:ft:...`` for fine-tuned OpenAI models, ``ollama:llama3.2`` for a server the user
+named ``ollama``. Every remote provider speaks OpenAI's API, so one client serves them all.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import openai
+
+from desktop.core.errors import ModelError, ProviderError
+from desktop.core.models import LOCAL_PREFIX, ModelInfo, list_models
+from desktop.core.secrets import OPENAI_KEY_ENV, Secrets
+from desktop.core.settings import Settings
+
+LOCAL = "local"
+OPENAI = "openai"
+OPENAI_URL = "https://api.openai.com/v1"
+# Offered first when the account has them; its other chat models follow, by name.
+OPENAI_SHORT_LIST = ("gpt-4.1-mini", "gpt-4o-mini", "gpt-4.1", "gpt-4o", "o4-mini", "o3")
+# Model ids that are not chat models (OpenAI lists them all under /v1/models).
+_NOT_CHAT = (
+    "embedding",
+    "whisper",
+    "tts",
+    "dall-e",
+    "davinci",
+    "babbage",
+    "moderation",
+    "audio",
+    "realtime",
+    "transcribe",
+    "image",
+    "search",
+)
+# Listing models should not keep the picker waiting long on a server that is down.
+LIST_TIMEOUT = 10.0
+
+
+@dataclass(frozen=True)
+class Provider:
+    """A remote provider: where its API is and where its key comes from."""
+
+    name: str
+    base_url: str
+    key_env: str | None
+
+    @property
+    def label(self) -> str:
+        return "OpenAI" if self.name == OPENAI else self.name
+
+
+def split_model_id(model_id: str) -> tuple[str, str]:
+    """``"openai:ft:gpt-4o-mini:x"`` -> ``("openai", "ft:gpt-4o-mini:x")``."""
+    provider, sep, model = model_id.partition(":")
+    if not sep or not provider or not model:
+        raise ModelError(
+            f"Model id {model_id!r} should look like provider:model, e.g. local:default or "
+            "openai:gpt-4o-mini."
+        )
+    return provider, model
+
+
+def is_remote(model_id: str) -> bool:
+    """Whether ``model_id`` sends text off this computer."""
+    return not model_id.startswith(LOCAL_PREFIX)
+
+
+def provider(name: str, settings: Settings) -> Provider:
+    """The remote provider called ``name``; ModelError saying how to add it if unknown."""
+    if name == OPENAI:
+        base = os.environ.get("OPENAI_BASE_URL") or OPENAI_URL
+        return Provider(OPENAI, base.rstrip("/"), OPENAI_KEY_ENV)
+    server = settings.servers.get(name)
+    if server is None:
+        known = ", ".join([OPENAI, *sorted(settings.servers)])
+        raise ModelError(
+            f"Unknown provider {name!r} (known: {known}). Add a server with "
+            "`folio-cli models add-server NAME --base-url URL` or in Settings."
+        )
+    return Provider(name, server.base_url, server.api_key_env)
+
+
+def remote_providers(settings: Settings) -> list[Provider]:
+    return [provider(OPENAI, settings)] + [provider(n, settings) for n in sorted(settings.servers)]
+
+
+def api_key(p: Provider, secrets: Secrets) -> str | None:
+    return secrets.get(p.name, p.key_env)
+
+
+def client(p: Provider, secrets: Secrets, timeout: float, max_retries: int = 3) -> openai.OpenAI:
+    """An OpenAI SDK client for ``p``; it retries 429s and 5xx with backoff itself."""
+    key = api_key(p, secrets)
+    if key is None and p.name == OPENAI and p.base_url == OPENAI_URL:
+        raise ProviderError(
+            f"No API key for OpenAI: add one in Settings → Providers, or set {OPENAI_KEY_ENV}."
+        )
+    # Local servers (Ollama, LM Studio) take no key, but the SDK insists on one.
+    return openai.OpenAI(
+        base_url=p.base_url, api_key=key or "none", timeout=timeout, max_retries=max_retries
+    )
+
+
+def _chat_models_first(ids: list[str], name: str) -> list[str]:
+    chat = [i for i in ids if name != OPENAI or not any(word in i for word in _NOT_CHAT)]
+    short = [i for i in OPENAI_SHORT_LIST if i in chat] if name == OPENAI else []
+    return short + sorted(i for i in chat if i not in short)
+
+
+def remote_models(p: Provider, secrets: Secrets) -> list[ModelInfo]:
+    """The chat models ``p`` offers (``/v1/models``); ProviderError if it cannot say."""
+    from desktop.core.remote import translate_error
+
+    try:
+        ids = [m.id for m in client(p, secrets, LIST_TIMEOUT, max_retries=1).models.list()]
+    except openai.OpenAIError as exc:
+        raise translate_error(exc, p, model=None, timeout=LIST_TIMEOUT) from exc
+    return [
+        ModelInfo(
+            id=f"{p.name}:{m}",
+            kind="fine-tuned" if m.startswith("ft:") else "base",
+            provider=p.label,
+            available=True,
+            remote=True,
+        )
+        for m in _chat_models_first(ids, p.name)
+    ]
+
+
+def all_models(settings: Settings, secrets: Secrets) -> tuple[list[ModelInfo], dict[str, str]]:
+    """Every model the picker offers, local first, and each unreachable provider's reason."""
+    models = list_models(settings)
+    problems: dict[str, str] = {}
+    for p in remote_providers(settings):
+        if p.name == OPENAI and p.base_url == OPENAI_URL and api_key(p, secrets) is None:
+            problems[p.name] = (
+                f"No API key: add one in Settings → Providers, or set {OPENAI_KEY_ENV}."
+            )
+            continue
+        try:
+            models.extend(remote_models(p, secrets))
+        except ProviderError as exc:
+            problems[p.name] = str(exc)
+    return models, problems

@@ -1,0 +1,141 @@
+"""``folio-cli models``: servers, keys in the keyring, remote answers, downloads."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from desktop.core.models import embedded_llm_path
+from tests.fault_proxy import FaultProxy
+from tests.hf_hub_server import running_hub
+from tests.llama_server import MODEL_ALIAS
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "sk-folio-test-0123456789abcdef"
+
+
+def _run(home: Path, *args: str, env: dict[str, str], stdin: str | None = None):  # type: ignore[no-untyped-def]
+    return subprocess.run(
+        [sys.executable, "-m", "desktop.cli", "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        env=env,
+        cwd=ROOT,
+        timeout=600,
+    )
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    return {
+        **clean,
+        "PYTHON_KEYRING_BACKEND": "tests.keyring_backend.FileKeyring",
+        "FOLIO_TEST_KEYRING": str(tmp_path / "keyring.json"),
+    }
+
+
+def _files_containing(folder: Path, text: str) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.is_file() and text.encode() in p.read_bytes()]
+
+
+def test_a_server_with_a_key_in_the_keyring(
+    tmp_path: Path, env: dict[str, str], llama_server: str
+) -> None:
+    home = tmp_path / "home"
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "leave.md").write_text("# Leave\n\nUp to 5 days of leave carry over to next year.")
+    with FaultProxy(llama_server) as proxy:
+        added = _run(home, "models", "add-server", "lab", "--base-url", proxy.base_url, env=env)
+        assert added.returncode == 0, added.stderr
+        stored = _run(home, "models", "set-key", "lab", "--json", env=env, stdin=SECRET + "\n")
+        assert stored.returncode == 0, stored.stderr
+        assert json.loads(stored.stdout) == {"provider": "lab", "stored": True}
+        assert SECRET in (tmp_path / "keyring.json").read_text()
+
+        listed = _run(home, "models", "list", "--json", env=env)
+        models = {m["id"]: m for m in json.loads(listed.stdout)["models"]}
+        assert models[f"lab:{MODEL_ALIAS}"]["remote"] is True
+        assert models["local:default"]["remote"] is False
+
+        assert _run(home, "ingest", str(docs), env=env).returncode == 0
+        question = ["ask", "How many days of leave carry over?", "--model", f"lab:{MODEL_ALIAS}"]
+        refused = _run(home, *question, env=env)
+        assert refused.returncode == 2
+        assert "sends passages of your documents" in refused.stderr
+        asked = _run(home, *question, "--allow-remote", "--json", env=env)
+        assert asked.returncode == 0, asked.stderr
+        answer = json.loads(asked.stdout)
+        assert answer["answer"] and Path(answer["sources"][0]["path"]).name == "leave.md"
+        assert proxy.faults.authorizations[-1] == f"Bearer {SECRET}"
+        # Consent is remembered: the next question needs no flag.
+        assert _run(home, *question, "-k", "1", env=env).returncode == 0
+
+    # The key is in the keyring and nowhere in Folio's data folder (settings, log, chats).
+    assert _files_containing(home, SECRET) == []
+    removed = _run(home, "models", "remove", "lab", env=env)
+    assert removed.returncode == 0, removed.stderr
+    assert SECRET not in (tmp_path / "keyring.json").read_text()
+
+
+def test_without_a_keyring_keys_are_refused_not_written(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    home = tmp_path / "home"
+    env = {**env, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    result = _run(home, "models", "set-key", "openai", env=env, stdin=SECRET + "\n")
+    assert result.returncode == 2
+    assert "No system keyring" in result.stderr and "OPENAI_API_KEY" in result.stderr
+    assert _files_containing(home, SECRET) == []
+
+
+def test_openai_key_from_the_environment(
+    tmp_path: Path, env: dict[str, str], llama_server: str
+) -> None:
+    home = tmp_path / "home"
+    env = {**env, "OPENAI_BASE_URL": llama_server, "OPENAI_API_KEY": SECRET}
+    listed = _run(home, "models", "list", "--json", env=env)
+    data = json.loads(listed.stdout)
+    assert f"openai:{MODEL_ALIAS}" in {m["id"] for m in data["models"]}
+    assert data["problems"] == {}
+    asked = _run(
+        home, "ask", "Say hello.", "--model", f"openai:{MODEL_ALIAS}", "--no-retrieval", env=env
+    )
+    assert asked.returncode == 0, asked.stderr
+    assert asked.stdout.strip()
+
+
+def test_download_a_catalog_model_and_use_it(tmp_path: Path, env: dict[str, str]) -> None:
+    from desktop.core.model_manager import find_entry
+
+    home = tmp_path / "home"
+    entry = find_entry("qwen2.5-0.5b")
+    gguf = embedded_llm_path()
+    assert gguf is not None
+    # The stand-in hub serves a real GGUF under the catalog entry's repository and name.
+    with running_hub({entry.repo_id: {entry.filename: gguf}}) as hub:
+        env = {**env, "HF_ENDPOINT": hub.endpoint}
+        done = _run(home, "models", "download", entry.name, "--json", env=env)
+        assert done.returncode == 0, done.stderr
+        result = json.loads(done.stdout)
+    assert result["id"] == "local:qwen2.5-0.5b"
+    assert Path(result["path"]).read_bytes()[:4] == b"GGUF"
+    listed = json.loads(_run(home, "models", "list", "--json", env=env).stdout)
+    assert {"id": "local:qwen2.5-0.5b", "available": True}.items() <= next(
+        m for m in listed["models"] if m["id"] == "local:qwen2.5-0.5b"
+    ).items()
+    catalog = json.loads(_run(home, "models", "catalog", "--json", env=env).stdout)
+    assert next(m for m in catalog["models"] if m["name"] == entry.name)["downloaded"] is True
+    asked = _run(
+        home, "ask", "Say hello.", "--model", "local:qwen2.5-0.5b", "--no-retrieval", env=env
+    )
+    assert asked.returncode == 0, asked.stderr

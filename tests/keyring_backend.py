@@ -1,0 +1,41 @@
+"""A keyring backend for tests: one JSON file, named by ``$FOLIO_TEST_KEYRING``.
+
+Headless test machines have no Secret Service or Keychain. This implements keyring's own
+backend interface (``KeyringBackend``), so Folio's code runs unchanged against it, and a test
+can look inside to prove where a key went. Selected with ``PYTHON_KEYRING_BACKEND``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from keyring.backend import KeyringBackend
+from keyring.errors import PasswordDeleteError
+
+
+class FileKeyring(KeyringBackend):
+    priority = 1  # type: ignore[assignment]
+
+    @staticmethod
+    def _path() -> Path:
+        return Path(os.environ["FOLIO_TEST_KEYRING"])
+
+    def _load(self) -> dict[str, str]:
+        path = self._path()
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self._load().get(f"{service}/{username}")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        data = self._load()
+        data[f"{service}/{username}"] = password
+        self._path().write_text(json.dumps(data))
+
+    def delete_password(self, service: str, username: str) -> None:
+        data = self._load()
+        if data.pop(f"{service}/{username}", None) is None:
+            raise PasswordDeleteError(username)
+        self._path().write_text(json.dumps(data))
