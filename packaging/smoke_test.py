@@ -9,7 +9,7 @@ from a working folder outside the repository, on a new data folder. Checks:
 - ``folio-cli --version`` names the version in ``pyproject.toml``;
 - ``ingest`` of a folder with one file of every supported type indexes all of them;
 - ``search`` finds each file by its own topic; ``ask`` answers offline, with and without
-  retrieval, on the embedded model;
+  retrieval, on the embedded model; ``models list`` and ``models catalog`` work offline;
 - the window opens (under Xvfb: seen by the X server through xdotool, screenshotted, closed
   with Ctrl+Q), and ``folio --self-test`` reports a clean start;
 - nothing printed a traceback or an unexpected line on stderr.
@@ -56,7 +56,8 @@ class SmokeFailure(Exception):
 def clean_env(home: Path) -> dict[str, str]:
     """The user's environment without the source tree, a virtualenv or Python overrides."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
-    env.pop("FOLIO_HOME", None)
+    for name in ("FOLIO_HOME", "OPENAI_API_KEY", "OPENAI_BASE_URL", "HF_ENDPOINT"):
+        env.pop(name, None)
     env.pop("QT_QPA_PLATFORM", None)
     venv = Path(sys.prefix).resolve()
     keep = []
@@ -140,6 +141,14 @@ class Smoke:
             raise SmokeFailure(f"ask gave {answer}")
         if Path(answer["sources"][0]["path"]).name != "observatory.pdf":
             raise SmokeFailure(f"ask cited {answer['sources']}")
+        listed = self.folio_cli("models", "list", "--json")
+        assert isinstance(listed, dict)
+        if listed["models"][0]["id"] != "local:default" or "openai" not in listed["problems"]:
+            raise SmokeFailure(f"models list gave {listed}")
+        catalog = self.folio_cli("models", "catalog", "--json")
+        assert isinstance(catalog, dict)
+        if not catalog["models"]:
+            raise SmokeFailure("models catalog is empty")
         bare = self.folio_cli("ask", "--json", "--no-retrieval", "Say hello.")
         assert isinstance(bare, dict)
         if not bare["answer"].strip() or bare["sources"] or bare["retrieval"]:

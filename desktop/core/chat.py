@@ -134,6 +134,9 @@ class ChatStore:
         self.lock = threading.RLock()
         with self.lock:
             self._db.execute("PRAGMA journal_mode=WAL")
+            # WAL with NORMAL sync stays consistent after a crash and skips an fsync per
+            # message, which was most of the time Folio added before a remote first token.
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(_SCHEMA)
             columns = {r[1] for r in self._db.execute("PRAGMA table_info(messages)")}

@@ -141,7 +141,32 @@ class LLMCache:
         self.settings = settings
         self.secrets = secrets or Secrets()
         self._loaded: dict[str, LocalLlama] = {}
+        self._remote_models: dict[tuple[object, ...], RemoteChatModel] = {}
         self._lock = threading.Lock()
+
+    def _remote(self, model_id: str) -> RemoteChatModel:
+        """A remote model, kept while its provider's URL, key and limits stay the same.
+
+        Keeping it keeps its HTTP client: a new one costs a TLS context and a connection,
+        about 40 ms before every first token.
+        """
+        from desktop.core.providers import api_key, provider, split_model_id
+        from desktop.core.remote import RemoteChatModel
+
+        name, model = split_model_id(model_id)
+        p = provider(name, self.settings)
+        s = self.settings
+        key: tuple[object, ...] = (model_id, p, api_key(p, self.secrets))
+        key += (s.request_timeout, s.max_answer_tokens, s.context_window)
+        with self._lock:
+            if key not in self._remote_models:
+                self._remote_models = {
+                    k: m for k, m in self._remote_models.items() if k[0] != model_id
+                }
+                self._remote_models[key] = RemoteChatModel(
+                    p, model, self.secrets, s, DEFAULT_TEMPERATURE
+                )
+            return self._remote_models[key]
 
     def configure(self, settings: Settings) -> None:
         """Use new settings; a loaded model whose file changed is loaded again on next use."""
@@ -158,17 +183,7 @@ class LLMCache:
     def get(self, model_id: str) -> LocalLlama | RemoteChatModel:
         """The model for ``model_id``; raises ModelError naming what is wrong."""
         if not model_id.startswith(LOCAL_PREFIX):
-            from desktop.core.providers import provider, split_model_id
-            from desktop.core.remote import RemoteChatModel
-
-            name, model = split_model_id(model_id)
-            return RemoteChatModel(
-                provider(name, self.settings),
-                model,
-                self.secrets,
-                self.settings,
-                DEFAULT_TEMPERATURE,
-            )
+            return self._remote(model_id)
         with self._lock:
             if model_id not in self._loaded:
                 path = local_llm_path(model_id, self.settings)
