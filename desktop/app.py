@@ -10,23 +10,26 @@ import gc
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from desktop.core.chat import ChatService, ChatStore
-from desktop.core.embeddings import local_embedding
-from desktop.core.errors import SettingsError
+from desktop.core.embeddings import LOCAL_EMBEDDING_ID, embedding_dim, embedding_for
+from desktop.core.errors import SettingsError, StoreError
 from desktop.core.ingest import Ingestor
-from desktop.core.library import Library
+from desktop.core.library import EMBEDDING_MODEL_KEY, Library
 from desktop.core.llms import LLMCache
-from desktop.core.models import EMBED_DIM, EMBED_MODEL_NAME
+from desktop.core.models import EMBED_DIM
 from desktop.core.paths import data_home
 from desktop.core.retrieval import Retriever
 from desktop.core.secrets import Secrets
 from desktop.core.settings import Settings, load_settings, save_settings, updated
 from desktop.core.store import FolioStore
+from desktop.core.tasks import CancelToken, ProgressCallback
 
-LOCAL_EMBEDDING_ID = f"local:{EMBED_MODEL_NAME.rsplit('/', 1)[-1]}"
+if TYPE_CHECKING:
+    from desktop.core.reembed import ReembedReport
 
 
 def freeze_long_lived_objects() -> None:
@@ -64,6 +67,7 @@ class Services:
 
     @cached_property
     def store(self) -> FolioStore:
+        """The active embedding model's collection (see ``desktop.core.reembed``)."""
         config = self.settings.store
         if config.backend == "qdrant":
             from desktop.core.store.server import connect
@@ -71,19 +75,106 @@ class Services:
             if not config.url:
                 raise SettingsError("store.url: set the Qdrant server URL to use backend 'qdrant'.")
             return connect(config.url, os.environ.get(config.api_key_env), config.collection)
-        from desktop.core.store.edge import EdgeVectorStore
+        from desktop.core.reembed import active_collection, remove_stale_collections
+        from desktop.core.store.edge import EdgeVectorStore, stored_dim
 
-        return EdgeVectorStore(self.home / "store" / "edge", EMBED_DIM)
+        active = active_collection(self.library)
+        path = self.home / "store" / active.directory
+        dim = stored_dim(path)
+        if dim is None:
+            local = active.model == LOCAL_EMBEDDING_ID
+            dim = EMBED_DIM if local else embedding_dim(self.embed_model)
+        store = EdgeVectorStore(path, dim)
+        # Holding the active collection's lock, no other process can be using the others.
+        remove_stale_collections(self.library, self.home / "store")
+        return store
 
     @cached_property
     def embed_model(self) -> BaseEmbedding:
-        model = local_embedding(self.home / "models", self.settings.threads)
+        """The model of ``embed_model_name``; one passed to the constructor must be that one."""
+        model = self.load_embedding_model(self.embed_model_name)
         freeze_long_lived_objects()
         return model
 
-    @property
+    @cached_property
     def embed_model_name(self) -> str:
-        return LOCAL_EMBEDDING_ID
+        """The library's embedding model, as it was when first asked (the default if none).
+
+        Fixed from then on, like ``embed_model``: should the library be switched to another
+        model behind this object's back, ingestion and search refuse with a clear message
+        instead of mixing models.
+        """
+        return self.library.get_meta(EMBEDDING_MODEL_KEY) or LOCAL_EMBEDDING_ID
+
+    def embedding_credentials(self, model_id: str) -> tuple[str | None, str | None]:
+        """The API key and base URL for a remote embedding model (``None`` for local ones).
+
+        They are those of the provider the id names, as for chat models: OpenAI (at
+        ``$OPENAI_BASE_URL`` if set) or a server from the settings, with its key from the
+        keyring or its environment variable.
+        """
+        from desktop.core.providers import api_key, is_remote, provider, split_model_id
+
+        if not is_remote(model_id):
+            return None, None
+        p = provider(split_model_id(model_id)[0], self.settings)
+        return api_key(p, self.secrets), p.base_url
+
+    def load_embedding_model(self, model_id: str) -> BaseEmbedding:
+        """A new instance of the embedding model ``model_id``, with its credentials."""
+        api_key, base_url = self.embedding_credentials(model_id)
+        return embedding_for(
+            model_id,
+            self.home / "models",
+            self.settings.threads,
+            api_key=api_key,
+            base_url=base_url,
+        )
+
+    def switch_embedding_model(
+        self,
+        model_id: str,
+        on_progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+        *,
+        swap: bool = True,
+        batch_size: int | None = None,
+    ) -> ReembedReport:
+        """Re-embed the library with ``model_id`` and make it the library's model.
+
+        Search (and ingestion) go on with the current model until the swap. The catch-up
+        and swap at the end must not overlap an ingest: in the window, run this as a library
+        job, or run it first with ``swap=False`` alongside other jobs (the long part), then
+        again as a library job. Cancelled, it resumes when called again.
+        """
+        from desktop.core.reembed import REEMBED_BATCH_SIZE, Reembedder
+        from desktop.core.store.edge import EdgeVectorStore
+
+        source = self.store
+        if not isinstance(source, EdgeVectorStore):
+            raise StoreError(
+                "Switching the embedding model works on the embedded store only. For a Qdrant "
+                "server, point store.collection at a new collection and ingest again."
+            )
+        same = model_id == self.embed_model_name
+        model = self.embed_model if same else self.load_embedding_model(model_id)
+        reembedder = Reembedder(
+            self.library,
+            self.home / "store",
+            source,
+            model,
+            model_id,
+            batch_size or REEMBED_BATCH_SIZE,
+        )
+        report = reembedder.run(on_progress, cancel, swap=swap)
+        if report.swapped:
+            # Everything built on the old store and model goes; the next use rebuilds it.
+            if "ingestor" in self.__dict__:
+                self.__dict__.pop("ingestor").close()
+            self.__dict__.pop("retriever", None)
+            self.__dict__.update(store=reembedder.store, embed_model=model)
+            self.__dict__["embed_model_name"] = model_id
+        return report
 
     @cached_property
     def ingestor(self) -> Ingestor:

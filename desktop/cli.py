@@ -116,6 +116,8 @@ def cmd_remove(services: Services, args: argparse.Namespace) -> int:
 
 
 def cmd_status(services: Services, args: argparse.Namespace) -> int:
+    from desktop.core.reembed import pending_switch
+
     stats = services.library.stats()
     data = {
         "files": {
@@ -130,14 +132,72 @@ def cmd_status(services: Services, args: argparse.Namespace) -> int:
             {"path": f.path, "reason": f.reason, "status": f.status} for f in stats.failures
         ],
         "folders": services.library.folders(),
+        "embedding_switch": None,
     }
     lines = [
         f"{data['files']['indexed']} files indexed ({stats.chunks} chunks), "
         f"{data['files']['failed']} failed, {data['files']['skipped']} skipped",
         *(f"  {f['status']}: {f['path']}: {f['reason']}" for f in data["failures"]),
     ]
+    switch = pending_switch(services.library)
+    if switch is not None:
+        data["embedding_switch"] = {
+            "target": switch.model,
+            "done": switch.done,
+            "total": switch.total,
+        }
+        lines.append(
+            f"Switching to {switch.model}: {switch.done}/{switch.total} chunks re-embedded"
+        )
     _emit(args, data, "\n".join(lines))
     return EXIT_OK
+
+
+def cmd_reembed(services: Services, args: argparse.Namespace) -> int:
+    if args.batch is not None and args.batch < 1:
+        raise UsageError("--batch must be at least 1.")
+    provider = services.needs_consent(args.model)
+    if provider:
+        if not args.allow_remote:
+            raise UsageError(
+                f"Re-embedding with {args.model} sends the text of every document in the "
+                f"library to {provider}. Run again with --allow-remote to agree."
+            )
+        services.allow_remote(provider)
+    cancel = CancelToken()
+    previous = signal.getsignal(signal.SIGINT)
+    tty = sys.stderr.isatty()
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        # First Ctrl+C: stop after the current batch; running again resumes from there.
+        print("Stopping after the current batch…", file=sys.stderr)
+        cancel.cancel()
+        signal.signal(signal.SIGINT, previous)
+
+    def on_progress(p: Progress) -> None:
+        eta = f", about {p.eta_seconds:.0f}s left" if p.eta_seconds is not None else ""
+        line = f"{p.chunks_done}/{p.chunks_total} chunks re-embedded{eta}"
+        if tty:
+            sys.stderr.write(f"\r\x1b[K{line}")
+            sys.stderr.flush()
+        else:  # one line a batch: batches take seconds
+            print(line, file=sys.stderr, flush=True)
+
+    signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        r = services.switch_embedding_model(args.model, on_progress, cancel, batch_size=args.batch)
+    finally:
+        if tty:
+            sys.stderr.write("\r\x1b[K")
+        signal.signal(signal.SIGINT, previous)
+    if r.cancelled:
+        text = f"Stopped; run `folio-cli reembed {r.model}` again to go on."
+    elif r.swapped:
+        text = f"The library now uses {r.model}: {r.chunks} chunks, in {r.seconds:.1f}s."
+    else:
+        text = f"The library already uses {r.model} ({r.chunks} chunks)."
+    _emit(args, r.to_json(), text)
+    return EXIT_INTERRUPTED if r.cancelled else EXIT_OK
 
 
 def cmd_search(services: Services, args: argparse.Namespace) -> int:
@@ -229,6 +289,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_remove)
     p = sub.add_parser("status", parents=[common], help="what the library holds")
     p.set_defaults(func=cmd_status)
+    p = sub.add_parser(
+        "reembed", parents=[common], help="switch the library to another embedding model"
+    )
+    p.add_argument("model", metavar="MODEL_ID", help="e.g. openai:text-embedding-3-small")
+    p.add_argument(
+        "--batch", type=int, default=None, metavar="N", help="chunks committed together (64)"
+    )
+    p.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="let the model's remote provider receive the text of your documents, from now on",
+    )
+    p.set_defaults(func=cmd_reembed)
     p = sub.add_parser("search", parents=[common], help="retrieval only, no model")
     p.add_argument("query", metavar="QUERY")
     p.add_argument("-k", type=int, default=None, help="number of results")

@@ -14,7 +14,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +23,10 @@ from desktop.core.errors import EmbeddingMismatchError
 
 INDEXED, FAILED, SKIPPED = "indexed", "failed", "skipped"
 EMBEDDING_MODEL_KEY = "embedding_model"
+# The store directory (under ``store/``) holding the active model's vectors; absent: "edge".
+EMBEDDING_STORE_KEY = "embedding_store"
+# A switch to another embedding model in progress, as JSON (see ``desktop.core.reembed``).
+EMBEDDING_SWITCH_KEY = "embedding_switch"
 INDEXING, REMOVING = "indexing", "removing"
 FINAL_STATES = (INDEXED, FAILED, SKIPPED)
 
@@ -113,6 +117,17 @@ class Library:
         with self.transaction() as db:
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
+    def update_meta(self, values: Mapping[str, str | None]) -> None:
+        """Set (or, for None, delete) several library-wide values in one transaction."""
+        with self.transaction() as db:
+            for key, value in values.items():
+                if value is None:
+                    db.execute("DELETE FROM meta WHERE key = ?", (key,))
+                else:
+                    db.execute(
+                        "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value)
+                    )
+
     def require_embedding_model(self, name: str) -> None:
         """Refuse to mix vectors of two embedding models; an empty library takes ``name``."""
         stored = self.get_meta(EMBEDDING_MODEL_KEY)
@@ -121,7 +136,8 @@ class Library:
         elif stored != name:
             raise EmbeddingMismatchError(
                 f"This library was indexed with {stored}, not {name}. "
-                f"Switch back to {stored}, or re-index the library with {name}."
+                f"Switch back to {stored}, or re-index the library with {name} "
+                f"(`folio-cli reembed {name}`)."
             )
 
     # -- folders ----------------------------------------------------------------------------

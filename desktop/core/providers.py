@@ -98,7 +98,8 @@ def client(p: Provider, secrets: Secrets, timeout: float, max_retries: int = 3) 
     key = api_key(p, secrets)
     if key is None and p.name == OPENAI and p.base_url == OPENAI_URL:
         raise ProviderError(
-            f"No API key for OpenAI: add one in Settings → Providers, or set {OPENAI_KEY_ENV}."
+            "No API key for OpenAI: add one in Settings → Models and Providers, or set "
+            f"{OPENAI_KEY_ENV}."
         )
     # Local servers (Ollama, LM Studio) take no key, but the SDK insists on one.
     return openai.OpenAI(
@@ -139,7 +140,7 @@ def all_models(settings: Settings, secrets: Secrets) -> tuple[list[ModelInfo], d
     for p in remote_providers(settings):
         if p.name == OPENAI and p.base_url == OPENAI_URL and api_key(p, secrets) is None:
             problems[p.name] = (
-                f"No API key: add one in Settings → Providers, or set {OPENAI_KEY_ENV}."
+                f"No API key: add one in Settings → Models and Providers, or set {OPENAI_KEY_ENV}."
             )
             continue
         try:

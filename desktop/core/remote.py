@@ -49,7 +49,8 @@ def translate_error(
     if isinstance(exc, openai.AuthenticationError):
         where = f" or set {p.key_env}" if p.key_env else ""
         return ProviderError(
-            f"{who} refused the API key (401). Enter a valid key in Settings → Providers{where}."
+            f"{who} refused the API key (401). Enter a valid key in Settings → Models and "
+            f"Providers{where}."
         )
     if isinstance(exc, openai.PermissionDeniedError):
         return ProviderError(f"{who} does not allow this key to use {what} (403).")

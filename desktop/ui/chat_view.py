@@ -9,7 +9,9 @@ from dataclasses import dataclass
 
 from desktop.app import Services
 from desktop.core.chat import Answer
+from desktop.core.errors import ConsentRequired, FolioError
 from desktop.core.prompts import source_label
+from desktop.core.providers import is_remote, provider, split_model_id
 from desktop.core.retrieval import Citation
 from desktop.ui.qt import (
     QDesktopServices,
@@ -22,6 +24,7 @@ from desktop.ui.qt import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
@@ -50,6 +53,22 @@ class Choice:
     def describe(self) -> str:
         who = f"{self.model} as {self.persona}" if self.persona else self.model
         return f"{who} · retrieval {'on' if self.retrieval else 'off'}"
+
+
+def usage_text(usage: dict[str, int] | None) -> str:
+    """Token counts as one short line, e.g. ``812 tokens in · 96 out (estimated)``."""
+    if not usage:
+        return ""
+    text = f"{usage.get('prompt_tokens', 0)} tokens in · {usage.get('completion_tokens', 0)} out"
+    return text + (" (estimated)" if usage.get("estimated") else "")
+
+
+def provider_label(name: str, services: Services) -> str:
+    """How the remote provider called ``name`` is shown: ``OpenAI``, or the server's name."""
+    try:
+        return provider(name, services.settings).label
+    except FolioError:  # a server removed since: its name is all there is
+        return name
 
 
 def highlight(text: str, query: str) -> str:
@@ -114,10 +133,21 @@ class MessageView(QFrame):
         self.sources.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.sources.itemActivated.connect(lambda item: self._open(item))
         self.sources.setVisible(False)
+        self.notice = QLabel()
+        self.notice.setAccessibleName("Notice")
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet("font-style: italic")
+        self.notice.setVisible(False)
+        self.usage = QLabel()
+        self.usage.setAccessibleName("Token usage")
+        self.usage.setStyleSheet("color: gray; font-size: small")
+        self.usage.setVisible(False)
         layout = QVBoxLayout(self)
         layout.addWidget(self.header)
         layout.addWidget(self.body)
+        layout.addWidget(self.notice)
         layout.addWidget(self.sources)
+        layout.addWidget(self.usage)
         self.actions = QHBoxLayout()
         if role == "assistant":
             self.copy_button = QPushButton("Copy")
@@ -143,6 +173,15 @@ class MessageView(QFrame):
     def set_text(self, text: str) -> None:
         self.text = text
         self.body.setText(text or "…")
+
+    def set_notice(self, notice: str | None) -> None:
+        """What a person should know about this answer (a dropped connection, trimmed sources)."""
+        self.notice.setText(f"⚠ {notice}" if notice else "")
+        self.notice.setVisible(bool(notice))
+
+    def set_usage(self, usage: dict[str, int] | None) -> None:
+        self.usage.setText(usage_text(usage))
+        self.usage.setVisible(bool(usage))
 
     def set_sources(self, citations: list[Citation], query: str) -> None:
         self.citations, self.query = citations, query
@@ -179,7 +218,12 @@ class MessageView(QFrame):
 
 
 class ChatPane(QWidget):
-    """A chat: its messages, the question box, Send and Stop."""
+    """A chat: its messages, the question box, Send and Stop.
+
+    A question that cannot be answered is never lost: it stays in the conversation and goes
+    back into the question box. Document text goes to a remote provider only after the person
+    has allowed it, once per provider.
+    """
 
     answer_finished = Signal(object)  # Answer
     chat_changed = Signal(str)  # chat id, when a new chat was started by a question
@@ -195,6 +239,8 @@ class ChatPane(QWidget):
         self._job: Job | None = None
         self._streaming: MessageView | None = None
         self._pending = ""
+        self._consent_for: tuple[str, str] | None = None  # (question, provider) to ask about
+        self.consent_box: QMessageBox | None = None
         self._render = QTimer(self, singleShot=True, interval=RENDER_INTERVAL_MS)
         self._render.timeout.connect(self._flush)
         self.last_answer: Answer | None = None
@@ -237,8 +283,13 @@ class ChatPane(QWidget):
 
     def update_header(self) -> None:
         title = self.services.chats.get(self.chat_id).title if self.chat_id else "New chat"
+        choice = self.choice()
+        where = ""
+        if is_remote(choice.model):
+            name = split_model_id(choice.model)[0]
+            where = f" · ↗ sends to {provider_label(name, self.services)}"
         self.header.setText(
-            f"<b>{html.escape(title)}</b> — {html.escape(self.choice().describe())}"
+            f"<b>{html.escape(title)}</b> — {html.escape(choice.describe() + where)}"
         )
 
     def _clear(self) -> None:
@@ -283,6 +334,7 @@ class ChatPane(QWidget):
                     last_question = message.content
                 else:
                     view.set_sources(message.citations, last_question)
+                    view.set_usage(message.usage)
         self.update_header()
 
     def send(self) -> None:
@@ -300,21 +352,26 @@ class ChatPane(QWidget):
         self._pending = ""
         chat_id = self.chat_id
 
-        def work(job: Job) -> Answer:
-            return self.services.chat.ask(
-                question,
-                model=choice.model,
-                persona=choice.persona,
-                retrieval=choice.retrieval,
-                chat_id=chat_id,
-                on_token=job.stream,
-                cancel=job.cancel,
-            )
+        def work(job: Job) -> Answer | ConsentRequired:
+            try:
+                return self.services.chat.ask(
+                    question,
+                    model=choice.model,
+                    persona=choice.persona,
+                    retrieval=choice.retrieval,
+                    chat_id=chat_id,
+                    on_token=job.stream,
+                    cancel=job.cancel,
+                )
+            except ConsentRequired as exc:
+                # Not an error but a question for the person: handed back as a result,
+                # since a failed job carries only its message.
+                return exc
 
         job = Job(work, self)
         job.token.connect(self._on_token)
-        job.succeeded.connect(lambda answer: self._on_answer(answer, question))
-        job.failed.connect(self._on_failed)
+        job.succeeded.connect(lambda result: self._on_result(result, question))
+        job.failed.connect(lambda message: self._on_failed(message, question))
         job.finished.connect(self._on_finished)
         self._job = job
         self.send_button.setEnabled(False)
@@ -343,25 +400,47 @@ class ChatPane(QWidget):
             self._streaming.set_text(self._pending)
             self._scroll_to_end()
 
+    def _on_result(self, result: Answer | ConsentRequired, question: str) -> None:
+        if isinstance(result, ConsentRequired):
+            # Nothing was sent or stored: take the turn back out and ask once the pane is idle.
+            for view in self.message_views()[-2:]:
+                self.messages.removeWidget(view)
+                view.deleteLater()
+            self._streaming = None
+            self._consent_for = (question, result.provider)
+        else:
+            self._on_answer(result, question)
+
     def _on_answer(self, answer: Answer, question: str) -> None:
         self.last_answer = answer
         if self._streaming is not None:
-            stopped = "\n\n*(stopped)*" if answer.interrupted else ""
-            self._streaming.set_text(answer.text + stopped)
+            # A dropped connection comes with a notice; a press on Stop does not.
+            mark = "interrupted" if answer.notice else "stopped"
+            suffix = f"\n\n*({mark})*" if answer.interrupted else ""
+            self._streaming.set_text(answer.text + suffix)
             self._streaming.set_sources(answer.citations, question)
+            self._streaming.set_notice(answer.notice)
+            self._streaming.set_usage(answer.usage)
         if self.chat_id != answer.chat_id:
             self.chat_id = answer.chat_id
             self.chat_changed.emit(answer.chat_id)
         self.update_header()
 
-    def _on_failed(self, message: str) -> None:
+    def _on_failed(self, message: str, question: str) -> None:
         if self._streaming is not None:
             self._streaming.set_text(f"*{message}*")
+        self._restore_question(question)
         self.error.emit(message)
+
+    def _restore_question(self, question: str) -> None:
+        """Put ``question`` back in the box, to send again, unless something new is there."""
+        if question and not self.input.toPlainText().strip():
+            self.input.setPlainText(question)
+            self.input.moveCursor(self.input.textCursor().MoveOperation.End)
 
     def _on_finished(self) -> None:
         self._render.stop()
-        answered = self._job is not None and self._job.result is not None
+        answered = self._job is not None and isinstance(self._job.result, Answer)
         self._job = None
         self._streaming = None
         self.send_button.setEnabled(True)
@@ -369,3 +448,49 @@ class ChatPane(QWidget):
         if answered:
             # Announced only now, once the pane is ready for the next question.
             self.answer_finished.emit(self.last_answer)
+        elif self._consent_for is not None:
+            question, name = self._consent_for
+            self._consent_for = None
+            self.ask_consent(question, name)
+
+    def ask_consent(self, question: str, name: str) -> QMessageBox:
+        """Ask whether ``name`` may receive document text; Allow asks ``question`` again.
+
+        The box is window-modal but opened without a nested event loop, like error messages.
+        """
+        label = provider_label(name, self.services)
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Send documents to a remote model?",
+            f"Send your question and passages of your documents to {label}?",
+            parent=self,
+        )
+        box.setInformativeText(
+            f"With retrieval on, Folio sends your question and the passages it finds in your "
+            f"documents to {label} to answer it; they leave this computer. Folio asks once "
+            f"for {label}. To keep your documents here, Cancel and turn Retrieval off or "
+            "choose a local model."
+        )
+        allow = box.addButton("Allow", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(
+            lambda _: self._on_consent(box.clickedButton() is allow, question, name)
+        )
+        self.consent_box = box
+        box.open()
+        return box
+
+    def _on_consent(self, allowed: bool, question: str, name: str) -> None:
+        self.consent_box = None
+        if not allowed:
+            self._restore_question(question)
+            return
+        try:
+            self.services.allow_remote(name)
+        except (FolioError, OSError) as exc:
+            self._restore_question(question)
+            self.error.emit(f"Could not save the permission for {name}: {exc}")
+            return
+        self.ask(question)

@@ -11,6 +11,7 @@ from desktop.ui.chat_view import ChatPane
 from desktop.ui.dialogs import PersonaDialog, SettingsDialog, show_about
 from desktop.ui.library_view import LibraryPane
 from desktop.ui.model_picker import ModelPicker
+from desktop.ui.providers_dialog import ProvidersDialog
 from desktop.ui.qt import (
     QAction,
     QCloseEvent,
@@ -48,6 +49,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.services = services
         self.last_error: QMessageBox | None = None
+        self.providers_dialog: ProvidersDialog | None = None
         self.setWindowTitle("Folio")
         self.setAcceptDrops(True)
         self.resize(1180, 760)
@@ -82,6 +84,7 @@ class MainWindow(QMainWindow):
         self.library.error.connect(self.show_error)
         self._restore_state()
         self.statusBar().showMessage(f"Data folder: {services.home}")
+        self.picker.refresh()  # remote providers' models arrive in the background
 
     def _menus(self) -> None:
         def action(menu, text: str, slot, shortcut: str | None = None) -> QAction:  # type: ignore[no-untyped-def]
@@ -104,6 +107,8 @@ class MainWindow(QMainWindow):
         chat = bar.addMenu("&Chat")
         action(chat, "New Chat", lambda: self.chat.show_chat(None), "Ctrl+N")
         action(chat, "Personas…", self.open_personas)
+        settings = bar.addMenu("&Settings")
+        action(settings, "Models and Providers…", self.open_providers, "Ctrl+Shift+M")
         help_menu = bar.addMenu("&Help")
         action(help_menu, "About Folio", lambda: show_about(self))
 
@@ -134,6 +139,19 @@ class MainWindow(QMainWindow):
     def open_personas(self) -> None:
         PersonaDialog(self.services, self).exec()
         self.picker.reload()
+
+    def open_providers(self) -> ProvidersDialog:
+        """One modeless dialog, so downloads go on (and can be watched) while chatting."""
+        if self.providers_dialog is None:
+            dialog = ProvidersDialog(self.services, self)
+            dialog.providers_changed.connect(self.picker.refresh)
+            dialog.local_models_changed.connect(self.picker.reload)
+            self.providers_dialog = dialog
+        self.providers_dialog.reload()
+        self.providers_dialog.show()
+        self.providers_dialog.raise_()
+        self.providers_dialog.activateWindow()
+        return self.providers_dialog
 
     def open_settings(self) -> None:
         if SettingsDialog(self.services, self).exec():
@@ -171,6 +189,8 @@ class MainWindow(QMainWindow):
         state.sync()
         self.library.cancel()
         self.chat.stop()
+        if self.providers_dialog is not None:
+            self.providers_dialog.cancel_downloads()  # they resume at the next download
         wait_for_jobs()
         event.accept()
         self.closed.emit()

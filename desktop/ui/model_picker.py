@@ -1,13 +1,24 @@
-"""The model picker: base models, persona models and fine-tuned models, plus retrieval."""
+"""The model picker: every provider's models, grouped Base / Persona / Fine-tuned, and retrieval.
+
+Local models are listed at once. Remote providers are asked in the background (a ``Job``
+calling ``all_models``), so a slow or unreachable server never freezes the window; until they
+answer, the models they listed last time stay in the list.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+
 from desktop.app import Services
-from desktop.core.models import list_models
+from desktop.core.models import ModelInfo, list_models
+from desktop.core.providers import all_models, remote_providers, split_model_id
 from desktop.ui.chat_view import Choice
 from desktop.ui.qt import QCheckBox, QComboBox, QHBoxLayout, QLabel, Qt, QWidget, Signal
+from desktop.ui.workers import Job
 
 _ROLE = Qt.ItemDataRole.UserRole
+_TIP = Qt.ItemDataRole.ToolTipRole
+REMOTE_MARK = "↗ remote"
 
 
 def _key(model: str, persona: str | None) -> str:
@@ -15,14 +26,36 @@ def _key(model: str, persona: str | None) -> str:
     return f"{model}\n{persona or ''}"
 
 
+def remote_tooltip(provider_label: str) -> str:
+    """What choosing a remote model means, in the words the picker shows."""
+    return (
+        "Sends your question — and, with retrieval on, passages of your documents — "
+        f"to {provider_label}."
+    )
+
+
+def _label(model: ModelInfo, persona: str | None) -> str:
+    text = f"{persona} · {model.id}" if persona else model.id
+    if model.remote:
+        text += f"  {REMOTE_MARK}"
+    if not model.available:
+        text += " (unreachable)" if model.remote else " (missing)"
+    return f"  {text}"
+
+
 class ModelPicker(QWidget):
     """A grouped model list and a Retrieval switch; ``choice()`` says what is selected."""
 
     changed = Signal()
+    refreshed = Signal()  # the remote providers answered (or failed) and the list was rebuilt
 
     def __init__(self, services: Services, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.services = services
+        self.remote: list[ModelInfo] = []  # what the providers listed at the last refresh
+        self.problems: dict[str, str] = {}  # provider name -> why its models are not listed
+        self.loading = False
+        self._generation = 0  # only the latest refresh's answer is used
         self.combo = QComboBox()
         self.combo.setAccessibleName("Model")
         self.combo.setMinimumContentsLength(28)
@@ -34,50 +67,122 @@ class ModelPicker(QWidget):
         layout.addWidget(QLabel("Model:"))
         layout.addWidget(self.combo)
         layout.addWidget(self.retrieval)
-        self.combo.currentIndexChanged.connect(lambda _: self.changed.emit())
+        self.combo.currentIndexChanged.connect(self._on_index_changed)
         self.retrieval.toggled.connect(lambda _: self.changed.emit())
         self.reload()
 
-    def _header(self, text: str, hint: bool = False) -> None:
+    def refresh(self) -> None:
+        """Ask every remote provider for its models in the background, then rebuild the list."""
+        self._generation += 1
+        generation = self._generation
+        settings, secrets = self.services.settings, self.services.secrets
+
+        def work(_job: Job) -> tuple[int, list[ModelInfo], dict[str, str]]:
+            models, problems = all_models(settings, secrets)
+            return generation, [m for m in models if m.remote], problems
+
+        job = Job(work)
+        job.succeeded.connect(self._on_listed)
+        job.failed.connect(self._on_list_failed)
+        self.loading = True
+        self.reload()
+        job.start()
+
+    def _on_listed(self, result: tuple[int, list[ModelInfo], dict[str, str]]) -> None:
+        generation, models, problems = result
+        if generation != self._generation:
+            return
+        listed = {m.id for m in models}
+        # A provider that does not answer now keeps what it listed before, marked unreachable,
+        # so a chosen model stays chosen and says why it may fail.
+        kept = [
+            dataclasses.replace(m, available=False)
+            for m in self.remote
+            if m.id not in listed and split_model_id(m.id)[0] in problems
+        ]
+        self.remote, self.problems, self.loading = models + kept, problems, False
+        self.reload()
+        self.refreshed.emit()
+
+    def _on_list_failed(self, message: str) -> None:
+        self.problems, self.loading = {"": message}, False  # "": no provider in particular
+        self.reload()
+        self.refreshed.emit()
+
+    def _header(self, text: str, hint: bool = False, tooltip: str | None = None) -> None:
         self.combo.addItem(text)
-        item = self.combo.model().item(self.combo.count() - 1)  # type: ignore[attr-defined]
+        index = self.combo.count() - 1
+        item = self.combo.model().item(index)  # type: ignore[attr-defined]
         item.setEnabled(False)
         font = item.font()
         font.setBold(not hint)
         font.setItalic(hint)
         item.setFont(font)
+        if tooltip:
+            self.combo.setItemData(index, tooltip, _TIP)
+
+    def _add(self, model: ModelInfo, persona: str | None) -> None:
+        self.combo.addItem(_label(model, persona), _key(model.id, persona))
+        if model.remote:
+            tip = remote_tooltip(model.provider)
+            if not model.available:
+                name = split_model_id(model.id)[0]
+                tip += f"\nNot reachable now: {self.problems.get(name, 'unknown reason')}"
+            self.combo.setItemData(self.combo.count() - 1, tip, _TIP)
 
     def reload(self) -> None:
-        """Rebuild the list (after personas or models change), keeping the selection."""
+        """Rebuild the list (after personas, models or providers change), keeping the selection."""
         previous = self.combo.currentData(_ROLE)
+        settings = self.services.settings
+        labels = {p.name: p.label for p in remote_providers(settings)}
+        # Servers removed since the last refresh take their models and problems with them.
+        remote = [m for m in self.remote if split_model_id(m.id)[0] in labels]
+        models = list_models(settings) + remote
+        base = [m for m in models if m.kind == "base"]
+        fine_tuned = [m for m in models if m.kind == "fine-tuned"]
         self.combo.blockSignals(True)
         self.combo.clear()
-        models = [m for m in list_models(self.services.settings) if m.kind == "base"]
         self._header("Base models")
-        for model in models:
-            label = model.id if model.available else f"{model.id} (missing)"
-            self.combo.addItem(f"  {label}", _key(model.id, None))
+        for model in base:
+            self._add(model, None)
+        if self.loading:
+            self._header("  Asking remote providers for their models…", hint=True)
+        for name, reason in self.problems.items():
+            label = labels.get(name) if name else "Remote providers"
+            if label is not None:
+                self._header(f"  {label}: {reason}", hint=True, tooltip=reason)
         self._header("Persona models")
         for persona in self.services.chats.personas.all():
-            for model in models:
-                self.combo.addItem(f"  {persona.name} · {model.id}", _key(model.id, persona.name))
+            for model in base:
+                self._add(model, persona.name)
         self._header("Fine-tuned models")
-        fine_tuned = [m for m in list_models(self.services.settings) if m.kind == "fine-tuned"]
         for model in fine_tuned:
-            self.combo.addItem(f"  {model.id}", _key(model.id, None))
+            self._add(model, None)
         if not fine_tuned:
             self._header("  None yet: fine-tune a model to see it here", hint=True)
         index = self.combo.findData(previous, _ROLE) if previous else -1
         if index < 0:
-            index = self.combo.findData(_key(self.services.settings.default_model, None), _ROLE)
+            index = self.combo.findData(_key(settings.default_model, None), _ROLE)
         self.combo.setCurrentIndex(max(index, 1))
         self.combo.blockSignals(False)
+        self._on_index_changed()
+
+    def _on_index_changed(self, _index: int = 0) -> None:
+        self.combo.setToolTip(self.combo.currentData(_TIP) or "")
         self.changed.emit()
 
     def choice(self) -> Choice:
         key = self.combo.currentData(_ROLE) or _key(self.services.settings.default_model, None)
         model, persona = key.split("\n")
         return Choice(model, persona or None, self.retrieval.isChecked())
+
+    def entries(self) -> list[tuple[str, str]]:
+        """Every selectable entry's (text, tooltip), in list order."""
+        return [
+            (self.combo.itemText(i), self.combo.itemData(i, _TIP) or "")
+            for i in range(self.combo.count())
+            if self.combo.itemData(i, _ROLE)
+        ]
 
     def select(self, model: str, persona: str | None) -> bool:
         """Select an entry; False when there is none such."""

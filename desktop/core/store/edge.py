@@ -8,6 +8,7 @@ RRF, has no ties, so results do not reorder from one run to the next.
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -38,6 +39,15 @@ PREFETCH_FACTOR = 4
 # Fields ingestion filters and deletes by; indexed so those stay fast on large libraries.
 INDEXED_KEYWORDS = ("file_path", "doc_id", "ref_doc_id")
 _UPSERT_BATCH = 256
+
+
+def stored_dim(path: Path) -> int | None:
+    """The dense vector size of the shard at ``path``, or None when there is no shard yet."""
+    try:
+        config = json.loads((path / "edge_config.json").read_text(encoding="utf-8"))
+        return int(config["vectors"][DENSE]["size"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _open_shard(path: Path, dim: int) -> qe.EdgeShard:
@@ -204,6 +214,27 @@ class EdgeVectorStore(BasePydanticVectorStore):
                     nodes.append(node)
                 if offset is None:
                     return nodes
+
+    def ids(self) -> set[str]:
+        """The id of every chunk stored; cheap, as neither payloads nor vectors are read."""
+        found: set[str] = set()
+        offset = None
+        with self._reading():
+            while True:
+                records, offset = self._shard.scroll(
+                    qe.ScrollRequest(
+                        offset=offset, limit=4096, with_payload=False, with_vector=False
+                    )
+                )
+                found.update(str(record.id) for record in records)
+                if offset is None:
+                    return found
+
+    @contextmanager
+    def hold_writes(self) -> Iterator[None]:
+        """Hold back every other thread's writes (reads go on) until the block ends."""
+        with self._lock:
+            yield
 
     def clear(self) -> None:
         """Delete every chunk."""
