@@ -2,7 +2,9 @@
 
 Headless test machines have no Secret Service or Keychain. This implements keyring's own
 backend interface (``KeyringBackend``), so Folio's code runs unchanged against it, and a test
-can look inside to prove where a key went. Selected with ``PYTHON_KEYRING_BACKEND``.
+can look inside to prove where a key went. Selected by name only, with
+``PYTHON_KEYRING_BACKEND`` or ``FileKeyring()``: keyring's own search for a backend
+must never pick it, or any test that imports this module would leak it into the rest.
 """
 
 from __future__ import annotations
@@ -11,16 +13,24 @@ import json
 import os
 from pathlib import Path
 
+from jaraco.classes import properties
 from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError
 
 
 class FileKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
+    @properties.classproperty
+    def priority(cls) -> float:
+        # keyring treats a backend whose priority raises as not viable, so it is never
+        # chosen automatically; naming it (env var or constructor) still works.
+        raise RuntimeError("FileKeyring is used only when named explicitly")
 
     @staticmethod
     def _path() -> Path:
-        return Path(os.environ["FOLIO_TEST_KEYRING"])
+        path = os.environ.get("FOLIO_TEST_KEYRING")
+        if not path:
+            raise RuntimeError("FileKeyring needs FOLIO_TEST_KEYRING to name its file")
+        return Path(path)
 
     def _load(self) -> dict[str, str]:
         path = self._path()

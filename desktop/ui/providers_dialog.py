@@ -2,24 +2,30 @@
 
 The window's counterpart of ``folio-cli models``: it changes the same settings through
 ``Services.change_settings`` and keeps keys only in the system keyring (``Services.secrets``).
-Listing a server's models and downloading run as background ``Job``s.
+Listing a server's models, downloading and switching the library's embedding model run as
+background ``Job``s.
 """
 
 from __future__ import annotations
 
 import glob
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from desktop.app import Services
+from desktop.core.embeddings import LOCAL_EMBEDDING_ID, OPENAI_EMBEDDING_MODELS
 from desktop.core.errors import FolioError
 from desktop.core.model_manager import CATALOG, CatalogEntry, catalog_rows, download
 from desktop.core.models import ModelInfo
 from desktop.core.providers import OPENAI, OPENAI_URL, provider, remote_models
+from desktop.core.reembed import ReembedReport, pending_switch
 from desktop.core.secrets import OPENAI_KEY_ENV
 from desktop.core.settings import updated
+from desktop.core.tasks import Progress
 from desktop.ui.qt import (
     QAbstractItemView,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -31,6 +37,7 @@ from desktop.ui.qt import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QObject,
     QProgressBar,
     QPushButton,
@@ -554,13 +561,262 @@ class LocalFilesTab(QWidget):
         return True
 
 
+EMBEDDING_CHOICES = (LOCAL_EMBEDDING_ID, *(f"openai:{name}" for name in OPENAI_EMBEDDING_MODELS))
+
+
+def _eta(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    return (
+        f", about {seconds / 60:.0f} min left" if seconds >= 90 else f", about {seconds:.0f}s left"
+    )
+
+
+class EmbeddingsTab(QWidget):
+    """The library's embedding model: switch it, watch the switch, stop it and resume it.
+
+    The window's counterpart of ``folio-cli reembed``. The whole switch runs as one ``Job``;
+    search and chat go on with the current model until its last step swaps in the new one.
+    That last step must not overlap an ingest, so a switch is refused while ``is_busy()``
+    (the library pane is indexing). The library pane does not know about a switch, though:
+    an ingest started while one runs is not held back (see ``switch``).
+    """
+
+    changed = Signal()  # the library's embedding model changed
+
+    def __init__(
+        self,
+        services: Services,
+        is_busy: Callable[[], bool] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.is_busy = is_busy or (lambda: False)
+        self.job: Job | None = None
+        self.consent_box: QMessageBox | None = None
+        self.current = QLabel()
+        self.current.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.pending = QLabel()
+        self.pending.setWordWrap(True)
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.clicked.connect(self.resume)
+        self.choice = QComboBox()
+        self.choice.setEditable(True)
+        self.choice.addItems(EMBEDDING_CHOICES)
+        self.choice.setAccessibleName("Embedding model")
+        self.choice.setToolTip(
+            "Choose a model, or type <server>:<model> for a server added in the Servers tab."
+        )
+        self.switch_button = QPushButton("Switch")
+        self.switch_button.clicked.connect(self.switch)
+        self.bar = QProgressBar()
+        self.bar.setTextVisible(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.message = _message_label()
+        self.message.setAccessibleName("Embeddings message")
+        pending_row = QHBoxLayout()
+        pending_row.addWidget(self.pending, 1)
+        pending_row.addWidget(self.resume_button)
+        choice_row = QHBoxLayout()
+        choice_row.addWidget(self.choice, 1)
+        choice_row.addWidget(self.switch_button)
+        progress_row = QHBoxLayout()
+        progress_row.addWidget(self.bar, 1)
+        progress_row.addWidget(self.cancel_button)
+        form = QFormLayout()
+        form.addRow("Library uses", self.current)
+        form.addRow("", pending_row)
+        form.addRow("Switch to", choice_row)
+        form.addRow("", progress_row)
+        form.addRow("", self.message)
+        layout = QVBoxLayout(self)
+        layout.addWidget(
+            QLabel(
+                "Every chunk is embedded again with the new model; search goes on with the "
+                "current one until the switch is done. A stopped switch resumes where it "
+                "stopped. A remote model receives the text of every document."
+            )
+        )
+        layout.addLayout(form)
+        layout.addStretch(1)
+        self.show_state()
+
+    @property
+    def busy(self) -> bool:
+        return self.job is not None or self.consent_box is not None
+
+    def show_state(self) -> None:
+        """The library's model, a switch left unfinished, and which buttons apply now."""
+        running = self.job is not None
+        try:
+            self.current.setText(self.services.embed_model_name)
+            switch = pending_switch(self.services.library)
+        except (FolioError, OSError) as exc:
+            _say(self.message, str(exc), error=True)
+            switch = None
+        if switch is not None and not running:
+            self.pending.setText(
+                f"Switching to {switch.model} is unfinished: {switch.done} of {switch.total} "
+                "chunks re-embedded."
+            )
+        self.pending.setVisible(switch is not None and not running)
+        self.resume_button.setVisible(switch is not None and not running)
+        self.resume_button.setEnabled(not self.busy)
+        self.switch_button.setEnabled(not self.busy)
+        self.choice.setEnabled(not self.busy)
+        self.bar.setVisible(running)
+        self.cancel_button.setVisible(running)
+        self.cancel_button.setEnabled(running)
+
+    def resume(self) -> bool:
+        switch = pending_switch(self.services.library)
+        if switch is None:
+            self.show_state()
+            return False
+        self.choice.setCurrentText(switch.model)
+        return self.switch()
+
+    def switch(self) -> bool:
+        """Switch to the chosen model, asking first to send documents to a remote one.
+
+        Refused while the library pane indexes. An ingest started during the switch is not
+        held back (the pane is not told); the re-embedding catches up with what it added,
+        but its final swap may then overlap that ingest.
+        """
+        model_id = self.choice.currentText().strip()
+        if self.busy:
+            return False
+        if ":" not in model_id:
+            _say(self.message, "Choose a model, or type <server>:<model>.", error=True)
+            return False
+        if self.is_busy():
+            _say(self.message, "The library is indexing: switch when it is done.", error=True)
+            return False
+        name = self.services.needs_consent(model_id)
+        if name is not None:
+            self.ask_consent(model_id, name)
+            return True
+        self.start(model_id)
+        return True
+
+    def ask_consent(self, model_id: str, name: str) -> QMessageBox:
+        """Ask whether ``name`` may receive every document's text; Allow starts the switch."""
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Send your documents to a remote model?",
+            f"Switching to {model_id} sends the text of every document in the library to {name}.",
+            parent=self,
+        )
+        box.setInformativeText(
+            f"Every chunk is embedded again by {name}, and so are documents added later and "
+            f"your searches; they leave this computer. To keep your documents here, Cancel "
+            f"and choose {LOCAL_EMBEDDING_ID}."
+        )
+        allow = box.addButton("Allow", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _: self._on_consent(box.clickedButton() is allow, model_id))
+        self.consent_box = box
+        self.show_state()
+        box.open()
+        return box
+
+    def _on_consent(self, allowed: bool, model_id: str) -> None:
+        self.consent_box = None
+        name = self.services.needs_consent(model_id)
+        if not allowed:
+            _say(self.message, f"Nothing was sent to {name}.")
+        elif self.is_busy():
+            _say(self.message, "The library is indexing: switch when it is done.", error=True)
+        else:
+            try:
+                if name is not None:
+                    self.services.allow_remote(name)
+            except (FolioError, OSError) as exc:
+                _say(self.message, f"Could not save the permission for {name}: {exc}", error=True)
+            else:
+                self.start(model_id)
+                return
+        self.show_state()
+
+    def start(self, model_id: str) -> Job:
+        """Run the switch in the background; consent, if needed, was given."""
+        services = self.services
+
+        def work(job: Job) -> ReembedReport:
+            return services.switch_embedding_model(model_id, job.report, job.cancel)
+
+        job = Job(work)
+        job.progress.connect(self._on_progress)
+        job.succeeded.connect(self._on_done)
+        job.failed.connect(self._on_failed)
+        job.finished.connect(self._on_finished)
+        self.job = job
+        self.bar.setRange(0, 0)  # busy until the first count: loading the model comes first
+        self.bar.setFormat("")
+        _say(self.message, f"Preparing {model_id}…")
+        self.show_state()
+        return job.start()
+
+    def cancel(self) -> None:
+        """Stop after the current batch; what was re-embedded is kept for Resume."""
+        if self.job is not None:
+            self.job.cancel.cancel()
+            self.cancel_button.setEnabled(False)
+            _say(self.message, "Stopping after the current batch…")
+
+    def _on_progress(self, p: Progress) -> None:
+        self.bar.setRange(0, max(p.chunks_total, 1))
+        self.bar.setValue(p.chunks_done)
+        self.bar.setFormat(f"{p.chunks_done}/{p.chunks_total} chunks")
+        if self.cancel_button.isEnabled():
+            _say(self.message, f"Re-embedding the library{_eta(p.eta_seconds)}…")
+
+    def _on_done(self, r: ReembedReport) -> None:
+        if r.cancelled:
+            _say(self.message, f"Stopped; Resume goes on with {r.model} from there.")
+        elif r.swapped:
+            _say(
+                self.message,
+                f"The library now uses {r.model}: search uses the new model from now on "
+                f"({r.chunks} chunks, in {r.seconds:.1f}s).",
+            )
+            self.changed.emit()
+        else:
+            _say(self.message, f"The library already uses {r.model} ({r.chunks} chunks).")
+
+    def _on_failed(self, message: str) -> None:
+        text = " ".join(message.split())  # one line
+        _say(self.message, text, error=message != "Cancelled.")
+
+    def _on_finished(self) -> None:
+        self.job = None
+        self.show_state()
+
+
+def _library_busy(parent: QWidget | None) -> Callable[[], bool]:
+    """Whether the window's library pane (``parent.library``, if any) is running a job."""
+    return lambda: bool(getattr(getattr(parent, "library", None), "busy", False))
+
+
 class ProvidersDialog(QDialog):
     """Settings → Models and Providers. Modeless, so downloads go on while the person chats."""
 
     providers_changed = Signal()  # keys or servers changed: remote lists must be asked again
     local_models_changed = Signal()  # a GGUF was downloaded, added or removed
+    embedding_model_changed = Signal()  # the library now uses another embedding model
 
-    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        parent: QWidget | None = None,
+        *,
+        is_busy: Callable[[], bool] | None = None,
+    ) -> None:
+        """``is_busy`` says whether the library is indexing; by default, the window's pane."""
         super().__init__(parent)
         self.setWindowTitle("Models and Providers")
         self.resize(1060, 560)
@@ -568,11 +824,14 @@ class ProvidersDialog(QDialog):
         self.servers = ServersTab(services)
         self.downloads = DownloadsTab(services)
         self.local = LocalFilesTab(services)
+        self.embeddings = EmbeddingsTab(services, is_busy or _library_busy(parent))
         self.tabs = QTabWidget()
         self.tabs.addTab(self.openai, "OpenAI")
         self.tabs.addTab(self.servers, "Servers")
         self.tabs.addTab(self.downloads, "Downloads")
         self.tabs.addTab(self.local, "Local files")
+        self.tabs.addTab(self.embeddings, "Embeddings")
+        self.embeddings.changed.connect(self.embedding_model_changed)
         self.openai.changed.connect(self.providers_changed)
         self.servers.changed.connect(self.providers_changed)
         for tab in (self.downloads, self.local):
@@ -591,7 +850,12 @@ class ProvidersDialog(QDialog):
         self.servers.reload(select=self.servers.selected())
         self.downloads.reload()
         self.local.reload()
+        self.embeddings.show_state()
 
     def cancel_downloads(self) -> None:
-        """Stop every download at its next block; each resumes when started again."""
+        """Stop every download at its next block, and an embedding switch at its next batch.
+
+        Each resumes when started again.
+        """
         self.downloads.cancel_all()
+        self.embeddings.cancel()
