@@ -21,9 +21,11 @@ from keyring.errors import PasswordDeleteError
 class FileKeyring(KeyringBackend):
     @properties.classproperty
     def priority(cls) -> float:
-        # keyring treats a backend whose priority raises as not viable, so it is never
-        # chosen automatically; naming it (env var or constructor) still works.
-        raise RuntimeError("FileKeyring is used only when named explicitly")
+        # Viable only with its file named, and then ranked below keyring's "fail" backend
+        # (0) and outside its chainer (> 0 only): naming it is the only way to get it.
+        if not os.environ.get("FOLIO_TEST_KEYRING"):
+            raise RuntimeError("FileKeyring needs FOLIO_TEST_KEYRING to name its file")
+        return -1
 
     @staticmethod
     def _path() -> Path:
