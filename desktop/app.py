@@ -29,6 +29,11 @@ from desktop.core.store import FolioStore
 from desktop.core.tasks import CancelToken, ProgressCallback
 
 if TYPE_CHECKING:
+    import openai
+
+    from desktop.core.finetune.datasets import DatasetStore
+    from desktop.core.finetune.jobs import FineTuning, JobStore
+    from desktop.core.models import ModelInfo
     from desktop.core.reembed import ReembedReport
 
 
@@ -223,6 +228,36 @@ class Services:
         return ChatStore(self.home / "chats.db")
 
     @cached_property
+    def datasets(self) -> DatasetStore:
+        from desktop.core.finetune.datasets import DatasetStore
+
+        return DatasetStore(self.home / "finetune" / "datasets")
+
+    @cached_property
+    def finetune_jobs(self) -> JobStore:
+        from desktop.core.finetune.jobs import JobStore
+
+        return JobStore(self.home / "finetune.db")
+
+    @cached_property
+    def finetuning(self) -> FineTuning:
+        """OpenAI's fine-tuning API (at ``$OPENAI_BASE_URL`` if set), with the OpenAI key."""
+        from desktop.core.finetune.jobs import FineTuning
+        from desktop.core.providers import OPENAI, client, provider
+
+        def openai_client() -> openai.OpenAI:
+            p = provider(OPENAI, self.settings)
+            return client(p, self.secrets, self.settings.request_timeout)
+
+        return FineTuning(self.finetune_jobs, self.datasets, openai_client)
+
+    def models(self) -> tuple[list[ModelInfo], dict[str, str]]:
+        """``providers.all_models`` with Folio's jobs, so fine-tuned models carry their lineage."""
+        from desktop.core.providers import all_models
+
+        return all_models(self.settings, self.secrets, self.finetune_jobs)
+
+    @cached_property
     def chat(self) -> ChatService:
         return ChatService(
             self.chats,
@@ -244,7 +279,7 @@ class Services:
 
     def close(self) -> None:
         """Release what was opened: the store's lock first, then the databases."""
-        for name in ("ingestor", "store", "library", "chats"):
+        for name in ("ingestor", "store", "library", "chats", "finetune_jobs"):
             if name in self.__dict__:
                 self.__dict__.pop(name).close()
 

@@ -326,6 +326,13 @@ def build_parser() -> argparse.ArgumentParser:
     msub = models.add_subparsers(dest="action", required=True, metavar="ACTION")
     cli_models.add_commands(msub, common)
 
+    from desktop import cli_finetune, cli_finetune_sources
+
+    finetune = sub.add_parser("finetune", help="training datasets and fine-tuning jobs")
+    fsub = finetune.add_subparsers(dest="action", required=True, metavar="ACTION")
+    cli_finetune.add_commands(fsub, common)
+    cli_finetune_sources.add_commands(fsub, common)
+
     personas = sub.add_parser("personas", help="the persona library")
     psub = personas.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = psub.add_parser("list", parents=[common], help="every persona")
@@ -366,4 +373,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # As `python -m desktop.cli` this file is `__main__`; run the `desktop.cli` that the
+    # command modules import, so that the UsageError they raise is the one main() catches.
+    from desktop.cli import main as cli_main
+
+    sys.exit(cli_main())

@@ -16,9 +16,7 @@ if TYPE_CHECKING:
 
 
 def cmd_list(services: Services, args: argparse.Namespace) -> int:
-    from desktop.core.providers import all_models
-
-    models, problems = all_models(services.settings, services.secrets)
+    models, problems = services.models()
     data = {
         "models": [
             {
@@ -27,6 +25,7 @@ def cmd_list(services: Services, args: argparse.Namespace) -> int:
                 "provider": m.provider,
                 "available": m.available,
                 "remote": m.remote,
+                "lineage": m.lineage,
             }
             for m in models
         ],
@@ -36,10 +35,20 @@ def cmd_list(services: Services, args: argparse.Namespace) -> int:
     for m in models:
         where = f"sends text to {m.provider}" if m.remote else "on this computer"
         missing = "" if m.available else "  [missing]"
-        lines.append(f"{m.id}  ({m.kind}, {where}){missing}")
+        lines.append(f"{m.id}  ({m.kind}, {where}){missing}{_lineage_text(m.lineage)}")
     lines += [f"{name}: {reason}" for name, reason in problems.items()]
     _emit(args, data, "\n".join(lines))
     return EXIT_OK
+
+
+def _lineage_text(lineage: dict[str, Any] | None) -> str:
+    """``  [from gpt-4o-mini, dataset zen, persona Zen, 2025-06-01]`` for fine-tuned models."""
+    if not lineage:
+        return ""
+    parts = [f"from {lineage['base'] or 'an unknown base'}"]
+    parts += [f"{key} {lineage[key]}" for key in ("dataset", "persona") if lineage.get(key)]
+    parts += [lineage["date"]] if lineage.get("date") else []
+    return f"  [{', '.join(parts)}]"
 
 
 def cmd_add_server(services: Services, args: argparse.Namespace) -> int:

@@ -187,7 +187,7 @@ class Smoke:
                 [str(self.gui), "--home", str(self.home)], env=env, cwd=self.work, stderr=err
             )
             try:
-                window = wait_for_window(env, proc)
+                window = wait_for_window(env, proc, errors)
                 self.timings[f"window shown ({attempt} start)"] = time.perf_counter() - started
                 time.sleep(2)  # let the start-up sync finish and the window paint
                 subprocess.run(
@@ -207,12 +207,14 @@ class Smoke:
         check_stderr(f"folio ({attempt} start)", errors.read_text())
 
 
-def wait_for_window(env: dict[str, str], proc: subprocess.Popen[bytes]) -> str:
+def wait_for_window(env: dict[str, str], proc: subprocess.Popen[bytes], errors: Path) -> str:
     """The X window id of Folio's main window, once the X server shows it."""
     deadline = time.monotonic() + WINDOW_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SmokeFailure(f"folio exited {proc.returncode} before showing a window")
+            raise SmokeFailure(
+                f"folio exited {proc.returncode} before showing a window:\n{errors.read_text()}"
+            )
         found = subprocess.run(
             ["xdotool", "search", "--onlyvisible", "--name", "^Folio$"],
             capture_output=True,

@@ -45,7 +45,12 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_chat ON messages(chat_id, id);
 """
 # Columns added since the first release, each with the statement that adds it to an older file.
-_MIGRATIONS = {"usage": "ALTER TABLE messages ADD COLUMN usage TEXT"}
+_MIGRATIONS = {
+    "usage": "ALTER TABLE messages ADD COLUMN usage TEXT",
+    "rating": "ALTER TABLE messages ADD COLUMN rating INTEGER",
+}
+# A person's verdict on an answer: liked answers become training examples (``finetune``).
+LIKED, DISLIKED = 1, -1
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,7 @@ class Message:
     interrupted: bool
     created_at: float
     usage: dict[str, int] | None = None  # tokens, as the provider counted them
+    rating: int | None = None  # LIKED, DISLIKED or None (not rated); answers only
 
 
 @dataclass(frozen=True)
@@ -219,22 +225,60 @@ class ChatStore:
             rows = self._db.execute(
                 "SELECT * FROM messages WHERE chat_id = ? ORDER BY id", (chat_id,)
             ).fetchall()
-        return [
-            Message(
-                r["id"],
-                r["chat_id"],
-                r["role"],
-                r["content"],
-                r["model"],
-                r["persona"],
-                bool(r["retrieval"]),
-                [Citation.from_json(c) for c in json.loads(r["citations"])],
-                bool(r["interrupted"]),
-                r["created_at"],
-                json.loads(r["usage"]) if r["usage"] else None,
-            )
-            for r in rows
-        ]
+        return [_message(r) for r in rows]
+
+    def rate(self, message_id: int, rating: int | None) -> None:
+        """Like (1) or dislike (-1) an answer, or take the rating back (None)."""
+        if rating not in (LIKED, DISLIKED, None):
+            raise ChatError(f"A rating is 1 (liked), -1 (disliked) or none, not {rating!r}.")
+        with self.lock:
+            row = self._db.execute(
+                "SELECT role FROM messages WHERE id = ?", (message_id,)
+            ).fetchone()
+            if row is None:
+                raise ChatError(f"No message with id {message_id}.")
+            if row["role"] != "assistant":
+                raise ChatError(
+                    f"Message {message_id} is a {row['role']} message; only answers are rated."
+                )
+            self._db.execute("UPDATE messages SET rating = ? WHERE id = ?", (rating, message_id))
+
+    def liked(self) -> list[tuple[Message, Message]]:
+        """Every liked answer with the message just before it (its question), oldest first.
+
+        Answers with no user message right before them are left out.
+        """
+        pairs: list[tuple[Message, Message]] = []
+        with self.lock:
+            answers = self._db.execute(
+                "SELECT * FROM messages WHERE role = 'assistant' AND rating = ? ORDER BY id",
+                (LIKED,),
+            ).fetchall()
+            for answer in answers:
+                before = self._db.execute(
+                    "SELECT * FROM messages WHERE chat_id = ? AND id < ? ORDER BY id DESC LIMIT 1",
+                    (answer["chat_id"], answer["id"]),
+                ).fetchone()
+                if before is not None and before["role"] == "user":
+                    pairs.append((_message(before), _message(answer)))
+        return pairs
+
+
+def _message(r: sqlite3.Row) -> Message:
+    return Message(
+        r["id"],
+        r["chat_id"],
+        r["role"],
+        r["content"],
+        r["model"],
+        r["persona"],
+        bool(r["retrieval"]),
+        [Citation.from_json(c) for c in json.loads(r["citations"])],
+        bool(r["interrupted"]),
+        r["created_at"],
+        json.loads(r["usage"]) if r["usage"] else None,
+        r["rating"],
+    )
 
 
 class ChatService:

@@ -60,3 +60,11 @@ class ConsentRequired(ProviderError):
             "Allow it once (the window asks; folio-cli takes --allow-remote), or turn "
             "retrieval off."
         )
+
+
+class FinetuneError(FolioError):
+    """A dataset or a fine-tuning job cannot be used; the message names the file or job."""
+
+
+class DatasetError(FinetuneError):
+    """A training file or dataset is invalid or missing; the message names the line."""

@@ -12,6 +12,7 @@ import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from desktop.core.errors import ModelError
 from desktop.core.paths import resources_dir
@@ -37,6 +38,8 @@ class ModelInfo:
     available: bool
     path: Path | None = None
     remote: bool = False  # sends text off this computer
+    # Fine-tuned models only: where they came from (``finetune.jobs.ft_lineage``'s shape).
+    lineage: dict[str, Any] | None = None
 
 
 def _package_dir(package: str) -> Path | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import openai
 
@@ -16,6 +17,9 @@ from desktop.core.errors import ModelError, ProviderError
 from desktop.core.models import LOCAL_PREFIX, ModelInfo, list_models
 from desktop.core.secrets import OPENAI_KEY_ENV, Secrets
 from desktop.core.settings import Settings
+
+if TYPE_CHECKING:
+    from desktop.core.finetune.jobs import JobStore
 
 LOCAL = "local"
 OPENAI = "openai"
@@ -113,28 +117,48 @@ def _chat_models_first(ids: list[str], name: str) -> list[str]:
     return short + sorted(i for i in chat if i not in short)
 
 
-def remote_models(p: Provider, secrets: Secrets) -> list[ModelInfo]:
-    """The chat models ``p`` offers (``/v1/models``); ProviderError if it cannot say."""
+def remote_models(p: Provider, secrets: Secrets, jobs: JobStore | None = None) -> list[ModelInfo]:
+    """The chat models ``p`` offers (``/v1/models``); ProviderError if it cannot say.
+
+    ``ft:`` models are fine-tuned ones, with their lineage: from ``jobs`` when Folio ran the
+    job that made them, otherwise what their id says.
+    """
+    from desktop.core.finetune.jobs import ft_lineage
     from desktop.core.remote import translate_error
 
     try:
-        ids = [m.id for m in client(p, secrets, LIST_TIMEOUT, max_retries=1).models.list()]
+        listed = {m.id: m for m in client(p, secrets, LIST_TIMEOUT, max_retries=1).models.list()}
     except openai.OpenAIError as exc:
         raise translate_error(exc, p, model=None, timeout=LIST_TIMEOUT) from exc
-    return [
-        ModelInfo(
-            id=f"{p.name}:{m}",
-            kind="fine-tuned" if m.startswith("ft:") else "base",
-            provider=p.label,
-            available=True,
-            remote=True,
+    models = []
+    for m in _chat_models_first(list(listed), p.name):
+        lineage = None
+        if m.startswith("ft:"):
+            job = jobs.lineage(m) if jobs is not None else None
+            if job is not None and job.provider != p.name:
+                job = None
+            lineage = ft_lineage(m, job, getattr(listed[m], "created", None))
+        models.append(
+            ModelInfo(
+                id=f"{p.name}:{m}",
+                kind="base" if lineage is None else "fine-tuned",
+                provider=p.label,
+                available=True,
+                remote=True,
+                lineage=lineage,
+            )
         )
-        for m in _chat_models_first(ids, p.name)
-    ]
+    return models
 
 
-def all_models(settings: Settings, secrets: Secrets) -> tuple[list[ModelInfo], dict[str, str]]:
-    """Every model the picker offers, local first, and each unreachable provider's reason."""
+def all_models(
+    settings: Settings, secrets: Secrets, jobs: JobStore | None = None
+) -> tuple[list[ModelInfo], dict[str, str]]:
+    """Every model the picker offers, local first, and each unreachable provider's reason.
+
+    With ``jobs`` (Folio's fine-tuning jobs), fine-tuned models Folio made carry their
+    dataset and persona in their lineage.
+    """
     models = list_models(settings)
     problems: dict[str, str] = {}
     for p in remote_providers(settings):
@@ -144,7 +168,7 @@ def all_models(settings: Settings, secrets: Secrets) -> tuple[list[ModelInfo], d
             )
             continue
         try:
-            models.extend(remote_models(p, secrets))
+            models.extend(remote_models(p, secrets, jobs))
         except ProviderError as exc:
             problems[p.name] = str(exc)
     return models, problems

@@ -111,15 +111,22 @@ class PassageDialog(QDialog):
 
 
 class MessageView(QFrame):
-    """One turn: the text (Markdown) and, for answers, sources and actions."""
+    """One turn: the text (Markdown) and, for answers, sources, actions and a rating.
+
+    An answer can be rated once it is stored (``message_id`` set): thumbs up marks it as
+    one to learn from (Fine-tuning → From liked answers), thumbs down as one to leave out.
+    """
 
     regenerate = Signal()
+    rated = Signal(object)  # 1, -1 or None (rating taken back)
 
     def __init__(self, role: str, text: str, meta: str = "", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.role = role
         self.query = ""
         self.citations: list[Citation] = []
+        self.message_id: int | None = None
+        self.rating: int | None = None
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.header = QLabel(f"<b>{'You' if role == 'user' else 'Folio'}</b> {html.escape(meta)}")
         self.body = QLabel()
@@ -166,9 +173,42 @@ class MessageView(QFrame):
             ):
                 self.actions.addWidget(button)
             self.actions.addStretch(1)
+            self.like_button = QPushButton("👍")
+            self.like_button.setAccessibleName("Good answer")
+            self.like_button.setToolTip(
+                "Good answer: keep it as an example to fine-tune a model on "
+                "(Chat → Fine-tuning… → From liked answers). Click again to take it back."
+            )
+            self.dislike_button = QPushButton("👎")
+            self.dislike_button.setAccessibleName("Bad answer")
+            self.dislike_button.setToolTip(
+                "Bad answer: never use it for fine-tuning. Click again to take it back."
+            )
+            for button, value in ((self.like_button, 1), (self.dislike_button, -1)):
+                button.setCheckable(True)
+                button.setEnabled(False)  # until the answer is stored
+                button.clicked.connect(lambda checked, v=value: self._rate(v if checked else None))
+                self.actions.addWidget(button)
             layout.addLayout(self.actions)
         self.text = ""
         self.set_text(text)
+
+    def set_stored(self, message_id: int, rating: int | None) -> None:
+        """The answer is stored as ``message_id``: it can be rated from now on."""
+        self.message_id = message_id
+        self.show_rating(rating)
+        for button in (self.like_button, self.dislike_button):
+            button.setEnabled(True)
+
+    def show_rating(self, rating: int | None) -> None:
+        self.rating = rating
+        self.like_button.setChecked(rating == 1)
+        self.dislike_button.setChecked(rating == -1)
+
+    def _rate(self, rating: int | None) -> None:
+        # Shown at once; the pane stores it and puts the old one back if that fails.
+        self.show_rating(rating)
+        self.rated.emit(rating)
 
     def set_text(self, text: str) -> None:
         self.text = text
@@ -309,6 +349,7 @@ class ChatPane(QWidget):
     def _append(self, view: MessageView) -> MessageView:
         self.messages.insertWidget(self.messages.count() - 1, view)
         view.regenerate.connect(self.regenerate)
+        view.rated.connect(lambda rating: self.rate(view, rating))
         QTimer.singleShot(0, self._scroll_to_end)
         return view
 
@@ -335,7 +376,21 @@ class ChatPane(QWidget):
                 else:
                     view.set_sources(message.citations, last_question)
                     view.set_usage(message.usage)
+                    view.set_stored(message.id, message.rating)
         self.update_header()
+
+    def rate(self, view: MessageView, rating: int | None) -> bool:
+        """Store ``view``'s rating; on failure show the one stored before and say why."""
+        if view.message_id is None:
+            return False
+        try:
+            self.services.chats.rate(view.message_id, rating)
+        except FolioError as exc:
+            stored = {m.id: m.rating for m in self.services.chats.messages(self.chat_id or "")}
+            view.show_rating(stored.get(view.message_id))
+            self.error.emit(str(exc))
+            return False
+        return True
 
     def send(self) -> None:
         question = self.input.toPlainText().strip()
@@ -421,6 +476,9 @@ class ChatPane(QWidget):
             self._streaming.set_sources(answer.citations, question)
             self._streaming.set_notice(answer.notice)
             self._streaming.set_usage(answer.usage)
+            stored = self.services.chats.messages(answer.chat_id)
+            if stored and stored[-1].role == "assistant":  # the answer just stored
+                self._streaming.set_stored(stored[-1].id, stored[-1].rating)
         if self.chat_id != answer.chat_id:
             self.chat_id = answer.chat_id
             self.chat_changed.emit(answer.chat_id)

@@ -5,10 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from desktop.app import Services
+from desktop.core.finetune.jobs import POLL_SECONDS
+from desktop.core.finetune.jobs import Job as FineTuneJob
 from desktop.core.paths import resources_dir
 from desktop.ui.chat_list import ChatList
 from desktop.ui.chat_view import ChatPane
 from desktop.ui.dialogs import PersonaDialog, SettingsDialog, show_about
+from desktop.ui.finetune_jobs import JobWatcher
+from desktop.ui.finetune_studio import FinetuneStudio
 from desktop.ui.library_view import LibraryPane
 from desktop.ui.model_picker import ModelPicker
 from desktop.ui.providers_dialog import ProvidersDialog
@@ -45,11 +49,20 @@ class MainWindow(QMainWindow):
 
     closed = Signal()
 
-    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        parent: QWidget | None = None,
+        *,
+        finetune_poll_seconds: float = POLL_SECONDS,
+    ) -> None:
+        """``finetune_poll_seconds``: how often unfinished fine-tuning jobs are asked about."""
         super().__init__(parent)
         self.services = services
         self.last_error: QMessageBox | None = None
         self.providers_dialog: ProvidersDialog | None = None
+        self.finetune_studio: FinetuneStudio | None = None
+        self._select_when_listed: str | None = None  # a model to choose once the picker has it
         self.setWindowTitle("Folio")
         self.setAcceptDrops(True)
         self.resize(1180, 760)
@@ -77,6 +90,7 @@ class MainWindow(QMainWindow):
         self._menus()
 
         self.picker.changed.connect(self.chat.update_header)
+        self.picker.refreshed.connect(self._on_picker_refreshed)
         self.chats.selected.connect(self.chat.show_chat)
         self.chat.chat_changed.connect(self.chats.reload)
         self.chat.answer_finished.connect(lambda _: self.chats.reload(self.chat.chat_id))
@@ -85,6 +99,13 @@ class MainWindow(QMainWindow):
         self._restore_state()
         self.statusBar().showMessage(f"Data folder: {services.home}")
         self.picker.refresh()  # remote providers' models arrive in the background
+        # Jobs started before a restart are followed again; a finished one shows in the picker.
+        self.finetune_watcher = JobWatcher(services, finetune_poll_seconds, self)
+        self.finetune_watcher.succeeded.connect(self._on_model_trained)
+        self.finetune_watcher.failed.connect(
+            lambda text: self.statusBar().showMessage(f"Fine-tuning jobs: {text}", 15_000)
+        )
+        self.finetune_watcher.start()
 
     def _menus(self) -> None:
         def action(menu, text: str, slot, shortcut: str | None = None) -> QAction:  # type: ignore[no-untyped-def]
@@ -107,6 +128,7 @@ class MainWindow(QMainWindow):
         chat = bar.addMenu("&Chat")
         action(chat, "New Chat", lambda: self.chat.show_chat(None), "Ctrl+N")
         action(chat, "Personas…", self.open_personas)
+        action(chat, "Fine-tuning…", self.open_finetuning, "Ctrl+Shift+F")
         settings = bar.addMenu("&Settings")
         action(settings, "Models and Providers…", self.open_providers, "Ctrl+Shift+M")
         help_menu = bar.addMenu("&Help")
@@ -153,6 +175,43 @@ class MainWindow(QMainWindow):
         self.providers_dialog.activateWindow()
         return self.providers_dialog
 
+    def open_finetuning(self) -> FinetuneStudio:
+        """One modeless studio, polling with the window's watcher."""
+        if self.finetune_studio is None:
+            studio = FinetuneStudio(
+                self.services, self, watcher=self.finetune_watcher, models=self.picker.model_ids
+            )
+            studio.use_model.connect(self.use_model)
+            self.finetune_studio = studio
+        else:
+            self.finetune_studio.reload()
+        self.finetune_studio.show()
+        self.finetune_studio.raise_()
+        self.finetune_studio.activateWindow()
+        return self.finetune_studio
+
+    def use_model(self, model_id: str) -> bool:
+        """Choose ``model_id`` in the picker, now or once its provider has listed it."""
+        self.picker.reload()
+        if self.picker.select(model_id, None):
+            self._select_when_listed = None
+            return True
+        self._select_when_listed = model_id
+        self.picker.refresh()
+        return False
+
+    def _on_picker_refreshed(self) -> None:
+        if self._select_when_listed is not None:
+            model_id, self._select_when_listed = self._select_when_listed, None
+            if not self.picker.select(model_id, None):
+                self.statusBar().showMessage(f"{model_id} is not listed by its provider.", 15_000)
+
+    def _on_model_trained(self, job: FineTuneJob) -> None:
+        self.statusBar().showMessage(
+            f"Fine-tuning done: {job.fine_tuned_model} is in the model list.", 30_000
+        )
+        self.picker.refresh()
+
     def open_settings(self) -> None:
         if SettingsDialog(self.services, self).exec():
             self.picker.reload()
@@ -181,7 +240,13 @@ class MainWindow(QMainWindow):
                 splitter.restoreState(state.value(key))
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Save the layout, stop background work at a safe point, then close."""
+        """Save the layout, stop background work at a safe point, then close.
+
+        Unsaved dataset edits are asked about first; staying cancels the close.
+        """
+        if self.finetune_studio is not None and not self.finetune_studio.editor.maybe_save():
+            event.ignore()
+            return
         state = self._state()
         state.setValue("geometry", self.saveGeometry())
         state.setValue("splitter", self.splitter.saveState())
@@ -191,6 +256,9 @@ class MainWindow(QMainWindow):
         self.chat.stop()
         if self.providers_dialog is not None:
             self.providers_dialog.cancel_downloads()  # they resume at the next download
+        if self.finetune_studio is not None:
+            self.finetune_studio.shutdown()  # a generation keeps the pairs written so far
+        self.finetune_watcher.stop()  # jobs go on at the provider; polling resumes at start
         wait_for_jobs()
         event.accept()
         self.closed.emit()

@@ -2,7 +2,8 @@
 
 Local models are listed at once. Remote providers are asked in the background (a ``Job``
 calling ``all_models``), so a slow or unreachable server never freezes the window; until they
-answer, the models they listed last time stay in the list.
+answer, the models they listed last time stay in the list. Fine-tuned models say where they
+came from (base model, dataset, persona, date) when Folio ran the job that made them.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from __future__ import annotations
 import dataclasses
 
 from desktop.app import Services
+from desktop.core.errors import FolioError
+from desktop.core.finetune.jobs import Job as FineTuneJob
+from desktop.core.finetune.jobs import ft_lineage
 from desktop.core.models import ModelInfo, list_models
 from desktop.core.providers import all_models, remote_providers, split_model_id
 from desktop.ui.chat_view import Choice
@@ -34,8 +38,26 @@ def remote_tooltip(provider_label: str) -> str:
     )
 
 
-def _label(model: ModelInfo, persona: str | None) -> str:
+def lineage_tooltip(model_id: str, job: FineTuneJob | None) -> str:
+    """Where a fine-tuned model came from: base, dataset, persona and date, as far as known."""
+    lineage = ft_lineage(model_id, job)
+    base = lineage["base"] or "an unknown base model"
+    if job is None:
+        return f"Fine-tuned from {base} outside this Folio: its dataset and persona are unknown."
+    return "\n".join(
+        [
+            f"Fine-tuned from {base} on {lineage['date']}",
+            f"Dataset: {lineage['dataset'] or 'unknown'}",
+            f"Persona: {lineage['persona'] or 'none'}",
+            f"Job: {job.id}",
+        ]
+    )
+
+
+def _label(model: ModelInfo, persona: str | None, lineage: FineTuneJob | None = None) -> str:
     text = f"{persona} · {model.id}" if persona else model.id
+    if lineage is not None and (lineage.persona or lineage.dataset):
+        text += f"  (from {lineage.persona or lineage.dataset})"
     if model.remote:
         text += f"  {REMOTE_MARK}"
     if not model.available:
@@ -54,7 +76,10 @@ class ModelPicker(QWidget):
         self.services = services
         self.remote: list[ModelInfo] = []  # what the providers listed at the last refresh
         self.problems: dict[str, str] = {}  # provider name -> why its models are not listed
+        self.answered: set[str] = set()  # providers that listed their models at the last refresh
         self.loading = False
+        self._asked: set[str] = set()
+        self._lineage: dict[str, FineTuneJob] = {}  # ft model id -> the job that made it
         self._generation = 0  # only the latest refresh's answer is used
         self.combo = QComboBox()
         self.combo.setAccessibleName("Model")
@@ -81,6 +106,8 @@ class ModelPicker(QWidget):
             models, problems = all_models(settings, secrets)
             return generation, [m for m in models if m.remote], problems
 
+        self._asked = {p.name for p in remote_providers(settings)}
+
         job = Job(work)
         job.succeeded.connect(self._on_listed)
         job.failed.connect(self._on_list_failed)
@@ -101,6 +128,7 @@ class ModelPicker(QWidget):
             if m.id not in listed and split_model_id(m.id)[0] in problems
         ]
         self.remote, self.problems, self.loading = models + kept, problems, False
+        self.answered = {name for name in self._asked if name not in problems}
         self.reload()
         self.refreshed.emit()
 
@@ -122,13 +150,50 @@ class ModelPicker(QWidget):
             self.combo.setItemData(index, tooltip, _TIP)
 
     def _add(self, model: ModelInfo, persona: str | None) -> None:
-        self.combo.addItem(_label(model, persona), _key(model.id, persona))
+        lineage = self._lineage.get(model.id) if model.kind == "fine-tuned" else None
+        self.combo.addItem(_label(model, persona, lineage), _key(model.id, persona))
+        tips = []
+        if model.kind == "fine-tuned":
+            tips.append(lineage_tooltip(model.id, lineage))
         if model.remote:
-            tip = remote_tooltip(model.provider)
+            tips.append(remote_tooltip(model.provider))
             if not model.available:
                 name = split_model_id(model.id)[0]
-                tip += f"\nNot reachable now: {self.problems.get(name, 'unknown reason')}"
-            self.combo.setItemData(self.combo.count() - 1, tip, _TIP)
+                tips.append(f"Not reachable now: {self.problems.get(name, 'unknown reason')}")
+        if tips:
+            self.combo.setItemData(self.combo.count() - 1, "\n".join(tips), _TIP)
+
+    def _trained_here(self, listed: list[ModelInfo], labels: dict[str, str]) -> list[ModelInfo]:
+        """Models Folio's own jobs made, with their lineage; those no provider listed are added.
+
+        A model its provider answered without is left out: it was deleted from the account.
+        """
+        self._lineage = {}
+        try:
+            jobs = self.services.finetune_jobs.all()
+        except (FolioError, OSError):
+            return []  # the list of jobs is unreadable: the models the providers list remain
+        ids = {m.id for m in listed}
+        added = []
+        for job in reversed(jobs):  # oldest first, so a model's latest job wins
+            model_id = job.model_id
+            if job.status != "succeeded" or model_id is None:
+                continue
+            self._lineage[model_id] = job
+            name = split_model_id(model_id)[0]
+            if model_id in ids or name in self.answered or name not in labels:
+                continue
+            ids.add(model_id)
+            added.append(
+                ModelInfo(
+                    id=model_id,
+                    kind="fine-tuned",
+                    provider=labels[name],
+                    available=name not in self.problems,
+                    remote=True,
+                )
+            )
+        return added
 
     def reload(self) -> None:
         """Rebuild the list (after personas, models or providers change), keeping the selection."""
@@ -138,6 +203,7 @@ class ModelPicker(QWidget):
         # Servers removed since the last refresh take their models and problems with them.
         remote = [m for m in self.remote if split_model_id(m.id)[0] in labels]
         models = list_models(settings) + remote
+        models += self._trained_here(models, labels)
         base = [m for m in models if m.kind == "base"]
         fine_tuned = [m for m in models if m.kind == "fine-tuned"]
         self.combo.blockSignals(True)
@@ -175,6 +241,11 @@ class ModelPicker(QWidget):
         key = self.combo.currentData(_ROLE) or _key(self.services.settings.default_model, None)
         model, persona = key.split("\n")
         return Choice(model, persona or None, self.retrieval.isChecked())
+
+    def model_ids(self) -> list[str]:
+        """Every listed model's id (no persona entries), in list order."""
+        keys = [self.combo.itemData(i, _ROLE) for i in range(self.combo.count())]
+        return [key.split("\n")[0] for key in keys if key and key.endswith("\n")]
 
     def entries(self) -> list[tuple[str, str]]:
         """Every selectable entry's (text, tooltip), in list order."""

@@ -108,6 +108,7 @@ def test_models_and_personas(capsys, cli_home: Path) -> None:  # type: ignore[no
         "provider": "llama.cpp",
         "available": True,
         "remote": False,
+        "lineage": None,  # only fine-tuned models have one
     }
     code, data = run(capsys, "--home", home, "personas", "list", "--json")
     assert [p["name"] for p in data["personas"]] == ["Sarcastic techie"]

@@ -1,0 +1,238 @@
+"""``folio-cli finetune ...``: training datasets, their validation, and fine-tuning jobs.
+
+``start`` validates first and refuses an invalid dataset (exit 2). On a terminal it then
+shows what would be uploaded (files, examples, sizes, where to, estimated cost) and asks;
+with ``--yes``, with ``--json``, or when stdin is not a terminal (a script), it goes ahead
+without asking: running the command that way is the consent. ``status --wait`` follows
+jobs until they end; Ctrl+C stops following (exit 130), the jobs go on at the provider.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from desktop.cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError, _emit
+from desktop.core.errors import DatasetError
+from desktop.core.tasks import CancelToken
+
+if TYPE_CHECKING:
+    from desktop.app import Services
+    from desktop.core.finetune.jobs import Job, UploadPlan
+
+
+def _kb(size: int) -> str:
+    return f"{size / 1024:,.1f} KB"
+
+
+def cmd_validate(services: Services, args: argparse.Namespace) -> int:
+    from desktop.core.finetune.pricing import PRICES_AS_OF
+    from desktop.core.finetune.validate import validate_file
+
+    path = Path(args.file)
+    if not path.exists():  # a dataset's name: its training file (else the error says so)
+        with contextlib.suppress(DatasetError):
+            path = services.datasets.get(args.file).train_path
+    report = validate_file(path, args.base, args.epochs)
+    cost = report.estimated_cost_usd
+    price = f" ≈ ${cost:,.2f} (prices as of {PRICES_AS_OF})" if cost is not None else ""
+    lines = [
+        f"{path}: {report.examples} examples, {report.tokens:,} tokens × {report.epochs} "
+        f"epochs for {report.base_model}{price}",
+        *(f"line {p.line}: {p.reason}" if p.line else p.reason for p in report.errors),
+        *(f"warning: line {p.line}: {p.reason}" if p.line else p.reason for p in report.warnings),
+        "OK: ready to upload." if report.ok else f"Invalid: {len(report.errors)} problem(s).",
+    ]
+    _emit(args, {**report.to_json(), "file": str(path)}, "\n".join(lines))
+    return EXIT_OK if report.ok else EXIT_USAGE
+
+
+def _describe(services: Services, plan: UploadPlan) -> str:
+    """What ``start`` would send, and where, for the question asked before sending it."""
+    from desktop.core.errors import FolioError
+    from desktop.core.finetune.pricing import PRICES_AS_OF
+    from desktop.core.providers import provider
+
+    try:
+        p = provider(plan.provider, services.settings)
+        where = f"{p.label} at {p.base_url}"
+    except FolioError:
+        where = plan.provider
+    lines = [f"Upload to {where} to fine-tune {plan.base}:"]
+    lines += [f"  {path}: {n} examples, {_kb(size)}" for path, n, size in plan.files]
+    report = plan.report
+    if report.estimated_cost_usd is not None:
+        lines.append(
+            f"Training costs about ${report.estimated_cost_usd:,.2f} ({report.tokens:,} tokens "
+            f"× {report.epochs} epochs; an estimate from prices as of {PRICES_AS_OF})."
+        )
+    lines.append("The files stay with the provider until you delete them there.")
+    return "\n".join(lines)
+
+
+def cmd_start(services: Services, args: argparse.Namespace) -> int:
+    finetuning = services.finetuning
+    try:
+        plan = finetuning.plan(args.dataset, args.base, args.epochs)
+        if not (args.yes or args.json) and sys.stdin.isatty():
+            print(_describe(services, plan), file=sys.stderr)
+            print("Upload and start? [y/N] ", end="", file=sys.stderr, flush=True)
+            if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+                print("folio-cli: nothing was sent.", file=sys.stderr)
+                return EXIT_ERROR
+        job = finetuning.start(
+            args.dataset,
+            args.base,
+            suffix=args.suffix,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate_multiplier=args.learning_rate_multiplier,
+            persona=args.persona,
+        )
+    except DatasetError as exc:  # an invalid or missing dataset is bad input
+        raise UsageError(str(exc)) from exc
+    uploaded = [{"file": str(f), "examples": n, "bytes": size} for f, n, size in plan.files]
+    _emit(
+        args,
+        {**job.to_json(), "uploaded": uploaded},
+        f"Started {job.id} ({job.status}); follow it with `folio-cli finetune status {job.id}"
+        " --wait`.",
+    )
+    return EXIT_OK
+
+
+def _job_lines(job: Job) -> list[str]:
+    model = f"  → {job.fine_tuned_model}" if job.fine_tuned_model else ""
+    lines = [f"{job.id}  {job.status}  {job.base}  {job.dataset or ''}{model}"]
+    return lines + ([f"    {job.error}"] if job.error else [])
+
+
+def cmd_status(services: Services, args: argparse.Namespace) -> int:
+    from desktop.core.errors import ProviderError
+
+    finetuning, store = services.finetuning, services.finetune_jobs
+    if args.job_id:
+        finetuning.refresh(args.job_id)  # an unknown job or an unreachable provider: exit 1
+    else:
+        for job in store.unfinished():
+            try:
+                finetuning.refresh(job.id)
+            except ProviderError as exc:  # the others are still worth showing
+                print(f"folio-cli: {job.id} not refreshed: {exc}", file=sys.stderr)
+    interrupted = args.wait and _wait(services, args)
+    jobs = [store.get(args.job_id)] if args.job_id else store.all()
+    lines = [line for job in jobs for line in _job_lines(job)]
+    _emit(args, {"jobs": [job.to_json() for job in jobs]}, "\n".join(lines) or "No jobs yet.")
+    return EXIT_INTERRUPTED if interrupted else EXIT_OK
+
+
+def _wait(services: Services, args: argparse.Namespace) -> bool:
+    """Follow the job (or every unfinished one) until it ends; True if Ctrl+C stopped it."""
+    from desktop.core.finetune.jobs import POLL_SECONDS
+
+    cancel = CancelToken()
+    previous = signal.getsignal(signal.SIGINT)
+    store, shown = services.finetune_jobs, dict[str, str]()
+
+    def on_update(job: Job) -> None:
+        metrics = store.metrics(job.id)
+        last = metrics[-1] if metrics else None
+        line = f"{job.id}: {job.status}"
+        if last is not None and job.status == "running":
+            of = f"/{last.total_steps}" if last.total_steps else ""
+            loss = f", training loss {last.train_loss:.3f}" if last.train_loss is not None else ""
+            line += f", step {last.step}{of}{loss}"
+        line += f" → {job.fine_tuned_model}" if job.fine_tuned_model else ""
+        line += f": {job.error}" if job.error else ""
+        if shown.get(job.id) != line:
+            shown[job.id] = line
+            print(line, file=sys.stderr, flush=True)
+
+    signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+    try:
+        ids = [args.job_id] if args.job_id else None
+        interval = POLL_SECONDS if args.interval is None else args.interval
+        services.finetuning.watch(on_update, cancel, interval, job_ids=ids)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return cancel.cancelled
+
+
+def cmd_cancel(services: Services, args: argparse.Namespace) -> int:
+    job = services.finetuning.cancel(args.job_id)
+    _emit(args, job.to_json(), f"{job.id}: {job.status}")
+    return EXIT_OK
+
+
+def cmd_datasets(services: Services, args: argparse.Namespace) -> int:
+    infos = services.datasets.all()
+    lines = [
+        f"{i.name}  ({i.source}{', persona ' + i.persona if i.persona else ''}): "
+        f"{i.train_examples} training, {i.validation_examples} validation examples"
+        for i in infos
+    ]
+    _emit(args, {"datasets": [i.to_json() for i in infos]}, "\n".join(lines) or "No datasets.")
+    return EXIT_OK
+
+
+def cmd_import(services: Services, args: argparse.Namespace) -> int:
+    try:
+        info, problems = services.datasets.import_file(
+            Path(args.file), args.name, args.system_prompt
+        )
+    except DatasetError as exc:
+        raise UsageError(str(exc)) from exc
+    for p in problems:  # lines left out are reported, not fatal
+        print(f"{args.file}, line {p.line}: {p.reason} (left out)", file=sys.stderr)
+    data: dict[str, Any] = {**info.to_json(), "problems": [p.to_json() for p in problems]}
+    _emit(args, data, f"Imported {info.train_examples} examples as dataset {info.name!r}.")
+    return EXIT_OK
+
+
+def add_commands(fsub: Any, common: argparse.ArgumentParser) -> None:
+    """``finetune`` subcommands, on the parser ``cli.build_parser`` made."""
+    p = fsub.add_parser(
+        "validate", parents=[common], help="check a training file before any upload (exit 2 if bad)"
+    )
+    p.add_argument("file", metavar="FILE", help="a JSONL file, or a dataset's name")
+    p.add_argument("--base", help="the base model (for token limits and cost)")
+    p.add_argument("--epochs", type=int, help="epochs for the cost estimate (default: auto)")
+    p.set_defaults(func=cmd_validate)
+
+    p = fsub.add_parser(
+        "start",
+        parents=[common],
+        help="validate, upload and start a job (asks first on a terminal, unless --yes/--json)",
+    )
+    p.add_argument("--dataset", required=True, metavar="FILE_OR_NAME")
+    p.add_argument("--base", required=True, metavar="MODEL", help="e.g. gpt-4o-mini-2024-07-18")
+    p.add_argument("--suffix", help="a word in the new model's name")
+    p.add_argument("--epochs", type=int, help="default: the provider's auto")
+    p.add_argument("--batch-size", type=int, help="default: the provider's auto")
+    p.add_argument("--learning-rate-multiplier", type=float, help="default: the provider's auto")
+    p.add_argument("--persona", help="the persona it learns (lineage; default: the dataset's)")
+    p.add_argument("--yes", action="store_true", help="upload without asking")
+    p.set_defaults(func=cmd_start)
+
+    p = fsub.add_parser("status", parents=[common], help="jobs and their state, from the provider")
+    p.add_argument("job_id", nargs="?", metavar="JOB_ID")
+    p.add_argument("--wait", action="store_true", help="follow until the job(s) end")
+    p.add_argument("--interval", type=float, metavar="SECONDS", help="between polls (10)")
+    p.set_defaults(func=cmd_status)
+
+    p = fsub.add_parser("cancel", parents=[common], help="cancel a running job")
+    p.add_argument("job_id", metavar="JOB_ID")
+    p.set_defaults(func=cmd_cancel)
+
+    p = fsub.add_parser("datasets", parents=[common], help="the training datasets")
+    p.set_defaults(func=cmd_datasets)
+
+    p = fsub.add_parser("import", parents=[common], help="import a JSONL file as a dataset")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--name", help="the dataset's name (default: the file's)")
+    p.add_argument("--system-prompt", help="first message of converted prompt/response pairs")
+    p.set_defaults(func=cmd_import)

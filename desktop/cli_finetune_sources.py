@@ -1,0 +1,139 @@
+"""``folio-cli finetune from-chats|generate``: datasets from liked answers and from documents."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from desktop.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError, _emit
+
+if TYPE_CHECKING:
+    from desktop.app import Services
+    from desktop.core.finetune.generate import GenerationProgress
+
+
+def cmd_from_chats(services: Services, args: argparse.Namespace) -> int:
+    from desktop.core.finetune.from_chats import liked_examples
+
+    examples = liked_examples(services.chats, args.include_system_prompt)
+    if not examples:
+        raise UsageError(
+            "No liked answers to learn from: mark good answers with thumbs up in the chat "
+            "pane, then run this again."
+        )
+    info = services.datasets.create(args.name, examples, source="chats")
+    _emit(
+        args,
+        {"dataset": info.name, "examples": info.train_examples, "path": str(info.train_path)},
+        f"Made dataset {info.name} from {info.train_examples} liked answers: {info.train_path}",
+    )
+    return EXIT_OK
+
+
+def cmd_generate(services: Services, args: argparse.Namespace) -> int:
+    from desktop.core.finetune.generate import generate_pairs
+    from desktop.core.tasks import CancelToken
+
+    folder = Path(args.folder)
+    if not folder.exists():
+        raise UsageError(f"No such folder: {folder}")
+    if args.max_chunks is not None and args.max_chunks < 1:
+        raise UsageError("--max-chunks must be at least 1.")
+    persona = services.chats.personas.get(args.persona)
+    model_id = args.model or services.settings.default_model
+    provider = services.needs_consent(model_id)
+    if provider:
+        if not args.allow_remote:
+            raise UsageError(
+                f"Generating with {model_id} sends passages of your documents to {provider}. "
+                "Run again with --allow-remote to agree."
+            )
+        services.allow_remote(provider)
+    model = services.llms.get(model_id)
+    cancel = CancelToken()
+    previous = signal.getsignal(signal.SIGINT)
+    tty = sys.stderr.isatty()
+    printed = 0
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        # First Ctrl+C: stop after the current chunk; the pairs written so far stay.
+        print("Stopping after the current chunk…", file=sys.stderr)
+        cancel.cancel()
+        signal.signal(signal.SIGINT, previous)
+
+    def on_progress(p: GenerationProgress) -> None:
+        nonlocal printed
+        if p.current is None:
+            return
+        line = f"{p.chunks_done}/{p.chunks_total} chunks, {p.pairs_written} pairs"
+        if tty:
+            sys.stderr.write(f"\r\x1b[K{line}  {Path(p.current).name}"[:200])
+            sys.stderr.flush()
+        elif p.chunks_done > printed:  # one line a chunk: each takes seconds
+            printed = p.chunks_done
+            print(f"{line}: {p.current}", file=sys.stderr, flush=True)
+
+    signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        r = generate_pairs(
+            services.library,
+            services.store,
+            folder,
+            persona,
+            model,
+            services.datasets,
+            args.dataset,
+            max_chunks=args.max_chunks,
+            on_progress=on_progress,
+            cancel=cancel,
+        )
+    finally:
+        if tty:
+            sys.stderr.write("\r\x1b[K")
+        signal.signal(signal.SIGINT, previous)
+    data = {
+        "dataset": args.dataset,
+        "pairs_written": r.pairs_written,
+        "chunks_used": r.chunks_used,
+        "chunks_skipped": r.chunks_skipped,
+        "cancelled": r.cancelled,
+    }
+    text = f"Wrote {r.pairs_written} pairs into {args.dataset} from {r.chunks_used} chunks"
+    if r.chunks_skipped:
+        text += f" ({r.chunks_skipped} replies were not a question and an answer)"
+    text += "; stopped, the pairs written are kept." if r.cancelled else "."
+    _emit(args, data, text)
+    return EXIT_INTERRUPTED if r.cancelled else EXIT_OK
+
+
+def add_commands(fsub: Any, common: argparse.ArgumentParser) -> None:
+    """``finetune from-chats`` and ``finetune generate``, on ``finetune``'s subparsers."""
+    p = fsub.add_parser("from-chats", parents=[common], help="a dataset from the answers you liked")
+    p.add_argument("name", metavar="NAME", help="the new dataset's name")
+    p.add_argument(
+        "--include-system-prompt",
+        action="store_true",
+        help="start each example with the persona's prompt (default: learn to answer without it)",
+    )
+    p.set_defaults(func=cmd_from_chats)
+    p = fsub.add_parser(
+        "generate",
+        parents=[common],
+        help="question/answer pairs written from a library folder in a persona's voice",
+    )
+    p.add_argument("--folder", required=True, metavar="DIR", help="a folder of the library")
+    p.add_argument("--persona", required=True, metavar="NAME", help="the voice to write in")
+    p.add_argument(
+        "--dataset", required=True, metavar="NAME", help="dataset to add to (made if missing)"
+    )
+    p.add_argument("--model", metavar="ID", help="model that writes the pairs (default: settings)")
+    p.add_argument("--max-chunks", type=int, default=None, metavar="N", help="use at most N chunks")
+    p.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="let the model's remote provider receive passages of your documents, from now on",
+    )
+    p.set_defaults(func=cmd_generate)

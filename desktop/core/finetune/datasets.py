@@ -1,0 +1,398 @@
+"""The dataset library: named training sets kept as the JSONL files that get uploaded.
+
+Each dataset is a folder ``<root>/<name>/`` holding ``train.jsonl``, an optional
+``validation.jsonl`` and ``dataset.json`` (where it came from). Files are replaced
+atomically and appends are flushed line by line, so a crash loses at most the line being
+written and never what was there before.
+
+Saving replaces two files, which no single rename can do: both are first written whole
+beside the old ones (``validation.jsonl.new``, then ``train.jsonl.new``, which commits the
+save; an empty ``validation.jsonl.new`` means "no validation split"), then renamed into
+place. Whoever next opens the dataset finishes a committed save a crash interrupted, or
+drops one that had not committed, so an example is never in both files nor in neither.
+New datasets are built in a hidden folder and renamed into place; deleted ones are renamed
+away before they are removed. Names never start with a dot, so hidden folders are not
+datasets.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from desktop.core.errors import DatasetError
+from desktop.core.finetune.examples import (
+    Example,
+    LineProblem,
+    json_line,
+    read_examples,
+    sync_folder,
+    write_atomically,
+    write_examples,
+)
+
+TRAIN = "train.jsonl"
+VALIDATION = "validation.jsonl"
+META = "dataset.json"
+PENDING = ".new"  # suffix of a file written whole, waiting to replace its namesake
+SOURCES = ("import", "chats", "generated", "manual")
+MAX_NAME = 64
+NAME_PUNCTUATION = " -_.()"
+# Names Windows refuses for a folder, whatever the case.
+RESERVED = {"con", "prn", "aux", "nul"} | {f"{d}{i}" for d in ("com", "lpt") for i in range(1, 10)}
+NAME_RULE = (
+    f"1 to {MAX_NAME} letters, digits, spaces and - _ . ( ), not starting or ending with "
+    "a space or a dot"
+)
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What the dataset list shows."""
+
+    name: str
+    source: str  # "import", "chats", "generated" or "manual"
+    persona: str | None  # the persona whose voice it teaches, if any
+    created_at: float
+    train_examples: int
+    validation_examples: int
+    train_path: Path
+    validation_path: Path | None  # None when there is no validation split
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "source": self.source,
+            "persona": self.persona,
+            "created_at": self.created_at,
+            "train_examples": self.train_examples,
+            "validation_examples": self.validation_examples,
+            "train_path": str(self.train_path),
+            "validation_path": str(self.validation_path) if self.validation_path else None,
+        }
+
+
+def check_name(name: str) -> str:
+    """The dataset name, stripped; DatasetError saying what names may be if it is not one."""
+    name = name.strip()
+    bad = next((c for c in name if not (c.isalnum() or c in NAME_PUNCTUATION)), None)
+    problem = None
+    if not name:
+        problem = "it is empty"
+    elif len(name) > MAX_NAME:
+        problem = f"it has {len(name)} characters"
+    elif bad is not None:
+        problem = f"{bad!r} is not allowed"
+    elif name[0] == "." or name[-1] == ".":
+        problem = "it starts or ends with a dot"
+    elif name.casefold() in RESERVED:
+        problem = "Windows reserves that name"
+    if problem:
+        raise DatasetError(f'"{name}" cannot name a dataset ({problem}): use {NAME_RULE}.')
+    return name
+
+
+class DatasetStore:
+    """Datasets under ``root`` (``<data folder>/finetune/datasets``)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        # One writer at a time: generation appends while the editor saves or splits.
+        self._lock = threading.RLock()
+
+    def all(self) -> list[DatasetInfo]:
+        """Every dataset, newest first."""
+        if not self.root.is_dir():
+            return []
+        infos = []
+        with self._lock:
+            for folder in self.root.iterdir():
+                if folder.name.startswith(".") or not folder.is_dir():
+                    continue
+                try:
+                    check_name(folder.name)
+                except DatasetError:
+                    continue  # not made by Folio: get() could not open it either
+                self._settle(folder)
+                if (folder / TRAIN).is_file():
+                    infos.append(self._info(folder))
+        return sorted(infos, key=lambda info: (-info.created_at, info.name.casefold()))
+
+    def get(self, name: str) -> DatasetInfo:
+        """DatasetError naming the dataset if there is none by that name."""
+        with self._lock:
+            return self._info(self._existing(name))
+
+    def create(
+        self,
+        name: str,
+        train: Iterable[Example],
+        *,
+        source: str,
+        persona: str | None = None,
+        validation: Iterable[Example] = (),
+    ) -> DatasetInfo:
+        """A new dataset; DatasetError if the name is taken or not a valid folder name."""
+        name = check_name(name)
+        if source not in SOURCES:
+            raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
+        with self._lock:
+            folder = self.root / name
+            if folder.exists():
+                raise DatasetError(f'There is already a dataset named "{name}": choose another.')
+            self.root.mkdir(parents=True, exist_ok=True)
+            building = Path(tempfile.mkdtemp(prefix=".new-", dir=self.root))
+            try:
+                write_examples(building / TRAIN, train)
+                held_out = list(validation)
+                if held_out:
+                    write_examples(building / VALIDATION, held_out)
+                meta = {"source": source, "persona": persona, "created_at": time.time()}
+                write_atomically(building / META, [json.dumps(meta, ensure_ascii=False)])
+                os.rename(building, folder)
+            except OSError as exc:
+                shutil.rmtree(building, ignore_errors=True)
+                if folder.exists():
+                    raise DatasetError(
+                        f'There is already a dataset named "{name}": choose another.'
+                    ) from exc
+                raise DatasetError(f'Cannot create dataset "{name}" in {self.root}: {exc}') from exc
+            sync_folder(self.root)
+            return self._info(folder)
+
+    def import_file(
+        self, path: Path, name: str | None = None, system_prompt: str | None = None
+    ) -> tuple[DatasetInfo, list[LineProblem]]:
+        """Copy a JSONL file in (converting prompt/response pairs); lines it could not read.
+
+        The name defaults to the file's, made valid and unique ("data (2)"). DatasetError
+        naming the file if it cannot be read or holds no example at all.
+        """
+        read = read_examples(path, system_prompt)
+        if not read.examples:
+            first = read.problems[0] if read.problems else None
+            detail = f" (line {first.line}: {first.reason})" if first else " (it is empty)"
+            raise DatasetError(f"No training example could be read from {path}{detail}.")
+        with self._lock:
+            chosen = name if name is not None else self._unique_name(path.stem)
+            return self.create(chosen, read.examples, source="import"), read.problems
+
+    def load(self, name: str) -> tuple[list[Example], list[Example]]:
+        """(train, validation) examples.
+
+        A last line without its newline that is not valid JSON is what an append cut short
+        by a crash leaves: it is ignored. Any other unreadable line is a DatasetError naming
+        the file and line, so that saving over it cannot lose it unnoticed.
+        """
+        with self._lock:
+            folder = self._existing(name)
+            validation = folder / VALIDATION
+            held_out = _read(validation) if validation.exists() else []
+            return _read(folder / TRAIN), held_out
+
+    def save(self, name: str, train: list[Example], validation: list[Example]) -> DatasetInfo:
+        """Replace a dataset's examples (the editor's Save), atomically."""
+        with self._lock:
+            folder = self._existing(name)
+            # An empty pending validation file stands for "no validation split".
+            write_examples(folder / (VALIDATION + PENDING), validation)
+            write_examples(folder / (TRAIN + PENDING), train)  # the save is committed here
+            self._settle(folder)
+            return self._info(folder)
+
+    def append(self, name: str, examples: Iterable[Example]) -> DatasetInfo:
+        """Add examples to the training file, each line flushed as it is written.
+
+        A last line left without its newline by a crash is first dropped (or, if it is a
+        whole example, ended), so the new lines are not glued to it.
+        """
+        with self._lock:
+            folder = self._existing(name)
+            path = folder / TRAIN
+            _end_last_line(path)
+            with path.open("a", encoding="utf-8", newline="\n") as file:
+                for example in examples:
+                    file.write(json_line(example))
+                    file.flush()
+                os.fsync(file.fileno())
+            return self._info(folder)
+
+    def split(self, name: str, validation_fraction: float, seed: int = 0) -> DatasetInfo:
+        """Re-split train+validation: a seeded shuffle, ``validation_fraction`` held out.
+
+        The same examples and seed give the same split whatever the current one is. At
+        least one example is held out when the fraction is above 0 and there are two or
+        more, and at least one is kept for training.
+        """
+        if not 0 <= validation_fraction < 1:
+            raise DatasetError(
+                f"The validation share must be from 0 up to (not including) 1, e.g. 0.1 "
+                f"for 10%; {validation_fraction} is not."
+            )
+        with self._lock:
+            train, validation = self.load(name)
+            examples = sorted(train + validation, key=_canonical)
+            random.Random(seed).shuffle(examples)
+            count = len(examples)
+            held = round(validation_fraction * count)
+            if validation_fraction > 0 and count >= 2:
+                held = min(max(held, 1), count - 1)
+            for example in examples:
+                example.line = None  # lines of the old files mean nothing in the new ones
+            return self.save(name, examples[held:], examples[:held])
+
+    def rename(self, name: str, new_name: str) -> DatasetInfo:
+        """DatasetError if ``new_name`` is not a valid name or is taken."""
+        new_name = check_name(new_name)
+        with self._lock:
+            folder = self._existing(name)
+            target = self.root / new_name
+            # On a case-insensitive disk "Tone" and "tone" are one folder: that is a rename.
+            if target.exists() and not target.samefile(folder):
+                raise DatasetError(
+                    f'There is already a dataset named "{new_name}": choose another.'
+                )
+            os.rename(folder, target)
+            sync_folder(self.root)
+            return self._info(target)
+
+    def delete(self, name: str) -> None:
+        with self._lock:
+            folder = self._existing(name)
+            # Renamed away first, so a crash mid-way leaves no half-deleted dataset behind.
+            doomed = self.root / f".deleted-{uuid.uuid4().hex}"
+            os.rename(folder, doomed)
+            sync_folder(self.root)
+            shutil.rmtree(doomed, ignore_errors=True)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _existing(self, name: str) -> Path:
+        folder = self.root / check_name(name)
+        if not (folder / TRAIN).is_file() and not (folder / (TRAIN + PENDING)).is_file():
+            raise DatasetError(f'There is no dataset named "{name}" (in {self.root}).')
+        self._settle(folder)
+        return folder
+
+    def _settle(self, folder: Path) -> None:
+        """Finish a committed save a crash interrupted; drop one that had not committed."""
+        train_pending = folder / (TRAIN + PENDING)
+        validation_pending = folder / (VALIDATION + PENDING)
+        if not train_pending.exists():
+            validation_pending.unlink(missing_ok=True)
+            return
+        if validation_pending.exists():
+            if validation_pending.stat().st_size:
+                os.replace(validation_pending, folder / VALIDATION)
+            else:
+                (folder / VALIDATION).unlink(missing_ok=True)
+                validation_pending.unlink()
+        os.replace(train_pending, folder / TRAIN)
+        sync_folder(folder)
+
+    def _info(self, folder: Path) -> DatasetInfo:
+        meta = _read_meta(folder / META)
+        validation = folder / VALIDATION
+        has_validation = validation.is_file()
+        source = meta.get("source")
+        persona = meta.get("persona")
+        created_at = meta.get("created_at")
+        return DatasetInfo(
+            name=folder.name,
+            source=source if source in SOURCES else "manual",
+            persona=persona if isinstance(persona, str) else None,
+            created_at=(
+                float(created_at)
+                if isinstance(created_at, int | float)
+                else (folder / TRAIN).stat().st_mtime
+            ),
+            train_examples=_count_examples(folder / TRAIN),
+            validation_examples=_count_examples(validation) if has_validation else 0,
+            train_path=folder / TRAIN,
+            validation_path=validation if has_validation else None,
+        )
+
+    def _unique_name(self, stem: str) -> str:
+        """A valid name like the file's, with " (2)", " (3)"... if it is taken."""
+        cleaned = "".join(c if c.isalnum() or c in NAME_PUNCTUATION else "_" for c in stem)
+        cleaned = cleaned.strip(" .")[: MAX_NAME - len(" (999)")].strip(" .")
+        try:
+            base = check_name(cleaned)
+        except DatasetError:
+            base = "dataset"
+        name, number = base, 1
+        while (self.root / name).exists():
+            number += 1
+            name = f"{base} ({number})"
+        return name
+
+
+def _read(path: Path) -> list[Example]:
+    read = read_examples(path, allow_partial_last_line=True)
+    if read.problems:
+        first = read.problems[0]
+        more = len(read.problems) - 1
+        also = f" ({more} more line{'' if more == 1 else 's'} too)" if more else ""
+        raise DatasetError(
+            f"{path}, line {first.line}: {first.reason}{also}. Fix or remove that line in a "
+            "text editor; Folio leaves the file as it is until then."
+        )
+    return read.examples
+
+
+def _read_meta(path: Path) -> dict[str, Any]:
+    """dataset.json; a missing or damaged one only loses labels, so defaults stand in."""
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def _count_examples(path: Path) -> int:
+    """Non-blank lines, counted as ``load`` reads them (a torn last line does not count)."""
+    data = path.read_bytes()
+    *whole, last = data.split(b"\n")
+    count = sum(1 for line in whole if line.strip())
+    return count + (1 if last.strip() and _is_json(last) else 0)
+
+
+def _is_json(data: bytes) -> bool:
+    try:
+        json.loads(data)
+    except ValueError:
+        return False
+    return True
+
+
+def _end_last_line(path: Path) -> None:
+    """Make the file end with a newline, dropping a torn last line (see ``append``)."""
+    with path.open("rb+") as file:
+        if file.seek(0, os.SEEK_END) == 0:
+            return
+        file.seek(-1, os.SEEK_END)
+        if file.read(1) == b"\n":
+            return
+        file.seek(0)
+        data = file.read()
+        start = data.rfind(b"\n") + 1
+        if _is_json(data[start:]):
+            file.write(b"\n")
+        else:
+            file.truncate(start)
+        file.flush()
+        os.fsync(file.fileno())
+
+
+def _canonical(example: Example) -> str:
+    return json.dumps(example.to_json(), sort_keys=True, ensure_ascii=False)

@@ -1,0 +1,203 @@
+"""Training examples in OpenAI's chat format, read from and written to JSONL files.
+
+An example is ``{"messages": [{"role": ..., "content": ...}, ...]}``. Files of
+prompt/response pairs (``{"prompt": ..., "response"|"completion": ...}``) are converted on
+import. Every problem found while reading names its line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from desktop.core.errors import DatasetError
+
+ROLES = ("system", "user", "assistant")
+ANSWER_KEYS = ("response", "completion")  # what a prompt/response pair may call its answer
+SHAPES = 'needs "messages", or "prompt" and "response" (or "completion")'
+
+
+@dataclass
+class Example:
+    """One training conversation; ``line`` is where it came from (1-based), if from a file."""
+
+    messages: list[dict[str, str]]
+    line: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as it is written and uploaded (``line`` is not part of it)."""
+        return {"messages": self.messages}
+
+    @property
+    def prompt(self) -> str:
+        """The last user message (what the table shows as the question)."""
+        return self._last("user")
+
+    @property
+    def answer(self) -> str:
+        """The last assistant message."""
+        return self._last("assistant")
+
+    def _last(self, role: str) -> str:
+        # Examples are checked by ``validate``, not here: a malformed one shows as blank.
+        for message in reversed(self.messages):
+            if isinstance(message, dict) and message.get("role") == role:
+                content = message.get("content")
+                return content if isinstance(content, str) else ""
+        return ""
+
+
+@dataclass(frozen=True)
+class LineProblem:
+    """A problem with one line of a file (``line`` is 1-based; 0 for the file as a whole)."""
+
+    line: int
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"line": self.line, "reason": self.reason}
+
+
+@dataclass
+class ReadResult:
+    """The examples a file holds, and the lines that could not be read as one."""
+
+    examples: list[Example] = field(default_factory=list)
+    problems: list[LineProblem] = field(default_factory=list)
+    pairs: int = 0  # how many examples were converted from prompt/response pairs
+
+
+def example_from_record(record: Any, line: int | None = None) -> Example:
+    """The example a JSON record holds, in chat format or as a prompt/response pair.
+
+    Raises ``DatasetError`` saying what is wrong with the record (its shape only: roles,
+    order and content are ``validate``'s business).
+    """
+    example, _ = _convert(record, line, None)
+    return example
+
+
+def _convert(record: Any, line: int | None, system_prompt: str | None) -> tuple[Example, bool]:
+    """The example and whether it was a prompt/response pair."""
+    where = f"Line {line}: " if line is not None else ""
+    if not isinstance(record, dict):
+        raise DatasetError(f"{where}not a JSON object ({_kind(record)}); an example {SHAPES}.")
+    if "messages" in record:
+        messages = record["messages"]
+        if not isinstance(messages, list):
+            raise DatasetError(
+                f'{where}"messages" is {_kind(messages)}; it must be a list of '
+                '{"role": ..., "content": ...} objects.'
+            )
+        return Example(messages, line), False
+    answer_key = next((key for key in ANSWER_KEYS if key in record), None)
+    if "prompt" not in record or answer_key is None:
+        keys = ", ".join(f'"{key}"' for key in record) or "no keys"
+        raise DatasetError(f"{where}an example {SHAPES}; this one has {keys}.")
+    pair = [
+        {"role": "user", "content": record["prompt"]},
+        {"role": "assistant", "content": record[answer_key]},
+    ]
+    if system_prompt:
+        pair.insert(0, {"role": "system", "content": system_prompt})
+    return Example(pair, line), True
+
+
+def _kind(value: Any) -> str:
+    """A JSON value's kind, for messages: "a list", "a string", ..."""
+    kinds = {dict: "an object", list: "a list", str: "a string", bool: "true or false"}
+    if value is None:
+        return "null"
+    return kinds.get(type(value), "a number")
+
+
+def read_examples(
+    path: Path, system_prompt: str | None = None, *, allow_partial_last_line: bool = False
+) -> ReadResult:
+    """Every example in a JSONL file; ``system_prompt`` goes first in converted pairs.
+
+    Blank lines are skipped; a line that is not an example becomes a ``LineProblem``. With
+    ``allow_partial_last_line``, a last line without its newline that is not valid JSON is
+    left out silently: that is what an append cut short by a crash leaves behind.
+    DatasetError naming the file if it cannot be read as UTF-8 text.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise DatasetError(f"No such file: {path}.") from exc
+    except OSError as exc:
+        raise DatasetError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
+    try:
+        text = data.decode("utf-8-sig")  # a byte-order mark would otherwise break line 1
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DatasetError(
+            f"{path} is not UTF-8 text (line {line} has a byte that is not UTF-8): "
+            "save it as UTF-8 and try again."
+        ) from exc
+    result = ReadResult()
+    # Only "\n" ends a line: JSON strings may hold U+2028 and friends, which splitlines() cuts.
+    lines = text.split("\n")
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            if allow_partial_last_line and number == len(lines):
+                break
+            result.problems.append(
+                LineProblem(number, f"not valid JSON: {exc.msg} (column {exc.colno})")
+            )
+            continue
+        try:
+            example, was_pair = _convert(record, number, system_prompt)
+        except DatasetError as exc:
+            reason = str(exc).removeprefix(f"Line {number}: ")
+            result.problems.append(LineProblem(number, reason))
+            continue
+        result.examples.append(example)
+        result.pairs += was_pair
+    return result
+
+
+def write_examples(path: Path, examples: Iterable[Example]) -> None:
+    """Write a JSONL file atomically: a crash leaves the old file or the new one, whole."""
+    write_atomically(path, (json_line(example) for example in examples))
+
+
+def json_line(example: Example) -> str:
+    """One example as a JSONL line, newline included (UTF-8 kept as is, not escaped)."""
+    return json.dumps(example.to_json(), ensure_ascii=False) + "\n"
+
+
+def write_atomically(path: Path, chunks: Iterable[str]) -> None:
+    """Write text to a temporary file beside ``path``, sync it, then rename it over ``path``."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as file:
+            for chunk in chunks:
+                file.write(chunk)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    sync_folder(path.parent)
+
+
+def sync_folder(folder: Path) -> None:
+    """Make a rename or a new file in ``folder`` survive a power cut (POSIX only)."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

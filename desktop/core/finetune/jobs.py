@@ -1,0 +1,652 @@
+"""Fine-tuning jobs on OpenAI (or a server with OpenAI's fine-tuning API), through ``openai``.
+
+``FineTuning.start`` validates, uploads the files (``files.create(purpose="fine-tune")``)
+and creates the job; ``refresh`` fetches its state and new events, ``watch`` polls every
+unfinished job until it ends (the window runs it at start, so jobs survive restarts).
+Everything learnt is kept in ``finetune.db``: the job, its events, its loss metrics and its
+lineage (base model, dataset, persona), which the model picker shows for ``ft:`` models.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Collection, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import httpx
+import openai
+from openai.types.fine_tuning import job_create_params
+
+from desktop.core.errors import DatasetError, FinetuneError, ProviderError
+from desktop.core.finetune.datasets import DatasetStore
+from desktop.core.finetune.examples import Example, LineProblem, json_line, read_examples
+from desktop.core.finetune.validate import ValidationReport, example_problems, validate_examples
+from desktop.core.tasks import CancelToken
+
+TERMINAL = ("succeeded", "failed", "cancelled")
+POLL_SECONDS = 10.0
+EVENTS_PAGE = 100  # events asked for at a time (OpenAI's largest page)
+SHOWN_PROBLEMS = 3  # problems a refusal names before "and n more"
+_SLEEP_SLICE = 0.1  # how often a waiting ``watch`` looks at its cancel token
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    id: str
+    created_at: float
+    level: str  # "info", "warn" or "error"
+    message: str
+    type: str = "message"  # or "metrics", whose ``data`` holds a training step's numbers
+    data: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One training step's numbers, from the job's ``metrics`` events."""
+
+    step: int
+    train_loss: float | None
+    valid_loss: float | None
+    train_accuracy: float | None = None  # OpenAI's train_mean_token_accuracy
+    total_steps: int | None = None
+
+
+@dataclass
+class Job:
+    """A job as Folio last saw it."""
+
+    id: str  # the provider's job id, "ftjob-..."
+    provider: str  # "openai" or a server's name
+    base: str  # the base model the job was created with
+    status: str  # OpenAI's: validating_files, queued, running, succeeded, failed, cancelled
+    created_at: float
+    suffix: str | None = None
+    dataset: str | None = None  # the dataset's name (or the file's path, from the CLI)
+    persona: str | None = None
+    fine_tuned_model: str | None = None  # "ft:..." once succeeded
+    error: str | None = None  # the server's reason, for failed jobs
+    finished_at: float | None = None
+    training_file: str | None = None  # the uploaded files' ids
+    validation_file: str | None = None
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
+    trained_tokens: int | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def model_id(self) -> str | None:
+        """The picker's id for the resulting model, e.g. ``openai:ft:gpt-4o-mini:...``."""
+        return f"{self.provider}:{self.fine_tuned_model}" if self.fine_tuned_model else None
+
+    def to_json(self) -> dict[str, Any]:
+        """The CLI contract's job shape (job_id, status, base, fine_tuned_model, error) + more."""
+        return {
+            "job_id": self.id,
+            "status": self.status,
+            "base": self.base,
+            "fine_tuned_model": self.fine_tuned_model,
+            "error": self.error,
+            "model_id": self.model_id,
+            "provider": self.provider,
+            "dataset": self.dataset,
+            "persona": self.persona,
+            "suffix": self.suffix,
+            "created_at": self.created_at,
+            "finished_at": self.finished_at,
+            "training_file": self.training_file,
+            "validation_file": self.validation_file,
+            "hyperparameters": self.hyperparameters,
+            "trained_tokens": self.trained_tokens,
+        }
+
+
+@dataclass(frozen=True)
+class UploadPlan:
+    """What will leave the machine: shown (and confirmed) before anything is sent."""
+
+    files: list[tuple[Path, int, int]]  # (file, examples, bytes): training, then validation
+    provider: str
+    base: str
+    report: ValidationReport
+    dataset: str = ""  # the dataset's name, or the file's path
+    persona: str | None = None  # the dataset's persona, the default lineage
+
+
+def ft_lineage(model: str, job: Job | None, created: float | None = None) -> dict[str, Any]:
+    """Where an ``ft:`` model came from, as ``models list`` and the picker show it.
+
+    From Folio's job when it ran one; otherwise only what the id says (``ft:<base>:...``)
+    and ``created``, when the provider listed the model.
+    """
+    parts = model.removeprefix("openai:").split(":")
+    when = job.finished_at or job.created_at if job else created
+    return {
+        "base": job.base if job else (parts[1] if len(parts) > 1 and parts[1] else None),
+        "dataset": job.dataset if job else None,
+        "persona": job.persona if job else None,
+        "date": time.strftime("%Y-%m-%d", time.localtime(when)) if when else None,
+        "timestamp": when,
+        "job_id": job.id if job else None,
+        "trained_here": job is not None,
+    }
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    provider TEXT NOT NULL,
+    base TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    suffix TEXT,
+    dataset TEXT,
+    persona TEXT,
+    fine_tuned_model TEXT,
+    error TEXT,
+    finished_at REAL,
+    training_file TEXT,
+    validation_file TEXT,
+    hyperparameters TEXT NOT NULL DEFAULT '{}',
+    trained_tokens INTEGER
+);
+CREATE INDEX IF NOT EXISTS jobs_model ON jobs(fine_tuned_model);
+CREATE TABLE IF NOT EXISTS events (
+    id TEXT PRIMARY KEY,
+    job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+    created_at REAL NOT NULL,
+    level TEXT NOT NULL,
+    message TEXT NOT NULL,
+    type TEXT NOT NULL DEFAULT 'message',
+    data TEXT
+);
+CREATE INDEX IF NOT EXISTS events_job ON events(job_id, created_at);
+"""
+_JOB_COLUMNS = (
+    "id, provider, base, status, created_at, suffix, dataset, persona, fine_tuned_model, "
+    "error, finished_at, training_file, validation_file, hyperparameters, trained_tokens"
+)
+_UPSERT_JOB = (
+    f"INSERT INTO jobs ({_JOB_COLUMNS}) VALUES ({', '.join('?' * 15)}) ON CONFLICT(id) DO UPDATE "
+    "SET " + ", ".join(f"{c} = excluded.{c}" for c in _JOB_COLUMNS.split(", ")[1:])
+)
+
+
+class JobStore:
+    """Jobs, events and metrics in SQLite (``finetune.db``)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        # One connection shared by the window and its workers, serialised by a lock; the
+        # CLI may open the same file at the same time, which WAL and the busy timeout allow.
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+        self._db.row_factory = sqlite3.Row
+        self._lock = threading.RLock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def save(self, job: Job) -> None:
+        self.update(job, [])
+
+    def update(self, job: Job, events: Collection[JobEvent]) -> None:
+        """Save a job and its new events together; events already stored are skipped."""
+        values = (
+            job.id,
+            job.provider,
+            job.base,
+            job.status,
+            job.created_at,
+            job.suffix,
+            job.dataset,
+            job.persona,
+            job.fine_tuned_model,
+            job.error,
+            job.finished_at,
+            job.training_file,
+            job.validation_file,
+            json.dumps(job.hyperparameters),
+            job.trained_tokens,
+        )
+        with self._transaction() as db:
+            # An upsert, not INSERT OR REPLACE: replacing the row would cascade to its events.
+            db.execute(_UPSERT_JOB, values)
+            db.executemany(
+                "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (e.id, job.id, e.created_at, e.level, e.message, e.type, _dumps(e.data))
+                    for e in events
+                ],
+            )
+
+    def get(self, job_id: str) -> Job:
+        """FinetuneError naming the id if Folio knows no such job."""
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,)
+            ).fetchone()
+        if row is None:
+            raise FinetuneError(
+                f"Folio knows no fine-tuning job {job_id!r}: `folio-cli finetune status` "
+                "lists the jobs it started."
+            )
+        return _job(row)
+
+    def all(self) -> list[Job]:
+        """Every job, newest first."""
+        return self._jobs("")
+
+    def unfinished(self) -> list[Job]:
+        return self._jobs("WHERE status NOT IN ('succeeded', 'failed', 'cancelled')")
+
+    def _jobs(self, where: str) -> list[Job]:
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_JOB_COLUMNS} FROM jobs {where} ORDER BY created_at DESC, rowid DESC"
+            ).fetchall()
+        return [_job(row) for row in rows]
+
+    def events(self, job_id: str) -> list[JobEvent]:
+        """Oldest first."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM events WHERE job_id = ? ORDER BY created_at, rowid", (job_id,)
+            ).fetchall()
+        return [
+            JobEvent(
+                r["id"],
+                r["created_at"],
+                r["level"],
+                r["message"],
+                r["type"],
+                json.loads(r["data"]) if r["data"] else None,
+            )
+            for r in rows
+        ]
+
+    def event_ids(self, job_id: str) -> set[str]:
+        with self._lock:
+            rows = self._db.execute("SELECT id FROM events WHERE job_id = ?", (job_id,))
+            return {row[0] for row in rows}
+
+    def metrics(self, job_id: str) -> list[Metric]:
+        """By step."""
+        by_step: dict[int, Metric] = {}
+        for event in self.events(job_id):
+            data = event.data or {}
+            if event.type != "metrics" or not isinstance(data.get("step"), int | float):
+                continue
+            step = int(data["step"])
+            by_step[step] = Metric(
+                step,
+                _number(data.get("train_loss")),
+                _number(data.get("valid_loss")),
+                _number(data.get("train_mean_token_accuracy")),
+                int(data["total_steps"]) if isinstance(data.get("total_steps"), int) else None,
+            )
+        return [by_step[step] for step in sorted(by_step)]
+
+    def lineage(self, fine_tuned_model: str) -> Job | None:
+        """The job that made an ``ft:`` model (id with or without ``openai:``), if Folio ran it."""
+        model = fine_tuned_model
+        if not model.startswith("ft:"):
+            model = model.partition(":")[2]  # "<provider>:ft:..."
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE fine_tuned_model = ? "
+                "ORDER BY created_at DESC LIMIT 1",
+                (model,),
+            ).fetchone()
+        return _job(row) if row else None
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _dumps(data: dict[str, Any] | None) -> str | None:
+    return json.dumps(data) if data else None
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _job(row: sqlite3.Row) -> Job:
+    values = dict(row)
+    values["hyperparameters"] = json.loads(values["hyperparameters"] or "{}")
+    return Job(**values)
+
+
+@dataclass
+class _Source:
+    """A dataset (or JSONL file) read and checked, ready to upload."""
+
+    label: str  # the dataset's name, or the file's path
+    persona: str | None
+    files: list[tuple[Path, str, bytes, int]]  # (file, upload name, content, examples)
+    report: ValidationReport
+
+
+class FineTuning:
+    """Start, follow and cancel jobs; ``client`` builds an OpenAI SDK client per call."""
+
+    def __init__(
+        self,
+        jobs: JobStore,
+        datasets: DatasetStore,
+        client: Callable[[], openai.OpenAI],
+        provider: str = "openai",
+    ) -> None:
+        self.jobs = jobs
+        self.datasets = datasets
+        self.client = client
+        self.provider = provider
+
+    def plan(self, dataset: str | Path, base: str, epochs: int | None = None) -> UploadPlan:
+        """Validate a dataset (by name, or a JSONL file) and say what would be uploaded.
+
+        FinetuneError listing the first problems (with their lines) if it is invalid.
+        """
+        source = self._prepare(dataset, _api_name(base), epochs)
+        return UploadPlan(
+            files=[(path, count, len(content)) for path, _, content, count in source.files],
+            provider=self.provider,
+            base=_api_name(base),
+            report=source.report,
+            dataset=source.label,
+            persona=source.persona,
+        )
+
+    def start(
+        self,
+        dataset: str | Path,
+        base: str,
+        *,
+        suffix: str | None = None,
+        epochs: int | None = None,  # None: the server's "auto"
+        batch_size: int | None = None,
+        learning_rate_multiplier: float | None = None,
+        persona: str | None = None,  # None: the dataset's own persona, if it has one
+    ) -> Job:
+        """Validate, upload and create the job; provider errors become ProviderError.
+
+        The job is saved as soon as the provider has created it. If the provider refuses
+        (no credit, an unknown model...), the files uploaded for it are deleted again.
+        """
+        base = _api_name(base)
+        source = self._prepare(dataset, base, epochs)
+        client = self.client()
+        chosen = {
+            "n_epochs": epochs,
+            "batch_size": batch_size,
+            "learning_rate_multiplier": learning_rate_multiplier,
+        }
+        hyperparameters = {key: value for key, value in chosen.items() if value is not None}
+        method = cast(
+            job_create_params.Method,
+            {"type": "supervised", "supervised": {"hyperparameters": hyperparameters}},
+        )
+        uploaded: list[str] = []
+        try:
+            for _, name, content, _ in source.files:
+                sent = client.files.create(file=(name, content), purpose="fine-tune")
+                uploaded.append(sent.id)
+            remote = client.fine_tuning.jobs.create(
+                model=base,
+                training_file=uploaded[0],
+                validation_file=uploaded[1] if len(uploaded) > 1 else openai.omit,
+                suffix=suffix or openai.omit,
+                method=method,
+            )
+        except (openai.OpenAIError, httpx.HTTPError) as exc:
+            self._delete_files(client, uploaded)
+            raise self._error(exc, client, f"fine-tune {base}") from exc
+        job = Job(
+            id=remote.id,
+            provider=self.provider,
+            base=remote.model,
+            status=remote.status,
+            created_at=float(remote.created_at),
+            suffix=suffix,
+            dataset=source.label,
+            persona=persona if persona is not None else source.persona,
+        )
+        _apply(job, remote, [])
+        self.jobs.save(job)
+        return job
+
+    def refresh(self, job_id: str) -> Job:
+        """Fetch the job's state and any new events (metrics among them)."""
+        job = self.jobs.get(job_id)
+        client = self.client()
+        try:
+            remote = client.fine_tuning.jobs.retrieve(job_id)
+            events = self._new_events(client, job_id)
+        except (openai.OpenAIError, httpx.HTTPError) as exc:
+            raise self._error(exc, client, f"job {job_id}") from exc
+        _apply(job, remote, events, self.jobs.events(job_id) if remote.status == "failed" else [])
+        self.jobs.update(job, events)
+        return job
+
+    def cancel(self, job_id: str) -> Job:
+        job = self.jobs.get(job_id)
+        if job.finished:
+            raise FinetuneError(f"Job {job_id} has already {job.status}: there is nothing to stop.")
+        client = self.client()
+        try:
+            remote = client.fine_tuning.jobs.cancel(job_id)
+            events = self._new_events(client, job_id)
+        except (openai.OpenAIError, httpx.HTTPError) as exc:
+            raise self._error(exc, client, f"job {job_id}") from exc
+        _apply(job, remote, events)
+        self.jobs.update(job, events)
+        return job
+
+    def watch(
+        self,
+        on_update: Callable[[Job], None] | None = None,
+        cancel: CancelToken | None = None,
+        interval: float = POLL_SECONDS,
+        job_ids: Collection[str] | None = None,
+    ) -> None:
+        """Poll every unfinished job until all have ended or ``cancel`` is set.
+
+        Jobs started while it runs are picked up at the next round; ``job_ids`` limits it to
+        those jobs. A provider that cannot be reached is retried at the next interval, not
+        fatal; ``on_update`` gets each job as every poll finds it.
+        """
+        cancel = cancel or CancelToken()
+
+        def pending() -> list[Job]:
+            return [j for j in self.jobs.unfinished() if job_ids is None or j.id in job_ids]
+
+        while not cancel.cancelled and (jobs := pending()):
+            for job in jobs:
+                if cancel.cancelled:
+                    return
+                try:
+                    found = self.refresh(job.id)
+                except ProviderError as exc:
+                    log.warning("Cannot follow fine-tuning job %s now: %s", job.id, exc)
+                    continue
+                if on_update is not None:
+                    on_update(found)
+            if pending():
+                _sleep(interval, cancel)
+
+    def account_models(self) -> list[str]:
+        """The ``ft:`` models the account already has (from ``/v1/models``)."""
+        client = self.client()
+        try:
+            return [m.id for m in client.models.list() if m.id.startswith("ft:")]
+        except (openai.OpenAIError, httpx.HTTPError) as exc:
+            raise self._error(exc, client, "the model list") from exc
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _prepare(self, dataset: str | Path, base: str, epochs: int | None) -> _Source:
+        """Read and validate what would be uploaded; DatasetError naming the first problems."""
+        label, persona, files = self._open(dataset)
+        (_, train, problems), *held_out = files
+        report = validate_examples(train, base, epochs, problems)
+        errors = [LineProblem(p.line, p.reason) for p in report.errors]
+        for path, examples, unread in held_out:
+            errors += [LineProblem(p.line, f"{path.name}: {p.reason}") for p in unread]
+            for number, example in enumerate(examples, start=1):
+                line = example.line or number
+                errors += [
+                    LineProblem(line, f"{path.name}: {r}") for r in example_problems(example)
+                ]
+        if errors:
+            raise DatasetError(_refusal(label, errors))
+        stem = Path(label).stem if label.endswith(".jsonl") else label
+        names = [f"{stem}.jsonl", f"{stem}-validation.jsonl"]
+        return _Source(
+            label,
+            persona,
+            [
+                (path, name, "".join(json_line(e) for e in examples).encode(), len(examples))
+                for name, (path, examples, _) in zip(names, files, strict=False)
+            ],
+            report,
+        )
+
+    def _open(
+        self, dataset: str | Path
+    ) -> tuple[str, str | None, list[tuple[Path, list[Example], list[LineProblem]]]]:
+        """(label, persona, [(file, examples, unreadable lines)]: training, then validation)."""
+        if isinstance(dataset, str):
+            try:
+                info = self.datasets.get(dataset)
+            except DatasetError as exc:
+                if not Path(dataset).is_file():
+                    raise DatasetError(
+                        f"No dataset or file named {dataset!r}: `folio-cli finetune datasets` "
+                        "lists the datasets."
+                    ) from exc
+            else:
+                train, validation = self.datasets.load(info.name)
+                files: list[tuple[Path, list[Example], list[LineProblem]]]
+                files = [(info.train_path, train, [])]
+                if info.validation_path is not None and validation:
+                    files.append((info.validation_path, validation, []))
+                return info.name, info.persona, files
+        path = Path(dataset)
+        read = read_examples(path)
+        return str(path), None, [(path, read.examples, read.problems)]
+
+    def _new_events(self, client: openai.OpenAI, job_id: str) -> list[JobEvent]:
+        """Events not stored yet, oldest first: pages (newest first) up to the first known."""
+        known = self.jobs.event_ids(job_id)
+        found: list[JobEvent] = []
+        after: str | openai.Omit = openai.omit
+        while True:
+            page = client.fine_tuning.jobs.list_events(job_id, limit=EVENTS_PAGE, after=after)
+            fresh = [_event(e) for e in page.data if e.id not in known]
+            found += fresh
+            if len(fresh) < len(page.data) or not page.has_more or not page.data:
+                return found[::-1]
+            after = page.data[-1].id
+
+    def _delete_files(self, client: openai.OpenAI, file_ids: list[str]) -> None:
+        """Best effort: files of a job that was never created should not stay uploaded."""
+        for file_id in file_ids:
+            try:
+                client.files.delete(file_id)
+            except (openai.OpenAIError, httpx.HTTPError) as exc:
+                log.warning("Could not delete uploaded file %s: %s", file_id, exc)
+
+    def _error(self, exc: BaseException, client: openai.OpenAI, what: str) -> ProviderError:
+        """The one-line message for an API error (see ``desktop.core.remote``)."""
+        from desktop.core.providers import OPENAI, Provider
+        from desktop.core.remote import translate_error
+        from desktop.core.secrets import OPENAI_KEY_ENV
+
+        p = Provider(
+            self.provider,
+            str(client.base_url).rstrip("/"),
+            OPENAI_KEY_ENV if self.provider == OPENAI else None,
+        )
+        if isinstance(exc, openai.APIStatusError) and exc.status_code in (400, 403, 404, 409, 422):
+            body = exc.body if isinstance(exc.body, dict) else {}
+            reason = " ".join(str(body.get("message") or exc.message).split())
+            return ProviderError(f"{p.label} refused {what} ({exc.status_code}): {reason}")
+        timeout = client.timeout
+        seconds = timeout if isinstance(timeout, int | float) else (timeout and timeout.read) or 0.0
+        return translate_error(exc, p, model=None, timeout=seconds)
+
+
+def _api_name(base: str) -> str:
+    """The model name the API takes (the picker's ``openai:`` prefix dropped)."""
+    return base.strip().removeprefix("openai:")
+
+
+def _refusal(label: str, errors: list[LineProblem]) -> str:
+    shown = "; ".join(
+        f"line {p.line}: {p.reason}".rstrip(".") if p.line else p.reason.rstrip(".")
+        for p in errors[:SHOWN_PROBLEMS]
+    )
+    more = len(errors) - SHOWN_PROBLEMS
+    rest = f" (and {more} more)" if more > 0 else ""
+    return (
+        f"{label} is not ready to upload: {shown}{rest}. `folio-cli finetune validate` "
+        "lists every problem."
+    )
+
+
+def _event(event: Any) -> JobEvent:
+    data = event.data if isinstance(event.data, dict) else None
+    return JobEvent(
+        event.id, float(event.created_at), event.level, event.message, event.type or "message", data
+    )
+
+
+def _apply(job: Job, remote: Any, events: list[JobEvent], stored: Sequence[JobEvent] = ()) -> None:
+    """Copy what the provider says about a job onto ``job``."""
+    job.status = remote.status
+    job.base = remote.model or job.base
+    job.fine_tuned_model = remote.fine_tuned_model
+    job.finished_at = float(remote.finished_at) if remote.finished_at else None
+    job.trained_tokens = remote.trained_tokens
+    job.training_file = remote.training_file
+    job.validation_file = remote.validation_file
+    if remote.hyperparameters is not None:
+        job.hyperparameters = remote.hyperparameters.model_dump(exclude_none=True)
+    if remote.status == "failed":
+        # OpenAI's reason; failing that, the last error its events gave.
+        reason = getattr(remote.error, "message", None)
+        errors = [e.message for e in [*stored, *events] if e.level == "error"]
+        job.error = reason or (errors[-1] if errors else "The provider gave no reason.")
+    else:
+        job.error = None
+
+
+def _sleep(seconds: float, cancel: CancelToken) -> None:
+    """Wait, in small slices so that cancelling is prompt."""
+    deadline = time.monotonic() + seconds
+    while not cancel.cancelled and (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(_SLEEP_SLICE, left))

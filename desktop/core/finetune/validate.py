@@ -1,0 +1,269 @@
+"""Checks a training file before anything leaves the machine; every problem names its line.
+
+What OpenAI would reject is an error (malformed JSON, unknown role, bad order, no assistant
+message, empty content, an example over the model's token limit, too few examples); what
+would waste money is a warning (duplicates). Tokens are counted with tiktoken, offline.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tiktoken
+
+from desktop.core.errors import DatasetError
+from desktop.core.finetune.examples import ROLES, Example, LineProblem, read_examples
+from desktop.core.finetune.pricing import (
+    DEFAULT_BASE,
+    MIN_EXAMPLES,
+    PRICES_AS_OF,
+    base_model,
+    default_epochs,
+    estimate_cost_usd,
+)
+
+FALLBACK_ENCODING = "o200k_base"  # for a base model not in the price table: OpenAI's current
+
+# OpenAI's cookbook (num_tokens_from_messages): each message costs 3 tokens besides its
+# values, a "name" one more, and every example 3 for priming the reply.
+TOKENS_PER_MESSAGE = 3
+TOKENS_PER_NAME = 1
+TOKENS_PER_REPLY = 3
+
+
+@dataclass
+class ValidationReport:
+    """What ``folio-cli finetune validate`` prints and the studio shows."""
+
+    examples: int
+    tokens: int  # billed tokens for one epoch (each example capped at the model's limit)
+    epochs: int
+    estimated_cost_usd: float | None
+    base_model: str
+    errors: list[LineProblem] = field(default_factory=list)
+    warnings: list[LineProblem] = field(default_factory=list)
+    tokens_per_example: list[int] = field(default_factory=list)  # in example order
+    token_encoding: str = ""  # the tiktoken encoding that counted them
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def to_json(self) -> dict[str, Any]:
+        """The CLI contract's shape (ok, examples, tokens, estimated_cost_usd, errors) + more."""
+        cost = self.estimated_cost_usd
+        return {
+            "ok": self.ok,
+            "examples": self.examples,
+            "tokens": self.tokens,
+            "estimated_cost_usd": None if cost is None else round(cost, 6),
+            "errors": [problem.to_json() for problem in self.errors],
+            "warnings": [problem.to_json() for problem in self.warnings],
+            "epochs": self.epochs,
+            "base_model": self.base_model,
+            "prices_as_of": PRICES_AS_OF,
+            "token_encoding": self.token_encoding,
+            "longest_example_tokens": max(self.tokens_per_example, default=0),
+        }
+
+
+def validate_examples(
+    examples: list[Example],
+    base: str | None = None,
+    epochs: int | None = None,
+    problems: list[LineProblem] | None = None,
+) -> ValidationReport:
+    """Validate examples (``problems``: lines that could not be read, counted as errors).
+
+    An example's line is ``Example.line``, or its position (1-based) when it has none.
+    """
+    base = base or DEFAULT_BASE
+    model = base_model(base)
+    encoding_name = model.encoding if model else FALLBACK_ENCODING
+    encoding = token_encoding(encoding_name)
+    errors = list(problems or [])
+    warnings: list[LineProblem] = []
+    if model is None:
+        warnings.append(
+            LineProblem(
+                0,
+                f'"{base}" is not a base model Folio knows: no token limit check and no cost '
+                f"estimate (tokens counted with {encoding_name}).",
+            )
+        )
+    tokens_per_example: list[int] = []
+    first_seen: dict[str, int] = {}
+    for position, example in enumerate(examples, start=1):
+        line = example.line if example.line is not None else position
+        reasons = example_problems(example)
+        errors.extend(LineProblem(line, reason) for reason in reasons)
+        tokens = count_tokens(example.messages, encoding) if _countable(example) else 0
+        tokens_per_example.append(tokens)
+        if model and tokens > model.max_tokens_per_example:
+            errors.append(
+                LineProblem(
+                    line,
+                    f"{tokens:,} tokens; {model.name} takes at most "
+                    f"{model.max_tokens_per_example:,} per example: shorten or split it.",
+                )
+            )
+        key = json.dumps(example.to_json(), sort_keys=True, ensure_ascii=False)
+        if key in first_seen:
+            warnings.append(
+                LineProblem(line, f"the same example as line {first_seen[key]} (a duplicate).")
+            )
+        else:
+            first_seen[key] = line
+    if len(examples) < MIN_EXAMPLES:
+        errors.append(
+            LineProblem(
+                0,
+                f"{len(examples)} example{'' if len(examples) == 1 else 's'}; OpenAI needs "
+                f"at least {MIN_EXAMPLES} (50 to 100 good ones usually make a difference).",
+            )
+        )
+    limit = model.max_tokens_per_example if model else None
+    billed = sum(min(t, limit) if limit else t for t in tokens_per_example)
+    epochs = epochs or default_epochs(len(examples))
+    return ValidationReport(
+        examples=len(examples),
+        tokens=billed,
+        epochs=epochs,
+        estimated_cost_usd=estimate_cost_usd(billed, epochs, base),
+        base_model=model.name if model else base,
+        errors=sorted(errors, key=lambda p: p.line),
+        warnings=sorted(warnings, key=lambda p: p.line),
+        tokens_per_example=tokens_per_example,
+        token_encoding=encoding_name,
+    )
+
+
+def validate_file(
+    path: Path, base: str | None = None, epochs: int | None = None
+) -> ValidationReport:
+    """Validate a JSONL file; a missing or unreadable file is an error on line 0."""
+    try:
+        read = read_examples(path)
+    except DatasetError as exc:
+        model = base_model(base or DEFAULT_BASE)
+        return ValidationReport(
+            examples=0,
+            tokens=0,
+            epochs=epochs or default_epochs(0),
+            estimated_cost_usd=None,
+            base_model=model.name if model else (base or DEFAULT_BASE),
+            errors=[LineProblem(0, str(exc))],
+            token_encoding=model.encoding if model else FALLBACK_ENCODING,
+        )
+    report = validate_examples(read.examples, base, epochs, read.problems)
+    if read.pairs:
+        report.warnings.insert(
+            0,
+            LineProblem(
+                0,
+                f"{read.pairs} of the examples are prompt/response pairs: Folio converts "
+                "them to OpenAI's chat format before uploading.",
+            ),
+        )
+    return report
+
+
+def example_problems(example: Example) -> list[str]:
+    """What OpenAI would reject in one example: shape, roles, order, empty content."""
+    messages: Any = example.messages
+    if not isinstance(messages, list) or not messages:
+        return ['"messages" must be a non-empty list of {"role", "content"} objects.']
+    for number, message in enumerate(messages, start=1):
+        if not isinstance(message, dict):
+            return [f'message {number} is not an object with "role" and "content".']
+        role, content = message.get("role"), message.get("content")
+        if not isinstance(role, str):
+            return [f'message {number} has no "role" (text).']
+        if role not in ROLES:
+            allowed = ", ".join(f'"{r}"' for r in ROLES)
+            return [f'message {number} has the role "{role}"; use {allowed}.']
+        if not isinstance(content, str):
+            return [f'message {number} ({role}) has no "content" (text).']
+    reasons = [
+        f"message {number} ({message['role']}) is empty."
+        for number, message in enumerate(messages, start=1)
+        if not message["content"].strip()
+    ]
+    roles = [message["role"] for message in messages]
+    if "system" in roles[1:]:
+        later = roles.index("system", 1) + 1
+        reasons.append(f"message {later} is a system message: only the first message may be.")
+    if "assistant" not in roles:
+        reasons.append("no assistant message: an example needs an answer to learn from.")
+    elif "user" not in roles[: roles.index("assistant")]:
+        reasons.append("the first assistant message comes before any user message.")
+    elif roles[-1] != "assistant":
+        reasons.append("the last message must be the assistant's answer.")
+    return reasons
+
+
+def _countable(example: Example) -> bool:
+    messages: Any = example.messages
+    return isinstance(messages, list) and all(isinstance(m, dict) for m in messages)
+
+
+def count_tokens(messages: list[dict[str, Any]], encoding: tiktoken.Encoding) -> int:
+    """An example's tokens as OpenAI's cookbook counts them (its text values only)."""
+    tokens = TOKENS_PER_REPLY
+    for message in messages:
+        tokens += TOKENS_PER_MESSAGE
+        for key, value in message.items():
+            if isinstance(value, str):
+                # Special-token text in an example is plain text to train on, not a marker.
+                tokens += len(encoding.encode_ordinary(value))
+                if key == "name":
+                    tokens += TOKENS_PER_NAME
+    return tokens
+
+
+_encoding_lock = threading.Lock()
+
+
+def token_encoding(name: str) -> tiktoken.Encoding:
+    """A tiktoken encoding, from the copy llama-index ships unless TIKTOKEN_CACHE_DIR is set.
+
+    There is no network to fetch encodings from; llama-index bundles cl100k_base and
+    o200k_base. Like ``llama_index.core.utils.get_tokenizer``, the cache folder is pointed
+    at only while loading, and only when the user has not chosen one. tiktoken keeps a
+    loaded encoding for the life of the process.
+    """
+    with _encoding_lock:
+        chosen = os.environ.get("TIKTOKEN_CACHE_DIR")
+        if chosen is not None:
+            try:
+                return tiktoken.get_encoding(name)
+            except Exception as exc:
+                raise DatasetError(
+                    f"Cannot load the tiktoken encoding {name} to count tokens from "
+                    f"TIKTOKEN_CACHE_DIR={chosen} ({exc}). Unset TIKTOKEN_CACHE_DIR to use "
+                    "the copy that comes with Folio."
+                ) from exc
+        os.environ["TIKTOKEN_CACHE_DIR"] = str(_bundled_tiktoken_cache())
+        try:
+            return tiktoken.get_encoding(name)
+        except Exception as exc:
+            raise DatasetError(
+                f"Cannot load the tiktoken encoding {name} to count tokens ({exc}); "
+                "reinstall Folio."
+            ) from exc
+        finally:
+            del os.environ["TIKTOKEN_CACHE_DIR"]
+
+
+def _bundled_tiktoken_cache() -> Path:
+    """llama-index's ``_static/tiktoken_cache`` (files named by the sha1 of their URL)."""
+    spec = importlib.util.find_spec("llama_index.core")
+    if spec is None or spec.origin is None:
+        raise DatasetError("llama-index is not installed: reinstall Folio to count tokens.")
+    return Path(spec.origin).parent / "_static" / "tiktoken_cache"

