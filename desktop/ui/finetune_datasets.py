@@ -15,6 +15,7 @@ from desktop.core.finetune.datasets import DatasetInfo
 from desktop.core.finetune.examples import LineProblem
 from desktop.core.finetune.from_chats import liked_examples
 from desktop.core.finetune.generate import GenerationProgress, GenerationReport, generate_pairs
+from desktop.ui.messages import message_label, say
 from desktop.ui.qt import (
     QAbstractItemView,
     QCheckBox,
@@ -42,19 +43,6 @@ from desktop.ui.workers import Job
 
 _ROLE = Qt.ItemDataRole.UserRole
 SHOWN_PROBLEMS = 10  # lines listed after an import; the rest are counted
-
-
-def message_label() -> QLabel:
-    """A label for what just happened (or went wrong) beside the controls it is about."""
-    label = QLabel()
-    label.setWordWrap(True)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
-
-
-def say(label: QLabel, text: str, error: bool = False) -> None:
-    label.setStyleSheet("color: #b00020" if error else "")
-    label.setText(text)
 
 
 def problems_text(problems: list[LineProblem]) -> str:

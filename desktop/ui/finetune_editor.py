@@ -18,7 +18,7 @@ from desktop.core.finetune.datasets import DatasetInfo
 from desktop.core.finetune.examples import Example, LineProblem
 from desktop.core.finetune.pricing import BASE_MODELS, DEFAULT_BASE, PRICES_AS_OF
 from desktop.core.finetune.validate import ValidationReport, validate_examples
-from desktop.ui.finetune_datasets import message_label, say
+from desktop.ui.messages import message_label, say
 from desktop.ui.qt import (
     QAbstractItemView,
     QComboBox,

@@ -17,8 +17,8 @@ from desktop.core.finetune.jobs import POLL_SECONDS, JobEvent, Metric, UploadPla
 from desktop.core.finetune.jobs import Job as FineTuneJob
 from desktop.core.finetune.pricing import BASE_MODELS, DEFAULT_BASE, PRICES_AS_OF
 from desktop.core.providers import provider
-from desktop.ui.finetune_datasets import message_label, say
 from desktop.ui.loss_plot import LossPlot
+from desktop.ui.messages import message_label, say
 from desktop.ui.qt import (
     QComboBox,
     QDoubleSpinBox,

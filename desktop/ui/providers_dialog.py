@@ -23,6 +23,7 @@ from desktop.core.reembed import ReembedReport, pending_switch
 from desktop.core.secrets import OPENAI_KEY_ENV
 from desktop.core.settings import updated
 from desktop.core.tasks import Progress
+from desktop.ui.messages import message_label, say
 from desktop.ui.qt import (
     QAbstractItemView,
     QComboBox,
@@ -55,25 +56,12 @@ _ROLE = Qt.ItemDataRole.UserRole
 _GGUF_MAGIC = b"GGUF"
 
 
-def _message_label() -> QLabel:
-    """A label for what just happened (or went wrong) beside the fields it is about."""
-    label = QLabel()
-    label.setWordWrap(True)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
-
-
-def _say(label: QLabel, text: str, error: bool = False) -> None:
-    label.setStyleSheet("color: #b00020" if error else "")
-    label.setText(text)
-
-
 def _change(services: Services, label: QLabel, **changes: object) -> bool:
     """Validate and save ``changes``; on failure say why in ``label`` and change nothing."""
     try:
         services.change_settings(updated(services.settings, **changes))
     except (FolioError, OSError) as exc:
-        _say(label, str(exc), error=True)
+        say(label, str(exc), error=True)
         return False
     return True
 
@@ -94,7 +82,7 @@ class _ProviderTab(QWidget):
         super().__init__(parent)
         self.services = services
         self.test_button = QPushButton("Test")
-        self.test_result = _message_label()
+        self.test_result = message_label()
         self.test_result.setAccessibleName("Test result")
 
     def test_provider(self, name: str) -> Job:
@@ -110,15 +98,15 @@ class _ProviderTab(QWidget):
         job.succeeded.connect(self._on_tested)
         job.failed.connect(self._on_test_failed)
         self.test_button.setEnabled(False)
-        _say(self.test_result, f"Asking {name} for its models…")
+        say(self.test_result, f"Asking {name} for its models…")
         return job.start()
 
     def _on_tested(self, text: str) -> None:
-        _say(self.test_result, text)
+        say(self.test_result, text)
         self.test_button.setEnabled(True)
 
     def _on_test_failed(self, text: str) -> None:
-        _say(self.test_result, text, error=True)
+        say(self.test_result, text, error=True)
         self.test_button.setEnabled(True)
 
 
@@ -128,7 +116,7 @@ class OpenAITab(_ProviderTab):
     def __init__(self, services: Services, parent: QWidget | None = None) -> None:
         super().__init__(services, parent)
         secrets = services.secrets
-        self.status = _message_label()
+        self.status = message_label()
         self.key = QLineEdit()
         self.key.setEchoMode(QLineEdit.EchoMode.Password)
         self.key.setPlaceholderText("sk-…  (from platform.openai.com → API keys)")
@@ -138,10 +126,10 @@ class OpenAITab(_ProviderTab):
         self.forget_button = QPushButton("Forget")
         self.forget_button.clicked.connect(self.forget)
         self.test_button.clicked.connect(self.test)
-        self.message = _message_label()
+        self.message = message_label()
         if not secrets.available:
             # Never somewhere else: without a keyring the key can only come from the environment.
-            _say(self.message, secrets.unavailable_reason(OPENAI_KEY_ENV), error=True)
+            say(self.message, secrets.unavailable_reason(OPENAI_KEY_ENV), error=True)
             for widget in (self.key, self.save_button, self.forget_button):
                 widget.setEnabled(False)
         row = QHBoxLayout()
@@ -178,17 +166,17 @@ class OpenAITab(_ProviderTab):
         try:
             self.services.secrets.set(OPENAI, self.key.text(), OPENAI_KEY_ENV)
         except FolioError as exc:
-            _say(self.message, str(exc), error=True)
+            say(self.message, str(exc), error=True)
             return False
         self.key.clear()
-        _say(self.message, "Saved the key in the system keyring.")
+        say(self.message, "Saved the key in the system keyring.")
         self.show_status()
         self.changed.emit()
         return True
 
     def forget(self) -> None:
         self.services.secrets.forget(OPENAI)
-        _say(self.message, "Forgot the stored key.")
+        say(self.message, "Forgot the stored key.")
         self.show_status()
         self.changed.emit()
 
@@ -221,7 +209,7 @@ class ServersTab(_ProviderTab):
             self.key.setPlaceholderText("no system keyring here: use an environment variable")
         self.add_button = QPushButton("Add")
         self.add_button.clicked.connect(self.add)
-        self.message = _message_label()
+        self.message = message_label()
         buttons = QHBoxLayout()
         buttons.addWidget(self.test_button)
         buttons.addWidget(self.remove_button)
@@ -273,7 +261,7 @@ class ServersTab(_ProviderTab):
         settings = self.services.settings
         name = self.name.text().strip()
         if name in settings.servers:
-            _say(self.message, f"A server called {name} exists: remove it first.", error=True)
+            say(self.message, f"A server called {name} exists: remove it first.", error=True)
             return False
         env = self.key_env.text().strip() or None
         server = {"base_url": self.base_url.text().strip(), "api_key_env": env}
@@ -284,11 +272,11 @@ class ServersTab(_ProviderTab):
                 self.services.secrets.set(name, key, env or f"the key variable of {name}")
             self.services.change_settings(new)
         except (FolioError, OSError) as exc:
-            _say(self.message, str(exc), error=True)
+            say(self.message, str(exc), error=True)
             return False
         for field in (self.name, self.base_url, self.key, self.key_env):
             field.clear()
-        _say(self.message, f"Added {name}: its models are listed as {name}:<model>.")
+        say(self.message, f"Added {name}: its models are listed as {name}:<model>.")
         self.reload(select=name)
         self.changed.emit()
         return True
@@ -304,8 +292,8 @@ class ServersTab(_ProviderTab):
         if not _change(self.services, self.message, servers=servers, remote_consent=consent):
             return False
         self.services.secrets.forget(name)
-        _say(self.message, f"Removed {name}, its key and its permission to receive documents.")
-        _say(self.test_result, "")
+        say(self.message, f"Removed {name}, its key and its permission to receive documents.")
+        say(self.test_result, "")
         self.reload()
         self.changed.emit()
         return True
@@ -441,7 +429,7 @@ class DownloadsTab(QWidget):
             self.table.setCellWidget(number, 5, download_row.bar)
             self.table.setCellWidget(number, 6, download_row.button)
             self.rows[entry.name] = download_row
-        self.message = _message_label()
+        self.message = message_label()
         layout = QVBoxLayout(self)
         layout.addWidget(
             QLabel(f"Models are saved in {self.dest}. A stopped download resumes where it stopped.")
@@ -460,12 +448,12 @@ class DownloadsTab(QWidget):
         """A finished download becomes ``local:<name>``, as ``folio-cli models download`` does."""
         local = {**self.services.settings.local_models, name: path}
         if _change(self.services, self.message, local_models=local):
-            _say(self.message, f"Downloaded {name}: choose local:{name} in the model list.")
+            say(self.message, f"Downloaded {name}: choose local:{name} in the model list.")
             self.changed.emit()
         self.reload()
 
     def _on_failed(self, message: str) -> None:
-        _say(self.message, message, error=True)
+        say(self.message, message, error=True)
 
     def cancel_all(self) -> None:
         for row in self.rows.values():
@@ -490,7 +478,7 @@ class LocalFilesTab(QWidget):
         add.clicked.connect(self.choose)
         self.remove_button = QPushButton("Remove")
         self.remove_button.clicked.connect(self.remove)
-        self.message = _message_label()
+        self.message = message_label()
         buttons = QHBoxLayout()
         buttons.addWidget(add)
         buttons.addWidget(self.remove_button)
@@ -529,20 +517,20 @@ class LocalFilesTab(QWidget):
         """Offer ``path`` as ``local:<name>``; a file that is not a GGUF model is refused."""
         local = self.services.settings.local_models
         if name in local:
-            _say(self.message, f"local:{name} exists: choose another name.", error=True)
+            say(self.message, f"local:{name} exists: choose another name.", error=True)
             return False
         try:
             with path.open("rb") as file:
                 magic = file.read(len(_GGUF_MAGIC))
         except OSError as exc:
-            _say(self.message, f"Cannot read {path}: {exc.strerror}.", error=True)
+            say(self.message, f"Cannot read {path}: {exc.strerror}.", error=True)
             return False
         if magic != _GGUF_MAGIC:
-            _say(self.message, f"{path.name} is not a GGUF model file.", error=True)
+            say(self.message, f"{path.name} is not a GGUF model file.", error=True)
             return False
         if not _change(self.services, self.message, local_models={**local, name: str(path)}):
             return False
-        _say(self.message, f"Added local:{name}.")
+        say(self.message, f"Added local:{name}.")
         self.reload()
         self.changed.emit()
         return True
@@ -555,7 +543,7 @@ class LocalFilesTab(QWidget):
         local = {k: v for k, v in self.services.settings.local_models.items() if k != name}
         if not _change(self.services, self.message, local_models=local):
             return False
-        _say(self.message, f"Removed local:{name}; the file itself is left where it is.")
+        say(self.message, f"Removed local:{name}; the file itself is left where it is.")
         self.reload()
         self.changed.emit()
         return True
@@ -614,7 +602,7 @@ class EmbeddingsTab(QWidget):
         self.bar.setTextVisible(True)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel)
-        self.message = _message_label()
+        self.message = message_label()
         self.message.setAccessibleName("Embeddings message")
         pending_row = QHBoxLayout()
         pending_row.addWidget(self.pending, 1)
@@ -654,7 +642,7 @@ class EmbeddingsTab(QWidget):
             self.current.setText(self.services.embed_model_name)
             switch = pending_switch(self.services.library)
         except (FolioError, OSError) as exc:
-            _say(self.message, str(exc), error=True)
+            say(self.message, str(exc), error=True)
             switch = None
         if switch is not None and not running:
             self.pending.setText(
@@ -689,10 +677,10 @@ class EmbeddingsTab(QWidget):
         if self.busy:
             return False
         if ":" not in model_id:
-            _say(self.message, "Choose a model, or type <server>:<model>.", error=True)
+            say(self.message, "Choose a model, or type <server>:<model>.", error=True)
             return False
         if self.is_busy():
-            _say(self.message, "The library is indexing: switch when it is done.", error=True)
+            say(self.message, "The library is indexing: switch when it is done.", error=True)
             return False
         name = self.services.needs_consent(model_id)
         if name is not None:
@@ -728,15 +716,15 @@ class EmbeddingsTab(QWidget):
         self.consent_box = None
         name = self.services.needs_consent(model_id)
         if not allowed:
-            _say(self.message, f"Nothing was sent to {name}.")
+            say(self.message, f"Nothing was sent to {name}.")
         elif self.is_busy():
-            _say(self.message, "The library is indexing: switch when it is done.", error=True)
+            say(self.message, "The library is indexing: switch when it is done.", error=True)
         else:
             try:
                 if name is not None:
                     self.services.allow_remote(name)
             except (FolioError, OSError) as exc:
-                _say(self.message, f"Could not save the permission for {name}: {exc}", error=True)
+                say(self.message, f"Could not save the permission for {name}: {exc}", error=True)
             else:
                 self.start(model_id)
                 return
@@ -757,7 +745,7 @@ class EmbeddingsTab(QWidget):
         self.job = job
         self.bar.setRange(0, 0)  # busy until the first count: loading the model comes first
         self.bar.setFormat("")
-        _say(self.message, f"Preparing {model_id}…")
+        say(self.message, f"Preparing {model_id}…")
         self.show_state()
         return job.start()
 
@@ -766,31 +754,31 @@ class EmbeddingsTab(QWidget):
         if self.job is not None:
             self.job.cancel.cancel()
             self.cancel_button.setEnabled(False)
-            _say(self.message, "Stopping after the current batch…")
+            say(self.message, "Stopping after the current batch…")
 
     def _on_progress(self, p: Progress) -> None:
         self.bar.setRange(0, max(p.chunks_total, 1))
         self.bar.setValue(p.chunks_done)
         self.bar.setFormat(f"{p.chunks_done}/{p.chunks_total} chunks")
         if self.cancel_button.isEnabled():
-            _say(self.message, f"Re-embedding the library{_eta(p.eta_seconds)}…")
+            say(self.message, f"Re-embedding the library{_eta(p.eta_seconds)}…")
 
     def _on_done(self, r: ReembedReport) -> None:
         if r.cancelled:
-            _say(self.message, f"Stopped; Resume goes on with {r.model} from there.")
+            say(self.message, f"Stopped; Resume goes on with {r.model} from there.")
         elif r.swapped:
-            _say(
+            say(
                 self.message,
                 f"The library now uses {r.model}: search uses the new model from now on "
                 f"({r.chunks} chunks, in {r.seconds:.1f}s).",
             )
             self.changed.emit()
         else:
-            _say(self.message, f"The library already uses {r.model} ({r.chunks} chunks).")
+            say(self.message, f"The library already uses {r.model} ({r.chunks} chunks).")
 
     def _on_failed(self, message: str) -> None:
         text = " ".join(message.split())  # one line
-        _say(self.message, text, error=message != "Cancelled.")
+        say(self.message, text, error=message != "Cancelled.")
 
     def _on_finished(self) -> None:
         self.job = None
