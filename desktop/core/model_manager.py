@@ -8,7 +8,8 @@ failure, so a cancelled or killed download would start again from zero. Here the
 ``<file>.<etag>.incomplete`` beside the destination and the next call resumes it with an HTTP
 Range request; the size, and the sha256 the hub publishes for LFS files (every GGUF), are
 checked before the file takes its final name, so a file at ``dest_dir / filename`` is always a
-complete, checked download.
+complete, checked download. One download of a file at a time, across processes: a
+``<file>.lock`` (filelock, as huggingface_hub uses) is held while it runs.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,7 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 import httpx
 import huggingface_hub
+from filelock import FileLock, Timeout
 from huggingface_hub import constants, get_hf_file_metadata, hf_hub_url
 from huggingface_hub.errors import (
     HfHubHTTPError,
@@ -195,35 +197,65 @@ def download(
     if dest.is_file():
         return dest
     cancel.raise_if_cancelled()
-    endpoint = hub_endpoint()
     try:
         dest_dir.mkdir(parents=True, exist_ok=True)
-        with _hub_errors(entry, endpoint):
-            url = hf_hub_url(
-                entry.repo_id, entry.filename, revision=entry.revision, endpoint=endpoint
-            )
-            meta = get_hf_file_metadata(url, token=False, headers=_HEADERS, endpoint=endpoint)
-            if meta.commit_hash is None or meta.etag is None or meta.size is None:
-                raise ModelError(
-                    f"{endpoint} did not answer like the Hugging Face hub for {entry.name} "
-                    "(no commit, ETag or size). Check HF_ENDPOINT and any proxy in between."
-                )
-            partial = _partial_path(dest, meta.etag)
-            _check_space(entry, partial, meta.size)
-            digest = _download_bytes(meta.location, partial, meta.size, on_progress, cancel)
-        # For LFS files (every GGUF) the hub's ETag is the file's sha256. huggingface_hub
-        # itself only compares sizes, so a corrupted byte would otherwise go unnoticed.
-        if _SHA256.fullmatch(meta.etag) and digest != meta.etag:
-            partial.unlink(missing_ok=True)
-            raise ModelError(
-                f"The download of {entry.name} ({entry.filename}) is corrupted: its sha256 "
-                "does not match the one the hub publishes. It was deleted; run the download "
-                "again."
-            )
-        partial.replace(dest)
+        with _only_download(entry, dest):
+            if not dest.is_file():  # else another download finished it meanwhile
+                _download_to(entry, dest, on_progress, cancel)
     except OSError as error:
         raise _disk_error(entry, dest_dir, error) from error
     return dest
+
+
+@contextmanager
+def _only_download(entry: CatalogEntry, dest: Path) -> Iterator[None]:
+    """Hold ``dest``'s download lock, or refuse: two downloads would share the partial file."""
+    path = dest.with_name(f"{dest.name}.lock")
+    lock = FileLock(path)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise ModelError(
+            f"{entry.name} is already being downloaded, by another Folio window or folio-cli. "
+            "Wait for that download to finish, or cancel it there and start again."
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+        with suppress(OSError):  # another process may hold it again by now (Windows)
+            path.unlink()
+
+
+def _download_to(
+    entry: CatalogEntry,
+    dest: Path,
+    on_progress: ProgressHook | None,
+    cancel: CancelToken,
+) -> None:
+    """Fetch (or resume) ``entry`` into its partial file, check it, give it ``dest``'s name."""
+    endpoint = hub_endpoint()
+    with _hub_errors(entry, endpoint):
+        url = hf_hub_url(entry.repo_id, entry.filename, revision=entry.revision, endpoint=endpoint)
+        meta = get_hf_file_metadata(url, token=False, headers=_HEADERS, endpoint=endpoint)
+        if meta.commit_hash is None or meta.etag is None or meta.size is None:
+            raise ModelError(
+                f"{endpoint} did not answer like the Hugging Face hub for {entry.name} "
+                "(no commit, ETag or size). Check HF_ENDPOINT and any proxy in between."
+            )
+        partial = _partial_path(dest, meta.etag)
+        _check_space(entry, partial, meta.size)
+        digest = _download_bytes(meta.location, partial, meta.size, on_progress, cancel)
+    # For LFS files (every GGUF) the hub's ETag is the file's sha256. huggingface_hub
+    # itself only compares sizes, so a corrupted byte would otherwise go unnoticed.
+    if _SHA256.fullmatch(meta.etag) and digest != meta.etag:
+        partial.unlink(missing_ok=True)
+        raise ModelError(
+            f"The download of {entry.name} ({entry.filename}) is corrupted: its sha256 "
+            "does not match the one the hub publishes. It was deleted; run the download "
+            "again."
+        )
+    partial.replace(dest)
 
 
 def _partial_path(dest: Path, etag: str) -> Path:

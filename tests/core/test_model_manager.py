@@ -151,6 +151,13 @@ def test_killed_download_resumes_in_the_next_call(
             assert proc.poll() is None, "the download process ended before it was killed"
             assert time.monotonic() < deadline, "the download did not start"
             time.sleep(0.05)
+        # A second download of the same file, meanwhile, is refused: it would write into
+        # the same partial file.
+        asked = len(hub.log)
+        with pytest.raises(ModelError, match="already being downloaded") as refused:
+            download(entry, tmp_path)
+        assert "smollm2-135m" in str(refused.value)
+        assert len(hub.log) == asked  # refused before asking the hub anything
     finally:
         proc.kill()
         proc.wait()
@@ -158,6 +165,7 @@ def test_killed_download_resumes_in_the_next_call(
     kept = partial.stat().st_size
     assert 4 * MB <= kept < size
 
+    # The killed process's lock went with it.
     hub.reset()
     path = download(entry, tmp_path)
 
