@@ -48,6 +48,7 @@ class LibraryPane(QWidget):
         self._job: Job | None = None
         self._queued: list[Path] = []
         self._sync_queued = False
+        self._held: str | None = None  # why indexing waits (an embedding switch), if it does
 
         self.folders = QListWidget()
         self.folders.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -95,7 +96,23 @@ class LibraryPane(QWidget):
 
     @property
     def busy(self) -> bool:
-        return self._job is not None
+        """Indexing, or held back: what is asked meanwhile waits its turn."""
+        return self._job is not None or self._held is not None
+
+    def hold(self, reason: str | None) -> None:
+        """Hold indexing back, saying ``reason``; ``None`` lets it go on with what waited.
+
+        An embedding switch ends by catching up with the library and swapping stores,
+        which must not overlap an ingest; drops, syncs and changes on disk wait meanwhile.
+        """
+        self._held = reason
+        self._set_busy(self._job is not None)
+        if reason is not None:
+            if self._job is None:
+                self.status.setText(reason)
+        elif self._job is None:
+            self.status.clear()
+            self._run_queued()
 
     def add_paths(self, paths: list[Path]) -> None:
         """Add folders/files and index them in the background (queued if busy)."""
@@ -146,8 +163,8 @@ class LibraryPane(QWidget):
 
     def _set_busy(self, busy: bool) -> None:
         self.cancel_button.setEnabled(busy)
-        self.sync_button.setEnabled(not busy)
-        self.remove_button.setEnabled(not busy)
+        self.sync_button.setEnabled(not self.busy)
+        self.remove_button.setEnabled(not self.busy)
         self.progress.setVisible(busy)
 
     def _on_progress(self, p: Progress) -> None:
@@ -182,6 +199,14 @@ class LibraryPane(QWidget):
         if job is not None and isinstance(job.result, IngestReport):
             # Announced only now, once the pane is idle and shows the result.
             self.ingest_finished.emit(job.result)
+        if self._held is not None:
+            self.status.setText(self._held)
+        self._run_queued()
+
+    def _run_queued(self) -> None:
+        """Start what was asked while the pane was busy, unless it still is (held)."""
+        if self.busy:
+            return
         if self._queued:
             queued, self._queued = self._queued, []
             self.add_paths(queued)

@@ -35,6 +35,11 @@ from desktop.ui.qt import (
 )
 from desktop.ui.workers import wait_for_jobs
 
+SWITCH_HOLD = (
+    "Switching the embedding model (Models and Providers → Embeddings): indexing waits "
+    "until it is done."
+)
+
 
 def app_icon() -> QIcon:
     """Folio's icon, every size rendered from ``resources/icons/folio.svg``."""
@@ -168,6 +173,9 @@ class MainWindow(QMainWindow):
             dialog = ProvidersDialog(self.services, self)
             dialog.providers_changed.connect(self.picker.refresh)
             dialog.local_models_changed.connect(self.picker.reload)
+            dialog.embedding_switch_running.connect(
+                lambda running: self.library.hold(SWITCH_HOLD if running else None)
+            )
             self.providers_dialog = dialog
         self.providers_dialog.reload()
         self.providers_dialog.show()

@@ -566,11 +566,12 @@ class EmbeddingsTab(QWidget):
     The window's counterpart of ``folio-cli reembed``. The whole switch runs as one ``Job``;
     search and chat go on with the current model until its last step swaps in the new one.
     That last step must not overlap an ingest, so a switch is refused while ``is_busy()``
-    (the library pane is indexing). The library pane does not know about a switch, though:
-    an ingest started while one runs is not held back (see ``switch``).
+    (the library pane is indexing), and ``running`` tells the window to hold indexing back
+    until the switch ends.
     """
 
     changed = Signal()  # the library's embedding model changed
+    running = Signal(bool)  # a switch started (True) or ended (False)
 
     def __init__(
         self,
@@ -747,6 +748,7 @@ class EmbeddingsTab(QWidget):
         self.bar.setFormat("")
         say(self.message, f"Preparing {model_id}…")
         self.show_state()
+        self.running.emit(True)
         return job.start()
 
     def cancel(self) -> None:
@@ -783,6 +785,7 @@ class EmbeddingsTab(QWidget):
     def _on_finished(self) -> None:
         self.job = None
         self.show_state()
+        self.running.emit(False)
 
 
 def _library_busy(parent: QWidget | None) -> Callable[[], bool]:
@@ -796,6 +799,7 @@ class ProvidersDialog(QDialog):
     providers_changed = Signal()  # keys or servers changed: remote lists must be asked again
     local_models_changed = Signal()  # a GGUF was downloaded, added or removed
     embedding_model_changed = Signal()  # the library now uses another embedding model
+    embedding_switch_running = Signal(bool)  # hold indexing back while True
 
     def __init__(
         self,
@@ -820,6 +824,7 @@ class ProvidersDialog(QDialog):
         self.tabs.addTab(self.local, "Local files")
         self.tabs.addTab(self.embeddings, "Embeddings")
         self.embeddings.changed.connect(self.embedding_model_changed)
+        self.embeddings.running.connect(self.embedding_switch_running)
         self.openai.changed.connect(self.providers_changed)
         self.servers.changed.connect(self.providers_changed)
         for tab in (self.downloads, self.local):

@@ -14,9 +14,10 @@ import pytest
 
 from desktop.app import Services
 from desktop.core.embeddings import LOCAL_EMBEDDING_ID
-from desktop.core.library import EMBEDDING_MODEL_KEY
+from desktop.core.library import EMBEDDING_MODEL_KEY, INDEXED
 from desktop.core.reembed import pending_switch
 from desktop.core.settings import Settings
+from desktop.ui.main_window import MainWindow
 from desktop.ui.providers_dialog import EmbeddingsTab, ProvidersDialog
 from desktop.ui.qt import QApplication, QMessageBox, Qt, QTimer
 
@@ -165,3 +166,35 @@ def test_refused_while_the_library_is_indexing_and_for_unknown_ids(  # type: ign
     assert "Unknown provider 'nowhere'" in tab.message.text()
     assert "\n" not in tab.message.text()
     assert library.embed_model_name == LOCAL_EMBEDDING_ID
+
+
+def test_files_dropped_during_a_switch_wait_and_are_indexed_with_the_new_model(  # type: ignore[no-untyped-def]
+    qtbot, library: Services, tmp_path: Path
+) -> None:
+    services = library
+    services.allow_remote("lab")
+    window = MainWindow(services)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: not window.library.busy, timeout=60_000)  # the start-up sync
+    tab = window.open_providers().embeddings
+    late = tmp_path / "late"
+    late.mkdir()
+    (late / "harbour.md").write_text("The harbour froze over in the winter of 1963.\n")
+
+    tab.choice.setCurrentText(LAB_MODEL)
+    with qtbot.waitSignal(tab.changed, timeout=60_000):
+        assert tab.switch()
+        window.library.add_paths([late])  # dropped while the switch runs
+        assert window.library.busy and window.library._job is None  # held, not indexing
+        assert "indexing waits" in window.library.status.text()
+        assert not window.library.sync_button.isEnabled()
+    qtbot.waitUntil(lambda: tab.job is None and window.library._job is None, timeout=60_000)
+
+    # Once the switch ended, the queued folder was indexed, with the library's new model.
+    assert services.embed_model_name == LAB_MODEL
+    assert services.library.files_under(str(late))[str(late / "harbour.md")].status == INDEXED
+    hits = services.retriever.search("The harbour froze over in winter", k=1, mode="dense")
+    assert hits[0].file_name == "harbour.md"
+    assert_search_finds_each_file(services)
+    assert window.library.sync_button.isEnabled()
