@@ -6,7 +6,8 @@ is run too when it exists.
 
 Targets: ingestion overhead over the bare embedder < 15%; re-sync of an unchanged
 10,000-file library < 2 s; search p50 at 100,000 chunks < 10 ms excluding query embedding;
-ask TTFT and tokens/s reported against llama.cpp's own on the same prompt.
+ask TTFT and tokens/s reported against llama.cpp's own on the same prompt; fine-tuning
+validation against bare parsing and token counting.
 
     .venv/bin/python bench/run_all.py [--json] [--only ingest_throughput,resync,...]
 """
@@ -22,7 +23,14 @@ from pathlib import Path
 from typing import Any
 
 BENCH = Path(__file__).resolve().parent
-BENCHMARKS = ("ingest_throughput", "resync", "search_latency", "ask_latency", "eval_retrieval")
+BENCHMARKS = (
+    "ingest_throughput",
+    "resync",
+    "search_latency",
+    "ask_latency",
+    "eval_retrieval",
+    "finetune_validate",
+)
 
 
 def run_one(name: str) -> dict[str, Any]:
@@ -79,6 +87,12 @@ def _line(r: dict[str, Any]) -> str:
         return (
             f"ask: TTFT {f['ttft_ms']} ms vs llama.cpp {d['ttft_ms']} ms ({r['ttft_ratio']}x); "
             f"{f['tokens_per_s']} vs {d['tokens_per_s']} tokens/s ({r['tokens_per_s_ratio']}x)"
+        )
+    if name == "finetune_validate":
+        return (
+            f"fine-tuning validation: {r['examples']:,} examples in {r['folio_s']} s "
+            f"({r['examples_per_s']:,}/s), {r['overhead']:.0%} over parsing and counting "
+            f"alone; folio-cli finetune validate {r['cli_median_s']} s per file"
         )
     modes = r.get("modes")
     if name == "eval_retrieval" and isinstance(modes, dict):

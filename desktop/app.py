@@ -12,29 +12,30 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from llama_index.core.base.embeddings.base import BaseEmbedding
-
-from desktop.core.chat import ChatService, ChatStore
-from desktop.core.embeddings import LOCAL_EMBEDDING_ID, embedding_dim, embedding_for
 from desktop.core.errors import SettingsError, StoreError
-from desktop.core.ingest import Ingestor
 from desktop.core.library import EMBEDDING_MODEL_KEY, Library
-from desktop.core.llms import LLMCache
 from desktop.core.models import EMBED_DIM
 from desktop.core.paths import data_home
-from desktop.core.retrieval import Retriever
 from desktop.core.secrets import Secrets
 from desktop.core.settings import Settings, load_settings, save_settings, updated
-from desktop.core.store import FolioStore
 from desktop.core.tasks import CancelToken, ProgressCallback
 
+# What loads LlamaIndex, ONNX Runtime, llama.cpp or the vector store is imported where it
+# is first used: commands that need none of them (models, fine-tuning, personas) start
+# about a second sooner.
 if TYPE_CHECKING:
     import openai
+    from llama_index.core.base.embeddings.base import BaseEmbedding
 
+    from desktop.core.chat import ChatService, ChatStore
     from desktop.core.finetune.datasets import DatasetStore
     from desktop.core.finetune.jobs import FineTuning, JobStore
+    from desktop.core.ingest import Ingestor
+    from desktop.core.llms import LLMCache
     from desktop.core.models import ModelInfo
     from desktop.core.reembed import ReembedReport
+    from desktop.core.retrieval import Retriever
+    from desktop.core.store import FolioStore
 
 
 def freeze_long_lived_objects() -> None:
@@ -80,6 +81,7 @@ class Services:
             if not config.url:
                 raise SettingsError("store.url: set the Qdrant server URL to use backend 'qdrant'.")
             return connect(config.url, os.environ.get(config.api_key_env), config.collection)
+        from desktop.core.embeddings import LOCAL_EMBEDDING_ID, embedding_dim
         from desktop.core.reembed import active_collection, remove_stale_collections
         from desktop.core.store.edge import EdgeVectorStore, stored_dim
 
@@ -109,6 +111,8 @@ class Services:
         model behind this object's back, ingestion and search refuse with a clear message
         instead of mixing models.
         """
+        from desktop.core.embeddings import LOCAL_EMBEDDING_ID
+
         return self.library.get_meta(EMBEDDING_MODEL_KEY) or LOCAL_EMBEDDING_ID
 
     def embedding_credentials(self, model_id: str) -> tuple[str | None, str | None]:
@@ -127,6 +131,8 @@ class Services:
 
     def load_embedding_model(self, model_id: str) -> BaseEmbedding:
         """A new instance of the embedding model ``model_id``, with its credentials."""
+        from desktop.core.embeddings import embedding_for
+
         api_key, base_url = self.embedding_credentials(model_id)
         return embedding_for(
             model_id,
@@ -183,6 +189,8 @@ class Services:
 
     @cached_property
     def ingestor(self) -> Ingestor:
+        from desktop.core.ingest import Ingestor
+
         ingestor = Ingestor(
             self.library, self.store, self.embed_model, self.embed_model_name, self.settings
         )
@@ -191,12 +199,16 @@ class Services:
 
     @cached_property
     def retriever(self) -> Retriever:
+        from desktop.core.retrieval import Retriever
+
         return Retriever(
             self.library, self.store, self.embed_model, self.embed_model_name, self.settings.top_k
         )
 
     @cached_property
     def llms(self) -> LLMCache:
+        from desktop.core.llms import LLMCache
+
         return LLMCache(self.settings, self.secrets)
 
     @cached_property
@@ -225,6 +237,8 @@ class Services:
 
     @cached_property
     def chats(self) -> ChatStore:
+        from desktop.core.chat import ChatStore
+
         return ChatStore(self.home / "chats.db")
 
     @cached_property
@@ -259,6 +273,8 @@ class Services:
 
     @cached_property
     def chat(self) -> ChatService:
+        from desktop.core.chat import ChatService
+
         return ChatService(
             self.chats,
             lambda: self.retriever,

@@ -214,7 +214,9 @@ def add_commands(fsub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--epochs", type=int, help="default: the provider's auto")
     p.add_argument("--batch-size", type=int, help="default: the provider's auto")
     p.add_argument("--learning-rate-multiplier", type=float, help="default: the provider's auto")
-    p.add_argument("--persona", help="the persona it learns (lineage; default: the dataset's)")
+    p.add_argument(
+        "--persona", help='the persona it learns (lineage; default: the dataset\'s; "" for none)'
+    )
     p.add_argument("--yes", action="store_true", help="upload without asking")
     p.set_defaults(func=cmd_start)
 

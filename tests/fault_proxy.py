@@ -43,6 +43,13 @@ _MESSAGES = {
     429: ("Rate limit reached for requests.", "requests"),
     500: ("The server had an error while processing your request.", "server_error"),
 }
+# Keyed by the body's "code" where OpenAI words an error by its code rather than its status.
+_CODE_MESSAGES = {
+    "insufficient_quota": (
+        "You exceeded your current quota, please check your plan and billing details.",
+        "insufficient_quota",
+    ),
+}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -93,7 +100,9 @@ class _Handler(BaseHTTPRequestHandler):
         if faults.status is not None and (faults.times is None or faults.times > 0):
             if faults.times is not None:
                 faults.times -= 1
-            message, kind = _MESSAGES.get(faults.status, ("Error.", "server_error"))
+            message, kind = _CODE_MESSAGES.get(faults.code) or _MESSAGES.get(
+                faults.status, ("Error.", "server_error")
+            )
             error = {"message": message, "type": kind, "code": faults.code or None}
             # OpenAI's SDK honours retry-after-ms: keep the test's backoff short.
             return self._send_json(faults.status, {"error": error}, retry_after_ms="50")

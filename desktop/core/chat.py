@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from llama_index.core.base.llms.types import ChatMessage
 
+from desktop.core import sqlite
 from desktop.core.errors import ChatError, ConsentRequired, ContextTooLong, StreamDropped
 from desktop.core.personas import Persona, PersonaLibrary
 from desktop.core.prompts import fit_to_context
@@ -96,6 +97,7 @@ class Answer:
     prompt: list[ChatMessage] = field(default_factory=list)
     usage: dict[str, int] | None = None
     notice: str | None = None  # what a person should know about this answer
+    message_id: int | None = None  # the stored answer, to rate it
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -135,16 +137,11 @@ class ChatStore:
     """Chats and messages in SQLite (``chats.db``); personas live in the same file."""
 
     def __init__(self, path: Path) -> None:
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
+        # (WAL with NORMAL sync: an fsync per message was most of the time Folio added
+        # before a remote model's first token.)
+        self._db = sqlite.connect(path, _SCHEMA)
         self.lock = threading.RLock()
         with self.lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # WAL with NORMAL sync stays consistent after a crash and skips an fsync per
-            # message, which was most of the time Folio added before a remote first token.
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
             columns = {r[1] for r in self._db.execute("PRAGMA table_info(messages)")}
             for column, statement in _MIGRATIONS.items():
                 if column not in columns:
@@ -311,8 +308,13 @@ class ChatService:
         top_k: int | None = None,
         on_token: Callable[[str], None] | None = None,
         cancel: CancelToken | None = None,
+        on_chat: Callable[[str], None] | None = None,
     ) -> Answer:
-        """Answer ``question``, streaming tokens to ``on_token``; the turn is saved."""
+        """Answer ``question``, streaming tokens to ``on_token``; the turn is saved.
+
+        ``on_chat`` learns the chat's id as soon as the question is stored, so a caller
+        whose answer then fails can send again into the same chat.
+        """
         if not question.strip():
             raise ChatError("The question is empty.")
         model_id = model or self.default_model
@@ -341,6 +343,8 @@ class ChatService:
             persona=chosen.name if chosen else None,
             retrieval=retrieval,
         )
+        if on_chat is not None:
+            on_chat(chat.id)
         kwargs: dict[str, Any] = {}
         if chosen and chosen.temperature is not None:
             kwargs["temperature"] = chosen.temperature
@@ -372,7 +376,7 @@ class ChatService:
         if trimmed and notice is None:
             notice = "Some sources or earlier turns were left out to fit the model's context."
         sources = kept or []
-        self.store.add_message(
+        message_id = self.store.add_message(
             chat.id,
             "assistant",
             reply.text,
@@ -396,6 +400,7 @@ class ChatService:
             prompt=messages,
             usage=reply.usage,
             notice=notice,
+            message_id=message_id,
         )
 
 

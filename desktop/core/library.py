@@ -14,11 +14,12 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from desktop.core import sqlite
 from desktop.core.errors import EmbeddingMismatchError
 
 INDEXED, FAILED, SKIPPED = "indexed", "failed", "skipped"
@@ -77,32 +78,17 @@ class Library:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        # One connection shared by the UI and worker threads, serialised by a lock.
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
+        self._db = sqlite.connect(path, _SCHEMA)
         self._lock = threading.RLock()
-        with self._lock:
-            # WAL survives a killed process without losing committed transactions.
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
 
     def close(self) -> None:
         """Close the database."""
         with self._lock:
             self._db.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> AbstractContextManager[sqlite3.Connection]:
         """A write transaction: all of it is committed, or none of it."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        return sqlite.transaction(self._db, self._lock)
 
     # -- meta -------------------------------------------------------------------------------
 

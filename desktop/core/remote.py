@@ -33,6 +33,13 @@ def _body_code(exc: openai.APIStatusError) -> str:
     return str(code or "")
 
 
+def server_reason(exc: openai.APIStatusError) -> str:
+    """The server's own words for an error: the body's message, else what the SDK says."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    message = body.get("message") if isinstance(body.get("message"), str) else None
+    return " ".join((message or exc.message).split())
+
+
 def translate_error(
     exc: BaseException, p: Provider, model: str | None, timeout: float
 ) -> ProviderError:
@@ -61,20 +68,23 @@ def translate_error(
         )
     if isinstance(exc, openai.RateLimitError):
         if _body_code(exc) == "insufficient_quota":
-            return ProviderError(f"{who} says the account has no credit left (429).")
+            # Quoted: the provider says which plan or limit, and where to change it.
+            return ProviderError(
+                f"{who} says the account has no credit left (429): {server_reason(exc)}"
+            )
         return ProviderError(
             f"{who} is rate-limiting requests (429) and still was after {MAX_RETRIES} retries; "
             "wait a minute and try again."
         )
     if isinstance(exc, openai.BadRequestError):
-        message = str(exc.message).lower()
+        message = server_reason(exc).lower()
         if _body_code(exc) == "context_length_exceeded" or any(
             w in message for w in _CONTEXT_WORDS
         ):
             return ContextTooLong(f"The question and its sources are too long for {what}.")
-        return ProviderError(f"{who} rejected the request (400): {exc.message}")
+        return ProviderError(f"{who} rejected the request (400): {server_reason(exc)}")
     if isinstance(exc, openai.APIStatusError):
-        return ProviderError(f"{who} failed with HTTP {exc.status_code}: {exc.message}")
+        return ProviderError(f"{who} failed with HTTP {exc.status_code}: {server_reason(exc)}")
     return ProviderError(f"{who} failed: {exc}")
 
 

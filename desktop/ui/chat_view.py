@@ -406,6 +406,7 @@ class ChatPane(QWidget):
         self._streaming = self._append(MessageView("assistant", "", choice.describe()))
         self._pending = ""
         chat_id = self.chat_id
+        started: list[str] = []  # the chat the question went into, even if the answer fails
 
         def work(job: Job) -> Answer | ConsentRequired:
             try:
@@ -417,6 +418,7 @@ class ChatPane(QWidget):
                     chat_id=chat_id,
                     on_token=job.stream,
                     cancel=job.cancel,
+                    on_chat=started.append,
                 )
             except ConsentRequired as exc:
                 # Not an error but a question for the person: handed back as a result,
@@ -426,7 +428,7 @@ class ChatPane(QWidget):
         job = Job(work, self)
         job.token.connect(self._on_token)
         job.succeeded.connect(lambda result: self._on_result(result, question))
-        job.failed.connect(lambda message: self._on_failed(message, question))
+        job.failed.connect(lambda message: self._on_failed(message, question, started))
         job.finished.connect(self._on_finished)
         self._job = job
         self.send_button.setEnabled(False)
@@ -476,17 +478,24 @@ class ChatPane(QWidget):
             self._streaming.set_sources(answer.citations, question)
             self._streaming.set_notice(answer.notice)
             self._streaming.set_usage(answer.usage)
-            stored = self.services.chats.messages(answer.chat_id)
-            if stored and stored[-1].role == "assistant":  # the answer just stored
-                self._streaming.set_stored(stored[-1].id, stored[-1].rating)
-        if self.chat_id != answer.chat_id:
-            self.chat_id = answer.chat_id
-            self.chat_changed.emit(answer.chat_id)
+            if answer.message_id is not None:
+                self._streaming.set_stored(answer.message_id, None)
+        self._enter_chat(answer.chat_id)
+
+    def _enter_chat(self, chat_id: str) -> None:
+        """Make ``chat_id`` the pane's chat (a new one is announced to the chat list)."""
+        if self.chat_id != chat_id:
+            self.chat_id = chat_id
+            self.chat_changed.emit(chat_id)
         self.update_header()
 
-    def _on_failed(self, message: str, question: str) -> None:
+    def _on_failed(self, message: str, question: str, started: list[str]) -> None:
         if self._streaming is not None:
             self._streaming.set_text(f"*{message}*")
+        if started:
+            # The question was stored before the answer failed: sending it again belongs
+            # in the same chat, not a new one.
+            self._enter_chat(started[0])
         self._restore_question(question)
         self.error.emit(message)
 

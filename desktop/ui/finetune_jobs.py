@@ -306,7 +306,8 @@ class TrainPanel(QWidget):
             "epochs": self.epochs.value() or None,
             "batch_size": self.batch_size.value() or None,
             "learning_rate_multiplier": self.learning_rate.value() or None,
-            "persona": self.persona.currentText().strip() or None,
+            # The field starts as the dataset's persona: left empty, the model has none.
+            "persona": self.persona.currentText().strip(),
         }
 
         def work(_job: Job) -> FineTuneJob:

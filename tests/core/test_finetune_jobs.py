@@ -150,6 +150,22 @@ def test_a_job_runs_to_a_model_with_its_lineage(server: FineTuningServer, make) 
     )
 
 
+def test_the_lineage_persona_defaults_to_the_datasets_and_can_be_changed_or_cleared(
+    server: FineTuningServer, make
+) -> None:  # type: ignore[no-untyped-def]
+    services = make()
+    services.datasets.create("zen", examples(10), source="generated", persona="Zen")
+    chosen = {
+        None: "Zen",  # not said: the dataset's
+        "Calm cook": "Calm cook",
+        "": None,  # cleared: trained from a persona's data, but named for none
+        "  ": None,
+    }
+    for persona, expected in chosen.items():
+        job = services.finetuning.start("zen", BASE, persona=persona)
+        assert services.finetune_jobs.get(job.id).persona == expected
+
+
 def test_events_are_paged_and_stored_once(server: FineTuningServer, make, tmp_path) -> None:  # type: ignore[no-untyped-def]
     server.config.advance_on_retrieve = False
     server.config.steps = EVENTS_PAGE + 50
@@ -277,8 +293,12 @@ def test_no_quota_saves_no_job_and_leaves_nothing_uploaded(server: FineTuningSer
     server.config.quota_exceeded = True
     services = make()
     services.datasets.create("zen", examples(10), source="import", validation=examples(2, "x"))
-    with pytest.raises(ProviderError, match=r"no credit left \(429\)"):
+    with pytest.raises(ProviderError, match=r"no credit left \(429\)") as refused:
         services.finetuning.start("zen", BASE)
+    # The provider's own words, not the SDK's "Error code: 429 - {...}".
+    assert str(refused.value).endswith(
+        ": You exceeded your current quota, please check your plan and billing details."
+    )
     assert services.finetune_jobs.all() == []
     assert server.files() == {}  # both uploads were taken back
     assert ("POST", "/v1/fine_tuning/jobs") in server.requests

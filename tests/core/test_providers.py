@@ -196,7 +196,7 @@ def test_rate_limit_that_lasts(faulty) -> None:  # type: ignore[no-untyped-def]
 def test_no_credit(faulty) -> None:  # type: ignore[no-untyped-def]
     services, proxy = faulty
     proxy.faults.status, proxy.faults.code = 429, "insufficient_quota"
-    _ask_fails(services, "no credit left")
+    _ask_fails(services, r"no credit left \(429\): You exceeded your current quota, please check")
 
 
 def test_model_not_found(faulty) -> None:  # type: ignore[no-untyped-def]

@@ -18,6 +18,7 @@ from desktop.core.model_manager import find_entry
 from desktop.core.models import ModelInfo, embedded_llm_path
 from desktop.core.secrets import Secrets
 from desktop.core.settings import Settings
+from desktop.ui.chat_view import ChatPane, Choice
 from desktop.ui.main_window import MainWindow
 from desktop.ui.model_picker import REMOTE_MARK
 from desktop.ui.providers_dialog import ProvidersDialog
@@ -25,7 +26,7 @@ from desktop.ui.qt import QApplication, QLineEdit, QMessageBox, Qt
 from tests.fault_proxy import FaultProxy
 from tests.hf_hub_server import running_hub
 from tests.keyring_backend import FileKeyring
-from tests.llama_server import MODEL_ALIAS
+from tests.llama_server import MODEL_ALIAS, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -273,6 +274,28 @@ def test_a_dropped_answer_is_kept_and_a_server_down_keeps_the_question(
     assert window.picker.choice().model == LAB_MODEL  # kept, and marked
     assert "(unreachable)" in window.picker.combo.currentText()
     assert any(text.startswith("  lab: Cannot reach lab") for text in all_items(window))
+
+
+def test_a_first_question_that_fails_is_sent_again_into_the_same_chat(qtbot, make_remote) -> None:  # type: ignore[no-untyped-def]
+    services = make_remote(servers={"lab": {"base_url": f"http://127.0.0.1:{free_port()}/v1"}})
+    pane = ChatPane(services, lambda: Choice(LAB_MODEL, None, False))
+    qtbot.addWidget(pane)
+    errors: list[str] = []
+    pane.error.connect(errors.append)
+    new_chats: list[str] = []
+    pane.chat_changed.connect(new_chats.append)
+
+    for attempt in (1, 2):
+        pane.input.setPlainText(QUESTION)
+        pane.send()
+        qtbot.waitUntil(lambda n=attempt: len(errors) == n and not pane.busy, timeout=60_000)
+        assert "Cannot reach lab" in errors[-1]
+        assert pane.input.toPlainText() == QUESTION  # back in the box, to send again
+
+    chats = services.chats.all()
+    assert len(chats) == 1 and new_chats == [chats[0].id] and pane.chat_id == chats[0].id
+    stored = services.chats.messages(chats[0].id)
+    assert [(m.role, m.content) for m in stored] == [("user", QUESTION)] * 2
 
 
 def test_a_catalog_download_resumes_and_appears_in_the_picker(

@@ -97,22 +97,20 @@ def test_event_loop_keeps_running_during_ingest(qtbot, window: MainWindow, tmp_p
 def test_question_streams_an_answer_with_sources(qtbot, window: MainWindow, docs: Path) -> None:  # type: ignore[no-untyped-def]
     ingest(qtbot, window, docs)
     tokens: list[str] = []
-    window.chat.answer_finished.connect(lambda _: None)
-    answer = None
-
-    def collect(text: str) -> None:
-        tokens.append(text)
-
     with qtbot.waitSignal(window.chat.answer_finished, timeout=120_000) as blocker:
         window.chat.input.setPlainText("How many days of leave carry over?")
         window.chat.send()
-        window.chat._job.token.connect(collect)  # the job streaming this answer
+        window.chat._job.token.connect(tokens.append)  # the job streaming this answer
     answer = blocker.args[0]
     assert tokens and answer.citations[0].file_name == "leave.md"
     view = window.chat.message_views()[-1]
     assert view.sources.count() == len(answer.citations)
     assert view.sources.item(0).text().startswith("[1] leave.md")
     assert view.text == answer.text
+    # The answer is stored and can be rated at once.
+    stored = window.services.chats.messages(answer.chat_id)[-1]
+    assert view.message_id == answer.message_id == stored.id and stored.role == "assistant"
+    assert view.like_button.isEnabled()
     passage = view.show_passage()
     assert (passage is not None and "<mark>" in passage.browser.toHtml().lower()) or "leave" in (
         passage.browser.toPlainText()

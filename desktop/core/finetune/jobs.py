@@ -14,8 +14,8 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Collection, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -24,6 +24,7 @@ import httpx
 import openai
 from openai.types.fine_tuning import job_create_params
 
+from desktop.core import sqlite
 from desktop.core.errors import DatasetError, FinetuneError, ProviderError
 from desktop.core.finetune.datasets import DatasetStore
 from desktop.core.finetune.examples import Example, LineProblem, json_line, read_examples
@@ -187,27 +188,11 @@ class JobStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        # One connection shared by the window and its workers, serialised by a lock; the
-        # CLI may open the same file at the same time, which WAL and the busy timeout allow.
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
-        self._db.row_factory = sqlite3.Row
+        self._db = sqlite.connect(path, _SCHEMA)
         self._lock = threading.RLock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
 
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return sqlite.transaction(self._db, self._lock)
 
     def save(self, job: Job) -> None:
         self.update(job, [])
@@ -390,7 +375,7 @@ class FineTuning:
         epochs: int | None = None,  # None: the server's "auto"
         batch_size: int | None = None,
         learning_rate_multiplier: float | None = None,
-        persona: str | None = None,  # None: the dataset's own persona, if it has one
+        persona: str | None = None,  # None: the dataset's own persona, if any; "": none
     ) -> Job:
         """Validate, upload and create the job; provider errors become ProviderError.
 
@@ -433,7 +418,7 @@ class FineTuning:
             created_at=float(remote.created_at),
             suffix=suffix,
             dataset=source.label,
-            persona=persona if persona is not None else source.persona,
+            persona=(persona.strip() or None) if persona is not None else source.persona,
         )
         _apply(job, remote, [])
         self.jobs.save(job)
@@ -583,7 +568,7 @@ class FineTuning:
     def _error(self, exc: BaseException, client: openai.OpenAI, what: str) -> ProviderError:
         """The one-line message for an API error (see ``desktop.core.remote``)."""
         from desktop.core.providers import OPENAI, Provider
-        from desktop.core.remote import translate_error
+        from desktop.core.remote import server_reason, translate_error
         from desktop.core.secrets import OPENAI_KEY_ENV
 
         p = Provider(
@@ -592,9 +577,9 @@ class FineTuning:
             OPENAI_KEY_ENV if self.provider == OPENAI else None,
         )
         if isinstance(exc, openai.APIStatusError) and exc.status_code in (400, 403, 404, 409, 422):
-            body = exc.body if isinstance(exc.body, dict) else {}
-            reason = " ".join(str(body.get("message") or exc.message).split())
-            return ProviderError(f"{p.label} refused {what} ({exc.status_code}): {reason}")
+            return ProviderError(
+                f"{p.label} refused {what} ({exc.status_code}): {server_reason(exc)}"
+            )
         timeout = client.timeout
         seconds = timeout if isinstance(timeout, int | float) else (timeout and timeout.read) or 0.0
         return translate_error(exc, p, model=None, timeout=seconds)

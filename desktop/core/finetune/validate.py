@@ -216,15 +216,25 @@ def _countable(example: Example) -> bool:
 def count_tokens(messages: list[dict[str, Any]], encoding: tiktoken.Encoding) -> int:
     """An example's tokens as OpenAI's cookbook counts them (its text values only)."""
     tokens = TOKENS_PER_REPLY
+    roles = _role_tokens.setdefault(encoding.name, {})
     for message in messages:
         tokens += TOKENS_PER_MESSAGE
         for key, value in message.items():
-            if isinstance(value, str):
-                # Special-token text in an example is plain text to train on, not a marker.
-                tokens += len(encoding.encode_ordinary(value))
-                if key == "name":
-                    tokens += TOKENS_PER_NAME
+            if not isinstance(value, str):
+                continue
+            if key == "role" and value in ROLES:  # counted once: half the encode calls
+                if value not in roles:
+                    roles[value] = len(encoding.encode_ordinary(value))
+                tokens += roles[value]
+                continue
+            # Special-token text in an example is plain text to train on, not a marker.
+            tokens += len(encoding.encode_ordinary(value))
+            if key == "name":
+                tokens += TOKENS_PER_NAME
     return tokens
+
+
+_role_tokens: dict[str, dict[str, int]] = {}  # encoding name -> valid role -> its tokens
 
 
 _encoding_lock = threading.Lock()
