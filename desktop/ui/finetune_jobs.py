@@ -174,6 +174,9 @@ class TrainPanel(QWidget):
         self.persona.setToolTip(
             "The persona whose voice the model learns; shown with the model in the picker"
         )
+        line = self.persona.lineEdit()
+        assert line is not None  # editable
+        line.setPlaceholderText("none (the dataset's persona, when it has one, is filled in)")
         self.destination = QLabel()
         self.destination.setWordWrap(True)
         self.start_button = QPushButton("Start…")
