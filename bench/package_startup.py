@@ -40,14 +40,16 @@ def drop_caches() -> bool:
 
 
 def time_to_window(gui: Path, home: Path, env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    proc = subprocess.Popen([str(gui), "--home", str(home)], env=env, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_window(env, proc)
-        return time.perf_counter() - started
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+    errors = home.with_name("folio-stderr.txt")  # shown if folio exits before its window
+    with errors.open("wb") as stderr:
+        started = time.perf_counter()
+        proc = subprocess.Popen([str(gui), "--home", str(home)], env=env, stderr=stderr)
+        try:
+            wait_for_window(env, proc, errors)
+            return time.perf_counter() - started
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
 
 
 def cli_version_seconds(cli: Path, env: dict[str, str], runs: int) -> float:
