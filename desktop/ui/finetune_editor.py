@@ -9,13 +9,14 @@ what the table holds, so problems show before anything is saved or sent.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from desktop.app import Services
 from desktop.core.errors import FolioError
 from desktop.core.finetune.datasets import DatasetInfo
-from desktop.core.finetune.examples import Example, LineProblem
+from desktop.core.finetune.examples import Example, LineProblem, image_count, text_of
 from desktop.core.finetune.pricing import BASE_MODELS, DEFAULT_BASE, PRICES_AS_OF
 from desktop.core.finetune.validate import ValidationReport, validate_examples
 from desktop.ui.messages import message_label, say
@@ -56,15 +57,17 @@ class Row:
 
     @property
     def single_turn(self) -> bool:
-        """A question and its answer (after an optional system message): editable in cells."""
+        """A question and its answer (after an optional system message), all plain text:
+        editable in cells."""
         roles = [m.get("role") for m in self.messages]
         if roles[:1] == ["system"]:
             roles = roles[1:]
-        return roles == ["user", "assistant"]
+        plain = all(isinstance(m.get("content"), str) for m in self.messages)
+        return roles == ["user", "assistant"] and plain
 
     def cell(self, column: int) -> str:
         role = ("system", "user", "assistant")[column]
-        found = [m.get("content", "") for m in self.messages if m.get("role") == role]
+        found = [shown(m.get("content")) for m in self.messages if m.get("role") == role]
         return found[0] if role == "system" and found else found[-1] if found else ""
 
     def set_cell(self, column: int, text: str) -> None:
@@ -75,6 +78,15 @@ class Row:
         else:
             message = [m for m in self.messages if m.get("role") == role][-1]
             message["content"] = text
+
+
+def shown(content: object) -> str:
+    """A message's content as the table shows it: text, images marked, anything else as JSON
+    (validation says what is wrong with it)."""
+    text = text_of(content)
+    if text is None:
+        return json.dumps(content, ensure_ascii=False)
+    return text + " [image]" * image_count(content)
 
 
 class ExamplesEditor(QWidget):
@@ -181,8 +193,9 @@ class ExamplesEditor(QWidget):
                 if not row.single_turn:
                     flags &= ~Qt.ItemFlag.ItemIsEditable
                     item.setToolTip(
-                        f"A conversation of {len(row.messages)} messages: they are shown "
-                        "below the table. Only single questions and answers are edited here."
+                        f"A conversation of {len(row.messages)} messages, or content that is "
+                        "not plain text (images, parts): shown below the table. Only single "
+                        "questions and answers in plain text are edited here."
                     )
                 item.setFlags(flags)
                 self.table.setItem(index, column, item)
@@ -210,7 +223,7 @@ class ExamplesEditor(QWidget):
         if 0 <= index < len(self.rows):
             messages = self.rows[index].messages
             self.messages.setPlainText(
-                "\n\n".join(f"{m.get('role')}: {m.get('content')}" for m in messages)
+                "\n\n".join(f"{m.get('role')}: {shown(m.get('content'))}" for m in messages)
             )
         else:
             self.messages.clear()

@@ -423,6 +423,56 @@ def test_chat_format_roles_and_order(tmp_path: Path) -> None:
     assert report.warnings == []  # chat format: nothing to convert, no duplicates
 
 
+def test_content_parts_text_and_images_as_openai_takes_them(tmp_path: Path) -> None:
+    image = {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}
+
+    def parts(*texts: str, images: int = 0) -> list[dict[str, object]]:
+        return [{"type": "text", "text": t} for t in texts] + [image] * images
+
+    def example(user: object, answer: object = "A cat.") -> dict[str, object]:
+        return {
+            "messages": [
+                {"role": "user", "content": user},
+                {"role": "assistant", "content": answer},
+            ]
+        }
+
+    good = [example(f"What is {i}?") for i in range(8)]
+    good += [example(parts("What is", "this?", images=1)), example(parts("Name it."))]
+    bad: dict[int, object] = {
+        11: example("Q?", parts("A", images=1)),
+        12: example([{"type": "audio", "data": "..."}]),
+        13: example([{"type": "text"}]),
+        14: example([{"type": "image_url", "image_url": "https://example.com/cat.png"}]),
+        15: example(parts(" ")),
+    }
+    path = write_lines(tmp_path / "parts.jsonl", [*good, *bad.values()])
+    report = validate_file(path)
+    reasons = {p.line: p.reason for p in report.errors}
+    assert reasons == {
+        11: "message 2 (assistant): content part 2 is an image; only user messages may have "
+        "images.",
+        12: 'message 1 (user): content part 1 is not text or an image: each part needs "type": '
+        '"text" or "image_url".',
+        13: 'message 1 (user): content part 1 has no "text".',
+        14: 'message 1 (user): content part 1 has no "image_url": {"url": ...}.',
+        15: "message 1 (user) is empty.",
+    }
+    # The text parts are counted, joined as one text; images are said to be left out.
+    o200k = token_encoding("o200k_base")
+    read = read_examples(path)
+    assert read.examples[8].prompt == "What is\nthis?" and read.examples[9].prompt == "Name it."
+    as_text = [
+        {"role": "user", "content": "What is\nthis?"},
+        {"role": "assistant", "content": "A cat."},
+    ]
+    assert report.tokens_per_example[8] == cookbook_tokens(as_text, o200k)
+    assert [w.reason for w in report.warnings] == [  # lines 9, 11 and 14
+        "3 examples have images: their tokens depend on the images' sizes and are not in the "
+        "estimate."
+    ]
+
+
 def test_validating_examples_in_memory_uses_their_positions() -> None:
     examples = some_examples(12)
     examples[4] = chat("Q?", "")

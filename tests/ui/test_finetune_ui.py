@@ -293,6 +293,15 @@ def test_a_broken_file_lists_its_problems_by_line(qtbot, plain_services, tmp_pat
     empty = pair(8)
     empty["messages"][2]["content"] = ""  # type: ignore[index]
     lines[7] = json.dumps(empty)
+    nothing = pair(10)
+    nothing["messages"][1]["content"] = None  # type: ignore[index]
+    lines[9] = json.dumps(nothing)
+    picture = pair(11)  # valid: OpenAI's text and image parts
+    picture["messages"][1]["content"] = [  # type: ignore[index]
+        {"type": "text", "text": "What is on this plate?"},
+        {"type": "image_url", "image_url": {"url": "https://example.com/plate.png"}},
+    ]
+    lines[10] = json.dumps(picture)
     lines.append('{"messages": [{"role": "user", "content": "cut short')  # line 13
     source = write_jsonl(tmp_path / "broken.jsonl", lines)
 
@@ -305,7 +314,15 @@ def test_a_broken_file_lists_its_problems_by_line(qtbot, plain_services, tmp_pat
     assert panel.report is not None and not panel.report.ok
     assert panel.verdict.text().startswith("✗")
     found = {(part, problem.line) for part, problem, error in panel.problems_found if error}
-    assert {(TRAIN, 5), (TRAIN, 8)} <= found
+    assert found == {(TRAIN, 5), (TRAIN, 8), (TRAIN, 10)}
+    # Content that is not plain text is shown as it is, and left to the file to edit.
+    table = studio.editor.table
+    assert table.item(9, 1).text() == "null" and table.item(10, 1).text() == (
+        "What is on this plate? [image]"
+    )
+    for row in (9, 10):
+        assert not table.item(row, 1).flags() & Qt.ItemFlag.ItemIsEditable
+    assert table.item(11, 1).flags() & Qt.ItemFlag.ItemIsEditable
     texts = [panel.problems.item(i).text() for i in range(panel.problems.count())]
     assert any("line 5" in t for t in texts) and any("line 8" in t for t in texts)
 

@@ -47,9 +47,31 @@ class Example:
         # Examples are checked by ``validate``, not here: a malformed one shows as blank.
         for message in reversed(self.messages):
             if isinstance(message, dict) and message.get("role") == role:
-                content = message.get("content")
-                return content if isinstance(content, str) else ""
+                return text_of(message.get("content")) or ""
         return ""
+
+
+def text_of(content: Any) -> str | None:
+    """A message's text: the string itself, or the text parts of a list of content parts.
+
+    OpenAI also takes content as ``[{"type": "text", "text": ...}, {"type": "image_url",
+    "image_url": {...}}, ...]`` (images in user messages, for vision fine-tuning). ``None``
+    when it is neither, which validation reports.
+    """
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list) and all(isinstance(part, dict) for part in content):
+        texts = [part.get("text") for part in content if part.get("type") == "text"]
+        if all(isinstance(text, str) for text in texts):
+            return "\n".join(texts)
+    return None
+
+
+def image_count(content: Any) -> int:
+    """How many image parts a message's content has."""
+    if not isinstance(content, list):
+        return 0
+    return sum(isinstance(p, dict) and p.get("type") == "image_url" for p in content)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,14 @@ from typing import Any
 import tiktoken
 
 from desktop.core.errors import DatasetError
-from desktop.core.finetune.examples import ROLES, Example, LineProblem, read_examples
+from desktop.core.finetune.examples import (
+    ROLES,
+    Example,
+    LineProblem,
+    image_count,
+    read_examples,
+    text_of,
+)
 from desktop.core.finetune.pricing import (
     DEFAULT_BASE,
     MIN_EXAMPLES,
@@ -120,6 +127,17 @@ def validate_examples(
             )
         else:
             first_seen[key] = line
+    with_images = sum(
+        _countable(e) and any(image_count(m.get("content")) for m in e.messages) for e in examples
+    )
+    if with_images:
+        warnings.append(
+            LineProblem(
+                0,
+                f"{with_images} example{'s have' if with_images > 1 else ' has'} images: their "
+                "tokens depend on the images' sizes and are not in the estimate.",
+            )
+        )
     if len(examples) < MIN_EXAMPLES:
         errors.append(
             LineProblem(
@@ -188,12 +206,16 @@ def example_problems(example: Example) -> list[str]:
         if role not in ROLES:
             allowed = ", ".join(f'"{r}"' for r in ROLES)
             return [f'message {number} has the role "{role}"; use {allowed}.']
-        if not isinstance(content, str):
+        if isinstance(content, list):
+            wrong = _part_problem(content, role)
+            if wrong:
+                return [f"message {number} ({role}): {wrong}"]
+        elif not isinstance(content, str):
             return [f'message {number} ({role}) has no "content" (text).']
     reasons = [
         f"message {number} ({message['role']}) is empty."
         for number, message in enumerate(messages, start=1)
-        if not message["content"].strip()
+        if not (text_of(message["content"]) or "").strip() and not image_count(message["content"])
     ]
     roles = [message["role"] for message in messages]
     if "system" in roles[1:]:
@@ -208,6 +230,27 @@ def example_problems(example: Example) -> list[str]:
     return reasons
 
 
+def _part_problem(parts: list[Any], role: str) -> str | None:
+    """What is wrong with a list of content parts, if anything (OpenAI's two kinds)."""
+    for number, part in enumerate(parts, start=1):
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind == "text":
+            if not isinstance(part.get("text"), str):
+                return f'content part {number} has no "text".'
+        elif kind == "image_url":
+            if role != "user":
+                return f"content part {number} is an image; only user messages may have images."
+            image = part.get("image_url")
+            if not isinstance(image, dict) or not isinstance(image.get("url"), str):
+                return f'content part {number} has no "image_url": {{"url": ...}}.'
+        else:
+            return (
+                f"content part {number} is not text or an image: each part needs "
+                '"type": "text" or "image_url".'
+            )
+    return None
+
+
 def _countable(example: Example) -> bool:
     messages: Any = example.messages
     return isinstance(messages, list) and all(isinstance(m, dict) for m in messages)
@@ -220,6 +263,9 @@ def count_tokens(messages: list[dict[str, Any]], encoding: tiktoken.Encoding) ->
     for message in messages:
         tokens += TOKENS_PER_MESSAGE
         for key, value in message.items():
+            if key == "content" and isinstance(value, list):
+                # The text parts; images are priced by size, which Folio does not estimate.
+                value = text_of(value) or ""
             if not isinstance(value, str):
                 continue
             if key == "role" and value in ROLES:  # counted once: half the encode calls
