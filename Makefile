@@ -13,7 +13,7 @@ SMOKE_OUT ?= dist/smoke
 # instructions (AMX, AVX-512) a VM or another computer lacks: build for any AVX2 CPU instead.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 
-.PHONY: run demo test lint bench package package-test clean
+.PHONY: run demo test lint bench screenshot package package-test clean
 
 $(BIN)/.installed: pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ lint: $(BIN)/.installed
 
 test: lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest
+
+# The README's screenshot, from the real window under Xvfb.
+screenshot: $(BIN)/.installed
+	FOLIO_UPDATE_SCREENSHOT=1 $(BIN)/pytest -q tests/ui/test_xvfb.py
 
 # Installers for this platform in dist/ (Linux: .deb and .tar.gz); see packaging/README.md.
 $(BIN)/.installed-package: $(BIN)/.installed

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from desktop.app import Services
 from desktop.core.chat import Answer
 from desktop.core.errors import ConsentRequired, FolioError
+from desktop.core.paths import resources_dir
 from desktop.core.prompts import source_label
 from desktop.core.providers import is_remote, provider, split_model_id
 from desktop.core.retrieval import Citation
@@ -20,6 +21,7 @@ from desktop.ui.qt import (
     QFrame,
     QGuiApplication,
     QHBoxLayout,
+    QIcon,
     QKeySequence,
     QLabel,
     QListWidget,
@@ -110,6 +112,11 @@ class PassageDialog(QDialog):
         layout.addWidget(buttons)
 
 
+def _icon(name: str) -> QIcon:
+    """An icon of Folio's own (``resources/icons/NAME.svg``): emoji fonts are not everywhere."""
+    return QIcon(str(resources_dir() / "icons" / f"{name}.svg"))
+
+
 class MessageView(QFrame):
     """One turn: the text (Markdown) and, for answers, sources, actions and a rating.
 
@@ -173,13 +180,13 @@ class MessageView(QFrame):
             ):
                 self.actions.addWidget(button)
             self.actions.addStretch(1)
-            self.like_button = QPushButton("👍")
+            self.like_button = QPushButton(_icon("thumb-up"), "")
             self.like_button.setAccessibleName("Good answer")
             self.like_button.setToolTip(
                 "Good answer: keep it as an example to fine-tune a model on "
                 "(Chat → Fine-tuning… → From liked answers). Click again to take it back."
             )
-            self.dislike_button = QPushButton("👎")
+            self.dislike_button = QPushButton(_icon("thumb-down"), "")
             self.dislike_button.setAccessibleName("Bad answer")
             self.dislike_button.setToolTip(
                 "Bad answer: never use it for fine-tuning. Click again to take it back."

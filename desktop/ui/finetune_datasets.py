@@ -172,7 +172,7 @@ class DatasetsPanel(QWidget):
         self.list.currentItemChanged.connect(self._on_current_changed)
         self.empty_hint = QLabel(
             "No datasets yet. Import a JSONL file, build one from the answers you liked "
-            "(👍 in the chat), or generate one from your documents."
+            "(thumbs up in the chat), or generate one from your documents."
         )
         self.empty_hint.setWordWrap(True)
         self.import_button = QPushButton("Import JSONL…")
@@ -372,13 +372,14 @@ class DatasetsPanel(QWidget):
             self.from_chats(dialog.name.text().strip(), include.isChecked())
 
     def from_chats(self, name: str, include_system_prompt: bool = False) -> DatasetInfo | None:
-        """A dataset of every answer marked 👍; None (and why) when there is none or it fails."""
+        """A dataset of the answers given a thumbs up; None (and why) if none or it fails."""
         try:
             examples = liked_examples(self.services.chats, include_system_prompt)
             if not examples:
                 say(
                     self.message,
-                    "No liked answers yet: mark good answers with 👍 in the chat, then try again.",
+                    "No liked answers yet: give good answers a thumbs up in the chat, then try "
+                    "again.",
                     error=True,
                 )
                 return None

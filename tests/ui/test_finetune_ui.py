@@ -152,6 +152,10 @@ def test_thumbs_are_stored_toggle_and_show_again(qtbot, plain_services) -> None:
     answers = [v for v in pane.message_views() if v.role == "assistant"]
     assert [v.message_id for v in answers] == [first, second]
     assert all(v.like_button.isEnabled() and not v.like_button.isChecked() for v in answers)
+    # Drawn from Folio's own icons, not emoji (which not every system has a font for).
+    for button in (answers[0].like_button, answers[0].dislike_button):
+        assert not button.icon().isNull() and button.icon().availableSizes() == []  # SVG
+        assert not button.icon().pixmap(24, 24).toImage().isNull()
 
     qtbot.mouseClick(answers[0].like_button, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(answers[1].dislike_button, Qt.MouseButton.LeftButton)

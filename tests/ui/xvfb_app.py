@@ -63,7 +63,12 @@ def main(home: str, docs: str, screenshot: str) -> int:
     def finish() -> None:
         win = window()
         assert win is not None
-        outcome["saved"] = app.primaryScreen().grabWindow(0).save(screenshot)
+        # What the X server shows where the window is (not Qt's own rendering of it).
+        where = win.frameGeometry()
+        shot = app.primaryScreen().grabWindow(
+            0, where.x(), where.y(), where.width(), where.height()
+        )
+        outcome["saved"] = shot.save(screenshot)
         outcome["title"] = win.windowTitle()
         win.close()
 
