@@ -118,6 +118,10 @@ def cmd_status(services: Services, args: argparse.Namespace) -> int:
     if args.job_id:
         finetuning.refresh(args.job_id)  # an unknown job or an unreachable provider: exit 1
     else:
+        try:
+            finetuning.recover()  # a start killed before it saved its job
+        except ProviderError as exc:
+            print(f"folio-cli: interrupted starts not checked: {exc}", file=sys.stderr)
         for job in store.unfinished():
             try:
                 finetuning.refresh(job.id)

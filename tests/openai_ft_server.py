@@ -58,6 +58,7 @@ class Config:
     quota_exceeded: bool = False  # creating a job answers 429 insufficient_quota
     account_models: list[str] = field(default_factory=list)  # ft: models made elsewhere
     upstream_model: str = "smollm2"  # the name chat completions are relayed with
+    created_job_answer_delay_s: float = 0.0  # a created job is answered this late
 
 
 class ApiError(Exception):
@@ -392,6 +393,10 @@ class _Handler(BaseHTTPRequestHandler):
                         result = answer(
                             state, _Request(match.groups(), parse_qs(url.query), body, kind)
                         )
+                    if (self.command, url.path) == ("POST", "/v1/fine_tuning/jobs"):
+                        # The job exists from here on, whether or not its client lives to
+                        # hear the answer.
+                        time.sleep(state.config.created_job_answer_delay_s)
                     return self._send(200, result)
             raise ApiError(404, f"Invalid URL ({self.command} {url.path})")
         except ApiError as exc:

@@ -79,7 +79,8 @@ class JobWatcher(QObject):
         return self.job is not None
 
     def start(self) -> bool:
-        """Follow every unfinished job (newly started ones included); False if there is none."""
+        """Follow every unfinished job (newly started ones included, and any a start that
+        was interrupted created); False if there is none."""
         if self._stopped:
             return False
         if self.job is not None:
@@ -89,12 +90,13 @@ class JobWatcher(QObject):
             return True
         try:
             jobs = self.services.finetune_jobs.all()
+            interrupted = self.services.finetune_jobs.pending()
         except (FolioError, OSError) as exc:
             self.failed.emit(str(exc))
             return False
         for known in jobs:
             self._seen.setdefault(known.id, known.status)
-        if all(known.finished for known in jobs):
+        if all(known.finished for known in jobs) and not interrupted:
             return False
         finetuning, interval = self.services.finetuning, self.interval
 

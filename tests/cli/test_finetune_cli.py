@@ -11,13 +11,16 @@ import importlib.util
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from desktop.core.finetune.jobs import JobStore
 from tests.openai_ft_server import API_KEY, FineTuningServer
 
 pytestmark = pytest.mark.slow
@@ -227,3 +230,47 @@ def test_on_a_terminal_start_shows_what_it_sends_and_asks_first(
         if answer == "n":
             assert "nothing was sent" in err and server.requests == []
     assert out.startswith("Started ftjob-") and len(server.jobs()) == 1
+
+
+def test_a_start_killed_before_it_saved_its_job_is_found_later(
+    tmp_path: Path, env: dict[str, str], server: FineTuningServer
+) -> None:
+    home = tmp_path / "home"
+    _json(_run(home, "finetune", "import", str(moodswapper_file("zen")), "--json", env=env))
+    server.config.advance_on_retrieve = False
+    server.config.created_job_answer_delay_s = 60  # the job exists; its answer is late
+    args = ["finetune", "start", "--dataset", "zen", "--base", BASE, "--suffix", "calm"]
+    starting = subprocess.Popen(
+        [*COMMAND, "--home", str(home), *args, "--persona", "Zen", "--json"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not server.jobs():
+            assert starting.poll() is None, "the start ended before it was killed"
+            assert time.monotonic() < deadline, "no job was created"
+            time.sleep(0.05)
+    finally:
+        starting.kill()
+        starting.wait()
+    server.config.created_job_answer_delay_s = 0
+    [created] = server.jobs()
+
+    # Folio never heard back: nothing saved, the start is on record as unfinished.
+    store = JobStore(home / "finetune.db")
+    [pending] = store.pending()
+    assert store.all() == [] and pending.training_file == created["training_file"]
+    # Just now, it may be another Folio's start in progress: status leaves it be.
+    assert _json(_run(home, "finetune", "status", "--json", env=env))["jobs"] == []
+    # Five minutes on, status finds the job with all it would have been saved with.
+    with sqlite3.connect(home / "finetune.db") as db:
+        db.execute("UPDATE pending_starts SET created_at = created_at - 600")
+    db.close()
+    [found] = _json(_run(home, "finetune", "status", "--json", env=env))["jobs"]
+    assert found["job_id"] == created["id"] and found["status"] == "validating_files"
+    assert (found["dataset"], found["persona"], found["suffix"]) == ("zen", "Zen", "calm")
+    assert store.pending() == []
+    store.close()

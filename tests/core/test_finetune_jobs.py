@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from keyring.backends import fail
 from desktop.app import Services
 from desktop.core.errors import DatasetError, FinetuneError, ProviderError
 from desktop.core.finetune.examples import Example
-from desktop.core.finetune.jobs import EVENTS_PAGE, JobStore
+from desktop.core.finetune.jobs import EVENTS_PAGE, JobStore, PendingStart
 from desktop.core.secrets import Secrets
 from desktop.core.settings import Settings
 from desktop.core.tasks import CancelToken
@@ -166,6 +167,29 @@ def test_the_lineage_persona_defaults_to_the_datasets_and_can_be_changed_or_clea
         assert services.finetune_jobs.get(job.id).persona == expected
 
 
+def test_a_start_stopped_before_creating_its_job_has_its_uploads_deleted_later(
+    server: FineTuningServer, make
+) -> None:  # type: ignore[no-untyped-def]
+    services = make()
+    services.datasets.create("zen", examples(10), source="import", persona="Zen")
+    done = services.finetuning.start("zen", BASE)  # a start that went through
+    # One that uploaded its files and stopped there (as if killed): the files are on the
+    # server, the start on record, no job anywhere.
+    client = services.finetuning.client()
+    train = client.files.create(file=("train.jsonl", b"{}\n"), purpose="fine-tune").id
+    held = client.files.create(file=("validation.jsonl", b"{}\n"), purpose="fine-tune").id
+    stopped = PendingStart(train, held, "openai", BASE, time.time(), dataset="zen")
+    services.finetune_jobs.add_pending(stopped)
+    assert services.finetuning.recover() == []  # too recent: maybe another Folio's
+    assert train in server.files() and services.finetune_jobs.pending() == [stopped]
+
+    assert services.finetuning.recover(min_age_s=0) == []
+    assert train not in server.files() and held not in server.files()
+    assert services.finetune_jobs.pending() == []
+    assert [j.id for j in services.finetune_jobs.all()] == [done.id]  # untouched
+    assert len(server.jobs()) == 1
+
+
 def test_events_are_paged_and_stored_once(server: FineTuningServer, make, tmp_path) -> None:  # type: ignore[no-untyped-def]
     server.config.advance_on_retrieve = False
     server.config.steps = EVENTS_PAGE + 50
@@ -299,7 +323,7 @@ def test_no_quota_saves_no_job_and_leaves_nothing_uploaded(server: FineTuningSer
     assert str(refused.value).endswith(
         ": You exceeded your current quota, please check your plan and billing details."
     )
-    assert services.finetune_jobs.all() == []
+    assert services.finetune_jobs.all() == [] and services.finetune_jobs.pending() == []
     assert server.files() == {}  # both uploads were taken back
     assert ("POST", "/v1/fine_tuning/jobs") in server.requests
     train, validation = services.datasets.load("zen")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pytest
 from PySide6.QtGui import QImage
 
 from desktop.app import Services
-from desktop.core.finetune.jobs import Metric
+from desktop.core.finetune.jobs import Metric, PendingStart
 from desktop.core.secrets import Secrets
 from desktop.core.settings import Settings, updated
 from desktop.ui.chat_view import ChatPane, Choice
@@ -593,6 +594,35 @@ def test_polling_resumes_when_the_window_starts(  # type: ignore[no-untyped-def]
     qtbot.wait(600)  # three polling intervals
     assert len(ft_server.requests) == asked
     assert services.finetune_jobs.get(waiting.id).status == "validating_files"
+
+
+def test_the_window_finds_a_job_whose_start_was_cut_short(  # type: ignore[no-untyped-def]
+    qtbot, plain_services, ft_server: FineTuningServer, tmp_path
+) -> None:
+    services = plain_services()
+    source = write_jsonl(tmp_path / "calm.jsonl", [json.dumps(pair(n)) for n in range(1, 13)])
+    info, _ = services.datasets.import_file(source, "calm")
+    # What a start killed between creating the job and saving it leaves: its files and job
+    # at the provider, and its record of having started, from ten minutes ago.
+    client = services.finetuning.client()
+    train = client.files.create(file=info.train_path, purpose="fine-tune").id
+    start = PendingStart(
+        train, None, "openai", "gpt-4o-mini", time.time() - 600, dataset="calm", persona="Calm cook"
+    )
+    services.finetune_jobs.add_pending(start)
+    created = client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=train)
+    assert services.finetune_jobs.all() == []
+
+    window = MainWindow(services, finetune_poll_seconds=0.2)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.finetune_watcher.running
+    with qtbot.waitSignal(window.finetune_watcher.succeeded, timeout=30_000) as done:
+        pass
+    job = services.finetune_jobs.get(created.id)
+    assert done.args[0].id == created.id and job.status == "succeeded"
+    assert (job.dataset, job.persona) == ("calm", "Calm cook")
+    assert services.finetune_jobs.pending() == []
 
 
 def picker_entry(window: MainWindow, model: str) -> tuple[str, str] | None:

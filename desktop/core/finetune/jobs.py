@@ -22,7 +22,7 @@ from typing import Any, cast
 
 import httpx
 import openai
-from openai.types.fine_tuning import job_create_params
+from openai.types.fine_tuning import FineTuningJob, job_create_params
 
 from desktop.core import sqlite
 from desktop.core.errors import DatasetError, FinetuneError, ProviderError
@@ -33,6 +33,9 @@ from desktop.core.tasks import CancelToken
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 POLL_SECONDS = 10.0
+# A start left unsaved this long ago has stopped: creating a job takes seconds. Younger ones
+# may belong to another Folio (the window and folio-cli) that is still starting them.
+RECOVER_AFTER_S = 300.0
 EVENTS_PAGE = 100  # events asked for at a time (OpenAI's largest page)
 SHOWN_PROBLEMS = 3  # problems a refusal names before "and n more"
 _SLEEP_SLICE = 0.1  # how often a waiting ``watch`` looks at its cancel token
@@ -113,6 +116,24 @@ class Job:
 
 
 @dataclass(frozen=True)
+class PendingStart:
+    """Files uploaded for a job the provider may or may not have created yet.
+
+    Saved before the job is created and dropped when it is saved: one left behind means
+    Folio stopped in between, and ``FineTuning.recover`` finds out which way it went.
+    """
+
+    training_file: str
+    validation_file: str | None
+    provider: str
+    base: str
+    created_at: float
+    suffix: str | None = None
+    dataset: str | None = None
+    persona: str | None = None
+
+
+@dataclass(frozen=True)
 class UploadPlan:
     """What will leave the machine: shown (and confirmed) before anything is sent."""
 
@@ -172,6 +193,16 @@ CREATE TABLE IF NOT EXISTS events (
     data TEXT
 );
 CREATE INDEX IF NOT EXISTS events_job ON events(job_id, created_at);
+CREATE TABLE IF NOT EXISTS pending_starts (
+    training_file TEXT PRIMARY KEY,
+    validation_file TEXT,
+    provider TEXT NOT NULL,
+    base TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    suffix TEXT,
+    dataset TEXT,
+    persona TEXT
+);
 """
 _JOB_COLUMNS = (
     "id, provider, base, status, created_at, suffix, dataset, persona, fine_tuned_model, "
@@ -219,6 +250,8 @@ class JobStore:
         with self._transaction() as db:
             # An upsert, not INSERT OR REPLACE: replacing the row would cascade to its events.
             db.execute(_UPSERT_JOB, values)
+            # The job is known now: the start that uploaded its files is over.
+            db.execute("DELETE FROM pending_starts WHERE training_file = ?", (job.training_file,))
             db.executemany(
                 "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -306,6 +339,32 @@ class JobStore:
                 (model,),
             ).fetchone()
         return _job(row) if row else None
+
+    def add_pending(self, start: PendingStart) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO pending_starts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    start.training_file,
+                    start.validation_file,
+                    start.provider,
+                    start.base,
+                    start.created_at,
+                    start.suffix,
+                    start.dataset,
+                    start.persona,
+                ),
+            )
+
+    def drop_pending(self, training_file: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM pending_starts WHERE training_file = ?", (training_file,))
+
+    def pending(self) -> list[PendingStart]:
+        """Starts that uploaded files but never saved a job, oldest first."""
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM pending_starts ORDER BY created_at").fetchall()
+        return [PendingStart(**dict(row)) for row in rows]
 
     def close(self) -> None:
         with self._lock:
@@ -395,34 +454,80 @@ class FineTuning:
             job_create_params.Method,
             {"type": "supervised", "supervised": {"hyperparameters": hyperparameters}},
         )
+        lineage = (persona.strip() or None) if persona is not None else source.persona
         uploaded: list[str] = []
         try:
             for _, name, content, _ in source.files:
                 sent = client.files.create(file=(name, content), purpose="fine-tune")
                 uploaded.append(sent.id)
+            # Should Folio stop before the job is saved, the next ``recover`` finds it.
+            start = PendingStart(
+                training_file=uploaded[0],
+                validation_file=uploaded[1] if len(uploaded) > 1 else None,
+                provider=self.provider,
+                base=base,
+                created_at=time.time(),
+                suffix=suffix,
+                dataset=source.label,
+                persona=lineage,
+            )
+            self.jobs.add_pending(start)
             remote = client.fine_tuning.jobs.create(
                 model=base,
-                training_file=uploaded[0],
-                validation_file=uploaded[1] if len(uploaded) > 1 else openai.omit,
+                training_file=start.training_file,
+                validation_file=start.validation_file or openai.omit,
                 suffix=suffix or openai.omit,
                 method=method,
             )
         except (openai.OpenAIError, httpx.HTTPError) as exc:
             self._delete_files(client, uploaded)
+            if uploaded:
+                self.jobs.drop_pending(uploaded[0])
             raise self._error(exc, client, f"fine-tune {base}") from exc
-        job = Job(
-            id=remote.id,
-            provider=self.provider,
-            base=remote.model,
-            status=remote.status,
-            created_at=float(remote.created_at),
-            suffix=suffix,
-            dataset=source.label,
-            persona=(persona.strip() or None) if persona is not None else source.persona,
-        )
-        _apply(job, remote, [])
-        self.jobs.save(job)
+        job = _adopted(start, remote)
+        self.jobs.save(job)  # and the pending start goes, in the same transaction
         return job
+
+    def recover(self, min_age_s: float = RECOVER_AFTER_S) -> list[Job]:
+        """Settle the starts Folio stopped in the middle of (killed, crashed, power lost).
+
+        A start older than ``min_age_s`` whose job the provider lists is saved as Folio's
+        own, with its dataset and persona; one whose job was never created has its uploaded
+        files deleted. Younger ones may still be running in another Folio and are left.
+        Returns the jobs found.
+        """
+        now = time.time()
+        stale = [
+            p
+            for p in self.jobs.pending()
+            if p.provider == self.provider and now - p.created_at >= min_age_s
+        ]
+        if not stale:
+            return []
+        client = self.client()
+        oldest = min(p.created_at for p in stale) - 60  # clocks and rounding
+        created: dict[str, FineTuningJob] = {}
+        try:
+            for listed in client.fine_tuning.jobs.list(limit=100):  # newest first, paged
+                created.setdefault(listed.training_file, listed)
+                if listed.created_at < oldest:
+                    break
+        except (openai.OpenAIError, httpx.HTTPError) as exc:
+            raise self._error(exc, client, "the list of fine-tuning jobs") from exc
+        found = []
+        for start in stale:
+            remote = created.get(start.training_file)
+            if remote is None:  # the provider never created it
+                files = [start.training_file, start.validation_file]
+                self._delete_files(client, [f for f in files if f])
+                self.jobs.drop_pending(start.training_file)
+                log.info("A start stopped before creating its job: deleted its uploads.")
+                continue
+            job = _adopted(start, remote)
+            self.jobs.save(job)
+            found.append(job)
+            log.info("Found job %s, created by a start that stopped before saving it.", job.id)
+        return found
 
     def refresh(self, job_id: str) -> Job:
         """Fetch the job's state and any new events (metrics among them)."""
@@ -460,11 +565,17 @@ class FineTuning:
     ) -> None:
         """Poll every unfinished job until all have ended or ``cancel`` is set.
 
+        First, starts that Folio stopped in the middle of are settled (``recover``).
+
         Jobs started while it runs are picked up at the next round; ``job_ids`` limits it to
         those jobs. A provider that cannot be reached is retried at the next interval, not
         fatal; ``on_update`` gets each job as every poll finds it.
         """
         cancel = cancel or CancelToken()
+        try:
+            self.recover()
+        except ProviderError as exc:
+            log.warning("Cannot settle an interrupted fine-tuning start now: %s", exc)
 
         def pending() -> list[Job]:
             return [j for j in self.jobs.unfinished() if job_ids is None or j.id in job_ids]
@@ -583,6 +694,22 @@ class FineTuning:
         timeout = client.timeout
         seconds = timeout if isinstance(timeout, int | float) else (timeout and timeout.read) or 0.0
         return translate_error(exc, p, model=None, timeout=seconds)
+
+
+def _adopted(start: PendingStart, remote: FineTuningJob) -> Job:
+    """Folio's record of the job ``start`` created."""
+    job = Job(
+        id=remote.id,
+        provider=start.provider,
+        base=remote.model,
+        status=remote.status,
+        created_at=float(remote.created_at),
+        suffix=start.suffix,
+        dataset=start.dataset,
+        persona=start.persona,
+    )
+    _apply(job, remote, [])
+    return job
 
 
 def _api_name(base: str) -> str:
