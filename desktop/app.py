@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     import openai
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
-    from desktop.core.chat import ChatService, ChatStore
+    from desktop.core.chat import ChatService
+    from desktop.core.chat_store import ChatStore
     from desktop.core.finetune.datasets import DatasetStore
     from desktop.core.finetune.jobs import FineTuning, JobStore
     from desktop.core.ingest import Ingestor
@@ -237,7 +238,7 @@ class Services:
 
     @cached_property
     def chats(self) -> ChatStore:
-        from desktop.core.chat import ChatStore
+        from desktop.core.chat_store import ChatStore
 
         return ChatStore(self.home / "chats.db")
 

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 from llama_index.core.base.llms.types import ChatMessage
 
-from desktop.core.retrieval import Citation
+from desktop.core.citation import Citation
 
 DEFAULT_SYSTEM_PROMPT = "You are Folio, a helpful assistant. Answer clearly and briefly."
 SOURCES_INSTRUCTIONS = (

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
 
+from desktop.core.citation import Citation
 from desktop.core.library import Library
 from desktop.core.store import FolioStore
 
@@ -17,39 +17,6 @@ _MODES = {
     "dense": VectorStoreQueryMode.DEFAULT,
     "keyword": VectorStoreQueryMode.SPARSE,
 }
-
-
-@dataclass(frozen=True)
-class Citation:
-    """One retrieved passage, shown beside an answer."""
-
-    path: str
-    page: int | None
-    score: float
-    text: str
-    file_name: str
-    title: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "page": self.page,
-            "score": self.score,
-            "text": self.text,
-            "file_name": self.file_name,
-            "title": self.title,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Citation:
-        return cls(
-            path=data["path"],
-            page=data.get("page"),
-            score=data["score"],
-            text=data["text"],
-            file_name=data.get("file_name") or data["path"].rsplit("/", 1)[-1],
-            title=data.get("title"),
-        )
 
 
 class Retriever:

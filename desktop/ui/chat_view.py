@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 from desktop.app import Services
 from desktop.core.chat import Answer
+from desktop.core.citation import Citation
 from desktop.core.errors import ConsentRequired, FolioError
 from desktop.core.paths import resources_dir
 from desktop.core.prompts import source_label
 from desktop.core.providers import is_remote, provider, split_model_id
-from desktop.core.retrieval import Citation
 from desktop.ui.qt import (
     QDesktopServices,
     QDialog,

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from llama_index.core.base.llms.types import ChatMessage
 
+from desktop.core.citation import Citation
 from desktop.core.errors import ChatError, ModelError
 from desktop.core.personas import FOUNDING_PERSONA_NAME, Persona
 from desktop.core.prompts import fit_to_context
-from desktop.core.retrieval import Citation
 from desktop.core.settings import Settings
 from desktop.core.tasks import CancelToken
 

@@ -18,7 +18,8 @@ import pytest
 from desktop.app import Services
 from desktop.cli import UsageError
 from desktop.cli_finetune_sources import add_commands
-from desktop.core.chat import ChatStore
+from desktop.core.chat_store import ChatStore
+from desktop.core.citation import Citation
 from desktop.core.errors import ChatError, FinetuneError
 from desktop.core.finetune.examples import Example, read_examples
 from desktop.core.finetune.from_chats import liked_examples
@@ -31,7 +32,6 @@ from desktop.core.finetune.generate import (
 from desktop.core.finetune.validate import example_problems, validate_file
 from desktop.core.llms import LLMCache
 from desktop.core.personas import Persona
-from desktop.core.retrieval import Citation
 from desktop.core.settings import Settings, StoreSettings, updated
 from desktop.core.store.server import ServerVectorStore
 from desktop.core.tasks import CancelToken

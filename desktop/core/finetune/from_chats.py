@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from desktop.core.chat import ChatStore
+from desktop.core.chat_store import ChatStore
 from desktop.core.errors import ChatError
 from desktop.core.finetune.examples import Example
 
