@@ -18,6 +18,7 @@ import pytest
 from PySide6.QtGui import QImage
 
 from desktop.app import Services
+from desktop.core.finetune.jobs import Job as FineTuneJob
 from desktop.core.finetune.jobs import Metric, PendingStart
 from desktop.core.secrets import Secrets
 from desktop.core.settings import Settings, updated
@@ -554,6 +555,17 @@ def test_a_job_can_be_cancelled_from_the_jobs_tab(  # type: ignore[no-untyped-de
     assert ft_server.jobs()[0]["status"] == "cancelled"
 
 
+def start_window_until_a_job_succeeds(qtbot, services: Services) -> tuple[MainWindow, FineTuneJob]:  # type: ignore[no-untyped-def]
+    """Open the window, which follows unfinished jobs at once; wait for one to succeed."""
+    window = MainWindow(services, finetune_poll_seconds=0.2)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.finetune_watcher.running
+    with qtbot.waitSignal(window.finetune_watcher.succeeded, timeout=30_000) as done:
+        pass
+    return window, done.args[0]
+
+
 def test_polling_resumes_when_the_window_starts(  # type: ignore[no-untyped-def]
     qtbot, plain_services, ft_server: FineTuningServer, tmp_path
 ) -> None:
@@ -564,13 +576,8 @@ def test_polling_resumes_when_the_window_starts(  # type: ignore[no-untyped-def]
     assert job.status == "validating_files"
 
     # As if Folio had been closed and is started again: the window follows the job.
-    window = MainWindow(services, finetune_poll_seconds=0.2)
-    qtbot.addWidget(window)
-    window.show()
-    assert window.finetune_watcher.running
-    with qtbot.waitSignal(window.finetune_watcher.succeeded, timeout=30_000) as done:
-        pass
-    model_id = done.args[0].model_id
+    window, succeeded = start_window_until_a_job_succeeds(qtbot, services)
+    model_id = succeeded.model_id
     assert model_id.startswith("openai:ft:gpt-4o-mini-2024-07-18:") and ":calm:" in model_id
     assert services.finetune_jobs.get(job.id).status == "succeeded"
     qtbot.waitUntil(lambda: picker_entry(window, model_id) is not None, timeout=30_000)
@@ -613,14 +620,9 @@ def test_the_window_finds_a_job_whose_start_was_cut_short(  # type: ignore[no-un
     created = client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=train)
     assert services.finetune_jobs.all() == []
 
-    window = MainWindow(services, finetune_poll_seconds=0.2)
-    qtbot.addWidget(window)
-    window.show()
-    assert window.finetune_watcher.running
-    with qtbot.waitSignal(window.finetune_watcher.succeeded, timeout=30_000) as done:
-        pass
+    _, succeeded = start_window_until_a_job_succeeds(qtbot, services)
     job = services.finetune_jobs.get(created.id)
-    assert done.args[0].id == created.id and job.status == "succeeded"
+    assert succeeded.id == created.id and job.status == "succeeded"
     assert (job.dataset, job.persona) == ("calm", "Calm cook")
     assert services.finetune_jobs.pending() == []
 
