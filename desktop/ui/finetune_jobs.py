@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from desktop.app import Services
 from desktop.core.errors import FolioError
@@ -248,13 +249,19 @@ class TrainPanel(QWidget):
         def work(_job: Job) -> UploadPlan:
             return finetuning.plan(name, base, epochs)
 
+        return self._run(work, self.confirm, f"Checking {name} for {base}…")
+
+    def _run(
+        self, work: Callable[[Job], object], on_success: Callable[[Any], None], doing: str
+    ) -> Job:
+        """One step of starting (planning, then uploading) in the background."""
         job = Job(work)
-        job.succeeded.connect(self.confirm)
+        job.succeeded.connect(on_success)
         job.failed.connect(lambda text: say(self.message, f"Not started: {text}", error=True))
         job.finished.connect(self._on_finished)
         self.job = job
         self.start_button.setEnabled(False)
-        say(self.message, f"Checking {name} for {base}…")
+        say(self.message, doing)
         return job.start()
 
     def confirm(self, plan: UploadPlan) -> QMessageBox:
@@ -318,14 +325,7 @@ class TrainPanel(QWidget):
         def work(_job: Job) -> FineTuneJob:
             return finetuning.start(name, plan.base, **options)  # type: ignore[arg-type]
 
-        job = Job(work)
-        job.succeeded.connect(self._on_started)
-        job.failed.connect(lambda text: say(self.message, f"Not started: {text}", error=True))
-        job.finished.connect(self._on_finished)
-        self.job = job
-        self.start_button.setEnabled(False)
-        say(self.message, f"Uploading {name} and creating the job…")
-        job.start()
+        self._run(work, self._on_started, f"Uploading {name} and creating the job…")
 
     def _on_started(self, job: FineTuneJob) -> None:
         say(self.message, f"Started {job.id} ({job.status}): follow it in the Jobs tab.")

@@ -531,28 +531,24 @@ class FineTuning:
 
     def refresh(self, job_id: str) -> Job:
         """Fetch the job's state and any new events (metrics among them)."""
-        job = self.jobs.get(job_id)
-        client = self.client()
-        try:
-            remote = client.fine_tuning.jobs.retrieve(job_id)
-            events = self._new_events(client, job_id)
-        except (openai.OpenAIError, httpx.HTTPError) as exc:
-            raise self._error(exc, client, f"job {job_id}") from exc
-        _apply(job, remote, events, self.jobs.events(job_id) if remote.status == "failed" else [])
-        self.jobs.update(job, events)
-        return job
+        return self._sync(self.jobs.get(job_id), lambda c: c.fine_tuning.jobs.retrieve(job_id))
 
     def cancel(self, job_id: str) -> Job:
         job = self.jobs.get(job_id)
         if job.finished:
             raise FinetuneError(f"Job {job_id} has already {job.status}: there is nothing to stop.")
+        return self._sync(job, lambda c: c.fine_tuning.jobs.cancel(job_id))
+
+    def _sync(self, job: Job, call: Callable[[openai.OpenAI], FineTuningJob]) -> Job:
+        """Ask the provider (``call``) for the job, fetch its new events, save both."""
         client = self.client()
         try:
-            remote = client.fine_tuning.jobs.cancel(job_id)
-            events = self._new_events(client, job_id)
+            remote = call(client)
+            events = self._new_events(client, job.id)
         except (openai.OpenAIError, httpx.HTTPError) as exc:
-            raise self._error(exc, client, f"job {job_id}") from exc
-        _apply(job, remote, events)
+            raise self._error(exc, client, f"job {job.id}") from exc
+        stored = self.jobs.events(job.id) if remote.status == "failed" else []
+        _apply(job, remote, events, stored)
         self.jobs.update(job, events)
         return job
 

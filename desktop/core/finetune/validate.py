@@ -106,11 +106,15 @@ def validate_examples(
         )
     tokens_per_example: list[int] = []
     first_seen: dict[str, int] = {}
+    with_images = 0
     for position, example in enumerate(examples, start=1):
         line = example.line if example.line is not None else position
         reasons = example_problems(example)
         errors.extend(LineProblem(line, reason) for reason in reasons)
-        tokens = count_tokens(example.messages, encoding) if _countable(example) else 0
+        countable = _countable(example)
+        if countable and any(image_count(m.get("content")) for m in example.messages):
+            with_images += 1
+        tokens = count_tokens(example.messages, encoding) if countable else 0
         tokens_per_example.append(tokens)
         if model and tokens > model.max_tokens_per_example:
             errors.append(
@@ -127,9 +131,6 @@ def validate_examples(
             )
         else:
             first_seen[key] = line
-    with_images = sum(
-        _countable(e) and any(image_count(m.get("content")) for m in e.messages) for e in examples
-    )
     if with_images:
         warnings.append(
             LineProblem(
