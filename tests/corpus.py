@@ -160,3 +160,61 @@ MARKERS = {
 def _write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
+
+
+_W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_NOTE_PARTS = {
+    "footnotes": ("footnote", "FN-5150 is the footnote's part number."),
+    "endnotes": ("endnote", "EN-7070 is the endnote's part number."),
+    "comments": ("comment", "CM-3030 is the reviewer's comment."),
+}
+
+
+def write_docx_with_extras(path: Path) -> Path:
+    """A Word document with a footnote, an endnote, a comment and a text box.
+
+    python-docx writes none of these, so their XML parts are added to its package as Word
+    writes them (a text box as a drawing with its VML fallback copy).
+    """
+    import zipfile
+
+    write_docx(path, ["Body BD-1 paragraph.", "TEXTBOX-ANCHOR"])
+    with zipfile.ZipFile(path) as package:
+        parts = {name: package.read(name) for name in package.namelist()}
+    textbox = (
+        '<w:r><mc:AlternateContent xmlns:mc="http://schemas.openxmlformats.org/'
+        'markup-compatibility/2006"><mc:Choice Requires="wps"><w:drawing><wps:txbx '
+        'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape">'
+        "<w:txbxContent><w:p><w:r><w:t>TB-2020 sits in a text box.</w:t></w:r></w:p>"
+        "</w:txbxContent></wps:txbx></w:drawing></mc:Choice><mc:Fallback><w:pict>"
+        "<w:txbxContent><w:p><w:r><w:t>TB-2020 sits in a text box.</w:t></w:r></w:p>"
+        "</w:txbxContent></w:pict></mc:Fallback></mc:AlternateContent></w:r>"
+    )
+    document = parts["word/document.xml"].decode()
+    parts["word/document.xml"] = document.replace(
+        "<w:t>TEXTBOX-ANCHOR</w:t></w:r>", "<w:t>Anchor.</w:t></w:r>" + textbox
+    ).encode()
+    rels = parts["word/_rels/document.xml.rels"].decode()
+    links = ""
+    for index, (kind, (tag, text)) in enumerate(_NOTE_PARTS.items()):
+        separator = (
+            f'<w:{tag} w:type="separator" w:id="-1"><w:p><w:r><w:separator/></w:r></w:p></w:{tag}>'
+            if tag != "comment"
+            else ""
+        )
+        parts[f"word/{kind}.xml"] = (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:{kind} xmlns:w="{_W_NS}">'
+            f'{separator}<w:{tag} w:id="1"><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:{tag}>'
+            f"</w:{kind}>"
+        ).encode()
+        links += (
+            f'<Relationship Id="rIdX{index}" Type="http://schemas.openxmlformats.org/'
+            f'officeDocument/2006/relationships/{kind}" Target="{kind}.xml"/>'
+        )
+    parts["word/_rels/document.xml.rels"] = rels.replace(
+        "</Relationships>", links + "</Relationships>"
+    ).encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as package:
+        for name, data in parts.items():
+            package.writestr(name, data)
+    return path

@@ -55,7 +55,9 @@ COMMIT_CHUNKS = 256
 COMMIT_SECONDS = 2.0
 # Chunk metadata kept for citations. Only a title from the content itself is embedded, so
 # vectors depend on content alone and can be reused for a copy of the file elsewhere.
-_METADATA_KEYS = ("file_path", "file_name", "page", "title", "modified")
+_METADATA_KEYS = ("file_path", "file_name", "page", "title", "modified", "sheet", "front_matter")
+# Kept as the reader gave them (a workbook's sheet name, a Markdown file's front matter).
+_READER_ONLY_KEYS = ("sheet", "front_matter")
 
 
 @dataclass
@@ -407,7 +409,9 @@ class Ingestor:
         else:
             report.updated += 1
 
-    def _metadata(self, found: FoundFile, page: int | None, title: str | None) -> dict[str, Any]:
+    def _metadata(
+        self, found: FoundFile, page: int | None, title: str | None, source: dict[str, Any]
+    ) -> dict[str, Any]:
         path = Path(found.path)
         modified = datetime.fromtimestamp(found.mtime_ns / 1e9, tz=UTC)
         return {
@@ -416,6 +420,7 @@ class Ingestor:
             "page": page,
             "title": title or path.stem,
             "modified": modified.isoformat(timespec="seconds"),
+            **{key: source[key] for key in _READER_ONLY_KEYS if source.get(key)},
         }
 
     def _nodes_for(self, found: FoundFile, content_hash: str) -> tuple[list[BaseNode], bool]:
@@ -434,7 +439,7 @@ class Ingestor:
         keys = list(_METADATA_KEYS)
         for number, doc in enumerate(docs):
             page, title = doc.metadata.get("page"), doc.metadata.get("title")
-            doc.metadata = self._metadata(found, page, title)
+            doc.metadata = self._metadata(found, page, title, doc.metadata)
             doc.id_ = f"{found.path}#{page or number}@{content_hash}"
             # A title the document gives itself is embedded with each chunk (it lifted dense
             # MRR on the evaluation); a file-name stand-in is not, so copies share vectors.
@@ -449,7 +454,9 @@ class Ingestor:
         keys = list(_METADATA_KEYS)
         copies: list[BaseNode] = []
         for index, node in enumerate(source):
-            metadata = self._metadata(found, node.metadata.get("page"), node.metadata.get("title"))
+            metadata = self._metadata(
+                found, node.metadata.get("page"), node.metadata.get("title"), node.metadata
+            )
             if metadata["title"] == Path(donor_path).stem:
                 metadata["title"] = Path(found.path).stem
             copies.append(

@@ -86,12 +86,10 @@ def test_binary_data_with_text_extension(tmp_path: Path) -> None:
     assert error.status == FAILED and "binary data" in error.reason
 
 
-def test_invalid_utf8(tmp_path: Path) -> None:
+def test_latin1_text_is_decoded(tmp_path: Path) -> None:
     path = tmp_path / "latin.md"
     path.write_bytes("Caf\u00e9 cr\u00e8me".encode("latin-1"))
-    error = _reason(path)
-    assert error.status == FAILED
-    assert "not valid UTF-8" in error.reason and "offset 3" in error.reason
+    assert read_documents(path)[0].text == "Caf\u00e9 cr\u00e8me"
 
 
 def test_utf16_with_bom_is_text(tmp_path: Path) -> None:

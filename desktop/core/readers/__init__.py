@@ -17,27 +17,38 @@ from llama_index.core.schema import Document
 
 from desktop.core.library import FAILED, SKIPPED
 from desktop.core.readers.base import Unreadable
-from desktop.core.readers.books import epub_reader
+from desktop.core.readers.books import EpubReader
 from desktop.core.readers.markdown import MARKDOWN_TYPES, MarkdownReader
 from desktop.core.readers.notebook import NotebookReader
-from desktop.core.readers.office import docx_reader, pptx_reader, xlsx_reader
+from desktop.core.readers.office import DocxReader, XlsxReader, pptx_reader
 from desktop.core.readers.pdf import PdfReader
-from desktop.core.readers.tables import csv_reader
+from desktop.core.readers.tables import TABLE_TYPES, CsvReader
 from desktop.core.readers.text import TEXT_NAMES, TEXT_TYPES, TextReader
 from desktop.core.readers.web import HTML_TYPES, HtmlReader
 
-__all__ = ["READERS", "TEXT_NAMES", "TEXT_TYPES", "Unreadable", "is_supported", "read_documents"]
+__all__ = [
+    "READERS",
+    "READER_KEYS",
+    "TEXT_NAMES",
+    "TEXT_TYPES",
+    "Unreadable",
+    "is_supported",
+    "read_documents",
+]
 
 log = logging.getLogger(__name__)
+
+# Metadata keys readers give their documents that ingestion keeps with each chunk.
+READER_KEYS = ("page", "title", "sheet", "front_matter")
 
 READERS: dict[str, Callable[[], BaseReader]] = {
     ".pdf": PdfReader,
     **dict.fromkeys(HTML_TYPES, HtmlReader),
-    ".docx": docx_reader,
+    ".docx": DocxReader,
     ".pptx": pptx_reader,
-    ".xlsx": xlsx_reader,
-    ".csv": csv_reader,
-    ".epub": epub_reader,
+    ".xlsx": XlsxReader,
+    **dict.fromkeys(TABLE_TYPES, CsvReader),
+    ".epub": EpubReader,
     ".ipynb": NotebookReader,
 }
 _KIND = {".docx": "Word document", ".pptx": "PowerPoint file", ".xlsx": "Excel workbook"}
@@ -64,7 +75,7 @@ def _read_with(path: Path, suffix: str) -> list[Document]:
         if suffix == ".pptx":  # one document per slide; its "title" is the slide's
             doc.metadata = {"page": number}
         else:  # keep only what Folio uses; readers add bulky extras
-            doc.metadata = {k: v for k, v in doc.metadata.items() if k in ("page", "title") and v}
+            doc.metadata = {k: v for k, v in doc.metadata.items() if k in READER_KEYS and v}
     return docs
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from llama_index.core.readers.base import BaseReader
@@ -13,6 +14,30 @@ from desktop.core.readers.base import Unreadable
 _PDFIUM_PASSWORD_ERROR = 4
 # What PDF producers write when nobody set a title.
 _PLACEHOLDER_TITLES = frozenset({"untitled", "title", "document", "microsoft word"})
+# A word broken across lines: PDFium's \x02 (what it puts for a hyphen it took as a line-end
+# break, line break included) or a soft hyphen, or a hyphen ending a line before a
+# lowercase letter.
+_BROKEN_WORD = re.compile(r"(\w+)(?:[\x02\u00ad]\s*|-[ \t]*\r?\n[ \t]*(?=[^\W\d_A-Z]))(\w+)")
+_STRAY_MARKS = re.compile(r"[\x02\u00ad]")
+
+
+def join_broken_words(text: str) -> str:
+    """``text`` with words broken across lines made whole: "reconfigu-\\nration" is
+    "reconfiguration", so keyword search finds it.
+
+    Without a dictionary, a hyphenated compound ("well-known") cannot be told from a
+    broken word by its letters; the hyphen is kept when the same text writes the two parts
+    with a hyphen elsewhere, on one line, and dropped otherwise.
+    """
+    compounds = {match.lower() for match in re.findall(r"\w+-\w+", text)}
+
+    def join(match: re.Match[str]) -> str:
+        first, second = match.group(1), match.group(2)
+        if f"{first}-{second}".lower() in compounds:
+            return f"{first}-{second}"
+        return first + second
+
+    return _STRAY_MARKS.sub("", _BROKEN_WORD.sub(join, text))
 
 
 class PdfReader(BaseReader):
@@ -42,8 +67,11 @@ class PdfReader(BaseReader):
             docs = []
             for number in range(len(pdf)):
                 page = pdf[number]
+                # Text is laid out in the page's own frame; read it there, not as displayed,
+                # or a page turned by /Rotate gives its lines out of order or clipped.
+                page.set_rotation(0)
                 textpage = page.get_textpage()
-                text = textpage.get_text_bounded().replace("\r\n", "\n")
+                text = join_broken_words(textpage.get_text_bounded().replace("\r\n", "\n"))
                 textpage.close()
                 page.close()
                 metadata: dict[str, object] = {"page": number + 1}
