@@ -58,20 +58,22 @@ def test_bad_inputs_get_reasons_and_the_run_goes_on(make_services, tmp_path: Pat
     (docs / "empty.txt").write_bytes(b"")
     (docs / "blob.txt").write_bytes(bytes(range(256)) * 8)
     (docs / "latin.txt").write_bytes("na\u00efve caf\u00e9".encode("latin-1"))
+    (docs / "unknown.txt").write_bytes(bytes(range(0x80, 0x100)) * 4)
     _write(docs / "huge.txt", "word " * 5000)
     (docs / "song.mp3").write_bytes(b"ID3\x00\x00")
     os.mkfifo(docs / "pipe.txt")  # would block a reader forever
 
     report = services.ingestor.ingest([docs])
 
-    assert report.added == 1
+    assert report.added == 2
     statuses = {Path(r.path).name: (r.status, r.reason) for r in services.library.all_files()}
     assert statuses["good.md"] == (INDEXED, None)
     assert statuses["secret.pdf"][0] == FAILED and "password" in statuses["secret.pdf"][1]
     assert statuses["scan.pdf"][0] == FAILED and "OCR" in statuses["scan.pdf"][1]
     assert statuses["empty.txt"] == (SKIPPED, "empty file (0 bytes)")
     assert statuses["blob.txt"][0] == FAILED and "binary" in statuses["blob.txt"][1]
-    assert statuses["latin.txt"][0] == FAILED and "UTF-8" in statuses["latin.txt"][1]
+    assert statuses["latin.txt"] == (INDEXED, None)
+    assert statuses["unknown.txt"][0] == FAILED and "UTF-8" in statuses["unknown.txt"][1]
     assert statuses["huge.txt"][0] == SKIPPED and "too large" in statuses["huge.txt"][1]
     assert statuses["song.mp3"][0] == SKIPPED and "unsupported" in statuses["song.mp3"][1]
     assert "pipe.txt" not in statuses
