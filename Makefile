@@ -24,6 +24,7 @@ $(BIN)/.installed: pyproject.toml Makefile
 
 # The window, on the user's own library (the platform's data folder, or FOLIO_HOME).
 run: $(BIN)/.installed
+	bash packaging/system_packages.sh run
 	$(BIN)/folio
 
 # The same thing headless: index the bundled sample folder and ask it a question.
@@ -37,11 +38,14 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy desktop/core
 
+# System packages first: on a fresh machine a missing one stops the run at once, not at the end.
 test: lint
+	bash packaging/system_packages.sh test
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest
 
 # The README's screenshot, from the real window under Xvfb.
 screenshot: $(BIN)/.installed
+	bash packaging/system_packages.sh test
 	FOLIO_UPDATE_SCREENSHOT=1 $(BIN)/pytest -q tests/ui/test_xvfb.py
 
 # Installers for this platform in dist/ (Linux: .deb and .tar.gz); see packaging/README.md.
@@ -54,6 +58,7 @@ package: $(BIN)/.installed-package
 
 # Install the .deb, smoke-test the installed copy under Xvfb, uninstall (needs root or sudo).
 package-test: package
+	bash packaging/system_packages.sh package
 	PYTHON=$(PYTHON) SMOKE_OUT=$(SMOKE_OUT) bash packaging/package_test.sh
 
 bench: $(BIN)/.installed
