@@ -13,7 +13,12 @@ SMOKE_OUT ?= dist/smoke
 # instructions (AMX, AVX-512) a VM or another computer lacks: build for any AVX2 CPU instead.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 
-.PHONY: run demo test lint bench screenshot package package-test clean
+.PHONY: run demo test lint bench screenshot package package-test clean \
+	system-packages-run system-packages-test system-packages-package
+
+# Debian packages the window (run), its tests (test) or the installers' smoke test (package) need.
+system-packages-run system-packages-test system-packages-package: system-packages-%:
+	bash packaging/system_packages.sh $*
 
 $(BIN)/.installed: pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,7 +28,7 @@ $(BIN)/.installed: pyproject.toml Makefile
 	touch $@
 
 # The window, on the user's own library (the platform's data folder, or FOLIO_HOME).
-run: $(BIN)/.installed
+run: system-packages-run $(BIN)/.installed
 	$(BIN)/folio
 
 # The same thing headless: index the bundled sample folder and ask it a question.
@@ -37,11 +42,12 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy desktop/core
 
-test: lint
+# System packages first: on a fresh machine a missing one stops at once, not after the build.
+test: system-packages-test lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest
 
 # The README's screenshot, from the real window under Xvfb.
-screenshot: $(BIN)/.installed
+screenshot: system-packages-test $(BIN)/.installed
 	FOLIO_UPDATE_SCREENSHOT=1 $(BIN)/pytest -q tests/ui/test_xvfb.py
 
 # Installers for this platform in dist/ (Linux: .deb and .tar.gz); see packaging/README.md.
@@ -53,7 +59,7 @@ package: $(BIN)/.installed-package
 	$(BIN)/python packaging/build.py
 
 # Install the .deb, smoke-test the installed copy under Xvfb, uninstall (needs root or sudo).
-package-test: package
+package-test: system-packages-package package
 	PYTHON=$(PYTHON) SMOKE_OUT=$(SMOKE_OUT) bash packaging/package_test.sh
 
 bench: $(BIN)/.installed

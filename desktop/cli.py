@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from desktop import __version__
-from desktop.core.errors import ConsentRequired, FolioError, SettingsError
+from desktop.core.errors import ConsentRequired, FolioError, PersonaExistsError, SettingsError
 from desktop.core.library import EMBEDDING_MODEL_KEY, FAILED, INDEXED, SKIPPED
 from desktop.core.personas import Persona
 from desktop.core.tasks import CancelToken, Progress
@@ -260,7 +260,10 @@ def cmd_ask(services: Services, args: argparse.Namespace) -> int:
 def cmd_personas(services: Services, args: argparse.Namespace) -> int:
     personas = services.chats.personas
     if args.action == "add":
-        personas.save(Persona(args.name, args.prompt, args.temperature))
+        try:
+            personas.save(Persona(args.name, args.prompt, args.temperature), replace=args.replace)
+        except PersonaExistsError as exc:
+            raise UsageError(f"{exc} (or pass --replace to replace it)") from exc
     elif args.action == "remove":
         personas.remove(args.name)
     items = personas.all()
@@ -337,10 +340,13 @@ def build_parser() -> argparse.ArgumentParser:
     psub = personas.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = psub.add_parser("list", parents=[common], help="every persona")
     p.set_defaults(func=cmd_personas)
-    p = psub.add_parser("add", parents=[common], help="add or replace a persona")
+    p = psub.add_parser("add", parents=[common], help="add a persona")
     p.add_argument("name", metavar="NAME")
     p.add_argument("--prompt", required=True, help="the system prompt")
     p.add_argument("--temperature", type=float, default=None)
+    p.add_argument(
+        "--replace", action="store_true", help="replace the persona of that name if there is one"
+    )
     p.set_defaults(func=cmd_personas)
     p = psub.add_parser("remove", parents=[common], help="delete a persona")
     p.add_argument("name", metavar="NAME")

@@ -31,6 +31,10 @@ class ChatError(FolioError):
     """A chat, persona or message cannot be found or used."""
 
 
+class PersonaExistsError(ChatError):
+    """A persona is being created, or renamed, onto a name another persona already has."""
+
+
 class Cancelled(FolioError):
     """The user cancelled a long-running task."""
 

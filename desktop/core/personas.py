@@ -7,7 +7,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from desktop.core.errors import ChatError
+from desktop.core import sqlite
+from desktop.core.errors import ChatError, PersonaExistsError
 
 FOUNDING_PERSONA_NAME = "Sarcastic techie"
 FOUNDING_PERSONA_PROMPT = (
@@ -71,18 +72,59 @@ class PersonaLibrary:
             raise ChatError(f"No persona named {name!r}. Known personas: {known}.")
         return Persona(row["name"], row["prompt"], row["temperature"])
 
-    def save(self, persona: Persona) -> None:
-        """Create or replace a persona."""
-        if not persona.name.strip():
-            raise ChatError("A persona needs a name.")
-        if not persona.prompt.strip():
-            raise ChatError(f"Persona {persona.name!r} needs a prompt.")
-        if persona.temperature is not None and not 0.0 <= persona.temperature <= 2.0:
-            raise ChatError(f"Persona {persona.name!r}: temperature must be between 0 and 2.")
+    def save(self, persona: Persona, *, replace: bool = False) -> None:
+        """Create a persona; an existing name (compared trimmed, ignoring case) is refused.
+
+        ``replace=True`` replaces the persona of that name on purpose. Raises ChatError for an
+        empty name or prompt or a temperature outside 0–2, PersonaExistsError for a taken name.
+        """
+        persona = self._checked(persona)
         with self._lock:
+            if not replace:
+                self._refuse_taken(persona.name)
             self._db.execute(
                 "INSERT OR REPLACE INTO personas VALUES (?, ?, ?)",
-                (persona.name.strip(), persona.prompt.strip(), persona.temperature),
+                (persona.name, persona.prompt, persona.temperature),
+            )
+
+    def update(self, name: str, persona: Persona) -> None:
+        """Edit the persona called ``name``, renaming it when ``persona.name`` differs.
+
+        Changing only the case of the name is a rename of the same persona; renaming onto
+        another persona's name raises PersonaExistsError and changes nothing. Raises ChatError
+        when no persona is called ``name``.
+        """
+        persona = self._checked(persona)
+        # One transaction: a crash never leaves both names, or neither.
+        with sqlite.transaction(self._db, self._lock) as db:
+            old = self.get(name)
+            if old.name.casefold() != persona.name.casefold():
+                self._refuse_taken(persona.name)
+            db.execute("DELETE FROM personas WHERE name = ?", (old.name,))
+            db.execute(
+                "INSERT INTO personas VALUES (?, ?, ?)",
+                (persona.name, persona.prompt, persona.temperature),
+            )
+
+    @staticmethod
+    def _checked(persona: Persona) -> Persona:
+        """``persona`` with its name and prompt trimmed, or a ChatError saying what is wrong."""
+        name, prompt = persona.name.strip(), persona.prompt.strip()
+        if not name:
+            raise ChatError("A persona needs a name.")
+        if not prompt:
+            raise ChatError(f"Persona {name!r} needs a prompt.")
+        if persona.temperature is not None and not 0.0 <= persona.temperature <= 2.0:
+            raise ChatError(f"Persona {name!r}: temperature must be between 0 and 2.")
+        return Persona(name, prompt, persona.temperature)
+
+    def _refuse_taken(self, name: str) -> None:
+        # The name column is COLLATE NOCASE, so "sarcastic techie" finds "Sarcastic techie".
+        row = self._db.execute("SELECT name FROM personas WHERE name = ?", (name,)).fetchone()
+        if row is not None:
+            raise PersonaExistsError(
+                f"There is already a persona named {row['name']!r}: choose another name, "
+                "or edit that persona."
             )
 
     def remove(self, name: str) -> None:

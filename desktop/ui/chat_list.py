@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from desktop.app import Services
+from desktop.ui.dialogs import confirm_deletion
 from desktop.ui.qt import (
     QAbstractItemView,
     QInputDialog,
@@ -21,9 +22,14 @@ _ID = Qt.ItemDataRole.UserRole
 
 
 class ChatList(QWidget):
-    """Lists chats, most recent first; ``selected`` carries a chat id (or None for new)."""
+    """Lists chats, most recent first; ``selected`` carries a chat id (or None for new).
+
+    ``deleted`` carries the id of a chat just deleted, so the window can leave the chat it
+    shows open unless that is the one that went.
+    """
 
     selected = Signal(object)
+    deleted = Signal(str)
 
     def __init__(self, services: Services, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -63,10 +69,25 @@ class ChatList(QWidget):
             self.services.chats.rename(chat_id, title)
             self.reload(chat_id)
 
-    def delete(self, chat_id: str) -> None:
+    def delete(self, chat_id: str) -> bool:
+        """Delete a chat once the person confirms; True when it was deleted."""
+        chat = next((c for c in self.services.chats.all() if c.id == chat_id), None)
+        if chat is None:
+            return False
+        count = len(self.services.chats.messages(chat_id))
+        if not confirm_deletion(
+            self,
+            f'Delete the chat "{chat.title}"?',
+            f"Its {count} message{'s' if count != 1 else ''} and their ratings are deleted "
+            "for good.",
+        ):
+            return False
+        current = self.list.currentItem()
+        keep = current.data(_ID) if current is not None else None
         self.services.chats.delete(chat_id)
-        self.reload()
-        self.selected.emit(None)
+        self.reload(keep if keep != chat_id else None)
+        self.deleted.emit(chat_id)
+        return True
 
     def _menu(self, position) -> None:  # type: ignore[no-untyped-def]
         item = self.list.itemAt(position)

@@ -1,4 +1,4 @@
-"""Dialogs: personas, settings, about."""
+"""Dialogs: personas, settings, about, and the one confirmation asked before deleting."""
 
 from __future__ import annotations
 
@@ -25,6 +25,27 @@ from desktop.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
+
+
+def confirm_deletion(parent: QWidget | None, question: str, consequence: str) -> bool:
+    """Ask ``question`` (e.g. 'Delete the chat "Leave"?') with ``consequence`` beneath; True to go.
+
+    Used before deleting a chat, a persona or a library folder. Each of these is deleted at
+    once and for good in the stores (its rows, or a folder's vectors), so one confirmation,
+    the same for all three, is asked first rather than an undo that would need every store
+    to keep deleted things around. Cancel is the default button, so Enter keeps everything.
+    """
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Icon.Warning)
+    box.setWindowTitle("Delete")
+    box.setText(question)
+    box.setInformativeText(consequence)
+    delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
+    cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(cancel)
+    box.setEscapeButton(cancel)
+    box.exec()
+    return box.clickedButton() is delete
 
 
 class PersonaDialog(QDialog):
@@ -102,11 +123,12 @@ class PersonaDialog(QDialog):
         temperature = self.temperature.value() if self.use_temperature.isChecked() else None
         persona = Persona(self.name.text().strip(), self.prompt.toPlainText().strip(), temperature)
         try:
-            old = self._editing
-            self.personas.save(persona)
-            if old and old.lower() != persona.name.lower():
-                self.personas.remove(old)  # saved under a new name: a rename
+            if self._editing is None:
+                self.personas.save(persona)
+            else:
+                self.personas.update(self._editing, persona)
         except FolioError as exc:
+            # The form keeps what the person typed, so they can change the name and save again.
             self.message.setText(str(exc))
             return
         self.message.setText(f"Saved {persona.name}.")
@@ -115,6 +137,12 @@ class PersonaDialog(QDialog):
     def delete(self) -> None:
         item = self.list.currentItem()
         if item is None:
+            return
+        if not confirm_deletion(
+            self,
+            f'Delete the persona "{item.text()}"?',
+            "Its system prompt is lost. Chats that used it keep their answers.",
+        ):
             return
         self.personas.remove(item.text())
         self.message.setText(f"Deleted {item.text()}.")

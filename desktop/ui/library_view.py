@@ -9,6 +9,7 @@ from desktop.app import Services
 from desktop.core.ingest import IngestReport
 from desktop.core.library import FAILED, INDEXED, SKIPPED
 from desktop.core.tasks import Progress
+from desktop.ui.dialogs import confirm_deletion
 from desktop.ui.qt import (
     QAbstractItemView,
     QHBoxLayout,
@@ -146,6 +147,16 @@ class LibraryPane(QWidget):
         if item is None or self.busy:
             return
         folder = item.data(Qt.ItemDataRole.UserRole)
+        records = self.services.library.files_under(folder).values()
+        files, chunks = len(records), sum(len(r.chunk_ids) for r in records)
+        if not confirm_deletion(
+            self,
+            f'Remove the folder "{folder}" from the library?',
+            f"Its {files} file{'s' if files != 1 else ''} and {chunks} "
+            f"chunk{'s' if chunks != 1 else ''} leave the library (the files on disk are "
+            "kept). Adding the folder again re-embeds them all.",
+        ):
+            return
         self._run(lambda job: self.services.ingestor.remove(Path(folder)))
 
     # -- plumbing ---------------------------------------------------------------------------

@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
         self.picker.changed.connect(self.chat.update_header)
         self.picker.refreshed.connect(self._on_picker_refreshed)
         self.chats.selected.connect(self.chat.show_chat)
+        self.chats.deleted.connect(self._on_chat_deleted)
         self.chat.chat_changed.connect(self.chats.reload)
         self.chat.answer_finished.connect(lambda _: self.chats.reload(self.chat.chat_id))
         self.chat.error.connect(self.show_error)
@@ -219,6 +220,11 @@ class MainWindow(QMainWindow):
             f"Fine-tuning done: {job.fine_tuned_model} is in the model list.", 30_000
         )
         self.picker.refresh()
+
+    def _on_chat_deleted(self, chat_id: str) -> None:
+        # Only the deleted chat's own view is closed; any other open chat stays open.
+        if self.chat.chat_id == chat_id:
+            self.chat.show_chat(None)
 
     def open_settings(self) -> None:
         if SettingsDialog(self.services, self).exec():

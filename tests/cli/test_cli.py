@@ -125,6 +125,24 @@ def test_models_and_personas(capsys, cli_home: Path) -> None:  # type: ignore[no
     assert [p["name"] for p in data["personas"]] == ["Sarcastic techie"]
 
 
+@pytest.mark.parametrize("name", ["Sarcastic techie", "sarcastic techie ", "SARCASTIC TECHIE"])
+def test_personas_add_refuses_a_taken_name_with_exit_2_unless_replace(  # type: ignore[no-untyped-def]
+    capsys, cli_home: Path, name: str
+) -> None:
+    home = str(cli_home)
+    assert main(["--home", home, "personas", "add", name, "--prompt", "dup"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "already a persona named 'Sarcastic techie'" in err and "--replace" in err
+    code, data = run(capsys, "--home", home, "personas", "list", "--json")
+    assert [p["prompt"] for p in data["personas"]] != ["dup"]
+    assert [p["name"] for p in data["personas"]] == ["Sarcastic techie"]
+
+    args = ["--home", home, "personas", "add", name, "--prompt", "dup", "--replace", "--json"]
+    code, data = run(capsys, *args)
+    assert code == 0 and [p["prompt"] for p in data["personas"]] == ["dup"]
+
+
 def test_errors_and_exit_codes(capsys, cli_home: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     home = str(cli_home)
     assert main(["--home", home, "ingest", str(tmp_path / "nope")]) == 2

@@ -172,7 +172,7 @@ def test_liked_answers_without_the_system_prompt(rated_chats: ChatStore) -> None
 
 
 def test_liked_answers_with_the_personas_current_prompt(rated_chats: ChatStore) -> None:
-    rated_chats.personas.save(Persona("Pirate", "You are a pirate captain. Say arr."))
+    rated_chats.personas.update("Pirate", Persona("Pirate", "You are a pirate captain. Say arr."))
     rated_chats.personas.remove("Butler")  # deleted since: its answers come without a prompt
     examples = liked_examples(rated_chats, include_system_prompt=True)
     assert _messages(examples) == [

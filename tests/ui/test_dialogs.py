@@ -6,9 +6,11 @@ import json
 
 import pytest
 
+from desktop.core.personas import Persona
 from desktop.ui.chat_list import ChatList
 from desktop.ui.dialogs import PersonaDialog, SettingsDialog
 from desktop.ui.model_picker import ModelPicker
+from tests.ui.confirm import confirmed
 
 
 def test_personas_create_edit_delete(qtbot, services) -> None:  # type: ignore[no-untyped-def]
@@ -33,13 +35,54 @@ def test_personas_create_edit_delete(qtbot, services) -> None:  # type: ignore[n
     assert services.chats.personas.get("Captain").prompt == "Answer like a pirate."
 
     dialog.list.setCurrentRow(0)
-    dialog.delete()
+    confirmed(True, dialog.delete)
     assert [p.name for p in services.chats.personas.all()] == ["Sarcastic techie"]
 
     picker = ModelPicker(services)
     qtbot.addWidget(picker)
     assert picker.select("local:default", "Sarcastic techie")
     assert not picker.select("local:default", "Captain")
+
+
+@pytest.mark.parametrize("name", ["Sarcastic techie", "sarcastic techie ", "SARCASTIC TECHIE"])
+def test_a_new_persona_with_a_taken_name_is_refused_and_the_form_kept(  # type: ignore[no-untyped-def]
+    qtbot, services, name: str
+) -> None:
+    dialog = PersonaDialog(services)
+    qtbot.addWidget(dialog)
+    dialog.new()
+    dialog.name.setText(name)
+    dialog.prompt.setPlainText("dup")
+    dialog.save()
+    assert "already a persona named 'Sarcastic techie'" in dialog.message.text()
+    assert (dialog.name.text(), dialog.prompt.toPlainText()) == (name, "dup")
+    assert services.chats.personas.get("Sarcastic techie").prompt.startswith("You are a sarcastic")
+
+    dialog.name.setText("Dry techie")  # another name, and the same typed prompt saves
+    dialog.save()
+    assert dialog.message.text() == "Saved Dry techie."
+    assert services.chats.personas.get("Dry techie").prompt == "dup"
+
+
+def test_editing_a_persona_keeps_its_name_and_renaming_onto_another_is_refused(  # type: ignore[no-untyped-def]
+    qtbot, services
+) -> None:
+    services.chats.personas.save(Persona("Pirate", "Say arr."))
+    dialog = PersonaDialog(services)
+    qtbot.addWidget(dialog)
+    dialog.list.setCurrentRow(0)
+    assert dialog.name.text() == "Pirate"
+    dialog.prompt.setPlainText("Say arr, matey.")
+    dialog.save()
+    assert dialog.message.text() == "Saved Pirate."
+    assert services.chats.personas.get("Pirate").prompt == "Say arr, matey."
+
+    dialog.name.setText("sarcastic techie")
+    dialog.save()
+    assert "already a persona named 'Sarcastic techie'" in dialog.message.text()
+    assert dialog.name.text() == "sarcastic techie"
+    assert services.chats.personas.get("Pirate").prompt == "Say arr, matey."
+    assert [p.name for p in services.chats.personas.all()] == ["Pirate", "Sarcastic techie"]
 
 
 def test_settings_are_validated_then_saved(qtbot, services) -> None:  # type: ignore[no-untyped-def]
@@ -69,7 +112,7 @@ def test_chat_sidebar_search_rename_delete(qtbot, services) -> None:  # type: ig
     sidebar.search.clear()
     sidebar.rename(first.id, "Budget 2027")
     assert "Budget 2027" in sidebar.titles()
-    with qtbot.waitSignal(sidebar.selected) as blocker:
-        sidebar.delete(first.id)
-    assert blocker.args == [None]
+    with qtbot.waitSignal(sidebar.deleted) as blocker:
+        confirmed(True, lambda: sidebar.delete(first.id))
+    assert blocker.args == [first.id]
     assert sidebar.titles() == ["Holiday plans"]

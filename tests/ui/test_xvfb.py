@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def display() -> Iterator[str]:
     if shutil.which("Xvfb") is None:
-        pytest.fail("Xvfb is not installed: apt-get install xvfb libxcb-icccm4 libxcb-keysyms1")
+        pytest.fail("Xvfb is not installed: run `bash packaging/system_packages.sh test`")
     read, write = os.pipe()
     server = subprocess.Popen(
         ["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],

@@ -1,0 +1,87 @@
+"""Nothing is destroyed in silence: chats, personas and folders are deleted only once confirmed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from desktop.ui.dialogs import PersonaDialog
+from desktop.ui.main_window import MainWindow
+from tests.ui.confirm import confirmed
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def window(qtbot, services):  # type: ignore[no-untyped-def]
+    win = MainWindow(services)
+    qtbot.addWidget(win)
+    win.show()
+    return win
+
+
+def test_deleting_a_chat_asks_first_and_cancel_keeps_it(window: MainWindow) -> None:
+    chats = window.services.chats
+    chat = chats.create("Leave questions")
+    chats.add_message(chat.id, "user", "How much leave carries over?")
+    window.chats.reload()
+    deleted, text = confirmed(False, lambda: window.chats.delete(chat.id))
+    assert deleted is False
+    assert 'Delete the chat "Leave questions"?' in text and "1 message " in text
+    assert [c.id for c in chats.all()] == [chat.id]
+    assert window.chats.titles() == ["Leave questions"]
+
+    deleted, _ = confirmed(True, lambda: window.chats.delete(chat.id))
+    assert deleted is True and chats.all() == [] and window.chats.titles() == []
+
+
+def test_deleting_another_chat_leaves_the_open_chat_open(window: MainWindow) -> None:
+    chats = window.services.chats
+    open_chat, other = chats.create("Open one"), chats.create("Other one")
+    chats.add_message(open_chat.id, "user", "Keep me on screen.")
+    window.chats.reload(open_chat.id)
+    window.chat.show_chat(open_chat.id)
+    _, text = confirmed(True, lambda: window.chats.delete(other.id))
+    assert '"Other one"' in text and "0 messages" in text
+    assert window.chat.chat_id == open_chat.id
+    assert window.chats.titles() == ["Open one"]
+    assert window.chats.list.currentItem().text() == "Open one"
+
+    confirmed(True, lambda: window.chats.delete(open_chat.id))
+    assert window.chat.chat_id is None  # the open chat itself went: a new chat is shown
+
+
+def test_deleting_a_persona_asks_first_and_cancel_keeps_it(qtbot, services) -> None:  # type: ignore[no-untyped-def]
+    dialog = PersonaDialog(services)
+    qtbot.addWidget(dialog)
+    dialog.list.setCurrentRow(0)
+    _, text = confirmed(False, dialog.delete)
+    assert 'Delete the persona "Sarcastic techie"?' in text
+    assert [p.name for p in services.chats.personas.all()] == ["Sarcastic techie"]
+    confirmed(True, dialog.delete)
+    assert services.chats.personas.all() == [] and dialog.list.count() == 0
+
+
+def test_removing_a_folder_says_what_re_embedding_costs_and_cancel_keeps_it(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "leave.md").write_text("# Leave\n\nUnused leave carries over, up to 5 days.")
+    (folder / "it.md").write_text("# IT\n\nLaptops are replaced every four years.")
+    with qtbot.waitSignal(window.library.ingest_finished, timeout=120_000):
+        window.library.add_paths([folder])
+    qtbot.waitUntil(lambda: not window.library.busy)
+    library = window.services.library
+    chunks = sum(len(r.chunk_ids) for r in library.files_under(str(folder)).values())
+    window.library.folders.setCurrentRow(0)
+
+    _, text = confirmed(False, window.library.remove_selected)
+    assert f'Remove the folder "{folder}"' in text
+    assert f"2 files and {chunks} chunk" in text and "re-embeds" in text
+    assert not window.library.busy and library.folders() == [str(folder)]
+
+    confirmed(True, window.library.remove_selected)
+    qtbot.waitUntil(lambda: not window.library.busy and not library.folders(), timeout=60_000)
+    assert library.folders() == [] and window.library.folders.count() == 0
