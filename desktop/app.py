@@ -339,6 +339,7 @@ def run_window(
     """
     import argparse
     import logging
+    import signal
     import sys
 
     from desktop import __version__
@@ -382,6 +383,13 @@ def run_window(
     window = MainWindow(services)
     freeze_long_lived_objects()
     window.show()
+    # SIGTERM (a logout, `kill`) closes the window as its close button does, so background
+    # work stops at a safe point and the library is closed cleanly. Python runs signal
+    # handlers only between bytecodes: the timer gives it that chance inside Qt's loop.
+    signal.signal(signal.SIGTERM, lambda *_: window.close())
+    wake = QTimer(window)
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
     QTimer.singleShot(0, window.library.sync)  # pick up what changed while Folio was closed
     if args.self_test:
         from desktop.ui.self_test import run_self_test

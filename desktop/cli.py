@@ -40,7 +40,9 @@ class UsageError(Exception):
 
 def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
     # ``out`` is set when the window runs the command for another process (``answer``).
-    print(json.dumps(data, ensure_ascii=False) if args.json else text, file=args.out)
+    print(
+        json.dumps(data, ensure_ascii=False) if args.json else text, file=getattr(args, "out", None)
+    )
 
 
 class _ProgressPrinter:

@@ -68,12 +68,13 @@ class ChannelServer:
         key = secrets.token_bytes(32)
         key_path = home / KEY_FILE
         key_path.unlink(missing_ok=True)
-        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(key)
         if sys.platform != "win32":
             (home / SOCKET_FILE).unlink(missing_ok=True)
         self._listener = Listener(_address(home), authkey=key)
+        # The key file appears once the socket listens: a caller that finds it can connect.
+        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key)
         self._thread = threading.Thread(target=self._serve, name="folio-channel", daemon=True)
         self._thread.start()
 

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -181,6 +182,43 @@ def test_a_second_window_is_refused_without_a_dialog_and_touches_nothing(
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "s.png").exists()
     assert _snapshot(home) == before
+
+
+def test_a_running_window_answers_read_only_commands_and_closes_cleanly_on_sigterm(
+    home: Path, tmp_path: Path
+) -> None:
+    _write(tmp_path / "docs" / "leave.md", "Unused leave carries over up to 5 days.")
+    save_settings(home, Settings(threads=2))
+    assert _cli(home, "ingest", str(tmp_path / "docs")).returncode == 0
+    alone = {argv[0]: json.loads(_cli(home, *argv).stdout) for argv in READ_ONLY}
+
+    window = subprocess.Popen(
+        [sys.executable, "-m", "desktop", "--home", str(home)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
+    try:
+        # The channel is up once the window has the library open and its key written.
+        for _ in range(600):  # up to two minutes on a busy machine
+            if (home / "folio.key").exists() or window.poll() is not None:
+                break
+            time.sleep(0.2)
+        assert window.poll() is None
+        for argv in READ_ONLY:
+            done = _cli(home, *argv)
+            assert done.returncode == 0, (argv, done.stderr)
+            assert json.loads(done.stdout) == alone[argv[0]], argv
+        refused = _cli(home, "sync")
+        assert refused.returncode == 1 and "close it or use the window" in refused.stderr
+    finally:
+        window.terminate()
+        _, err = window.communicate(timeout=120)
+    assert window.returncode == 0, err
+    assert "Traceback" not in err
+    assert not (home / "folio.key").exists() and not (home / "folio.sock").exists()
+    assert json.loads(_cli(home, "status", "--json").stdout) == alone["status"]
 
 
 def test_the_first_keeps_indexing_syncing_and_closing_after_refusals(
