@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import gc
 import os
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from desktop.core.errors import SettingsError, StoreError
 from desktop.core.library import EMBEDDING_MODEL_KEY, Library
+from desktop.core.library_channel import ChannelServer, Reply
+from desktop.core.library_lock import LibraryLock
 from desktop.core.models import EMBED_DIM
 from desktop.core.paths import data_home
 from desktop.core.secrets import Secrets
@@ -50,7 +53,12 @@ def freeze_long_lived_objects() -> None:
 
 
 class Services:
-    """Every core service for one data folder, each built once, on first use."""
+    """Every core service for one data folder, each built once, on first use.
+
+    The first service that opens a file in the data folder takes the folder's lock
+    (``desktop.core.library_lock``) before it does: a second process on the same folder is
+    refused with ``LibraryInUseError`` having written nothing. ``close`` lets it go.
+    """
 
     def __init__(
         self,
@@ -62,19 +70,26 @@ class Services:
     ) -> None:
         """``embed_model`` and ``llms`` may be passed in to share models already loaded."""
         self.home = home
+        self.lock = LibraryLock(home)
         self.settings = settings or load_settings(home)
         if embed_model is not None:
             self.__dict__["embed_model"] = embed_model
         if llms is not None:
             self.__dict__["llms"] = llms
 
+    def claim(self) -> None:
+        """Take the data folder's lock; ``LibraryInUseError`` if another process has it."""
+        self.lock.acquire()
+
     @cached_property
     def library(self) -> Library:
+        self.claim()
         return Library(self.home / "library.db")
 
     @cached_property
     def store(self) -> FolioStore:
         """The active embedding model's collection (see ``desktop.core.reembed``)."""
+        self.claim()
         config = self.settings.store
         if config.backend == "qdrant":
             from desktop.core.store.server import connect
@@ -233,6 +248,7 @@ class Services:
 
     def change_settings(self, settings: Settings) -> None:
         """Save ``settings`` and use them."""
+        self.claim()
         save_settings(self.home, settings)
         self.apply_settings(settings)
 
@@ -240,18 +256,21 @@ class Services:
     def chats(self) -> ChatStore:
         from desktop.core.chat_store import ChatStore
 
+        self.claim()
         return ChatStore(self.home / "chats.db")
 
     @cached_property
     def datasets(self) -> DatasetStore:
         from desktop.core.finetune.datasets import DatasetStore
 
+        self.claim()
         return DatasetStore(self.home / "finetune" / "datasets")
 
     @cached_property
     def finetune_jobs(self) -> JobStore:
         from desktop.core.finetune.jobs import JobStore
 
+        self.claim()
         return JobStore(self.home / "finetune.db")
 
     @cached_property
@@ -295,10 +314,13 @@ class Services:
             self.llms.configure(settings)
 
     def close(self) -> None:
-        """Release what was opened: the store's lock first, then the databases."""
-        for name in ("ingestor", "store", "library", "chats", "finetune_jobs"):
-            if name in self.__dict__:
-                self.__dict__.pop(name).close()
+        """Release what was opened: the store first, then the databases, then the lock."""
+        try:
+            for name in ("ingestor", "store", "library", "chats", "finetune_jobs"):
+                if name in self.__dict__:
+                    self.__dict__.pop(name).close()
+        finally:
+            self.lock.release()
 
 
 def build_services(home: str | os.PathLike[str] | None = None) -> Services:
@@ -306,10 +328,18 @@ def build_services(home: str | os.PathLike[str] | None = None) -> Services:
     return Services(data_home(home))
 
 
-def run_window(argv: list[str] | None = None) -> int:
-    """``folio``: the window on the user's library."""
+def run_window(
+    argv: list[str] | None = None,
+    answer: Callable[[Services, list[str]], Reply] | None = None,
+) -> int:
+    """``folio``: the window on the user's library.
+
+    With ``answer`` (``desktop.cli.answer``), the window runs read-only ``folio-cli``
+    commands that other processes send it while it has the library open.
+    """
     import argparse
     import logging
+    import signal
     import sys
 
     from desktop import __version__
@@ -334,6 +364,7 @@ def run_window(argv: list[str] | None = None) -> int:
     app.setWindowIcon(app_icon())
     try:
         services = build_services(args.home)
+        services.claim()  # before the log file is opened: a refused window writes nothing
         logging.basicConfig(
             filename=services.home / "folio.log",
             level=logging.INFO,
@@ -346,9 +377,19 @@ def run_window(argv: list[str] | None = None) -> int:
         else:
             QMessageBox.critical(None, "Folio", str(exc))
         return 1
+    channel = None
+    if answer is not None:
+        channel = ChannelServer(services.home, lambda line: answer(services, line))
     window = MainWindow(services)
     freeze_long_lived_objects()
     window.show()
+    # SIGTERM (a logout, `kill`) closes the window as its close button does, so background
+    # work stops at a safe point and the library is closed cleanly. Python runs signal
+    # handlers only between bytecodes: the timer gives it that chance inside Qt's loop.
+    signal.signal(signal.SIGTERM, lambda *_: window.close())
+    wake = QTimer(window)
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
     QTimer.singleShot(0, window.library.sync)  # pick up what changed while Folio was closed
     if args.self_test:
         from desktop.ui.self_test import run_self_test
@@ -357,4 +398,6 @@ def run_window(argv: list[str] | None = None) -> int:
     try:
         return app.exec()
     finally:
+        if channel is not None:
+            channel.close()
         services.close()

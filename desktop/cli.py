@@ -7,6 +7,7 @@ to stderr. Exit codes: 0 done, 1 fatal error, 2 bad usage or input, 130 interrup
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import signal
 import sys
@@ -18,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from desktop import __version__
 from desktop.core.errors import ConsentRequired, FolioError, PersonaExistsError, SettingsError
 from desktop.core.library import EMBEDDING_MODEL_KEY, FAILED, INDEXED, SKIPPED
+from desktop.core.library_channel import Reply, call
+from desktop.core.library_lock import LibraryInUseError
 from desktop.core.personas import Persona
 from desktop.core.tasks import CancelToken, Progress
 
@@ -36,7 +39,10 @@ class UsageError(Exception):
 
 
 def _emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
-    print(json.dumps(data, ensure_ascii=False) if args.json else text)
+    # ``out`` is set when the window runs the command for another process (``answer``).
+    print(
+        json.dumps(data, ensure_ascii=False) if args.json else text, file=getattr(args, "out", None)
+    )
 
 
 class _ProgressPrinter:
@@ -278,6 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"folio-cli {__version__}")
     parser.add_argument("--home", help="data folder (default: $FOLIO_HOME or the platform's)")
+    # read_only: the window answers it while it has the library open (``answer``).
+    parser.set_defaults(read_only=False, out=None)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON document")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -291,7 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", metavar="PATH")
     p.set_defaults(func=cmd_remove)
     p = sub.add_parser("status", parents=[common], help="what the library holds")
-    p.set_defaults(func=cmd_status)
+    p.set_defaults(func=cmd_status, read_only=True)
     p = sub.add_parser(
         "reembed", parents=[common], help="switch the library to another embedding model"
     )
@@ -308,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", parents=[common], help="retrieval only, no model")
     p.add_argument("query", metavar="QUERY")
     p.add_argument("-k", type=int, default=None, help="number of results")
-    p.set_defaults(func=cmd_search)
+    p.set_defaults(func=cmd_search, read_only=True)
     p = sub.add_parser("ask", parents=[common], help="answer a question")
     p.add_argument("question", metavar="QUESTION")
     p.add_argument("--model", help="model id (see `models list`)")
@@ -339,7 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
     personas = sub.add_parser("personas", help="the persona library")
     psub = personas.add_subparsers(dest="action", required=True, metavar="ACTION")
     p = psub.add_parser("list", parents=[common], help="every persona")
-    p.set_defaults(func=cmd_personas)
+    p.set_defaults(func=cmd_personas, read_only=True)
     p = psub.add_parser("add", parents=[common], help="add a persona")
     p.add_argument("name", metavar="NAME")
     p.add_argument("--prompt", required=True, help="the system prompt")
@@ -354,12 +362,55 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def answer(services: Services, argv: list[str]) -> Reply:
+    """Run a read-only command line for another process, on these (the window's) services.
+
+    Other commands are refused: while the window has the library open, changes go through it.
+    """
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit:  # the caller parsed the same line before sending it
+        return Reply(EXIT_USAGE, "", "folio-cli: bad command line")
+    if not args.read_only:
+        return Reply(EXIT_ERROR, "", _in_use(services.home))
+    args.out = io.StringIO()
+    try:
+        code = int(args.func(services, args))
+    except (UsageError, ConsentRequired) as exc:
+        return Reply(EXIT_USAGE, args.out.getvalue(), f"folio-cli: {exc}")
+    except FolioError as exc:
+        code = EXIT_USAGE if isinstance(exc, SettingsError) else EXIT_ERROR
+        return Reply(code, args.out.getvalue(), f"folio-cli: {exc}")
+    return Reply(code, args.out.getvalue(), "")
+
+
+def _in_use(home: Path) -> str:
+    return (
+        f"folio-cli: The library at {home} is open in another Folio window or command; "
+        "close it or use the window."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    line = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(line)
     from desktop.app import build_services
 
     try:
         services = build_services(args.home)
+        # Every command takes the library's lock before it opens anything: one refused
+        # because a window (or another command) has the library open writes nothing.
+        services.claim()
+    except LibraryInUseError:
+        # A read-only command is answered by the Folio that has the library open.
+        reply = call(services.home, line) if args.read_only else None
+        if reply is None:
+            print(_in_use(services.home), file=sys.stderr)
+            return EXIT_ERROR
+        sys.stdout.write(reply.stdout)
+        if reply.stderr:
+            print(reply.stderr, file=sys.stderr)
+        return reply.code
     except FolioError as exc:
         print(f"folio-cli: {exc}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, SettingsError) else EXIT_ERROR

@@ -167,7 +167,7 @@ def cmd_forget_key(services: Services, args: argparse.Namespace) -> int:
 def add_commands(msub: Any, common: argparse.ArgumentParser) -> None:
     """``models`` subcommands, on the parser ``cli.build_parser`` made."""
     p = msub.add_parser("list", parents=[common], help="every provider's models")
-    p.set_defaults(func=cmd_list)
+    p.set_defaults(func=cmd_list, read_only=True)
     p = msub.add_parser(
         "add-server", parents=[common], help="add an OpenAI-compatible server (Ollama, ...)"
     )

@@ -19,11 +19,12 @@ import pytest
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from desktop.app import Services
-from desktop.cli import main
+from desktop.cli import answer, main
 from desktop.core.embeddings import LOCAL_EMBEDDING_ID
 from desktop.core.errors import EmbeddingMismatchError
 from desktop.core.ingest import Ingestor
 from desktop.core.library import EMBEDDING_SWITCH_KEY, INDEXED
+from desktop.core.library_channel import ChannelServer
 from desktop.core.reembed import (
     DEFAULT_COLLECTION,
     EmbeddingSwitch,
@@ -139,10 +140,6 @@ def test_switch_completes_and_the_old_model_is_refused(  # type: ignore[no-untyp
     assert_consistent(services)
     assert_search_finds_each_topic(services, TOPICS)
 
-    data = status(capsys, library_home)
-    assert data["embedding_model"] == NEW_MODEL and data["embedding_switch"] is None
-    assert data["files"]["indexed"] == len(TOPICS) and data["chunks"] == len(TOPICS)
-
     # Asking with the old model now is refused, naming both models and the way out.
     old = Retriever(services.library, services.store, embed_model, LOCAL_EMBEDDING_ID, 3)
     with pytest.raises(EmbeddingMismatchError) as refused:
@@ -157,6 +154,11 @@ def test_switch_completes_and_the_old_model_is_refused(  # type: ignore[no-untyp
     finally:
         ingestor.close()
     services.close()
+
+    # folio-cli, once the library is free (it takes the library's lock), reads the same.
+    data = status(capsys, library_home)
+    assert data["embedding_model"] == NEW_MODEL and data["embedding_switch"] is None
+    assert data["files"]["indexed"] == len(TOPICS) and data["chunks"] == len(TOPICS)
 
     # A new start finds the model and the collection from the library alone.
     reopened = Services(library_home, settings)
@@ -184,11 +186,16 @@ def test_cancelled_halfway_search_goes_on_then_resumes(  # type: ignore[no-untyp
     assert report.cancelled and not report.swapped and report.embedded == 4
     switch = pending_switch(services.library)
     assert switch is not None and (switch.model, switch.done, switch.total) == (NEW_MODEL, 4, 12)
-    assert status(capsys, library_home)["embedding_switch"] == {
-        "target": NEW_MODEL,
-        "done": 4,
-        "total": len(TOPICS),
-    }
+    # folio-cli is answered by the Folio that has the library open, as by the window.
+    channel = ChannelServer(library_home, lambda line: answer(services, line))
+    try:
+        assert status(capsys, library_home)["embedding_switch"] == {
+            "target": NEW_MODEL,
+            "done": 4,
+            "total": len(TOPICS),
+        }
+    finally:
+        channel.close()
 
     # Meanwhile the library is still the old model's, whole and searchable.
     assert services.embed_model_name == LOCAL_EMBEDDING_ID

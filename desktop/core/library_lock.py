@@ -1,0 +1,66 @@
+"""One process at a time on a data folder: the library's lock.
+
+Every Folio process (the window, each ``folio-cli`` command) takes an OS file lock on
+``folio.lock`` in the data folder before it opens any database, the vector store or the
+settings for writing, and holds it until it closes. A second process is refused at that
+point, before it has read or written anything else, so it cannot rewrite the store's index
+files or a database under the first one (Qdrant Edge's own WAL lock comes only after
+``EdgeShard.load`` has already touched the shard).
+
+The lock is ``filelock.FileLock`` (``flock`` on Unix, ``LockFileEx`` on Windows): the OS
+drops it when a process dies, so a crash never leaves a stale lock behind. The lock file is
+kept on release (``preserve_lock_file``): deleting it would let a process that opened the
+old file and one that created a new one both believe they hold the lock.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from desktop.core.errors import StoreLockedError
+
+LOCK_FILE = "folio.lock"
+
+
+class LibraryInUseError(StoreLockedError):
+    """Another Folio process holds the data folder's lock."""
+
+
+class LibraryLock:
+    """The lock on one data folder, taken by ``acquire`` and held until ``release``.
+
+    Taking it twice from one object is a no-op, from any thread. Two objects on the same
+    folder exclude each other, in one process as across processes.
+    """
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        # thread_local=False: the window opens services from worker threads too, and they
+        # must all see the lock this process already holds.
+        self._lock = FileLock(
+            home / LOCK_FILE, timeout=0, thread_local=False, preserve_lock_file=True
+        )
+
+    @property
+    def held(self) -> bool:
+        """Whether this object holds the lock now."""
+        return self._lock.is_locked
+
+    def acquire(self) -> None:
+        """Take the lock, or raise ``LibraryInUseError`` at once if another holder has it."""
+        if self._lock.is_locked:
+            return
+        try:
+            self._lock.acquire()
+        except Timeout as exc:
+            raise LibraryInUseError(
+                f"The library at {self.home} is open in another Folio window or command. "
+                "Close it and try again, or use that window."
+            ) from exc
+
+    def release(self) -> None:
+        """Let the lock go (a no-op when not held)."""
+        if self._lock.is_locked:
+            self._lock.release(force=True)
