@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import tiktoken
 from llama_index.core.base.embeddings.base import BaseEmbedding
+from tokenizers import Tokenizer
 
 from desktop.core.errors import ModelError
 from desktop.core.models import EMBED_MODEL_NAME, embedding_model_dir
@@ -191,3 +194,47 @@ def remote_embedding(model: str, api_key: str | None, base_url: str) -> BaseEmbe
 def embedding_dim(model: BaseEmbedding) -> int:
     """The size of ``model``'s vectors, found by embedding one short text."""
     return len(model.get_text_embedding("Folio"))
+
+
+# OpenAI's embedding models read at most 8,191 cl100k_base tokens
+# (platform.openai.com/docs/guides/embeddings); assumed for compatible servers too.
+REMOTE_MAX_TOKENS = 8191
+
+
+@dataclass(frozen=True)
+class ChunkTokens:
+    """How the text splitter counts a chunk so that the embedder reads all of it.
+
+    ``tokenize`` maps a text to its tokens as the embedder counts them, special tokens left
+    out; ``limit`` is the most such tokens one chunk (title metadata included) may have.
+    """
+
+    tokenize: Callable[[str], Sequence[int]]
+    limit: int
+
+
+def chunk_tokens(model: BaseEmbedding) -> ChunkTokens:
+    """The embedder's own token count for ``model``.
+
+    The embedded model: the WordPiece tokenizer fastembed runs (from the model folder's
+    ``tokenizer.json``) with its truncation lifted, so an over-long text counts in full,
+    and 256 less [CLS] and [SEP]. Any other model: tiktoken cl100k_base, OpenAI's, and
+    8,191 tokens.
+    """
+    from llama_index.embeddings.fastembed import FastEmbedEmbedding  # heavy: onnxruntime
+
+    if isinstance(model, FastEmbedEmbedding):
+        # The tokenizer the embedder itself encodes with, so the counts agree by construction.
+        running = model._model.model.tokenizer  # type: ignore[attr-defined]
+        tokenizer = Tokenizer.from_str(running.to_str())
+        tokenizer.no_truncation()
+        tokenizer.no_padding()
+        reads = int((running.truncation or {}).get("max_length", 256))
+        special = tokenizer.post_processor.num_special_tokens_to_add(False)
+
+        def wordpieces(text: str) -> Sequence[int]:
+            return tokenizer.encode(text, add_special_tokens=False).ids
+
+        return ChunkTokens(wordpieces, reads - special)
+    encoding = tiktoken.get_encoding("cl100k_base")
+    return ChunkTokens(encoding.encode, REMOTE_MAX_TOKENS)

@@ -29,6 +29,7 @@ from llama_index.core.node_parser import SentenceSplitter
 from llama_index.core.schema import BaseNode, TextNode
 from llama_index.core.vector_stores.types import FilterOperator, MetadataFilter, MetadataFilters
 
+from desktop.core.embeddings import chunk_tokens
 from desktop.core.errors import Cancelled
 from desktop.core.library import (
     FAILED,
@@ -190,9 +191,12 @@ class Ingestor:
         self.settings = settings
         self._progress = _EmbeddingProgress()
         embed_model.callback_manager.add_handler(self._progress)
+        # Chunks are counted in the embedder's own tokens, so none runs past what it reads.
+        tokens = chunk_tokens(embed_model)
         splitter = SentenceSplitter(
-            chunk_size=settings.chunk_size,
+            chunk_size=min(settings.chunk_size, tokens.limit),
             chunk_overlap=settings.chunk_overlap,
+            tokenizer=tokens.tokenize,
             id_func=_split_id,
         )
         # No pipeline cache: ours is the library and the store (and identical content is

@@ -62,8 +62,12 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    # all-MiniLM-L6-v2 reads 256 word pieces; 200 splitter tokens stay within that.
-    chunk_size: int = Field(200, ge=32, le=256, description="Tokens per chunk.")
+    # Counted in the embedding model's own tokens (WordPiece for all-MiniLM-L6-v2, which
+    # reads 254 besides [CLS] and [SEP]; tiktoken cl100k_base for remote models), title
+    # metadata included; the splitter never goes past what the model reads.
+    chunk_size: int = Field(
+        200, ge=32, le=256, description="Embedding-model tokens per chunk, title included."
+    )
     chunk_overlap: int = Field(30, ge=0, le=128, description="Tokens shared by neighbours.")
     top_k: int = Field(5, ge=1, le=50, description="Sources retrieved per question.")
     max_file_mb: float = Field(50.0, gt=0, le=4096, description="Larger files are skipped.")

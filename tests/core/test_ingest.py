@@ -237,3 +237,33 @@ def test_library_survives_a_restart(make_services, home: Path, tmp_path: Path) -
     assert second.ingestor.sync().unchanged == 1
     assert second.retriever.search("letters archive", k=1)[0].file_name == "a.md"
     assert_consistent(second)
+
+
+def _site_packages_python_files() -> list[Path]:
+    import llama_index.core.node_parser.text.sentence as sentence
+    import tokenizers
+
+    return [Path(sentence.__file__), Path(tokenizers.__file__)]
+
+
+def test_no_chunk_runs_past_what_the_embedder_reads(services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from llama_index.core.schema import MetadataMode
+
+    from desktop.core.embeddings import chunk_tokens
+
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for source in _site_packages_python_files():
+        (folder / f"{source.parent.name}_{source.name}.txt").write_text(
+            source.read_text(encoding="utf-8"), encoding="utf-8"
+        )
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    (folder / "README.md").write_text(readme.read_text(encoding="utf-8"), encoding="utf-8")
+    services.ingestor.ingest([folder])
+    nodes = services.store.get_nodes()
+    assert len(nodes) > 10
+    tokens = chunk_tokens(services.embed_model)
+    longest = max(
+        len(tokens.tokenize(n.get_content(metadata_mode=MetadataMode.EMBED))) for n in nodes
+    )
+    assert longest + 2 <= 256

@@ -95,3 +95,66 @@ def test_citations_carry_pdf_pages(services, tmp_path: Path) -> None:  # type: i
 def test_empty_library_and_blank_query(services) -> None:  # type: ignore[no-untyped-def]
     assert services.retriever.search("anything at all") == []
     assert services.retriever.search("   ") == []
+
+
+def _library(services, folder: Path, files: dict[str, str]) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    services.ingestor.ingest([folder])
+    return {name: str(folder / name) for name in files}
+
+
+# In each tiny library a short file of near-miss codes looks more like the bare code to the
+# embedder than the prose that holds the exact one.
+TINY_LIBRARIES = {
+    "KQ-5502": {
+        "codes.txt": "Error codes: KQ-5501 KQ-5501.",
+        "scanner.txt": "When the scanner stops halfway through a page and the status light "
+        "blinks amber, the service log records KQ-5502; clean the glass and restart the scan.",
+        "holidays.txt": "Holiday rules: staff get twenty-five days of annual leave a year.",
+    },
+    "DU-7001": {
+        "codes.txt": "DU-7002 DU-7002",
+        "router.txt": "After a power cut the router may come back with fault DU-7001 in its "
+        "event list, which means the uplink cable is loose.",
+        "kitchen.txt": "The kitchen is cleaned every Friday afternoon.",
+    },
+    "ZX-310": {
+        "list.txt": "ZX-311, ZX-312, ZX-313.",
+        "pump.txt": "The pump controller shows ZX-310 when the inlet pressure stays low for "
+        "more than a minute; open the valve fully.",
+        "notes.txt": "Meeting notes from the spring planning session.",
+    },
+}
+TINY_EXPECTED = {"KQ-5502": "scanner.txt", "DU-7001": "router.txt", "ZX-310": "pump.txt"}
+
+
+@pytest.mark.parametrize("code", sorted(TINY_LIBRARIES))
+def test_hybrid_puts_the_exact_code_first_in_a_three_file_library(  # type: ignore[no-untyped-def]
+    services, tmp_path: Path, code: str
+) -> None:
+    paths = _library(services, tmp_path / "lib", TINY_LIBRARIES[code])
+    expected = paths[TINY_EXPECTED[code]]
+    assert _paths(services, code, "keyword")[0] == expected
+    assert _paths(services, code, "hybrid")[0] == expected
+    assert _paths(services, f"What does {code} mean?", "hybrid")[0] == expected
+
+
+def test_hybrid_puts_the_exact_code_first_among_hundreds_of_near_misses(  # type: ignore[no-untyped-def]
+    services, tmp_path: Path
+) -> None:
+    rng = random.Random(11)
+    files = {}
+    for number in range(5500, 5800):
+        subject = rng.choice(SUBJECTS)
+        files[f"kq-{number}.md"] = (
+            f"# {subject}\n\nWhen the {subject} reports KQ-{number}, the cause is "
+            f"{rng.choice(CAUSES)}. To fix it, {rng.choice(FIXES)}. {rng.choice(FILLER)}"
+        )
+    paths = _library(services, tmp_path / "lib", files)
+    assert services.store.count() == 300
+    for number in (5502, 5601, 5799):
+        expected = paths[f"kq-{number}.md"]
+        assert _paths(services, f"KQ-{number}", "hybrid")[0] == expected
+        assert _paths(services, f"What does KQ-{number} mean?", "hybrid")[0] == expected

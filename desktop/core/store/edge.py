@@ -1,8 +1,9 @@
 """Qdrant Edge: the embedded, on-disk vector store. Every ``qdrant_edge`` call lives here.
 
 Points carry a dense vector and a BM25 sparse vector computed by Edge itself; hybrid
-queries fuse both inside the engine with distribution-based score fusion (DBSF). On the
-retrieval evaluation DBSF beat reciprocal rank fusion (MRR 0.94 against 0.92) and, unlike
+queries fuse both inside the engine with distribution-based score fusion (DBSF), the
+keyword branch counted twice (``KEYWORD_WEIGHT``). On the retrieval evaluation DBSF beat
+reciprocal rank fusion (MRR 0.94 against 0.92; 0.95 with the keyword weight) and, unlike
 RRF, has no ties, so results do not reorder from one run to the next.
 """
 
@@ -36,6 +37,12 @@ from desktop.core.store import DENSE, SPARSE
 
 # Each branch of a hybrid query fetches this many times the final k before fusion.
 PREFETCH_FACTOR = 4
+# DBSF adds the two branches' scores once each is normalised by its own spread, so on a
+# two-result keyword list the exact match leads the near miss by only 1/3 while a dense list
+# of three can put the near miss ahead by more. Counting the keyword branch twice (DBSF has
+# no weights; Edge's weighted RRF did not rank by its weights here) lets an exact rare
+# token win on tiny and large libraries alike; retrieval evaluation: MRR 0.941 -> 0.952.
+KEYWORD_WEIGHT = 2
 # Fields ingestion filters and deletes by; indexed so those stay fast on large libraries.
 INDEXED_KEYWORDS = ("file_path", "doc_id", "ref_doc_id")
 _UPSERT_BATCH = 256
@@ -242,7 +249,7 @@ class EdgeVectorStore(BasePydanticVectorStore):
             self._shard.update(qe.UpdateOperation.delete_points_by_filter(qe.Filter()))
 
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
-        """Dense, sparse (BM25) or hybrid (both, fused with DBSF) search."""
+        """Dense, sparse (BM25) or hybrid (both, fused with DBSF, keyword weighted) search."""
         k = query.similarity_top_k
         flt = _ids_filter(query.node_ids, query.filters)
         if query.doc_ids:
@@ -262,10 +269,8 @@ class EdgeVectorStore(BasePydanticVectorStore):
             fetch = max(k, query.hybrid_top_k or 0, query.sparse_top_k or 0) * PREFETCH_FACTOR
             request = qe.QueryRequest(
                 limit=k,
-                prefetches=[
-                    qe.Prefetch(limit=fetch, query=dense, filter=flt),
-                    qe.Prefetch(limit=fetch, query=sparse, filter=flt),
-                ],
+                prefetches=[qe.Prefetch(limit=fetch, query=dense, filter=flt)]
+                + [qe.Prefetch(limit=fetch, query=sparse, filter=flt)] * KEYWORD_WEIGHT,
                 query=qe.Fusion.Dbsf(),  # type: ignore[arg-type]
                 with_payload=True,
             )
