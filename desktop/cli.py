@@ -326,6 +326,12 @@ def build_parser() -> argparse.ArgumentParser:
     msub = models.add_subparsers(dest="action", required=True, metavar="ACTION")
     cli_models.add_commands(msub, common)
 
+    from desktop import cli_store
+
+    store = sub.add_parser("store", help="where the library's vectors live")
+    ssub = store.add_subparsers(dest="action", required=True, metavar="ACTION")
+    cli_store.add_commands(ssub, common)
+
     from desktop import cli_finetune, cli_finetune_sources
 
     finetune = sub.add_parser("finetune", help="training datasets and fine-tuning jobs")

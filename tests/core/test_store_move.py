@@ -1,0 +1,98 @@
+"""Moving a library between Qdrant Edge and a Qdrant server.
+
+No Qdrant server binary is on PyPI, Debian or npm here, so the server side is
+qdrant-client's local mode on disk (``file://FOLDER``, ``QdrantClient(path=...)``): a real
+implementation of the server's API, run in-process.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from desktop.cli import main
+from desktop.core.store.move import pending_move
+from desktop.core.store.server import ServerVectorStore
+from desktop.core.tasks import CancelToken, Progress
+
+TOPICS = {
+    "glacier": "The glacier retreated two kilometres over the last century.",
+    "saxophone": "She practised the saxophone every evening after dinner.",
+    "volcano": "Ash from the volcano covered the village for a week.",
+    "invoice": "Send the invoice to accounting before the end of the month.",
+    "orchard": "The orchard gave three hundred kilos of apples this autumn.",
+    "telescope": "Through the telescope we could see the rings of Saturn.",
+}
+
+
+@pytest.fixture
+def indexed(make_services, tmp_path: Path):  # type: ignore[no-untyped-def]
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, text in TOPICS.items():
+        (docs / f"{name}.md").write_text(f"{text}\n")
+    services = make_services()
+    services.ingestor.ingest([docs])
+    return services
+
+
+def _top(services, query: str) -> str:  # type: ignore[no-untyped-def]
+    return Path(services.retriever.search(query)[0].path).stem
+
+
+def test_move_to_a_server_and_back_keeps_every_chunk_and_the_top_passage(
+    indexed, tmp_path: Path
+) -> None:
+    url = f"file://{tmp_path / 'server'}"
+    before = indexed.store.count()
+    assert _top(indexed, "rings of Saturn") == "telescope"
+
+    report = indexed.move_store("qdrant", url, collection="lib")
+    assert report.verified and report.moved == before == len(TOPICS)
+    assert isinstance(indexed.store, ServerVectorStore)
+    assert indexed.store.count() == before
+    assert indexed.settings.store.backend == "qdrant" and indexed.settings.store.url == url
+    assert _top(indexed, "rings of Saturn") == "telescope"
+
+    back = indexed.move_store("edge")
+    assert back.verified and back.chunks == before
+    assert indexed.settings.store.backend == "edge"
+    assert _top(indexed, "apples this autumn") == "orchard"
+    assert pending_move(indexed.library) is None
+
+
+def test_a_cancelled_move_resumes_where_it_stopped(indexed, tmp_path: Path) -> None:
+    url = f"file://{tmp_path / 'server'}"
+    cancel = CancelToken()
+
+    def stop_after_first(p: Progress) -> None:
+        if p.chunks_done >= 2:
+            cancel.cancel()
+
+    first = indexed.move_store(
+        "qdrant", url, on_progress=stop_after_first, cancel=cancel, batch_size=2
+    )
+    assert first.cancelled and first.moved == 2
+    assert indexed.settings.store.backend == "edge"
+    assert pending_move(indexed.library) is not None
+    second = indexed.move_store("qdrant", url, batch_size=2)
+    assert second.resumed and second.moved == len(TOPICS) - 2 and second.chunks == len(TOPICS)
+    assert indexed.settings.store.backend == "qdrant"
+
+
+def test_an_unreachable_server_exits_1_with_a_reason_and_changes_nothing(
+    indexed, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    count = indexed.store.count()
+    indexed.close()
+    code = main(
+        ["--home", str(home), "store", "move", "--to", "qdrant", "--url", "http://127.0.0.1:9"]
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "Cannot reach the Qdrant server at http://127.0.0.1:9" in err
+    assert main(["--home", str(home), "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["chunks"] == count
