@@ -281,8 +281,26 @@ class Services:
         from desktop.core.retrieval import Retriever
 
         return Retriever(
-            self.library, self.store, self.embed_model, self.embed_model_name, self.settings.top_k
+            self.library,
+            self.store,
+            self.embed_model,
+            self.embed_model_name,
+            self.settings.top_k,
+            self.store_label(),
         )
+
+    def store_label(self) -> str:
+        """The store in a person's words: the Qdrant collection and URL, or Edge's folder."""
+        config = self.settings.store
+        if config.backend == "qdrant":
+            return f"(Qdrant collection {config.collection} at {config.url})"
+        return f"(Qdrant Edge, in {self.home / 'store'})"
+
+    def store_problem(self) -> str | None:
+        """Why the store cannot serve the library (fewer points than chunks), or None."""
+        from desktop.core.store import missing_points
+
+        return missing_points(self.library.stats().chunks, self.store.count(), self.store_label())
 
     @cached_property
     def llms(self) -> LLMCache:

@@ -133,11 +133,13 @@ def cmd_status(services: Services, args: argparse.Namespace) -> int:
         ],
         "folders": services.library.folders(),
         "embedding_switch": None,
+        "store_problem": services.store_problem(),
     }
     lines = [
         f"{data['files']['indexed']} files indexed ({stats.chunks} chunks), "
         f"{data['files']['failed']} failed, {data['files']['skipped']} skipped",
         *(f"  {f['status']}: {f['path']}: {f['reason']}" for f in data["failures"]),
+        *([str(data["store_problem"])] if data["store_problem"] else []),
     ]
     switch = pending_switch(services.library)
     if switch is not None:

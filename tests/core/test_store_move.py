@@ -96,3 +96,41 @@ def test_an_unreachable_server_exits_1_with_a_reason_and_changes_nothing(
     assert main(["--home", str(home), "status", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["chunks"] == count
+
+
+def test_a_server_collection_the_library_was_never_moved_to_is_reported_not_searched(
+    indexed, make_services, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from desktop.core.errors import StoreError
+    from desktop.core.settings import StoreSettings, save_settings, updated
+
+    url = f"file://{tmp_path / 'empty-server'}"
+    settings = updated(
+        indexed.settings,
+        store=StoreSettings(backend="qdrant", url=url, collection="lib").model_dump(),
+    )
+    indexed.close()
+    save_settings(home, settings)
+    services = make_services(settings)
+    expected = (
+        f"The vector store (Qdrant collection lib at {url}) is empty: move the library there "
+        "with `folio-cli store move`"
+    )
+    problem = services.store_problem()
+    assert problem is not None and problem.startswith(expected)
+    with pytest.raises(StoreError, match="is empty: move the library there"):
+        services.retriever.search("rings of Saturn")
+    services.close()
+    assert main(["--home", str(home), "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["store_problem"].startswith(expected)
+    assert status["chunks"] == len(TOPICS)
+
+
+def test_a_partial_store_says_how_many_chunks_it_holds(indexed) -> None:
+    assert indexed.store_problem() is None
+    ids = sorted(indexed.store.ids())
+    indexed.store.delete_nodes(node_ids=ids[:2])
+    problem = indexed.store_problem()
+    assert problem is not None
+    assert f"holds {len(TOPICS) - 2} of {len(TOPICS)} chunks" in problem
