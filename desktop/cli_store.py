@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 
 def cmd_move(services: Services, args: argparse.Namespace) -> int:
+    if args.batch is not None and args.batch < 1:
+        raise UsageError("--batch must be at least 1.")
     if args.to == "qdrant" and not args.url:
         raise UsageError("store move --to qdrant needs --url URL.")
     cancel = CancelToken()
@@ -32,7 +34,13 @@ def cmd_move(services: Services, args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_interrupt)
     try:
         r = services.move_store(
-            args.to, args.url, args.api_key_env, args.collection, on_progress, cancel
+            args.to,
+            args.url,
+            args.api_key_env,
+            args.collection,
+            on_progress,
+            cancel,
+            batch_size=args.batch,
         )
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -53,4 +61,7 @@ def add_commands(ssub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--url", help="the Qdrant server's URL, e.g. http://localhost:6333")
     p.add_argument("--api-key-env", help="environment variable holding its API key")
     p.add_argument("--collection", help="the server collection's name (default: folio)")
+    p.add_argument(
+        "--batch", type=int, default=None, metavar="N", help="chunks committed together (256)"
+    )
     p.set_defaults(func=cmd_move)

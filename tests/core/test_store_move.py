@@ -8,12 +8,17 @@ implementation of the server's API, run in-process.
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from desktop.cli import main
-from desktop.core.store.move import pending_move
+from desktop.core.store.move import pending_move, store_ids
 from desktop.core.store.server import ServerVectorStore
 from desktop.core.tasks import CancelToken, Progress
 
@@ -134,3 +139,54 @@ def test_a_partial_store_says_how_many_chunks_it_holds(indexed) -> None:
     problem = indexed.store_problem()
     assert problem is not None
     assert f"holds {len(TOPICS) - 2} of {len(TOPICS)} chunks" in problem
+
+
+@pytest.mark.slow
+def test_a_killed_move_finishes_when_run_again_with_no_duplicates(
+    make_services, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    docs = tmp_path / "many"
+    docs.mkdir()
+    for n in range(60):
+        (docs / f"note{n:03}.md").write_text(f"Note {n}: the shipment code is ZX{n:04}.\n")
+    services = make_services()
+    services.ingestor.ingest([docs])
+    chunks = services.store.count()
+    services.close()
+
+    url = f"file://{tmp_path / 'server'}"
+    move = ["--home", str(home), "store", "move", "--to", "qdrant", "--url", url, "--json"]
+    command = [sys.executable, "-m", "desktop.cli", *move, "--batch", "1"]
+    child = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        text=True,
+    )
+    assert child.stderr is not None
+    for line in child.stderr:
+        progress = re.match(r"(\d+)/(\d+) chunks moved", line)
+        if progress and int(progress[1]) >= 2:
+            child.send_signal(signal.SIGKILL)
+            break
+    assert child.wait(timeout=60) == -signal.SIGKILL
+
+    # Killed: the library is still on Edge, whole, with the move recorded.
+    after_kill = make_services()
+    assert after_kill.settings.store.backend == "edge"
+    assert after_kill.store.count() == chunks
+    pending = pending_move(after_kill.library)
+    assert pending is not None and pending.url == url and 2 <= pending.done < chunks
+    after_kill.close()
+
+    assert main(move) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["backend"] == "qdrant"
+    assert report["chunks"] == chunks and report["moved"] < chunks
+    moved = make_services()
+    assert moved.settings.store.backend == "qdrant"
+    assert moved.store.count() == chunks
+    assert len(store_ids(moved.store)) == chunks
+    assert moved.store_problem() is None
+    assert Path(moved.retriever.search("ZX0042")[0].path).name == "note042.md"
