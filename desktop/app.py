@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from desktop.core.reembed import ReembedReport
     from desktop.core.retrieval import Retriever
     from desktop.core.store import FolioStore
+    from desktop.core.store.move import MoveReport
 
 
 def freeze_long_lived_objects() -> None:
@@ -203,6 +204,83 @@ class Services:
             self.__dict__["embed_model_name"] = model_id
         return report
 
+    def move_store(
+        self,
+        backend: str,
+        url: str | None = None,
+        api_key_env: str | None = None,
+        collection: str | None = None,
+        on_progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+        *,
+        batch_size: int | None = None,
+    ) -> MoveReport:
+        """Copy the library's points to ``backend`` ('edge' or 'qdrant'), verify, switch.
+
+        The settings name the new store only once its ids match the current one's; a
+        cancelled or killed move resumes when called again (see ``desktop.core.store.move``).
+        Raises ``StoreError`` when the server cannot be reached, with nothing changed.
+        """
+        from desktop.core.reembed import active_collection
+        from desktop.core.settings import StoreSettings
+        from desktop.core.store.edge import EdgeVectorStore, stored_dim
+        from desktop.core.store.move import MOVE_BATCH_SIZE, MoveReport, StoreMove, move_points
+        from desktop.core.store.server import connect
+
+        current = self.settings.store
+        if backend == "qdrant":
+            if not url:
+                raise SettingsError("store move: a Qdrant server URL is needed (--url).")
+            wanted = StoreSettings(
+                backend="qdrant",
+                url=url,
+                api_key_env=api_key_env or current.api_key_env,
+                collection=collection or current.collection,
+            )
+        else:
+            wanted = StoreSettings(
+                backend="edge", api_key_env=current.api_key_env, collection=current.collection
+            )
+        source = self.store
+        if wanted == current:
+            return MoveReport(backend, chunks=source.count(), verified=True)
+        target: FolioStore
+        if wanted.backend == "qdrant":
+            assert wanted.url is not None
+            try:
+                target = connect(wanted.url, os.environ.get(wanted.api_key_env), wanted.collection)
+                target.count()
+            except Exception as exc:  # qdrant-client raises transport errors of several kinds
+                raise StoreError(
+                    f"Cannot reach the Qdrant server at {wanted.url}: {exc}. "
+                    "Check the URL and that the server is running."
+                ) from exc
+        else:
+            path = self.home / "store" / active_collection(self.library).directory
+            target = EdgeVectorStore(path, stored_dim(path) or self.library_dim())
+        move = StoreMove(wanted.backend, wanted.url, wanted.collection)
+        report = move_points(
+            self.library, source, target, move, on_progress, cancel, batch_size or MOVE_BATCH_SIZE
+        )
+        if not report.verified:
+            target.close()
+            return report
+        if "ingestor" in self.__dict__:
+            self.__dict__.pop("ingestor").close()
+        self.__dict__.pop("retriever", None)
+        source.close()
+        self.__dict__["store"] = target
+        self.change_settings(updated(self.settings, store=wanted.model_dump()))
+        return report
+
+    def library_dim(self) -> int:
+        """The dense vector size of the library's embedding model."""
+        from desktop.core.embeddings import LOCAL_EMBEDDING_ID, embedding_dim
+
+        if self.embed_model_name == LOCAL_EMBEDDING_ID:
+            return EMBED_DIM
+        return embedding_dim(self.embed_model)
+
     @cached_property
     def ingestor(self) -> Ingestor:
         from desktop.core.ingest import Ingestor
@@ -218,8 +296,26 @@ class Services:
         from desktop.core.retrieval import Retriever
 
         return Retriever(
-            self.library, self.store, self.embed_model, self.embed_model_name, self.settings.top_k
+            self.library,
+            self.store,
+            self.embed_model,
+            self.embed_model_name,
+            self.settings.top_k,
+            self.store_label(),
         )
+
+    def store_label(self) -> str:
+        """The store in a person's words: the Qdrant collection and URL, or Edge's folder."""
+        config = self.settings.store
+        if config.backend == "qdrant":
+            return f"(Qdrant collection {config.collection} at {config.url})"
+        return f"(Qdrant Edge, in {self.home / 'store'})"
+
+    def store_problem(self) -> str | None:
+        """Why the store cannot serve the library (fewer points than chunks), or None."""
+        from desktop.core.store import missing_points
+
+        return missing_points(self.library.stats().chunks, self.store.count(), self.store_label())
 
     @cached_property
     def llms(self) -> LLMCache:

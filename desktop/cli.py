@@ -139,11 +139,13 @@ def cmd_status(services: Services, args: argparse.Namespace) -> int:
         ],
         "folders": services.library.folders(),
         "embedding_switch": None,
+        "store_problem": services.store_problem(),
     }
     lines = [
         f"{data['files']['indexed']} files indexed ({stats.chunks} chunks), "
         f"{data['files']['failed']} failed, {data['files']['skipped']} skipped",
         *(f"  {f['status']}: {f['path']}: {f['reason']}" for f in data["failures"]),
+        *([str(data["store_problem"])] if data["store_problem"] else []),
     ]
     switch = pending_switch(services.library)
     if switch is not None:
@@ -336,6 +338,12 @@ def build_parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="models, servers, downloads and API keys")
     msub = models.add_subparsers(dest="action", required=True, metavar="ACTION")
     cli_models.add_commands(msub, common)
+
+    from desktop import cli_store
+
+    store = sub.add_parser("store", help="where the library's vectors live")
+    ssub = store.add_subparsers(dest="action", required=True, metavar="ACTION")
+    cli_store.add_commands(ssub, common)
 
     from desktop import cli_finetune, cli_finetune_sources
 

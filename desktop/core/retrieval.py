@@ -8,8 +8,9 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
 
 from desktop.core.citation import Citation
+from desktop.core.errors import StoreError
 from desktop.core.library import Library
-from desktop.core.store import FolioStore
+from desktop.core.store import FolioStore, missing_points
 
 SearchMode = Literal["hybrid", "dense", "keyword"]
 _MODES = {
@@ -29,7 +30,10 @@ class Retriever:
         embed_model: BaseEmbedding,
         embed_model_name: str,
         top_k: int,
+        where: str = "",
     ) -> None:
+        """``where`` names the store in messages (e.g. its collection and URL)."""
+        self.where = where
         self.library = library
         self.store = store
         self.embed_model = embed_model
@@ -52,6 +56,11 @@ class Retriever:
                 mode=_MODES[mode],
             )
         )
+        if not result.nodes:
+            # No hit at all: an empty or partial store must say so, not pass for no match.
+            problem = missing_points(self.library.stats().chunks, self.store.count(), self.where)
+            if problem:
+                raise StoreError(problem)
         citations = []
         for node, score in zip(result.nodes or [], result.similarities or [], strict=False):
             meta = node.metadata

@@ -50,6 +50,7 @@ from desktop.ui.qt import (
     QWidget,
     Signal,
 )
+from desktop.ui.storage_tab import StorageTab
 from desktop.ui.workers import Job
 
 _ROLE = Qt.ItemDataRole.UserRole
@@ -800,6 +801,7 @@ class ProvidersDialog(QDialog):
     local_models_changed = Signal()  # a GGUF was downloaded, added or removed
     embedding_model_changed = Signal()  # the library now uses another embedding model
     embedding_switch_running = Signal(bool)  # hold indexing back while True
+    store_moved = Signal()  # the library's vectors now live in another store
 
     def __init__(
         self,
@@ -823,6 +825,9 @@ class ProvidersDialog(QDialog):
         self.tabs.addTab(self.downloads, "Downloads")
         self.tabs.addTab(self.local, "Local files")
         self.tabs.addTab(self.embeddings, "Embeddings")
+        self.storage = StorageTab(services)
+        self.tabs.addTab(self.storage, "Storage")
+        self.storage.moved.connect(self.store_moved)
         self.embeddings.changed.connect(self.embedding_model_changed)
         self.embeddings.running.connect(self.embedding_switch_running)
         self.openai.changed.connect(self.providers_changed)
@@ -844,6 +849,7 @@ class ProvidersDialog(QDialog):
         self.downloads.reload()
         self.local.reload()
         self.embeddings.show_state()
+        self.storage.show_state()
 
     def cancel_downloads(self) -> None:
         """Stop every download at its next block, and an embedding switch at its next batch.
@@ -852,3 +858,4 @@ class ProvidersDialog(QDialog):
         """
         self.downloads.cancel_all()
         self.embeddings.cancel()
+        self.storage.cancel()

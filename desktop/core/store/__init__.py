@@ -45,3 +45,19 @@ class FolioStore(Protocol):
     def optimize(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+def missing_points(library_chunks: int, store_count: int, where: str) -> str | None:
+    """What to do when the store at ``where`` holds fewer chunks than library.db lists.
+
+    None when the store has them all. Such a store (typically a server collection the
+    settings were pointed at before the library was moved there) must not pass for a
+    searchable library.
+    """
+    if store_count >= library_chunks:
+        return None
+    found = "is empty" if store_count == 0 else f"holds {store_count} of {library_chunks} chunks"
+    return (
+        f"The vector store {where} {found}: move the library there with "
+        "`folio-cli store move` (or the window's Storage settings), or switch the store back."
+    )

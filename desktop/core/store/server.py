@@ -110,10 +110,15 @@ class ServerVectorStore(QdrantVectorStore):
 
 
 def connect(url: str, api_key: str | None, collection: str) -> ServerVectorStore:
-    """A store on the Qdrant server at ``url`` (``:memory:`` runs qdrant-client in-process)."""
-    client = (
-        QdrantClient(location=":memory:")
-        if url == ":memory:"
-        else QdrantClient(url=url, api_key=api_key)
-    )
+    """A store on the Qdrant server at ``url``.
+
+    ``:memory:`` runs qdrant-client in-process, and ``file://FOLDER`` its local mode on disk
+    (a real implementation of the server's API, kept across runs).
+    """
+    if url == ":memory:":
+        client = QdrantClient(location=":memory:")
+    elif url.startswith("file://"):
+        client = QdrantClient(path=url.removeprefix("file://"))
+    else:
+        client = QdrantClient(url=url, api_key=api_key)
     return ServerVectorStore(client, collection)

@@ -1,0 +1,192 @@
+"""Moving a library between Qdrant Edge and a Qdrant server.
+
+No Qdrant server binary is on PyPI, Debian or npm here, so the server side is
+qdrant-client's local mode on disk (``file://FOLDER``, ``QdrantClient(path=...)``): a real
+implementation of the server's API, run in-process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from desktop.cli import main
+from desktop.core.store.move import pending_move, store_ids
+from desktop.core.store.server import ServerVectorStore
+from desktop.core.tasks import CancelToken, Progress
+
+TOPICS = {
+    "glacier": "The glacier retreated two kilometres over the last century.",
+    "saxophone": "She practised the saxophone every evening after dinner.",
+    "volcano": "Ash from the volcano covered the village for a week.",
+    "invoice": "Send the invoice to accounting before the end of the month.",
+    "orchard": "The orchard gave three hundred kilos of apples this autumn.",
+    "telescope": "Through the telescope we could see the rings of Saturn.",
+}
+
+
+@pytest.fixture
+def indexed(make_services, tmp_path: Path):  # type: ignore[no-untyped-def]
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, text in TOPICS.items():
+        (docs / f"{name}.md").write_text(f"{text}\n")
+    services = make_services()
+    services.ingestor.ingest([docs])
+    return services
+
+
+def _top(services, query: str) -> str:  # type: ignore[no-untyped-def]
+    return Path(services.retriever.search(query)[0].path).stem
+
+
+def test_move_to_a_server_and_back_keeps_every_chunk_and_the_top_passage(
+    indexed, tmp_path: Path
+) -> None:
+    url = f"file://{tmp_path / 'server'}"
+    before = indexed.store.count()
+    assert _top(indexed, "rings of Saturn") == "telescope"
+
+    report = indexed.move_store("qdrant", url, collection="lib")
+    assert report.verified and report.moved == before == len(TOPICS)
+    assert isinstance(indexed.store, ServerVectorStore)
+    assert indexed.store.count() == before
+    assert indexed.settings.store.backend == "qdrant" and indexed.settings.store.url == url
+    assert _top(indexed, "rings of Saturn") == "telescope"
+
+    back = indexed.move_store("edge")
+    assert back.verified and back.chunks == before
+    assert indexed.settings.store.backend == "edge"
+    assert _top(indexed, "apples this autumn") == "orchard"
+    assert pending_move(indexed.library) is None
+
+
+def test_a_cancelled_move_resumes_where_it_stopped(indexed, tmp_path: Path) -> None:
+    url = f"file://{tmp_path / 'server'}"
+    cancel = CancelToken()
+
+    def stop_after_first(p: Progress) -> None:
+        if p.chunks_done >= 2:
+            cancel.cancel()
+
+    first = indexed.move_store(
+        "qdrant", url, on_progress=stop_after_first, cancel=cancel, batch_size=2
+    )
+    assert first.cancelled and first.moved == 2
+    assert indexed.settings.store.backend == "edge"
+    assert pending_move(indexed.library) is not None
+    second = indexed.move_store("qdrant", url, batch_size=2)
+    assert second.resumed and second.moved == len(TOPICS) - 2 and second.chunks == len(TOPICS)
+    assert indexed.settings.store.backend == "qdrant"
+
+
+def test_an_unreachable_server_exits_1_with_a_reason_and_changes_nothing(
+    indexed, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    count = indexed.store.count()
+    indexed.close()
+    code = main(
+        ["--home", str(home), "store", "move", "--to", "qdrant", "--url", "http://127.0.0.1:9"]
+    )
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "Cannot reach the Qdrant server at http://127.0.0.1:9" in err
+    assert main(["--home", str(home), "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["chunks"] == count
+
+
+def test_a_server_collection_the_library_was_never_moved_to_is_reported_not_searched(
+    indexed, make_services, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from desktop.core.errors import StoreError
+    from desktop.core.settings import StoreSettings, save_settings, updated
+
+    url = f"file://{tmp_path / 'empty-server'}"
+    settings = updated(
+        indexed.settings,
+        store=StoreSettings(backend="qdrant", url=url, collection="lib").model_dump(),
+    )
+    indexed.close()
+    save_settings(home, settings)
+    services = make_services(settings)
+    expected = (
+        f"The vector store (Qdrant collection lib at {url}) is empty: move the library there "
+        "with `folio-cli store move`"
+    )
+    problem = services.store_problem()
+    assert problem is not None and problem.startswith(expected)
+    with pytest.raises(StoreError, match="is empty: move the library there"):
+        services.retriever.search("rings of Saturn")
+    services.close()
+    assert main(["--home", str(home), "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["store_problem"].startswith(expected)
+    assert status["chunks"] == len(TOPICS)
+
+
+def test_a_partial_store_says_how_many_chunks_it_holds(indexed) -> None:
+    assert indexed.store_problem() is None
+    ids = sorted(indexed.store.ids())
+    indexed.store.delete_nodes(node_ids=ids[:2])
+    problem = indexed.store_problem()
+    assert problem is not None
+    assert f"holds {len(TOPICS) - 2} of {len(TOPICS)} chunks" in problem
+
+
+@pytest.mark.slow
+def test_a_killed_move_finishes_when_run_again_with_no_duplicates(
+    make_services, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    docs = tmp_path / "many"
+    docs.mkdir()
+    for n in range(60):
+        (docs / f"note{n:03}.md").write_text(f"Note {n}: the shipment code is ZX{n:04}.\n")
+    services = make_services()
+    services.ingestor.ingest([docs])
+    chunks = services.store.count()
+    services.close()
+
+    url = f"file://{tmp_path / 'server'}"
+    move = ["--home", str(home), "store", "move", "--to", "qdrant", "--url", url, "--json"]
+    command = [sys.executable, "-m", "desktop.cli", *move, "--batch", "1"]
+    child = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        text=True,
+    )
+    assert child.stderr is not None
+    for line in child.stderr:
+        progress = re.match(r"(\d+)/(\d+) chunks moved", line)
+        if progress and int(progress[1]) >= 2:
+            child.send_signal(signal.SIGKILL)
+            break
+    assert child.wait(timeout=60) == -signal.SIGKILL
+
+    # Killed: the library is still on Edge, whole, with the move recorded.
+    after_kill = make_services()
+    assert after_kill.settings.store.backend == "edge"
+    assert after_kill.store.count() == chunks
+    pending = pending_move(after_kill.library)
+    assert pending is not None and pending.url == url and 2 <= pending.done < chunks
+    after_kill.close()
+
+    assert main(move) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["backend"] == "qdrant"
+    assert report["chunks"] == chunks and report["moved"] < chunks
+    moved = make_services()
+    assert moved.settings.store.backend == "qdrant"
+    assert moved.store.count() == chunks
+    assert len(store_ids(moved.store)) == chunks
+    assert moved.store_problem() is None
+    assert Path(moved.retriever.search("ZX0042")[0].path).name == "note042.md"
