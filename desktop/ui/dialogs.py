@@ -167,6 +167,8 @@ class SettingsDialog(QDialog):
         browse = QPushButton("Choose…")
         browse.clicked.connect(self._browse)
         self.threads = QSpinBox(minimum=0, maximum=1024, value=s.threads)
+        self.ocr = QCheckBox("Read scanned pages and images (OCR)")
+        self.ocr.setChecked(s.ocr)
         self.error = QLabel()
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: palette(highlight)")
@@ -181,6 +183,7 @@ class SettingsDialog(QDialog):
         form.addRow("Ignore patterns", self.ignore)
         form.addRow("Local model file", model_row)
         form.addRow("CPU threads", self.threads)
+        form.addRow("", self.ocr)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
         )
@@ -215,6 +218,7 @@ class SettingsDialog(QDialog):
                 ],
                 local_models=models,
                 threads=self.threads.value(),
+                ocr=self.ocr.isChecked(),
             )
         except FolioError as exc:
             self.error.setText(str(exc))

@@ -183,6 +183,8 @@ class LibraryPane(QWidget):
         self.progress.setValue(p.files_done)
         self.progress.setFormat(f"{p.files_done}/{p.files_total} files, {p.chunks_done} chunks")
         current = f"Indexing {Path(p.current).name}" if p.current else "Finishing…"
+        if p.current and p.detail:
+            current += f" ({p.detail})"
         self.status.setText(f"{current}{_eta(p.eta_seconds)}")
 
     def _on_done(self, result: object) -> None:

@@ -15,7 +15,10 @@ from pathlib import Path
 from llama_index.core.readers.base import BaseReader
 from llama_index.core.schema import Document
 
+from desktop.core.errors import Cancelled
+from desktop.core.image_reader import IMAGE_TYPES, ImageReader, ImageUnreadable
 from desktop.core.library import FAILED, SKIPPED
+from desktop.core.ocr import OCR_OFF_REASON, OcrOptions
 from desktop.core.readers.base import Unreadable
 from desktop.core.readers.books import EpubReader
 from desktop.core.readers.markdown import MARKDOWN_TYPES, MarkdownReader
@@ -39,7 +42,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 # Metadata keys readers give their documents that ingestion keeps with each chunk.
-READER_KEYS = ("page", "title", "sheet", "front_matter")
+READER_KEYS = ("page", "title", "sheet", "front_matter", "ocr")
 
 READERS: dict[str, Callable[[], BaseReader]] = {
     ".pdf": PdfReader,
@@ -51,6 +54,9 @@ READERS: dict[str, Callable[[], BaseReader]] = {
     ".epub": EpubReader,
     ".ipynb": NotebookReader,
 }
+# Readers that recognise text in pictures: they need the OCR options.
+OCR_READERS: dict[str, Callable[[OcrOptions], BaseReader]] = {".pdf": PdfReader}
+OCR_READERS.update(dict.fromkeys(IMAGE_TYPES, ImageReader))
 _KIND = {".docx": "Word document", ".pptx": "PowerPoint file", ".xlsx": "Excel workbook"}
 _KIND.update({".epub": "EPUB book", ".ipynb": "Jupyter notebook", ".csv": "CSV file"})
 
@@ -58,12 +64,22 @@ _KIND.update({".epub": "EPUB book", ".ipynb": "Jupyter notebook", ".csv": "CSV f
 def is_supported(path: Path) -> bool:
     """Whether Folio has a reader for this file's type."""
     suffix = path.suffix.lower()
-    return suffix in READERS or suffix in TEXT_TYPES or path.name.lower() in TEXT_NAMES
+    return (
+        suffix in READERS
+        or suffix in IMAGE_TYPES
+        or suffix in TEXT_TYPES
+        or path.name.lower() in TEXT_NAMES
+    )
 
 
-def _read_with(path: Path, suffix: str) -> list[Document]:
+def _read_with(path: Path, suffix: str, ocr: OcrOptions) -> list[Document]:
+    if suffix in IMAGE_TYPES and not ocr.enabled:
+        raise Unreadable(SKIPPED, f"an image: {OCR_OFF_REASON}")
     try:
-        docs = READERS[suffix]().load_data(path)
+        reader = OCR_READERS[suffix](ocr) if suffix in OCR_READERS else READERS[suffix]()
+        docs = reader.load_data(path)
+    except ImageUnreadable as exc:
+        raise Unreadable(FAILED, str(exc)) from exc
     except UnicodeDecodeError as exc:
         raise Unreadable(
             FAILED, "not valid UTF-8 text; re-save the file as UTF-8 and sync again"
@@ -84,17 +100,24 @@ def _read_text(path: Path) -> list[Document]:
     return reader.load_data(path)
 
 
-def read_documents(path: Path) -> list[Document]:
+def read_documents(path: Path, ocr: OcrOptions | None = None) -> list[Document]:
     """The documents in one file; raises ``Unreadable`` with a status and reason.
 
-    PDF pages and PowerPoint slides become one document each with a ``page`` number.
+    PDF pages, PowerPoint slides and TIFF frames become one document each with a ``page``
+    number. Images, and PDF pages without a text layer, are read by OCR as ``ocr`` says
+    (default: on, one thread); their documents carry ``ocr: True``. ``Cancelled`` raised
+    by ``ocr.on_progress`` passes through.
     """
     suffix = path.suffix.lower()
     if not is_supported(path):
         raise Unreadable(SKIPPED, f"unsupported file type ({suffix or 'no extension'})")
+    ocr = ocr or OcrOptions()
     try:
-        docs = _read_with(path, suffix) if suffix in READERS else _read_text(path)
-    except Unreadable:
+        if suffix in READERS or suffix in OCR_READERS:
+            docs = _read_with(path, suffix, ocr)
+        else:
+            docs = _read_text(path)
+    except (Unreadable, Cancelled):
         raise
     except FileNotFoundError as exc:
         raise Unreadable(FAILED, "the file disappeared while Folio was reading it") from exc

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from llama_index.core.readers.base import BaseReader
 from llama_index.core.schema import Document
 
-from desktop.core.library import FAILED
+from desktop.core.library import FAILED, SKIPPED
+from desktop.core.ocr import OCR_OFF_REASON, PDF_DPI, OcrOptions, recognise
 from desktop.core.readers.base import Unreadable
+
+if TYPE_CHECKING:
+    from pypdfium2 import PdfPage
 
 _PDFIUM_PASSWORD_ERROR = 4
 # What PDF producers write when nobody set a title.
@@ -41,13 +46,25 @@ def join_broken_words(text: str) -> str:
 
 
 class PdfReader(BaseReader):
-    """PDF text per page, by PDFium.
+    """PDF text per page, by PDFium; a page without a text layer is rendered and OCR'd.
 
     LlamaIndex's ``PDFReader`` uses pypdf, which on LaTeX-made PDFs (Debian's manuals,
     most papers) drops the spaces between words: "Afteryoubuildapackage". Measured on the
     retrieval evaluation, PDFium's text lifted keyword search on PDF pages from 0.82 to
     1.00 hit@5.
     """
+
+    def __init__(self, ocr: OcrOptions | None = None) -> None:
+        self.ocr = ocr or OcrOptions()
+
+    def _recognise(self, page: PdfPage, number: int, pages: int) -> str:
+        """OCR of one page rendered at ``PDF_DPI`` (PDF units are 1/72 inch)."""
+        self.ocr.report(number, pages)
+        bitmap = page.render(scale=PDF_DPI / 72)
+        try:
+            return recognise(bitmap.to_pil(), self.ocr.threads).text
+        finally:
+            bitmap.close()
 
     def load_data(self, file: Path, extra_info: dict | None = None) -> list[Document]:
         import pypdfium2 as pdfium
@@ -69,19 +86,28 @@ class PdfReader(BaseReader):
                 page = pdf[number]
                 # Text is laid out in the page's own frame; read it there, not as displayed,
                 # or a page turned by /Rotate gives its lines out of order or clipped.
+                rotation = page.get_rotation()
                 page.set_rotation(0)
                 textpage = page.get_textpage()
                 text = join_broken_words(textpage.get_text_bounded().replace("\r\n", "\n"))
                 textpage.close()
-                page.close()
                 metadata: dict[str, object] = {"page": number + 1}
+                if not text.strip() and self.ocr.enabled:
+                    page.set_rotation(rotation)  # a scan is recognised as it is displayed
+                    text = self._recognise(page, number + 1, len(pdf))
+                    metadata["ocr"] = True
+                page.close()
                 if title and title.lower() not in _PLACEHOLDER_TITLES:
                     metadata["title"] = title
                 docs.append(Document(text=text, metadata=metadata))
         finally:
             pdf.close()
         if docs and not any(doc.text.strip() for doc in docs):
+            if not self.ocr.enabled:
+                raise Unreadable(SKIPPED, f"no text layer: {OCR_OFF_REASON}")
             raise Unreadable(
-                FAILED, "no extractable text: probably a scanned PDF, and Folio has no OCR yet"
+                FAILED,
+                "no extractable text: the PDF has no text layer and OCR found no text on "
+                "its pages (blank pages, or pictures without printed text?)",
             )
         return docs
