@@ -57,7 +57,16 @@ COMMIT_CHUNKS = 256
 COMMIT_SECONDS = 2.0
 # Chunk metadata kept for citations. Only a title from the content itself is embedded, so
 # vectors depend on content alone and can be reused for a copy of the file elsewhere.
-_METADATA_KEYS = ("file_path", "file_name", "page", "title", "modified", "sheet", "front_matter", "ocr")
+_METADATA_KEYS = (
+    "file_path",
+    "file_name",
+    "page",
+    "title",
+    "modified",
+    "sheet",
+    "front_matter",
+    "ocr",
+)
 # Kept as the reader gave them (a workbook's sheet name, a Markdown file's front matter,
 # ``ocr: True`` where the text was recognised in a picture, not typed).
 _READER_ONLY_KEYS = ("sheet", "front_matter", "ocr")
