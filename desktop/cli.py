@@ -17,8 +17,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from desktop import __version__
-from desktop.core.errors import ConsentRequired, FolioError, PersonaExistsError, SettingsError
-from desktop.core.library import EMBEDDING_MODEL_KEY, FAILED, INDEXED, SKIPPED
+from desktop.core.errors import (
+    ConsentRequired,
+    FolioError,
+    LibraryError,
+    PersonaExistsError,
+    SettingsError,
+)
+from desktop.core.library import (
+    EMBEDDING_MODEL_KEY,
+    FAILED,
+    INDEXED,
+    SKIPPED,
+    UNAVAILABLE_REASON,
+)
 from desktop.core.library_channel import Reply, call
 from desktop.core.library_lock import LibraryInUseError
 from desktop.core.personas import Persona
@@ -94,6 +106,10 @@ def _run_indexing(
         signal.signal(signal.SIGINT, previous)
     for path, reason in report.failures:
         print(f"{path}: {reason}", file=sys.stderr)
+    for folder in report.unavailable:
+        print(f"{folder}: {UNAVAILABLE_REASON}", file=sys.stderr)
+    for path in report.already_in_library:
+        print(f"{path}: already in the library; synced", file=sys.stderr)
     r = report
     _emit(
         args,
@@ -118,7 +134,10 @@ def cmd_sync(services: Services, args: argparse.Namespace) -> int:
 
 
 def cmd_remove(services: Services, args: argparse.Namespace) -> int:
-    removed = services.ingestor.remove(Path(args.path))
+    try:
+        removed = services.ingestor.remove(Path(args.path))
+    except LibraryError as exc:
+        raise UsageError(str(exc)) from exc
     _emit(args, {"removed": removed}, f"{removed} file(s) removed from the library")
     return EXIT_OK
 
@@ -140,6 +159,7 @@ def cmd_status(services: Services, args: argparse.Namespace) -> int:
             {"path": f.path, "reason": f.reason, "status": f.status} for f in stats.failures
         ],
         "folders": services.library.folders(),
+        "unavailable": services.library.unavailable_folders(),
         "embedding_switch": None,
         "store_problem": services.store_problem(),
     }
@@ -147,6 +167,7 @@ def cmd_status(services: Services, args: argparse.Namespace) -> int:
         f"{data['files']['indexed']} files indexed ({stats.chunks} chunks), "
         f"{data['files']['failed']} failed, {data['files']['skipped']} skipped",
         *(f"  {f['status']}: {f['path']}: {f['reason']}" for f in data["failures"]),
+        *(f"  unavailable: {folder}: {UNAVAILABLE_REASON}" for folder in data["unavailable"]),
         *([str(data["store_problem"])] if data["store_problem"] else []),
     ]
     switch = pending_switch(services.library)

@@ -11,6 +11,10 @@ class SettingsError(FolioError):
     """A setting has an invalid value; the message names the field."""
 
 
+class LibraryError(FolioError):
+    """A folder or file cannot be added to or taken out of the library as asked."""
+
+
 class ModelError(FolioError):
     """A model is missing, unknown or failed to load."""
 

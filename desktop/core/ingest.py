@@ -30,7 +30,8 @@ from llama_index.core.schema import BaseNode, TextNode
 from llama_index.core.vector_stores.types import FilterOperator, MetadataFilter, MetadataFilters
 
 from desktop.core.embeddings import chunk_tokens
-from desktop.core.errors import Cancelled
+from desktop.core.errors import Cancelled, LibraryError
+from desktop.core.filenames import os_path, stored_name
 from desktop.core.library import (
     FAILED,
     INDEXED,
@@ -39,13 +40,14 @@ from desktop.core.library import (
     SKIPPED,
     FileRecord,
     Library,
+    is_under,
 )
 from desktop.core.ocr import OCR_OFF_REASON, OcrOptions
 from desktop.core.readers import Unreadable, read_documents
 from desktop.core.settings import Settings
 from desktop.core.store import FolioStore
 from desktop.core.tasks import CancelToken, Progress, ProgressCallback
-from desktop.core.walk import FoundFile, walk
+from desktop.core.walk import IGNORE_FILE, FoundFile, walk
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,10 @@ _METADATA_KEYS = (
 # Kept as the reader gave them (a workbook's sheet name, a Markdown file's front matter,
 # ``ocr: True`` where the text was recognised in a picture, not typed).
 _READER_ONLY_KEYS = ("sheet", "front_matter", "ocr")
+_SAME_NAME_REASON = (
+    "another file in this folder has a name that reads the same (one of them is not UTF-8); "
+    "rename one of them"
+)
 
 
 @dataclass
@@ -87,6 +93,10 @@ class IngestReport:
     seconds: float = 0.0
     cancelled: bool = False
     failures: list[tuple[str, str]] = field(default_factory=list)
+    # Library folders that could not be reached; their files were kept as they were.
+    unavailable: list[str] = field(default_factory=list)
+    # Paths asked for that a library folder already covers (no second entry was made).
+    already_in_library: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -100,6 +110,8 @@ class IngestReport:
             "chunks_reused": self.chunks_reused,
             "seconds": round(self.seconds, 3),
             "cancelled": self.cancelled,
+            "unavailable": self.unavailable,
+            "already_in_library": self.already_in_library,
         }
 
 
@@ -253,63 +265,158 @@ class Ingestor:
         on_progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None,
     ) -> IngestReport:
-        """Add folders or files to the library and index what is new or changed."""
-        roots = []
+        """Add folders or files to the library and index what is new or changed.
+
+        A path already covered by a library folder (that folder, or a file or folder inside
+        it) gets no second entry: it is synced, and listed in ``already_in_library``.
+
+        Raises:
+            FileNotFoundError: a path does not exist; nothing is added.
+        """
+        roots, covered = [], []
+        folders = self.library.folders()
         for path in paths:
-            root = os.path.abspath(path)
-            if not os.path.exists(root):
-                raise FileNotFoundError(f"{root} does not exist")
-            self.library.add_folder(root)
+            os_root = os.path.abspath(path)
+            if not os.path.exists(os_root):
+                raise FileNotFoundError(f"{stored_name(os_root)} does not exist")
+            root = stored_name(os_root)
+            if any(is_under(root, folder) for folder in folders):
+                covered.append(root)
+            else:
+                self.library.add_folder(root)
             roots.append(root)
-        return self._sync_roots(roots, on_progress, cancel)
+        self._forget_links_into([r for r in roots if r not in covered])
+        report = self._sync_roots(roots, on_progress, cancel)
+        report.already_in_library = covered
+        return report
 
     def sync(
         self, on_progress: ProgressCallback | None = None, cancel: CancelToken | None = None
     ) -> IngestReport:
-        """Re-scan every folder in the library; index changes, drop deleted files."""
+        """Re-scan every folder in the library; index changes, drop deleted files.
+
+        A folder that cannot be reached (see ``folder_available``) is left as it is and
+        listed in ``unavailable``: an unplugged drive empties nothing.
+        """
         return self._sync_roots(self.library.folders(), on_progress, cancel)
 
-    def remove(self, path: Path) -> int:
-        """Take a folder or file out of the library and its chunks out of the store."""
-        target = os.path.abspath(path)
-        prefix = target.rstrip(os.sep) + os.sep
-        paths = [
-            record.path
-            for record in self.library.all_files()
-            if record.path == target or record.path.startswith(prefix)
+    def remove(self, path: Path | str) -> int:
+        """Take a library folder or file out of the library, with its files and chunks.
+
+        A file stays while another library folder (one inside ``path`` included) covers it.
+        A path that is no library entry but holds some removes them all. Returns how many
+        files left the library and the store.
+
+        Raises:
+            LibraryError: ``path`` lies inside a library folder without being one; it
+                would come back with the next sync.
+        """
+        target = stored_name(os.path.abspath(path))
+        folders = self.library.folders()
+        outer = [f for f in folders if f != target and is_under(target, f)]
+        if target not in folders and outer:
+            raise LibraryError(
+                f"{target} is inside the library folder {outer[0]}, so it cannot be removed on "
+                f"its own. Remove {outer[0]}, or leave {target} out by listing it in a "
+                f"{IGNORE_FILE} file in {outer[0]}."
+            )
+        leaving = self.library.files_leaving(target)
+        self._remove_files([record.path for record in leaving])
+        dropped = self.library.entries_removed(target)
+        for folder in dropped:
+            self.library.remove_folder(folder)
+        # Files another folder still covers now belong to it.
+        remaining = self.library.folders()
+        moved = [
+            replace(record, root=next(f for f in remaining if is_under(record.path, f)))
+            for record in self.library.files_under(target).values()
+            if record.root in dropped
         ]
-        self._remove_files(paths)
-        for folder in self.library.folders():
-            if folder == target or folder.startswith(prefix):
-                self.library.remove_folder(folder)
-        return len(paths)
+        self.library.put_many(moved)
+        return len(leaving)
 
     # -- the run ----------------------------------------------------------------------------
 
-    def _scan(
-        self, root: str, known: dict[str, FileRecord]
-    ) -> tuple[list[tuple[FoundFile, FileRecord | None]], list[str], int]:
-        """Files to look at (new, or with a new size/mtime), vanished files, unchanged count.
+    def _forget_links_into(self, new_roots: list[str]) -> None:
+        """Drop files indexed through a symlink whose real file a new library folder covers.
 
-        ``known`` holds every file in the library: a file may have come in through another
-        folder that contains this one.
+        One real file is one file in the library: ``A/link-to-B/x.txt`` gives way to
+        ``B/x.txt`` once ``B`` is added.
         """
-        candidates: list[tuple[FoundFile, FileRecord | None]] = []
-        unchanged = 0
-        seen: set[str] = set()
-        if os.path.exists(root):
-            for found in walk(Path(root), self.settings.ignore_patterns):
-                seen.add(found.path)
+        if not new_roots:
+            return
+        stale = []
+        for record in self.library.all_files():
+            if any(is_under(record.path, root) for root in new_roots):
+                continue
+            real = stored_name(os.path.realpath(os_path(record.path)))
+            if real != record.path and any(is_under(real, root) for root in new_roots):
+                stale.append(record.path)
+        self._remove_files(stale)
+
+    def _scan(
+        self, roots: list[str], run: IngestReport
+    ) -> tuple[list[tuple[str, FoundFile, FileRecord | None]], list[str]]:
+        """Files to look at (new, or with a new size/mtime) and files gone from disk.
+
+        Each real file is looked at once, however many library folders or symlinks reach
+        it; files of a folder that cannot be reached, or of a folder not scanned in this
+        run, are never taken for gone.
+        """
+        known = {record.path: record for record in self.library.all_files()}
+        folders = self.library.folders()
+        work: list[tuple[str, FoundFile, FileRecord | None]] = []
+        seen: dict[str, str] = {}  # stored name -> OS path
+        real_seen: set[str] = set()
+        scanned: list[str] = []
+        unavailable = set(self.library.unavailable_folders())
+        for root in roots:
+            if root in unavailable:
+                run.unavailable.append(root)
+                continue
+            scanned.append(root)
+            for found in walk(Path(os_path(root)), self.settings.ignore_patterns):
+                if found.path in seen:
+                    if seen[found.path] != found.os_path:
+                        run.failed += 1
+                        run.failures.append((found.path, _SAME_NAME_REASON))
+                    continue
+                if found.via_link:
+                    real = stored_name(os.path.realpath(found.os_path))
+                    # The real file is another library path's: indexed there, not here.
+                    if real != found.path and any(is_under(real, f) for f in folders):
+                        continue
+                    if real in real_seen:
+                        continue
+                    real_seen.add(real)
+                seen[found.path] = found.os_path
                 record = known.get(found.path)
                 # A scan skipped while OCR was off is read again once it is on.
                 retry = self.settings.ocr and record and OCR_OFF_REASON in (record.reason or "")
                 same = record and (record.size, record.mtime_ns) == (found.size, found.mtime_ns)
                 if same and not retry:
-                    unchanged += 1
+                    run.unchanged += 1
                 else:
-                    candidates.append((found, record))
-        vanished = [p for p, r in known.items() if r.root == root and p not in seen]
-        return candidates, vanished, unchanged
+                    work.append((root, found, record))
+        elsewhere = [f for f in folders if f not in scanned]
+
+        def kept_by_another_folder(path: str) -> bool:
+            # A folder not scanned in this run still holds the file, unless a scanned folder
+            # inside it reaches the file too (that walk sees all the outer one would).
+            return any(
+                is_under(path, folder)
+                and not any(is_under(path, r) and is_under(r, folder) for r in scanned)
+                for folder in elsewhere
+            )
+
+        vanished = [
+            path
+            for path in known
+            if path not in seen
+            and any(is_under(path, root) for root in scanned)
+            and not kept_by_another_folder(path)
+        ]
+        return work, vanished
 
     def _sync_roots(
         self,
@@ -319,18 +426,10 @@ class Ingestor:
     ) -> IngestReport:
         started = time.monotonic()
         self.library.require_embedding_model(self.embed_model_name)
-        work: list[tuple[str, FoundFile, FileRecord | None]] = []
-        vanished: list[str] = []
-        unchanged = 0
-        known = {record.path: record for record in self.library.all_files()}
-        for root in roots:
-            candidates, gone, same = self._scan(root, known)
-            queued = {found.path for _, found, _ in work}
-            work.extend((root, f, r) for f, r in candidates if f.path not in queued)
-            vanished.extend(gone)
-            unchanged += same
+        scan = IngestReport()
+        work, vanished = self._scan(roots, scan)
         run = _Run(len(work), sum(found.size for _, found, _ in work), on_progress)
-        run.report.unchanged = unchanged
+        run.report = scan
 
         def on_batch(count: int) -> None:
             run.chunks_done += count
@@ -401,7 +500,7 @@ class Ingestor:
             finish(SKIPPED, "empty file (0 bytes)", None)
             return
         try:
-            content_hash = file_hash(found.path)
+            content_hash = file_hash(found.os_path)
         except FileNotFoundError:
             finish(FAILED, "the file disappeared while Folio was reading it", None)
             return
@@ -463,7 +562,7 @@ class Ingestor:
                 order = {node_id: i for i, node_id in enumerate(donor.chunk_ids)}
                 source.sort(key=lambda node: order.get(node.node_id, 0))
                 return self._copy_chunks(source, donor.path, found, content_hash), True
-        docs = read_documents(Path(found.path), self._ocr)
+        docs = read_documents(Path(found.os_path), self._ocr)
         keys = list(_METADATA_KEYS)
         for number, doc in enumerate(docs):
             page, title = doc.metadata.get("page"), doc.metadata.get("title")

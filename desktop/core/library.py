@@ -11,6 +11,7 @@ SQLite is the source of truth for incremental sync. A file row moves through the
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -21,6 +22,8 @@ from pathlib import Path
 
 from desktop.core import sqlite
 from desktop.core.errors import EmbeddingMismatchError
+from desktop.core.filenames import os_path, stored_name
+from desktop.core.walk import folder_available
 
 INDEXED, FAILED, SKIPPED = "indexed", "failed", "skipped"
 EMBEDDING_MODEL_KEY = "embedding_model"
@@ -29,6 +32,11 @@ EMBEDDING_STORE_KEY = "embedding_store"
 # A switch to another embedding model in progress, as JSON (see ``desktop.core.reembed``).
 EMBEDDING_SWITCH_KEY = "embedding_switch"
 INDEXING, REMOVING = "indexing", "removing"
+# Why a library folder is shown as unavailable, and what to do.
+UNAVAILABLE_REASON = (
+    "cannot be reached (unplugged, unmounted or renamed?); its files are kept and synced "
+    "again when it is back. To drop them, remove the folder from the library"
+)
 FINAL_STATES = (INDEXED, FAILED, SKIPPED)
 
 _SCHEMA = """
@@ -48,6 +56,11 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE INDEX IF NOT EXISTS files_root ON files(root);
 CREATE INDEX IF NOT EXISTS files_hash ON files(hash);
 """
+
+
+def is_under(path: str, folder: str) -> bool:
+    """Whether ``path`` is ``folder`` itself or lies inside it (stored names, no disk access)."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 @dataclass(frozen=True)
@@ -141,6 +154,36 @@ class Library:
             rows = self._db.execute("SELECT path FROM folders ORDER BY added_at, path").fetchall()
         return [row["path"] for row in rows]
 
+    def unavailable_folders(self) -> list[str]:
+        """Library folders that cannot be reached now (see ``walk.folder_available``).
+
+        A single file added on its own counts as reachable while its folder is there.
+        """
+        return [
+            folder
+            for folder in self.folders()
+            if not folder_available(os_path(folder))
+            and not (self.get(folder) and os.path.isdir(os.path.dirname(os_path(folder))))
+        ]
+
+    def entries_removed(self, target: str) -> list[str]:
+        """The entries removing ``target`` drops: ``target`` itself if it is an entry, else
+        every entry inside it (a bulk remove of a folder that holds several)."""
+        folders = self.folders()
+        if target in folders:
+            return [target]
+        return [folder for folder in folders if is_under(folder, target)]
+
+    def files_leaving(self, target: str) -> list[FileRecord]:
+        """The files removing ``target`` takes out: those no remaining library folder covers."""
+        dropped = self.entries_removed(target)
+        remaining = [folder for folder in self.folders() if folder not in dropped]
+        return [
+            record
+            for record in self.files_under(target).values()
+            if not any(is_under(record.path, folder) for folder in remaining)
+        ]
+
     def remove_folder(self, path: str) -> None:
         """Forget a folder; its files must already have been removed."""
         with self.transaction() as db:
@@ -167,10 +210,14 @@ class Library:
             row = self._db.execute("SELECT * FROM files WHERE path = ?", (path,)).fetchone()
         return self._record(row) if row else None
 
-    def files_under(self, root: str) -> dict[str, FileRecord]:
-        """Every file added through ``root``, by path."""
+    def files_under(self, folder: str) -> dict[str, FileRecord]:
+        """Every file at or inside ``folder`` (whichever library folder brought it in), by path."""
+        prefix = folder.rstrip(os.sep) + os.sep
         with self._lock:
-            rows = self._db.execute("SELECT * FROM files WHERE root = ?", (root,)).fetchall()
+            rows = self._db.execute(
+                "SELECT * FROM files WHERE path = ? OR substr(path, 1, ?) = ?",
+                (folder, len(prefix), prefix),
+            ).fetchall()
         return {row["path"]: self._record(row) for row in rows}
 
     def all_files(self) -> list[FileRecord]:
@@ -215,7 +262,8 @@ class Library:
                         r.mtime_ns,
                         r.hash,
                         r.status,
-                        r.reason,
+                        # A reader's message may quote a file name that is not UTF-8.
+                        stored_name(r.reason) if r.reason else r.reason,
                         json.dumps(r.chunk_ids),
                         now,
                     )

@@ -11,6 +11,7 @@ from desktop.app import Services
 from desktop.core.chat import Answer
 from desktop.core.citation import Citation
 from desktop.core.errors import ConsentRequired, FolioError
+from desktop.core.filenames import file_url
 from desktop.core.paths import resources_dir
 from desktop.core.prompts import source_label
 from desktop.core.providers import is_remote, provider, split_model_id
@@ -85,7 +86,8 @@ def highlight(text: str, query: str) -> str:
 
 def open_source(citation: Citation) -> bool:
     """Open the cited file in the system's viewer (at the page, where the viewer allows)."""
-    url = QUrl.fromLocalFile(citation.path)
+    # From the file's own bytes, so a name that is not UTF-8 opens too.
+    url = QUrl.fromEncoded(file_url(citation.path).encode("ascii"))
     if citation.page is not None and citation.path.lower().endswith(".pdf"):
         url.setFragment(f"page={citation.page}")
     return QDesktopServices.openUrl(url)

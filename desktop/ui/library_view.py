@@ -7,7 +7,7 @@ from pathlib import Path
 
 from desktop.app import Services
 from desktop.core.ingest import IngestReport
-from desktop.core.library import FAILED, INDEXED, SKIPPED
+from desktop.core.library import FAILED, INDEXED, SKIPPED, UNAVAILABLE_REASON
 from desktop.core.tasks import Progress
 from desktop.ui.dialogs import confirm_deletion
 from desktop.ui.qt import (
@@ -147,7 +147,8 @@ class LibraryPane(QWidget):
         if item is None or self.busy:
             return
         folder = item.data(Qt.ItemDataRole.UserRole)
-        records = self.services.library.files_under(folder).values()
+        # Only what no other library folder covers leaves the library.
+        records = self.services.library.files_leaving(folder)
         files, chunks = len(records), sum(len(r.chunk_ids) for r in records)
         if not confirm_deletion(
             self,
@@ -196,6 +197,11 @@ class LibraryPane(QWidget):
             )
             if r.cancelled:
                 summary = "Cancelled: " + summary
+            if r.unavailable:
+                summary += f"; {len(r.unavailable)} folder(s) unavailable, kept as they were"
+            if r.already_in_library:
+                names = ", ".join(os.path.basename(p) or p for p in r.already_in_library)
+                summary += f"; already in the library: {names}"
             self.status.setText(summary)
         else:
             self.status.setText(f"Removed {result} file(s) from the library.")
@@ -231,6 +237,7 @@ class LibraryPane(QWidget):
         """Re-read folders, per-folder counts and failures from the library."""
         library = self.services.library
         folders = library.folders()
+        unavailable = set(library.unavailable_folders())
         self.folders.clear()
         for folder in folders:
             counts = {INDEXED: 0, FAILED: 0, SKIPPED: 0}
@@ -239,8 +246,12 @@ class LibraryPane(QWidget):
             label = f"{os.path.basename(folder) or folder}  ·  {counts[INDEXED]} indexed"
             if counts[FAILED] or counts[SKIPPED]:
                 label += f", {counts[FAILED] + counts[SKIPPED]} not indexed"
+            tooltip = folder
+            if folder in unavailable:
+                label += "  ·  unavailable"
+                tooltip += f"\n{UNAVAILABLE_REASON[0].upper()}{UNAVAILABLE_REASON[1:]}."
             item = QListWidgetItem(label)
-            item.setToolTip(folder)
+            item.setToolTip(tooltip)
             item.setData(Qt.ItemDataRole.UserRole, folder)
             self.folders.addItem(item)
         self.empty_hint.setVisible(not folders)
@@ -251,4 +262,4 @@ class LibraryPane(QWidget):
             row.setToolTip(0, record.path)
             row.setToolTip(1, record.reason or "")
             self.failures.addTopLevelItem(row)
-        self.watcher.watch(folders)
+        self.watcher.watch([f for f in folders if f not in unavailable], sorted(unavailable))

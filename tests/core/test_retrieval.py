@@ -158,3 +158,47 @@ def test_hybrid_puts_the_exact_code_first_among_hundreds_of_near_misses(  # type
         expected = paths[f"kq-{number}.md"]
         assert _paths(services, f"KQ-{number}", "hybrid")[0] == expected
         assert _paths(services, f"What does KQ-{number} mean?", "hybrid")[0] == expected
+
+
+# Staff handbooks in Chinese, Japanese and Korean, and an English file, in one library. The
+# keyword branch must find a word written without spaces around it, in any of the scripts.
+CJK_LIBRARY = {
+    "病假.txt": "病假工资按照本人基本工资的百分之八十计算，需提供医院证明。",
+    "考勤.txt": "考勤制度：每月迟到三次以上扣除全勤奖，旷工一天扣三天工资。",
+    "会議.txt": "東京本社の定例会議は毎週月曜日の午後三時から始まります。",
+    "休暇.txt": "有給休暇は入社半年後に十日付与されます。",
+    "급여.txt": "병가 급여는 기본급의 80%로 지급되며 진단서가 필요합니다.",
+    "leave.txt": "Annual leave: staff get twenty-five days a year; KQ-5502 is the form code.",
+}
+CJK_QUERIES = {
+    "病假工资": "病假.txt",
+    "迟到": "考勤.txt",
+    "旷工": "考勤.txt",
+    "会議": "会議.txt",
+    "有給休暇": "休暇.txt",
+    "급여": "급여.txt",
+    "진단서": "급여.txt",
+}
+
+
+def test_keyword_search_finds_chinese_japanese_and_korean_words(  # type: ignore[no-untyped-def]
+    services, tmp_path: Path
+) -> None:
+    paths = _library(services, tmp_path / "lib", CJK_LIBRARY)
+    for query, name in CJK_QUERIES.items():
+        assert _paths(services, query, "keyword")[0] == paths[name], query
+        assert _paths(services, query, "hybrid")[0] == paths[name], query
+    # A word that none of the files holds finds nothing by keyword.
+    assert _paths(services, "年终奖", "keyword") == []
+    # Text in other scripts is tokenized as before: codes and English words still match.
+    assert _paths(services, "KQ-5502", "keyword")[0] == paths["leave.txt"]
+
+
+def test_cjk_runs_become_overlapping_bigrams_and_other_text_is_unchanged() -> None:
+    from desktop.core.store.keywords import cjk_bigrams
+
+    assert cjk_bigrams("迟到三次").split() == ["迟到", "到三", "三次"]
+    assert cjk_bigrams("考勤：迟到").split() == ["考勤", "：", "迟到"]
+    assert cjk_bigrams("급여는 기본급").split() == ["급여", "여는", "기본", "본급"]
+    assert cjk_bigrams("会").split() == ["会"]
+    assert cjk_bigrams("KQ-5502 valve, café") == "KQ-5502 valve, café"

@@ -85,3 +85,47 @@ def test_removing_a_folder_says_what_re_embedding_costs_and_cancel_keeps_it(  # 
     confirmed(True, window.library.remove_selected)
     qtbot.waitUntil(lambda: not window.library.busy and not library.folders(), timeout=60_000)
     assert library.folders() == [] and window.library.folders.count() == 0
+
+
+def test_removing_an_outer_folder_counts_only_what_leaves(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    parent = tmp_path / "parent"
+    (parent / "child").mkdir(parents=True)
+    (parent / "child" / "inner.md").write_text("Inner notes about herons.")
+    (parent / "outer.md").write_text("Outer notes about egrets.")
+    for folder in (parent / "child", parent):
+        with qtbot.waitSignal(window.library.ingest_finished, timeout=120_000):
+            window.library.add_paths([folder])
+        qtbot.waitUntil(lambda: not window.library.busy)
+    rows = [window.library.folders.item(i).toolTip() for i in range(2)]
+    window.library.folders.setCurrentRow(rows.index(str(parent)))
+    _, text = confirmed(False, window.library.remove_selected)
+    # The inner folder is a library folder of its own: its file stays.
+    assert "Its 1 file and 1 chunk leave the library" in text
+
+
+def test_an_unplugged_folder_is_shown_unavailable_and_synced_when_back(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    drive = tmp_path / "media" / "usb"
+    drive.mkdir(parents=True)
+    (drive / "manual.md").write_text("The pump manual: prime the pump before use.")
+    with qtbot.waitSignal(window.library.ingest_finished, timeout=120_000):
+        window.library.add_paths([drive])
+    qtbot.waitUntil(lambda: not window.library.busy)
+
+    with qtbot.waitSignal(window.library.ingest_finished, timeout=60_000) as gone:
+        drive.rename(tmp_path / "media" / "usb-away")
+    assert gone.args[0].unavailable == [str(drive)] and gone.args[0].removed == 0
+    item = window.library.folders.item(0)
+    assert "1 indexed" in item.text() and "unavailable" in item.text()
+    assert "Cannot be reached" in item.toolTip()
+    assert "1 folder(s) unavailable" in window.library.status.text()
+
+    # The folder above it is watched, so plugging the drive back in starts a sync.
+    with qtbot.waitSignal(window.library.ingest_finished, timeout=60_000) as back:
+        (tmp_path / "media" / "usb-away").rename(drive)
+    report = back.args[0]
+    assert (report.unchanged, report.chunks_embedded, report.unavailable) == (1, 0, [])
+    assert "unavailable" not in window.library.folders.item(0).text()

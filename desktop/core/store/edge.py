@@ -34,6 +34,7 @@ from pydantic import PrivateAttr
 
 from desktop.core.errors import StoreError, StoreLockedError
 from desktop.core.store import DENSE, SPARSE
+from desktop.core.store.keywords import Keywords
 
 # Each branch of a hybrid query fetches this many times the final k before fusion.
 PREFETCH_FACTOR = 4
@@ -137,7 +138,7 @@ class EdgeVectorStore(BasePydanticVectorStore):
     dim: int
 
     _shard: qe.EdgeShard = PrivateAttr()
-    _bm25: qe.Bm25 = PrivateAttr()
+    _keywords: Keywords = PrivateAttr()
     # Edge takes reads during writes (and during an optimize, which can last a minute on a
     # large library), so only writes are serialised; close() waits for reads in flight.
     _lock: threading.RLock = PrivateAttr(default_factory=threading.RLock)
@@ -149,7 +150,7 @@ class EdgeVectorStore(BasePydanticVectorStore):
         super().__init__(stores_text=True, path=str(path), dim=dim)
         path.mkdir(parents=True, exist_ok=True)
         self._shard = _open_shard(path, dim)
-        self._bm25 = qe.Bm25(qe.Bm25Config())
+        self._keywords = Keywords()
 
     @classmethod
     def class_name(cls) -> str:
@@ -169,7 +170,7 @@ class EdgeVectorStore(BasePydanticVectorStore):
             text = node.get_content()
             vector: dict[str, Any] = {
                 DENSE: list(node.embedding),
-                SPARSE: self._bm25.embed_document(text),
+                SPARSE: self._keywords.document(text),
             }
             points.append(qe.Point(uuid.UUID(node.node_id), vector, payload))
         with self._lock:
@@ -263,7 +264,7 @@ class EdgeVectorStore(BasePydanticVectorStore):
         if query.mode in (VectorStoreQueryMode.SPARSE, VectorStoreQueryMode.HYBRID):
             if not query.query_str:
                 raise StoreError("A keyword or hybrid query needs the query text.")
-            sparse = qe.Query.Nearest(self._bm25.embed_query(query.query_str), using=SPARSE)
+            sparse = qe.Query.Nearest(self._keywords.query(query.query_str), using=SPARSE)
 
         if dense is not None and sparse is not None:
             fetch = max(k, query.hybrid_top_k or 0, query.sparse_top_k or 0) * PREFETCH_FACTOR

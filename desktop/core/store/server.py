@@ -2,15 +2,14 @@
 
 LlamaIndex's ``QdrantVectorStore`` does the work, fusing hybrid results by normalised
 scores (its relative score fusion, close to the embedded store's DBSF). BM25 sparse vectors
-come from Qdrant Edge's tokenizer, so the keyword side needs no model download and matches
-the embedded store.
+come from Qdrant Edge's tokenizer (``keywords.py``), so the keyword side needs no model
+download and matches the embedded store.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import qdrant_edge as qe
 from llama_index.core.schema import BaseNode
 from llama_index.core.vector_stores.types import (
     MetadataFilters,
@@ -22,12 +21,13 @@ from qdrant_client import QdrantClient
 from qdrant_client.http import models as rest
 
 from desktop.core.store import DENSE, SPARSE
+from desktop.core.store.keywords import Keywords
 
-_bm25 = qe.Bm25(qe.Bm25Config())
+_keywords = Keywords()
 
 
 def _sparse(texts: list[str], *, query: bool) -> tuple[list[list[int]], list[list[float]]]:
-    embed = _bm25.embed_query if query else _bm25.embed_document
+    embed = _keywords.query if query else _keywords.document
     vectors = [embed(text) for text in texts]
     return [list(v.indices) for v in vectors], [list(v.values) for v in vectors]
 
