@@ -21,6 +21,7 @@ import hashlib
 import logging
 import os
 import secrets
+import socket
 import sys
 import threading
 from collections.abc import Callable
@@ -82,7 +83,8 @@ class ChannelServer:
         while not self._closed.is_set():
             try:
                 conn = self._listener.accept()
-            except (OSError, AuthenticationError):  # closed, or a caller without the key
+            # Closed, a caller without the key, or the wake-up from close() hanging up.
+            except (OSError, EOFError, AuthenticationError):
                 if self._closed.is_set():
                     return
                 continue
@@ -100,16 +102,28 @@ class ChannelServer:
             conn.send(reply)
 
     def close(self) -> None:
-        """Stop answering and remove the socket and key files."""
+        """Stop answering and remove the socket and key files; never waits on a caller."""
         self._closed.set()
-        # Wake accept() so the thread ends: this caller fails to authenticate, as intended.
-        with contextlib.suppress(OSError, EOFError, AuthenticationError):
-            Client(_address(self.home), authkey=b"").close()
+        # Wake accept() so the thread ends. The wake-up must not wait for the server's
+        # challenge: the thread may already have seen ``_closed`` and left, and then
+        # nobody would ever answer (a connection queued on a socket nobody accepts).
+        if sys.platform == "win32":
+            threading.Thread(target=self._wake_with_client, daemon=True).start()
+        else:
+            with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX) as wake:
+                wake.settimeout(1.0)
+                wake.connect(_address(self.home))
         self._listener.close()
         self._thread.join(timeout=5)
         (self.home / KEY_FILE).unlink(missing_ok=True)
         if sys.platform != "win32":
             (self.home / SOCKET_FILE).unlink(missing_ok=True)
+
+    def _wake_with_client(self) -> None:
+        # A named pipe takes no raw connection; this caller fails to authenticate, or
+        # finds the pipe gone once the listener is closed.
+        with contextlib.suppress(OSError, EOFError, AuthenticationError):
+            Client(_address(self.home), authkey=b"").close()
 
 
 def call(home: Path, argv: list[str]) -> Reply | None:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -254,3 +255,23 @@ def test_a_second_holder_in_the_same_process_is_refused_too(held, make_services)
         second.library  # noqa: B018
     held.close()
     assert second.library.stats().by_status.get("indexed") == 1
+
+
+def test_closing_the_channel_never_waits_on_its_own_wake_up(tmp_path: Path) -> None:
+    from desktop.core.library_channel import Reply, call
+
+    # The serving thread may leave its loop between a request and close(): as it would when
+    # close() is called right after a command was answered.
+    server = ChannelServer(tmp_path, lambda argv: Reply(0, "answered", ""))
+    assert call(tmp_path, ["status"]) == Reply(0, "answered", "")
+    server._closed.set()
+    assert call(tmp_path, ["status"]) == Reply(0, "answered", "")  # the loop's last turn
+    server._thread.join(timeout=5)
+    assert not server._thread.is_alive()
+
+    closer = threading.Thread(target=server.close, daemon=True)
+    closer.start()
+    closer.join(timeout=10)
+    assert not closer.is_alive(), "close() hung waiting for an answer nobody would send"
+    assert not (tmp_path / "folio.key").exists() and not (tmp_path / "folio.sock").exists()
+    assert call(tmp_path, ["status"]) is None
