@@ -87,10 +87,10 @@ def direct_ask(llama: Any, messages: list[dict[str, str]], max_tokens: int) -> d
 def run(repeat: int = 3) -> dict[str, Any]:
     from llama_cpp import Llama
 
-    from desktop.app import Services
     from desktop.core.models import embedded_llm_path
     from desktop.core.paths import data_home
     from desktop.core.tasks import CancelToken
+    from desktop.services import Services
 
     model_path = embedded_llm_path()
     if model_path is None:

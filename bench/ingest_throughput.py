@@ -184,8 +184,8 @@ class Clock:
 
 def ingest_once(corpus: Path, home: Path, embed_model: Any) -> tuple[Clock, list[str], Any]:
     """A fresh-library ingest with the shared embedder; its clock, chunk texts and report."""
-    from desktop.app import Services
     from desktop.core.paths import data_home
+    from desktop.services import Services
 
     services = Services(data_home(home), embed_model=embed_model)
     try:
@@ -219,8 +219,8 @@ def cli_ingest(corpus: Path, home: Path) -> dict[str, Any]:
 
 
 def run(rounds: int = 5, files: int = 40) -> dict[str, Any]:
-    from desktop.app import Services
     from desktop.core.paths import data_home
+    from desktop.services import Services
 
     with tempfile.TemporaryDirectory(prefix="folio-bench-ingest-") as tmp:
         root = Path(tmp)

@@ -29,9 +29,9 @@ import benchlib
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from desktop.app import Services  # noqa: E402
 from desktop.core.models import embedded_llm_path  # noqa: E402
 from desktop.core.settings import Settings  # noqa: E402
+from desktop.services import Services  # noqa: E402
 from tests.llama_server import MODEL_ALIAS, running_server  # noqa: E402
 
 QUESTIONS = [

@@ -59,8 +59,8 @@ def build(count: int, rebuild: bool) -> dict[str, Any]:
     DATA.mkdir(parents=True)
     print(f"Building {count} files and ingesting them (minutes)…", file=sys.stderr)
     make_small_files(files, count)
-    from desktop.app import Services
     from desktop.core.paths import data_home
+    from desktop.services import Services
 
     services = Services(data_home(home))
     try:
@@ -82,7 +82,7 @@ def build(count: int, rebuild: bool) -> dict[str, Any]:
 
 
 def time_syncs(repeat: int) -> dict[str, Any]:
-    from desktop.app import Services
+    from desktop.services import Services
 
     services = Services(DATA / "home")
     try:

@@ -110,7 +110,7 @@ def time_queries(store: Any, queries: list[tuple[str, list[float]]], k: int) -> 
 
 
 def time_query_embedding(questions: list[str]) -> dict[str, float]:
-    from desktop.app import Services
+    from desktop.services import Services
 
     with tempfile.TemporaryDirectory(prefix="folio-bench-embed-") as tmp:
         services = Services(Path(tmp))

@@ -123,7 +123,7 @@ def instrument(spans: Spans) -> None:
     from llama_index.core.ingestion import IngestionPipeline
     from llama_index.embeddings.fastembed import FastEmbedEmbedding
 
-    import desktop.app
+    import desktop.core.embeddings
     import desktop.core.ingest
     from desktop.core.ingest import Ingestor
     from desktop.core.library import Library
@@ -134,7 +134,7 @@ def instrument(spans: Spans) -> None:
     for attr in ("_on_progress", "_on_done", "_on_finished", "refresh", "sync", "add_paths"):
         spans.wrap(LibraryPane, attr, f"LibraryPane.{attr}")
     spans.wrap(FolderWatcher, "watch", "FolderWatcher.watch")
-    spans.wrap(desktop.app, "local_embedding", "load embedder")
+    spans.wrap(desktop.core.embeddings, "local_embedding", "load embedder")
     spans.wrap(Ingestor, "__init__", "Ingestor() (splitter, tokenizer)")
     spans.wrap(Ingestor, "_scan", "walk folder")
     spans.wrap(desktop.core.ingest, "read_documents", "read file")
@@ -229,8 +229,8 @@ def span_totals(spans: Spans, start: float, end: float) -> dict[str, dict[str, f
 
 def run(files: int, idle_s: float, warm: bool, timeout_s: float) -> dict[str, Any]:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from desktop.app import Services, freeze_long_lived_objects
     from desktop.core.paths import data_home
+    from desktop.services import Services, freeze_long_lived_objects
     from desktop.ui.main_window import MainWindow
     from desktop.ui.qt import QApplication, Qt, QTimer
 

@@ -37,8 +37,8 @@ from desktop.core.personas import Persona
 from desktop.core.tasks import CancelToken, Progress
 
 if TYPE_CHECKING:
-    from desktop.app import Services
     from desktop.core.ingest import IngestReport
+    from desktop.services import Services
 
 # LlamaIndex, which the services and prompts import, takes seconds to load: it is imported
 # only once a command runs, so `--version` and `--help` answer at once.
@@ -425,7 +425,7 @@ def _in_use(home: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     line = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(line)
-    from desktop.app import build_services
+    from desktop.services import build_services
 
     try:
         services = build_services(args.home)

@@ -21,8 +21,8 @@ from desktop.core.errors import DatasetError
 from desktop.core.tasks import CancelToken
 
 if TYPE_CHECKING:
-    from desktop.app import Services
     from desktop.core.finetune.jobs import Job, UploadPlan
+    from desktop.services import Services
 
 
 def _kb(size: int) -> str:

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 from desktop.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError, _emit
 
 if TYPE_CHECKING:
-    from desktop.app import Services
     from desktop.core.finetune.generate import GenerationProgress
+    from desktop.services import Services
 
 
 def cmd_from_chats(services: Services, args: argparse.Namespace) -> int:

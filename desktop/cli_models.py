@@ -12,7 +12,7 @@ from desktop.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError, _emit
 from desktop.core.settings import ServerSettings, updated
 
 if TYPE_CHECKING:
-    from desktop.app import Services
+    from desktop.services import Services
 
 
 def cmd_list(services: Services, args: argparse.Namespace) -> int:

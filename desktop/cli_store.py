@@ -11,7 +11,7 @@ from desktop.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError, _emit
 from desktop.core.tasks import CancelToken, Progress
 
 if TYPE_CHECKING:
-    from desktop.app import Services
+    from desktop.services import Services
 
 
 def cmd_move(services: Services, args: argparse.Namespace) -> int:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from desktop.app import Services
 from desktop.core.embeddings import local_embedding
 from desktop.core.llms import LLMCache
 from desktop.core.settings import Settings
+from desktop.services import Services
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

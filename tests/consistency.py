@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from desktop.app import Services
 from desktop.core.library import FINAL_STATES, INDEXED
+from desktop.services import Services
 
 
 def assert_consistent(services: Services) -> None:

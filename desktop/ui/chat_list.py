@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from desktop.app import Services
+from desktop.services import Services
 from desktop.ui.dialogs import confirm_deletion
 from desktop.ui.qt import (
     QAbstractItemView,

@@ -7,7 +7,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from desktop.app import Services
 from desktop.core.chat import Answer
 from desktop.core.citation import Citation
 from desktop.core.errors import ConsentRequired, FolioError
@@ -15,6 +14,7 @@ from desktop.core.filenames import file_url
 from desktop.core.paths import resources_dir
 from desktop.core.prompts import source_label
 from desktop.core.providers import is_remote, provider, split_model_id
+from desktop.services import Services
 from desktop.ui.qt import (
     QDesktopServices,
     QDialog,

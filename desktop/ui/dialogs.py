@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from desktop import __version__
-from desktop.app import Services
 from desktop.core.errors import FolioError
 from desktop.core.personas import Persona
 from desktop.core.settings import save_settings, updated
+from desktop.services import Services
 from desktop.ui.qt import (
     QCheckBox,
     QDialog,

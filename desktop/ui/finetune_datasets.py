@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from desktop.app import Services
 from desktop.core.errors import FolioError
 from desktop.core.finetune.datasets import DatasetInfo
 from desktop.core.finetune.examples import LineProblem
 from desktop.core.finetune.from_chats import liked_examples
 from desktop.core.finetune.generate import GenerationProgress, GenerationReport, generate_pairs
+from desktop.services import Services
 from desktop.ui.messages import message_label, say
 from desktop.ui.qt import (
     QAbstractItemView,

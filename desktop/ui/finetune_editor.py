@@ -13,12 +13,12 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from desktop.app import Services
 from desktop.core.errors import FolioError
 from desktop.core.finetune.datasets import DatasetInfo
 from desktop.core.finetune.examples import Example, LineProblem, image_count, text_of
 from desktop.core.finetune.pricing import BASE_MODELS, DEFAULT_BASE, PRICES_AS_OF
 from desktop.core.finetune.validate import ValidationReport, validate_examples
+from desktop.services import Services
 from desktop.ui.messages import message_label, say
 from desktop.ui.qt import (
     QAbstractItemView,

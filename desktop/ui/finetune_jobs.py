@@ -12,12 +12,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from desktop.app import Services
 from desktop.core.errors import FolioError
 from desktop.core.finetune.jobs import POLL_SECONDS, JobEvent, Metric, UploadPlan
 from desktop.core.finetune.jobs import Job as FineTuneJob
 from desktop.core.finetune.pricing import BASE_MODELS, DEFAULT_BASE, PRICES_AS_OF
 from desktop.core.providers import provider
+from desktop.services import Services
 from desktop.ui.loss_plot import LossPlot
 from desktop.ui.messages import message_label, say
 from desktop.ui.qt import (

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from desktop.app import Services
 from desktop.core.finetune.generate import GenerationReport
 from desktop.core.finetune.jobs import POLL_SECONDS
 from desktop.core.finetune.jobs import Job as FineTuneJob
 from desktop.core.models import list_models
+from desktop.services import Services
 from desktop.ui.finetune_datasets import DatasetsPanel
 from desktop.ui.finetune_editor import ExamplesEditor, ValidationPanel
 from desktop.ui.finetune_jobs import JobsPanel, JobWatcher, TrainPanel

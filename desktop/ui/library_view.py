@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from desktop.app import Services
 from desktop.core.ingest import IngestReport
 from desktop.core.library import FAILED, INDEXED, SKIPPED, UNAVAILABLE_REASON
 from desktop.core.tasks import Progress
+from desktop.services import Services
 from desktop.ui.dialogs import confirm_deletion
 from desktop.ui.qt import (
     QAbstractItemView,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from desktop.app import Services
 from desktop.core.finetune.jobs import POLL_SECONDS
 from desktop.core.finetune.jobs import Job as FineTuneJob
 from desktop.core.paths import resources_dir
+from desktop.services import Services
 from desktop.ui.chat_list import ChatList
 from desktop.ui.chat_view import ChatPane
 from desktop.ui.dialogs import PersonaDialog, SettingsDialog, show_about

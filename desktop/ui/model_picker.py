@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 
-from desktop.app import Services
 from desktop.core.errors import FolioError
 from desktop.core.finetune.jobs import Job as FineTuneJob
 from desktop.core.finetune.jobs import ft_lineage
 from desktop.core.models import ModelInfo, list_models
 from desktop.core.providers import all_models, remote_providers, split_model_id
+from desktop.services import Services
 from desktop.ui.chat_view import Choice
 from desktop.ui.qt import QCheckBox, QComboBox, QHBoxLayout, QLabel, Qt, QWidget, Signal
 from desktop.ui.workers import Job

@@ -13,7 +13,6 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from desktop.app import Services
 from desktop.core.embeddings import LOCAL_EMBEDDING_ID, OPENAI_EMBEDDING_MODELS
 from desktop.core.errors import FolioError
 from desktop.core.model_manager import CATALOG, CatalogEntry, catalog_rows, download
@@ -23,6 +22,7 @@ from desktop.core.reembed import ReembedReport, pending_switch
 from desktop.core.secrets import OPENAI_KEY_ENV
 from desktop.core.settings import updated
 from desktop.core.tasks import Progress
+from desktop.services import Services
 from desktop.ui.messages import message_label, say
 from desktop.ui.qt import (
     QAbstractItemView,

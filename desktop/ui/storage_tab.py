@@ -6,10 +6,10 @@ progress bar and Cancel, and resumes where it stopped when started again.
 
 from __future__ import annotations
 
-from desktop.app import Services
 from desktop.core.errors import FolioError
 from desktop.core.store.move import MoveReport, pending_move
 from desktop.core.tasks import Progress
+from desktop.services import Services
 from desktop.ui.messages import message_label, say
 from desktop.ui.qt import (
     QComboBox,

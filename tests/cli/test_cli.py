@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from desktop import __version__
-from desktop.app import Services
 from desktop.cli import main
 from desktop.core.settings import Settings, save_settings
+from desktop.services import Services
 from tests.consistency import assert_consistent
 
 INGEST_KEYS = {"added", "updated", "removed", "unchanged", "failed", "chunks_embedded", "seconds"}

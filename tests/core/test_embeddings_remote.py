@@ -11,7 +11,6 @@ from llama_index.core.callbacks import CBEventType, EventPayload
 from llama_index.core.callbacks.base_handler import BaseCallbackHandler
 from llama_index.embeddings.openai import OpenAIEmbedding
 
-from desktop.app import Services
 from desktop.core.embeddings import (
     LOCAL_EMBEDDING_ID,
     REMOTE_EMBED_BATCH_SIZE,
@@ -20,6 +19,7 @@ from desktop.core.embeddings import (
 )
 from desktop.core.errors import ModelError
 from desktop.core.settings import ServerSettings, Settings
+from desktop.services import Services
 from tests.llama_server import free_port
 
 SERVER_DIM = 576  # SmolLM2-135M's hidden size, mean-pooled by the test server

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from keyring.backends import fail
 
-from desktop.app import Services
 from desktop.core.errors import DatasetError, FinetuneError, ProviderError
 from desktop.core.finetune.examples import Example
 from desktop.core.finetune.jobs import EVENTS_PAGE, JobStore, PendingStart
 from desktop.core.secrets import Secrets
 from desktop.core.settings import Settings
 from desktop.core.tasks import CancelToken
+from desktop.services import Services
 from tests.openai_ft_server import API_KEY, Config, FineTuningServer
 
 BASE = "gpt-4o-mini-2024-07-18"

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from desktop.app import Services
 from desktop.cli import UsageError
 from desktop.cli_finetune_sources import add_commands
 from desktop.core.chat_store import ChatStore
@@ -35,6 +34,7 @@ from desktop.core.personas import Persona
 from desktop.core.settings import Settings, StoreSettings, updated
 from desktop.core.store.server import ServerVectorStore
 from desktop.core.tasks import CancelToken
+from desktop.services import Services
 
 # Long enough for a question and a short answer from SmolLM2-135M, short enough to be quick.
 WRITER_SETTINGS = Settings(max_answer_tokens=120, threads=2)

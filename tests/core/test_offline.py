@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop.app import Services
 from desktop.core.settings import Settings
+from desktop.services import Services
 
 
 def _is_loopback(address: object) -> bool:
@@ -75,7 +75,7 @@ def test_ingest_search_and_ask_stay_offline(no_network: list[object], tmp_path: 
 def test_core_never_imports_qt() -> None:
     code = (
         "import importlib, pkgutil, sys\n"
-        "import desktop.core, desktop.app, desktop.cli\n"
+        "import desktop.core, desktop.services, desktop.app, desktop.cli\n"
         "for m in pkgutil.walk_packages(desktop.core.__path__, 'desktop.core.'):\n"
         "    importlib.import_module(m.name)\n"
         "qt = sorted(n for n in sys.modules if n.startswith(('PySide6', 'shiboken6', 'PyQt')))\n"

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from desktop.app import Services
 from desktop.core.errors import ConsentRequired, ModelError, ProviderError
 from desktop.core.providers import all_models
 from desktop.core.secrets import Secrets
 from desktop.core.settings import ServerSettings, Settings, updated
+from desktop.services import Services
 from tests.fault_proxy import FaultProxy
 from tests.llama_server import MODEL_ALIAS, free_port
 

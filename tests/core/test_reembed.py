@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from desktop.app import Services
 from desktop.cli import answer, main
 from desktop.core.embeddings import LOCAL_EMBEDDING_ID
 from desktop.core.errors import EmbeddingMismatchError
@@ -36,6 +35,7 @@ from desktop.core.retrieval import Retriever
 from desktop.core.settings import ServerSettings, Settings, save_settings
 from desktop.core.store.edge import EdgeVectorStore
 from desktop.core.tasks import CancelToken, Progress
+from desktop.services import Services
 from tests.consistency import assert_consistent
 from tests.core.test_embeddings_remote import SERVER_DIM, BatchCounter
 

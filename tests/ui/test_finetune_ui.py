@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QImage
 
-from desktop.app import Services
 from desktop.core.finetune.jobs import Job as FineTuneJob
 from desktop.core.finetune.jobs import Metric, PendingStart
 from desktop.core.secrets import Secrets
 from desktop.core.settings import Settings, updated
+from desktop.services import Services
 from desktop.ui.chat_view import ChatPane, Choice
 from desktop.ui.finetune_datasets import GenerateDialog
 from desktop.ui.finetune_editor import TRAIN

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from keyring.backends import fail
 
-from desktop.app import Services
 from desktop.core.model_manager import find_entry
 from desktop.core.models import ModelInfo, embedded_llm_path
 from desktop.core.secrets import Secrets
 from desktop.core.settings import Settings
+from desktop.services import Services
 from desktop.ui.chat_view import ChatPane, Choice
 from desktop.ui.main_window import MainWindow
 from desktop.ui.model_picker import REMOTE_MARK

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop.app import Services
 from desktop.core.store.move import pending_move
+from desktop.services import Services
 from desktop.ui.providers_dialog import ProvidersDialog
 from desktop.ui.qt import Qt
 from desktop.ui.storage_tab import EDGE, StorageTab

@@ -193,8 +193,8 @@ def test_closing_during_ingest_cancels_cleanly(qtbot, services, tmp_path: Path) 
 
 
 def test_a_model_error_is_shown_as_a_message(qtbot, home, embed_model, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from desktop.app import Services
     from desktop.core.settings import Settings
+    from desktop.services import Services
 
     broken = tmp_path / "broken.gguf"
     broken.write_bytes(b"GGUF but not really a model")

@@ -1,0 +1,422 @@
+"""Services: every core service for one data folder, shared by the window and ``folio-cli``.
+
+Services are built on first use, so a command that only lists personas never opens the
+vector store or loads a model. Nothing here imports Qt or the window.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from desktop.core.errors import SettingsError, StoreError
+from desktop.core.library import EMBEDDING_MODEL_KEY, Library
+from desktop.core.library_lock import LibraryLock
+from desktop.core.models import EMBED_DIM
+from desktop.core.paths import data_home
+from desktop.core.secrets import Secrets
+from desktop.core.settings import Settings, load_settings, save_settings, updated
+from desktop.core.tasks import CancelToken, ProgressCallback
+
+# What loads LlamaIndex, ONNX Runtime, llama.cpp or the vector store is imported where it
+# is first used: commands that need none of them (models, fine-tuning, personas) start
+# about a second sooner.
+if TYPE_CHECKING:
+    import openai
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+
+    from desktop.core.chat import ChatService
+    from desktop.core.chat_store import ChatStore
+    from desktop.core.finetune.datasets import DatasetStore
+    from desktop.core.finetune.jobs import FineTuning, JobStore
+    from desktop.core.ingest import Ingestor
+    from desktop.core.llms import LLMCache
+    from desktop.core.models import ModelInfo
+    from desktop.core.reembed import ReembedReport
+    from desktop.core.retrieval import Retriever
+    from desktop.core.store import FolioStore
+    from desktop.core.store.move import MoveReport
+
+
+def freeze_long_lived_objects() -> None:
+    """Keep what was loaded so far (libraries, models, the window) out of full collections.
+
+    A full collection of the ~200,000 objects Folio holds after start-up takes about 100 ms
+    and holds the GIL, stalling the window while an ingest runs in the background; frozen
+    objects are never scanned again. (No ``gc.collect()`` first: it would be that stall.)
+    """
+    gc.freeze()
+
+
+class Services:
+    """Every core service for one data folder, each built once, on first use.
+
+    The first service that opens a file in the data folder takes the folder's lock
+    (``desktop.core.library_lock``) before it does: a second process on the same folder is
+    refused with ``LibraryInUseError`` having written nothing. ``close`` lets it go.
+    """
+
+    def __init__(
+        self,
+        home: Path,
+        settings: Settings | None = None,
+        *,
+        embed_model: BaseEmbedding | None = None,
+        llms: LLMCache | None = None,
+    ) -> None:
+        """``embed_model`` and ``llms`` may be passed in to share models already loaded."""
+        self.home = home
+        self.lock = LibraryLock(home)
+        self.settings = settings or load_settings(home)
+        if embed_model is not None:
+            self.__dict__["embed_model"] = embed_model
+        if llms is not None:
+            self.__dict__["llms"] = llms
+
+    def claim(self) -> None:
+        """Take the data folder's lock; ``LibraryInUseError`` if another process has it."""
+        self.lock.acquire()
+
+    @cached_property
+    def library(self) -> Library:
+        self.claim()
+        return Library(self.home / "library.db")
+
+    @cached_property
+    def store(self) -> FolioStore:
+        """The active embedding model's collection (see ``desktop.core.reembed``)."""
+        self.claim()
+        config = self.settings.store
+        if config.backend == "qdrant":
+            from desktop.core.store.server import connect
+
+            if not config.url:
+                raise SettingsError("store.url: set the Qdrant server URL to use backend 'qdrant'.")
+            return connect(config.url, os.environ.get(config.api_key_env), config.collection)
+        from desktop.core.embeddings import LOCAL_EMBEDDING_ID, embedding_dim
+        from desktop.core.reembed import active_collection, remove_stale_collections
+        from desktop.core.store.edge import EdgeVectorStore, stored_dim
+
+        active = active_collection(self.library)
+        path = self.home / "store" / active.directory
+        dim = stored_dim(path)
+        if dim is None:
+            local = active.model == LOCAL_EMBEDDING_ID
+            dim = EMBED_DIM if local else embedding_dim(self.embed_model)
+        store = EdgeVectorStore(path, dim)
+        # Holding the active collection's lock, no other process can be using the others.
+        remove_stale_collections(self.library, self.home / "store")
+        return store
+
+    @cached_property
+    def embed_model(self) -> BaseEmbedding:
+        """The model of ``embed_model_name``; one passed to the constructor must be that one."""
+        model = self.load_embedding_model(self.embed_model_name)
+        freeze_long_lived_objects()
+        return model
+
+    @cached_property
+    def embed_model_name(self) -> str:
+        """The library's embedding model, as it was when first asked (the default if none).
+
+        Fixed from then on, like ``embed_model``: should the library be switched to another
+        model behind this object's back, ingestion and search refuse with a clear message
+        instead of mixing models.
+        """
+        from desktop.core.embeddings import LOCAL_EMBEDDING_ID
+
+        return self.library.get_meta(EMBEDDING_MODEL_KEY) or LOCAL_EMBEDDING_ID
+
+    def embedding_credentials(self, model_id: str) -> tuple[str | None, str | None]:
+        """The API key and base URL for a remote embedding model (``None`` for local ones).
+
+        They are those of the provider the id names, as for chat models: OpenAI (at
+        ``$OPENAI_BASE_URL`` if set) or a server from the settings, with its key from the
+        keyring or its environment variable.
+        """
+        from desktop.core.providers import api_key, is_remote, provider, split_model_id
+
+        if not is_remote(model_id):
+            return None, None
+        p = provider(split_model_id(model_id)[0], self.settings)
+        return api_key(p, self.secrets), p.base_url
+
+    def load_embedding_model(self, model_id: str) -> BaseEmbedding:
+        """A new instance of the embedding model ``model_id``, with its credentials."""
+        from desktop.core.embeddings import embedding_for
+
+        api_key, base_url = self.embedding_credentials(model_id)
+        return embedding_for(
+            model_id,
+            self.home / "models",
+            self.settings.threads,
+            api_key=api_key,
+            base_url=base_url,
+        )
+
+    def switch_embedding_model(
+        self,
+        model_id: str,
+        on_progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+        *,
+        swap: bool = True,
+        batch_size: int | None = None,
+    ) -> ReembedReport:
+        """Re-embed the library with ``model_id`` and make it the library's model.
+
+        Search (and ingestion) go on with the current model until the swap. The catch-up
+        and swap at the end must not overlap an ingest: in the window, run this as a library
+        job, or run it first with ``swap=False`` alongside other jobs (the long part), then
+        again as a library job. Cancelled, it resumes when called again.
+        """
+        from desktop.core.reembed import REEMBED_BATCH_SIZE, Reembedder
+        from desktop.core.store.edge import EdgeVectorStore
+
+        source = self.store
+        if not isinstance(source, EdgeVectorStore):
+            raise StoreError(
+                "Switching the embedding model works on the embedded store only. For a Qdrant "
+                "server, point store.collection at a new collection and ingest again."
+            )
+        same = model_id == self.embed_model_name
+        model = self.embed_model if same else self.load_embedding_model(model_id)
+        reembedder = Reembedder(
+            self.library,
+            self.home / "store",
+            source,
+            model,
+            model_id,
+            batch_size or REEMBED_BATCH_SIZE,
+        )
+        report = reembedder.run(on_progress, cancel, swap=swap)
+        if report.swapped:
+            # Everything built on the old store and model goes; the next use rebuilds it.
+            if "ingestor" in self.__dict__:
+                self.__dict__.pop("ingestor").close()
+            self.__dict__.pop("retriever", None)
+            self.__dict__.update(store=reembedder.store, embed_model=model)
+            self.__dict__["embed_model_name"] = model_id
+        return report
+
+    def move_store(
+        self,
+        backend: str,
+        url: str | None = None,
+        api_key_env: str | None = None,
+        collection: str | None = None,
+        on_progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None,
+        *,
+        batch_size: int | None = None,
+    ) -> MoveReport:
+        """Copy the library's points to ``backend`` ('edge' or 'qdrant'), verify, switch.
+
+        The settings name the new store only once its ids match the current one's; a
+        cancelled or killed move resumes when called again (see ``desktop.core.store.move``).
+        Raises ``StoreError`` when the server cannot be reached, with nothing changed.
+        """
+        from desktop.core.reembed import active_collection
+        from desktop.core.settings import StoreSettings
+        from desktop.core.store.edge import EdgeVectorStore, stored_dim
+        from desktop.core.store.move import MOVE_BATCH_SIZE, MoveReport, StoreMove, move_points
+        from desktop.core.store.server import connect
+
+        current = self.settings.store
+        if backend == "qdrant":
+            if not url:
+                raise SettingsError("store move: a Qdrant server URL is needed (--url).")
+            wanted = StoreSettings(
+                backend="qdrant",
+                url=url,
+                api_key_env=api_key_env or current.api_key_env,
+                collection=collection or current.collection,
+            )
+        else:
+            wanted = StoreSettings(
+                backend="edge", api_key_env=current.api_key_env, collection=current.collection
+            )
+        source = self.store
+        if wanted == current:
+            return MoveReport(backend, chunks=source.count(), verified=True)
+        target: FolioStore
+        if wanted.backend == "qdrant":
+            assert wanted.url is not None
+            try:
+                target = connect(wanted.url, os.environ.get(wanted.api_key_env), wanted.collection)
+                target.count()
+            except Exception as exc:  # qdrant-client raises transport errors of several kinds
+                raise StoreError(
+                    f"Cannot reach the Qdrant server at {wanted.url}: {exc}. "
+                    "Check the URL and that the server is running."
+                ) from exc
+        else:
+            path = self.home / "store" / active_collection(self.library).directory
+            target = EdgeVectorStore(path, stored_dim(path) or self.library_dim())
+        move = StoreMove(wanted.backend, wanted.url, wanted.collection)
+        report = move_points(
+            self.library, source, target, move, on_progress, cancel, batch_size or MOVE_BATCH_SIZE
+        )
+        if not report.verified:
+            target.close()
+            return report
+        if "ingestor" in self.__dict__:
+            self.__dict__.pop("ingestor").close()
+        self.__dict__.pop("retriever", None)
+        source.close()
+        self.__dict__["store"] = target
+        self.change_settings(updated(self.settings, store=wanted.model_dump()))
+        return report
+
+    def library_dim(self) -> int:
+        """The dense vector size of the library's embedding model."""
+        from desktop.core.embeddings import LOCAL_EMBEDDING_ID, embedding_dim
+
+        if self.embed_model_name == LOCAL_EMBEDDING_ID:
+            return EMBED_DIM
+        return embedding_dim(self.embed_model)
+
+    @cached_property
+    def ingestor(self) -> Ingestor:
+        from desktop.core.ingest import Ingestor
+
+        ingestor = Ingestor(
+            self.library, self.store, self.embed_model, self.embed_model_name, self.settings
+        )
+        freeze_long_lived_objects()
+        return ingestor
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        from desktop.core.retrieval import Retriever
+
+        return Retriever(
+            self.library,
+            self.store,
+            self.embed_model,
+            self.embed_model_name,
+            self.settings.top_k,
+            self.store_label(),
+        )
+
+    def store_label(self) -> str:
+        """The store in a person's words: the Qdrant collection and URL, or Edge's folder."""
+        config = self.settings.store
+        if config.backend == "qdrant":
+            return f"(Qdrant collection {config.collection} at {config.url})"
+        return f"(Qdrant Edge, in {self.home / 'store'})"
+
+    def store_problem(self) -> str | None:
+        """Why the store cannot serve the library (fewer points than chunks), or None."""
+        from desktop.core.store import missing_points
+
+        return missing_points(self.library.stats().chunks, self.store.count(), self.store_label())
+
+    @cached_property
+    def llms(self) -> LLMCache:
+        from desktop.core.llms import LLMCache
+
+        return LLMCache(self.settings, self.secrets)
+
+    @cached_property
+    def secrets(self) -> Secrets:
+        return Secrets()
+
+    def needs_consent(self, model_id: str) -> str | None:
+        """The remote provider behind ``model_id`` if it may not yet receive document text."""
+        from desktop.core.providers import is_remote, split_model_id
+
+        if not is_remote(model_id):
+            return None
+        name = split_model_id(model_id)[0]
+        return None if name in self.settings.remote_consent else name
+
+    def allow_remote(self, provider: str) -> None:
+        """Remember that ``provider`` may receive document text from now on."""
+        if provider not in self.settings.remote_consent:
+            consent = [*self.settings.remote_consent, provider]
+            self.change_settings(updated(self.settings, remote_consent=consent))
+
+    def change_settings(self, settings: Settings) -> None:
+        """Save ``settings`` and use them."""
+        self.claim()
+        save_settings(self.home, settings)
+        self.apply_settings(settings)
+
+    @cached_property
+    def chats(self) -> ChatStore:
+        from desktop.core.chat_store import ChatStore
+
+        self.claim()
+        return ChatStore(self.home / "chats.db")
+
+    @cached_property
+    def datasets(self) -> DatasetStore:
+        from desktop.core.finetune.datasets import DatasetStore
+
+        self.claim()
+        return DatasetStore(self.home / "finetune" / "datasets")
+
+    @cached_property
+    def finetune_jobs(self) -> JobStore:
+        from desktop.core.finetune.jobs import JobStore
+
+        self.claim()
+        return JobStore(self.home / "finetune.db")
+
+    @cached_property
+    def finetuning(self) -> FineTuning:
+        """OpenAI's fine-tuning API (at ``$OPENAI_BASE_URL`` if set), with the OpenAI key."""
+        from desktop.core.finetune.jobs import FineTuning
+        from desktop.core.providers import OPENAI, client, provider
+
+        def openai_client() -> openai.OpenAI:
+            p = provider(OPENAI, self.settings)
+            return client(p, self.secrets, self.settings.request_timeout)
+
+        return FineTuning(self.finetune_jobs, self.datasets, openai_client)
+
+    def models(self) -> tuple[list[ModelInfo], dict[str, str]]:
+        """``providers.all_models`` with Folio's jobs, so fine-tuned models carry their lineage."""
+        from desktop.core.providers import all_models
+
+        return all_models(self.settings, self.secrets, self.finetune_jobs)
+
+    @cached_property
+    def chat(self) -> ChatService:
+        from desktop.core.chat import ChatService
+
+        return ChatService(
+            self.chats,
+            lambda: self.retriever,
+            self.llms.get,
+            self.settings.default_model,
+            self.needs_consent,
+        )
+
+    def apply_settings(self, settings: Settings) -> None:
+        """Use new settings; chunking and threads take effect from the next start."""
+        self.settings = settings
+        if "ingestor" in self.__dict__:
+            self.ingestor.settings = settings
+        if "retriever" in self.__dict__:
+            self.retriever.top_k = settings.top_k
+        if "llms" in self.__dict__:
+            self.llms.configure(settings)
+
+    def close(self) -> None:
+        """Release what was opened: the store first, then the databases, then the lock."""
+        try:
+            for name in ("ingestor", "store", "library", "chats", "finetune_jobs"):
+                if name in self.__dict__:
+                    self.__dict__.pop(name).close()
+        finally:
+            self.lock.release()
+
+
+def build_services(home: str | os.PathLike[str] | None = None) -> Services:
+    """Services on ``home``, else ``$FOLIO_HOME``, else the platform's data folder."""
+    return Services(data_home(home))
