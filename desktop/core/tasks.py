@@ -47,3 +47,15 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+
+
+def eta_phrase(seconds: float | None) -> str:
+    """``", about 40 s left"`` / ``", about 3 min left"``; empty while there is no estimate.
+
+    The one wording of a time estimate, for the window and ``folio-cli`` alike.
+    """
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f", about {seconds:.0f} s left"
+    return f", about {seconds / 60:.0f} min left"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from desktop.core.ingest import IngestReport
 from desktop.core.library import FAILED, INDEXED, SKIPPED, UNAVAILABLE_REASON
-from desktop.core.tasks import Progress
+from desktop.core.tasks import Progress, eta_phrase
 from desktop.services import Services
 from desktop.ui.dialogs import confirm_deletion
 from desktop.ui.qt import (
@@ -27,14 +27,6 @@ from desktop.ui.qt import (
 )
 from desktop.ui.watcher import FolderWatcher
 from desktop.ui.workers import Job
-
-
-def _eta(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    if seconds < 60:
-        return f", about {seconds:.0f} s left"
-    return f", about {seconds / 60:.0f} min left"
 
 
 class LibraryPane(QWidget):
@@ -186,7 +178,7 @@ class LibraryPane(QWidget):
         current = f"Indexing {Path(p.current).name}" if p.current else "Finishing…"
         if p.current and p.detail:
             current += f" ({p.detail})"
-        self.status.setText(f"{current}{_eta(p.eta_seconds)}")
+        self.status.setText(f"{current}{eta_phrase(p.eta_seconds)}")
 
     def _on_done(self, result: object) -> None:
         if isinstance(result, IngestReport):

@@ -21,7 +21,7 @@ from desktop.core.providers import OPENAI, OPENAI_URL, provider, remote_models
 from desktop.core.reembed import ReembedReport, pending_switch
 from desktop.core.secrets import OPENAI_KEY_ENV
 from desktop.core.settings import updated
-from desktop.core.tasks import Progress
+from desktop.core.tasks import Progress, eta_phrase
 from desktop.services import Services
 from desktop.ui.messages import message_label, say
 from desktop.ui.qt import (
@@ -553,14 +553,6 @@ class LocalFilesTab(QWidget):
 EMBEDDING_CHOICES = (LOCAL_EMBEDDING_ID, *(f"openai:{name}" for name in OPENAI_EMBEDDING_MODELS))
 
 
-def _eta(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    return (
-        f", about {seconds / 60:.0f} min left" if seconds >= 90 else f", about {seconds:.0f}s left"
-    )
-
-
 class EmbeddingsTab(QWidget):
     """The library's embedding model: switch it, watch the switch, stop it and resume it.
 
@@ -764,7 +756,7 @@ class EmbeddingsTab(QWidget):
         self.bar.setValue(p.chunks_done)
         self.bar.setFormat(f"{p.chunks_done}/{p.chunks_total} chunks")
         if self.cancel_button.isEnabled():
-            say(self.message, f"Re-embedding the library{_eta(p.eta_seconds)}…")
+            say(self.message, f"Re-embedding the library{eta_phrase(p.eta_seconds)}…")
 
     def _on_done(self, r: ReembedReport) -> None:
         if r.cancelled:

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from desktop.cli import UsageError
-from desktop.cli_finetune_sources import add_commands
+from desktop.cli.common import UsageError
+from desktop.cli.finetune_sources import add_commands
 from desktop.core.chat_store import ChatStore
 from desktop.core.citation import Citation
 from desktop.core.errors import ChatError, FinetuneError

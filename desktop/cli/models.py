@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
-from desktop.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError, _emit
+from desktop.cli.common import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    ProgressLine,
+    UsageError,
+    emit,
+    interruptible,
+)
 from desktop.core.settings import ServerSettings, updated
 
 if TYPE_CHECKING:
@@ -37,7 +43,7 @@ def cmd_list(services: Services, args: argparse.Namespace) -> int:
         missing = "" if m.available else "  [missing]"
         lines.append(f"{m.id}  ({m.kind}, {where}){missing}{_lineage_text(m.lineage)}")
     lines += [f"{name}: {reason}" for name, reason in problems.items()]
-    _emit(args, data, "\n".join(lines))
+    emit(args, data, "\n".join(lines))
     return EXIT_OK
 
 
@@ -56,7 +62,7 @@ def cmd_add_server(services: Services, args: argparse.Namespace) -> int:
     servers[args.name] = ServerSettings(base_url=args.base_url, api_key_env=args.api_key_env)
     services.change_settings(updated(services.settings, servers=servers))
     server = services.settings.servers[args.name]
-    _emit(
+    emit(
         args,
         {"name": args.name, "base_url": server.base_url, "api_key_env": server.api_key_env},
         f"Added {args.name} at {server.base_url}; its models are `{args.name}:<model>`.",
@@ -81,7 +87,7 @@ def cmd_remove(services: Services, args: argparse.Namespace) -> int:
         names = sorted([*settings.servers, *settings.local_models])
         known = ", ".join(names) or "none"
         raise UsageError(f"no server or local model named {args.name!r} (known: {known})")
-    _emit(args, {"removed": args.name}, f"Removed {removed} {args.name}.")
+    emit(args, {"removed": args.name}, f"Removed {removed} {args.name}.")
     return EXIT_OK
 
 
@@ -107,43 +113,36 @@ def cmd_catalog(services: Services, args: argparse.Namespace) -> int:
         f"{'  [downloaded]' if r.downloaded else ''}  {r.description}"
         for r in rows
     )
-    _emit(args, data, text)
+    emit(args, data, text)
     return EXIT_OK
 
 
 def cmd_download(services: Services, args: argparse.Namespace) -> int:
     from desktop.core.errors import Cancelled
     from desktop.core.model_manager import download, find_entry
-    from desktop.core.tasks import CancelToken
 
     entry = find_entry(args.name)
-    cancel = CancelToken()
-    previous = signal.getsignal(signal.SIGINT)
-    signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
-    shown = [-1]
+    line = ProgressLine(every=0.0)
 
     def progress(done: int, total: int) -> None:
         percent = int(100 * done / total) if total else 0
-        if percent != shown[0]:
-            shown[0] = percent
-            end = "\r" if sys.stderr.isatty() else "\n"
-            print(
-                f"{entry.name}: {done / 2**20:.0f}/{total / 2**20:.0f} MB", end=end, file=sys.stderr
-            )
+        line.show(f"{entry.name}: {done / 2**20:.0f}/{total / 2**20:.0f} MB", key=percent)
 
-    try:
-        path = download(entry, services.home / "models" / "gguf", progress, cancel)
-    except Cancelled:
-        print("\nfolio-cli: download stopped; run it again to resume.", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    # Ctrl+C stops the download; the partial file is kept and the next run resumes it.
+    with interruptible() as cancel:
+        try:
+            path = download(entry, services.home / "models" / "gguf", progress, cancel)
+        except Cancelled:
+            line.done()
+            print("folio-cli: download stopped; run it again to resume.", file=sys.stderr)
+            return EXIT_INTERRUPTED
+    line.done()
     local = {**services.settings.local_models, entry.name: str(path)}
     services.change_settings(updated(services.settings, local_models=local))
-    _emit(
+    emit(
         args,
         {"name": entry.name, "id": f"local:{entry.name}", "path": str(path)},
-        f"\nDownloaded {entry.name}: use it as local:{entry.name}.",
+        f"Downloaded {entry.name}: use it as local:{entry.name}.",
     )
     return EXIT_OK
 
@@ -154,13 +153,13 @@ def cmd_set_key(services: Services, args: argparse.Namespace) -> int:
     p = provider(args.provider, services.settings)
     key = sys.stdin.readline() if not sys.stdin.isatty() else getpass.getpass("API key: ")
     services.secrets.set(p.name, key, p.key_env or f"the key variable of {p.name}")
-    _emit(args, {"provider": p.name, "stored": True}, f"Stored the key for {p.label}.")
+    emit(args, {"provider": p.name, "stored": True}, f"Stored the key for {p.label}.")
     return EXIT_OK
 
 
 def cmd_forget_key(services: Services, args: argparse.Namespace) -> int:
     services.secrets.forget(args.provider)
-    _emit(args, {"provider": args.provider, "stored": False}, "Forgot the stored key.")
+    emit(args, {"provider": args.provider, "stored": False}, "Forgot the stored key.")
     return EXIT_OK
 
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import signal
-import sys
 from typing import TYPE_CHECKING, Any
 
-from desktop.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError, _emit
-from desktop.core.tasks import CancelToken, Progress
+from desktop.cli.common import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    ProgressLine,
+    UsageError,
+    emit,
+    interruptible,
+)
+from desktop.core.tasks import Progress
 
 if TYPE_CHECKING:
     from desktop.services import Services
@@ -19,36 +24,30 @@ def cmd_move(services: Services, args: argparse.Namespace) -> int:
         raise UsageError("--batch must be at least 1.")
     if args.to == "qdrant" and not args.url:
         raise UsageError("store move --to qdrant needs --url URL.")
-    cancel = CancelToken()
-    previous = signal.getsignal(signal.SIGINT)
-
-    def on_interrupt(signum: int, frame: Any) -> None:
-        # First Ctrl+C: stop after the current batch; running again resumes from there.
-        print("Stopping after the current batch…", file=sys.stderr)
-        cancel.cancel()
-        signal.signal(signal.SIGINT, previous)
+    line = ProgressLine(every=0.0)
 
     def on_progress(p: Progress) -> None:
-        print(f"{p.chunks_done}/{p.chunks_total} chunks moved", file=sys.stderr, flush=True)
+        line.show(f"{p.chunks_done}/{p.chunks_total} chunks moved", key=p.chunks_done)
 
-    signal.signal(signal.SIGINT, on_interrupt)
-    try:
-        r = services.move_store(
-            args.to,
-            args.url,
-            args.api_key_env,
-            args.collection,
-            on_progress,
-            cancel,
-            batch_size=args.batch,
-        )
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    # Ctrl+C stops after the current batch; running again resumes from there.
+    with interruptible("Stopping after the current batch…") as cancel:
+        try:
+            r = services.move_store(
+                args.to,
+                args.url,
+                args.api_key_env,
+                args.collection,
+                on_progress,
+                cancel,
+                batch_size=args.batch,
+            )
+        finally:
+            line.done()
     if r.cancelled:
         text = "Stopped; run the same `folio-cli store move` again to go on."
     else:
         text = f"The library is now on {r.backend}: {r.chunks} chunks, in {r.seconds:.1f}s."
-    _emit(args, r.to_json(), text)
+    emit(args, r.to_json(), text)
     return EXIT_INTERRUPTED if r.cancelled else EXIT_OK
 
 

@@ -11,14 +11,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from desktop.cli import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError, _emit
+from desktop.cli.common import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+    emit,
+    interruptible,
+)
 from desktop.core.errors import DatasetError
-from desktop.core.tasks import CancelToken
 
 if TYPE_CHECKING:
     from desktop.core.finetune.jobs import Job, UploadPlan
@@ -47,7 +53,7 @@ def cmd_validate(services: Services, args: argparse.Namespace) -> int:
         *(f"warning: line {p.line}: {p.reason}" if p.line else p.reason for p in report.warnings),
         "OK: ready to upload." if report.ok else f"Invalid: {len(report.errors)} problem(s).",
     ]
-    _emit(args, {**report.to_json(), "file": str(path)}, "\n".join(lines))
+    emit(args, {**report.to_json(), "file": str(path)}, "\n".join(lines))
     return EXIT_OK if report.ok else EXIT_USAGE
 
 
@@ -96,7 +102,7 @@ def cmd_start(services: Services, args: argparse.Namespace) -> int:
     except DatasetError as exc:  # an invalid or missing dataset is bad input
         raise UsageError(str(exc)) from exc
     uploaded = [{"file": str(f), "examples": n, "bytes": size} for f, n, size in plan.files]
-    _emit(
+    emit(
         args,
         {**job.to_json(), "uploaded": uploaded},
         f"Started {job.id} ({job.status}); follow it with `folio-cli finetune status {job.id}"
@@ -130,7 +136,7 @@ def cmd_status(services: Services, args: argparse.Namespace) -> int:
     interrupted = args.wait and _wait(services, args)
     jobs = [store.get(args.job_id)] if args.job_id else store.all()
     lines = [line for job in jobs for line in _job_lines(job)]
-    _emit(args, {"jobs": [job.to_json() for job in jobs]}, "\n".join(lines) or "No jobs yet.")
+    emit(args, {"jobs": [job.to_json() for job in jobs]}, "\n".join(lines) or "No jobs yet.")
     return EXIT_INTERRUPTED if interrupted else EXIT_OK
 
 
@@ -138,8 +144,6 @@ def _wait(services: Services, args: argparse.Namespace) -> bool:
     """Follow the job (or every unfinished one) until it ends; True if Ctrl+C stopped it."""
     from desktop.core.finetune.jobs import POLL_SECONDS
 
-    cancel = CancelToken()
-    previous = signal.getsignal(signal.SIGINT)
     store, shown = services.finetune_jobs, dict[str, str]()
 
     def on_update(job: Job) -> None:
@@ -156,19 +160,17 @@ def _wait(services: Services, args: argparse.Namespace) -> bool:
             shown[job.id] = line
             print(line, file=sys.stderr, flush=True)
 
-    signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
-    try:
+    # Ctrl+C stops following; the job goes on at the provider.
+    with interruptible() as cancel:
         ids = [args.job_id] if args.job_id else None
         interval = POLL_SECONDS if args.interval is None else args.interval
         services.finetuning.watch(on_update, cancel, interval, job_ids=ids)
-    finally:
-        signal.signal(signal.SIGINT, previous)
     return cancel.cancelled
 
 
 def cmd_cancel(services: Services, args: argparse.Namespace) -> int:
     job = services.finetuning.cancel(args.job_id)
-    _emit(args, job.to_json(), f"{job.id}: {job.status}")
+    emit(args, job.to_json(), f"{job.id}: {job.status}")
     return EXIT_OK
 
 
@@ -179,7 +181,7 @@ def cmd_datasets(services: Services, args: argparse.Namespace) -> int:
         f"{i.train_examples} training, {i.validation_examples} validation examples"
         for i in infos
     ]
-    _emit(args, {"datasets": [i.to_json() for i in infos]}, "\n".join(lines) or "No datasets.")
+    emit(args, {"datasets": [i.to_json() for i in infos]}, "\n".join(lines) or "No datasets.")
     return EXIT_OK
 
 
@@ -193,7 +195,7 @@ def cmd_import(services: Services, args: argparse.Namespace) -> int:
     for p in problems:  # lines left out are reported, not fatal
         print(f"{args.file}, line {p.line}: {p.reason} (left out)", file=sys.stderr)
     data: dict[str, Any] = {**info.to_json(), "problems": [p.to_json() for p in problems]}
-    _emit(args, data, f"Imported {info.train_examples} examples as dataset {info.name!r}.")
+    emit(args, data, f"Imported {info.train_examples} examples as dataset {info.name!r}.")
     return EXIT_OK
 
 

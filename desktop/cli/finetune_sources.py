@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import signal
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from desktop.cli import EXIT_INTERRUPTED, EXIT_OK, UsageError, _emit
+from desktop.cli.common import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    ProgressLine,
+    UsageError,
+    emit,
+    interruptible,
+)
 
 if TYPE_CHECKING:
     from desktop.core.finetune.generate import GenerationProgress
@@ -25,7 +30,7 @@ def cmd_from_chats(services: Services, args: argparse.Namespace) -> int:
             "pane, then run this again."
         )
     info = services.datasets.create(args.name, examples, source="chats")
-    _emit(
+    emit(
         args,
         {"dataset": info.name, "examples": info.train_examples, "path": str(info.train_path)},
         f"Made dataset {info.name} from {info.train_examples} liked answers: {info.train_path}",
@@ -35,7 +40,6 @@ def cmd_from_chats(services: Services, args: argparse.Namespace) -> int:
 
 def cmd_generate(services: Services, args: argparse.Namespace) -> int:
     from desktop.core.finetune.generate import generate_pairs
-    from desktop.core.tasks import CancelToken
 
     folder = Path(args.folder)
     if not folder.exists():
@@ -53,47 +57,32 @@ def cmd_generate(services: Services, args: argparse.Namespace) -> int:
             )
         services.allow_remote(provider)
     model = services.llms.get(model_id)
-    cancel = CancelToken()
-    previous = signal.getsignal(signal.SIGINT)
-    tty = sys.stderr.isatty()
-    printed = 0
-
-    def on_interrupt(signum: int, frame: Any) -> None:
-        # First Ctrl+C: stop after the current chunk; the pairs written so far stay.
-        print("Stopping after the current chunk…", file=sys.stderr)
-        cancel.cancel()
-        signal.signal(signal.SIGINT, previous)
+    line = ProgressLine(every=0.0)  # one line a chunk on a pipe: each takes seconds
 
     def on_progress(p: GenerationProgress) -> None:
-        nonlocal printed
         if p.current is None:
             return
-        line = f"{p.chunks_done}/{p.chunks_total} chunks, {p.pairs_written} pairs"
-        if tty:
-            sys.stderr.write(f"\r\x1b[K{line}  {Path(p.current).name}"[:200])
-            sys.stderr.flush()
-        elif p.chunks_done > printed:  # one line a chunk: each takes seconds
-            printed = p.chunks_done
-            print(f"{line}: {p.current}", file=sys.stderr, flush=True)
+        text = f"{p.chunks_done}/{p.chunks_total} chunks, {p.pairs_written} pairs"
+        shown = f"  {Path(p.current).name}" if line.tty else f": {p.current}"
+        line.show(text + shown, key=p.chunks_done)
 
-    signal.signal(signal.SIGINT, on_interrupt)
-    try:
-        r = generate_pairs(
-            services.library,
-            services.store,
-            folder,
-            persona,
-            model,
-            services.datasets,
-            args.dataset,
-            max_chunks=args.max_chunks,
-            on_progress=on_progress,
-            cancel=cancel,
-        )
-    finally:
-        if tty:
-            sys.stderr.write("\r\x1b[K")
-        signal.signal(signal.SIGINT, previous)
+    # Ctrl+C stops after the current chunk; the pairs written so far stay.
+    with interruptible("Stopping after the current chunk…") as cancel:
+        try:
+            r = generate_pairs(
+                services.library,
+                services.store,
+                folder,
+                persona,
+                model,
+                services.datasets,
+                args.dataset,
+                max_chunks=args.max_chunks,
+                on_progress=on_progress,
+                cancel=cancel,
+            )
+        finally:
+            line.done()
     data = {
         "dataset": args.dataset,
         "pairs_written": r.pairs_written,
@@ -105,7 +94,7 @@ def cmd_generate(services: Services, args: argparse.Namespace) -> int:
     if r.chunks_skipped:
         text += f" ({r.chunks_skipped} replies were not a question and an answer)"
     text += "; stopped, the pairs written are kept." if r.cancelled else "."
-    _emit(args, data, text)
+    emit(args, data, text)
     return EXIT_INTERRUPTED if r.cancelled else EXIT_OK
 
 

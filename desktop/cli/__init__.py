@@ -1,0 +1,122 @@
+"""``folio-cli``: the library, search, chats, models and fine-tuning, headless, on the same
+core services as the window.
+
+``build_parser`` puts together the command groups (one module each: ``library``, ``chat``,
+``models``, ``store``, ``finetune``); ``common`` holds what they share. LlamaIndex, which
+the services and prompts import, takes seconds to load: it is imported only once a command
+runs, so ``--version`` and ``--help`` answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from desktop import __version__
+from desktop.cli import chat, finetune, finetune_sources, library, models, store
+from desktop.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
+from desktop.core.errors import ConsentRequired, FolioError, SettingsError
+from desktop.core.library_channel import Reply, call
+from desktop.core.library_lock import LibraryInUseError
+
+if TYPE_CHECKING:
+    from desktop.services import Services
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole ``folio-cli`` command line."""
+    parser = argparse.ArgumentParser(
+        prog="folio-cli", description="Folio without the window: library, search and chat."
+    )
+    parser.add_argument("--version", action="version", version=f"folio-cli {__version__}")
+    parser.add_argument("--home", help="data folder (default: $FOLIO_HOME or the platform's)")
+    # read_only: the window answers it while it has the library open (``answer``).
+    parser.set_defaults(read_only=False, out=None)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print one JSON document")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    library.add_commands(sub, common)
+    chat.add_commands(sub, common)
+
+    def group(name: str, text: str) -> argparse._SubParsersAction:
+        return sub.add_parser(name, help=text).add_subparsers(
+            dest="action", required=True, metavar="ACTION"
+        )
+
+    models.add_commands(group("models", "models, servers, downloads and API keys"), common)
+    store.add_commands(group("store", "where the library's vectors live"), common)
+    actions = group("finetune", "training datasets and fine-tuning jobs")
+    finetune.add_commands(actions, common)
+    finetune_sources.add_commands(actions, common)
+    chat.add_persona_commands(sub, common)
+    return parser
+
+
+def answer(services: Services, argv: list[str]) -> Reply:
+    """Run a read-only command line for another process, on these (the window's) services.
+
+    Other commands are refused: while the window has the library open, changes go through it.
+    """
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit:  # the caller parsed the same line before sending it
+        return Reply(EXIT_USAGE, "", "folio-cli: bad command line")
+    if not args.read_only:
+        return Reply(EXIT_ERROR, "", _in_use(services.home))
+    args.out = io.StringIO()
+    try:
+        code = int(args.func(services, args))
+    except (UsageError, ConsentRequired) as exc:
+        return Reply(EXIT_USAGE, args.out.getvalue(), f"folio-cli: {exc}")
+    except FolioError as exc:
+        code = EXIT_USAGE if isinstance(exc, SettingsError) else EXIT_ERROR
+        return Reply(code, args.out.getvalue(), f"folio-cli: {exc}")
+    return Reply(code, args.out.getvalue(), "")
+
+
+def _in_use(home: Path) -> str:
+    return (
+        f"folio-cli: The library at {home} is open in another Folio window or command; "
+        "close it or use the window."
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    line = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(line)
+    from desktop.services import build_services
+
+    try:
+        services = build_services(args.home)
+        # Every command takes the library's lock before it opens anything: one refused
+        # because a window (or another command) has the library open writes nothing.
+        services.claim()
+    except LibraryInUseError:
+        # A read-only command is answered by the Folio that has the library open.
+        reply = call(services.home, line) if args.read_only else None
+        if reply is None:
+            print(_in_use(services.home), file=sys.stderr)
+            return EXIT_ERROR
+        sys.stdout.write(reply.stdout)
+        if reply.stderr:
+            print(reply.stderr, file=sys.stderr)
+        return reply.code
+    except FolioError as exc:
+        print(f"folio-cli: {exc}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, SettingsError) else EXIT_ERROR
+    try:
+        return int(args.func(services, args))
+    except (UsageError, ConsentRequired) as exc:
+        print(f"folio-cli: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except FolioError as exc:
+        print(f"folio-cli: {exc}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, SettingsError) else EXIT_ERROR
+    except KeyboardInterrupt:
+        print("folio-cli: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        services.close()

@@ -1,0 +1,114 @@
+"""``folio-cli`` chat commands: ask, and the persona library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+from desktop.cli.common import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    UsageError,
+    emit,
+    interruptible,
+)
+from desktop.core.errors import PersonaExistsError
+from desktop.core.personas import Persona
+
+if TYPE_CHECKING:
+    from desktop.services import Services
+
+
+def cmd_ask(services: Services, args: argparse.Namespace) -> int:
+    # Prompts import LlamaIndex (seconds): loaded only when a question is asked.
+    from desktop.core.prompts import source_label
+
+    def on_token(token: str) -> None:
+        sys.stdout.write(token)
+        sys.stdout.flush()
+
+    if args.allow_remote:
+        provider = services.needs_consent(args.model or services.settings.default_model)
+        if provider:
+            services.allow_remote(provider)
+    # Ctrl+C ends the answer where it is; what was streamed is kept, marked interrupted.
+    with interruptible() as cancel:
+        answer = services.chat.ask(
+            args.question,
+            model=args.model,
+            persona=args.persona,
+            retrieval=not args.no_retrieval,
+            chat_id=args.chat,
+            top_k=args.k,
+            on_token=None if args.json else on_token,
+            cancel=cancel,
+        )
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False))
+    else:
+        print()
+        if answer.citations:
+            print("\nSources:")
+            for i, c in enumerate(answer.citations, start=1):
+                print(f"  {source_label(i, c)}  (score {c.score:.3f})")
+        print(f"\n(chat {answer.chat_id})", file=sys.stderr)
+    if answer.notice:
+        print(f"folio-cli: {answer.notice}", file=sys.stderr)
+    if answer.interrupted:
+        # Stopped by Ctrl+C, or the connection dropped (a failure: the notice says so).
+        return EXIT_INTERRUPTED if cancel.cancelled else EXIT_ERROR
+    return EXIT_OK
+
+
+def cmd_personas(services: Services, args: argparse.Namespace) -> int:
+    personas = services.chats.personas
+    if args.action == "add":
+        try:
+            personas.save(Persona(args.name, args.prompt, args.temperature), replace=args.replace)
+        except PersonaExistsError as exc:
+            raise UsageError(f"{exc} (or pass --replace to replace it)") from exc
+    elif args.action == "remove":
+        personas.remove(args.name)
+    items = personas.all()
+    text = "\n".join(f"{p.name}: {p.prompt}" for p in items) or "No personas."
+    emit(args, {"personas": [p.to_json() for p in items]}, text)
+    return EXIT_OK
+
+
+def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """``ask``, on the parser ``desktop.cli.build_parser`` made."""
+    p = sub.add_parser("ask", parents=[common], help="answer a question")
+    p.add_argument("question", metavar="QUESTION")
+    p.add_argument("--model", help="model id (see `models list`)")
+    p.add_argument("--persona", help="persona name (see `personas list`)")
+    p.add_argument("--no-retrieval", action="store_true", help="answer without documents")
+    p.add_argument("--chat", help="continue this chat id")
+    p.add_argument("-k", type=int, default=None, help="number of sources")
+    p.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="let the model's remote provider receive passages of your documents, from now on",
+    )
+    p.set_defaults(func=cmd_ask)
+
+
+def add_persona_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """``personas list|add|remove``, on the parser ``desktop.cli.build_parser`` made."""
+    personas = sub.add_parser("personas", help="the persona library")
+    psub = personas.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p = psub.add_parser("list", parents=[common], help="every persona")
+    p.set_defaults(func=cmd_personas, read_only=True)
+    p = psub.add_parser("add", parents=[common], help="add a persona")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--prompt", required=True, help="the system prompt")
+    p.add_argument("--temperature", type=float, default=None)
+    p.add_argument(
+        "--replace", action="store_true", help="replace the persona of that name if there is one"
+    )
+    p.set_defaults(func=cmd_personas)
+    p = psub.add_parser("remove", parents=[common], help="delete a persona")
+    p.add_argument("name", metavar="NAME")
+    p.set_defaults(func=cmd_personas)

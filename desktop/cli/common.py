@@ -1,0 +1,89 @@
+"""What every ``folio-cli`` command shares: exit codes, output, Ctrl+C and progress lines.
+
+Results go to stdout (exactly one JSON document with ``--json``); progress and errors go to
+stderr. Exit codes (../shared/CLI.md): 0 done, 1 fatal error, 2 bad usage or input, 130
+interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from desktop.core.tasks import CancelToken
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    """Bad input on the command line: exit code 2."""
+
+
+def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
+    """Print a command's result: ``data`` as JSON with ``--json``, else ``text``."""
+    # ``out`` is set when the window runs the command for another process (``answer``).
+    print(
+        json.dumps(data, ensure_ascii=False) if args.json else text, file=getattr(args, "out", None)
+    )
+
+
+@contextmanager
+def interruptible(stopping: str | None = None) -> Iterator[CancelToken]:
+    """Ctrl+C cancels the yielded token, so the work stops at its next safe point.
+
+    ``stopping`` is said on stderr when it does ("Stopping after the current file…"). The
+    first Ctrl+C also puts the previous handler back, so a second one stops at once.
+    """
+    cancel = CancelToken()
+    previous = signal.getsignal(signal.SIGINT)
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        if stopping:
+            print(stopping, file=sys.stderr, flush=True)
+        cancel.cancel()
+        signal.signal(signal.SIGINT, previous)
+
+    signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield cancel
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class ProgressLine:
+    """Progress on stderr: one line redrawn on a terminal, plain lines otherwise (CLI.md).
+
+    On a pipe or a log, a line is printed when its ``key`` changes (the file being indexed,
+    the chunk being written), at most once every ``every`` seconds unless ``force``.
+    tqdm was not used: on a pipe it either redraws with carriage returns or prints nothing,
+    where folio-cli's contract is plain lines.
+    """
+
+    def __init__(self, every: float = 2.0) -> None:
+        self.tty = sys.stderr.isatty()
+        self.every = every
+        self._last = float("-inf")
+        self._key: object = None
+
+    def show(self, text: str, key: object = None, force: bool = False) -> None:
+        """Show ``text``; on a pipe only if ``key`` changed and enough time passed."""
+        if self.tty:
+            sys.stderr.write(f"\r\x1b[K{text}"[:200])
+            sys.stderr.flush()
+            return
+        now = time.monotonic()
+        if key != self._key and (force or now - self._last >= self.every):
+            self._last, self._key = now, key
+            print(text, file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        """Clear the redrawn line on a terminal."""
+        if self.tty:
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()

@@ -1,0 +1,209 @@
+"""``folio-cli`` library commands: ingest, sync, remove, status, search, reembed."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from desktop.cli.common import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    ProgressLine,
+    UsageError,
+    emit,
+    interruptible,
+)
+from desktop.core.errors import LibraryError
+from desktop.core.library import (
+    EMBEDDING_MODEL_KEY,
+    FAILED,
+    INDEXED,
+    SKIPPED,
+    UNAVAILABLE_REASON,
+)
+from desktop.core.tasks import Progress, eta_phrase
+
+if TYPE_CHECKING:
+    from desktop.core.ingest import IngestReport
+    from desktop.services import Services
+
+
+def _run_indexing(
+    services: Services, args: argparse.Namespace, work: Callable[..., IngestReport]
+) -> int:
+    line = ProgressLine()
+
+    def on_progress(p: Progress) -> None:
+        text = f"{p.files_done}/{p.files_total} files, {p.chunks_done} chunks"
+        text += eta_phrase(p.eta_seconds)
+        if p.current:
+            detail = f" ({p.detail})" if p.detail else ""
+            shown = Path(p.current).name if line.tty else p.current
+            text += f"  {shown}{detail}" if line.tty else f": {shown}"
+        line.show(text, key=p.current, force=p.current is None)
+
+    # Ctrl+C stops at the next safe point; the library stays consistent.
+    with interruptible("Stopping after the current file…") as cancel:
+        try:
+            report = work(on_progress=on_progress, cancel=cancel)
+        finally:
+            line.done()
+    for path, reason in report.failures:
+        print(f"{path}: {reason}", file=sys.stderr)
+    for folder in report.unavailable:
+        print(f"{folder}: {UNAVAILABLE_REASON}", file=sys.stderr)
+    for path in report.already_in_library:
+        print(f"{path}: already in the library; synced", file=sys.stderr)
+    r = report
+    emit(
+        args,
+        r.to_json(),
+        f"{r.added} added, {r.updated} updated, {r.removed} removed, {r.unchanged} unchanged, "
+        f"{r.failed} failed, {r.skipped} skipped; {r.chunks_embedded} chunks embedded "
+        f"in {r.seconds:.1f}s",
+    )
+    return EXIT_INTERRUPTED if report.cancelled else EXIT_OK
+
+
+def cmd_ingest(services: Services, args: argparse.Namespace) -> int:
+    paths = [Path(p) for p in args.paths]
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise UsageError(f"No such file or folder: {', '.join(missing)}")
+    return _run_indexing(services, args, lambda **kw: services.ingestor.ingest(paths, **kw))
+
+
+def cmd_sync(services: Services, args: argparse.Namespace) -> int:
+    return _run_indexing(services, args, services.ingestor.sync)
+
+
+def cmd_remove(services: Services, args: argparse.Namespace) -> int:
+    try:
+        removed = services.ingestor.remove(Path(args.path))
+    except LibraryError as exc:
+        raise UsageError(str(exc)) from exc
+    emit(args, {"removed": removed}, f"{removed} file(s) removed from the library")
+    return EXIT_OK
+
+
+def cmd_status(services: Services, args: argparse.Namespace) -> int:
+    # The re-embedding module imports LlamaIndex (seconds): loaded only when asked.
+    from desktop.core.reembed import pending_switch
+
+    stats = services.library.stats()
+    counts = {status: stats.by_status.get(status, 0) for status in (INDEXED, FAILED, SKIPPED)}
+    failures = [{"path": f.path, "reason": f.reason, "status": f.status} for f in stats.failures]
+    unavailable = services.library.unavailable_folders()
+    store_problem = services.store_problem()
+    data: dict[str, Any] = {
+        "files": {"indexed": counts[INDEXED], "failed": counts[FAILED], "skipped": counts[SKIPPED]},
+        "chunks": stats.chunks,
+        "embedding_model": services.library.get_meta(EMBEDDING_MODEL_KEY)
+        or services.embed_model_name,
+        "failures": failures,
+        "folders": services.library.folders(),
+        "unavailable": unavailable,
+        "embedding_switch": None,
+        "store_problem": store_problem,
+    }
+    lines = [
+        f"{counts[INDEXED]} files indexed ({stats.chunks} chunks), "
+        f"{counts[FAILED]} failed, {counts[SKIPPED]} skipped",
+        *(f"  {f['status']}: {f['path']}: {f['reason']}" for f in failures),
+        *(f"  unavailable: {folder}: {UNAVAILABLE_REASON}" for folder in unavailable),
+        *([store_problem] if store_problem else []),
+    ]
+    switch = pending_switch(services.library)
+    if switch is not None:
+        data["embedding_switch"] = {
+            "target": switch.model,
+            "done": switch.done,
+            "total": switch.total,
+        }
+        lines.append(
+            f"Switching to {switch.model}: {switch.done}/{switch.total} chunks re-embedded"
+        )
+    emit(args, data, "\n".join(lines))
+    return EXIT_OK
+
+
+def cmd_reembed(services: Services, args: argparse.Namespace) -> int:
+    if args.batch is not None and args.batch < 1:
+        raise UsageError("--batch must be at least 1.")
+    provider = services.needs_consent(args.model)
+    if provider:
+        if not args.allow_remote:
+            raise UsageError(
+                f"Re-embedding with {args.model} sends the text of every document in the "
+                f"library to {provider}. Run again with --allow-remote to agree."
+            )
+        services.allow_remote(provider)
+    line = ProgressLine(every=0.0)  # one line a batch on a pipe: batches take seconds
+
+    def on_progress(p: Progress) -> None:
+        text = f"{p.chunks_done}/{p.chunks_total} chunks re-embedded{eta_phrase(p.eta_seconds)}"
+        line.show(text, key=p.chunks_done)
+
+    # Ctrl+C stops after the current batch; running again resumes from there.
+    with interruptible("Stopping after the current batch…") as cancel:
+        try:
+            r = services.switch_embedding_model(
+                args.model, on_progress, cancel, batch_size=args.batch
+            )
+        finally:
+            line.done()
+    if r.cancelled:
+        text = f"Stopped; run `folio-cli reembed {r.model}` again to go on."
+    elif r.swapped:
+        text = f"The library now uses {r.model}: {r.chunks} chunks, in {r.seconds:.1f}s."
+    else:
+        text = f"The library already uses {r.model} ({r.chunks} chunks)."
+    emit(args, r.to_json(), text)
+    return EXIT_INTERRUPTED if r.cancelled else EXIT_OK
+
+
+def cmd_search(services: Services, args: argparse.Namespace) -> int:
+    # Prompts import LlamaIndex (seconds): loaded only when a search runs.
+    from desktop.core.prompts import source_label
+
+    results = services.retriever.search(args.query, k=args.k)
+    lines = []
+    for i, c in enumerate(results, start=1):
+        snippet = " ".join(c.text.split())[:200]
+        lines.append(f"{source_label(i, c)}  (score {c.score:.3f})\n    {snippet}")
+    emit(args, {"results": [c.to_json() for c in results]}, "\n".join(lines) or "No results.")
+    return EXIT_OK
+
+
+def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """The library commands, on the parser ``desktop.cli.build_parser`` made."""
+    p = sub.add_parser("ingest", parents=[common], help="add folders/files and index them")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.set_defaults(func=cmd_ingest)
+    p = sub.add_parser("sync", parents=[common], help="re-scan every folder in the library")
+    p.set_defaults(func=cmd_sync)
+    p = sub.add_parser("remove", parents=[common], help="take a folder/file out of the library")
+    p.add_argument("path", metavar="PATH")
+    p.set_defaults(func=cmd_remove)
+    p = sub.add_parser("status", parents=[common], help="what the library holds")
+    p.set_defaults(func=cmd_status, read_only=True)
+    p = sub.add_parser(
+        "reembed", parents=[common], help="switch the library to another embedding model"
+    )
+    p.add_argument("model", metavar="MODEL_ID", help="e.g. openai:text-embedding-3-small")
+    p.add_argument(
+        "--batch", type=int, default=None, metavar="N", help="chunks committed together (64)"
+    )
+    p.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="let the model's remote provider receive the text of your documents, from now on",
+    )
+    p.set_defaults(func=cmd_reembed)
+    p = sub.add_parser("search", parents=[common], help="retrieval only, no model")
+    p.add_argument("query", metavar="QUERY")
+    p.add_argument("-k", type=int, default=None, help="number of results")
+    p.set_defaults(func=cmd_search, read_only=True)
