@@ -19,6 +19,7 @@ from PIL import Image, ImageChops, ImageStat
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QGuiApplication, QImage, QPainter
 from PySide6.QtSvg import QSvgRenderer
+from PySide6.QtWidgets import QApplication
 
 ROOT = Path(__file__).resolve().parent.parent
 ICON_DIR = ROOT / "resources" / "icons"
@@ -42,11 +43,16 @@ SHARE = 0.005
 
 
 def _ensure_app() -> QGuiApplication:
-    """Return the running QGuiApplication, creating an offscreen one if there is none."""
+    """Return the running Qt application, creating an offscreen one if there is none.
+
+    A ``QApplication``, not a bare ``QGuiApplication``: Qt keeps one application object per
+    process, and a widget built later in the same process (the window, in a test run) aborts
+    the process if that object cannot hold widgets.
+    """
     app = QGuiApplication.instance()
     if app is None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        app = QGuiApplication([sys.argv[0]])
+        app = QApplication([sys.argv[0]])
     assert isinstance(app, QGuiApplication)
     return app
 

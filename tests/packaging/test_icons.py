@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -62,3 +63,16 @@ def test_changed_share_counts_pixels_with_a_channel_past_the_tolerance() -> None
         new.putpixel((x, 0), (100, 100 + make_icons.LEVELS + 1, 100, 255))
     new.putpixel((5, 5), (100 + make_icons.LEVELS, 100, 100, 255))  # at the tolerance: same
     assert make_icons.changed_share(old, new) == pytest.approx(0.03)
+
+
+def test_rendering_icons_leaves_a_process_that_can_still_build_widgets() -> None:
+    # The test run renders icons and then opens windows in one process: Qt's one
+    # application object must be able to hold widgets, or the first window aborts.
+    code = (
+        "import sys; sys.path.insert(0, 'packaging'); import make_icons\n"
+        "make_icons.render_all()\n"
+        "from PySide6.QtWidgets import QWidget; QWidget()\n"
+    )
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
