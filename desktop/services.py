@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from desktop.core.chat import ChatService
     from desktop.core.chat_store import ChatStore
     from desktop.core.finetune.datasets import DatasetStore
-    from desktop.core.finetune.jobs import FineTuning, JobStore
+    from desktop.core.finetune.jobs import FineTuning
+    from desktop.core.finetune.records import JobStore
     from desktop.core.ingest import Ingestor
     from desktop.core.llms import LLMCache
     from desktop.core.models import ModelInfo
@@ -137,7 +138,8 @@ class Services:
         ``$OPENAI_BASE_URL`` if set) or a server from the settings, with its key from the
         keyring or its environment variable.
         """
-        from desktop.core.providers import api_key, is_remote, provider, split_model_id
+        from desktop.core.model_ids import is_remote, split_model_id
+        from desktop.core.providers import api_key, provider
 
         if not is_remote(model_id):
             return None, None
@@ -327,7 +329,7 @@ class Services:
 
     def needs_consent(self, model_id: str) -> str | None:
         """The remote provider behind ``model_id`` if it may not yet receive document text."""
-        from desktop.core.providers import is_remote, split_model_id
+        from desktop.core.model_ids import is_remote, split_model_id
 
         if not is_remote(model_id):
             return None
@@ -362,7 +364,7 @@ class Services:
 
     @cached_property
     def finetune_jobs(self) -> JobStore:
-        from desktop.core.finetune.jobs import JobStore
+        from desktop.core.finetune.records import JobStore
 
         self.claim()
         return JobStore(self.home / "finetune.db")
@@ -371,7 +373,8 @@ class Services:
     def finetuning(self) -> FineTuning:
         """OpenAI's fine-tuning API (at ``$OPENAI_BASE_URL`` if set), with the OpenAI key."""
         from desktop.core.finetune.jobs import FineTuning
-        from desktop.core.providers import OPENAI, client, provider
+        from desktop.core.model_ids import OPENAI
+        from desktop.core.providers import client, provider
 
         def openai_client() -> openai.OpenAI:
             p = provider(OPENAI, self.settings)

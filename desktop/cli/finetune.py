@@ -27,7 +27,8 @@ from desktop.cli.common import (
 from desktop.core.errors import DatasetError
 
 if TYPE_CHECKING:
-    from desktop.core.finetune.jobs import Job, UploadPlan
+    from desktop.core.finetune.jobs import UploadPlan
+    from desktop.core.finetune.records import Job
     from desktop.services import Services
 
 

@@ -23,11 +23,11 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from tokenizers import Tokenizer
 
 from desktop.core.errors import ModelError
+from desktop.core.model_ids import MAX_RETRIES, OPENAI_URL
 from desktop.core.models import EMBED_MODEL_NAME, embedding_model_dir
 
 LOCAL_EMBEDDING_ID = f"local:{EMBED_MODEL_NAME.rsplit('/', 1)[-1]}"
 OPENAI_EMBEDDING_MODELS = ("text-embedding-3-small", "text-embedding-3-large")
-OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 # onnxruntime's arena grows with the batch: about 1.5 GB at 32 texts, a few hundred MB at 8.
 EMBED_BATCH_SIZE = 8
@@ -35,9 +35,6 @@ EMBED_BATCH_SIZE = 8
 # answers one request well within the timeout.
 REMOTE_EMBED_BATCH_SIZE = 64
 REMOTE_TIMEOUT_SECONDS = 120.0
-# The OpenAI SDK retries connection errors, 429s (honouring Retry-After) and 5xx with
-# backoff (0.5 s, 1 s, 2 s): a server that is down is reported within a few seconds.
-REMOTE_MAX_RETRIES = 3
 
 
 def local_embedding(cache_dir: Path, threads: int) -> BaseEmbedding:
@@ -83,8 +80,8 @@ def embedding_for(
     if provider == "openai":
         if name not in OPENAI_EMBEDDING_MODELS:
             raise ModelError(f"Unknown OpenAI embedding model {model_id!r}. Use {_known_ids()}.")
-        url = base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_BASE_URL
-        if not api_key and url.rstrip("/") == OPENAI_BASE_URL:
+        url = base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL
+        if not api_key and url.rstrip("/") == OPENAI_URL:
             raise ModelError(
                 f"{model_id} needs an OpenAI API key: add one in Settings → Models and "
                 f"Providers or set OPENAI_API_KEY, or choose {LOCAL_EMBEDDING_ID}, which runs "
@@ -123,7 +120,7 @@ def _remote_embedding_class() -> Callable[[str, str | None, str], BaseEmbedding]
                 api_key=api_key or "not-needed",
                 api_base=base_url,
                 embed_batch_size=REMOTE_EMBED_BATCH_SIZE,
-                max_retries=REMOTE_MAX_RETRIES,
+                max_retries=MAX_RETRIES,
                 timeout=REMOTE_TIMEOUT_SECONDS,
                 **name,
             )
@@ -133,7 +130,7 @@ def _remote_embedding_class() -> Callable[[str, str | None, str], BaseEmbedding]
             return "FolioRemoteEmbedding"
 
         def _create_retry_decorator(self) -> Callable[[Any], Any]:
-            # The SDK already retries (REMOTE_MAX_RETRIES); LlamaIndex's loop on top would
+            # The SDK already retries (MAX_RETRIES); LlamaIndex's loop on top would
             # multiply the attempts and keep a dead server's error from a person for a minute.
             return lambda function: function
 

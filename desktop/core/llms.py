@@ -20,7 +20,8 @@ from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_ca
 from llama_index.core.llms.custom import CustomLLM
 
 from desktop.core.errors import ModelError
-from desktop.core.models import LOCAL_PREFIX, local_llm_path
+from desktop.core.model_ids import LOCAL_PREFIX
+from desktop.core.models import local_llm_path
 from desktop.core.secrets import Secrets
 from desktop.core.settings import Settings
 
@@ -150,7 +151,8 @@ class LLMCache:
         Keeping it keeps its HTTP client: a new one costs a TLS context and a connection,
         about 40 ms before every first token.
         """
-        from desktop.core.providers import api_key, provider, split_model_id
+        from desktop.core.model_ids import split_model_id
+        from desktop.core.providers import api_key, provider
         from desktop.core.remote import RemoteChatModel
 
         name, model = split_model_id(model_id)

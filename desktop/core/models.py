@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from desktop.core.errors import ModelError
+from desktop.core.model_ids import LOCAL_PREFIX
 from desktop.core.paths import resources_dir
 from desktop.core.settings import Settings
 
-LOCAL_PREFIX = "local:"
 DEFAULT_LLM_ID = "local:default"
 DEFAULT_LLM_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 

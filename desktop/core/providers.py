@@ -1,29 +1,27 @@
 """Where models come from: local GGUF files, OpenAI, and the user's OpenAI-compatible servers.
 
-A model id is ``<provider>:<model>``: ``local:default``, ``openai:gpt-4o-mini``,
-``openai:ft:...`` for fine-tuned OpenAI models, ``ollama:llama3.2`` for a server the user
-named ``ollama``. Every remote provider speaks OpenAI's API, so one client serves them all.
+Model ids and ``Provider`` are in ``model_ids``; this module finds the providers, their
+clients and the models each offers.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import openai
 
 from desktop.core.errors import ModelError, ProviderError
-from desktop.core.models import LOCAL_PREFIX, ModelInfo, list_models
+from desktop.core.finetune.records import ft_lineage
+from desktop.core.model_errors import translate_error
+from desktop.core.model_ids import MAX_RETRIES, OPENAI, OPENAI_URL, Provider
+from desktop.core.models import ModelInfo, list_models
 from desktop.core.secrets import OPENAI_KEY_ENV, Secrets
 from desktop.core.settings import Settings
 
 if TYPE_CHECKING:
-    from desktop.core.finetune.jobs import JobStore
+    from desktop.core.finetune.records import JobStore
 
-LOCAL = "local"
-OPENAI = "openai"
-OPENAI_URL = "https://api.openai.com/v1"
 # Offered first when the account has them; its other chat models follow, by name.
 OPENAI_SHORT_LIST = ("gpt-4.1-mini", "gpt-4o-mini", "gpt-4.1", "gpt-4o", "o4-mini", "o3")
 # Model ids that are not chat models (OpenAI lists them all under /v1/models).
@@ -43,35 +41,6 @@ _NOT_CHAT = (
 )
 # Listing models should not keep the picker waiting long on a server that is down.
 LIST_TIMEOUT = 10.0
-
-
-@dataclass(frozen=True)
-class Provider:
-    """A remote provider: where its API is and where its key comes from."""
-
-    name: str
-    base_url: str
-    key_env: str | None
-
-    @property
-    def label(self) -> str:
-        return "OpenAI" if self.name == OPENAI else self.name
-
-
-def split_model_id(model_id: str) -> tuple[str, str]:
-    """``"openai:ft:gpt-4o-mini:x"`` -> ``("openai", "ft:gpt-4o-mini:x")``."""
-    provider, sep, model = model_id.partition(":")
-    if not sep or not provider or not model:
-        raise ModelError(
-            f"Model id {model_id!r} should look like provider:model, e.g. local:default or "
-            "openai:gpt-4o-mini."
-        )
-    return provider, model
-
-
-def is_remote(model_id: str) -> bool:
-    """Whether ``model_id`` sends text off this computer."""
-    return not model_id.startswith(LOCAL_PREFIX)
 
 
 def provider(name: str, settings: Settings) -> Provider:
@@ -97,7 +66,9 @@ def api_key(p: Provider, secrets: Secrets) -> str | None:
     return secrets.get(p.name, p.key_env)
 
 
-def client(p: Provider, secrets: Secrets, timeout: float, max_retries: int = 3) -> openai.OpenAI:
+def client(
+    p: Provider, secrets: Secrets, timeout: float, max_retries: int = MAX_RETRIES
+) -> openai.OpenAI:
     """An OpenAI SDK client for ``p``; it retries 429s and 5xx with backoff itself."""
     key = api_key(p, secrets)
     if key is None and p.name == OPENAI and p.base_url == OPENAI_URL:
@@ -123,9 +94,6 @@ def remote_models(p: Provider, secrets: Secrets, jobs: JobStore | None = None) -
     ``ft:`` models are fine-tuned ones, with their lineage: from ``jobs`` when Folio ran the
     job that made them, otherwise what their id says.
     """
-    from desktop.core.finetune.jobs import ft_lineage
-    from desktop.core.remote import translate_error
-
     try:
         listed = {m.id: m for m in client(p, secrets, LIST_TIMEOUT, max_retries=1).models.list()}
     except openai.OpenAIError as exc:

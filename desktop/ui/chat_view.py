@@ -11,9 +11,10 @@ from desktop.core.chat import Answer
 from desktop.core.citation import Citation
 from desktop.core.errors import ConsentRequired, FolioError
 from desktop.core.filenames import file_url
+from desktop.core.model_ids import is_remote, split_model_id
 from desktop.core.paths import resources_dir
 from desktop.core.prompts import source_label
-from desktop.core.providers import is_remote, provider, split_model_id
+from desktop.core.providers import provider
 from desktop.services import Services
 from desktop.ui.qt import (
     QDesktopServices,

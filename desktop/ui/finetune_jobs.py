@@ -13,9 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 from desktop.core.errors import FolioError
-from desktop.core.finetune.jobs import POLL_SECONDS, JobEvent, Metric, UploadPlan
-from desktop.core.finetune.jobs import Job as FineTuneJob
+from desktop.core.finetune.jobs import POLL_SECONDS, UploadPlan
 from desktop.core.finetune.pricing import BASE_MODELS, DEFAULT_BASE, PRICES_AS_OF
+from desktop.core.finetune.records import Job as FineTuneJob
+from desktop.core.finetune.records import JobEvent, Metric
 from desktop.core.providers import provider
 from desktop.services import Services
 from desktop.ui.loss_plot import LossPlot

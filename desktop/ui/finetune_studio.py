@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from desktop.core.finetune.generate import GenerationReport
 from desktop.core.finetune.jobs import POLL_SECONDS
-from desktop.core.finetune.jobs import Job as FineTuneJob
+from desktop.core.finetune.records import Job as FineTuneJob
 from desktop.core.models import list_models
 from desktop.services import Services
 from desktop.ui.finetune_datasets import DatasetsPanel

@@ -6,7 +6,7 @@ PySide6 wheels Folio ships with.)
 
 from __future__ import annotations
 
-from desktop.core.finetune.jobs import Metric
+from desktop.core.finetune.records import Metric
 from desktop.ui.qt import QColor, QPainter, QPaintEvent, QPen, QPointF, QRectF, Qt, QWidget
 
 TRAIN_COLOR = QColor("#1f77b4")

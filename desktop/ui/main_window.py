@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from desktop.core.finetune.jobs import POLL_SECONDS
-from desktop.core.finetune.jobs import Job as FineTuneJob
+from desktop.core.finetune.records import Job as FineTuneJob
 from desktop.core.paths import resources_dir
 from desktop.services import Services
 from desktop.ui.chat_list import ChatList

@@ -11,10 +11,11 @@ from __future__ import annotations
 import dataclasses
 
 from desktop.core.errors import FolioError
-from desktop.core.finetune.jobs import Job as FineTuneJob
-from desktop.core.finetune.jobs import ft_lineage
+from desktop.core.finetune.records import Job as FineTuneJob
+from desktop.core.finetune.records import ft_lineage
+from desktop.core.model_ids import split_model_id
 from desktop.core.models import ModelInfo, list_models
-from desktop.core.providers import all_models, remote_providers, split_model_id
+from desktop.core.providers import all_models, remote_providers
 from desktop.services import Services
 from desktop.ui.chat_view import Choice
 from desktop.ui.qt import QCheckBox, QComboBox, QHBoxLayout, QLabel, Qt, QWidget, Signal

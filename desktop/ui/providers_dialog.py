@@ -15,9 +15,10 @@ from pathlib import Path
 
 from desktop.core.embeddings import LOCAL_EMBEDDING_ID, OPENAI_EMBEDDING_MODELS
 from desktop.core.errors import FolioError
+from desktop.core.model_ids import OPENAI, OPENAI_URL
 from desktop.core.model_manager import CATALOG, CatalogEntry, catalog_rows, download
 from desktop.core.models import ModelInfo
-from desktop.core.providers import OPENAI, OPENAI_URL, provider, remote_models
+from desktop.core.providers import provider, remote_models
 from desktop.core.reembed import ReembedReport, pending_switch
 from desktop.core.secrets import OPENAI_KEY_ENV
 from desktop.core.settings import updated

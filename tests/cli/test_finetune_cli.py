@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.finetune.jobs import JobStore
+from desktop.core.finetune.records import JobStore
 from tests.openai_ft_server import API_KEY, FineTuningServer
 
 pytestmark = pytest.mark.slow

@@ -17,7 +17,8 @@ from keyring.backends import fail
 
 from desktop.core.errors import DatasetError, FinetuneError, ProviderError
 from desktop.core.finetune.examples import Example
-from desktop.core.finetune.jobs import EVENTS_PAGE, JobStore, PendingStart
+from desktop.core.finetune.jobs import EVENTS_PAGE
+from desktop.core.finetune.records import JobStore, PendingStart
 from desktop.core.secrets import Secrets
 from desktop.core.settings import Settings
 from desktop.core.tasks import CancelToken

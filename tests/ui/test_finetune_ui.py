@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QImage
 
-from desktop.core.finetune.jobs import Job as FineTuneJob
-from desktop.core.finetune.jobs import Metric, PendingStart
+from desktop.core.finetune.records import Job as FineTuneJob
+from desktop.core.finetune.records import Metric, PendingStart
 from desktop.core.secrets import Secrets
 from desktop.core.settings import Settings, updated
 from desktop.services import Services

@@ -1,0 +1,55 @@
+"""Model ids and the providers they name; this module imports nothing of Folio's but errors.
+
+A model id is ``<provider>:<model>``: ``local:default``, ``openai:gpt-4o-mini``,
+``openai:ft:...`` for fine-tuned OpenAI models, ``ollama:llama3.2`` for a server the user
+named ``ollama``. Every remote provider speaks OpenAI's API, so one client serves them all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from desktop.core.errors import ModelError
+
+LOCAL_PREFIX = "local:"
+OPENAI = "openai"
+# OpenAI's API, where no OPENAI_BASE_URL points elsewhere.
+OPENAI_URL = "https://api.openai.com/v1"
+# How often the OpenAI SDK retries a connection error, a 429 (honouring Retry-After) or a
+# 5xx, with backoff (0.5 s, 1 s, 2 s), before Folio says so: a server that is down is
+# reported within a few seconds.
+MAX_RETRIES = 3
+
+
+@dataclass(frozen=True)
+class Provider:
+    """A remote provider: where its API is and where its key comes from."""
+
+    name: str
+    base_url: str
+    key_env: str | None
+
+    @property
+    def label(self) -> str:
+        """The provider's name as a person reads it: "OpenAI", or the server's name."""
+        return "OpenAI" if self.name == OPENAI else self.name
+
+
+def split_model_id(model_id: str) -> tuple[str, str]:
+    """``"openai:ft:gpt-4o-mini:x"`` -> ``("openai", "ft:gpt-4o-mini:x")``.
+
+    Raises:
+        ModelError: the id has no ``provider:`` part or no model after it.
+    """
+    provider, sep, model = model_id.partition(":")
+    if not sep or not provider or not model:
+        raise ModelError(
+            f"Model id {model_id!r} should look like provider:model, e.g. local:default or "
+            "openai:gpt-4o-mini."
+        )
+    return provider, model
+
+
+def is_remote(model_id: str) -> bool:
+    """Whether ``model_id`` sends text off this computer."""
+    return not model_id.startswith(LOCAL_PREFIX)
