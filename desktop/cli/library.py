@@ -57,6 +57,10 @@ def _run_indexing(
         print(f"{folder}: {UNAVAILABLE_REASON}", file=sys.stderr)
     for path in report.already_in_library:
         print(f"{path}: already in the library; synced", file=sys.stderr)
+    for folder, reason in report.unreadable:
+        print(
+            f"{folder}: cannot be read ({reason}); its files are kept as they were", file=sys.stderr
+        )
     r = report
     emit(
         args,
@@ -73,7 +77,10 @@ def cmd_ingest(services: Services, args: argparse.Namespace) -> int:
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         raise UsageError(f"No such file or folder: {', '.join(missing)}")
-    return _run_indexing(services, args, lambda **kw: services.ingestor.ingest(paths, **kw))
+    try:
+        return _run_indexing(services, args, lambda **kw: services.ingestor.ingest(paths, **kw))
+    except LibraryError as exc:
+        raise UsageError(str(exc)) from exc
 
 
 def cmd_sync(services: Services, args: argparse.Namespace) -> int:

@@ -39,11 +39,11 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE INDEX IF NOT EXISTS messages_chat ON messages(chat_id, id);
 """
-# Columns added since the first release, each with the statement that adds it to an older file.
-_MIGRATIONS = {
-    "usage": "ALTER TABLE messages ADD COLUMN usage TEXT",
-    "rating": "ALTER TABLE messages ADD COLUMN rating INTEGER",
-}
+# Schema versions after the first (``sqlite.migrate``). Files from before versions were kept
+# may have gained these columns already, so the first step adds only what is missing.
+_MIGRATIONS: tuple[sqlite.Migration, ...] = (
+    sqlite.add_columns("messages", {"usage": "TEXT", "rating": "INTEGER"}),
+)
 # A person's verdict on an answer: liked answers become training examples (``finetune``).
 LIKED, DISLIKED = 1, -1
 
@@ -82,13 +82,8 @@ class ChatStore:
     def __init__(self, path: Path) -> None:
         # (WAL with NORMAL sync: an fsync per message was most of the time Folio added
         # before a remote model's first token.)
-        self._db = sqlite.connect(path, _SCHEMA)
+        self._db = sqlite.connect(path, _SCHEMA, _MIGRATIONS)
         self.lock = threading.RLock()
-        with self.lock:
-            columns = {r[1] for r in self._db.execute("PRAGMA table_info(messages)")}
-            for column, statement in _MIGRATIONS.items():
-                if column not in columns:
-                    self._db.execute(statement)
         self.personas = PersonaLibrary(self._db, self.lock)
 
     def close(self) -> None:

@@ -39,6 +39,7 @@ from desktop.core.library import (
     REMOVING,
     SKIPPED,
     FileRecord,
+    FolderState,
     Library,
     is_under,
 )
@@ -97,6 +98,8 @@ class IngestReport:
     unavailable: list[str] = field(default_factory=list)
     # Paths asked for that a library folder already covers (no second entry was made).
     already_in_library: list[str] = field(default_factory=list)
+    # Folders inside the library that could not be read, with why; their files were kept.
+    unreadable: list[tuple[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -112,6 +115,7 @@ class IngestReport:
             "cancelled": self.cancelled,
             "unavailable": self.unavailable,
             "already_in_library": self.already_in_library,
+            "unreadable": [{"path": p, "reason": r} for p, r in self.unreadable],
         }
 
 
@@ -267,35 +271,62 @@ class Ingestor:
     ) -> IngestReport:
         """Add folders or files to the library and index what is new or changed.
 
-        A path already covered by a library folder (that folder, or a file or folder inside
-        it) gets no second entry: it is synced, and listed in ``already_in_library``.
+        A path is taken as the real file or folder it names (symlinks and ``..`` resolved),
+        so one folder reached two ways is one library folder. A path already covered by a
+        library folder (that folder, or a file or folder inside it, given now or before)
+        gets no second entry: it is synced, and listed in ``already_in_library``.
 
         Raises:
             FileNotFoundError: a path does not exist; nothing is added.
+            LibraryError: a path is neither a file nor a folder (a FIFO, a device), or its
+                name reads the same as another library folder's; nothing is added.
         """
-        roots, covered = [], []
-        folders = self.library.folders()
+        known = {self._canonical(f): f for f in self.library.folders()}
+        chosen: list[tuple[str, str]] = []  # (stored name, OS path)
         for path in paths:
-            os_root = os.path.abspath(path)
-            if not os.path.exists(os_root):
-                raise FileNotFoundError(f"{stored_name(os_root)} does not exist")
-            root = stored_name(os_root)
-            if any(is_under(root, folder) for folder in folders):
-                covered.append(root)
+            real = os.path.realpath(path)
+            if not os.path.exists(real):
+                raise FileNotFoundError(f"{stored_name(os.path.abspath(path))} does not exist")
+            if not (os.path.isdir(real) or os.path.isfile(real)):
+                raise LibraryError(
+                    f"{stored_name(real)} is neither a file nor a folder (a pipe or a device?); "
+                    "add the folder that holds your documents instead."
+                )
+            root = stored_name(real)
+            if root in known.values() and self.library.folder_os_path(root) != real:
+                raise LibraryError(
+                    f"{root} reads the same as the library folder of that name, but is another "
+                    "folder (one of their names is not UTF-8). Rename one of them."
+                )
+            chosen.append((root, real))
+        roots, covered = [], []
+        for root, real in chosen:
+            canonical = next((c for c in known if is_under(root, c)), None)
+            if canonical is None:
+                self.library.add_folder(root, real)
+                known[root] = root
+                roots.append(root)
             else:
-                self.library.add_folder(root)
-            roots.append(root)
-        self._forget_links_into([r for r in roots if r not in covered])
-        report = self._sync_roots(roots, on_progress, cancel)
+                # Synced under the spelling its library folder has, so its files keep their
+                # stored names.
+                covered.append(root)
+                roots.append(known[canonical] + root[len(canonical) :])
+        stale = self._links_into([r for r in roots if r not in covered])
+        report = self._sync_roots(list(dict.fromkeys(roots)), on_progress, cancel, stale)
         report.already_in_library = covered
         return report
+
+    def _canonical(self, folder: str) -> str:
+        """A library folder's stored name with symlinks resolved (entries made by older
+        versions were kept as given)."""
+        return stored_name(os.path.realpath(self.library.folder_os_path(folder)))
 
     def sync(
         self, on_progress: ProgressCallback | None = None, cancel: CancelToken | None = None
     ) -> IngestReport:
         """Re-scan every folder in the library; index changes, drop deleted files.
 
-        A folder that cannot be reached (see ``folder_available``) is left as it is and
+        A folder that cannot be reached (``FolderState.UNAVAILABLE``) is left as it is and
         listed in ``unavailable``: an unplugged drive empties nothing.
         """
         return self._sync_roots(self.library.folders(), on_progress, cancel)
@@ -308,11 +339,14 @@ class Ingestor:
         files left the library and the store.
 
         Raises:
-            LibraryError: ``path`` lies inside a library folder without being one; it
-                would come back with the next sync.
+            LibraryError: ``path`` lies inside a library folder without being one (it would
+                come back with the next sync), or the library holds nothing there.
         """
-        target = stored_name(os.path.abspath(path))
         folders = self.library.folders()
+        # The spelling it was added under (older versions kept paths as given), else its
+        # real path.
+        given = stored_name(os.path.abspath(path))
+        target = given if given in folders else stored_name(os.path.realpath(path))
         outer = [f for f in folders if f != target and is_under(target, f)]
         if target not in folders and outer:
             raise LibraryError(
@@ -320,9 +354,13 @@ class Ingestor:
                 f"its own. Remove {outer[0]}, or leave {target} out by listing it in a "
                 f"{IGNORE_FILE} file in {outer[0]}."
             )
+        dropped = self.library.entries_removed(target)
+        if not dropped and not self.library.has_files_under(target):
+            raise LibraryError(
+                f"{target} is not in the library; `folio-cli status` lists its folders."
+            )
         leaving = self.library.files_leaving(target)
         self._remove_files([record.path for record in leaving])
-        dropped = self.library.entries_removed(target)
         for folder in dropped:
             self.library.remove_folder(folder)
         # Files another folder still covers now belong to it.
@@ -337,45 +375,61 @@ class Ingestor:
 
     # -- the run ----------------------------------------------------------------------------
 
-    def _forget_links_into(self, new_roots: list[str]) -> None:
-        """Drop files indexed through a symlink whose real file a new library folder covers.
+    def _links_into(self, new_roots: list[str]) -> list[str]:
+        """Files indexed through a symlink whose real file a new library folder covers.
 
         One real file is one file in the library: ``A/link-to-B/x.txt`` gives way to
-        ``B/x.txt`` once ``B`` is added.
+        ``B/x.txt`` once ``B`` is added. They are removed after the run, so ``B/x.txt``
+        reuses their chunks instead of being embedded again.
         """
         if not new_roots:
-            return
+            return []
         stale = []
         for record in self.library.all_files():
-            if any(is_under(record.path, root) for root in new_roots):
-                continue
             real = stored_name(os.path.realpath(os_path(record.path)))
             if real != record.path and any(is_under(real, root) for root in new_roots):
                 stale.append(record.path)
-        self._remove_files(stale)
+        return stale
 
     def _scan(
         self, roots: list[str], run: IngestReport
-    ) -> tuple[list[tuple[str, FoundFile, FileRecord | None]], list[str]]:
-        """Files to look at (new, or with a new size/mtime) and files gone from disk.
+    ) -> tuple[list[tuple[str, FoundFile, FileRecord | None]], list[str], list[str]]:
+        """Files to look at (new, or with a new size/mtime), files gone, entries to drop.
 
         Each real file is looked at once, however many library folders or symlinks reach
-        it; files of a folder that cannot be reached, or of a folder not scanned in this
-        run, are never taken for gone.
+        it; files of a folder that cannot be reached or read, or of a folder not scanned in
+        this run, are never taken for gone.
         """
         known = {record.path: record for record in self.library.all_files()}
-        folders = self.library.folders()
+        states = self.library.folder_states()
+        folders = list(states)
         work: list[tuple[str, FoundFile, FileRecord | None]] = []
         seen: dict[str, str] = {}  # stored name -> OS path
         real_seen: set[str] = set()
+        duplicates: list[str] = []  # known paths that are links to another library path
+        unreadable: list[str] = []
         scanned: list[str] = []
-        unavailable = set(self.library.unavailable_folders())
+        deleted_entries: list[str] = []
+
+        def on_unreadable(folder: str, reason: str) -> None:
+            unreadable.append(folder)
+            run.unreadable.append((folder, reason))
+
         for root in roots:
-            if root in unavailable:
+            state = states.get(root, FolderState.AVAILABLE)
+            if state == FolderState.UNAVAILABLE:
                 run.unavailable.append(root)
                 continue
             scanned.append(root)
-            for found in walk(Path(os_path(root)), self.settings.ignore_patterns):
+            if state == FolderState.DELETED_FILE:
+                deleted_entries.append(root)
+                continue
+            walked = walk(
+                Path(self.library.folder_os_path(root)),
+                self.settings.ignore_patterns,
+                on_unreadable,
+            )
+            for found in walked:
                 if found.path in seen:
                     if seen[found.path] != found.os_path:
                         run.failed += 1
@@ -385,8 +439,10 @@ class Ingestor:
                     real = stored_name(os.path.realpath(found.os_path))
                     # The real file is another library path's: indexed there, not here.
                     if real != found.path and any(is_under(real, f) for f in folders):
+                        duplicates.append(found.path)
                         continue
                     if real in real_seen:
+                        duplicates.append(found.path)
                         continue
                     real_seen.add(real)
                 seen[found.path] = found.os_path
@@ -398,9 +454,12 @@ class Ingestor:
                     run.unchanged += 1
                 else:
                     work.append((root, found, record))
+            self.library.record_device(root)
         elsewhere = [f for f in folders if f not in scanned]
 
-        def kept_by_another_folder(path: str) -> bool:
+        def kept(path: str) -> bool:
+            if any(is_under(path, folder) for folder in unreadable):
+                return True  # in a folder that could not be read: unknown, not gone
             # A folder not scanned in this run still holds the file, unless a scanned folder
             # inside it reaches the file too (that walk sees all the outer one would).
             return any(
@@ -414,20 +473,23 @@ class Ingestor:
             for path in known
             if path not in seen
             and any(is_under(path, root) for root in scanned)
-            and not kept_by_another_folder(path)
+            and (path in duplicates or not kept(path))
         ]
-        return work, vanished
+        return work, vanished, deleted_entries
 
     def _sync_roots(
         self,
         roots: list[str],
         on_progress: ProgressCallback | None,
         cancel: CancelToken | None,
+        stale: list[str] | None = None,
     ) -> IngestReport:
+        """Scan ``roots``, index what changed, then remove what is gone (and ``stale``)."""
         started = time.monotonic()
         self.library.require_embedding_model(self.embed_model_name)
         scan = IngestReport()
-        work, vanished = self._scan(roots, scan)
+        work, vanished, deleted_entries = self._scan(roots, scan)
+        vanished = list(dict.fromkeys([*vanished, *(stale or [])]))
         run = _Run(len(work), sum(found.size for _, found, _ in work), on_progress)
         run.report = scan
 
@@ -460,6 +522,8 @@ class Ingestor:
             # Removals last, so a renamed file can reuse the chunks of its old path.
             self._remove_files(vanished)
             run.report.removed = len(vanished)
+            for entry in deleted_entries:
+                self.library.remove_folder(entry)
             if run.report.chunks_embedded or run.report.chunks_reused:
                 self.store.optimize()
         except Cancelled:

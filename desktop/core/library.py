@@ -18,6 +18,7 @@ import time
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 
 from desktop.core import sqlite
@@ -56,6 +57,41 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE INDEX IF NOT EXISTS files_root ON files(root);
 CREATE INDEX IF NOT EXISTS files_hash ON files(hash);
 """
+# Schema versions after the first (``sqlite.migrate``).
+_MIGRATIONS: tuple[sqlite.Migration, ...] = (
+    # 1: a folder's file system (``device``: an unmounted share leaves an empty folder on
+    # another one) and, for a name that is not UTF-8, its bytes (``raw``).
+    (
+        "ALTER TABLE folders ADD COLUMN device INTEGER",
+        "ALTER TABLE folders ADD COLUMN raw BLOB",
+    ),
+)
+
+
+class FolderState(StrEnum):
+    """Whether a library folder (or a file added on its own) can be synced now."""
+
+    AVAILABLE = "available"
+    # Cannot be reached: unplugged, unmounted, renamed, unreadable, or emptied in a way
+    # that looks like one of these. Its files are kept and not synced.
+    UNAVAILABLE = "unavailable"
+    # A file added on its own that was deleted from a folder that is still there.
+    DELETED_FILE = "deleted file"
+
+
+def _device(path: str) -> int | None:
+    try:
+        return os.stat(path).st_dev
+    except OSError:
+        return None
+
+
+def _is_empty(path: str) -> bool:
+    try:
+        with os.scandir(path) as entries:
+            return next(entries, None) is None
+    except OSError:
+        return False
 
 
 def is_under(path: str, folder: str) -> bool:
@@ -91,7 +127,7 @@ class Library:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._db = sqlite.connect(path, _SCHEMA)
+        self._db = sqlite.connect(path, _SCHEMA, _MIGRATIONS)
         self._lock = threading.RLock()
 
     def close(self) -> None:
@@ -141,11 +177,18 @@ class Library:
 
     # -- folders ----------------------------------------------------------------------------
 
-    def add_folder(self, path: str) -> None:
-        """Remember a folder (or single file) so ``sync`` re-scans it."""
+    def add_folder(self, path: str, os_path: str | None = None) -> None:
+        """Remember a folder (or single file) so ``sync`` re-scans it.
+
+        ``path`` is its stored name; ``os_path`` the name to open, when it differs (a name
+        that is not UTF-8, see ``desktop.core.filenames``).
+        """
+        real = os_path or path
+        raw = os.fsencode(real) if real != path else None
         with self.transaction() as db:
             db.execute(
-                "INSERT OR IGNORE INTO folders (path, added_at) VALUES (?, ?)", (path, time.time())
+                "INSERT OR IGNORE INTO folders (path, added_at, device, raw) VALUES (?, ?, ?, ?)",
+                (path, time.time(), _device(real), raw),
             )
 
     def folders(self) -> list[str]:
@@ -154,17 +197,57 @@ class Library:
             rows = self._db.execute("SELECT path FROM folders ORDER BY added_at, path").fetchall()
         return [row["path"] for row in rows]
 
-    def unavailable_folders(self) -> list[str]:
-        """Library folders that cannot be reached now (see ``walk.folder_available``).
+    def folder_os_path(self, folder: str) -> str:
+        """The name to open a library folder by: its own bytes when they are not UTF-8."""
+        with self._lock:
+            row = self._db.execute("SELECT raw FROM folders WHERE path = ?", (folder,)).fetchone()
+        if row is not None and row["raw"] is not None:
+            return os.fsdecode(bytes(row["raw"]))
+        return os_path(folder)
 
-        A single file added on its own counts as reachable while its folder is there.
-        """
-        return [
-            folder
-            for folder in self.folders()
-            if not folder_available(os_path(folder))
-            and not (self.get(folder) and os.path.isdir(os.path.dirname(os_path(folder))))
-        ]
+    def record_device(self, folder: str) -> None:
+        """Remember which file system the folder is on now (after a sync that reached it)."""
+        device = _device(self.folder_os_path(folder))
+        if device is not None:
+            with self.transaction() as db:
+                db.execute("UPDATE folders SET device = ? WHERE path = ?", (device, folder))
+
+    def folder_states(self) -> dict[str, FolderState]:
+        """Every library folder's state now; see ``FolderState``."""
+        with self._lock:
+            rows = self._db.execute("SELECT path, device FROM folders").fetchall()
+        return {row["path"]: self._state(row["path"], row["device"]) for row in rows}
+
+    def _state(self, folder: str, device: int | None) -> FolderState:
+        real = self.folder_os_path(folder)
+        if os.path.isfile(real):
+            return FolderState.AVAILABLE
+        if not folder_available(real):
+            if self.get(folder) and os.path.isdir(os.path.dirname(real)):
+                return FolderState.DELETED_FILE
+            return FolderState.UNAVAILABLE
+        now = _device(real)
+        if device is not None and now != device and now == _device(os.path.dirname(real)):
+            # It was a file system of its own and is now a plain folder of its parent's: a
+            # share or drive unmounted from it. (A drive that comes back under another
+            # device number is still a file system of its own, so it counts as back.)
+            return FolderState.UNAVAILABLE
+        if _is_empty(real) and self.has_files_under(folder):
+            # Emptied at once: an unmounted mount point looks like this. Syncthing stops a
+            # folder whose marker vanished for the same reason: a mass delete is more likely
+            # a missing disk than a person's wish.
+            return FolderState.UNAVAILABLE
+        return FolderState.AVAILABLE
+
+    def unavailable_folders(self) -> list[str]:
+        """Library folders that cannot be synced now (see ``FolderState.UNAVAILABLE``)."""
+        states = self.folder_states()
+        return [f for f in self.folders() if states.get(f) == FolderState.UNAVAILABLE]
+
+    def remove_folder(self, path: str) -> None:
+        """Forget a folder; its files must already have been removed."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM folders WHERE path = ?", (path,))
 
     def entries_removed(self, target: str) -> list[str]:
         """The entries removing ``target`` drops: ``target`` itself if it is an entry, else
@@ -183,11 +266,6 @@ class Library:
             for record in self.files_under(target).values()
             if not any(is_under(record.path, folder) for folder in remaining)
         ]
-
-    def remove_folder(self, path: str) -> None:
-        """Forget a folder; its files must already have been removed."""
-        with self.transaction() as db:
-            db.execute("DELETE FROM folders WHERE path = ?", (path,))
 
     # -- files ------------------------------------------------------------------------------
 
@@ -219,6 +297,16 @@ class Library:
                 (folder, len(prefix), prefix),
             ).fetchall()
         return {row["path"]: self._record(row) for row in rows}
+
+    def has_files_under(self, folder: str) -> bool:
+        """Whether the library holds any file at or inside ``folder``."""
+        prefix = folder.rstrip(os.sep) + os.sep
+        with self._lock:
+            row = self._db.execute(
+                "SELECT 1 FROM files WHERE path = ? OR substr(path, 1, ?) = ? LIMIT 1",
+                (folder, len(prefix), prefix),
+            ).fetchone()
+        return row is not None
 
     def all_files(self) -> list[FileRecord]:
         """Every file record, by path."""

@@ -1,21 +1,37 @@
-"""SQLite as Folio's databases use it: one shared connection, WAL, all-or-nothing writes."""
+"""SQLite as Folio's databases use it: one shared connection, WAL, all-or-nothing writes, and
+a schema version (``PRAGMA user_version``) that migrations move forward one step at a time.
+
+Each database declares its first schema (version 0, idempotent ``CREATE ... IF NOT EXISTS``)
+and a list of migrations; migration *n* takes version *n-1* to *n*. This is qutebrowser's
+``UserVersion`` habit: a file knows which schema wrote it, so nothing has to guess from the
+columns it finds.
+"""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from desktop.core.errors import StoreError
 
-def connect(path: Path, schema: str) -> sqlite3.Connection:
-    """Open (or create) the database at ``path`` and apply ``schema`` (idempotent DDL).
+# One step of a schema: SQL statements, or a function for a step SQL alone cannot say.
+Migration = tuple[str, ...] | Callable[[sqlite3.Connection], None]
+
+
+def connect(path: Path, schema: str, migrations: Sequence[Migration] = ()) -> sqlite3.Connection:
+    """Open (or create) the database at ``path``, at the newest schema version.
 
     The connection is shared by the window and its worker threads, which serialise on their
     owner's lock; another process (``folio-cli``) may open the same file meanwhile, which
     WAL and the busy timeout allow. WAL with ``synchronous=NORMAL`` loses no committed
     transaction when the process is killed and skips an fsync per write.
+
+    Raises:
+        StoreError: the file was written by a newer Folio (a schema version this one does
+            not know).
     """
     db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
     db.row_factory = sqlite3.Row
@@ -23,7 +39,59 @@ def connect(path: Path, schema: str) -> sqlite3.Connection:
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA foreign_keys=ON")
     db.executescript(schema)
+    migrate(db, migrations, path.name)
     return db
+
+
+def schema_version(db: sqlite3.Connection) -> int:
+    """The schema version the database was last migrated to."""
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(db: sqlite3.Connection, migrations: Sequence[Migration], name: str) -> None:
+    """Apply the migrations ``db`` has not had yet, each in its own transaction.
+
+    Two processes opening an old file at once are safe: each step re-reads the version
+    under SQLite's write lock, so a step is applied once.
+    """
+    while True:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = schema_version(db)
+            if version > len(migrations):
+                raise StoreError(
+                    f"{name} was written by a newer version of Folio (schema {version}; this "
+                    f"one knows up to {len(migrations)}). Update Folio to open it."
+                )
+            if version == len(migrations):
+                db.execute("COMMIT")
+                return
+            step = migrations[version]
+            if callable(step):
+                step(db)
+            else:
+                for statement in step:
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version = {version + 1}")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+
+def add_columns(table: str, columns: dict[str, str]) -> Migration:
+    """A step adding ``columns`` (name -> declaration) to ``table``, unless already there.
+
+    Only for files from before versions were kept, whose columns were added as found missing.
+    """
+
+    def step(db: sqlite3.Connection) -> None:
+        present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        for column, declaration in columns.items():
+            if column not in present:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+
+    return step
 
 
 @contextmanager

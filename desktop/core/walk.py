@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,13 +79,19 @@ def _stat(path: str, via_link: bool) -> FoundFile | None:
     return FoundFile(stored_name(path), st.st_size, st.st_mtime_ns, path, linked)
 
 
-def walk(root: Path, extra_patterns: list[str] | None = None) -> Iterator[FoundFile]:
+def walk(
+    root: Path,
+    extra_patterns: list[str] | None = None,
+    on_unreadable: Callable[[str, str], None] | None = None,
+) -> Iterator[FoundFile]:
     """Every file under ``root`` (or ``root`` itself if it is a file) that is not ignored.
 
     Skips hidden entries, ``.git``, ``node_modules`` and virtualenvs, and whatever the
     ``.folioignore`` files (gitignore syntax, one per folder, applying below it) and
     ``extra_patterns`` exclude. Symlinked folders are followed once: a loop ends the descent.
     ``root`` is an OS path (any bytes); see ``FoundFile`` for the two names of each file.
+    A folder that cannot be read is passed to ``on_unreadable`` (stored name, reason): its
+    files are unknown, not gone.
     """
     root_str = os.path.abspath(root)
     if os.path.isfile(root_str):
@@ -108,7 +114,10 @@ def walk(root: Path, extra_patterns: list[str] | None = None) -> Iterator[FoundF
         return False
 
     def on_error(exc: OSError) -> None:
-        log.warning("Cannot read folder %s: %s", stored_name(str(exc.filename)), exc.strerror)
+        name = stored_name(str(exc.filename))
+        log.warning("Cannot read folder %s: %s", name, exc.strerror)
+        if on_unreadable is not None:
+            on_unreadable(name, exc.strerror or str(exc))
 
     for folder, dirs, files in os.walk(root_str, followlinks=True, onerror=on_error):
         try:

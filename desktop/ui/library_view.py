@@ -191,6 +191,8 @@ class LibraryPane(QWidget):
                 summary = "Cancelled: " + summary
             if r.unavailable:
                 summary += f"; {len(r.unavailable)} folder(s) unavailable, kept as they were"
+            if r.unreadable:
+                summary += f"; {len(r.unreadable)} folder(s) could not be read, kept as they were"
             if r.already_in_library:
                 names = ", ".join(os.path.basename(p) or p for p in r.already_in_library)
                 summary += f"; already in the library: {names}"

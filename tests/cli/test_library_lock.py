@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -260,12 +261,14 @@ def test_a_second_holder_in_the_same_process_is_refused_too(held, make_services)
 def test_closing_the_channel_never_waits_on_its_own_wake_up(tmp_path: Path) -> None:
     from desktop.core.library_channel import Reply, call
 
-    # The serving thread may leave its loop between a request and close(): as it would when
-    # close() is called right after a command was answered.
+    # The serving thread may leave its loop between a request and close(), as it does when
+    # close() comes right after a command was answered. Make it leave first: mark the
+    # channel closed and wake its accept() with a connection that hangs up at once.
     server = ChannelServer(tmp_path, lambda argv: Reply(0, "answered", ""))
     assert call(tmp_path, ["status"]) == Reply(0, "answered", "")
     server._closed.set()
-    assert call(tmp_path, ["status"]) == Reply(0, "answered", "")  # the loop's last turn
+    with socket.socket(socket.AF_UNIX) as wake:
+        wake.connect(str(tmp_path / "folio.sock"))
     server._thread.join(timeout=5)
     assert not server._thread.is_alive()
 

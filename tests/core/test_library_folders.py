@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -285,3 +287,192 @@ def test_two_links_to_one_file_outside_the_library_are_one_file(  # type: ignore
     assert report.added == 1
     assert len(_found(services, "SP-8080")) == 1
     assert all(r.status == INDEXED for r in services.library.all_files())
+
+
+# -- found by trying to break it ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("order", ["real path first", "symlink first"])
+def test_a_folder_added_through_a_symlink_is_one_library_folder(  # type: ignore[no-untyped-def]
+    services, tmp_path: Path, order: str
+) -> None:
+    real = tmp_path / "real"
+    _write(real / "q.txt", "The quokka note: QK-1001.")
+    _write(real / "sub" / "w.txt", "The wombat note: WB-2002.")
+    link = tmp_path / "link"
+    os.symlink(real, link)
+    first, second = (real, link) if order == "real path first" else (link, real)
+    services.ingestor.ingest([first])
+    again = services.ingestor.ingest([second])
+    assert (again.added, again.already_in_library) == (0, [str(real)])
+    assert services.library.folders() == [str(real)]
+    assert _found(services, "QK-1001") == [str(real / "q.txt")]
+    assert services.ingestor.sync().unchanged == 2
+    # `..` after a symlink is the real parent, as the shell's `cd -P` has it.
+    outer = tmp_path / "elsewhere" / "deep"
+    _write(outer / "d.txt", "Deep note.")
+    os.symlink(outer, real / "to-deep")
+    assert services.ingestor.ingest([real / "to-deep" / ".."]).added >= 1
+    assert str(tmp_path / "elsewhere") in services.library.folders()
+
+
+def test_paths_given_together_make_one_entry(services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "out"
+    _write(out / "in" / "i.txt", "Inner.")
+    report = services.ingestor.ingest([out, out / "in" / "i.txt", Path(f"{out}/")])
+    assert report.already_in_library == [str(out / "in" / "i.txt"), str(out)]
+    assert services.library.folders() == [str(out)]
+    assert services.ingestor.remove(out) == 1
+    assert services.library.all_files() == []
+
+
+def test_a_folder_emptied_at_once_is_unavailable_not_emptied(services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # What an unmounted share looks like: its mount point, an empty folder.
+    share = tmp_path / "share"
+    _write(share / "a.txt", "Share note A.")
+    _write(share / "b" / "b.txt", "Share note B.")
+    services.ingestor.ingest([share])
+    away = tmp_path / "share-contents"
+    away.mkdir()
+    for entry in list(share.iterdir()):
+        entry.rename(away / entry.name)
+    report = services.ingestor.sync()
+    assert (report.removed, report.unavailable) == (0, [str(share)])
+    assert len(services.library.all_files()) == 2
+    for entry in list(away.iterdir()):
+        entry.rename(share / entry.name)
+    back = services.ingestor.sync()
+    assert (back.unchanged, back.chunks_embedded, back.unavailable) == (2, 0, [])
+
+
+def test_an_unmounted_file_system_is_unavailable(services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    mount = tmp_path / "mnt"
+    mount.mkdir()
+    if subprocess.run(
+        ["mount", "-t", "tmpfs", "tmpfs", str(mount)], capture_output=True
+    ).returncode:
+        pytest.skip("mounting a tmpfs needs root (CI runs as root)")
+    try:
+        _write(mount / "p.txt", "On the share: SH-5150.")
+        services.ingestor.ingest([mount])
+        subprocess.run(["umount", str(mount)], check=True)
+        (mount / "stray.txt").write_text("A file written into the bare mount point.")
+        report = services.ingestor.sync()
+        assert (report.removed, report.unavailable) == (0, [str(mount)])
+        (mount / "stray.txt").unlink()
+        subprocess.run(["mount", "-t", "tmpfs", "tmpfs", str(mount)], check=True)
+        _write(mount / "p.txt", "On the share: SH-5150.")
+        os.utime(mount / "p.txt", ns=(1, 1))
+        back = services.ingestor.sync()
+        assert (back.unavailable, back.chunks_embedded, back.removed) == ([], 0, 0)
+        assert _found(services, "SH-5150") == [str(mount / "p.txt")]
+    finally:
+        subprocess.run(["umount", str(mount)], capture_output=True)
+
+
+def test_a_deleted_single_file_leaves_the_library_with_its_entry(  # type: ignore[no-untyped-def]
+    services, tmp_path: Path
+) -> None:
+    lone = tmp_path / "lone.txt"
+    _write(lone, "Kiwi.")
+    services.ingestor.ingest([lone])
+    lone.unlink()
+    first = services.ingestor.sync()
+    assert (first.removed, first.unavailable) == (1, [])
+    assert services.library.folders() == [] and services.library.unavailable_folders() == []
+    assert services.ingestor.sync().unavailable == []
+
+
+def test_a_folder_that_cannot_be_read_keeps_its_files(  # type: ignore[no-untyped-def]
+    home: Path, tmp_path: Path, make_services
+) -> None:
+    lib = tmp_path / "lib"
+    _write(lib / "locked" / "i.txt", "Locked note: LK-4040.")
+    _write(lib / "open.txt", "Open note.")
+    services = make_services()
+    services.ingestor.ingest([lib])
+    services.close()
+    (lib / "locked").chmod(0)
+    try:
+        command = [sys.executable, "-m", "desktop.cli", "--home", str(home), "sync", "--json"]
+        if os.geteuid() == 0:  # root reads anything: drop that power for this run
+            drop = "-dac_override,-dac_read_search"
+            command = ["setpriv", f"--inh-caps={drop}", f"--bounding-set={drop}", *command]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    finally:
+        (lib / "locked").chmod(0o755)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["removed"] == 0
+    assert report["unreadable"] == [{"path": str(lib / "locked"), "reason": "Permission denied"}]
+    assert "cannot be read (Permission denied); its files are kept" in done.stderr
+    again = make_services().ingestor.sync()
+    assert (again.unchanged, again.chunks_embedded) == (2, 0)
+
+
+def test_a_symlink_to_the_folder_above_leaves_no_duplicates(services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    top = tmp_path / "top"
+    _write(top / "c.txt", "Top note: TP-1.")
+    _write(top / "lib" / "a.txt", "Lib note A.")
+    _write(top / "lib" / "b.txt", "Lib note B.")
+    os.symlink("..", top / "lib" / "up")
+    services.ingestor.ingest([top / "lib"])
+    report = services.ingestor.ingest([top])
+    # The link copies give way to the real files, whose chunks they lend: nothing re-embedded.
+    assert report.chunks_embedded == 0
+    assert sorted(r.path for r in services.library.all_files()) == [
+        str(top / "c.txt"),
+        str(top / "lib" / "a.txt"),
+        str(top / "lib" / "b.txt"),
+    ]
+    again = services.ingestor.sync()
+    assert (again.unchanged, again.added, again.removed) == (3, 0, 0)
+    assert_consistent(services)
+
+
+def test_adding_a_folder_reuses_what_a_link_into_it_embedded(services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    a, b = tmp_path / "A", tmp_path / "B"
+    _write(a / "own.txt", "A's own.")
+    _write(b / "doc.txt", "The document in B: DB-7777. " * 20)
+    os.symlink(b, a / "to-B")
+    services.ingestor.ingest([a])
+    report = services.ingestor.ingest([b])
+    assert (report.added, report.chunks_embedded, report.removed) == (1, 0, 1)
+    assert report.chunks_reused > 0
+    assert set(_found(services, "DB-7777")) == {str(b / "doc.txt")}
+
+
+def test_a_folder_whose_name_reads_like_a_library_folders_is_refused(  # type: ignore[no-untyped-def]
+    services, tmp_path: Path
+) -> None:
+    latin = os.fsencode(tmp_path) + b"/d\xe9"
+    _write(latin + b"/one.txt", "One: ON-1.")
+    services.ingestor.ingest([Path(os.fsdecode(latin))])
+    literal = tmp_path / "d\\xe9"
+    _write(literal / "two.txt", "Two.")
+    with pytest.raises(LibraryError, match="reads the same as the library folder"):
+        services.ingestor.ingest([literal])
+    assert _found(services, "ON-1") == [str(tmp_path / "d\\xe9" / "one.txt")]
+    assert services.ingestor.sync().unchanged == 1
+
+
+def test_bad_paths_for_ingest_and_remove_are_usage_errors(  # type: ignore[no-untyped-def]
+    make_services, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    docs = tmp_path / "docs"
+    _write(docs / "sub" / "a.txt", "A.")
+    services = make_services()
+    services.ingestor.ingest([docs])
+    services.close()
+    os.symlink(docs, tmp_path / "docs-link")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    cases = {
+        ("remove", str(tmp_path / "nowhere")): "is not in the library",
+        ("remove", str(tmp_path / "docs-link" / "sub")): "inside the library folder",
+        ("ingest", str(fifo)): "neither a file nor a folder",
+    }
+    for argv, message in cases.items():
+        assert main(["--home", str(home), *argv]) == 2, argv
+        assert message in capsys.readouterr().err
+    assert make_services().library.folders() == [str(docs)]

@@ -273,3 +273,56 @@ def test_docx_footnotes_comments_and_text_boxes_are_read(tmp_path: Path) -> None
     for marker in ("Body BD-1", "FN-5150", "EN-7070", "CM-3030", "TB-2020"):
         assert marker in text
     assert text.count("TB-2020") == 1
+
+
+# Mark-less UTF-16 of text mostly outside ASCII, where few bytes are zero.
+NON_LATIN = {
+    "cyrillic": "Клапан VX-3131 закрыт. Давление до 16 бар, поставщик ООО «Мюллер».",
+    "greek": "Η βαλβίδα VX-3131 είναι κλειστή. Πίεση έως 16 bar.",
+    "chinese-with-ascii": "UTF16 CJK 病假工资 按照基本工资的 80% 计算 (no BOM).",
+    "japanese": "東京本社の定例会議は毎週月曜日の午後三時から、VX-3131 について。",
+    "korean": "병가 급여는 기본급의 80%로 지급됩니다. 문의: VX-3131",
+}
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("name", sorted(NON_LATIN))
+def test_utf16_without_a_mark_is_read_in_any_script(
+    tmp_path: Path, name: str, encoding: str
+) -> None:
+    text = NON_LATIN[name]
+    assert _text(_write(tmp_path / "note.txt", text.encode(encoding))) == text
+
+
+def test_binary_patterns_that_decode_to_a_few_letters_are_still_refused(tmp_path: Path) -> None:
+    import random
+
+    rng = random.Random(5)
+    for data in [bytes([0, 1, 2, 3] * 500), bytes(rng.randrange(256) for _ in range(4096))]:
+        assert "binary data" in _reason(_write(tmp_path / "data.txt", data)).reason
+
+
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        (
+            b"name\tcity\tjob\nAlice\tParis\tpilot\nBob\tRome\tchef\n",
+            "name: Alice, city: Paris, job: pilot\nname: Bob, city: Rome, job: chef",
+        ),
+        (
+            b"Vorname;Nachname;Stadt\nAnna;Schulz;Bremen\nJan;Meyer;Kiel\n",
+            "Vorname: Anna, Nachname: Schulz, Stadt: Bremen\n"
+            "Vorname: Jan, Nachname: Meyer, Stadt: Kiel",
+        ),
+    ],
+    ids=["tsv", "semicolon"],
+)
+def test_a_header_over_text_only_columns_names_them(
+    tmp_path: Path, data: bytes, expected: str
+) -> None:
+    assert _text(_write(tmp_path / "people.csv", data)) == expected
+
+
+def test_a_first_row_that_repeats_below_is_data_not_a_header(tmp_path: Path) -> None:
+    path = _write(tmp_path / "log.csv", b"open;door\nclose;door\nopen;window\n")
+    assert _text(path) == "open, door\nclose, door\nopen, window"

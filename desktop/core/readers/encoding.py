@@ -3,7 +3,9 @@
 In order, the first that applies wins:
 
 1. a byte-order mark (UTF-8, UTF-16, UTF-32, either byte order);
-2. UTF-16 without a mark, told by where its zero bytes fall (Windows tools write it);
+2. UTF-16 without a mark (Windows tools write it), told by where its zero bytes fall, or,
+   for text mostly outside ASCII (Cyrillic, Chinese), by decoding to nothing but letters,
+   digits, punctuation and spaces;
 3. NUL bytes otherwise: binary data, refused;
 4. an encoding the file declares (``<?xml ... encoding=...?>``, and for HTML a
    ``<meta charset>`` or ``http-equiv`` Content-Type), found by Beautiful Soup's
@@ -64,6 +66,42 @@ def _utf16_without_bom(sample: bytes) -> str | None:
     return None
 
 
+# Unicode categories of text: letters, marks, numbers, punctuation, symbols, spaces.
+_TEXT_CATEGORIES = frozenset("LMNPS") | {"Zs"}
+# Share of characters that must be text-like for mark-less UTF-16 told by its decoding: data
+# that is not text lands on unassigned, private-use and control code points, or on lone
+# surrogates, which do not decode at all.
+_UTF16_TEXT_SHARE = 0.97
+
+
+def _utf16_by_decoding(sample: bytes) -> str | None:
+    """``utf-16-le``/``-be`` when the sample decodes, that way only, to text-like characters."""
+    import unicodedata
+
+    usable = sample[: len(sample) // 2 * 2]
+    if len(usable) < 8:
+        return None
+    found = []
+    for encoding in ("utf-16-le", "utf-16-be"):
+        try:
+            text = usable.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        text = text[:-1] if text and 0xD800 <= ord(text[-1]) <= 0xDFFF else text
+        ok = sum(
+            1
+            for char in text
+            if char in "\t\n\r"
+            or unicodedata.category(char) in _TEXT_CATEGORIES
+            or unicodedata.category(char)[0] in _TEXT_CATEGORIES
+        )
+        # A repeated binary pattern can decode to a few letters; prose uses many characters.
+        varied = len(set(text)) >= min(8, len(text) // 16)
+        if ok >= _UTF16_TEXT_SHARE * len(text) and varied:
+            found.append(encoding)
+    return found[0] if len(found) == 1 else None
+
+
 def _declared(data: bytes, html: bool) -> str | None:
     """The Python codec for the encoding the document declares, if any and known."""
     import webencodings
@@ -117,6 +155,12 @@ def decode_text(path: Path, data: bytes, html: bool = False) -> str:
         if text is not None and _looks_like_text(text):
             return text
     if b"\x00" in sample:
+        by_decoding = _utf16_by_decoding(sample)
+        if by_decoding is not None:
+            try:
+                return data.decode(by_decoding)
+            except UnicodeDecodeError:
+                pass
         raise _binary(path)
     declared = _declared(data, html)
     if declared is not None:

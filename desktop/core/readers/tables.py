@@ -104,8 +104,11 @@ def _has_header(
     """Whether the first row names the columns.
 
     A row with an empty or numeric cell is never a header, and a lone row is data. A text
-    row above a column of numbers (decimal commas allowed) is one; otherwise the sniffer's
-    vote (do the first row's cells differ in type or length from the rest?) decides.
+    row above a column of numbers (decimal commas allowed) is one, and so is a row the
+    sniffer votes for (do its cells differ in type or length from the rest?). Where every
+    column holds text of like lengths, that vote cannot tell: the first row is then the
+    header, as pandas' ``read_csv`` takes it by default (``header=0``), when its cells differ
+    from each other and none of them comes again in its column below.
     """
     if len(rows) < 2:
         return False
@@ -118,9 +121,17 @@ def _has_header(
         if values and all(_number(value) for value in values):
             return True
     try:
-        return _DialectSniffer(dialect).has_header(sample)
+        if _DialectSniffer(dialect).has_header(sample):
+            return True
     except csv.Error:
+        pass
+    if len(set(first)) < len(first):
         return False
+    return not any(
+        column < len(row) and row[column].strip() == name
+        for row in later
+        for column, name in enumerate(first)
+    )
 
 
 def _number(text: str) -> bool:
