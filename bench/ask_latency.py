@@ -87,7 +87,7 @@ def direct_ask(llama: Any, messages: list[dict[str, str]], max_tokens: int) -> d
 def run(repeat: int = 3) -> dict[str, Any]:
     from llama_cpp import Llama
 
-    from desktop.core.models import embedded_llm_path
+    from desktop.core.models.local_files import embedded_llm_path
     from desktop.core.paths import data_home
     from desktop.core.tasks import CancelToken
     from desktop.services import Services

@@ -41,7 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from anywhere in the checkout
     sys.path.insert(0, str(REPO))
 
-from desktop.core.library import INDEXED  # noqa: E402
+from desktop.core.library.catalog import INDEXED  # noqa: E402
 from desktop.core.paths import data_home  # noqa: E402
 from desktop.services import Services  # noqa: E402
 

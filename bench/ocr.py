@@ -14,7 +14,8 @@ the truth here:
 
 Configurations, side by side in one run: render resolutions (dpi) with RapidOCR's largest
 image side raised to keep the page whole, and the product's own path
-(``desktop.core.ocr.recognise`` at ``PDF_DPI``). Each page is timed for render + OCR.
+(``desktop.core.library.readers.ocr.recognise`` at ``PDF_DPI``). Each page is timed for
+render + OCR.
 
     .venv/bin/python bench/ocr.py [--json] [--pdf FILE] [--pages 4,9,17,30] [--threads 2]
 """
@@ -67,7 +68,7 @@ def main() -> None:
     import pypdfium2 as pdfium
     from rapidocr_onnxruntime import RapidOCR
 
-    from desktop.core import ocr
+    from desktop.core.library.readers import ocr
 
     pdf = pdfium.PdfDocument(str(args.pdf))
     numbers = [int(n) for n in args.pages.split(",")]

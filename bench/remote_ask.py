@@ -29,7 +29,7 @@ import benchlib
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from desktop.core.models import embedded_llm_path  # noqa: E402
+from desktop.core.models.local_files import embedded_llm_path  # noqa: E402
 from desktop.core.settings import Settings  # noqa: E402
 from desktop.services import Services  # noqa: E402
 from tests.llama_server import MODEL_ALIAS, running_server  # noqa: E402

@@ -123,10 +123,10 @@ def instrument(spans: Spans) -> None:
     from llama_index.core.ingestion import IngestionPipeline
     from llama_index.embeddings.fastembed import FastEmbedEmbedding
 
-    import desktop.core.embeddings
-    import desktop.core.ingest
-    from desktop.core.ingest import Ingestor
-    from desktop.core.library import Library
+    import desktop.core.library.ingest
+    import desktop.core.models.embeddings
+    from desktop.core.library.catalog import Library
+    from desktop.core.library.ingest import Ingestor
     from desktop.core.store.edge import EdgeVectorStore
     from desktop.ui.library_view import LibraryPane
     from desktop.ui.watcher import FolderWatcher
@@ -134,10 +134,10 @@ def instrument(spans: Spans) -> None:
     for attr in ("_on_progress", "_on_done", "_on_finished", "refresh", "sync", "add_paths"):
         spans.wrap(LibraryPane, attr, f"LibraryPane.{attr}")
     spans.wrap(FolderWatcher, "watch", "FolderWatcher.watch")
-    spans.wrap(desktop.core.embeddings, "local_embedding", "load embedder")
+    spans.wrap(desktop.core.models.embeddings, "local_embedding", "load embedder")
     spans.wrap(Ingestor, "__init__", "Ingestor() (splitter, tokenizer)")
     spans.wrap(Ingestor, "_scan", "walk folder")
-    spans.wrap(desktop.core.ingest, "read_documents", "read file")
+    spans.wrap(desktop.core.library.ingest, "read_documents", "read file")
     spans.wrap(IngestionPipeline, "run", "split+embed file")
     spans.wrap(FastEmbedEmbedding, "_get_text_embeddings", "embed batch")
     spans.wrap(EdgeVectorStore, "add", "store.add")

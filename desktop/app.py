@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from desktop.core.library_channel import ChannelServer, Reply
+from desktop.core.library.channel import ChannelServer, Reply
 from desktop.services import Services, build_services, freeze_long_lived_objects
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from desktop.core.errors import SettingsError, StoreError
-from desktop.core.library import EMBEDDING_MODEL_KEY, Library
-from desktop.core.library_lock import LibraryLock
-from desktop.core.models import EMBED_DIM
+from desktop.core.library.catalog import EMBEDDING_MODEL_KEY, Library
+from desktop.core.library.lock import LibraryLock
+from desktop.core.models.local_files import EMBED_DIM
 from desktop.core.paths import data_home
 from desktop.core.secrets import Secrets
 from desktop.core.settings import Settings, load_settings, save_settings, updated
@@ -28,16 +28,16 @@ if TYPE_CHECKING:
     import openai
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
-    from desktop.core.chat import ChatService
-    from desktop.core.chat_store import ChatStore
+    from desktop.core.chat.history import ChatStore
+    from desktop.core.chat.service import ChatService
     from desktop.core.finetune.datasets import DatasetStore
     from desktop.core.finetune.jobs import FineTuning
     from desktop.core.finetune.records import JobStore
-    from desktop.core.ingest import Ingestor
-    from desktop.core.llms import LLMCache
-    from desktop.core.models import ModelInfo
-    from desktop.core.reembed import ReembedReport
-    from desktop.core.retrieval import Retriever
+    from desktop.core.library.ingest import Ingestor
+    from desktop.core.library.reembed import ReembedReport
+    from desktop.core.library.search import Retriever
+    from desktop.core.models.local import LLMCache
+    from desktop.core.models.local_files import ModelInfo
     from desktop.core.store import FolioStore
     from desktop.core.store.move import MoveReport
 
@@ -56,7 +56,7 @@ class Services:
     """Every core service for one data folder, each built once, on first use.
 
     The first service that opens a file in the data folder takes the folder's lock
-    (``desktop.core.library_lock``) before it does: a second process on the same folder is
+    (``desktop.core.library.lock``) before it does: a second process on the same folder is
     refused with ``LibraryInUseError`` having written nothing. ``close`` lets it go.
     """
 
@@ -88,7 +88,7 @@ class Services:
 
     @cached_property
     def store(self) -> FolioStore:
-        """The active embedding model's collection (see ``desktop.core.reembed``)."""
+        """The active embedding model's collection (see ``desktop.core.library.reembed``)."""
         self.claim()
         config = self.settings.store
         if config.backend == "qdrant":
@@ -97,8 +97,8 @@ class Services:
             if not config.url:
                 raise SettingsError("store.url: set the Qdrant server URL to use backend 'qdrant'.")
             return connect(config.url, os.environ.get(config.api_key_env), config.collection)
-        from desktop.core.embeddings import LOCAL_EMBEDDING_ID, embedding_dim
-        from desktop.core.reembed import active_collection, remove_stale_collections
+        from desktop.core.library.reembed import active_collection, remove_stale_collections
+        from desktop.core.models.embeddings import LOCAL_EMBEDDING_ID, embedding_dim
         from desktop.core.store.edge import EdgeVectorStore, stored_dim
 
         active = active_collection(self.library)
@@ -127,7 +127,7 @@ class Services:
         model behind this object's back, ingestion and search refuse with a clear message
         instead of mixing models.
         """
-        from desktop.core.embeddings import LOCAL_EMBEDDING_ID
+        from desktop.core.models.embeddings import LOCAL_EMBEDDING_ID
 
         return self.library.get_meta(EMBEDDING_MODEL_KEY) or LOCAL_EMBEDDING_ID
 
@@ -138,8 +138,8 @@ class Services:
         ``$OPENAI_BASE_URL`` if set) or a server from the settings, with its key from the
         keyring or its environment variable.
         """
-        from desktop.core.model_ids import is_remote, split_model_id
-        from desktop.core.providers import api_key, provider
+        from desktop.core.models.ids import is_remote, split_model_id
+        from desktop.core.models.providers import api_key, provider
 
         if not is_remote(model_id):
             return None, None
@@ -148,7 +148,7 @@ class Services:
 
     def load_embedding_model(self, model_id: str) -> BaseEmbedding:
         """A new instance of the embedding model ``model_id``, with its credentials."""
-        from desktop.core.embeddings import embedding_for
+        from desktop.core.models.embeddings import embedding_for
 
         api_key, base_url = self.embedding_credentials(model_id)
         return embedding_for(
@@ -175,7 +175,7 @@ class Services:
         job, or run it first with ``swap=False`` alongside other jobs (the long part), then
         again as a library job. Cancelled, it resumes when called again.
         """
-        from desktop.core.reembed import REEMBED_BATCH_SIZE, Reembedder
+        from desktop.core.library.reembed import REEMBED_BATCH_SIZE, Reembedder
         from desktop.core.store.edge import EdgeVectorStore
 
         source = self.store
@@ -221,7 +221,7 @@ class Services:
         cancelled or killed move resumes when called again (see ``desktop.core.store.move``).
         Raises ``StoreError`` when the server cannot be reached, with nothing changed.
         """
-        from desktop.core.reembed import active_collection
+        from desktop.core.library.reembed import active_collection
         from desktop.core.settings import StoreSettings
         from desktop.core.store.edge import EdgeVectorStore, stored_dim
         from desktop.core.store.move import MOVE_BATCH_SIZE, MoveReport, StoreMove, move_points
@@ -275,7 +275,7 @@ class Services:
 
     def library_dim(self) -> int:
         """The dense vector size of the library's embedding model."""
-        from desktop.core.embeddings import LOCAL_EMBEDDING_ID, embedding_dim
+        from desktop.core.models.embeddings import LOCAL_EMBEDDING_ID, embedding_dim
 
         if self.embed_model_name == LOCAL_EMBEDDING_ID:
             return EMBED_DIM
@@ -283,7 +283,7 @@ class Services:
 
     @cached_property
     def ingestor(self) -> Ingestor:
-        from desktop.core.ingest import Ingestor
+        from desktop.core.library.ingest import Ingestor
 
         ingestor = Ingestor(
             self.library, self.store, self.embed_model, self.embed_model_name, self.settings
@@ -293,7 +293,7 @@ class Services:
 
     @cached_property
     def retriever(self) -> Retriever:
-        from desktop.core.retrieval import Retriever
+        from desktop.core.library.search import Retriever
 
         return Retriever(
             self.library,
@@ -319,7 +319,7 @@ class Services:
 
     @cached_property
     def llms(self) -> LLMCache:
-        from desktop.core.llms import LLMCache
+        from desktop.core.models.local import LLMCache
 
         return LLMCache(self.settings, self.secrets)
 
@@ -329,7 +329,7 @@ class Services:
 
     def needs_consent(self, model_id: str) -> str | None:
         """The remote provider behind ``model_id`` if it may not yet receive document text."""
-        from desktop.core.model_ids import is_remote, split_model_id
+        from desktop.core.models.ids import is_remote, split_model_id
 
         if not is_remote(model_id):
             return None
@@ -350,7 +350,7 @@ class Services:
 
     @cached_property
     def chats(self) -> ChatStore:
-        from desktop.core.chat_store import ChatStore
+        from desktop.core.chat.history import ChatStore
 
         self.claim()
         return ChatStore(self.home / "chats.db")
@@ -373,8 +373,8 @@ class Services:
     def finetuning(self) -> FineTuning:
         """OpenAI's fine-tuning API (at ``$OPENAI_BASE_URL`` if set), with the OpenAI key."""
         from desktop.core.finetune.jobs import FineTuning
-        from desktop.core.model_ids import OPENAI
-        from desktop.core.providers import client, provider
+        from desktop.core.models.ids import OPENAI
+        from desktop.core.models.providers import client, provider
 
         def openai_client() -> openai.OpenAI:
             p = provider(OPENAI, self.settings)
@@ -384,13 +384,13 @@ class Services:
 
     def models(self) -> tuple[list[ModelInfo], dict[str, str]]:
         """``providers.all_models`` with Folio's jobs, so fine-tuned models carry their lineage."""
-        from desktop.core.providers import all_models
+        from desktop.core.models.providers import all_models
 
         return all_models(self.settings, self.secrets, self.finetune_jobs)
 
     @cached_property
     def chat(self) -> ChatService:
-        from desktop.core.chat import ChatService
+        from desktop.core.chat.service import ChatService
 
         return ChatService(
             self.chats,

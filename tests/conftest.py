@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.embeddings import local_embedding
-from desktop.core.llms import LLMCache
+from desktop.core.models.embeddings import local_embedding
+from desktop.core.models.local import LLMCache
 from desktop.core.settings import Settings
 from desktop.services import Services
 
@@ -63,7 +63,7 @@ def services(make_services) -> Services:  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="session")
 def llama_server() -> Iterator[str]:
     """llama.cpp's OpenAI-compatible server on loopback, serving the embedded GGUF; its /v1 URL."""
-    from desktop.core.models import embedded_llm_path
+    from desktop.core.models.local_files import embedded_llm_path
     from tests.llama_server import running_server
 
     gguf = embedded_llm_path()

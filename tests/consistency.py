@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from desktop.core.library import FINAL_STATES, INDEXED
+from desktop.core.library.catalog import FINAL_STATES, INDEXED
 from desktop.services import Services
 
 

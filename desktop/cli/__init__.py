@@ -19,8 +19,8 @@ from desktop import __version__
 from desktop.cli import chat, finetune, finetune_sources, library, models, store
 from desktop.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 from desktop.core.errors import ConsentRequired, FolioError, SettingsError
-from desktop.core.library_channel import Reply, call
-from desktop.core.library_lock import LibraryInUseError
+from desktop.core.library.channel import Reply, call
+from desktop.core.library.lock import LibraryInUseError
 
 if TYPE_CHECKING:
     from desktop.services import Services

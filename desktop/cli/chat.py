@@ -15,8 +15,8 @@ from desktop.cli.common import (
     emit,
     interruptible,
 )
+from desktop.core.chat.personas import Persona
 from desktop.core.errors import PersonaExistsError
-from desktop.core.personas import Persona
 
 if TYPE_CHECKING:
     from desktop.services import Services
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 def cmd_ask(services: Services, args: argparse.Namespace) -> int:
     # Prompts import LlamaIndex (seconds): loaded only when a question is asked.
-    from desktop.core.prompts import source_label
+    from desktop.core.chat.prompts import source_label
 
     def on_token(token: str) -> None:
         sys.stdout.write(token)

@@ -62,7 +62,7 @@ def _describe(services: Services, plan: UploadPlan) -> str:
     """What ``start`` would send, and where, for the question asked before sending it."""
     from desktop.core.errors import FolioError
     from desktop.core.finetune.pricing import PRICES_AS_OF
-    from desktop.core.providers import provider
+    from desktop.core.models.providers import provider
 
     try:
         p = provider(plan.provider, services.settings)

@@ -16,12 +16,12 @@ from desktop.cli.common import (
 )
 
 if TYPE_CHECKING:
-    from desktop.core.finetune.generate import GenerationProgress
+    from desktop.core.finetune.sources.generate import GenerationProgress
     from desktop.services import Services
 
 
 def cmd_from_chats(services: Services, args: argparse.Namespace) -> int:
-    from desktop.core.finetune.from_chats import liked_examples
+    from desktop.core.finetune.sources.from_chats import liked_examples
 
     examples = liked_examples(services.chats, args.include_system_prompt)
     if not examples:
@@ -39,7 +39,7 @@ def cmd_from_chats(services: Services, args: argparse.Namespace) -> int:
 
 
 def cmd_generate(services: Services, args: argparse.Namespace) -> int:
-    from desktop.core.finetune.generate import generate_pairs
+    from desktop.core.finetune.sources.generate import generate_pairs
 
     folder = Path(args.folder)
     if not folder.exists():

@@ -17,7 +17,7 @@ from desktop.cli.common import (
     interruptible,
 )
 from desktop.core.errors import LibraryError
-from desktop.core.library import (
+from desktop.core.library.catalog import (
     EMBEDDING_MODEL_KEY,
     FAILED,
     INDEXED,
@@ -27,7 +27,7 @@ from desktop.core.library import (
 from desktop.core.tasks import Progress, eta_phrase
 
 if TYPE_CHECKING:
-    from desktop.core.ingest import IngestReport
+    from desktop.core.library.ingest import IngestReport
     from desktop.services import Services
 
 
@@ -98,7 +98,7 @@ def cmd_remove(services: Services, args: argparse.Namespace) -> int:
 
 def cmd_status(services: Services, args: argparse.Namespace) -> int:
     # The re-embedding module imports LlamaIndex (seconds): loaded only when asked.
-    from desktop.core.reembed import pending_switch
+    from desktop.core.library.reembed import pending_switch
 
     stats = services.library.stats()
     counts = {status: stats.by_status.get(status, 0) for status in (INDEXED, FAILED, SKIPPED)}
@@ -174,7 +174,7 @@ def cmd_reembed(services: Services, args: argparse.Namespace) -> int:
 
 def cmd_search(services: Services, args: argparse.Namespace) -> int:
     # Prompts import LlamaIndex (seconds): loaded only when a search runs.
-    from desktop.core.prompts import source_label
+    from desktop.core.chat.prompts import source_label
 
     results = services.retriever.search(args.query, k=args.k)
     lines = []

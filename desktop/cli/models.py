@@ -92,7 +92,7 @@ def cmd_remove(services: Services, args: argparse.Namespace) -> int:
 
 
 def cmd_catalog(services: Services, args: argparse.Namespace) -> int:
-    from desktop.core.model_manager import catalog_rows
+    from desktop.core.models.downloads import catalog_rows
 
     rows = catalog_rows(services.home / "models" / "gguf")
     data = {
@@ -119,7 +119,7 @@ def cmd_catalog(services: Services, args: argparse.Namespace) -> int:
 
 def cmd_download(services: Services, args: argparse.Namespace) -> int:
     from desktop.core.errors import Cancelled
-    from desktop.core.model_manager import download, find_entry
+    from desktop.core.models.downloads import download, find_entry
 
     entry = find_entry(args.name)
     line = ProgressLine(every=0.0)
@@ -148,7 +148,7 @@ def cmd_download(services: Services, args: argparse.Namespace) -> int:
 
 
 def cmd_set_key(services: Services, args: argparse.Namespace) -> int:
-    from desktop.core.providers import provider
+    from desktop.core.models.providers import provider
 
     p = provider(args.provider, services.settings)
     key = sys.stdin.readline() if not sys.stdin.isatty() else getpass.getpass("API key: ")

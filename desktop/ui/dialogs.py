@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from desktop import __version__
+from desktop.core.chat.personas import Persona
 from desktop.core.errors import FolioError
-from desktop.core.personas import Persona
 from desktop.core.settings import save_settings, updated
 from desktop.services import Services
 from desktop.ui.qt import (

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from desktop.core.ingest import IngestReport
-from desktop.core.library import FAILED, INDEXED, SKIPPED, UNAVAILABLE_REASON
+from desktop.core.library.catalog import FAILED, INDEXED, SKIPPED, UNAVAILABLE_REASON
+from desktop.core.library.ingest import IngestReport
 from desktop.core.tasks import Progress, eta_phrase
 from desktop.services import Services
 from desktop.ui.dialogs import confirm_deletion

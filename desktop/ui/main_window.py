@@ -8,14 +8,14 @@ from desktop.core.finetune.jobs import POLL_SECONDS
 from desktop.core.finetune.records import Job as FineTuneJob
 from desktop.core.paths import resources_dir
 from desktop.services import Services
-from desktop.ui.chat_list import ChatList
-from desktop.ui.chat_view import ChatPane
+from desktop.ui.chat.pane import ChatPane
+from desktop.ui.chat.picker import ModelPicker
+from desktop.ui.chat.sidebar import ChatList
 from desktop.ui.dialogs import PersonaDialog, SettingsDialog, show_about
-from desktop.ui.finetune_jobs import JobWatcher
-from desktop.ui.finetune_studio import FinetuneStudio
+from desktop.ui.finetune.jobs import JobWatcher
+from desktop.ui.finetune.studio import FinetuneStudio
 from desktop.ui.library_view import LibraryPane
-from desktop.ui.model_picker import ModelPicker
-from desktop.ui.providers_dialog import ProvidersDialog
+from desktop.ui.providers.dialog import ProvidersDialog
 from desktop.ui.qt import (
     QAction,
     QCloseEvent,

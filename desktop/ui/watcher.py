@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from desktop.core.filenames import os_path, stored_name
+from desktop.core.library.filenames import os_path, stored_name
 from desktop.ui.qt import QFileSystemWatcher, QObject, QTimer, Signal
 
 DEBOUNCE_MS = 1500
@@ -32,7 +32,7 @@ class FolderWatcher(QObject):
         ``returning`` are library folders that cannot be reached now. The nearest existing
         folder above every root (and above each of ``returning``) is watched too, without
         what lies below it: unplugging, unmounting or renaming a library folder, and its
-        return, start a sync. Paths are stored names (``desktop.core.filenames``).
+        return, start a sync. Paths are stored names (``desktop.core.library.filenames``).
         """
         current = self._watcher.directories() + self._watcher.files()
         if current:

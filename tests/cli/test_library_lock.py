@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from desktop.cli import answer
-from desktop.core.library_channel import ChannelServer
-from desktop.core.library_lock import LOCK_FILE, LibraryInUseError
+from desktop.core.library.channel import ChannelServer
+from desktop.core.library.lock import LOCK_FILE, LibraryInUseError
 from desktop.core.settings import Settings, save_settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -259,7 +259,7 @@ def test_a_second_holder_in_the_same_process_is_refused_too(held, make_services)
 
 
 def test_closing_the_channel_never_waits_on_its_own_wake_up(tmp_path: Path) -> None:
-    from desktop.core.library_channel import Reply, call
+    from desktop.core.library.channel import Reply, call
 
     # The serving thread may leave its loop between a request and close(), as it does when
     # close() comes right after a command was answered. Make it leave first: mark the

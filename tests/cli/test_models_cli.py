@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.models import embedded_llm_path
+from desktop.core.models.local_files import embedded_llm_path
 from tests.fault_proxy import FaultProxy
 from tests.hf_hub_server import running_hub
 from tests.llama_server import MODEL_ALIAS
@@ -115,7 +115,7 @@ def test_openai_key_from_the_environment(
 
 
 def test_download_a_catalog_model_and_use_it(tmp_path: Path, env: dict[str, str]) -> None:
-    from desktop.core.model_manager import find_entry
+    from desktop.core.models.downloads import find_entry
 
     home = tmp_path / "home"
     entry = find_entry("qwen2.5-0.5b")

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from llama_index.core.base.llms.types import ChatMessage
 
-from desktop.core.citation import Citation
+from desktop.core.chat.personas import FOUNDING_PERSONA_NAME, Persona
+from desktop.core.chat.prompts import fit_to_context
 from desktop.core.errors import ChatError, ModelError
-from desktop.core.personas import FOUNDING_PERSONA_NAME, Persona
-from desktop.core.prompts import fit_to_context
+from desktop.core.library.citation import Citation
 from desktop.core.settings import Settings
 from desktop.core.tasks import CancelToken
 
@@ -83,7 +83,7 @@ def test_unknown_persona_and_model(library) -> None:  # type: ignore[no-untyped-
 
 
 def test_configured_gguf_that_is_missing(make_services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from desktop.core.llms import LLMCache
+    from desktop.core.models.local import LLMCache
 
     settings = Settings(local_models={"big": str(tmp_path / "nowhere.gguf")})
     with pytest.raises(ModelError, match=r"nowhere\.gguf"):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.library import INDEXED
+from desktop.core.library.catalog import INDEXED
 from tests.consistency import assert_consistent
 
 pytestmark = pytest.mark.slow

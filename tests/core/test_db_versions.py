@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.chat_store import ChatStore
+from desktop.core.chat.history import ChatStore
 from desktop.core.errors import StoreError
-from desktop.core.library import _SCHEMA as LIBRARY_V0
-from desktop.core.library import FolderState, Library
+from desktop.core.library.catalog import _SCHEMA as LIBRARY_V0
+from desktop.core.library.catalog import FolderState, Library
 
 # chats.db as the first release wrote it (before ratings and usage), and as releases that
 # added those columns when they found them missing left it: both with no version.

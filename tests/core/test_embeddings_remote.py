@@ -11,13 +11,13 @@ from llama_index.core.callbacks import CBEventType, EventPayload
 from llama_index.core.callbacks.base_handler import BaseCallbackHandler
 from llama_index.embeddings.openai import OpenAIEmbedding
 
-from desktop.core.embeddings import (
+from desktop.core.errors import ModelError
+from desktop.core.models.embeddings import (
     LOCAL_EMBEDDING_ID,
     REMOTE_EMBED_BATCH_SIZE,
     embedding_dim,
     embedding_for,
 )
-from desktop.core.errors import ModelError
 from desktop.core.settings import ServerSettings, Settings
 from desktop.services import Services
 from tests.llama_server import free_port

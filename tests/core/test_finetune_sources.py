@@ -17,20 +17,20 @@ import pytest
 
 from desktop.cli.common import UsageError
 from desktop.cli.finetune_sources import add_commands
-from desktop.core.chat_store import ChatStore
-from desktop.core.citation import Citation
+from desktop.core.chat.history import ChatStore
+from desktop.core.chat.personas import Persona
 from desktop.core.errors import ChatError, FinetuneError
 from desktop.core.finetune.examples import Example, read_examples
-from desktop.core.finetune.from_chats import liked_examples
-from desktop.core.finetune.generate import (
+from desktop.core.finetune.sources.from_chats import liked_examples
+from desktop.core.finetune.sources.generate import (
     GenerationProgress,
     generate_pairs,
     pair_prompt,
     parse_pair,
 )
 from desktop.core.finetune.validate import example_problems, validate_file
-from desktop.core.llms import LLMCache
-from desktop.core.personas import Persona
+from desktop.core.library.citation import Citation
+from desktop.core.models.local import LLMCache
 from desktop.core.settings import Settings, StoreSettings, updated
 from desktop.core.store.server import ServerVectorStore
 from desktop.core.tasks import CancelToken

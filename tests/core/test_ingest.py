@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from desktop.core.errors import EmbeddingMismatchError
-from desktop.core.library import EMBEDDING_MODEL_KEY, FAILED, INDEXED, SKIPPED
+from desktop.core.library.catalog import EMBEDDING_MODEL_KEY, FAILED, INDEXED, SKIPPED
 from desktop.core.settings import Settings
 from desktop.core.tasks import CancelToken, Progress
 from tests.consistency import assert_consistent
@@ -23,7 +23,7 @@ def _write(path: Path, text: str) -> Path:
 
 
 def _chunks_of(services, path: Path) -> list:  # type: ignore[no-untyped-def]
-    from desktop.core.ingest import _file_filter
+    from desktop.core.library.ingest import _file_filter
 
     return services.store.get_nodes(filters=_file_filter([str(path)]))
 
@@ -249,7 +249,7 @@ def _site_packages_python_files() -> list[Path]:
 def test_no_chunk_runs_past_what_the_embedder_reads(services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from llama_index.core.schema import MetadataMode
 
-    from desktop.core.embeddings import chunk_tokens
+    from desktop.core.models.embeddings import chunk_tokens
 
     folder = tmp_path / "mixed"
     folder.mkdir()

@@ -16,8 +16,8 @@ import pytest
 
 from desktop.cli import main
 from desktop.core.errors import LibraryError
-from desktop.core.filenames import file_url, os_path, stored_name
-from desktop.core.library import INDEXED
+from desktop.core.library.catalog import INDEXED
+from desktop.core.library.filenames import file_url, os_path, stored_name
 from tests.consistency import assert_consistent
 
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 from huggingface_hub import hf_hub_download
 
-from desktop.core import model_manager
 from desktop.core.errors import Cancelled, ModelError
-from desktop.core.model_manager import CATALOG, CatalogEntry, catalog_rows, download, find_entry
-from desktop.core.models import embedded_llm_path
+from desktop.core.models import downloads
+from desktop.core.models.downloads import CATALOG, CatalogEntry, catalog_rows, download, find_entry
+from desktop.core.models.local_files import embedded_llm_path
 from desktop.core.tasks import CancelToken
 from tests.hf_hub_server import HubServer, running_hub
 
@@ -136,7 +136,7 @@ def test_killed_download_resumes_in_the_next_call(
     hub.faults.bytes_per_second = 10 * MB
     script = (
         "import sys; from pathlib import Path; "
-        "from desktop.core.model_manager import CatalogEntry, download; "
+        "from desktop.core.models.downloads import CatalogEntry, download; "
         "download(CatalogEntry(*sys.argv[1:4], 0.1, 0.3, 'Apache-2.0', ''), Path(sys.argv[4]))"
     )
     args = [entry.name, entry.repo_id, entry.filename, str(tmp_path)]
@@ -276,7 +276,7 @@ def test_not_enough_disk_space_is_reported_before_downloading(
     hub: HubServer, entry: CatalogEntry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real = shutil.disk_usage
-    monkeypatch.setattr(model_manager.shutil, "disk_usage", lambda p: real(p)._replace(free=MB))
+    monkeypatch.setattr(downloads.shutil, "disk_usage", lambda p: real(p)._replace(free=MB))
 
     with pytest.raises(ModelError, match=r"Not enough disk space for smollm2-135m"):
         download(entry, tmp_path)

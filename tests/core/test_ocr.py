@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from desktop.core.library import FAILED, INDEXED, SKIPPED
-from desktop.core.ocr import OcrOptions, recognise
-from desktop.core.readers import Unreadable, read_documents
+from desktop.core.library.catalog import FAILED, INDEXED, SKIPPED
+from desktop.core.library.readers import Unreadable, read_documents
+from desktop.core.library.readers.ocr import OcrOptions, recognise
 from desktop.core.settings import Settings
 from tests.corpus import write_pdf
 
@@ -144,7 +144,7 @@ def test_ocr_loads_its_bundled_models_without_the_network(tmp_path: Path) -> Non
         "def refuse(*a, **k): raise OSError('network used')\n"
         "socket.socket.connect = refuse; socket.getaddrinfo = refuse\n"
         "from PIL import Image\n"
-        "from desktop.core.ocr import recognise\n"
+        "from desktop.core.library.readers.ocr import recognise\n"
         f"print(recognise(Image.open({str(image)!r})).text)\n"
     )
     done = subprocess.run(
@@ -168,7 +168,7 @@ def test_ingested_scan_is_found_by_keyword_and_marked_ocr(make_services, tmp_pat
     assert "recognising text" in seen
     hit = services.retriever.search("VX-3131", k=1, mode="keyword")[0]
     assert hit.file_name == "scan.pdf" and hit.page == 1
-    from desktop.core.ingest import _file_filter
+    from desktop.core.library.ingest import _file_filter
 
     for name in ("scan.pdf", "label.jpg"):
         nodes = services.store.get_nodes(filters=_file_filter([str(docs / name)]))

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.chat_store import ChatStore
+from desktop.core.chat.history import ChatStore
+from desktop.core.chat.personas import FOUNDING_PERSONA_NAME, FOUNDING_PERSONA_PROMPT, Persona
 from desktop.core.errors import ChatError, PersonaExistsError
-from desktop.core.personas import FOUNDING_PERSONA_NAME, FOUNDING_PERSONA_PROMPT, Persona
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from desktop.core.errors import ConsentRequired, ModelError, ProviderError
-from desktop.core.providers import all_models
+from desktop.core.models.providers import all_models
 from desktop.core.secrets import Secrets
 from desktop.core.settings import ServerSettings, Settings, updated
 from desktop.services import Services

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.library import FAILED
-from desktop.core.readers import Unreadable, read_documents
+from desktop.core.library.catalog import FAILED
+from desktop.core.library.readers import Unreadable, read_documents
 from tests.corpus import write_pdf
 
 VENTIL = "Ventil VX-3131 für Drücke bis 16 bar, Lieferant Müller GmbH."

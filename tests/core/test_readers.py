@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.library import FAILED, SKIPPED
-from desktop.core.readers import Unreadable, read_documents
+from desktop.core.library.catalog import FAILED, SKIPPED
+from desktop.core.library.readers import Unreadable, read_documents
 from tests.corpus import MARKERS, every_type, write_image_only_pdf, write_pdf
 
 

@@ -19,19 +19,19 @@ import pytest
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from desktop.cli import answer, main
-from desktop.core.embeddings import LOCAL_EMBEDDING_ID
 from desktop.core.errors import EmbeddingMismatchError
-from desktop.core.ingest import Ingestor
-from desktop.core.library import EMBEDDING_SWITCH_KEY, INDEXED
-from desktop.core.library_channel import ChannelServer
-from desktop.core.reembed import (
+from desktop.core.library.catalog import EMBEDDING_SWITCH_KEY, INDEXED
+from desktop.core.library.channel import ChannelServer
+from desktop.core.library.ingest import Ingestor
+from desktop.core.library.reembed import (
     DEFAULT_COLLECTION,
     EmbeddingSwitch,
     abandon_switch,
     active_collection,
     pending_switch,
 )
-from desktop.core.retrieval import Retriever
+from desktop.core.library.search import Retriever
+from desktop.core.models.embeddings import LOCAL_EMBEDDING_ID
 from desktop.core.settings import ServerSettings, Settings, save_settings
 from desktop.core.store.edge import EdgeVectorStore
 from desktop.core.tasks import CancelToken, Progress

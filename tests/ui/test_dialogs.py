@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from desktop.core.personas import Persona
-from desktop.ui.chat_list import ChatList
+from desktop.core.chat.personas import Persona
+from desktop.ui.chat.picker import ModelPicker
+from desktop.ui.chat.sidebar import ChatList
 from desktop.ui.dialogs import PersonaDialog, SettingsDialog
-from desktop.ui.model_picker import ModelPicker
 from tests.ui.confirm import confirmed
 
 

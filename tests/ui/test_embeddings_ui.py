@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.embeddings import LOCAL_EMBEDDING_ID
-from desktop.core.library import EMBEDDING_MODEL_KEY, INDEXED
-from desktop.core.reembed import pending_switch
+from desktop.core.library.catalog import EMBEDDING_MODEL_KEY, INDEXED
+from desktop.core.library.reembed import pending_switch
+from desktop.core.models.embeddings import LOCAL_EMBEDDING_ID
 from desktop.core.settings import Settings
 from desktop.services import Services
 from desktop.ui.main_window import MainWindow
-from desktop.ui.providers_dialog import EmbeddingsTab, ProvidersDialog
+from desktop.ui.providers.dialog import EmbeddingsTab, ProvidersDialog
 from desktop.ui.qt import QApplication, QMessageBox, Qt, QTimer
 
 pytestmark = pytest.mark.slow

@@ -22,11 +22,11 @@ from desktop.core.finetune.records import Metric, PendingStart
 from desktop.core.secrets import Secrets
 from desktop.core.settings import Settings, updated
 from desktop.services import Services
-from desktop.ui.chat_view import ChatPane, Choice
-from desktop.ui.finetune_datasets import GenerateDialog
-from desktop.ui.finetune_editor import TRAIN
-from desktop.ui.finetune_studio import FinetuneStudio
-from desktop.ui.loss_plot import TRAIN_COLOR, VALID_COLOR, LossPlot
+from desktop.ui.chat.pane import ChatPane, Choice
+from desktop.ui.finetune.datasets import GenerateDialog
+from desktop.ui.finetune.editor import TRAIN
+from desktop.ui.finetune.loss_plot import TRAIN_COLOR, VALID_COLOR, LossPlot
+from desktop.ui.finetune.studio import FinetuneStudio
 from desktop.ui.main_window import MainWindow
 from desktop.ui.qt import QApplication, QDialogButtonBox, QMessageBox, Qt, QTimer
 from desktop.ui.workers import wait_for_jobs

@@ -13,15 +13,15 @@ from pathlib import Path
 import pytest
 from keyring.backends import fail
 
-from desktop.core.model_manager import find_entry
-from desktop.core.models import ModelInfo, embedded_llm_path
+from desktop.core.models.downloads import find_entry
+from desktop.core.models.local_files import ModelInfo, embedded_llm_path
 from desktop.core.secrets import Secrets
 from desktop.core.settings import Settings
 from desktop.services import Services
-from desktop.ui.chat_view import ChatPane, Choice
+from desktop.ui.chat.pane import ChatPane, Choice
+from desktop.ui.chat.picker import REMOTE_MARK
 from desktop.ui.main_window import MainWindow
-from desktop.ui.model_picker import REMOTE_MARK
-from desktop.ui.providers_dialog import ProvidersDialog
+from desktop.ui.providers.dialog import ProvidersDialog
 from desktop.ui.qt import QApplication, QLineEdit, QMessageBox, Qt
 from tests.fault_proxy import FaultProxy
 from tests.hf_hub_server import running_hub

@@ -78,7 +78,7 @@ def test_self_test_saves_the_window_and_quits(tmp_path: Path) -> None:
     image = QImage(str(shot))
     assert image.width() > 600 and image.height() > 400
     # The start-up sync had finished: the file added while closed is indexed.
-    from desktop.core.library import Library
+    from desktop.core.library.catalog import Library
 
     library = Library(home / "library.db")
     try:

@@ -12,9 +12,9 @@ import pytest
 
 from desktop.core.store.move import pending_move
 from desktop.services import Services
-from desktop.ui.providers_dialog import ProvidersDialog
+from desktop.ui.providers.dialog import ProvidersDialog
+from desktop.ui.providers.storage import EDGE, StorageTab
 from desktop.ui.qt import Qt
-from desktop.ui.storage_tab import EDGE, StorageTab
 
 FILES = {
     "glacier": "The glacier retreated two kilometres over the last century.",

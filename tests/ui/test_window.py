@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.library import INDEXED
+from desktop.core.library.catalog import INDEXED
 from desktop.ui.main_window import MainWindow
 from desktop.ui.qt import QDropEvent, QMimeData, QPoint, Qt, QTimer, QUrl
 from tests.consistency import assert_consistent

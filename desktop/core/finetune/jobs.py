@@ -33,8 +33,8 @@ from desktop.core.finetune.records import (
     PendingStart,
 )
 from desktop.core.finetune.validate import ValidationReport, example_problems, validate_examples
-from desktop.core.model_errors import server_reason, translate_error
-from desktop.core.model_ids import OPENAI, Provider
+from desktop.core.models.errors import server_reason, translate_error
+from desktop.core.models.ids import OPENAI, Provider
 from desktop.core.secrets import OPENAI_KEY_ENV
 from desktop.core.tasks import CancelToken
 
@@ -349,7 +349,7 @@ class FineTuning:
                 log.warning("Could not delete uploaded file %s: %s", file_id, exc)
 
     def _error(self, exc: BaseException, client: openai.OpenAI, what: str) -> ProviderError:
-        """The one-line message for an API error (see ``desktop.core.model_errors``)."""
+        """The one-line message for an API error (see ``desktop.core.models.errors``)."""
         p = Provider(
             self.provider,
             str(client.base_url).rstrip("/"),

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from desktop.core import sqlite
+from desktop.core.db import connect as connect_db
+from desktop.core.db import transaction as write_transaction
 from desktop.core.errors import FinetuneError
 
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -188,11 +189,11 @@ class JobStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._db = sqlite.connect(path, _SCHEMA)
+        self._db = connect_db(path, _SCHEMA)
         self._lock = threading.RLock()
 
     def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
-        return sqlite.transaction(self._db, self._lock)
+        return write_transaction(self._db, self._lock)
 
     def save(self, job: Job) -> None:
         self.update(job, [])

@@ -1,6 +1,6 @@
 """Moving a library's points between Qdrant Edge and a Qdrant server, then switching to it.
 
-Like the embedding model switch (``desktop.core.reembed``), a move copies in the
+Like the embedding model switch (``desktop.core.library.reembed``), a move copies in the
 background, batch by batch, each batch committed to the target under the same id and
 payload, then switches at the end:
 
@@ -28,7 +28,7 @@ from llama_index.core.schema import BaseNode
 from llama_index.core.vector_stores.utils import metadata_dict_to_node
 
 from desktop.core.errors import Cancelled, StoreError
-from desktop.core.library import Library
+from desktop.core.library.catalog import Library
 from desktop.core.store import DENSE, FolioStore
 from desktop.core.store.edge import EdgeVectorStore
 from desktop.core.store.server import ServerVectorStore

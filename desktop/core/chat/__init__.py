@@ -1,0 +1,1 @@
+"""Chat: asking a model with or without retrieval, history, personas, prompts."""

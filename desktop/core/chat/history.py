@@ -1,0 +1,217 @@
+"""Chats and their messages in SQLite (``chats.db``), with the persona library beside them.
+
+Kept apart from ``chat`` (which asks models): reading and rating chats needs no model code.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from desktop.core.chat.personas import PersonaLibrary
+from desktop.core.db import Migration, add_columns
+from desktop.core.db import connect as connect_db
+from desktop.core.errors import ChatError
+from desktop.core.library.citation import Citation
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS chats (
+    id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    chat_id TEXT NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+    role TEXT NOT NULL,
+    content TEXT NOT NULL,
+    model TEXT,
+    persona TEXT,
+    retrieval INTEGER NOT NULL DEFAULT 0,
+    citations TEXT NOT NULL DEFAULT '[]',
+    interrupted INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_chat ON messages(chat_id, id);
+"""
+# Schema versions after the first (``desktop.core.db.migrate``). Files from before versions were kept
+# may have gained these columns already, so the first step adds only what is missing.
+_MIGRATIONS: tuple[Migration, ...] = (
+    add_columns("messages", {"usage": "TEXT", "rating": "INTEGER"}),
+)
+# A person's verdict on an answer: liked answers become training examples (``finetune``).
+LIKED, DISLIKED = 1, -1
+
+
+@dataclass(frozen=True)
+class Message:
+    """One turn of a chat, with the choices it was made with."""
+
+    id: int
+    chat_id: str
+    role: str
+    content: str
+    model: str | None
+    persona: str | None
+    retrieval: bool
+    citations: list[Citation]
+    interrupted: bool
+    created_at: float
+    usage: dict[str, int] | None = None  # tokens, as the provider counted them
+    rating: int | None = None  # LIKED, DISLIKED or None (not rated); answers only
+
+
+@dataclass(frozen=True)
+class Chat:
+    """A conversation."""
+
+    id: str
+    title: str
+    created_at: float
+    updated_at: float
+
+
+class ChatStore:
+    """Chats and messages in SQLite (``chats.db``); personas live in the same file."""
+
+    def __init__(self, path: Path) -> None:
+        # (WAL with NORMAL sync: an fsync per message was most of the time Folio added
+        # before a remote model's first token.)
+        self._db = connect_db(path, _SCHEMA, _MIGRATIONS)
+        self.lock = threading.RLock()
+        self.personas = PersonaLibrary(self._db, self.lock)
+
+    def close(self) -> None:
+        with self.lock:
+            self._db.close()
+
+    def create(self, title: str) -> Chat:
+        """A new, empty chat."""
+        now = time.time()
+        chat = Chat(uuid.uuid4().hex, title.strip()[:80] or "New chat", now, now)
+        with self.lock:
+            self._db.execute(
+                "INSERT INTO chats VALUES (?, ?, ?, ?)",
+                (chat.id, chat.title, chat.created_at, chat.updated_at),
+            )
+        return chat
+
+    def get(self, chat_id: str) -> Chat:
+        with self.lock:
+            row = self._db.execute("SELECT * FROM chats WHERE id = ?", (chat_id,)).fetchone()
+        if row is None:
+            raise ChatError(f"No chat with id {chat_id!r}.")
+        return Chat(row["id"], row["title"], row["created_at"], row["updated_at"])
+
+    def all(self, search: str | None = None) -> list[Chat]:
+        """Chats, most recently used first; ``search`` filters titles."""
+        query = "SELECT * FROM chats"
+        params: tuple[str, ...] = ()
+        if search:
+            query, params = query + " WHERE title LIKE ?", (f"%{search}%",)
+        with self.lock:
+            rows = self._db.execute(query + " ORDER BY updated_at DESC", params).fetchall()
+        return [Chat(r["id"], r["title"], r["created_at"], r["updated_at"]) for r in rows]
+
+    def rename(self, chat_id: str, title: str) -> None:
+        self.get(chat_id)
+        with self.lock:
+            self._db.execute("UPDATE chats SET title = ? WHERE id = ?", (title.strip(), chat_id))
+
+    def delete(self, chat_id: str) -> None:
+        self.get(chat_id)
+        with self.lock:
+            self._db.execute("DELETE FROM chats WHERE id = ?", (chat_id,))
+
+    def add_message(
+        self,
+        chat_id: str,
+        role: str,
+        content: str,
+        *,
+        model: str | None = None,
+        persona: str | None = None,
+        retrieval: bool = False,
+        citations: list[Citation] | None = None,
+        interrupted: bool = False,
+        usage: dict[str, int] | None = None,
+    ) -> int:
+        now = time.time()
+        cites = json.dumps([c.to_json() for c in citations or []])
+        used = json.dumps(usage) if usage else None
+        with self.lock:
+            cursor = self._db.execute(
+                "INSERT INTO messages (chat_id, role, content, model, persona, retrieval,"
+                " citations, interrupted, created_at, usage)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (chat_id, role, content, model, persona, retrieval, cites, interrupted, now, used),
+            )
+            self._db.execute("UPDATE chats SET updated_at = ? WHERE id = ?", (now, chat_id))
+        return int(cursor.lastrowid or 0)
+
+    def messages(self, chat_id: str) -> list[Message]:
+        """A chat's messages, oldest first."""
+        with self.lock:
+            rows = self._db.execute(
+                "SELECT * FROM messages WHERE chat_id = ? ORDER BY id", (chat_id,)
+            ).fetchall()
+        return [_message(r) for r in rows]
+
+    def rate(self, message_id: int, rating: int | None) -> None:
+        """Like (1) or dislike (-1) an answer, or take the rating back (None)."""
+        if rating not in (LIKED, DISLIKED, None):
+            raise ChatError(f"A rating is 1 (liked), -1 (disliked) or none, not {rating!r}.")
+        with self.lock:
+            row = self._db.execute(
+                "SELECT role FROM messages WHERE id = ?", (message_id,)
+            ).fetchone()
+            if row is None:
+                raise ChatError(f"No message with id {message_id}.")
+            if row["role"] != "assistant":
+                raise ChatError(
+                    f"Message {message_id} is a {row['role']} message; only answers are rated."
+                )
+            self._db.execute("UPDATE messages SET rating = ? WHERE id = ?", (rating, message_id))
+
+    def liked(self) -> list[tuple[Message, Message]]:
+        """Every liked answer with the message just before it (its question), oldest first.
+
+        Answers with no user message right before them are left out.
+        """
+        pairs: list[tuple[Message, Message]] = []
+        with self.lock:
+            answers = self._db.execute(
+                "SELECT * FROM messages WHERE role = 'assistant' AND rating = ? ORDER BY id",
+                (LIKED,),
+            ).fetchall()
+            for answer in answers:
+                before = self._db.execute(
+                    "SELECT * FROM messages WHERE chat_id = ? AND id < ? ORDER BY id DESC LIMIT 1",
+                    (answer["chat_id"], answer["id"]),
+                ).fetchone()
+                if before is not None and before["role"] == "user":
+                    pairs.append((_message(before), _message(answer)))
+        return pairs
+
+
+def _message(r: sqlite3.Row) -> Message:
+    return Message(
+        r["id"],
+        r["chat_id"],
+        r["role"],
+        r["content"],
+        r["model"],
+        r["persona"],
+        bool(r["retrieval"]),
+        [Citation.from_json(c) for c in json.loads(r["citations"])],
+        bool(r["interrupted"]),
+        r["created_at"],
+        json.loads(r["usage"]) if r["usage"] else None,
+        r["rating"],
+    )

@@ -1,0 +1,76 @@
+"""The messages sent to a model: persona, numbered sources, history, question."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from llama_index.core.base.llms.types import ChatMessage
+
+from desktop.core.library.citation import Citation
+
+DEFAULT_SYSTEM_PROMPT = "You are Folio, a helpful assistant. Answer clearly and briefly."
+SOURCES_INSTRUCTIONS = (
+    "Answer the user's question from these numbered sources from their documents, and cite "
+    "the sources you use like [1]. If the sources do not contain the answer, say so."
+)
+NO_SOURCES_NOTE = "No passage in the user's documents matched this question; say so if needed."
+
+
+def source_label(number: int, citation: Citation) -> str:
+    """``[n] file.pdf, page 3`` — how a source is introduced to the model and the person."""
+    where = f", page {citation.page}" if citation.page is not None else ""
+    return f"[{number}] {citation.file_name}{where}"
+
+
+def build_messages(
+    question: str,
+    system_prompt: str | None,
+    citations: Sequence[Citation] | None,
+    history: Sequence[ChatMessage] = (),
+) -> list[ChatMessage]:
+    """The chat for one question. ``citations=None`` means retrieval is off: no document text.
+
+    Sources go in the system message and the question stays the user's own words: measured
+    with the embedded SmolLM2, answers drawn from sources were right far more often this way
+    than with sources and question together in the user message.
+    """
+    system = system_prompt or DEFAULT_SYSTEM_PROMPT
+    if citations is not None:
+        blocks = [
+            f"{source_label(i, c)}\n{c.text.strip()}" for i, c in enumerate(citations, start=1)
+        ]
+        system = f"{system}\n\n{SOURCES_INSTRUCTIONS}\n\n" + (
+            "\n\n".join(blocks) if blocks else NO_SOURCES_NOTE
+        )
+    return [
+        ChatMessage(role="system", content=system),
+        *history,
+        ChatMessage(role="user", content=question),
+    ]
+
+
+def fit_to_context(
+    question: str,
+    system_prompt: str | None,
+    citations: list[Citation] | None,
+    history: list[ChatMessage],
+    budget: int,
+    count_tokens: Callable[[str], int],
+) -> tuple[list[ChatMessage], list[Citation] | None, bool]:
+    """Drop the oldest history, then the weakest sources, until the prompt fits ``budget``.
+
+    Returns the messages, the sources kept, and whether anything was dropped.
+    """
+    trimmed = False
+    while True:
+        messages = build_messages(question, system_prompt, citations, history)
+        used = sum(count_tokens(m.content or "") + 4 for m in messages)
+        if used <= budget:
+            return messages, citations, trimmed
+        if history:
+            history = history[2:]
+        elif citations:
+            citations = citations[:-1]
+        else:
+            return messages, citations, trimmed
+        trimmed = True

@@ -1,0 +1,1 @@
+"""The library: folders and files, reading them, indexing them, searching them."""

@@ -1,0 +1,77 @@
+"""Search over the library: hybrid (dense + BM25, fused by the store), dense or keyword."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
+
+from desktop.core.errors import StoreError
+from desktop.core.library.catalog import Library
+from desktop.core.library.citation import Citation
+from desktop.core.store import FolioStore, missing_points
+
+SearchMode = Literal["hybrid", "dense", "keyword"]
+_MODES = {
+    "hybrid": VectorStoreQueryMode.HYBRID,
+    "dense": VectorStoreQueryMode.DEFAULT,
+    "keyword": VectorStoreQueryMode.SPARSE,
+}
+
+
+class Retriever:
+    """Finds the passages that answer a question."""
+
+    def __init__(
+        self,
+        library: Library,
+        store: FolioStore,
+        embed_model: BaseEmbedding,
+        embed_model_name: str,
+        top_k: int,
+        where: str = "",
+    ) -> None:
+        """``where`` names the store in messages (e.g. its collection and URL)."""
+        self.where = where
+        self.library = library
+        self.store = store
+        self.embed_model = embed_model
+        self.embed_model_name = embed_model_name
+        self.top_k = top_k
+
+    def search(
+        self, query: str, k: int | None = None, mode: SearchMode = "hybrid"
+    ) -> list[Citation]:
+        """The ``k`` best passages for ``query``, best first."""
+        self.library.require_embedding_model(self.embed_model_name)
+        if not query.strip():
+            return []
+        embedding = None if mode == "keyword" else self.embed_model.get_query_embedding(query)
+        result = self.store.query(
+            VectorStoreQuery(
+                query_embedding=embedding,
+                query_str=query,
+                similarity_top_k=k or self.top_k,
+                mode=_MODES[mode],
+            )
+        )
+        if not result.nodes:
+            # No hit at all: an empty or partial store must say so, not pass for no match.
+            problem = missing_points(self.library.stats().chunks, self.store.count(), self.where)
+            if problem:
+                raise StoreError(problem)
+        citations = []
+        for node, score in zip(result.nodes or [], result.similarities or [], strict=False):
+            meta = node.metadata
+            citations.append(
+                Citation(
+                    path=meta.get("file_path", ""),
+                    page=meta.get("page"),
+                    score=float(score),
+                    text=node.get_content(),
+                    file_name=meta.get("file_name", ""),
+                    title=meta.get("title"),
+                )
+            )
+        return citations

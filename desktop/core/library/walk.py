@@ -1,0 +1,155 @@
+"""Finding the files under a folder: ignore rules, hidden files, symlink loops."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pathspec
+
+from desktop.core.library.filenames import stored_name
+
+log = logging.getLogger(__name__)
+
+IGNORE_FILE = ".folioignore"
+# Folders that hold tooling, not documents.
+SKIPPED_DIRS = frozenset({"node_modules", "__pycache__", "venv", "site-packages"})
+
+
+@dataclass(frozen=True)
+class FoundFile:
+    """A file seen on disk, with what change detection needs.
+
+    ``path`` is the stored name (``filenames.stored_name``), which the library, the store and
+    citations use; ``os_path`` is the name to open. They differ only for a name that is not
+    UTF-8. ``via_link`` says a symlink (to the file or a folder above it) led here.
+    """
+
+    path: str
+    size: int
+    mtime_ns: int
+    os_path: str
+    via_link: bool = False
+
+
+def _is_virtualenv(path: str) -> bool:
+    return os.path.exists(os.path.join(path, "pyvenv.cfg"))
+
+
+def _load_ignore(folder: str) -> pathspec.PathSpec | None:
+    path = os.path.join(folder, IGNORE_FILE)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return pathspec.GitIgnoreSpec.from_lines(handle)
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        log.warning("Ignoring unreadable %s: %s", path, exc)
+        return None
+
+
+def folder_available(path: str) -> bool:
+    """Whether a library folder (or file), given as an OS path, can be reached and read now.
+
+    An unplugged drive, an unmounted share or a folder renamed for a moment is not: its
+    files are kept until it is back, instead of being dropped and embedded again.
+    """
+    if os.path.isfile(path):
+        return True
+    try:
+        with os.scandir(path):
+            return True
+    except OSError:
+        return False
+
+
+def _stat(path: str, via_link: bool) -> FoundFile | None:
+    try:
+        st = os.stat(path)
+    except OSError as exc:  # dangling symlink, vanished, or no permission
+        log.info("Cannot stat %s: %s", stored_name(path), exc.strerror)
+        return None
+    if not stat.S_ISREG(st.st_mode):  # a FIFO or device would block or never end
+        return None
+    linked = via_link or os.path.islink(path)
+    return FoundFile(stored_name(path), st.st_size, st.st_mtime_ns, path, linked)
+
+
+def walk(
+    root: Path,
+    extra_patterns: list[str] | None = None,
+    on_unreadable: Callable[[str, str], None] | None = None,
+) -> Iterator[FoundFile]:
+    """Every file under ``root`` (or ``root`` itself if it is a file) that is not ignored.
+
+    Skips hidden entries, ``.git``, ``node_modules`` and virtualenvs, and whatever the
+    ``.folioignore`` files (gitignore syntax, one per folder, applying below it) and
+    ``extra_patterns`` exclude. Symlinked folders are followed once: a loop ends the descent.
+    ``root`` is an OS path (any bytes); see ``FoundFile`` for the two names of each file.
+    A folder that cannot be read is passed to ``on_unreadable`` (stored name, reason): its
+    files are unknown, not gone.
+    """
+    root_str = os.path.abspath(root)
+    if os.path.isfile(root_str):
+        found = _stat(root_str, via_link=False)
+        if found:
+            yield found
+        return
+    base = pathspec.GitIgnoreSpec.from_lines(extra_patterns or [])
+    # (folder, its spec) pairs: a .folioignore applies to paths relative to its own folder.
+    specs: dict[str, list[tuple[str, pathspec.PathSpec]]] = {root_str: [(root_str, base)]}
+    seen_dirs: set[tuple[int, int]] = set()
+    # Folders reached through a symlink, and so everything below them.
+    linked: set[str] = set()
+
+    def ignored(path: str, is_dir: bool, active: list[tuple[str, pathspec.PathSpec]]) -> bool:
+        for folder, spec in active:
+            rel = os.path.relpath(path, folder).replace(os.sep, "/")
+            if spec.match_file(rel + "/" if is_dir else rel):
+                return True
+        return False
+
+    def on_error(exc: OSError) -> None:
+        name = stored_name(str(exc.filename))
+        log.warning("Cannot read folder %s: %s", name, exc.strerror)
+        if on_unreadable is not None:
+            on_unreadable(name, exc.strerror or str(exc))
+
+    for folder, dirs, files in os.walk(root_str, followlinks=True, onerror=on_error):
+        try:
+            st = os.stat(folder)
+        except OSError:
+            dirs[:] = []
+            continue
+        if (st.st_dev, st.st_ino) in seen_dirs:  # a symlink brought us back: a loop
+            dirs[:] = []
+            continue
+        seen_dirs.add((st.st_dev, st.st_ino))
+        via_link = folder in linked
+        active = list(specs.pop(folder, []))
+        own = _load_ignore(folder)
+        if own is not None:
+            active.append((folder, own))
+        kept = []
+        for name in sorted(dirs):
+            sub = os.path.join(folder, name)
+            if name.startswith(".") or name in SKIPPED_DIRS or _is_virtualenv(sub):
+                continue
+            if ignored(sub, True, active):
+                continue
+            specs[sub] = active
+            if via_link or os.path.islink(sub):
+                linked.add(sub)
+            kept.append(name)
+        dirs[:] = kept
+        for name in sorted(files):
+            path = os.path.join(folder, name)
+            if name.startswith(".") or ignored(path, False, active):
+                continue
+            found = _stat(path, via_link)
+            if found:
+                yield found

@@ -1,0 +1,1 @@
+"""Models: ids, local llama.cpp models, remote providers, embeddings, downloads."""

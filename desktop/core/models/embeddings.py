@@ -1,0 +1,237 @@
+"""Embedding models: all-MiniLM-L6-v2 in ONNX by default, or OpenAI and compatible servers.
+
+A model is named by an id, ``<provider>:<model>``:
+
+- ``local:all-MiniLM-L6-v2``: the embedded default, run by fastembed/onnxruntime;
+- ``openai:text-embedding-3-small`` / ``openai:text-embedding-3-large``: OpenAI's API;
+- ``<server>:<model>``: any OpenAI-compatible server the user configured (Ollama, LM Studio,
+  vLLM, llama.cpp's server), whose base URL and key the caller passes in.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import tiktoken
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from tokenizers import Tokenizer
+
+from desktop.core.errors import ModelError
+from desktop.core.models.ids import MAX_RETRIES, OPENAI_URL
+from desktop.core.models.local_files import EMBED_MODEL_NAME, embedding_model_dir
+
+LOCAL_EMBEDDING_ID = f"local:{EMBED_MODEL_NAME.rsplit('/', 1)[-1]}"
+OPENAI_EMBEDDING_MODELS = ("text-embedding-3-small", "text-embedding-3-large")
+
+# onnxruntime's arena grows with the batch: about 1.5 GB at 32 texts, a few hundred MB at 8.
+EMBED_BATCH_SIZE = 8
+# Texts per request to a remote model: few round trips, and a slow self-hosted server still
+# answers one request well within the timeout.
+REMOTE_EMBED_BATCH_SIZE = 64
+REMOTE_TIMEOUT_SECONDS = 120.0
+
+
+def local_embedding(cache_dir: Path, threads: int) -> BaseEmbedding:
+    """The embedded default, loaded from a local folder; never touches the network."""
+    from llama_index.embeddings.fastembed import FastEmbedEmbedding
+
+    return FastEmbedEmbedding(
+        model_name=EMBED_MODEL_NAME,
+        specific_model_path=str(embedding_model_dir(cache_dir)),
+        threads=threads,
+        embed_batch_size=EMBED_BATCH_SIZE,
+    )
+
+
+def _known_ids() -> str:
+    openai = ", ".join(f"openai:{name}" for name in OPENAI_EMBEDDING_MODELS)
+    return f"{LOCAL_EMBEDDING_ID}, {openai}, or <server>:<model> for a server set up in settings"
+
+
+def embedding_for(
+    model_id: str,
+    cache_dir: Path,
+    threads: int,
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+) -> BaseEmbedding:
+    """The embedding model named by ``model_id``; remote ones use ``api_key`` and ``base_url``.
+
+    ``openai:`` models go to ``base_url``, else ``$OPENAI_BASE_URL``, else OpenAI itself; any
+    other prefix names a user's OpenAI-compatible server, which needs ``base_url``.
+    """
+    provider, _, name = model_id.partition(":")
+    if not provider or not name:
+        raise ModelError(f"Unknown embedding model {model_id!r}. Use {_known_ids()}.")
+    if provider == "local":
+        if model_id != LOCAL_EMBEDDING_ID:
+            raise ModelError(
+                f"Unknown local embedding model {model_id!r}: the one installed is "
+                f"{LOCAL_EMBEDDING_ID}."
+            )
+        return local_embedding(cache_dir, threads)
+    if provider == "openai":
+        if name not in OPENAI_EMBEDDING_MODELS:
+            raise ModelError(f"Unknown OpenAI embedding model {model_id!r}. Use {_known_ids()}.")
+        url = base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL
+        if not api_key and url.rstrip("/") == OPENAI_URL:
+            raise ModelError(
+                f"{model_id} needs an OpenAI API key: add one in Settings → Models and "
+                f"Providers or set OPENAI_API_KEY, or choose {LOCAL_EMBEDDING_ID}, which runs "
+                "on this computer."
+            )
+        return remote_embedding(name, api_key, url)
+    if not base_url:
+        raise ModelError(
+            f"Unknown embedding model {model_id!r}: no server named {provider!r} is set up. "
+            f"Add it in settings, or use {_known_ids()}."
+        )
+    return remote_embedding(name, api_key, base_url)
+
+
+@functools.cache
+def _remote_embedding_class() -> Callable[[str, str | None, str], BaseEmbedding]:
+    """``RemoteEmbedding``, defined on first use: the OpenAI SDK adds 0.6 s to start-up."""
+    import openai
+    from llama_index.embeddings.openai import OpenAIEmbedding
+
+    class RemoteEmbedding(OpenAIEmbedding):
+        """LlamaIndex's OpenAI embedding for OpenAI or a compatible server, any model name.
+
+        Failures become ``ModelError``s naming the server and the model, so a person reads
+        "cannot reach http://..." rather than a stack of HTTP library errors.
+        """
+
+        def __init__(self, model: str, api_key: str | None, base_url: str) -> None:
+            # OpenAIEmbedding checks ``model`` against OpenAI's own list; ``model_name`` is
+            # its way to send any other name as is.
+            name: dict[str, Any] = (
+                {"model": model} if model in OPENAI_EMBEDDING_MODELS else {"model_name": model}
+            )
+            super().__init__(
+                # Self-hosted servers often need no key, but the SDK will not start without one.
+                api_key=api_key or "not-needed",
+                api_base=base_url,
+                embed_batch_size=REMOTE_EMBED_BATCH_SIZE,
+                max_retries=MAX_RETRIES,
+                timeout=REMOTE_TIMEOUT_SECONDS,
+                **name,
+            )
+
+        @classmethod
+        def class_name(cls) -> str:
+            return "FolioRemoteEmbedding"
+
+        def _create_retry_decorator(self) -> Callable[[Any], Any]:
+            # The SDK already retries (MAX_RETRIES); LlamaIndex's loop on top would
+            # multiply the attempts and keep a dead server's error from a person for a minute.
+            return lambda function: function
+
+        @contextmanager
+        def _errors(self) -> Iterator[None]:
+            where = f"the embedding server at {self.api_base}"
+            try:
+                yield
+            except openai.APIConnectionError as exc:  # timeouts included
+                raise ModelError(
+                    f"Cannot reach {where} ({exc}). Check that it is running and that its "
+                    "address in settings is right."
+                ) from exc
+            except openai.AuthenticationError as exc:
+                raise ModelError(
+                    f"{where.capitalize()} refused the API key for {self.model_name}. "
+                    "Check the key in settings."
+                ) from exc
+            except openai.NotFoundError as exc:
+                raise ModelError(
+                    f"{where.capitalize()} has no embedding model {self.model_name!r}. "
+                    "Choose one it serves."
+                ) from exc
+            except openai.APIStatusError as exc:
+                raise ModelError(
+                    f"{where.capitalize()} could not embed with {self.model_name} "
+                    f"(HTTP {exc.status_code}: {exc.message})."
+                ) from exc
+
+        def _get_query_embedding(self, query: str) -> list[float]:
+            with self._errors():
+                return super()._get_query_embedding(query)
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            with self._errors():
+                return super()._get_text_embedding(text)
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            with self._errors():
+                return super()._get_text_embeddings(texts)
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            with self._errors():
+                return await super()._aget_query_embedding(query)
+
+        async def _aget_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            with self._errors():
+                return await super()._aget_text_embeddings(texts)
+
+    return RemoteEmbedding
+
+
+def remote_embedding(model: str, api_key: str | None, base_url: str) -> BaseEmbedding:
+    """``model`` on OpenAI or an OpenAI-compatible server at ``base_url``."""
+    return _remote_embedding_class()(model, api_key, base_url)
+
+
+def embedding_dim(model: BaseEmbedding) -> int:
+    """The size of ``model``'s vectors, found by embedding one short text."""
+    return len(model.get_text_embedding("Folio"))
+
+
+# OpenAI's embedding models read at most 8,191 cl100k_base tokens
+# (platform.openai.com/docs/guides/embeddings); assumed for compatible servers too.
+REMOTE_MAX_TOKENS = 8191
+
+
+@dataclass(frozen=True)
+class ChunkTokens:
+    """How the text splitter counts a chunk so that the embedder reads all of it.
+
+    ``tokenize`` maps a text to its tokens as the embedder counts them, special tokens left
+    out; ``limit`` is the most such tokens one chunk (title metadata included) may have.
+    """
+
+    tokenize: Callable[[str], Sequence[int]]
+    limit: int
+
+
+def chunk_tokens(model: BaseEmbedding) -> ChunkTokens:
+    """The embedder's own token count for ``model``.
+
+    The embedded model: the WordPiece tokenizer fastembed runs (from the model folder's
+    ``tokenizer.json``) with its truncation lifted, so an over-long text counts in full,
+    and 256 less [CLS] and [SEP]. Any other model: tiktoken cl100k_base, OpenAI's, and
+    8,191 tokens.
+    """
+    from llama_index.embeddings.fastembed import FastEmbedEmbedding  # heavy: onnxruntime
+
+    if isinstance(model, FastEmbedEmbedding):
+        # The tokenizer the embedder itself encodes with, so the counts agree by construction.
+        running = model._model.model.tokenizer  # type: ignore[attr-defined]
+        tokenizer = Tokenizer.from_str(running.to_str())
+        tokenizer.no_truncation()
+        tokenizer.no_padding()
+        reads = int((running.truncation or {}).get("max_length", 256))
+        special = tokenizer.post_processor.num_special_tokens_to_add(False)
+
+        def wordpieces(text: str) -> Sequence[int]:
+            return tokenizer.encode(text, add_special_tokens=False).ids
+
+        return ChunkTokens(wordpieces, reads - special)
+    encoding = tiktoken.get_encoding("cl100k_base")
+    return ChunkTokens(encoding.encode, REMOTE_MAX_TOKENS)

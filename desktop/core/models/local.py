@@ -1,0 +1,198 @@
+"""Language models behind LlamaIndex's LLM interface; the local one runs llama.cpp in-process."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseGen,
+    CompletionResponse,
+    CompletionResponseGen,
+    LLMMetadata,
+)
+from llama_index.core.bridge.pydantic import Field, PrivateAttr
+from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
+from llama_index.core.llms.custom import CustomLLM
+
+from desktop.core.errors import ModelError
+from desktop.core.models.ids import LOCAL_PREFIX
+from desktop.core.models.local_files import local_llm_path
+from desktop.core.secrets import Secrets
+from desktop.core.settings import Settings
+
+if TYPE_CHECKING:
+    from desktop.core.models.remote import RemoteChatModel
+
+DEFAULT_TEMPERATURE = 0.2
+MAX_ANSWER_TOKENS = 512
+
+
+class LocalLlama(CustomLLM):
+    """A GGUF model run by llama.cpp, prompted with the model's own chat template.
+
+    LlamaIndex's ``LlamaCPP`` formats prompts as plain ``system: … user: …`` text, which
+    chat-tuned GGUFs answer poorly; ``create_chat_completion`` applies the template the
+    GGUF carries (ChatML for SmolLM2).
+    """
+
+    model_path: str = Field(description="Path of the GGUF file.")
+    context_window: int = Field(default=4096)
+    threads: int = Field(default=2)
+    temperature: float = Field(default=DEFAULT_TEMPERATURE)
+    max_tokens: int = Field(default=MAX_ANSWER_TOKENS)
+
+    _llama: Any = PrivateAttr(default=None)
+    # llama.cpp contexts are not thread-safe: one generation at a time.
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    def model_post_init(self, context: Any, /) -> None:
+        from llama_cpp import Llama
+
+        try:
+            self._llama = Llama(
+                model_path=self.model_path,
+                n_ctx=self.context_window,
+                n_threads=self.threads,
+                n_threads_batch=self.threads,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelError(
+                f"Could not load the model file {self.model_path}: {exc}. "
+                "Check that it is a GGUF file, or choose another model."
+            ) from exc
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "FolioLocalLlama"
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata(
+            context_window=self.context_window,
+            num_output=self.max_tokens,
+            is_chat_model=True,
+            model_name=Path(self.model_path).name,
+        )
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens ``text`` takes in this model's vocabulary."""
+        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def _stream(self, messages: Sequence[ChatMessage], **kwargs: Any) -> Iterator[str]:
+        payload = [{"role": m.role.value, "content": m.content or ""} for m in messages]
+        with self._lock:
+            chunks = self._llama.create_chat_completion(
+                messages=payload,
+                stream=True,
+                temperature=kwargs.get("temperature", self.temperature),
+                max_tokens=kwargs.get("max_tokens", self.max_tokens),
+            )
+            for chunk in chunks:
+                delta = chunk["choices"][0]["delta"].get("content")
+                if delta:
+                    yield delta
+
+    @llm_chat_callback()
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        def gen() -> ChatResponseGen:
+            text = ""
+            for delta in self._stream(messages, **kwargs):
+                text += delta
+                yield ChatResponse(message=ChatMessage(role="assistant", content=text), delta=delta)
+
+        return gen()
+
+    @llm_chat_callback()
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        text = "".join(self._stream(messages, **kwargs))
+        return ChatResponse(message=ChatMessage(role="assistant", content=text))
+
+    @llm_completion_callback()
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseGen:
+        def gen() -> CompletionResponseGen:
+            text = ""
+            for delta in self._stream([ChatMessage(role="user", content=prompt)], **kwargs):
+                text += delta
+                yield CompletionResponse(text=text, delta=delta)
+
+        return gen()
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        messages = [ChatMessage(role="user", content=prompt)]
+        return CompletionResponse(text="".join(self._stream(messages, **kwargs)))
+
+
+class LLMCache:
+    """Loads each local model once and keeps it: loading costs far more than a question.
+
+    Remote models cost nothing to set up and are made afresh for each use, so a changed key
+    or server URL takes effect at once.
+    """
+
+    def __init__(self, settings: Settings, secrets: Secrets | None = None) -> None:
+        self.settings = settings
+        self.secrets = secrets or Secrets()
+        self._loaded: dict[str, LocalLlama] = {}
+        self._remote_models: dict[tuple[object, ...], RemoteChatModel] = {}
+        self._lock = threading.Lock()
+
+    def _remote(self, model_id: str) -> RemoteChatModel:
+        """A remote model, kept while its provider's URL, key and limits stay the same.
+
+        Keeping it keeps its HTTP client: a new one costs a TLS context and a connection,
+        about 40 ms before every first token.
+        """
+        from desktop.core.models.ids import split_model_id
+        from desktop.core.models.providers import api_key, provider
+        from desktop.core.models.remote import RemoteChatModel
+
+        name, model = split_model_id(model_id)
+        p = provider(name, self.settings)
+        s = self.settings
+        key: tuple[object, ...] = (model_id, p, api_key(p, self.secrets))
+        key += (s.request_timeout, s.max_answer_tokens, s.context_window)
+        with self._lock:
+            if key not in self._remote_models:
+                self._remote_models = {
+                    k: m for k, m in self._remote_models.items() if k[0] != model_id
+                }
+                self._remote_models[key] = RemoteChatModel(
+                    p, model, self.secrets, s, DEFAULT_TEMPERATURE
+                )
+            return self._remote_models[key]
+
+    def configure(self, settings: Settings) -> None:
+        """Use new settings; a loaded model whose file changed is loaded again on next use."""
+        with self._lock:
+            self.settings = settings
+            for model_id, model in list(self._loaded.items()):
+                try:
+                    same = str(local_llm_path(model_id, settings)) == model.model_path
+                except ModelError:
+                    same = False
+                if not same:
+                    del self._loaded[model_id]
+
+    def get(self, model_id: str) -> LocalLlama | RemoteChatModel:
+        """The model for ``model_id``; raises ModelError naming what is wrong."""
+        if not model_id.startswith(LOCAL_PREFIX):
+            return self._remote(model_id)
+        with self._lock:
+            if model_id not in self._loaded:
+                path = local_llm_path(model_id, self.settings)
+                self._loaded[model_id] = LocalLlama(
+                    model_path=str(path),
+                    context_window=self.settings.context_window,
+                    threads=self.settings.threads,
+                    max_tokens=self.settings.max_answer_tokens,
+                )
+            return self._loaded[model_id]

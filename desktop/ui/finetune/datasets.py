@@ -1,0 +1,565 @@
+"""The fine-tuning studio's dataset list: import, build from liked answers, generate, rename.
+
+Importing and generating run as background ``Job``s; generation shows its progress and can
+be stopped, keeping the pairs written so far (``generate_pairs`` appends as it goes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from desktop.core.errors import FolioError
+from desktop.core.finetune.datasets import DatasetInfo
+from desktop.core.finetune.examples import LineProblem
+from desktop.core.finetune.sources.from_chats import liked_examples
+from desktop.core.finetune.sources.generate import (
+    GenerationProgress,
+    GenerationReport,
+    generate_pairs,
+)
+from desktop.services import Services
+from desktop.ui.messages import message_label, say
+from desktop.ui.qt import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    Qt,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
+from desktop.ui.workers import Job
+
+_ROLE = Qt.ItemDataRole.UserRole
+SHOWN_PROBLEMS = 10  # lines listed after an import; the rest are counted
+
+
+def problems_text(problems: list[LineProblem]) -> str:
+    """``line 3: reason`` lines, the first few of them, and how many more there are."""
+    lines = [f"line {p.line}: {p.reason}" for p in problems[:SHOWN_PROBLEMS]]
+    if len(problems) > SHOWN_PROBLEMS:
+        lines.append(f"… and {len(problems) - SHOWN_PROBLEMS} more")
+    return "\n".join(lines)
+
+
+def _slug(text: str) -> str:
+    return "-".join("".join(c if c.isalnum() else " " for c in text.lower()).split())
+
+
+class NameDialog(QDialog):
+    """A dataset name, and one more choice below it (a checkbox or a combo box)."""
+
+    def __init__(
+        self, title: str, name: str, extra: QWidget | None, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.name = QLineEdit(name)
+        self.name.setAccessibleName("Dataset name")
+        form = QFormLayout(self)
+        form.addRow("Dataset name", self.name)
+        if extra is not None:
+            form.addRow("", extra)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+
+class GenerateDialog(QDialog):
+    """What to generate from: a library folder, a persona, a model, how many chunks."""
+
+    def __init__(self, services: Services, models: list[str], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Generate examples from documents")
+        self.folder = QComboBox()
+        self.folder.setAccessibleName("Library folder")
+        self.folder.addItems(services.library.folders())
+        self.persona = QComboBox()
+        self.persona.setAccessibleName("Persona")
+        self.persona.addItems([p.name for p in services.chats.personas.all()])
+        self.model = QComboBox()
+        self.model.setAccessibleName("Model")
+        self.model.addItems(models)
+        self.max_chunks = QSpinBox(minimum=0, maximum=100_000, value=50)
+        self.max_chunks.setSpecialValueText("all")
+        self.max_chunks.setToolTip("Each chunk becomes one question and its answer")
+        self.name = QLineEdit()
+        self.name.setAccessibleName("Dataset name")
+        self.name.setPlaceholderText("new, or an existing generated dataset to add to")
+        self.folder.currentTextChanged.connect(self._suggest_name)
+        self.persona.currentTextChanged.connect(self._suggest_name)
+        self._suggest_name()
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        form = QFormLayout(self)
+        form.addRow(
+            QLabel(
+                "The model reads chunks of the folder's documents and writes a question a "
+                "reader might ask and its answer in the persona's voice. The pairs are kept "
+                "without the persona's prompt, so the fine-tuned model learns the voice itself."
+            )
+        )
+        form.addRow("Library folder", self.folder)
+        form.addRow("Persona", self.persona)
+        form.addRow("Model", self.model)
+        form.addRow("Chunks", self.max_chunks)
+        form.addRow("Dataset name", self.name)
+        missing = [
+            what
+            for what, combo in (("a library folder", self.folder), ("a persona", self.persona))
+            if combo.count() == 0
+        ]
+        if missing:
+            form.addRow(QLabel(f"Add {' and '.join(missing)} first."))
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setEnabled(not missing and self.model.count() > 0)
+        form.addRow(self.buttons)
+
+    def _suggest_name(self) -> None:
+        folder = Path(self.folder.currentText()).name if self.folder.currentText() else ""
+        self.name.setText(_slug(f"{self.persona.currentText()} {folder}"))
+
+
+class DatasetsPanel(QWidget):
+    """The datasets, newest first, and what can be done to them."""
+
+    selected = Signal(object)  # the chosen dataset's name, or None
+    renamed = Signal(str, str)  # old name, new name
+    changed = Signal()  # a dataset was added, renamed, deleted or grew
+    imported = Signal(object)  # (DatasetInfo, [LineProblem]) after an import
+    generated = Signal(object)  # GenerationReport, and the dataset's name in ``generating``
+
+    def __init__(
+        self,
+        services: Services,
+        models: Callable[[], list[str]],
+        parent: QWidget | None = None,
+    ) -> None:
+        """``models``: the ids a generation may use (the picker's)."""
+        super().__init__(parent)
+        self.services = services
+        self.models = models
+        self.current: str | None = None
+        self.infos: dict[str, DatasetInfo] = {}
+        # Asked before another dataset is shown: the editor's "save your changes?".
+        self.can_leave: Callable[[], bool] = lambda: True
+        self.import_job: Job | None = None
+        self.generation: Job | None = None
+        self.generating: str | None = None  # the dataset a generation writes to
+
+        self.list = QTreeWidget()
+        self.list.setHeaderLabels(["Name", "Source", "Persona", "Train", "Validation"])
+        self.list.setRootIsDecorated(False)
+        self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.list.setAccessibleName("Datasets")
+        self.list.currentItemChanged.connect(self._on_current_changed)
+        self.empty_hint = QLabel(
+            "No datasets yet. Import a JSONL file, build one from the answers you liked "
+            "(thumbs up in the chat), or generate one from your documents."
+        )
+        self.empty_hint.setWordWrap(True)
+        self.import_button = QPushButton("Import JSONL…")
+        self.import_button.clicked.connect(self.ask_import)
+        self.chats_button = QPushButton("From liked answers…")
+        self.chats_button.clicked.connect(self.ask_from_chats)
+        self.generate_button = QPushButton("Generate from documents…")
+        self.generate_button.clicked.connect(self.ask_generate)
+        self.rename_button = QPushButton("Rename…")
+        self.rename_button.clicked.connect(self.ask_rename)
+        self.delete_button = QPushButton("Delete")
+        self.delete_button.clicked.connect(self.ask_delete)
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(True)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Stop after the current chunk; what was written is kept")
+        self.stop_button.clicked.connect(self.stop_generation)
+        self.message = message_label()
+        self.message.setAccessibleName("Datasets message")
+
+        adding = QHBoxLayout()
+        for button in (self.import_button, self.chats_button, self.generate_button):
+            adding.addWidget(button)
+        changing = QHBoxLayout()
+        changing.addWidget(self.rename_button)
+        changing.addWidget(self.delete_button)
+        changing.addStretch(1)
+        running = QHBoxLayout()
+        running.addWidget(self.progress, 1)
+        running.addWidget(self.stop_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("<b>Datasets</b>"))
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.empty_hint)
+        layout.addLayout(changing)
+        layout.addLayout(adding)
+        layout.addLayout(running)
+        layout.addWidget(self.message)
+        self._enable()
+
+    # -- the list ---------------------------------------------------------------------------
+
+    def reload(self, select: str | None = None) -> None:
+        """Show the datasets on disk; select ``select`` (after asking to leave unsaved edits)."""
+        try:
+            infos = self.services.datasets.all()
+        except (FolioError, OSError) as exc:
+            say(self.message, f"Cannot list the datasets: {exc}", error=True)
+            infos = []
+        self.infos = {info.name: info for info in infos}
+        if select in self.infos:
+            wanted: str | None = select
+        elif self.current in self.infos:
+            wanted = self.current
+        else:
+            wanted = infos[0].name if infos else None
+        if wanted != self.current and self.current in self.infos and not self.can_leave():
+            wanted = self.current
+        self.list.blockSignals(True)
+        self.list.clear()
+        for info in infos:
+            item = QTreeWidgetItem(
+                [
+                    info.name,
+                    info.source,
+                    info.persona or "",
+                    str(info.train_examples),
+                    str(info.validation_examples),
+                ]
+            )
+            item.setData(0, _ROLE, info.name)
+            item.setToolTip(0, str(info.train_path.parent))
+            self.list.addTopLevelItem(item)
+            if info.name == wanted:
+                self.list.setCurrentItem(item)
+        self.list.blockSignals(False)
+        for column in range(self.list.columnCount()):
+            self.list.resizeColumnToContents(column)
+        self.empty_hint.setVisible(not infos)
+        if wanted != self.current:
+            self.current = wanted
+            self.selected.emit(wanted)
+        self._enable()
+
+    def names(self) -> list[str]:
+        return [
+            self.list.topLevelItem(i).data(0, _ROLE) for i in range(self.list.topLevelItemCount())
+        ]
+
+    def select(self, name: str) -> bool:
+        """Choose ``name`` as if clicked; False when it is not listed or the person stayed."""
+        for i in range(self.list.topLevelItemCount()):
+            item = self.list.topLevelItem(i)
+            if item.data(0, _ROLE) == name:
+                self.list.setCurrentItem(item)
+                return self.current == name
+        return False
+
+    def _on_current_changed(
+        self, item: QTreeWidgetItem | None, previous: QTreeWidgetItem | None
+    ) -> None:
+        name = item.data(0, _ROLE) if item is not None else None
+        if name == self.current:
+            return
+        # Saving the edits first may rebuild the list: the row is found again by its name.
+        if self.can_leave() and name in self.infos:
+            self.current = name
+            self.selected.emit(name)
+        self._highlight(self.current)
+        self._enable()
+
+    def _highlight(self, name: str | None) -> None:
+        self.list.blockSignals(True)
+        for i in range(self.list.topLevelItemCount()):
+            item = self.list.topLevelItem(i)
+            if item.data(0, _ROLE) == name:
+                self.list.setCurrentItem(item)
+        self.list.blockSignals(False)
+
+    def _enable(self) -> None:
+        chosen = self.current is not None
+        generating = self.generation is not None
+        # A dataset being written to keeps its name and files until the generation ends.
+        busy = generating and self.current == self.generating
+        self.rename_button.setEnabled(chosen and not busy)
+        self.delete_button.setEnabled(chosen and not busy)
+        self.generate_button.setEnabled(not generating)
+        self.import_button.setEnabled(self.import_job is None)
+        self.progress.setVisible(generating)
+        self.stop_button.setVisible(generating)
+
+    # -- import -----------------------------------------------------------------------------
+
+    def ask_import(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import a training file", "", "JSON Lines (*.jsonl *.json);;All files (*)"
+        )
+        if not path:
+            return
+        personas = QComboBox()
+        personas.setAccessibleName("System prompt for prompt/response pairs")
+        personas.addItem("No system prompt for prompt/response pairs", None)
+        for persona in self.services.chats.personas.all():
+            personas.addItem(f"Start pairs with {persona.name}'s prompt", persona.prompt)
+        dialog = NameDialog("Import a training file", _slug(Path(path).stem), personas, self)
+        if dialog.exec():
+            self.import_file(Path(path), dialog.name.text().strip(), personas.currentData())
+
+    def import_file(
+        self, path: Path, name: str | None = None, system_prompt: str | None = None
+    ) -> Job | None:
+        """Copy a JSONL file in, in the background; lines that could not be read are listed."""
+        if self.import_job is not None:
+            return None
+        datasets = self.services.datasets
+
+        def work(_job: Job) -> tuple[DatasetInfo, list[LineProblem]]:
+            return datasets.import_file(path, name or None, system_prompt)
+
+        job = Job(work)
+        job.succeeded.connect(self._on_imported)
+        job.failed.connect(lambda text: say(self.message, text, error=True))
+        job.finished.connect(self._on_import_finished)
+        self.import_job = job
+        say(self.message, f"Reading {path.name}…")
+        self._enable()
+        return job.start()
+
+    def _on_imported(self, result: tuple[DatasetInfo, list[LineProblem]]) -> None:
+        info, problems = result
+        text = f"Imported {info.train_examples + info.validation_examples} examples as {info.name}."
+        if problems:
+            count = len(problems)
+            text += (
+                f"\n{count} line{'' if count == 1 else 's'} could not be read and "
+                f"{'was' if count == 1 else 'were'} left out:\n{problems_text(problems)}"
+            )
+        say(self.message, text, error=bool(problems))
+        self.reload(select=info.name)
+        self.changed.emit()
+        self.imported.emit(result)
+
+    def _on_import_finished(self) -> None:
+        self.import_job = None
+        self._enable()
+
+    # -- from liked answers -----------------------------------------------------------------
+
+    def ask_from_chats(self) -> None:
+        include = QCheckBox("Include the persona's system prompt in each example")
+        include.setToolTip(
+            "Without it the model learns to answer that way with no prompt at all; with it, "
+            "only when the persona's prompt is given."
+        )
+        dialog = NameDialog("Dataset from liked answers", "liked-answers", include, self)
+        if dialog.exec():
+            self.from_chats(dialog.name.text().strip(), include.isChecked())
+
+    def from_chats(self, name: str, include_system_prompt: bool = False) -> DatasetInfo | None:
+        """A dataset of the answers given a thumbs up; None (and why) if none or it fails."""
+        try:
+            examples = liked_examples(self.services.chats, include_system_prompt)
+            if not examples:
+                say(
+                    self.message,
+                    "No liked answers yet: give good answers a thumbs up in the chat, then try "
+                    "again.",
+                    error=True,
+                )
+                return None
+            info = self.services.datasets.create(name, examples, source="chats")
+        except (FolioError, OSError) as exc:
+            say(self.message, str(exc), error=True)
+            return None
+        say(self.message, f"Made {info.name} from {info.train_examples} liked answers.")
+        self.reload(select=info.name)
+        self.changed.emit()
+        return info
+
+    # -- generation -------------------------------------------------------------------------
+
+    def ask_generate(self) -> None:
+        dialog = GenerateDialog(self.services, self.models(), self)
+        if dialog.exec():
+            self.start_generation(
+                Path(dialog.folder.currentText()),
+                dialog.persona.currentText(),
+                dialog.model.currentText(),
+                dialog.name.text().strip(),
+                dialog.max_chunks.value() or None,
+            )
+
+    def start_generation(
+        self, folder: Path, persona: str, model: str, dataset: str, max_chunks: int | None
+    ) -> Job | None:
+        """Write pairs in the background; a remote model needs the person's permission first."""
+        if self.generation is not None or not dataset:
+            return None
+        provider = self.services.needs_consent(model)
+        if provider is not None and not self._allow(provider):
+            say(self.message, f"Nothing was sent to {provider}.")
+            return None
+        services = self.services
+
+        def work(job: Job) -> GenerationReport:
+            return generate_pairs(
+                services.library,
+                services.store,
+                folder,
+                services.chats.personas.get(persona),
+                services.llms.get(model),
+                services.datasets,
+                dataset,
+                max_chunks=max_chunks,
+                on_progress=job.report,
+                cancel=job.cancel,
+            )
+
+        job = Job(work)
+        job.progress.connect(self._on_generation_progress)
+        job.succeeded.connect(self._on_generated)
+        job.failed.connect(self._on_generation_failed)
+        job.finished.connect(self._on_generation_finished)
+        self.generation, self.generating = job, dataset
+        self.progress.setRange(0, 0)  # busy until the chunks are counted
+        self.progress.setFormat("")
+        self.stop_button.setEnabled(True)
+        say(self.message, f"Generating {dataset} with {model} as {persona}…")
+        self._enable()
+        return job.start()
+
+    def _allow(self, provider: str) -> bool:
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Send your documents to a remote model?",
+            f"Generating with this model sends passages of your documents to {provider}.",
+            parent=self,
+        )
+        box.setInformativeText(
+            f"They leave this computer. Folio asks once for {provider}. To keep your "
+            "documents here, Cancel and choose a local model."
+        )
+        allow = box.addButton("Allow", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        if box.clickedButton() is not allow:
+            return False
+        try:
+            self.services.allow_remote(provider)
+        except (FolioError, OSError) as exc:
+            say(self.message, f"Could not save the permission for {provider}: {exc}", error=True)
+            return False
+        return True
+
+    def stop_generation(self) -> None:
+        """Stop after the current chunk; the pairs written so far stay in the dataset."""
+        if self.generation is not None:
+            self.generation.cancel.cancel()
+            self.stop_button.setEnabled(False)
+            say(self.message, "Stopping after the current chunk…")
+
+    def _on_generation_progress(self, p: GenerationProgress) -> None:
+        self.progress.setRange(0, max(p.chunks_total, 1))
+        self.progress.setValue(p.chunks_done)
+        self.progress.setFormat(
+            f"{p.chunks_done}/{p.chunks_total} chunks · {p.pairs_written} pairs"
+        )
+        if p.current and self.stop_button.isEnabled():
+            say(self.message, f"Writing a pair from {Path(p.current).name}…")
+
+    def _on_generated(self, report: GenerationReport) -> None:
+        text = (
+            f"Wrote {report.pairs_written} pairs into {self.generating} "
+            f"from {report.chunks_used} chunks."
+        )
+        if report.chunks_skipped:
+            text += (
+                f" {report.chunks_skipped} replies could not be read as a question and an "
+                "answer and were skipped."
+            )
+        if report.cancelled:
+            text = "Stopped: what was written is kept. " + text
+        say(self.message, text)
+        self.generated.emit(report)
+
+    def _on_generation_failed(self, text: str) -> None:
+        if text == "Cancelled.":
+            say(self.message, "Stopped: what was written is kept.")
+        else:
+            say(self.message, f"{text} What was written before is kept.", error=True)
+
+    def _on_generation_finished(self) -> None:
+        dataset = self.generating
+        self.generation, self.generating = None, None
+        self.reload(select=dataset if self.current is None else None)
+        self.changed.emit()
+
+    # -- rename and delete ------------------------------------------------------------------
+
+    def ask_rename(self) -> None:
+        if self.current is None:
+            return
+        name, ok = QInputDialog.getText(self, "Rename the dataset", "New name:", text=self.current)
+        if ok and name.strip() and name.strip() != self.current:
+            self.rename(self.current, name.strip())
+
+    def rename(self, name: str, new_name: str) -> bool:
+        try:
+            info = self.services.datasets.rename(name, new_name)
+        except (FolioError, OSError) as exc:
+            say(self.message, str(exc), error=True)
+            return False
+        if self.current == name:
+            self.current = info.name  # the same dataset: nothing to ask or load again
+        say(self.message, f"Renamed {name} to {info.name}.")
+        self.renamed.emit(name, info.name)
+        self.reload(select=info.name)
+        self.changed.emit()
+        return True
+
+    def ask_delete(self) -> None:
+        if self.current is None:
+            return
+        answer = QMessageBox.question(
+            self,
+            "Delete the dataset?",
+            f"Delete {self.current} and its training files? Jobs already started keep "
+            "their uploaded copy.",
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.delete(self.current)
+
+    def delete(self, name: str) -> bool:
+        try:
+            self.services.datasets.delete(name)
+        except (FolioError, OSError) as exc:
+            say(self.message, str(exc), error=True)
+            return False
+        if self.current == name:
+            self.current = None  # gone: its unsaved edits go with it, nothing to ask
+            self.selected.emit(None)
+        say(self.message, f"Deleted {name}.")
+        self.reload()
+        self.changed.emit()
+        return True

@@ -1,0 +1,1 @@
+"""Models and Providers: the dialog and its tabs."""
