@@ -6,9 +6,15 @@ themselves live in ``desktop.services`` and import no UI.
 
 from __future__ import annotations
 
+import argparse
+import logging
+import signal
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from desktop import __version__
+from desktop.core.errors import FolioError
 from desktop.core.library.channel import ChannelServer, Reply
 from desktop.services import Services, build_services, freeze_long_lived_objects
 
@@ -22,12 +28,6 @@ def run_window(
     With ``answer`` (``desktop.cli.answer``), the window runs read-only ``folio-cli``
     commands that other processes send it while it has the library open.
     """
-    import argparse
-    import logging
-    import signal
-    import sys
-
-    from desktop import __version__
 
     parser = argparse.ArgumentParser(prog="folio", description="Chat with your documents.")
     parser.add_argument("--version", action="version", version=f"folio {__version__}")
@@ -39,7 +39,7 @@ def run_window(
     )
     args = parser.parse_args(argv)
 
-    from desktop.core.errors import FolioError
+    # Imported on first use: it loads httpx, which takes a while.
     from desktop.ui.main_window import MainWindow, app_icon
     from desktop.ui.qt import QApplication, QMessageBox, QTimer
 
@@ -77,6 +77,7 @@ def run_window(
     wake.start(250)
     QTimer.singleShot(0, window.library.sync)  # pick up what changed while Folio was closed
     if args.self_test:
+        # Imported on first use: it loads httpx, which takes a while.
         from desktop.ui.self_test import run_self_test
 
         run_self_test(window, Path(args.self_test))

@@ -12,13 +12,17 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from desktop.core.chat.history import ChatStore
 from desktop.core.errors import SettingsError, StoreError
+from desktop.core.finetune.datasets import DatasetStore
+from desktop.core.finetune.records import JobStore
 from desktop.core.library.catalog import EMBEDDING_MODEL_KEY, Library
 from desktop.core.library.lock import LibraryLock
+from desktop.core.models.ids import OPENAI, is_remote, split_model_id
 from desktop.core.models.local_files import EMBED_DIM
 from desktop.core.paths import data_home
 from desktop.core.secrets import Secrets
-from desktop.core.settings import Settings, load_settings, save_settings, updated
+from desktop.core.settings import Settings, StoreSettings, load_settings, save_settings, updated
 from desktop.core.tasks import CancelToken, ProgressCallback
 
 # What loads LlamaIndex, ONNX Runtime, llama.cpp or the vector store is imported where it
@@ -92,11 +96,13 @@ class Services:
         self.claim()
         config = self.settings.store
         if config.backend == "qdrant":
+            # Imported on first use: it loads LlamaIndex, which takes a while.
             from desktop.core.store.server import connect
 
             if not config.url:
                 raise SettingsError("store.url: set the Qdrant server URL to use backend 'qdrant'.")
             return connect(config.url, os.environ.get(config.api_key_env), config.collection)
+        # Imported on first use: it loads LlamaIndex, which takes a while.
         from desktop.core.library.reembed import active_collection, remove_stale_collections
         from desktop.core.models.embeddings import LOCAL_EMBEDDING_ID, embedding_dim
         from desktop.core.store.edge import EdgeVectorStore, stored_dim
@@ -127,6 +133,7 @@ class Services:
         model behind this object's back, ingestion and search refuse with a clear message
         instead of mixing models.
         """
+        # Imported on first use: it loads tiktoken, which takes a while.
         from desktop.core.models.embeddings import LOCAL_EMBEDDING_ID
 
         return self.library.get_meta(EMBEDDING_MODEL_KEY) or LOCAL_EMBEDDING_ID
@@ -138,7 +145,7 @@ class Services:
         ``$OPENAI_BASE_URL`` if set) or a server from the settings, with its key from the
         keyring or its environment variable.
         """
-        from desktop.core.models.ids import is_remote, split_model_id
+        # Imported on first use: it loads the OpenAI SDK, which takes a while.
         from desktop.core.models.providers import api_key, provider
 
         if not is_remote(model_id):
@@ -148,6 +155,7 @@ class Services:
 
     def load_embedding_model(self, model_id: str) -> BaseEmbedding:
         """A new instance of the embedding model ``model_id``, with its credentials."""
+        # Imported on first use: it loads tiktoken, which takes a while.
         from desktop.core.models.embeddings import embedding_for
 
         api_key, base_url = self.embedding_credentials(model_id)
@@ -175,6 +183,7 @@ class Services:
         job, or run it first with ``swap=False`` alongside other jobs (the long part), then
         again as a library job. Cancelled, it resumes when called again.
         """
+        # Imported on first use: it loads LlamaIndex, which takes a while.
         from desktop.core.library.reembed import REEMBED_BATCH_SIZE, Reembedder
         from desktop.core.store.edge import EdgeVectorStore
 
@@ -221,8 +230,8 @@ class Services:
         cancelled or killed move resumes when called again (see ``desktop.core.store.move``).
         Raises ``StoreError`` when the server cannot be reached, with nothing changed.
         """
+        # Imported on first use: it loads LlamaIndex, which takes a while.
         from desktop.core.library.reembed import active_collection
-        from desktop.core.settings import StoreSettings
         from desktop.core.store.edge import EdgeVectorStore, stored_dim
         from desktop.core.store.move import MOVE_BATCH_SIZE, MoveReport, StoreMove, move_points
         from desktop.core.store.server import connect
@@ -275,6 +284,7 @@ class Services:
 
     def library_dim(self) -> int:
         """The dense vector size of the library's embedding model."""
+        # Imported on first use: it loads tiktoken, which takes a while.
         from desktop.core.models.embeddings import LOCAL_EMBEDDING_ID, embedding_dim
 
         if self.embed_model_name == LOCAL_EMBEDDING_ID:
@@ -283,6 +293,7 @@ class Services:
 
     @cached_property
     def ingestor(self) -> Ingestor:
+        # Imported on first use: it loads LlamaIndex, which takes a while.
         from desktop.core.library.ingest import Ingestor
 
         ingestor = Ingestor(
@@ -293,6 +304,7 @@ class Services:
 
     @cached_property
     def retriever(self) -> Retriever:
+        # Imported on first use: it loads LlamaIndex, which takes a while.
         from desktop.core.library.search import Retriever
 
         return Retriever(
@@ -313,12 +325,14 @@ class Services:
 
     def store_problem(self) -> str | None:
         """Why the store cannot serve the library (fewer points than chunks), or None."""
+        # Imported on first use: it loads LlamaIndex, which takes a while.
         from desktop.core.store import missing_points
 
         return missing_points(self.library.stats().chunks, self.store.count(), self.store_label())
 
     @cached_property
     def llms(self) -> LLMCache:
+        # Imported on first use: it loads LlamaIndex, which takes a while.
         from desktop.core.models.local import LLMCache
 
         return LLMCache(self.settings, self.secrets)
@@ -329,7 +343,6 @@ class Services:
 
     def needs_consent(self, model_id: str) -> str | None:
         """The remote provider behind ``model_id`` if it may not yet receive document text."""
-        from desktop.core.models.ids import is_remote, split_model_id
 
         if not is_remote(model_id):
             return None
@@ -350,21 +363,18 @@ class Services:
 
     @cached_property
     def chats(self) -> ChatStore:
-        from desktop.core.chat.history import ChatStore
 
         self.claim()
         return ChatStore(self.home / "chats.db")
 
     @cached_property
     def datasets(self) -> DatasetStore:
-        from desktop.core.finetune.datasets import DatasetStore
 
         self.claim()
         return DatasetStore(self.home / "finetune" / "datasets")
 
     @cached_property
     def finetune_jobs(self) -> JobStore:
-        from desktop.core.finetune.records import JobStore
 
         self.claim()
         return JobStore(self.home / "finetune.db")
@@ -372,8 +382,8 @@ class Services:
     @cached_property
     def finetuning(self) -> FineTuning:
         """OpenAI's fine-tuning API (at ``$OPENAI_BASE_URL`` if set), with the OpenAI key."""
+        # Imported on first use: it loads httpx, which takes a while.
         from desktop.core.finetune.jobs import FineTuning
-        from desktop.core.models.ids import OPENAI
         from desktop.core.models.providers import client, provider
 
         def openai_client() -> openai.OpenAI:
@@ -384,12 +394,14 @@ class Services:
 
     def models(self) -> tuple[list[ModelInfo], dict[str, str]]:
         """``providers.all_models`` with Folio's jobs, so fine-tuned models carry their lineage."""
+        # Imported on first use: it loads the OpenAI SDK, which takes a while.
         from desktop.core.models.providers import all_models
 
         return all_models(self.settings, self.secrets, self.finetune_jobs)
 
     @cached_property
     def chat(self) -> ChatService:
+        # Imported on first use: it loads LlamaIndex, which takes a while.
         from desktop.core.chat.service import ChatService
 
         return ChatService(

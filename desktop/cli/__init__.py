@@ -87,6 +87,7 @@ def _in_use(home: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     line = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(line)
+    # Imported on first use: it loads filelock, which takes a while.
     from desktop.services import build_services
 
     try:

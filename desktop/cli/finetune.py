@@ -24,7 +24,8 @@ from desktop.cli.common import (
     emit,
     interruptible,
 )
-from desktop.core.errors import DatasetError
+from desktop.core.errors import DatasetError, FolioError, ProviderError
+from desktop.core.finetune.pricing import PRICES_AS_OF
 
 if TYPE_CHECKING:
     from desktop.core.finetune.jobs import UploadPlan
@@ -37,7 +38,7 @@ def _kb(size: int) -> str:
 
 
 def cmd_validate(services: Services, args: argparse.Namespace) -> int:
-    from desktop.core.finetune.pricing import PRICES_AS_OF
+    # Imported on first use: it loads tiktoken, which takes a while.
     from desktop.core.finetune.validate import validate_file
 
     path = Path(args.file)
@@ -60,8 +61,7 @@ def cmd_validate(services: Services, args: argparse.Namespace) -> int:
 
 def _describe(services: Services, plan: UploadPlan) -> str:
     """What ``start`` would send, and where, for the question asked before sending it."""
-    from desktop.core.errors import FolioError
-    from desktop.core.finetune.pricing import PRICES_AS_OF
+    # Imported on first use: it loads the OpenAI SDK, which takes a while.
     from desktop.core.models.providers import provider
 
     try:
@@ -119,7 +119,6 @@ def _job_lines(job: Job) -> list[str]:
 
 
 def cmd_status(services: Services, args: argparse.Namespace) -> int:
-    from desktop.core.errors import ProviderError
 
     finetuning, store = services.finetuning, services.finetune_jobs
     if args.job_id:
@@ -143,6 +142,7 @@ def cmd_status(services: Services, args: argparse.Namespace) -> int:
 
 def _wait(services: Services, args: argparse.Namespace) -> bool:
     """Follow the job (or every unfinished one) until it ends; True if Ctrl+C stopped it."""
+    # Imported on first use: it loads httpx, which takes a while.
     from desktop.core.finetune.jobs import POLL_SECONDS
 
     store, shown = services.finetune_jobs, dict[str, str]()

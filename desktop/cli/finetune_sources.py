@@ -14,6 +14,7 @@ from desktop.cli.common import (
     emit,
     interruptible,
 )
+from desktop.core.finetune.sources.from_chats import liked_examples
 
 if TYPE_CHECKING:
     from desktop.core.finetune.sources.generate import GenerationProgress
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 
 
 def cmd_from_chats(services: Services, args: argparse.Namespace) -> int:
-    from desktop.core.finetune.sources.from_chats import liked_examples
 
     examples = liked_examples(services.chats, args.include_system_prompt)
     if not examples:
@@ -39,6 +39,7 @@ def cmd_from_chats(services: Services, args: argparse.Namespace) -> int:
 
 
 def cmd_generate(services: Services, args: argparse.Namespace) -> int:
+    # Imported on first use: it loads LlamaIndex, which takes a while.
     from desktop.core.finetune.sources.generate import generate_pairs
 
     folder = Path(args.folder)

@@ -15,6 +15,7 @@ from desktop.cli.common import (
     emit,
     interruptible,
 )
+from desktop.core.errors import Cancelled
 from desktop.core.settings import ServerSettings, updated
 
 if TYPE_CHECKING:
@@ -92,6 +93,7 @@ def cmd_remove(services: Services, args: argparse.Namespace) -> int:
 
 
 def cmd_catalog(services: Services, args: argparse.Namespace) -> int:
+    # Imported on first use: it loads httpx, which takes a while.
     from desktop.core.models.downloads import catalog_rows
 
     rows = catalog_rows(services.home / "models" / "gguf")
@@ -118,7 +120,7 @@ def cmd_catalog(services: Services, args: argparse.Namespace) -> int:
 
 
 def cmd_download(services: Services, args: argparse.Namespace) -> int:
-    from desktop.core.errors import Cancelled
+    # Imported on first use: it loads httpx, which takes a while.
     from desktop.core.models.downloads import download, find_entry
 
     entry = find_entry(args.name)
@@ -148,6 +150,7 @@ def cmd_download(services: Services, args: argparse.Namespace) -> int:
 
 
 def cmd_set_key(services: Services, args: argparse.Namespace) -> int:
+    # Imported on first use: it loads the OpenAI SDK, which takes a while.
     from desktop.core.models.providers import provider
 
     p = provider(args.provider, services.settings)

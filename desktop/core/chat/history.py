@@ -40,8 +40,8 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE INDEX IF NOT EXISTS messages_chat ON messages(chat_id, id);
 """
-# Schema versions after the first (``desktop.core.db.migrate``). Files from before versions were kept
-# may have gained these columns already, so the first step adds only what is missing.
+# Schema versions after the first (``desktop.core.db.migrate``). Files from before versions
+# were kept may have gained these columns already, so the first step adds only what is missing.
 _MIGRATIONS: tuple[Migration, ...] = (
     add_columns("messages", {"usage": "TEXT", "rating": "INTEGER"}),
 )

@@ -39,6 +39,7 @@ REMOTE_TIMEOUT_SECONDS = 120.0
 
 def local_embedding(cache_dir: Path, threads: int) -> BaseEmbedding:
     """The embedded default, loaded from a local folder; never touches the network."""
+    # Imported on first use: it loads LlamaIndex, which takes a while.
     from llama_index.embeddings.fastembed import FastEmbedEmbedding
 
     return FastEmbedEmbedding(
@@ -99,6 +100,7 @@ def embedding_for(
 @functools.cache
 def _remote_embedding_class() -> Callable[[str, str | None, str], BaseEmbedding]:
     """``RemoteEmbedding``, defined on first use: the OpenAI SDK adds 0.6 s to start-up."""
+    # Imported on first use: it loads the OpenAI SDK, which takes a while.
     import openai
     from llama_index.embeddings.openai import OpenAIEmbedding
 

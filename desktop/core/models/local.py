@@ -20,7 +20,7 @@ from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_ca
 from llama_index.core.llms.custom import CustomLLM
 
 from desktop.core.errors import ModelError
-from desktop.core.models.ids import LOCAL_PREFIX
+from desktop.core.models.ids import LOCAL_PREFIX, split_model_id
 from desktop.core.models.local_files import local_llm_path
 from desktop.core.secrets import Secrets
 from desktop.core.settings import Settings
@@ -51,6 +51,7 @@ class LocalLlama(CustomLLM):
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def model_post_init(self, context: Any, /) -> None:
+        # Imported on first use: it loads llama.cpp, which takes a while.
         from llama_cpp import Llama
 
         try:
@@ -151,7 +152,7 @@ class LLMCache:
         Keeping it keeps its HTTP client: a new one costs a TLS context and a connection,
         about 40 ms before every first token.
         """
-        from desktop.core.models.ids import split_model_id
+        # Imported on first use: it loads the OpenAI SDK, which takes a while.
         from desktop.core.models.providers import api_key, provider
         from desktop.core.models.remote import RemoteChatModel
 

@@ -22,6 +22,7 @@ guesses an encoding even for binary data.
 from __future__ import annotations
 
 import codecs
+import unicodedata
 from pathlib import Path
 
 from desktop.core.library.catalog import FAILED
@@ -76,7 +77,6 @@ _UTF16_TEXT_SHARE = 0.97
 
 def _utf16_by_decoding(sample: bytes) -> str | None:
     """``utf-16-le``/``-be`` when the sample decodes, that way only, to text-like characters."""
-    import unicodedata
 
     usable = sample[: len(sample) // 2 * 2]
     if len(usable) < 8:
@@ -104,6 +104,7 @@ def _utf16_by_decoding(sample: bytes) -> str | None:
 
 def _declared(data: bytes, html: bool) -> str | None:
     """The Python codec for the encoding the document declares, if any and known."""
+    # Imported on first use: it loads webencodings, which takes a while.
     import webencodings
     from bs4.dammit import EncodingDetector
 

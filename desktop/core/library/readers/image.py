@@ -31,6 +31,7 @@ class ImageReader(BaseReader):
 
     def load_data(self, file: Path, extra_info: dict | None = None) -> list[Document]:
         """One Document per frame with text; raises ``ImageUnreadable`` when there is none."""
+        # Imported on first use: it loads Pillow, which takes a while.
         from PIL import Image, ImageSequence, UnidentifiedImageError
 
         kind = file.suffix.lstrip(".").upper() or "image"

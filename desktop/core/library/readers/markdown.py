@@ -12,6 +12,8 @@ from pathlib import Path
 
 from llama_index.core.readers.base import BaseReader
 from llama_index.core.schema import Document
+from markdown_it import MarkdownIt
+from mdit_py_plugins.front_matter import front_matter_plugin
 
 from desktop.core.library.readers.encoding import decode_text
 
@@ -40,8 +42,6 @@ class MarkdownReader(BaseReader):
 
     def load_data(self, file: Path, extra_info: dict | None = None) -> list[Document]:
         import yaml  # loaded with the first Markdown file
-        from markdown_it import MarkdownIt
-        from mdit_py_plugins.front_matter import front_matter_plugin
 
         text = decode_text(file, file.read_bytes())
         tokens = MarkdownIt("commonmark").use(front_matter_plugin).parse(text)

@@ -16,6 +16,7 @@ class NotebookReader(BaseReader):
     """
 
     def load_data(self, file: Path, extra_info: dict | None = None) -> list[Document]:
+        # Imported on first use: it loads nbconvert, which takes a while.
         import nbconvert
 
         script, _ = nbconvert.exporters.ScriptExporter().from_filename(str(file))

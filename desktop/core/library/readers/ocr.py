@@ -93,6 +93,7 @@ def _engine(threads: int) -> _Engine:
 
 def _rgb(image: Image) -> Image:
     """``image`` as RGB; transparency is laid on white, as it would be printed."""
+    # Imported on first use: it loads Pillow, which takes a while.
     from PIL import Image as PilImage
 
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
@@ -146,6 +147,7 @@ def recognise(image: Image, threads: int = 1) -> OcrText:
     The engine is loaded on the first call in a process and kept. Raises nothing for an
     image without text: that gives an empty ``OcrText``.
     """
+    # Imported on first use: it loads NumPy, which takes a while.
     import numpy as np
 
     # RapidOCR reads a 3-channel array as BGR (OpenCV's order).

@@ -104,6 +104,7 @@ def _runs(paragraph: ElementTree.Element, nested: list[str]) -> str:
 
 def pptx_reader() -> BaseReader:
     """LlamaIndex's PowerPoint reader: one document per slide."""
+    # Imported on first use: it loads LlamaIndex, which takes a while.
     from llama_index.readers.file import PptxReader
 
     return PptxReader(num_workers=0, raise_on_error=True)

@@ -67,6 +67,7 @@ class PdfReader(BaseReader):
             bitmap.close()
 
     def load_data(self, file: Path, extra_info: dict | None = None) -> list[Document]:
+        # Imported on first use: it loads PDFium, which takes a while.
         import pypdfium2 as pdfium
 
         try:

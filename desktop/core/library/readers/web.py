@@ -30,6 +30,7 @@ _HIDING_STYLE = re.compile(
 
 def page_text(markup: str) -> tuple[str, str]:
     """The ``(title, text)`` a browser shows for an HTML page; either may be empty."""
+    # Imported on first use: it loads inscriptis, which takes a while.
     import html5lib  # loaded with the first page
     from inscriptis import Inscriptis
     from inscriptis.model.config import ParserConfig
