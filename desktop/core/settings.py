@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from desktop.core.errors import SettingsError
+from desktop.core.files import write_atomically
 
 SETTINGS_FILE = "settings.json"
 
@@ -156,11 +157,9 @@ def load_settings(home: Path) -> Settings:
 
 
 def save_settings(home: Path, settings: Settings) -> None:
-    """Write the settings atomically, so a crash never leaves half a file."""
-    path = home / SETTINGS_FILE
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(settings.model_dump_json(indent=2), encoding="utf-8")
-    os.replace(tmp, path)
+    """Write the settings atomically (synced, through a temporary file of its own), so a
+    crash never leaves half a file and two processes never share a temporary name."""
+    write_atomically(home / SETTINGS_FILE, [settings.model_dump_json(indent=2)])
 
 
 def updated(settings: Settings, **changes: object) -> Settings:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from desktop.core.library.catalog import FAILED, INDEXED, SKIPPED, UNAVAILABLE_REASON
@@ -154,7 +155,7 @@ class LibraryPane(QWidget):
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    def _run(self, work) -> None:  # type: ignore[no-untyped-def]
+    def _run(self, work: Callable[[Job], object]) -> None:
         job = Job(work, self)
         job.progress.connect(self._on_progress)
         job.succeeded.connect(self._on_done)

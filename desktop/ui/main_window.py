@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from desktop.core.finetune.jobs import POLL_SECONDS
@@ -25,6 +26,7 @@ from desktop.ui.qt import (
     QIcon,
     QKeySequence,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QSettings,
     QSplitter,
@@ -114,7 +116,9 @@ class MainWindow(QMainWindow):
         self.finetune_watcher.start()
 
     def _menus(self) -> None:
-        def action(menu, text: str, slot, shortcut: str | None = None) -> QAction:  # type: ignore[no-untyped-def]
+        def action(
+            menu: QMenu, text: str, slot: Callable[[], object], shortcut: str | None = None
+        ) -> QAction:
             act = QAction(text, self)
             if shortcut:
                 act.setShortcut(QKeySequence(shortcut))

@@ -69,7 +69,7 @@ def test_move_to_a_server_and_back_from_the_storage_tab(qtbot, library, tmp_path
 def test_a_move_without_a_url_says_what_is_missing(qtbot, library) -> None:  # type: ignore[no-untyped-def]
     _, tab = open_tab(qtbot, library)
     tab.url.setText("")
-    assert tab.move() is None
+    assert tab.start_move() is None
     assert tab.message.text() == "Enter the Qdrant server's URL."
     assert library.settings.store.backend == "edge"
 
@@ -77,7 +77,7 @@ def test_a_move_without_a_url_says_what_is_missing(qtbot, library) -> None:  # t
 def test_an_unreachable_server_is_reported_and_nothing_changes(qtbot, library) -> None:  # type: ignore[no-untyped-def]
     _, tab = open_tab(qtbot, library)
     tab.url.setText("http://127.0.0.1:9")
-    job = tab.move()
+    job = tab.start_move()
     assert job is not None
     with qtbot.waitSignal(job.finished, timeout=60_000):
         pass

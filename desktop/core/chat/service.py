@@ -31,7 +31,6 @@ class Answer:
     retrieval: bool
     chat_id: str
     interrupted: bool = False
-    sources_trimmed: bool = False
     prompt: list[ChatMessage] = field(default_factory=list)
     usage: dict[str, int] | None = None
     notice: str | None = None  # what a person should know about this answer
@@ -189,7 +188,6 @@ class ChatService:
             retrieval=retrieval,
             chat_id=chat.id,
             interrupted=interrupted,
-            sources_trimmed=trimmed,
             prompt=messages,
             usage=reply.usage,
             notice=notice,

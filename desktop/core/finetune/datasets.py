@@ -31,13 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from desktop.core.errors import DatasetError
+from desktop.core.files import sync_folder, write_atomically
 from desktop.core.finetune.examples import (
     Example,
     LineProblem,
     json_line,
     read_examples,
-    sync_folder,
-    write_atomically,
     write_examples,
 )
 

@@ -8,14 +8,13 @@ import. Every problem found while reading names its line.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from desktop.core.errors import DatasetError
+from desktop.core.files import write_atomically
 
 ROLES = ("system", "user", "assistant")
 ANSWER_KEYS = ("response", "completion")  # what a prompt/response pair may call its answer
@@ -196,30 +195,3 @@ def write_examples(path: Path, examples: Iterable[Example]) -> None:
 def json_line(example: Example) -> str:
     """One example as a JSONL line, newline included (UTF-8 kept as is, not escaped)."""
     return json.dumps(example.to_json(), ensure_ascii=False) + "\n"
-
-
-def write_atomically(path: Path, chunks: Iterable[str]) -> None:
-    """Write text to a temporary file beside ``path``, sync it, then rename it over ``path``."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as file:
-            for chunk in chunks:
-                file.write(chunk)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    sync_folder(path.parent)
-
-
-def sync_folder(folder: Path) -> None:
-    """Make a rename or a new file in ``folder`` survive a power cut (POSIX only)."""
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

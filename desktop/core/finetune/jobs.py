@@ -29,6 +29,7 @@ from desktop.core.finetune.examples import Example, LineProblem, json_line, read
 from desktop.core.finetune.records import (
     Job,
     JobEvent,
+    JobState,
     JobStore,
     PendingStart,
 )
@@ -223,7 +224,7 @@ class FineTuning:
             events = self._new_events(client, job.id)
         except (openai.OpenAIError, httpx.HTTPError) as exc:
             raise self._error(exc, client, f"job {job.id}") from exc
-        stored = self.jobs.events(job.id) if remote.status == "failed" else []
+        stored = self.jobs.events(job.id) if remote.status == JobState.FAILED else []
         _apply(job, remote, events, stored)
         self.jobs.update(job, events)
         return job
@@ -416,7 +417,7 @@ def _apply(job: Job, remote: Any, events: list[JobEvent], stored: Sequence[JobEv
     job.validation_file = remote.validation_file
     if remote.hyperparameters is not None:
         job.hyperparameters = remote.hyperparameters.model_dump(exclude_none=True)
-    if remote.status == "failed":
+    if remote.status == JobState.FAILED:
         # OpenAI's reason; failing that, the last error its events gave.
         reason = getattr(remote.error, "message", None)
         errors = [e.message for e in [*stored, *events] if e.level == "error"]

@@ -15,6 +15,7 @@ import time
 from collections.abc import Collection
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,20 @@ from desktop.core.db import connect as connect_db
 from desktop.core.db import transaction as write_transaction
 from desktop.core.errors import FinetuneError
 
-TERMINAL = ("succeeded", "failed", "cancelled")
+
+class JobState(StrEnum):
+    """A fine-tuning job's status, as OpenAI's fine-tuning API names them
+    (https://platform.openai.com/docs/api-reference/fine-tuning/object)."""
+
+    VALIDATING_FILES = "validating_files"
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+TERMINAL = (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
 
 
 @dataclass(frozen=True)
@@ -42,7 +56,6 @@ class Metric:
     step: int
     train_loss: float | None
     valid_loss: float | None
-    train_accuracy: float | None = None  # OpenAI's train_mean_token_accuracy
     total_steps: int | None = None
 
 
@@ -292,7 +305,6 @@ class JobStore:
                 step,
                 _number(data.get("train_loss")),
                 _number(data.get("valid_loss")),
-                _number(data.get("train_mean_token_accuracy")),
                 int(data["total_steps"]) if isinstance(data.get("total_steps"), int) else None,
             )
         return [by_step[step] for step in sorted(by_step)]

@@ -244,11 +244,6 @@ class EdgeVectorStore(BasePydanticVectorStore):
         with self._lock:
             yield
 
-    def clear(self) -> None:
-        """Delete every chunk."""
-        with self._lock:
-            self._shard.update(qe.UpdateOperation.delete_points_by_filter(qe.Filter()))
-
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
         """Dense, sparse (BM25) or hybrid (both, fused with DBSF, keyword weighted) search."""
         k = query.similarity_top_k

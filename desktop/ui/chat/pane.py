@@ -165,7 +165,7 @@ class MessageView(QFrame):
         layout.addWidget(self.notice)
         layout.addWidget(self.sources)
         layout.addWidget(self.usage)
-        self.actions = QHBoxLayout()
+        self.action_bar = QHBoxLayout()
         if role == "assistant":
             self.copy_button = QPushButton("Copy")
             self.copy_button.clicked.connect(self.copy)
@@ -181,8 +181,8 @@ class MessageView(QFrame):
                 self.open_button,
                 self.regenerate_button,
             ):
-                self.actions.addWidget(button)
-            self.actions.addStretch(1)
+                self.action_bar.addWidget(button)
+            self.action_bar.addStretch(1)
             self.like_button = QPushButton(_icon("thumb-up"), "")
             self.like_button.setAccessibleName("Good answer")
             self.like_button.setToolTip(
@@ -198,8 +198,8 @@ class MessageView(QFrame):
                 button.setCheckable(True)
                 button.setEnabled(False)  # until the answer is stored
                 button.clicked.connect(lambda checked, v=value: self._rate(v if checked else None))
-                self.actions.addWidget(button)
-            layout.addLayout(self.actions)
+                self.action_bar.addWidget(button)
+            layout.addLayout(self.action_bar)
         self.text = ""
         self.set_text(text)
 
@@ -301,9 +301,9 @@ class ChatPane(QWidget):
         self.messages.addStretch(1)
         inner = QWidget()
         inner.setLayout(self.messages)
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setWidget(inner)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setWidget(inner)
         self.input = QPlainTextEdit()
         self.input.setPlaceholderText("Ask about your documents…  (Ctrl+Enter to send)")
         self.input.setFixedHeight(80)
@@ -320,11 +320,11 @@ class ChatPane(QWidget):
         row.addLayout(column)
         layout = QVBoxLayout(self)
         layout.addWidget(self.header)
-        layout.addWidget(self.scroll, 1)
+        layout.addWidget(self.scroll_area, 1)
         layout.addLayout(row)
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
-            QShortcut(QKeySequence(keys), self, activated=self.send)
-        QShortcut(QKeySequence("Esc"), self, activated=self.stop)
+            QShortcut(QKeySequence(keys), self).activated.connect(self.send)
+        QShortcut(QKeySequence("Esc"), self).activated.connect(self.stop)
         self.update_header()
 
     @property
@@ -345,13 +345,15 @@ class ChatPane(QWidget):
     def _clear(self) -> None:
         while self.messages.count() > 1:
             item = self.messages.takeAt(0)
-            if item.widget():
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
 
     def message_views(self) -> list[MessageView]:
         views = []
         for i in range(self.messages.count()):
-            widget = self.messages.itemAt(i).widget()
+            item = self.messages.itemAt(i)
+            widget = item.widget() if item is not None else None
             if isinstance(widget, MessageView):
                 views.append(widget)
         return views
@@ -364,7 +366,7 @@ class ChatPane(QWidget):
         return view
 
     def _scroll_to_end(self) -> None:
-        bar = self.scroll.verticalScrollBar()
+        bar = self.scroll_area.verticalScrollBar()
         bar.setValue(bar.maximum())
 
     def show_chat(self, chat_id: str | None) -> None:

@@ -11,6 +11,7 @@ from desktop.ui.qt import (
     QListWidget,
     QListWidgetItem,
     QMenu,
+    QPoint,
     QPushButton,
     Qt,
     QVBoxLayout,
@@ -89,7 +90,7 @@ class ChatList(QWidget):
         self.deleted.emit(chat_id)
         return True
 
-    def _menu(self, position) -> None:  # type: ignore[no-untyped-def]
+    def _menu(self, position: QPoint) -> None:
         item = self.list.itemAt(position)
         if item is None:
             return

@@ -261,15 +261,17 @@ class DatasetsPanel(QWidget):
             self.selected.emit(wanted)
         self._enable()
 
+    def _items(self) -> list[QTreeWidgetItem]:
+        """The list's rows, top to bottom."""
+        items = (self.list.topLevelItem(i) for i in range(self.list.topLevelItemCount()))
+        return [item for item in items if item is not None]
+
     def names(self) -> list[str]:
-        return [
-            self.list.topLevelItem(i).data(0, _ROLE) for i in range(self.list.topLevelItemCount())
-        ]
+        return [item.data(0, _ROLE) for item in self._items()]
 
     def select(self, name: str) -> bool:
         """Choose ``name`` as if clicked; False when it is not listed or the person stayed."""
-        for i in range(self.list.topLevelItemCount()):
-            item = self.list.topLevelItem(i)
+        for item in self._items():
             if item.data(0, _ROLE) == name:
                 self.list.setCurrentItem(item)
                 return self.current == name
@@ -290,8 +292,7 @@ class DatasetsPanel(QWidget):
 
     def _highlight(self, name: str | None) -> None:
         self.list.blockSignals(True)
-        for i in range(self.list.topLevelItemCount()):
-            item = self.list.topLevelItem(i)
+        for item in self._items():
             if item.data(0, _ROLE) == name:
                 self.list.setCurrentItem(item)
         self.list.blockSignals(False)

@@ -244,7 +244,9 @@ class ExamplesEditor(QWidget):
         self.rows.insert(index, Row(messages, TRAIN))
         self._fill()
         self.table.setCurrentCell(index, 1)
-        self.table.editItem(self.table.item(index, 1))
+        item = self.table.item(index, 1)
+        if item is not None:
+            self.table.editItem(item)
         self._mark_dirty()
         return index
 
@@ -283,7 +285,9 @@ class ExamplesEditor(QWidget):
                 count += 1
                 if count == line:
                     self.table.selectRow(index)
-                    self.table.scrollToItem(self.table.item(index, 1))
+                    item = self.table.item(index, 1)
+                    if item is not None:
+                        self.table.scrollToItem(item)
                     self._show_messages(index)
                     return True
         return False

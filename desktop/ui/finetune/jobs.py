@@ -253,7 +253,7 @@ class TrainPanel(QWidget):
         return self._run(work, self.confirm, f"Checking {name} for {base}…")
 
     def _run(
-        self, work: Callable[[Job], object], on_success: Callable[[Any], None], doing: str
+        self, work: Callable[[Job], object], on_success: Callable[[Any], object], doing: str
     ) -> Job:
         """One step of starting (planning, then uploading) in the background."""
         job = Job(work)
@@ -429,8 +429,8 @@ class JobsPanel(QWidget):
 
     def statuses(self) -> dict[str, str]:
         """Job id -> the status the list shows."""
-        items = [self.list.topLevelItem(i) for i in range(self.list.topLevelItemCount())]
-        return {item.data(0, _ROLE): item.text(0) for item in items}
+        items = (self.list.topLevelItem(i) for i in range(self.list.topLevelItemCount()))
+        return {item.data(0, _ROLE): item.text(0) for item in items if item is not None}
 
     def on_update(self, job: FineTuneJob) -> None:
         """A poll found ``job`` as it is now."""

@@ -52,7 +52,7 @@ class StorageTab(QWidget):
         self.collection = QLineEdit(services.settings.store.collection)
         self.collection.setAccessibleName("Collection")
         self.move_button = QPushButton("Move")
-        self.move_button.clicked.connect(self.move)
+        self.move_button.clicked.connect(self.start_move)
         self.bar = QProgressBar()
         self.bar.setTextVisible(True)
         self.cancel_button = QPushButton("Cancel")
@@ -101,7 +101,7 @@ class StorageTab(QWidget):
         self.cancel_button.setVisible(running)
         self.cancel_button.setEnabled(running)
 
-    def move(self) -> Job | None:
+    def start_move(self) -> Job | None:
         """Start the move the form describes; None when the form is incomplete."""
         if self.job is not None:
             return None
