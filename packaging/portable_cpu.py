@@ -26,8 +26,11 @@ def check_llama_portable(bundle: Path) -> None:
     """Raise SystemExit if a bundled llama.cpp library uses instructions beyond AVX2."""
     objdump = shutil.which("objdump")
     if objdump is None:
-        print("objdump not found: the llama.cpp portability check was skipped.")
-        return
+        raise SystemExit(
+            "objdump not found, so the bundled llama.cpp cannot be checked for instructions "
+            "beyond AVX2: install binutils (Debian: apt-get install binutils; Windows: MSYS2's "
+            "binutils) and build again."
+        )
     libraries = _llama_libraries(bundle)
     if not libraries:
         raise SystemExit(f"No llama.cpp library found under {bundle}.")

@@ -5,7 +5,8 @@
 #   bash packaging/system_packages.sh test      # + Xvfb, for the test of the window under X
 #   bash packaging/system_packages.sh package   # + xdotool, ImageMagick and the Wayland client
 #                                               #   libraries the bundled Qt links, for the
-#                                               #   installers' smoke test
+#                                               #   installers' smoke test, and binutils
+#                                               #   (objdump) for the llama.cpp CPU check
 #
 # On Debian and Ubuntu the missing ones are installed when this user can (root, or sudo
 # without a password); otherwise it stops at once with the one command to run. Elsewhere it
@@ -14,7 +15,7 @@ set -euo pipefail
 
 RUN=(libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxkbcommon-x11-0)
 TEST=("${RUN[@]}" xvfb)
-PACKAGE=("${TEST[@]}" xdotool imagemagick libwayland-cursor0 libwayland-egl1)
+PACKAGE=("${TEST[@]}" xdotool imagemagick libwayland-cursor0 libwayland-egl1 binutils)
 
 case "${1:-}" in
     run) WANTED=("${RUN[@]}") ;;

@@ -51,3 +51,12 @@ def test_a_bundle_without_llama_is_refused(tmp_path: Path) -> None:
     (tmp_path / "bundle").mkdir()
     with pytest.raises(SystemExit, match=r"No llama\.cpp library"):
         check_llama_portable(tmp_path / "bundle")
+
+
+def test_a_build_without_objdump_stops_instead_of_skipping_the_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = _bundle_with(tmp_path, "-mavx2", "-mfma")
+    monkeypatch.setenv("PATH", str(tmp_path / "no-tools"))
+    with pytest.raises(SystemExit, match=r"objdump not found.*install binutils"):
+        check_llama_portable(bundle)
