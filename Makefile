@@ -43,7 +43,7 @@ demo: $(BIN)/.installed
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy desktop/core
+	$(BIN)/mypy desktop
 
 # System packages first: on a fresh machine a missing one stops at once, not after the build.
 test: system-packages-test lint

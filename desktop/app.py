@@ -43,7 +43,8 @@ def run_window(
     from desktop.ui.main_window import MainWindow, app_icon
     from desktop.ui.qt import QApplication, QMessageBox, QTimer
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("Folio")
     app.setApplicationVersion(__version__)
     app.setWindowIcon(app_icon())

@@ -16,6 +16,7 @@ from desktop.cli.common import (
     interruptible,
 )
 from desktop.core.errors import Cancelled
+from desktop.core.models.local_files import Lineage
 from desktop.core.settings import ServerSettings, updated
 
 if TYPE_CHECKING:
@@ -48,13 +49,14 @@ def cmd_list(services: Services, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _lineage_text(lineage: dict[str, Any] | None) -> str:
+def _lineage_text(lineage: Lineage | None) -> str:
     """``  [from gpt-4o-mini, dataset zen, persona Zen, 2025-06-01]`` for fine-tuned models."""
     if not lineage:
         return ""
     parts = [f"from {lineage['base'] or 'an unknown base'}"]
-    parts += [f"{key} {lineage[key]}" for key in ("dataset", "persona") if lineage.get(key)]
-    parts += [lineage["date"]] if lineage.get("date") else []
+    parts += [f"dataset {lineage['dataset']}"] if lineage["dataset"] else []
+    parts += [f"persona {lineage['persona']}"] if lineage["persona"] else []
+    parts += [lineage["date"]] if lineage["date"] else []
     return f"  [{', '.join(parts)}]"
 
 

@@ -35,10 +35,10 @@ from desktop.core.finetune.pricing import (
     estimate_cost_usd,
 )
 from desktop.core.finetune.validate import (
-    token_encoding,
     validate_examples,
     validate_file,
 )
+from desktop.core.models.tokens import token_encoding
 
 MOODS = [
     "bored",

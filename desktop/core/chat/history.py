@@ -10,6 +10,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -140,7 +141,7 @@ class ChatStore:
         retrieval: bool = False,
         citations: list[Citation] | None = None,
         interrupted: bool = False,
-        usage: dict[str, int] | None = None,
+        usage: Mapping[str, object] | None = None,
     ) -> int:
         now = time.time()
         cites = json.dumps([c.to_json() for c in citations or []])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, cast
 
 from llama_index.core.base.llms.types import ChatMessage
 
@@ -32,7 +32,7 @@ class Answer:
     chat_id: str
     interrupted: bool = False
     prompt: list[ChatMessage] = field(default_factory=list)
-    usage: dict[str, int] | None = None
+    usage: Usage | None = None
     notice: str | None = None  # what a person should know about this answer
     message_id: int | None = None  # the stored answer, to rate it
 
@@ -50,13 +50,61 @@ class Answer:
         }
 
 
+class Usage(TypedDict, total=False):
+    """Tokens an answer took, as OpenAI's API reports them (``usage`` of a completion);
+    ``estimated`` is 1 where Folio counted them itself because the server did not say."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+    estimated: int
+
+
 @dataclass
 class _Reply:
     """What has arrived of an answer so far: kept whatever stops the stream."""
 
     text: str = ""
     interrupted: bool = False
-    usage: dict[str, int] | None = None
+    usage: Usage | None = None
+    notice: str | None = None  # what went wrong on the way, for the person
+
+
+@dataclass
+class _Turn:
+    """One question's choices: model, persona, chat and the history sent with it."""
+
+    question: str
+    model_id: str
+    llm: ChatModel
+    persona: Persona | None
+    chat_id: str
+    history: list[ChatMessage]
+
+    @property
+    def persona_name(self) -> str | None:
+        return self.persona.name if self.persona else None
+
+    @property
+    def system(self) -> str | None:
+        return self.persona.prompt if self.persona else None
+
+    @property
+    def budget(self) -> int:
+        """Prompt tokens the model takes, leaving room for the answer."""
+        return int(self.llm.metadata.context_window - self.llm.metadata.num_output)
+
+
+@dataclass
+class _Prompt:
+    """The messages sent, the sources among them, and whether some had to be left out."""
+
+    messages: list[ChatMessage]
+    kept: list[Citation] | None
+    trimmed: bool
+
+    def replace(self, other: _Prompt) -> None:
+        self.messages, self.kept = other.messages, other.kept
 
 
 class ChatModel(Protocol):
@@ -104,9 +152,43 @@ class ChatService:
     ) -> Answer:
         """Answer ``question``, streaming tokens to ``on_token``; the turn is saved.
 
-        ``on_chat`` learns the chat's id as soon as the question is stored, so a caller
-        whose answer then fails can send again into the same chat.
+        The steps: choose the model and persona, retrieve (when on), build the prompt,
+        stream the answer, store it. ``on_chat`` learns the chat's id as soon as the
+        question is stored, so a caller whose answer then fails can send again into the
+        same chat.
+
+        Raises:
+            ChatError: the question is empty, or the chat or persona does not exist.
+            ConsentRequired: retrieval would send document text to a remote provider that
+                has not agreed to receive it.
+            ProviderError: the model failed (a dropped stream is not raised: the partial
+                answer is kept, marked interrupted).
         """
+        turn = self._choose(question, model, persona, retrieval, chat_id)
+        citations = self._retriever().search(question, k=top_k) if retrieval else None
+        prompt = self._prompt(turn, citations)
+        self.store.add_message(
+            turn.chat_id,
+            "user",
+            question,
+            model=turn.model_id,
+            persona=turn.persona_name,
+            retrieval=retrieval,
+        )
+        if on_chat is not None:
+            on_chat(turn.chat_id)
+        reply = self._stream(turn, prompt, on_token, cancel)
+        return self._store(turn, prompt, reply, retrieval)
+
+    def _choose(
+        self,
+        question: str,
+        model: str | None,
+        persona: str | None,
+        retrieval: bool,
+        chat_id: str | None,
+    ) -> _Turn:
+        """The model, persona, chat and history this question is answered with."""
         if not question.strip():
             raise ChatError("The question is empty.")
         model_id = model or self.default_model
@@ -121,74 +203,76 @@ class ChatService:
             ChatMessage(role=m.role, content=m.content)
             for m in self.store.messages(chat.id)[-HISTORY_MESSAGES:]
         ]
-        citations = self._retriever().search(question, k=top_k) if retrieval else None
-        budget = llm.metadata.context_window - llm.metadata.num_output
-        system = chosen.prompt if chosen else None
+        return _Turn(question, model_id, llm, chosen, chat.id, history)
+
+    def _prompt(self, turn: _Turn, citations: list[Citation] | None) -> _Prompt:
+        """The messages, with as many sources and earlier turns as the context holds."""
         messages, kept, trimmed = fit_to_context(
-            question, system, citations, history, budget, llm.count_tokens
+            turn.question, turn.system, citations, turn.history, turn.budget, turn.llm.count_tokens
         )
-        self.store.add_message(
-            chat.id,
-            "user",
-            question,
-            model=model_id,
-            persona=chosen.name if chosen else None,
-            retrieval=retrieval,
-        )
-        if on_chat is not None:
-            on_chat(chat.id)
+        return _Prompt(messages, kept, trimmed)
+
+    def _stream(
+        self,
+        turn: _Turn,
+        prompt: _Prompt,
+        on_token: Callable[[str], None] | None,
+        cancel: CancelToken | None,
+    ) -> _Reply:
+        """Stream the answer; a remote model's real context limit below what Folio assumed
+        halves the sources and tries again (and says so)."""
         kwargs: dict[str, Any] = {}
-        if chosen and chosen.temperature is not None:
-            kwargs["temperature"] = chosen.temperature
-        reply, notice = _Reply(), None
+        if turn.persona and turn.persona.temperature is not None:
+            kwargs["temperature"] = turn.persona.temperature
+        reply = _Reply()
         while True:
             try:
-                _generate(llm, messages, kwargs, reply, on_token, cancel)
-                break
+                _generate(turn.llm, prompt.messages, kwargs, reply, on_token, cancel)
+                return reply
             except StreamDropped as exc:
-                reply.interrupted, notice = True, str(exc)
-                break
+                reply.interrupted, reply.notice = True, str(exc)
+                return reply
             except ContextTooLong as exc:
-                # A remote model's real limit can be below what Folio assumed: halve the
-                # sources and try again, and say so.
-                if reply.text or not kept:
+                if reply.text or not prompt.kept:
                     raise
-                messages, kept, _ = fit_to_context(
-                    question, system, kept[: len(kept) // 2], history, budget, llm.count_tokens
-                )
-                trimmed = True
-                notice = f"{exc} Fewer sources were sent."
+                fewer = prompt.kept[: len(prompt.kept) // 2]
+                prompt.replace(self._prompt(turn, fewer))
+                prompt.trimmed = True
+                reply.notice = f"{exc} Fewer sources were sent."
+
+    def _store(self, turn: _Turn, prompt: _Prompt, reply: _Reply, retrieval: bool) -> Answer:
+        """Save the answer with its sources and usage; the ``Answer`` the caller gets."""
         if reply.usage is None and reply.text:
             # Not every server reports usage when streaming (llama.cpp's does not): count.
-            reply.usage = {
-                "prompt_tokens": sum(llm.count_tokens(m.content or "") for m in messages),
-                "completion_tokens": llm.count_tokens(reply.text),
-                "estimated": 1,
-            }
-        if trimmed and notice is None:
+            reply.usage = Usage(
+                prompt_tokens=sum(turn.llm.count_tokens(m.content or "") for m in prompt.messages),
+                completion_tokens=turn.llm.count_tokens(reply.text),
+                estimated=1,
+            )
+        notice = reply.notice
+        if prompt.trimmed and notice is None:
             notice = "Some sources or earlier turns were left out to fit the model's context."
-        sources = kept or []
+        sources = prompt.kept or []
         message_id = self.store.add_message(
-            chat.id,
+            turn.chat_id,
             "assistant",
             reply.text,
-            model=model_id,
-            persona=chosen.name if chosen else None,
+            model=turn.model_id,
+            persona=turn.persona_name,
             retrieval=retrieval,
             citations=sources,
             interrupted=reply.interrupted,
             usage=reply.usage,
         )
-        text, interrupted = reply.text, reply.interrupted
         return Answer(
-            text=text,
+            text=reply.text,
             citations=sources,
-            model=model_id,
-            persona=chosen.name if chosen else None,
+            model=turn.model_id,
+            persona=turn.persona_name,
             retrieval=retrieval,
-            chat_id=chat.id,
-            interrupted=interrupted,
-            prompt=messages,
+            chat_id=turn.chat_id,
+            interrupted=reply.interrupted,
+            prompt=prompt.messages,
             usage=reply.usage,
             notice=notice,
             message_id=message_id,
@@ -216,6 +300,8 @@ def _generate(
                 on_token(delta)
             counts = getattr(response, "additional_kwargs", None) or {}
             if counts.get("total_tokens"):
-                reply.usage = {k: int(v) for k, v in counts.items() if k.endswith("_tokens")}
+                reply.usage = cast(
+                    Usage, {k: int(v) for k, v in counts.items() if k.endswith("_tokens")}
+                )
     finally:
         stream.close()  # ends generation at once and frees the model for the next turn

@@ -22,6 +22,7 @@ from typing import Any
 from desktop.core.db import connect as connect_db
 from desktop.core.db import transaction as write_transaction
 from desktop.core.errors import FinetuneError
+from desktop.core.models.local_files import Lineage
 
 
 class JobState(StrEnum):
@@ -128,7 +129,7 @@ class PendingStart:
     persona: str | None = None
 
 
-def ft_lineage(model: str, job: Job | None, created: float | None = None) -> dict[str, Any]:
+def ft_lineage(model: str, job: Job | None, created: float | None = None) -> Lineage:
     """Where an ``ft:`` model came from, as ``models list`` and the picker show it.
 
     From Folio's job when it ran one; otherwise only what the id says (``ft:<base>:...``)
@@ -136,15 +137,15 @@ def ft_lineage(model: str, job: Job | None, created: float | None = None) -> dic
     """
     parts = model.removeprefix("openai:").split(":")
     when = job.finished_at or job.created_at if job else created
-    return {
-        "base": job.base if job else (parts[1] if len(parts) > 1 and parts[1] else None),
-        "dataset": job.dataset if job else None,
-        "persona": job.persona if job else None,
-        "date": time.strftime("%Y-%m-%d", time.localtime(when)) if when else None,
-        "timestamp": when,
-        "job_id": job.id if job else None,
-        "trained_here": job is not None,
-    }
+    return Lineage(
+        base=job.base if job else (parts[1] if len(parts) > 1 and parts[1] else None),
+        dataset=job.dataset if job else None,
+        persona=job.persona if job else None,
+        date=time.strftime("%Y-%m-%d", time.localtime(when)) if when else None,
+        timestamp=when,
+        job_id=job.id if job else None,
+        trained_here=job is not None,
+    )
 
 
 _SCHEMA = """

@@ -7,10 +7,7 @@ would waste money is a warning (duplicates). Tokens are counted with tiktoken, o
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +31,7 @@ from desktop.core.finetune.pricing import (
     default_epochs,
     estimate_cost_usd,
 )
+from desktop.core.models.tokens import token_encoding
 
 FALLBACK_ENCODING = "o200k_base"  # for a base model not in the price table: OpenAI's current
 
@@ -282,45 +280,3 @@ def count_tokens(messages: list[dict[str, Any]], encoding: tiktoken.Encoding) ->
 
 
 _role_tokens: dict[str, dict[str, int]] = {}  # encoding name -> valid role -> its tokens
-
-
-_encoding_lock = threading.Lock()
-
-
-def token_encoding(name: str) -> tiktoken.Encoding:
-    """A tiktoken encoding, from the copy llama-index ships unless TIKTOKEN_CACHE_DIR is set.
-
-    There is no network to fetch encodings from; llama-index bundles cl100k_base and
-    o200k_base. Like ``llama_index.core.utils.get_tokenizer``, the cache folder is pointed
-    at only while loading, and only when the user has not chosen one. tiktoken keeps a
-    loaded encoding for the life of the process.
-    """
-    with _encoding_lock:
-        chosen = os.environ.get("TIKTOKEN_CACHE_DIR")
-        if chosen is not None:
-            try:
-                return tiktoken.get_encoding(name)
-            except Exception as exc:
-                raise DatasetError(
-                    f"Cannot load the tiktoken encoding {name} to count tokens from "
-                    f"TIKTOKEN_CACHE_DIR={chosen} ({exc}). Unset TIKTOKEN_CACHE_DIR to use "
-                    "the copy that comes with Folio."
-                ) from exc
-        os.environ["TIKTOKEN_CACHE_DIR"] = str(_bundled_tiktoken_cache())
-        try:
-            return tiktoken.get_encoding(name)
-        except Exception as exc:
-            raise DatasetError(
-                f"Cannot load the tiktoken encoding {name} to count tokens ({exc}); "
-                "reinstall Folio."
-            ) from exc
-        finally:
-            del os.environ["TIKTOKEN_CACHE_DIR"]
-
-
-def _bundled_tiktoken_cache() -> Path:
-    """llama-index's ``_static/tiktoken_cache`` (files named by the sha1 of their URL)."""
-    spec = importlib.util.find_spec("llama_index.core")
-    if spec is None or spec.origin is None:
-        raise DatasetError("llama-index is not installed: reinstall Folio to count tokens.")
-    return Path(spec.origin).parent / "_static" / "tiktoken_cache"

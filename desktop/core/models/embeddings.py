@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import tiktoken
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from tokenizers import Tokenizer
 
 from desktop.core.errors import ModelError
 from desktop.core.models.ids import MAX_RETRIES, OPENAI_URL
 from desktop.core.models.local_files import EMBED_MODEL_NAME, embedding_model_dir
+from desktop.core.models.tokens import token_encoding
 
 LOCAL_EMBEDDING_ID = f"local:{EMBED_MODEL_NAME.rsplit('/', 1)[-1]}"
 OPENAI_EMBEDDING_MODELS = ("text-embedding-3-small", "text-embedding-3-large")
@@ -235,5 +235,5 @@ def chunk_tokens(model: BaseEmbedding) -> ChunkTokens:
             return tokenizer.encode(text, add_special_tokens=False).ids
 
         return ChunkTokens(wordpieces, reads - special)
-    encoding = tiktoken.get_encoding("cl100k_base")
+    encoding = token_encoding("cl100k_base")  # offline: LlamaIndex's copy, never a download
     return ChunkTokens(encoding.encode, REMOTE_MAX_TOKENS)

@@ -12,7 +12,7 @@ import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from desktop.core.errors import ModelError
 from desktop.core.models.ids import LOCAL_PREFIX
@@ -28,6 +28,18 @@ EMBED_MAX_TOKENS = 256
 _TOKENIZER_FILES = ("tokenizer.json", "config.json", "special_tokens_map.json")
 
 
+class Lineage(TypedDict):
+    """Where a fine-tuned model came from, as ``models list`` and the picker show it."""
+
+    base: str | None  # the base model's id at the provider
+    dataset: str | None  # the dataset's name (or file), when Folio ran the job
+    persona: str | None  # the persona whose voice the dataset was written in
+    date: str | None  # YYYY-MM-DD, local time, when the job finished (or was created)
+    timestamp: float | None  # the same moment, seconds since the epoch
+    job_id: str | None
+    trained_here: bool  # Folio ran the job (else only the model's id was read)
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     """One entry of the model picker."""
@@ -38,8 +50,7 @@ class ModelInfo:
     available: bool
     path: Path | None = None
     remote: bool = False  # sends text off this computer
-    # Fine-tuned models only: where they came from (``finetune.jobs.ft_lineage``'s shape).
-    lineage: dict[str, Any] | None = None
+    lineage: Lineage | None = None  # fine-tuned models only: where they came from
 
 
 def _package_dir(package: str) -> Path | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from desktop.core.chat.prompts import source_label
@@ -59,7 +59,7 @@ class Choice:
         return f"{who} · retrieval {'on' if self.retrieval else 'off'}"
 
 
-def usage_text(usage: dict[str, int] | None) -> str:
+def usage_text(usage: Mapping[str, object] | None) -> str:
     """Token counts as one short line, e.g. ``812 tokens in · 96 out (estimated)``."""
     if not usage:
         return ""
@@ -229,7 +229,7 @@ class MessageView(QFrame):
         self.notice.setText(f"⚠ {notice}" if notice else "")
         self.notice.setVisible(bool(notice))
 
-    def set_usage(self, usage: dict[str, int] | None) -> None:
+    def set_usage(self, usage: Mapping[str, object] | None) -> None:
         self.usage.setText(usage_text(usage))
         self.usage.setVisible(bool(usage))
 
