@@ -413,7 +413,9 @@ class Services:
         )
 
     def apply_settings(self, settings: Settings) -> None:
-        """Use new settings; chunking and threads take effect from the next start."""
+        """Use new settings. Chunking applies from the next start (the splitter is built
+        once), to files indexed then; CPU threads apply to OCR at once and to a model the
+        next time it loads."""
         self.settings = settings
         if "ingestor" in self.__dict__:
             self.ingestor.settings = settings

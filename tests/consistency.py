@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from desktop.core.library.catalog import FINAL_STATES, INDEXED
+from desktop.core.library.catalog import FINAL_STATES, FileStatus
 from desktop.services import Services
 
 
@@ -17,7 +17,7 @@ def assert_consistent(services: Services) -> None:
     assert len(stored) == len(nodes), "duplicate chunk ids in the store"
     expected: dict[str, str] = {}
     for record in records:
-        if record.status == INDEXED:
+        if record.status == FileStatus.INDEXED:
             assert record.chunk_ids, f"{record.path} is indexed with no chunks"
             for chunk_id in record.chunk_ids:
                 expected[chunk_id] = record.path
@@ -27,5 +27,5 @@ def assert_consistent(services: Services) -> None:
     assert services.store.count() == len(expected)
     per_file = Counter(stored.values())
     for record in records:
-        if record.status == INDEXED:
+        if record.status == FileStatus.INDEXED:
             assert per_file[record.path] == len(record.chunk_ids)

@@ -17,13 +17,7 @@ from desktop.cli.common import (
     interruptible,
 )
 from desktop.core.errors import LibraryError
-from desktop.core.library.catalog import (
-    EMBEDDING_MODEL_KEY,
-    FAILED,
-    INDEXED,
-    SKIPPED,
-    UNAVAILABLE_REASON,
-)
+from desktop.core.library.catalog import EMBEDDING_MODEL_KEY, UNAVAILABLE_REASON, FileStatus
 from desktop.core.tasks import Progress, eta_phrase
 
 if TYPE_CHECKING:
@@ -101,12 +95,19 @@ def cmd_status(services: Services, args: argparse.Namespace) -> int:
     from desktop.core.library.reembed import pending_switch
 
     stats = services.library.stats()
-    counts = {status: stats.by_status.get(status, 0) for status in (INDEXED, FAILED, SKIPPED)}
+    counts = {
+        status: stats.by_status.get(status, 0)
+        for status in (FileStatus.INDEXED, FileStatus.FAILED, FileStatus.SKIPPED)
+    }
     failures = [{"path": f.path, "reason": f.reason, "status": f.status} for f in stats.failures]
     unavailable = services.library.unavailable_folders()
     store_problem = services.store_problem()
     data: dict[str, Any] = {
-        "files": {"indexed": counts[INDEXED], "failed": counts[FAILED], "skipped": counts[SKIPPED]},
+        "files": {
+            "indexed": counts[FileStatus.INDEXED],
+            "failed": counts[FileStatus.FAILED],
+            "skipped": counts[FileStatus.SKIPPED],
+        },
         "chunks": stats.chunks,
         "embedding_model": services.library.get_meta(EMBEDDING_MODEL_KEY)
         or services.embed_model_name,
@@ -117,8 +118,8 @@ def cmd_status(services: Services, args: argparse.Namespace) -> int:
         "store_problem": store_problem,
     }
     lines = [
-        f"{counts[INDEXED]} files indexed ({stats.chunks} chunks), "
-        f"{counts[FAILED]} failed, {counts[SKIPPED]} skipped",
+        f"{counts[FileStatus.INDEXED]} files indexed ({stats.chunks} chunks), "
+        f"{counts[FileStatus.FAILED]} failed, {counts[FileStatus.SKIPPED]} skipped",
         *(f"  {f['status']}: {f['path']}: {f['reason']}" for f in failures),
         *(f"  unavailable: {folder}: {UNAVAILABLE_REASON}" for folder in unavailable),
         *([store_problem] if store_problem else []),

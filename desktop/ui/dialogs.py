@@ -191,7 +191,13 @@ class SettingsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(QLabel("Chunking and thread changes apply from the next start."))
+        note = QLabel(
+            "Chunk size and overlap apply from the next start, to files indexed after it "
+            "(files already indexed keep their chunks until they change). CPU threads apply "
+            "to OCR at once and to a model the next time it loads."
+        )
+        note.setWordWrap(True)
+        layout.addWidget(note)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
 

@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from desktop.core.library.catalog import FAILED, INDEXED, SKIPPED, UNAVAILABLE_REASON
+from desktop.core.library.catalog import UNAVAILABLE_REASON, FileStatus
 from desktop.core.library.ingest import IngestReport
 from desktop.core.tasks import Progress, eta_phrase
 from desktop.services import Services
@@ -160,6 +160,7 @@ class LibraryPane(QWidget):
         job.progress.connect(self._on_progress)
         job.succeeded.connect(self._on_done)
         job.failed.connect(self._on_failed)
+        job.cancelled.connect(lambda: self.status.setText("Cancelled."))
         job.finished.connect(self._on_finished)
         self._job = job
         self._set_busy(True)
@@ -203,8 +204,7 @@ class LibraryPane(QWidget):
 
     def _on_failed(self, message: str) -> None:
         self.status.setText(message)
-        if message != "Cancelled.":
-            self.error.emit(message)
+        self.error.emit(message)
 
     def _on_finished(self) -> None:
         job, self._job = self._job, None
@@ -235,12 +235,12 @@ class LibraryPane(QWidget):
         unavailable = set(library.unavailable_folders())
         self.folders.clear()
         for folder in folders:
-            counts = {INDEXED: 0, FAILED: 0, SKIPPED: 0}
+            counts = {FileStatus.INDEXED: 0, FileStatus.FAILED: 0, FileStatus.SKIPPED: 0}
             for record in library.files_under(folder).values():
                 counts[record.status] = counts.get(record.status, 0) + 1
-            label = f"{os.path.basename(folder) or folder}  ·  {counts[INDEXED]} indexed"
-            if counts[FAILED] or counts[SKIPPED]:
-                label += f", {counts[FAILED] + counts[SKIPPED]} not indexed"
+            label = f"{os.path.basename(folder) or folder}  ·  {counts[FileStatus.INDEXED]} indexed"
+            if counts[FileStatus.FAILED] or counts[FileStatus.SKIPPED]:
+                label += f", {counts[FileStatus.FAILED] + counts[FileStatus.SKIPPED]} not indexed"
             tooltip = folder
             if folder in unavailable:
                 label += "  ·  unavailable"

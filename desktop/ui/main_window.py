@@ -236,8 +236,6 @@ class MainWindow(QMainWindow):
 
     def show_error(self, message: str) -> None:
         """A core error as a readable message; the details are in the log file."""
-        if message == "Cancelled.":
-            return
         self.statusBar().showMessage(message, 15_000)
         box = QMessageBox(QMessageBox.Icon.Warning, "Folio", message, parent=self)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from desktop.core.library.filenames import os_path, stored_name
+from desktop.core.library.walk import skipped_folder
 from desktop.ui.qt import QFileSystemWatcher, QObject, QTimer, Signal
 
 DEBOUNCE_MS = 1500
@@ -43,7 +44,7 @@ class FolderWatcher(QObject):
                 paths.append(root)
                 continue
             for folder, dirs, _ in os.walk(os_path(root)):
-                dirs[:] = [d for d in dirs if not d.startswith(".") and d != "node_modules"]
+                dirs[:] = [d for d in dirs if not skipped_folder(folder, d)]
                 paths.append(folder)
                 if len(paths) >= MAX_WATCHED_DIRS:
                     break

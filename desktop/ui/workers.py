@@ -17,13 +17,15 @@ class Job(QObject):
     """One piece of background work; its signals arrive on the UI thread.
 
     ``work`` receives the job and may call ``job.report(progress)`` and ``job.stream(text)``
-    from the worker thread, and should check ``job.cancel`` between steps.
+    from the worker thread, and should check ``job.cancel`` between steps. Work that stops
+    because it was cancelled emits ``cancelled``, never ``failed``.
     """
 
     progress = Signal(object)
     token = Signal(str)
     succeeded = Signal(object)
     failed = Signal(str)
+    cancelled = Signal()
     finished = Signal()
 
     # Keeps jobs alive until their signals have been delivered.
@@ -52,7 +54,7 @@ class Job(QObject):
         try:
             result = self._work(self)
         except Cancelled:
-            self.failed.emit("Cancelled.")
+            self.cancelled.emit()
         except FolioError as exc:
             log.warning("%s", exc)
             self.failed.emit(str(exc))

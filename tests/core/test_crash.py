@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.library.catalog import INDEXED
+from desktop.core.library.catalog import FileStatus
 from tests.consistency import assert_consistent
 
 pytestmark = pytest.mark.slow
@@ -68,7 +68,7 @@ def test_sigkill_at_random_points(make_services, home: Path, tmp_path: Path) -> 
         report = services.ingestor.sync()
         assert not report.cancelled and report.failed == 0
         assert_consistent(services)
-        indexed = {r.path for r in services.library.all_files() if r.status == INDEXED}
+        indexed = {r.path for r in services.library.all_files() if r.status == FileStatus.INDEXED}
         assert indexed == expected
         services.close()
     assert killed >= ROUNDS // 2, "the kills landed after the runs had finished"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from desktop.core.errors import EmbeddingMismatchError
-from desktop.core.library.catalog import EMBEDDING_MODEL_KEY, FAILED, INDEXED, SKIPPED
+from desktop.core.library.catalog import EMBEDDING_MODEL_KEY, FileStatus
 from desktop.core.settings import Settings
 from desktop.core.tasks import CancelToken, Progress
 from tests.consistency import assert_consistent
@@ -67,15 +67,19 @@ def test_bad_inputs_get_reasons_and_the_run_goes_on(make_services, tmp_path: Pat
 
     assert report.added == 2
     statuses = {Path(r.path).name: (r.status, r.reason) for r in services.library.all_files()}
-    assert statuses["good.md"] == (INDEXED, None)
-    assert statuses["secret.pdf"][0] == FAILED and "password" in statuses["secret.pdf"][1]
-    assert statuses["scan.pdf"][0] == FAILED and "OCR" in statuses["scan.pdf"][1]
-    assert statuses["empty.txt"] == (SKIPPED, "empty file (0 bytes)")
-    assert statuses["blob.txt"][0] == FAILED and "binary" in statuses["blob.txt"][1]
-    assert statuses["latin.txt"] == (INDEXED, None)
-    assert statuses["unknown.txt"][0] == FAILED and "UTF-8" in statuses["unknown.txt"][1]
-    assert statuses["huge.txt"][0] == SKIPPED and "too large" in statuses["huge.txt"][1]
-    assert statuses["song.mp3"][0] == SKIPPED and "unsupported" in statuses["song.mp3"][1]
+    assert statuses["good.md"] == (FileStatus.INDEXED, None)
+    assert (
+        statuses["secret.pdf"][0] == FileStatus.FAILED and "password" in statuses["secret.pdf"][1]
+    )
+    assert statuses["scan.pdf"][0] == FileStatus.FAILED and "OCR" in statuses["scan.pdf"][1]
+    assert statuses["empty.txt"] == (FileStatus.SKIPPED, "empty file (0 bytes)")
+    assert statuses["blob.txt"][0] == FileStatus.FAILED and "binary" in statuses["blob.txt"][1]
+    assert statuses["latin.txt"] == (FileStatus.INDEXED, None)
+    assert statuses["unknown.txt"][0] == FileStatus.FAILED and "UTF-8" in statuses["unknown.txt"][1]
+    assert statuses["huge.txt"][0] == FileStatus.SKIPPED and "too large" in statuses["huge.txt"][1]
+    assert (
+        statuses["song.mp3"][0] == FileStatus.SKIPPED and "unsupported" in statuses["song.mp3"][1]
+    )
     assert "pipe.txt" not in statuses
     assert report.failed == 4 and report.skipped == 3
     assert_consistent(services)

@@ -16,7 +16,7 @@ import pytest
 
 from desktop.cli import main
 from desktop.core.errors import LibraryError
-from desktop.core.library.catalog import INDEXED
+from desktop.core.library.catalog import FileStatus
 from desktop.core.library.filenames import file_url, os_path, stored_name
 from tests.consistency import assert_consistent
 
@@ -286,7 +286,7 @@ def test_two_links_to_one_file_outside_the_library_are_one_file(  # type: ignore
     report = services.ingestor.ingest([docs])
     assert report.added == 1
     assert len(_found(services, "SP-8080")) == 1
-    assert all(r.status == INDEXED for r in services.library.all_files())
+    assert all(r.status == FileStatus.INDEXED for r in services.library.all_files())
 
 
 # -- found by trying to break it ----------------------------------------------------------------

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from desktop.core.library.catalog import FAILED, INDEXED, SKIPPED
+from desktop.core.library.catalog import FileStatus
 from desktop.core.library.readers import Unreadable, read_documents
 from desktop.core.library.readers.ocr import OcrOptions, recognise
 from desktop.core.settings import Settings
@@ -109,7 +109,7 @@ def test_image_without_text_gets_a_reason(tmp_path: Path) -> None:
     path = tmp_path / "blank.png"
     Image.new("L", (1200, 800), 255).save(path)
     error = _reason(path)
-    assert error.status == FAILED and "no text found in the image" in error.reason
+    assert error.status == FileStatus.FAILED and "no text found in the image" in error.reason
 
 
 @pytest.mark.parametrize("suffix", [".png", ".jpg", ".tiff", ".webp"])
@@ -122,7 +122,7 @@ def test_corrupt_images_get_a_reason(tmp_path: Path, suffix: str) -> None:
     garbage.write_bytes(b"not an image at all" * 50)
     for path in (truncated, garbage):
         error = _reason(path)
-        assert error.status == FAILED and "damaged" in error.reason, (path, error.reason)
+        assert error.status == FileStatus.FAILED and "damaged" in error.reason, (path, error.reason)
 
 
 def test_ocr_off_skips_images_and_scans_saying_how_to_turn_it_on(tmp_path: Path) -> None:
@@ -132,7 +132,7 @@ def test_ocr_off_skips_images_and_scans_saying_how_to_turn_it_on(tmp_path: Path)
     page_image(tmp_path, SCAN_LINES).save(pdf)
     for path in (image, pdf):
         error = _reason(path, OcrOptions(enabled=False))
-        assert error.status == SKIPPED
+        assert error.status == FileStatus.SKIPPED
         assert "OCR is off" in error.reason and "Settings" in error.reason
 
 
@@ -163,7 +163,11 @@ def test_ingested_scan_is_found_by_keyword_and_marked_ocr(make_services, tmp_pat
     seen: list[str | None] = []
     report = services.ingestor.ingest([docs], on_progress=lambda p: seen.append(p.detail))
     statuses = {Path(r.path).name: r.status for r in services.library.all_files()}
-    assert statuses == {"scan.pdf": INDEXED, "label.jpg": INDEXED, "blank.png": FAILED}
+    assert statuses == {
+        "scan.pdf": FileStatus.INDEXED,
+        "label.jpg": FileStatus.INDEXED,
+        "blank.png": FileStatus.FAILED,
+    }
     assert report.added == 2 and report.failed == 1
     assert "recognising text" in seen
     hit = services.retriever.search("VX-3131", k=1, mode="keyword")[0]
@@ -182,9 +186,9 @@ def test_turning_ocr_on_reads_scans_skipped_while_it_was_off(make_services, tmp_
     page_image(tmp_path, SCAN_LINES).save(docs / "scan.png")
     services.ingestor.ingest([docs])
     (record,) = services.library.all_files()
-    assert record.status == SKIPPED and "OCR is off" in (record.reason or "")
+    assert record.status == FileStatus.SKIPPED and "OCR is off" in (record.reason or "")
     services.apply_settings(Settings(ocr=True, threads=2))
     report = services.ingestor.sync()
     (record,) = services.library.all_files()
-    assert record.status == INDEXED and report.updated == 1
+    assert record.status == FileStatus.INDEXED and report.updated == 1
     assert services.retriever.search("VX-3131", k=1, mode="keyword")[0].file_name == "scan.png"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.library.catalog import FAILED
+from desktop.core.library.catalog import FileStatus
 from desktop.core.library.readers import Unreadable, read_documents
 from tests.corpus import write_pdf
 
@@ -67,7 +67,7 @@ def test_polish_cp1250_text_is_read(tmp_path: Path) -> None:
 
 def test_text_of_unknown_encoding_is_refused_with_what_to_do(tmp_path: Path) -> None:
     error = _reason(_write(tmp_path / "soup.txt", bytes(range(0x80, 0x100)) * 4))
-    assert error.status == FAILED
+    assert error.status == FileStatus.FAILED
     assert "not valid UTF-8" in error.reason and "offset 0" in error.reason
     assert "re-save the file as UTF-8" in error.reason
 
@@ -81,7 +81,7 @@ def test_binary_data_named_as_text_is_still_refused(tmp_path: Path) -> None:
         ("table.md", bytes(range(256)) * 4),
     ]:
         error = _reason(_write(tmp_path / name, data))
-        assert error.status == FAILED and "binary data" in error.reason, name
+        assert error.status == FileStatus.FAILED and "binary data" in error.reason, name
 
 
 def test_html_meta_charset_is_honoured(tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.library.catalog import FAILED, SKIPPED
+from desktop.core.library.catalog import FileStatus
 from desktop.core.library.readers import Unreadable, read_documents
 from tests.corpus import MARKERS, every_type, write_image_only_pdf, write_pdf
 
@@ -53,7 +53,7 @@ def _reason(path: Path) -> Unreadable:
 def test_encrypted_pdf(tmp_path: Path) -> None:
     path = write_pdf(tmp_path / "secret.pdf", ["classified"], password="hunter2")
     error = _reason(path)
-    assert error.status == FAILED
+    assert error.status == FileStatus.FAILED
     assert "password-protected" in error.reason
 
 
@@ -62,7 +62,7 @@ def test_truncated_pdf(tmp_path: Path) -> None:
     path = tmp_path / "truncated.pdf"
     path.write_bytes(whole[: len(whole) // 3])
     error = _reason(path)
-    assert error.status == FAILED
+    assert error.status == FileStatus.FAILED
     assert "damaged" in error.reason or "no text" in error.reason
 
 
@@ -70,12 +70,12 @@ def test_garbage_named_pdf(tmp_path: Path) -> None:
     path = tmp_path / "fake.pdf"
     path.write_bytes(b"this is not a pdf at all" * 10)
     error = _reason(path)
-    assert error.status == FAILED and "damaged" in error.reason
+    assert error.status == FileStatus.FAILED and "damaged" in error.reason
 
 
 def test_scanned_pdf_without_text(tmp_path: Path) -> None:
     error = _reason(write_image_only_pdf(tmp_path / "scan.pdf"))
-    assert error.status == FAILED
+    assert error.status == FileStatus.FAILED
     assert "no extractable text" in error.reason and "OCR" in error.reason
 
 
@@ -83,7 +83,7 @@ def test_binary_data_with_text_extension(tmp_path: Path) -> None:
     path = tmp_path / "data.txt"
     path.write_bytes(bytes(range(256)) * 4)
     error = _reason(path)
-    assert error.status == FAILED and "binary data" in error.reason
+    assert error.status == FileStatus.FAILED and "binary data" in error.reason
 
 
 def test_latin1_text_is_decoded(tmp_path: Path) -> None:
@@ -102,14 +102,14 @@ def test_damaged_docx(tmp_path: Path) -> None:
     path = tmp_path / "broken.docx"
     path.write_bytes(b"PK\x03\x04 not really a zip")
     error = _reason(path)
-    assert error.status == FAILED and "Word document" in error.reason
+    assert error.status == FileStatus.FAILED and "Word document" in error.reason
 
 
 def test_unsupported_type_is_skipped(tmp_path: Path) -> None:
     path = tmp_path / "photo.heic"
     path.write_bytes(b"\x00\x01")
     error = _reason(path)
-    assert error.status == SKIPPED and ".heic" in error.reason
+    assert error.status == FileStatus.SKIPPED and ".heic" in error.reason
 
 
 def test_whitespace_only_file(tmp_path: Path) -> None:
@@ -120,4 +120,4 @@ def test_whitespace_only_file(tmp_path: Path) -> None:
 
 def test_vanished_file(tmp_path: Path) -> None:
     error = _reason(tmp_path / "gone.txt")
-    assert error.status == FAILED and "disappeared" in error.reason
+    assert error.status == FileStatus.FAILED and "disappeared" in error.reason

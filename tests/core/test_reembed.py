@@ -20,7 +20,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from desktop.cli import answer, main
 from desktop.core.errors import EmbeddingMismatchError
-from desktop.core.library.catalog import EMBEDDING_SWITCH_KEY, INDEXED
+from desktop.core.library.catalog import EMBEDDING_SWITCH_KEY, FileStatus
 from desktop.core.library.channel import ChannelServer
 from desktop.core.library.ingest import Ingestor
 from desktop.core.library.reembed import (
@@ -284,7 +284,9 @@ def test_files_added_and_removed_during_the_switch_are_caught_up(  # type: ignor
     assert finished.embedded == 2  # the late file and the new orchard text
     expected = {name: text for name, text in TOPICS.items() if name not in ("volcano", "orchard")}
     expected[late_name] = late_text
-    indexed = {Path(r.path).stem for r in services.library.all_files() if r.status == INDEXED}
+    indexed = {
+        Path(r.path).stem for r in services.library.all_files() if r.status == FileStatus.INDEXED
+    }
     assert indexed == {*expected, "orchard"}
     assert_consistent(services)
     assert_search_finds_each_topic(services, expected)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.library.catalog import EMBEDDING_MODEL_KEY, INDEXED
+from desktop.core.library.catalog import EMBEDDING_MODEL_KEY, FileStatus
 from desktop.core.library.reembed import pending_switch
 from desktop.core.models.embeddings import LOCAL_EMBEDDING_ID
 from desktop.core.settings import Settings
@@ -193,7 +193,10 @@ def test_files_dropped_during_a_switch_wait_and_are_indexed_with_the_new_model( 
 
     # Once the switch ended, the queued folder was indexed, with the library's new model.
     assert services.embed_model_name == LAB_MODEL
-    assert services.library.files_under(str(late))[str(late / "harbour.md")].status == INDEXED
+    assert (
+        services.library.files_under(str(late))[str(late / "harbour.md")].status
+        == FileStatus.INDEXED
+    )
     hits = services.retriever.search("The harbour froze over in winter", k=1, mode="dense")
     assert hits[0].file_name == "harbour.md"
     assert_search_finds_each_file(services)

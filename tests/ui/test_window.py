@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.library.catalog import INDEXED
+from desktop.core.library.catalog import FileStatus
 from desktop.ui.main_window import MainWindow
 from desktop.ui.qt import QDropEvent, QMimeData, QPoint, Qt, QTimer, QUrl
 from tests.consistency import assert_consistent
@@ -173,7 +173,7 @@ def test_cancel_during_ingest_leaves_a_consistent_library(
     assert report.cancelled and 0 < report.added < 60
     qtbot.waitUntil(lambda: not window.library.busy)
     assert_consistent(window.services)
-    indexed = [r for r in window.services.library.all_files() if r.status == INDEXED]
+    indexed = [r for r in window.services.library.all_files() if r.status == FileStatus.INDEXED]
     assert len(indexed) == report.added
 
 
@@ -188,7 +188,7 @@ def test_closing_during_ingest_cancels_cleanly(qtbot, services, tmp_path: Path) 
     qtbot.waitUntil(lambda: win.library.progress.value() >= 1, timeout=60_000)
     win.close()  # cancels and waits for the worker to stop at a safe point
     assert_consistent(services)
-    indexed = [r for r in services.library.all_files() if r.status == INDEXED]
+    indexed = [r for r in services.library.all_files() if r.status == FileStatus.INDEXED]
     assert 0 < len(indexed) < 60
 
 

@@ -28,19 +28,28 @@ from desktop.core.errors import EmbeddingMismatchError
 from desktop.core.library.filenames import os_path, stored_name
 from desktop.core.library.walk import folder_available
 
-INDEXED, FAILED, SKIPPED = "indexed", "failed", "skipped"
+
+class FileStatus(StrEnum):
+    """Where a file stands in the library (the module docstring says how it moves)."""
+
+    INDEXED = "indexed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    INDEXING = "indexing"
+    REMOVING = "removing"
+
+
 EMBEDDING_MODEL_KEY = "embedding_model"
 # The store directory (under ``store/``) holding the active model's vectors; absent: "edge".
 EMBEDDING_STORE_KEY = "embedding_store"
 # A switch to another embedding model in progress, as JSON (see ``desktop.core.library.reembed``).
 EMBEDDING_SWITCH_KEY = "embedding_switch"
-INDEXING, REMOVING = "indexing", "removing"
 # Why a library folder is shown as unavailable, and what to do.
 UNAVAILABLE_REASON = (
     "cannot be reached (unplugged, unmounted or renamed?); its files are kept and synced "
     "again when it is back. To drop them, remove the folder from the library"
 )
-FINAL_STATES = (INDEXED, FAILED, SKIPPED)
+FINAL_STATES = (FileStatus.INDEXED, FileStatus.FAILED, FileStatus.SKIPPED)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -110,7 +119,7 @@ class FileRecord:
     size: int
     mtime_ns: int
     hash: str | None
-    status: str
+    status: FileStatus
     reason: str | None
     chunk_ids: list[str] = field(default_factory=list)
 
@@ -279,7 +288,7 @@ class Library:
             size=row["size"],
             mtime_ns=row["mtime_ns"],
             hash=row["hash"],
-            status=row["status"],
+            status=FileStatus(row["status"]),
             reason=row["reason"],
             chunk_ids=json.loads(row["chunk_ids"]),
         )
@@ -320,7 +329,8 @@ class Library:
         """Files a crash left half indexed or half removed."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT * FROM files WHERE status IN (?, ?)", (INDEXING, REMOVING)
+                "SELECT * FROM files WHERE status IN (?, ?)",
+                (FileStatus.INDEXING, FileStatus.REMOVING),
             ).fetchall()
         return [self._record(row) for row in rows]
 
@@ -328,7 +338,8 @@ class Library:
         """An indexed file with this content, whose chunks can be reused."""
         with self._lock:
             row = self._db.execute(
-                "SELECT * FROM files WHERE hash = ? AND status = ? LIMIT 1", (content_hash, INDEXED)
+                "SELECT * FROM files WHERE hash = ? AND status = ? LIMIT 1",
+                (content_hash, FileStatus.INDEXED),
             ).fetchone()
         return self._record(row) if row else None
 
@@ -361,7 +372,7 @@ class Library:
                 ],
             )
 
-    def set_status_many(self, paths: list[str], status: str) -> None:
+    def set_status_many(self, paths: list[str], status: FileStatus) -> None:
         """Move files to another state, keeping the rest of their records."""
         now = time.time()
         with self.transaction() as db:
@@ -394,12 +405,13 @@ class Library:
             chunks = self._db.execute(
                 "SELECT COALESCE(SUM(json_array_length(chunk_ids)), 0) AS n FROM files"
                 " WHERE status = ?",
-                (INDEXED,),
+                (FileStatus.INDEXED,),
             ).fetchone()["n"]
             failures = [
                 self._record(row)
                 for row in self._db.execute(
-                    "SELECT * FROM files WHERE status IN (?, ?) ORDER BY path", (FAILED, SKIPPED)
+                    "SELECT * FROM files WHERE status IN (?, ?) ORDER BY path",
+                    (FileStatus.FAILED, FileStatus.SKIPPED),
                 )
             ]
         return LibraryStats(counts, chunks, failures)

@@ -30,17 +30,7 @@ from llama_index.core.schema import BaseNode, TextNode
 from llama_index.core.vector_stores.types import FilterOperator, MetadataFilter, MetadataFilters
 
 from desktop.core.errors import Cancelled, LibraryError
-from desktop.core.library.catalog import (
-    FAILED,
-    INDEXED,
-    INDEXING,
-    REMOVING,
-    SKIPPED,
-    FileRecord,
-    FolderState,
-    Library,
-    is_under,
-)
+from desktop.core.library.catalog import FileRecord, FileStatus, FolderState, Library, is_under
 from desktop.core.library.filenames import os_path, stored_name
 from desktop.core.library.readers import Unreadable, read_documents
 from desktop.core.library.readers.ocr import OCR_OFF_REASON, OcrOptions
@@ -539,12 +529,12 @@ class Ingestor:
     def _index_file(
         self, root: str, found: FoundFile, previous: FileRecord | None, report: IngestReport
     ) -> None:
-        def finish(status: str, reason: str | None, content_hash: str | None) -> None:
+        def finish(status: FileStatus, reason: str | None, content_hash: str | None) -> None:
             record = FileRecord(
                 found.path, root, found.size, found.mtime_ns, content_hash, status, reason, []
             )
             self._replace(record, [], had_chunks=bool(previous and previous.chunk_ids))
-            if status == FAILED:
+            if status == FileStatus.FAILED:
                 report.failed += 1
             else:
                 report.skipped += 1
@@ -554,24 +544,24 @@ class Ingestor:
         if found.size > limit:
             size_mb = found.size / 1024 / 1024
             finish(
-                SKIPPED,
+                FileStatus.SKIPPED,
                 f"too large ({size_mb:.0f} MB; the limit is {self.settings.max_file_mb:g} MB, "
                 "which you can raise in settings)",
                 None,
             )
             return
         if found.size == 0:
-            finish(SKIPPED, "empty file (0 bytes)", None)
+            finish(FileStatus.SKIPPED, "empty file (0 bytes)", None)
             return
         try:
             content_hash = file_hash(found.os_path)
         except FileNotFoundError:
-            finish(FAILED, "the file disappeared while Folio was reading it", None)
+            finish(FileStatus.FAILED, "the file disappeared while Folio was reading it", None)
             return
         except OSError as exc:
-            finish(FAILED, f"cannot be read: {exc.strerror}", None)
+            finish(FileStatus.FAILED, f"cannot be read: {exc.strerror}", None)
             return
-        if previous and previous.hash == content_hash and previous.status == INDEXED:
+        if previous and previous.hash == content_hash and previous.status == FileStatus.INDEXED:
             self.library.touch(found.path, found.size, found.mtime_ns)
             report.unchanged += 1
             return
@@ -586,7 +576,7 @@ class Ingestor:
             found.size,
             found.mtime_ns,
             content_hash,
-            INDEXED,
+            FileStatus.INDEXED,
             None,
             [node.node_id for node in nodes],
         )
@@ -672,7 +662,7 @@ class Ingestor:
         if not nodes and not had_chunks:
             self.library.put(record)
             return
-        self.library.put(replace(record, status=INDEXING))
+        self.library.put(replace(record, status=FileStatus.INDEXING))
         self.store.delete_nodes(filters=_file_filter([record.path]))
         if nodes:
             self.store.add(nodes)
@@ -699,6 +689,6 @@ class Ingestor:
     def _remove_files(self, paths: list[str]) -> None:
         if not paths:
             return
-        self.library.set_status_many(paths, REMOVING)
+        self.library.set_status_many(paths, FileStatus.REMOVING)
         self._delete_chunks(paths)
         self.library.delete_many(paths)

@@ -40,6 +40,14 @@ def _is_virtualenv(path: str) -> bool:
     return os.path.exists(os.path.join(path, "pyvenv.cfg"))
 
 
+def skipped_folder(parent: str, name: str) -> bool:
+    """Whether the folder ``name`` in ``parent`` is never looked into: hidden, tooling
+    (``SKIPPED_DIRS``) or a virtualenv. The walker and the window's folder watcher share it."""
+    return (
+        name.startswith(".") or name in SKIPPED_DIRS or _is_virtualenv(os.path.join(parent, name))
+    )
+
+
 def _load_ignore(folder: str) -> pathspec.PathSpec | None:
     path = os.path.join(folder, IGNORE_FILE)
     try:
@@ -137,7 +145,7 @@ def walk(
         kept = []
         for name in sorted(dirs):
             sub = os.path.join(folder, name)
-            if name.startswith(".") or name in SKIPPED_DIRS or _is_virtualenv(sub):
+            if skipped_folder(folder, name):
                 continue
             if ignored(sub, True, active):
                 continue

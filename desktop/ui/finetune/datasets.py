@@ -440,6 +440,7 @@ class DatasetsPanel(QWidget):
         job.progress.connect(self._on_generation_progress)
         job.succeeded.connect(self._on_generated)
         job.failed.connect(self._on_generation_failed)
+        job.cancelled.connect(lambda: say(self.message, "Stopped: what was written is kept."))
         job.finished.connect(self._on_generation_finished)
         self.generation, self.generating = job, dataset
         self.progress.setRange(0, 0)  # busy until the chunks are counted
@@ -505,10 +506,7 @@ class DatasetsPanel(QWidget):
         self.generated.emit(report)
 
     def _on_generation_failed(self, text: str) -> None:
-        if text == "Cancelled.":
-            say(self.message, "Stopped: what was written is kept.")
-        else:
-            say(self.message, f"{text} What was written before is kept.", error=True)
+        say(self.message, f"{text} What was written before is kept.", error=True)
 
     def _on_generation_finished(self) -> None:
         dataset = self.generating

@@ -127,8 +127,7 @@ class JobWatcher(QObject):
             self.succeeded.emit(job)
 
     def _on_failed(self, text: str) -> None:
-        if text != "Cancelled.":
-            self.failed.emit(text)
+        self.failed.emit(text)
 
     def _on_finished(self) -> None:
         self.job = None

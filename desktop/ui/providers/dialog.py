@@ -383,8 +383,7 @@ class DownloadRow(QObject):
         self.downloaded.emit(self.entry.name, path)
 
     def _on_failed(self, message: str) -> None:
-        if message != "Cancelled.":
-            self.failed.emit(message)
+        self.failed.emit(message)
 
     def _on_finished(self) -> None:
         self.job = None
@@ -736,6 +735,7 @@ class EmbeddingsTab(QWidget):
         job.progress.connect(self._on_progress)
         job.succeeded.connect(self._on_done)
         job.failed.connect(self._on_failed)
+        job.cancelled.connect(lambda: say(self.message, "Cancelled."))
         job.finished.connect(self._on_finished)
         self.job = job
         self.bar.setRange(0, 0)  # busy until the first count: loading the model comes first
@@ -773,8 +773,7 @@ class EmbeddingsTab(QWidget):
             say(self.message, f"The library already uses {r.model} ({r.chunks} chunks).")
 
     def _on_failed(self, message: str) -> None:
-        text = " ".join(message.split())  # one line
-        say(self.message, text, error=message != "Cancelled.")
+        say(self.message, " ".join(message.split()), error=True)  # one line
 
     def _on_finished(self) -> None:
         self.job = None

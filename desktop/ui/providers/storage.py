@@ -121,6 +121,7 @@ class StorageTab(QWidget):
         job.progress.connect(self._on_progress)
         job.succeeded.connect(self._on_done)
         job.failed.connect(self._on_failed)
+        job.cancelled.connect(lambda: say(self.message, "Stopped; Move again goes on from there."))
         job.finished.connect(self._on_finished)
         self.job = job
         self.bar.setRange(0, 0)  # busy until the chunks are counted
@@ -148,7 +149,7 @@ class StorageTab(QWidget):
             self.moved.emit()
 
     def _on_failed(self, message: str) -> None:
-        say(self.message, " ".join(message.split()), error=message != "Cancelled.")
+        say(self.message, " ".join(message.split()), error=True)
 
     def _on_finished(self) -> None:
         self.job = None

@@ -23,7 +23,7 @@ from desktop.core.chat.service import ChatModel
 from desktop.core.errors import DatasetError, FinetuneError
 from desktop.core.finetune.datasets import DatasetStore
 from desktop.core.finetune.examples import Example
-from desktop.core.library.catalog import INDEXED, Library
+from desktop.core.library.catalog import FileStatus, Library
 from desktop.core.store import FolioStore
 from desktop.core.tasks import CancelToken
 
@@ -153,7 +153,7 @@ def _chunks(
     files = [
         record
         for record in library.all_files()
-        if record.status == INDEXED
+        if record.status == FileStatus.INDEXED
         and record.chunk_ids
         and (record.path == root or record.path.startswith(prefix))
     ]

@@ -16,7 +16,7 @@ from llama_index.core.readers.base import BaseReader
 from llama_index.core.schema import Document
 
 from desktop.core.errors import Cancelled
-from desktop.core.library.catalog import FAILED, SKIPPED
+from desktop.core.library.catalog import FileStatus
 from desktop.core.library.readers.base import Unreadable
 from desktop.core.library.readers.books import EpubReader
 from desktop.core.library.readers.image import IMAGE_TYPES, ImageReader, ImageUnreadable
@@ -74,19 +74,19 @@ def is_supported(path: Path) -> bool:
 
 def _read_with(path: Path, suffix: str, ocr: OcrOptions) -> list[Document]:
     if suffix in IMAGE_TYPES and not ocr.enabled:
-        raise Unreadable(SKIPPED, f"an image: {OCR_OFF_REASON}")
+        raise Unreadable(FileStatus.SKIPPED, f"an image: {OCR_OFF_REASON}")
     try:
         reader = OCR_READERS[suffix](ocr) if suffix in OCR_READERS else READERS[suffix]()
         docs = reader.load_data(path)
     except ImageUnreadable as exc:
-        raise Unreadable(FAILED, str(exc)) from exc
+        raise Unreadable(FileStatus.FAILED, str(exc)) from exc
     except UnicodeDecodeError as exc:
         raise Unreadable(
-            FAILED, "not valid UTF-8 text; re-save the file as UTF-8 and sync again"
+            FileStatus.FAILED, "not valid UTF-8 text; re-save the file as UTF-8 and sync again"
         ) from exc
     except (zipfile.BadZipFile, KeyError) as exc:
         kind = _KIND.get(suffix, f"{suffix} file")
-        raise Unreadable(FAILED, f"damaged or not really a {kind} ({exc})") from exc
+        raise Unreadable(FileStatus.FAILED, f"damaged or not really a {kind} ({exc})") from exc
     for number, doc in enumerate(docs, start=1):
         if suffix == ".pptx":  # one document per slide; its "title" is the slide's
             doc.metadata = {"page": number}
@@ -110,7 +110,7 @@ def read_documents(path: Path, ocr: OcrOptions | None = None) -> list[Document]:
     """
     suffix = path.suffix.lower()
     if not is_supported(path):
-        raise Unreadable(SKIPPED, f"unsupported file type ({suffix or 'no extension'})")
+        raise Unreadable(FileStatus.SKIPPED, f"unsupported file type ({suffix or 'no extension'})")
     ocr = ocr or OcrOptions()
     try:
         if suffix in READERS or suffix in OCR_READERS:
@@ -120,15 +120,20 @@ def read_documents(path: Path, ocr: OcrOptions | None = None) -> list[Document]:
     except (Unreadable, Cancelled):
         raise
     except FileNotFoundError as exc:
-        raise Unreadable(FAILED, "the file disappeared while Folio was reading it") from exc
+        raise Unreadable(
+            FileStatus.FAILED, "the file disappeared while Folio was reading it"
+        ) from exc
     except PermissionError as exc:
         raise Unreadable(
-            FAILED, "permission denied: Folio may not read this file; check its permissions"
+            FileStatus.FAILED,
+            "permission denied: Folio may not read this file; check its permissions",
         ) from exc
     except Exception as exc:  # a reader's own failure on one file must not stop the run
         log.exception("Reader failed on %s", path)
-        raise Unreadable(FAILED, f"could not be read ({type(exc).__name__}: {exc})") from exc
+        raise Unreadable(
+            FileStatus.FAILED, f"could not be read ({type(exc).__name__}: {exc})"
+        ) from exc
     docs = [doc for doc in docs if doc.text.strip()]
     if not docs:
-        raise Unreadable(FAILED, "no text found in the file")
+        raise Unreadable(FileStatus.FAILED, "no text found in the file")
     return docs

@@ -25,7 +25,7 @@ import codecs
 import unicodedata
 from pathlib import Path
 
-from desktop.core.library.catalog import FAILED
+from desktop.core.library.catalog import FileStatus
 from desktop.core.library.readers.base import Unreadable
 
 _SNIFF_BYTES = 8192
@@ -48,7 +48,7 @@ _CONTROL = frozenset(range(32)) - {9, 10, 12, 13}
 
 def _binary(path: Path) -> Unreadable:
     return Unreadable(
-        FAILED,
+        FileStatus.FAILED,
         f"binary data, not text: the {path.suffix or 'file'} name does not match the content",
     )
 
@@ -142,7 +142,7 @@ def decode_text(path: Path, data: bytes, html: bool = False) -> str:
                 return data.decode(encoding)
             except UnicodeDecodeError as exc:
                 raise Unreadable(
-                    FAILED,
+                    FileStatus.FAILED,
                     f"damaged {encoding.removesuffix('-sig').upper()} text (bad bytes at "
                     f"offset {exc.start}); re-save the file as UTF-8 and sync again",
                 ) from exc
@@ -209,7 +209,7 @@ def _legacy(path: Path, data: bytes, error: UnicodeDecodeError) -> str:
     if not _looks_like_text(data[:_SNIFF_BYTES].decode("latin-1")):
         raise _binary(path)
     raise Unreadable(
-        FAILED,
+        FileStatus.FAILED,
         f"not valid UTF-8 text (bad byte at offset {error.start}), and its encoding could "
         "not be told with confidence; re-save the file as UTF-8 and sync again",
     )

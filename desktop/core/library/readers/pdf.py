@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from llama_index.core.readers.base import BaseReader
 from llama_index.core.schema import Document
 
-from desktop.core.library.catalog import FAILED, SKIPPED
+from desktop.core.library.catalog import FileStatus
 from desktop.core.library.readers.base import Unreadable
 from desktop.core.library.readers.ocr import OCR_OFF_REASON, PDF_DPI, OcrOptions, recognise
 
@@ -75,11 +75,11 @@ class PdfReader(BaseReader):
         except pdfium.PdfiumError as exc:
             if getattr(exc, "err_code", None) == _PDFIUM_PASSWORD_ERROR:
                 raise Unreadable(
-                    FAILED,
+                    FileStatus.FAILED,
                     "password-protected PDF: Folio cannot read encrypted files; "
                     "save an unprotected copy and sync again",
                 ) from exc
-            raise Unreadable(FAILED, f"damaged or truncated PDF ({exc})") from exc
+            raise Unreadable(FileStatus.FAILED, f"damaged or truncated PDF ({exc})") from exc
         try:
             title = (pdf.get_metadata_dict().get("Title") or "").strip()
             docs = []
@@ -105,9 +105,9 @@ class PdfReader(BaseReader):
             pdf.close()
         if docs and not any(doc.text.strip() for doc in docs):
             if not self.ocr.enabled:
-                raise Unreadable(SKIPPED, f"no text layer: {OCR_OFF_REASON}")
+                raise Unreadable(FileStatus.SKIPPED, f"no text layer: {OCR_OFF_REASON}")
             raise Unreadable(
-                FAILED,
+                FileStatus.FAILED,
                 "no extractable text: the PDF has no text layer and OCR found no text on "
                 "its pages (blank pages, or pictures without printed text?)",
             )
