@@ -38,6 +38,7 @@ class Secrets:
         return not isinstance(self.backend, fail.Keyring)
 
     def unavailable_reason(self, env_var: str) -> str:
+        """Why keys cannot be kept here (no usable keyring), or None when they can."""
         return (
             "No system keyring is available here (on Linux, one comes with GNOME Keyring or "
             f"KWallet), so Folio cannot store the key safely: set the {env_var} environment "
@@ -78,6 +79,7 @@ class Secrets:
             self.backend.delete_password(SERVICE, _username(provider))
 
     def stored(self, provider: str) -> bool:
+        """Whether a key for ``provider`` is in the keyring (not the environment)."""
         if not self.available:
             return False
         try:

@@ -21,6 +21,7 @@ class CancelToken:
 
     @property
     def cancelled(self) -> bool:
+        """Whether cancel() was called."""
         return self._event.is_set()
 
     def raise_if_cancelled(self) -> None:

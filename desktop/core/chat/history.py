@@ -89,6 +89,7 @@ class ChatStore:
         self.personas = PersonaLibrary(self._db, self.lock)
 
     def close(self) -> None:
+        """Close the database."""
         with self.lock:
             self._db.close()
 
@@ -104,6 +105,7 @@ class ChatStore:
         return chat
 
     def get(self, chat_id: str) -> Chat:
+        """The chat with ``chat_id``; ChatError if there is none."""
         with self.lock:
             row = self._db.execute("SELECT * FROM chats WHERE id = ?", (chat_id,)).fetchone()
         if row is None:
@@ -121,11 +123,13 @@ class ChatStore:
         return [Chat(r["id"], r["title"], r["created_at"], r["updated_at"]) for r in rows]
 
     def rename(self, chat_id: str, title: str) -> None:
+        """Give a chat a new title."""
         self.get(chat_id)
         with self.lock:
             self._db.execute("UPDATE chats SET title = ? WHERE id = ?", (title.strip(), chat_id))
 
     def delete(self, chat_id: str) -> None:
+        """Delete a chat with its messages (ratings and citations go with them)."""
         self.get(chat_id)
         with self.lock:
             self._db.execute("DELETE FROM chats WHERE id = ?", (chat_id,))
@@ -143,6 +147,8 @@ class ChatStore:
         interrupted: bool = False,
         usage: Mapping[str, object] | None = None,
     ) -> int:
+        """Store one message of a chat; returns its id (the rating key). ``usage``: token counts as
+        ``Usage``."""
         now = time.time()
         cites = json.dumps([c.to_json() for c in citations or []])
         used = json.dumps(usage) if usage else None

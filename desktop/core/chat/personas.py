@@ -37,6 +37,7 @@ class Persona:
     temperature: float | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """``{"name", "prompt", "temperature"}``, as ``folio-cli personas`` prints it."""
         return {"name": self.name, "prompt": self.prompt, "temperature": self.temperature}
 
 

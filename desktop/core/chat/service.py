@@ -110,12 +110,15 @@ class _Prompt:
 class ChatModel(Protocol):
     """What a chat needs from an LLM: LlamaIndex's streaming chat, and a token count."""
 
-    def stream_chat(self, messages: Any, **kwargs: Any) -> Any: ...
+    def stream_chat(self, messages: Any, **kwargs: Any) -> Any:
+        """LlamaIndex's streaming chat: responses whose ``delta`` is the new text."""
 
-    def count_tokens(self, text: str) -> int: ...
+    def count_tokens(self, text: str) -> int:
+        """Tokens ``text`` takes in this model's own tokenizer."""
 
     @property
-    def metadata(self) -> Any: ...
+    def metadata(self) -> Any:
+        """LlamaIndex's ``LLMMetadata``: ``context_window`` and ``num_output`` in tokens."""
 
 
 class ChatService:

@@ -69,6 +69,7 @@ class DatasetInfo:
     validation_path: Path | None  # None when there is no validation split
 
     def to_json(self) -> dict[str, Any]:
+        """The dataset as ``folio-cli finetune datasets`` lists it."""
         return {
             "name": self.name,
             "source": self.source,
@@ -266,6 +267,7 @@ class DatasetStore:
             return self._info(target)
 
     def delete(self, name: str) -> None:
+        """Delete the dataset called ``name`` with its files; DatasetError if there is none."""
         with self._lock:
             folder = self._existing(name)
             # Renamed away first, so a crash mid-way leaves no half-deleted dataset behind.

@@ -81,6 +81,7 @@ class LineProblem:
     reason: str
 
     def to_json(self) -> dict[str, Any]:
+        """``{"line": n, "reason": "..."}``, as ``finetune validate`` lists errors."""
         return {"line": self.line, "reason": self.reason}
 
 

@@ -211,6 +211,7 @@ class FineTuning:
         return self._sync(self.jobs.get(job_id), lambda c: c.fine_tuning.jobs.retrieve(job_id))
 
     def cancel(self, job_id: str) -> Job:
+        """Ask the provider to cancel the job and save its answer; ProviderError if it refuses."""
         job = self.jobs.get(job_id)
         if job.finished:
             raise FinetuneError(f"Job {job_id} has already {job.status}: there is nothing to stop.")

@@ -42,6 +42,9 @@ TERMINAL = (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
 
 @dataclass(frozen=True)
 class JobEvent:
+    """One event of a job as the provider reported it (message, level, type, data, time in epoch
+    seconds)."""
+
     id: str
     created_at: float
     level: str  # "info", "warn" or "error"
@@ -82,6 +85,7 @@ class Job:
 
     @property
     def finished(self) -> bool:
+        """Whether the job has ended (succeeded, failed or cancelled)."""
         return self.status in TERMINAL
 
     @property
@@ -210,6 +214,7 @@ class JobStore:
         return write_transaction(self._db, self._lock)
 
     def save(self, job: Job) -> None:
+        """Insert or replace a job's record."""
         self.update(job, [])
 
     def update(self, job: Job, events: Collection[JobEvent]) -> None:
@@ -262,6 +267,7 @@ class JobStore:
         return self._jobs("")
 
     def unfinished(self) -> list[Job]:
+        """Jobs that have not ended, oldest first: the ones to keep following."""
         return self._jobs("WHERE status NOT IN ('succeeded', 'failed', 'cancelled')")
 
     def _jobs(self, where: str) -> list[Job]:
@@ -290,6 +296,7 @@ class JobStore:
         ]
 
     def event_ids(self, job_id: str) -> set[str]:
+        """Ids of the events already stored for a job, to fetch only new ones."""
         with self._lock:
             rows = self._db.execute("SELECT id FROM events WHERE job_id = ?", (job_id,))
             return {row[0] for row in rows}
@@ -324,6 +331,7 @@ class JobStore:
         return _job(row) if row else None
 
     def add_pending(self, start: PendingStart) -> None:
+        """Record uploaded files before their job exists, so a start cut short can be settled."""
         with self._transaction() as db:
             db.execute(
                 "INSERT OR REPLACE INTO pending_starts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -340,6 +348,7 @@ class JobStore:
             )
 
     def drop_pending(self, training_file: str) -> None:
+        """Forget the pending start of ``training_file`` (its job was saved or it was settled)."""
         with self._transaction() as db:
             db.execute("DELETE FROM pending_starts WHERE training_file = ?", (training_file,))
 
@@ -350,6 +359,7 @@ class JobStore:
         return [PendingStart(**dict(row)) for row in rows]
 
     def close(self) -> None:
+        """Close the database."""
         with self._lock:
             self._db.close()
 

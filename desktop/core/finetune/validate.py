@@ -58,6 +58,7 @@ class ValidationReport:
 
     @property
     def ok(self) -> bool:
+        """Whether the file can be uploaded: no errors (warnings allowed)."""
         return not self.errors
 
     def to_json(self) -> dict[str, Any]:

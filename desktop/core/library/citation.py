@@ -18,6 +18,8 @@ class Citation:
     title: str | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """A search result's JSON shape (../shared/CLI.md): path, page, score, text, plus file_name
+        and title."""
         return {
             "path": self.path,
             "page": self.page,
@@ -29,6 +31,7 @@ class Citation:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Citation:
+        """The citation ``to_json`` wrote (older rows without file_name get it from the path)."""
         return cls(
             path=data["path"],
             page=data.get("page"),

@@ -92,6 +92,8 @@ class IngestReport:
     unreadable: list[tuple[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
+        """``ingest``/``sync``'s JSON shape (../shared/CLI.md), plus skipped, chunks_reused,
+        cancelled, unavailable, already_in_library and unreadable."""
         return {
             "added": self.added,
             "updated": self.updated,

@@ -97,6 +97,8 @@ class ReembedReport:
     seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
+        """``folio-cli reembed``'s JSON: model, chunks, embedded, resumed, swapped, cancelled,
+        seconds."""
         return {
             "model": self.model,
             "chunks": self.chunks,

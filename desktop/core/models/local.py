@@ -52,6 +52,7 @@ class LocalLlama(CustomLLM):
 
     def model_post_init(self, context: Any, /) -> None:
         # Imported on first use: it loads llama.cpp, which takes a while.
+        """Load the GGUF file (llama.cpp) once the fields are set."""
         from llama_cpp import Llama
 
         try:
@@ -70,10 +71,12 @@ class LocalLlama(CustomLLM):
 
     @classmethod
     def class_name(cls) -> str:
+        """LlamaIndex's name for this LLM class."""
         return "FolioLocalLlama"
 
     @property
     def metadata(self) -> LLMMetadata:
+        """Context window and answer length in tokens, and that it is a chat model."""
         return LLMMetadata(
             context_window=self.context_window,
             num_output=self.max_tokens,
@@ -101,6 +104,8 @@ class LocalLlama(CustomLLM):
 
     @llm_chat_callback()
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        """Stream an answer with the model's own chat template (one generation at a time)."""
+
         def gen() -> ChatResponseGen:
             text = ""
             for delta in self._stream(messages, **kwargs):
@@ -111,6 +116,7 @@ class LocalLlama(CustomLLM):
 
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        """The whole answer at once (``stream_chat`` collected)."""
         text = "".join(self._stream(messages, **kwargs))
         return ChatResponse(message=ChatMessage(role="assistant", content=text))
 
@@ -118,6 +124,8 @@ class LocalLlama(CustomLLM):
     def stream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseGen:
+        """Stream a completion of a bare prompt."""
+
         def gen() -> CompletionResponseGen:
             text = ""
             for delta in self._stream([ChatMessage(role="user", content=prompt)], **kwargs):
@@ -128,6 +136,7 @@ class LocalLlama(CustomLLM):
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        """A completion of a bare prompt, whole."""
         messages = [ChatMessage(role="user", content=prompt)]
         return CompletionResponse(text="".join(self._stream(messages, **kwargs)))
 

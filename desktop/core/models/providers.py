@@ -59,10 +59,12 @@ def provider(name: str, settings: Settings) -> Provider:
 
 
 def remote_providers(settings: Settings) -> list[Provider]:
+    """OpenAI, then the user's servers by name."""
     return [provider(OPENAI, settings)] + [provider(n, settings) for n in sorted(settings.servers)]
 
 
 def api_key(p: Provider, secrets: Secrets) -> str | None:
+    """``p``'s API key from the keyring or its environment variable; None if there is none."""
     return secrets.get(p.name, p.key_env)
 
 

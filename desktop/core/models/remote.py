@@ -55,6 +55,8 @@ class RemoteChatModel:
 
     @property
     def metadata(self) -> LLMMetadata:
+        """Context window (from the model's name where OpenAI publishes it) and answer length, in
+        tokens."""
         return self._llm.metadata
 
     def count_tokens(self, text: str) -> int:

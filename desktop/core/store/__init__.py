@@ -23,28 +23,36 @@ SPARSE = "bm25"
 class FolioStore(Protocol):
     """The part of a LlamaIndex vector store Folio uses, plus durability and counting."""
 
-    def add(self, nodes: list[BaseNode], **kwargs: Any) -> list[str]: ...
+    def add(self, nodes: list[BaseNode], **kwargs: Any) -> list[str]:
+        """Upsert chunks (with their embeddings); returns their ids."""
 
     def delete_nodes(
         self,
         node_ids: list[str] | None = None,
         filters: MetadataFilters | None = None,
         **delete_kwargs: Any,
-    ) -> None: ...
+    ) -> None:
+        """Delete chunks by id and/or metadata filter."""
 
     def get_nodes(
         self, node_ids: list[str] | None = None, filters: MetadataFilters | None = None
-    ) -> list[BaseNode]: ...
+    ) -> list[BaseNode]:
+        """Chunks by id and/or metadata filter, with their vectors."""
 
-    def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult: ...
+    def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
+        """Dense, keyword (BM25) or hybrid search."""
 
-    def count(self) -> int: ...
+    def count(self) -> int:
+        """How many chunks the store holds."""
 
-    def commit(self) -> None: ...
+    def commit(self) -> None:
+        """Make what was written durable (ingestion's crash safety rests on it)."""
 
-    def optimize(self) -> None: ...
+    def optimize(self) -> None:
+        """Index what was written (HNSW), so searches stay fast."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release the store (files, locks, connections)."""
 
 
 def missing_points(library_chunks: int, store_count: int, where: str) -> str | None:

@@ -154,10 +154,12 @@ class EdgeVectorStore(BasePydanticVectorStore):
 
     @classmethod
     def class_name(cls) -> str:
+        """LlamaIndex's name for this store class."""
         return "FolioEdgeVectorStore"
 
     @property
     def client(self) -> qe.EdgeShard:
+        """The Qdrant Edge shard itself."""
         return self._shard
 
     def add(self, nodes: list[BaseNode], **kwargs: Any) -> list[str]:  # type: ignore[override]

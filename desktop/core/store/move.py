@@ -63,6 +63,8 @@ class MoveReport:
     seconds: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
+        """``folio-cli store move``'s JSON shape: moved, backend, seconds, plus chunks,
+        resumed, cancelled and verified."""
         return {
             "moved": self.moved,
             "backend": self.backend,

@@ -62,6 +62,7 @@ class ServerVectorStore(QdrantVectorStore):
 
     @classmethod
     def class_name(cls) -> str:
+        """LlamaIndex's name for this store class."""
         return "FolioServerVectorStore"
 
     # The collection is created on the first write; before it, reads find nothing.
@@ -79,6 +80,7 @@ class ServerVectorStore(QdrantVectorStore):
         shard_identifier: Any | None = None,
         **delete_kwargs: Any,
     ) -> None:
+        """Delete chunks by id and/or metadata filter."""
         if self._collection_initialized:
             super().delete_nodes(node_ids, filters, shard_identifier, **delete_kwargs)
 
@@ -89,11 +91,13 @@ class ServerVectorStore(QdrantVectorStore):
         limit: int | None = None,
         shard_identifier: Any | None = None,
     ) -> list[BaseNode]:
+        """Chunks by id and/or metadata filter, with their vectors."""
         if not self._collection_initialized:
             return []
         return super().get_nodes(node_ids, filters, limit, shard_identifier)
 
     def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
+        """Dense, keyword or hybrid search; for hybrid, LlamaIndex fuses the server's two lists."""
         if not self._collection_initialized:
             return VectorStoreQueryResult(nodes=[], similarities=[], ids=[])
         return super().query(query, **kwargs)

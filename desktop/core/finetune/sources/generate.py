@@ -51,6 +51,8 @@ _ANSWER = re.compile(r"^[ \t>#*_-]*(?:a|answer)\s*\d*[ \t*_]*:[ \t*_]*", re.I | 
 
 @dataclass(frozen=True)
 class GenerationProgress:
+    """How far generating pairs from a folder has come (chunks of the folder, pairs written)."""
+
     chunks_done: int
     chunks_total: int
     pairs_written: int
@@ -59,6 +61,8 @@ class GenerationProgress:
 
 @dataclass(frozen=True)
 class GenerationReport:
+    """What one generation run wrote, and why chunks were left out."""
+
     pairs_written: int
     chunks_used: int  # chunks the model wrote a whole reply for (pairs and skipped ones)
     chunks_skipped: int  # the model's reply could not be read as a question and an answer

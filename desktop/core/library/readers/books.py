@@ -16,6 +16,7 @@ class EpubReader(BaseReader):
 
     def load_data(self, file: Path, extra_info: dict | None = None) -> list[Document]:
         # Imported on first use: it loads EbookLib, which takes a while.
+        """One document per chapter; Unreadable for a book with no text."""
         import ebooklib  # loaded with the first book
         from ebooklib import epub
 

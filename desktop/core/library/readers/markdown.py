@@ -41,6 +41,8 @@ class MarkdownReader(BaseReader):
     """
 
     def load_data(self, file: Path, extra_info: dict | None = None) -> list[Document]:
+        """One document: the text without front matter, titled by the front matter or the first
+        heading."""
         import yaml  # loaded with the first Markdown file
 
         text = decode_text(file, file.read_bytes())

@@ -17,6 +17,7 @@ class NotebookReader(BaseReader):
 
     def load_data(self, file: Path, extra_info: dict | None = None) -> list[Document]:
         # Imported on first use: it loads nbconvert, which takes a while.
+        """One document: the notebook's cells as text, run or not."""
         import nbconvert
 
         script, _ = nbconvert.exporters.ScriptExporter().from_filename(str(file))

@@ -32,6 +32,7 @@ class DocxReader(BaseReader):
     """
 
     def load_data(self, file: Path, extra_info: dict | None = None) -> list[Document]:
+        """One document: body text, then footnotes, endnotes, comments and text boxes."""
         with zipfile.ZipFile(file) as package:
             names = set(package.namelist())
             body = "word/document.xml"
@@ -134,6 +135,7 @@ class XlsxReader(BaseReader):
     """
 
     def load_data(self, file: Path, extra_info: dict | None = None) -> list[Document]:
+        """Documents of whole rows per sheet, each with the sheet's name in its metadata."""
         from openpyxl import load_workbook  # heavy: loaded with the first workbook
 
         # Not read-only: the read-only mode does not report merged cells.

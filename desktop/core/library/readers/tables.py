@@ -146,6 +146,7 @@ class CsvReader(BaseReader):
     """A delimited file: its dialect (delimiter, quoting) sniffed, its header found."""
 
     def load_data(self, file: Path, extra_info: dict | None = None) -> list[Document]:
+        """Documents of whole rows, each row as ``header: value`` pairs when there is a header."""
         text = decode_text(file, file.read_bytes())
         sample = text[:_SNIFF_CHARS]
         if len(text) > _SNIFF_CHARS:  # whole lines only, or the sniffer sees a torn row

@@ -96,4 +96,5 @@ class TextReader(BaseReader):
     """The whole file as one document."""
 
     def load_data(self, file: Path, extra_info: dict | None = None) -> list[Document]:
+        """One document: the decoded text; Unreadable for binary data or an unknown encoding."""
         return [Document(text=decode_text(file, file.read_bytes()))]

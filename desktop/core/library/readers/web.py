@@ -70,5 +70,6 @@ class HtmlReader(BaseReader):
     """One page as one document, decoded by its declared charset when it names one."""
 
     def load_data(self, file: Path, extra_info: dict | None = None) -> list[Document]:
+        """One document: what a browser shows, titled by ``<title>``."""
         title, text = page_text(decode_text(file, file.read_bytes(), html=True))
         return [Document(text=text, metadata={"title": title} if title else {})]
