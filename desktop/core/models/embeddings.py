@@ -22,9 +22,11 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from tokenizers import Tokenizer
 
 from desktop.core.errors import ModelError
-from desktop.core.models.ids import MAX_RETRIES, OPENAI_URL
+from desktop.core.models.errors import translate_error
+from desktop.core.models.ids import MAX_RETRIES, OPENAI, OPENAI_URL, Provider
 from desktop.core.models.local_files import EMBED_MODEL_NAME, embedding_model_dir
 from desktop.core.models.tokens import token_encoding
+from desktop.core.secrets import OPENAI_KEY_ENV
 
 LOCAL_EMBEDDING_ID = f"local:{EMBED_MODEL_NAME.rsplit('/', 1)[-1]}"
 OPENAI_EMBEDDING_MODELS = ("text-embedding-3-small", "text-embedding-3-large")
@@ -107,8 +109,9 @@ def _remote_embedding_class() -> Callable[[str, str | None, str], BaseEmbedding]
     class RemoteEmbedding(OpenAIEmbedding):
         """LlamaIndex's OpenAI embedding for OpenAI or a compatible server, any model name.
 
-        Failures become ``ModelError``s naming the server and the model, so a person reads
-        "cannot reach http://..." rather than a stack of HTTP library errors.
+        Failures become ``ModelError``s naming the server and the model, worded as every
+        provider error is (``models/errors.py``), so a person reads "Cannot reach ... at
+        http://..." rather than a stack of HTTP library errors.
         """
 
         def __init__(self, model: str, api_key: str | None, base_url: str) -> None:
@@ -138,29 +141,16 @@ def _remote_embedding_class() -> Callable[[str, str | None, str], BaseEmbedding]
 
         @contextmanager
         def _errors(self) -> Iterator[None]:
-            where = f"the embedding server at {self.api_base}"
+            """API errors as ``ModelError``s worded by the one translation table."""
+            base = str(self.api_base).rstrip("/")
+            name = OPENAI if base == OPENAI_URL else "the embedding server"
             try:
                 yield
-            except openai.APIConnectionError as exc:  # timeouts included
-                raise ModelError(
-                    f"Cannot reach {where} ({exc}). Check that it is running and that its "
-                    "address in settings is right."
-                ) from exc
-            except openai.AuthenticationError as exc:
-                raise ModelError(
-                    f"{where.capitalize()} refused the API key for {self.model_name}. "
-                    "Check the key in settings."
-                ) from exc
-            except openai.NotFoundError as exc:
-                raise ModelError(
-                    f"{where.capitalize()} has no embedding model {self.model_name!r}. "
-                    "Choose one it serves."
-                ) from exc
-            except openai.APIStatusError as exc:
-                raise ModelError(
-                    f"{where.capitalize()} could not embed with {self.model_name} "
-                    f"(HTTP {exc.status_code}: {exc.message})."
-                ) from exc
+            except openai.OpenAIError as exc:
+                p = Provider(name, base, OPENAI_KEY_ENV if name == OPENAI else None)
+                error = translate_error(exc, p, self.model_name, REMOTE_TIMEOUT_SECONDS)
+                message = str(error)
+                raise ModelError(message[:1].upper() + message[1:]) from exc
 
         def _get_query_embedding(self, query: str) -> list[float]:
             with self._errors():
