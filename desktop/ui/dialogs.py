@@ -1,6 +1,9 @@
-"""Dialogs: personas, settings, about, and the one confirmation asked before deleting."""
+"""Dialogs: personas, settings, about, the one confirmation asked before deleting, and the one
+consent asked before document text goes to a remote provider."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from desktop import __version__
 from desktop.core.chat.personas import Persona
@@ -22,6 +25,7 @@ from desktop.ui.qt import (
     QPlainTextEdit,
     QPushButton,
     QSpinBox,
+    Qt,
     QVBoxLayout,
     QWidget,
 )
@@ -46,6 +50,26 @@ def confirm_deletion(parent: QWidget | None, question: str, consequence: str) ->
     box.setEscapeButton(cancel)
     box.exec()
     return box.clickedButton() is delete
+
+
+def ask_consent(
+    parent: QWidget, title: str, text: str, details: str, on_answer: Callable[[bool], None]
+) -> QMessageBox:
+    """Ask whether document text may go to a remote provider; ``on_answer(True)`` on Allow.
+
+    Window-modal but opened without a nested event loop, like error messages, so the window
+    keeps painting and its jobs keep reporting while the person reads. Cancel is the
+    default button: Enter sends nothing. The box deletes itself once answered.
+    """
+    box = QMessageBox(QMessageBox.Icon.Question, title, text, parent=parent)
+    box.setInformativeText(details)
+    allow = box.addButton("Allow", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.finished.connect(lambda _: on_answer(box.clickedButton() is allow))
+    box.open()
+    return box
 
 
 class PersonaDialog(QDialog):
@@ -236,6 +260,7 @@ class SettingsDialog(QDialog):
 
 
 def show_about(parent: QWidget) -> None:
+    """Folio's version and what it is for."""
     QMessageBox.about(
         parent,
         "About Folio",

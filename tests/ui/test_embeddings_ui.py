@@ -18,7 +18,8 @@ from desktop.core.models.embeddings import LOCAL_EMBEDDING_ID
 from desktop.core.settings import Settings
 from desktop.services import Services
 from desktop.ui.main_window import MainWindow
-from desktop.ui.providers.dialog import EmbeddingsTab, ProvidersDialog
+from desktop.ui.providers.dialog import ProvidersDialog
+from desktop.ui.providers.embeddings import EmbeddingsTab
 from desktop.ui.qt import QApplication, QMessageBox, Qt, QTimer
 
 pytestmark = pytest.mark.slow

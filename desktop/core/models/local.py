@@ -51,8 +51,8 @@ class LocalLlama(CustomLLM):
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     def model_post_init(self, context: Any, /) -> None:
-        # Imported on first use: it loads llama.cpp, which takes a while.
         """Load the GGUF file (llama.cpp) once the fields are set."""
+        # Imported on first use: it loads llama.cpp, which takes a while.
         from llama_cpp import Llama
 
         try:

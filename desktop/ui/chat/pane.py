@@ -3,40 +3,26 @@
 from __future__ import annotations
 
 import html
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from desktop.core.chat.prompts import source_label
 from desktop.core.chat.service import Answer
 from desktop.core.errors import ConsentRequired, FolioError
-from desktop.core.library.citation import Citation
-from desktop.core.library.filenames import file_url
 from desktop.core.models.ids import is_remote, split_model_id
 from desktop.core.models.providers import provider
-from desktop.core.paths import resources_dir
 from desktop.services import Services
+from desktop.ui.chat.message import MessageView
+from desktop.ui.dialogs import ask_consent
 from desktop.ui.qt import (
-    QDesktopServices,
-    QDialog,
-    QDialogButtonBox,
-    QFrame,
-    QGuiApplication,
     QHBoxLayout,
-    QIcon,
     QKeySequence,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
     QShortcut,
-    Qt,
-    QTextBrowser,
     QTimer,
-    QUrl,
     QVBoxLayout,
     QWidget,
     Signal,
@@ -59,212 +45,12 @@ class Choice:
         return f"{who} · retrieval {'on' if self.retrieval else 'off'}"
 
 
-def usage_text(usage: Mapping[str, object] | None) -> str:
-    """Token counts as one short line, e.g. ``812 tokens in · 96 out (estimated)``."""
-    if not usage:
-        return ""
-    text = f"{usage.get('prompt_tokens', 0)} tokens in · {usage.get('completion_tokens', 0)} out"
-    return text + (" (estimated)" if usage.get("estimated") else "")
-
-
 def provider_label(name: str, services: Services) -> str:
     """How the remote provider called ``name`` is shown: ``OpenAI``, or the server's name."""
     try:
         return provider(name, services.settings).label
     except FolioError:  # a server removed since: its name is all there is
         return name
-
-
-def highlight(text: str, query: str) -> str:
-    """``text`` as HTML with the query's words (3+ letters) marked."""
-    words = sorted({w for w in re.findall(r"\w{3,}", query)}, key=len, reverse=True)
-    escaped = html.escape(text)
-    if not words:
-        return escaped
-    pattern = re.compile("|".join(re.escape(html.escape(w)) for w in words), re.IGNORECASE)
-    return pattern.sub(lambda m: f"<mark>{m.group(0)}</mark>", escaped)
-
-
-def open_source(citation: Citation) -> bool:
-    """Open the cited file in the system's viewer (at the page, where the viewer allows)."""
-    # From the file's own bytes, so a name that is not UTF-8 opens too.
-    url = QUrl.fromEncoded(file_url(citation.path).encode("ascii"))
-    if citation.page is not None and citation.path.lower().endswith(".pdf"):
-        url.setFragment(f"page={citation.page}")
-    return QDesktopServices.openUrl(url)
-
-
-class PassageDialog(QDialog):
-    """The exact retrieved passage, with the question's words highlighted."""
-
-    def __init__(self, citation: Citation, query: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle(f"Passage from {citation.file_name}")
-        self.resize(640, 420)
-        where = f" — page {citation.page}" if citation.page is not None else ""
-        self.browser_html = (
-            f"<p><b>{html.escape(citation.path)}</b>{where} · score {citation.score:.3f}</p>"
-            f"<p style='white-space: pre-wrap'>{highlight(citation.text, query)}</p>"
-        )
-        self.browser = QTextBrowser()
-        self.browser.setHtml(self.browser_html)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.browser)
-        layout.addWidget(buttons)
-
-
-def _icon(name: str) -> QIcon:
-    """An icon of Folio's own (``resources/icons/NAME.svg``): emoji fonts are not everywhere."""
-    return QIcon(str(resources_dir() / "icons" / f"{name}.svg"))
-
-
-class MessageView(QFrame):
-    """One turn: the text (Markdown) and, for answers, sources, actions and a rating.
-
-    An answer can be rated once it is stored (``message_id`` set): thumbs up marks it as
-    one to learn from (Fine-tuning → From liked answers), thumbs down as one to leave out.
-    """
-
-    regenerate = Signal()
-    rated = Signal(object)  # 1, -1 or None (rating taken back)
-
-    def __init__(self, role: str, text: str, meta: str = "", parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.role = role
-        self.query = ""
-        self.citations: list[Citation] = []
-        self.message_id: int | None = None
-        self.rating: int | None = None
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.header = QLabel(f"<b>{'You' if role == 'user' else 'Folio'}</b> {html.escape(meta)}")
-        self.body = QLabel()
-        self.body.setTextFormat(Qt.TextFormat.MarkdownText)
-        self.body.setWordWrap(True)
-        self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
-        self.body.setOpenExternalLinks(True)
-        self.sources = QListWidget()
-        self.sources.setAccessibleName("Sources")
-        self.sources.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.sources.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.sources.itemActivated.connect(lambda item: self._open(item))
-        self.sources.setVisible(False)
-        self.notice = QLabel()
-        self.notice.setAccessibleName("Notice")
-        self.notice.setWordWrap(True)
-        self.notice.setStyleSheet("font-style: italic")
-        self.notice.setVisible(False)
-        self.usage = QLabel()
-        self.usage.setAccessibleName("Token usage")
-        self.usage.setStyleSheet("color: gray; font-size: small")
-        self.usage.setVisible(False)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.header)
-        layout.addWidget(self.body)
-        layout.addWidget(self.notice)
-        layout.addWidget(self.sources)
-        layout.addWidget(self.usage)
-        self.action_bar = QHBoxLayout()
-        if role == "assistant":
-            self.copy_button = QPushButton("Copy")
-            self.copy_button.clicked.connect(self.copy)
-            self.passage_button = QPushButton("Show passage")
-            self.passage_button.clicked.connect(self.show_passage)
-            self.open_button = QPushButton("Open file")
-            self.open_button.clicked.connect(lambda: self._open(self.sources.currentItem()))
-            self.regenerate_button = QPushButton("Regenerate")
-            self.regenerate_button.clicked.connect(self.regenerate)
-            for button in (
-                self.copy_button,
-                self.passage_button,
-                self.open_button,
-                self.regenerate_button,
-            ):
-                self.action_bar.addWidget(button)
-            self.action_bar.addStretch(1)
-            self.like_button = QPushButton(_icon("thumb-up"), "")
-            self.like_button.setAccessibleName("Good answer")
-            self.like_button.setToolTip(
-                "Good answer: keep it as an example to fine-tune a model on "
-                "(Chat → Fine-tuning… → From liked answers). Click again to take it back."
-            )
-            self.dislike_button = QPushButton(_icon("thumb-down"), "")
-            self.dislike_button.setAccessibleName("Bad answer")
-            self.dislike_button.setToolTip(
-                "Bad answer: never use it for fine-tuning. Click again to take it back."
-            )
-            for button, value in ((self.like_button, 1), (self.dislike_button, -1)):
-                button.setCheckable(True)
-                button.setEnabled(False)  # until the answer is stored
-                button.clicked.connect(lambda checked, v=value: self._rate(v if checked else None))
-                self.action_bar.addWidget(button)
-            layout.addLayout(self.action_bar)
-        self.text = ""
-        self.set_text(text)
-
-    def set_stored(self, message_id: int, rating: int | None) -> None:
-        """The answer is stored as ``message_id``: it can be rated from now on."""
-        self.message_id = message_id
-        self.show_rating(rating)
-        for button in (self.like_button, self.dislike_button):
-            button.setEnabled(True)
-
-    def show_rating(self, rating: int | None) -> None:
-        self.rating = rating
-        self.like_button.setChecked(rating == 1)
-        self.dislike_button.setChecked(rating == -1)
-
-    def _rate(self, rating: int | None) -> None:
-        # Shown at once; the pane stores it and puts the old one back if that fails.
-        self.show_rating(rating)
-        self.rated.emit(rating)
-
-    def set_text(self, text: str) -> None:
-        self.text = text
-        self.body.setText(text or "…")
-
-    def set_notice(self, notice: str | None) -> None:
-        """What a person should know about this answer (a dropped connection, trimmed sources)."""
-        self.notice.setText(f"⚠ {notice}" if notice else "")
-        self.notice.setVisible(bool(notice))
-
-    def set_usage(self, usage: Mapping[str, object] | None) -> None:
-        self.usage.setText(usage_text(usage))
-        self.usage.setVisible(bool(usage))
-
-    def set_sources(self, citations: list[Citation], query: str) -> None:
-        self.citations, self.query = citations, query
-        self.sources.clear()
-        for number, citation in enumerate(citations, start=1):
-            snippet = " ".join(citation.text.split())[:140]
-            item = QListWidgetItem(
-                f"{source_label(number, citation)}  ({citation.score:.2f})  {snippet}"
-            )
-            item.setToolTip(citation.path)
-            self.sources.addItem(item)
-        self.sources.setVisible(bool(citations))
-        self.sources.setFixedHeight(min(len(citations), 5) * 24 + 6)
-        if citations:
-            self.sources.setCurrentRow(0)
-        for name in ("passage_button", "open_button"):
-            if hasattr(self, name):
-                getattr(self, name).setEnabled(bool(citations))
-
-    def copy(self) -> None:
-        QGuiApplication.clipboard().setText(self.text)
-
-    def _open(self, item: QListWidgetItem | None) -> None:
-        if item is not None:
-            open_source(self.citations[self.sources.row(item)])
-
-    def show_passage(self) -> PassageDialog | None:
-        row = self.sources.currentRow()
-        if row < 0 or row >= len(self.citations):
-            return None
-        dialog = PassageDialog(self.citations[row], self.query, self)
-        dialog.show()
-        return dialog
 
 
 class ChatPane(QWidget):
@@ -533,33 +319,19 @@ class ChatPane(QWidget):
             self.ask_consent(question, name)
 
     def ask_consent(self, question: str, name: str) -> QMessageBox:
-        """Ask whether ``name`` may receive document text; Allow asks ``question`` again.
-
-        The box is window-modal but opened without a nested event loop, like error messages.
-        """
+        """Ask whether ``name`` may receive document text; Allow asks ``question`` again."""
         label = provider_label(name, self.services)
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
+        self.consent_box = ask_consent(
+            self,
             "Send documents to a remote model?",
             f"Send your question and passages of your documents to {label}?",
-            parent=self,
-        )
-        box.setInformativeText(
             f"With retrieval on, Folio sends your question and the passages it finds in your "
             f"documents to {label} to answer it; they leave this computer. Folio asks once "
             f"for {label}. To keep your documents here, Cancel and turn Retrieval off or "
-            "choose a local model."
+            "choose a local model.",
+            lambda allowed: self._on_consent(allowed, question, name),
         )
-        allow = box.addButton("Allow", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.finished.connect(
-            lambda _: self._on_consent(box.clickedButton() is allow, question, name)
-        )
-        self.consent_box = box
-        box.open()
-        return box
+        return self.consent_box
 
     def _on_consent(self, allowed: bool, question: str, name: str) -> None:
         self.consent_box = None

@@ -7,6 +7,7 @@ be stopped, keeping the pairs written so far (``generate_pairs`` appends as it g
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from desktop.core.errors import FolioError
@@ -19,6 +20,7 @@ from desktop.core.finetune.sources.generate import (
     generate_pairs,
 )
 from desktop.services import Services
+from desktop.ui.dialogs import ask_consent
 from desktop.ui.messages import message_label, say
 from desktop.ui.qt import (
     QAbstractItemView,
@@ -167,6 +169,7 @@ class DatasetsPanel(QWidget):
         self.import_job: Job | None = None
         self.generation: Job | None = None
         self.generating: str | None = None  # the dataset a generation writes to
+        self.consent_box: QMessageBox | None = None  # asking to send documents away
 
         self.list = QTreeWidget()
         self.list.setHeaderLabels(["Name", "Source", "Persona", "Train", "Validation"])
@@ -413,13 +416,41 @@ class DatasetsPanel(QWidget):
     def start_generation(
         self, folder: Path, persona: str, model: str, dataset: str, max_chunks: int | None
     ) -> Job | None:
-        """Write pairs in the background; a remote model needs the person's permission first."""
-        if self.generation is not None or not dataset:
+        """Write pairs in the background; a remote model needs the person's permission first.
+
+        While that is asked, nothing runs and None is returned; Allow starts the generation.
+        """
+        if self.generation is not None or self.consent_box is not None or not dataset:
             return None
         provider = self.services.needs_consent(model)
-        if provider is not None and not self._allow(provider):
+        if provider is None:
+            return self._generate(folder, persona, model, dataset, max_chunks)
+        go = partial(self._generate, folder, persona, model, dataset, max_chunks)
+        self.consent_box = ask_consent(
+            self,
+            "Send your documents to a remote model?",
+            f"Generating with this model sends passages of your documents to {provider}.",
+            f"They leave this computer. Folio asks once for {provider}. To keep your "
+            "documents here, Cancel and choose a local model.",
+            lambda allowed: self._on_consent(allowed, provider, go),
+        )
+        return None
+
+    def _on_consent(self, allowed: bool, provider: str, go: Callable[[], object]) -> None:
+        self.consent_box = None
+        if not allowed:
             say(self.message, f"Nothing was sent to {provider}.")
-            return None
+            return
+        try:
+            self.services.allow_remote(provider)
+        except (FolioError, OSError) as exc:
+            say(self.message, f"Could not save the permission for {provider}: {exc}", error=True)
+            return
+        go()
+
+    def _generate(
+        self, folder: Path, persona: str, model: str, dataset: str, max_chunks: int | None
+    ) -> Job:
         services = self.services
 
         def work(job: Job) -> GenerationReport:
@@ -449,30 +480,6 @@ class DatasetsPanel(QWidget):
         say(self.message, f"Generating {dataset} with {model} as {persona}…")
         self._enable()
         return job.start()
-
-    def _allow(self, provider: str) -> bool:
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
-            "Send your documents to a remote model?",
-            f"Generating with this model sends passages of your documents to {provider}.",
-            parent=self,
-        )
-        box.setInformativeText(
-            f"They leave this computer. Folio asks once for {provider}. To keep your "
-            "documents here, Cancel and choose a local model."
-        )
-        allow = box.addButton("Allow", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.exec()
-        if box.clickedButton() is not allow:
-            return False
-        try:
-            self.services.allow_remote(provider)
-        except (FolioError, OSError) as exc:
-            say(self.message, f"Could not save the permission for {provider}: {exc}", error=True)
-            return False
-        return True
 
     def stop_generation(self) -> None:
         """Stop after the current chunk; the pairs written so far stay in the dataset."""

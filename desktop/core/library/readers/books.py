@@ -15,8 +15,8 @@ class EpubReader(BaseReader):
     """One document per chapter in reading (spine) order, titled by the book's title."""
 
     def load_data(self, file: Path, extra_info: dict | None = None) -> list[Document]:
-        # Imported on first use: it loads EbookLib, which takes a while.
         """One document per chapter; Unreadable for a book with no text."""
+        # Imported on first use: it loads EbookLib, which takes a while.
         import ebooklib  # loaded with the first book
         from ebooklib import epub
 

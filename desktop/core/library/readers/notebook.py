@@ -16,8 +16,8 @@ class NotebookReader(BaseReader):
     """
 
     def load_data(self, file: Path, extra_info: dict | None = None) -> list[Document]:
-        # Imported on first use: it loads nbconvert, which takes a while.
         """One document: the notebook's cells as text, run or not."""
+        # Imported on first use: it loads nbconvert, which takes a while.
         import nbconvert
 
         script, _ = nbconvert.exporters.ScriptExporter().from_filename(str(file))

@@ -67,8 +67,8 @@ class PdfReader(BaseReader):
             bitmap.close()
 
     def load_data(self, file: Path, extra_info: dict | None = None) -> list[Document]:
-        # Imported on first use: it loads PDFium, which takes a while.
         """One document per page (``page`` from 1); a page without a text layer goes to OCR."""
+        # Imported on first use: it loads PDFium, which takes a while.
         import pypdfium2 as pdfium
 
         try:

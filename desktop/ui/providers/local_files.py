@@ -1,0 +1,108 @@
+"""The Local files tab: GGUF files on this computer added as local models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from desktop.services import Services
+from desktop.ui.messages import message_label, say
+from desktop.ui.providers.common import ROLE, save_change
+from desktop.ui.qt import (
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
+
+_GGUF_MAGIC = b"GGUF"
+
+
+class LocalFilesTab(QWidget):
+    """GGUF files the user already has: add one from disk under a name, or remove it."""
+
+    changed = Signal()
+
+    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.list = QListWidget()
+        self.list.setAccessibleName("Local models")
+        add = QPushButton("Add GGUF file…")
+        add.clicked.connect(self.choose)
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.clicked.connect(self.remove)
+        self.message = message_label()
+        buttons = QHBoxLayout()
+        buttons.addWidget(add)
+        buttons.addWidget(self.remove_button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Models on this computer, used as local:<name>."))
+        layout.addWidget(self.list, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.message)
+        self.list.currentItemChanged.connect(
+            lambda *_: self.remove_button.setEnabled(self.list.currentItem() is not None)
+        )
+        self.reload()
+
+    def reload(self) -> None:
+        self.list.clear()
+        for name, file in sorted(self.services.settings.local_models.items()):
+            missing = "" if Path(file).expanduser().is_file() else "  (file missing)"
+            item = QListWidgetItem(f"local:{name} — {file}{missing}")
+            item.setData(ROLE, name)
+            self.list.addItem(item)
+        self.remove_button.setEnabled(self.list.currentItem() is not None)
+
+    def choose(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Choose a GGUF model file", "", "GGUF models (*.gguf);;All files (*)"
+        )
+        if not path:
+            return
+        default = Path(path).stem.lower().replace(":", "-")
+        name, ok = QInputDialog.getText(self, "Name the model", "Use it as local:", text=default)
+        if ok:
+            self.add(Path(path), name.strip())
+
+    def add(self, path: Path, name: str) -> bool:
+        """Offer ``path`` as ``local:<name>``; a file that is not a GGUF model is refused."""
+        local = self.services.settings.local_models
+        if name in local:
+            say(self.message, f"local:{name} exists: choose another name.", error=True)
+            return False
+        try:
+            with path.open("rb") as file:
+                magic = file.read(len(_GGUF_MAGIC))
+        except OSError as exc:
+            say(self.message, f"Cannot read {path}: {exc.strerror}.", error=True)
+            return False
+        if magic != _GGUF_MAGIC:
+            say(self.message, f"{path.name} is not a GGUF model file.", error=True)
+            return False
+        if not save_change(self.services, self.message, local_models={**local, name: str(path)}):
+            return False
+        say(self.message, f"Added local:{name}.")
+        self.reload()
+        self.changed.emit()
+        return True
+
+    def remove(self) -> bool:
+        item = self.list.currentItem()
+        if item is None:
+            return False
+        name = item.data(ROLE)
+        local = {k: v for k, v in self.services.settings.local_models.items() if k != name}
+        if not save_change(self.services, self.message, local_models=local):
+            return False
+        say(self.message, f"Removed local:{name}; the file itself is left where it is.")
+        self.reload()
+        self.changed.emit()
+        return True

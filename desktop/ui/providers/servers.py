@@ -1,0 +1,140 @@
+"""The Servers tab: OpenAI-compatible servers a person adds, tests and removes."""
+
+from __future__ import annotations
+
+from desktop.core.errors import FolioError
+from desktop.core.settings import updated
+from desktop.services import Services
+from desktop.ui.messages import message_label, say
+from desktop.ui.providers.common import ROLE, ProviderTab, save_change
+from desktop.ui.qt import (
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+from desktop.ui.workers import Job
+
+
+class ServersTab(ProviderTab):
+    """OpenAI-compatible servers (Ollama, LM Studio, vLLM, llama.cpp): add, test, remove."""
+
+    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
+        super().__init__(services, parent)
+        self.list = QListWidget()
+        self.list.setAccessibleName("Servers")
+        self.test_button.clicked.connect(self.test)
+        self.remove_button = QPushButton("Remove")
+        self.remove_button.clicked.connect(self.remove)
+        self.name = QLineEdit()
+        self.name.setPlaceholderText("e.g. ollama; its models are ollama:<model>")
+        self.base_url = QLineEdit()
+        self.base_url.setPlaceholderText("e.g. http://localhost:11434/v1")
+        self.key = QLineEdit()
+        self.key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.key.setPlaceholderText("optional; kept in the system keyring")
+        self.key_env = QLineEdit()
+        self.key_env.setPlaceholderText("optional: environment variable holding the key")
+        if not services.secrets.available:
+            self.key.setEnabled(False)
+            self.key.setToolTip(services.secrets.unavailable_reason("the key variable"))
+            self.key.setPlaceholderText("no system keyring here: use an environment variable")
+        self.add_button = QPushButton("Add")
+        self.add_button.clicked.connect(self.add)
+        self.message = message_label()
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.test_button)
+        buttons.addWidget(self.remove_button)
+        buttons.addStretch(1)
+        form = QFormLayout()
+        form.addRow("Name", self.name)
+        form.addRow("Base URL", self.base_url)
+        form.addRow("API key", self.key)
+        form.addRow("Key variable", self.key_env)
+        form.addRow("", self.add_button)
+        form.addRow("", self.message)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.list, 1)
+        layout.addLayout(buttons)
+        layout.addWidget(self.test_result)
+        layout.addWidget(QLabel("<b>Add a server</b>"))
+        layout.addLayout(form)
+        self.list.currentItemChanged.connect(lambda *_: self._enable())
+        self.reload()
+
+    def reload(self, select: str | None = None) -> None:
+        self.list.clear()
+        secrets = self.services.secrets
+        for name, server in sorted(self.services.settings.servers.items()):
+            if secrets.stored(name):
+                key = "key in the keyring"
+            elif server.api_key_env:
+                key = f"key from ${server.api_key_env}"
+            else:
+                key = "no key"
+            item = QListWidgetItem(f"{name} — {server.base_url}  ({key})")
+            item.setData(ROLE, name)
+            self.list.addItem(item)
+            if name == select:
+                self.list.setCurrentItem(item)
+        self._enable()
+
+    def _enable(self) -> None:
+        chosen = self.selected() is not None
+        self.remove_button.setEnabled(chosen)
+        self.test_button.setEnabled(chosen)
+
+    def selected(self) -> str | None:
+        item = self.list.currentItem()
+        return item.data(ROLE) if item is not None else None
+
+    def add(self) -> bool:
+        """Add the server in the fields; its key goes to the keyring, never to settings."""
+        settings = self.services.settings
+        name = self.name.text().strip()
+        if name in settings.servers:
+            say(self.message, f"A server called {name} exists: remove it first.", error=True)
+            return False
+        env = self.key_env.text().strip() or None
+        server = {"base_url": self.base_url.text().strip(), "api_key_env": env}
+        try:
+            new = updated(settings, servers={**settings.servers, name: server})
+            key = self.key.text().strip()
+            if key:
+                self.services.secrets.set(name, key, env or f"the key variable of {name}")
+            self.services.change_settings(new)
+        except (FolioError, OSError) as exc:
+            say(self.message, str(exc), error=True)
+            return False
+        for field in (self.name, self.base_url, self.key, self.key_env):
+            field.clear()
+        say(self.message, f"Added {name}: its models are listed as {name}:<model>.")
+        self.reload(select=name)
+        self.changed.emit()
+        return True
+
+    def remove(self) -> bool:
+        """Remove the chosen server, its stored key and the permission to send it documents."""
+        name = self.selected()
+        if name is None:
+            return False
+        settings = self.services.settings
+        servers = {k: v for k, v in settings.servers.items() if k != name}
+        consent = [p for p in settings.remote_consent if p != name]
+        if not save_change(self.services, self.message, servers=servers, remote_consent=consent):
+            return False
+        self.services.secrets.forget(name)
+        say(self.message, f"Removed {name}, its key and its permission to receive documents.")
+        say(self.test_result, "")
+        self.reload()
+        self.changed.emit()
+        return True
+
+    def test(self) -> Job | None:
+        name = self.selected()
+        return self.test_provider(name) if name is not None else None
