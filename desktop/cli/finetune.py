@@ -26,6 +26,7 @@ from desktop.cli.common import (
 )
 from desktop.core.errors import DatasetError, FolioError, ProviderError
 from desktop.core.finetune.pricing import PRICES_AS_OF
+from desktop.core.finetune.records import JobState
 
 if TYPE_CHECKING:
     from desktop.core.finetune.jobs import UploadPlan
@@ -151,7 +152,7 @@ def _wait(services: Services, args: argparse.Namespace) -> bool:
         metrics = store.metrics(job.id)
         last = metrics[-1] if metrics else None
         line = f"{job.id}: {job.status}"
-        if last is not None and job.status == "running":
+        if last is not None and job.status == JobState.RUNNING:
             of = f"/{last.total_steps}" if last.total_steps else ""
             loss = f", training loss {last.train_loss:.3f}" if last.train_loss is not None else ""
             line += f", step {last.step}{of}{loss}"

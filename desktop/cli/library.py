@@ -61,7 +61,12 @@ def _run_indexing(
         r.to_json(),
         f"{r.added} added, {r.updated} updated, {r.removed} removed, {r.unchanged} unchanged, "
         f"{r.failed} failed, {r.skipped} skipped; {r.chunks_embedded} chunks embedded "
-        f"in {r.seconds:.1f}s",
+        f"in {r.seconds:.1f}s"
+        + (
+            f"; {len(r.unavailable)} folder(s) unavailable, kept as they were"
+            if r.unavailable
+            else ""
+        ),
     )
     return EXIT_INTERRUPTED if report.cancelled else EXIT_OK
 

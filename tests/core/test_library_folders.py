@@ -182,6 +182,8 @@ def test_status_lists_an_unavailable_folder(  # type: ignore[no-untyped-def]
     assert status["files"]["indexed"] == 1
     assert main(["--home", str(home), "status"]) == 0
     assert f"unavailable: {share}: cannot be reached" in capsys.readouterr().out
+    assert main(["--home", str(home), "sync"]) == 0
+    assert "1 folder(s) unavailable, kept as they were" in capsys.readouterr().out
 
 
 def test_a_single_file_deleted_from_its_folder_is_removed(  # type: ignore[no-untyped-def]

@@ -268,12 +268,13 @@ class JobStore:
 
     def unfinished(self) -> list[Job]:
         """Jobs that have not ended, oldest first: the ones to keep following."""
-        return self._jobs("WHERE status NOT IN ('succeeded', 'failed', 'cancelled')")
+        return self._jobs("WHERE status NOT IN (?, ?, ?)", TERMINAL)
 
-    def _jobs(self, where: str) -> list[Job]:
+    def _jobs(self, where: str, params: tuple[str, ...] = ()) -> list[Job]:
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {_JOB_COLUMNS} FROM jobs {where} ORDER BY created_at DESC, rowid DESC"
+                f"SELECT {_JOB_COLUMNS} FROM jobs {where} ORDER BY created_at DESC, rowid DESC",
+                params,
             ).fetchall()
         return [_job(row) for row in rows]
 

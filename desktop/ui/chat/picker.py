@@ -12,7 +12,7 @@ import dataclasses
 
 from desktop.core.errors import FolioError
 from desktop.core.finetune.records import Job as FineTuneJob
-from desktop.core.finetune.records import ft_lineage
+from desktop.core.finetune.records import JobState, ft_lineage
 from desktop.core.models.ids import split_model_id
 from desktop.core.models.local_files import ModelInfo, list_models
 from desktop.core.models.providers import all_models, remote_providers
@@ -178,7 +178,7 @@ class ModelPicker(QWidget):
         added = []
         for job in reversed(jobs):  # oldest first, so a model's latest job wins
             model_id = job.model_id
-            if job.status != "succeeded" or model_id is None:
+            if job.status != JobState.SUCCEEDED or model_id is None:
                 continue
             self._lineage[model_id] = job
             name = split_model_id(model_id)[0]

@@ -16,7 +16,7 @@ from desktop.core.errors import FolioError
 from desktop.core.finetune.jobs import POLL_SECONDS, UploadPlan
 from desktop.core.finetune.pricing import BASE_MODELS, DEFAULT_BASE, PRICES_AS_OF
 from desktop.core.finetune.records import Job as FineTuneJob
-from desktop.core.finetune.records import JobEvent, Metric
+from desktop.core.finetune.records import JobEvent, JobState, Metric
 from desktop.core.models.providers import provider
 from desktop.services import Services
 from desktop.ui.finetune.loss_plot import LossPlot
@@ -123,7 +123,7 @@ class JobWatcher(QObject):
         before = self._seen.get(job.id)
         self._seen[job.id] = job.status
         self.updated.emit(job)
-        if job.status == "succeeded" and before != "succeeded":
+        if job.status == JobState.SUCCEEDED and before != JobState.SUCCEEDED:
             self.succeeded.emit(job)
 
     def _on_failed(self, text: str) -> None:
@@ -467,9 +467,9 @@ class JobsPanel(QWidget):
         if job.trained_tokens:
             lines.append(f"{job.trained_tokens:,} tokens trained")
         self.title.setText(" · ".join(lines))
-        if job.status == "failed":
+        if job.status == JobState.FAILED:
             say(self.error, f"Failed: {job.error or 'the server gave no reason.'}", error=True)
-        elif job.status == "cancelled":
+        elif job.status == JobState.CANCELLED:
             say(self.error, job.error or "Cancelled.", error=bool(job.error))
         else:
             say(self.error, "")

@@ -38,7 +38,6 @@ class ProvidersDialog(QDialog):
 
     providers_changed = Signal()  # keys or servers changed: remote lists must be asked again
     local_models_changed = Signal()  # a GGUF was downloaded, added or removed
-    embedding_model_changed = Signal()  # the library now uses another embedding model
     embedding_switch_running = Signal(bool)  # hold indexing back while True
     store_moved = Signal()  # the library's vectors now live in another store
 
@@ -67,7 +66,6 @@ class ProvidersDialog(QDialog):
         self.storage = StorageTab(services)
         self.tabs.addTab(self.storage, "Storage")
         self.storage.moved.connect(self.store_moved)
-        self.embeddings.changed.connect(self.embedding_model_changed)
         self.embeddings.running.connect(self.embedding_switch_running)
         self.openai.changed.connect(self.providers_changed)
         self.servers.changed.connect(self.providers_changed)
