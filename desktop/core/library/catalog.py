@@ -97,6 +97,11 @@ def _device(path: str) -> int | None:
         return None
 
 
+def _os_name(folder: str, raw: bytes | None) -> str:
+    """A folder's name to open: its stored bytes, else what its stored name gives back."""
+    return os.fsdecode(bytes(raw)) if raw is not None else os_path(folder)
+
+
 def _is_empty(path: str) -> bool:
     try:
         with os.scandir(path) as entries:
@@ -212,25 +217,34 @@ class Library:
         """The name to open a library folder by: its own bytes when they are not UTF-8."""
         with self._lock:
             row = self._db.execute("SELECT raw FROM folders WHERE path = ?", (folder,)).fetchone()
-        if row is not None and row["raw"] is not None:
-            return os.fsdecode(bytes(row["raw"]))
-        return os_path(folder)
+        return _os_name(folder, row["raw"] if row else None)
 
     def record_device(self, folder: str) -> None:
-        """Remember which file system the folder is on now (after a sync that reached it)."""
-        device = _device(self.folder_os_path(folder))
-        if device is not None:
+        """Remember which file system the folder is on now (after a sync that reached it);
+        written only when it changed, so a sync of an unchanged library writes nothing."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT raw, device FROM folders WHERE path = ?", (folder,)
+            ).fetchone()
+        if row is None:
+            return
+        device = _device(_os_name(folder, row["raw"]))
+        if device is not None and device != row["device"]:
             with self.transaction() as db:
                 db.execute("UPDATE folders SET device = ? WHERE path = ?", (device, folder))
 
     def folder_states(self) -> dict[str, FolderState]:
-        """Every library folder's state now; see ``FolderState``."""
+        """Every library folder's state now, oldest folder first; see ``FolderState``."""
         with self._lock:
-            rows = self._db.execute("SELECT path, device FROM folders").fetchall()
-        return {row["path"]: self._state(row["path"], row["device"]) for row in rows}
+            rows = self._db.execute(
+                "SELECT path, device, raw FROM folders ORDER BY added_at, path"
+            ).fetchall()
+        return {
+            row["path"]: self._state(row["path"], _os_name(row["path"], row["raw"]), row["device"])
+            for row in rows
+        }
 
-    def _state(self, folder: str, device: int | None) -> FolderState:
-        real = self.folder_os_path(folder)
+    def _state(self, folder: str, real: str, device: int | None) -> FolderState:
         if os.path.isfile(real):
             return FolderState.AVAILABLE
         if not folder_available(real):
@@ -252,8 +266,7 @@ class Library:
 
     def unavailable_folders(self) -> list[str]:
         """Library folders that cannot be synced now (see ``FolderState.UNAVAILABLE``)."""
-        states = self.folder_states()
-        return [f for f in self.folders() if states.get(f) == FolderState.UNAVAILABLE]
+        return [f for f, state in self.folder_states().items() if state == FolderState.UNAVAILABLE]
 
     def remove_folder(self, path: str) -> None:
         """Forget a folder; its files must already have been removed."""

@@ -398,7 +398,7 @@ class Ingestor:
         work: list[tuple[str, FoundFile, FileRecord | None]] = []
         seen: dict[str, str] = {}  # stored name -> OS path
         real_seen: set[str] = set()
-        duplicates: list[str] = []  # known paths that are links to another library path
+        duplicates: set[str] = set()  # known paths that are links to another library path
         unreadable: list[str] = []
         scanned: list[str] = []
         deleted_entries: list[str] = []
@@ -431,10 +431,10 @@ class Ingestor:
                     real = stored_name(os.path.realpath(found.os_path))
                     # The real file is another library path's: indexed there, not here.
                     if real != found.path and any(is_under(real, f) for f in folders):
-                        duplicates.append(found.path)
+                        duplicates.add(found.path)
                         continue
                     if real in real_seen:
-                        duplicates.append(found.path)
+                        duplicates.add(found.path)
                         continue
                     real_seen.add(real)
                 seen[found.path] = found.os_path
