@@ -478,3 +478,28 @@ def test_bad_paths_for_ingest_and_remove_are_usage_errors(  # type: ignore[no-un
         assert main(["--home", str(home), *argv]) == 2, argv
         assert message in capsys.readouterr().err
     assert make_services().library.folders() == [str(docs)]
+
+
+def test_a_warning_about_a_folder_not_named_in_utf8_reaches_the_log(  # type: ignore[no-untyped-def]
+    services, tmp_path: Path
+) -> None:
+    import io
+    import logging
+
+    raw = os.fsencode(tmp_path) + b"/d\xe9p\xf4t"
+    _write(raw + b"/note.txt", "A note in the depot: DP-6060.")
+    with open(raw + b"/.folioignore", "wb") as handle:
+        handle.write(b"\xff\xfe not a rule file\n")
+    # folio.log is UTF-8 with strict errors: a raw name would stop the record being written.
+    stream = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="strict")
+    handler = logging.StreamHandler(stream)
+    handler.handleError = lambda record: pytest.fail(f"not logged: {record.msg}")  # type: ignore[method-assign]
+    logging.getLogger("desktop").addHandler(handler)
+    try:
+        report = services.ingestor.ingest([Path(os.fsdecode(raw))])
+    finally:
+        logging.getLogger("desktop").removeHandler(handler)
+    assert report.added == 1
+    stream.flush()
+    logged = stream.buffer.getvalue().decode("utf-8")  # type: ignore[attr-defined]
+    assert "Ignoring unreadable" in logged and "d\\xe9p\\xf4t" in logged

@@ -56,7 +56,7 @@ def _load_ignore(folder: str) -> pathspec.PathSpec | None:
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:
-        log.warning("Ignoring unreadable %s: %s", path, exc)
+        log.warning("Ignoring unreadable %s: %s", stored_name(path), exc)
         return None
 
 

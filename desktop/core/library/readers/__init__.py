@@ -17,6 +17,7 @@ from llama_index.core.schema import Document
 
 from desktop.core.errors import Cancelled
 from desktop.core.library.catalog import FileStatus
+from desktop.core.library.filenames import stored_name
 from desktop.core.library.readers.base import Unreadable
 from desktop.core.library.readers.books import EpubReader
 from desktop.core.library.readers.image import IMAGE_TYPES, ImageReader, ImageUnreadable
@@ -129,7 +130,7 @@ def read_documents(path: Path, ocr: OcrOptions | None = None) -> list[Document]:
             "permission denied: Folio may not read this file; check its permissions",
         ) from exc
     except Exception as exc:  # a reader's own failure on one file must not stop the run
-        log.exception("Reader failed on %s", path)
+        log.exception("Reader failed on %s", stored_name(str(path)))
         raise Unreadable(
             FileStatus.FAILED, f"could not be read ({type(exc).__name__}: {exc})"
         ) from exc
