@@ -326,3 +326,15 @@ def test_a_header_over_text_only_columns_names_them(
 def test_a_first_row_that_repeats_below_is_data_not_a_header(tmp_path: Path) -> None:
     path = _write(tmp_path / "log.csv", b"open;door\nclose;door\nopen;window\n")
     assert _text(path) == "open, door\nclose, door\nopen, window"
+
+
+def test_mark_less_utf16_is_read_when_its_sample_ends_inside_a_surrogate_pair(
+    tmp_path: Path,
+) -> None:
+    # The sniffed sample is the first 8,192 bytes: let a character outside the BMP (four
+    # bytes in UTF-16) straddle that boundary.
+    # Mostly Cyrillic, so few zero bytes: told by decoding, not by where zeros fall.
+    text = ("Клапанзакрытдавлениенорма, " * 160)[:4095] + "𠀋 закрыт. Давление до 16 бар."
+    data = text.encode("utf-16-le")
+    assert data[8190:8192] == "𠀋".encode("utf-16-le")[:2]
+    assert _text(_write(tmp_path / "note.txt", data)) == text

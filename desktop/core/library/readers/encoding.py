@@ -67,39 +67,42 @@ def _utf16_without_bom(sample: bytes) -> str | None:
     return None
 
 
-# Unicode categories of text: letters, marks, numbers, punctuation, symbols, spaces.
-_TEXT_CATEGORIES = frozenset("LMNPS") | {"Zs"}
-# Share of characters that must be text-like for mark-less UTF-16 told by its decoding: data
-# that is not text lands on unassigned, private-use and control code points, or on lone
-# surrogates, which do not decode at all.
+# Share of characters that must be letters, marks, numbers, punctuation, symbols or spaces
+# for mark-less UTF-16 told by its decoding: data that is not text lands on unassigned,
+# private-use and control code points, or on lone surrogates, which do not decode at all.
 _UTF16_TEXT_SHARE = 0.97
 
 
-def _utf16_by_decoding(sample: bytes) -> str | None:
-    """``utf-16-le``/``-be`` when the sample decodes, that way only, to text-like characters."""
+def _text_like(char: str) -> bool:
+    category = unicodedata.category(char)
+    return char in "\t\n\r" or category[0] in "LMNPS" or category == "Zs"
 
-    usable = sample[: len(sample) // 2 * 2]
-    if len(usable) < 8:
+
+def _utf16_by_decoding(sample: bytes) -> str | None:
+    """``utf-16-le``/``-be`` when the sample decodes to text-like characters.
+
+    Both byte orders can: Cyrillic read the wrong way round is letters too (U+041A becomes
+    U+1A04). Text keeps to a few Unicode blocks of 256 code points (its script, ASCII), the
+    swapped reading scatters over many, so the order using fewer blocks wins; a tie is no
+    answer.
+    """
+    if len(sample) < 8:
         return None
-    found = []
+    blocks: dict[str, int] = {}
     for encoding in ("utf-16-le", "utf-16-be"):
         try:
-            text = usable.decode(encoding)
+            # Not final: a sample cut inside a character (or a surrogate pair) ends early.
+            text = codecs.getincrementaldecoder(encoding)().decode(sample, final=False)
         except UnicodeDecodeError:
             continue
-        text = text[:-1] if text and 0xD800 <= ord(text[-1]) <= 0xDFFF else text
-        ok = sum(
-            1
-            for char in text
-            if char in "\t\n\r"
-            or unicodedata.category(char) in _TEXT_CATEGORIES
-            or unicodedata.category(char)[0] in _TEXT_CATEGORIES
-        )
         # A repeated binary pattern can decode to a few letters; prose uses many characters.
         varied = len(set(text)) >= min(8, len(text) // 16)
-        if ok >= _UTF16_TEXT_SHARE * len(text) and varied:
-            found.append(encoding)
-    return found[0] if len(found) == 1 else None
+        if varied and sum(map(_text_like, text)) >= _UTF16_TEXT_SHARE * len(text):
+            blocks[encoding] = len({ord(char) >> 8 for char in text})
+    ranked = sorted(blocks, key=blocks.__getitem__)
+    if len(ranked) == 2 and blocks[ranked[0]] == blocks[ranked[1]]:
+        return None
+    return ranked[0] if ranked else None
 
 
 def _declared(data: bytes, html: bool) -> str | None:
