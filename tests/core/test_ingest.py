@@ -76,7 +76,10 @@ def test_bad_inputs_get_reasons_and_the_run_goes_on(make_services, tmp_path: Pat
     assert statuses["blob.txt"][0] == FileStatus.FAILED and "binary" in statuses["blob.txt"][1]
     assert statuses["latin.txt"] == (FileStatus.INDEXED, None)
     assert statuses["unknown.txt"][0] == FileStatus.FAILED and "UTF-8" in statuses["unknown.txt"][1]
-    assert statuses["huge.txt"][0] == FileStatus.SKIPPED and "too large" in statuses["huge.txt"][1]
+    assert (
+        statuses["huge.txt"][0] == FileStatus.SKIPPED
+        and "too large (0.0238 MB; the limit is 0.01 MB" in statuses["huge.txt"][1]
+    )
     assert (
         statuses["song.mp3"][0] == FileStatus.SKIPPED and "unsupported" in statuses["song.mp3"][1]
     )

@@ -338,3 +338,11 @@ def test_mark_less_utf16_is_read_when_its_sample_ends_inside_a_surrogate_pair(
     data = text.encode("utf-16-le")
     assert data[8190:8192] == "𠀋".encode("utf-16-le")[:2]
     assert _text(_write(tmp_path / "note.txt", data)) == text
+
+
+def test_utf8_with_a_few_bad_bytes_keeps_its_text(tmp_path: Path) -> None:
+    data = "Ventil für Drücke bis 16 bar, café ".encode() + b"\xff\xfe\x81"
+    data += " Müller GmbH\n".encode()
+    text = _text(_write(tmp_path / "cut.txt", data))
+    assert text.startswith("Ventil für Drücke bis 16 bar, café ")
+    assert text.endswith(" Müller GmbH\n") and text.count("\ufffd") == 3

@@ -46,8 +46,9 @@ EMBEDDING_STORE_KEY = "embedding_store"
 EMBEDDING_SWITCH_KEY = "embedding_switch"
 # Why a library folder is shown as unavailable, and what to do.
 UNAVAILABLE_REASON = (
-    "cannot be reached (unplugged, unmounted or renamed?); its files are kept and synced "
-    "again when it is back. To drop them, remove the folder from the library"
+    "cannot be reached, or was emptied all at once (unplugged, unmounted or renamed?); its "
+    "files are kept and synced again when it is back. If you emptied it on purpose, or to "
+    "drop its files, remove the folder from the library"
 )
 FINAL_STATES = (FileStatus.INDEXED, FileStatus.FAILED, FileStatus.SKIPPED)
 

@@ -545,9 +545,11 @@ class Ingestor:
         limit = int(self.settings.max_file_mb * 1024 * 1024)
         if found.size > limit:
             size_mb = found.size / 1024 / 1024
+            # Enough digits that the size never reads as the limit (1.2, 0.572, 2,048).
+            size = f"{size_mb:,.0f}" if size_mb >= 100 else f"{size_mb:.3g}"
             finish(
                 FileStatus.SKIPPED,
-                f"too large ({size_mb:.0f} MB; the limit is {self.settings.max_file_mb:g} MB, "
+                f"too large ({size} MB; the limit is {self.settings.max_file_mb:g} MB, "
                 "which you can raise in settings)",
                 None,
             )

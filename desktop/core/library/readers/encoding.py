@@ -11,7 +11,8 @@ In order, the first that applies wins:
    ``<meta charset>`` or ``http-equiv`` Content-Type), found by Beautiful Soup's
    ``EncodingDetector`` and named as browsers name it (WHATWG labels, via ``webencodings``:
    "iso-8859-1" means windows-1252 on the web);
-5. UTF-8;
+5. UTF-8, or UTF-8 with a few bad bytes (replaced) when its multi-byte characters
+   outnumber them;
 6. charset-normalizer's best guess for legacy 8-bit text (cp1252, Latin-1, ...), taken
    only when it is confident; otherwise the file is refused with what to do.
 
@@ -22,6 +23,7 @@ guesses an encoding even for binary data.
 from __future__ import annotations
 
 import codecs
+import re
 import unicodedata
 from pathlib import Path
 
@@ -175,7 +177,28 @@ def decode_text(path: Path, data: bytes, html: bool = False) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return _legacy(path, data, exc)
+        return _damaged_utf8(data) or _legacy(path, data, exc)
+
+
+# A character UTF-8 writes in two, three or four bytes (RFC 3629, section 4).
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+
+
+def _damaged_utf8(data: bytes) -> str | None:
+    """UTF-8 text with a few bad bytes, the bad bytes replaced (U+FFFD); else None.
+
+    Legacy 8-bit text almost never forms a multi-byte UTF-8 character by chance, so more
+    of those than bad spots means UTF-8 damaged in places (a cut download, a bad paste):
+    the rest of the text is kept, where a legacy guess would garble all of it.
+    """
+    characters = len(_UTF8_MULTIBYTE.findall(data))
+    if not characters:
+        return None
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd") - data.count("\ufffd".encode())
+    return text if characters > bad else None
 
 
 def _legacy(path: Path, data: bytes, error: UnicodeDecodeError) -> str:
