@@ -232,7 +232,10 @@ def test_connection_dropped_mid_answer_keeps_the_partial_answer(faulty) -> None:
     services, proxy = faulty
     proxy.faults.cut_after_events = 4
     tokens: list[str] = []
-    answer = services.chat.ask(QUESTION, model=f"lab:{MODEL_ALIAS}", on_token=tokens.append)
+    # An answer longer than four events, whatever the sampling: a two-word answer would end
+    # before the cut and leave nothing to drop.
+    long_question = "Explain the leave policy in three full sentences."
+    answer = services.chat.ask(long_question, model=f"lab:{MODEL_ALIAS}", on_token=tokens.append)
     assert answer.interrupted and answer.text and "".join(tokens) == answer.text
     assert answer.notice is not None and "broke mid-answer" in answer.notice
     stored = _stored_messages(services.home)
