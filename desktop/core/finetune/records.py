@@ -249,6 +249,11 @@ class JobStore:
                 ],
             )
 
+    def delete(self, job_id: str) -> None:
+        """Forget a job and its events (nothing happens if there is no such job)."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+
     def get(self, job_id: str) -> Job:
         """FinetuneError naming the id if Folio knows no such job."""
         with self._lock:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from desktop.core.errors import ModelError
 
 LOCAL_PREFIX = "local:"
+# A local base model with a LoRA adapter trained in Folio: "local:ft:<name>".
+LOCAL_FT_PREFIX = "local:ft:"
 OPENAI = "openai"
 # OpenAI's API, where no OPENAI_BASE_URL points elsewhere.
 OPENAI_URL = "https://api.openai.com/v1"

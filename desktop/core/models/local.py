@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,13 +20,16 @@ from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_ca
 from llama_index.core.llms.custom import CustomLLM
 
 from desktop.core.errors import ModelError
-from desktop.core.models.ids import LOCAL_PREFIX, split_model_id
+from desktop.core.models.ids import LOCAL_FT_PREFIX, LOCAL_PREFIX, split_model_id
 from desktop.core.models.local_files import local_llm_path
 from desktop.core.secrets import Secrets
 from desktop.core.settings import Settings
 
 if TYPE_CHECKING:
     from desktop.core.models.remote import RemoteChatModel
+
+# (base GGUF, adapter GGUF) of a "local:ft:<name>" model, or ModelError.
+AdapterLookup = Callable[[str], tuple[Path, Path]]
 
 DEFAULT_TEMPERATURE = 0.2
 MAX_ANSWER_TOKENS = 512
@@ -41,6 +44,9 @@ class LocalLlama(CustomLLM):
     """
 
     model_path: str = Field(description="Path of the GGUF file.")
+    lora_path: str | None = Field(
+        default=None, description="A GGUF LoRA adapter llama.cpp applies to the model."
+    )
     context_window: int = Field(default=4096)
     threads: int = Field(default=2)
     temperature: float = Field(default=DEFAULT_TEMPERATURE)
@@ -58,6 +64,7 @@ class LocalLlama(CustomLLM):
         try:
             self._llama = Llama(
                 model_path=self.model_path,
+                lora_path=self.lora_path,
                 n_ctx=self.context_window,
                 n_threads=self.threads,
                 n_threads_batch=self.threads,
@@ -184,25 +191,41 @@ class LLMCache:
         """Use new settings; a loaded model whose file changed is loaded again on next use."""
         with self._lock:
             self.settings = settings
-            for model_id, model in list(self._loaded.items()):
+            for key, model in list(self._loaded.items()):
+                model_id = key.partition("@")[0]
                 try:
                     same = str(local_llm_path(model_id, settings)) == model.model_path
                 except ModelError:
                     same = False
                 if not same:
-                    del self._loaded[model_id]
+                    del self._loaded[key]
 
-    def get(self, model_id: str) -> LocalLlama | RemoteChatModel:
-        """The model for ``model_id``; raises ModelError naming what is wrong."""
+    def get(
+        self, model_id: str, adapters: AdapterLookup | None = None
+    ) -> LocalLlama | RemoteChatModel:
+        """The model for ``model_id``; raises ModelError naming what is wrong.
+
+        ``adapters`` finds the (base GGUF, adapter GGUF) of a ``local:ft:<name>`` model in
+        the data folder that made it; the model is kept per adapter file, so two libraries
+        with a model of the same name never share it.
+        """
         if not model_id.startswith(LOCAL_PREFIX):
             return self._remote(model_id)
+        lora: Path | None = None
+        if model_id.startswith(LOCAL_FT_PREFIX):
+            if adapters is None:
+                raise ModelError(f"{model_id} is a fine-tuned model of a library not open here.")
+            path, lora = adapters(model_id)
+        key = f"{model_id}@{lora}" if lora else model_id
         with self._lock:
-            if model_id not in self._loaded:
-                path = local_llm_path(model_id, self.settings)
-                self._loaded[model_id] = LocalLlama(
+            if key not in self._loaded:
+                if lora is None:
+                    path = local_llm_path(model_id, self.settings)
+                self._loaded[key] = LocalLlama(
                     model_path=str(path),
+                    lora_path=str(lora) if lora else None,
                     context_window=self.settings.context_window,
                     threads=self.settings.threads,
                     max_tokens=self.settings.max_answer_tokens,
                 )
-            return self._loaded[model_id]
+            return self._loaded[key]

@@ -12,7 +12,7 @@ import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 from desktop.core.errors import ModelError
 from desktop.core.models.ids import LOCAL_PREFIX
@@ -38,6 +38,10 @@ class Lineage(TypedDict):
     timestamp: float | None  # the same moment, seconds since the epoch
     job_id: str | None
     trained_here: bool  # Folio ran the job (else only the model's id was read)
+    # Local fine-tuning only: optimiser steps, and the last training and validation losses.
+    steps: NotRequired[int | None]
+    train_loss: NotRequired[float | None]
+    valid_loss: NotRequired[float | None]
 
 
 @dataclass(frozen=True)

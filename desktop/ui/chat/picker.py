@@ -196,6 +196,13 @@ class ModelPicker(QWidget):
             )
         return added
 
+    def _local_fine_tuned(self) -> list[ModelInfo]:
+        """LoRA adapters trained here (``local:ft:<name>``); none if finetune.db is unreadable."""
+        try:
+            return self.services.local_training.models()
+        except (FolioError, OSError):
+            return []
+
     def reload(self) -> None:
         """Rebuild the list (after personas, models or providers change), keeping the selection."""
         previous = self.combo.currentData(_ROLE)
@@ -203,7 +210,7 @@ class ModelPicker(QWidget):
         labels = {p.name: p.label for p in remote_providers(settings)}
         # Servers removed since the last refresh take their models and problems with them.
         remote = [m for m in self.remote if split_model_id(m.id)[0] in labels]
-        models = list_models(settings) + remote
+        models = list_models(settings) + self._local_fine_tuned() + remote
         models += self._trained_here(models, labels)
         base = [m for m in models if m.kind == "base"]
         fine_tuned = [m for m in models if m.kind == "fine-tuned"]

@@ -459,7 +459,7 @@ class DatasetsPanel(QWidget):
                 services.store,
                 folder,
                 services.chats.personas.get(persona),
-                services.llms.get(model),
+                services.llm(model),
                 services.datasets,
                 dataset,
                 max_chunks=max_chunks,

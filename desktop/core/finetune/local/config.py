@@ -1,0 +1,68 @@
+"""A local training run's settings, with defaults that work on a laptop CPU."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from desktop.core.errors import FinetuneError
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyperparameters of one run.
+
+    The LoRA defaults (rank 16, alpha 2 × rank, every linear layer) follow the QLoRA paper's
+    finding that adapting all linear layers matters more than the rank (Dettmers et al.,
+    2023, §4) and are what Axolotl's and Unsloth's examples start from. The learning rate is
+    higher than their 2e-4 because the default model is small (135 M parameters) and a
+    persona dataset is a few hundred examples: measured in ``bench/local_training.py``.
+    """
+
+    epochs: int = 3
+    rank: int = 16
+    alpha: int = 32  # LoRA scaling is alpha / rank (PEFT and llama.cpp agree)
+    learning_rate: float = 1e-3
+    max_seq_len: int = 512  # tokens per example, prompt and answer together
+    batch_tokens: int = 1024  # tokens per optimiser step, examples packed without padding
+    warmup_share: float = 0.05  # of all steps, linear warm-up then cosine decay
+    checkpoint_every: int = 5  # steps between checkpoints (a crash loses at most these)
+    eval_every: int = 10  # steps between validation losses
+    seed: int = 0
+    threads: int = 0  # 0: every core
+
+    def __post_init__(self) -> None:
+        checks = (
+            ("epochs", 1 <= self.epochs <= 100, "a whole number from 1 to 100"),
+            ("rank", 1 <= self.rank <= 256, "a whole number from 1 to 256"),
+            ("alpha", self.alpha >= 1, "at least 1"),
+            ("learning_rate", 0 < self.learning_rate <= 1, "above 0 and at most 1, e.g. 1e-3"),
+            ("max_seq_len", 32 <= self.max_seq_len <= 32768, "from 32 to 32768 tokens"),
+            ("batch_tokens", self.batch_tokens >= self.max_seq_len, "at least max_seq_len"),
+            ("warmup_share", 0 <= self.warmup_share < 1, "from 0 to below 1"),
+            ("checkpoint_every", self.checkpoint_every >= 1, "at least 1 step"),
+            ("eval_every", self.eval_every >= 1, "at least 1 step"),
+            ("threads", self.threads >= 0, "0 (every core) or more"),
+        )
+        for name, ok, rule in checks:
+            if not ok:
+                raise FinetuneError(
+                    f"Training setting {name} = {getattr(self, name)!r} is out of range: use "
+                    f"{rule}."
+                )
+
+    @property
+    def torch_threads(self) -> int:
+        """Threads PyTorch computes with."""
+        return self.threads or os.cpu_count() or 1
+
+    def to_json(self) -> dict[str, Any]:
+        """The settings as stored with the run and shown as the job's hyperparameters."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TrainConfig:
+        """Settings read back; unknown keys (from a newer Folio) are ignored."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})

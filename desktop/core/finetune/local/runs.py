@@ -1,0 +1,403 @@
+"""Local training runs as Folio's jobs: start one, follow it, cancel it, resume it after a
+crash, and manage the adapters it made (``local:ft:<name>`` models).
+
+A run is a job in ``finetune.db`` like an OpenAI one (provider ``local``), so ``finetune
+status``, the studio's job list and its loss plot follow both the same way. The training
+itself is another process (``trainer.py``) that writes the job's progress into the same
+database; this side starts it, and starts it again from its checkpoint when it died.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from desktop.core.errors import DatasetError, FinetuneError, ModelError
+from desktop.core.finetune.datasets import DatasetStore
+from desktop.core.finetune.examples import Example, json_line, read_examples
+from desktop.core.finetune.local.config import TrainConfig
+from desktop.core.finetune.local.extra import require_training
+from desktop.core.finetune.local.run_files import RunFiles, RunSpec
+from desktop.core.finetune.records import Job, JobState, JobStore
+from desktop.core.finetune.validate import example_problems
+from desktop.core.models.ids import LOCAL_FT_PREFIX, LOCAL_PREFIX
+from desktop.core.models.local_files import Lineage, ModelInfo, local_llm_path
+from desktop.core.settings import Settings
+
+LOCAL = "local"  # the jobs' provider
+FT_PREFIX = LOCAL_FT_PREFIX
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+CANCEL_WAIT_S = 30.0  # how long cancel waits for the trainer to record it
+SHOWN_PROBLEMS = 3
+
+
+@dataclass(frozen=True)
+class LocalPlan:
+    """What a run will do here, shown before it starts."""
+
+    dataset: str
+    persona: str | None
+    base: str
+    base_path: Path
+    train_examples: int
+    validation_examples: int  # held out from training (the dataset's split, or a tenth)
+    config: TrainConfig
+
+
+def check_model_name(name: str) -> str:
+    """The name itself, or FinetuneError saying what a name may hold."""
+    if not _NAME.fullmatch(name):
+        raise FinetuneError(
+            f"Model name {name!r} is not usable: use 1-64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit."
+        )
+    return name
+
+
+class LocalTraining:
+    """Runs under ``<home>/finetune/local/`` and their jobs in ``jobs``."""
+
+    def __init__(
+        self, home: Path, jobs: JobStore, datasets: DatasetStore, settings: Settings
+    ) -> None:
+        self.root = home / "finetune" / "local"
+        self.jobs = jobs
+        self.datasets = datasets
+        self.settings = settings
+
+    # Starting -------------------------------------------------------------------------
+
+    def _examples(
+        self, dataset: str | Path
+    ) -> tuple[str, str | None, list[Example], list[Example]]:
+        """(label, persona, train, validation) of a dataset name or a JSONL file."""
+        path = Path(dataset)
+        if isinstance(dataset, Path) or (path.suffix == ".jsonl" and path.exists()):
+            read = read_examples(path)
+            if read.problems:
+                first = read.problems[0]
+                raise DatasetError(f"{path}, line {first.line}: {first.reason}")
+            return str(path), None, read.examples, []
+        info = self.datasets.get(str(dataset))
+        train, validation = self.datasets.load(info.name)
+        return info.name, info.persona, train, validation
+
+    def plan(self, dataset: str | Path, base: str, config: TrainConfig | None = None) -> LocalPlan:
+        """Check a dataset and a base model for a run; DatasetError or FinetuneError if not."""
+        require_training()
+        # Imported on first use: it loads the gguf package (numpy), part of the train extra.
+        from desktop.core.finetune.local.gguf_lora import read_base
+
+        config = config or TrainConfig()
+        if base.startswith(FT_PREFIX) or not base.startswith(LOCAL_PREFIX):
+            raise FinetuneError(
+                f"Local training starts from a local GGUF model such as local:default, not "
+                f"{base!r}."
+            )
+        try:
+            base_path = local_llm_path(base, self.settings)
+        except ModelError as exc:
+            raise FinetuneError(str(exc)) from exc
+        read_base(base_path)
+        label, persona, train, validation = self._examples(dataset)
+        bad = [(e.line, p) for e in train + validation for p in example_problems(e)]
+        if bad:
+            shown = "; ".join(f"line {line}: {p}" for line, p in bad[:SHOWN_PROBLEMS])
+            raise DatasetError(f"{label}: {len(bad)} problem(s): {shown}.")
+        if not train:
+            raise DatasetError(f"{label} has no training examples.")
+        train, validation = held_out(train, validation)
+        return LocalPlan(label, persona, base, base_path, len(train), len(validation), config)
+
+    def start(
+        self,
+        dataset: str | Path,
+        base: str = "local:default",
+        config: TrainConfig | None = None,
+        name: str | None = None,
+        persona: str | None = None,  # None: the dataset's own; "": none
+    ) -> Job:
+        """Check, copy the dataset into a new run folder, record the job and start training.
+
+        Raises DatasetError (bad data, with line numbers), FinetuneError (no training
+        packages, an unusable base or name).
+        """
+        plan = self.plan(dataset, base, config)
+        label, own_persona, train, validation = self._examples(dataset)
+        train, validation = held_out(train, validation)
+        chosen = check_model_name(name) if name else self._free_name(Path(label).stem)
+        if name and self._job_for(chosen) is not None:
+            raise FinetuneError(
+                f"A local fine-tuned model is already called {chosen!r}: choose another name "
+                "or remove that one first."
+            )
+        job_id = f"ftjob-local-{uuid.uuid4().hex[:12]}"
+        files = RunFiles(self.root / job_id)
+        files.folder.mkdir(parents=True)
+        for path, examples in ((files.train, train), (files.validation, validation)):
+            path.write_text("".join(json_line(e) for e in examples), encoding="utf-8")
+        spec = RunSpec(
+            job_id=job_id,
+            name=chosen,
+            base=base,
+            base_path=str(plan.base_path),
+            dataset=label,
+            persona=(own_persona if persona is None else persona) or None,
+            created_at=time.time(),
+            config=plan.config,
+            lines={
+                files.train.name: [e.line for e in train],
+                files.validation.name: [e.line for e in validation],
+            },
+        )
+        files.write_spec(spec)
+        job = Job(
+            id=job_id,
+            provider=LOCAL,
+            base=base,
+            status=JobState.QUEUED,
+            created_at=spec.created_at,
+            suffix=chosen,
+            dataset=label,
+            persona=spec.persona,
+            hyperparameters=plan.config.to_json(),
+        )
+        self.jobs.save(job)
+        self._spawn(files)
+        return job
+
+    def _free_name(self, stem: str) -> str:
+        base = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-._")[:56] or "model"
+        name, n = base, 1
+        while self._job_for(name) is not None:
+            n += 1
+            name = f"{base}-{n}"
+        return name
+
+    def _job_for(self, name: str) -> Job | None:
+        for job in self.jobs.all():
+            if job.provider == LOCAL and job.suffix == name and job.status != JobState.FAILED:
+                return job
+        return None
+
+    def _spawn(self, files: RunFiles) -> None:
+        env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+        with files.log.open("ab") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "desktop.core.finetune.local.worker", str(files.folder)],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,  # Ctrl+C in a terminal or closing it leaves it running
+            )
+        files.pid.write_text(str(process.pid), encoding="ascii")
+
+    # Following ------------------------------------------------------------------------
+
+    def files(self, job_id: str) -> RunFiles:
+        """The folder of a local job's run."""
+        return RunFiles(self.root / job_id)
+
+    def running(self, job_id: str) -> bool:
+        """Whether a trainer process holds this run now, or was started for it and is alive
+        (a new one takes a few seconds to reach the lock)."""
+        files = self.files(job_id)
+        lock = FileLock(files.lock)
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            return True
+        lock.release()
+        pid = _read_pid(files.pid)
+        return pid is not None and process_alive(pid, str(files.folder))
+
+    def refresh(self, job_id: str) -> Job:
+        """The job as its trainer last wrote it; a run whose trainer died is started again
+        from its newest checkpoint."""
+        job = self.jobs.get(job_id)
+        if not job.finished and not self.running(job_id):
+            files = self.files(job_id)
+            if files.cancel.exists():
+                job.status, job.finished_at = JobState.CANCELLED, time.time()
+                self.jobs.save(job)
+            elif files.spec_path.exists():
+                self._spawn(files)
+            else:
+                job.status, job.finished_at = JobState.FAILED, time.time()
+                job.error = f"Its folder {files.folder} is gone; start the training again."
+                self.jobs.save(job)
+        return job
+
+    def cancel(self, job_id: str) -> Job:
+        """Stop a run for good; its job ends ``cancelled`` (a finished one is left as is)."""
+        job = self.jobs.get(job_id)
+        if job.finished:
+            return job
+        files = self.files(job_id)
+        files.cancel.touch()
+        pid = _read_pid(files.pid)
+        if pid is not None and self.running(job_id):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + CANCEL_WAIT_S
+            while self.running(job_id) and time.monotonic() < deadline:
+                time.sleep(0.1)
+        return self.refresh(job_id)
+
+    def progress(self, job_id: str) -> dict[str, Any] | None:
+        """The newest step's numbers (step, total_steps, losses, tokens_per_s, eta_s,
+        trained_tokens, peak_memory_mb), or None before the first step."""
+        for event in reversed(self.jobs.events(job_id)):
+            if event.type == "metrics" and event.data:
+                return event.data
+        return None
+
+    # Models -----------------------------------------------------------------------------
+
+    def _model_jobs(self) -> list[Job]:
+        return [
+            j
+            for j in self.jobs.all()
+            if j.provider == LOCAL and j.status == JobState.SUCCEEDED and j.fine_tuned_model
+        ]
+
+    def find(self, model_id: str) -> Job:
+        """The job that made ``local:ft:<name>``; ModelError if there is none."""
+        name = model_id.removeprefix(FT_PREFIX)
+        for job in self._model_jobs():
+            if job.fine_tuned_model == f"ft:{name}":
+                return job
+        raise ModelError(
+            f"No local fine-tuned model {model_id!r}: `folio-cli models list` shows the ones "
+            "there are."
+        )
+
+    def resolve(self, model_id: str) -> tuple[Path, Path]:
+        """(base GGUF, adapter GGUF) of a ``local:ft:<name>`` model; ModelError if either
+        file is missing."""
+        job = self.find(model_id)
+        files = self.files(job.id)
+        base = local_llm_path(job.base, self.settings)
+        if not files.adapter_gguf.is_file():
+            raise ModelError(
+                f"The adapter of {model_id} is missing ({files.adapter_gguf}); remove the "
+                "model and train it again."
+            )
+        return base, files.adapter_gguf
+
+    def lineage(self, job: Job) -> Lineage:
+        """Where a local fine-tuned model came from, with its steps and final losses."""
+        progress = self.progress(job.id) or {}
+        losses = [e.data for e in self.jobs.events(job.id) if e.type == "metrics" and e.data]
+        valid = [d["valid_loss"] for d in losses if d.get("valid_loss") is not None]
+        when = job.finished_at or job.created_at
+        return Lineage(
+            base=job.base,
+            dataset=job.dataset,
+            persona=job.persona,
+            date=time.strftime("%Y-%m-%d", time.localtime(when)),
+            timestamp=when,
+            job_id=job.id,
+            trained_here=True,
+            steps=progress.get("step"),
+            train_loss=progress.get("train_loss"),
+            valid_loss=valid[-1] if valid else None,
+        )
+
+    def models(self) -> list[ModelInfo]:
+        """Every local fine-tuned model, newest first, for the picker and ``models list``."""
+        out = []
+        for job in self._model_jobs():
+            name = (job.fine_tuned_model or "").removeprefix("ft:")
+            adapter = self.files(job.id).adapter_gguf
+            out.append(
+                ModelInfo(
+                    FT_PREFIX + name,
+                    "fine-tuned",
+                    "llama.cpp",
+                    adapter.is_file(),
+                    adapter,
+                    lineage=self.lineage(job),
+                )
+            )
+        return out
+
+    def rename(self, model_id: str, new_name: str) -> str:
+        """Give a local fine-tuned model a new name; its new id."""
+        check_model_name(new_name)
+        if any(j.fine_tuned_model == f"ft:{new_name}" for j in self._model_jobs()):
+            raise FinetuneError(f"A local fine-tuned model is already called {new_name!r}.")
+        job = self.find(model_id)
+        job.fine_tuned_model, job.suffix = f"ft:{new_name}", new_name
+        self.jobs.save(job)
+        return FT_PREFIX + new_name
+
+    def remove(self, model_id: str) -> None:
+        """Delete a local fine-tuned model: its job and its run folder."""
+        job = self.find(model_id)
+        self.jobs.delete(job.id)
+        shutil.rmtree(self.files(job.id).folder, ignore_errors=True)
+
+    def export(self, model_id: str, destination: Path) -> Path:
+        """Copy the adapter GGUF to ``destination`` (a file, or a folder to put it in)."""
+        _, adapter = self.resolve(model_id)
+        target = (
+            destination / f"{model_id.removeprefix(FT_PREFIX)}.lora.gguf"
+            if destination.is_dir()
+            else destination
+        )
+        shutil.copyfile(adapter, target)
+        return target
+
+
+def held_out(
+    train: list[Example], validation: list[Example]
+) -> tuple[list[Example], list[Example]]:
+    """(train, validation): a dataset without a validation split of its own (and at least
+    ten examples) gives every tenth example to validation, for the validation loss."""
+    if validation or len(train) < 10:
+        return train, validation
+    return [e for i, e in enumerate(train) if i % 10], train[::10]
+
+
+def process_alive(pid: int, marker: str) -> bool:
+    """Whether process ``pid`` runs (not a zombie) with ``marker`` on its command line.
+
+    The command line is checked on Linux (``/proc``), so a recycled pid is not taken for the
+    trainer; elsewhere a live pid is enough.
+    """
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive, though hardly ours
+    proc = Path(f"/proc/{pid}")
+    if not proc.exists():
+        return True
+    try:
+        state = (proc / "stat").read_text().rpartition(")")[2].split()[0]
+        command = (proc / "cmdline").read_bytes().decode("utf-8", "replace")
+    except OSError:
+        return False
+    return state != "Z" and marker in command
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return None
