@@ -27,6 +27,7 @@ from desktop.cli.common import (
 from desktop.core.errors import DatasetError, FinetuneError, FolioError, ProviderError
 from desktop.core.finetune.pricing import PRICES_AS_OF
 from desktop.core.finetune.records import JobState
+from desktop.core.tasks import eta_phrase
 
 LOCAL = "local"  # local training's jobs (desktop.core.finetune.local.runs.LOCAL)
 LOCAL_POLL_S = 2.0  # a local run's progress is in finetune.db: read it often
@@ -210,7 +211,7 @@ def _wait(services: Services, args: argparse.Namespace) -> bool:
             line += f", step {last.step}{of}{loss}"
             progress = services.local_training.progress(job.id) if job.provider == LOCAL else None
             if progress and progress.get("eta_s") is not None:
-                line += f", {progress['tokens_per_s']:.0f} tokens/s, {_eta(progress['eta_s'])} left"
+                line += f", {progress['tokens_per_s']:.0f} tokens/s{eta_phrase(progress['eta_s'])}"
         line += f" → {job.fine_tuned_model}" if job.fine_tuned_model else ""
         line += f": {job.error}" if job.error else ""
         if shown.get(job.id) != line:
@@ -226,11 +227,6 @@ def _wait(services: Services, args: argparse.Namespace) -> bool:
         )
         services.finetuning.watch(on_update, cancel, interval, job_ids=ids)
     return cancel.cancelled
-
-
-def _eta(seconds: float) -> str:
-    minutes = round(seconds / 60)
-    return f"{round(seconds)} s" if seconds < 90 else f"{minutes} min"
 
 
 def cmd_cancel(services: Services, args: argparse.Namespace) -> int:

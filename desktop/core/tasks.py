@@ -57,6 +57,14 @@ def eta_phrase(seconds: float | None) -> str:
     """
     if seconds is None:
         return ""
+    return f", about {duration_phrase(seconds)} left"
+
+
+def duration_phrase(seconds: float) -> str:
+    """``"40 s"``, ``"3 min"``, ``"2 h 5 min"``: a duration as the window and CLI word it."""
     if seconds < 60:
-        return f", about {seconds:.0f} s left"
-    return f", about {seconds / 60:.0f} min left"
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    hours, minutes = divmod(round(seconds / 60), 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.errors import FinetuneError
+from desktop.core.errors import DatasetError, FinetuneError
 from desktop.core.finetune.datasets import DatasetStore
 from desktop.core.finetune.examples import Example
 from desktop.core.finetune.local import extra
@@ -47,7 +47,22 @@ def _examples() -> list[Example]:
     ]
 
 
-def _cli(home: Path, *args: str) -> dict:  # type: ignore[type-arg]
+# Loaded by every Python process the CLI starts (the trainer included) through PYTHONPATH:
+# any connection to an internet address is logged and refused.
+NO_NETWORK = """
+import os, socket
+_log, _connect = os.environ["FOLIO_TEST_NETWORK_LOG"], socket.socket.connect
+def _refuse(self, address):
+    if self.family in (socket.AF_INET, socket.AF_INET6):
+        with open(_log, "a") as file:
+            file.write(f"{os.getpid()} {address}\\n")
+        raise OSError("no network in this test")
+    return _connect(self, address)
+socket.socket.connect = _refuse
+"""
+
+
+def _cli(home: Path, *args: str, env: dict[str, str] | None = None) -> dict:  # type: ignore[type-arg]
     result = subprocess.run(
         [*CLI, "--home", str(home), *args, "--json"],
         capture_output=True,
@@ -55,6 +70,7 @@ def _cli(home: Path, *args: str) -> dict:  # type: ignore[type-arg]
         stdin=subprocess.DEVNULL,
         cwd=ROOT,
         timeout=600,
+        env=env,
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)  # type: ignore[no-any-return]
@@ -84,16 +100,30 @@ def _step(training: LocalTraining, job_id: str) -> int:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:  # type: ignore[type-arg]
-    """One run through folio-cli: started with --local, followed with status --wait."""
+    """One run through folio-cli: started with --local, followed with status --wait, with
+    no network for the CLI and the trainer."""
     home = tmp_path_factory.mktemp("train") / "home"
     _training(home).jobs.close()
+    guard = home.parent / "no-network"
+    guard.mkdir()
+    (guard / "sitecustomize.py").write_text(NO_NETWORK, encoding="utf-8")
+    network_log = home.parent / "network.log"
+    env = {**os.environ, "PYTHONPATH": str(guard), "FOLIO_TEST_NETWORK_LOG": str(network_log)}
+    probe = "import socket; socket.create_connection(('192.0.2.1', 80), timeout=5)"
+    refused = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True)
+    assert refused.returncode != 0 and "192.0.2.1" in network_log.read_text()  # it works
+    network_log.unlink()
     started = _cli(
         home, "finetune", "start", "--local", "--dataset", "snark", "--base", "local:default",
         "--epochs", "4", "--rank", "8", "--lr", "3e-3", "--max-seq-len", "128",
-        "--batch-tokens", "128",
+        "--batch-tokens", "128", env=env,
     )  # fmt: skip
     assert started["status"] == "queued" and started["job_id"].startswith("ftjob-local-")
-    status = _cli(home, "finetune", "status", started["job_id"], "--wait", "--interval", "1")
+    status = _cli(
+        home, "finetune", "status", started["job_id"], "--wait", "--interval", "1", env=env
+    )
+    assert (guard / "sitecustomize.py").is_file()
+    assert not network_log.exists(), network_log.read_text()
     return home, status["jobs"][0]
 
 
@@ -227,6 +257,18 @@ def test_a_killed_run_resumes_and_a_damaged_checkpoint_is_skipped(tmp_path: Path
     assert training.files(job.id).adapter_gguf.is_file()
 
 
+def test_the_estimate_measures_this_computer_before_anything_starts(tmp_path: Path) -> None:
+    training = _training(tmp_path / "home")
+    estimate = training.estimate("snark", config=TrainConfig(epochs=2, **SMALL))
+    assert (estimate["train_examples"], estimate["validation_examples"]) == (10, 2)
+    assert estimate["epochs"] == 2 and estimate["steps"] >= 10  # 2 examples a 128-token step
+    assert estimate["answer_tokens"] < estimate["tokens"] < 2 * 10 * 128
+    assert estimate["tokens_per_s"] > 0 and estimate["peak_memory_mb"] > 100
+    assert estimate["seconds"] > estimate["load_s"] > 0
+    assert training.jobs.all() == []  # no job, no run folder
+    assert not list((tmp_path / "home" / "finetune" / "local").iterdir())
+
+
 def test_examples_longer_than_the_sequence_length_are_refused_by_line(tmp_path: Path) -> None:
     training = _training(tmp_path / "home")
     long = "This answer goes on. " * 40
@@ -234,7 +276,10 @@ def test_examples_longer_than_the_sequence_length_are_refused_by_line(tmp_path: 
     examples[2].messages[1]["content"] = long
     examples[7].messages[1]["content"] = long
     training.datasets.create("long", examples, source="manual")
-    job = training.start("long", config=TrainConfig(**SMALL))
+    with pytest.raises(DatasetError, match=r"line\(s\) 3 \(\d+ tokens\), 8 \("):
+        training.estimate("long", config=TrainConfig(**SMALL))  # before anything starts
+    assert not list((tmp_path / "home" / "finetune" / "local").iterdir())  # nothing left
+    job = training.start("long", config=TrainConfig(**SMALL))  # the trainer refuses too
     failed = _until(training, job.id, lambda j: j.finished)
     assert failed.status == JobState.FAILED
     assert failed.error and "maximum sequence length of 128 tokens" in failed.error
@@ -288,6 +333,6 @@ def test_packing_keeps_every_example_once_within_the_budget() -> None:
     batches = pack(lengths, 128)
     assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
     assert all(sum(lengths[i] for i in b) <= 128 for b in batches)
-    assert len(batches) <= 6  # 581 tokens fit in 5 batches; first-fit decreasing needs 5 or 6
+    assert len(batches) <= 6  # 581 tokens fit in 5 batches; first fit in this order needs 6
     assert epoch_batches(lengths, 128, 0, 1) == epoch_batches(lengths, 128, 0, 1)
     assert epoch_batches(lengths, 128, 0, 1) != epoch_batches(lengths, 128, 0, 2)

@@ -32,6 +32,7 @@ from desktop.ui.qt import QApplication, QDialogButtonBox, QMessageBox, Qt, QTime
 from desktop.ui.workers import wait_for_jobs
 from tests.keyring_backend import FileKeyring
 from tests.openai_ft_server import API_KEY, FineTuningServer
+from tests.ui.studios import _studios
 
 
 def moodswapper_file(mood: str) -> Path:
@@ -80,25 +81,9 @@ def plain_services(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         services.close()
 
 
-_studios: list[FinetuneStudio] = []
-
-
-@pytest.fixture(autouse=True)
-def _close_studios() -> Iterator[None]:
-    """Each studio's work stops after its test; edits left unsaved are dropped, not asked."""
-    yield
-    for studio in _studios:
-        studio.editor.load(None)
-        studio.shutdown()
-        studio.close()
-        studio.deleteLater()
-    wait_for_jobs()
-    _studios.clear()
-
-
 def open_studio(qtbot, services: Services, poll: float = 0.2) -> FinetuneStudio:  # type: ignore[no-untyped-def]
     studio = FinetuneStudio(services, poll_interval=poll)
-    _studios.append(studio)  # closed by _close_studios, not qtbot: see there
+    _studios.append(studio)  # closed by conftest._close_studios, not qtbot: see there
     studio.show()
     qtbot.waitExposed(studio)
     return studio

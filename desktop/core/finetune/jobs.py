@@ -261,7 +261,21 @@ class FineTuning:
         def pending() -> list[Job]:
             return [j for j in self.jobs.unfinished() if job_ids is None or j.id in job_ids]
 
-        while not cancel.cancelled and (jobs := pending()):
+        # Jobs last reported unfinished. A local run records its own end in finetune.db, so
+        # it can leave ``pending()`` without a refresh having reported it: it is reported then.
+        following: set[str] = set()
+        while not cancel.cancelled:
+            jobs = pending()
+            for gone in following - {job.id for job in jobs}:
+                try:
+                    ended = self.jobs.get(gone)
+                except FinetuneError:  # removed meanwhile
+                    continue
+                if on_update is not None:
+                    on_update(ended)
+            following = set()
+            if not jobs:
+                return
             for job in jobs:
                 if cancel.cancelled:
                     return
@@ -269,7 +283,10 @@ class FineTuning:
                     found = self.refresh(job.id)
                 except ProviderError as exc:
                     log.warning("Cannot follow fine-tuning job %s now: %s", job.id, exc)
+                    following.add(job.id)
                     continue
+                if not found.finished:
+                    following.add(found.id)
                 if on_update is not None:
                     on_update(found)
             if pending():

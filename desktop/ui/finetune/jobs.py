@@ -14,10 +14,12 @@ from typing import Any
 
 from desktop.core.errors import FolioError
 from desktop.core.finetune.jobs import POLL_SECONDS, UploadPlan
+from desktop.core.finetune.local.runs import LOCAL
 from desktop.core.finetune.pricing import BASE_MODELS, DEFAULT_BASE, PRICES_AS_OF
 from desktop.core.finetune.records import Job as FineTuneJob
 from desktop.core.finetune.records import JobEvent, JobState, Metric
 from desktop.core.models.providers import provider
+from desktop.core.tasks import eta_phrase
 from desktop.services import Services
 from desktop.ui.finetune.loss_plot import LossPlot
 from desktop.ui.messages import message_label, say
@@ -45,6 +47,13 @@ from desktop.ui.qt import (
 from desktop.ui.workers import Job
 
 _ROLE = Qt.ItemDataRole.UserRole
+# OpenAI's deprecations page, "Update to OpenAI's self-serve fine-tuning" (2026-05-07).
+OPENAI_CLOSING = (
+    "OpenAI is closing self-serve fine-tuning: organisations that never fine-tuned cannot "
+    "start jobs, and no new jobs are accepted from anyone after 2027-01-06. Train locally "
+    "teaches a model the same way on this computer."
+)
+TRAIN_LOCALLY = "To train without OpenAI, use the Train locally tab."
 
 
 def size_text(size: int) -> str:
@@ -56,6 +65,17 @@ def size_text(size: int) -> str:
 
 def _when(timestamp: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp)) if timestamp else ""
+
+
+def _progress_parts(progress: dict[str, Any] | None) -> list[str]:
+    """A local run's newest step: step of total, tokens/s, time left, peak memory."""
+    if not progress:
+        return ["loading the base model"]
+    return [
+        f"step {progress['step']}/{progress['total_steps']}",
+        f"{progress['tokens_per_s']:.0f} tokens/s{eta_phrase(progress['eta_s'])}",
+        f"peak memory {progress['peak_memory_mb'] / 1024:.1f} GB",
+    ]
 
 
 class JobWatcher(QObject):
@@ -182,11 +202,14 @@ class TrainPanel(QWidget):
         line.setPlaceholderText("none (the dataset's persona, when it has one, is filled in)")
         self.destination = QLabel()
         self.destination.setWordWrap(True)
+        self.closing = QLabel(OPENAI_CLOSING)
+        self.closing.setWordWrap(True)
         self.start_button = QPushButton("Start…")
         self.start_button.clicked.connect(self.start)
         self.message = message_label()
         self.message.setAccessibleName("Train message")
         form = QFormLayout()
+        form.addRow("", self.closing)
         form.addRow("Dataset", self.dataset)
         form.addRow("Base model", self.base)
         form.addRow("Suffix", self.suffix)
@@ -257,7 +280,9 @@ class TrainPanel(QWidget):
         """One step of starting (planning, then uploading) in the background."""
         job = Job(work)
         job.succeeded.connect(on_success)
-        job.failed.connect(lambda text: say(self.message, f"Not started: {text}", error=True))
+        job.failed.connect(
+            lambda text: say(self.message, f"Not started: {text} {TRAIN_LOCALLY}", error=True)
+        )
         job.finished.connect(self._on_finished)
         self.job = job
         self.start_button.setEnabled(False)
@@ -466,6 +491,8 @@ class JobsPanel(QWidget):
             lines.append(f"→ {job.fine_tuned_model}")
         if job.trained_tokens:
             lines.append(f"{job.trained_tokens:,} tokens trained")
+        if job.provider == LOCAL and not job.finished:
+            lines += _progress_parts(self.services.local_training.progress(job.id))
         self.title.setText(" · ".join(lines))
         if job.status == JobState.FAILED:
             say(self.error, f"Failed: {job.error or 'the server gave no reason.'}", error=True)

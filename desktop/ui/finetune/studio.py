@@ -6,7 +6,8 @@ can be watched) while the person chats. Its parts:
 
 - Datasets (``finetune_datasets``): import, from liked answers, generated from documents.
 - The editor and validation (``finetune_editor``): examples in a table, problems by line.
-- Train and Jobs (``finetune_jobs``): a confirmed upload, then status, events and loss.
+- Train locally (``local_train``): a LoRA adapter trained here, after a measured plan.
+- Train on OpenAI and Jobs (``jobs``): a confirmed upload, then status, events and loss.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from desktop.services import Services
 from desktop.ui.finetune.datasets import DatasetsPanel
 from desktop.ui.finetune.editor import ExamplesEditor, ValidationPanel
 from desktop.ui.finetune.jobs import JobsPanel, JobWatcher, TrainPanel
+from desktop.ui.finetune.local_train import LocalTrainPanel
 from desktop.ui.qt import (
     QCloseEvent,
     QDialog,
@@ -66,6 +68,7 @@ class FinetuneStudio(QDialog):
         self.validation = ValidationPanel(
             services, lambda: self.editor.examples() if self.editor.name else None
         )
+        self.train_local = LocalTrainPanel(services)
         self.train = TrainPanel(services)
         self.jobs = JobsPanel(services)
 
@@ -79,7 +82,8 @@ class FinetuneStudio(QDialog):
         data_tab.setSizes([380, 780])
         self.tabs = QTabWidget()
         self.tabs.addTab(data_tab, "Datasets")
-        self.tabs.addTab(self.train, "Train")
+        self.tabs.addTab(self.train_local, "Train locally")
+        self.tabs.addTab(self.train, "Train on OpenAI")
         self.tabs.addTab(self.jobs, "Jobs")
         intro = QLabel(
             "A persona's prompt changes how a model answers each question; fine-tuning "
@@ -97,13 +101,16 @@ class FinetuneStudio(QDialog):
         self.datasets.selected.connect(self._on_dataset_selected)
         self.datasets.renamed.connect(self.editor.renamed)
         self.datasets.changed.connect(self.train.reload)
+        self.datasets.changed.connect(self.train_local.reload)
         self.datasets.generated.connect(self._on_generated)
         self.editor.read_only_reason = self._read_only_reason
         self.editor.changed.connect(self._on_examples_changed)
         self.editor.saved.connect(lambda _: self.datasets.reload())
         self.editor.saved.connect(lambda _: self.train.reload())
+        self.editor.saved.connect(lambda _: self.train_local.reload())
         self.validation.problem_chosen.connect(self.editor.select_line)
         self.train.started.connect(self._on_job_started)
+        self.train_local.started.connect(self._on_job_started)
         self.watcher.updated.connect(self.jobs.on_update)
         self.jobs.use_model.connect(self.use_model)
         self.datasets.reload()
@@ -113,12 +120,14 @@ class FinetuneStudio(QDialog):
         """Show what is on disk now: another window or the CLI may have changed it."""
         self.datasets.reload()
         self.train.reload()
+        self.train_local.reload()
         self.jobs.reload()
 
     def _on_dataset_selected(self, name: str | None) -> None:
         self.editor.load(name)
         if name is not None:
             self.train.reload(select=name)
+            self.train_local.reload(select=name)
 
     def _on_examples_changed(self) -> None:
         if self.editor.name is None:

@@ -41,7 +41,9 @@ def save(folder: Path, step: int, adapter: dict[str, torch.Tensor], state: dict[
     tmp = folder / f".tmp-{step:06d}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    save_file({k: v.detach().contiguous() for k, v in adapter.items()}, tmp / "adapter.safetensors")
+    save_file(
+        {k: v.detach().cpu().contiguous() for k, v in adapter.items()}, tmp / "adapter.safetensors"
+    )
     torch.save(state, tmp / "state.pt")
     for name in ("adapter.safetensors", "state.pt"):
         with open(tmp / name, "rb") as file:

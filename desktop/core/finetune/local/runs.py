@@ -10,6 +10,7 @@ database; this side starts it, and starts it again from its checkpoint when it d
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -41,6 +42,8 @@ FT_PREFIX = LOCAL_FT_PREFIX
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 CANCEL_WAIT_S = 30.0  # how long cancel waits for the trainer to record it
 SHOWN_PROBLEMS = 3
+WORKER = "desktop.core.finetune.local.worker"  # the training process's module
+ESTIMATE_TIMEOUT_S = 900.0  # loading and two steps of a 0.5 B model on a slow laptop
 
 
 @dataclass(frozen=True)
@@ -135,34 +138,15 @@ class LocalTraining:
         packages, an unusable base or name).
         """
         plan = self.plan(dataset, base, config)
-        label, own_persona, train, validation = self._examples(dataset)
-        train, validation = held_out(train, validation)
-        chosen = check_model_name(name) if name else self._free_name(Path(label).stem)
+        chosen = check_model_name(name) if name else self._free_name(Path(plan.dataset).stem)
         if name and self._job_for(chosen) is not None:
             raise FinetuneError(
                 f"A local fine-tuned model is already called {chosen!r}: choose another name "
                 "or remove that one first."
             )
         job_id = f"ftjob-local-{uuid.uuid4().hex[:12]}"
-        files = RunFiles(self.root / job_id)
-        files.folder.mkdir(parents=True)
-        for path, examples in ((files.train, train), (files.validation, validation)):
-            path.write_text("".join(json_line(e) for e in examples), encoding="utf-8")
-        spec = RunSpec(
-            job_id=job_id,
-            name=chosen,
-            base=base,
-            base_path=str(plan.base_path),
-            dataset=label,
-            persona=(own_persona if persona is None else persona) or None,
-            created_at=time.time(),
-            config=plan.config,
-            lines={
-                files.train.name: [e.line for e in train],
-                files.validation.name: [e.line for e in validation],
-            },
-        )
-        files.write_spec(spec)
+        files = self._write_run(self.root / job_id, dataset, plan, chosen, persona)
+        spec = files.read_spec()
         job = Job(
             id=job_id,
             provider=LOCAL,
@@ -170,13 +154,77 @@ class LocalTraining:
             status=JobState.QUEUED,
             created_at=spec.created_at,
             suffix=chosen,
-            dataset=label,
+            dataset=spec.dataset,
             persona=spec.persona,
             hyperparameters=plan.config.to_json(),
         )
         self.jobs.save(job)
         self._spawn(files)
         return job
+
+    def _write_run(
+        self, folder: Path, dataset: str | Path, plan: LocalPlan, name: str, persona: str | None
+    ) -> RunFiles:
+        """A run folder: the dataset copied (a tenth held out if it has no split) and run.json."""
+        label, own_persona, train, validation = self._examples(dataset)
+        train, validation = held_out(train, validation)
+        files = RunFiles(folder)
+        folder.mkdir(parents=True)
+        for path, examples in ((files.train, train), (files.validation, validation)):
+            path.write_text("".join(json_line(e) for e in examples), encoding="utf-8")
+        files.write_spec(
+            RunSpec(
+                job_id=folder.name,
+                name=name,
+                base=plan.base,
+                base_path=str(plan.base_path),
+                dataset=label,
+                persona=(own_persona if persona is None else persona) or None,
+                created_at=time.time(),
+                config=plan.config,
+                lines={
+                    files.train.name: [e.line for e in train],
+                    files.validation.name: [e.line for e in validation],
+                },
+            )
+        )
+        return files
+
+    def estimate(
+        self, dataset: str | Path, base: str = "local:default", config: TrainConfig | None = None
+    ) -> dict[str, Any]:
+        """What a run would take on this computer, measured: a trainer process loads the
+        base, tokenizes the data and times its two largest steps (about a minute for the
+        default model). The shape is ``trainer.Run.estimate``'s.
+
+        Raises DatasetError (with the dataset's line numbers, e.g. too-long examples) or
+        FinetuneError, before anything is recorded.
+        """
+        plan = self.plan(dataset, base, config)
+        folder = self.root / f".estimate-{uuid.uuid4().hex[:12]}"
+        try:
+            files = self._write_run(folder, dataset, plan, "estimate", None)
+            result = subprocess.run(
+                [sys.executable, "-m", WORKER, "--estimate", str(files.folder)],
+                capture_output=True,
+                text=True,
+                stdin=subprocess.DEVNULL,
+                env=_offline_env(),
+                timeout=ESTIMATE_TIMEOUT_S,
+            )
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        lines = result.stdout.strip().splitlines()
+        try:
+            data: dict[str, Any] = json.loads(lines[-1]) if lines else {}
+        except ValueError:
+            data = {}
+        if "error" in data:
+            raise DatasetError(data["error"])
+        if result.returncode != 0 or not data:
+            tail = (result.stderr.strip().splitlines() or ["no output"])[-1]
+            raise FinetuneError(f"Measuring this computer's training speed failed: {tail}")
+        return data
 
     def _free_name(self, stem: str) -> str:
         base = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-._")[:56] or "model"
@@ -193,14 +241,13 @@ class LocalTraining:
         return None
 
     def _spawn(self, files: RunFiles) -> None:
-        env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
         with files.log.open("ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "desktop.core.finetune.local.worker", str(files.folder)],
+                [sys.executable, "-m", WORKER, str(files.folder)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=env,
+                env=_offline_env(),
                 start_new_session=True,  # Ctrl+C in a terminal or closing it leaves it running
             )
         files.pid.write_text(str(process.pid), encoding="ascii")
@@ -371,6 +418,11 @@ def held_out(
     if validation or len(train) < 10:
         return train, validation
     return [e for i, e in enumerate(train) if i % 10], train[::10]
+
+
+def _offline_env() -> dict[str, str]:
+    """The trainer's environment: Hugging Face libraries told never to reach the network."""
+    return {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
 
 def process_alive(pid: int, marker: str) -> bool:

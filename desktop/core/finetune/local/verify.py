@@ -70,12 +70,12 @@ def compare_logits(
     model: Any, base: Path, adapter: Path, ids: list[int], threads: int
 ) -> LogitCheck:
     """Compare the PEFT ``model`` (adapter enabled and disabled) with llama.cpp on ``ids``."""
-    tokens = torch.tensor([ids])
+    tokens = torch.tensor([ids], device=model.device)
     model.eval()
     with torch.no_grad():
-        trained = model(input_ids=tokens).logits[0].float().numpy()
+        trained = model(input_ids=tokens).logits[0].float().cpu().numpy()
         with model.disable_adapter():
-            plain = model(input_ids=tokens).logits[0].float().numpy()
+            plain = model(input_ids=tokens).logits[0].float().cpu().numpy()
     llama_base = _llama_logits(base, None, ids, threads)
     llama_adapted = _llama_logits(base, adapter, ids, threads)
     return LogitCheck(

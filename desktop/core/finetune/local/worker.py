@@ -9,6 +9,7 @@ started again. Whatever else stops it becomes the job's error.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -32,9 +33,27 @@ EXIT_HELD = 3  # another process already trains this run
 log = logging.getLogger("folio.trainer")
 
 
+def estimate(folder: Path) -> int:
+    """Print (JSON) what training the run in ``folder`` would take here, measured on its
+    largest batches (``trainer.Run.estimate``); 0, or 2 with ``{"error": ...}`` for bad data
+    or an unusable base."""
+    # Imported here: it loads PyTorch and transformers (seconds).
+    from desktop.core.finetune.local.trainer import Run
+
+    try:
+        result = Run(RunFiles(folder), None, lambda: False).estimate()
+    except FinetuneError as exc:
+        print(json.dumps({"error": str(exc)}))
+        return 2
+    print(json.dumps(result))
+    return 0
+
+
 def main(argv: list[str]) -> int:
     """Train the run in ``argv[1]``; 0 once it ended (any way) or paused, ``EXIT_HELD`` if
-    another process holds it."""
+    another process holds it. ``--estimate FOLDER`` measures instead (``estimate``)."""
+    if argv[1] == "--estimate":
+        return estimate(Path(argv[2]))
     files = RunFiles(Path(argv[1]))
     stop = {"requested": False}
 

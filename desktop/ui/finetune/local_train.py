@@ -1,0 +1,244 @@
+"""The studio's Train locally tab: a LoRA adapter trained on this computer.
+
+Start measures first: a trainer process loads the base, tokenizes the dataset and times its
+two largest steps, and the person sees the tokens, the time it will take here and the peak
+memory before choosing Train. Nothing leaves the computer. When the training packages (the
+``folio[train]`` extra) are missing, the tab says which and how to add them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from desktop.core.errors import FolioError
+from desktop.core.finetune.local.config import TrainConfig
+from desktop.core.finetune.local.extra import INSTALL_HINT, missing_training_packages
+from desktop.core.finetune.records import Job as FineTuneJob
+from desktop.core.models.local_files import DEFAULT_LLM_ID, list_models
+from desktop.core.tasks import duration_phrase
+from desktop.services import Services
+from desktop.ui.messages import message_label, say
+from desktop.ui.qt import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    Qt,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
+from desktop.ui.workers import Job
+
+DEFAULTS = TrainConfig()
+
+
+def estimate_text(estimate: dict[str, Any]) -> str:
+    """The measured plan in a few lines, as the confirmation shows it."""
+    memory = estimate["peak_memory_mb"] / 1024
+    return "\n".join(
+        [
+            f"{estimate['train_examples']} training examples "
+            f"({estimate['validation_examples']} held out for validation loss).",
+            f"{estimate['tokens']:,} tokens over {estimate['epochs']} epochs, "
+            f"in {estimate['steps']} steps.",
+            f"About {duration_phrase(estimate['seconds'])} on this computer "
+            f"(measured: {estimate['tokens_per_s']:.0f} tokens/s).",
+            f"Peak memory about {memory:.1f} GB.",
+        ]
+    )
+
+
+class LocalTrainPanel(QWidget):
+    """Dataset, local base model, name and settings; Start… measures, then asks."""
+
+    started = Signal(object)  # FineTuneJob
+
+    def __init__(self, services: Services, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.job: Job | None = None  # measuring or starting
+        self.confirm_box: QMessageBox | None = None
+        self.dataset = QComboBox()
+        self.dataset.setAccessibleName("Dataset")
+        self.dataset.currentTextChanged.connect(self._fill_persona)
+        self.base = QComboBox()
+        self.base.setAccessibleName("Base model")
+        self.name = QLineEdit()
+        self.name.setPlaceholderText("optional: the model is local:ft:<name> (default: dataset)")
+        self.name.setMaxLength(64)
+        self.epochs = QSpinBox(minimum=1, maximum=100, value=DEFAULTS.epochs)
+        self.rank = QSpinBox(minimum=1, maximum=256, value=DEFAULTS.rank)
+        self.rank.setToolTip("LoRA rank: larger learns more and trains slower; alpha is twice it")
+        self.learning_rate = QDoubleSpinBox(decimals=5, minimum=0.00001, maximum=1.0)
+        self.learning_rate.setSingleStep(0.0001)
+        self.learning_rate.setValue(DEFAULTS.learning_rate)
+        self.max_seq_len = QSpinBox(minimum=32, maximum=32768, value=DEFAULTS.max_seq_len)
+        self.max_seq_len.setToolTip("Longer examples are refused with their line numbers")
+        self.persona = QComboBox()
+        self.persona.setEditable(True)
+        self.persona.setAccessibleName("Persona")
+        self.start_button = QPushButton("Start…")
+        self.start_button.clicked.connect(self.start)
+        self.message = message_label()
+        self.message.setAccessibleName("Train locally message")
+        self.missing = message_label()
+        form = QFormLayout()
+        form.addRow("", self.missing)
+        form.addRow("Dataset", self.dataset)
+        form.addRow("Base model", self.base)
+        form.addRow("Name", self.name)
+        form.addRow("Epochs", self.epochs)
+        form.addRow("LoRA rank", self.rank)
+        form.addRow("Learning rate", self.learning_rate)
+        form.addRow("Max sequence length", self.max_seq_len)
+        form.addRow("Persona", self.persona)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.start_button)
+        buttons.addStretch(1)
+        form.addRow("", buttons)
+        form.addRow("", self.message)
+        fields = QWidget()
+        fields.setLayout(form)
+        fields.setMaximumWidth(760)
+        layout = QVBoxLayout(self)
+        layout.addWidget(fields)
+        layout.addStretch(1)
+        self.reload()
+
+    def reload(self, select: str | None = None) -> None:
+        """Datasets, local base models and personas as they are now."""
+        chosen = select or self.dataset.currentText()
+        self.dataset.blockSignals(True)
+        self.dataset.clear()
+        try:
+            self.dataset.addItems([info.name for info in self.services.datasets.all()])
+            personas = [p.name for p in self.services.chats.personas.all()]
+        except (FolioError, OSError) as exc:
+            say(self.message, str(exc), error=True)
+            personas = []
+        self.dataset.setCurrentText(chosen)
+        self.dataset.blockSignals(False)
+        base = self.base.currentText() or DEFAULT_LLM_ID
+        self.base.clear()
+        self.base.addItems([m.id for m in list_models(self.services.settings) if m.available])
+        self.base.setCurrentText(base)
+        typed = self.persona.currentText()
+        self.persona.clear()
+        self.persona.addItems(["", *personas])
+        self.persona.setCurrentText(typed)
+        if select:
+            self._fill_persona(self.dataset.currentText())
+        missing = missing_training_packages()
+        say(
+            self.missing,
+            f"Training here needs {', '.join(missing)}: add it with `{INSTALL_HINT}` in "
+            "Folio's environment, then reopen the studio."
+            if missing
+            else "Trains a LoRA adapter on this computer; nothing leaves it.",
+            error=bool(missing),
+        )
+        self.start_button.setEnabled(self.dataset.count() > 0 and self.job is None and not missing)
+
+    def _fill_persona(self, name: str) -> None:
+        try:
+            persona = self.services.datasets.get(name).persona if name else None
+        except (FolioError, OSError):
+            persona = None
+        self.persona.setCurrentText(persona or "")
+
+    def config(self) -> TrainConfig:
+        """The settings as chosen (FinetuneError if out of range)."""
+        return TrainConfig(
+            epochs=self.epochs.value(),
+            rank=self.rank.value(),
+            alpha=2 * self.rank.value(),
+            learning_rate=self.learning_rate.value(),
+            max_seq_len=self.max_seq_len.value(),
+            batch_tokens=max(DEFAULTS.batch_tokens, self.max_seq_len.value()),
+        )
+
+    def _run(self, work: Any, on_success: Any, doing: str) -> Job:
+        job = Job(work)
+        job.succeeded.connect(on_success)
+        job.failed.connect(lambda text: say(self.message, f"Not started: {text}", error=True))
+        job.finished.connect(self._on_finished)
+        self.job = job
+        self.start_button.setEnabled(False)
+        say(self.message, doing)
+        return job.start()
+
+    def start(self) -> Job | None:
+        """Measure this computer on the chosen run in the background, then ask."""
+        name, base = self.dataset.currentText(), self.base.currentText()
+        if not name or self.job is not None or self.confirm_box is not None:
+            return None
+        try:
+            config = self.config()
+        except FolioError as exc:
+            say(self.message, str(exc), error=True)
+            return None
+        training = self.services.local_training
+
+        def work(_job: Job) -> dict[str, Any]:
+            return training.estimate(name, base, config)
+
+        return self._run(
+            work,
+            lambda estimate: self.confirm(estimate, config),
+            f"Measuring how long {name} takes to train here (a minute or so)…",
+        )
+
+    def confirm(self, estimate: dict[str, Any], config: TrainConfig) -> QMessageBox:
+        """The measured plan, and one question: Train or Cancel."""
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Train on this computer?",
+            f"Train {self.base.currentText()} on {self.dataset.currentText()}?",
+            parent=self,
+        )
+        box.setInformativeText(
+            estimate_text(estimate)
+            + "\n\nIt runs in the background at low priority; you can close this window."
+        )
+        train = box.addButton("Train", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda _: self._on_confirmed(box.clickedButton() is train, config))
+        self.confirm_box = box
+        box.open()
+        return box
+
+    def _on_confirmed(self, allowed: bool, config: TrainConfig) -> None:
+        self.confirm_box = None
+        if not allowed:
+            say(self.message, "Not started.")
+            self.start_button.setEnabled(self.job is None)
+            return
+        training = self.services.local_training
+        dataset, base = self.dataset.currentText(), self.base.currentText()
+        name = self.name.text().strip() or None
+        persona = self.persona.currentText().strip()
+
+        def work(_job: Job) -> FineTuneJob:
+            return training.start(dataset, base, config, name, persona)
+
+        self._run(work, self._on_started, f"Starting training on {dataset}…")
+
+    def _on_started(self, job: FineTuneJob) -> None:
+        say(self.message, f"Started {job.id}: follow it in the Jobs tab.")
+        self.started.emit(job)
+
+    def _on_finished(self) -> None:
+        self.job = None
+        self.start_button.setEnabled(
+            self.dataset.count() > 0 and self.confirm_box is None and not self.missing_packages()
+        )
+
+    def missing_packages(self) -> list[str]:
+        """The training packages not installed (none when training can start)."""
+        return missing_training_packages()

@@ -1,0 +1,87 @@
+"""Training locally from the window: the studio's Train locally tab measures first, asks,
+trains with the real trainer, and the model shows in the picker, ready to chat with."""
+
+from __future__ import annotations
+
+import pytest
+
+from desktop.core.finetune.examples import Example
+from desktop.core.finetune.local import extra
+from desktop.core.settings import updated
+from desktop.ui.finetune.studio import FinetuneStudio
+from desktop.ui.main_window import MainWindow
+from desktop.ui.qt import Qt
+from tests.ui.studios import _studios
+from tests.ui.test_finetune_ui import answer_box, picker_entry
+
+SNARK = "Oh, brilliant question. Have you tried turning it off and on again? Genius."
+QUESTIONS = ["What is DNS?", "Why is it slow?", "What is RAM?", "How do I reboot?"] * 3
+
+
+@pytest.mark.slow
+def test_train_locally_from_the_studio_to_the_picker(  # type: ignore[no-untyped-def]
+    qtbot, make_services
+) -> None:
+    services = make_services()
+    services.apply_settings(updated(services.settings, max_answer_tokens=24))
+    examples = [
+        Example([{"role": "user", "content": q}, {"role": "assistant", "content": SNARK}])
+        for q in QUESTIONS
+    ]
+    services.datasets.create("snark", examples, source="manual", persona="Sarcastic techie")
+    window = MainWindow(services, finetune_poll_seconds=0.2)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: not window.picker.loading, timeout=30_000)
+    studio: FinetuneStudio = window.open_finetuning()
+    _studios.append(studio)
+
+    panel = studio.train_local
+    studio.tabs.setCurrentWidget(panel)
+    assert panel.start_button.isEnabled() and "nothing leaves it" in panel.missing.text()
+    panel.dataset.setCurrentText("snark")
+    assert panel.persona.currentText() == "Sarcastic techie"  # the dataset's own
+    panel.epochs.setValue(6)
+    panel.rank.setValue(8)
+    panel.learning_rate.setValue(0.003)
+    panel.max_seq_len.setValue(128)
+    seen: list[str] = []
+    answer_box(qtbot, "Train", seen)
+    with qtbot.waitSignal(studio.job_started, timeout=300_000) as started:
+        qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    job = started.args[0]
+    text = seen[0]
+    assert "Train local:default on snark?" in text
+    assert "10 training examples (2 held out for validation loss)" in text
+    assert "tokens/s" in text and "Peak memory about" in text and "on this computer" in text
+
+    jobs = studio.jobs
+    qtbot.waitUntil(lambda: jobs.statuses().get(job.id) == "succeeded", timeout=300_000)
+    assert jobs.plot.train_points[-1][1] < jobs.plot.train_points[0][1]
+    model_id = "local:ft:snark"
+    qtbot.waitUntil(lambda: picker_entry(window, model_id) is not None, timeout=30_000)
+    entry, tooltip = picker_entry(window, model_id)  # type: ignore[misc]
+    assert "(from Sarcastic techie)" in entry and "Fine-tuned from local:default" in tooltip
+    qtbot.mouseClick(jobs.use_button, Qt.MouseButton.LeftButton)
+    assert window.picker.choice().model == model_id
+
+    window.picker.retrieval.setChecked(False)
+    with qtbot.waitSignal(window.chat.answer_finished, timeout=120_000) as answered:
+        window.chat.input.setPlainText("What is a GPU?")
+        window.chat.send()
+    assert answered.args[0].model == model_id
+    assert "turning it off" in answered.args[0].text
+    window.close()
+
+
+def test_the_tab_names_missing_training_packages(  # type: ignore[no-untyped-def]
+    qtbot, make_services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(extra, "TRAINING_PACKAGES", ("torch", "no_such_training_package"))
+    studio = FinetuneStudio(make_services(), poll_interval=0.2)
+    _studios.append(studio)
+    panel = studio.train_local
+    assert not panel.start_button.isEnabled()
+    assert "no_such_training_package" in panel.missing.text()
+    assert "pip install 'folio[train]'" in panel.missing.text()
+    assert "2027-01-06" in studio.train.closing.text()
