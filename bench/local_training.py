@@ -15,7 +15,8 @@ model's chat template, loss on assistant tokens only). Configurations (``--confi
   ``DataCollatorWithFlattening``, ``torch.set_num_threads(TrainConfig().torch_threads)``;
 - ``folio-attn-only``: as ``folio``, LoRA on q/k/v/o only; ``folio-spare-core``: as
   ``folio`` with one thread fewer than the cores (what other work on the machine costs an
-  all-cores OpenMP run); ``bare-threads``: as ``bare`` with
+  all-cores OpenMP run); ``folio-512`` and ``folio-1024``: as ``folio`` with steps of 512 or
+  1,024 tokens whatever Folio's default; ``bare-threads``: as ``bare`` with
   ``torch.set_num_threads(os.cpu_count())`` (the same as ``bare`` where torch's default
   already is every core).
 
@@ -97,6 +98,7 @@ class Setup:
     packed: bool
     targets: str | list[str] = "all-linear"
     threads: int | None = None  # None: torch's default
+    batch_tokens: int = DEFAULTS.batch_tokens  # packed configurations: tokens per step
 
 
 CONFIGS = {
@@ -104,6 +106,8 @@ CONFIGS = {
     "folio": Setup(packed=True, threads=DEFAULTS.torch_threads),
     "folio-attn-only": Setup(packed=True, targets=ATTENTION, threads=DEFAULTS.torch_threads),
     "folio-spare-core": Setup(packed=True, threads=max(1, DEFAULTS.torch_threads - 1)),
+    "folio-512": Setup(packed=True, threads=DEFAULTS.torch_threads, batch_tokens=512),
+    "folio-1024": Setup(packed=True, threads=DEFAULTS.torch_threads, batch_tokens=1024),
     "bare-threads": Setup(packed=False, threads=os.cpu_count() or 1),
 }
 
@@ -238,7 +242,7 @@ class Trainer:
         planned, epoch = 0, 0
         while planned < plan.budget:
             if self.setup.packed:
-                batches = epoch_batches(lengths, DEFAULTS.batch_tokens, plan.seed, epoch)
+                batches = epoch_batches(lengths, self.setup.batch_tokens, plan.seed, epoch)
             else:
                 order = list(range(len(lengths)))
                 random.Random(plan.seed * 1_000_003 + epoch).shuffle(order)

@@ -289,7 +289,7 @@ def add_commands(fsub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--rank", type=int, help="--local: LoRA rank (16); alpha is twice it")
     p.add_argument("--lr", type=float, help="--local: learning rate (1e-3)")
     p.add_argument("--max-seq-len", type=int, help="--local: tokens per example at most (512)")
-    p.add_argument("--batch-tokens", type=int, help="--local: tokens per step (1024)")
+    p.add_argument("--batch-tokens", type=int, help="--local: tokens per step (512)")
     p.add_argument("--batch-size", type=int, help="default: the provider's auto")
     p.add_argument("--learning-rate-multiplier", type=float, help="default: the provider's auto")
     p.add_argument(

@@ -120,15 +120,16 @@ def cmd_rename(services: Services, args: argparse.Namespace) -> int:
 def cmd_export(services: Services, args: argparse.Namespace) -> int:
     """Copy a local fine-tuned model's adapter GGUF out of Folio."""
     try:
-        path = services.local_training.export(args.model, Path(args.to))
+        path = services.local_training.export(args.model, Path(args.to), args.merged)
     except (ModelError, FinetuneError) as exc:
         raise UsageError(str(exc)) from exc
     base_id = services.local_training.find(args.model).base
-    emit(
-        args,
-        {"model": args.model, "adapter": str(path), "base": base_id},
-        f"Wrote {path}: a LoRA adapter for {base_id}'s GGUF (llama.cpp: --lora {path.name}).",
-    )
+    if args.merged:
+        text = f"Wrote {path}: {base_id} with the adapter merged in, a GGUF of its own."
+    else:
+        text = f"Wrote {path}: a LoRA adapter for {base_id}'s GGUF (llama.cpp: --lora {path.name})."
+    data = {"model": args.model, "base": base_id, "merged": args.merged}
+    emit(args, {**data, ("model_file" if args.merged else "adapter"): str(path)}, text)
     return EXIT_OK
 
 
@@ -229,6 +230,9 @@ def add_commands(msub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("model", metavar="local:ft:NAME")
     p.add_argument("--to", required=True, metavar="PATH", help="a file, or a folder")
+    p.add_argument(
+        "--merged", action="store_true", help="the base with the adapter merged in (a whole GGUF)"
+    )
     p.set_defaults(func=cmd_export)
     p = msub.add_parser("catalog", parents=[common], help="models that `download` can fetch")
     p.set_defaults(func=cmd_catalog)

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from desktop.core.errors import DatasetError, FinetuneError
@@ -205,6 +206,19 @@ def test_the_fine_tuned_model_answers_in_the_style_it_learnt(
     assert picker_ids.index("local:ft:snark") == 1  # right after the embedded base
 
 
+def _llama_logits(model: Path, lora: Path | None = None) -> np.ndarray:
+    from llama_cpp import Llama
+
+    llm = Llama(model_path=str(model), lora_path=str(lora) if lora else None, n_ctx=128,
+                logits_all=True, verbose=False)  # fmt: skip
+    prompt = b"<|im_start|>user\nWhat is a GPU?<|im_end|>\n<|im_start|>assistant\n"
+    ids = llm.tokenize(prompt, special=True)
+    llm.eval(ids)
+    scores = np.array(llm.scores[: len(ids)])
+    llm.close()
+    return scores
+
+
 def test_rename_export_and_remove(trained: tuple[Path, dict], tmp_path: Path) -> None:  # type: ignore[type-arg]
     home, _ = trained
     renamed = _cli(home, "models", "rename", "local:ft:snark", "snark-2")
@@ -213,6 +227,15 @@ def test_rename_export_and_remove(trained: tuple[Path, dict], tmp_path: Path) ->
     adapter = Path(exported["adapter"])
     assert adapter.name == "snark-2.lora.gguf" and adapter.read_bytes()[:4] == b"GGUF"
     assert 1e5 < adapter.stat().st_size < 2e7  # a few MB, not a model
+    merged = _cli(home, "models", "export", "local:ft:snark-2", "--to", str(tmp_path), "--merged")
+    model_file = Path(merged["model_file"])
+    assert model_file.name == "snark-2.gguf" and merged["merged"]
+    base = embedded_llm_path()
+    assert base is not None
+    with_adapter = _llama_logits(base, adapter)
+    gap = np.abs(_llama_logits(model_file) - with_adapter).mean()
+    effect = np.abs(_llama_logits(base) - with_adapter).mean()
+    assert gap < effect / 3, (gap, effect)  # the merged file computes what base + adapter do
     _cli(home, "models", "remove", "local:ft:snark-2")
     ids = [m["id"] for m in _cli(home, "models", "list")["models"]]
     assert not any(i.startswith("local:ft:") for i in ids)

@@ -25,7 +25,11 @@ class TrainConfig:
     alpha: int = 32  # LoRA scaling is alpha / rank (PEFT and llama.cpp agree)
     learning_rate: float = 1e-3
     max_seq_len: int = 512  # tokens per example, prompt and answer together
-    batch_tokens: int = 1024  # tokens per optimiser step, examples packed without padding
+    # Tokens per optimiser step, examples packed without padding. 512 (about as many persona
+    # examples a step as the bare loop's 4) reached the bare loop's validation loss at 1.73×
+    # its throughput and 0.6 of its memory; 1,024 was as fast but 0.16 worse at the same
+    # tokens, from half as many steps (bench/local_training.py, docs/PERFORMANCE.md).
+    batch_tokens: int = 512
     warmup_share: float = 0.05  # of all steps, linear warm-up then cosine decay
     checkpoint_every: int = 5  # steps between checkpoints (a crash loses at most these)
     eval_every: int = 10  # steps between validation losses

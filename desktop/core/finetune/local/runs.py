@@ -398,15 +398,21 @@ class LocalTraining:
         self.jobs.delete(job.id)
         shutil.rmtree(self.files(job.id).folder, ignore_errors=True)
 
-    def export(self, model_id: str, destination: Path) -> Path:
-        """Copy the adapter GGUF to ``destination`` (a file, or a folder to put it in)."""
-        _, adapter = self.resolve(model_id)
-        target = (
-            destination / f"{model_id.removeprefix(FT_PREFIX)}.lora.gguf"
-            if destination.is_dir()
-            else destination
-        )
-        shutil.copyfile(adapter, target)
+    def export(self, model_id: str, destination: Path, merged: bool = False) -> Path:
+        """Copy the adapter GGUF to ``destination`` (a file, or a folder to put it in), or with
+        ``merged`` write the base with the adapter folded in (``merge.write_merged``)."""
+        base, adapter = self.resolve(model_id)
+        name = model_id.removeprefix(FT_PREFIX)
+        suffix = ".gguf" if merged else ".lora.gguf"
+        target = destination / f"{name}{suffix}" if destination.is_dir() else destination
+        if merged:
+            require_training()  # the gguf package
+            # Imported on first use: it loads the gguf package, part of the train extra.
+            from desktop.core.finetune.local.merge import write_merged
+
+            write_merged(base, adapter, target)
+        else:
+            shutil.copyfile(adapter, target)
         return target
 
 
