@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -119,8 +120,11 @@ def cmd_rename(services: Services, args: argparse.Namespace) -> int:
 
 def cmd_export(services: Services, args: argparse.Namespace) -> int:
     """Copy a local fine-tuned model's adapter GGUF out of Folio."""
+    destination = Path(args.to)
+    if args.to.endswith(("/", os.sep)) and not destination.is_dir():
+        raise UsageError(f"There is no folder {destination}: create it, or choose another.")
     try:
-        path = services.local_training.export(args.model, Path(args.to), args.merged)
+        path = services.local_training.export(args.model, destination, args.merged)
     except (ModelError, FinetuneError) as exc:
         raise UsageError(str(exc)) from exc
     base_id = services.local_training.find(args.model).base

@@ -64,7 +64,15 @@ socket.socket.connect = _refuse
 
 
 def _cli(home: Path, *args: str, env: dict[str, str] | None = None) -> dict:  # type: ignore[type-arg]
-    result = subprocess.run(
+    result = _run(home, *args, env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def _run(
+    home: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [*CLI, "--home", str(home), *args, "--json"],
         capture_output=True,
         text=True,
@@ -73,8 +81,6 @@ def _cli(home: Path, *args: str, env: dict[str, str] | None = None) -> dict:  # 
         timeout=600,
         env=env,
     )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)  # type: ignore[no-any-return]
 
 
 def _training(home: Path) -> LocalTraining:
@@ -227,6 +233,14 @@ def test_rename_export_and_remove(trained: tuple[Path, dict], tmp_path: Path) ->
     adapter = Path(exported["adapter"])
     assert adapter.name == "snark-2.lora.gguf" and adapter.read_bytes()[:4] == b"GGUF"
     assert 1e5 < adapter.stat().st_size < 2e7  # a few MB, not a model
+    # Nothing is overwritten; a missing folder or an unwritable place is refused, exit 2.
+    keep = tmp_path / "notes.txt"
+    keep.write_text("mine", encoding="utf-8")
+    for to in (str(adapter), str(keep), f"{tmp_path}/missing/", f"{tmp_path}/missing/x.gguf"):
+        refused = _run(home, "models", "export", "local:ft:snark-2", "--to", to)
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+        assert "already exists" in refused.stderr or "There is no folder" in refused.stderr
+    assert keep.read_text(encoding="utf-8") == "mine" and not (tmp_path / "missing").exists()
     merged = _cli(home, "models", "export", "local:ft:snark-2", "--to", str(tmp_path), "--merged")
     model_file = Path(merged["model_file"])
     assert model_file.name == "snark-2.gguf" and merged["merged"]
@@ -326,8 +340,16 @@ def test_a_bad_setting_or_base_is_refused_before_anything_starts(tmp_path: Path)
     training = _training(tmp_path / "home")
     with pytest.raises(FinetuneError, match="local GGUF model"):
         training.start("snark", base="openai:gpt-4o-mini")
-    with pytest.raises(FinetuneError, match="Model name"):
-        training.start("snark", name="../escape")
+    for name in ("../escape", ""):
+        with pytest.raises(FinetuneError, match="Model name"):
+            training.start("snark", name=name)
+    with pytest.raises(DatasetError, match="is not a file"):
+        training.start(str(tmp_path / "nothere.jsonl"))
+    text = tmp_path / "pairs.txt"
+    text.write_text('{"prompt": "a", "response": "b"}\n', encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"JSONL, named \*\.jsonl"):
+        training.start(str(text))
+    assert training.jobs.all() == []
 
 
 def test_only_assistant_tokens_carry_the_loss() -> None:

@@ -74,5 +74,5 @@ def write_merged(base_path: Path, adapter_path: Path, out: Path) -> int:
     writer.close()
     with open(tmp, "rb") as file:
         os.fsync(file.fileno())
-    tmp.replace(out)
+    tmp.replace(out)  # a failure before here leaves at most the temporary file
     return out.stat().st_size

@@ -87,7 +87,15 @@ class LocalTraining:
     ) -> tuple[str, str | None, list[Example], list[Example]]:
         """(label, persona, train, validation) of a dataset name or a JSONL file."""
         path = Path(dataset)
-        if isinstance(dataset, Path) or (path.suffix == ".jsonl" and path.exists()):
+        as_file = isinstance(dataset, Path) or "/" in dataset or os.sep in dataset
+        if as_file or (path.suffix == ".jsonl" and path.exists()):
+            if not path.is_file():
+                raise DatasetError(
+                    f"{path} is not a file: give a JSONL training file, or a dataset's name "
+                    "(`folio-cli finetune datasets` lists them)."
+                )
+            if path.suffix.lower() != ".jsonl":
+                raise DatasetError(f"{path}: a training file is JSONL, named *.jsonl.")
             read = read_examples(path)
             if read.problems:
                 first = read.problems[0]
@@ -138,7 +146,9 @@ class LocalTraining:
         packages, an unusable base or name).
         """
         plan = self.plan(dataset, base, config)
-        chosen = check_model_name(name) if name else self._free_name(Path(plan.dataset).stem)
+        chosen = (
+            check_model_name(name) if name is not None else self._free_name(Path(plan.dataset).stem)
+        )
         if name and self._job_for(chosen) is not None:
             raise FinetuneError(
                 f"A local fine-tuned model is already called {chosen!r}: choose another name "
@@ -399,20 +409,39 @@ class LocalTraining:
         shutil.rmtree(self.files(job.id).folder, ignore_errors=True)
 
     def export(self, model_id: str, destination: Path, merged: bool = False) -> Path:
-        """Copy the adapter GGUF to ``destination`` (a file, or a folder to put it in), or with
-        ``merged`` write the base with the adapter folded in (``merge.write_merged``)."""
+        """Copy the adapter GGUF to ``destination`` (a new file, or a folder to put it in), or
+        with ``merged`` write the base with the adapter folded in (``merge.write_merged``).
+
+        Raises FinetuneError for a file already there (never overwritten), a missing folder
+        or a write that fails; ModelError for an unknown model.
+        """
         base, adapter = self.resolve(model_id)
         name = model_id.removeprefix(FT_PREFIX)
         suffix = ".gguf" if merged else ".lora.gguf"
         target = destination / f"{name}{suffix}" if destination.is_dir() else destination
-        if merged:
-            require_training()  # the gguf package
-            # Imported on first use: it loads the gguf package, part of the train extra.
-            from desktop.core.finetune.local.merge import write_merged
+        if target.exists():
+            raise FinetuneError(
+                f"{target} already exists: choose another name, or remove it first."
+            )
+        if not target.parent.is_dir():
+            raise FinetuneError(
+                f"There is no folder {target.parent}: create it, or choose another."
+            )
+        try:
+            if merged:
+                require_training()  # the gguf package
+                # Imported on first use: it loads the gguf package, part of the train extra.
+                from desktop.core.finetune.local.merge import write_merged
 
-            write_merged(base, adapter, target)
-        else:
-            shutil.copyfile(adapter, target)
+                write_merged(base, adapter, target)
+            else:
+                tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+                shutil.copyfile(adapter, tmp)
+                tmp.replace(target)
+        except OSError as exc:
+            raise FinetuneError(
+                f"Could not write {target}: {exc.strerror or exc}. Choose another place."
+            ) from exc
         return target
 
 
