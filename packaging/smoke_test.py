@@ -10,6 +10,10 @@ from a working folder outside the repository, on a new data folder. Checks:
 - ``ingest`` of a folder with one file of every supported type indexes all of them;
 - ``search`` finds each file by its own topic; ``ask`` answers offline, with and without
   retrieval, on the embedded model; ``models list`` and ``models catalog`` work offline;
+- local training: ``finetune start --local`` first says how to add training support;
+  ``finetune install-training --yes`` installs it into the data folder (the private
+  environment, with this computer's Python); a short run then trains there, its model is
+  listed and answers;
 - the window opens (under Xvfb: seen by the X server through xdotool, screenshotted, closed
   with Ctrl+Q), and ``folio --self-test`` reports a clean start;
 - nothing printed a traceback or an unexpected line on stderr.
@@ -45,6 +49,14 @@ SEARCHES = {
     "When was the lighthouse lamp converted to electricity?": "lighthouse.epub",
     "What time does the reading room open?": "opening-hours.html",
 }
+# A tiny persona dataset for the local training check.
+SNARK = "Oh, brilliant question. Have you tried turning it off and on again? Genius."
+QUESTIONS = ["What is DNS?", "Why is it slow?", "What is RAM?", "How do I reboot?"] * 3
+# The smallest run that still trains and converts (seconds per step on the embedded model).
+SHORT_RUN = (
+    "--epochs", "1", "--rank", "8", "--lr", "0.003", "--max-seq-len", "128",
+    "--batch-tokens", "128",
+)  # fmt: skip
 # Lines a healthy start may print on stderr. Qt says this when it runs as root (CI does).
 HARMLESS_STDERR = ("QStandardPaths: runtime directory", "QStandardPaths: XDG_RUNTIME_DIR")
 
@@ -89,9 +101,9 @@ class Smoke:
         (work / "user").mkdir()
         self.timings: dict[str, float] = {}
 
-    def folio_cli(self, *args: str, expect_json: bool = True) -> object:
-        started = time.perf_counter()
-        proc = subprocess.run(
+    def run_cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """The installed folio-cli on the smoke data folder, as the user."""
+        return subprocess.run(
             [str(self.cli), "--home", str(self.home), *args],
             capture_output=True,
             text=True,
@@ -99,6 +111,10 @@ class Smoke:
             cwd=self.work,
             timeout=600,
         )
+
+    def folio_cli(self, *args: str, expect_json: bool = True) -> object:
+        started = time.perf_counter()
+        proc = self.run_cli(*args)
         self.timings.setdefault(f"folio-cli {args[0]}", time.perf_counter() - started)
         if proc.returncode != 0:
             command = " ".join(args)
@@ -153,6 +169,49 @@ class Smoke:
         assert isinstance(bare, dict)
         if not bare["answer"].strip() or bare["sources"] or bare["retrieval"]:
             raise SmokeFailure(f"ask --no-retrieval gave {bare}")
+
+    def training_checks(self) -> None:
+        """Training support installed on demand into the data folder, then a short run."""
+        data = self.work / "snark.jsonl"
+        with data.open("w", encoding="utf-8") as f:
+            for question in QUESTIONS:
+                messages = [
+                    {"role": "user", "content": question},
+                    {"role": "assistant", "content": SNARK},
+                ]
+                f.write(json.dumps({"messages": messages}) + "\n")
+        self.folio_cli("finetune", "import", "--json", "--name", "snark", str(data))
+        start = ["finetune", "start", "--json", "--dataset", "snark", "--base", "local:default"]
+        start += ["--local", *SHORT_RUN]
+        refused = self.run_cli(*start)
+        if refused.returncode == 0 or "install-training" not in refused.stderr:
+            raise SmokeFailure(f"start without training support said {refused.stderr!r}")
+
+        started = time.perf_counter()
+        installed = self.folio_cli("finetune", "install-training", "--yes", "--json")
+        self.timings["install training support"] = time.perf_counter() - started
+        assert isinstance(installed, dict)
+        if not installed["installed"] or installed["plan"]["download_bytes"] <= 0:
+            raise SmokeFailure(f"install-training gave {installed}")
+
+        started = time.perf_counter()
+        job = self.folio_cli(*start)
+        assert isinstance(job, dict)
+        waited = self.folio_cli("finetune", "status", "--json", "--wait", job["job_id"])
+        self.timings["local training run"] = time.perf_counter() - started
+        assert isinstance(waited, dict)
+        if waited["jobs"][0]["status"] != "succeeded":
+            raise SmokeFailure(f"the local run ended {waited['jobs'][0]}")
+        listed = self.folio_cli("models", "list", "--json")
+        assert isinstance(listed, dict)
+        if "local:ft:snark" not in [m["id"] for m in listed["models"]]:
+            raise SmokeFailure(f"models list does not show local:ft:snark: {listed}")
+        answer = self.folio_cli(
+            "ask", "--json", "--no-retrieval", "--model", "local:ft:snark", "What is DNS?"
+        )
+        assert isinstance(answer, dict)
+        if not answer["answer"].strip():
+            raise SmokeFailure(f"the fine-tuned model gave {answer}")
 
     def self_test(self, env: dict[str, str]) -> None:
         """``folio --self-test``: the window starts, syncs and quits cleanly by itself."""
@@ -270,6 +329,7 @@ def main(argv: list[str] | None = None) -> int:
         smoke = Smoke(args.cli.resolve(), args.gui.resolve(), args.out.resolve(), Path(tmp), home)
         try:
             smoke.cli_checks(version)
+            smoke.training_checks()
             if args.xvfb:
                 smoke.window_under_xvfb()
             else:

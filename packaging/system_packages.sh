@@ -2,7 +2,9 @@
 # The system packages Folio's targets need beyond Python, in one place (Makefile and .ci/run).
 #
 #   bash packaging/system_packages.sh run       # Qt's xcb libraries, for the real window
-#   bash packaging/system_packages.sh test      # + Xvfb, for the test of the window under X
+#   bash packaging/system_packages.sh test      # + Xvfb, for the test of the window under X,
+#                                               #   and python3-venv, which the tests of the
+#                                               #   on-demand training environment use
 #   bash packaging/system_packages.sh package   # + xdotool, ImageMagick and the Wayland client
 #                                               #   libraries the bundled Qt links, for the
 #                                               #   installers' smoke test, and binutils
@@ -14,7 +16,7 @@
 set -euo pipefail
 
 RUN=(libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxkbcommon-x11-0)
-TEST=("${RUN[@]}" xvfb)
+TEST=("${RUN[@]}" xvfb python3-venv)
 PACKAGE=("${TEST[@]}" xdotool imagemagick libwayland-cursor0 libwayland-egl1 binutils)
 
 case "${1:-}" in

@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from desktop import __version__
-from desktop.cli import chat, finetune, finetune_sources, library, models, store
+from desktop.cli import (
+    chat,
+    finetune,
+    finetune_sources,
+    library,
+    models,
+    store,
+    training_support,
+)
 from desktop.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
 from desktop.core.errors import ConsentRequired, FolioError, SettingsError
 from desktop.core.library.channel import Reply, call
@@ -51,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     actions = group("finetune", "training datasets and fine-tuning jobs")
     finetune.add_commands(actions, common)
     finetune_sources.add_commands(actions, common)
+    training_support.add_commands(actions, common)
     chat.add_persona_commands(sub, common)
     return parser
 

@@ -4,14 +4,19 @@
 shows what would be uploaded (files, examples, sizes, where to, estimated cost) and asks;
 with ``--yes``, with ``--json``, or when stdin is not a terminal (a script), it goes ahead
 without asking: running the command that way is the consent. ``status --wait`` follows
-jobs until they end; Ctrl+C stops following (exit 130), the jobs go on at the provider.
+jobs until they end, and exits 1 if one it followed failed or was cancelled; Ctrl+C stops
+following (exit 130), the jobs go on at the provider. ``remove`` deletes a failed or
+cancelled local run. An unknown job, or one in the wrong state for the command, is bad
+input (exit 2).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import sys
+from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +36,29 @@ from desktop.core.tasks import eta_phrase
 
 LOCAL = "local"  # local training's jobs (desktop.core.finetune.local.runs.LOCAL)
 LOCAL_POLL_S = 2.0  # a local run's progress is in finetune.db: read it often
+_UNSUCCESSFUL = (JobState.FAILED, JobState.CANCELLED)  # ends that make no model
+# ``start``'s flags that only one kind of training takes (argparse dest → flag): given to
+# the other kind they would be ignored without a word, so they are refused.
+LOCAL_ONLY = {
+    "rank": "--rank",
+    "lr": "--lr",
+    "max_seq_len": "--max-seq-len",
+    "batch_tokens": "--batch-tokens",
+}
+OPENAI_ONLY = {
+    "batch_size": "--batch-size",
+    "learning_rate_multiplier": "--learning-rate-multiplier",
+}
+# TrainConfig's fields as ``start --local`` takes them: its errors name the flags instead.
+# (alpha is twice --rank, so --rank's own check comes first.)
+CONFIG_FLAGS = {
+    "epochs": "--epochs",
+    "rank": "--rank",
+    "learning_rate": "--lr",
+    "max_seq_len": "--max-seq-len",
+    "batch_tokens": "--batch-tokens",
+}
+_CONFIG_FIELD = re.compile(r"\b(" + "|".join(CONFIG_FLAGS) + r")\b")
 
 if TYPE_CHECKING:
     from desktop.core.finetune.jobs import UploadPlan
@@ -86,6 +114,43 @@ def _describe(services: Services, plan: UploadPlan) -> str:
     return "\n".join(lines)
 
 
+def _refuse_other_kinds_flags(args: argparse.Namespace) -> None:
+    """UsageError naming the flags given that this kind of training (``--local`` or not)
+    would ignore."""
+    other = OPENAI_ONLY if args.local else LOCAL_ONLY
+    given = [flag for dest, flag in other.items() if getattr(args, dest) is not None]
+    if not given:
+        return
+    names = " and ".join([", ".join(given[:-1]), given[-1]] if len(given) > 1 else given)
+    them = "it" if len(given) == 1 else "them"
+    if args.local:
+        raise UsageError(
+            f"{names} {'applies' if len(given) == 1 else 'apply'} only to fine-tuning at "
+            f"OpenAI, not to --local training: drop {them} (--local takes --epochs, --rank, "
+            "--lr, --max-seq-len and --batch-tokens)."
+        )
+    raise UsageError(
+        f"{names} {'applies' if len(given) == 1 else 'apply'} only to training on this "
+        f"computer: add --local, or drop {them} (OpenAI takes --epochs, --batch-size and "
+        "--learning-rate-multiplier)."
+    )
+
+
+def _with_flags(message: str, values: dict[str, Any]) -> str:
+    """A TrainConfig error about its fields told with ``start``'s flags for them.
+
+    "Training setting batch_tokens = 256 is out of range: use at least max_seq_len." becomes
+    "--batch-tokens 256 is out of range: use at least --max-seq-len (512)." Another wording
+    still gets the flags for the field names.
+    """
+    found = re.fullmatch(r"Training setting (\w+) = (.*?) is out of range: (.*)", message, re.S)
+    if found is None or found[1] not in CONFIG_FLAGS:
+        return _CONFIG_FIELD.sub(lambda m: CONFIG_FLAGS[m[1]], message)
+    # A setting the rule compares with may not have been typed: its value is said too.
+    rule = _CONFIG_FIELD.sub(lambda m: f"{CONFIG_FLAGS[m[1]]} ({values[m[1]]})", found[3])
+    return f"{CONFIG_FLAGS[found[1]]} {found[2]} is out of range: {rule}"
+
+
 def _start_local(services: Services, args: argparse.Namespace) -> int:
     """Train a LoRA adapter here: nothing leaves the computer, so nothing is asked."""
     # Imported on first use: the training settings' module is only needed here.
@@ -99,13 +164,17 @@ def _start_local(services: Services, args: argparse.Namespace) -> int:
         "max_seq_len": args.max_seq_len,
         "batch_tokens": args.batch_tokens,
     }
+    chosen = {k: v for k, v in given.items() if v is not None}
+    if "batch_tokens" not in chosen:  # a step must hold the longest example
+        default = TrainConfig.batch_tokens
+        chosen["batch_tokens"] = max(default, chosen.get("max_seq_len", default))
+    try:
+        config = TrainConfig(**chosen)
+    except FinetuneError as exc:  # a setting out of range: said with the flag typed
+        values = {f.name: f.default for f in fields(TrainConfig)} | chosen
+        raise UsageError(_with_flags(str(exc), values)) from exc
     training = services.local_training
     try:
-        chosen = {k: v for k, v in given.items() if v is not None}
-        if "batch_tokens" not in chosen:  # a step must hold the longest example
-            default = TrainConfig.batch_tokens
-            chosen["batch_tokens"] = max(default, chosen.get("max_seq_len", default))
-        config = TrainConfig(**chosen)
         plan = training.plan(args.dataset, args.base, config)
         job = training.start(args.dataset, args.base, config, args.suffix, args.persona)
     except FinetuneError as exc:  # bad data, settings, base or name; missing packages
@@ -125,6 +194,7 @@ def _start_local(services: Services, args: argparse.Namespace) -> int:
 
 
 def cmd_start(services: Services, args: argparse.Namespace) -> int:
+    _refuse_other_kinds_flags(args)
     if args.local:
         return _start_local(services, args)
     finetuning = services.finetuning
@@ -164,12 +234,40 @@ def _job_lines(job: Job) -> list[str]:
     return lines + ([f"    {job.error}"] if job.error else [])
 
 
-def cmd_status(services: Services, args: argparse.Namespace) -> int:
+def _known(services: Services, job_id: str) -> Job:
+    """The job Folio knows by ``job_id``; UsageError naming it (and ``finetune status``,
+    which lists the jobs) if there is none."""
+    try:
+        return services.finetune_jobs.get(job_id)
+    except FinetuneError as exc:
+        raise UsageError(str(exc)) from exc
 
+
+def _unsuccessful(jobs: list[Job]) -> str:
+    """One line for jobs that ended failed or cancelled, e.g. ``ftjob-1 failed: The file
+    is bad; ftjob-2 cancelled.`` (each error's own full stop dropped, newlines joined)."""
+    said = [
+        f"{job.id} {job.status}"
+        + (f": {' '.join(job.error.split()).rstrip('.')}" if job.error else "")
+        for job in jobs
+    ]
+    return "; ".join(said) + "."
+
+
+def cmd_status(services: Services, args: argparse.Namespace) -> int:
+    """Refresh and show the jobs (or one); with ``--wait``, follow them until they end.
+
+    Exit 1 when ``--wait`` saw a job it followed (the one asked for, else every one
+    unfinished when it began) end failed or cancelled; 2 for an unknown job; 130 if Ctrl+C
+    stopped the following.
+    """
     finetuning, store = services.finetuning, services.finetune_jobs
     if args.job_id:
-        finetuning.refresh(args.job_id)  # an unknown job or an unreachable provider: exit 1
+        _known(services, args.job_id)
+        followed = {args.job_id}
+        finetuning.refresh(args.job_id)  # an unreachable provider: exit 1
     else:
+        followed = {job.id for job in store.unfinished()}
         try:
             finetuning.recover()  # a start killed before it saved its job
         except ProviderError as exc:
@@ -184,7 +282,13 @@ def cmd_status(services: Services, args: argparse.Namespace) -> int:
     lines = [line for job in jobs for line in _job_lines(job)]
     shapes = [_job_json(services, job) for job in jobs]
     emit(args, {"jobs": shapes}, "\n".join(lines) or "No jobs yet.")
-    return EXIT_INTERRUPTED if interrupted else EXIT_OK
+    if interrupted:
+        return EXIT_INTERRUPTED
+    ended = [j for j in jobs if j.id in followed and j.status in _UNSUCCESSFUL]
+    if args.wait and ended:  # a script waiting for its model learns that none came
+        print(f"folio-cli: {_unsuccessful(ended)}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
 
 
 def _job_json(services: Services, job: Job) -> dict[str, Any]:
@@ -230,8 +334,38 @@ def _wait(services: Services, args: argparse.Namespace) -> bool:
 
 
 def cmd_cancel(services: Services, args: argparse.Namespace) -> int:
-    job = services.finetuning.cancel(args.job_id)
+    """Cancel a job; exit 2 for an unknown job or one that has already ended."""
+    job = _known(services, args.job_id)
+    if job.finished:
+        raise UsageError(
+            f"Job {job.id} has already {job.status}: there is nothing to cancel "
+            f"(`folio-cli finetune status {job.id}` shows how it ended)."
+        )
+    try:
+        job = services.finetuning.cancel(args.job_id)
+    except FinetuneError as exc:  # it ended meanwhile (a provider's refusal is exit 1)
+        raise UsageError(str(exc)) from exc
     emit(args, job.to_json(), f"{job.id}: {job.status}")
+    return EXIT_OK
+
+
+def cmd_remove(services: Services, args: argparse.Namespace) -> int:
+    """Delete a failed or cancelled local run's folder and its job.
+
+    Exit 2 for an unknown job, one still running, one that succeeded (its model is removed
+    with ``models remove``) or one that did not run here. JSON: ``{"removed": JOB_ID,
+    "folder": PATH}``.
+    """
+    _known(services, args.job_id)
+    try:
+        folder = services.local_training.delete_run(args.job_id)
+    except FinetuneError as exc:
+        raise UsageError(str(exc)) from exc
+    emit(
+        args,
+        {"removed": args.job_id, "folder": str(folder)},
+        f"Removed {args.job_id} and its run folder {folder}.",
+    )
     return EXIT_OK
 
 
@@ -254,7 +388,8 @@ def cmd_import(services: Services, args: argparse.Namespace) -> int:
     except DatasetError as exc:
         raise UsageError(str(exc)) from exc
     for p in problems:  # lines left out are reported, not fatal
-        print(f"{args.file}, line {p.line}: {p.reason} (left out)", file=sys.stderr)
+        reason = p.reason.rstrip().rstrip(".")  # a sentence, continued here
+        print(f"{args.file}, line {p.line}: {reason} (left out).", file=sys.stderr)
     data: dict[str, Any] = {**info.to_json(), "problems": [p.to_json() for p in problems]}
     emit(args, data, f"Imported {info.train_examples} examples as dataset {info.name!r}.")
     return EXIT_OK
@@ -300,13 +435,25 @@ def add_commands(fsub: Any, common: argparse.ArgumentParser) -> None:
 
     p = fsub.add_parser("status", parents=[common], help="jobs and their state, from the provider")
     p.add_argument("job_id", nargs="?", metavar="JOB_ID")
-    p.add_argument("--wait", action="store_true", help="follow until the job(s) end")
+    p.add_argument(
+        "--wait",
+        action="store_true",
+        help="follow until the job(s) end; exit 1 if one fails or is cancelled",
+    )
     p.add_argument("--interval", type=float, metavar="SECONDS", help="between polls (10)")
     p.set_defaults(func=cmd_status)
 
     p = fsub.add_parser("cancel", parents=[common], help="cancel a running job")
     p.add_argument("job_id", metavar="JOB_ID")
     p.set_defaults(func=cmd_cancel)
+
+    p = fsub.add_parser(
+        "remove",
+        parents=[common],
+        help="delete a failed or cancelled local run: its folder and its job",
+    )
+    p.add_argument("job_id", metavar="JOB_ID")
+    p.set_defaults(func=cmd_remove)
 
     p = fsub.add_parser("datasets", parents=[common], help="the training datasets")
     p.set_defaults(func=cmd_datasets)

@@ -52,24 +52,37 @@ def confirm_deletion(parent: QWidget | None, question: str, consequence: str) ->
     return box.clickedButton() is delete
 
 
-def ask_consent(
-    parent: QWidget, title: str, text: str, details: str, on_answer: Callable[[bool], None]
+def ask(
+    parent: QWidget,
+    title: str,
+    text: str,
+    details: str,
+    accept: str,
+    on_answer: Callable[[bool], None],
 ) -> QMessageBox:
-    """Ask whether document text may go to a remote provider; ``on_answer(True)`` on Allow.
+    """Ask one question with an ``accept`` button and Cancel; ``on_answer(True)`` on accept.
 
     Window-modal but opened without a nested event loop, like error messages, so the window
     keeps painting and its jobs keep reporting while the person reads. Cancel is the
-    default button: Enter sends nothing. The box deletes itself once answered.
+    default button: Enter does nothing that costs (uploads, downloads, hours of training).
+    The box deletes itself once answered.
     """
     box = QMessageBox(QMessageBox.Icon.Question, title, text, parent=parent)
     box.setInformativeText(details)
-    allow = box.addButton("Allow", QMessageBox.ButtonRole.AcceptRole)
+    chosen = box.addButton(accept, QMessageBox.ButtonRole.AcceptRole)
     box.addButton(QMessageBox.StandardButton.Cancel)
     box.setDefaultButton(QMessageBox.StandardButton.Cancel)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-    box.finished.connect(lambda _: on_answer(box.clickedButton() is allow))
+    box.finished.connect(lambda _: on_answer(box.clickedButton() is chosen))
     box.open()
     return box
+
+
+def ask_consent(
+    parent: QWidget, title: str, text: str, details: str, on_answer: Callable[[bool], None]
+) -> QMessageBox:
+    """Ask whether document text may go to a remote provider; ``on_answer(True)`` on Allow."""
+    return ask(parent, title, text, details, "Allow", on_answer)
 
 
 class PersonaDialog(QDialog):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.finetune.records import JobStore
+from desktop.core.finetune.records import Job, JobState, JobStore
 from tests.openai_ft_server import API_KEY, FineTuningServer
 
 pytestmark = pytest.mark.slow
@@ -39,6 +39,18 @@ def _run(home: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedPro
         env=env,
         cwd=ROOT,
         timeout=300,
+    )
+
+
+def _follow(home: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
+    """``finetune status --wait ARGS`` started in the background, its output piped."""
+    return subprocess.Popen(
+        [*COMMAND, "--home", str(home), "finetune", "status", "--wait", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
     )
 
 
@@ -127,8 +139,9 @@ def test_import_validate_start_wait_and_the_model_is_listed(
 
     every = _json(_run(home, "finetune", "status", "--json", env=env))
     assert [j["job_id"] for j in every["jobs"]] == [job_id]
-    refused = _run(home, "finetune", "cancel", job_id, env=env)
-    assert refused.returncode == 1 and "already succeeded" in refused.stderr
+    refused = _run(home, "finetune", "cancel", job_id, env=env)  # the user's error: exit 2
+    assert refused.returncode == 2 and "already succeeded" in refused.stderr
+    assert job_id in refused.stderr and "finetune status" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
 
 
@@ -175,14 +188,7 @@ def test_cancel_a_wrong_key_and_ctrl_c_while_waiting(
     assert started["dataset"] == str(source)
 
     # Ctrl+C while waiting stops following (130); the job goes on at the provider.
-    waiting = subprocess.Popen(
-        [*COMMAND, "--home", str(home), "finetune", "status", job_id, "--wait", "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
+    waiting = _follow(home, env, job_id, "--json")
     assert waiting.stderr is not None
     assert waiting.stderr.readline().startswith(f"{job_id}: validating_files")
     waiting.send_signal(signal.SIGINT)
@@ -198,8 +204,11 @@ def test_cancel_a_wrong_key_and_ctrl_c_while_waiting(
     refused = _run(home, "finetune", "status", job_id, env=wrong)
     assert refused.returncode == 1 and "(401)" in refused.stderr
     assert len(refused.stderr.strip().splitlines()) == 1
-    unknown = _run(home, "finetune", "status", "ftjob-nope", env=env)
-    assert unknown.returncode == 1 and "ftjob-nope" in unknown.stderr
+    for command in ("status", "cancel", "remove"):  # an unknown job is bad input: exit 2
+        unknown = _run(home, "finetune", command, "ftjob-nope", env=env)
+        assert unknown.returncode == 2 and "ftjob-nope" in unknown.stderr, command
+        assert "`folio-cli finetune status` lists" in unknown.stderr
+        assert len(unknown.stderr.strip().splitlines()) == 1
 
 
 def test_on_a_terminal_start_shows_what_it_sends_and_asks_first(
@@ -274,3 +283,196 @@ def test_a_start_killed_before_it_saved_its_job_is_found_later(
     assert (found["dataset"], found["persona"], found["suffix"]) == ("zen", "Zen", "calm")
     assert store.pending() == []
     store.close()
+
+
+def test_wait_exits_1_when_a_job_it_followed_failed_or_was_cancelled(
+    tmp_path: Path, env: dict[str, str], server: FineTuningServer
+) -> None:
+    home, source = tmp_path / "home", moodswapper_file("zen")
+    start = ["finetune", "start", "--dataset", str(source), "--base", BASE, "--json"]
+    server.config.fail_at_step = 2
+    failing = _json(_run(home, *start, env=env))["job_id"]
+    waited = _run(
+        home, "finetune", "status", failing, "--wait", "--interval", "0.05", "--json", env=env
+    )
+    assert waited.returncode == 1, waited.stderr
+    [job] = json.loads(waited.stdout)["jobs"]  # the result is printed all the same
+    assert job["status"] == "failed" and job["error"] == server.config.failure
+    assert waited.stderr.splitlines()[-1] == f"folio-cli: {failing} failed: {server.config.failure}"
+
+    # Every unfinished job followed, one cancelled at the provider meanwhile: exit 1 for it
+    # alone (the failed one ended before this wait began).
+    server.config.advance_on_retrieve = False
+    stopped = _json(_run(home, *start, env=env))["job_id"]
+    waiting = _follow(home, env, "--interval", "0.05")
+    assert waiting.stderr is not None
+    assert waiting.stderr.readline().startswith(f"{stopped}: validating_files")
+    with server.state.lock:
+        server.state.cancel(stopped)
+    out, err = waiting.communicate(timeout=120)
+    assert waiting.returncode == 1
+    assert err.splitlines()[-1] == f"folio-cli: {stopped} cancelled."
+    assert f"{stopped}  cancelled" in out and f"{failing}  failed" in out
+
+    # Nothing unfinished to follow: an old failure does not fail every later wait.
+    assert _run(home, "finetune", "status", "--wait", env=env).returncode == 0
+    # The user's errors: exit 2, naming the job and what to do.
+    refused = _run(home, "finetune", "cancel", failing, env=env)
+    assert refused.returncode == 2 and f"Job {failing} has already failed" in refused.stderr
+    assert f"`folio-cli finetune status {failing}`" in refused.stderr
+    refused = _run(home, "finetune", "remove", failing, env=env)
+    assert refused.returncode == 2 and "not on this computer" in refused.stderr
+    assert len(_json(_run(home, "finetune", "status", "--json", env=env))["jobs"]) == 2
+
+
+def test_start_refuses_flags_the_kind_of_training_would_ignore_and_names_flags(
+    tmp_path: Path, env: dict[str, str], server: FineTuningServer
+) -> None:
+    home, source = tmp_path / "home", str(moodswapper_file("zen"))
+    openai = ["finetune", "start", "--dataset", source, "--base", BASE]
+    refused = _run(home, *openai, "--rank", "8", "--lr", "1e-3", "--max-seq-len", "256", env=env)
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == (
+        "folio-cli: --rank, --lr and --max-seq-len apply only to training on this computer: "
+        "add --local, or drop them (OpenAI takes --epochs, --batch-size and "
+        "--learning-rate-multiplier)."
+    )
+    local = ["finetune", "start", "--local", "--dataset", source, "--base", "local:default"]
+    refused = _run(home, *local, "--batch-size", "4", env=env)
+    assert refused.returncode == 2
+    assert "--batch-size applies only to fine-tuning at OpenAI" in refused.stderr
+    assert "drop it" in refused.stderr
+
+    # Settings out of range are told with the flags typed, not the fields behind them.
+    for flags, said in (
+        (["--lr", "0"], "--lr 0.0 is out of range: use above 0 and at most 1, e.g. 1e-3."),
+        (["--rank", "0"], "--rank 0 is out of range: use a whole number from 1 to 256."),
+        (["--epochs", "0"], "--epochs 0 is out of range: use a whole number from 1 to 100."),
+        (["--max-seq-len", "8"], "--max-seq-len 8 is out of range: use from 32 to 32768 tokens."),
+        (
+            ["--batch-tokens", "256"],
+            "--batch-tokens 256 is out of range: use at least --max-seq-len (512).",
+        ),
+    ):
+        refused = _run(home, *local, *flags, env=env)
+        assert refused.returncode == 2 and refused.stderr.strip() == f"folio-cli: {said}"
+    assert server.requests == [] and not (home / "finetune" / "local").exists()
+
+
+def _snark_file(path: Path, weight: int | None = None, count: int = 12) -> Path:
+    """``count`` short question/answer examples, each answer with ``weight`` if given."""
+    answer: dict[str, object] = {"role": "assistant", "content": "Have you tried rebooting?"}
+    if weight is not None:
+        answer["weight"] = weight
+    lines = [
+        json.dumps({"messages": [{"role": "user", "content": f"Question {i}?"}, answer]})
+        for i in range(count)
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_local_dataset_with_nothing_to_learn_is_refused_before_it_starts(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    home = tmp_path / "home"
+    context = _snark_file(tmp_path / "context.jsonl", weight=0)
+    local = ["finetune", "start", "--local", "--base", "local:default"]
+    refused = _run(home, *local, "--dataset", str(context), env=env)
+    assert refused.returncode == 2, refused.stderr
+    assert refused.stderr.strip() == (
+        f'folio-cli: {context}: every answer is marked "weight": 0, so there is nothing to '
+        'learn from: give some assistant messages "weight": 1 (or no "weight"), then try again.'
+    )
+    checked = _run(home, "finetune", "validate", str(context), "--json", env=env)
+    assert checked.returncode == 2
+    assert [e["line"] for e in json.loads(checked.stdout)["errors"]] == [0]
+    # One answer to learn from is enough to pass the check.
+    lines = context.read_text(encoding="utf-8").splitlines()
+    lines[3] = lines[3].replace('"weight": 0', '"weight": 1')
+    some = tmp_path / "some.jsonl"
+    some.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert _run(home, "finetune", "validate", str(some), env=env).returncode == 0
+
+    # A problem that is a sentence of its own is not given a second full stop.
+    lines[5] = json.dumps({"messages": [{"role": "user", "content": "Anyone?"}]})
+    unanswered = tmp_path / "unanswered.jsonl"
+    unanswered.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    refused = _run(home, *local, "--dataset", str(unanswered), env=env)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().endswith(
+        "line 6: no assistant message: an example needs an answer to learn from."
+    )
+    imported = _run(home, "finetune", "import", str(_bad_line(tmp_path)), env=env)
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stderr.strip().endswith('(or "completion") (left out).')
+    for said in (refused.stderr, imported.stderr):
+        assert ".." not in said and ".;" not in said and ". (" not in said
+    assert not (home / "finetune" / "local").exists()  # no run folder was made
+
+
+def _bad_line(tmp_path: Path) -> Path:
+    path = _snark_file(tmp_path / "with-a-list.jsonl")
+    path.write_text(path.read_text(encoding="utf-8") + "[1, 2]\n", encoding="utf-8")
+    return path
+
+
+def test_a_local_run_keeps_its_name_while_training_and_its_folder_is_removed_once_cancelled(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    home = tmp_path / "home"
+    # A model made earlier, as a finished run leaves its job in finetune.db (training one
+    # takes minutes: tests/core/test_local_training.py does).
+    home.mkdir()
+    store = JobStore(home / "finetune.db")
+    made = Job(
+        id="ftjob-local-made",
+        provider="local",
+        base="local:default",
+        status=JobState.SUCCEEDED,
+        created_at=time.time() - 60,
+        suffix="older",
+        fine_tuned_model="ft:older",
+        finished_at=time.time() - 30,
+    )
+    store.save(made)
+    store.close()
+    data = _snark_file(tmp_path / "snark.jsonl")
+    started = _json(
+        _run(
+            home, "finetune", "start", "--local", "--dataset", str(data), "--base",
+            "local:default", "--suffix", "busy", "--epochs", "50", "--rank", "4",
+            "--max-seq-len", "128", "--batch-tokens", "128", "--json", env=env,
+        )
+    )  # fmt: skip
+    job_id = started["job_id"]
+    folder = home / "finetune" / "local" / job_id
+    try:
+        assert folder.is_dir()
+        renamed = _run(home, "models", "rename", "local:ft:older", "busy", env=env)
+        assert renamed.returncode == 2
+        assert f"The local run {job_id}, still " in renamed.stderr
+        assert "will make local:ft:busy when it ends" in renamed.stderr
+        refused = _run(home, "finetune", "remove", job_id, env=env)
+        assert refused.returncode == 2 and f"Job {job_id} is still " in refused.stderr
+        assert f"`folio-cli finetune cancel {job_id}`" in refused.stderr
+        refused = _run(home, "finetune", "remove", made.id, env=env)
+        assert refused.returncode == 2
+        assert "`folio-cli models remove local:ft:older`" in refused.stderr
+    finally:
+        cancelled = _run(home, "finetune", "cancel", job_id, "--json", env=env)
+    assert cancelled.returncode == 0, cancelled.stderr
+    # A trainer still loading PyTorch may take a while to stop: --wait follows it until then.
+    waited = _run(home, "finetune", "status", job_id, "--wait", "--interval", "0.5", env=env)
+    assert waited.returncode == 1 and f"folio-cli: {job_id} cancelled." in waited.stderr
+
+    # A cancelled run makes no model: its name is free again, and its folder can go.
+    renamed = _run(home, "models", "rename", "local:ft:older", "busy", "--json", env=env)
+    assert _json(renamed)["id"] == "local:ft:busy"
+    removed = _json(_run(home, "finetune", "remove", job_id, "--json", env=env))
+    assert removed == {"removed": job_id, "folder": str(folder)}
+    assert not folder.exists()
+    jobs = _json(_run(home, "finetune", "status", "--json", env=env))["jobs"]
+    assert [j["job_id"] for j in jobs] == [made.id]
+    gone = _run(home, "finetune", "remove", job_id, env=env)
+    assert gone.returncode == 2 and job_id in gone.stderr

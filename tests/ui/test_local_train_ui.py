@@ -7,6 +7,7 @@ import pytest
 
 from desktop.core.finetune.examples import Example
 from desktop.core.finetune.local import extra
+from desktop.core.finetune.local.runtime import TrainerRuntime
 from desktop.core.settings import updated
 from desktop.ui.finetune.studio import FinetuneStudio
 from desktop.ui.main_window import MainWindow
@@ -85,3 +86,32 @@ def test_the_tab_names_missing_training_packages(  # type: ignore[no-untyped-def
     assert "no_such_training_package" in panel.missing.text()
     assert "pip install 'folio[train]'" in panel.missing.text()
     assert "2027-01-06" in studio.train.closing.text()
+
+
+def test_the_packaged_app_installs_training_support_size_first_with_cancel(  # type: ignore[no-untyped-def]
+    qtbot, make_services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # PyTorch's CPU index is out of reach here: pip takes the CPU build from this machine's
+    # wheel folder (its own configuration).
+    monkeypatch.setenv("FOLIO_TORCH_INDEX", "")
+    services = make_services()
+    runtime = TrainerRuntime(services.home, own=False)  # as in the packaged app
+    services.local_training.runtime = runtime
+    studio = FinetuneStudio(services, poll_interval=0.2)
+    _studios.append(studio)
+    panel, support = studio.train_local, studio.train_local.support
+    assert not panel.start_button.isEnabled() and not support.isHidden()
+    assert "install training support" in panel.missing.text()
+
+    seen: list[str] = []
+    answer_box(qtbot, "Install", seen)
+    qtbot.mouseClick(support.install_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Downloading torch" in support.message.text(), timeout=120_000)
+    assert "Downloads" in seen[0] and "MB: PyTorch's CPU build" in seen[0]
+    assert "GB on disk" in seen[0] and str(runtime.environment.env) in seen[0]
+    assert not support.bar.isHidden() and support.bar.maximum() > 150  # MB
+    qtbot.mouseClick(support.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: support.job is None, timeout=60_000)
+    assert support.message.text() == "Cancelled: nothing was installed."
+    assert not runtime.available() and not runtime.environment.partial.exists()
+    assert not panel.start_button.isEnabled() and support.install_button.isEnabled()

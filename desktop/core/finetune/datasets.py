@@ -181,7 +181,9 @@ class DatasetStore:
         read = read_examples(path, system_prompt)
         if not read.examples:
             first = read.problems[0] if read.problems else None
-            detail = f" (line {first.line}: {first.reason})" if first else " (it is empty)"
+            detail = (
+                f" (line {first.line}: {first.reason.rstrip('. ')})" if first else " (it is empty)"
+            )
             raise DatasetError(f"No training example could be read from {path}{detail}.")
         with self._lock:
             chosen = name if name is not None else self._unique_name(path.stem)

@@ -34,6 +34,10 @@ from desktop.core.finetune.pricing import (
 from desktop.core.models.tokens import token_encoding
 
 FALLBACK_ENCODING = "o200k_base"  # for a base model not in the price table: OpenAI's current
+NOTHING_TO_LEARN = (
+    'every answer is marked "weight": 0, so there is nothing to learn from: give some '
+    'assistant messages "weight": 1 (or no "weight"), then try again.'
+)
 
 # OpenAI's cookbook (num_tokens_from_messages): each message costs 3 tokens besides its
 # values, a "name" one more, and every example 3 for priming the reply.
@@ -138,6 +142,9 @@ def validate_examples(
                 "tokens depend on the images' sizes and are not in the estimate.",
             )
         )
+    # Only when every example has answers: one without any is an error of its own already.
+    if examples and not any(map(learns, examples)) and all(map(_answers, examples)):
+        errors.append(LineProblem(0, NOTHING_TO_LEARN[0].upper() + NOTHING_TO_LEARN[1:]))
     if len(examples) < MIN_EXAMPLES:
         errors.append(
             LineProblem(
@@ -228,6 +235,23 @@ def example_problems(example: Example) -> list[str]:
     elif roles[-1] != "assistant":
         reasons.append("the last message must be the assistant's answer.")
     return reasons
+
+
+def learns(example: Example) -> bool:
+    """Whether an example has an answer to learn from: an assistant message not marked
+    ``"weight": 0`` (OpenAI's way, and the local trainer's, to keep an answer as context)."""
+    return any(m.get("weight", 1) != 0 for m in _assistant_messages(example))
+
+
+def _answers(example: Example) -> bool:
+    return bool(_assistant_messages(example))
+
+
+def _assistant_messages(example: Example) -> list[dict[str, Any]]:
+    messages: Any = example.messages
+    if not isinstance(messages, list):
+        return []
+    return [m for m in messages if isinstance(m, dict) and m.get("role") == "assistant"]
 
 
 def _part_problem(parts: list[Any], role: str) -> str | None:

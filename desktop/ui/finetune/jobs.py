@@ -22,6 +22,7 @@ from desktop.core.models.providers import provider
 from desktop.core.tasks import eta_phrase
 from desktop.services import Services
 from desktop.ui.finetune.loss_plot import LossPlot
+from desktop.ui.finetune.train_form import TrainForm
 from desktop.ui.messages import message_label, say
 from desktop.ui.qt import (
     QComboBox,
@@ -164,20 +165,14 @@ class JobWatcher(QObject):
             self.start()
 
 
-class TrainPanel(QWidget):
+class TrainPanel(TrainForm):
     """Base model, suffix, hyperparameters and lineage for a new job; Start asks first."""
 
-    started = Signal(object)  # FineTuneJob
+    failure_hint = TRAIN_LOCALLY
 
     def __init__(self, services: Services, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.services = services
-        self.job: Job | None = None  # planning or starting
+        super().__init__(services, "Train message", parent)
         self.plan: UploadPlan | None = None
-        self.confirm_box: QMessageBox | None = None
-        self.dataset = QComboBox()
-        self.dataset.setAccessibleName("Dataset")
-        self.dataset.currentTextChanged.connect(self._fill_persona)
         self.base = QComboBox()
         self.base.setAccessibleName("Base model")
         self.base.addItems([m.name for m in BASE_MODELS])
@@ -191,23 +186,10 @@ class TrainPanel(QWidget):
         for spin in (self.epochs, self.batch_size, self.learning_rate):
             spin.setSpecialValueText("auto")  # the lowest value: the server chooses
             spin.setToolTip("auto lets OpenAI choose from the dataset's size")
-        self.persona = QComboBox()
-        self.persona.setEditable(True)
-        self.persona.setAccessibleName("Persona")
-        self.persona.setToolTip(
-            "The persona whose voice the model learns; shown with the model in the picker"
-        )
-        line = self.persona.lineEdit()
-        assert line is not None  # editable
-        line.setPlaceholderText("none (the dataset's persona, when it has one, is filled in)")
         self.destination = QLabel()
         self.destination.setWordWrap(True)
         self.closing = QLabel(OPENAI_CLOSING)
         self.closing.setWordWrap(True)
-        self.start_button = QPushButton("Start…")
-        self.start_button.clicked.connect(self.start)
-        self.message = message_label()
-        self.message.setAccessibleName("Train message")
         form = QFormLayout()
         form.addRow("", self.closing)
         form.addRow("Dataset", self.dataset)
@@ -230,37 +212,12 @@ class TrainPanel(QWidget):
 
     def reload(self, select: str | None = None) -> None:
         """Datasets and personas as they are now, and where uploads would go."""
-        chosen = select or self.dataset.currentText()
-        self.dataset.blockSignals(True)
-        self.dataset.clear()
-        try:
-            self.dataset.addItems([info.name for info in self.services.datasets.all()])
-            personas = [p.name for p in self.services.chats.personas.all()]
-        except (FolioError, OSError) as exc:
-            say(self.message, str(exc), error=True)
-            personas = []
-        self.dataset.setCurrentText(chosen)
-        self.dataset.blockSignals(False)
-        typed = self.persona.currentText()
-        self.persona.clear()
-        self.persona.addItems(["", *personas])
-        self.persona.setCurrentText(typed)
-        if select:
-            self._fill_persona(self.dataset.currentText())
-        self.start_button.setEnabled(self.dataset.count() > 0 and self.job is None)
+        self.reload_choices(select)
         try:
             p = provider(self.services.finetuning.provider, self.services.settings)
             self.destination.setText(f"Training files are uploaded to {p.label} at {p.base_url}.")
         except FolioError as exc:
             say(self.destination, str(exc), error=True)
-
-    def _fill_persona(self, name: str) -> None:
-        """The dataset's persona (its lineage), when it has one."""
-        try:
-            persona = self.services.datasets.get(name).persona if name else None
-        except (FolioError, OSError):
-            persona = None
-        self.persona.setCurrentText(persona or "")
 
     def start(self) -> Job | None:
         """Validate and plan the upload in the background, then ask before anything is sent."""
@@ -273,21 +230,6 @@ class TrainPanel(QWidget):
             return finetuning.plan(name, base, epochs)
 
         return self._run(work, self.confirm, f"Checking {name} for {base}…")
-
-    def _run(
-        self, work: Callable[[Job], object], on_success: Callable[[Any], object], doing: str
-    ) -> Job:
-        """One step of starting (planning, then uploading) in the background."""
-        job = Job(work)
-        job.succeeded.connect(on_success)
-        job.failed.connect(
-            lambda text: say(self.message, f"Not started: {text} {TRAIN_LOCALLY}", error=True)
-        )
-        job.finished.connect(self._on_finished)
-        self.job = job
-        self.start_button.setEnabled(False)
-        say(self.message, doing)
-        return job.start()
 
     def confirm(self, plan: UploadPlan) -> QMessageBox:
         """One question listing every file that would leave the computer, and where to."""
@@ -331,12 +273,11 @@ class TrainPanel(QWidget):
         return box
 
     def _on_confirmed(self, allowed: bool) -> None:
-        self.confirm_box = None
         plan = self.plan
         if not allowed or plan is None:
-            say(self.message, "Nothing was sent.")
-            self.start_button.setEnabled(self.job is None)
+            self._declined("Nothing was sent.")
             return
+        self.confirm_box = None
         finetuning, name = self.services.finetuning, self.dataset.currentText()
         options = {
             "suffix": self.suffix.text().strip() or None,
@@ -355,10 +296,6 @@ class TrainPanel(QWidget):
     def _on_started(self, job: FineTuneJob) -> None:
         say(self.message, f"Started {job.id} ({job.status}): follow it in the Jobs tab.")
         self.started.emit(job)
-
-    def _on_finished(self) -> None:
-        self.job = None
-        self.start_button.setEnabled(self.dataset.count() > 0 and self.confirm_box is None)
 
 
 class JobsPanel(QWidget):

@@ -2,8 +2,9 @@
 
 Start measures first: a trainer process loads the base, tokenizes the dataset and times its
 two largest steps, and the person sees the tokens, the time it will take here and the peak
-memory before choosing Train. Nothing leaves the computer. When the training packages (the
-``folio[train]`` extra) are missing, the tab says which and how to add them.
+memory before choosing Train. Nothing leaves the computer. When the training packages are
+missing, the tab says how to add them: ``pip install 'folio[train]'`` from a source install,
+or, in the packaged app, its Install training support button (``training_support``).
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from typing import Any
 
 from desktop.core.errors import FolioError
 from desktop.core.finetune.local.config import TrainConfig
-from desktop.core.finetune.local.extra import INSTALL_HINT, missing_training_packages
 from desktop.core.finetune.records import Job as FineTuneJob
 from desktop.core.models.local_files import DEFAULT_LLM_ID, list_models
 from desktop.core.tasks import duration_phrase
 from desktop.services import Services
+from desktop.ui.dialogs import ask
+from desktop.ui.finetune.train_form import TrainForm
+from desktop.ui.finetune.training_support import TrainingSupport
 from desktop.ui.messages import message_label, say
 from desktop.ui.qt import (
     QComboBox,
@@ -25,12 +28,9 @@ from desktop.ui.qt import (
     QHBoxLayout,
     QLineEdit,
     QMessageBox,
-    QPushButton,
     QSpinBox,
-    Qt,
     QVBoxLayout,
     QWidget,
-    Signal,
 )
 from desktop.ui.workers import Job
 
@@ -53,19 +53,11 @@ def estimate_text(estimate: dict[str, Any]) -> str:
     )
 
 
-class LocalTrainPanel(QWidget):
+class LocalTrainPanel(TrainForm):
     """Dataset, local base model, name and settings; Start… measures, then asks."""
 
-    started = Signal(object)  # FineTuneJob
-
     def __init__(self, services: Services, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.services = services
-        self.job: Job | None = None  # measuring or starting
-        self.confirm_box: QMessageBox | None = None
-        self.dataset = QComboBox()
-        self.dataset.setAccessibleName("Dataset")
-        self.dataset.currentTextChanged.connect(self._fill_persona)
+        super().__init__(services, "Train locally message", parent)
         self.base = QComboBox()
         self.base.setAccessibleName("Base model")
         self.name = QLineEdit()
@@ -79,16 +71,12 @@ class LocalTrainPanel(QWidget):
         self.learning_rate.setValue(DEFAULTS.learning_rate)
         self.max_seq_len = QSpinBox(minimum=32, maximum=32768, value=DEFAULTS.max_seq_len)
         self.max_seq_len.setToolTip("Longer examples are refused with their line numbers")
-        self.persona = QComboBox()
-        self.persona.setEditable(True)
-        self.persona.setAccessibleName("Persona")
-        self.start_button = QPushButton("Start…")
-        self.start_button.clicked.connect(self.start)
-        self.message = message_label()
-        self.message.setAccessibleName("Train locally message")
         self.missing = message_label()
+        self.support = TrainingSupport(services.local_training.runtime)
+        self.support.installed.connect(self.reload)
         form = QFormLayout()
         form.addRow("", self.missing)
+        form.addRow("", self.support)
         form.addRow("Dataset", self.dataset)
         form.addRow("Base model", self.base)
         form.addRow("Name", self.name)
@@ -111,45 +99,26 @@ class LocalTrainPanel(QWidget):
         self.reload()
 
     def reload(self, select: str | None = None) -> None:
-        """Datasets, local base models and personas as they are now."""
-        chosen = select or self.dataset.currentText()
-        self.dataset.blockSignals(True)
-        self.dataset.clear()
-        try:
-            self.dataset.addItems([info.name for info in self.services.datasets.all()])
-            personas = [p.name for p in self.services.chats.personas.all()]
-        except (FolioError, OSError) as exc:
-            say(self.message, str(exc), error=True)
-            personas = []
-        self.dataset.setCurrentText(chosen)
-        self.dataset.blockSignals(False)
+        """Datasets, local base models, personas and training support as they are now."""
         base = self.base.currentText() or DEFAULT_LLM_ID
         self.base.clear()
         self.base.addItems([m.id for m in list_models(self.services.settings) if m.available])
         self.base.setCurrentText(base)
-        typed = self.persona.currentText()
-        self.persona.clear()
-        self.persona.addItems(["", *personas])
-        self.persona.setCurrentText(typed)
-        if select:
-            self._fill_persona(self.dataset.currentText())
-        missing = missing_training_packages()
+        runtime = self.services.local_training.runtime
+        missing = not runtime.available()
         say(
             self.missing,
-            f"Training here needs {', '.join(missing)}: add it with `{INSTALL_HINT}` in "
-            "Folio's environment, then reopen the studio."
+            runtime.missing_message()
             if missing
             else "Trains a LoRA adapter on this computer; nothing leaves it.",
-            error=bool(missing),
+            error=missing,
         )
-        self.start_button.setEnabled(self.dataset.count() > 0 and self.job is None and not missing)
+        self.support.setVisible(missing and runtime.offers_install)
+        self.reload_choices(select)
 
-    def _fill_persona(self, name: str) -> None:
-        try:
-            persona = self.services.datasets.get(name).persona if name else None
-        except (FolioError, OSError):
-            persona = None
-        self.persona.setCurrentText(persona or "")
+    def can_start(self) -> bool:
+        """Whether Start… may be pressed: the shared rule, and training support present."""
+        return super().can_start() and self.services.local_training.runtime.available()
 
     def config(self) -> TrainConfig:
         """The settings as chosen (FinetuneError if out of range)."""
@@ -161,16 +130,6 @@ class LocalTrainPanel(QWidget):
             max_seq_len=self.max_seq_len.value(),
             batch_tokens=max(DEFAULTS.batch_tokens, self.max_seq_len.value()),
         )
-
-    def _run(self, work: Any, on_success: Any, doing: str) -> Job:
-        job = Job(work)
-        job.succeeded.connect(on_success)
-        job.failed.connect(lambda text: say(self.message, f"Not started: {text}", error=True))
-        job.finished.connect(self._on_finished)
-        self.job = job
-        self.start_button.setEnabled(False)
-        say(self.message, doing)
-        return job.start()
 
     def start(self) -> Job | None:
         """Measure this computer on the chosen run in the background, then ask."""
@@ -195,30 +154,23 @@ class LocalTrainPanel(QWidget):
 
     def confirm(self, estimate: dict[str, Any], config: TrainConfig) -> QMessageBox:
         """The measured plan, and one question: Train or Cancel."""
-        box = QMessageBox(
-            QMessageBox.Icon.Question,
+        box = ask(
+            self,
             "Train on this computer?",
             f"Train {self.base.currentText()} on {self.dataset.currentText()}?",
-            parent=self,
-        )
-        box.setInformativeText(
             estimate_text(estimate)
-            + "\n\nIt runs in the background at low priority; you can close this window."
+            + "\n\nIt runs in the background at low priority; you can close this window.",
+            "Train",
+            lambda allowed: self._on_confirmed(allowed, config),
         )
-        train = box.addButton("Train", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.finished.connect(lambda _: self._on_confirmed(box.clickedButton() is train, config))
         self.confirm_box = box
-        box.open()
         return box
 
     def _on_confirmed(self, allowed: bool, config: TrainConfig) -> None:
-        self.confirm_box = None
         if not allowed:
-            say(self.message, "Not started.")
-            self.start_button.setEnabled(self.job is None)
+            self._declined("Not started.")
             return
+        self.confirm_box = None
         training = self.services.local_training
         dataset, base = self.dataset.currentText(), self.base.currentText()
         name = self.name.text().strip() or None
@@ -232,13 +184,3 @@ class LocalTrainPanel(QWidget):
     def _on_started(self, job: FineTuneJob) -> None:
         say(self.message, f"Started {job.id}: follow it in the Jobs tab.")
         self.started.emit(job)
-
-    def _on_finished(self) -> None:
-        self.job = None
-        self.start_button.setEnabled(
-            self.dataset.count() > 0 and self.confirm_box is None and not self.missing_packages()
-        )
-
-    def missing_packages(self) -> list[str]:
-        """The training packages not installed (none when training can start)."""
-        return missing_training_packages()

@@ -60,7 +60,9 @@ def read_base(path: Path) -> BaseInfo:
     try:
         reader = gguf.GGUFReader(path)
     except (OSError, ValueError) as exc:
-        raise FinetuneError(f"{path} is not a GGUF file Folio can read: {exc}.") from exc
+        raise FinetuneError(
+            f"{path} is not a GGUF file Folio can read: {str(exc).rstrip('. ')}."
+        ) from exc
     arch = _field(reader, "general.architecture")
     if arch not in SUPPORTED_ARCHITECTURES:
         raise FinetuneError(

@@ -69,6 +69,7 @@ class RunFiles:
         self.pid = folder / "trainer.pid"
         self.cancel = folder / "cancel"
         self.log = folder / "trainer.log"
+        self.restarts = folder / "restarts.json"  # trainer starts since the last new step
 
     def write_spec(self, spec: RunSpec) -> None:
         """Save run.json (atomically)."""

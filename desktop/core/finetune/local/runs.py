@@ -16,7 +16,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -31,8 +30,9 @@ from desktop.core.finetune.examples import Example, json_line, read_examples
 from desktop.core.finetune.local.config import TrainConfig
 from desktop.core.finetune.local.extra import require_training
 from desktop.core.finetune.local.run_files import RunFiles, RunSpec
+from desktop.core.finetune.local.runtime import TrainerRuntime
 from desktop.core.finetune.records import Job, JobState, JobStore
-from desktop.core.finetune.validate import example_problems
+from desktop.core.finetune.validate import NOTHING_TO_LEARN, example_problems, learns
 from desktop.core.models.ids import LOCAL_FT_PREFIX, LOCAL_PREFIX
 from desktop.core.models.local_files import Lineage, ModelInfo, local_llm_path
 from desktop.core.settings import Settings
@@ -42,7 +42,9 @@ FT_PREFIX = LOCAL_FT_PREFIX
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 CANCEL_WAIT_S = 30.0  # how long cancel waits for the trainer to record it
 SHOWN_PROBLEMS = 3
-WORKER = "desktop.core.finetune.local.worker"  # the training process's module
+# Trainer starts in a row without a new step before the run is failed: an error at start-up
+# (a missing module, a base that will not load) that starting again cannot mend.
+MAX_RESTARTS = 3
 ESTIMATE_TIMEOUT_S = 900.0  # loading and two steps of a 0.5 B model on a slow laptop
 
 
@@ -79,6 +81,7 @@ class LocalTraining:
         self.jobs = jobs
         self.datasets = datasets
         self.settings = settings
+        self.runtime = TrainerRuntime(home)
 
     # Starting -------------------------------------------------------------------------
 
@@ -107,7 +110,7 @@ class LocalTraining:
 
     def plan(self, dataset: str | Path, base: str, config: TrainConfig | None = None) -> LocalPlan:
         """Check a dataset and a base model for a run; DatasetError or FinetuneError if not."""
-        require_training()
+        self.runtime.require()
         # Imported on first use: it loads the gguf package (numpy), part of the train extra.
         from desktop.core.finetune.local.gguf_lora import read_base
 
@@ -125,11 +128,17 @@ class LocalTraining:
         label, persona, train, validation = self._examples(dataset)
         bad = [(e.line, p) for e in train + validation for p in example_problems(e)]
         if bad:
-            shown = "; ".join(f"line {line}: {p}" for line, p in bad[:SHOWN_PROBLEMS])
+            # Each problem is a sentence of its own: its full stop would double the refusal's.
+            shown = "; ".join(
+                f"line {line}: {p.rstrip().rstrip('.')}" for line, p in bad[:SHOWN_PROBLEMS]
+            )
             raise DatasetError(f"{label}: {len(bad)} problem(s): {shown}.")
         if not train:
             raise DatasetError(f"{label} has no training examples.")
         train, validation = held_out(train, validation)
+        # The trainer would refuse it too, but only after loading the model in its process.
+        if not any(learns(e) for e in train):
+            raise DatasetError(f"{label}: {NOTHING_TO_LEARN}")
         return LocalPlan(label, persona, base, base_path, len(train), len(validation), config)
 
     def start(
@@ -211,15 +220,16 @@ class LocalTraining:
         FinetuneError, before anything is recorded.
         """
         plan = self.plan(dataset, base, config)
+        command = self.runtime.require()
         folder = self.root / f".estimate-{uuid.uuid4().hex[:12]}"
         try:
             files = self._write_run(folder, dataset, plan, "estimate", None)
             result = subprocess.run(
-                [sys.executable, "-m", WORKER, "--estimate", str(files.folder)],
+                [*command.argv, "--estimate", str(files.folder)],
                 capture_output=True,
                 text=True,
                 stdin=subprocess.DEVNULL,
-                env=_offline_env(),
+                env=command.env,
                 timeout=ESTIMATE_TIMEOUT_S,
             )
         finally:
@@ -251,13 +261,14 @@ class LocalTraining:
         return None
 
     def _spawn(self, files: RunFiles) -> None:
+        command = self.runtime.require()
         with files.log.open("ab") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", WORKER, str(files.folder)],
+                [*command.argv, str(files.folder)],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env=_offline_env(),
+                env=command.env,
                 start_new_session=True,  # Ctrl+C in a terminal or closing it leaves it running
             )
         files.pid.write_text(str(process.pid), encoding="ascii")
@@ -283,20 +294,47 @@ class LocalTraining:
 
     def refresh(self, job_id: str) -> Job:
         """The job as its trainer last wrote it; a run whose trainer died is started again
-        from its newest checkpoint."""
+        from its newest checkpoint, unless it died MAX_RESTARTS times in a row without
+        training a step (then the job fails with the trainer's last words)."""
         job = self.jobs.get(job_id)
         if not job.finished and not self.running(job_id):
             files = self.files(job_id)
+            error = None
             if files.cancel.exists():
                 job.status, job.finished_at = JobState.CANCELLED, time.time()
                 self.jobs.save(job)
-            elif files.spec_path.exists():
-                self._spawn(files)
+            elif not files.spec_path.exists():
+                error = f"Its folder {files.folder} is gone; start the training again."
             else:
-                job.status, job.finished_at = JobState.FAILED, time.time()
-                job.error = f"Its folder {files.folder} is gone; start the training again."
+                error = self._restart_refused(job_id, files)
+                if error is None:
+                    self._spawn(files)
+            if error is not None:
+                job.status, job.finished_at, job.error = JobState.FAILED, time.time(), error
                 self.jobs.save(job)
         return job
+
+    def _restart_refused(self, job_id: str, files: RunFiles) -> str | None:
+        """None when the trainer may start again (and the start is counted), else why not."""
+        progress = self.progress(job_id) or {}
+        step = int(progress.get("step") or 0)
+        try:
+            seen = json.loads(files.restarts.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            seen = {}
+        count = int(seen.get("count", 0)) + 1 if seen.get("step") == step else 1
+        if count > MAX_RESTARTS:
+            try:
+                lines = files.log.read_text(encoding="utf-8", errors="replace").splitlines()
+            except OSError:
+                lines = []
+            last = next((line.strip() for line in reversed(lines) if line.strip()), "no output")
+            return (
+                f"The trainer stopped {MAX_RESTARTS} times in a row before training a step; "
+                f"it said: {last.rstrip('.')}. See {files.log}."
+            )
+        files.restarts.write_text(json.dumps({"step": step, "count": count}), encoding="utf-8")
+        return None
 
     def cancel(self, job_id: str) -> Job:
         """Stop a run for good; its job ends ``cancelled`` (a finished one is left as is)."""
@@ -393,20 +431,73 @@ class LocalTraining:
         return out
 
     def rename(self, model_id: str, new_name: str) -> str:
-        """Give a local fine-tuned model a new name; its new id."""
+        """Give a local fine-tuned model a new name; its new id (``local:ft:<new_name>``).
+
+        Raises FinetuneError for a name that is not usable, that another model has, or that
+        a run still training will give its model when it ends; ModelError for an unknown
+        model.
+        """
         check_model_name(new_name)
         if any(j.fine_tuned_model == f"ft:{new_name}" for j in self._model_jobs()):
             raise FinetuneError(f"A local fine-tuned model is already called {new_name!r}.")
         job = self.find(model_id)
+        # A run's trainer names its model from run.json when it ends: two would share a name.
+        for other in self.jobs.unfinished():
+            if other.provider == LOCAL and other.suffix == new_name and other.id != job.id:
+                raise FinetuneError(
+                    f"The local run {other.id}, still {other.status}, will make "
+                    f"{FT_PREFIX}{new_name} when it ends: choose another name, or cancel that "
+                    "run first."
+                )
         job.fine_tuned_model, job.suffix = f"ft:{new_name}", new_name
         self.jobs.save(job)
         return FT_PREFIX + new_name
 
     def remove(self, model_id: str) -> None:
-        """Delete a local fine-tuned model: its job and its run folder."""
+        """Delete a local fine-tuned model: its job and its run folder; ModelError if there
+        is no such model."""
         job = self.find(model_id)
         self.jobs.delete(job.id)
         shutil.rmtree(self.files(job.id).folder, ignore_errors=True)
+
+    def delete_run(self, job_id: str) -> Path:
+        """Delete a failed or cancelled local run: its folder, then its job. The folder it
+        was in is returned.
+
+        Raises FinetuneError naming the job if Folio knows no such job, if it did not run
+        here, if it is still training (cancel it first), if it succeeded (its folder is its
+        model's: remove the model instead), or if its folder cannot be deleted (the job is
+        kept, so deleting it again retries).
+        """
+        job = self.jobs.get(job_id)
+        if job.provider != LOCAL:
+            raise FinetuneError(
+                f"Job {job_id} ran at {job.provider}, not on this computer: only a local run "
+                "has a folder here to delete."
+            )
+        if job.status == JobState.SUCCEEDED:
+            raise FinetuneError(
+                f"Job {job_id} succeeded: its folder holds the model {job.model_id}. Remove "
+                f"that model instead (`folio-cli models remove {job.model_id}`)."
+            )
+        if not job.finished:
+            raise FinetuneError(
+                f"Job {job_id} is still {job.status}: cancel it first "
+                f"(`folio-cli finetune cancel {job_id}`), then delete it."
+            )
+        if self.running(job_id):  # cancelled, and its trainer has not quite stopped yet
+            raise FinetuneError(f"Job {job_id}'s trainer is still stopping: try again shortly.")
+        folder = self.files(job_id).folder
+        try:
+            if folder.exists():
+                shutil.rmtree(folder)
+        except OSError as exc:
+            raise FinetuneError(
+                f"Could not delete {folder}: {exc.strerror or exc}. Job {job_id} is kept; "
+                "try again once nothing uses that folder."
+            ) from exc
+        self.jobs.delete(job_id)
+        return folder
 
     def export(self, model_id: str, destination: Path, merged: bool = False) -> Path:
         """Copy the adapter GGUF to ``destination`` (a new file, or a folder to put it in), or
@@ -453,11 +544,6 @@ def held_out(
     if validation or len(train) < 10:
         return train, validation
     return [e for i, e in enumerate(train) if i % 10], train[::10]
-
-
-def _offline_env() -> dict[str, str]:
-    """The trainer's environment: Hugging Face libraries told never to reach the network."""
-    return {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
 
 def process_alive(pid: int, marker: str) -> bool:

@@ -96,7 +96,10 @@ def main(argv: list[str]) -> int:
         end(JobState.FAILED, str(exc))
     except Exception as exc:
         log.error("%s", traceback.format_exc())
-        end(JobState.FAILED, f"Training stopped: {type(exc).__name__}: {exc}. See {files.log}.")
+        end(
+            JobState.FAILED,
+            f"Training stopped: {type(exc).__name__}: {str(exc).rstrip('. ')}. See {files.log}.",
+        )
     finally:
         jobs.close()
         files.pid.unlink(missing_ok=True)

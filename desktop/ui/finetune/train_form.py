@@ -1,0 +1,112 @@
+"""What the studio's two Train tabs share (OpenAI's and this computer's): the dataset and
+the persona its model learns, Start… running each step of starting in the background, one
+question before anything costs, and the message line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from desktop.core.errors import FolioError
+from desktop.services import Services
+from desktop.ui.messages import message_label, say
+from desktop.ui.qt import QComboBox, QMessageBox, QPushButton, QWidget, Signal
+from desktop.ui.workers import Job
+
+
+class TrainForm(QWidget):
+    """The shared part of a Train tab; a tab adds its own fields and ``start``.
+
+    ``failure_hint`` follows a failed step's message (e.g. where else to train).
+    """
+
+    started = Signal(object)  # FineTuneJob
+    failure_hint = ""
+
+    def __init__(
+        self, services: Services, message_name: str, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.services = services
+        self.job: Job | None = None  # a step of starting, in the background
+        self.confirm_box: QMessageBox | None = None
+        self.dataset = QComboBox()
+        self.dataset.setAccessibleName("Dataset")
+        self.dataset.currentTextChanged.connect(self._fill_persona)
+        self.persona = QComboBox()
+        self.persona.setEditable(True)
+        self.persona.setAccessibleName("Persona")
+        self.persona.setToolTip(
+            "The persona whose voice the model learns; shown with the model in the picker"
+        )
+        line = self.persona.lineEdit()
+        assert line is not None  # editable
+        line.setPlaceholderText("none (the dataset's persona, when it has one, is filled in)")
+        self.start_button = QPushButton("Start…")
+        self.start_button.clicked.connect(self.start)
+        self.message = message_label()
+        self.message.setAccessibleName(message_name)
+
+    def start(self) -> Job | None:
+        """Begin starting a job (each tab's own); None when it cannot begin now."""
+        raise NotImplementedError
+
+    def can_start(self) -> bool:
+        """Whether Start… may be pressed now."""
+        return self.dataset.count() > 0 and self.job is None and self.confirm_box is None
+
+    def reload_choices(self, select: str | None = None) -> None:
+        """Datasets and personas as they are now; ``select`` a dataset (and its persona)."""
+        chosen = select or self.dataset.currentText()
+        self.dataset.blockSignals(True)
+        self.dataset.clear()
+        try:
+            self.dataset.addItems([info.name for info in self.services.datasets.all()])
+            personas = [p.name for p in self.services.chats.personas.all()]
+        except (FolioError, OSError) as exc:
+            say(self.message, str(exc), error=True)
+            personas = []
+        self.dataset.setCurrentText(chosen)
+        self.dataset.blockSignals(False)
+        typed = self.persona.currentText()
+        self.persona.clear()
+        self.persona.addItems(["", *personas])
+        self.persona.setCurrentText(typed)
+        if select:
+            self._fill_persona(self.dataset.currentText())
+        self.start_button.setEnabled(self.can_start())
+
+    def _fill_persona(self, name: str) -> None:
+        """The dataset's persona (its lineage), when it has one."""
+        try:
+            persona = self.services.datasets.get(name).persona if name else None
+        except (FolioError, OSError):
+            persona = None
+        self.persona.setCurrentText(persona or "")
+
+    def _run(
+        self, work: Callable[[Job], object], on_success: Callable[[Any], object], doing: str
+    ) -> Job:
+        """One step of starting (checking, measuring, uploading) in the background."""
+        job = Job(work)
+        job.succeeded.connect(on_success)
+        job.failed.connect(
+            lambda text: say(
+                self.message, f"Not started: {text} {self.failure_hint}".rstrip(), error=True
+            )
+        )
+        job.finished.connect(self._on_finished)
+        self.job = job
+        self.start_button.setEnabled(False)
+        say(self.message, doing)
+        return job.start()
+
+    def _declined(self, said: str) -> None:
+        """The question was answered Cancel."""
+        self.confirm_box = None
+        say(self.message, said)
+        self.start_button.setEnabled(self.can_start())
+
+    def _on_finished(self) -> None:
+        self.job = None
+        self.start_button.setEnabled(self.can_start())
