@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from desktop.core.chat.history import ChatStore
     from desktop.core.chat.service import ChatService
+    from desktop.core.evaluate.compare import Comparer
     from desktop.core.finetune.datasets import DatasetStore
     from desktop.core.finetune.jobs import FineTuning
     from desktop.core.finetune.local.runs import LocalTraining
@@ -430,6 +431,14 @@ class Services:
             self.settings.default_model,
             self.needs_consent,
         )
+
+    @cached_property
+    def comparer(self) -> Comparer:
+        """One question across configurations, side by side; saved comparisons."""
+        # Imported on first use: it loads the chat service (LlamaIndex).
+        from desktop.core.evaluate.compare import Comparer
+
+        return Comparer(self.chat, self.chats)
 
     def apply_settings(self, settings: Settings) -> None:
         """Use new settings. Chunking applies from the next start (the splitter is built

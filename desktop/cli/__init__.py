@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from desktop import __version__
 from desktop.cli import (
     chat,
+    compare,
     finetune,
     finetune_sources,
     library,
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     library.add_commands(sub, common)
     chat.add_commands(sub, common)
+    compare.add_commands(sub, common)
 
     def group(name: str, text: str) -> argparse._SubParsersAction:
         return sub.add_parser(name, help=text).add_subparsers(

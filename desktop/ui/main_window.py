@@ -12,6 +12,7 @@ from desktop.services import Services
 from desktop.ui.chat.pane import ChatPane
 from desktop.ui.chat.picker import ModelPicker
 from desktop.ui.chat.sidebar import ChatList
+from desktop.ui.compare.window import CompareWindow
 from desktop.ui.dialogs import PersonaDialog, SettingsDialog, show_about
 from desktop.ui.finetune.jobs import JobWatcher
 from desktop.ui.finetune.studio import FinetuneStudio
@@ -69,6 +70,7 @@ class MainWindow(QMainWindow):
         self.last_error: QMessageBox | None = None
         self.providers_dialog: ProvidersDialog | None = None
         self.finetune_studio: FinetuneStudio | None = None
+        self.compare_window: CompareWindow | None = None
         self._select_when_listed: str | None = None  # a model to choose once the picker has it
         self.setWindowTitle("Folio")
         self.setAcceptDrops(True)
@@ -138,6 +140,7 @@ class MainWindow(QMainWindow):
         chat = bar.addMenu("&Chat")
         action(chat, "New Chat", lambda: self.chat.show_chat(None), "Ctrl+N")
         action(chat, "Personas…", self.open_personas)
+        action(chat, "Compare…", self.open_compare, "Ctrl+Shift+C")
         action(chat, "Fine-tuning…", self.open_finetuning, "Ctrl+Shift+F")
         settings = bar.addMenu("&Settings")
         action(settings, "Models and Providers…", self.open_providers, "Ctrl+Shift+M")
@@ -202,6 +205,18 @@ class MainWindow(QMainWindow):
         self.finetune_studio.raise_()
         self.finetune_studio.activateWindow()
         return self.finetune_studio
+
+    def open_compare(self) -> CompareWindow:
+        """One Compare window: a question across base, persona and fine-tuned models with
+        retrieval on and off."""
+        if self.compare_window is None:
+            self.compare_window = CompareWindow(self.services, self, models=self.picker.model_ids)
+        else:
+            self.compare_window.reload()
+        self.compare_window.show()
+        self.compare_window.raise_()
+        self.compare_window.activateWindow()
+        return self.compare_window
 
     def use_model(self, model_id: str) -> bool:
         """Choose ``model_id`` in the picker, now or once its provider has listed it."""

@@ -98,6 +98,40 @@ def test_ask_with_and_without_retrieval(capsys, cli_home: Path, docs: Path) -> N
     assert code == 0 and "Sources:" in text and "[1] handbook.md" in text
 
 
+def test_compare_prints_a_cell_per_configuration(capsys, cli_home: Path, docs: Path) -> None:  # type: ignore[no-untyped-def]
+    home = str(cli_home)
+    run(capsys, "--home", home, "ingest", str(docs), "--json")
+    code, data = run(
+        capsys, "--home", home, "compare", "What does QZ-881 mean?",
+        "--config", "local:default",
+        "--config", "local:default,persona=Sarcastic techie,retrieval=off",
+        "--save-set", "pair", "--json",
+    )  # fmt: skip
+    assert code == 0 and data["question"] == "What does QZ-881 mean?"
+    on, off = data["cells"]
+    for cell in (on, off):
+        assert set(cell) >= {"answer", "sources", "model", "persona", "retrieval", "chat_id"}
+        assert set(cell) >= {"ttft_ms", "seconds", "tokens_in", "tokens_out", "cost_usd"}
+        assert cell["answer"] and cell["seconds"] > 0 and cell["cost_usd"] == 0.0
+    assert on["retrieval"] is True and on["sources"][0]["path"].endswith("handbook.md")
+    assert (off["retrieval"], off["sources"], off["persona"]) == (False, [], "Sarcastic techie")
+
+    code, text = run(capsys, "--home", home, "compare", "What does QZ-881 mean?", "--set", "pair")
+    assert code == 0 and "## local:default, retrieval" in text
+    assert "## local:default + Sarcastic techie, no retrieval" in text and "first token" in text
+    assert main(["--home", home, "compare", "hi", "--config", "local:default,retrieval=maybe"]) == 2
+    assert "'retrieval=maybe' is not persona=NAME or retrieval=on|off" in capsys.readouterr().err
+    assert main(["--home", home, "compare", "hi", "--set", "nothing"]) == 2
+    assert "no comparison set 'nothing' (saved sets: pair)" in capsys.readouterr().err
+    # A cell that fails is reported in its place; the command says so with exit 1.
+    code, data = run(
+        capsys, "--home", home, "compare", "hi", "--config", "local:nothing",
+        "--config", "local:default,retrieval=off", "--json",
+    )  # fmt: skip
+    assert code == 1 and "Unknown model 'local:nothing'" in data["cells"][0]["error"]
+    assert data["cells"][1]["answer"]
+
+
 def test_models_and_personas(capsys, cli_home: Path) -> None:  # type: ignore[no-untyped-def]
     home = str(cli_home)
     code, data = run(capsys, "--home", home, "models", "list", "--json")

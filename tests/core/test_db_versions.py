@@ -76,9 +76,11 @@ def test_chats_written_before_versions_are_migrated(tmp_path: Path, sniffed: boo
             db.execute("ALTER TABLE messages ADD COLUMN rating INTEGER")
     store = ChatStore(path)
     try:
-        assert _version(path) == 1
+        assert _version(path) == 2
         assert {"usage", "rating"} <= _columns(path, "messages")
+        assert "comparison" in _columns(path, "chats")
         assert [m.content for m in store.messages("c1")] == ["How many days?"]
+        assert [c.id for c in store.all()] == ["c1"]  # an old chat is no comparison's cell
     finally:
         store.close()
 

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from desktop.core.chat.comparisons import ComparisonStore
 from desktop.core.chat.personas import PersonaLibrary
 from desktop.core.db import Migration, add_columns
 from desktop.core.db import connect as connect_db
@@ -40,11 +41,35 @@ CREATE TABLE IF NOT EXISTS messages (
     created_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS messages_chat ON messages(chat_id, id);
+CREATE TABLE IF NOT EXISTS comparisons (
+    id TEXT PRIMARY KEY,
+    question TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS comparison_cells (
+    comparison_id TEXT NOT NULL REFERENCES comparisons(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    config TEXT NOT NULL,
+    chat_id TEXT REFERENCES chats(id) ON DELETE SET NULL,
+    ttft_ms REAL,
+    seconds REAL,
+    cost_usd REAL,
+    error TEXT,
+    PRIMARY KEY (comparison_id, position)
+);
+CREATE TABLE IF NOT EXISTS comparison_sets (
+    name TEXT PRIMARY KEY,
+    configs TEXT NOT NULL,
+    updated_at REAL NOT NULL
+);
 """
 # Schema versions after the first (``desktop.core.db.migrate``). Files from before versions
 # were kept may have gained these columns already, so the first step adds only what is missing.
 _MIGRATIONS: tuple[Migration, ...] = (
     add_columns("messages", {"usage": "TEXT", "rating": "INTEGER"}),
+    # A comparison's cells are chats of their own (so their answers are rated like any),
+    # kept out of the chat list.
+    add_columns("chats", {"comparison": "TEXT"}),
 )
 # A person's verdict on an answer: liked answers become training examples (``finetune``).
 LIKED, DISLIKED = 1, -1
@@ -87,20 +112,22 @@ class ChatStore:
         self._db = connect_db(path, _SCHEMA, _MIGRATIONS)
         self.lock = threading.RLock()
         self.personas = PersonaLibrary(self._db, self.lock)
+        self.comparisons = ComparisonStore(self._db, self.lock)
 
     def close(self) -> None:
         """Close the database."""
         with self.lock:
             self._db.close()
 
-    def create(self, title: str) -> Chat:
-        """A new, empty chat."""
+    def create(self, title: str, comparison: str | None = None) -> Chat:
+        """A new, empty chat; one of ``comparison``'s cells when given (not in ``all``)."""
         now = time.time()
         chat = Chat(uuid.uuid4().hex, title.strip()[:80] or "New chat", now, now)
         with self.lock:
             self._db.execute(
-                "INSERT INTO chats VALUES (?, ?, ?, ?)",
-                (chat.id, chat.title, chat.created_at, chat.updated_at),
+                "INSERT INTO chats (id, title, created_at, updated_at, comparison) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (chat.id, chat.title, chat.created_at, chat.updated_at, comparison),
             )
         return chat
 
@@ -114,10 +141,10 @@ class ChatStore:
 
     def all(self, search: str | None = None) -> list[Chat]:
         """Chats, most recently used first; ``search`` filters titles."""
-        query = "SELECT * FROM chats"
+        query = "SELECT * FROM chats WHERE comparison IS NULL"
         params: tuple[str, ...] = ()
         if search:
-            query, params = query + " WHERE title LIKE ?", (f"%{search}%",)
+            query, params = query + " AND title LIKE ?", (f"%{search}%",)
         with self.lock:
             rows = self._db.execute(query + " ORDER BY updated_at DESC", params).fetchall()
         return [Chat(r["id"], r["title"], r["created_at"], r["updated_at"]) for r in rows]

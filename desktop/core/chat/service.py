@@ -152,13 +152,15 @@ class ChatService:
         on_token: Callable[[str], None] | None = None,
         cancel: CancelToken | None = None,
         on_chat: Callable[[str], None] | None = None,
+        sources: list[Citation] | None = None,
     ) -> Answer:
         """Answer ``question``, streaming tokens to ``on_token``; the turn is saved.
 
         The steps: choose the model and persona, retrieve (when on), build the prompt,
         stream the answer, store it. ``on_chat`` learns the chat's id as soon as the
         question is stored, so a caller whose answer then fails can send again into the
-        same chat.
+        same chat. ``sources``, when given with retrieval on, are this question's search
+        results already found (a comparison searches once for all its cells).
 
         Raises:
             ChatError: the question is empty, or the chat or persona does not exist.
@@ -168,7 +170,9 @@ class ChatService:
                 answer is kept, marked interrupted).
         """
         turn = self._choose(question, model, persona, retrieval, chat_id)
-        citations = self._retriever().search(question, k=top_k) if retrieval else None
+        citations = None
+        if retrieval:
+            citations = list(sources) if sources is not None else self.search(question, top_k)
         prompt = self._prompt(turn, citations)
         self.store.add_message(
             turn.chat_id,
@@ -182,6 +186,11 @@ class ChatService:
             on_chat(turn.chat_id)
         reply = self._stream(turn, prompt, on_token, cancel)
         return self._store(turn, prompt, reply, retrieval)
+
+    def search(self, question: str, top_k: int | None = None) -> list[Citation]:
+        """The sources ``ask`` would retrieve for ``question`` (hybrid search, ``top_k``
+        passages or the settings' number); StoreError/LibraryError as the retriever raises."""
+        return self._retriever().search(question, k=top_k)
 
     def _choose(
         self,

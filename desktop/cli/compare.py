@@ -1,0 +1,109 @@
+"""``folio-cli compare``: one question across configurations, side by side (CLI.md).
+
+``--config MODEL[,persona=NAME][,retrieval=on|off]`` once per cell; ``--set NAME`` takes a
+saved grid, ``--save-set NAME`` keeps this one. Without either: the default model with
+retrieval on and off. Each cell's answer is printed as it ends (``--json``: one document at
+the end, ``{"question", "cells": [ask's fields + config, error, ttft_ms, seconds, tokens_in,
+tokens_out, cost_usd]}``). Exit 1 when a cell failed, 130 when Ctrl+C stopped them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, Any
+
+from desktop.cli.common import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    UsageError,
+    emit,
+    interruptible,
+)
+from desktop.core.errors import ChatError
+from desktop.core.evaluate.cells import CellConfig, default_grid
+
+if TYPE_CHECKING:
+    from desktop.core.evaluate.compare import CellResult
+    from desktop.services import Services
+
+
+def _configs(services: Services, args: argparse.Namespace) -> list[CellConfig]:
+    """The grid asked for; UsageError for a malformed spec or an unknown set."""
+    specs: list[str] = list(args.config or [])
+    if args.set:
+        sets = services.comparer.saved.sets()
+        if args.set not in sets:
+            known = ", ".join(sets) or "none yet"
+            raise UsageError(f"There is no comparison set {args.set!r} (saved sets: {known}).")
+        specs = sets[args.set] + specs
+    try:
+        configs = [CellConfig.parse(spec) for spec in specs]
+    except ChatError as exc:
+        raise UsageError(str(exc)) from exc
+    return configs or default_grid(services.settings.default_model, None, None)
+
+
+def _summary(result: CellResult) -> str:
+    """A cell as the terminal shows it: heading, answer or error, figures."""
+    lines = [f"## {result.config.label}"]
+    if result.answer is not None:
+        lines.append(result.answer.text.strip() or "(no text)")
+    if result.error:
+        lines.append(f"(failed: {result.error})")
+    if result.figures():
+        lines.append(f"({result.figures_text()})")
+    return "\n".join(lines)
+
+
+def cmd_compare(services: Services, args: argparse.Namespace) -> int:
+    """Answer the question with every configuration and print the cells."""
+    configs = _configs(services, args)
+    if args.save_set:
+        services.comparer.saved.save_set(args.save_set, [c.spec() for c in configs])
+    if args.allow_remote:
+        for config in configs:
+            provider = config.retrieval and services.needs_consent(config.model)
+            if provider:
+                services.allow_remote(provider)
+
+    def on_cell(position: int, result: CellResult) -> None:
+        if not args.json:
+            print(_summary(result) + "\n", flush=True)
+        else:
+            state = "failed" if result.error else "done"
+            print(f"{position + 1}/{len(configs)} {result.config.spec()}: {state}", file=sys.stderr)
+
+    with interruptible("Stopping every cell…") as cancel:
+        comparison = services.comparer.run(
+            args.question, configs, top_k=args.k, on_cell=on_cell, cancel=cancel
+        )
+    if args.json:
+        emit(args, comparison.to_json(), "")
+    else:
+        print(f"(comparison {comparison.id})", file=sys.stderr)
+    if cancel.cancelled:
+        return EXIT_INTERRUPTED
+    return EXIT_ERROR if any(c.error for c in comparison.cells) else EXIT_OK
+
+
+def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """``compare``, on the parser ``desktop.cli.build_parser`` made."""
+    p = sub.add_parser("compare", parents=[common], help="one question across configurations")
+    p.add_argument("question", metavar="QUESTION")
+    p.add_argument(
+        "--config",
+        action="append",
+        metavar="SPEC",
+        help="MODEL[,persona=NAME][,retrieval=on|off], once per cell",
+    )
+    p.add_argument("--set", metavar="NAME", help="the cells of a saved comparison set")
+    p.add_argument("--save-set", metavar="NAME", help="save these cells as a set")
+    p.add_argument("-k", type=int, default=None, help="number of sources")
+    p.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="let remote providers in the grid receive passages of your documents, from now on",
+    )
+    p.set_defaults(func=cmd_compare)

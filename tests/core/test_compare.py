@@ -1,0 +1,166 @@
+"""One question across configurations with the real embedded model, store and, for a
+remote cell, llama.cpp's OpenAI-compatible server on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from desktop.core.chat.history import LIKED
+from desktop.core.errors import ChatError
+from desktop.core.evaluate.cells import CellConfig, default_grid
+from desktop.core.evaluate.compare import STOPPED, CellResult
+from desktop.core.evaluate.export import to_html, to_markdown
+from desktop.core.models.prices import cost_usd, price_per_million
+from desktop.core.settings import Settings
+from desktop.core.tasks import CancelToken
+from tests.llama_server import MODEL_ALIAS
+
+QUESTION = "How many days of leave carry over?"
+
+
+@pytest.fixture
+def library(make_services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, llama_server: str):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("OPENAI_BASE_URL", llama_server)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "leave.md").write_text(
+        "# Leave policy\n\nUnused leave can be carried over to the next year, up to 5 days. "
+        "The bluefin committee approves exceptions."
+    )
+    (folder / "it.md").write_text("# IT\n\nLaptops are replaced every four years.")
+    services = make_services(Settings(max_answer_tokens=24))
+    services.ingestor.ingest([folder])
+    return services
+
+
+def _counting(services) -> list[str]:  # type: ignore[no-untyped-def]
+    """The questions the library is searched for, counted around the real search."""
+    searched: list[str] = []
+    search: Callable[..., object] = services.retriever.search
+
+    def counted(query: str, **kwargs: object) -> object:
+        searched.append(query)
+        return search(query, **kwargs)
+
+    services.retriever.search = counted
+    return searched
+
+
+@pytest.mark.slow
+def test_cells_stream_share_one_search_and_are_saved(library) -> None:  # type: ignore[no-untyped-def]
+    searched = _counting(library)
+    configs = [
+        CellConfig("local:default"),
+        CellConfig("local:default", "Sarcastic techie"),
+        CellConfig("local:default", retrieval=False),
+        CellConfig(f"openai:{MODEL_ALIAS}", retrieval=False),  # remote, beside the local ones
+    ]
+    streamed: dict[int, str] = {}
+    ended: list[int] = []
+
+    def on_token(position: int, text: str) -> None:
+        streamed[position] = streamed.get(position, "") + text
+
+    def on_cell(position: int, result: CellResult) -> None:
+        ended.append(position)
+
+    comparison = library.comparer.run(QUESTION, configs, on_token=on_token, on_cell=on_cell)
+    assert searched == [QUESTION]  # once for the two retrieval-on cells
+    assert sorted(ended) == [0, 1, 2, 3]
+    cells = comparison.cells
+    assert [c.config for c in cells] == configs and not any(c.error for c in cells)
+    for position, cell in enumerate(cells):
+        assert cell.answer is not None and cell.answer.text == streamed[position]
+        assert cell.ttft_ms is not None and cell.seconds is not None
+        assert cell.ttft_ms < cell.seconds * 1000
+        assert cell.tokens_in and cell.tokens_out
+    assert cells[0].answer.citations == cells[1].answer.citations  # type: ignore[union-attr]
+    assert cells[0].answer.citations[0].file_name == "leave.md"  # type: ignore[union-attr]
+    assert cells[2].answer.citations == [] and cells[3].answer.citations == []  # type: ignore[union-attr]
+    assert cells[1].answer.persona == "Sarcastic techie"  # type: ignore[union-attr]
+    # The persona's prompt is sent, so it costs prompt tokens the base cell does not pay.
+    assert cells[1].tokens_in > cells[0].tokens_in  # type: ignore[operator]
+    assert cells[0].cost_usd == 0.0  # local
+    assert cells[3].cost_usd is None  # a server whose prices Folio does not know
+
+    # Saved: reopened as it was, its cells kept out of the chat list, and rated like any answer.
+    again = library.comparer.load(comparison.id)
+    assert [c.answer.text for c in again.cells] == [c.answer.text for c in cells]  # type: ignore[union-attr]
+    assert [c.ttft_ms for c in again.cells] == [c.ttft_ms for c in cells]
+    assert library.chats.all() == []
+    library.chats.rate(again.cells[1].answer.message_id, LIKED)  # type: ignore[union-attr]
+    [(asked, liked)] = library.chats.liked()
+    assert asked.content == QUESTION and liked.content == cells[1].answer.text  # type: ignore[union-attr]
+    shape = comparison.to_json()["cells"][0]
+    assert {"answer", "sources", "model", "persona", "retrieval", "chat_id"} <= shape.keys()
+    assert {"ttft_ms", "seconds", "tokens_in", "tokens_out", "cost_usd"} <= shape.keys()
+
+    library.comparer.saved.delete(comparison.id)
+    assert library.comparer.saved.all() == []
+    assert all(library.chats.messages(c.chat_id) == [] for c in cells)  # type: ignore[arg-type]
+
+
+@pytest.mark.slow
+def test_stop_keeps_what_arrived_and_a_bad_cell_does_not_stop_the_others(library) -> None:  # type: ignore[no-untyped-def]
+    cancel = CancelToken()
+
+    def on_token(position: int, text: str) -> None:
+        cancel.cancel()  # Stop, as soon as the first cell's first token is seen
+
+    configs = [
+        CellConfig("local:no-such-model"),
+        CellConfig("local:default", retrieval=False),
+        CellConfig("local:default"),
+    ]
+    question = "How many days of <leave> carry over & why?"
+    comparison = library.comparer.run(question, configs, on_token=on_token, cancel=cancel)
+    bad, stopped, later = comparison.cells
+    assert bad.answer is None and bad.error and "no-such-model" in bad.error
+    assert stopped.answer is not None and stopped.answer.interrupted and stopped.answer.text
+    assert later.answer is None and later.error == STOPPED
+    saved = library.comparer.load(comparison.id)
+    assert saved.cells[2].error == STOPPED and saved.cells[1].answer.interrupted  # type: ignore[union-attr]
+
+    # Exported: every cell in its place; in HTML, what people and models wrote stays text.
+    markdown = to_markdown(saved)
+    assert markdown.startswith(f"# {question}\n")
+    assert "## local:no-such-model, retrieval" in markdown and "_Failed: " in markdown
+    assert stopped.answer.text.strip() in markdown and "_(stopped before the end)_" in markdown
+    page = to_html(saved)
+    assert "<h1>How many days of &lt;leave&gt; carry over &amp; why?</h1>" in page
+    assert "<leave>" not in page and page.count("<section>") == 3
+
+
+def test_a_configuration_is_written_and_read_as_the_cli_takes_it() -> None:
+    spec = "local:ft:snark,persona=Sarcastic techie,retrieval=off"
+    config = CellConfig.parse(spec)
+    assert config == CellConfig("local:ft:snark", "Sarcastic techie", False)
+    assert config.spec() == spec and CellConfig.parse(config.spec()) == config
+    assert CellConfig.parse("openai:gpt-4o-mini") == CellConfig("openai:gpt-4o-mini")
+    for bad in ("", "persona=Zen", "local:default,retrieval=maybe", "local:default,temp=1"):
+        with pytest.raises(ChatError, match=r"persona=NAME|start with a model"):
+            CellConfig.parse(bad)
+    grid = default_grid("local:default", "Zen", "local:ft:zen")
+    assert [c.spec() for c in grid] == [
+        "local:default,retrieval=on",
+        "local:default,retrieval=off",
+        "local:default,persona=Zen,retrieval=on",
+        "local:default,persona=Zen,retrieval=off",
+        "local:ft:zen,retrieval=on",
+        "local:ft:zen,retrieval=off",
+    ]
+    assert len(default_grid("local:default", None, None)) == 2
+
+
+def test_prices_follow_the_published_table() -> None:
+    # 1,000 prompt and 200 answer tokens on gpt-4o-mini: $0.15 and $0.60 per 1M.
+    assert cost_usd("openai:gpt-4o-mini", 1000, 200) == pytest.approx(0.00027)
+    assert price_per_million("openai:gpt-4o-mini-2024-07-18") == (0.15, 0.60)  # not gpt-4o's
+    assert price_per_million("openai:ft:gpt-4o-mini-2024-07-18:org:zen:abc") == (0.30, 1.20)
+    assert price_per_million("local:ft:zen") == (0.0, 0.0)
+    assert price_per_million("ollama:llama3.2") is None
+    assert price_per_million("openai:some-new-model") is None
