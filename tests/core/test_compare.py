@@ -133,6 +133,10 @@ def test_stop_keeps_what_arrived_and_a_bad_cell_does_not_stop_the_others(library
     page = to_html(saved)
     assert "<h1>How many days of &lt;leave&gt; carry over &amp; why?</h1>" in page
     assert "<leave>" not in page and page.count("<section>") == 3
+    # A cell without a model is refused before anything is asked or saved.
+    with pytest.raises(ChatError, match="Choose a model for cell 2"):
+        library.comparer.run(QUESTION, [CellConfig("local:default"), CellConfig(" ")])
+    assert len(library.comparer.saved.all()) == 1
 
 
 def test_a_configuration_is_written_and_read_as_the_cli_takes_it() -> None:
@@ -141,7 +145,15 @@ def test_a_configuration_is_written_and_read_as_the_cli_takes_it() -> None:
     assert config == CellConfig("local:ft:snark", "Sarcastic techie", False)
     assert config.spec() == spec and CellConfig.parse(config.spec()) == config
     assert CellConfig.parse("openai:gpt-4o-mini") == CellConfig("openai:gpt-4o-mini")
-    for bad in ("", "persona=Zen", "local:default,retrieval=maybe", "local:default,temp=1"):
+    # Persona names are free text: commas, '=', other scripts all read back as written.
+    for name in ("Pirate, polite", "a=b, c", "Ünïcode 海賊", "retrieval"):
+        config = CellConfig("local:default", name, False)
+        assert CellConfig.parse(config.spec()) == config
+    bad_specs = (
+        "", "persona=Zen", "local:default,retrieval=maybe", "local:default,temp=1",
+        "local:default,retrieval=on,retrieval=off",
+    )  # fmt: skip
+    for bad in bad_specs:
         with pytest.raises(ChatError, match=r"persona=NAME|start with a model"):
             CellConfig.parse(bad)
     grid = default_grid("local:default", "Zen", "local:ft:zen")

@@ -36,27 +36,36 @@ class CellConfig:
     def parse(cls, spec: str) -> CellConfig:
         """The configuration ``spec`` names (retrieval on unless it says off).
 
+        A persona's name may hold commas ("Pirate, polite"): a part that is no ``key=value``
+        option continues the persona's name, so every ``spec()`` reads back as it was.
+
         Raises ChatError naming the part that is wrong and the form expected.
         """
-        model, *options = [part.strip() for part in spec.split(",")]
+        model, *parts = spec.split(",")
+        model = model.strip()
         if not model or "=" in model:
             raise ChatError(
                 f"Configuration {spec!r} should start with a model id: "
                 "MODEL[,persona=NAME][,retrieval=on|off], e.g. local:default,retrieval=off."
             )
         persona: str | None = None
-        retrieval = True
-        for option in options:
-            key, sep, value = (s.strip() for s in option.partition("="))
-            if key == "persona" and sep and value:
-                persona = value
-            elif key == "retrieval" and value.lower() in _SWITCH:
-                retrieval = _SWITCH[value.lower()]
+        retrieval: bool | None = None
+        last = ""
+        for part in parts:
+            key, sep, value = part.partition("=")
+            key = key.strip()
+            if key == "persona" and sep and persona is None and value.strip():
+                persona, last = value.strip(), "persona"
+            elif key == "retrieval" and retrieval is None and value.strip().lower() in _SWITCH:
+                retrieval, last = _SWITCH[value.strip().lower()], "retrieval"
+            elif last == "persona" and persona is not None:
+                persona = f"{persona},{part}".strip()
             else:
                 raise ChatError(
-                    f"Configuration {spec!r}: {option!r} is not persona=NAME or retrieval=on|off."
+                    f"Configuration {spec!r}: {part.strip()!r} is not persona=NAME or "
+                    "retrieval=on|off (each at most once)."
                 )
-        return cls(model, persona, retrieval)
+        return cls(model, persona, True if retrieval is None else retrieval)
 
 
 def default_grid(base: str, persona: str | None, fine_tuned: str | None) -> list[CellConfig]:

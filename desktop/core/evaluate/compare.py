@@ -143,12 +143,16 @@ class Comparer:
         provider's error, consent not given) carries its error; the others go on.
         ``cancel`` stops every cell (their answers so far are kept, marked interrupted).
 
-        Raises ChatError for an empty question or no configurations.
+        Raises ChatError for an empty question, no configurations or a cell without a
+        model, before anything is saved.
         """
         if not question.strip():
             raise ChatError("The question is empty.")
         if not configs:
             raise ChatError("A comparison needs at least one configuration.")
+        unset = [str(i + 1) for i, c in enumerate(configs) if not c.model.strip()]
+        if unset:
+            raise ChatError(f"Choose a model for cell {', '.join(unset)}: it has none.")
         record = self.saved.create(question.strip(), [c.spec() for c in configs])
         sources, search_error, search_ms = None, None, None
         if any(c.retrieval for c in configs):
@@ -235,7 +239,10 @@ class Comparer:
         return Comparison(record.id, record.question, record.created_at, cells)
 
     def _loaded(self, question: str, cell: CellRecord) -> CellResult:
-        config = CellConfig.parse(cell.config)
+        try:
+            config = CellConfig.parse(cell.config)
+        except ChatError as exc:  # written by hand into chats.db, or damaged
+            return CellResult(CellConfig(cell.config), error=str(exc), chat_id=cell.chat_id)
         result = CellResult(
             config, None, cell.error, cell.ttft_ms, cell.seconds, cost_usd=cell.cost_usd,
             chat_id=cell.chat_id,

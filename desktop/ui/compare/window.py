@@ -189,9 +189,14 @@ class CompareWindow(QWidget):
 
     def use_set(self, name: str) -> None:
         """Put the saved set ``name`` in the grid."""
-        configs = self.services.comparer.saved.sets().get(name)
+        try:
+            specs = self.services.comparer.saved.sets().get(name) or []
+            configs = [CellConfig.parse(spec) for spec in specs]
+        except FolioError as exc:
+            say(self.message, f"The set {name!r} cannot be used: {exc}", error=True)
+            return
         if configs:
-            self.set_configs([CellConfig.parse(spec) for spec in configs])
+            self.set_configs(configs)
 
     def ask_set_name(self) -> None:
         name, ok = QInputDialog.getText(self, "Save set", "Name of this grid:")
