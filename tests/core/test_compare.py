@@ -13,6 +13,9 @@ from desktop.core.errors import ChatError
 from desktop.core.evaluate.cells import CellConfig, default_grid
 from desktop.core.evaluate.compare import STOPPED, CellResult
 from desktop.core.evaluate.export import to_html, to_markdown
+from desktop.core.models import local
+from desktop.core.models.local import LLMCache
+from desktop.core.models.local_files import embedded_llm_path
 from desktop.core.models.prices import cost_usd, price_per_million
 from desktop.core.settings import Settings
 from desktop.core.tasks import CancelToken
@@ -176,3 +179,24 @@ def test_prices_follow_the_published_table() -> None:
     assert price_per_million("local:ft:zen") == (0.0, 0.0)
     assert price_per_million("ollama:llama3.2") is None
     assert price_per_million("openai:some-new-model") is None
+
+
+def test_where_memory_is_short_one_local_model_is_held_at_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    gguf = embedded_llm_path()
+    assert gguf is not None
+    two = {"copy": str(gguf), "other": str(gguf)}  # two more ids for the same file
+    cache = LLMCache(Settings(local_models=two))
+    cache.get("local:default")
+    cache.get("local:copy")  # this machine has room: both stay loaded
+    assert cache.loaded() == ["local:default", "local:copy"]
+    # Less available than the file needs beside them (memory pressure cannot be made safely
+    # in a test, so the reading is replaced): the loaded ones are let go first.
+    monkeypatch.setattr(local, "available_memory", lambda: gguf.stat().st_size)
+    cache.get("local:copy")  # already loaded: nothing changes
+    assert cache.loaded() == ["local:default", "local:copy"]
+    cache.get("local:other")
+    assert cache.loaded() == ["local:other"]
+    cache.unload()  # freed now, not while the interpreter shuts down
+    assert cache.loaded() == []

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import psutil
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
@@ -148,8 +150,25 @@ class LocalLlama(CustomLLM):
         return CompletionResponse(text="".join(self._stream(messages, **kwargs)))
 
 
+log = logging.getLogger(__name__)
+
+# llama.cpp maps a GGUF's weights into memory and adds its KV cache and buffers: loading a
+# model beside others needs about this many times its file size still available.
+MEMORY_PER_FILE_BYTE = 1.5
+
+
+def available_memory() -> int:
+    """Bytes of memory a new allocation can take now without swapping (psutil's
+    ``available``: free plus reclaimable cache)."""
+    return int(psutil.virtual_memory().available)
+
+
 class LLMCache:
     """Loads each local model once and keeps it: loading costs far more than a question.
+
+    Where memory is short, one local model at a time: before loading another, the loaded
+    ones are let go when what is available would not hold it (``MEMORY_PER_FILE_BYTE``), so
+    a grid of local models (Compare) answers one model after another instead of swapping.
 
     Remote models cost nothing to set up and are made afresh for each use, so a changed key
     or server URL takes effect at once.
@@ -200,6 +219,30 @@ class LLMCache:
                 if not same:
                     del self._loaded[key]
 
+    def _make_room(self, path: Path) -> None:
+        """Let the loaded local models go when ``path`` would not fit beside them; each is
+        freed once no answer still uses it. Called with the lock held."""
+        if not self._loaded:
+            return
+        needed = path.stat().st_size * MEMORY_PER_FILE_BYTE
+        available = available_memory()
+        if available < needed:
+            log.info(
+                "%.0f MB available, %.0f MB needed for %s: unloading %s.",
+                available / 1e6, needed / 1e6, path.name, ", ".join(self._loaded),
+            )  # fmt: skip
+            self._loaded.clear()
+
+    def unload(self) -> None:
+        """Let every local model go (each is freed once no answer still uses it)."""
+        with self._lock:
+            self._loaded.clear()
+
+    def loaded(self) -> list[str]:
+        """The local models held in memory now (their cache keys), oldest first."""
+        with self._lock:
+            return list(self._loaded)
+
     def get(
         self, model_id: str, adapters: AdapterLookup | None = None
     ) -> LocalLlama | RemoteChatModel:
@@ -221,6 +264,7 @@ class LLMCache:
             if key not in self._loaded:
                 if lora is None:
                     path = local_llm_path(model_id, self.settings)
+                self._make_room(Path(path))
                 self._loaded[key] = LocalLlama(
                     model_path=str(path),
                     lora_path=str(lora) if lora else None,
