@@ -80,8 +80,21 @@ def test_install_reports_progress_and_records_what_it_installed(installed) -> No
     done = [e.done for e in downloads]
     assert done == sorted(done) and done[-1] > 0.9 * downloads[-1].total
     assert events[-1].phase == "install"
-    record = json.loads((environment.env / MARKER).read_text(encoding="utf-8"))
+    marker = environment.env / MARKER
+    record = json.loads(marker.read_text(encoding="utf-8"))
     assert record["build"] == "cpu" and "peft==0.21.2" in record["requirements"]
+    assert not environment.outdated()
+
+    # Installed by another version of Folio (other pins): not used until installed again.
+    original = marker.read_text(encoding="utf-8")
+    marker.write_text(json.dumps({**record, "requirements": ["peft==0.17.0"]}), "utf-8")
+    try:
+        runtime = TrainerRuntime(home, own=False)
+        assert environment.outdated() and not environment.ready() and not runtime.available()
+        assert "installed by another version of Folio" in runtime.missing_message()
+    finally:
+        marker.write_text(original, encoding="utf-8")
+    assert environment.ready()
 
 
 def test_a_run_trains_in_the_private_environment_offline(  # type: ignore[no-untyped-def]

@@ -114,6 +114,11 @@ class LocalTrainPanel(TrainForm):
             error=missing,
         )
         self.support.setVisible(missing and runtime.offers_install)
+        self.support.install_button.setText(
+            "Update training support…"
+            if runtime.environment.outdated()
+            else "Install training support…"
+        )
         self.reload_choices(select)
 
     def can_start(self) -> bool:

@@ -179,6 +179,13 @@ def _size(url: str) -> int:
         return 0
 
 
+def requirement_list(build: str) -> list[str]:
+    """What pip installs for a PyTorch ``build`` (``gpu_build``): exact versions of the
+    training stack, the CPU build as ``torch==X+cpu``."""
+    torch = f"torch=={TORCH_VERSION}" + ("+cpu" if build == "cpu" else "")
+    return [torch, *PINNED, *WORKER_NEEDS]
+
+
 def _answers(url: str) -> bool:
     """Whether a server answers at ``url`` at all (any HTTP status), within a few seconds."""
     try:
@@ -210,8 +217,20 @@ class TrainingEnvironment:
         return env / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
     def ready(self) -> bool:
-        """Whether a complete environment is installed."""
-        return (self.env / MARKER).is_file() and self.python().exists()
+        """Whether a complete environment is installed, with the packages this Folio trains
+        with (one installed for another version is ``outdated``, not ready)."""
+        return self.python().exists() and self._current(self.installed())
+
+    def outdated(self) -> bool:
+        """Whether the installed environment holds other versions than this Folio's (it was
+        installed by another version): it must be installed again."""
+        record = self.installed()
+        return bool(record) and self.python().exists() and not self._current(record)
+
+    @staticmethod
+    def _current(record: dict[str, object]) -> bool:
+        build = str(record.get("build", ""))
+        return bool(record) and record.get("requirements") == requirement_list(build)
 
     def installed(self) -> dict[str, object]:
         """The marker's record of the install (python, build, requirements, date); {} if none."""
@@ -240,14 +259,12 @@ class TrainingEnvironment:
         The CPU build is ``torch==X+cpu``, from PyTorch's index when it answers, else from
         what pip's own configuration offers (a mirror, a wheel folder).
         """
-        torch = f"torch=={TORCH_VERSION}"
         index = ""
         if build == "cpu":
-            torch += "+cpu"
             index = os.environ.get("FOLIO_TORCH_INDEX", PYTORCH_CPU_INDEX)
             if index and index == PYTORCH_CPU_INDEX and not _answers(index):
                 index = ""
-        return [torch, *PINNED, *WORKER_NEEDS], index
+        return requirement_list(build), index
 
     def plan(self, cancelled: Callable[[], bool] = lambda: False) -> InstallPlan:
         """Resolve the install without doing it: makes ``env.partial`` (a bare virtual

@@ -99,6 +99,12 @@ class TrainerRuntime:
 
     def missing_message(self) -> str:
         """What is missing and how to add it, for this kind of install."""
+        if self.offers_install and self.environment.outdated():
+            return (
+                "Training support was installed by another version of Folio: install it "
+                "again (Install training support, or `folio-cli finetune install-training "
+                "--yes`), then try again."
+            )
         if self.offers_install:
             return (
                 "Training on this computer needs PyTorch, transformers and PEFT, which are not "
