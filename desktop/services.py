@@ -18,8 +18,14 @@ from desktop.core.finetune.datasets import DatasetStore
 from desktop.core.finetune.records import JobStore
 from desktop.core.library.catalog import EMBEDDING_MODEL_KEY, Library
 from desktop.core.library.lock import LibraryLock
-from desktop.core.models.ids import OPENAI, is_remote, split_model_id
-from desktop.core.models.local_files import EMBED_DIM
+from desktop.core.models.ids import (
+    LOCAL_FT_PREFIX,
+    LOCAL_PREFIX,
+    OPENAI,
+    is_remote,
+    split_model_id,
+)
+from desktop.core.models.local_files import EMBED_DIM, local_llm_path
 from desktop.core.paths import data_home
 from desktop.core.secrets import Secrets
 from desktop.core.settings import Settings, StoreSettings, load_settings, save_settings, updated
@@ -438,7 +444,17 @@ class Services:
         # Imported on first use: it loads the chat service (LlamaIndex).
         from desktop.core.evaluate.compare import Comparer
 
-        return Comparer(self.chat, self.chats)
+        return Comparer(self.chat, self.chats, self.check_model)
+
+    def check_model(self, model_id: str) -> None:
+        """ModelError when ``model_id`` cannot be used here: a malformed id, a local model
+        whose file (or fine-tuned adapter) is missing. Remote models are their provider's
+        to judge, when asked. Nothing is loaded."""
+        split_model_id(model_id)
+        if model_id.startswith(LOCAL_FT_PREFIX):
+            self.local_training.resolve(model_id)
+        elif model_id.startswith(LOCAL_PREFIX):
+            local_llm_path(model_id, self.settings)
 
     def apply_settings(self, settings: Settings) -> None:
         """Use new settings. Chunking applies from the next start (the splitter is built

@@ -14,6 +14,7 @@ from desktop.cli.common import (
     UsageError,
     emit,
     interruptible,
+    positive_int,
 )
 from desktop.core.chat.personas import Persona
 from desktop.core.errors import PersonaExistsError
@@ -86,7 +87,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--persona", help="persona name (see `personas list`)")
     p.add_argument("--no-retrieval", action="store_true", help="answer without documents")
     p.add_argument("--chat", help="continue this chat id")
-    p.add_argument("-k", type=int, default=None, help="number of sources")
+    p.add_argument("-k", type=positive_int, default=None, help="number of sources (1 or more)")
     p.add_argument(
         "--allow-remote",
         action="store_true",

@@ -87,3 +87,15 @@ class ProgressLine:
         if self.tty:
             sys.stderr.write("\r\x1b[K")
             sys.stderr.flush()
+
+
+def positive_int(text: str) -> int:
+    """argparse's type for a count such as ``-k``: a whole number of 1 or more (exit 2
+    otherwise, with argparse's message naming the flag)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is less than 1; give 1 or more")
+    return value

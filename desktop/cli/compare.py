@@ -4,7 +4,9 @@
 saved grid, ``--save-set NAME`` keeps this one. Without either: the default model with
 retrieval on and off. Each cell's answer is printed as it ends (``--json``: one document at
 the end, ``{"question", "cells": [ask's fields + config, error, ttft_ms, seconds, tokens_in,
-tokens_out, cost_usd]}``). Exit 1 when a cell failed, 130 when Ctrl+C stopped them.
+tokens_out, cost_usd]}``). A grid with a cell that cannot run (no model, an unknown model
+or persona, a malformed spec) is refused with exit 2 before anything is asked. Exit 1 when
+a cell failed, 130 when Ctrl+C stopped them.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ from desktop.cli.common import (
     UsageError,
     emit,
     interruptible,
+    positive_int,
 )
-from desktop.core.errors import ChatError
+from desktop.core.errors import ChatError, ModelError
 from desktop.core.evaluate.cells import CellConfig, default_grid
 
 if TYPE_CHECKING:
@@ -32,17 +35,22 @@ if TYPE_CHECKING:
 def _configs(services: Services, args: argparse.Namespace) -> list[CellConfig]:
     """The grid asked for; UsageError for a malformed spec or an unknown set."""
     specs: list[str] = list(args.config or [])
-    if args.set:
+    if args.set is not None:
         sets = services.comparer.saved.sets()
-        if args.set not in sets:
-            known = ", ".join(sets) or "none yet"
-            raise UsageError(f"There is no comparison set {args.set!r} (saved sets: {known}).")
-        specs = sets[args.set] + specs
+        name = args.set.strip()
+        if name not in sets:
+            known = ", ".join(repr(n) for n in sets) or "none yet"
+            raise UsageError(f"--set: there is no comparison set {name!r} (saved sets: {known}).")
+        specs = sets[name] + specs
+    if args.save_set is not None and not args.save_set.strip():
+        raise UsageError("--save-set needs a name for the set, e.g. --save-set leave.")
     try:
         configs = [CellConfig.parse(spec) for spec in specs]
-    except ChatError as exc:
+        configs = configs or default_grid(services.settings.default_model, None, None)
+        services.comparer.check(configs)  # before anything is searched, asked or saved
+    except (ChatError, ModelError) as exc:
         raise UsageError(str(exc)) from exc
-    return configs or default_grid(services.settings.default_model, None, None)
+    return configs
 
 
 def _summary(result: CellResult) -> str:
@@ -50,6 +58,8 @@ def _summary(result: CellResult) -> str:
     lines = [f"## {result.config.label}"]
     if result.answer is not None:
         lines.append(result.answer.text.strip() or "(no text)")
+        if result.answer.interrupted:
+            lines.append("(stopped before the end)")
     if result.error:
         lines.append(f"(failed: {result.error})")
     if result.figures():
@@ -60,8 +70,8 @@ def _summary(result: CellResult) -> str:
 def cmd_compare(services: Services, args: argparse.Namespace) -> int:
     """Answer the question with every configuration and print the cells."""
     configs = _configs(services, args)
-    if args.save_set:
-        services.comparer.saved.save_set(args.save_set, [c.spec() for c in configs])
+    if args.save_set is not None:
+        services.comparer.saved.save_set(args.save_set.strip(), [c.spec() for c in configs])
     if args.allow_remote:
         for config in configs:
             provider = config.retrieval and services.needs_consent(config.model)
@@ -90,7 +100,14 @@ def cmd_compare(services: Services, args: argparse.Namespace) -> int:
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     """``compare``, on the parser ``desktop.cli.build_parser`` made."""
-    p = sub.add_parser("compare", parents=[common], help="one question across configurations")
+    p = sub.add_parser(
+        "compare",
+        parents=[common],
+        help="one question across configurations",
+        description="Answer one question with several configurations (model, persona, "
+        "retrieval) side by side; the library is searched once for all. Without --config "
+        "or --set: the default model with retrieval on and off.",
+    )
     p.add_argument("question", metavar="QUESTION")
     p.add_argument(
         "--config",
@@ -100,7 +117,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--set", metavar="NAME", help="the cells of a saved comparison set")
     p.add_argument("--save-set", metavar="NAME", help="save these cells as a set")
-    p.add_argument("-k", type=int, default=None, help="number of sources")
+    p.add_argument("-k", type=positive_int, default=None, help="number of sources (1 or more)")
     p.add_argument(
         "--allow-remote",
         action="store_true",

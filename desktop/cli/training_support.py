@@ -11,8 +11,16 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from desktop.cli.common import EXIT_INTERRUPTED, EXIT_OK, ProgressLine, emit, interruptible
+from desktop.cli.common import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    ProgressLine,
+    UsageError,
+    emit,
+    interruptible,
+)
 from desktop.core.errors import Cancelled
+from desktop.core.finetune.local.extra import INSTALL_HINT
 
 if TYPE_CHECKING:
     from desktop.core.finetune.local.environment import InstallProgress
@@ -26,6 +34,12 @@ def cmd_install_training(services: Services, args: argparse.Namespace) -> int:
     """Show the plan, and with ``--yes`` install it; exit 130 when interrupted."""
     runtime = services.local_training.runtime
     environment = runtime.environment
+    if runtime.own and args.yes:
+        raise UsageError(
+            "This Folio runs from source and trains with its own Python, not with the "
+            "installed app's private environment: add the training packages there with "
+            f"`{INSTALL_HINT}`."
+        )
     line = ProgressLine()
 
     def show(step: InstallProgress) -> None:
@@ -48,14 +62,20 @@ def cmd_install_training(services: Services, args: argparse.Namespace) -> int:
             return EXIT_INTERRUPTED
     line.done()
     installed = environment.ready()
-    where = f"into {plan.folder}" if args.yes else "(run again with --yes to install)"
-    text = (
-        f"{'Installed' if args.yes else 'Would install'} {BUILDS.get(plan.build, 'PyTorch')}, "
-        f"transformers and PEFT {where}: {plan.download_bytes / MB:,.0f} MB to download, about "
-        f"{plan.disk_bytes / 1e9:.1f} GB on disk."
+    sizes = (
+        f"{BUILDS.get(plan.build, 'PyTorch')}, transformers and PEFT: "
+        f"{plan.download_bytes / MB:,.0f} MB to download, about {plan.disk_bytes / 1e9:.1f} GB "
+        "on disk"
     )
     if runtime.own:  # a source install: the private environment is not what trains
-        text += " This Folio trains with its own Python: `pip install 'folio[train]'` there."
+        text = (
+            f"This Folio runs from source and trains with its own Python: add the training "
+            f"packages there with `{INSTALL_HINT}`. (The installed app would install {sizes}.)"
+        )
+    elif args.yes:
+        text = f"Installed {sizes}, into {plan.folder}."
+    else:
+        text = f"Would install {sizes}, into {plan.folder}. Run again with --yes to install."
     emit(args, {"plan": plan.as_dict(), "installed": installed, "folder": plan.folder}, text)
     return EXIT_OK
 

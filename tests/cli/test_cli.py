@@ -116,20 +116,26 @@ def test_compare_prints_a_cell_per_configuration(capsys, cli_home: Path, docs: P
     assert on["retrieval"] is True and on["sources"][0]["path"].endswith("handbook.md")
     assert (off["retrieval"], off["sources"], off["persona"]) == (False, [], "Sarcastic techie")
 
-    code, text = run(capsys, "--home", home, "compare", "What does QZ-881 mean?", "--set", "pair")
+    code, text = run(capsys, "--home", home, "compare", "What does QZ-881 mean?", "--set", " pair ")
     assert code == 0 and "## local:default, retrieval" in text
     assert "## local:default + Sarcastic techie, no retrieval" in text and "first token" in text
     assert main(["--home", home, "compare", "hi", "--config", "local:default,retrieval=maybe"]) == 2
     assert "'retrieval=maybe' is not persona=NAME or retrieval=on|off" in capsys.readouterr().err
     assert main(["--home", home, "compare", "hi", "--set", "nothing"]) == 2
-    assert "no comparison set 'nothing' (saved sets: pair)" in capsys.readouterr().err
-    # A cell that fails is reported in its place; the command says so with exit 1.
-    code, data = run(
-        capsys, "--home", home, "compare", "hi", "--config", "local:nothing",
-        "--config", "local:default,retrieval=off", "--json",
-    )  # fmt: skip
-    assert code == 1 and "Unknown model 'local:nothing'" in data["cells"][0]["error"]
-    assert data["cells"][1]["answer"]
+    assert "no comparison set 'nothing' (saved sets: 'pair')" in capsys.readouterr().err
+    assert main(["--home", home, "compare", "hi", "--save-set", " "]) == 2
+    assert "--save-set needs a name" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:
+        main(["--home", home, "compare", "hi", "-k", "-1"])
+    assert usage.value.code == 2 and "-1 is less than 1" in capsys.readouterr().err
+    # A cell that cannot run is refused before anything is asked or saved.
+    saved = len(Services(cli_home).comparer.saved.all())
+    bad = ["--config", "local:nothing", "--config", "local:default,persona=Nobody"]
+    assert main(["--home", home, "compare", "hi", *bad]) == 2
+    err = capsys.readouterr().err
+    assert "Nothing was asked. cell 1 (local:nothing, retrieval): Unknown model" in err
+    assert "cell 2 (local:default + Nobody, retrieval): No persona named 'Nobody'" in err
+    assert len(Services(cli_home).comparer.saved.all()) == saved
 
 
 def test_models_and_personas(capsys, cli_home: Path) -> None:  # type: ignore[no-untyped-def]

@@ -476,3 +476,20 @@ def test_a_local_run_keeps_its_name_while_training_and_its_folder_is_removed_onc
     assert [j["job_id"] for j in jobs] == [made.id]
     gone = _run(home, "finetune", "remove", job_id, env=env)
     assert gone.returncode == 2 and job_id in gone.stderr
+
+
+def test_install_training_from_source_points_to_pip_and_shows_the_sizes(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    # PyTorch's CPU index is out of reach here: pip plans from this machine's wheel folder.
+    env = {**os.environ, "FOLIO_TORCH_INDEX": ""}
+    refused = _run(home, "finetune", "install-training", "--yes", env=env)
+    assert refused.returncode == 2
+    assert "runs from source" in refused.stderr and "pip install 'folio[train]'" in refused.stderr
+    planned = _run(home, "finetune", "install-training", env=env)
+    assert planned.returncode == 0, planned.stderr
+    assert planned.stdout.startswith("This Folio runs from source and trains with its own Python")
+    assert "PyTorch (CPU build), transformers and PEFT:" in planned.stdout
+    assert "MB to download" in planned.stdout
+    data = _json(_run(home, "finetune", "install-training", "--json", env=env))
+    assert data["plan"]["download_bytes"] > 100_000_000 and data["installed"] is False
+    assert not (home / "training" / "env.partial").exists()  # a plan leaves nothing behind

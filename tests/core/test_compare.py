@@ -108,38 +108,47 @@ def test_cells_stream_share_one_search_and_are_saved(library) -> None:  # type: 
 
 
 @pytest.mark.slow
-def test_stop_keeps_what_arrived_and_a_bad_cell_does_not_stop_the_others(library) -> None:  # type: ignore[no-untyped-def]
+def test_stop_keeps_what_arrived_and_a_bad_grid_is_refused_before_it_runs(library) -> None:  # type: ignore[no-untyped-def]
     cancel = CancelToken()
 
     def on_token(position: int, text: str) -> None:
         cancel.cancel()  # Stop, as soon as the first cell's first token is seen
 
-    configs = [
-        CellConfig("local:no-such-model"),
-        CellConfig("local:default", retrieval=False),
-        CellConfig("local:default"),
-    ]
+    configs = [CellConfig("local:default", retrieval=False), CellConfig("local:default")]
     question = "How many days of <leave> carry over & why?"
     comparison = library.comparer.run(question, configs, on_token=on_token, cancel=cancel)
-    bad, stopped, later = comparison.cells
-    assert bad.answer is None and bad.error and "no-such-model" in bad.error
+    stopped, later = comparison.cells
     assert stopped.answer is not None and stopped.answer.interrupted and stopped.answer.text
     assert later.answer is None and later.error == STOPPED
     saved = library.comparer.load(comparison.id)
-    assert saved.cells[2].error == STOPPED and saved.cells[1].answer.interrupted  # type: ignore[union-attr]
+    assert saved.cells[1].error == STOPPED and saved.cells[0].answer.interrupted  # type: ignore[union-attr]
 
     # Exported: every cell in its place; in HTML, what people and models wrote stays text.
     markdown = to_markdown(saved)
     assert markdown.startswith(f"# {question}\n")
-    assert "## local:no-such-model, retrieval" in markdown and "_Failed: " in markdown
+    assert "## local:default, retrieval\n\n_Failed: Stopped before it began._" in markdown
     assert stopped.answer.text.strip() in markdown and "_(stopped before the end)_" in markdown
     page = to_html(saved)
     assert "<h1>How many days of &lt;leave&gt; carry over &amp; why?</h1>" in page
-    assert "<leave>" not in page and page.count("<section>") == 3
-    # A cell without a model is refused before anything is asked or saved.
-    with pytest.raises(ChatError, match="Choose a model for cell 2"):
+    assert "<leave>" not in page and page.count("<section>") == 2
+    # A cell that cannot run is refused before anything is searched, asked or saved.
+    with pytest.raises(ChatError, match=r"cell 2 \( , retrieval\): it has no model"):
         library.comparer.run(QUESTION, [CellConfig("local:default"), CellConfig(" ")])
+    with pytest.raises(ChatError, match=r"cell 1 .*No persona named 'Nobody'"):
+        library.comparer.run(QUESTION, [CellConfig("local:default", "Nobody")])
     assert len(library.comparer.saved.all()) == 1
+
+
+@pytest.mark.slow
+def test_a_remote_cell_without_a_key_fails_in_its_place(  # type: ignore[no-untyped-def]
+    library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY")
+    monkeypatch.delenv("OPENAI_BASE_URL")  # OpenAI itself, and no key for it
+    configs = [CellConfig("openai:gpt-4o-mini", retrieval=False), CellConfig("local:default")]
+    remote, local_cell = library.comparer.run(QUESTION, configs).cells
+    assert remote.error and remote.error.startswith("No API key for OpenAI: add one in Settings")
+    assert local_cell.answer is not None and local_cell.answer.text
 
 
 def test_a_configuration_is_written_and_read_as_the_cli_takes_it() -> None:
@@ -149,12 +158,12 @@ def test_a_configuration_is_written_and_read_as_the_cli_takes_it() -> None:
     assert config.spec() == spec and CellConfig.parse(config.spec()) == config
     assert CellConfig.parse("openai:gpt-4o-mini") == CellConfig("openai:gpt-4o-mini")
     # Persona names are free text: commas, '=', other scripts all read back as written.
-    for name in ("Pirate, polite", "a=b, c", "Ünïcode 海賊", "retrieval"):
+    for name in ("Pirate, polite", "A , B", "a=b, c", "Ünïcode 海賊", "retrieval"):
         config = CellConfig("local:default", name, False)
         assert CellConfig.parse(config.spec()) == config
     bad_specs = (
         "", "persona=Zen", "local:default,retrieval=maybe", "local:default,temp=1",
-        "local:default,retrieval=on,retrieval=off",
+        "local:default,retrieval=on,retrieval=off", "local:default,persona=A,persona=B",
     )  # fmt: skip
     for bad in bad_specs:
         with pytest.raises(ChatError, match=r"persona=NAME|start with a model"):

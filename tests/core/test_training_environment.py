@@ -69,6 +69,16 @@ def test_the_plan_shows_the_download_and_a_cancelled_install_leaves_nothing(
         environment.install(plan, events.append, cancelled=lambda: bool(events))
     assert events and events[0].phase == "download"
     assert not environment.partial.exists() and not environment.env.exists()
+    # Cancelled while planning (pip's dry run): nothing is left behind either.
+    asked: list[int] = []
+
+    def after_a_while() -> bool:
+        asked.append(1)
+        return len(asked) > 10  # two seconds in: the environment is being made
+
+    with pytest.raises(Cancelled):
+        environment.plan(after_a_while)
+    assert not environment.partial.exists() and not environment.env.exists()
     assert not environment.ready()
 
 
@@ -147,7 +157,10 @@ def test_without_training_support_the_packaged_app_says_how_to_install_it(
     assert not (tmp_path / "home" / "finetune" / "local").exists()
 
     monkeypatch.setenv("FOLIO_TRAINING_PYTHON", str(tmp_path / "no-python"))
-    with pytest.raises(FinetuneError, match=r"no-python\).*python3-venv"):
+    with pytest.raises(FinetuneError, match=r"no-python, which does not exist"):
+        TrainingEnvironment(tmp_path / "home").plan()
+    monkeypatch.setenv("FOLIO_TRAINING_PYTHON", "/bin/false")  # exists, is no Python
+    with pytest.raises(FinetuneError, match=r"\(/bin/false\) is not a Python.*python3-venv"):
         TrainingEnvironment(tmp_path / "home").plan()
     assert not (tmp_path / "home" / "training" / "env.partial").exists()
 

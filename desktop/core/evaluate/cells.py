@@ -48,23 +48,24 @@ class CellConfig:
                 f"Configuration {spec!r} should start with a model id: "
                 "MODEL[,persona=NAME][,retrieval=on|off], e.g. local:default,retrieval=off."
             )
-        persona: str | None = None
+        persona: str | None = None  # as written, trimmed once read whole
         retrieval: bool | None = None
         last = ""
         for part in parts:
             key, sep, value = part.partition("=")
             key = key.strip()
             if key == "persona" and sep and persona is None and value.strip():
-                persona, last = value.strip(), "persona"
+                persona, last = value.lstrip(), "persona"
             elif key == "retrieval" and retrieval is None and value.strip().lower() in _SWITCH:
                 retrieval, last = _SWITCH[value.strip().lower()], "retrieval"
-            elif last == "persona" and persona is not None:
-                persona = f"{persona},{part}".strip()
+            elif last == "persona" and persona is not None and key != "persona":
+                persona = f"{persona},{part}"
             else:
                 raise ChatError(
                     f"Configuration {spec!r}: {part.strip()!r} is not persona=NAME or "
                     "retrieval=on|off (each at most once)."
                 )
+        persona = persona.strip() if persona is not None else None
         return cls(model, persona, True if retrieval is None else retrieval)
 
 

@@ -117,9 +117,33 @@ class _Shared:
 class Comparer:
     """Runs and keeps comparisons, with the chat service's models, personas and search."""
 
-    def __init__(self, chats: ChatService, store: ChatStore) -> None:
+    def __init__(
+        self,
+        chats: ChatService,
+        store: ChatStore,
+        check_model: Callable[[str], None] = lambda model_id: None,
+    ) -> None:
+        """``check_model`` raises ModelError for a model id that cannot be used here (a
+        malformed id, a local file that is missing); nothing is loaded."""
         self.chats = chats
         self.store = store
+        self._check_model = check_model
+
+    def check(self, configs: list[CellConfig]) -> None:
+        """Raise ChatError naming every cell that cannot run (no model, an unknown model or
+        persona), so nothing is searched or saved for a grid with a mistake in it."""
+        problems = []
+        for number, config in enumerate(configs, start=1):
+            try:
+                if not config.model.strip():
+                    raise ChatError("it has no model; choose one")
+                self._check_model(config.model)
+                if config.persona:
+                    self.store.personas.get(config.persona)
+            except FolioError as exc:
+                problems.append(f"cell {number} ({config.label}): {str(exc).rstrip('.')}")
+        if problems:
+            raise ChatError("Nothing was asked. " + "; ".join(problems) + ".")
 
     @property
     def saved(self) -> ComparisonStore:
@@ -143,16 +167,14 @@ class Comparer:
         provider's error, consent not given) carries its error; the others go on.
         ``cancel`` stops every cell (their answers so far are kept, marked interrupted).
 
-        Raises ChatError for an empty question, no configurations or a cell without a
-        model, before anything is saved.
+        Raises ChatError for an empty question, no configurations or a cell that cannot run
+        (``check``), before anything is searched or saved.
         """
         if not question.strip():
             raise ChatError("The question is empty.")
         if not configs:
             raise ChatError("A comparison needs at least one configuration.")
-        unset = [str(i + 1) for i, c in enumerate(configs) if not c.model.strip()]
-        if unset:
-            raise ChatError(f"Choose a model for cell {', '.join(unset)}: it has none.")
+        self.check(configs)
         record = self.saved.create(question.strip(), [c.spec() for c in configs])
         sources, search_error, search_ms = None, None, None
         if any(c.retrieval for c in configs):

@@ -72,16 +72,22 @@ def client(
     p: Provider, secrets: Secrets, timeout: float, max_retries: int = MAX_RETRIES
 ) -> openai.OpenAI:
     """An OpenAI SDK client for ``p``; it retries 429s and 5xx with backoff itself."""
+    return openai.OpenAI(
+        base_url=p.base_url, api_key=key_for(p, secrets), timeout=timeout, max_retries=max_retries
+    )
+
+
+def key_for(p: Provider, secrets: Secrets) -> str:
+    """The key to send to ``p``; ProviderError saying where to add one when OpenAI itself
+    has none. Local servers (Ollama, LM Studio) take no key, but the SDK insists on one:
+    "none"."""
     key = api_key(p, secrets)
     if key is None and p.name == OPENAI and p.base_url == OPENAI_URL:
         raise ProviderError(
             "No API key for OpenAI: add one in Settings → Models and Providers, or set "
             f"{OPENAI_KEY_ENV}."
         )
-    # Local servers (Ollama, LM Studio) take no key, but the SDK insists on one.
-    return openai.OpenAI(
-        base_url=p.base_url, api_key=key or "none", timeout=timeout, max_retries=max_retries
-    )
+    return key or "none"
 
 
 def _chat_models_first(ids: list[str], name: str) -> list[str]:

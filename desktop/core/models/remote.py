@@ -19,7 +19,7 @@ from llama_index.llms.openai_like import OpenAILike
 from desktop.core.errors import StreamDropped
 from desktop.core.models.errors import translate_error
 from desktop.core.models.ids import MAX_RETRIES, Provider
-from desktop.core.models.providers import api_key
+from desktop.core.models.providers import key_for
 from desktop.core.secrets import Secrets
 from desktop.core.settings import Settings
 
@@ -42,7 +42,7 @@ class RemoteChatModel:
         self._llm = OpenAILike(
             model=model,
             api_base=p.base_url,
-            api_key=api_key(p, secrets) or "none",
+            api_key=key_for(p, secrets),
             context_window=context,
             is_chat_model=True,
             max_tokens=settings.max_answer_tokens,

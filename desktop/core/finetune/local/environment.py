@@ -158,6 +158,11 @@ def find_base_python() -> str:
         if version is not None and version >= MIN_PYTHON:
             return path  # type: ignore[return-value]  # path is set when version is
     wanted = ".".join(map(str, MIN_PYTHON))
+    if chosen and not (shutil.which(chosen) or os.path.exists(chosen)):
+        raise FinetuneError(
+            f"FOLIO_TRAINING_PYTHON names {chosen}, which does not exist: point it at a "
+            f"Python {wanted} or newer, or unset it to use the one on the PATH."
+        )
     where = f"FOLIO_TRAINING_PYTHON ({chosen}) is not" if chosen else "No"
     raise FinetuneError(
         f"{where} a Python {wanted} or newer that can make virtual environments, which "
@@ -279,17 +284,21 @@ class TrainingEnvironment:
         options = ["--extra-index-url", index] if index else []
         self.folder.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(self.partial, ignore_errors=True)
-        with self.log.open("w", encoding="utf-8") as log:
-            self._run([base, "-m", "venv", "--upgrade-deps", str(self.partial)], log, cancelled)
-            report = self.folder / "plan.json"
-            self._run(
-                [str(self.python(self.partial)), "-m", "pip", "install", "--dry-run",
-                 "--quiet", "--report", str(report), *options, *requirements],
-                log,
-                cancelled,
-            )  # fmt: skip
+        report = self.folder / "plan.json"
         try:
+            with self.log.open("w", encoding="utf-8") as log:
+                venv = [base, "-m", "venv", "--upgrade-deps", str(self.partial)]
+                self._run(venv, log, cancelled)
+                self._run(
+                    [str(self.python(self.partial)), "-m", "pip", "install", "--dry-run",
+                     "--quiet", "--report", str(report), *options, *requirements],
+                    log,
+                    cancelled,
+                )  # fmt: skip
             items = json.loads(report.read_text(encoding="utf-8"))["install"]
+        except BaseException:
+            self.remove_partial()  # a plan cut short leaves nothing behind
+            raise
         finally:
             report.unlink(missing_ok=True)
         packages = [
