@@ -202,12 +202,7 @@ class TrainPanel(TrainForm):
         form.addRow("", self.destination)
         form.addRow("", self.start_button)
         form.addRow("", self.message)
-        fields = QWidget()
-        fields.setLayout(form)
-        fields.setMaximumWidth(760)
-        layout = QVBoxLayout(self)
-        layout.addWidget(fields)
-        layout.addStretch(1)
+        self.lay_out(form)
         self.reload()
 
     def reload(self, select: str | None = None) -> None:

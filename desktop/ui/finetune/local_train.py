@@ -29,7 +29,6 @@ from desktop.ui.qt import (
     QLineEdit,
     QMessageBox,
     QSpinBox,
-    QVBoxLayout,
     QWidget,
 )
 from desktop.ui.workers import Job
@@ -90,12 +89,7 @@ class LocalTrainPanel(TrainForm):
         buttons.addStretch(1)
         form.addRow("", buttons)
         form.addRow("", self.message)
-        fields = QWidget()
-        fields.setLayout(form)
-        fields.setMaximumWidth(760)
-        layout = QVBoxLayout(self)
-        layout.addWidget(fields)
-        layout.addStretch(1)
+        self.lay_out(form)
         self.reload()
 
     def reload(self, select: str | None = None) -> None:

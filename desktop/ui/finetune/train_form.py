@@ -10,8 +10,18 @@ from typing import Any
 from desktop.core.errors import FolioError
 from desktop.services import Services
 from desktop.ui.messages import message_label, say
-from desktop.ui.qt import QComboBox, QMessageBox, QPushButton, QWidget, Signal
+from desktop.ui.qt import (
+    QComboBox,
+    QFormLayout,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
 from desktop.ui.workers import Job
+
+FORM_WIDTH = 760  # pixels: the form's fields stay readable in a wide window
 
 
 class TrainForm(QWidget):
@@ -46,6 +56,15 @@ class TrainForm(QWidget):
         self.start_button.clicked.connect(self.start)
         self.message = message_label()
         self.message.setAccessibleName(message_name)
+
+    def lay_out(self, form: QFormLayout) -> None:
+        """Put the tab's ``form`` in place: at the top, no wider than it reads well."""
+        fields = QWidget()
+        fields.setLayout(form)
+        fields.setMaximumWidth(FORM_WIDTH)
+        layout = QVBoxLayout(self)
+        layout.addWidget(fields)
+        layout.addStretch(1)
 
     def start(self) -> Job | None:
         """Begin starting a job (each tab's own); None when it cannot begin now."""

@@ -110,7 +110,7 @@ class LocalTraining:
 
     def plan(self, dataset: str | Path, base: str, config: TrainConfig | None = None) -> LocalPlan:
         """Check a dataset and a base model for a run; DatasetError or FinetuneError if not."""
-        self.runtime.require()
+        self.runtime.check()
         # Imported on first use: it loads the gguf package (numpy), part of the train extra.
         from desktop.core.finetune.local.gguf_lora import read_base
 

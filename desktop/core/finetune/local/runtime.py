@@ -90,6 +90,12 @@ class TrainerRuntime:
             child_env(PYTHONPATH=path, PYTHONPYCACHEPREFIX=cache),
         )
 
+    def check(self) -> None:
+        """FinetuneError saying how to install training support, when it is missing (cheap:
+        nothing is linked or started)."""
+        if not self.available():
+            raise FinetuneError(self.missing_message())
+
     def require(self) -> TrainerCommand:
         """The trainer's command; FinetuneError saying how to install training support."""
         command = self.command()
