@@ -10,7 +10,7 @@ import gc
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from desktop.core.chat.history import ChatStore
 from desktop.core.errors import SettingsError, StoreError
@@ -35,12 +35,17 @@ from desktop.core.tasks import CancelToken, ProgressCallback
 # is first used: commands that need none of them (models, fine-tuning, personas) start
 # about a second sooner.
 if TYPE_CHECKING:
+    import numpy as np
     import openai
     from llama_index.core.base.embeddings.base import BaseEmbedding
+    from llama_index.core.llms import LLM
 
     from desktop.core.chat.history import ChatStore
     from desktop.core.chat.service import ChatService
     from desktop.core.evaluate.compare import Comparer
+    from desktop.core.evaluate.report import Report
+    from desktop.core.evaluate.run import Evaluator
+    from desktop.core.evaluate.sets import EvalStore
     from desktop.core.finetune.datasets import DatasetStore
     from desktop.core.finetune.jobs import FineTuning
     from desktop.core.finetune.local.runs import LocalTraining
@@ -89,6 +94,9 @@ class Services:
             self.__dict__["embed_model"] = embed_model
         if llms is not None:
             self.__dict__["llms"] = llms
+        # Models passed in are shared with other Services: only models loaded here are
+        # freed by ``close``.
+        self._owns_llms = llms is None
 
     def claim(self) -> None:
         """Take the data folder's lock; ``LibraryInUseError`` if another process has it."""
@@ -446,6 +454,54 @@ class Services:
 
         return Comparer(self.chat, self.chats, self.check_model)
 
+    @cached_property
+    def evals(self) -> EvalStore:
+        """Evaluation sets, runs and results (``evaluations.db``)."""
+        # Imported on first use, like the other stores that need LlamaIndex's types.
+        from desktop.core.evaluate.sets import EvalStore
+
+        self.claim()
+        return EvalStore(self.home / "evaluations.db")
+
+    @cached_property
+    def evaluator(self) -> Evaluator:
+        """Runs evaluation sets over configurations (Evaluate)."""
+        # Imported on first use: it loads the chat service (LlamaIndex).
+        from desktop.core.evaluate.run import Evaluator
+
+        return Evaluator(self.chat, self.evals, self.comparer.check, self.llama_index_llm)
+
+    def llama_index_llm(self, model_id: str) -> LLM:
+        """``model_id`` as a LlamaIndex LLM, for LlamaIndex's own components (evaluation
+        set generation, judges); ModelError/ProviderError as ``llm`` raises."""
+        model = self.llm(model_id)
+        # A local model is one already; a remote one wraps LlamaIndex's OpenAI LLM.
+        if is_remote(model_id):
+            return cast("RemoteChatModel", model).llm
+        return cast("LocalLlama", model)
+
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
+        """The library's embedding model's vectors of ``texts``: shape (n, d), unit length."""
+        import numpy as np  # imported here, as the embedding model is
+
+        vectors = np.asarray(self.embed_model.get_text_embedding_batch(texts), dtype=np.float64)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return np.asarray(vectors / np.where(norms == 0, 1, norms))
+
+    def eval_report(self, run_id: str) -> Report:
+        """The report of run ``run_id`` (its set's questions as they are now).
+
+        Raises EvaluationError for an unknown run, DatasetError for a style dataset that
+        is gone.
+        """
+        # Imported on first use: it loads numpy and LlamaIndex's evaluation module.
+        from desktop.core.evaluate.report import make_report, style_context
+
+        run = self.evals.run(run_id)
+        items = self.evals.get(run.set_name).items
+        results = self.evals.results(run.id)
+        return make_report(run, items, results, self.embed_texts, style_context(run, self.datasets))
+
     def check_model(self, model_id: str) -> None:
         """ModelError when ``model_id`` cannot be used here: a malformed id, a local model
         whose file (or fine-tuned adapter) is missing. Remote models are their provider's
@@ -473,7 +529,9 @@ class Services:
     def close(self) -> None:
         """Release what was opened: the store first, then the databases, then the lock."""
         try:
-            for name in ("ingestor", "store", "library", "chats", "finetune_jobs"):
+            if "llms" in self.__dict__ and self._owns_llms:
+                self.llms.close()
+            for name in ("ingestor", "store", "library", "chats", "finetune_jobs", "evals"):
                 if name in self.__dict__:
                     self.__dict__.pop(name).close()
         finally:

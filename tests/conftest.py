@@ -28,9 +28,11 @@ def embed_model(model_cache: Path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def llms() -> LLMCache:
+def llms() -> Iterator[LLMCache]:
     """The real embedded LLM, loaded once; short answers keep the suite quick."""
-    return LLMCache(Settings(max_answer_tokens=48, threads=2))
+    cache = LLMCache(Settings(max_answer_tokens=48, threads=2))
+    yield cache
+    cache.close()  # before interpreter exit, when llama.cpp can no longer free it
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from desktop import __version__
 from desktop.cli import (
     chat,
     compare,
+    evaluate,
     finetune,
     finetune_sources,
     library,
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     library.add_commands(sub, common)
     chat.add_commands(sub, common)
     compare.add_commands(sub, common)
+    evaluate.add_commands(sub, common)
 
     def group(name: str, text: str) -> argparse._SubParsersAction:
         return sub.add_parser(name, help=text).add_subparsers(

@@ -12,6 +12,7 @@ from desktop.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     UsageError,
+    allow_remote,
     emit,
     interruptible,
     positive_int,
@@ -32,9 +33,7 @@ def cmd_ask(services: Services, args: argparse.Namespace) -> int:
         sys.stdout.flush()
 
     if args.allow_remote:
-        provider = services.needs_consent(args.model or services.settings.default_model)
-        if provider:
-            services.allow_remote(provider)
+        allow_remote(services, [args.model or services.settings.default_model])
     # Ctrl+C ends the answer where it is; what was streamed is kept, marked interrupted.
     with interruptible() as cancel:
         answer = services.chat.ask(

@@ -14,9 +14,12 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from desktop.core.tasks import CancelToken
+
+if TYPE_CHECKING:
+    from desktop.services import Services
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -99,3 +102,28 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is less than 1; give 1 or more")
     return value
+
+
+def allow_remote(services: Services, models: list[str]) -> None:
+    """``--allow-remote``: let the remote providers of ``models`` (those that answer with
+    retrieval on) receive passages of the library from now on, as the window's consent
+    dialog does."""
+    for model in models:
+        provider = services.needs_consent(model)
+        if provider:
+            services.allow_remote(provider)
+
+
+def require_consent(services: Services, model_id: str, allowed: bool, doing: str) -> None:
+    """Before work that sends passages to ``model_id``: nothing to do for a local model or
+    a provider that agreed; with ``allowed`` (``--allow-remote``) the provider agrees now;
+    otherwise UsageError saying ``doing`` (e.g. "Generating with X") needs the flag."""
+    provider = services.needs_consent(model_id)
+    if not provider:
+        return
+    if not allowed:
+        raise UsageError(
+            f"{doing} sends passages of your documents to {provider}. "
+            "Run again with --allow-remote to agree."
+        )
+    services.allow_remote(provider)

@@ -20,6 +20,7 @@ from desktop.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     UsageError,
+    allow_remote,
     emit,
     interruptible,
     positive_int,
@@ -73,10 +74,7 @@ def cmd_compare(services: Services, args: argparse.Namespace) -> int:
     if args.save_set is not None:
         services.comparer.saved.save_set(args.save_set.strip(), [c.spec() for c in configs])
     if args.allow_remote:
-        for config in configs:
-            provider = config.retrieval and services.needs_consent(config.model)
-            if provider:
-                services.allow_remote(provider)
+        allow_remote(services, [c.model for c in configs if c.retrieval])
 
     def on_cell(position: int, result: CellResult) -> None:
         if not args.json:

@@ -13,6 +13,7 @@ from desktop.cli.common import (
     UsageError,
     emit,
     interruptible,
+    require_consent,
 )
 from desktop.core.finetune.sources.from_chats import liked_examples
 
@@ -49,14 +50,7 @@ def cmd_generate(services: Services, args: argparse.Namespace) -> int:
         raise UsageError("--max-chunks must be at least 1.")
     persona = services.chats.personas.get(args.persona)
     model_id = args.model or services.settings.default_model
-    provider = services.needs_consent(model_id)
-    if provider:
-        if not args.allow_remote:
-            raise UsageError(
-                f"Generating with {model_id} sends passages of your documents to {provider}. "
-                "Run again with --allow-remote to agree."
-            )
-        services.allow_remote(provider)
+    require_consent(services, model_id, args.allow_remote, f"Generating with {model_id}")
     model = services.llm(model_id)
     line = ProgressLine(every=0.0)  # one line a chunk on a pipe: each takes seconds
 

@@ -76,3 +76,7 @@ class FinetuneError(FolioError):
 
 class DatasetError(FinetuneError):
     """A training file or dataset is invalid or missing; the message names the line."""
+
+
+class EvaluationError(FolioError):
+    """An evaluation set, file or run cannot be used; the message names the set, line or run."""

@@ -29,7 +29,7 @@ class Answer:
     model: str
     persona: str | None
     retrieval: bool
-    chat_id: str
+    chat_id: str | None  # None for an answer kept in no chat (``ChatService.answer``)
     interrupted: bool = False
     prompt: list[ChatMessage] = field(default_factory=list)
     usage: Usage | None = None
@@ -78,7 +78,7 @@ class _Turn:
     model_id: str
     llm: ChatModel
     persona: Persona | None
-    chat_id: str
+    chat_id: str | None  # None when the answer is kept in no chat
     history: list[ChatMessage]
 
     @property
@@ -170,10 +170,8 @@ class ChatService:
                 answer is kept, marked interrupted).
         """
         turn = self._choose(question, model, persona, retrieval, chat_id)
-        citations = None
-        if retrieval:
-            citations = list(sources) if sources is not None else self.search(question, top_k)
-        prompt = self._prompt(turn, citations)
+        assert turn.chat_id is not None  # _choose makes a chat when none is given
+        prompt = self._prompt(turn, self._sources(question, retrieval, sources, top_k))
         self.store.add_message(
             turn.chat_id,
             "user",
@@ -187,10 +185,40 @@ class ChatService:
         reply = self._stream(turn, prompt, on_token, cancel)
         return self._store(turn, prompt, reply, retrieval)
 
+    def answer(
+        self,
+        question: str,
+        *,
+        model: str | None = None,
+        persona: str | None = None,
+        retrieval: bool = True,
+        sources: list[Citation] | None = None,
+        on_token: Callable[[str], None] | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Answer:
+        """Answer ``question`` as ``ask`` does, as a first turn, but keep it in no chat.
+
+        For an evaluation run, whose hundreds of answers are kept with the run, not in the
+        Chat list. ``chat_id`` and ``message_id`` of the result are None. Raises as ``ask``.
+        """
+        turn = self._choose(question, model, persona, retrieval, None, keep=False)
+        prompt = self._prompt(turn, self._sources(question, retrieval, sources, None))
+        reply = self._stream(turn, prompt, on_token, cancel)
+        return self._result(turn, prompt, reply, retrieval, None)
+
     def search(self, question: str, top_k: int | None = None) -> list[Citation]:
         """The sources ``ask`` would retrieve for ``question`` (hybrid search, ``top_k``
         passages or the settings' number); StoreError/LibraryError as the retriever raises."""
         return self._retriever().search(question, k=top_k)
+
+    def _sources(
+        self, question: str, retrieval: bool, sources: list[Citation] | None, top_k: int | None
+    ) -> list[Citation] | None:
+        """The passages sent with the question: None with retrieval off, else those given
+        (already searched) or a new search."""
+        if not retrieval:
+            return None
+        return list(sources) if sources is not None else self.search(question, top_k)
 
     def _choose(
         self,
@@ -199,8 +227,11 @@ class ChatService:
         persona: str | None,
         retrieval: bool,
         chat_id: str | None,
+        *,
+        keep: bool = True,
     ) -> _Turn:
-        """The model, persona, chat and history this question is answered with."""
+        """The model, persona, chat and history this question is answered with; with
+        ``keep`` False no chat is made and there is no history."""
         if not question.strip():
             raise ChatError("The question is empty.")
         model_id = model or self.default_model
@@ -210,6 +241,8 @@ class ChatService:
                 raise ConsentRequired(provider)
         chosen: Persona | None = self.store.personas.get(persona) if persona else None
         llm = self._models(model_id)
+        if not keep:
+            return _Turn(question, model_id, llm, chosen, None, [])
         chat = self.store.get(chat_id) if chat_id else self.store.create(question)
         history = [
             ChatMessage(role=m.role, content=m.content)
@@ -254,17 +287,8 @@ class ChatService:
 
     def _store(self, turn: _Turn, prompt: _Prompt, reply: _Reply, retrieval: bool) -> Answer:
         """Save the answer with its sources and usage; the ``Answer`` the caller gets."""
-        if reply.usage is None and reply.text:
-            # Not every server reports usage when streaming (llama.cpp's does not): count.
-            reply.usage = Usage(
-                prompt_tokens=sum(turn.llm.count_tokens(m.content or "") for m in prompt.messages),
-                completion_tokens=turn.llm.count_tokens(reply.text),
-                estimated=1,
-            )
-        notice = reply.notice
-        if prompt.trimmed and notice is None:
-            notice = "Some sources or earlier turns were left out to fit the model's context."
-        sources = prompt.kept or []
+        assert turn.chat_id is not None
+        self._count_usage(turn, prompt, reply)
         message_id = self.store.add_message(
             turn.chat_id,
             "assistant",
@@ -272,13 +296,38 @@ class ChatService:
             model=turn.model_id,
             persona=turn.persona_name,
             retrieval=retrieval,
-            citations=sources,
+            citations=prompt.kept or [],
             interrupted=reply.interrupted,
             usage=reply.usage,
         )
+        return self._result(turn, prompt, reply, retrieval, message_id)
+
+    @staticmethod
+    def _count_usage(turn: _Turn, prompt: _Prompt, reply: _Reply) -> None:
+        """Count the tokens where the server reported none (llama.cpp's stream does not)."""
+        if reply.usage is None and reply.text:
+            reply.usage = Usage(
+                prompt_tokens=sum(turn.llm.count_tokens(m.content or "") for m in prompt.messages),
+                completion_tokens=turn.llm.count_tokens(reply.text),
+                estimated=1,
+            )
+
+    def _result(
+        self,
+        turn: _Turn,
+        prompt: _Prompt,
+        reply: _Reply,
+        retrieval: bool,
+        message_id: int | None,
+    ) -> Answer:
+        """The ``Answer`` the caller gets, with the notice a person should read."""
+        self._count_usage(turn, prompt, reply)
+        notice = reply.notice
+        if prompt.trimmed and notice is None:
+            notice = "Some sources or earlier turns were left out to fit the model's context."
         return Answer(
             text=reply.text,
-            citations=sources,
+            citations=prompt.kept or [],
             model=turn.model_id,
             persona=turn.persona_name,
             retrieval=retrieval,

@@ -339,6 +339,19 @@ class Library:
             rows = self._db.execute("SELECT * FROM files ORDER BY path").fetchall()
         return [self._record(row) for row in rows]
 
+    def indexed_under(self, folder: str | os.PathLike[str]) -> list[FileRecord]:
+        """The indexed files with chunks at or under ``folder`` (an absolute path is made of
+        it), by path: what a dataset or an evaluation set is written from."""
+        root = os.path.abspath(folder)
+        prefix = root.rstrip(os.sep) + os.sep
+        return [
+            record
+            for record in self.all_files()
+            if record.status == FileStatus.INDEXED
+            and record.chunk_ids
+            and (record.path == root or record.path.startswith(prefix))
+        ]
+
     def unfinished(self) -> list[FileRecord]:
         """Files a crash left half indexed or half removed."""
         with self._lock:

@@ -55,3 +55,9 @@ def split_model_id(model_id: str) -> tuple[str, str]:
 def is_remote(model_id: str) -> bool:
     """Whether ``model_id`` sends text off this computer."""
     return not model_id.startswith(LOCAL_PREFIX)
+
+
+def is_fine_tuned(model_id: str) -> bool:
+    """Whether ``model_id`` names a fine-tuned model: ``local:ft:<name>``, or a provider's
+    ``ft:`` model (OpenAI's naming, ``openai:ft:gpt-4o-mini:org::id``)."""
+    return model_id.startswith(LOCAL_FT_PREFIX) or model_id.partition(":")[2].startswith("ft:")

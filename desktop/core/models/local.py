@@ -93,6 +93,17 @@ class LocalLlama(CustomLLM):
             model_name=Path(self.model_path).name,
         )
 
+    def close(self) -> None:
+        """Free the model's memory; it cannot answer after this. A model answering in
+        another thread is left to its destructor: freeing it mid-answer would crash."""
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            if self._llama is not None:
+                self._llama.close()
+        finally:
+            self._lock.release()
+
     def count_tokens(self, text: str) -> int:
         """Tokens ``text`` takes in this model's vocabulary."""
         return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
@@ -236,6 +247,15 @@ class LLMCache:
     def unload(self) -> None:
         """Let every local model go (each is freed once no answer still uses it)."""
         with self._lock:
+            self._loaded.clear()
+
+    def close(self) -> None:
+        """Free every local model now; only when nothing will answer again (the app or the
+        command is ending). llama.cpp would otherwise free a model still referenced at
+        interpreter exit from its destructor, after the library it calls is unloaded."""
+        with self._lock:
+            for model in self._loaded.values():
+                model.close()
             self._loaded.clear()
 
     def loaded(self) -> list[str]:

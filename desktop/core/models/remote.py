@@ -59,6 +59,12 @@ class RemoteChatModel:
         tokens."""
         return self._llm.metadata
 
+    @property
+    def llm(self) -> OpenAILike:
+        """The LlamaIndex LLM behind this model, for LlamaIndex's own components (the
+        evaluation set generator and evaluators); its errors are the OpenAI SDK's."""
+        return self._llm
+
     def count_tokens(self, text: str) -> int:
         """An estimate for budgeting: OpenAI's cl100k tokenizer, close for most models."""
         return len(self._tokenizer(text))

@@ -278,7 +278,8 @@ class ChatPane(QWidget):
             self._streaming.set_usage(answer.usage)
             if answer.message_id is not None:
                 self._streaming.set_stored(answer.message_id, None)
-        self._enter_chat(answer.chat_id)
+        if answer.chat_id is not None:  # always, from ask
+            self._enter_chat(answer.chat_id)
 
     def _enter_chat(self, chat_id: str) -> None:
         """Make ``chat_id`` the pane's chat (a new one is announced to the chat list)."""

@@ -23,7 +23,7 @@ from desktop.core.chat.service import ChatModel
 from desktop.core.errors import DatasetError, FinetuneError
 from desktop.core.finetune.datasets import DatasetStore
 from desktop.core.finetune.examples import Example
-from desktop.core.library.catalog import FileStatus, Library
+from desktop.core.library.catalog import Library
 from desktop.core.store import FolioStore
 from desktop.core.tasks import CancelToken
 
@@ -153,14 +153,7 @@ def _chunks(
     Texts are read one file at a time, so a large folder is never all in memory.
     """
     root = os.path.abspath(folder)
-    prefix = root.rstrip(os.sep) + os.sep
-    files = [
-        record
-        for record in library.all_files()
-        if record.status == FileStatus.INDEXED
-        and record.chunk_ids
-        and (record.path == root or record.path.startswith(prefix))
-    ]
+    files = library.indexed_under(root)
     if not files:
         raise FinetuneError(
             f"No indexed files under {root}: add the folder to the library "

@@ -1,0 +1,357 @@
+"""``folio-cli eval``: evaluation sets from the library, runs over configurations, reports.
+
+``eval build|import|from-liked`` make a set; ``eval sets|show|export|remove`` keep them;
+``eval run NAME [--config SPEC]...`` answers the set with each configuration (the compare
+grid's six cells by default), resumable: the same command again goes on where a stopped
+run ended; ``eval runs NAME`` lists runs; ``eval report NAME [--run ID]`` prints the scores
+and the recommendation (CLI.md's JSON shape with ``--json``), ``--html``/``--csv`` write
+them to files. Exit 2 for bad input, 1 when a result failed, 130 when Ctrl+C stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from desktop.cli.common import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    ProgressLine,
+    UsageError,
+    allow_remote,
+    emit,
+    interruptible,
+    positive_int,
+    require_consent,
+)
+from desktop.core.errors import ChatError, DatasetError, EvaluationError, ModelError
+from desktop.core.evaluate.cells import CellConfig, default_grid
+from desktop.core.tasks import eta_phrase
+
+if TYPE_CHECKING:
+    from desktop.core.evaluate.build import BuildProgress
+    from desktop.core.evaluate.report import Report
+    from desktop.core.evaluate.run import RunProgress
+    from desktop.services import Services
+
+
+def _usage(exc: Exception) -> UsageError:
+    return UsageError(str(exc))
+
+
+def cmd_build(services: Services, args: argparse.Namespace) -> int:
+    # Imported on first use: it loads LlamaIndex, which takes a while.
+    from desktop.core.evaluate.build import build_from_folder
+
+    folder = Path(args.folder)
+    if not folder.is_dir():
+        raise UsageError(f"--folder: no such folder: {folder}")
+    model_id = args.model or services.settings.default_model
+    try:
+        services.check_model(model_id)
+    except ModelError as exc:
+        raise UsageError(f"--model: {exc}") from exc
+    require_consent(services, model_id, args.allow_remote, f"Writing questions with {model_id}")
+    line = ProgressLine(every=0.0)  # a line per question on a pipe: each takes seconds
+
+    def on_progress(p: BuildProgress) -> None:
+        if p.current is not None:
+            text = (
+                f"{p.questions_written}/{p.questions_wanted} questions{eta_phrase(p.eta_seconds)}"
+            )
+            line.show(f"{text}: {p.current}", key=p.chunks_tried)
+
+    with interruptible("Stopping after the current question…") as cancel:
+        try:
+            report = build_from_folder(
+                services.library, services.store, services.evals, args.name, folder,
+                services.llama_index_llm(model_id), model_id=model_id,
+                questions=args.questions, on_progress=on_progress, cancel=cancel,
+            )  # fmt: skip
+        except EvaluationError as exc:
+            raise _usage(exc) from exc
+        finally:
+            line.done()
+    text = f"{args.name}: {report.written} of {report.wanted} questions"
+    if report.chunks_skipped:
+        text += f" ({report.chunks_skipped} chunks gave no usable question)"
+    text += "; stopped, what was written is kept." if report.cancelled else "."
+    emit(args, {"name": args.name.strip(), **report.to_json()}, text)
+    return EXIT_INTERRUPTED if report.cancelled else EXIT_OK
+
+
+def cmd_import(services: Services, args: argparse.Namespace) -> int:
+    # Imported on first use, as in every command here: it loads LlamaIndex.
+    from desktop.core.evaluate.build import import_jsonl
+
+    try:
+        made = import_jsonl(services.evals, args.name, Path(args.file))
+    except EvaluationError as exc:
+        raise _usage(exc) from exc
+    emit(args, made.to_json(), f"{made.name}: {len(made.items)} questions imported.")
+    return EXIT_OK
+
+
+def cmd_from_liked(services: Services, args: argparse.Namespace) -> int:
+    # Imported on first use: it loads LlamaIndex.
+    from desktop.core.evaluate.build import from_liked
+
+    try:
+        made = from_liked(services.chats, services.evals, args.name)
+    except EvaluationError as exc:
+        raise _usage(exc) from exc
+    emit(args, made.to_json(), f"{made.name}: {len(made.items)} questions from liked answers.")
+    return EXIT_OK
+
+
+def cmd_sets(services: Services, args: argparse.Namespace) -> int:
+    sets = services.evals.sets()
+    text = "\n".join(
+        f"{s.name}  {len(s.items)} questions  ({s.source}{', ' + s.folder if s.folder else ''})"
+        for s in sets
+    )  # fmt: skip
+    emit(args, {"sets": [s.to_json() for s in sets]}, text or "No evaluation sets yet.")
+    return EXIT_OK
+
+
+def _set(services: Services, name: str) -> Any:
+    try:
+        return services.evals.get(name)
+    except EvaluationError as exc:
+        raise _usage(exc) from exc
+
+
+def cmd_show(services: Services, args: argparse.Namespace) -> int:
+    found = _set(services, args.name)
+    lines = [f"{n}. {i.question}\n   → {i.reference}" for n, i in enumerate(found.items, 1)]
+    emit(args, {**found.to_json(), "items": [i.to_json() for i in found.items]}, "\n".join(lines))
+    return EXIT_OK
+
+
+def cmd_export(services: Services, args: argparse.Namespace) -> int:
+    # Imported on first use: it loads LlamaIndex.
+    from desktop.core.evaluate.build import write_jsonl
+
+    found = _set(services, args.name)
+    write_jsonl(found.items, Path(args.to))
+    emit(args, {"name": found.name, "path": args.to, "questions": len(found.items)},
+         f"Wrote {len(found.items)} questions to {args.to}.")  # fmt: skip
+    return EXIT_OK
+
+
+def cmd_remove(services: Services, args: argparse.Namespace) -> int:
+    _set(services, args.name)
+    services.evals.delete(args.name)
+    emit(args, {"removed": args.name}, f"Removed {args.name} and its runs.")
+    return EXIT_OK
+
+
+def default_eval_grid(services: Services) -> list[CellConfig]:
+    """The compare grid's six cells: the default model, with the first persona, and the
+    newest fine-tuned local model, each with retrieval on and off (rows left out when
+    there is no persona or fine-tuned model)."""
+    personas = services.chats.personas.all()
+    tuned = [m.id for m in services.local_training.models() if m.available]
+    return default_grid(
+        services.settings.default_model,
+        personas[0].name if personas else None,
+        tuned[0] if tuned else None,
+    )
+
+
+def _grid(services: Services, args: argparse.Namespace) -> list[CellConfig]:
+    specs: list[str] = list(args.config or [])
+    if args.set is not None:
+        sets = services.comparer.saved.sets()
+        if args.set.strip() not in sets:
+            known = ", ".join(repr(n) for n in sets) or "none yet"
+            raise UsageError(
+                f"--set: there is no comparison set {args.set!r} (saved sets: {known})."
+            )
+        specs = sets[args.set.strip()] + specs
+    try:
+        configs = [CellConfig.parse(spec) for spec in specs]
+    except ChatError as exc:
+        raise _usage(exc) from exc
+    return configs or default_eval_grid(services)
+
+
+def cmd_run(services: Services, args: argparse.Namespace) -> int:
+    configs = _grid(services, args)
+    if args.style_dataset:
+        try:
+            services.datasets.get(args.style_dataset)
+        except DatasetError as exc:
+            raise _usage(exc) from exc
+    if args.allow_remote:
+        allow_remote(services, [c.model for c in configs if c.retrieval])
+    try:
+        run = services.evaluator.start(
+            args.name, configs, top_k=args.k, judge_model=args.judge,
+            style_persona=args.persona, style_dataset=args.style_dataset, new=args.new,
+        )  # fmt: skip
+    except (EvaluationError, ChatError, ModelError) as exc:
+        raise _usage(exc) from exc
+    print(f"Run {run.id} of {run.set_name}: {len(configs)} configurations.", file=sys.stderr)
+    line = ProgressLine(every=0.0)
+
+    def on_progress(p: RunProgress) -> None:
+        if p.question is not None:
+            text = f"{p.done}/{p.total}{eta_phrase(p.eta_seconds)}: {p.config}"
+            line.show(text, key=(p.done, p.config))
+
+    with interruptible("Stopping; run the same command again to go on.") as cancel:
+        try:
+            run = services.evaluator.run(run, on_progress=on_progress, cancel=cancel)
+        finally:
+            line.done()
+    results = services.evals.results(run.id)
+    failed = [r for r in results if r.error]
+    total = len(services.evals.get(run.set_name).items) * len(run.configs)
+    done = len(results) - len(failed)
+    data = {
+        "run_id": run.id,
+        "set": run.set_name,
+        "configs": run.configs,
+        "done": done,
+        "total": total,
+        "failed": len(failed),
+        "finished": run.finished_at is not None,
+    }
+    text = f"Run {run.id}: {done} of {total} answers"
+    text += f", {len(failed)} failed (first: {failed[0].error})" if failed else ""
+    text += f". See `folio-cli eval report {run.set_name!r}`."
+    emit(args, data, text)
+    if cancel.cancelled:
+        return EXIT_INTERRUPTED
+    return EXIT_ERROR if failed else EXIT_OK
+
+
+def cmd_runs(services: Services, args: argparse.Namespace) -> int:
+    _set(services, args.name)
+    runs = services.evals.runs(args.name)
+    text = "\n".join(
+        f"{r.id}  {'finished' if r.finished_at else 'unfinished'}  {len(r.configs)} configurations"
+        for r in runs
+    )  # fmt: skip
+    emit(args, {"runs": [r.to_json() for r in runs]}, text or "No runs yet.")
+    return EXIT_OK
+
+
+def report_text(report: Report) -> str:
+    """The report as the terminal shows it: a table, then the recommendation."""
+
+    def cell(value: float | None, digits: int = 2) -> str:
+        return "–" if value is None else f"{value:.{digits}f}"
+
+    rows = [("configuration", "hit@k", "MRR", "facts", "style", "1st token", "$/1000")]
+    for c in report.configs:
+        s = c
+        cost = "free" if s.cost_per_1000_usd == 0 else cell(s.cost_per_1000_usd)
+        first = "–" if s.ttft_ms is None else f"{s.ttft_ms:,.0f} ms"
+        rows.append(
+            (c.label, cell(s.hit_at_k), cell(s.mrr), cell(s.facts), cell(s.style), first, cost)
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in rows]
+    if report.style_note and report.style_note not in report.recommendation:
+        lines += ["", report.style_note]
+    return "\n".join([*lines, "", report.recommendation])
+
+
+def cmd_report(services: Services, args: argparse.Namespace) -> int:
+    # Imported on first use: the report needs numpy and the embedding model.
+    from desktop.core.evaluate.report_html import to_html
+    from desktop.core.files import write_atomically
+
+    _set(services, args.name)
+    runs = services.evals.runs(args.name)
+    if args.run:
+        chosen = [r for r in runs if r.id == args.run]
+        if not chosen:
+            raise UsageError(f"--run: {args.name!r} has no run {args.run!r} (see `eval runs`).")
+    elif not runs:
+        raise UsageError(f"{args.name!r} has not been run yet: `folio-cli eval run {args.name!r}`.")
+    report = services.eval_report((chosen if args.run else runs)[0].id)
+    if args.html:
+        write_atomically(Path(args.html), [to_html(report)])
+    if args.csv:
+        write_atomically(Path(args.csv), [report.to_csv()])
+    emit(args, report.to_json(), report_text(report))
+    return EXIT_OK
+
+
+def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """``eval`` and its actions, on the parser ``desktop.cli.build_parser`` made."""
+    ev = sub.add_parser("eval", help="evaluation sets, runs and reports").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    p = ev.add_parser("build", parents=[common], help="write a set from a library folder")
+    p.add_argument("--folder", required=True, metavar="DIR", help="an indexed library folder")
+    p.add_argument("--name", required=True, metavar="NAME")
+    p.add_argument("--questions", type=positive_int, default=30, metavar="N", help="default 30")
+    p.add_argument(
+        "--model", metavar="ID", help="the model that writes them (default: the default model)"
+    )
+    p.add_argument(
+        "--allow-remote", action="store_true", help="let a remote model read the passages"
+    )
+    p.set_defaults(func=cmd_build)
+    p = ev.add_parser("import", parents=[common], help="a set from a JSONL file")
+    p.add_argument("file", metavar="FILE", help='lines of {"question": ..., "reference": ...}')
+    p.add_argument("--name", required=True, metavar="NAME")
+    p.set_defaults(func=cmd_import)
+    p = ev.add_parser("from-liked", parents=[common], help="a set from the answers you liked")
+    p.add_argument("--name", required=True, metavar="NAME")
+    p.set_defaults(func=cmd_from_liked)
+    p = ev.add_parser("sets", parents=[common], help="the evaluation sets")
+    p.set_defaults(func=cmd_sets, read_only=True)
+    p = ev.add_parser("show", parents=[common], help="a set's questions")
+    p.add_argument("name", metavar="NAME")
+    p.set_defaults(func=cmd_show, read_only=True)
+    p = ev.add_parser("export", parents=[common], help="a set as JSONL, to edit and import")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--to", required=True, metavar="FILE")
+    p.set_defaults(func=cmd_export)
+    p = ev.add_parser("remove", parents=[common], help="remove a set and its runs")
+    p.add_argument("name", metavar="NAME")
+    p.set_defaults(func=cmd_remove)
+    p = ev.add_parser(
+        "run", parents=[common], help="answer a set with each configuration (resumable)",
+        description="Answer every question of the set with each configuration. Without "
+        "--config or --set: the default model, the first persona and the newest fine-tuned "
+        "model, each with retrieval on and off. The same command again resumes a stopped run.",
+    )  # fmt: skip
+    p.add_argument("name", metavar="NAME")
+    p.add_argument(
+        "--config",
+        action="append",
+        metavar="SPEC",
+        help="MODEL[,persona=NAME][,retrieval=on|off], once per configuration",
+    )
+    p.add_argument("--set", metavar="NAME", help="the cells of a saved comparison set")
+    p.add_argument(
+        "--judge", metavar="ID", help="a capable model that grades correctness and faithfulness"
+    )
+    p.add_argument("--persona", metavar="NAME", help="the persona whose voice style measures")
+    p.add_argument("--style-dataset", metavar="NAME", help="the dataset of that voice's examples")
+    p.add_argument("-k", type=positive_int, default=None, help="number of sources (1 or more)")
+    p.add_argument("--new", action="store_true", help="start a new run instead of resuming")
+    p.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="let remote providers in the grid receive passages of your documents",
+    )
+    p.set_defaults(func=cmd_run)
+    p = ev.add_parser("runs", parents=[common], help="a set's runs, newest first")
+    p.add_argument("name", metavar="NAME")
+    p.set_defaults(func=cmd_runs, read_only=True)
+    p = ev.add_parser("report", parents=[common], help="scores and a recommendation")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--run", metavar="ID", help="which run (default: the newest)")
+    p.add_argument("--html", metavar="FILE", help="also write the report as an HTML page")
+    p.add_argument("--csv", metavar="FILE", help="also write the scores as CSV")
+    p.set_defaults(func=cmd_report)

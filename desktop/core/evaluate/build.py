@@ -1,0 +1,332 @@
+"""Where evaluation sets come from: a library folder, a JSONL file, or liked answers.
+
+From a folder, LlamaIndex's ``DatasetGenerator`` (its evaluation module's question and
+reference-answer generator) writes the question and the reference answer from one chunk at
+a time. One chunk per call keeps each question tied to the passage it was written from,
+which hit@k and MRR need; the generator itself, given many chunks, returns questions with
+no record of their chunk. Chunks are taken spread over the folder's files, not the first N.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from llama_index.core.llms import LLM
+from llama_index.core.prompts import PromptTemplate
+from llama_index.core.schema import TextNode
+
+from desktop.core.chat.history import ChatStore
+from desktop.core.errors import EvaluationError
+from desktop.core.evaluate.sets import EvalItem, EvalSet, EvalStore, SetSource
+from desktop.core.files import write_atomically
+from desktop.core.library.catalog import Library
+from desktop.core.store import FolioStore
+from desktop.core.tasks import CancelToken
+
+# A chunk shorter than this (a heading, a page footer) has nothing to ask about.
+MIN_CHUNK_CHARS = 120
+# Chunks tried per question wanted before giving up: a small model writes no usable
+# question for some chunks.
+TRIES_PER_QUESTION = 3
+
+# Sent with the chunk. A worked example first: small models copy a format they have just
+# seen far more reliably than one they are told about (the same finding as the fine-tuning
+# generator's, ``finetune.sources.generate``).
+QUESTION_TEMPLATE = PromptTemplate(
+    "Passage:\n# Coffee\nThe coffee machine on the third floor is cleaned every Friday.\n\n"
+    "Question: When is the coffee machine on the third floor cleaned?\n\n"
+    "Passage:\n{context_str}\n\n{query_str}\nQuestion:"
+)
+QUESTION_QUERY = (
+    "Write one question that a reader can answer from this passage alone. "
+    "Reply with the question only."
+)
+_LABEL = re.compile(r"^\s*(?:\d+[.)]|[-*]|q(?:uestion)?\s*\d*\s*:)\s*", re.I)
+
+
+@dataclass(frozen=True)
+class BuildProgress:
+    """How far writing a set from a folder has come; ``eta_seconds`` None until measured."""
+
+    questions_written: int
+    questions_wanted: int
+    chunks_tried: int
+    current: str | None  # the file the chunk being read comes from
+    eta_seconds: float | None
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What one build wrote, and how many chunks gave no usable question."""
+
+    written: int
+    wanted: int
+    chunks_skipped: int
+    cancelled: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "questions": self.written,
+            "wanted": self.wanted,
+            "chunks_skipped": self.chunks_skipped,
+            "cancelled": self.cancelled,
+        }
+
+
+def question_from(reply: str) -> str | None:
+    """The first line of ``reply`` that reads as a question ("Q: …", "1. …" labels off),
+    or None."""
+    for line in reply.splitlines():
+        line = _LABEL.sub("", line).strip().strip("\"'*").strip()
+        if len(line) > 8 and line.endswith("?"):
+            return line
+    return None
+
+
+def _spread(count: int, wanted: int) -> list[int]:
+    """Indices 0..count-1, the first ``wanted`` evenly spaced over the range, then the rest
+    in order (tried when an early chunk gives no question)."""
+    if count == 0:
+        return []
+    step = count / max(1, min(wanted, count))
+    first = list(dict.fromkeys(int(i * step) for i in range(min(wanted, count))))
+    taken = set(first)
+    return first + [i for i in range(count) if i not in taken]
+
+
+def _chunks(
+    library: Library, store: FolioStore, folder: Path, wanted: int
+) -> Iterator[tuple[str, str]]:
+    """(file, chunk text) of the indexed chunks under ``folder``, spread over its files.
+
+    Raises EvaluationError when nothing under ``folder`` is indexed.
+    """
+    files = library.indexed_under(folder)
+    if not files:
+        raise EvaluationError(
+            f"No indexed files under {folder}: add the folder to the library "
+            f"(`folio-cli ingest {folder}`) and wait until it is indexed."
+        )
+    ids = [(record.path, chunk) for record in files for chunk in record.chunk_ids]
+    for index in _spread(len(ids), wanted):
+        path, chunk = ids[index]
+        for node in store.get_nodes(node_ids=[chunk]):
+            text = node.get_content().strip()
+            if len(text) >= MIN_CHUNK_CHARS:
+                yield path, text
+
+
+def _triple(llm: LLM, text: str) -> tuple[str, str] | None:
+    """(question, reference answer) LlamaIndex's generator writes from one chunk, or None."""
+    # Imported here: the evaluation package is loaded only when a set is being written.
+    from llama_index.core.evaluation import DatasetGenerator
+
+    # DatasetGenerator is marked deprecated for RagDatasetGenerator, which this LlamaIndex
+    # (0.14) no longer ships; it is the generator its evaluation module has. Its warnings
+    # force themselves shown ("always"), so they are recorded and dropped instead.
+    with warnings.catch_warnings(record=True):
+        generator = DatasetGenerator(
+            [TextNode(text=text)],
+            llm=llm,
+            num_questions_per_chunk=1,
+            text_question_template=QUESTION_TEMPLATE,
+            question_gen_query=QUESTION_QUERY,
+        )
+        generated = generator.generate_dataset_from_nodes(num=1)
+    for query_id, raw in generated.queries.items():
+        question = question_from(raw)
+        reference = (generated.responses.get(query_id) or "").strip()
+        if question and reference:
+            return question, reference
+    return None
+
+
+def build_from_folder(
+    library: Library,
+    store: FolioStore,
+    evals: EvalStore,
+    name: str,
+    folder: Path,
+    llm: LLM,
+    *,
+    model_id: str,
+    questions: int = 30,
+    on_progress: Callable[[BuildProgress], None] | None = None,
+    cancel: CancelToken | None = None,
+) -> BuildReport:
+    """Write up to ``questions`` items from the indexed chunks under ``folder`` into the set
+    ``name``, each committed as it is made.
+
+    A set of that name written from the same folder is continued (its chunks are not used
+    twice), so a stopped build resumes. Stopping keeps what was written.
+
+    Raises EvaluationError: fewer than one question asked, the name is taken by another
+    kind of set, or nothing under ``folder`` is indexed. A model's error (``ProviderError``,
+    ``ModelError``) is raised as it comes, with the items so far kept.
+    """
+    if questions < 1:
+        raise EvaluationError(f"--questions must be at least 1, not {questions}.")
+    root = str(folder.resolve())
+    used: set[str] = set()
+    if evals.exists(name):
+        existing = evals.get(name)
+        if existing.source != SetSource.GENERATED or existing.folder != root:
+            raise EvaluationError(
+                f"An evaluation set called {name!r} exists already ({existing.source}, "
+                f"{existing.folder or 'no folder'}): choose another name."
+            )
+        used = {item.source_text or "" for item in existing.items}
+    chunks = _chunks(library, store, Path(root), questions)
+    if not evals.exists(name):
+        evals.create(name, SetSource.GENERATED, folder=root, model=model_id)
+    written = len(used)
+    tried = skipped = 0
+    started = time.monotonic()
+    made_here = 0
+
+    def report(current: str | None) -> None:
+        if on_progress is None:
+            return
+        elapsed = time.monotonic() - started
+        eta = elapsed / made_here * (questions - written) if made_here else None
+        on_progress(BuildProgress(written, questions, tried, current, eta))
+
+    report(None)
+    cancelled = False
+    for path, text in chunks:
+        if written >= questions or tried >= questions * TRIES_PER_QUESTION:
+            break
+        if cancel is not None and cancel.cancelled:
+            cancelled = True
+            break
+        if text in used:
+            continue
+        report(path)
+        tried += 1
+        triple = _triple(llm, text)
+        if triple is None:
+            skipped += 1
+            continue
+        evals.append(name, [EvalItem(triple[0], triple[1], path, text)])
+        used.add(text)
+        written += 1
+        made_here += 1
+    report(None)
+    return BuildReport(written, questions, skipped, cancelled)
+
+
+# Field names read from a JSONL line, first found wins: Folio's own, then LlamaIndex's
+# ``LabelledRagDataExample`` (query, reference_answer, reference_contexts), then the
+# usual question/answer pair.
+_QUESTION_FIELDS = ("question", "query")
+_REFERENCE_FIELDS = ("reference", "reference_answer", "answer")
+
+
+def _field(record: dict[str, Any], names: tuple[str, ...]) -> Any:
+    return next((record[n] for n in names if n in record), None)
+
+
+def read_jsonl(path: Path) -> list[EvalItem]:
+    """The items of a JSONL file: one object per line with a question and a reference
+    answer, and optionally the source passage (``source_text`` and ``source_path``, or
+    ``reference_contexts``' first text). Blank lines are skipped.
+
+    Raises EvaluationError naming the file and every bad line (up to ten) and what each
+    needs; nothing is read from a file with a bad line.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise EvaluationError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise EvaluationError(
+            f"{path} is not UTF-8 text (byte {exc.start}): save it as UTF-8 JSONL."
+        ) from exc
+    items: list[EvalItem] = []
+    problems: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            problems.append(f"line {number}: not JSON")
+            continue
+        if not isinstance(record, dict):
+            problems.append(f"line {number}: not a JSON object")
+            continue
+        question, reference = _field(record, _QUESTION_FIELDS), _field(record, _REFERENCE_FIELDS)
+        if not isinstance(question, str) or not question.strip():
+            problems.append(f'line {number}: no "question" text')
+            continue
+        if not isinstance(reference, str) or not reference.strip():
+            problems.append(f'line {number}: no "reference" answer text')
+            continue
+        source_text = record.get("source_text")
+        contexts = record.get("reference_contexts")
+        if source_text is None and isinstance(contexts, list) and contexts:
+            source_text = contexts[0]
+        source_path = record.get("source_path")
+        items.append(
+            EvalItem(
+                question.strip(),
+                reference.strip(),
+                source_path if isinstance(source_path, str) and source_path else None,
+                source_text if isinstance(source_text, str) and source_text.strip() else None,
+            )
+        )
+    if problems:
+        shown = "; ".join(problems[:10]) + ("; …" if len(problems) > 10 else "")
+        raise EvaluationError(
+            f"{path} has {len(problems)} bad line(s), so nothing was imported: {shown}. Each "
+            'line needs {"question": "...", "reference": "..."}.'
+        )
+    if not items:
+        raise EvaluationError(
+            f"{path} holds no questions: each line needs a question and a reference."
+        )
+    return items
+
+
+def import_jsonl(evals: EvalStore, name: str, path: Path) -> EvalSet:
+    """A new set ``name`` from a JSONL file (``read_jsonl``); raises as it does, or
+    EvaluationError if the name is taken."""
+    return evals.create(name, SetSource.IMPORTED, read_jsonl(path))
+
+
+def write_jsonl(items: list[EvalItem], path: Path) -> None:
+    """Write ``items`` as JSONL that ``read_jsonl`` reads back (atomically)."""
+    write_atomically(path, (json.dumps(i.to_json(), ensure_ascii=False) + "\n" for i in items))
+
+
+def from_liked(chats: ChatStore, evals: EvalStore, name: str) -> EvalSet:
+    """A new set ``name`` from the liked answers: the question asked, the liked answer as
+    the reference, and its best-scored source as the passage (none if it had none).
+
+    Raises EvaluationError when no answer is liked, or the name is taken.
+    """
+    items = []
+    for question, answer in chats.liked():
+        best = answer.citations[0] if answer.citations else None
+        items.append(
+            EvalItem(
+                question.content,
+                answer.content,
+                best.path if best else None,
+                best.text if best else None,
+            )
+        )
+    if not items:
+        raise EvaluationError(
+            "No answer is liked yet: press 👍 on answers you trust, then try again."
+        )
+    return evals.create(name, SetSource.LIKED, items)

@@ -1,0 +1,416 @@
+"""The report of an evaluation run: scores per configuration, the answers that differ most,
+and a recommendation drawn from the numbers; exported as JSON (CLI.md), CSV and HTML.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from desktop.core.evaluate.cells import CellConfig
+from desktop.core.evaluate.sets import EvalItem, ResultRecord, RunRecord
+from desktop.core.evaluate.style import QUESTIONS_HELD_OUT, StyleModel, held_out, train_style
+from desktop.core.finetune.datasets import DatasetStore
+from desktop.core.models.ids import is_fine_tuned
+
+Embed = Callable[[list[str]], np.ndarray]  # texts -> (n, d) unit vectors
+# A classifier right less often than this on held-out answers gives no style score.
+MIN_STYLE_ACCURACY = 0.7
+DIFFERING = 4  # answers shown side by side in the report
+# Two scores closer than this are "about the same" in the recommendation.
+SAME = 0.05
+
+
+@dataclass
+class ConfigScores:
+    """One configuration's scores over the run (``scores.DEFINITIONS`` defines each).
+
+    Scores are 0–1 or None (not measured: no passage to find, no judge, no style model);
+    times in ms and s (medians); tokens are means per question; cost in US dollars.
+    """
+
+    config: str
+    label: str
+    answered: int = 0
+    failed: int = 0
+    hit_at_k: float = 0.0
+    mrr: float = 0.0
+    facts: float | None = None
+    correctness: float | None = None
+    faithfulness: float | None = None
+    style: float | None = None
+    ttft_ms: float | None = None
+    seconds: float | None = None
+    tokens_in: float | None = None
+    tokens_out: float | None = None
+    prompt_tokens_added: float | None = None
+    cost_per_1000_usd: float | None = None
+
+    def scores_json(self) -> dict[str, Any]:
+        """CLI.md's ``scores`` (hit_at_k, mrr, facts, style, ttft_ms, cost_per_1000_usd)
+        and the other figures."""
+        data = asdict(self)
+        for key in ("config", "label", "answered", "failed"):
+            data.pop(key)
+        return data
+
+    def to_json(self) -> dict[str, Any]:
+        """``{config, label, answered, failed, scores}``, one of the report's ``configs``."""
+        return {
+            "config": self.config,
+            "label": self.label,
+            "answered": self.answered,
+            "failed": self.failed,
+            "scores": self.scores_json(),
+        }
+
+
+@dataclass(frozen=True)
+class Differing:
+    """A question whose answers differ most: (config label, answer, facts) per configuration."""
+
+    question: str
+    reference: str
+    answers: list[tuple[str, str, float | None]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "reference": self.reference,
+            "answers": [{"label": a, "answer": t, "facts": f} for a, t, f in self.answers],
+        }
+
+
+@dataclass
+class Report:
+    """A run's report; ``complete`` False while the run has results still to make."""
+
+    set_name: str
+    run: RunRecord
+    questions: int
+    configs: list[ConfigScores]
+    differing: list[Differing]
+    recommendation: str
+    style_persona: str | None = None
+    style_accuracy: float | None = None
+    style_note: str | None = None
+    complete: bool = True
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """CLI.md's ``eval report`` shape: name, configs [{config, scores}], recommendation;
+        plus run_id, questions, complete, style_accuracy and the differing answers."""
+        return {
+            "name": self.set_name,
+            "run_id": self.run.id,
+            "questions": self.questions,
+            "complete": self.complete,
+            "configs": [c.to_json() for c in self.configs],
+            "style_persona": self.style_persona,
+            "style_accuracy": self.style_accuracy,
+            "style_note": self.style_note,
+            "differing": [d.to_json() for d in self.differing],
+            "recommendation": self.recommendation,
+        }
+
+    def to_csv(self) -> str:
+        """One row per configuration, a column per score (empty: not measured)."""
+        out = io.StringIO()
+        columns = ["config", "answered", "failed", *ConfigScores("", "").scores_json()]
+        writer = csv.DictWriter(out, columns, lineterminator="\n")
+        writer.writeheader()
+        for c in self.configs:
+            writer.writerow(
+                {"config": c.config, "answered": c.answered, "failed": c.failed,
+                 **c.scores_json()}
+            )  # fmt: skip
+        return out.getvalue()
+
+
+@dataclass(frozen=True)
+class StyleContext:
+    """What the style score is trained on: the persona's name and its example answers
+    (from its datasets); None when the run has no persona."""
+
+    persona: str | None
+    examples: list[str]
+
+
+def style_context(run: RunRecord, datasets: DatasetStore) -> StyleContext:
+    """The persona whose voice ``run`` scores (its ``style_persona``, else the first persona
+    in its grid) and that persona's example answers: the run's ``style_dataset``, else every
+    dataset made in that persona's voice.
+
+    Raises DatasetError when the run names a dataset that no longer exists.
+    """
+    persona = run.style_persona or next(
+        (c.persona for c in map(CellConfig.parse, run.configs) if c.persona), None
+    )
+    if persona is None:
+        return StyleContext(None, [])
+    if run.style_dataset:
+        names = [run.style_dataset]
+    else:
+        names = [d.name for d in datasets.all() if d.persona == persona]
+    examples = []
+    for name in names:
+        train, validation = datasets.load(name)
+        examples += [e.answer for e in train + validation if e.answer.strip()]
+    return StyleContext(persona, examples)
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return sum(known) / len(known) if known else None
+
+
+def _median(values: Sequence[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
+
+
+def make_report(
+    run: RunRecord,
+    items: list[EvalItem],
+    results: list[ResultRecord],
+    embed: Embed,
+    style: StyleContext,
+) -> Report:
+    """Score every configuration of ``run`` from its ``results`` (see ``ConfigScores``).
+
+    Only questions still in the set count (the set may have been edited since).
+    """
+    by_item = {i.id: i for i in items}
+    answered = [r for r in results if r.error is None and r.item_id in by_item]
+    configs = [CellConfig.parse(spec) for spec in run.configs]
+    table = [_scores(c, by_item, answered, results) for c in configs]
+    smallest = min((s.tokens_in for s in table if s.tokens_in is not None), default=None)
+    for s in table:
+        if s.tokens_in is not None and smallest is not None:
+            s.prompt_tokens_added = s.tokens_in - smallest
+    vectors = _embedded([r.answer for r in answered] + style.examples, embed)
+    model, note = _style(configs, answered, style, vectors)
+    if model is not None:
+        for s in table:
+            texts = [
+                r.answer for r in answered
+                if r.config == s.config and held_out(r.item_id, QUESTIONS_HELD_OUT)
+            ]  # fmt: skip
+            if texts:
+                probabilities = model.classifier.probability(np.array([vectors[t] for t in texts]))
+                s.style = float(probabilities.mean())
+    report = Report(
+        run.set_name, run, len(items), table, _differing(by_item, answered, configs, vectors),
+        "", style.persona, model.accuracy if model else None, note,
+        complete=run.finished_at is not None,
+    )  # fmt: skip
+    report.recommendation = recommend(report, configs)
+    return report
+
+
+def _scores(
+    config: CellConfig,
+    items: dict[str, EvalItem],
+    answered: list[ResultRecord],
+    results: list[ResultRecord],
+) -> ConfigScores:
+    spec = config.spec()
+    mine = [r for r in answered if r.config == spec]
+    s = ConfigScores(
+        spec, config.label, len(mine), sum(1 for r in results if r.config == spec and r.error)
+    )
+    with_source = [r for r in mine if items[r.item_id].source_text]
+    if config.retrieval and with_source:
+        s.hit_at_k = sum(1 for r in with_source if r.rank is not None) / len(with_source)
+        s.mrr = sum(1 / r.rank for r in with_source if r.rank) / len(with_source)
+    s.facts = _mean([r.facts for r in mine])
+    s.correctness = _mean([r.correctness for r in mine])
+    s.faithfulness = _mean([r.faithfulness for r in mine])
+    s.ttft_ms, s.seconds = _median([r.ttft_ms for r in mine]), _median([r.seconds for r in mine])
+    s.tokens_in = _mean([r.tokens_in for r in mine])
+    s.tokens_out = _mean([r.tokens_out for r in mine])
+    costs = [r.cost_usd for r in mine]
+    if mine and all(c is not None for c in costs):
+        s.cost_per_1000_usd = 1000 * sum(c for c in costs if c is not None) / len(mine)
+    return s
+
+
+def _embedded(texts: list[str], embed: Embed) -> dict[str, np.ndarray]:
+    unique = sorted({t for t in texts if t.strip()})
+    if not unique:
+        return {}
+    return dict(zip(unique, np.asarray(embed(unique)), strict=True))
+
+
+def _is_base(config: CellConfig) -> bool:
+    return config.persona is None and not is_fine_tuned(config.model)
+
+
+def _style(
+    configs: list[CellConfig],
+    answered: list[ResultRecord],
+    style: StyleContext,
+    vectors: dict[str, np.ndarray],
+) -> tuple[StyleModel | None, str | None]:
+    """The style classifier for the run's persona, or None and why there is none."""
+    if style.persona is None:
+        return None, "No persona in the run: add a persona-prompted row to score style."
+    base = {c.spec() for c in configs if _is_base(c)}
+    if not base:
+        return (
+            None,
+            "No base-model row in the run: style is measured against the base model's answers.",
+        )
+    training = [
+        r for r in answered if not held_out(r.item_id, QUESTIONS_HELD_OUT)
+    ]  # fmt: skip
+    negatives = [r.answer for r in training if r.config in base]
+    positives = list(style.examples)
+    source = f"the examples of {style.persona}'s datasets"
+    if not positives:
+        persona_rows = {c.spec() for c in configs if c.persona == style.persona}
+        positives = [r.answer for r in training if r.config in persona_rows]
+        source = f"the {style.persona}-prompted answers"
+    model = train_style(positives, negatives, lambda texts: np.array([vectors[t] for t in texts]))
+    if model is None:
+        return None, (
+            f"Too few answers to train a style classifier on ({len(positives)} in {source}, "
+            f"{len(negatives)} base answers): run more questions or add examples."
+        )
+    if model.accuracy < MIN_STYLE_ACCURACY:
+        return None, (
+            f"The style classifier told {source} from base answers only {model.accuracy:.0%} "
+            "of the time on held-out answers: the style scores would be noise."
+        )
+    return model, (
+        f"Style: a classifier trained on {source} against base answers; "
+        f"{model.accuracy:.0%} right on {model.tested_on} held-out answers."
+    )
+
+
+def _differing(
+    items: dict[str, EvalItem],
+    answered: list[ResultRecord],
+    configs: list[CellConfig],
+    vectors: dict[str, np.ndarray],
+) -> list[Differing]:
+    """The questions whose answers are furthest apart (mean pairwise cosine distance of
+    their embeddings), most different first."""
+    labels = {c.spec(): c.label for c in configs}
+    by_item: dict[str, list[ResultRecord]] = {}
+    for r in answered:
+        by_item.setdefault(r.item_id, []).append(r)
+    spread = []
+    for item_id, rows in by_item.items():
+        kept = [r for r in rows if r.answer.strip() in vectors or r.answer in vectors]
+        if len(kept) < 2:
+            continue
+        m = np.array([vectors[r.answer] for r in kept if r.answer in vectors])
+        if len(m) < 2:
+            continue
+        similarity = m @ m.T
+        n = len(m)
+        distance = 1 - (similarity.sum() - n) / (n * (n - 1))
+        spread.append((float(distance), item_id))
+    spread.sort(reverse=True)
+    chosen = []
+    for _, item_id in spread[:DIFFERING]:
+        item = items[item_id]
+        rows = sorted(by_item[item_id], key=lambda r: list(labels).index(r.config))
+        chosen.append(
+            Differing(
+                item.question, item.reference, [(labels[r.config], r.answer, r.facts) for r in rows]
+            )
+        )
+    return chosen
+
+
+def _pair(
+    configs: list[ConfigScores], parsed: list[CellConfig], on: CellConfig
+) -> ConfigScores | None:
+    for s, c in zip(configs, parsed, strict=True):
+        if c.model == on.model and c.persona == on.persona and not c.retrieval:
+            return s
+    return None
+
+
+def _retrieval_sentence(
+    rows: list[tuple[ConfigScores, CellConfig]],
+    configs: list[ConfigScores],
+    parsed: list[CellConfig],
+) -> str | None:
+    """What retrieval did to facts, for the first configuration run with it on and off."""
+    for s, c in rows:
+        off = _pair(configs, parsed, c) if c.retrieval else None
+        if off is None or not off.answered or s.facts is None or off.facts is None:
+            continue
+        if s.facts > off.facts + SAME:
+            verb = "raised"
+        elif s.facts < off.facts - SAME:
+            verb = "lowered"
+        else:
+            verb = "did not change"
+        who = c.model + (f" + {c.persona}" if c.persona else "")
+        return (
+            f"Retrieval on {verb} facts from {off.facts:.2f} to {s.facts:.2f} ({who}); the "
+            f"source passage was among the passages given for {s.hit_at_k:.0%} of the questions."
+        )
+    return None
+
+
+def recommend(report: Report, parsed: list[CellConfig]) -> str:
+    """A plain recommendation drawn from the numbers: what retrieval did to facts, how the
+    persona prompt and the fine-tuned model compare on style and prompt tokens, and which
+    configuration to use."""
+    rows = [(s, c) for s, c in zip(report.configs, parsed, strict=True) if s.answered]
+    if not rows:
+        return "No configuration has answered yet: run the set first."
+    sentences = []
+    retrieval = _retrieval_sentence(rows, report.configs, parsed)
+    if retrieval:
+        sentences.append(retrieval)
+    base = next((s for s, c in rows if _is_base(c)), None)
+    persona = next((s for s, c in rows if c.persona and s.style is not None), None)
+    tuned = next((s for s, c in rows if is_fine_tuned(c.model) and s.style is not None), None)
+    if persona and tuned and base and base.style is not None:
+        same = abs((persona.style or 0) - (tuned.style or 0)) <= 0.1
+        saved = (persona.tokens_in or 0) - (tuned.tokens_in or 0)
+        cheaper = f", the fine-tuned one {saved:.0f} prompt tokens cheaper per question"
+        sentences.append(
+            f"Style (0–1, base {base.style:.2f}): the persona prompt scored {persona.style:.2f}, "
+            f"the fine-tuned model {tuned.style:.2f}"
+            + (f", about the same{cheaper}." if same and saved > 0 else ".")
+        )
+    elif persona and base and base.style is not None:
+        sentences.append(
+            f"Style (0–1): the persona prompt scored {persona.style:.2f} against base "
+            f"{base.style:.2f}. No fine-tuned model was in the run: train one to see whether "
+            "it keeps the voice without the prompt."
+        )
+    elif report.style_note and report.style_accuracy is None:
+        sentences.append(report.style_note)
+    best = max(
+        (s for s, _ in rows if s.facts is not None),
+        key=lambda s: (round(s.facts or 0, 2), s.style or 0, -(s.tokens_in or 0)),
+        default=None,
+    )
+    if best is not None:
+        cost = (
+            "free on this computer" if best.cost_per_1000_usd == 0
+            else f"${best.cost_per_1000_usd:.2f} per 1,000 questions"
+            if best.cost_per_1000_usd is not None else "at an unknown price"
+        )  # fmt: skip
+        sentences.append(
+            f"Use {best.label}: the most facts ({best.facts:.2f})"
+            + (f", style {best.style:.2f}" if best.style is not None else "")
+            + f", {cost}."
+        )
+    if not report.complete:
+        sentences.append("The run is not finished: these figures may change.")
+    return " ".join(sentences)

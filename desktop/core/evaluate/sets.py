@@ -1,0 +1,436 @@
+"""Evaluation sets and their runs, in ``evaluations.db``.
+
+An evaluation set is a named list of items: a question, the reference answer and the
+passage it comes from (file and text). Sets are written from a library folder by a model
+(``build``), imported from JSONL, taken from liked answers, and edited in a table. A run
+answers every item with every configuration of a grid; each (item, configuration) result is
+committed as it is made, so a run that is stopped, or a Folio that is killed, resumes where
+it was, and finished runs stay to be compared over time (before and after fine-tuning).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from desktop.core.db import connect, transaction
+from desktop.core.errors import EvaluationError
+from desktop.core.library.citation import Citation
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS eval_sets (
+    name TEXT PRIMARY KEY,
+    source TEXT NOT NULL,          -- a SetSource
+    folder TEXT,                   -- the library folder it was written from
+    model TEXT,                    -- the model that wrote it
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS eval_items (
+    set_name TEXT NOT NULL REFERENCES eval_sets(name) ON UPDATE CASCADE ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    question TEXT NOT NULL,
+    reference TEXT NOT NULL,
+    source_path TEXT,
+    source_text TEXT,
+    PRIMARY KEY (set_name, id)
+);
+CREATE TABLE IF NOT EXISTS eval_runs (
+    id TEXT PRIMARY KEY,
+    set_name TEXT NOT NULL REFERENCES eval_sets(name) ON UPDATE CASCADE ON DELETE CASCADE,
+    configs TEXT NOT NULL,         -- JSON list of CellConfig specs, in grid order
+    top_k INTEGER,
+    judge TEXT,                    -- the judge model's id, or NULL: no judge scores
+    style_persona TEXT,
+    style_dataset TEXT,
+    started_at REAL NOT NULL,
+    finished_at REAL               -- NULL while it has results still to make
+);
+CREATE TABLE IF NOT EXISTS eval_results (
+    run_id TEXT NOT NULL REFERENCES eval_runs(id) ON DELETE CASCADE,
+    item_id TEXT NOT NULL,
+    config TEXT NOT NULL,
+    question TEXT NOT NULL,        -- as asked: the set may be edited after the run
+    answer TEXT NOT NULL,
+    sources TEXT NOT NULL,         -- JSON list of Citation.to_json()
+    error TEXT,
+    rank INTEGER,                  -- 1-based rank of the source passage, NULL: not given
+    ttft_ms REAL,
+    seconds REAL,
+    tokens_in INTEGER,
+    tokens_out INTEGER,
+    cost_usd REAL,
+    facts REAL,
+    correctness REAL,
+    faithfulness REAL,
+    PRIMARY KEY (run_id, item_id, config)
+);
+"""
+MIGRATIONS: list[tuple[str, ...]] = []
+
+NAME_LIMIT = 80
+
+
+class SetSource(StrEnum):
+    """Where a set's items came from."""
+
+    GENERATED = "generated"
+    IMPORTED = "imported"
+    LIKED = "liked"
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True)
+class EvalItem:
+    """One question of a set: the reference answer and the passage it comes from.
+
+    ``source_path``/``source_text`` are None for a question with no known passage (a liked
+    answer without sources, an imported line without them): it counts for facts, not for
+    hit@k or MRR.
+    """
+
+    question: str
+    reference: str
+    source_path: str | None = None
+    source_text: str | None = None
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def to_json(self) -> dict[str, Any]:
+        """One line of a set's JSONL: question, reference, source_path, source_text, id."""
+        return {
+            "question": self.question,
+            "reference": self.reference,
+            "source_path": self.source_path,
+            "source_text": self.source_text,
+            "id": self.id,
+        }
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """A named set and its items in order."""
+
+    name: str
+    source: SetSource
+    folder: str | None
+    model: str | None
+    created_at: float
+    items: list[EvalItem]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "source": str(self.source),
+            "folder": self.folder,
+            "model": self.model,
+            "questions": len(self.items),
+            "with_source": sum(1 for i in self.items if i.source_text),
+        }
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A run of a set over configurations; ``finished_at`` None: results still to make."""
+
+    id: str
+    set_name: str
+    configs: list[str]
+    top_k: int | None
+    judge: str | None
+    style_persona: str | None
+    style_dataset: str | None
+    started_at: float
+    finished_at: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.id,
+            "set": self.set_name,
+            "configs": self.configs,
+            "judge": self.judge,
+            "started_at": self.started_at,
+            "finished": self.finished_at is not None,
+        }
+
+
+@dataclass
+class ResultRecord:
+    """One configuration's answer to one item, with what it took and its per-answer scores.
+
+    Times in ms / s; ``rank`` is where the item's passage came among the sources given
+    (None: not among them, or retrieval off); ``facts`` 0–1 (``scores.facts_overlap``);
+    ``correctness`` 0–1 and ``faithfulness`` 0 or 1 from the judge, None without one.
+    """
+
+    item_id: str
+    config: str
+    question: str
+    answer: str
+    sources: list[Citation]
+    error: str | None = None
+    rank: int | None = None
+    ttft_ms: float | None = None
+    seconds: float | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    cost_usd: float | None = None
+    facts: float | None = None
+    correctness: float | None = None
+    faithfulness: float | None = None
+
+
+def check_name(name: str) -> str:
+    """``name`` trimmed; raises EvaluationError for an empty or over-long one."""
+    name = name.strip()
+    if not name:
+        raise EvaluationError("An evaluation set needs a name.")
+    if len(name) > NAME_LIMIT or any(ord(c) < 32 for c in name):
+        raise EvaluationError(
+            f"The name {name[:NAME_LIMIT]!r}… is not usable: at most {NAME_LIMIT} characters, "
+            "no control characters."
+        )
+    return name
+
+
+class EvalStore:
+    """Evaluation sets, runs and results in one SQLite file; safe across threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.lock = threading.RLock()
+        self._db = connect(path, SCHEMA, MIGRATIONS)
+
+    def close(self) -> None:
+        with self.lock:
+            self._db.close()
+
+    # -- sets ----------------------------------------------------------------------------
+
+    def sets(self) -> list[EvalSet]:
+        """Every set, newest first, with its items."""
+        with self.lock:
+            names = [r[0] for r in self._db.execute(
+                "SELECT name FROM eval_sets ORDER BY created_at DESC, name"
+            )]  # fmt: skip
+        return [self.get(name) for name in names]
+
+    def get(self, name: str) -> EvalSet:
+        """The set called ``name``; raises EvaluationError naming the sets there are."""
+        with self.lock:
+            row = self._db.execute("SELECT * FROM eval_sets WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                known = [r[0] for r in self._db.execute("SELECT name FROM eval_sets")]
+                raise EvaluationError(
+                    f"No evaluation set is called {name!r}"
+                    + (f" (there are: {', '.join(sorted(known))})." if known else ".")
+                    + " Make one with `folio-cli eval build` or in Evaluate."
+                )
+            items = [
+                EvalItem(r["question"], r["reference"], r["source_path"], r["source_text"], r["id"])
+                for r in self._db.execute(
+                    "SELECT * FROM eval_items WHERE set_name = ? ORDER BY position", (name,)
+                )
+            ]
+        return EvalSet(
+            row["name"], SetSource(row["source"]), row["folder"], row["model"],
+            row["created_at"], items,
+        )  # fmt: skip
+
+    def exists(self, name: str) -> bool:
+        with self.lock:
+            found = self._db.execute("SELECT 1 FROM eval_sets WHERE name = ?", (name,))
+            return found.fetchone() is not None
+
+    def create(
+        self,
+        name: str,
+        source: SetSource,
+        items: Iterable[EvalItem] = (),
+        *,
+        folder: str | None = None,
+        model: str | None = None,
+    ) -> EvalSet:
+        """A new set; raises EvaluationError if the name is taken or unusable."""
+        name = check_name(name)
+        with transaction(self._db, self.lock) as db:
+            try:
+                db.execute(
+                    "INSERT INTO eval_sets VALUES (?, ?, ?, ?, ?)",
+                    (name, str(source), folder, model, time.time()),
+                )
+            except sqlite3.IntegrityError:
+                raise EvaluationError(
+                    f"An evaluation set called {name!r} exists already: choose another name "
+                    "or remove it first."
+                ) from None
+            self._insert(db, name, list(items), 0)
+        return self.get(name)
+
+    def append(self, name: str, items: Iterable[EvalItem]) -> None:
+        """Add ``items`` at the end of the set (a build commits each item as it is made)."""
+        with transaction(self._db, self.lock) as db:
+            self.get(name)
+            end = db.execute(
+                "SELECT COALESCE(MAX(position) + 1, 0) FROM eval_items WHERE set_name = ?", (name,)
+            ).fetchone()[0]
+            self._insert(db, name, list(items), int(end))
+
+    def save_items(self, name: str, items: list[EvalItem]) -> EvalSet:
+        """Replace the set's items with ``items`` (the table editor's Save), all at once.
+
+        Raises EvaluationError naming the first row with an empty question or reference.
+        """
+        for row, item in enumerate(items, start=1):
+            if not item.question.strip():
+                raise EvaluationError(
+                    f"Row {row} of {name!r} has no question: write one or remove the row."
+                )
+            if not item.reference.strip():
+                raise EvaluationError(
+                    f"Row {row} of {name!r} has no reference answer: write one or remove the row."
+                )
+        with transaction(self._db, self.lock) as db:
+            self.get(name)
+            db.execute("DELETE FROM eval_items WHERE set_name = ?", (name,))
+            self._insert(db, name, items, 0)
+        return self.get(name)
+
+    def rename(self, name: str, new_name: str) -> EvalSet:
+        """Rename a set (its runs follow); raises EvaluationError if the new name is taken."""
+        new_name = check_name(new_name)
+        with transaction(self._db, self.lock) as db:
+            self.get(name)
+            if new_name != name and self.exists(new_name):
+                raise EvaluationError(f"An evaluation set called {new_name!r} exists already.")
+            db.execute("UPDATE eval_sets SET name = ? WHERE name = ?", (new_name, name))
+        return self.get(new_name)
+
+    def delete(self, name: str) -> None:
+        """Remove a set with its runs and results."""
+        with transaction(self._db, self.lock) as db:
+            self.get(name)
+            db.execute("DELETE FROM eval_sets WHERE name = ?", (name,))
+
+    @staticmethod
+    def _insert(db: sqlite3.Connection, name: str, items: list[EvalItem], start: int) -> None:
+        db.executemany(
+            "INSERT INTO eval_items VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (name, i.id, start + n, i.question, i.reference, i.source_path, i.source_text)
+                for n, i in enumerate(items)
+            ],
+        )
+
+    # -- runs ----------------------------------------------------------------------------
+
+    def start_run(
+        self,
+        set_name: str,
+        configs: list[str],
+        *,
+        top_k: int | None = None,
+        judge: str | None = None,
+        style_persona: str | None = None,
+        style_dataset: str | None = None,
+    ) -> RunRecord:
+        """A new, empty run of ``set_name`` over ``configs`` (specs, in grid order)."""
+        run = RunRecord(
+            uuid.uuid4().hex[:12], set_name, configs, top_k, judge, style_persona,
+            style_dataset, time.time(), None,
+        )  # fmt: skip
+        with transaction(self._db, self.lock) as db:
+            self.get(set_name)
+            db.execute(
+                "INSERT INTO eval_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run.id, set_name, json.dumps(configs), top_k, judge, style_persona,
+                    style_dataset, run.started_at, None,
+                ),
+            )  # fmt: skip
+        return run
+
+    def runs(self, set_name: str) -> list[RunRecord]:
+        """The set's runs, newest first."""
+        with self.lock:
+            rows = self._db.execute(
+                "SELECT * FROM eval_runs WHERE set_name = ? ORDER BY started_at DESC", (set_name,)
+            ).fetchall()
+        return [_run(row) for row in rows]
+
+    def run(self, run_id: str) -> RunRecord:
+        """The run ``run_id``; raises EvaluationError if there is none."""
+        with self.lock:
+            row = self._db.execute("SELECT * FROM eval_runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise EvaluationError(
+                f"No evaluation run has the id {run_id!r}: see `folio-cli eval runs SET`."
+            )
+        return _run(row)
+
+    def unfinished(self, set_name: str, configs: list[str]) -> RunRecord | None:
+        """The newest run of the set over exactly ``configs`` that still has results to make:
+        the one a new run of the same grid resumes."""
+        for run in self.runs(set_name):
+            if run.finished_at is None and run.configs == configs:
+                return run
+        return None
+
+    def finish(self, run_id: str) -> None:
+        with transaction(self._db, self.lock) as db:
+            db.execute("UPDATE eval_runs SET finished_at = ? WHERE id = ?", (time.time(), run_id))
+
+    def record(self, run_id: str, result: ResultRecord) -> None:
+        """Keep one result (committed at once: a killed run loses at most the answer being made)."""
+        r = result
+        with transaction(self._db, self.lock) as db:
+            db.execute(
+                "INSERT OR REPLACE INTO eval_results VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id, r.item_id, r.config, r.question, r.answer,
+                    json.dumps([c.to_json() for c in r.sources]), r.error, r.rank, r.ttft_ms,
+                    r.seconds, r.tokens_in, r.tokens_out, r.cost_usd, r.facts, r.correctness,
+                    r.faithfulness,
+                ),
+            )  # fmt: skip
+
+    def results(self, run_id: str) -> list[ResultRecord]:
+        """Every result of the run, in the order they were made."""
+        with self.lock:
+            rows = self._db.execute(
+                "SELECT * FROM eval_results WHERE run_id = ? ORDER BY rowid", (run_id,)
+            ).fetchall()
+        return [
+            ResultRecord(
+                r["item_id"],
+                r["config"],
+                r["question"],
+                r["answer"],
+                [Citation.from_json(c) for c in json.loads(r["sources"])],
+                r["error"],
+                r["rank"],
+                r["ttft_ms"],
+                r["seconds"],
+                r["tokens_in"],
+                r["tokens_out"],
+                r["cost_usd"],
+                r["facts"],
+                r["correctness"],
+                r["faithfulness"],
+            )
+            for r in rows
+        ]
+
+
+def _run(row: sqlite3.Row) -> RunRecord:
+    return RunRecord(
+        row["id"], row["set_name"], json.loads(row["configs"]), row["top_k"], row["judge"],
+        row["style_persona"], row["style_dataset"], row["started_at"], row["finished_at"],
+    )  # fmt: skip

@@ -1,0 +1,283 @@
+"""Evaluation sets and runs with the real embedded model, embedder and store: a set written
+from a small folder, edited, run, stopped, resumed and reported; scores checked on values
+worked out by hand; the style classifier on two real personas' answers."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from desktop.core.chat.history import LIKED
+from desktop.core.errors import EvaluationError
+from desktop.core.evaluate.build import (
+    build_from_folder,
+    from_liked,
+    import_jsonl,
+    question_from,
+    read_jsonl,
+    write_jsonl,
+)
+from desktop.core.evaluate.cells import CellConfig
+from desktop.core.evaluate.report_html import to_html
+from desktop.core.evaluate.run import RunProgress
+from desktop.core.evaluate.scores import facts_overlap, key_words, retrieval_score
+from desktop.core.evaluate.sets import EvalItem, SetSource
+from desktop.core.evaluate.style import StyleClassifier, train_style
+from desktop.core.library.citation import Citation
+from desktop.core.settings import Settings
+from desktop.core.tasks import CancelToken
+
+LEAVE = (
+    "# Leave policy\n\nUnused leave can be carried over to the next year, up to 5 days. "
+    "Requests for longer leave go to the bluefin committee, which meets every Tuesday "
+    "and answers within a week."
+)
+LAPTOPS = (
+    "# Laptops\n\nLaptops are replaced every four years. A broken laptop is swapped the same "
+    "day at the IT desk on the second floor; bring the charger and the badge."
+)
+
+PARKING = (
+    "# Parking\n\nThe car park behind the building has 40 spaces. Bicycles go in the shed "
+    "by the north door, which opens with the same badge as the front entrance."
+)
+CANTEEN = (
+    "# Canteen\n\nThe canteen serves lunch from noon to two. Soup costs three euros and the "
+    "daily dish six euros; staff pay with their badge."
+)
+
+
+@pytest.fixture
+def library(make_services, tmp_path: Path):  # type: ignore[no-untyped-def]
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "leave.md").write_text(LEAVE)
+    (folder / "laptops.md").write_text(LAPTOPS)
+    # More chunks than questions: a small model writes no usable question for some.
+    (folder / "parking.md").write_text(PARKING)
+    (folder / "canteen.md").write_text(CANTEEN)
+    services = make_services(Settings(max_answer_tokens=24))
+    services.ingestor.ingest([folder])
+    return services, folder
+
+
+def test_facts_overlap_is_the_share_of_key_words_of_the_reference() -> None:
+    # key words of the reference: leave, carried, over→(stop word), 5, days→day: {leave,
+    # carried, 5, day}; the answer has leave, 5 and day: 3 of 4.
+    assert key_words("Up to 5 days of the leave are carried over.") == {
+        "5",
+        "day",
+        "leave",
+        "carried",
+    }
+    assert (
+        facts_overlap("You keep 5 days of leave.", "Up to 5 days of the leave are carried over.")
+        == 0.75
+    )
+    assert facts_overlap("anything", "the of and") is None
+    assert facts_overlap("", "Five days.") == 0.0
+    assert facts_overlap("FIVE Days!", "five days") == 1.0
+
+
+def test_retrieval_score_is_hit_and_reciprocal_rank_of_the_source_passage() -> None:
+    item = EvalItem("q?", "a", "/docs/leave.md", LEAVE)
+
+    def cite(path: str, text: str) -> Citation:
+        return Citation(path, None, 0.5, text, Path(path).name)
+
+    other = cite("/docs/laptops.md", LAPTOPS)
+    second = retrieval_score(item, [other, cite("/docs/leave.md", "  " + LEAVE.replace(" ", "\n"))])
+    assert second is not None and (second.hit, second.reciprocal_rank, second.rank) == (1.0, 0.5, 2)
+    missing = retrieval_score(item, [other])
+    assert missing is not None and (missing.hit, missing.reciprocal_rank, missing.rank) == (
+        0.0,
+        0.0,
+        None,
+    )
+    # The same text in another file is not the passage.
+    assert retrieval_score(item, [cite("/elsewhere.md", LEAVE)]).rank is None  # type: ignore[union-attr]
+    assert retrieval_score(EvalItem("q?", "a"), [other]) is None
+
+
+def test_question_from_reads_the_first_question_line() -> None:
+    assert question_from("Q: When is it cleaned?\nA: Friday") == "When is it cleaned?"
+    assert question_from("1. **What colour is the door?**") == "What colour is the door?"
+    assert question_from("Here is a statement.") is None
+
+
+def test_jsonl_import_names_every_bad_line_and_stores_nothing(services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "bad set.jsonl"
+    bad.write_text(
+        '{"question": "Fine?", "reference": "Yes."}\n'
+        "not json\n"
+        '["a list"]\n'
+        '{"question": "", "reference": "x"}\n'
+        '{"question": "No answer?"}\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(EvaluationError) as raised:
+        import_jsonl(services.evals, "bad", bad)
+    message = str(raised.value)
+    for expected in ("bad set.jsonl", "4 bad line", "line 2: not JSON", "line 3: not a JSON object",
+                     'line 4: no "question"', 'line 5: no "reference"'):  # fmt: skip
+        assert expected in message
+    assert not services.evals.exists("bad")
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes('{"question": "Caf\xe9?", "reference": "x"}'.encode("latin-1"))
+    with pytest.raises(EvaluationError, match=r"latin\.jsonl is not UTF-8"):
+        read_jsonl(latin)
+
+
+def test_jsonl_reads_llamaindex_labelled_rag_fields_and_round_trips(
+    services, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    source = tmp_path / "rag.jsonl"
+    source.write_text(
+        "\ufeff"
+        + json.dumps(
+            {
+                "query": "How many days?",
+                "reference_answer": "Five.",
+                "reference_contexts": ["Up to 5 days."],
+            }
+        )
+        + "\n\n"
+        + json.dumps({"question": "Who approves?", "answer": "The committee."})
+        + "\n",
+        encoding="utf-8",
+    )
+    made = import_jsonl(services.evals, "rag", source)
+    assert made.source == SetSource.IMPORTED
+    assert [(i.question, i.reference, i.source_text) for i in made.items] == [
+        ("How many days?", "Five.", "Up to 5 days."),
+        ("Who approves?", "The committee.", None),
+    ]
+    again = tmp_path / "again.jsonl"
+    write_jsonl(made.items, again)
+    assert read_jsonl(again)[0].source_text == "Up to 5 days."
+    with pytest.raises(EvaluationError, match="exists already"):
+        import_jsonl(services.evals, " rag ", source)
+
+
+def test_a_set_from_liked_answers_keeps_their_best_source(services) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(EvaluationError, match="No answer is liked"):
+        from_liked(services.chats, services.evals, "liked")
+    chat = services.chats.create("Leave?")
+    services.chats.add_message(chat.id, "user", "How much leave carries over?")
+    source = Citation("/docs/leave.md", None, 0.9, LEAVE, "leave.md")
+    answer = services.chats.add_message(chat.id, "assistant", "Five days.", citations=[source])
+    services.chats.rate(answer, LIKED)
+    made = from_liked(services.chats, services.evals, "liked")
+    assert [(i.question, i.reference, i.source_path) for i in made.items] == [
+        ("How much leave carries over?", "Five days.", "/docs/leave.md")
+    ]
+
+
+def test_saving_edits_names_the_bad_row_and_keeps_the_set(services) -> None:  # type: ignore[no-untyped-def]
+    services.evals.create("s", SetSource.MANUAL, [EvalItem("One?", "1"), EvalItem("Two?", "2")])
+    items = services.evals.get("s").items
+    with pytest.raises(EvaluationError, match="Row 2 of 's' has no reference"):
+        services.evals.save_items("s", [items[0], EvalItem("Two?", " ", id=items[1].id)])
+    assert [i.reference for i in services.evals.get("s").items] == ["1", "2"]
+
+
+@pytest.mark.slow
+def test_a_set_is_built_edited_run_stopped_resumed_and_reported(library, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    services, folder = library
+    progress = []
+    built = build_from_folder(
+        services.library, services.store, services.evals, "docs", folder,
+        services.llama_index_llm("local:default"), model_id="local:default", questions=2,
+        on_progress=progress.append,
+    )  # fmt: skip
+    assert (built.written, built.cancelled) == (2, False)
+    made = services.evals.get("docs")
+    assert made.source == SetSource.GENERATED and made.folder == str(folder.resolve())
+    names = {Path(i.source_path or "").name for i in made.items}
+    assert len(names) == 2 and names <= {"leave.md", "laptops.md", "parking.md", "canteen.md"}
+    assert all(i.question.endswith("?") and i.reference and i.source_text for i in made.items)
+    assert progress[-1].questions_written == 2
+
+    # Edit: the first question is rewritten by hand; the set keeps its passages.
+    first, second = made.items
+    edited = EvalItem("How many days of leave can be carried over?", "Up to 5 days.",
+                      first.source_path, first.source_text, first.id)  # fmt: skip
+    services.evals.save_items("docs", [edited, second])
+
+    configs = [CellConfig("local:default"), CellConfig("local:default", retrieval=False)]
+    run = services.evaluator.start("docs", configs)
+    cancel = CancelToken()
+    seen: list[RunProgress] = []
+    stopped = services.evaluator.run(
+        run, on_progress=seen.append, on_result=lambda result: cancel.cancel(), cancel=cancel
+    )
+    assert stopped.finished_at is None
+    assert len(services.evals.results(run.id)) == 1
+    assert seen[0].total == 4 and seen[0].config == configs[0].label
+
+    resumed = services.evaluator.start("docs", configs)
+    assert resumed.id == run.id  # the same grid goes on with the unfinished run
+    finished = services.evaluator.run(resumed)
+    assert finished.finished_at is not None
+    results = services.evals.results(run.id)
+    assert len(results) == 4 and not any(r.error for r in results)
+    assert {r.question for r in results} >= {edited.question}
+    on = [r for r in results if r.config == configs[0].spec()]
+    off = [r for r in results if r.config == configs[1].spec()]
+    assert all(r.sources and r.ttft_ms and r.tokens_in for r in on)
+    assert all(not r.sources and r.rank is None for r in off)
+    # Four short files and the default top k of 5: every chunk is given, the passage too.
+    assert all(r.rank in (1, 2, 3, 4) for r in on)
+    assert all(0 <= (r.facts or 0) <= 1 for r in results)
+    assert services.evaluator.start("docs", configs).id != run.id  # finished: a new run
+
+    report = services.eval_report(run.id)
+    shape = report.to_json()
+    assert shape["name"] == "docs" and shape["recommendation"]
+    scores = {c["config"]: c["scores"] for c in shape["configs"]}
+    assert list(scores) == [c.spec() for c in configs]
+    for needed in ("hit_at_k", "mrr", "facts", "style", "ttft_ms", "cost_per_1000_usd"):
+        assert all(needed in s for s in scores.values())
+    assert scores[configs[0].spec()]["hit_at_k"] == 1.0
+    assert scores[configs[1].spec()]["hit_at_k"] == 0.0 and scores[configs[1].spec()]["mrr"] == 0.0
+    assert scores[configs[0].spec()]["cost_per_1000_usd"] == 0.0
+    assert scores[configs[1].spec()]["prompt_tokens_added"] == 0.0
+    assert scores[configs[0].spec()]["prompt_tokens_added"] > 0
+    assert "Retrieval on" in report.recommendation
+    page = to_html(report)
+    assert "<svg" in page and "hit@k" in page and "What the scores mean" in page
+    assert report.to_csv().splitlines()[0].startswith("config,answered,failed,hit_at_k,mrr")
+
+
+def moodswapper_answers(mood: str) -> list[str]:
+    spec = importlib.util.find_spec("moodswapper")
+    assert spec is not None and spec.submodule_search_locations, "moodswapper is not installed"
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / f"{mood}.jsonl"
+    answers = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        answers.append(json.loads(line)["response"])  # {"prompt", "response", "mood", ...}
+    return answers
+
+
+def test_the_style_classifier_separates_two_personas_held_out_answers(services) -> None:  # type: ignore[no-untyped-def]
+    happy, zen = moodswapper_answers("happy")[:80], moodswapper_answers("zen")[:80]
+    model = train_style(happy, zen, services.embed_texts)
+    assert model is not None
+    assert model.tested_on >= 20
+    assert model.accuracy >= 0.85, model.accuracy
+    # The same voice on both sides cannot be told apart: held-out accuracy near chance.
+    mixed = train_style(happy[::2] + zen[::2], happy[1::2] + zen[1::2], services.embed_texts)
+    assert mixed is not None and mixed.accuracy < 0.75
+
+
+def test_the_classifier_fits_a_separable_toy_problem() -> None:
+    rng = np.random.default_rng(0)
+    a = rng.normal(1.0, 0.3, size=(30, 4))
+    b = rng.normal(-1.0, 0.3, size=(30, 4))
+    classifier = StyleClassifier.fit(a, b)
+    assert classifier.accuracy(a, b) == 1.0
+    assert classifier.probability(np.array([[1.0] * 4]))[0] > 0.9
