@@ -187,7 +187,8 @@ def cmd_run(services: Services, args: argparse.Namespace) -> int:
         except DatasetError as exc:
             raise _usage(exc) from exc
     if args.allow_remote:
-        allow_remote(services, [c.model for c in configs if c.retrieval])
+        judge = [args.judge] if args.judge else []
+        allow_remote(services, [c.model for c in configs if c.retrieval] + judge)
     try:
         run = services.evaluator.start(
             args.name, configs, top_k=args.k, judge_model=args.judge,

@@ -61,10 +61,13 @@ class ContextTooLong(ProviderError):
 class ConsentRequired(ProviderError):
     """Document text would go to a remote provider the user has not agreed to yet."""
 
-    def __init__(self, provider: str) -> None:
+    def __init__(self, provider: str, message: str | None = None) -> None:
+        """``message`` replaces the usual one (asking with retrieval on) for other work
+        that sends passages, e.g. a remote judge model."""
         self.provider = provider
         super().__init__(
-            f"Asking {provider} with retrieval on sends passages of your documents to it. "
+            message
+            or f"Asking {provider} with retrieval on sends passages of your documents to it. "
             "Allow it once (the window asks; folio-cli takes --allow-remote), or turn "
             "retrieval off."
         )

@@ -245,3 +245,79 @@ def test_ctrl_c_stops_cleanly_with_130(cli_home: Path, tmp_path: Path) -> None:
         assert_consistent(services)
     finally:
         services.close()
+
+
+def test_eval_import_run_report_and_their_json_shapes(  # type: ignore[no-untyped-def]
+    capsys, cli_home: Path, docs: Path, tmp_path: Path
+) -> None:
+    home = str(cli_home)
+    run(capsys, "--home", home, "ingest", str(docs), "--json")
+    questions = tmp_path / "handbook set.jsonl"
+    questions.write_text(
+        json.dumps({"question": "How many days of leave carry over?", "reference": "Up to 5 days.",
+                    "source_text": "Unused leave carries over up to 5 days."}) + "\n"
+        + json.dumps({"question": "What does QZ-881 mean?",
+                      "reference": "The badge reader is offline."}) + "\n",
+        encoding="utf-8",
+    )  # fmt: skip
+    code, data = run(
+        capsys, "--home", home, "eval", "import", str(questions), "--name", "hb", "--json"
+    )
+    assert code == 0
+    assert data == {"name": "hb", "source": "imported", "folder": None, "model": None,
+                    "questions": 2, "with_source": 1}  # fmt: skip
+    grid = ["--config", "local:default", "--config", "local:default,retrieval=off"]
+    code, data = run(capsys, "--home", home, "eval", "run", "hb", *grid, "--json")
+    assert code == 0
+    assert {k: data[k] for k in ("set", "done", "total", "failed", "finished")} == {
+        "set": "hb", "done": 4, "total": 4, "failed": 0, "finished": True
+    }  # fmt: skip
+    html, table = tmp_path / "report.html", tmp_path / "report.csv"
+    code, data = run(
+        capsys, "--home", home, "eval", "report", "hb", "--json", "--html", str(html),
+        "--csv", str(table),
+    )  # fmt: skip
+    assert code == 0 and data["name"] == "hb" and data["recommendation"]
+    assert [c["config"] for c in data["configs"]] == [
+        "local:default,retrieval=on", "local:default,retrieval=off"
+    ]  # fmt: skip
+    on, off = (c["scores"] for c in data["configs"])
+    for scores in (on, off):
+        assert set(scores) >= {"hit_at_k", "mrr", "facts", "style", "ttft_ms", "cost_per_1000_usd"}
+        assert scores["cost_per_1000_usd"] == 0.0 and scores["style"] is None
+    # One question names its passage, and the one-file library gives it: hit@k 1, MRR 1.
+    assert (on["hit_at_k"], on["mrr"], off["hit_at_k"], off["mrr"]) == (1.0, 1.0, 0.0, 0.0)
+    assert "local:default, no retrieval" in html.read_text(encoding="utf-8")
+    assert table.read_text(encoding="utf-8").count("\n") == 3
+    code, text = run(capsys, "--home", home, "eval", "report", "hb")
+    assert code == 0 and "hit@k" in text and "local:default, retrieval" in text
+
+    code, data = run(capsys, "--home", home, "eval", "sets", "--json")
+    assert [s["name"] for s in data["sets"]] == ["hb"]
+    code, data = run(capsys, "--home", home, "eval", "runs", "hb", "--json")
+    assert len(data["runs"]) == 1 and data["runs"][0]["finished"] is True
+
+    assert main(["--home", home, "eval", "run", "nothing"]) == 2
+    assert "No evaluation set is called 'nothing' (there are: hb)" in capsys.readouterr().err
+    assert main(["--home", home, "eval", "report", "hb", "--run", "zzz"]) == 2
+    assert "'hb' has no run 'zzz'" in capsys.readouterr().err
+    assert (
+        main(["--home", home, "eval", "build", "--folder", str(tmp_path / "no"), "--name", "x"])
+        == 2
+    )
+    assert "--folder: no such folder" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["--home", home, "eval", "build", "--folder", str(empty), "--name", "x"]) == 2
+    assert f"No indexed files under {empty}" in capsys.readouterr().err
+    assert main(["--home", home, "eval", "import", str(docs / "broken.pdf"), "--name", "y"]) == 2
+    assert "broken.pdf has 1 bad line(s), so nothing was imported: line 1: not JSON" in (
+        capsys.readouterr().err
+    )
+    assert main(["--home", home, "eval", "import", str(docs), "--name", "y"]) == 2
+    assert f"Cannot read {docs}" in capsys.readouterr().err
+    assert (
+        main(["--home", home, "eval", "run", "hb", "--config", "local:default,retrieval=maybe"])
+        == 2
+    )
+    assert "'retrieval=maybe' is not persona=NAME" in capsys.readouterr().err

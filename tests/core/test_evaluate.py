@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from desktop.core.chat.history import LIKED
-from desktop.core.errors import EvaluationError
+from desktop.core.errors import ConsentRequired, EvaluationError
 from desktop.core.evaluate.build import (
     build_from_folder,
     from_liked,
@@ -30,6 +30,7 @@ from desktop.core.evaluate.style import StyleClassifier, train_style
 from desktop.core.library.citation import Citation
 from desktop.core.settings import Settings
 from desktop.core.tasks import CancelToken
+from tests.llama_server import MODEL_ALIAS
 
 LEAVE = (
     "# Leave policy\n\nUnused leave can be carried over to the next year, up to 5 days. "
@@ -281,3 +282,33 @@ def test_the_classifier_fits_a_separable_toy_problem() -> None:
     classifier = StyleClassifier.fit(a, b)
     assert classifier.accuracy(a, b) == 1.0
     assert classifier.probability(np.array([[1.0] * 4]))[0] > 0.9
+
+
+@pytest.mark.slow
+def test_a_remote_judge_needs_consent_then_grades_each_answer(  # type: ignore[no-untyped-def]
+    library, monkeypatch: pytest.MonkeyPatch, llama_server: str
+) -> None:
+    """The judge is llama.cpp's OpenAI-compatible server on loopback, through LlamaIndex's
+    CorrectnessEvaluator and FaithfulnessEvaluator. Faithfulness is a yes/no verdict, so it
+    is 0 or 1 whatever the small model says; correctness is None when its grade is not a
+    number LlamaIndex can read."""
+    monkeypatch.setenv("OPENAI_BASE_URL", llama_server)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    services, folder = library
+    question = "How many days of leave carry over?"
+    item = EvalItem(question, "Up to 5 days.", str(folder.resolve() / "leave.md"), LEAVE)
+    services.evals.create("judged", SetSource.MANUAL, [item])
+    judge = f"openai:{MODEL_ALIAS}"
+    configs = [CellConfig("local:default"), CellConfig("local:default", retrieval=False)]
+    with pytest.raises(ConsentRequired, match=f"The judge model {judge} would receive"):
+        services.evaluator.start("judged", configs, judge_model=judge)
+    services.allow_remote("openai")
+    run = services.evaluator.run(services.evaluator.start("judged", configs, judge_model=judge))
+    on, off = services.evals.results(run.id)
+    assert on.error is None and off.error is None and on.answer and off.answer
+    assert on.faithfulness in (0.0, 1.0)
+    assert off.faithfulness is None  # retrieval off: no passages to be faithful to
+    assert all(r.correctness is None or 0.0 <= r.correctness <= 1.0 for r in (on, off))
+    report = services.eval_report(run.id)
+    assert report.configs[0].faithfulness == on.faithfulness
+    assert report.configs[1].correctness == off.correctness

@@ -206,6 +206,11 @@ class ChatService:
         reply = self._stream(turn, prompt, on_token, cancel)
         return self._result(turn, prompt, reply, retrieval, None)
 
+    def consent_needed(self, model_id: str) -> str | None:
+        """The remote provider of ``model_id`` that has not agreed to receive passages of
+        the library, or None (a local model, or one that agreed)."""
+        return self._needs_consent(model_id)
+
     def search(self, question: str, top_k: int | None = None) -> list[Citation]:
         """The sources ``ask`` would retrieve for ``question`` (hybrid search, ``top_k``
         passages or the settings' number); StoreError/LibraryError as the retriever raises."""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from llama_index.core.llms import LLM
 
 from desktop.core.chat.service import ChatService
-from desktop.core.errors import ChatError, EvaluationError, FolioError
+from desktop.core.errors import ChatError, ConsentRequired, EvaluationError, FolioError
 from desktop.core.evaluate.cells import CellConfig
 from desktop.core.evaluate.scores import facts_overlap, judge, retrieval_score
 from desktop.core.evaluate.sets import EvalItem, EvalStore, ResultRecord, RunRecord
@@ -78,8 +78,10 @@ class Evaluator:
         """The run to work on: the newest unfinished run of this set over this grid
         (resumed), or a new one (always with ``new``).
 
-        Raises EvaluationError for an unknown or empty set, no configurations, or a grid
-        with a cell that cannot run (ChatError from ``check``).
+        Raises EvaluationError for an unknown or empty set or no configurations; ChatError
+        for a grid with a cell that cannot run (``check``); ModelError for a judge that
+        cannot be used; ConsentRequired when a remote judge's provider has not agreed to
+        receive passages.
         """
         items = self.evals.get(set_name).items
         if not items:
@@ -88,6 +90,15 @@ class Evaluator:
             raise EvaluationError("A run needs at least one configuration.")
         self._check(configs)
         if judge_model:
+            provider = self.chats.consent_needed(judge_model)
+            if provider is not None:
+                raise ConsentRequired(
+                    provider,
+                    f"The judge model {judge_model} would receive the questions, answers "
+                    f"and passages of your documents, sent to {provider}. Allow it once "
+                    "(the window asks; folio-cli takes --allow-remote), or choose a local "
+                    "judge.",
+                )
             self._llm(judge_model)  # a judge that cannot be used fails before any answer
         specs = [c.spec() for c in configs]
         if not new:

@@ -171,10 +171,16 @@ def judge(llm: LLM, item: EvalItem, answer: str, contexts: list[str] | None) -> 
     # Imported here: loaded only when a judge model is set.
     from llama_index.core.evaluation import CorrectnessEvaluator, FaithfulnessEvaluator
 
-    graded = CorrectnessEvaluator(llm=llm).evaluate(
-        query=item.question, response=answer, reference=item.reference
-    )
-    correctness = (graded.score - 1) / 4 if graded.score is not None else None
+    correctness: float | None = None
+    try:
+        graded = CorrectnessEvaluator(llm=llm).evaluate(
+            query=item.question, response=answer, reference=item.reference
+        )
+    except ValueError:
+        # Its parser wants "score\nreasoning" and raises on any other reply.
+        graded = None
+    if graded is not None and graded.score is not None:
+        correctness = (graded.score - 1) / 4
     faithfulness: float | None = None
     if contexts:
         verdict = FaithfulnessEvaluator(llm=llm).evaluate(
