@@ -222,7 +222,18 @@ def test_a_set_is_built_edited_run_stopped_resumed_and_reported(library, tmp_pat
 
     resumed = services.evaluator.start("docs", configs)
     assert resumed.id == run.id  # the same grid goes on with the unfinished run
+    searched: list[str] = []
+    search = services.retriever.search
+
+    def counted(query: str, **kwargs: object) -> object:
+        searched.append(query)
+        return search(query, **kwargs)
+
+    services.retriever.search = counted
     finished = services.evaluator.run(resumed)
+    # Once per question that still had a retrieval-on answer to make: the first question's
+    # was made before the stop, so only the second is searched.
+    assert searched == [second.question]
     assert finished.finished_at is not None
     results = services.evals.results(run.id)
     assert len(results) == 4 and not any(r.error for r in results)
