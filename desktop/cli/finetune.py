@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import re
 import sys
-from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +28,7 @@ from desktop.cli.common import (
     interruptible,
 )
 from desktop.core.errors import DatasetError, FinetuneError, FolioError, ProviderError
+from desktop.core.finetune.local.config import SettingOutOfRange, TrainConfig
 from desktop.core.finetune.pricing import PRICES_AS_OF
 from desktop.core.finetune.records import JobState
 from desktop.core.tasks import eta_phrase
@@ -58,7 +57,6 @@ CONFIG_FLAGS = {
     "max_seq_len": "--max-seq-len",
     "batch_tokens": "--batch-tokens",
 }
-_CONFIG_FIELD = re.compile(r"\b(" + "|".join(CONFIG_FLAGS) + r")\b")
 
 if TYPE_CHECKING:
     from desktop.core.finetune.jobs import UploadPlan
@@ -136,43 +134,31 @@ def _refuse_other_kinds_flags(args: argparse.Namespace) -> None:
     )
 
 
-def _with_flags(message: str, values: dict[str, Any]) -> str:
-    """A TrainConfig error about its fields told with ``start``'s flags for them.
+def _with_flags(error: SettingOutOfRange) -> str:
+    """A training setting out of range told with ``start``'s flags: "--batch-tokens 256 is
+    out of range: use at least --max-seq-len (512)." (a setting the rule compares with may
+    not have been typed: its value is said too)."""
 
-    "Training setting batch_tokens = 256 is out of range: use at least max_seq_len." becomes
-    "--batch-tokens 256 is out of range: use at least --max-seq-len (512)." Another wording
-    still gets the flags for the field names.
-    """
-    found = re.fullmatch(r"Training setting (\w+) = (.*?) is out of range: (.*)", message, re.S)
-    if found is None or found[1] not in CONFIG_FLAGS:
-        return _CONFIG_FIELD.sub(lambda m: CONFIG_FLAGS[m[1]], message)
-    # A setting the rule compares with may not have been typed: its value is said too.
-    rule = _CONFIG_FIELD.sub(lambda m: f"{CONFIG_FLAGS[m[1]]} ({values[m[1]]})", found[3])
-    return f"{CONFIG_FLAGS[found[1]]} {found[2]} is out of range: {rule}"
+    def flag(name: str) -> str:
+        return f"{CONFIG_FLAGS.get(name, name)} ({error.values[name]})"
+
+    setting = CONFIG_FLAGS.get(error.setting, error.setting)
+    return f"{setting} {error.value!r} is out of range: use {error.rule_with(flag)}."
 
 
 def _start_local(services: Services, args: argparse.Namespace) -> int:
     """Train a LoRA adapter here: nothing leaves the computer, so nothing is asked."""
-    # Imported on first use: the training settings' module is only needed here.
-    from desktop.core.finetune.local.config import TrainConfig
-
-    given = {
-        "epochs": args.epochs,
-        "rank": args.rank,
-        "alpha": 2 * args.rank if args.rank else None,
-        "learning_rate": args.lr,
-        "max_seq_len": args.max_seq_len,
-        "batch_tokens": args.batch_tokens,
-    }
-    chosen = {k: v for k, v in given.items() if v is not None}
-    if "batch_tokens" not in chosen:  # a step must hold the longest example
-        default = TrainConfig.batch_tokens
-        chosen["batch_tokens"] = max(default, chosen.get("max_seq_len", default))
     try:
-        config = TrainConfig(**chosen)
-    except FinetuneError as exc:  # a setting out of range: said with the flag typed
-        values = {f.name: f.default for f in fields(TrainConfig)} | chosen
-        raise UsageError(_with_flags(str(exc), values)) from exc
+        config = TrainConfig.chosen(
+            epochs=args.epochs,
+            rank=args.rank,
+            alpha=2 * args.rank if args.rank else None,
+            learning_rate=args.lr,
+            max_seq_len=args.max_seq_len,
+            batch_tokens=args.batch_tokens,
+        )
+    except SettingOutOfRange as exc:  # said with the flag typed
+        raise UsageError(_with_flags(exc)) from exc
     training = services.local_training
     try:
         plan = training.plan(args.dataset, args.base, config)

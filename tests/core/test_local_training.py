@@ -23,7 +23,7 @@ from desktop.core.errors import DatasetError, FinetuneError
 from desktop.core.finetune.datasets import DatasetStore
 from desktop.core.finetune.examples import Example
 from desktop.core.finetune.local import extra
-from desktop.core.finetune.local.config import TrainConfig
+from desktop.core.finetune.local.config import SettingOutOfRange, TrainConfig
 from desktop.core.finetune.local.data import IGNORE, epoch_batches, pack, tokenize
 from desktop.core.finetune.local.runs import LocalTraining
 from desktop.core.finetune.records import Job, JobState, JobStore
@@ -337,6 +337,15 @@ def test_missing_training_packages_are_named_with_the_install_command(
 def test_a_bad_setting_or_base_is_refused_before_anything_starts(tmp_path: Path) -> None:
     with pytest.raises(FinetuneError, match="rank"):
         TrainConfig(rank=0)
+    # A step holds the longest example: batch tokens follow a longer max_seq_len unless chosen.
+    assert TrainConfig.chosen(max_seq_len=1024, epochs=None).batch_tokens == 1024
+    assert TrainConfig.chosen().batch_tokens == TrainConfig.batch_tokens
+    with pytest.raises(SettingOutOfRange) as raised:
+        TrainConfig.chosen(batch_tokens=256)
+    assert str(raised.value) == (
+        "Training setting batch_tokens = 256 is out of range: use at least max_seq_len."
+    )
+    assert (raised.value.setting, raised.value.values["max_seq_len"]) == ("batch_tokens", 512)
     training = _training(tmp_path / "home")
     with pytest.raises(FinetuneError, match="local GGUF model"):
         training.start("snark", base="openai:gpt-4o-mini")

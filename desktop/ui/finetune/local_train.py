@@ -121,13 +121,12 @@ class LocalTrainPanel(TrainForm):
 
     def config(self) -> TrainConfig:
         """The settings as chosen (FinetuneError if out of range)."""
-        return TrainConfig(
+        return TrainConfig.chosen(
             epochs=self.epochs.value(),
             rank=self.rank.value(),
             alpha=2 * self.rank.value(),
             learning_rate=self.learning_rate.value(),
             max_seq_len=self.max_seq_len.value(),
-            batch_tokens=max(DEFAULTS.batch_tokens, self.max_seq_len.value()),
         )
 
     def start(self) -> Job | None:

@@ -3,10 +3,28 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from desktop.core.errors import FinetuneError
+
+
+class SettingOutOfRange(FinetuneError):
+    """A training setting out of its range: ``setting`` (a TrainConfig field), its
+    ``value``, the ``rule`` it breaks (other settings named in braces) and every setting's
+    value (``values``)."""
+
+    def __init__(self, setting: str, value: Any, rule: str, values: dict[str, Any]) -> None:
+        self.setting, self.value, self.rule, self.values = setting, value, rule, values
+        super().__init__(
+            f"Training setting {setting} = {value!r} is out of range: use "
+            f"{self.rule_with(lambda name: name)}."
+        )
+
+    def rule_with(self, name: Callable[[str], str]) -> str:
+        """The rule with each setting it names written as ``name(setting)``."""
+        return self.rule.format_map({k: name(k) for k in self.values})
 
 
 @dataclass(frozen=True)
@@ -37,13 +55,15 @@ class TrainConfig:
     threads: int = 0  # 0: every core
 
     def __post_init__(self) -> None:
+        # A rule may name another setting in braces: the message fills in its name, the
+        # CLI its flag and value (``SettingOutOfRange.rule_with``).
         checks = (
             ("epochs", 1 <= self.epochs <= 100, "a whole number from 1 to 100"),
             ("rank", 1 <= self.rank <= 256, "a whole number from 1 to 256"),
             ("alpha", self.alpha >= 1, "at least 1"),
             ("learning_rate", 0 < self.learning_rate <= 1, "above 0 and at most 1, e.g. 1e-3"),
             ("max_seq_len", 32 <= self.max_seq_len <= 32768, "from 32 to 32768 tokens"),
-            ("batch_tokens", self.batch_tokens >= self.max_seq_len, "at least max_seq_len"),
+            ("batch_tokens", self.batch_tokens >= self.max_seq_len, "at least {max_seq_len}"),
             ("warmup_share", 0 <= self.warmup_share < 1, "from 0 to below 1"),
             ("checkpoint_every", self.checkpoint_every >= 1, "at least 1 step"),
             ("eval_every", self.eval_every >= 1, "at least 1 step"),
@@ -51,10 +71,17 @@ class TrainConfig:
         )
         for name, ok, rule in checks:
             if not ok:
-                raise FinetuneError(
-                    f"Training setting {name} = {getattr(self, name)!r} is out of range: use "
-                    f"{rule}."
-                )
+                raise SettingOutOfRange(name, getattr(self, name), rule, self.to_json())
+
+    @classmethod
+    def chosen(cls, **given: Any) -> TrainConfig:
+        """Settings from the values a person chose (None: the default). Unless chosen,
+        ``batch_tokens`` is the default or ``max_seq_len``, whichever is larger: a step must
+        hold the longest example. Raises SettingOutOfRange."""
+        values = {k: v for k, v in given.items() if v is not None}
+        if "batch_tokens" not in values:
+            values["batch_tokens"] = max(cls.batch_tokens, values.get("max_seq_len", 0))
+        return cls(**values)
 
     @property
     def torch_threads(self) -> int:
