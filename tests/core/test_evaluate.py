@@ -260,6 +260,9 @@ def test_a_set_is_built_edited_run_stopped_resumed_and_reported(library, tmp_pat
     assert scores[configs[1].spec()]["prompt_tokens_added"] == 0.0
     assert scores[configs[0].spec()]["prompt_tokens_added"] > 0
     assert "Retrieval on" in report.recommendation
+    # Both questions, most different first, each with both configurations' answers.
+    assert len(report.differing) == 2
+    assert [a[0] for a in report.differing[0].answers] == [c.label for c in configs]
     page = to_html(report)
     assert "<svg" in page and "hit@k" in page and "What the scores mean" in page
     assert report.to_csv().splitlines()[0].startswith("config,answered,failed,hit_at_k,mrr")

@@ -308,15 +308,13 @@ def _differing(
         by_item.setdefault(r.item_id, []).append(r)
     spread = []
     for item_id, rows in by_item.items():
-        kept = [r for r in rows if r.answer.strip() in vectors or r.answer in vectors]
-        if len(kept) < 2:
-            continue
-        m = np.array([vectors[r.answer] for r in kept if r.answer in vectors])
+        m = np.array([vectors[r.answer] for r in rows if r.answer in vectors])
         if len(m) < 2:
             continue
-        similarity = m @ m.T
         n = len(m)
-        distance = 1 - (similarity.sum() - n) / (n * (n - 1))
+        # Unit vectors: the mean cosine similarity of distinct pairs is the sum of the
+        # similarity matrix less its diagonal (n ones), over n(n-1).
+        distance = 1 - ((m @ m.T).sum() - n) / (n * (n - 1))
         spread.append((float(distance), item_id))
     spread.sort(reverse=True)
     chosen = []
