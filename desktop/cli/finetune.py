@@ -27,7 +27,7 @@ from desktop.cli.common import (
     emit,
     interruptible,
 )
-from desktop.core.errors import DatasetError, FinetuneError, FolioError, ProviderError
+from desktop.core.errors import ChatError, DatasetError, FinetuneError, FolioError, ProviderError
 from desktop.core.finetune.local.config import SettingOutOfRange, TrainConfig
 from desktop.core.finetune.pricing import PRICES_AS_OF
 from desktop.core.finetune.records import JobState
@@ -213,8 +213,13 @@ def cmd_start(services: Services, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _model_of(job: Job) -> str | None:
+    """The id to choose the job's model by: ``local:ft:<name>`` for a local run."""
+    return job.model_id if job.provider == LOCAL else job.fine_tuned_model
+
+
 def _job_lines(job: Job) -> list[str]:
-    shown = job.model_id if job.provider == LOCAL else job.fine_tuned_model
+    shown = _model_of(job)
     model = f"  → {shown}" if shown else ""
     lines = [f"{job.id}  {job.status}  {job.base}  {job.dataset or ''}{model}"]
     return lines + ([f"    {job.error}"] if job.error else [])
@@ -302,7 +307,7 @@ def _wait(services: Services, args: argparse.Namespace) -> bool:
             progress = services.local_training.progress(job.id) if job.provider == LOCAL else None
             if progress and progress.get("eta_s") is not None:
                 line += f", {progress['tokens_per_s']:.0f} tokens/s{eta_phrase(progress['eta_s'])}"
-        line += f" → {job.fine_tuned_model}" if job.fine_tuned_model else ""
+        line += f" → {_model_of(job)}" if job.fine_tuned_model else ""
         line += f": {job.error}" if job.error else ""
         if shown.get(job.id) != line:
             shown[job.id] = line
@@ -331,7 +336,13 @@ def cmd_cancel(services: Services, args: argparse.Namespace) -> int:
         job = services.finetuning.cancel(args.job_id)
     except FinetuneError as exc:  # it ended meanwhile (a provider's refusal is exit 1)
         raise UsageError(str(exc)) from exc
-    emit(args, job.to_json(), f"{job.id}: {job.status}")
+    text = f"{job.id}: {job.status}"
+    if not job.finished:  # a trainer mid-step, or a provider that cancels in its own time
+        text += (
+            f"; cancelling: it stops at the end of its current step "
+            f"(`folio-cli finetune status {job.id} --wait` shows when)."
+        )
+    emit(args, job.to_json(), text)
     return EXIT_OK
 
 
@@ -368,16 +379,29 @@ def cmd_datasets(services: Services, args: argparse.Namespace) -> int:
 
 def cmd_import(services: Services, args: argparse.Namespace) -> int:
     try:
+        if args.persona:
+            services.chats.personas.get(args.persona)  # ChatError naming it: exit 2
         info, problems = services.datasets.import_file(
-            Path(args.file), args.name, args.system_prompt
+            Path(args.file), args.name, args.system_prompt, args.persona
         )
-    except DatasetError as exc:
+    except (DatasetError, ChatError) as exc:
         raise UsageError(str(exc)) from exc
     for p in problems:  # lines left out are reported, not fatal
         reason = p.reason.rstrip().rstrip(".")  # a sentence, continued here
         print(f"{args.file}, line {p.line}: {reason} (left out).", file=sys.stderr)
     data: dict[str, Any] = {**info.to_json(), "problems": [p.to_json() for p in problems]}
     emit(args, data, f"Imported {info.train_examples} examples as dataset {info.name!r}.")
+    return EXIT_OK
+
+
+def cmd_remove_dataset(services: Services, args: argparse.Namespace) -> int:
+    """Delete a dataset (its examples; models trained from it stay). Exit 2 if unknown.
+    JSON: ``{"removed": NAME}``."""
+    try:
+        services.datasets.delete(args.name)
+    except DatasetError as exc:
+        raise UsageError(str(exc)) from exc
+    emit(args, {"removed": args.name}, f"Removed the dataset {args.name!r}.")
     return EXIT_OK
 
 
@@ -448,4 +472,9 @@ def add_commands(fsub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE")
     p.add_argument("--name", help="the dataset's name (default: the file's)")
     p.add_argument("--system-prompt", help="first message of converted prompt/response pairs")
+    p.add_argument("--persona", help="the persona whose voice the examples are in")
     p.set_defaults(func=cmd_import)
+
+    p = fsub.add_parser("remove-dataset", parents=[common], help="delete a training dataset")
+    p.add_argument("name", metavar="NAME")
+    p.set_defaults(func=cmd_remove_dataset)

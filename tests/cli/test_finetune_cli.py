@@ -410,6 +410,19 @@ def test_a_local_dataset_with_nothing_to_learn_is_refused_before_it_starts(
         assert ".." not in said and ".;" not in said and ". (" not in said
     assert not (home / "finetune" / "local").exists()  # no run folder was made
 
+    # A dataset is imported in a persona's voice, and removed.
+    source = str(_snark_file(tmp_path / "voiced.jsonl"))
+    unknown = _run(home, "finetune", "import", source, "--persona", "Nobody", env=env)
+    assert unknown.returncode == 2 and "No persona named 'Nobody'" in unknown.stderr
+    voiced = _json(_run(home, "finetune", "import", source, "--persona", "Sarcastic techie",
+                        "--name", "voiced", "--json", env=env))  # fmt: skip
+    assert voiced["persona"] == "Sarcastic techie"
+    assert _json(_run(home, "finetune", "remove-dataset", "voiced", "--json", env=env)) == {
+        "removed": "voiced"
+    }
+    again = _run(home, "finetune", "remove-dataset", "voiced", env=env)
+    assert again.returncode == 2 and "voiced" in again.stderr
+
 
 def _bad_line(tmp_path: Path) -> Path:
     path = _snark_file(tmp_path / "with-a-list.jsonl")

@@ -171,9 +171,15 @@ class DatasetStore:
             return self._info(folder)
 
     def import_file(
-        self, path: Path, name: str | None = None, system_prompt: str | None = None
+        self,
+        path: Path,
+        name: str | None = None,
+        system_prompt: str | None = None,
+        persona: str | None = None,
     ) -> tuple[DatasetInfo, list[LineProblem]]:
         """Copy a JSONL file in (converting prompt/response pairs); lines it could not read.
+        ``persona`` names the voice its answers are in (a run trained on it is that
+        persona's; Evaluate's style score learns that voice from it).
 
         The name defaults to the file's, made valid and unique ("data (2)"). DatasetError
         naming the file if it cannot be read or holds no example at all.
@@ -187,7 +193,8 @@ class DatasetStore:
             raise DatasetError(f"No training example could be read from {path}{detail}.")
         with self._lock:
             chosen = name if name is not None else self._unique_name(path.stem)
-            return self.create(chosen, read.examples, source="import"), read.problems
+            info = self.create(chosen, read.examples, source="import", persona=persona)
+            return info, read.problems
 
     def load(self, name: str) -> tuple[list[Example], list[Example]]:
         """(train, validation) examples.
