@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from desktop.core.chat.history import ChatStore
+from desktop.core.chat.personas import FOUNDING_PERSONA_NAME
 from desktop.core.errors import SettingsError, StoreError
+from desktop.core.evaluate.cells import CellConfig, default_grid
 from desktop.core.finetune.datasets import DatasetStore
 from desktop.core.finetune.records import JobStore
 from desktop.core.library.catalog import EMBEDDING_MODEL_KEY, Library
@@ -501,6 +503,18 @@ class Services:
         items = self.evals.get(run.set_name).items
         results = self.evals.results(run.id)
         return make_report(run, items, results, self.embed_texts, style_context(run, self.datasets))
+
+    def default_grid(self) -> list[CellConfig]:
+        """The Compare and Evaluate grid for this library: {base, persona-prompted,
+        fine-tuned} × {retrieval on, off}, with the default model, the founding persona (else
+        the first persona there is) and the newest available model fine-tuned here; a row
+        with nothing to put in it is left out."""
+        names = [p.name for p in self.chats.personas.all()]
+        persona = (
+            FOUNDING_PERSONA_NAME if FOUNDING_PERSONA_NAME in names else next(iter(names), None)
+        )
+        tuned = [m.id for m in self.local_training.models() if m.available]  # newest first
+        return default_grid(self.settings.default_model, persona, tuned[0] if tuned else None)
 
     def check_model(self, model_id: str) -> None:
         """ModelError when ``model_id`` cannot be used here: a malformed id, a local model

@@ -28,7 +28,7 @@ from desktop.cli.common import (
     require_consent,
 )
 from desktop.core.errors import ChatError, DatasetError, EvaluationError, ModelError
-from desktop.core.evaluate.cells import CellConfig, default_grid
+from desktop.core.evaluate.cells import CellConfig
 from desktop.core.tasks import eta_phrase
 
 if TYPE_CHECKING:
@@ -75,7 +75,9 @@ def cmd_build(services: Services, args: argparse.Namespace) -> int:
             raise _usage(exc) from exc
         finally:
             line.done()
-    text = f"{args.name}: {report.written} of {report.wanted} questions"
+    text = (
+        f"{args.name}: {report.in_set} of {report.wanted} questions ({report.written} written now)"
+    )
     if report.chunks_skipped:
         text += f" ({report.chunks_skipped} chunks gave no usable question)"
     text += "; stopped, what was written is kept." if report.cancelled else "."
@@ -149,19 +151,6 @@ def cmd_remove(services: Services, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def default_eval_grid(services: Services) -> list[CellConfig]:
-    """The compare grid's six cells: the default model, with the first persona, and the
-    newest fine-tuned local model, each with retrieval on and off (rows left out when
-    there is no persona or fine-tuned model)."""
-    personas = services.chats.personas.all()
-    tuned = [m.id for m in services.local_training.models() if m.available]
-    return default_grid(
-        services.settings.default_model,
-        personas[0].name if personas else None,
-        tuned[0] if tuned else None,
-    )
-
-
 def _grid(services: Services, args: argparse.Namespace) -> list[CellConfig]:
     specs: list[str] = list(args.config or [])
     if args.set is not None:
@@ -176,7 +165,7 @@ def _grid(services: Services, args: argparse.Namespace) -> list[CellConfig]:
         configs = [CellConfig.parse(spec) for spec in specs]
     except ChatError as exc:
         raise _usage(exc) from exc
-    return configs or default_eval_grid(services)
+    return configs or services.default_grid()
 
 
 def cmd_run(services: Services, args: argparse.Namespace) -> int:
@@ -323,8 +312,9 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p = ev.add_parser(
         "run", parents=[common], help="answer a set with each configuration (resumable)",
         description="Answer every question of the set with each configuration. Without "
-        "--config or --set: the default model, the first persona and the newest fine-tuned "
-        "model, each with retrieval on and off. The same command again resumes a stopped run.",
+        "--config or --set: the Compare grid (the default model, with the founding persona, "
+        "and the newest fine-tuned model, each with retrieval on and off). The same command "
+        "again resumes a stopped run.",
     )  # fmt: skip
     p.add_argument("name", metavar="NAME")
     p.add_argument(

@@ -14,6 +14,7 @@ from desktop.ui.chat.picker import ModelPicker
 from desktop.ui.chat.sidebar import ChatList
 from desktop.ui.compare.window import CompareWindow
 from desktop.ui.dialogs import PersonaDialog, SettingsDialog, show_about
+from desktop.ui.evaluate.window import EvaluateWindow
 from desktop.ui.finetune.jobs import JobWatcher
 from desktop.ui.finetune.studio import FinetuneStudio
 from desktop.ui.library_view import LibraryPane
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
         self.providers_dialog: ProvidersDialog | None = None
         self.finetune_studio: FinetuneStudio | None = None
         self.compare_window: CompareWindow | None = None
+        self.evaluate_window: EvaluateWindow | None = None
         self._select_when_listed: str | None = None  # a model to choose once the picker has it
         self.setWindowTitle("Folio")
         self.setAcceptDrops(True)
@@ -141,6 +143,7 @@ class MainWindow(QMainWindow):
         action(chat, "New Chat", lambda: self.chat.show_chat(None), "Ctrl+N")
         action(chat, "Personas…", self.open_personas)
         action(chat, "Compare…", self.open_compare, "Ctrl+Shift+C")
+        action(chat, "Evaluate…", self.open_evaluate, "Ctrl+Shift+E")
         action(chat, "Fine-tuning…", self.open_finetuning, "Ctrl+Shift+F")
         settings = bar.addMenu("&Settings")
         action(settings, "Models and Providers…", self.open_providers, "Ctrl+Shift+M")
@@ -218,6 +221,18 @@ class MainWindow(QMainWindow):
         self.compare_window.activateWindow()
         return self.compare_window
 
+    def open_evaluate(self) -> EvaluateWindow:
+        """One Evaluate window: evaluation sets from the library, runs over configurations,
+        reports."""
+        if self.evaluate_window is None:
+            self.evaluate_window = EvaluateWindow(self.services, self, models=self.picker.model_ids)
+        else:
+            self.evaluate_window.reload()
+        self.evaluate_window.show()
+        self.evaluate_window.raise_()
+        self.evaluate_window.activateWindow()
+        return self.evaluate_window
+
     def use_model(self, model_id: str) -> bool:
         """Choose ``model_id`` in the picker, now or once its provider has listed it."""
         self.picker.reload()
@@ -273,9 +288,13 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Save the layout, stop background work at a safe point, then close.
 
-        Unsaved dataset edits are asked about first; staying cancels the close.
+        Unsaved dataset and evaluation question edits are asked about first; staying cancels
+        the close.
         """
         if self.finetune_studio is not None and not self.finetune_studio.editor.maybe_save():
+            event.ignore()
+            return
+        if self.evaluate_window is not None and not self.evaluate_window.editor.maybe_save():
             event.ignore()
             return
         state = self._state()
@@ -289,6 +308,8 @@ class MainWindow(QMainWindow):
             self.providers_dialog.cancel_downloads()  # they resume at the next download
         if self.finetune_studio is not None:
             self.finetune_studio.shutdown()  # a generation keeps the pairs written so far
+        if self.evaluate_window is not None:
+            self.evaluate_window.shutdown()  # a build and a run keep what they made
         self.finetune_watcher.stop()  # jobs go on at the provider; polling resumes at start
         wait_for_jobs()
         event.accept()

@@ -1,6 +1,7 @@
 """The one module that imports Qt: every other UI module takes its Qt names from here."""
 
 from PySide6.QtCore import (
+    QEvent,
     QFileSystemWatcher,
     QMimeData,
     QObject,
@@ -22,6 +23,7 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDropEvent,
     QGuiApplication,
+    QHelpEvent,
     QIcon,
     QKeySequence,
     QPainter,
@@ -62,6 +64,7 @@ from PySide6.QtWidgets import (
     QTabWidget,
     QTextBrowser,
     QToolBar,
+    QToolTip,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -82,6 +85,7 @@ __all__ = [
     "QDoubleSpinBox",
     "QDragEnterEvent",
     "QDropEvent",
+    "QEvent",
     "QFileDialog",
     "QFileSystemWatcher",
     "QFormLayout",
@@ -90,6 +94,7 @@ __all__ = [
     "QGuiApplication",
     "QHBoxLayout",
     "QHeaderView",
+    "QHelpEvent",
     "QIcon",
     "QInputDialog",
     "QKeySequence",
@@ -123,6 +128,7 @@ __all__ = [
     "QThreadPool",
     "QTimer",
     "QToolBar",
+    "QToolTip",
     "QTreeWidget",
     "QTreeWidgetItem",
     "QUrl",

@@ -22,6 +22,7 @@ from desktop.core.evaluate.build import (
     write_jsonl,
 )
 from desktop.core.evaluate.cells import CellConfig
+from desktop.core.evaluate.report import StyleContext
 from desktop.core.evaluate.report_html import to_html
 from desktop.core.evaluate.run import RunProgress
 from desktop.core.evaluate.scores import facts_overlap, key_words, retrieval_score
@@ -178,6 +179,21 @@ def test_a_set_from_liked_answers_keeps_their_best_source(services) -> None:  # 
     ]
 
 
+def test_hit_at_k_is_not_measured_for_a_set_without_passages() -> None:
+    from desktop.core.evaluate.report import make_report
+    from desktop.core.evaluate.sets import ResultRecord, RunRecord
+
+    specs = ["local:default,retrieval=on", "local:default,retrieval=off"]
+    run = RunRecord("r", "s", specs, None, None, None, None, 0.0, 1.0)
+    item = EvalItem("When is it cleaned?", "Every Friday.")
+    results = [ResultRecord(item.id, spec, item.question, "On Friday.", []) for spec in specs]
+    report = make_report(
+        run, [item], results, lambda texts: np.eye(len(texts)), StyleContext(None, [])
+    )
+    assert [(c.hit_at_k, c.mrr) for c in report.configs] == [(None, None), (None, None)]
+    assert "among the passages" not in report.recommendation
+
+
 def test_saving_edits_names_the_bad_row_and_keeps_the_set(services) -> None:  # type: ignore[no-untyped-def]
     services.evals.create("s", SetSource.MANUAL, [EvalItem("One?", "1"), EvalItem("Two?", "2")])
     items = services.evals.get("s").items
@@ -195,7 +211,7 @@ def test_a_set_is_built_edited_run_stopped_resumed_and_reported(library, tmp_pat
         services.llama_index_llm("local:default"), model_id="local:default", questions=2,
         on_progress=progress.append,
     )  # fmt: skip
-    assert (built.written, built.cancelled) == (2, False)
+    assert (built.written, built.in_set, built.cancelled) == (2, 2, False)
     made = services.evals.get("docs")
     assert made.source == SetSource.GENERATED and made.folder == str(folder.resolve())
     names = {Path(i.source_path or "").name for i in made.items}

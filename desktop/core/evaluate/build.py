@@ -53,7 +53,9 @@ _LABEL = re.compile(r"^\s*(?:\d+[.)]|[-*]|q(?:uestion)?\s*\d*\s*:)\s*", re.I)
 
 @dataclass(frozen=True)
 class BuildProgress:
-    """How far writing a set from a folder has come; ``eta_seconds`` None until measured."""
+    """How far writing a set from a folder has come: the set's questions so far (those of
+    an earlier build it continues included) of those wanted; ``eta_seconds`` None until
+    measured."""
 
     questions_written: int
     questions_wanted: int
@@ -64,16 +66,19 @@ class BuildProgress:
 
 @dataclass(frozen=True)
 class BuildReport:
-    """What one build wrote, and how many chunks gave no usable question."""
+    """What one build wrote (``written``), the set's questions after it (``in_set``, more
+    when it continued a set), and how many chunks gave no usable question."""
 
     written: int
+    in_set: int
     wanted: int
     chunks_skipped: int
     cancelled: bool
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "questions": self.written,
+            "questions": self.in_set,
+            "written": self.written,
             "wanted": self.wanted,
             "chunks_skipped": self.chunks_skipped,
             "cancelled": self.cancelled,
@@ -219,7 +224,7 @@ def build_from_folder(
         written += 1
         made_here += 1
     report(None)
-    return BuildReport(written, questions, skipped, cancelled)
+    return BuildReport(made_here, written, questions, skipped, cancelled)
 
 
 # Field names read from a JSONL line, first found wins: Folio's own, then LlamaIndex's

@@ -8,7 +8,7 @@ import csv
 import io
 import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -39,8 +39,8 @@ class ConfigScores:
     label: str
     answered: int = 0
     failed: int = 0
-    hit_at_k: float = 0.0
-    mrr: float = 0.0
+    hit_at_k: float | None = None
+    mrr: float | None = None
     facts: float | None = None
     correctness: float | None = None
     faithfulness: float | None = None
@@ -101,7 +101,6 @@ class Report:
     style_accuracy: float | None = None
     style_note: str | None = None
     complete: bool = True
-    notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """CLI.md's ``eval report`` shape: name, configs [{config, scores}], recommendation;
@@ -225,8 +224,11 @@ def _scores(
     s = ConfigScores(
         spec, config.label, len(mine), sum(1 for r in results if r.config == spec and r.error)
     )
+    # Measured on the questions whose passage is known; retrieval off gives no passage: 0.
     with_source = [r for r in mine if items[r.item_id].source_text]
-    if config.retrieval and with_source:
+    if with_source and not config.retrieval:
+        s.hit_at_k = s.mrr = 0.0
+    elif with_source:
         s.hit_at_k = sum(1 for r in with_source if r.rank is not None) / len(with_source)
         s.mrr = sum(1 / r.rank for r in with_source if r.rank) / len(with_source)
     s.facts = _mean([r.facts for r in mine])
@@ -355,10 +357,13 @@ def _retrieval_sentence(
         else:
             verb = "did not change"
         who = c.model + (f" + {c.persona}" if c.persona else "")
-        return (
-            f"Retrieval on {verb} facts from {off.facts:.2f} to {s.facts:.2f} ({who}); the "
-            f"source passage was among the passages given for {s.hit_at_k:.0%} of the questions."
-        )
+        found = "."
+        if s.hit_at_k is not None:
+            found = (
+                f"; the source passage was among the passages given for {s.hit_at_k:.0%} of "
+                "the questions."
+            )
+        return f"Retrieval on {verb} facts from {off.facts:.2f} to {s.facts:.2f} ({who}){found}"
     return None
 
 

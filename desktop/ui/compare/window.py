@@ -14,11 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from desktop.core.chat.personas import FOUNDING_PERSONA_NAME
 from desktop.core.errors import FolioError
-from desktop.core.evaluate.cells import CellConfig, default_grid
+from desktop.core.evaluate.cells import CellConfig
 from desktop.core.evaluate.compare import CellResult, Comparison
 from desktop.core.evaluate.export import to_html, to_markdown
+from desktop.core.models.ids import is_fine_tuned
 from desktop.services import Services
 from desktop.ui.compare.cell import CompareCell
 from desktop.ui.messages import message_label, say
@@ -122,10 +122,8 @@ class CompareWindow(QWidget):
 
     def default_configs(self) -> list[CellConfig]:
         """The six-cell grid for this library (four until a model is fine-tuned here)."""
-        base = self.services.settings.default_model
-        tuned = [m.id for m in self.services.local_training.models()]
-        grid = default_grid(base, FOUNDING_PERSONA_NAME, tuned[-1] if tuned else None)
-        if not tuned:
+        grid = self.services.default_grid()
+        if not any(is_fine_tuned(c.model) for c in grid):
             say(
                 self.message,
                 "No model is fine-tuned yet, so the fine-tuned row is left out: train one in "

@@ -1,0 +1,1 @@
+"""Evaluate: evaluation sets written from the library, runs over configurations, reports."""
