@@ -10,6 +10,8 @@ from a working folder outside the repository, on a new data folder. Checks:
 - ``ingest`` of a folder with one file of every supported type indexes all of them;
 - ``search`` finds each file by its own topic; ``ask`` answers offline, with and without
   retrieval, on the embedded model; ``models list`` and ``models catalog`` work offline;
+- ``eval build`` writes a question from the library with the embedded model, ``eval run``
+  answers it with retrieval on and off, ``eval report`` scores it and writes the HTML page;
 - local training: ``finetune start --local`` first says how to add training support;
   ``finetune install-training --yes`` installs it into the data folder (the private
   environment, with this computer's Python); a short run then trains there, its model is
@@ -169,6 +171,28 @@ class Smoke:
         assert isinstance(bare, dict)
         if not bare["answer"].strip() or bare["sources"] or bare["retrieval"]:
             raise SmokeFailure(f"ask --no-retrieval gave {bare}")
+        self.evaluation_checks(docs)
+
+    def evaluation_checks(self, docs: Path) -> None:
+        """An evaluation set written from the library by the embedded model (LlamaIndex's
+        generator in the bundle), run with retrieval on and off, and reported."""
+        built = self.folio_cli(
+            "eval", "build", "--json", "--folder", str(docs), "--name", "smoke", "--questions", "2"
+        )
+        assert isinstance(built, dict)
+        if built["questions"] < 1:  # a small model writes no question for some passages
+            raise SmokeFailure(f"eval build gave {built}")
+        grid = ["--config", "local:default", "--config", "local:default,retrieval=off"]
+        ran = self.folio_cli("eval", "run", "--json", "smoke", *grid)
+        assert isinstance(ran, dict)
+        if not ran["finished"] or ran["failed"]:
+            raise SmokeFailure(f"eval run gave {ran}")
+        html = self.work / "report.html"
+        report = self.folio_cli("eval", "report", "--json", "smoke", "--html", str(html))
+        assert isinstance(report, dict)
+        scores = [c["scores"] for c in report["configs"]]
+        if len(scores) != 2 or scores[1]["hit_at_k"] != 0.0 or not html.is_file():
+            raise SmokeFailure(f"eval report gave {report}")
 
     def training_checks(self) -> None:
         """Training support installed on demand into the data folder, then a short run."""
