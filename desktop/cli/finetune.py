@@ -146,8 +146,22 @@ def _with_flags(error: SettingOutOfRange) -> str:
     return f"{setting} {error.value!r} is out of range: use {error.rule_with(flag)}."
 
 
+def _train_here(services: Services, args: argparse.Namespace, config: TrainConfig) -> bool:
+    """On a terminal: measure this computer on the run, say what it will take, and ask
+    (as the window's Start… does). Raises FinetuneError as the measurement does."""
+    # Imported here: the runs module takes a tenth of a second, on every command otherwise.
+    from desktop.core.finetune.local.runs import estimate_text
+
+    print("Measuring this computer on the run (about a minute)…", file=sys.stderr, flush=True)
+    estimate = services.local_training.estimate(args.dataset, args.base, config)
+    print(estimate_text(estimate), file=sys.stderr)
+    print("Train on this computer? [y/N] ", end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
 def _start_local(services: Services, args: argparse.Namespace) -> int:
-    """Train a LoRA adapter here: nothing leaves the computer, so nothing is asked."""
+    """Train a LoRA adapter here. Nothing leaves the computer; on a terminal, the measured
+    time and memory are shown and confirmed first (unless --yes or --json)."""
     try:
         config = TrainConfig.chosen(
             epochs=args.epochs,
@@ -162,6 +176,13 @@ def _start_local(services: Services, args: argparse.Namespace) -> int:
     training = services.local_training
     try:
         plan = training.plan(args.dataset, args.base, config)
+        if (
+            not (args.yes or args.json)
+            and sys.stdin.isatty()
+            and not _train_here(services, args, config)
+        ):
+            print("folio-cli: nothing was started.", file=sys.stderr)
+            return EXIT_ERROR
         job = training.start(args.dataset, args.base, config, args.suffix, args.persona)
     except FinetuneError as exc:  # bad data, settings, base or name; missing packages
         raise UsageError(str(exc)) from exc

@@ -506,3 +506,28 @@ def test_install_training_from_source_points_to_pip_and_shows_the_sizes(tmp_path
     data = _json(_run(home, "finetune", "install-training", "--json", env=env))
     assert data["plan"]["download_bytes"] > 100_000_000 and data["installed"] is False
     assert not (home / "training" / "env.partial").exists()  # a plan leaves nothing behind
+
+
+@pytest.mark.slow
+def test_on_a_terminal_a_local_start_measures_this_computer_and_asks_first(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    import pty
+
+    home, source = tmp_path / "home", _snark_file(tmp_path / "snark.jsonl")
+    terminal, stdin = pty.openpty()  # stdin is a terminal: start measures, then asks
+    asked = subprocess.Popen(
+        [*COMMAND, "--home", str(home), "finetune", "start", "--dataset", str(source),
+         "--base", "local:default", "--local", "--epochs", "1"],
+        stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT,
+    )  # fmt: skip
+    os.write(terminal, b"n\n")
+    out, err = asked.communicate(timeout=600)
+    os.close(terminal)
+    os.close(stdin)
+    assert asked.returncode == 1, err
+    assert "Measuring this computer on the run" in err
+    assert "training examples" in err and "tokens/s" in err and "Peak memory" in err
+    assert "Train on this computer? [y/N]" in err and "nothing was started" in err
+    assert out == ""
+    assert _json(_run(home, "finetune", "status", "--json", env=env))["jobs"] == []

@@ -13,9 +13,9 @@ from typing import Any
 
 from desktop.core.errors import FolioError
 from desktop.core.finetune.local.config import TrainConfig
+from desktop.core.finetune.local.runs import estimate_text
 from desktop.core.finetune.records import Job as FineTuneJob
 from desktop.core.models.local_files import DEFAULT_LLM_ID, list_models
-from desktop.core.tasks import duration_phrase
 from desktop.services import Services
 from desktop.ui.dialogs import ask
 from desktop.ui.finetune.train_form import TrainForm
@@ -34,22 +34,6 @@ from desktop.ui.qt import (
 from desktop.ui.workers import Job
 
 DEFAULTS = TrainConfig()
-
-
-def estimate_text(estimate: dict[str, Any]) -> str:
-    """The measured plan in a few lines, as the confirmation shows it."""
-    memory = estimate["peak_memory_mb"] / 1024
-    return "\n".join(
-        [
-            f"{estimate['train_examples']} training examples "
-            f"({estimate['validation_examples']} held out for validation loss).",
-            f"{estimate['tokens']:,} tokens over {estimate['epochs']} epochs, "
-            f"in {estimate['steps']} steps.",
-            f"About {duration_phrase(estimate['seconds'])} on this computer "
-            f"(measured: {estimate['tokens_per_s']:.0f} tokens/s).",
-            f"Peak memory about {memory:.1f} GB.",
-        ]
-    )
 
 
 class LocalTrainPanel(TrainForm):

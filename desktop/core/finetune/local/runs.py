@@ -36,6 +36,7 @@ from desktop.core.finetune.validate import NOTHING_TO_LEARN, example_problems, l
 from desktop.core.models.ids import LOCAL_FT_PREFIX, LOCAL_PREFIX
 from desktop.core.models.local_files import Lineage, ModelInfo, local_llm_path
 from desktop.core.settings import Settings
+from desktop.core.tasks import duration_phrase
 
 LOCAL = "local"  # the jobs' provider
 FT_PREFIX = LOCAL_FT_PREFIX
@@ -574,3 +575,20 @@ def _read_pid(path: Path) -> int | None:
         return int(path.read_text(encoding="ascii").strip())
     except (OSError, ValueError):
         return None
+
+
+def estimate_text(estimate: dict[str, Any]) -> str:
+    """``LocalTraining.estimate``'s measured plan in a few lines, as the window's
+    confirmation and ``folio-cli finetune start --local`` on a terminal show it."""
+    memory = estimate["peak_memory_mb"] / 1024
+    return "\n".join(
+        [
+            f"{estimate['train_examples']} training examples "
+            f"({estimate['validation_examples']} held out for validation loss).",
+            f"{estimate['tokens']:,} tokens over {estimate['epochs']} epochs, "
+            f"in {estimate['steps']} steps.",
+            f"About {duration_phrase(estimate['seconds'])} on this computer "
+            f"(measured: {estimate['tokens_per_s']:.0f} tokens/s).",
+            f"Peak memory about {memory:.1f} GB.",
+        ]
+    )
