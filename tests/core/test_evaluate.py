@@ -19,6 +19,7 @@ from desktop.core.evaluate.build import (
     import_jsonl,
     question_from,
     read_jsonl,
+    usable,
     write_jsonl,
 )
 from desktop.core.evaluate.cells import CellConfig
@@ -109,6 +110,27 @@ def test_question_from_reads_the_first_question_line() -> None:
     assert question_from("Q: When is it cleaned?\nA: Friday") == "When is it cleaned?"
     assert question_from("1. **What colour is the door?**") == "What colour is the door?"
     assert question_from("Here is a statement.") is None
+    # Small models wrap what they echo; the wrapper is taken off.
+    echoed = "What is the answer to the question: the answer to the question: Can it be free?"
+    assert question_from(echoed) == "Can it be free?"
+
+
+def test_a_written_pair_is_kept_only_when_it_is_about_the_passage_and_answers_it() -> None:
+    passage = "The stable distribution contains the latest officially released packages."
+    kept = usable(
+        "What does the stable distribution contain?", "1. The latest released packages.", passage
+    )
+    assert kept == ("What does the stable distribution contain?", "The latest released packages.")
+    # The worked example's content, copied instead of asking about the passage.
+    assert usable("When is the coffee machine cleaned?", "Every Friday.", passage) is None
+    assert usable("Which packages are released every Friday?", "Stable ones.", passage) is None
+    # No word in common with the passage: not a question about it.
+    assert usable("What is the capital of France?", "Paris.", passage) is None
+    # A reference that is a question, the question again, or nothing.
+    asked = "What does the stable distribution contain?"
+    assert usable(asked, "6.2.2. What does stable contain?", passage) is None
+    assert usable(asked, "The stable distribution contain.", passage) is None
+    assert usable(asked, "The answer to the question is: ", passage) is None
 
 
 def test_jsonl_import_names_every_bad_line_and_stores_nothing(services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -24,6 +24,7 @@ from llama_index.core.schema import TextNode
 
 from desktop.core.chat.history import ChatStore
 from desktop.core.errors import EvaluationError
+from desktop.core.evaluate.scores import key_words
 from desktop.core.evaluate.sets import EvalItem, EvalSet, EvalStore, SetSource
 from desktop.core.files import write_atomically
 from desktop.core.library.catalog import Library
@@ -38,9 +39,11 @@ TRIES_PER_QUESTION = 3
 
 # Sent with the chunk. A worked example first: small models copy a format they have just
 # seen far more reliably than one they are told about (the same finding as the fine-tuning
-# generator's, ``finetune.sources.generate``).
+# generator's, ``finetune.sources.generate``). They also copy its content now and then, so
+# a question that borrows the example's words is refused (``usable``).
+EXAMPLE_PASSAGE = "# Coffee\nThe coffee machine on the third floor is cleaned every Friday."
 QUESTION_TEMPLATE = PromptTemplate(
-    "Passage:\n# Coffee\nThe coffee machine on the third floor is cleaned every Friday.\n\n"
+    f"Passage:\n{EXAMPLE_PASSAGE}\n\n"
     "Question: When is the coffee machine on the third floor cleaned?\n\n"
     "Passage:\n{context_str}\n\n{query_str}\nQuestion:"
 )
@@ -48,7 +51,9 @@ QUESTION_QUERY = (
     "Write one question that a reader can answer from this passage alone. "
     "Reply with the question only."
 )
-_LABEL = re.compile(r"^\s*(?:\d+[.)]|[-*]|q(?:uestion)?\s*\d*\s*:)\s*", re.I)
+_LABEL = re.compile(r"^\s*(?:[\d.]*\d[.)]\s+|[-*]\s*|q(?:uestion)?\s*\d*\s*:\s*)", re.I)
+# "What is the answer to the question: …", which small models wrap around what they echo.
+_ECHO = re.compile(r"(?:what is )?the answer to the question(?: is)?\s*:\s*", re.I)
 
 
 @dataclass(frozen=True)
@@ -86,13 +91,28 @@ class BuildReport:
 
 
 def question_from(reply: str) -> str | None:
-    """The first line of ``reply`` that reads as a question ("Q: …", "1. …" labels off),
-    or None."""
+    """The first line of ``reply`` that reads as a question ("Q: …", "1. …" labels off, and
+    an echoed "What is the answer to the question: …" wrapper), or None."""
     for line in reply.splitlines():
+        line = _ECHO.split(line)[-1]
         line = _LABEL.sub("", line).strip().strip("\"'*").strip()
         if len(line) > 8 and line.endswith("?"):
             return line
     return None
+
+
+def usable(question: str, reference: str, passage: str) -> tuple[str, str] | None:
+    """The (question, reference) to keep from what the model wrote about ``passage``, or
+    None: a question must share a key word with the passage and none with the worked
+    example that the passage lacks; a reference must be an answer (not a question, not the
+    question again, not empty), its "1." numbering and echoed wrapper taken off."""
+    in_passage, asked = key_words(passage), key_words(question)
+    if not asked & in_passage or (asked & key_words(EXAMPLE_PASSAGE)) - in_passage:
+        return None
+    reference = _LABEL.sub("", _ECHO.split(reference.strip())[-1]).strip()
+    if not reference or reference.endswith("?") or key_words(reference) <= asked:
+        return None
+    return question, reference
 
 
 def _spread(count: int, wanted: int) -> list[int]:
@@ -147,9 +167,8 @@ def _triple(llm: LLM, text: str) -> tuple[str, str] | None:
         generated = generator.generate_dataset_from_nodes(num=1)
     for query_id, raw in generated.queries.items():
         question = question_from(raw)
-        reference = (generated.responses.get(query_id) or "").strip()
-        if question and reference:
-            return question, reference
+        if question:
+            return usable(question, generated.responses.get(query_id) or "", text)
     return None
 
 
