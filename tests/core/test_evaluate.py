@@ -364,3 +364,30 @@ def test_a_remote_judge_needs_consent_then_grades_each_answer(  # type: ignore[n
     report = services.eval_report(run.id)
     assert report.configs[0].faithfulness == on.faithfulness
     assert report.configs[1].correctness == off.correctness
+
+
+def test_the_style_sentence_compares_persona_and_fine_tuned_with_base_without_retrieval() -> None:
+    from desktop.core.evaluate.report import ConfigScores, _style_sentence
+
+    def row(spec: str, style: float, tokens_in: float) -> tuple[ConfigScores, CellConfig]:
+        c = CellConfig.parse(spec)
+        return ConfigScores(spec, c.label, answered=5, style=style, tokens_in=tokens_in), c
+
+    base, base_off = row("local:default", 0.28, 982), row("local:default,retrieval=off", 0.32, 28)
+    persona_off = row("local:default,persona=N,retrieval=off", 0.33, 72)
+    tuned_off = row("local:ft:n,retrieval=off", 0.51, 28)
+    assert _style_sentence([base, base_off, persona_off, tuned_off]) == (
+        "Style without retrieval (0–1): base 0.32, persona prompt 0.33 (no change), fine-tuned "
+        "0.51 (higher). The fine-tuned model carries the voice better than the prompt, with 44 "
+        "prompt tokens fewer per question."
+    )
+    close = row("local:default,persona=N,retrieval=off", 0.50, 72)
+    assert _style_sentence([base_off, close, tuned_off]) == (
+        "Style without retrieval (0–1): base 0.32, persona prompt 0.50 (higher), fine-tuned "
+        "0.51 (higher). The two carry it about as well; the fine-tuned one needs 44 prompt "
+        "tokens fewer."
+    )
+    assert "No fine-tuned model was in the run" in (
+        _style_sentence([base, base_off, persona_off]) or ""
+    )
+    assert _style_sentence([base]) is None

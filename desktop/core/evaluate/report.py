@@ -367,6 +367,51 @@ def _retrieval_sentence(
     return None
 
 
+def _change(score: float, base: float) -> str:
+    if score > base + SAME:
+        return "higher"
+    return "lower" if score < base - SAME else "no change"
+
+
+def _style_sentence(rows: list[tuple[ConfigScores, CellConfig]]) -> str | None:
+    """How the persona prompt and the fine-tuned model compare with base on style, without
+    retrieval where the run has it (passages pull every answer towards the documents'
+    wording), else with it; None without a base and a persona or fine-tuned row."""
+    for retrieval in (False, True):
+        same = [(s, c) for s, c in rows if c.retrieval == retrieval and s.style is not None]
+        base = next((s for s, c in same if _is_base(c)), None)
+        persona = next((s for s, c in same if c.persona and not is_fine_tuned(c.model)), None)
+        tuned = next((s for s, c in same if is_fine_tuned(c.model)), None)
+        if base is None or base.style is None or (persona is None and tuned is None):
+            continue
+        parts = [f"base {base.style:.2f}"]
+        for name, row in (("persona prompt", persona), ("fine-tuned", tuned)):
+            if row is not None and row.style is not None:
+                parts.append(f"{name} {row.style:.2f} ({_change(row.style, base.style)})")
+        setting = "with" if retrieval else "without"
+        sentence = f"Style {setting} retrieval (0–1): {', '.join(parts)}."
+        if tuned is None:
+            return sentence + (
+                " No fine-tuned model was in the run: train one to see whether it keeps the "
+                "voice without the prompt."
+            )
+        if persona is None or persona.style is None or tuned.style is None:
+            return sentence
+        saved = (persona.tokens_in or 0) - (tuned.tokens_in or 0)
+        fewer = f", with {saved:.0f} prompt tokens fewer per question" if saved > 0 else ""
+        if tuned.style > persona.style + SAME:
+            return (
+                f"{sentence} The fine-tuned model carries the voice better than the prompt{fewer}."
+            )
+        if abs(tuned.style - persona.style) <= SAME:
+            cheaper = (
+                f"; the fine-tuned one needs {saved:.0f} prompt tokens fewer" if saved > 0 else ""
+            )
+            return f"{sentence} The two carry it about as well{cheaper}."
+        return sentence + " The persona prompt carries the voice better than the fine-tuned model."
+    return None
+
+
 def recommend(report: Report, parsed: list[CellConfig]) -> str:
     """A plain recommendation drawn from the numbers: what retrieval did to facts, how the
     persona prompt and the fine-tuned model compare on style and prompt tokens, and which
@@ -378,24 +423,9 @@ def recommend(report: Report, parsed: list[CellConfig]) -> str:
     retrieval = _retrieval_sentence(rows, report.configs, parsed)
     if retrieval:
         sentences.append(retrieval)
-    base = next((s for s, c in rows if _is_base(c)), None)
-    persona = next((s for s, c in rows if c.persona and s.style is not None), None)
-    tuned = next((s for s, c in rows if is_fine_tuned(c.model) and s.style is not None), None)
-    if persona and tuned and base and base.style is not None:
-        same = abs((persona.style or 0) - (tuned.style or 0)) <= 0.1
-        saved = (persona.tokens_in or 0) - (tuned.tokens_in or 0)
-        cheaper = f", the fine-tuned one {saved:.0f} prompt tokens cheaper per question"
-        sentences.append(
-            f"Style (0–1, base {base.style:.2f}): the persona prompt scored {persona.style:.2f}, "
-            f"the fine-tuned model {tuned.style:.2f}"
-            + (f", about the same{cheaper}." if same and saved > 0 else ".")
-        )
-    elif persona and base and base.style is not None:
-        sentences.append(
-            f"Style (0–1): the persona prompt scored {persona.style:.2f} against base "
-            f"{base.style:.2f}. No fine-tuned model was in the run: train one to see whether "
-            "it keeps the voice without the prompt."
-        )
+    style = _style_sentence(rows)
+    if style:
+        sentences.append(style)
     elif report.style_note and report.style_accuracy is None:
         sentences.append(report.style_note)
     best = max(
