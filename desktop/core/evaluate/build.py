@@ -199,6 +199,7 @@ def build_from_folder(
         raise EvaluationError(f"--questions must be at least 1, not {questions}.")
     root = str(folder.resolve())
     used: set[str] = set()
+    asked: set[str] = set()  # a question asked twice (of two chunks) is kept once
     if evals.exists(name):
         existing = evals.get(name)
         if existing.source != SetSource.GENERATED or existing.folder != root:
@@ -207,6 +208,7 @@ def build_from_folder(
                 f"{existing.folder or 'no folder'}): choose another name."
             )
         used = {item.source_text or "" for item in existing.items}
+        asked = {item.question.casefold() for item in existing.items}
     chunks = _chunks(library, store, Path(root), questions)
     if not evals.exists(name):
         evals.create(name, SetSource.GENERATED, folder=root, model=model_id)
@@ -235,9 +237,10 @@ def build_from_folder(
         report(path)
         tried += 1
         triple = _triple(llm, text)
-        if triple is None:
+        if triple is None or triple[0].casefold() in asked:
             skipped += 1
             continue
+        asked.add(triple[0].casefold())
         evals.append(name, [EvalItem(triple[0], triple[1], path, text)])
         used.add(text)
         written += 1
