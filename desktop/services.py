@@ -517,11 +517,16 @@ class Services:
         return default_grid(self.settings.default_model, persona, tuned[0] if tuned else None)
 
     def check_model(self, model_id: str) -> None:
-        """ModelError when ``model_id`` cannot be used here: a malformed id, a local model
-        whose file (or fine-tuned adapter) is missing. Remote models are their provider's
-        to judge, when asked. Nothing is loaded."""
-        split_model_id(model_id)
-        if model_id.startswith(LOCAL_FT_PREFIX):
+        """ModelError when ``model_id`` cannot be used here: a malformed id, an unknown
+        provider, a local model whose file (or fine-tuned adapter) is missing. A remote
+        provider's own models are its to judge, when asked. Nothing is loaded."""
+        name, _ = split_model_id(model_id)
+        if is_remote(model_id):
+            # Imported on first use: it loads the OpenAI SDK, which takes a while.
+            from desktop.core.models.providers import provider
+
+            provider(name, self.settings)  # ModelError for a provider that is not set up
+        elif model_id.startswith(LOCAL_FT_PREFIX):
             self.local_training.resolve(model_id)
         elif model_id.startswith(LOCAL_PREFIX):
             local_llm_path(model_id, self.settings)

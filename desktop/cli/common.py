@@ -14,8 +14,10 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from desktop.core.files import write_atomically
 from desktop.core.tasks import CancelToken
 
 if TYPE_CHECKING:
@@ -127,3 +129,31 @@ def require_consent(services: Services, model_id: str, allowed: bool, doing: str
             "Run again with --allow-remote to agree."
         )
     services.allow_remote(provider)
+
+
+def write_output(services: Services, target: str, text: str, flag: str) -> Path:
+    """Write ``text`` to the file a person named with ``flag`` (``--to``, ``--html``),
+    atomically, and return where it went. A symlink is written through to its file.
+
+    Raises UsageError naming the flag and path for an empty path, a folder, a device or
+    pipe, a file inside Folio's data folder (its databases must not be overwritten), or a
+    write the system refuses.
+    """
+    if not target.strip():
+        raise UsageError(f"{flag} needs a file name.")
+    path = Path(target).expanduser().resolve()
+    home = services.home.resolve()
+    if path == home or home in path.parents:
+        raise UsageError(
+            f"{flag} {target}: that is inside Folio's data folder; choose another place."
+        )
+    if path.exists() and not path.is_file():
+        kind = "a folder" if path.is_dir() else "not a regular file"
+        raise UsageError(f"{flag} {target}: {kind}; give a file name.")
+    if not path.parent.is_dir():
+        raise UsageError(f"{flag} {target}: the folder {path.parent} does not exist.")
+    try:
+        write_atomically(path, [text])
+    except OSError as exc:
+        raise UsageError(f"{flag} {target}: cannot write it ({exc.strerror or exc}).") from exc
+    return path

@@ -26,6 +26,7 @@ from desktop.cli.common import (
     interruptible,
     positive_int,
     require_consent,
+    write_output,
 )
 from desktop.core.errors import ChatError, DatasetError, EvaluationError, ModelError
 from desktop.core.evaluate.cells import CellConfig
@@ -135,10 +136,10 @@ def cmd_show(services: Services, args: argparse.Namespace) -> int:
 
 def cmd_export(services: Services, args: argparse.Namespace) -> int:
     # Imported on first use: it loads LlamaIndex.
-    from desktop.core.evaluate.build import write_jsonl
+    from desktop.core.evaluate.build import jsonl_text
 
     found = _set(services, args.name)
-    write_jsonl(found.items, Path(args.to))
+    write_output(services, args.to, jsonl_text(found.items), "--to")
     emit(args, {"name": found.name, "path": args.to, "questions": len(found.items)},
          f"Wrote {len(found.items)} questions to {args.to}.")  # fmt: skip
     return EXIT_OK
@@ -255,9 +256,11 @@ def report_text(report: Report) -> str:
 def cmd_report(services: Services, args: argparse.Namespace) -> int:
     # Imported on first use: the report needs numpy and the embedding model.
     from desktop.core.evaluate.report_html import to_html
-    from desktop.core.files import write_atomically
 
     _set(services, args.name)
+    for flag, target in (("--html", args.html), ("--csv", args.csv)):
+        if target is not None:  # checked before the report is computed
+            write_output(services, target, "", flag)
     runs = services.evals.runs(args.name)
     if args.run:
         chosen = [r for r in runs if r.id == args.run]
@@ -267,9 +270,9 @@ def cmd_report(services: Services, args: argparse.Namespace) -> int:
         raise UsageError(f"{args.name!r} has not been run yet: `folio-cli eval run {args.name!r}`.")
     report = services.eval_report((chosen if args.run else runs)[0].id)
     if args.html:
-        write_atomically(Path(args.html), [to_html(report)])
+        write_output(services, args.html, to_html(report), "--html")
     if args.csv:
-        write_atomically(Path(args.csv), [report.to_csv()])
+        write_output(services, args.csv, report.to_csv(), "--csv")
     emit(args, report.to_json(), report_text(report))
     return EXIT_OK
 

@@ -315,9 +315,67 @@ def test_eval_import_run_report_and_their_json_shapes(  # type: ignore[no-untype
         capsys.readouterr().err
     )
     assert main(["--home", home, "eval", "import", str(docs), "--name", "y"]) == 2
-    assert f"Cannot read {docs}" in capsys.readouterr().err
+    assert f"{docs} is not a file" in capsys.readouterr().err
     assert (
         main(["--home", home, "eval", "run", "hb", "--config", "local:default,retrieval=maybe"])
         == 2
     )
     assert "'retrieval=maybe' is not persona=NAME" in capsys.readouterr().err
+
+
+def test_eval_refuses_odd_input_with_exit_2_and_keeps_what_is_stored(  # type: ignore[no-untyped-def]
+    capsys, cli_home: Path, docs: Path, tmp_path: Path
+) -> None:
+    home = str(cli_home)
+    run(capsys, "--home", home, "ingest", str(docs), "--json")
+    odd = tmp_path / "odd.jsonl"
+    # U+2028 and U+0085 inside JSON strings are no line breaks.
+    odd.write_text(
+        json.dumps(
+            {"question": "Line\u2028break?", "reference": "Next\x85line."}, ensure_ascii=False
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    assert main(["--home", home, "eval", "import", str(odd), "--name", "  odd  "]) == 0
+    capsys.readouterr()
+    code, shown = run(capsys, "--home", home, "eval", "show", " odd ", "--json")  # trimmed
+    assert code == 0 and shown["items"][0]["question"] == "Line\u2028break?"
+    back = tmp_path / "back.jsonl"
+    assert main(["--home", home, "eval", "export", "odd", "--to", str(back)]) == 0
+    assert main(["--home", home, "eval", "import", str(back), "--name", "back"]) == 0
+    capsys.readouterr()
+
+    refusals = [
+        (["export", "odd", "--to", str(cli_home / "evaluations.db")], "inside Folio's data folder"),
+        (["export", "odd", "--to", str(tmp_path)], "a folder; give a file name"),
+        (["export", "odd", "--to", str(tmp_path / "no" / "x.jsonl")], "does not exist"),
+        (["export", "odd", "--to", ""], "--to needs a file name"),
+        (["report", "odd", "--html", str(tmp_path / "no" / "r.html")], "does not exist"),
+        (["run", "odd", "--config", "local:default", "--config", "local:default,retrieval=on"],
+         "local:default,retrieval=on is listed twice"),
+        (["run", "odd", "--config", "nowhere:model"], "Unknown provider 'nowhere'"),
+        (["run", "odd", "--config", "openai:gpt-4o-mini"], "--allow-remote"),
+        (["run", "odd", "--persona", "Ghost"], "No persona named 'Ghost'"),
+        (["build", "--folder", str(docs), "--name", "bad\u202ename"], "no control or formatting"),
+        (["import", "/dev/null", "--name", "dev"], "is not a file"),
+    ]  # fmt: skip
+    for argv, said in refusals:
+        assert main(["--home", home, "eval", *argv]) == 2, argv
+        err = capsys.readouterr().err
+        assert said in err and "Traceback" not in err, (argv, err)
+    assert Services(cli_home).evals.exists("odd")  # the database was not written over
+    assert Services(cli_home).evals.runs("odd") == []  # nothing refused left a run
+
+    typed = tmp_path / "typed.jsonl"
+    typed.write_text(json.dumps({"question": "Q?", "reference": "A.", "source_text": ["a"]}) + "\n")
+    assert main(["--home", home, "eval", "import", str(typed), "--name", "typed"]) == 2
+    assert 'line 1: "source_text" is not text' in capsys.readouterr().err
+
+    short = tmp_path / "short"
+    short.mkdir()
+    (short / "tiny.md").write_text("Too short to ask about.")
+    run(capsys, "--home", home, "ingest", str(short), "--json")
+    assert main(["--home", home, "eval", "build", "--folder", str(short), "--name", "tiny"]) == 2
+    assert "shorter than 120 characters" in capsys.readouterr().err
+    assert not Services(cli_home).evals.exists("tiny")  # no empty set is left behind

@@ -53,6 +53,15 @@ CANTEEN = (
     "daily dish six euros; staff pay with their badge."
 )
 
+PRINTERS = (
+    "# Printers\n\nThe colour printer by the kitchen prints on both sides by default. Toner "
+    "cartridges are kept in the locked cupboard; the office manager has the key."
+)
+VISITORS = (
+    "# Visitors\n\nVisitors sign in at reception and wear a paper badge. They must be met "
+    "at the lift by the colleague they visit and may not enter the server room."
+)
+
 
 @pytest.fixture
 def library(make_services, tmp_path: Path):  # type: ignore[no-untyped-def]
@@ -63,6 +72,8 @@ def library(make_services, tmp_path: Path):  # type: ignore[no-untyped-def]
     # More chunks than questions: a small model writes no usable question for some.
     (folder / "parking.md").write_text(PARKING)
     (folder / "canteen.md").write_text(CANTEEN)
+    (folder / "printers.md").write_text(PRINTERS)
+    (folder / "visitors.md").write_text(VISITORS)
     services = make_services(Settings(max_answer_tokens=24))
     services.ingestor.ingest([folder])
     return services, folder
@@ -113,6 +124,9 @@ def test_question_from_reads_the_first_question_line() -> None:
     # Small models wrap what they echo; the wrapper is taken off.
     echoed = "What is the answer to the question: the answer to the question: Can it be free?"
     assert question_from(echoed) == "Can it be free?"
+    assert (
+        question_from("What is the answer to this question? Who has the key?") == "Who has the key?"
+    )
 
 
 def test_a_written_pair_is_kept_only_when_it_is_about_the_passage_and_answers_it() -> None:
@@ -237,7 +251,7 @@ def test_a_set_is_built_edited_run_stopped_resumed_and_reported(library, tmp_pat
     made = services.evals.get("docs")
     assert made.source == SetSource.GENERATED and made.folder == str(folder.resolve())
     names = {Path(i.source_path or "").name for i in made.items}
-    assert len(names) == 2 and names <= {"leave.md", "laptops.md", "parking.md", "canteen.md"}
+    assert len(names) == 2 and all(name.endswith(".md") for name in names)
     assert all(i.question.endswith("?") and i.reference and i.source_text for i in made.items)
     assert progress[-1].questions_written == 2
 
@@ -280,8 +294,8 @@ def test_a_set_is_built_edited_run_stopped_resumed_and_reported(library, tmp_pat
     off = [r for r in results if r.config == configs[1].spec()]
     assert all(r.sources and r.ttft_ms and r.tokens_in for r in on)
     assert all(not r.sources and r.rank is None for r in off)
-    # Four short files and the default top k of 5: every chunk is given, the passage too.
-    assert all(r.rank in (1, 2, 3, 4) for r in on)
+    # Six short files, the default top k of 5: the passage is among them for most questions.
+    assert all(r.rank is None or 1 <= r.rank <= 5 for r in on) and any(r.rank for r in on)
     assert all(0 <= (r.facts or 0) <= 1 for r in results)
     assert services.evaluator.start("docs", configs).id != run.id  # finished: a new run
 
@@ -292,7 +306,9 @@ def test_a_set_is_built_edited_run_stopped_resumed_and_reported(library, tmp_pat
     assert list(scores) == [c.spec() for c in configs]
     for needed in ("hit_at_k", "mrr", "facts", "style", "ttft_ms", "cost_per_1000_usd"):
         assert all(needed in s for s in scores.values())
-    assert scores[configs[0].spec()]["hit_at_k"] == 1.0
+    hits = [r.rank for r in on if r.rank]
+    assert scores[configs[0].spec()]["hit_at_k"] == len(hits) / len(on) > 0
+    assert scores[configs[0].spec()]["mrr"] == pytest.approx(sum(1 / r for r in hits) / len(on))
     assert scores[configs[1].spec()]["hit_at_k"] == 0.0 and scores[configs[1].spec()]["mrr"] == 0.0
     assert scores[configs[0].spec()]["cost_per_1000_usd"] == 0.0
     assert scores[configs[1].spec()]["prompt_tokens_added"] == 0.0
@@ -391,3 +407,15 @@ def test_the_style_sentence_compares_persona_and_fine_tuned_with_base_without_re
         _style_sentence([base, base_off, persona_off]) or ""
     )
     assert _style_sentence([base]) is None
+
+
+def test_a_question_the_model_cannot_take_fails_alone_and_the_run_goes_on(library) -> None:  # type: ignore[no-untyped-def]
+    services, _ = library
+    huge = EvalItem("Why? " * 20_000, "Because.")  # far past the model's context
+    services.evals.create("huge", SetSource.MANUAL, [huge, EvalItem("How many days?", "Five.")])
+    configs = [CellConfig("local:default", retrieval=False)]
+    run = services.evaluator.run(services.evaluator.start("huge", configs))
+    failed, answered = services.evals.results(run.id)
+    assert failed.item_id == huge.id and "local:default could not answer" in (failed.error or "")
+    assert answered.error is None and answered.answer
+    assert run.finished_at is None  # the failed answer is tried again on the next run

@@ -9,6 +9,7 @@ no record of their chunk. Chunks are taken spread over the folder's files, not t
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import time
@@ -25,7 +26,7 @@ from llama_index.core.schema import TextNode
 from desktop.core.chat.history import ChatStore
 from desktop.core.errors import EvaluationError
 from desktop.core.evaluate.scores import key_words
-from desktop.core.evaluate.sets import EvalItem, EvalSet, EvalStore, SetSource
+from desktop.core.evaluate.sets import EvalItem, EvalSet, EvalStore, SetSource, check_name
 from desktop.core.files import write_atomically
 from desktop.core.library.catalog import Library
 from desktop.core.store import FolioStore
@@ -36,6 +37,8 @@ MIN_CHUNK_CHARS = 120
 # Chunks tried per question wanted before giving up: a small model writes no usable
 # question for some chunks.
 TRIES_PER_QUESTION = 3
+# A JSONL evaluation set larger than this is refused before it is read into memory.
+MAX_JSONL_BYTES = 200_000_000
 
 # Sent with the chunk. A worked example first: small models copy a format they have just
 # seen far more reliably than one they are told about (the same finding as the fine-tuning
@@ -53,7 +56,7 @@ QUESTION_QUERY = (
 )
 _LABEL = re.compile(r"^\s*(?:[\d.]*\d[.)]\s+|[-*]\s*|q(?:uestion)?\s*\d*\s*:\s*)", re.I)
 # "What is the answer to the question: …", which small models wrap around what they echo.
-_ECHO = re.compile(r"(?:what is )?the answer to the question(?: is)?\s*:\s*", re.I)
+_ECHO = re.compile(r"(?:what is )?the answer to (?:the|this) question(?: is)?\s*[:?]\s*", re.I)
 
 
 @dataclass(frozen=True)
@@ -197,6 +200,7 @@ def build_from_folder(
     """
     if questions < 1:
         raise EvaluationError(f"--questions must be at least 1, not {questions}.")
+    name = check_name(name)
     root = str(folder.resolve())
     used: set[str] = set()
     asked: set[str] = set()  # a question asked twice (of two chunks) is kept once
@@ -210,7 +214,9 @@ def build_from_folder(
         used = {item.source_text or "" for item in existing.items}
         asked = {item.question.casefold() for item in existing.items}
     chunks = _chunks(library, store, Path(root), questions)
-    if not evals.exists(name):
+    next_chunk = next(chunks, None)  # refuses a folder with nothing indexed, before a set exists
+    created = not evals.exists(name)
+    if created:
         evals.create(name, SetSource.GENERATED, folder=root, model=model_id)
     written = len(used)
     tried = skipped = 0
@@ -226,7 +232,7 @@ def build_from_folder(
 
     report(None)
     cancelled = False
-    for path, text in chunks:
+    for path, text in itertools.chain([next_chunk] if next_chunk else [], chunks):
         if written >= questions or tried >= questions * TRIES_PER_QUESTION:
             break
         if cancel is not None and cancel.cancelled:
@@ -246,6 +252,18 @@ def build_from_folder(
         written += 1
         made_here += 1
     report(None)
+    if created and made_here == 0:
+        evals.delete(name)  # no empty set is left behind
+        if not cancelled:
+            raise EvaluationError(
+                f"No question could be written from {root}: "
+                + (
+                    f"the model wrote no usable question for the {tried} passages tried; "
+                    "try another model."
+                    if tried
+                    else f"its passages are all shorter than {MIN_CHUNK_CHARS} characters."
+                )
+            )
     return BuildReport(made_here, written, questions, skipped, cancelled)
 
 
@@ -269,6 +287,13 @@ def read_jsonl(path: Path) -> list[EvalItem]:
     needs; nothing is read from a file with a bad line.
     """
     try:
+        if not path.is_file():  # a folder, a pipe or a device would hang or never end
+            raise EvaluationError(f"{path} is not a file: give a JSONL file.")
+        if path.stat().st_size > MAX_JSONL_BYTES:
+            raise EvaluationError(
+                f"{path} is over {MAX_JSONL_BYTES // 1_000_000} MB: an evaluation set is "
+                "questions and answers; split it."
+            )
         raw = path.read_bytes()
     except OSError as exc:
         raise EvaluationError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
@@ -280,7 +305,9 @@ def read_jsonl(path: Path) -> list[EvalItem]:
         ) from exc
     items: list[EvalItem] = []
     problems: list[str] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # Lines end at "\n" only, as JSONL's do: splitlines() would also break at U+2028 or
+    # U+0085 inside a JSON string.
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -303,12 +330,20 @@ def read_jsonl(path: Path) -> list[EvalItem]:
         if source_text is None and isinstance(contexts, list) and contexts:
             source_text = contexts[0]
         source_path = record.get("source_path")
+        wrong = [
+            name
+            for name, value in (("source_text", source_text), ("source_path", source_path))
+            if value is not None and not isinstance(value, str)
+        ]
+        if wrong:
+            problems.append(f'line {number}: "{wrong[0]}" is not text')
+            continue
         items.append(
             EvalItem(
                 question.strip(),
                 reference.strip(),
-                source_path if isinstance(source_path, str) and source_path else None,
-                source_text if isinstance(source_text, str) and source_text.strip() else None,
+                source_path or None,
+                source_text if source_text and source_text.strip() else None,
             )
         )
     if problems:
@@ -330,9 +365,15 @@ def import_jsonl(evals: EvalStore, name: str, path: Path) -> EvalSet:
     return evals.create(name, SetSource.IMPORTED, read_jsonl(path))
 
 
+def jsonl_text(items: list[EvalItem]) -> str:
+    """``items`` as JSONL that ``read_jsonl`` reads back. Non-ASCII is escaped, so no line
+    holds a character another reader takes for a line break (U+2028, U+0085)."""
+    return "".join(json.dumps(i.to_json()) + "\n" for i in items)
+
+
 def write_jsonl(items: list[EvalItem], path: Path) -> None:
-    """Write ``items`` as JSONL that ``read_jsonl`` reads back (atomically)."""
-    write_atomically(path, (json.dumps(i.to_json(), ensure_ascii=False) + "\n" for i in items))
+    """Write ``items`` as JSONL (``jsonl_text``), atomically."""
+    write_atomically(path, [jsonl_text(items)])
 
 
 def from_liked(chats: ChatStore, evals: EvalStore, name: str) -> EvalSet:

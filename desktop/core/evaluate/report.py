@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from desktop.core.errors import DatasetError
 from desktop.core.evaluate.cells import CellConfig
 from desktop.core.evaluate.sets import EvalItem, ResultRecord, RunRecord
 from desktop.core.evaluate.style import QUESTIONS_HELD_OUT, StyleModel, held_out, train_style
@@ -144,9 +145,7 @@ class StyleContext:
 def style_context(run: RunRecord, datasets: DatasetStore) -> StyleContext:
     """The persona whose voice ``run`` scores (its ``style_persona``, else the first persona
     in its grid) and that persona's example answers: the run's ``style_dataset``, else every
-    dataset made in that persona's voice.
-
-    Raises DatasetError when the run names a dataset that no longer exists.
+    dataset made in that persona's voice. A dataset removed since is left out.
     """
     persona = run.style_persona or next(
         (c.persona for c in map(CellConfig.parse, run.configs) if c.persona), None
@@ -159,7 +158,10 @@ def style_context(run: RunRecord, datasets: DatasetStore) -> StyleContext:
         names = [d.name for d in datasets.all() if d.persona == persona]
     examples = []
     for name in names:
-        train, validation = datasets.load(name)
+        try:
+            train, validation = datasets.load(name)
+        except DatasetError:  # removed since the run: the persona's own answers stand in
+            continue
         examples += [e.answer for e in train + validation if e.answer.strip()]
     return StyleContext(persona, examples)
 

@@ -75,20 +75,32 @@ class Evaluator:
         style_dataset: str | None = None,
         new: bool = False,
     ) -> RunRecord:
-        """The run to work on: the newest unfinished run of this set over this grid
-        (resumed), or a new one (always with ``new``).
+        """The run to work on: the newest unfinished run of this set over this grid with
+        the same options (resumed), or a new one (always with ``new``).
 
-        Raises EvaluationError for an unknown or empty set or no configurations; ChatError
-        for a grid with a cell that cannot run (``check``); ModelError for a judge that
-        cannot be used; ConsentRequired when a remote judge's provider has not agreed to
-        receive passages.
+        Raises EvaluationError for an unknown or empty set, no configurations or one listed
+        twice; ChatError for a grid with a cell that cannot run (``check``) or an unknown
+        style persona; ModelError for a judge that cannot be used; ConsentRequired when a
+        remote provider (a retrieval-on cell's or the judge's) has not agreed to receive
+        passages.
         """
+        set_name = set_name.strip()
         items = self.evals.get(set_name).items
         if not items:
             raise EvaluationError(f"The evaluation set {set_name!r} has no questions yet.")
         if not configs:
             raise EvaluationError("A run needs at least one configuration.")
+        specs = [c.spec() for c in configs]
+        twice = next((spec for n, spec in enumerate(specs) if spec in specs[:n]), None)
+        if twice is not None:
+            raise EvaluationError(f"The configuration {twice} is listed twice: list it once.")
         self._check(configs)
+        for config in configs:
+            provider = self.chats.consent_needed(config.model) if config.retrieval else None
+            if provider is not None:
+                raise ConsentRequired(provider)
+        if style_persona:
+            self.chats.store.personas.get(style_persona)  # ChatError naming it
         if judge_model:
             provider = self.chats.consent_needed(judge_model)
             if provider is not None:
@@ -100,10 +112,15 @@ class Evaluator:
                     "judge.",
                 )
             self._llm(judge_model)  # a judge that cannot be used fails before any answer
-        specs = [c.spec() for c in configs]
         if not new:
             resumed = self.evals.unfinished(set_name, specs)
-            if resumed is not None:
+            chosen = (top_k, judge_model, style_persona, style_dataset)
+            if resumed is not None and chosen == (
+                resumed.top_k,
+                resumed.judge,
+                resumed.style_persona,
+                resumed.style_dataset,
+            ):
                 return resumed
         return self.evals.start_run(
             set_name, specs, top_k=top_k, judge=judge_model, style_persona=style_persona,
@@ -211,6 +228,12 @@ class Evaluator:
             )
         except (ChatError, FolioError) as exc:
             result.error = str(exc)
+            return result
+        except Exception as exc:
+            # The model's own library refuses some inputs with its own errors (llama.cpp's
+            # ValueError for a question longer than its context): the result keeps it, and
+            # the run goes on to the next.
+            result.error = f"{config.model} could not answer: {exc}"
             return result
         if cancel.cancelled and answer.interrupted:
             return None

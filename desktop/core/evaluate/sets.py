@@ -14,6 +14,7 @@ import json
 import sqlite3
 import threading
 import time
+import unicodedata
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -188,14 +189,18 @@ class ResultRecord:
 
 
 def check_name(name: str) -> str:
-    """``name`` trimmed; raises EvaluationError for an empty or over-long one."""
+    """``name`` trimmed; raises EvaluationError for an empty or over-long one, or one with
+    characters that change how text shows (control, format such as right-to-left
+    overrides, line and paragraph separators)."""
     name = name.strip()
     if not name:
         raise EvaluationError("An evaluation set needs a name.")
-    if len(name) > NAME_LIMIT or any(ord(c) < 32 for c in name):
+    hidden = any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name)
+    if len(name) > NAME_LIMIT or hidden:
+        shown = name[:NAME_LIMIT] + ("…" if len(name) > NAME_LIMIT else "")
         raise EvaluationError(
-            f"The name {name[:NAME_LIMIT]!r}… is not usable: at most {NAME_LIMIT} characters, "
-            "no control characters."
+            f"The name {shown!r} is not usable: at most {NAME_LIMIT} characters, no control "
+            "or formatting characters."
         )
     return name
 
@@ -222,14 +227,17 @@ class EvalStore:
         return [self.get(name) for name in names]
 
     def get(self, name: str) -> EvalSet:
-        """The set called ``name``; raises EvaluationError naming the sets there are."""
+        """The set called ``name`` (spaces around it ignored); raises EvaluationError naming
+        up to ten of the sets there are."""
+        name = name.strip()
         with self.lock:
             row = self._db.execute("SELECT * FROM eval_sets WHERE name = ?", (name,)).fetchone()
             if row is None:
-                known = [r[0] for r in self._db.execute("SELECT name FROM eval_sets")]
+                known = sorted(r[0] for r in self._db.execute("SELECT name FROM eval_sets"))
+                listed = ", ".join(known[:10]) + (", …" if len(known) > 10 else "")
                 raise EvaluationError(
                     f"No evaluation set is called {name!r}"
-                    + (f" (there are: {', '.join(sorted(known))})." if known else ".")
+                    + (f" (there are: {listed})." if known else ".")
                     + " Make one with `folio-cli eval build` or in Evaluate."
                 )
             items = [
@@ -244,8 +252,9 @@ class EvalStore:
         )  # fmt: skip
 
     def exists(self, name: str) -> bool:
+        """Whether a set called ``name`` (spaces around it ignored) exists."""
         with self.lock:
-            found = self._db.execute("SELECT 1 FROM eval_sets WHERE name = ?", (name,))
+            found = self._db.execute("SELECT 1 FROM eval_sets WHERE name = ?", (name.strip(),))
             return found.fetchone() is not None
 
     def create(
@@ -275,6 +284,7 @@ class EvalStore:
 
     def append(self, name: str, items: Iterable[EvalItem]) -> None:
         """Add ``items`` at the end of the set (a build commits each item as it is made)."""
+        name = name.strip()
         with transaction(self._db, self.lock) as db:
             self.get(name)
             end = db.execute(
@@ -287,6 +297,7 @@ class EvalStore:
 
         Raises EvaluationError naming the first row with an empty question or reference.
         """
+        name = name.strip()
         for row, item in enumerate(items, start=1):
             if not item.question.strip():
                 raise EvaluationError(
@@ -304,7 +315,7 @@ class EvalStore:
 
     def rename(self, name: str, new_name: str) -> EvalSet:
         """Rename a set (its runs follow); raises EvaluationError if the new name is taken."""
-        new_name = check_name(new_name)
+        name, new_name = name.strip(), check_name(new_name)
         with transaction(self._db, self.lock) as db:
             self.get(name)
             if new_name != name and self.exists(new_name):
@@ -314,6 +325,7 @@ class EvalStore:
 
     def delete(self, name: str) -> None:
         """Remove a set with its runs and results."""
+        name = name.strip()
         with transaction(self._db, self.lock) as db:
             self.get(name)
             db.execute("DELETE FROM eval_sets WHERE name = ?", (name,))
@@ -358,6 +370,7 @@ class EvalStore:
 
     def runs(self, set_name: str) -> list[RunRecord]:
         """The set's runs, newest first."""
+        set_name = set_name.strip()
         with self.lock:
             rows = self._db.execute(
                 "SELECT * FROM eval_runs WHERE set_name = ? ORDER BY started_at DESC", (set_name,)
