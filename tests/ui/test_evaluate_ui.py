@@ -23,8 +23,8 @@ from desktop.ui.qt import QKeySequence, QMessageBox, Qt
 from desktop.ui.workers import wait_for_jobs
 from tests.ui.confirm import confirmed
 
-# Three short documents, a chunk each: the build asks for two questions, so a passage the
-# small model writes no usable question from leaves another to try.
+# Six short documents, a chunk each: the build asks for two questions, so passages the
+# small model writes no usable question from leave others to try.
 DOCUMENTS = {
     "coffee.md": "# Coffee machine\n\nThe coffee machine on the third floor is cleaned every "
     "Friday by the facilities team. Report faults to extension 4410 so that a technician can "
@@ -34,6 +34,13 @@ DOCUMENTS = {
     "day.\n",
     "bikes.md": "# Bicycle parking\n\nStaff may park bicycles in the basement garage, which "
     "opens at 7 am. The garage has 40 racks and a repair stand with a pump.\n",
+    "printers.md": "# Printers\n\nThe colour printer by the kitchen prints on both sides by "
+    "default. Toner cartridges are kept in the locked cupboard; the office manager has the "
+    "key.\n",
+    "visitors.md": "# Visitors\n\nVisitors sign in at reception and wear a paper badge. They "
+    "must be met at the lift by the colleague they visit and may not enter the server room.\n",
+    "parking.md": "# Car park\n\nThe car park behind the building has 60 spaces, 4 of them "
+    "with chargers for electric cars. Spaces are not reserved; the gate closes at 10 pm.\n",
 }
 ON, OFF = "local:default,retrieval=on", "local:default,retrieval=off"
 EDITED = "When is the coffee machine on the third floor cleaned?"
@@ -76,7 +83,7 @@ def test_a_set_is_built_edited_run_stopped_resumed_reported_and_exported(  # typ
     # The dialog offers the library's folders and refuses one outside the library.
     dialog = BuildDialog(services, ["local:default"], window)
     assert dialog.folder.currentText() == str(folder)
-    assert dialog.indexed.text() == "3 indexed files"
+    assert dialog.indexed.text() == "6 indexed files"
     assert not dialog.use_folder(str(tmp_path))
     assert "is not in the library" in dialog.problem.text()
     dialog.name.setText("office")
@@ -88,7 +95,7 @@ def test_a_set_is_built_edited_run_stopped_resumed_reported_and_exported(  # typ
     assert sets.start_build(dialog.choice()) is not None
     assert not sets.progress.isHidden() and sets.stop_button.isEnabled()
     qtbot.waitUntil(lambda: sets.build is None, timeout=240_000)
-    assert sets.message.text() == "office has 2 of 2 questions."
+    assert sets.message.text().startswith("office has 2 of 2 questions.")  # some may be skipped
     assert sets.progress.format() == "2 of 2 questions" and sets.progress.isHidden()
     assert sets.reading.text().endswith(".md…")  # the last file read
     assert sets.names() == ["office"] and sets.counts == {"office": 2}
