@@ -131,13 +131,12 @@ def require_consent(services: Services, model_id: str, allowed: bool, doing: str
     services.allow_remote(provider)
 
 
-def write_output(services: Services, target: str, text: str, flag: str) -> Path:
-    """Write ``text`` to the file a person named with ``flag`` (``--to``, ``--html``),
-    atomically, and return where it went. A symlink is written through to its file.
+def check_output(services: Services, target: str, flag: str) -> Path:
+    """Where ``target`` (given with ``flag``) would be written, checked without writing.
 
     Raises UsageError naming the flag and path for an empty path, a folder, a device or
-    pipe, a file inside Folio's data folder (its databases must not be overwritten), or a
-    write the system refuses.
+    pipe, a file inside Folio's data folder (its databases must not be overwritten) or a
+    missing folder, so a command can refuse before it does any work.
     """
     if not target.strip():
         raise UsageError(f"{flag} needs a file name.")
@@ -152,8 +151,33 @@ def write_output(services: Services, target: str, text: str, flag: str) -> Path:
         raise UsageError(f"{flag} {target}: {kind}; give a file name.")
     if not path.parent.is_dir():
         raise UsageError(f"{flag} {target}: the folder {path.parent} does not exist.")
+    return path
+
+
+def write_output(services: Services, target: str, text: str, flag: str) -> Path:
+    """Write ``text`` to the file a person named with ``flag`` (``--to``, ``--html``),
+    atomically, and return where it went. A symlink is written through to its file.
+
+    Raises UsageError as ``check_output`` does, or naming the flag and path for a write the
+    system refuses.
+    """
+    path = check_output(services, target, flag)
     try:
         write_atomically(path, [text])
     except OSError as exc:
         raise UsageError(f"{flag} {target}: cannot write it ({exc.strerror or exc}).") from exc
     return path
+
+
+def grid_specs(services: Services, configs: list[str] | None, set_name: str | None) -> list[str]:
+    """The cell specs of ``--set NAME`` (a saved comparison set) followed by the ``--config``
+    ones, as given. UsageError naming the saved sets when ``set_name`` is not one of them."""
+    specs = list(configs or [])
+    if set_name is None:
+        return specs
+    sets = services.comparer.saved.sets()
+    name = set_name.strip()
+    if name not in sets:
+        known = ", ".join(repr(n) for n in sets) or "none yet"
+        raise UsageError(f"--set: there is no comparison set {name!r} (saved sets: {known}).")
+    return sets[name] + specs

@@ -22,6 +22,7 @@ from desktop.cli.common import (
     UsageError,
     allow_remote,
     emit,
+    grid_specs,
     interruptible,
     positive_int,
 )
@@ -35,14 +36,7 @@ if TYPE_CHECKING:
 
 def _configs(services: Services, args: argparse.Namespace) -> list[CellConfig]:
     """The grid asked for; UsageError for a malformed spec or an unknown set."""
-    specs: list[str] = list(args.config or [])
-    if args.set is not None:
-        sets = services.comparer.saved.sets()
-        name = args.set.strip()
-        if name not in sets:
-            known = ", ".join(repr(n) for n in sets) or "none yet"
-            raise UsageError(f"--set: there is no comparison set {name!r} (saved sets: {known}).")
-        specs = sets[name] + specs
+    specs = grid_specs(services, args.config, args.set)
     if args.save_set is not None and not args.save_set.strip():
         raise UsageError("--save-set needs a name for the set, e.g. --save-set leave.")
     try:

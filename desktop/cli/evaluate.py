@@ -22,7 +22,9 @@ from desktop.cli.common import (
     ProgressLine,
     UsageError,
     allow_remote,
+    check_output,
     emit,
+    grid_specs,
     interruptible,
     positive_int,
     require_consent,
@@ -153,17 +155,9 @@ def cmd_remove(services: Services, args: argparse.Namespace) -> int:
 
 
 def _grid(services: Services, args: argparse.Namespace) -> list[CellConfig]:
-    specs: list[str] = list(args.config or [])
-    if args.set is not None:
-        sets = services.comparer.saved.sets()
-        if args.set.strip() not in sets:
-            known = ", ".join(repr(n) for n in sets) or "none yet"
-            raise UsageError(
-                f"--set: there is no comparison set {args.set!r} (saved sets: {known})."
-            )
-        specs = sets[args.set.strip()] + specs
+    """The grid asked for (``--set`` then ``--config``), else the default grid."""
     try:
-        configs = [CellConfig.parse(spec) for spec in specs]
+        configs = [CellConfig.parse(spec) for spec in grid_specs(services, args.config, args.set)]
     except ChatError as exc:
         raise _usage(exc) from exc
     return configs or services.default_grid()
@@ -260,7 +254,7 @@ def cmd_report(services: Services, args: argparse.Namespace) -> int:
     _set(services, args.name)
     for flag, target in (("--html", args.html), ("--csv", args.csv)):
         if target is not None:  # checked before the report is computed
-            write_output(services, target, "", flag)
+            check_output(services, target, flag)
     runs = services.evals.runs(args.name)
     if args.run:
         chosen = [r for r in runs if r.id == args.run]

@@ -60,6 +60,15 @@ def eta_phrase(seconds: float | None) -> str:
     return f", about {duration_phrase(seconds)} left"
 
 
+def eta_seconds(elapsed: float, done_here: int, remaining: int) -> float | None:
+    """Seconds left at this run's pace: ``elapsed`` seconds for ``done_here`` units of work
+    done in this run (not counting what an earlier run left), ``remaining`` units to go.
+    None until a unit is done, when there is no pace to go on."""
+    if done_here <= 0:
+        return None
+    return elapsed / done_here * max(remaining, 0)
+
+
 def duration_phrase(seconds: float) -> str:
     """``"40 s"``, ``"3 min"``, ``"2 h 5 min"``: a duration as the window and CLI word it."""
     if seconds < 60:

@@ -352,6 +352,7 @@ def test_eval_refuses_odd_input_with_exit_2_and_keeps_what_is_stored(  # type: i
         (["export", "odd", "--to", str(tmp_path / "no" / "x.jsonl")], "does not exist"),
         (["export", "odd", "--to", ""], "--to needs a file name"),
         (["report", "odd", "--html", str(tmp_path / "no" / "r.html")], "does not exist"),
+        (["report", "odd", "--csv", str(tmp_path / "r.csv")], "has not been run yet"),
         (["run", "odd", "--config", "local:default", "--config", "local:default,retrieval=on"],
          "local:default,retrieval=on is listed twice"),
         (["run", "odd", "--config", "nowhere:model"], "Unknown provider 'nowhere'"),
@@ -366,6 +367,7 @@ def test_eval_refuses_odd_input_with_exit_2_and_keeps_what_is_stored(  # type: i
         assert said in err and "Traceback" not in err, (argv, err)
     assert Services(cli_home).evals.exists("odd")  # the database was not written over
     assert Services(cli_home).evals.runs("odd") == []  # nothing refused left a run
+    assert not (tmp_path / "r.csv").exists()  # a refused report writes no file, not even empty
 
     typed = tmp_path / "typed.jsonl"
     typed.write_text(json.dumps({"question": "Q?", "reference": "A.", "source_text": ["a"]}) + "\n")

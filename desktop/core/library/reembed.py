@@ -53,7 +53,7 @@ from desktop.core.library.catalog import (
 )
 from desktop.core.models.embeddings import LOCAL_EMBEDDING_ID, embedding_dim
 from desktop.core.store.edge import EdgeVectorStore, stored_dim
-from desktop.core.tasks import CancelToken, Progress, ProgressCallback
+from desktop.core.tasks import CancelToken, Progress, ProgressCallback, eta_seconds
 
 log = logging.getLogger(__name__)
 
@@ -345,8 +345,5 @@ class _Progress:
         if self.callback is None or self.last == (done, total):
             return
         self.last = (done, total)
-        eta = None
-        if done > self.first:
-            pace = (time.monotonic() - self.started) / (done - self.first)
-            eta = pace * (total - done)
+        eta = eta_seconds(time.monotonic() - self.started, done - self.first, total - done)
         self.callback(Progress(0, 0, done, total, None, eta))
