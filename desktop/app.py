@@ -61,7 +61,7 @@ def run_window(
         if args.self_test:  # nobody is there to close a dialog
             print(f"folio: {exc}", file=sys.stderr)
         else:
-            QMessageBox.critical(None, "Folio", str(exc))
+            QMessageBox.critical(None, "Folio", exc.message)  # folio-cli's wording is str()
         return 1
     channel = None
     if answer is not None:

@@ -18,7 +18,7 @@ from desktop.cli.common import (
     interruptible,
 )
 from desktop.core.errors import Cancelled, FinetuneError, ModelError
-from desktop.core.models.ids import LOCAL_FT_PREFIX
+from desktop.core.models.ids import LOCAL_FT_PREFIX, provider_name_problem
 from desktop.core.models.local_files import Lineage
 from desktop.core.settings import ServerSettings, updated
 
@@ -68,6 +68,9 @@ def _lineage_text(lineage: Lineage | None) -> str:
 
 
 def cmd_add_server(services: Services, args: argparse.Namespace) -> int:
+    problem = provider_name_problem(args.name)
+    if problem is not None:
+        raise UsageError(problem)
     servers = dict(services.settings.servers)
     servers[args.name] = ServerSettings(base_url=args.base_url, api_key_env=args.api_key_env)
     services.change_settings(updated(services.settings, servers=servers))

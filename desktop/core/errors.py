@@ -4,7 +4,17 @@ from __future__ import annotations
 
 
 class FolioError(Exception):
-    """Base of every error Folio reports to a person; ``str()`` is the message to show."""
+    """Base of every error Folio reports to a person.
+
+    ``message`` says what happened and what to do in words that hold wherever it is read.
+    When the way out is a ``folio-cli`` command, ``cli`` is the same message naming it:
+    ``str()`` is then that wording, which folio-cli prints, while the window shows
+    ``message`` and names its own menus and buttons where it must.
+    """
+
+    def __init__(self, message: str = "", *, cli: str | None = None) -> None:
+        super().__init__(cli or message)
+        self.message = message
 
 
 class SettingsError(FolioError):
@@ -61,16 +71,20 @@ class ContextTooLong(ProviderError):
 class ConsentRequired(ProviderError):
     """Document text would go to a remote provider the user has not agreed to yet."""
 
-    def __init__(self, provider: str, message: str | None = None) -> None:
-        """``message`` replaces the usual one (asking with retrieval on) for other work
-        that sends passages, e.g. a remote judge model."""
+    def __init__(
+        self, provider: str, message: str | None = None, *, cli: str | None = None
+    ) -> None:
+        """``message`` (and ``cli``, as for every error) replace the usual one (asking with
+        retrieval on) for other work that sends passages, e.g. a remote judge model."""
         self.provider = provider
-        super().__init__(
-            message
-            or f"Asking {provider} with retrieval on sends passages of your documents to it. "
-            "Allow it once (the window asks; folio-cli takes --allow-remote), or turn "
-            "retrieval off."
-        )
+        if message is None:
+            what = f"Asking {provider} with retrieval on sends passages of your documents to it."
+            message = f"{what} Allow it once, or turn retrieval off."
+            cli = (
+                f"{what} Allow it once (the window asks; folio-cli takes --allow-remote), or "
+                "turn retrieval off."
+            )
+        super().__init__(message, cli=cli)
 
 
 class FinetuneError(FolioError):

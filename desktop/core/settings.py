@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -15,9 +16,11 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from pydantic_core import ErrorDetails
 
 from desktop.core.errors import SettingsError
 from desktop.core.files import write_atomically
+from desktop.core.models.ids import RESERVED_PROVIDERS
 
 SETTINGS_FILE = "settings.json"
 
@@ -35,9 +38,6 @@ class StoreSettings(BaseModel):
         "QDRANT_API_KEY", description="Environment variable holding the Qdrant API key."
     )
     collection: str = Field("folio", min_length=1, description="Qdrant collection name.")
-
-
-RESERVED_PROVIDERS = ("local", "openai")
 
 
 class ServerSettings(BaseModel):
@@ -113,6 +113,8 @@ class Settings(BaseModel):
     @field_validator("servers")
     @classmethod
     def _server_names(cls, value: dict[str, ServerSettings]) -> dict[str, ServerSettings]:
+        # Only what would break a model id: a name from before the stricter rule for new
+        # names (provider_name_problem, checked where a server is added) still loads.
         for name in value:
             if not name or ":" in name or name in RESERVED_PROVIDERS:
                 raise ValueError(
@@ -128,6 +130,72 @@ class Settings(BaseModel):
             if not name or ":" in name or name == "default":
                 raise ValueError(f"model name {name!r} must be non-empty, without ':'")
         return value
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """A number setting's limits as its field declares them; None where it has none.
+
+    ``above_minimum`` (``gt``) and ``below_maximum`` (``lt``) say the limit itself is refused.
+    """
+
+    minimum: float | None = None
+    maximum: float | None = None
+    above_minimum: bool = False
+    below_maximum: bool = False
+
+
+def field_bounds(name: str) -> Bounds:
+    """The limits ``Settings`` declares for the number setting ``name`` (its ge, gt, le, lt),
+    for a form to offer exactly the values the settings accept."""
+    found: dict[str, float] = {}
+    for constraint in Settings.model_fields[name].metadata:
+        for kind in ("ge", "gt", "le", "lt"):
+            value = getattr(constraint, kind, None)
+            if value is not None:
+                found[kind] = value
+    return Bounds(
+        minimum=found.get("ge", found.get("gt")),
+        maximum=found.get("le", found.get("lt")),
+        above_minimum="gt" in found,
+        below_maximum="lt" in found,
+    )
+
+
+@dataclass(frozen=True)
+class SettingProblem:
+    """One invalid setting: its ``field`` (``chunk_size``; ``servers`` for a server's part)
+    and the ``rule`` its value breaks, in words ("must be at most 256")."""
+
+    field: str
+    rule: str
+
+
+class InvalidSettings(SettingsError):
+    """Settings that break their rules. ``str()`` names each field by its key, as the
+    settings file has it; ``problems`` let a form name each by its own label instead."""
+
+    def __init__(self, message: str, problems: list[SettingProblem]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+def _rule(item: ErrorDetails) -> str:
+    """What a pydantic error says the value must be, without pydantic's own phrasing."""
+    context = item.get("ctx", {})
+    limits = {
+        "greater_than_equal": ("must be at least", "ge"),
+        "greater_than": ("must be more than", "gt"),
+        "less_than_equal": ("must be at most", "le"),
+        "less_than": ("must be less than", "lt"),
+    }
+    if item["type"] in limits:
+        words, key = limits[item["type"]]
+        return f"{words} {context[key]:g}"
+    if item["type"] == "value_error":
+        return str(context["error"])
+    message = item["msg"]
+    return message[:1].lower() + message[1:]
 
 
 def describe_validation_error(error: ValidationError) -> str:
@@ -167,4 +235,8 @@ def updated(settings: Settings, **changes: object) -> Settings:
     try:
         return Settings.model_validate({**settings.model_dump(), **changes})
     except ValidationError as exc:
-        raise SettingsError(describe_validation_error(exc)) from exc
+        problems = [
+            SettingProblem(str(item["loc"][0]) if item["loc"] else "settings", _rule(item))
+            for item in exc.errors()
+        ]
+        raise InvalidSettings(describe_validation_error(exc), problems) from exc

@@ -4,12 +4,21 @@ consent asked before document text goes to a remote provider."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from desktop import __version__
 from desktop.core.chat.personas import Persona
 from desktop.core.errors import FolioError
-from desktop.core.settings import save_settings, updated
+from desktop.core.models.local_files import gguf_problem
+from desktop.core.settings import (
+    InvalidSettings,
+    SettingProblem,
+    field_bounds,
+    save_settings,
+    updated,
+)
 from desktop.services import Services
+from desktop.ui.messages import error_text, message_label, say
 from desktop.ui.qt import (
     QCheckBox,
     QDialog,
@@ -97,6 +106,7 @@ class PersonaDialog(QDialog):
         self.list = QListWidget()
         self.name = QLineEdit()
         self.prompt = QPlainTextEdit()
+        self.prompt.setTabChangesFocus(True)  # Tab moves on, as in every other field
         self.use_temperature = QCheckBox("Own temperature")
         self.temperature = QDoubleSpinBox(minimum=0.0, maximum=2.0, singleStep=0.1, value=0.7)
         self.use_temperature.toggled.connect(self.temperature.setEnabled)
@@ -166,7 +176,7 @@ class PersonaDialog(QDialog):
                 self.personas.update(self._editing, persona)
         except FolioError as exc:
             # The form keeps what the person typed, so they can change the name and save again.
-            self.message.setText(str(exc))
+            self.message.setText(error_text(exc))
             return
         self.message.setText(f"Saved {persona.name}.")
         self._reload(persona.name)
@@ -186,40 +196,100 @@ class PersonaDialog(QDialog):
         self._reload()
 
 
+# Each setting the dialog shows, by its field in ``Settings``: the label beside it, which is
+# also how a refusal names it.
+SETTING_LABELS = {
+    "chunk_size": "Chunk size (tokens)",
+    "chunk_overlap": "Chunk overlap (tokens)",
+    "top_k": "Sources per answer (top-k)",
+    "max_file_mb": "Skip files larger than (MB)",
+    "ignore_patterns": "Ignore patterns",
+    "local_models": "Local model file",
+    "threads": "CPU threads",
+    "ocr": "Read scanned pages and images (OCR)",
+}
+
+
+def bound(spin: QSpinBox | QDoubleSpinBox, field: str) -> None:
+    """Offer in ``spin`` exactly the values ``Settings`` accepts for ``field``, read from the
+    field's own limits so the two cannot drift apart."""
+    limits = field_bounds(field)
+    step = 1 if isinstance(spin, QSpinBox) else 10 ** -spin.decimals()
+    low, high = float(spin.minimum()), float(spin.maximum())
+    if limits.minimum is not None:
+        low = limits.minimum + (step if limits.above_minimum else 0)
+    if limits.maximum is not None:
+        high = limits.maximum - (step if limits.below_maximum else 0)
+    if isinstance(spin, QSpinBox):
+        spin.setRange(int(low), int(high))
+    else:
+        spin.setRange(low, high)
+
+
+def refusal_text(problems: list[SettingProblem]) -> str:
+    """Refused settings, each named by its label in the dialog ("Chunk size (tokens): must be
+    at most 256.")."""
+    return " ".join(
+        f"{SETTING_LABELS.get(p.field, p.field)}: {p.rule.rstrip('.')}." for p in problems
+    )
+
+
 class SettingsDialog(QDialog):
-    """The settings a person can change; invalid values are explained and not saved."""
+    """The settings a person can change; invalid values are explained and not saved.
+
+    Number fields offer only the values the settings accept; what can still be wrong (a
+    model file that is not a GGUF model) is said by the field's label as soon as it is
+    chosen or typed.
+    """
 
     def __init__(self, services: Services, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.services = services
         s = services.settings
-        self.chunk_size = QSpinBox(minimum=1, maximum=100_000, value=s.chunk_size)
-        self.top_k = QSpinBox(minimum=0, maximum=1000, value=s.top_k)
-        self.max_file_mb = QDoubleSpinBox(minimum=0, maximum=100_000, value=s.max_file_mb)
+        self.chunk_size = QSpinBox()
+        self.chunk_overlap = QSpinBox()
+        self.top_k = QSpinBox()
+        self.max_file_mb = QDoubleSpinBox()
+        self.threads = QSpinBox()
+        for spin, field in (
+            (self.chunk_size, "chunk_size"),
+            (self.chunk_overlap, "chunk_overlap"),
+            (self.top_k, "top_k"),
+            (self.max_file_mb, "max_file_mb"),
+            (self.threads, "threads"),
+        ):
+            bound(spin, field)
+            spin.setValue(getattr(s, field))
+        # The overlap is shared by neighbouring chunks, so it stays below the chunk size.
+        self._overlap_limit = int(self.chunk_overlap.maximum())
+        self.chunk_size.valueChanged.connect(self._limit_overlap)
+        self._limit_overlap(self.chunk_size.value())
+        self.chunk_overlap.setValue(s.chunk_overlap)
         self.ignore = QPlainTextEdit("\n".join(s.ignore_patterns))
         self.ignore.setPlaceholderText("One gitignore pattern a line, e.g. *.log or drafts/")
+        self.ignore.setTabChangesFocus(True)
         self.model_path = QLineEdit(s.local_models.get("custom", ""))
         self.model_path.setPlaceholderText("Any GGUF file; available as local:custom")
+        self.model_path.editingFinished.connect(self.check_model_path)
         browse = QPushButton("Choose…")
         browse.clicked.connect(self._browse)
-        self.threads = QSpinBox(minimum=0, maximum=1024, value=s.threads)
-        self.ocr = QCheckBox("Read scanned pages and images (OCR)")
+        self.ocr = QCheckBox(SETTING_LABELS["ocr"])
         self.ocr.setChecked(s.ocr)
-        self.error = QLabel()
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: palette(highlight)")
+        self.error = message_label()
+        self.error.setAccessibleName("Settings message")
         model_row = QHBoxLayout()
         model_row.addWidget(self.model_path, 1)
         model_row.addWidget(browse)
         form = QFormLayout()
         form.addRow("Data folder", QLabel(str(services.home)))
-        form.addRow("Chunk size (tokens)", self.chunk_size)
-        form.addRow("Sources per answer (top-k)", self.top_k)
-        form.addRow("Skip files larger than (MB)", self.max_file_mb)
-        form.addRow("Ignore patterns", self.ignore)
-        form.addRow("Local model file", model_row)
-        form.addRow("CPU threads", self.threads)
+        form.addRow(SETTING_LABELS["chunk_size"], self.chunk_size)
+        form.addRow(SETTING_LABELS["chunk_overlap"], self.chunk_overlap)
+        form.addRow(SETTING_LABELS["top_k"], self.top_k)
+        form.addRow(SETTING_LABELS["max_file_mb"], self.max_file_mb)
+        form.addRow(SETTING_LABELS["ignore_patterns"], self.ignore)
+        form.addRow(SETTING_LABELS["local_models"], model_row)
+        form.addRow(SETTING_LABELS["threads"], self.threads)
         form.addRow("", self.ocr)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel
@@ -238,22 +308,40 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.error)
         layout.addWidget(buttons)
 
+    def _limit_overlap(self, size: int) -> None:
+        self.chunk_overlap.setMaximum(min(self._overlap_limit, size - 1))
+
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Choose a GGUF model", "", "GGUF (*.gguf)")
         if path:
             self.model_path.setText(path)
+            self.check_model_path()
+
+    def check_model_path(self) -> bool:
+        """Say what is wrong with the model file chosen or typed; True when it can be used
+        (or none is given)."""
+        typed = self.model_path.text().strip()
+        problem = gguf_problem(Path(typed).expanduser()) if typed else None
+        if problem is not None:
+            say(self.error, f"{SETTING_LABELS['local_models']}: {problem}.", error=True)
+            return False
+        say(self.error, "")
+        return True
 
     def save(self) -> bool:
         """Validate and save; on invalid input say which field and keep the dialog open."""
+        if not self.check_model_path():
+            return False
         models = dict(self.services.settings.local_models)
         if self.model_path.text().strip():
-            models["custom"] = self.model_path.text().strip()
+            models["custom"] = str(Path(self.model_path.text().strip()).expanduser())
         else:
             models.pop("custom", None)
         try:
             settings = updated(
                 self.services.settings,
                 chunk_size=self.chunk_size.value(),
+                chunk_overlap=self.chunk_overlap.value(),
                 top_k=self.top_k.value(),
                 max_file_mb=self.max_file_mb.value(),
                 ignore_patterns=[
@@ -263,8 +351,11 @@ class SettingsDialog(QDialog):
                 threads=self.threads.value(),
                 ocr=self.ocr.isChecked(),
             )
+        except InvalidSettings as exc:
+            say(self.error, refusal_text(exc.problems), error=True)
+            return False
         except FolioError as exc:
-            self.error.setText(str(exc))
+            say(self.error, error_text(exc), error=True)
             return False
         save_settings(self.services.home, settings)
         self.services.apply_settings(settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +29,13 @@ from desktop.ui.qt import (
 )
 from desktop.ui.watcher import FolderWatcher
 from desktop.ui.workers import Job
+
+
+def failure_tooltip(path: str, reason: str) -> str:
+    """A file that was not indexed and the whole of why, as rich text, which Qt wraps (a
+    plain-text tooltip is one line as wide as the reason)."""
+    lines = "<br>".join(html.escape(line) for line in reason.splitlines())
+    return f"<p><b>{html.escape(path)}</b><br>{lines}</p>"
 
 
 class LibraryPane(QWidget):
@@ -67,6 +75,11 @@ class LibraryPane(QWidget):
         self.failures.setHeaderLabels(["File", "Why it was not indexed"])
         self.failures.setRootIsDecorated(False)
         self.failures.setAccessibleName("Files not indexed")
+        # One line a file: a reason longer than its column ends in "…", and the whole of it
+        # is in the row's tooltip.
+        self.failures.setUniformRowHeights(True)
+        self.failures.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.failures.setWordWrap(False)
 
         buttons = QHBoxLayout()
         for button in (self.sync_button, self.remove_button, self.cancel_button):
@@ -253,8 +266,10 @@ class LibraryPane(QWidget):
         self.folders.setVisible(bool(folders))
         self.failures.clear()
         for record in library.stats().failures:
-            row = QTreeWidgetItem([Path(record.path).name, record.reason or record.status])
-            row.setToolTip(0, record.path)
-            row.setToolTip(1, record.reason or "")
+            reason = record.reason or str(record.status)
+            row = QTreeWidgetItem([Path(record.path).name, " ".join(reason.split())])
+            tip = failure_tooltip(record.path, reason)
+            row.setToolTip(0, tip)
+            row.setToolTip(1, tip)
             self.failures.addTopLevelItem(row)
         self.watcher.watch([f for f in folders if f not in unavailable], sorted(unavailable))

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from desktop.core.errors import Cancelled, FolioError
 from desktop.core.tasks import CancelToken
+from desktop.ui.messages import error_text
 from desktop.ui.qt import QObject, QThreadPool, Signal
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class Job(QObject):
             self.cancelled.emit()
         except FolioError as exc:
             log.warning("%s", exc)
-            self.failed.emit(str(exc))
+            self.failed.emit(error_text(exc))
         except Exception:
             log.exception("Unexpected error in background work")
             self.failed.emit(

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from desktop.core.errors import SettingsError
+from desktop.core.models.ids import provider_name_problem
 from desktop.core.settings import Settings, load_settings, save_settings, updated
 
 
@@ -41,3 +42,14 @@ def test_broken_settings_file_says_where(tmp_path: Path) -> None:
     (tmp_path / "settings.json").write_text(json.dumps({"top_k": "many"}))
     with pytest.raises(SettingsError, match="top_k"):
         load_settings(tmp_path)
+
+
+def test_a_server_named_before_the_stricter_rule_still_loads(tmp_path: Path) -> None:
+    # "my server" was accepted when it was added; new names are checked where they are
+    # added (provider_name_problem), so settings already saved are never refused.
+    (tmp_path / "settings.json").write_text(
+        json.dumps({"servers": {"my server": {"base_url": "http://127.0.0.1:9/v1"}}})
+    )
+    assert "my server" in load_settings(tmp_path).servers
+    assert provider_name_problem("my server!") is not None
+    assert provider_name_problem("lab-2.local") is None

@@ -40,7 +40,7 @@ def test_deleting_another_chat_leaves_the_open_chat_open(window: MainWindow) -> 
     chats = window.services.chats
     open_chat, other = chats.create("Open one"), chats.create("Other one")
     chats.add_message(open_chat.id, "user", "Keep me on screen.")
-    window.chats.reload(open_chat.id)
+    window.chats.reload()
     window.chat.show_chat(open_chat.id)
     _, text = confirmed(True, lambda: window.chats.delete(other.id))
     assert '"Other one"' in text and "0 messages" in text

@@ -88,10 +88,11 @@ def test_editing_a_persona_keeps_its_name_and_renaming_onto_another_is_refused( 
 def test_settings_are_validated_then_saved(qtbot, services) -> None:  # type: ignore[no-untyped-def]
     dialog = SettingsDialog(services)
     qtbot.addWidget(dialog)
-    dialog.top_k.setValue(0)
+    dialog.model_path.setText(str(services.home / "no-such-model.gguf"))
     assert dialog.save() is False
-    assert "top_k" in dialog.error.text()
+    assert dialog.error.text().startswith("Local model file: no file is at")
     assert not (services.home / "settings.json").exists()
+    dialog.model_path.clear()
 
     dialog.top_k.setValue(8)
     dialog.ignore.setPlainText("*.log\n\ndrafts/\n")

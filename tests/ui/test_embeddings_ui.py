@@ -162,11 +162,28 @@ def test_refused_while_the_library_is_indexing_and_for_unknown_ids(  # type: ign
     tab.is_busy = lambda: False
     library.allow_remote("nowhere")
     tab.choice.setCurrentText("nowhere:model")
-    assert tab.switch()
-    qtbot.waitUntil(lambda: tab.job is None)
+    assert not tab.switch()  # refused before anything starts
+    assert tab.job is None and tab.consent_box is None
     assert "Unknown provider 'nowhere'" in tab.message.text()
     assert "\n" not in tab.message.text()
     assert library.embed_model_name == LOCAL_EMBEDDING_ID
+
+
+def test_a_missing_key_is_said_before_consent_is_asked(  # type: ignore[no-untyped-def]
+    qtbot, make_services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FOLIO_TEST_KEYRING", str(tmp_path / "keyring.json"))
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    services = make_services()
+    tab = open_tab(qtbot, services)
+    tab.choice.setCurrentText(OPENAI_MODEL)
+    assert not tab.switch()
+    assert "needs an OpenAI API key" in tab.message.text()
+    # Nobody was asked to send their documents to a model that could not take them.
+    assert tab.consent_box is None and QApplication.activeModalWidget() is None
+    assert tab.job is None and services.settings.remote_consent == []
+    assert services.embed_model_name == LOCAL_EMBEDDING_ID
 
 
 def test_files_dropped_during_a_switch_wait_and_are_indexed_with_the_new_model(  # type: ignore[no-untyped-def]

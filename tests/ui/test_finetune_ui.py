@@ -332,6 +332,41 @@ def test_a_broken_file_lists_its_problems_by_line(qtbot, plain_services, tmp_pat
     assert (TRAIN, 8) not in found and (TRAIN, 5) in found
 
 
+def test_the_example_below_the_table_is_the_highlighted_one_after_delete_and_save(  # type: ignore[no-untyped-def]
+    qtbot, plain_services, tmp_path
+) -> None:
+    services = plain_services()
+    source = write_jsonl(tmp_path / "calm.jsonl", [json.dumps(pair(n)) for n in range(1, 13)])
+    studio = open_studio(qtbot, services)
+    import_into(qtbot, studio, source, "calm")
+    editor = studio.editor
+
+    def shown_is_highlighted() -> None:
+        """One row is highlighted, and the pane below shows that row's question and answer."""
+        table = editor.table
+        highlighted = [index.row() for index in table.selectionModel().selectedRows()]
+        assert highlighted == [table.currentRow()]
+        shown = editor.messages.toPlainText()
+        row = highlighted[0]
+        assert table.item(row, 1).text() in shown and table.item(row, 2).text() in shown
+
+    editor.table.selectRow(3)
+    shown_is_highlighted()
+    assert editor.delete_selected() == 1  # step 4 goes; the pane does not keep showing it
+    assert "step 4 " not in editor.messages.toPlainText()
+    shown_is_highlighted()
+
+    editor.table.selectRow(editor.table.rowCount() - 1)
+    editor.split.setValue(25)  # Save splits again: other examples come into each row
+    assert editor.save()
+    shown_is_highlighted()
+    editor.table.selectRow(2)
+    editor.table.item(2, 2).setText("Step 3, edited.")
+    assert editor.save()
+    shown_is_highlighted()
+    assert "Step 3, edited." in editor.messages.toPlainText()
+
+
 def test_unsaved_edits_are_not_lost_when_switching_datasets(
     qtbot, plain_services, tmp_path
 ) -> None:  # type: ignore[no-untyped-def]
@@ -483,7 +518,25 @@ def test_an_invalid_dataset_is_refused_before_the_confirmation(  # type: ignore[
         lambda: studio.train.job is None and "Not started" in studio.train.message.text()
     )
     assert "at least 10" in studio.train.message.text()
+    assert "folio-cli" not in studio.train.message.text()  # the window names no command
     assert studio.train.confirm_box is None and ft_server.requests == []
+
+
+def test_without_an_api_key_nothing_is_asked_and_the_key_is_named_first(  # type: ignore[no-untyped-def]
+    qtbot, plain_services, tmp_path
+) -> None:
+    services = plain_services()  # no OPENAI_API_KEY, nothing in the keyring, OpenAI itself
+    studio = open_studio(qtbot, services)
+    calm_dataset(qtbot, studio, tmp_path)
+    studio.tabs.setCurrentWidget(studio.train)
+    qtbot.mouseClick(studio.train.start_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: studio.train.job is None and "Not started" in studio.train.message.text()
+    )
+    assert "No API key for OpenAI" in studio.train.message.text()
+    # The upload and its cost were never put to the person.
+    assert studio.train.confirm_box is None and QApplication.activeModalWidget() is None
+    assert services.finetune_jobs.all() == []
 
 
 def test_a_failed_job_shows_the_servers_reason(  # type: ignore[no-untyped-def]
@@ -613,9 +666,7 @@ def test_the_window_finds_a_job_whose_start_was_cut_short(  # type: ignore[no-un
 
 
 def picker_entry(window: MainWindow, model: str) -> tuple[str, str] | None:
-    return next(
-        ((text, tip) for text, tip in window.picker.entries() if text.split()[0] == model), None
-    )
+    return window.picker.entry(model)
 
 
 @pytest.mark.slow

@@ -13,15 +13,17 @@ from pathlib import Path
 import pytest
 from keyring.backends import fail
 
+from desktop.core.errors import SettingsError
 from desktop.core.models.downloads import find_entry
 from desktop.core.models.local_files import ModelInfo, embedded_llm_path
 from desktop.core.secrets import Secrets
-from desktop.core.settings import Settings
+from desktop.core.settings import Settings, updated
 from desktop.services import Services
 from desktop.ui.chat.pane import ChatPane, Choice
 from desktop.ui.chat.picker import REMOTE_MARK
 from desktop.ui.main_window import MainWindow
 from desktop.ui.providers.dialog import ProvidersDialog
+from desktop.ui.providers.servers import ServersTab
 from desktop.ui.qt import QApplication, QLineEdit, QMessageBox, Qt
 from tests.fault_proxy import FaultProxy
 from tests.hf_hub_server import running_hub
@@ -89,9 +91,7 @@ def open_window(qtbot, services: Services) -> MainWindow:  # type: ignore[no-unt
 
 def entry(window: MainWindow, model: str) -> tuple[str, str] | None:
     """The picker's (text, tooltip) for ``model`` without a persona, if it lists it."""
-    return next(
-        ((text, tip) for text, tip in window.picker.entries() if text.split()[0] == model), None
-    )
+    return window.picker.entry(model)
 
 
 def all_items(window: MainWindow) -> list[str]:
@@ -141,7 +141,7 @@ def test_a_server_added_in_the_dialog_lists_its_models_as_remote(
         text, tip = entry(window, LAB_MODEL)  # type: ignore[misc]
         assert REMOTE_MARK in text
         assert "passages of your documents" in tip and tip.endswith("to lab.")
-        assert entry(window, "local:default") == ("  local:default", "")
+        assert entry(window, "local:default") == ("  SmolLM2 135M · built in", "local:default")
         # The models were listed with the key, which is in the keyring and nowhere else.
         assert proxy.faults.authorizations[-1] == f"Bearer {SECRET}"
         assert SECRET in keyring_file.read_text()
@@ -276,6 +276,28 @@ def test_a_dropped_answer_is_kept_and_a_server_down_keeps_the_question(
     assert any(text.startswith("  lab: Cannot reach lab") for text in all_items(window))
 
 
+def test_a_server_name_that_cannot_start_a_model_id_is_refused(qtbot, make_remote) -> None:  # type: ignore[no-untyped-def]
+    services = make_remote()
+    tab = ServersTab(services)
+    qtbot.addWidget(tab)
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    for name in ("my server!", "lab:2", "-lab"):
+        tab.name.setText(name)
+        tab.base_url.setText(url)
+        assert not tab.add()
+        said = tab.message.text()
+        assert repr(name) in said and "letters, digits" in said, said
+        # The one rule: the settings refuse it too, wherever a server is added from.
+        with pytest.raises(SettingsError):
+            updated(services.settings, servers={name: {"base_url": url}})
+    assert services.settings.servers == {}
+
+    tab.name.setText("my-server.2")
+    tab.base_url.setText(url)
+    assert tab.add()
+    assert list(services.settings.servers) == ["my-server.2"]
+
+
 def test_a_first_question_that_fails_is_sent_again_into_the_same_chat(qtbot, make_remote) -> None:  # type: ignore[no-untyped-def]
     services = make_remote(servers={"lab": {"base_url": f"http://127.0.0.1:{free_port()}/v1"}})
     pane = ChatPane(services, lambda: Choice(LAB_MODEL, None, False))
@@ -372,7 +394,7 @@ def test_fine_tuned_remote_models_have_their_own_group(qtbot, make_remote) -> No
     window.picker.reload()
     items = all_items(window)
     group = items.index("Fine-tuned models")
-    assert items[group + 1] == f"  {tuned}  {REMOTE_MARK}"
-    assert items.index("  openai:gpt-4o-mini  ↗ remote") < items.index("Persona models")
+    assert items[group + 1] == f"  abc123 · fine-tuned from GPT-4o mini · OpenAI  {REMOTE_MARK}"
+    assert items.index("  GPT-4o mini · OpenAI  ↗ remote") < items.index("Persona models")
     assert window.picker.select(tuned, None)
     assert "sends to OpenAI" in window.chat.header.text()

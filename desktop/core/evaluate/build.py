@@ -30,7 +30,7 @@ from desktop.core.evaluate.sets import EvalItem, EvalSet, EvalStore, SetSource, 
 from desktop.core.files import write_atomically
 from desktop.core.library.catalog import Library
 from desktop.core.store import FolioStore
-from desktop.core.tasks import CancelToken
+from desktop.core.tasks import CancelToken, eta_seconds
 
 # A chunk shorter than this (a heading, a page footer) has nothing to ask about.
 MIN_CHUNK_CHARS = 120
@@ -140,8 +140,10 @@ def _chunks(
     files = library.indexed_under(folder)
     if not files:
         raise EvaluationError(
-            f"No indexed files under {folder}: add the folder to the library "
-            f"(`folio-cli ingest {folder}`) and wait until it is indexed."
+            f"No indexed files under {folder}: add the folder to the library and wait until "
+            "it is indexed.",
+            cli=f"No indexed files under {folder}: add the folder to the library "
+            f"(`folio-cli ingest {folder}`) and wait until it is indexed.",
         )
     ids = [(record.path, chunk) for record in files for chunk in record.chunk_ids]
     for index in _spread(len(ids), wanted):
@@ -227,8 +229,7 @@ def build_from_folder(
     def report(current: str | None) -> None:
         if on_progress is None:
             return
-        elapsed = time.monotonic() - started
-        eta = elapsed / made_here * (questions - written) if made_here else None
+        eta = eta_seconds(time.monotonic() - started, made_here, questions - written)
         on_progress(BuildProgress(written, questions, tried, current, eta))
 
     report(None)

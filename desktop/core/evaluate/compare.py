@@ -132,7 +132,7 @@ class Comparer:
     def check(self, configs: list[CellConfig]) -> None:
         """Raise ChatError naming every cell that cannot run (no model, an unknown model or
         persona), so nothing is searched or saved for a grid with a mistake in it."""
-        problems = []
+        problems: list[tuple[str, str]] = []  # (message, folio-cli's wording) of each cell
         for number, config in enumerate(configs, start=1):
             try:
                 if not config.model.strip():
@@ -141,9 +141,13 @@ class Comparer:
                 if config.persona:
                     self.store.personas.get(config.persona)
             except FolioError as exc:
-                problems.append(f"cell {number} ({config.label}): {str(exc).rstrip('.')}")
+                cell = f"cell {number} ({config.label}): "
+                problems.append((cell + exc.message.rstrip("."), cell + str(exc).rstrip(".")))
         if problems:
-            raise ChatError("Nothing was asked. " + "; ".join(problems) + ".")
+            raise ChatError(
+                "Nothing was asked. " + "; ".join(said for said, _ in problems) + ".",
+                cli="Nothing was asked. " + "; ".join(said for _, said in problems) + ".",
+            )
 
     @property
     def saved(self) -> ComparisonStore:
@@ -182,7 +186,8 @@ class Comparer:
             try:
                 sources = self.chats.search(question, top_k)
             except FolioError as exc:
-                search_error = f"Searching the library failed: {exc}"
+                # Kept with the comparison and shown by the window and folio-cli alike.
+                search_error = f"Searching the library failed: {exc.message}"
             search_ms = (time.perf_counter() - started) * 1000
         shared = _Shared(record, sources, search_error, on_token, on_cell, cancel or CancelToken())
         remote = [i for i, c in enumerate(configs) if is_remote(c.model)]
@@ -239,7 +244,7 @@ class Comparer:
                 cancel=shared.cancel,
             )
         except FolioError as exc:
-            result.error = str(exc)
+            result.error = exc.message  # kept with the comparison, for the window and folio-cli
             return
         finally:
             result.seconds = time.perf_counter() - started
@@ -264,7 +269,7 @@ class Comparer:
         try:
             config = CellConfig.parse(cell.config)
         except ChatError as exc:  # written by hand into chats.db, or damaged
-            return CellResult(CellConfig(cell.config), error=str(exc), chat_id=cell.chat_id)
+            return CellResult(CellConfig(cell.config), error=exc.message, chat_id=cell.chat_id)
         result = CellResult(
             config, None, cell.error, cell.ttft_ms, cell.seconds, cost_usd=cell.cost_usd,
             chat_id=cell.chat_id,

@@ -23,7 +23,7 @@ from desktop.core.evaluate.scores import facts_overlap, judge, retrieval_score
 from desktop.core.evaluate.sets import EvalItem, EvalStore, ResultRecord, RunRecord
 from desktop.core.library.citation import Citation
 from desktop.core.models.prices import cost_usd
-from desktop.core.tasks import CancelToken
+from desktop.core.tasks import CancelToken, eta_seconds
 
 
 @dataclass(frozen=True)
@@ -104,12 +104,15 @@ class Evaluator:
         if judge_model:
             provider = self.chats.consent_needed(judge_model)
             if provider is not None:
+                sent = (
+                    f"The judge model {judge_model} would receive the questions, answers "
+                    f"and passages of your documents, sent to {provider}. Allow it once"
+                )
                 raise ConsentRequired(
                     provider,
-                    f"The judge model {judge_model} would receive the questions, answers "
-                    f"and passages of your documents, sent to {provider}. Allow it once "
-                    "(the window asks; folio-cli takes --allow-remote), or choose a local "
-                    "judge.",
+                    f"{sent}, or choose a local judge.",
+                    cli=f"{sent} (the window asks; folio-cli takes --allow-remote), or choose "
+                    "a local judge.",
                 )
             self._llm(judge_model)  # a judge that cannot be used fails before any answer
         if not new:
@@ -154,9 +157,7 @@ class Evaluator:
         started, made_now, failed = time.monotonic(), 0, 0
 
         def progress(item: EvalItem | None, config: CellConfig | None) -> None:
-            eta = None
-            if made_now:
-                eta = (time.monotonic() - started) / made_now * (total - done)
+            eta = eta_seconds(time.monotonic() - started, made_now, total - done)
             on_progress(
                 RunProgress(
                     done, total, item.question if item else None,
@@ -194,7 +195,8 @@ class Evaluator:
         try:
             return _Search(self.chats.search(item.question, top_k))
         except FolioError as exc:
-            return _Search(error=f"Searching the library failed: {exc}")
+            # Kept with the run's results and shown by the window and folio-cli alike.
+            return _Search(error=f"Searching the library failed: {exc.message}")
 
     def _answer(
         self,
@@ -227,7 +229,7 @@ class Evaluator:
                 cancel=cancel,
             )
         except (ChatError, FolioError) as exc:
-            result.error = str(exc)
+            result.error = exc.message  # stored with the run, for the window and folio-cli
             return result
         except Exception as exc:
             # The model's own library refuses some inputs with its own errors (llama.cpp's

@@ -235,10 +235,12 @@ class EvalStore:
             if row is None:
                 known = sorted(r[0] for r in self._db.execute("SELECT name FROM eval_sets"))
                 listed = ", ".join(known[:10]) + (", …" if len(known) > 10 else "")
+                missing = f"No evaluation set is called {name!r}" + (
+                    f" (there are: {listed})." if known else "."
+                )
                 raise EvaluationError(
-                    f"No evaluation set is called {name!r}"
-                    + (f" (there are: {listed})." if known else ".")
-                    + " Make one with `folio-cli eval build` or in Evaluate."
+                    f"{missing} Make one first.",
+                    cli=f"{missing} Make one with `folio-cli eval build` or in Evaluate.",
                 )
             items = [
                 EvalItem(r["question"], r["reference"], r["source_path"], r["source_text"], r["id"])
@@ -383,7 +385,8 @@ class EvalStore:
             row = self._db.execute("SELECT * FROM eval_runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise EvaluationError(
-                f"No evaluation run has the id {run_id!r}: see `folio-cli eval runs SET`."
+                f"No evaluation run has the id {run_id!r}.",
+                cli=f"No evaluation run has the id {run_id!r}: see `folio-cli eval runs SET`.",
             )
         return _run(row)
 

@@ -93,8 +93,12 @@ class FineTuning:
     def plan(self, dataset: str | Path, base: str, epochs: int | None = None) -> UploadPlan:
         """Validate a dataset (by name, or a JSONL file) and say what would be uploaded.
 
-        FinetuneError listing the first problems (with their lines) if it is invalid.
+        FinetuneError listing the first problems (with their lines) if it is invalid;
+        ProviderError when there is no key to upload with. Nothing is sent.
         """
+        # Building a client checks the key: what cannot be uploaded is said before the
+        # upload and its cost are put to anyone.
+        self.client()
         source = self._prepare(dataset, _api_name(base), epochs)
         return UploadPlan(
             files=[(path, count, len(content)) for path, _, content, count in source.files],
@@ -316,7 +320,7 @@ class FineTuning:
                     LineProblem(line, f"{path.name}: {r}") for r in example_problems(example)
                 ]
         if errors:
-            raise DatasetError(_refusal(label, errors))
+            raise _refusal(label, errors)
         stem = Path(label).stem if label.endswith(".jsonl") else label
         names = [f"{stem}.jsonl", f"{stem}-validation.jsonl"]
         return _Source(
@@ -339,8 +343,9 @@ class FineTuning:
             except DatasetError as exc:
                 if not Path(dataset).is_file():
                     raise DatasetError(
-                        f"No dataset or file named {dataset!r}: `folio-cli finetune datasets` "
-                        "lists the datasets."
+                        f"No dataset or file named {dataset!r}.",
+                        cli=f"No dataset or file named {dataset!r}: `folio-cli finetune "
+                        "datasets` lists the datasets.",
                     ) from exc
             else:
                 train, validation = self.datasets.load(info.name)
@@ -411,16 +416,17 @@ def _api_name(base: str) -> str:
     return base.strip().removeprefix("openai:")
 
 
-def _refusal(label: str, errors: list[LineProblem]) -> str:
+def _refusal(label: str, errors: list[LineProblem]) -> DatasetError:
+    """The first problems of a dataset that cannot be uploaded, by line."""
     shown = "; ".join(
         f"line {p.line}: {p.reason}".rstrip(".") if p.line else p.reason.rstrip(".")
         for p in errors[:SHOWN_PROBLEMS]
     )
     more = len(errors) - SHOWN_PROBLEMS
     rest = f" (and {more} more)" if more > 0 else ""
-    return (
-        f"{label} is not ready to upload: {shown}{rest}. `folio-cli finetune validate` "
-        "lists every problem."
+    refused = f"{label} is not ready to upload: {shown}{rest}."
+    return DatasetError(
+        refused, cli=f"{refused} `folio-cli finetune validate` lists every problem."
     )
 
 

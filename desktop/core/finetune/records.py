@@ -262,8 +262,9 @@ class JobStore:
             ).fetchone()
         if row is None:
             raise FinetuneError(
-                f"Folio knows no fine-tuning job {job_id!r}: `folio-cli finetune status` "
-                "lists the jobs it started."
+                f"Folio knows no fine-tuning job {job_id!r}.",
+                cli=f"Folio knows no fine-tuning job {job_id!r}: `folio-cli finetune status` "
+                "lists the jobs it started.",
             )
         return _job(row)
 

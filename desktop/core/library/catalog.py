@@ -186,10 +186,12 @@ class Library:
         if stored is None:
             self.set_meta(EMBEDDING_MODEL_KEY, name)
         elif stored != name:
+            way_out = (
+                f"This library was indexed with {stored}, not {name}. Switch back to "
+                f"{stored}, or re-index the library with {name}"
+            )
             raise EmbeddingMismatchError(
-                f"This library was indexed with {stored}, not {name}. "
-                f"Switch back to {stored}, or re-index the library with {name} "
-                f"(`folio-cli reembed {name}`)."
+                f"{way_out}.", cli=f"{way_out} (`folio-cli reembed {name}`)."
             )
 
     # -- folders ----------------------------------------------------------------------------

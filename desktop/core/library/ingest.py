@@ -349,7 +349,8 @@ class Ingestor:
         dropped = self.library.entries_removed(target)
         if not dropped and not self.library.has_files_under(target):
             raise LibraryError(
-                f"{target} is not in the library; `folio-cli status` lists its folders."
+                f"{target} is not in the library.",
+                cli=f"{target} is not in the library; `folio-cli status` lists its folders.",
             )
         leaving = self.library.files_leaving(target)
         self._remove_files([record.path for record in leaving])

@@ -7,7 +7,6 @@ from typing import Literal
 from llama_index.core.base.embeddings.base import BaseEmbedding
 from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQueryMode
 
-from desktop.core.errors import StoreError
 from desktop.core.library.catalog import Library
 from desktop.core.library.citation import Citation
 from desktop.core.store import FolioStore, missing_points
@@ -59,8 +58,8 @@ class Retriever:
         if not result.nodes:
             # No hit at all: an empty or partial store must say so, not pass for no match.
             problem = missing_points(self.library.stats().chunks, self.store.count(), self.where)
-            if problem:
-                raise StoreError(problem)
+            if problem is not None:
+                raise problem
         citations = []
         for node, score in zip(result.nodes or [], result.similarities or [], strict=False):
             meta = node.metadata

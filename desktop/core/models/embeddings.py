@@ -70,6 +70,22 @@ def embedding_for(
     ``openai:`` models go to ``base_url``, else ``$OPENAI_BASE_URL``, else OpenAI itself; any
     other prefix names a user's OpenAI-compatible server, which needs ``base_url``.
     """
+    remote = remote_target(model_id, api_key=api_key, base_url=base_url)
+    if remote is None:
+        return local_embedding(cache_dir, threads)
+    name, url = remote
+    return remote_embedding(name, api_key, url)
+
+
+def remote_target(
+    model_id: str, *, api_key: str | None = None, base_url: str | None = None
+) -> tuple[str, str] | None:
+    """(model name, base URL) of a remote embedding model, None for the local one.
+
+    ModelError when ``model_id`` cannot be used as given: unknown, a server that is not set
+    up, or OpenAI itself without a key. Nothing is loaded or sent, so this is the check to
+    make before asking a person to send their documents anywhere.
+    """
     provider, _, name = model_id.partition(":")
     if not provider or not name:
         raise ModelError(f"Unknown embedding model {model_id!r}. Use {_known_ids()}.")
@@ -79,7 +95,7 @@ def embedding_for(
                 f"Unknown local embedding model {model_id!r}: the one installed is "
                 f"{LOCAL_EMBEDDING_ID}."
             )
-        return local_embedding(cache_dir, threads)
+        return None
     if provider == "openai":
         if name not in OPENAI_EMBEDDING_MODELS:
             raise ModelError(f"Unknown OpenAI embedding model {model_id!r}. Use {_known_ids()}.")
@@ -90,13 +106,17 @@ def embedding_for(
                 f"Providers or set OPENAI_API_KEY, or choose {LOCAL_EMBEDDING_ID}, which runs "
                 "on this computer."
             )
-        return remote_embedding(name, api_key, url)
+        return name, url
     if not base_url:
         raise ModelError(
             f"Unknown embedding model {model_id!r}: no server named {provider!r} is set up. "
             f"Add it in settings, or use {_known_ids()}."
         )
-    return remote_embedding(name, api_key, base_url)
+    return name, base_url
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 @functools.cache
@@ -149,8 +169,7 @@ def _remote_embedding_class() -> Callable[[str, str | None, str], BaseEmbedding]
             except openai.OpenAIError as exc:
                 p = Provider(name, base, OPENAI_KEY_ENV if name == OPENAI else None)
                 error = translate_error(exc, p, self.model_name, REMOTE_TIMEOUT_SECONDS)
-                message = str(error)
-                raise ModelError(message[:1].upper() + message[1:]) from exc
+                raise ModelError(_capital(error.message), cli=_capital(str(error))) from exc
 
         def _get_query_embedding(self, query: str) -> list[float]:
             with self._errors():

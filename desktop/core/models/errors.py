@@ -55,8 +55,9 @@ def translate_error(
         return ProviderError(f"{who} does not allow this key to use {what} (403).")
     if isinstance(exc, openai.NotFoundError):
         return ProviderError(
-            f"{who} has no {what} (404). Choose another model; `folio-cli models list` "
-            "shows what it offers."
+            f"{who} has no {what} (404). Choose another model.",
+            cli=f"{who} has no {what} (404). Choose another model; `folio-cli models list` "
+            "shows what it offers.",
         )
     if isinstance(exc, openai.RateLimitError):
         if _body_code(exc) == "insufficient_quota":

@@ -7,6 +7,7 @@ named ``ollama``. Every remote provider speaks OpenAI's API, so one client serve
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from desktop.core.errors import ModelError
@@ -17,6 +18,12 @@ LOCAL_FT_PREFIX = "local:ft:"
 OPENAI = "openai"
 # OpenAI's API, where no OPENAI_BASE_URL points elsewhere.
 OPENAI_URL = "https://api.openai.com/v1"
+# Provider names Folio keeps for itself: its own models and OpenAI.
+RESERVED_PROVIDERS = ("local", "openai")
+# A provider's name starts each of its model ids and is typed after --model on a command
+# line: a letter or digit (so it never reads as a flag), then letters, digits, ".", "_", "-".
+_PROVIDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+PROVIDER_NAME_RULE = "letters, digits, '.', '_' and '-', starting with a letter or digit"
 # How often the OpenAI SDK retries a connection error, a 429 (honouring Retry-After) or a
 # 5xx, with backoff (0.5 s, 1 s, 2 s), before Folio says so: a server that is down is
 # reported within a few seconds.
@@ -50,6 +57,20 @@ def split_model_id(model_id: str) -> tuple[str, str]:
             "openai:gpt-4o-mini."
         )
     return provider, model
+
+
+def provider_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a provider (the part of a model id before ":"), or None."""
+    if not name:
+        return f"A server needs a name: {PROVIDER_NAME_RULE}."
+    if name in RESERVED_PROVIDERS:
+        return f"{name!r} names Folio's own models: choose another name."
+    if not _PROVIDER_NAME.fullmatch(name):
+        return (
+            f"{name!r} cannot name a server: the name starts its model ids (name:model), so "
+            f"it takes only {PROVIDER_NAME_RULE}."
+        )
+    return None
 
 
 def is_remote(model_id: str) -> bool:

@@ -114,6 +114,29 @@ def embedding_model_dir(cache_dir: Path) -> Path:
     return target
 
 
+GGUF_MAGIC = b"GGUF"  # the first four bytes of every GGUF file (the format's own magic)
+
+
+def gguf_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be used as a GGUF model file, or None when it can.
+
+    What is wrong, e.g. "no file is at /x.gguf", for the caller to put after the name of
+    the field or list it was chosen in. Only the first four bytes are read.
+    """
+    if not path.exists():
+        return f"no file is at {path}"
+    if path.is_dir():
+        return f"{path} is a folder, not a GGUF model file"
+    try:
+        with path.open("rb") as file:
+            magic = file.read(len(GGUF_MAGIC))
+    except OSError as exc:
+        return f"{path} cannot be read ({exc.strerror or exc})"
+    if magic != GGUF_MAGIC:
+        return f"{path.name} is not a GGUF model file"
+    return None
+
+
 def local_llm_path(model_id: str, settings: Settings) -> Path:
     """The GGUF file behind a ``local:<name>`` id, or a ModelError saying what to do."""
     if not model_id.startswith(LOCAL_PREFIX):

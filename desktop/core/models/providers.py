@@ -51,9 +51,11 @@ def provider(name: str, settings: Settings) -> Provider:
     server = settings.servers.get(name)
     if server is None:
         known = ", ".join([OPENAI, *sorted(settings.servers)])
+        unknown = f"Unknown provider {name!r} (known: {known})."
         raise ModelError(
-            f"Unknown provider {name!r} (known: {known}). Add a server with "
-            "`folio-cli models add-server NAME --base-url URL` or in Settings."
+            f"{unknown} Add a server called {name}, or choose another model.",
+            cli=f"{unknown} Add a server with `folio-cli models add-server NAME --base-url URL` "
+            "or in Settings.",
         )
     return Provider(name, server.base_url, server.api_key_env)
 
@@ -146,5 +148,5 @@ def all_models(
         try:
             models.extend(remote_models(p, secrets, jobs))
         except ProviderError as exc:
-            problems[p.name] = str(exc)
+            problems[p.name] = exc.message  # shown in the window's picker and by folio-cli
     return models, problems

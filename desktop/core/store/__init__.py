@@ -16,6 +16,8 @@ from llama_index.core.vector_stores.types import (
     VectorStoreQueryResult,
 )
 
+from desktop.core.errors import StoreError
+
 DENSE = "dense"
 SPARSE = "bm25"
 
@@ -55,8 +57,9 @@ class FolioStore(Protocol):
         """Release the store (files, locks, connections)."""
 
 
-def missing_points(library_chunks: int, store_count: int, where: str) -> str | None:
-    """What to do when the store at ``where`` holds fewer chunks than library.db lists.
+def missing_points(library_chunks: int, store_count: int, where: str) -> StoreError | None:
+    """The error saying what to do when the store at ``where`` holds fewer chunks than
+    library.db lists.
 
     None when the store has them all. Such a store (typically a server collection the
     settings were pointed at before the library was moved there) must not pass for a
@@ -65,7 +68,8 @@ def missing_points(library_chunks: int, store_count: int, where: str) -> str | N
     if store_count >= library_chunks:
         return None
     found = "is empty" if store_count == 0 else f"holds {store_count} of {library_chunks} chunks"
-    return (
-        f"The vector store {where} {found}: move the library there with "
-        "`folio-cli store move` (or the window's Storage settings), or switch the store back."
+    return StoreError(
+        f"The vector store {where} {found}: move the library there, or switch the store back.",
+        cli=f"The vector store {where} {found}: move the library there with "
+        "`folio-cli store move` (or the window's Storage settings), or switch the store back.",
     )

@@ -1,4 +1,5 @@
-"""The chat history sidebar: new chat, search titles, rename, delete."""
+"""The chat history sidebar: new chat, search titles, rename, delete; the chat shown is the
+one highlighted."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ from desktop.services import Services
 from desktop.ui.dialogs import confirm_deletion
 from desktop.ui.qt import (
     QAbstractItemView,
+    QEvent,
     QInputDialog,
+    QItemSelectionModel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMenu,
+    QModelIndex,
+    QPersistentModelIndex,
     QPoint,
     QPushButton,
     Qt,
@@ -22,11 +27,29 @@ from desktop.ui.qt import (
 _ID = Qt.ItemDataRole.UserRole
 
 
+class _ChatRows(QListWidget):
+    """The list of chats, whose highlight (the selection) only ever marks the chat shown.
+
+    The arrow keys and the mouse move the keyboard cursor (the current row, framed while
+    the list has the focus); Enter or a click opens the chat under it, and only then does
+    the highlight move to it. Moving the highlight with the cursor would mark a chat that
+    is not the one on screen.
+    """
+
+    def selectionCommand(
+        self, index: QModelIndex | QPersistentModelIndex, event: QEvent | None = None
+    ) -> QItemSelectionModel.SelectionFlag:
+        if event is None:  # set by the code (``ChatList.show_current``), not a person
+            return super().selectionCommand(index, event)
+        return QItemSelectionModel.SelectionFlag.NoUpdate
+
+
 class ChatList(QWidget):
     """Lists chats, most recent first; ``selected`` carries a chat id (or None for new).
 
     ``deleted`` carries the id of a chat just deleted, so the window can leave the chat it
-    shows open unless that is the one that went.
+    shows open unless that is the one that went. ``show_current`` is told which chat is
+    shown, however it came to be, and highlights it.
     """
 
     selected = Signal(object)
@@ -35,32 +58,69 @@ class ChatList(QWidget):
     def __init__(self, services: Services, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.services = services
+        self.shown: str | None = None  # the chat the window shows; None for a new one
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search chats")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(lambda _: self.reload())
-        self.list = QListWidget()
+        self.list = _ChatRows()
         self.list.setAccessibleName("Chats")
         self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.list.itemClicked.connect(lambda item: self.selected.emit(item.data(_ID)))
+        self.list.itemClicked.connect(self._open)
+        self.list.itemActivated.connect(self._open)  # Enter and Return, and double-clicks
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu)
         new = QPushButton("New chat")
-        new.clicked.connect(lambda: self.selected.emit(None))
+        new.clicked.connect(self._new)
         layout = QVBoxLayout(self)
         layout.addWidget(new)
         layout.addWidget(self.search)
         layout.addWidget(self.list)
         self.reload()
 
-    def reload(self, current: str | None = None) -> None:
+    def reload(self) -> None:
+        """List the chats as stored now (titles, order, search); the chat shown stays marked."""
         self.list.clear()
         for chat in self.services.chats.all(search=self.search.text().strip() or None):
             item = QListWidgetItem(chat.title)
             item.setData(_ID, chat.id)
             self.list.addItem(item)
-            if chat.id == current:
-                self.list.setCurrentItem(item)
+        self._highlight()
+
+    def show_current(self, chat_id: str | None) -> None:
+        """Highlight the chat the window shows now (none for a new chat), listing it first
+        if it is new."""
+        self.shown = chat_id
+        if chat_id is not None and self._item(chat_id) is None:
+            self.reload()
+        else:
+            self._highlight()
+
+    def _item(self, chat_id: str | None) -> QListWidgetItem | None:
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            if item is not None and item.data(_ID) == chat_id:
+                return item
+        return None
+
+    def _highlight(self) -> None:
+        item = self._item(self.shown)
+        if item is None:
+            self.list.clearSelection()
+        else:
+            self.list.setCurrentItem(item)
+
+    def _open(self, item: QListWidgetItem) -> None:
+        """Open the chat ``item`` stands for, unless it is the one shown (a double-click
+        also activates: opening again would stop an answer being written)."""
+        chat_id = item.data(_ID)
+        if chat_id != self.shown:
+            self.show_current(chat_id)
+            self.selected.emit(chat_id)
+
+    def _new(self) -> None:
+        self.show_current(None)
+        self.selected.emit(None)
 
     def titles(self) -> list[str]:
         return [self.list.item(i).text() for i in range(self.list.count())]
@@ -68,7 +128,7 @@ class ChatList(QWidget):
     def rename(self, chat_id: str, title: str) -> None:
         if title.strip():
             self.services.chats.rename(chat_id, title)
-            self.reload(chat_id)
+            self.reload()
 
     def delete(self, chat_id: str) -> bool:
         """Delete a chat once the person confirms; True when it was deleted."""
@@ -83,10 +143,8 @@ class ChatList(QWidget):
             "for good.",
         ):
             return False
-        current = self.list.currentItem()
-        keep = current.data(_ID) if current is not None else None
         self.services.chats.delete(chat_id)
-        self.reload(keep if keep != chat_id else None)
+        self.reload()
         self.deleted.emit(chat_id)
         return True
 

@@ -21,7 +21,7 @@ from desktop.core.evaluate.export import to_html, to_markdown
 from desktop.core.models.ids import is_fine_tuned
 from desktop.services import Services
 from desktop.ui.compare.cell import CompareCell
-from desktop.ui.messages import message_label, say
+from desktop.ui.messages import error_text, message_label, say
 from desktop.ui.qt import (
     QCloseEvent,
     QComboBox,
@@ -191,7 +191,7 @@ class CompareWindow(QWidget):
             specs = self.services.comparer.saved.sets().get(name) or []
             configs = [CellConfig.parse(spec) for spec in specs]
         except FolioError as exc:
-            say(self.message, f"The set {name!r} cannot be used: {exc}", error=True)
+            say(self.message, f"The set {name!r} cannot be used: {error_text(exc)}", error=True)
             return
         if configs:
             self.set_configs(configs)
@@ -212,7 +212,7 @@ class CompareWindow(QWidget):
         try:
             comparison = self.services.comparer.load(comparison_id)
         except FolioError as exc:
-            say(self.message, str(exc), error=True)
+            say(self.message, error_text(exc), error=True)
             return None
         self.question.setText(comparison.question)
         self.set_configs([cell.config for cell in comparison.cells])
@@ -305,7 +305,7 @@ class CompareWindow(QWidget):
         try:
             self.services.chats.rate(cell.answer.message_id, rating)
         except FolioError as exc:
-            say(self.message, str(exc), error=True)
+            say(self.message, error_text(exc), error=True)
 
     # Export ---------------------------------------------------------------------------
 

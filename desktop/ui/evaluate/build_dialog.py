@@ -15,7 +15,7 @@ from pathlib import Path
 from desktop.core.errors import FolioError
 from desktop.core.evaluate.sets import SetSource
 from desktop.services import Services
-from desktop.ui.messages import message_label, say
+from desktop.ui.messages import error_text, message_label, say
 from desktop.ui.qt import (
     QComboBox,
     QDialog,
@@ -170,7 +170,7 @@ class BuildDialog(QDialog):
         try:
             existing = self.services.evals.get(name) if self.services.evals.exists(name) else None
         except FolioError as exc:
-            return str(exc)
+            return error_text(exc)
         if existing is not None and (
             existing.source != SetSource.GENERATED or existing.folder != str(Path(folder).resolve())
         ):

@@ -24,7 +24,7 @@ from desktop.core.tasks import eta_phrase
 from desktop.services import Services
 from desktop.ui.chat.pane import provider_label
 from desktop.ui.dialogs import ask_consent
-from desktop.ui.messages import message_label, say
+from desktop.ui.messages import error_text, message_label, say
 from desktop.ui.qt import (
     QAbstractItemView,
     QCheckBox,
@@ -226,7 +226,7 @@ class RunPanel(QWidget):
             item.setText(CellConfig.parse(item.text()).spec())
         except ChatError as exc:
             item.setForeground(QColor(ERROR_COLOUR))
-            item.setToolTip(str(exc))
+            item.setToolTip(error_text(exc))
         else:
             item.setData(Qt.ItemDataRole.ForegroundRole, None)
             item.setToolTip("")
@@ -268,7 +268,7 @@ class RunPanel(QWidget):
         try:
             datasets = [d.name for d in self.services.datasets.all()]
         except (FolioError, OSError) as exc:
-            say(self.message, f"Cannot list the datasets for style: {exc}", error=True)
+            say(self.message, f"Cannot list the datasets for style: {error_text(exc)}", error=True)
             datasets = []
         _refill(
             self.style_dataset,
@@ -337,7 +337,7 @@ class RunPanel(QWidget):
         try:
             configs = self.chosen_configs()
         except ChatError as exc:
-            say(self.message, f"{exc} Correct the row, or remove it.", error=True)
+            say(self.message, f"{error_text(exc)} Correct the row, or remove it.", error=True)
             return None
         if not configs:
             say(self.message, "Add at least one configuration.", error=True)
@@ -382,7 +382,7 @@ class RunPanel(QWidget):
             for provider in providers:
                 self.services.allow_remote(provider)
         except (FolioError, OSError) as exc:
-            say(self.message, f"Could not save the permission: {exc}", error=True)
+            say(self.message, f"Could not save the permission: {error_text(exc)}", error=True)
             return
         self._start(configs)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from desktop.core.errors import FolioError
 from desktop.core.evaluate.sets import EvalItem
 from desktop.services import Services
-from desktop.ui.messages import message_label, say
+from desktop.ui.messages import error_text, message_label, say
 from desktop.ui.qt import (
     QAbstractItemView,
     QHBoxLayout,
@@ -108,7 +108,7 @@ class SetEditor(QWidget):
             try:
                 items = self.services.evals.get(name).items
             except FolioError as exc:
-                say(self.message, str(exc), error=True)
+                say(self.message, error_text(exc), error=True)
                 name = None
             else:
                 say(self.message, "")
@@ -234,7 +234,7 @@ class SetEditor(QWidget):
         try:
             stored = self.services.evals.save_items(self.name, items)
         except FolioError as exc:
-            say(self.message, f"Not saved: {exc}", error=True)
+            say(self.message, f"Not saved: {error_text(exc)}", error=True)
             return False
         self.load(stored.name)
         say(self.message, f"Saved {len(stored.items)} questions.")

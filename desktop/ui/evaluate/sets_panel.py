@@ -27,7 +27,7 @@ from desktop.core.tasks import eta_phrase
 from desktop.services import Services
 from desktop.ui.dialogs import ask_consent, confirm_deletion
 from desktop.ui.evaluate.build_dialog import BuildChoice, BuildDialog
-from desktop.ui.messages import message_label, say
+from desktop.ui.messages import error_text, message_label, say
 from desktop.ui.qt import (
     QAbstractItemView,
     QFileDialog,
@@ -146,7 +146,7 @@ class SetsPanel(QWidget):
         try:
             sets = self.services.evals.sets()
         except FolioError as exc:
-            say(self.message, f"Cannot list the evaluation sets: {exc}", error=True)
+            say(self.message, f"Cannot list the evaluation sets: {error_text(exc)}", error=True)
             sets = []
         self.counts = {s.name: len(s.items) for s in sets}
         if select in self.counts:
@@ -260,7 +260,11 @@ class SetsPanel(QWidget):
         try:
             self.services.allow_remote(provider)
         except (FolioError, OSError) as exc:
-            say(self.message, f"Could not save the permission for {provider}: {exc}", error=True)
+            say(
+                self.message,
+                f"Could not save the permission for {provider}: {error_text(exc)}",
+                error=True,
+            )
             return
         go()
 
@@ -364,7 +368,7 @@ class SetsPanel(QWidget):
         try:
             made = import_jsonl(self.services.evals, name, path)
         except FolioError as exc:
-            say(self.message, str(exc), error=True)
+            say(self.message, error_text(exc), error=True)
             return None
         say(self.message, f"Imported {len(made.items)} questions as {made.name}.")
         self._added(made.name)
@@ -383,7 +387,7 @@ class SetsPanel(QWidget):
         try:
             made = from_liked(self.services.chats, self.services.evals, name)
         except FolioError as exc:
-            say(self.message, str(exc), error=True)
+            say(self.message, error_text(exc), error=True)
             return None
         say(self.message, f"Made {made.name} from {len(made.items)} liked answers.")
         self._added(made.name)
@@ -412,7 +416,7 @@ class SetsPanel(QWidget):
             items = self.services.evals.get(name).items
             write_jsonl(items, path)
         except FolioError as exc:
-            say(self.message, str(exc), error=True)
+            say(self.message, error_text(exc), error=True)
             return False
         except OSError as exc:
             say(self.message, f"Could not write {path}: {exc.strerror or exc}.", error=True)
@@ -440,7 +444,7 @@ class SetsPanel(QWidget):
         try:
             renamed = self.services.evals.rename(name, new_name)
         except FolioError as exc:
-            say(self.message, str(exc), error=True)
+            say(self.message, error_text(exc), error=True)
             return False
         if self.current == name:
             self.current = renamed.name  # the same set: nothing to ask or load again
@@ -468,7 +472,7 @@ class SetsPanel(QWidget):
         try:
             self.services.evals.delete(name)
         except FolioError as exc:
-            say(self.message, str(exc), error=True)
+            say(self.message, error_text(exc), error=True)
             return False
         if self.current == name:
             self.current = None  # gone: its unsaved edits go with it, nothing to ask

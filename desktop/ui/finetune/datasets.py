@@ -21,7 +21,7 @@ from desktop.core.finetune.sources.generate import (
 )
 from desktop.services import Services
 from desktop.ui.dialogs import ask_consent
-from desktop.ui.messages import message_label, say
+from desktop.ui.messages import error_text, message_label, say
 from desktop.ui.qt import (
     QAbstractItemView,
     QCheckBox,
@@ -227,7 +227,7 @@ class DatasetsPanel(QWidget):
         try:
             infos = self.services.datasets.all()
         except (FolioError, OSError) as exc:
-            say(self.message, f"Cannot list the datasets: {exc}", error=True)
+            say(self.message, f"Cannot list the datasets: {error_text(exc)}", error=True)
             infos = []
         self.infos = {info.name: info for info in infos}
         if select in self.infos:
@@ -393,7 +393,7 @@ class DatasetsPanel(QWidget):
                 return None
             info = self.services.datasets.create(name, examples, source="chats")
         except (FolioError, OSError) as exc:
-            say(self.message, str(exc), error=True)
+            say(self.message, error_text(exc), error=True)
             return None
         say(self.message, f"Made {info.name} from {info.train_examples} liked answers.")
         self.reload(select=info.name)
@@ -444,7 +444,11 @@ class DatasetsPanel(QWidget):
         try:
             self.services.allow_remote(provider)
         except (FolioError, OSError) as exc:
-            say(self.message, f"Could not save the permission for {provider}: {exc}", error=True)
+            say(
+                self.message,
+                f"Could not save the permission for {provider}: {error_text(exc)}",
+                error=True,
+            )
             return
         go()
 
@@ -534,7 +538,7 @@ class DatasetsPanel(QWidget):
         try:
             info = self.services.datasets.rename(name, new_name)
         except (FolioError, OSError) as exc:
-            say(self.message, str(exc), error=True)
+            say(self.message, error_text(exc), error=True)
             return False
         if self.current == name:
             self.current = info.name  # the same dataset: nothing to ask or load again
@@ -560,7 +564,7 @@ class DatasetsPanel(QWidget):
         try:
             self.services.datasets.delete(name)
         except (FolioError, OSError) as exc:
-            say(self.message, str(exc), error=True)
+            say(self.message, error_text(exc), error=True)
             return False
         if self.current == name:
             self.current = None  # gone: its unsaved edits go with it, nothing to ask

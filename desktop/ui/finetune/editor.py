@@ -19,7 +19,7 @@ from desktop.core.finetune.examples import Example, LineProblem, image_count, te
 from desktop.core.finetune.pricing import BASE_MODELS, DEFAULT_BASE, PRICES_AS_OF
 from desktop.core.finetune.validate import ValidationReport, validate_examples
 from desktop.services import Services
-from desktop.ui.messages import message_label, say
+from desktop.ui.messages import error_text, message_label, say
 from desktop.ui.qt import (
     QAbstractItemView,
     QComboBox,
@@ -163,7 +163,7 @@ class ExamplesEditor(QWidget):
             try:
                 train, validation = self.services.datasets.load(name)
             except (FolioError, OSError) as exc:
-                say(self.message, str(exc), error=True)
+                say(self.message, error_text(exc), error=True)
                 name = None
             else:
                 rows = [Row(_copy(e.messages), TRAIN) for e in train]
@@ -202,6 +202,18 @@ class ExamplesEditor(QWidget):
         self.table.setVerticalHeaderLabels(self._row_labels())
         self.table.blockSignals(False)
         self._show_title()
+        self._follow_current()
+
+    def _follow_current(self) -> None:
+        """Highlight the current row and show its example below the table.
+
+        Refilling the table (after a load, Save or Delete) holds its signals back, and the
+        rows under the current index change: neither moves by itself.
+        """
+        row = self.table.currentRow()
+        if 0 <= row < len(self.rows):
+            self.table.selectRow(row)
+        self._show_messages(row)
 
     def _row_labels(self) -> list[str]:
         counts = {TRAIN: 0, VALIDATION: 0}
@@ -309,7 +321,7 @@ class ExamplesEditor(QWidget):
             if self.split.value() != self._loaded_split:
                 info = datasets.split(self.name, self.split.value() / 100)
         except (FolioError, OSError) as exc:
-            say(self.message, f"Not saved: {exc}", error=True)
+            say(self.message, f"Not saved: {error_text(exc)}", error=True)
             return False
         self.load(self.name)
         say(

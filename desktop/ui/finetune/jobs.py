@@ -23,7 +23,7 @@ from desktop.core.tasks import eta_phrase
 from desktop.services import Services
 from desktop.ui.finetune.loss_plot import LossPlot
 from desktop.ui.finetune.train_form import TrainForm
-from desktop.ui.messages import message_label, say
+from desktop.ui.messages import error_text, message_label, say
 from desktop.ui.qt import (
     QComboBox,
     QDoubleSpinBox,
@@ -115,7 +115,7 @@ class JobWatcher(QObject):
             jobs = self.services.finetune_jobs.all()
             interrupted = self.services.finetune_jobs.pending()
         except (FolioError, OSError) as exc:
-            self.failed.emit(str(exc))
+            self.failed.emit(error_text(exc))
             return False
         for known in jobs:
             self._seen.setdefault(known.id, known.status)
@@ -212,7 +212,7 @@ class TrainPanel(TrainForm):
             p = provider(self.services.finetuning.provider, self.services.settings)
             self.destination.setText(f"Training files are uploaded to {p.label} at {p.base_url}.")
         except FolioError as exc:
-            say(self.destination, str(exc), error=True)
+            say(self.destination, error_text(exc), error=True)
 
     def start(self) -> Job | None:
         """Validate and plan the upload in the background, then ask before anything is sent."""
@@ -354,7 +354,7 @@ class JobsPanel(QWidget):
         try:
             jobs = self.services.finetune_jobs.all()
         except (FolioError, OSError) as exc:
-            say(self.message, f"Cannot read the jobs: {exc}", error=True)
+            say(self.message, f"Cannot read the jobs: {error_text(exc)}", error=True)
             jobs = []
         wanted = select or self.current or (jobs[0].id if jobs else None)
         self.list.blockSignals(True)
@@ -401,7 +401,7 @@ class JobsPanel(QWidget):
                 events = self.services.finetune_jobs.events(job_id)
                 metrics = self.services.finetune_jobs.metrics(job_id)
             except (FolioError, OSError) as exc:
-                say(self.message, str(exc), error=True)
+                say(self.message, error_text(exc), error=True)
                 job = None
         if job is None:
             self.title.setText("<i>Choose a job to see how it goes.</i>")

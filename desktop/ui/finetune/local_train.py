@@ -20,7 +20,7 @@ from desktop.services import Services
 from desktop.ui.dialogs import ask
 from desktop.ui.finetune.train_form import TrainForm
 from desktop.ui.finetune.training_support import TrainingSupport
-from desktop.ui.messages import message_label, say
+from desktop.ui.messages import error_text, message_label, say
 from desktop.ui.qt import (
     QComboBox,
     QDoubleSpinBox,
@@ -121,7 +121,7 @@ class LocalTrainPanel(TrainForm):
         try:
             config = self.config()
         except FolioError as exc:
-            say(self.message, str(exc), error=True)
+            say(self.message, error_text(exc), error=True)
             return None
         training = self.services.local_training
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from desktop.core.errors import FolioError
 from desktop.services import Services
-from desktop.ui.messages import message_label, say
+from desktop.ui.messages import error_text, message_label, say
 from desktop.ui.qt import (
     QComboBox,
     QFormLayout,
@@ -83,7 +83,7 @@ class TrainForm(QWidget):
             self.dataset.addItems([info.name for info in self.services.datasets.all()])
             personas = [p.name for p in self.services.chats.personas.all()]
         except (FolioError, OSError) as exc:
-            say(self.message, str(exc), error=True)
+            say(self.message, error_text(exc), error=True)
             personas = []
         self.dataset.setCurrentText(chosen)
         self.dataset.blockSignals(False)

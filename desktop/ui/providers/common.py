@@ -7,7 +7,7 @@ from desktop.core.models.local_files import ModelInfo
 from desktop.core.models.providers import provider, remote_models
 from desktop.core.settings import updated
 from desktop.services import Services
-from desktop.ui.messages import message_label, say
+from desktop.ui.messages import error_text, message_label, say
 from desktop.ui.qt import (
     QLabel,
     QPushButton,
@@ -25,7 +25,7 @@ def save_change(services: Services, label: QLabel, **changes: object) -> bool:
     try:
         services.change_settings(updated(services.settings, **changes))
     except (FolioError, OSError) as exc:
-        say(label, str(exc), error=True)
+        say(label, error_text(exc), error=True)
         return False
     return True
 

@@ -10,7 +10,7 @@ from desktop.core.models.embeddings import LOCAL_EMBEDDING_ID, OPENAI_EMBEDDING_
 from desktop.core.tasks import Progress, eta_phrase
 from desktop.services import Services
 from desktop.ui.dialogs import ask_consent
-from desktop.ui.messages import message_label, say
+from desktop.ui.messages import error_text, message_label, say
 from desktop.ui.qt import (
     QComboBox,
     QFormLayout,
@@ -112,7 +112,7 @@ class EmbeddingsTab(QWidget):
             self.current.setText(self.services.embed_model_name)
             switch = pending_switch(self.services.library)
         except (FolioError, OSError) as exc:
-            say(self.message, str(exc), error=True)
+            say(self.message, error_text(exc), error=True)
             switch = None
         if switch is not None and not running:
             self.pending.setText(
@@ -152,6 +152,12 @@ class EmbeddingsTab(QWidget):
         if self.is_busy():
             say(self.message, "The library is indexing: switch when it is done.", error=True)
             return False
+        try:
+            # A missing key or server is said before the person is asked to send anything.
+            self.services.check_embedding_model(model_id)
+        except (FolioError, OSError) as exc:
+            say(self.message, error_text(exc), error=True)
+            return False
         name = self.services.needs_consent(model_id)
         if name is not None:
             self.ask_consent(model_id, name)
@@ -185,7 +191,11 @@ class EmbeddingsTab(QWidget):
                 if name is not None:
                     self.services.allow_remote(name)
             except (FolioError, OSError) as exc:
-                say(self.message, f"Could not save the permission for {name}: {exc}", error=True)
+                say(
+                    self.message,
+                    f"Could not save the permission for {name}: {error_text(exc)}",
+                    error=True,
+                )
             else:
                 self.start(model_id)
                 return

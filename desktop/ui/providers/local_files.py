@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from desktop.core.models.local_files import gguf_problem
 from desktop.services import Services
 from desktop.ui.messages import message_label, say
 from desktop.ui.providers.common import ROLE, save_change
@@ -19,8 +20,6 @@ from desktop.ui.qt import (
     QWidget,
     Signal,
 )
-
-_GGUF_MAGIC = b"GGUF"
 
 
 class LocalFilesTab(QWidget):
@@ -78,14 +77,9 @@ class LocalFilesTab(QWidget):
         if name in local:
             say(self.message, f"local:{name} exists: choose another name.", error=True)
             return False
-        try:
-            with path.open("rb") as file:
-                magic = file.read(len(_GGUF_MAGIC))
-        except OSError as exc:
-            say(self.message, f"Cannot read {path}: {exc.strerror}.", error=True)
-            return False
-        if magic != _GGUF_MAGIC:
-            say(self.message, f"{path.name} is not a GGUF model file.", error=True)
+        problem = gguf_problem(path)
+        if problem is not None:
+            say(self.message, f"Not added: {problem}.", error=True)
             return False
         if not save_change(self.services, self.message, local_models={**local, name: str(path)}):
             return False

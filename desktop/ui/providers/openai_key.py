@@ -9,7 +9,7 @@ from desktop.core.models.ids import OPENAI, OPENAI_URL
 from desktop.core.models.providers import provider
 from desktop.core.secrets import OPENAI_KEY_ENV
 from desktop.services import Services
-from desktop.ui.messages import message_label, say
+from desktop.ui.messages import error_text, message_label, say
 from desktop.ui.providers.common import ProviderTab
 from desktop.ui.qt import (
     QFormLayout,
@@ -78,7 +78,7 @@ class OpenAITab(ProviderTab):
         try:
             self.services.secrets.set(OPENAI, self.key.text(), OPENAI_KEY_ENV)
         except FolioError as exc:
-            say(self.message, str(exc), error=True)
+            say(self.message, error_text(exc), error=True)
             return False
         self.key.clear()
         say(self.message, "Saved the key in the system keyring.")

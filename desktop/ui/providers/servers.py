@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from desktop.core.errors import FolioError
+from desktop.core.models.ids import PROVIDER_NAME_RULE, provider_name_problem
 from desktop.core.settings import updated
 from desktop.services import Services
-from desktop.ui.messages import message_label, say
+from desktop.ui.messages import error_text, message_label, say
 from desktop.ui.providers.common import ROLE, ProviderTab, save_change
 from desktop.ui.qt import (
     QFormLayout,
@@ -33,6 +34,7 @@ class ServersTab(ProviderTab):
         self.remove_button.clicked.connect(self.remove)
         self.name = QLineEdit()
         self.name.setPlaceholderText("e.g. ollama; its models are ollama:<model>")
+        self.name.setToolTip(f"A server's name takes {PROVIDER_NAME_RULE}.")
         self.base_url = QLineEdit()
         self.base_url.setPlaceholderText("e.g. http://localhost:11434/v1")
         self.key = QLineEdit()
@@ -97,6 +99,10 @@ class ServersTab(ProviderTab):
         """Add the server in the fields; its key goes to the keyring, never to settings."""
         settings = self.services.settings
         name = self.name.text().strip()
+        problem = provider_name_problem(name)
+        if problem is not None:
+            say(self.message, problem, error=True)
+            return False
         if name in settings.servers:
             say(self.message, f"A server called {name} exists: remove it first.", error=True)
             return False
@@ -109,7 +115,7 @@ class ServersTab(ProviderTab):
                 self.services.secrets.set(name, key, env or f"the key variable of {name}")
             self.services.change_settings(new)
         except (FolioError, OSError) as exc:
-            say(self.message, str(exc), error=True)
+            say(self.message, error_text(exc), error=True)
             return False
         for field in (self.name, self.base_url, self.key, self.key_env):
             field.clear()

@@ -10,7 +10,7 @@ from desktop.core.errors import FolioError
 from desktop.core.store.move import MoveReport, pending_move
 from desktop.core.tasks import Progress
 from desktop.services import Services
-from desktop.ui.messages import message_label, say
+from desktop.ui.messages import error_text, message_label, say
 from desktop.ui.qt import (
     QComboBox,
     QFormLayout,
@@ -89,7 +89,7 @@ class StorageTab(QWidget):
         try:
             move = pending_move(self.services.library)
         except (FolioError, OSError) as exc:
-            say(self.message, str(exc), error=True)
+            say(self.message, error_text(exc), error=True)
             move = None
         if move is not None and not running:
             text += f"; a move to {move.url or 'Edge'} is unfinished ({move.done}/{move.total})"

@@ -94,9 +94,9 @@ class LocalTraining:
         as_file = isinstance(dataset, Path) or "/" in dataset or os.sep in dataset
         if as_file or (path.suffix == ".jsonl" and path.exists()):
             if not path.is_file():
+                wanted = f"{path} is not a file: give a JSONL training file, or a dataset's name"
                 raise DatasetError(
-                    f"{path} is not a file: give a JSONL training file, or a dataset's name "
-                    "(`folio-cli finetune datasets` lists them)."
+                    f"{wanted}.", cli=f"{wanted} (`folio-cli finetune datasets` lists them)."
                 )
             if path.suffix.lower() != ".jsonl":
                 raise DatasetError(f"{path}: a training file is JSONL, named *.jsonl.")
@@ -377,8 +377,9 @@ class LocalTraining:
             if job.fine_tuned_model == f"ft:{name}":
                 return job
         raise ModelError(
-            f"No local fine-tuned model {model_id!r}: `folio-cli models list` shows the ones "
-            "there are."
+            f"No local fine-tuned model {model_id!r}: choose another model.",
+            cli=f"No local fine-tuned model {model_id!r}: `folio-cli models list` shows the "
+            "ones there are.",
         )
 
     def resolve(self, model_id: str) -> tuple[Path, Path]:
@@ -477,14 +478,16 @@ class LocalTraining:
                 "has a folder here to delete."
             )
         if job.status == JobState.SUCCEEDED:
+            holds = f"Job {job_id} succeeded: its folder holds the model {job.model_id}. Remove "
             raise FinetuneError(
-                f"Job {job_id} succeeded: its folder holds the model {job.model_id}. Remove "
-                f"that model instead (`folio-cli models remove {job.model_id}`)."
+                f"{holds}that model instead.",
+                cli=f"{holds}that model instead (`folio-cli models remove {job.model_id}`).",
             )
         if not job.finished:
             raise FinetuneError(
-                f"Job {job_id} is still {job.status}: cancel it first "
-                f"(`folio-cli finetune cancel {job_id}`), then delete it."
+                f"Job {job_id} is still {job.status}: cancel it first, then delete it.",
+                cli=f"Job {job_id} is still {job.status}: cancel it first "
+                f"(`folio-cli finetune cancel {job_id}`), then delete it.",
             )
         if self.running(job_id):  # cancelled, and its trainer has not quite stopped yet
             raise FinetuneError(f"Job {job_id}'s trainer is still stopping: try again shortly.")

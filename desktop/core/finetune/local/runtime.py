@@ -94,31 +94,41 @@ class TrainerRuntime:
         """FinetuneError saying how to install training support, when it is missing (cheap:
         nothing is linked or started)."""
         if not self.available():
-            raise FinetuneError(self.missing_message())
+            raise self.missing_error()
 
     def require(self) -> TrainerCommand:
         """The trainer's command; FinetuneError saying how to install training support."""
         command = self.command()
         if command is None:
-            raise FinetuneError(self.missing_message())
+            raise self.missing_error()
         return command
 
     def missing_message(self) -> str:
+        """What is missing and how to add it, for this kind of install, naming no command."""
+        return self.missing_error().message
+
+    def missing_error(self) -> FinetuneError:
         """What is missing and how to add it, for this kind of install."""
         if self.offers_install and self.environment.outdated():
-            return (
+            return FinetuneError(
                 "Training support was installed by another version of Folio: install it "
+                "again, then try again.",
+                cli="Training support was installed by another version of Folio: install it "
                 "again (Install training support, or `folio-cli finetune install-training "
-                "--yes`), then try again."
+                "--yes`), then try again.",
             )
         if self.offers_install:
-            return (
+            needs = (
                 "Training on this computer needs PyTorch, transformers and PEFT, which are not "
-                "installed: install training support from the studio's Train locally tab or "
-                "with `folio-cli finetune install-training --yes`, then try again."
+                "installed: install training support"
+            )
+            return FinetuneError(
+                f"{needs}, then try again.",
+                cli=f"{needs} from the studio's Train locally tab or with "
+                "`folio-cli finetune install-training --yes`, then try again.",
             )
         missing = ", ".join(missing_training_packages())
-        return (
+        return FinetuneError(
             f"Training on this computer needs {missing}, which is not installed. Add it with "
             f"`{INSTALL_HINT}` (in Folio's own environment), then try again."
         )

@@ -156,8 +156,10 @@ def _chunks(
     files = library.indexed_under(root)
     if not files:
         raise FinetuneError(
-            f"No indexed files under {root}: add the folder to the library "
-            f"(`folio-cli ingest {root}`) and wait until it is indexed."
+            f"No indexed files under {root}: add the folder to the library and wait until it "
+            "is indexed.",
+            cli=f"No indexed files under {root}: add the folder to the library "
+            f"(`folio-cli ingest {root}`) and wait until it is indexed.",
         )
     total = sum(len(record.chunk_ids) for record in files)
     total = total if limit is None else min(total, limit)

@@ -1,0 +1,125 @@
+"""Settings…: fields that offer only what the settings accept, refusals worded by the labels
+the dialog shows, a model file checked as it is chosen, and where the dialog is found."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from desktop.core.errors import SettingsError
+from desktop.core.models.local_files import embedded_llm_path
+from desktop.core.settings import InvalidSettings, updated
+from desktop.services import Services
+from desktop.ui.dialogs import SettingsDialog, refusal_text
+from desktop.ui.main_window import MainWindow
+from desktop.ui.qt import QDoubleSpinBox, QFormLayout, QKeySequence, QLabel, QSpinBox, QWidget
+
+
+def open_dialog(qtbot, services: Services) -> SettingsDialog:  # type: ignore[no-untyped-def]
+    dialog = SettingsDialog(services)
+    qtbot.addWidget(dialog)
+    return dialog
+
+
+def label_of(dialog: SettingsDialog, field: QWidget) -> str:
+    """The text the form shows beside ``field`` (alone in its row, or in a row of several)."""
+    form = dialog.findChild(QFormLayout)
+    assert form is not None
+    for row in range(form.rowCount()):
+        item = form.itemAt(row, QFormLayout.ItemRole.FieldRole)
+        inner = item.layout() if item is not None else None
+        if item is not None and (item.widget() is field or (inner and inner.indexOf(field) >= 0)):
+            label = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+            assert label is not None and isinstance(label.widget(), QLabel)
+            return label.widget().text()
+    raise AssertionError("not in the form")
+
+
+def spins(dialog: SettingsDialog) -> dict[str, QSpinBox | QDoubleSpinBox]:
+    return {
+        "chunk_size": dialog.chunk_size,
+        "chunk_overlap": dialog.chunk_overlap,
+        "top_k": dialog.top_k,
+        "max_file_mb": dialog.max_file_mb,
+        "threads": dialog.threads,
+    }
+
+
+def test_number_fields_offer_exactly_the_values_the_settings_accept(qtbot, services) -> None:  # type: ignore[no-untyped-def]
+    dialog = open_dialog(qtbot, services)
+    settings = services.settings
+    dialog.chunk_size.setValue(dialog.chunk_size.maximum())  # room for the largest overlap
+    for field, spin in spins(dialog).items():
+        step = 1 if isinstance(spin, QSpinBox) else 10 ** -spin.decimals()
+        lowest, highest = spin.minimum(), spin.maximum()
+        changes = {"chunk_size": dialog.chunk_size.value()} if field == "chunk_overlap" else {}
+        # Both ends are accepted by the settings; a step past either end is refused, and the
+        # field itself will not go there.
+        for value in (lowest, highest):
+            updated(settings, **changes, **{field: value})
+        for value in (lowest - step, highest + step):
+            with pytest.raises(SettingsError):
+                updated(settings, **changes, **{field: value})
+        spin.setValue(highest + 1000)
+        assert spin.value() == highest
+        spin.setValue(lowest - 1000)
+        assert spin.value() == lowest
+
+    # The overlap stays below the chunk size as the size changes.
+    dialog.chunk_overlap.setValue(dialog.chunk_overlap.maximum())
+    dialog.chunk_size.setValue(dialog.chunk_size.minimum())
+    assert dialog.chunk_overlap.value() < dialog.chunk_size.value()
+    assert dialog.save() is True
+    saved = json.loads((services.home / "settings.json").read_text())
+    assert saved["chunk_size"] == dialog.chunk_size.value()
+    assert saved["chunk_overlap"] == dialog.chunk_overlap.value()
+
+
+def test_a_refusal_names_each_field_by_its_label_in_readable_words(qtbot, services) -> None:  # type: ignore[no-untyped-def]
+    dialog = open_dialog(qtbot, services)
+    with pytest.raises(InvalidSettings) as refused:
+        updated(services.settings, chunk_size=1000, top_k=0)
+    said = refusal_text(refused.value.problems)
+    assert label_of(dialog, dialog.chunk_size) in said and "at most 256" in said
+    assert label_of(dialog, dialog.top_k) in said and "at least 1" in said
+    assert "chunk_size" not in said and "top_k" not in said and "Input should" not in said
+    assert "chunk_size" in str(refused.value)  # folio-cli and settings.json name the key
+
+
+def test_a_model_file_is_checked_as_it_is_chosen(qtbot, services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    dialog = open_dialog(qtbot, services)
+    label = label_of(dialog, dialog.model_path)
+    not_gguf = tmp_path / "notes.gguf"
+    not_gguf.write_text("Just some notes.")
+    for path, wrong in (
+        (tmp_path / "missing.gguf", "no file is at"),
+        (tmp_path, "is a folder"),
+        (not_gguf, "is not a GGUF model file"),
+    ):
+        dialog.model_path.setText(str(path))
+        dialog.model_path.editingFinished.emit()  # typed, then the field left
+        said = dialog.error.text()
+        assert said.startswith(f"{label}:") and wrong in said, said
+        assert "b00020" in dialog.error.styleSheet()  # the error colour, not a pale one
+        assert dialog.save() is False
+        assert not (services.home / "settings.json").exists()
+
+    model = embedded_llm_path()
+    assert model is not None
+    dialog.model_path.setText(str(model))
+    dialog.model_path.editingFinished.emit()
+    assert dialog.error.text() == ""
+    assert dialog.save() is True
+    assert services.settings.local_models["custom"] == str(model)
+
+
+def test_settings_is_in_the_settings_menu_with_its_shortcut(qtbot, services) -> None:  # type: ignore[no-untyped-def]
+    window = MainWindow(services)
+    qtbot.addWidget(window)
+    menus = {a.text(): a.menu() for a in window.menuBar().actions()}
+    items = {name: [a.text() for a in menu.actions()] for name, menu in menus.items()}
+    assert "Settings…" in items["&Settings"] and "Settings…" not in items["&File"]
+    action = next(a for a in menus["&Settings"].actions() if a.text() == "Settings…")
+    assert action.shortcut() == QKeySequence("Ctrl+,")
