@@ -17,7 +17,9 @@ from a working folder outside the repository, on a new data folder. Checks:
   environment, with this computer's Python); a short run then trains there, its model is
   listed and answers;
 - the window opens (under Xvfb: seen by the X server through xdotool, screenshotted, closed
-  with Ctrl+Q), and ``folio --self-test`` reports a clean start;
+  with Ctrl+Q), and ``folio --self-test`` reports a clean start; the window loads every Qt
+  module Folio uses as it starts (``desktop/ui/qt.py``), Qt PDF for the viewer included, so
+  a bundle missing one fails here;
 - nothing printed a traceback or an unexpected line on stderr.
 
 Timings (the first window start is a cold one just after install) go to ``DIR/smoke.json``.

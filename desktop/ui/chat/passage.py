@@ -1,58 +1,66 @@
-"""A cited passage: shown with the question's words marked, or its file opened in a viewer."""
+"""A cited passage on its own, the question's words highlighted, with the ways to its file."""
 
 from __future__ import annotations
 
 import html
-import re
 
 from desktop.core.library.citation import Citation
-from desktop.core.library.filenames import file_url
 from desktop.ui.qt import (
-    QDesktopServices,
     QDialog,
-    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    Qt,
     QTextBrowser,
-    QUrl,
     QVBoxLayout,
     QWidget,
 )
-
-
-def highlight(text: str, query: str) -> str:
-    """``text`` as HTML with the query's words (3+ letters) marked."""
-    words = sorted({w for w in re.findall(r"\w{3,}", query)}, key=len, reverse=True)
-    escaped = html.escape(text)
-    if not words:
-        return escaped
-    pattern = re.compile("|".join(re.escape(html.escape(w)) for w in words), re.IGNORECASE)
-    return pattern.sub(lambda m: f"<mark>{m.group(0)}</mark>", escaped)
-
-
-def open_source(citation: Citation) -> bool:
-    """Open the cited file in the system's viewer (at the page, where the viewer allows)."""
-    # From the file's own bytes, so a name that is not UTF-8 opens too.
-    url = QUrl.fromEncoded(file_url(citation.path).encode("ascii"))
-    if citation.page is not None and citation.path.lower().endswith(".pdf"):
-        url.setFragment(f"page={citation.page}")
-    return QDesktopServices.openUrl(url)
+from desktop.ui.viewer.highlight import fill, mark_words
+from desktop.ui.viewer.open_file import open_or_offer, show_in_folio
+from desktop.ui.viewer.passage_text import is_markdown
+from desktop.ui.viewer.window import SourceViewer
 
 
 class PassageDialog(QDialog):
-    """The exact retrieved passage, with the question's words highlighted."""
+    """The exact retrieved passage as Folio shows text (Markdown rendered, HTML's permalink
+    marks dropped), with the question's words highlighted; from here the file opens in
+    Folio's viewer at the passage or in the system's app."""
 
     def __init__(self, citation: Citation, query: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.citation, self.query = citation, query
         self.setWindowTitle(f"Passage from {citation.file_name}")
         self.resize(640, 420)
         where = f" — page {citation.page}" if citation.page is not None else ""
-        self.browser_html = (
-            f"<p><b>{html.escape(citation.path)}</b>{where} · score {citation.score:.3f}</p>"
-            f"<p style='white-space: pre-wrap'>{highlight(citation.text, query)}</p>"
-        )
+        header = QLabel(f"<b>{html.escape(citation.path)}</b>{where} · score {citation.score:.3f}")
+        header.setWordWrap(True)
+        header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.browser = QTextBrowser()
-        self.browser.setHtml(self.browser_html)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(self.reject)
+        self.browser.setOpenLinks(False)  # a link in the passage must not replace it
+        fill(self.browser.document(), citation.text, is_markdown(citation.path))
+        mark_words(self.browser.document(), query)
+        self.in_folio_button = QPushButton("Show in Folio")
+        self.in_folio_button.setToolTip("The passage in its file, highlighted, inside Folio")
+        self.in_folio_button.clicked.connect(self.show_in_folio)
+        self.open_button = QPushButton("Open in default app")
+        self.open_button.clicked.connect(self.open_externally)
+        close = QPushButton("Close")
+        close.clicked.connect(self.reject)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.in_folio_button)
+        buttons.addWidget(self.open_button)
+        buttons.addStretch(1)
+        buttons.addWidget(close)
         layout = QVBoxLayout(self)
+        layout.addWidget(header)
         layout.addWidget(self.browser)
-        layout.addWidget(buttons)
+        layout.addLayout(buttons)
+
+    def show_in_folio(self) -> SourceViewer:
+        """Folio's viewer on the passage, in its file."""
+        return show_in_folio(self.citation, self.query, self.parentWidget())
+
+    def open_externally(self) -> QWidget | None:
+        """The file in the system's app; the message offering Folio's viewer when there is
+        none."""
+        return open_or_offer(self.citation, self.query, self.parentWidget())

@@ -1,0 +1,142 @@
+"""A PDF in Qt's own viewer, at the cited page, with a phrase of the passage highlighted."""
+
+from __future__ import annotations
+
+import time
+
+from desktop.core.library.citation import Citation
+from desktop.core.library.filenames import os_path
+from desktop.ui.qt import (
+    QPdfDocument,
+    QPdfSearchModel,
+    QPdfView,
+    QPointF,
+    QShowEvent,
+    QTimer,
+    QVBoxLayout,
+    QWidget,
+    Signal,
+)
+from desktop.ui.viewer.locate import pdf_phrases
+
+# Counting the search results before the cited page searches those pages; in slices this
+# long, so a thousand-page manual never holds the window (about 2 ms a page, measured on
+# the maintainer's guide).
+_SLICE_S = 0.02
+_PROBLEMS = {
+    QPdfDocument.Error.InvalidFileFormat: "it is damaged or not really a PDF",
+    QPdfDocument.Error.IncorrectPassword: "it is protected by a password",
+    QPdfDocument.Error.UnsupportedSecurityScheme: "it is encrypted in a way Qt cannot open",
+}
+
+
+class PdfPage(QWidget):
+    """The cited PDF, all pages scrollable, opened at the cited page.
+
+    The page is searched for a phrase of the passage (the line with most of the question's
+    words first, then the passage's lines in order); the first phrase found on that page is
+    highlighted and scrolled to. ``shown`` carries a notice for the person (empty when the
+    passage was found), ``failed`` why the PDF could not be shown.
+    """
+
+    shown = Signal(str)
+    failed = Signal(str)
+
+    def __init__(self, citation: Citation, query: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.citation, self.query = citation, query
+        self.page = (citation.page or 1) - 1
+        self.document = QPdfDocument(self)
+        self.view = QPdfView(self)
+        self.view.setPageMode(QPdfView.PageMode.MultiPage)
+        self.view.setZoomMode(QPdfView.ZoomMode.FitToWidth)
+        self.view.setDocument(self.document)
+        self.search = QPdfSearchModel(self)
+        self.search.setDocument(self.document)
+        self.view.setSearchModel(self.search)
+        self.found: QPointF | None = None  # where the phrase is on the page, in points
+        self._ready = False
+        self._placed = False
+        self._next_page = 0
+        self._results_before = 0
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.view)
+        self.document.statusChanged.connect(self._status)
+        # After the window connects to ``shown`` and ``failed`` and shows itself. Loading
+        # only opens the file and reads its table of pages: pages are read, drawn and
+        # searched when shown.
+        QTimer.singleShot(0, self, self._load)
+
+    def _load(self) -> None:
+        error = self.document.load(os_path(self.citation.path))
+        if error == QPdfDocument.Error.FileNotFound:
+            self.failed.emit(
+                f"{self.citation.path} is no longer there. Put it back, or sync the library "
+                "so Folio stops citing it."
+            )
+        elif error != QPdfDocument.Error.None_:
+            problem = _PROBLEMS.get(error, "Qt could not open it")
+            self.failed.emit(
+                f"Folio cannot show {self.citation.file_name}: {problem}. "
+                "Open in default app may still open it."
+            )
+
+    def _status(self, status: QPdfDocument.Status) -> None:
+        if status == QPdfDocument.Status.Ready and not self._ready:
+            self._ready = True
+            self.page = min(max(self.page, 0), self.document.pageCount() - 1)
+            self._find_passage()
+            if self.isVisible():
+                QTimer.singleShot(0, self, self._place)
+
+    def _find_passage(self) -> None:
+        for phrase in pdf_phrases(self.citation.text, self.query):
+            self.search.setSearchString(phrase)
+            results = self.search.resultsOnPage(self.page)  # searches this page only
+            if results:
+                self.found = results[0].location()
+                self._count_results_before()
+                self.shown.emit("")
+                return
+        self.search.setSearchString("")
+        self.shown.emit(
+            f"The passage's words were not found on page {self.page + 1} of "
+            f"{self.citation.file_name} (a scanned page, or the file changed since Folio "
+            "indexed it): this is the page it came from."
+        )
+
+    def _count_results_before(self) -> None:
+        """Make the phrase on the cited page the current result, which Qt outlines, once
+        the results on the pages before it are counted."""
+        deadline = time.monotonic() + _SLICE_S
+        while self._next_page < self.page and time.monotonic() < deadline:
+            self._results_before += len(self.search.resultsOnPage(self._next_page))
+            self._next_page += 1
+        if self._next_page < self.page:
+            QTimer.singleShot(0, self, self._count_results_before)
+        else:
+            self.view.setCurrentSearchResultIndex(self._results_before)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._ready:
+            QTimer.singleShot(0, self, self._place)
+
+    def _place(self) -> None:
+        """Scroll to the cited page, the phrase a third of the way down; once, so the view
+        then stays where the person scrolls it."""
+        if self._placed or not self._ready or not self.isVisible():
+            return
+        self._placed = True
+        self.view.pageNavigator().jump(self.page, QPointF(), 0)
+        if self.found is None:
+            return
+        # The view puts the page's top at the top and ignores a location on the page;
+        # fitted to the width, a point is this many pixels.
+        margins = self.view.documentMargins()
+        width = self.view.viewport().width() - margins.left() - margins.right()
+        pixels_per_point = width / self.document.pagePointSize(self.page).width()
+        bar = self.view.verticalScrollBar()
+        offset = int(self.found.y() * pixels_per_point) - self.view.viewport().height() // 3
+        bar.setValue(bar.value() + max(offset, 0))
