@@ -1,9 +1,11 @@
 """The model picker: every provider's models, grouped Base / Persona / Fine-tuned, and retrieval.
 
-Local models are listed at once. Remote providers are asked in the background (a ``Job``
-calling ``all_models``), so a slow or unreachable server never freezes the window; until they
-answer, the models they listed last time stay in the list. Fine-tuned models say where they
-came from (base model, dataset, persona, date) when Folio ran the job that made them.
+Each entry shows the model's name (``names.display_name``); its id is the first line of its
+tooltip. Local models are listed at once. Remote providers are asked in the background (a
+``Job`` calling ``all_models``), so a slow or unreachable server never freezes the window;
+until they answer, the models they listed last time stay in the list. Fine-tuned models say
+where they came from (base model, dataset, persona, date) when Folio ran the job that made
+them.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from desktop.core.finetune.records import Job as FineTuneJob
 from desktop.core.finetune.records import JobState, ft_lineage
 from desktop.core.models.ids import split_model_id
 from desktop.core.models.local_files import ModelInfo, list_models
+from desktop.core.models.names import display_name
 from desktop.core.models.providers import all_models, remote_providers
 from desktop.services import Services
 from desktop.ui.chat.pane import Choice
@@ -55,8 +58,8 @@ def lineage_tooltip(model_id: str, job: FineTuneJob | None) -> str:
     )
 
 
-def _label(model: ModelInfo, persona: str | None, lineage: FineTuneJob | None = None) -> str:
-    text = f"{persona} · {model.id}" if persona else model.id
+def _label(name: str, model: ModelInfo, persona: str | None, lineage: FineTuneJob | None) -> str:
+    text = f"{persona} · {name}" if persona else name
     if lineage is not None and (lineage.persona or lineage.dataset):
         text += f"  (from {lineage.persona or lineage.dataset})"
     if model.remote:
@@ -152,8 +155,10 @@ class ModelPicker(QWidget):
 
     def _add(self, model: ModelInfo, persona: str | None) -> None:
         lineage = self._lineage.get(model.id) if model.kind == "fine-tuned" else None
-        self.combo.addItem(_label(model, persona, lineage), _key(model.id, persona))
-        tips = []
+        self.combo.addItem(
+            _label(self._name(model, lineage), model, persona, lineage), _key(model.id, persona)
+        )
+        tips = [model.id]
         if model.kind == "fine-tuned":
             tips.append(lineage_tooltip(model.id, lineage))
         if model.remote:
@@ -161,8 +166,14 @@ class ModelPicker(QWidget):
             if not model.available:
                 name = split_model_id(model.id)[0]
                 tips.append(f"Not reachable now: {self.problems.get(name, 'unknown reason')}")
-        if tips:
-            self.combo.setItemData(self.combo.count() - 1, "\n".join(tips), _TIP)
+        self.combo.setItemData(self.combo.count() - 1, "\n".join(tips), _TIP)
+
+    def _name(self, model: ModelInfo, job: FineTuneJob | None) -> str:
+        """``model``'s name; a fine-tuned one names its base from its lineage or its job."""
+        base = model.lineage["base"] if model.lineage else None
+        if base is None and job is not None:
+            base = job.base
+        return display_name(model.id, local_files=self.services.settings.local_models, base=base)
 
     def _trained_here(self, listed: list[ModelInfo], labels: dict[str, str]) -> list[ModelInfo]:
         """Models Folio's own jobs made, with their lineage; those no provider listed are added.
@@ -254,6 +265,13 @@ class ModelPicker(QWidget):
         """Every listed model's id (no persona entries), in list order."""
         keys = [self.combo.itemData(i, _ROLE) for i in range(self.combo.count())]
         return [key.split("\n")[0] for key in keys if key and key.endswith("\n")]
+
+    def entry(self, model: str, persona: str | None = None) -> tuple[str, str] | None:
+        """The (text, tooltip) of ``model``'s entry (with ``persona``), or None if not listed."""
+        index = self.combo.findData(_key(model, persona), _ROLE)
+        if index < 0:
+            return None
+        return self.combo.itemText(index), self.combo.itemData(index, _TIP) or ""
 
     def entries(self) -> list[tuple[str, str]]:
         """Every selectable entry's (text, tooltip), in list order."""
