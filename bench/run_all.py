@@ -6,7 +6,8 @@ is run too when it exists.
 
 Targets: ingestion overhead over the bare embedder < 15%; re-sync of an unchanged
 10,000-file library < 2 s; search p50 at 100,000 chunks < 10 ms excluding query embedding;
-ask TTFT and tokens/s reported against llama.cpp's own on the same prompt; fine-tuning
+ask TTFT and tokens/s reported against llama.cpp's own on the same prompt; answers that
+carry the fact and time to first token per prompt variant (``answer_facts``); fine-tuning
 validation against bare parsing and token counting.
 
     .venv/bin/python bench/run_all.py [--json] [--only ingest_throughput,resync,...]
@@ -29,6 +30,7 @@ BENCHMARKS = (
     "search_latency",
     "ask_latency",
     "eval_retrieval",
+    "answer_facts",
     "finetune_validate",
 )
 
@@ -94,6 +96,14 @@ def _line(r: dict[str, Any]) -> str:
             f"({r['examples_per_s']:,}/s), {r['overhead']:.0%} over parsing and counting "
             f"alone; folio-cli finetune validate {r['cli_median_s']} s per file"
         )
+    if name == "answer_facts":
+        parts = [
+            f"{v} fact {s['fact_share']:.0%}"
+            + (f", support {s['support_share']:.0%}" if s["support_share"] is not None else "")
+            + f", TTFT {s['ttft_median_s']:.2f} s"
+            for v, s in r["variants"].items()
+        ]
+        return f"answers to {r['questions']} short-fact questions: " + "; ".join(parts)
     modes = r.get("modes")
     if name == "eval_retrieval" and isinstance(modes, dict):
         scores = ", ".join(

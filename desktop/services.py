@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
     from llama_index.core.llms import LLM
 
+    from desktop.core.chat.focus import SentenceRanker
     from desktop.core.chat.history import ChatStore
     from desktop.core.chat.service import ChatService
     from desktop.core.evaluate.compare import Comparer
@@ -185,6 +186,15 @@ class Services:
             api_key=api_key,
             base_url=base_url,
         )
+
+    def check_embedding_model(self, model_id: str) -> None:
+        """ModelError when ``model_id`` cannot embed here: unknown, its server not set up, or
+        OpenAI itself without a key. Nothing is loaded or sent."""
+        # Imported on first use: it loads tiktoken, which takes a while.
+        from desktop.core.models.embeddings import remote_target
+
+        api_key, base_url = self.embedding_credentials(model_id)
+        remote_target(model_id, api_key=api_key, base_url=base_url)
 
     def switch_embedding_model(
         self,
@@ -347,7 +357,10 @@ class Services:
         # Imported on first use: it loads LlamaIndex, which takes a while.
         from desktop.core.store import missing_points
 
-        return missing_points(self.library.stats().chunks, self.store.count(), self.store_label())
+        problem = missing_points(
+            self.library.stats().chunks, self.store.count(), self.store_label()
+        )
+        return str(problem) if problem is not None else None
 
     @cached_property
     def llms(self) -> LLMCache:
@@ -446,7 +459,16 @@ class Services:
             self.llm,
             self.settings.default_model,
             self.needs_consent,
+            ranker=self.sentence_ranker,
         )
+
+    @cached_property
+    def sentence_ranker(self) -> SentenceRanker:
+        """Scores the sentences of retrieved passages with the library's embedding model."""
+        # Imported on first use: it loads LlamaIndex's sentence splitter and numpy.
+        from desktop.core.chat.focus import SentenceRanker
+
+        return SentenceRanker(self.embed_texts)
 
     @cached_property
     def comparer(self) -> Comparer:

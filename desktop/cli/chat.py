@@ -50,6 +50,12 @@ def cmd_ask(services: Services, args: argparse.Namespace) -> int:
         print(json.dumps(answer.to_json(), ensure_ascii=False))
     else:
         print()
+        if answer.cut_off:
+            print("(cut at the answer length limit: ask it to continue in the same --chat)")
+        if answer.support is not None:
+            c = answer.support.citation
+            where = f"{c.file_name}, page {c.page}" if c.page is not None else c.file_name
+            print(f"\nFrom the sources: “{answer.support.sentence}” ({where})")
         if answer.citations:
             print("\nSources:")
             for i, c in enumerate(answer.citations, start=1):

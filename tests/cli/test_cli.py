@@ -82,6 +82,9 @@ def test_ask_with_and_without_retrieval(capsys, cli_home: Path, docs: Path) -> N
     assert set(data) >= {"answer", "sources", "model", "persona", "retrieval", "chat_id"}
     assert data["answer"] and data["model"] == "local:default" and data["persona"] is None
     assert data["retrieval"] is True and set(data["sources"][0]) >= RESULT_KEYS
+    assert "QZ-881" in data["support"]["sentence"]  # the sources' sentence that answers
+    assert data["support"]["file_name"] == "handbook.md" and data["support"]["page"] is None
+    assert data["searched"] is None and isinstance(data["cut_off"], bool)
 
     code, again = run(
         capsys, "--home", home, "ask", "Tell me a joke.", "--no-retrieval",
@@ -96,6 +99,7 @@ def test_ask_with_and_without_retrieval(capsys, cli_home: Path, docs: Path) -> N
 
     code, text = run(capsys, "--home", home, "ask", "What does QZ-881 mean?")
     assert code == 0 and "Sources:" in text and "[1] handbook.md" in text
+    assert "From the sources: “" in text
 
 
 def test_compare_prints_a_cell_per_configuration(capsys, cli_home: Path, docs: Path) -> None:  # type: ignore[no-untyped-def]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop.core.chat.comparisons import ComparisonStore
+from desktop.core.chat.focus import Support
 from desktop.core.chat.personas import PersonaLibrary
 from desktop.core.db import Migration, add_columns
 from desktop.core.db import connect as connect_db
@@ -70,6 +71,13 @@ _MIGRATIONS: tuple[Migration, ...] = (
     # A comparison's cells are chats of their own (so their answers are rated like any),
     # kept out of the chat list.
     add_columns("chats", {"comparison": "TEXT"}),
+    # The sentence that best supports an answer (JSON: ``Support.to_json``), the question
+    # actually searched (a follow-up is searched with its history), and whether the answer
+    # was cut at the token limit.
+    add_columns(
+        "messages",
+        {"support": "TEXT", "searched": "TEXT", "cut_off": "INTEGER NOT NULL DEFAULT 0"},
+    ),
 )
 # A person's verdict on an answer: liked answers become training examples (``finetune``).
 LIKED, DISLIKED = 1, -1
@@ -91,6 +99,9 @@ class Message:
     created_at: float
     usage: dict[str, int] | None = None  # tokens, as the provider counted them
     rating: int | None = None  # LIKED, DISLIKED or None (not rated); answers only
+    support: Support | None = None  # the sources' sentence that best answers the question
+    searched: str | None = None  # the question searched, when not the one asked
+    cut_off: bool = False  # the answer stopped at the token limit
 
 
 @dataclass(frozen=True)
@@ -173,19 +184,26 @@ class ChatStore:
         citations: list[Citation] | None = None,
         interrupted: bool = False,
         usage: Mapping[str, object] | None = None,
+        support: Support | None = None,
+        searched: str | None = None,
+        cut_off: bool = False,
     ) -> int:
         """Store one message of a chat; returns its id (the rating key). ``usage``: token counts as
-        ``Usage``."""
+        ``Usage``; ``support``, ``searched`` and ``cut_off`` as ``Message`` holds them."""
         now = time.time()
         cites = json.dumps([c.to_json() for c in citations or []])
         used = json.dumps(usage) if usage else None
+        backing = json.dumps(support.to_json()) if support else None
         with self.lock:
             cursor = self._db.execute(
                 "INSERT INTO messages (chat_id, role, content, model, persona, retrieval,"
-                " citations, interrupted, created_at, usage)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (chat_id, role, content, model, persona, retrieval, cites, interrupted, now, used),
-            )
+                " citations, interrupted, created_at, usage, support, searched, cut_off)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    chat_id, role, content, model, persona, retrieval, cites, interrupted, now,
+                    used, backing, searched, cut_off,
+                ),
+            )  # fmt: skip
             self._db.execute("UPDATE chats SET updated_at = ? WHERE id = ?", (now, chat_id))
         return int(cursor.lastrowid or 0)
 
@@ -235,6 +253,7 @@ class ChatStore:
 
 
 def _message(r: sqlite3.Row) -> Message:
+    citations = [Citation.from_json(c) for c in json.loads(r["citations"])]
     return Message(
         r["id"],
         r["chat_id"],
@@ -243,9 +262,12 @@ def _message(r: sqlite3.Row) -> Message:
         r["model"],
         r["persona"],
         bool(r["retrieval"]),
-        [Citation.from_json(c) for c in json.loads(r["citations"])],
+        citations,
         bool(r["interrupted"]),
         r["created_at"],
         json.loads(r["usage"]) if r["usage"] else None,
         r["rating"],
+        Support.from_json(json.loads(r["support"]), citations) if r["support"] else None,
+        r["searched"],
+        bool(r["cut_off"]),
     )

@@ -27,17 +27,24 @@ def build_messages(
     system_prompt: str | None,
     citations: Sequence[Citation] | None,
     history: Sequence[ChatMessage] = (),
+    focused: Sequence[str | None] | None = None,
 ) -> list[ChatMessage]:
     """The chat for one question. ``citations=None`` means retrieval is off: no document text.
 
     Sources go in the system message and the question stays the user's own words: measured
     with the embedded SmolLM2, answers drawn from sources were right far more often this way
-    than with sources and question together in the user message.
+    than with sources and question together in the user message. ``focused``, one entry per
+    citation, is what the model reads of each (``desktop.core.chat.focus.focus``) instead of
+    the whole passage; a None entry leaves that passage out, its number kept so the
+    numbers match the sources shown.
     """
     system = system_prompt or DEFAULT_SYSTEM_PROMPT
     if citations is not None:
+        texts = list(focused) if focused is not None else [c.text for c in citations]
         blocks = [
-            f"{source_label(i, c)}\n{c.text.strip()}" for i, c in enumerate(citations, start=1)
+            f"{source_label(i, c)}\n{text.strip()}"
+            for i, (c, text) in enumerate(zip(citations, texts, strict=True), start=1)
+            if text is not None
         ]
         system = f"{system}\n\n{SOURCES_INSTRUCTIONS}\n\n" + (
             "\n\n".join(blocks) if blocks else NO_SOURCES_NOTE
@@ -56,14 +63,17 @@ def fit_to_context(
     history: list[ChatMessage],
     budget: int,
     count_tokens: Callable[[str], int],
+    focused: Sequence[str | None] | None = None,
 ) -> tuple[list[ChatMessage], list[Citation] | None, bool]:
     """Drop the oldest history, then the weakest sources, until the prompt fits ``budget``.
 
-    Returns the messages, the sources kept, and whether anything was dropped.
+    ``focused`` is as ``build_messages`` takes it. Returns the messages, the sources kept,
+    and whether anything was dropped.
     """
     trimmed = False
     while True:
-        messages = build_messages(question, system_prompt, citations, history)
+        texts = focused[: len(citations)] if focused is not None and citations else None
+        messages = build_messages(question, system_prompt, citations, history, texts)
         used = sum(count_tokens(m.content or "") + 4 for m in messages)
         if used <= budget:
             return messages, citations, trimmed

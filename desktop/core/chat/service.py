@@ -8,7 +8,10 @@ from typing import Any, Protocol, TypedDict, cast
 
 from llama_index.core.base.llms.types import ChatMessage
 
+from desktop.core.chat.focus import SentenceRanker, Support, focus, supporting
+from desktop.core.chat.followup import condense, with_earlier
 from desktop.core.chat.history import ChatStore
+from desktop.core.chat.loops import LoopGuard, keep_before
 from desktop.core.chat.personas import Persona
 from desktop.core.chat.prompts import fit_to_context
 from desktop.core.errors import ChatError, ConsentRequired, ContextTooLong, StreamDropped
@@ -16,8 +19,14 @@ from desktop.core.library.citation import Citation
 from desktop.core.library.search import Retriever
 from desktop.core.tasks import CancelToken
 
+EMPTY_LIBRARY_NOTICE = (
+    "Your library is empty, so nothing was searched: this answer is the model's own. "
+    "Add a folder to the Library to answer from your documents."
+)
+NO_MATCH_NOTICE = "No passage in your library matched, so this answer is the model's own."
 # Earlier turns sent with a question: enough for follow-ups, small enough for a small model.
 HISTORY_MESSAGES = 6
+LOOP_NOTICE = "The answer started repeating itself, so it was ended there."
 
 
 @dataclass
@@ -35,8 +44,13 @@ class Answer:
     usage: Usage | None = None
     notice: str | None = None  # what a person should know about this answer
     message_id: int | None = None  # the stored answer, to rate it
+    support: Support | None = None  # the sources' sentence that best answers the question
+    searched: str | None = None  # what was searched, when not the question (a follow-up)
+    cut_off: bool = False  # stopped at the answer token limit, mid-sentence maybe
 
     def to_json(self) -> dict[str, Any]:
+        """``ask``'s JSON shape (../shared/CLI.md), with ``support``, ``searched`` and
+        ``cut_off`` added."""
         return {
             "answer": self.text,
             "sources": [c.to_json() for c in self.citations],
@@ -47,6 +61,9 @@ class Answer:
             "interrupted": self.interrupted,
             "usage": self.usage,
             "notice": self.notice,
+            "support": self.support.to_json() if self.support else None,
+            "searched": self.searched,
+            "cut_off": self.cut_off,
         }
 
 
@@ -68,6 +85,7 @@ class _Reply:
     interrupted: bool = False
     usage: Usage | None = None
     notice: str | None = None  # what went wrong on the way, for the person
+    cut_off: bool = False  # the model stopped at its token limit
 
 
 @dataclass
@@ -80,6 +98,7 @@ class _Turn:
     persona: Persona | None
     chat_id: str | None  # None when the answer is kept in no chat
     history: list[ChatMessage]
+    searched: str | None = None  # the text searched, when not the question (a follow-up)
 
     @property
     def persona_name(self) -> str | None:
@@ -102,6 +121,9 @@ class _Prompt:
     messages: list[ChatMessage]
     kept: list[Citation] | None
     trimmed: bool
+    support: Support | None = None
+    searched: str | None = None
+    notice: str | None = None  # about the sources, e.g. that none were found
 
     def replace(self, other: _Prompt) -> None:
         self.messages, self.kept = other.messages, other.kept
@@ -131,7 +153,11 @@ class ChatService:
         models: Callable[[str], ChatModel],
         default_model: str,
         needs_consent: Callable[[str], str | None] = lambda model_id: None,
+        ranker: SentenceRanker | None = None,
     ) -> None:
+        """``ranker`` scores the retrieved passages' sentences: with it, the model reads the
+        sentences that bear on the question (``focused_context``) and each answer carries
+        its supporting sentence; without it, whole passages and no support."""
         self.store = store
         # Factories: a chat with retrieval off needs neither the vector store nor embeddings.
         self._retriever = retriever
@@ -139,6 +165,10 @@ class ChatService:
         self.default_model = default_model
         # The remote provider that has not yet agreed to receive document text, if any.
         self._needs_consent = needs_consent
+        self.ranker = ranker
+        # Measured on bench/answer_facts.py: see docs/PERFORMANCE.md, "Answers".
+        self.focused_context = True
+        self.condense_followups = True
 
     def ask(
         self,
@@ -171,7 +201,11 @@ class ChatService:
         """
         turn = self._choose(question, model, persona, retrieval, chat_id)
         assert turn.chat_id is not None  # _choose makes a chat when none is given
-        prompt = self._prompt(turn, self._sources(question, retrieval, sources, top_k))
+        searched = self._searched(turn, retrieval, sources)
+        turn.searched = searched if searched != turn.question else None
+        found = self._sources(searched, retrieval, sources, top_k)
+        prompt = self._prompt(turn, found)
+        prompt.notice = self._none_found(found)
         self.store.add_message(
             turn.chat_id,
             "user",
@@ -202,7 +236,9 @@ class ChatService:
         Chat list. ``chat_id`` and ``message_id`` of the result are None. Raises as ``ask``.
         """
         turn = self._choose(question, model, persona, retrieval, None, keep=False)
-        prompt = self._prompt(turn, self._sources(question, retrieval, sources, None))
+        found = self._sources(question, retrieval, sources, None)
+        prompt = self._prompt(turn, found)
+        prompt.notice = self._none_found(found)
         reply = self._stream(turn, prompt, on_token, cancel)
         return self._result(turn, prompt, reply, retrieval, None)
 
@@ -255,12 +291,49 @@ class ChatService:
         ]
         return _Turn(question, model_id, llm, chosen, chat.id, history)
 
+    def _none_found(self, found: list[Citation] | None) -> str | None:
+        """What a person should know when retrieval was on and found nothing: that the
+        library is empty, or that nothing in it matched; None otherwise."""
+        if found is None or found:
+            return None
+        empty = self._retriever().library.stats().chunks == 0
+        return EMPTY_LIBRARY_NOTICE if empty else NO_MATCH_NOTICE
+
+    def _searched(self, turn: _Turn, retrieval: bool, sources: list[Citation] | None) -> str:
+        """What to search for: the question, or with history a standalone rewrite of it
+        (``followup.condense``) so a follow-up finds what it refers to; for a model whose
+        rewrites do not help (``rewrites_followups`` False), the question with the earlier
+        one (``followup.with_earlier``)."""
+        if not retrieval or sources is not None or not turn.history:
+            return turn.question
+        if not self.condense_followups:
+            return turn.question
+        if not getattr(turn.llm, "rewrites_followups", True):
+            return with_earlier(turn.question, turn.history)
+        return condense(turn.question, turn.history, turn.llm)
+
     def _prompt(self, turn: _Turn, citations: list[Citation] | None) -> _Prompt:
-        """The messages, with as many sources and earlier turns as the context holds."""
+        """The messages, with as many sources and earlier turns as the context holds; with a
+        ranker, the passages' best sentences and the supporting sentence."""
+        focused: list[str | None] | None = None
+        support = None
+        if citations and self.ranker is not None:
+            # The question as asked: the searched text of a follow-up carries the earlier
+            # question, whose words would pull in sentences about the earlier topic.
+            ranked = self.ranker.rank(turn.question, citations)
+            support = supporting(ranked, citations)
+            if self.focused_context:
+                focused = focus(citations, ranked)
         messages, kept, trimmed = fit_to_context(
-            turn.question, turn.system, citations, turn.history, turn.budget, turn.llm.count_tokens
+            turn.question,
+            turn.system,
+            citations,
+            turn.history,
+            turn.budget,
+            turn.llm.count_tokens,
+            focused,
         )
-        return _Prompt(messages, kept, trimmed)
+        return _Prompt(messages, kept, trimmed, support, turn.searched)
 
     def _stream(
         self,
@@ -304,6 +377,9 @@ class ChatService:
             citations=prompt.kept or [],
             interrupted=reply.interrupted,
             usage=reply.usage,
+            support=prompt.support,
+            searched=prompt.searched,
+            cut_off=reply.cut_off,
         )
         return self._result(turn, prompt, reply, retrieval, message_id)
 
@@ -327,7 +403,7 @@ class ChatService:
     ) -> Answer:
         """The ``Answer`` the caller gets, with the notice a person should read."""
         self._count_usage(turn, prompt, reply)
-        notice = reply.notice
+        notice = reply.notice or prompt.notice
         if prompt.trimmed and notice is None:
             notice = "Some sources or earlier turns were left out to fit the model's context."
         return Answer(
@@ -342,6 +418,9 @@ class ChatService:
             usage=reply.usage,
             notice=notice,
             message_id=message_id,
+            support=prompt.support,
+            searched=prompt.searched,
+            cut_off=reply.cut_off,
         )
 
 
@@ -353,7 +432,12 @@ def _generate(
     on_token: Callable[[str], None] | None,
     cancel: CancelToken | None,
 ) -> None:
-    """Stream one answer into ``reply``; what arrived stays there if the stream fails."""
+    """Stream one answer into ``reply``; what arrived stays there if the stream fails.
+
+    A model that ``stops_loops`` (the local ones) has its answer ended where it starts
+    repeating itself, the repetition taken off (``desktop.core.chat.loops``).
+    """
+    guard = LoopGuard() if getattr(llm, "stops_loops", False) else None
     stream = llm.stream_chat(messages, **kwargs)
     try:
         for response in stream:
@@ -369,5 +453,31 @@ def _generate(
                 reply.usage = cast(
                     Usage, {k: int(v) for k, v in counts.items() if k.endswith("_tokens")}
                 )
+            if _finish_reason(response) == "length":
+                reply.cut_off = True
+            cut = guard.feed(reply.text) if guard is not None and delta else None
+            if cut is not None:
+                reply.text = keep_before(reply.text, cut)
+                reply.notice = LOOP_NOTICE
+                break
     finally:
         stream.close()  # ends generation at once and frees the model for the next turn
+
+
+def _finish_reason(response: Any) -> str | None:
+    """Why the model stopped, on the response that says so: Folio's local models put it in
+    ``additional_kwargs``; LlamaIndex's OpenAI responses carry the API's chunk as ``raw``."""
+    extra = getattr(response, "additional_kwargs", None) or {}
+    if extra.get("finish_reason"):
+        return str(extra["finish_reason"])
+    raw = getattr(response, "raw", None)
+    choices = raw.get("choices") if isinstance(raw, dict) else getattr(raw, "choices", None)
+    if not choices:
+        return None
+    first = choices[0]
+    reason = (
+        first.get("finish_reason")
+        if isinstance(first, dict)
+        else getattr(first, "finish_reason", None)
+    )
+    return str(reason) if reason else None

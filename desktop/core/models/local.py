@@ -35,6 +35,15 @@ AdapterLookup = Callable[[str], tuple[Path, Path]]
 
 DEFAULT_TEMPERATURE = 0.2
 MAX_ANSWER_TOKENS = 512
+# llama.cpp's repetition penalty per local model, measured on bench/answer_facts.py (see
+# docs/PERFORMANCE.md, "Answers"); other models keep llama.cpp's default, 1.0 (none).
+REPEAT_PENALTY = {"local:default": 1.1}
+# Local models whose rewrite of a follow-up question searches worse than the follow-up with
+# the earlier question (desktop.core.chat.followup), measured on bench/answer_facts.py.
+PLAIN_FOLLOWUPS = frozenset({"local:default"})
+# Memory for saved prompt states (llama-cpp-python's LlamaRAMCache), per loaded model: a
+# state holds the KV cache of its tokens (about 23 KB a token for SmolLM2-135M).
+PROMPT_CACHE_BYTES = 256 << 20
 
 
 class LocalLlama(CustomLLM):
@@ -53,6 +62,12 @@ class LocalLlama(CustomLLM):
     threads: int = Field(default=2)
     temperature: float = Field(default=DEFAULT_TEMPERATURE)
     max_tokens: int = Field(default=MAX_ANSWER_TOKENS)
+    repeat_penalty: float = Field(default=1.0, description="llama.cpp's; 1.0 is none.")
+    # Small local models can loop; the chat ends an answer that repeats itself
+    # (desktop.core.chat.loops). Remote models are left to their providers.
+    stops_loops: bool = Field(default=True)
+    # Whether a follow-up is rewritten by this model before it is searched (followup.py).
+    rewrites_followups: bool = Field(default=True)
 
     _llama: Any = PrivateAttr(default=None)
     # llama.cpp contexts are not thread-safe: one generation at a time.
@@ -61,7 +76,7 @@ class LocalLlama(CustomLLM):
     def model_post_init(self, context: Any, /) -> None:
         """Load the GGUF file (llama.cpp) once the fields are set."""
         # Imported on first use: it loads llama.cpp, which takes a while.
-        from llama_cpp import Llama
+        from llama_cpp import Llama, LlamaRAMCache
 
         try:
             self._llama = Llama(
@@ -77,6 +92,10 @@ class LocalLlama(CustomLLM):
                 f"Could not load the model file {self.model_path}: {exc}. "
                 "Check that it is a GGUF file, or choose another model."
             ) from exc
+        # llama.cpp reuses the longest prefix shared with the previous prompt by itself; the
+        # RAM cache keeps the states of earlier prompts too, so a system prompt and persona
+        # prefix evaluated once are found again after another persona's question.
+        self._llama.set_cache(LlamaRAMCache(capacity_bytes=PROMPT_CACHE_BYTES))
 
     @classmethod
     def class_name(cls) -> str:
@@ -104,11 +123,22 @@ class LocalLlama(CustomLLM):
         finally:
             self._lock.release()
 
+    def prompt_counters(self) -> dict[str, int]:
+        """llama.cpp's own counters since the model was loaded: ``prompt_tokens_evaluated``
+        (prompt tokens it computed) and ``generated_tokens`` (llama_perf_context)."""
+        # Imported here as in model_post_init: llama.cpp loads with the model.
+        import llama_cpp
+
+        data = llama_cpp.llama_perf_context(self._llama._ctx.ctx)
+        return {"prompt_tokens_evaluated": int(data.n_p_eval), "generated_tokens": int(data.n_eval)}
+
     def count_tokens(self, text: str) -> int:
         """Tokens ``text`` takes in this model's vocabulary."""
         return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
-    def _stream(self, messages: Sequence[ChatMessage], **kwargs: Any) -> Iterator[str]:
+    def _chunks(self, messages: Sequence[ChatMessage], **kwargs: Any) -> Iterator[tuple[str, str]]:
+        """(new text, finish reason) pairs; the reason is "" until the last, then llama.cpp's
+        ("stop", or "length" at the token limit)."""
         payload = [{"role": m.role.value, "content": m.content or ""} for m in messages]
         with self._lock:
             chunks = self._llama.create_chat_completion(
@@ -116,21 +146,35 @@ class LocalLlama(CustomLLM):
                 stream=True,
                 temperature=kwargs.get("temperature", self.temperature),
                 max_tokens=kwargs.get("max_tokens", self.max_tokens),
+                repeat_penalty=self.repeat_penalty,
             )
             for chunk in chunks:
-                delta = chunk["choices"][0]["delta"].get("content")
-                if delta:
-                    yield delta
+                choice = chunk["choices"][0]
+                delta = choice["delta"].get("content") or ""
+                finish = choice.get("finish_reason") or ""
+                if delta or finish:
+                    yield delta, finish
+
+    def _stream(self, messages: Sequence[ChatMessage], **kwargs: Any) -> Iterator[str]:
+        for delta, _ in self._chunks(messages, **kwargs):
+            if delta:
+                yield delta
 
     @llm_chat_callback()
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
-        """Stream an answer with the model's own chat template (one generation at a time)."""
+        """Stream an answer with the model's own chat template (one generation at a time).
+        The last response's ``additional_kwargs`` carry ``finish_reason`` as OpenAI names it
+        ("stop", or "length" when the answer reached its token limit)."""
 
         def gen() -> ChatResponseGen:
             text = ""
-            for delta in self._stream(messages, **kwargs):
+            for delta, finish in self._chunks(messages, **kwargs):
                 text += delta
-                yield ChatResponse(message=ChatMessage(role="assistant", content=text), delta=delta)
+                yield ChatResponse(
+                    message=ChatMessage(role="assistant", content=text),
+                    delta=delta,
+                    additional_kwargs={"finish_reason": finish} if finish else {},
+                )
 
         return gen()
 
@@ -291,5 +335,7 @@ class LLMCache:
                     context_window=self.settings.context_window,
                     threads=self.settings.threads,
                     max_tokens=self.settings.max_answer_tokens,
+                    repeat_penalty=REPEAT_PENALTY.get(model_id, 1.0),
+                    rewrites_followups=model_id not in PLAIN_FOLLOWUPS,
                 )
             return self._loaded[key]

@@ -1,0 +1,209 @@
+"""Sentence-level retrieval inside the passages found: what the model reads, and the
+supporting sentence a person sees under an answer.
+
+Retrieval finds passages (chunks of a few hundred tokens). Inside them, each sentence is
+scored against the question the way the library's hybrid search scores chunks: the
+embedding model's cosine similarity plus BM25 keyword weight (Qdrant's ``Bm25``, through
+``desktop.core.store.keywords``, with inverse document frequency over the sentences
+compared). No language model is involved, so the supporting sentence costs milliseconds
+and cannot be invented.
+
+Sentences come from LlamaIndex's Punkt splitter (the one its ``SentenceSplitter`` uses),
+applied line by line: documentation puts headings, list items and code on lines of their
+own with no full stop, and Punkt alone would join them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from desktop.core.library.citation import Citation
+from desktop.core.store.keywords import Keywords
+
+# Sentences kept for the model (each with its neighbours): at most KEEP_SENTENCES, and only
+# those scoring at least SHARE_OF_BEST of the best one. Measured on bench/answer_facts.py.
+KEEP_SENTENCES = 4
+SHARE_OF_BEST = 0.5
+NEIGHBOURS = 1
+# How much a full keyword match counts beside cosine similarity (both 0..1 here), and how
+# much a sentence loses for each place its passage stands lower in the search results.
+# Both measured on bench/answer_facts.py's questions (docs/PERFORMANCE.md, "Answers").
+KEYWORD_WEIGHT = 1.0
+PASSAGE_RANK_PENALTY = 0.05
+# Shorter pieces (a bullet, "Q:") say nothing alone; they travel as neighbours only.
+MIN_SENTENCE_CHARS = 12
+
+EmbedTexts = Callable[[list[str]], Any]  # texts -> array (n, d) of unit vectors
+
+
+@cache
+def _punkt() -> Callable[[str], list[str]]:
+    """LlamaIndex's Punkt sentence splitter, loaded once (its model loads in ~1 s)."""
+    # Imported on first use: it loads NLTK's Punkt model from LlamaIndex's cache.
+    from llama_index.core.node_parser.text.utils import split_by_sentence_tokenizer
+
+    return split_by_sentence_tokenizer()
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of ``text`` in order, whitespace-trimmed, none empty: Punkt sentences
+    within each non-blank line."""
+    sentences: list[str] = []
+    for line in text.splitlines():
+        if line.strip():
+            sentences.extend(s.strip() for s in _punkt()(line.strip()) if s.strip())
+    return sentences
+
+
+@dataclass(frozen=True)
+class ScoredSentence:
+    """One sentence of a retrieved passage and how well it answers the question.
+
+    ``source`` is the passage's index in the citations (0-based), ``position`` the
+    sentence's index within it, ``score`` cosine similarity plus ``KEYWORD_WEIGHT`` times the
+    keyword score (0..1 each) less ``PASSAGE_RANK_PENALTY`` per place of the passage.
+    """
+
+    text: str
+    source: int
+    position: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Support:
+    """The sentence of the sources that best answers a question, and where it is."""
+
+    sentence: str
+    citation: Citation
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"sentence", "path", "page", "file_name"}``."""
+        c = self.citation
+        return {"sentence": self.sentence, "path": c.path, "page": c.page, "file_name": c.file_name}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], citations: Sequence[Citation]) -> Support:
+        """The support ``to_json`` wrote, its citation found again among ``citations`` (the
+        answer's sources) by path and page."""
+        for c in citations:
+            if c.path == data["path"] and c.page == data.get("page"):
+                return cls(data["sentence"], c)
+        return cls(
+            data["sentence"],
+            Citation(data["path"], data.get("page"), 0.0, data["sentence"], data["file_name"]),
+        )
+
+
+class SentenceRanker:
+    """Scores every sentence of the retrieved passages against a question."""
+
+    def __init__(self, embed_texts: EmbedTexts, keywords: Keywords | None = None) -> None:
+        self._embed = embed_texts
+        self._keywords = keywords or Keywords()
+
+    def rank(self, question: str, citations: Sequence[Citation]) -> list[ScoredSentence]:
+        """Every sentence of ``citations``, best first. One embedding call for the question
+        and all sentences (tens of sentences: tens of milliseconds with the embedded model)."""
+        pieces = [
+            (i, j, s)
+            for i, c in enumerate(citations)
+            for j, s in enumerate(split_sentences(c.text))
+        ]
+        if not pieces or not question.strip():
+            return []
+        vectors = self._embed([question, *(s for _, _, s in pieces)])
+        dense = [float(vectors[0] @ v) for v in vectors[1:]]
+        keyword = self._keyword_scores(question, [s for _, _, s in pieces])
+        scored = [
+            ScoredSentence(s, i, j, d + KEYWORD_WEIGHT * k - PASSAGE_RANK_PENALTY * i)
+            for (i, j, s), d, k in zip(pieces, dense, keyword, strict=True)
+        ]
+        return sorted(scored, key=lambda s: -s.score)
+
+    def _keyword_scores(self, question: str, sentences: list[str]) -> list[float]:
+        """BM25 of each sentence for the question, scaled so the best is 1 (0 for none).
+
+        Term weights are Qdrant's BM25 document weights; the inverse document frequency,
+        which Qdrant applies over a whole collection, is taken over these sentences with
+        BM25's own formula (Robertson and Zaragoza, "The Probabilistic Relevance Framework:
+        BM25 and Beyond", 2009, eq. 3.3 with +1 inside the log as Lucene does).
+        """
+        query = set(self._keywords.query(question).indices)
+        docs = [
+            dict(zip(v.indices, v.values, strict=True))
+            for v in map(self._keywords.document, sentences)
+        ]
+        n = len(docs)
+        idf = {
+            t: math.log(1 + (n - df + 0.5) / (df + 0.5))
+            for t in query
+            if (df := sum(t in d for d in docs))
+        }
+        raw = [sum(d.get(t, 0.0) * w for t, w in idf.items()) for d in docs]
+        best = max(raw, default=0.0)
+        return [r / best if best > 0 else 0.0 for r in raw]
+
+
+def supporting(ranked: Sequence[ScoredSentence], citations: Sequence[Citation]) -> Support | None:
+    """The best-scored sentence long enough to stand alone, with the sentence after it, and
+    its passage; None when there is none.
+
+    Documentation often announces before it answers: "To list them, run:" is followed by the
+    command, "There are two of them:" by the names; measured, the best sentence alone held
+    the fact for 75 % of the benchmark's questions, with the next one for 82 %. A best
+    sentence that is a question (a FAQ's heading repeating the person's question) gives way
+    to the sentence after it, which answers it.
+    """
+    for s in ranked:
+        if len(s.text) < MIN_SENTENCE_CHARS:
+            continue
+        sentences = split_sentences(citations[s.source].text)
+        after = sentences[s.position + 1] if s.position + 1 < len(sentences) else None
+        if after is None:
+            text = s.text
+        elif s.text.endswith("?"):
+            text = after
+        else:
+            text = f"{s.text} {after}"
+        return Support(text, citations[s.source])
+    return None
+
+
+def focus(
+    citations: Sequence[Citation],
+    ranked: Sequence[ScoredSentence],
+    keep: int = KEEP_SENTENCES,
+    neighbours: int = NEIGHBOURS,
+    share_of_best: float = SHARE_OF_BEST,
+) -> list[str | None]:
+    """What the model reads of each passage: its best sentences (of all passages' sentences,
+    the ``keep`` best scoring at least ``share_of_best`` of the best score, each with
+    ``neighbours`` sentences either side, in the passage's order, gaps marked "…"), headed by
+    the passage's title; None for a passage none of whose sentences made the cut. One entry
+    per citation, in order."""
+    candidates = [s for s in ranked if len(s.text) >= MIN_SENTENCE_CHARS]
+    best = candidates[0].score if candidates else 0.0
+    chosen: dict[int, set[int]] = {}
+    for s in [s for s in candidates if s.score >= best * share_of_best][:keep]:
+        around = range(s.position - neighbours, s.position + neighbours + 1)
+        chosen.setdefault(s.source, set()).update(around)
+    focused: list[str | None] = []
+    for i, citation in enumerate(citations):
+        if i not in chosen:
+            focused.append(None)
+            continue
+        sentences = split_sentences(citation.text)
+        lines = [f"Title: {citation.title}"] if citation.title else []
+        last = -2
+        for j in sorted(p for p in chosen[i] if 0 <= p < len(sentences)):
+            if last >= 0 and j > last + 1:
+                lines.append("…")
+            lines.append(sentences[j])
+            last = j
+        focused.append("\n".join(lines))
+    return focused

@@ -1,0 +1,77 @@
+"""Ending an answer that loops: a small model can repeat one sentence until its token limit.
+
+llama.cpp's repetition penalty makes a loop rarer but does not end one, and no library
+stop rule matches "a sentence said twice", so Folio checks the streamed text itself. The
+rule is deliberately narrow, so a right answer is never cut: a whole sentence of at least
+``MIN_SENTENCE_CHARS`` characters said again word for word, or a run of ``RUN_WORDS`` words
+repeated verbatim (lists and code loop without full stops).
+"""
+
+from __future__ import annotations
+
+import re
+
+MIN_SENTENCE_CHARS = 20
+RUN_WORDS = 12
+_ENDS = ".!?。！？"
+_SENTENCE_END = re.compile(rf"(?<=[{_ENDS}])\s+|\n+")
+_WORD = re.compile(r"\S+")
+
+
+# A list item's marker left dangling where the repetition was cut ("…much.\n2.").
+_DANGLING_MARKER = re.compile(r"\s*(?:\d{1,3}[.)]|[-*•])\s*$")
+
+
+def keep_before(text: str, cut: int) -> str:
+    """The answer worth keeping of a looping ``text``: everything before ``cut``, without
+    trailing space or a dangling list marker."""
+    return _DANGLING_MARKER.sub("", text[:cut]).rstrip()
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def loop_start(text: str) -> int | None:
+    """Where the repetition in ``text`` begins (a character offset: the text before it is
+    the answer worth keeping), or None when the text does not loop."""
+    seen: set[str] = set()
+    spans = [(m.start(), m.end()) for m in _SENTENCE_END.finditer(text)]
+    if text.rstrip()[-1:] in _ENDS:  # the last sentence is complete too
+        spans.append((len(text.rstrip()), len(text)))
+    start = 0
+    for end, after in spans:
+        sentence = _norm(text[start:end])
+        if len(sentence) >= MIN_SENTENCE_CHARS:
+            if sentence in seen:
+                return start
+            seen.add(sentence)
+        start = after
+    words = list(_WORD.finditer(text))
+    if len(words) >= 2 * RUN_WORDS:
+        tail = [w.group().lower() for w in words[-RUN_WORDS:]]
+        lowered = [w.group().lower() for w in words[:-RUN_WORDS]]
+        for i in range(len(lowered) - RUN_WORDS + 1):
+            if lowered[i : i + RUN_WORDS] == tail:
+                return words[len(words) - RUN_WORDS].start()
+    return None
+
+
+class LoopGuard:
+    """Watches a streamed answer; ``feed`` says where to cut it once it loops.
+
+    Checked when a sentence or line ends (and every ``RUN_WORDS`` words), not on every
+    token, so a long answer costs a few scans, not one per token.
+    """
+
+    def __init__(self) -> None:
+        self._checked_words = 0
+
+    def feed(self, text: str) -> int | None:
+        """The whole answer so far; the offset to cut it at when it loops, else None."""
+        words = text.count(" ") + text.count("\n")
+        ends_sentence = text.rstrip(" ")[-1:] in f"{_ENDS}\n" if text else False
+        if not ends_sentence and words - self._checked_words < RUN_WORDS:
+            return None
+        self._checked_words = words
+        return loop_start(text)

@@ -1,0 +1,208 @@
+"""What makes an answer worth reading with the embedded model: the sentences that bear on the
+question, the supporting sentence, follow-ups, the prompt prefix reused, loops ended and
+answers cut at the token limit marked. Real model, real embedder, real store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from llama_index.core.base.llms.types import ChatMessage
+
+from desktop.core.chat.focus import (
+    ScoredSentence,
+    SentenceRanker,
+    focus,
+    split_sentences,
+    supporting,
+)
+from desktop.core.chat.followup import condense, with_earlier
+from desktop.core.chat.loops import LoopGuard, keep_before, loop_start
+from desktop.core.chat.personas import Persona
+from desktop.core.chat.service import EMPTY_LIBRARY_NOTICE
+from desktop.core.library.citation import Citation
+
+pytestmark = pytest.mark.slow
+
+FILLER = [
+    "The cafeteria serves soup on Mondays and Thursdays.",
+    "Parking permits are renewed every January at the front desk.",
+    "The office plants are watered by the facilities team.",
+    "Printers on the third floor print double-sided by default.",
+    "Visitors sign in at reception and wear a badge.",
+    "The gym in the basement opens at six in the morning.",
+    "Meeting rooms are booked through the shared calendar.",
+    "Recycling bins are emptied on Friday afternoons.",
+]
+FACT = "The backup tapes are stored in the Zurich vault of Helvetia Storage."
+
+
+@pytest.fixture
+def handbook(services, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A library whose one long passage hides a fact among unrelated sentences."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    body = " ".join([*FILLER[:4], FACT, *FILLER[4:]])
+    (folder / "handbook.md").write_text(f"# Office handbook\n\n{body}\n")
+    (folder / "platypus.md").write_text(
+        "# Chapter 7: Acronyms\n\nPLATYPUS stands for Parallel Layered Archive Toolkit. "
+        "Chapter 7 explains it in full.\n"
+    )
+    (folder / "lunch.md").write_text("# Lunch\n\nLunch is served from noon until two.\n")
+    services.ingestor.ingest([folder])
+    return services
+
+
+def test_focused_context_keeps_the_fact_and_drops_unrelated_sentences(handbook) -> None:  # type: ignore[no-untyped-def]
+    answer = handbook.chat.ask("Where are the backup tapes stored?")
+    system = answer.prompt[0].content
+    assert FACT in system  # the sentence that answers
+    assert FILLER[-1] not in system and FILLER[0] not in system  # far from it: left out
+    passage = next(c for c in answer.citations if c.file_name == "handbook.md")
+    assert FACT in passage.text and FILLER[-1] in passage.text  # citations keep it all
+    handbook.chat.focused_context = False
+    whole = handbook.chat.ask("Where are the backup tapes stored?")
+    assert FILLER[-1] in whole.prompt[0].content  # the switch the benchmark compares
+
+
+def test_supporting_sentence_is_the_planted_fact_and_is_stored(handbook) -> None:  # type: ignore[no-untyped-def]
+    answer = handbook.chat.ask("Where are the backup tapes stored?")
+    assert answer.support is not None
+    # The sentence, with the one after it (documentation often answers there).
+    assert answer.support.sentence == f"{FACT} {FILLER[4]}"
+    assert answer.support.citation.file_name == "handbook.md"
+    assert answer.to_json()["support"]["sentence"].startswith(FACT)
+    stored = handbook.chats.messages(answer.chat_id)[-1]
+    assert stored.support is not None and stored.support.sentence == answer.support.sentence
+    assert stored.support.citation == answer.support.citation
+
+
+def test_no_support_and_no_focus_with_retrieval_off(handbook) -> None:  # type: ignore[no-untyped-def]
+    answer = handbook.chat.ask("Where are the backup tapes stored?", retrieval=False)
+    assert answer.support is None and answer.searched is None
+
+
+def test_ranker_scores_the_answering_sentence_first(services) -> None:  # type: ignore[no-untyped-def]
+    ranker = SentenceRanker(services.embed_texts)
+    text = " ".join([*FILLER[:3], FACT, *FILLER[3:]])
+    cited = [Citation("/d/handbook.md", None, 0.5, text, "handbook.md", "Office handbook")]
+    ranked = ranker.rank("Which company keeps the backup tapes?", cited)
+    assert ranked[0].text == FACT and ranked[0].position == 3
+    kept = focus(cited, ranked, keep=1, neighbours=1)[0]
+    assert kept is not None
+    assert kept.splitlines() == ["Title: Office handbook", FILLER[2], FACT, FILLER[3]]
+
+
+def test_support_gives_a_question_heading_way_to_its_answer() -> None:
+    faq = "# FAQ\nHow do I load a console font?\nEdit the /etc/kbd/config file.\nThat is all."
+    cited = [Citation("/d/faq.md", None, 0.5, faq, "faq.md")]
+    ranked = [ScoredSentence("How do I load a console font?", 0, 1, 1.0)]
+    support = supporting(ranked, cited)
+    assert support is not None and support.sentence == "Edit the /etc/kbd/config file."
+    told = [ScoredSentence("Edit the /etc/kbd/config file.", 0, 2, 1.0)]
+    assert supporting(told, cited).sentence == "Edit the /etc/kbd/config file. That is all."  # type: ignore[union-attr]
+
+
+def test_sentences_split_within_lines() -> None:
+    text = "# Install\n- apt-get install foo\nRun it. Then stop it!\n\nDone"
+    assert split_sentences(text) == [
+        "# Install",
+        "- apt-get install foo",
+        "Run it.",
+        "Then stop it!",
+        "Done",
+    ]
+
+
+def test_follow_up_retrieves_with_the_earlier_question(handbook) -> None:  # type: ignore[no-untyped-def]
+    first = handbook.chat.ask("What does PLATYPUS stand for?")
+    follow = handbook.chat.ask("Which chapter explains it?", chat_id=first.chat_id)
+    assert follow.searched is not None and "PLATYPUS" in follow.searched
+    assert follow.citations[0].file_name == "platypus.md"
+    stored = handbook.chats.messages(first.chat_id)[-1]
+    assert stored.searched == follow.searched
+    assert first.searched is None  # a first question is searched as asked
+
+
+def test_prefix_of_a_persona_is_reused_after_another_persona(services) -> None:  # type: ignore[no-untyped-def]
+    personas = services.chats.personas
+    personas.save(Persona("Pirate", "You are a pirate captain of the seven seas. " * 12))
+    personas.save(Persona("Poet", "You are a romantic poet of the old school. " * 12))
+    llm = services.llm("local:default")
+
+    def evaluated(persona: str, question: str) -> tuple[int, int]:
+        before = llm.prompt_counters()["prompt_tokens_evaluated"]
+        answer = services.chat.answer(question, persona=persona, retrieval=False)
+        assert answer.usage is not None
+        return (
+            llm.prompt_counters()["prompt_tokens_evaluated"] - before,
+            answer.usage["prompt_tokens"],
+        )
+
+    first, prompt = evaluated("Pirate", "Hello?")
+    assert first >= prompt * 0.8  # nothing to reuse: the whole prompt is read
+    evaluated("Poet", "Hello?")  # another persona in between
+    again, prompt = evaluated("Pirate", "What is rum made of?")
+    assert again < prompt * 0.3  # only the question's own tokens
+
+
+def test_looping_answer_is_ended(services) -> None:  # type: ignore[no-untyped-def]
+    # After an answer that repeats a sentence, the embedded model asked for it "again"
+    # repeats it until its token limit, at any temperature, penalty or not (tried 12 times).
+    chat = services.chats.create("Cat")
+    services.chats.add_message(chat.id, "user", "Say: the cat sat on the mat.")
+    services.chats.add_message(chat.id, "assistant", "The cat sat on the mat. " * 4)
+    answer = services.chat.ask("Say it again, the same way.", chat_id=chat.id, retrieval=False)
+    assert answer.notice is not None and "repeating" in answer.notice
+    assert answer.text.lower().count("the cat sat on the mat") == 1
+    assert not answer.cut_off  # ended by the rule, not by the token limit
+    assert services.chats.messages(chat.id)[-1].content == answer.text  # stored as ended
+
+
+def test_loop_rules() -> None:
+    text = "AI is a tool that helps people. AI is a tool that helps people. AI"
+    assert keep_before(text, loop_start(text) or 0) == "AI is a tool that helps people."
+    listed = "1. I like green apples very much\n2. I like green apples very much\n3."
+    assert keep_before(listed, loop_start(listed) or 0) == "1. I like green apples very much"
+    assert loop_start("Install it with dpkg. Then run apt-get install -f to finish.") is None
+    run = " ".join(["alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu"] * 2)
+    assert loop_start(run) == run.index("alpha", 1)
+    guard, streamed, cut = LoopGuard(), "", None
+    for word in ("It rains a lot in spring here. " * 2 + "It").split():
+        streamed += word + " "
+        cut = guard.feed(streamed)
+        if cut is not None:
+            break
+    assert cut is not None and keep_before(streamed, cut) == "It rains a lot in spring here."
+
+
+def test_answer_cut_at_the_token_limit_is_marked(services) -> None:  # type: ignore[no-untyped-def]
+    # The session's model answers in at most 48 tokens: an essay is cut.
+    answer = services.chat.ask(
+        "Write a long essay about the history of the bicycle.", retrieval=False
+    )
+    assert answer.cut_off
+    assert services.chats.messages(answer.chat_id)[-1].cut_off
+    short = services.chat.ask("Say only the word yes.", retrieval=False)
+    assert not short.cut_off
+
+
+def test_empty_library_says_nothing_was_searched(services) -> None:  # type: ignore[no-untyped-def]
+    answer = services.chat.ask("How many days of leave carry over?")
+    assert answer.retrieval and answer.citations == []
+    assert answer.notice == EMPTY_LIBRARY_NOTICE
+    assert answer.to_json()["notice"] == EMPTY_LIBRARY_NOTICE
+
+
+def test_condense_rewrites_with_the_model_and_keeps_the_earlier_question(services) -> None:  # type: ignore[no-untyped-def]
+    # The path for models that rewrite follow-ups (the embedded one searches the follow-up
+    # with the earlier question instead: test_follow_up_retrieves_with_the_earlier_question).
+    history = [
+        ChatMessage(role="user", content="What does PLATYPUS stand for?"),
+        ChatMessage(role="assistant", content="Parallel Layered Archive Toolkit."),
+    ]
+    searched = condense("Which chapter explains it?", history, services.llm("local:default"))
+    assert searched.endswith("What does PLATYPUS stand for?")
+    assert len(searched) > len("What does PLATYPUS stand for?")  # the model's rewrite first
+    assert condense("First question?", [], services.llm("local:default")) == "First question?"
+    assert with_earlier("Which chapter?", history) == "Which chapter? What does PLATYPUS stand for?"
