@@ -53,9 +53,10 @@ lint: $(BIN)/.installed
 test: system-packages-test lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/pytest
 
-# The README's screenshot, from the real window under Xvfb.
+# The README's screenshot and the tour of the window in docs/screenshots/, from the real
+# window under Xvfb (bench/screenshot_tour.py says which pictures).
 screenshot: system-packages-test $(BIN)/.installed
-	FOLIO_UPDATE_SCREENSHOT=1 $(BIN)/pytest -q tests/ui/test_xvfb.py
+	$(BIN)/python bench/screenshot_tour.py --out-dir docs/screenshots
 
 # Installers for this platform in dist/ (Linux: .deb and .tar.gz); see packaging/README.md.
 $(BIN)/.installed-package: $(BIN)/.installed

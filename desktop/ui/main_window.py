@@ -37,6 +37,7 @@ from desktop.ui.qt import (
     QWidget,
     Signal,
 )
+from desktop.ui.state import window_state
 from desktop.ui.workers import wait_for_jobs
 
 SWITCH_HOLD = (
@@ -104,9 +105,12 @@ class MainWindow(QMainWindow):
         self.picker.refreshed.connect(self._on_picker_refreshed)
         self.chats.selected.connect(self.chat.show_chat)
         self.chats.deleted.connect(self._on_chat_deleted)
-        self.chat.chat_changed.connect(self.chats.reload)
-        self.chat.answer_finished.connect(lambda _: self.chats.reload(self.chat.chat_id))
+        # Whichever way a chat comes on screen (opened, new, a first question, a deletion),
+        # the pane says so and the sidebar marks it.
+        self.chat.shown.connect(self.chats.show_current)
+        self.chat.answer_finished.connect(lambda _: self.chats.reload())  # answered: to the top
         self.chat.error.connect(self.show_error)
+        self.chat.note.download_requested.connect(self.open_downloads)
         self.library.error.connect(self.show_error)
         self._restore_state()
         self.statusBar().showMessage(f"Data folder: {services.home}")
@@ -136,8 +140,6 @@ class MainWindow(QMainWindow):
         action(file, "Add Files…", self.choose_files)
         action(file, "Sync Now", self.library.sync)
         file.addSeparator()
-        action(file, "Settings…", self.open_settings, "Ctrl+,")
-        file.addSeparator()
         action(file, "Quit", self.close, "Ctrl+Q")
         chat = bar.addMenu("&Chat")
         action(chat, "New Chat", lambda: self.chat.show_chat(None), "Ctrl+N")
@@ -146,6 +148,7 @@ class MainWindow(QMainWindow):
         action(chat, "Evaluate…", self.open_evaluate, "Ctrl+Shift+E")
         action(chat, "Fine-tuning…", self.open_finetuning, "Ctrl+Shift+F")
         settings = bar.addMenu("&Settings")
+        action(settings, "Settings…", self.open_settings, "Ctrl+,")
         action(settings, "Models and Providers…", self.open_providers, "Ctrl+Shift+M")
         help_menu = bar.addMenu("&Help")
         action(help_menu, "About Folio", lambda: show_about(self))
@@ -193,6 +196,12 @@ class MainWindow(QMainWindow):
         self.providers_dialog.raise_()
         self.providers_dialog.activateWindow()
         return self.providers_dialog
+
+    def open_downloads(self) -> ProvidersDialog:
+        """Models and Providers, on its Downloads tab."""
+        dialog = self.open_providers()
+        dialog.tabs.setCurrentWidget(dialog.downloads)
+        return dialog
 
     def open_finetuning(self) -> FinetuneStudio:
         """One modeless studio, polling with the window's watcher."""
@@ -275,7 +284,7 @@ class MainWindow(QMainWindow):
     # -- state ------------------------------------------------------------------------------
 
     def _state(self) -> QSettings:
-        return QSettings(str(self.services.home / "window.ini"), QSettings.Format.IniFormat)
+        return window_state(self.services.home)
 
     def _restore_state(self) -> None:
         state = self._state()

@@ -5,24 +5,31 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 
+from desktop.core.chat.focus import Support
 from desktop.core.chat.prompts import source_label
 from desktop.core.library.citation import Citation
 from desktop.core.paths import resources_dir
-from desktop.ui.chat.passage import PassageDialog, open_source
+from desktop.ui.chat.passage import PassageDialog
+from desktop.ui.flow import FlowLayout
+from desktop.ui.focus import FocusRing
 from desktop.ui.qt import (
     QFrame,
     QGuiApplication,
-    QHBoxLayout,
     QIcon,
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
     Qt,
+    QTextCursor,
+    QTextDocument,
     QVBoxLayout,
     QWidget,
     Signal,
 )
+from desktop.ui.viewer.open_file import open_or_offer, show_in_folio
+from desktop.ui.viewer.window import SourceViewer
 
 
 def usage_text(usage: Mapping[str, object] | None) -> str:
@@ -31,6 +38,26 @@ def usage_text(usage: Mapping[str, object] | None) -> str:
         return ""
     text = f"{usage.get('prompt_tokens', 0)} tokens in · {usage.get('completion_tokens', 0)} out"
     return text + (" (estimated)" if usage.get("estimated") else "")
+
+
+def wrapping_html(markdown: str) -> str:
+    """``markdown`` as rich text in which every line wraps, code blocks' too.
+
+    Qt keeps each line of a code block whole, so one long command in an answer would
+    widen it past a narrow window, and the whole answer with it.
+    """
+    document = QTextDocument()
+    document.setMarkdown(markdown)
+    cursor = QTextCursor(document)
+    block = document.begin()
+    while block.isValid():
+        form = block.blockFormat()
+        if form.nonBreakableLines():
+            form.setNonBreakableLines(False)
+            cursor.setPosition(block.position())
+            cursor.setBlockFormat(form)
+        block = block.next()
+    return document.toHtml()
 
 
 def _icon(name: str) -> QIcon:
@@ -46,6 +73,7 @@ class MessageView(QFrame):
     """
 
     regenerate = Signal()
+    continue_answer = Signal()  # "Continue" on an answer cut at the token limit
     rated = Signal(object)  # 1, -1 or None (rating taken back)
 
     def __init__(self, role: str, text: str, meta: str = "", parent: QWidget | None = None) -> None:
@@ -57,8 +85,10 @@ class MessageView(QFrame):
         self.rating: int | None = None
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.header = QLabel(f"<b>{'You' if role == 'user' else 'Folio'}</b> {html.escape(meta)}")
+        self.header.setWordWrap(True)
         self.body = QLabel()
-        self.body.setTextFormat(Qt.TextFormat.MarkdownText)
+        self.body.setAccessibleName("Answer" if role == "assistant" else "Question")
+        self.body.setTextFormat(Qt.TextFormat.RichText)  # the Markdown, made to wrap (set_text)
         self.body.setWordWrap(True)
         self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         self.body.setOpenExternalLinks(True)
@@ -68,6 +98,20 @@ class MessageView(QFrame):
         self.sources.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.sources.itemActivated.connect(lambda item: self._open(item))
         self.sources.setVisible(False)
+        # The sources' sentence that best answers the question, chosen without the model.
+        self.support = QLabel()
+        self.support.setAccessibleName("Supporting sentence")
+        self.support.setWordWrap(True)
+        self.support.setTextFormat(Qt.TextFormat.RichText)
+        self.support.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self.support.linkActivated.connect(lambda _link: self.show_support())
+        self.support.setVisible(False)
+        self.supported_by: Support | None = None
+        self.cut_off = QLabel("The answer reached its length limit and was cut here.")
+        self.cut_off.setAccessibleName("Cut off")
+        self.cut_off.setWordWrap(True)
+        self.cut_off.setStyleSheet("font-style: italic")
+        self.cut_off.setVisible(False)
         self.notice = QLabel()
         self.notice.setAccessibleName("Notice")
         self.notice.setWordWrap(True)
@@ -80,27 +124,39 @@ class MessageView(QFrame):
         layout = QVBoxLayout(self)
         layout.addWidget(self.header)
         layout.addWidget(self.body)
+        layout.addWidget(self.cut_off)
+        layout.addWidget(self.support)
         layout.addWidget(self.notice)
         layout.addWidget(self.sources)
         layout.addWidget(self.usage)
-        self.action_bar = QHBoxLayout()
+        # Wraps onto a second row in a narrow window rather than widening the answer.
+        self.action_bar = FlowLayout()
         if role == "assistant":
             self.copy_button = QPushButton("Copy")
             self.copy_button.clicked.connect(self.copy)
             self.passage_button = QPushButton("Show passage")
             self.passage_button.clicked.connect(self.show_passage)
             self.open_button = QPushButton("Open file")
-            self.open_button.clicked.connect(lambda: self._open(self.sources.currentItem()))
+            self.open_button.setToolTip(
+                "The file in the system's app for it (double-click a source to see it in Folio)"
+            )
+            self.open_button.clicked.connect(
+                lambda: self._open(self.sources.currentItem(), in_app=False)
+            )
             self.regenerate_button = QPushButton("Regenerate")
             self.regenerate_button.clicked.connect(self.regenerate)
+            self.continue_button = QPushButton("Continue")
+            self.continue_button.setToolTip("Ask the same model to go on from where it stopped")
+            self.continue_button.clicked.connect(self.continue_answer)
+            self.continue_button.setVisible(False)
             for button in (
                 self.copy_button,
                 self.passage_button,
                 self.open_button,
                 self.regenerate_button,
+                self.continue_button,
             ):
                 self.action_bar.addWidget(button)
-            self.action_bar.addStretch(1)
             self.like_button = QPushButton(_icon("thumb-up"), "")
             self.like_button.setAccessibleName("Good answer")
             self.like_button.setToolTip(
@@ -118,8 +174,64 @@ class MessageView(QFrame):
                 button.clicked.connect(lambda checked, v=value: self._rate(v if checked else None))
                 self.action_bar.addWidget(button)
             layout.addLayout(self.action_bar)
+            self.focus_ring = FocusRing(
+                self,
+                [
+                    self.sources,
+                    self.copy_button,
+                    self.passage_button,
+                    self.open_button,
+                    self.regenerate_button,
+                    self.continue_button,
+                    self.like_button,
+                    self.dislike_button,
+                ],
+            )
         self.text = ""
         self.set_text(text)
+
+    def set_state(self, state: str) -> None:
+        """``"streaming"`` (actions wait for the whole answer), ``"failed"`` (nothing to
+        show a passage of, open or rate; Regenerate asks again) or ``"done"``."""
+        if self.role != "assistant":
+            return
+        done = state == "done"
+        self.copy_button.setEnabled(state != "streaming")
+        self.regenerate_button.setEnabled(state != "streaming")
+        for button in (self.passage_button, self.open_button):
+            button.setEnabled(done and bool(self.citations))
+        if not done:
+            for button in (self.like_button, self.dislike_button):
+                button.setEnabled(False)
+            self.continue_button.setVisible(False)
+
+    def set_support(self, support: Support | None) -> None:
+        """Show the sentence of the sources that best answers the question, with its file
+        and page; a click shows it in Folio's viewer."""
+        self.supported_by = support
+        if support is None:
+            self.support.setVisible(False)
+            return
+        c = support.citation
+        where = f"{c.file_name}, page {c.page}" if c.page is not None else c.file_name
+        self.support.setText(
+            f"<span style='color: gray'>From the sources:</span> “{html.escape(support.sentence)}”"
+            f" — <a href='#support'>{html.escape(where)}</a>"
+        )
+        self.support.setToolTip(c.path)
+        self.support.setVisible(True)
+
+    def show_support(self) -> SourceViewer | None:
+        """The supporting sentence's passage in Folio's viewer, the sentence highlighted."""
+        if self.supported_by is None:
+            return None
+        return show_in_folio(self.supported_by.citation, self.supported_by.sentence, self)
+
+    def set_cut_off(self, cut_off: bool) -> None:
+        """Mark an answer that stopped at the token limit, and offer Continue."""
+        self.cut_off.setVisible(cut_off)
+        if self.role == "assistant":
+            self.continue_button.setVisible(cut_off)
 
     def set_stored(self, message_id: int, rating: int | None) -> None:
         """The answer is stored as ``message_id``: it can be rated from now on."""
@@ -140,7 +252,7 @@ class MessageView(QFrame):
 
     def set_text(self, text: str) -> None:
         self.text = text
-        self.body.setText(text or "…")
+        self.body.setText(wrapping_html(text or "…"))
 
     def set_notice(self, notice: str | None) -> None:
         """What a person should know about this answer (a dropped connection, trimmed sources)."""
@@ -172,9 +284,17 @@ class MessageView(QFrame):
     def copy(self) -> None:
         QGuiApplication.clipboard().setText(self.text)
 
-    def _open(self, item: QListWidgetItem | None) -> None:
-        if item is not None:
-            open_source(self.citations[self.sources.row(item)])
+    def _open(
+        self, item: QListWidgetItem | None, in_app: bool = True
+    ) -> SourceViewer | QMessageBox | None:
+        """The cited file in Folio's viewer at the passage or, ``in_app`` False, in the
+        system's app, with Folio's viewer offered when the system has none."""
+        if item is None:
+            return None
+        citation = self.citations[self.sources.row(item)]
+        if in_app:
+            return show_in_folio(citation, self.query, self)
+        return open_or_offer(citation, self.query, self)
 
     def show_passage(self) -> PassageDialog | None:
         row = self.sources.currentRow()

@@ -8,10 +8,12 @@ from dataclasses import dataclass
 
 from desktop.core.chat.service import Answer
 from desktop.core.errors import ConsentRequired, FolioError
-from desktop.core.models.ids import is_remote, split_model_id
+from desktop.core.models.ids import LOCAL_FT_PREFIX, is_remote, split_model_id
+from desktop.core.models.names import display_name
 from desktop.core.models.providers import provider
 from desktop.services import Services
 from desktop.ui.chat.message import MessageView
+from desktop.ui.chat.model_note import ModelNote
 from desktop.ui.dialogs import ask_consent
 from desktop.ui.qt import (
     QHBoxLayout,
@@ -30,6 +32,9 @@ from desktop.ui.qt import (
 from desktop.ui.workers import Job
 
 RENDER_INTERVAL_MS = 50  # re-render streamed Markdown at most this often
+# What "Continue" asks after an answer cut at its token limit (a turn of its own, so the
+# person sees what was asked).
+CONTINUE_QUESTION = "Continue from where you stopped."
 
 
 @dataclass(frozen=True)
@@ -40,9 +45,24 @@ class Choice:
     persona: str | None
     retrieval: bool
 
-    def describe(self) -> str:
-        who = f"{self.model} as {self.persona}" if self.persona else self.model
+    def describe(self, name: str | None = None) -> str:
+        """What the header says, "<model> as <persona> · retrieval on"; ``name`` is shown in
+        place of the model's id when given."""
+        model = name or self.model
+        who = f"{model} as {self.persona}" if self.persona else model
         return f"{who} · retrieval {'on' if self.retrieval else 'off'}"
+
+
+def model_name(model_id: str, services: Services) -> str:
+    """``names.display_name`` of ``model_id``, with what the settings and the fine-tuning
+    jobs know: the file of a GGUF the person added, the base of a model trained here."""
+    base = None
+    if model_id.startswith(LOCAL_FT_PREFIX):
+        try:
+            base = services.local_training.find(model_id).base
+        except (FolioError, OSError):  # unknown or unreadable: named without its base
+            base = None
+    return display_name(model_id, local_files=services.settings.local_models, base=base)
 
 
 def provider_label(name: str, services: Services) -> str:
@@ -63,6 +83,7 @@ class ChatPane(QWidget):
 
     answer_finished = Signal(object)  # Answer
     chat_changed = Signal(str)  # chat id, when a new chat was started by a question
+    shown = Signal(object)  # the chat now shown, however it came to be: its id, None for new
     error = Signal(str)
 
     def __init__(
@@ -83,6 +104,7 @@ class ChatPane(QWidget):
 
         self.header = QLabel()
         self.header.setAccessibleName("Chat header")
+        self.note = ModelNote(services)
         self.messages = QVBoxLayout()
         self.messages.addStretch(1)
         inner = QWidget()
@@ -91,7 +113,11 @@ class ChatPane(QWidget):
         self.scroll_area.setWidgetResizable(True)
         self.scroll_area.setWidget(inner)
         self.input = QPlainTextEdit()
+        self.input.setAccessibleName("Question")
         self.input.setPlaceholderText("Ask about your documents…  (Ctrl+Enter to send)")
+        # A question has no use for tab characters: Tab and Shift+Tab move on, so the
+        # answers, their sources and actions can be reached from the keyboard.
+        self.input.setTabChangesFocus(True)
         self.input.setFixedHeight(80)
         self.send_button = QPushButton("Send")
         self.send_button.clicked.connect(self.send)
@@ -106,6 +132,7 @@ class ChatPane(QWidget):
         row.addLayout(column)
         layout = QVBoxLayout(self)
         layout.addWidget(self.header)
+        layout.addWidget(self.note)
         layout.addWidget(self.scroll_area, 1)
         layout.addLayout(row)
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
@@ -118,15 +145,18 @@ class ChatPane(QWidget):
         return self._job is not None
 
     def update_header(self) -> None:
+        """The chat's title and the chosen model's name (its id in the tooltip); the note
+        suggesting a better model shows only while the built-in one is chosen."""
         title = self.services.chats.get(self.chat_id).title if self.chat_id else "New chat"
         choice = self.choice()
         where = ""
         if is_remote(choice.model):
             name = split_model_id(choice.model)[0]
             where = f" · ↗ sends to {provider_label(name, self.services)}"
-        self.header.setText(
-            f"<b>{html.escape(title)}</b> — {html.escape(choice.describe() + where)}"
-        )
+        described = choice.describe(model_name(choice.model, self.services))
+        self.header.setText(f"<b>{html.escape(title)}</b> — {html.escape(described + where)}")
+        self.header.setToolTip(choice.model)
+        self.note.show_for(choice.model)
 
     def _clear(self) -> None:
         while self.messages.count() > 1:
@@ -147,6 +177,7 @@ class ChatPane(QWidget):
     def _append(self, view: MessageView) -> MessageView:
         self.messages.insertWidget(self.messages.count() - 1, view)
         view.regenerate.connect(self.regenerate)
+        view.continue_answer.connect(self.continue_cut_answer)
         view.rated.connect(lambda rating: self.rate(view, rating))
         QTimer.singleShot(0, self._scroll_to_end)
         return view
@@ -167,15 +198,20 @@ class ChatPane(QWidget):
                 meta = ""
                 if message.role == "assistant":
                     choice = Choice(message.model or "", message.persona, message.retrieval)
-                    meta = choice.describe() + (" · stopped" if message.interrupted else "")
+                    meta = choice.describe(model_name(choice.model, self.services))
+                    meta += " · stopped" if message.interrupted else ""
                 view = self._append(MessageView(message.role, message.content, meta))
                 if message.role == "user":
                     last_question = message.content
                 else:
                     view.set_sources(message.citations, last_question)
+                    view.set_support(message.support)
+                    view.set_cut_off(message.cut_off)
                     view.set_usage(message.usage)
+                    view.set_state("done")
                     view.set_stored(message.id, message.rating)
         self.update_header()
+        self.shown.emit(chat_id)
 
     def rate(self, view: MessageView, rating: int | None) -> bool:
         """Store ``view``'s rating; on failure show the one stored before and say why."""
@@ -197,11 +233,15 @@ class ChatPane(QWidget):
         self.input.clear()
         self.ask(question)
 
-    def ask(self, question: str) -> None:
-        """Ask in the background; tokens stream into a new answer view."""
-        choice = self.choice()
+    def ask(self, question: str, choice: Choice | None = None) -> None:
+        """Ask in the background; tokens stream into a new answer view. ``choice`` (model,
+        persona, retrieval) defaults to what the picker and the switch say now."""
+        choice = choice or self.choice()
         self._append(MessageView("user", question))
-        self._streaming = self._append(MessageView("assistant", "", choice.describe()))
+        self._streaming = self._append(
+            MessageView("assistant", "", choice.describe(model_name(choice.model, self.services)))
+        )
+        self._streaming.set_state("streaming")
         self._pending = ""
         chat_id = self.chat_id
         started: list[str] = []  # the chat the question went into, even if the answer fails
@@ -237,13 +277,32 @@ class ChatPane(QWidget):
         if self._job is not None:
             self._job.cancel.cancel()
 
+    def _last_turn(self) -> tuple[str, Choice | None] | None:
+        """The chat's last question and the choice its answer was made with (None when it
+        has no answer, e.g. it failed), or None for a chat with no question."""
+        if self.chat_id is None:
+            return None
+        messages = self.services.chats.messages(self.chat_id)
+        questions = [m for m in messages if m.role == "user"]
+        if not questions:
+            return None
+        answers = [m for m in messages if m.role == "assistant" and m.id > questions[-1].id]
+        made = answers[-1] if answers else None
+        choice = Choice(made.model or "", made.persona, made.retrieval) if made else None
+        return questions[-1].content, choice
+
     def regenerate(self) -> None:
-        """Ask the last question again, with the current choice of model."""
-        if self.busy or self.chat_id is None:
-            return
-        questions = [m for m in self.services.chats.messages(self.chat_id) if m.role == "user"]
-        if questions:
-            self.ask(questions[-1].content)
+        """Ask the last question again with the model, persona and retrieval its answer was
+        made with (the answer's header says which); the picker's when it has no answer."""
+        turn = None if self.busy else self._last_turn()
+        if turn is not None:
+            self.ask(turn[0], turn[1])
+
+    def continue_cut_answer(self) -> None:
+        """Ask the model of the last answer, cut at its token limit, to go on."""
+        turn = None if self.busy else self._last_turn()
+        if turn is not None:
+            self.ask(CONTINUE_QUESTION, turn[1])
 
     def _on_token(self, text: str) -> None:
         self._pending += text
@@ -274,8 +333,11 @@ class ChatPane(QWidget):
             suffix = f"\n\n*({mark})*" if answer.interrupted else ""
             self._streaming.set_text(answer.text + suffix)
             self._streaming.set_sources(answer.citations, question)
+            self._streaming.set_support(answer.support)
+            self._streaming.set_cut_off(answer.cut_off)
             self._streaming.set_notice(answer.notice)
             self._streaming.set_usage(answer.usage)
+            self._streaming.set_state("done")
             if answer.message_id is not None:
                 self._streaming.set_stored(answer.message_id, None)
         if answer.chat_id is not None:  # always, from ask
@@ -286,11 +348,13 @@ class ChatPane(QWidget):
         if self.chat_id != chat_id:
             self.chat_id = chat_id
             self.chat_changed.emit(chat_id)
+            self.shown.emit(chat_id)
         self.update_header()
 
     def _on_failed(self, message: str, question: str, started: list[str]) -> None:
         if self._streaming is not None:
             self._streaming.set_text(f"*{message}*")
+            self._streaming.set_state("failed")
         if started:
             # The question was stored before the answer failed: sending it again belongs
             # in the same chat, not a new one.

@@ -1,0 +1,134 @@
+"""An answer tells the truth about itself: its supporting sentence, a cut at the length
+limit (with Continue), an empty library, actions only when they can work, and Regenerate
+with the choices that made the answer. Offscreen, real model, real store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from desktop.core.chat.service import EMPTY_LIBRARY_NOTICE
+from desktop.ui.chat.pane import CONTINUE_QUESTION, Choice
+from desktop.ui.main_window import MainWindow
+from desktop.ui.viewer.window import SourceViewer
+from tests.ui.test_window import ask, ingest
+
+pytestmark = pytest.mark.slow
+
+FACT = "The backup tapes are stored in the Zurich vault of Helvetia Storage."
+
+
+@pytest.fixture
+def window(qtbot, services):  # type: ignore[no-untyped-def]
+    win = MainWindow(services)
+    qtbot.addWidget(win)
+    win.show()
+    return win
+
+
+def test_the_supporting_sentence_is_shown_with_its_file_and_opens_in_folio(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "handbook.md").write_text(
+        "# Office handbook\n\nThe cafeteria serves soup on Mondays. "
+        f"{FACT} Visitors sign in at reception.\n"
+    )
+    ingest(qtbot, window, folder)
+    answer = ask(qtbot, window, "Where are the backup tapes stored?")
+    view = window.chat.message_views()[-1]
+    assert answer.support is not None and answer.support.sentence.startswith(FACT)
+    assert view.support.isVisible()
+    assert FACT in view.support.text() and "handbook.md" in view.support.text()
+    viewer = view.show_support()
+    assert isinstance(viewer, SourceViewer)
+    viewer.close()
+    # Reopened from the store, the sentence is still there.
+    window.chat.show_chat(answer.chat_id)
+    assert FACT in window.chat.message_views()[-1].support.text()
+
+
+def test_an_answer_cut_at_the_limit_says_so_and_continues_with_its_model(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow
+) -> None:
+    window.picker.retrieval.setChecked(False)
+    # The test model answers in at most 48 tokens: an essay is cut.
+    answer = ask(qtbot, window, "Write a long essay about the history of the bicycle.")
+    view = window.chat.message_views()[-1]
+    assert answer.cut_off
+    assert view.cut_off.isVisible() and view.continue_button.isVisible()
+    with qtbot.waitSignal(window.chat.answer_finished, timeout=120_000) as blocker:
+        view.continue_button.click()
+    more = blocker.args[0]
+    assert more.chat_id == answer.chat_id and more.model == answer.model
+    asked = [m.content for m in window.services.chats.messages(answer.chat_id) if m.role == "user"]
+    assert asked[-1] == CONTINUE_QUESTION
+    window.chat.show_chat(answer.chat_id)  # reopened: the cut is still marked
+    reopened = window.chat.message_views()[1]
+    assert reopened.cut_off.isVisibleTo(reopened)
+
+
+def test_an_empty_library_is_said_not_searched(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    window.picker.retrieval.setChecked(True)
+    answer = ask(qtbot, window, "How many days of leave carry over?")
+    view = window.chat.message_views()[-1]
+    assert answer.notice == EMPTY_LIBRARY_NOTICE
+    assert view.notice.isVisible() and "library is empty" in view.notice.text()
+
+
+def test_actions_wait_for_the_answer_and_are_off_on_a_failed_one(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "leave.md").write_text("# Leave\n\nUp to 5 days of leave carry over.\n")
+    ingest(qtbot, window, folder)
+    seen: list[tuple[bool, bool, bool]] = []
+
+    def look(_text: str) -> None:
+        view = window.chat.message_views()[-1]
+        seen.append(
+            (
+                view.passage_button.isEnabled(),
+                view.open_button.isEnabled(),
+                view.regenerate_button.isEnabled(),
+            )
+        )
+
+    with qtbot.waitSignal(window.chat.answer_finished, timeout=120_000):
+        window.chat.input.setPlainText("How many days of leave carry over?")
+        window.chat.send()
+        assert window.chat._job is not None
+        window.chat._job.token.connect(look)
+    assert seen and all(state == (False, False, False) for state in seen)
+    done = window.chat.message_views()[-1]
+    assert done.passage_button.isEnabled() and done.regenerate_button.isEnabled()
+
+    # A failed answer: a model whose file is gone.
+    window.picker.retrieval.setChecked(False)
+    with qtbot.waitSignal(window.chat.error, timeout=60_000):
+        window.chat.ask("Hello?", Choice("local:gone", None, False))
+    qtbot.waitUntil(lambda: not window.chat.busy)
+    failed = window.chat.message_views()[-1]
+    assert not failed.passage_button.isEnabled() and not failed.open_button.isEnabled()
+    assert not failed.like_button.isEnabled()
+
+
+def test_regenerate_uses_the_choices_that_made_the_answer(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    window.picker.retrieval.setChecked(False)
+    assert window.picker.select("local:default", "Sarcastic techie")
+    first = ask(qtbot, window, "What is a compiler?")
+    assert first.persona == "Sarcastic techie"
+    window.picker.select("local:default", None)  # the picker now says something else
+    window.picker.retrieval.setChecked(True)
+    with qtbot.waitSignal(window.chat.answer_finished, timeout=120_000) as blocker:
+        window.chat.message_views()[-1].regenerate_button.click()
+    again = blocker.args[0]
+    assert (again.model, again.persona, again.retrieval) == (
+        first.model,
+        first.persona,
+        first.retrieval,
+    )
+    assert "Sarcastic techie" in window.chat.message_views()[-1].header.text()
