@@ -153,6 +153,8 @@ def tour(out: Path) -> None:
                 # Whole words: "25 days" is not "5 days".
                 if re.search(rf"\b{re.escape(fact)}\b", answer.text, re.IGNORECASE):  # type: ignore[attr-defined]
                     break
+            else:
+                print("No README question was answered right: the last answer is shown.")
             window.chat.show_chat(answer.chat_id)  # type: ignore[attr-defined]
             view = window.chat.message_views()[-1]
             shoot(window, "folio-window.png")

@@ -209,3 +209,17 @@ def test_where_memory_is_short_one_local_model_is_held_at_a_time(
     assert cache.loaded() == ["local:other"]
     cache.unload()  # freed now, not while the interpreter shuts down
     assert cache.loaded() == []
+
+
+@pytest.mark.slow
+def test_a_remote_model_rewrites_a_follow_up_before_it_is_searched(library) -> None:  # type: ignore[no-untyped-def]
+    # llama.cpp's OpenAI-compatible server: a remote model's chat() returns text, which the
+    # condense step must read as such.
+    remote = f"openai:{MODEL_ALIAS}"
+    library.allow_remote("openai")
+    first = library.chat.ask("How many days of leave carry over?", model=remote)
+    follow = library.chat.ask("Who approves exceptions to it?", model=remote, chat_id=first.chat_id)
+    assert follow.searched is not None
+    assert follow.searched.endswith("How many days of leave carry over?")
+    assert len(follow.searched) > len("How many days of leave carry over?")  # a rewrite first
+    assert any(c.file_name == "leave.md" for c in follow.citations)

@@ -132,3 +132,35 @@ def test_regenerate_uses_the_choices_that_made_the_answer(qtbot, window: MainWin
         first.retrieval,
     )
     assert "Sarcastic techie" in window.chat.message_views()[-1].header.text()
+
+
+def test_opening_another_chat_while_an_answer_streams_stays_there(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow
+) -> None:
+    window.picker.retrieval.setChecked(False)
+    other = ask(qtbot, window, "Name a colour.")
+    window.chat.show_chat(None)
+    window.chat.input.setPlainText("Write a long essay about the history of the bicycle.")
+    window.chat.send()
+    assert window.chat._job is not None
+    qtbot.waitUntil(lambda: bool(window.chat._pending), timeout=60_000)
+    window.chat.show_chat(other.chat_id)  # stops the answer and shows the other chat
+    qtbot.waitUntil(lambda: not window.chat.busy, timeout=60_000)
+    assert window.chat.chat_id == other.chat_id
+    assert window.chat.message_views()[0].text == "Name a colour."
+    assert window.chats.list.currentItem().text() == "Name a colour."
+
+
+def test_regenerate_on_an_earlier_answer_asks_its_own_question(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    window.picker.retrieval.setChecked(False)
+    assert window.picker.select("local:default", "Sarcastic techie")
+    first = ask(qtbot, window, "What is a compiler?")
+    earlier = window.chat.message_views()[-1]
+    window.picker.select("local:default", None)
+    ask(qtbot, window, "Name a colour.")
+    with qtbot.waitSignal(window.chat.answer_finished, timeout=120_000) as blocker:
+        earlier.regenerate_button.click()
+    again = blocker.args[0]
+    assert again.persona == "Sarcastic techie" == first.persona
+    asked = [m.content for m in window.services.chats.messages(first.chat_id) if m.role == "user"]
+    assert asked == ["What is a compiler?", "Name a colour.", "What is a compiler?"]

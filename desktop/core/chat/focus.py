@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from desktop.core.chat.support import Support
 from desktop.core.library.citation import Citation
 from desktop.core.store.keywords import Keywords
 
@@ -72,31 +73,6 @@ class ScoredSentence:
     source: int
     position: int
     score: float
-
-
-@dataclass(frozen=True)
-class Support:
-    """The sentence of the sources that best answers a question, and where it is."""
-
-    sentence: str
-    citation: Citation
-
-    def to_json(self) -> dict[str, Any]:
-        """``{"sentence", "path", "page", "file_name"}``."""
-        c = self.citation
-        return {"sentence": self.sentence, "path": c.path, "page": c.page, "file_name": c.file_name}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any], citations: Sequence[Citation]) -> Support:
-        """The support ``to_json`` wrote, its citation found again among ``citations`` (the
-        answer's sources) by path and page."""
-        for c in citations:
-            if c.path == data["path"] and c.page == data.get("page"):
-                return cls(data["sentence"], c)
-        return cls(
-            data["sentence"],
-            Citation(data["path"], data.get("page"), 0.0, data["sentence"], data["file_name"]),
-        )
 
 
 class SentenceRanker:
@@ -182,14 +158,19 @@ def focus(
     share_of_best: float = SHARE_OF_BEST,
 ) -> list[str | None]:
     """What the model reads of each passage: its best sentences (of all passages' sentences,
-    the ``keep`` best scoring at least ``share_of_best`` of the best score, each with
+    the ``keep`` best scoring within ``share_of_best`` of the best score, each with
     ``neighbours`` sentences either side, in the passage's order, gaps marked "…"), headed by
     the passage's title; None for a passage none of whose sentences made the cut. One entry
     per citation, in order."""
     candidates = [s for s in ranked if len(s.text) >= MIN_SENTENCE_CHARS]
-    best = candidates[0].score if candidates else 0.0
+    if not candidates:  # only headings and fragments: the passages as they are
+        return [c.text for c in citations]
+    best = candidates[0].score
+    # The best sentence always; others within ``share_of_best`` of it (a margin, so a best
+    # score at or below zero, a question unlike every sentence, still keeps it).
+    floor = best - abs(best) * (1 - share_of_best)
     chosen: dict[int, set[int]] = {}
-    for s in [s for s in candidates if s.score >= best * share_of_best][:keep]:
+    for s in [s for s in candidates if s.score >= floor][:keep]:
         around = range(s.position - neighbours, s.position + neighbours + 1)
         chosen.setdefault(s.source, set()).update(around)
     focused: list[str | None] = []

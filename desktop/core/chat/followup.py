@@ -68,8 +68,8 @@ def condense(question: str, history: Sequence[ChatMessage], llm: Any) -> str:
         max_tokens=CONDENSE_MAX_TOKENS,
         temperature=0.0,
     )
-    rewrite = next(
-        (line.strip() for line in (reply.message.content or "").splitlines() if line.strip()), ""
-    )
+    # Folio's local models answer ``chat`` with LlamaIndex's ChatResponse, remote ones with text.
+    text = reply if isinstance(reply, str) else (reply.message.content or "")
+    rewrite = next((line.strip() for line in text.splitlines() if line.strip()), "")
     parts = [rewrite or question, earlier]
     return " ".join(dict.fromkeys(p for p in parts if p))

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop.core.chat.comparisons import ComparisonStore
-from desktop.core.chat.focus import Support
 from desktop.core.chat.personas import PersonaLibrary
+from desktop.core.chat.support import Support
 from desktop.core.db import Migration, add_columns
 from desktop.core.db import connect as connect_db
 from desktop.core.errors import ChatError

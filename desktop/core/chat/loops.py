@@ -2,9 +2,11 @@
 
 llama.cpp's repetition penalty makes a loop rarer but does not end one, and no library
 stop rule matches "a sentence said twice", so Folio checks the streamed text itself. The
-rule is deliberately narrow, so a right answer is never cut: a whole sentence of at least
-``MIN_SENTENCE_CHARS`` characters said again word for word, or a run of ``RUN_WORDS`` words
-repeated verbatim (lists and code loop without full stops).
+rule is deliberately narrow, so a right answer is rarely cut: a whole sentence or line of at
+least ``MIN_SENTENCE_CHARS`` characters said again word for word, or a run of ``RUN_WORDS``
+words repeated verbatim (lists and code loop without full stops). An answer that quotes the
+same command line twice is cut at the second; text in scripts written without spaces
+(Chinese, Japanese) is not checked.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ _WORD = re.compile(r"\S+")
 
 
 # A list item's marker left dangling where the repetition was cut ("…much.\n2.").
-_DANGLING_MARKER = re.compile(r"\s*(?:\d{1,3}[.)]|[-*•])\s*$")
+_DANGLING_MARKER = re.compile(r"(?:^|\n)[ \t]*(?:\d{1,3}[.)]|[-*•])[ \t]*$")
 
 
 def keep_before(text: str, cut: int) -> str:

@@ -8,13 +8,21 @@ from typing import Any, Protocol, TypedDict, cast
 
 from llama_index.core.base.llms.types import ChatMessage
 
-from desktop.core.chat.focus import SentenceRanker, Support, focus, supporting
+from desktop.core.chat.focus import SentenceRanker, focus, supporting
 from desktop.core.chat.followup import condense, with_earlier
 from desktop.core.chat.history import ChatStore
 from desktop.core.chat.loops import LoopGuard, keep_before
 from desktop.core.chat.personas import Persona
 from desktop.core.chat.prompts import fit_to_context
-from desktop.core.errors import ChatError, ConsentRequired, ContextTooLong, StreamDropped
+from desktop.core.chat.support import Support
+from desktop.core.errors import (
+    ChatError,
+    ConsentRequired,
+    ContextTooLong,
+    ModelError,
+    ProviderError,
+    StreamDropped,
+)
 from desktop.core.library.citation import Citation
 from desktop.core.library.search import Retriever
 from desktop.core.tasks import CancelToken
@@ -310,7 +318,12 @@ class ChatService:
             return turn.question
         if not getattr(turn.llm, "rewrites_followups", True):
             return with_earlier(turn.question, turn.history)
-        return condense(turn.question, turn.history, turn.llm)
+        try:
+            return condense(turn.question, turn.history, turn.llm)
+        except (ProviderError, ModelError):
+            # A model that refuses the rewrite's settings (some reasoning models refuse a
+            # temperature) must not cost the answer: search as the embedded model does.
+            return with_earlier(turn.question, turn.history)
 
     def _prompt(self, turn: _Turn, citations: list[Citation] | None) -> _Prompt:
         """The messages, with as many sources and earlier turns as the context holds; with a
@@ -403,9 +416,10 @@ class ChatService:
     ) -> Answer:
         """The ``Answer`` the caller gets, with the notice a person should read."""
         self._count_usage(turn, prompt, reply)
-        notice = reply.notice or prompt.notice
-        if prompt.trimmed and notice is None:
-            notice = "Some sources or earlier turns were left out to fit the model's context."
+        notes = [reply.notice, prompt.notice]
+        if prompt.trimmed and reply.notice is None:
+            notes.append("Some sources or earlier turns were left out to fit the model's context.")
+        notice = " ".join(n for n in notes if n) or None
         return Answer(
             text=reply.text,
             citations=prompt.kept or [],

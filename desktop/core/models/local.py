@@ -42,8 +42,29 @@ REPEAT_PENALTY = {"local:default": 1.1}
 # the earlier question (desktop.core.chat.followup), measured on bench/answer_facts.py.
 PLAIN_FOLLOWUPS = frozenset({"local:default"})
 # Memory for saved prompt states (llama-cpp-python's LlamaRAMCache), per loaded model: a
-# state holds the KV cache of its tokens (about 23 KB a token for SmolLM2-135M).
+# state holds the KV cache of its tokens (about 23 KB a token for SmolLM2-135M) and a copy
+# of the last logits (up to 512 × the vocabulary, float32: about 100 MB for SmolLM2).
 PROMPT_CACHE_BYTES = 256 << 20
+
+
+def _prompt_cache(base: type, capacity: int) -> Any:
+    """A ``LlamaRAMCache`` (``base``, passed in so llama.cpp loads only with a model) whose
+    size counts every byte a saved state holds.
+
+    llama-cpp-python's ``cache_size`` counts only ``llama_state_size``, not the copy of the
+    logits (``scores``) and token ids each ``LlamaState`` carries, so its limit let the
+    cache grow to gigabytes (0.3.36, ``llama_cache.py`` and ``Llama.save_state``).
+    """
+
+    class PromptCache(base):
+        @property
+        def cache_size(self) -> int:
+            return sum(
+                state.llama_state_size + state.scores.nbytes + state.input_ids.nbytes
+                for state in self.cache_state.values()
+            )
+
+    return PromptCache(capacity_bytes=capacity)
 
 
 class LocalLlama(CustomLLM):
@@ -95,7 +116,7 @@ class LocalLlama(CustomLLM):
         # llama.cpp reuses the longest prefix shared with the previous prompt by itself; the
         # RAM cache keeps the states of earlier prompts too, so a system prompt and persona
         # prefix evaluated once are found again after another persona's question.
-        self._llama.set_cache(LlamaRAMCache(capacity_bytes=PROMPT_CACHE_BYTES))
+        self._llama.set_cache(_prompt_cache(LlamaRAMCache, PROMPT_CACHE_BYTES))
 
     @classmethod
     def class_name(cls) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 
-from desktop.core.chat.focus import Support
 from desktop.core.chat.prompts import source_label
+from desktop.core.chat.support import Support
 from desktop.core.library.citation import Citation
 from desktop.core.paths import resources_dir
 from desktop.ui.chat.passage import PassageDialog

@@ -176,8 +176,8 @@ class ChatPane(QWidget):
 
     def _append(self, view: MessageView) -> MessageView:
         self.messages.insertWidget(self.messages.count() - 1, view)
-        view.regenerate.connect(self.regenerate)
-        view.continue_answer.connect(self.continue_cut_answer)
+        view.regenerate.connect(lambda: self.regenerate(view))
+        view.continue_answer.connect(lambda: self.continue_cut_answer(view))
         view.rated.connect(lambda rating: self.rate(view, rating))
         QTimer.singleShot(0, self._scroll_to_end)
         return view
@@ -190,6 +190,9 @@ class ChatPane(QWidget):
         """Show a stored chat (or an empty new one for ``None``)."""
         if self.busy:
             self.stop()
+        # The answer still streaming belongs to the chat left: its view goes with _clear,
+        # and what is left of its stream must not be written into a deleted view.
+        self._streaming = None
         self.chat_id = chat_id
         self._clear()
         last_question = ""
@@ -277,30 +280,34 @@ class ChatPane(QWidget):
         if self._job is not None:
             self._job.cancel.cancel()
 
-    def _last_turn(self) -> tuple[str, Choice | None] | None:
-        """The chat's last question and the choice its answer was made with (None when it
-        has no answer, e.g. it failed), or None for a chat with no question."""
+    def _turn_of(self, view: MessageView | None) -> tuple[str, Choice | None] | None:
+        """The question ``view``'s answer replied to and the choice it was made with; for
+        an answer not stored (it failed) or no view, the chat's last question, with the
+        choice of its answer if it has one. None for a chat with no question."""
         if self.chat_id is None:
             return None
         messages = self.services.chats.messages(self.chat_id)
-        questions = [m for m in messages if m.role == "user"]
+        made = next((m for m in messages if view is not None and m.id == view.message_id), None)
+        questions = [m for m in messages if m.role == "user" and (made is None or m.id < made.id)]
         if not questions:
             return None
-        answers = [m for m in messages if m.role == "assistant" and m.id > questions[-1].id]
-        made = answers[-1] if answers else None
+        if made is None:
+            answers = [m for m in messages if m.role == "assistant" and m.id > questions[-1].id]
+            made = answers[-1] if answers else None
         choice = Choice(made.model or "", made.persona, made.retrieval) if made else None
         return questions[-1].content, choice
 
-    def regenerate(self) -> None:
-        """Ask the last question again with the model, persona and retrieval its answer was
-        made with (the answer's header says which); the picker's when it has no answer."""
-        turn = None if self.busy else self._last_turn()
+    def regenerate(self, view: MessageView | None = None) -> None:
+        """Ask again the question ``view`` answered (the last one without a view), with the
+        model, persona and retrieval its answer was made with (the answer's header says
+        which); the picker's when it has no answer."""
+        turn = None if self.busy else self._turn_of(view)
         if turn is not None:
             self.ask(turn[0], turn[1])
 
-    def continue_cut_answer(self) -> None:
-        """Ask the model of the last answer, cut at its token limit, to go on."""
-        turn = None if self.busy else self._last_turn()
+    def continue_cut_answer(self, view: MessageView | None = None) -> None:
+        """Ask the model of ``view``'s answer, cut at its token limit, to go on."""
+        turn = None if self.busy else self._turn_of(view)
         if turn is not None:
             self.ask(CONTINUE_QUESTION, turn[1])
 
@@ -340,7 +347,9 @@ class ChatPane(QWidget):
             self._streaming.set_state("done")
             if answer.message_id is not None:
                 self._streaming.set_stored(answer.message_id, None)
-        if answer.chat_id is not None:  # always, from ask
+        if answer.chat_id is not None and self._streaming is not None:
+            # Always from ask, unless the person opened another chat meanwhile: then the
+            # pane stays on the chat they chose.
             self._enter_chat(answer.chat_id)
 
     def _enter_chat(self, chat_id: str) -> None:
@@ -355,9 +364,9 @@ class ChatPane(QWidget):
         if self._streaming is not None:
             self._streaming.set_text(f"*{message}*")
             self._streaming.set_state("failed")
-        if started:
+        if started and self._streaming is not None:
             # The question was stored before the answer failed: sending it again belongs
-            # in the same chat, not a new one.
+            # in the same chat, not a new one (unless another chat was opened meanwhile).
             self._enter_chat(started[0])
         self._restore_question(question)
         self.error.emit(message)
