@@ -234,7 +234,7 @@ def test_connection_dropped_mid_answer_keeps_the_partial_answer(faulty) -> None:
     tokens: list[str] = []
     # An answer longer than four events, whatever the sampling: a two-word answer would end
     # before the cut and leave nothing to drop.
-    long_question = "Explain the leave policy in three full sentences."
+    long_question = "Write a long essay about the leave policy, in at least ten sentences."
     answer = services.chat.ask(long_question, model=f"lab:{MODEL_ALIAS}", on_token=tokens.append)
     assert answer.interrupted and answer.text and "".join(tokens) == answer.text
     assert answer.notice is not None and "broke mid-answer" in answer.notice
@@ -244,6 +244,8 @@ def test_connection_dropped_mid_answer_keeps_the_partial_answer(faulty) -> None:
 
 def test_context_too_long_sends_fewer_sources(faulty) -> None:  # type: ignore[no-untyped-def]
     services, proxy = faulty
+    # Whole passages, so each source sent is in the prompt and one fewer is a shorter prompt.
+    services.chat.focused_context = False
     full = services.chat.ask(QUESTION, model=f"lab:{MODEL_ALIAS}", top_k=2)
     assert len(full.citations) == 2
     # The server now accepts only a prompt shorter than the one with both sources.

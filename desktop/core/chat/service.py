@@ -372,7 +372,13 @@ class ChatService:
                 if reply.text or not prompt.kept:
                     raise
                 fewer = prompt.kept[: len(prompt.kept) // 2]
-                prompt.replace(self._prompt(turn, fewer))
+                smaller = self._prompt(turn, fewer)
+                # A source the model read nothing of (focused context left it out) makes no
+                # prompt shorter when dropped: halve again until the prompt does shrink.
+                while fewer and _chars(smaller) >= _chars(prompt):
+                    fewer = fewer[: len(fewer) // 2]
+                    smaller = self._prompt(turn, fewer)
+                prompt.replace(smaller)
                 prompt.trimmed = True
                 reply.notice = f"{exc} Fewer sources were sent."
 
@@ -476,6 +482,11 @@ def _generate(
                 break
     finally:
         stream.close()  # ends generation at once and frees the model for the next turn
+
+
+def _chars(prompt: _Prompt) -> int:
+    """Characters of a prompt's messages: enough to compare two prompts' sizes."""
+    return sum(len(m.content or "") for m in prompt.messages)
 
 
 def _finish_reason(response: Any) -> str | None:
