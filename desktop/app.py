@@ -40,6 +40,7 @@ def run_window(
     args = parser.parse_args(argv)
 
     # Imported on first use: it loads httpx, which takes a while.
+    from desktop.ui.collector import UiThreadCollector
     from desktop.ui.main_window import MainWindow, app_icon
     from desktop.ui.qt import QApplication, QMessageBox, QTimer
 
@@ -48,6 +49,8 @@ def run_window(
     app.setApplicationName("Folio")
     app.setApplicationVersion(__version__)
     app.setWindowIcon(app_icon())
+    # Background work must never collect a cycle that holds a widget: Qt would crash.
+    UiThreadCollector(parent=app)
     try:
         services = build_services(args.home)
         services.claim()  # before the log file is opened: a refused window writes nothing

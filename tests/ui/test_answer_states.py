@@ -19,14 +19,6 @@ pytestmark = pytest.mark.slow
 FACT = "The backup tapes are stored in the Zurich vault of Helvetia Storage."
 
 
-@pytest.fixture
-def window(qtbot, services):  # type: ignore[no-untyped-def]
-    win = MainWindow(services)
-    qtbot.addWidget(win)
-    win.show()
-    return win
-
-
 def test_the_supporting_sentence_is_shown_with_its_file_and_opens_in_folio(  # type: ignore[no-untyped-def]
     qtbot, window: MainWindow, tmp_path: Path
 ) -> None:

@@ -13,14 +13,6 @@ from tests.ui.confirm import confirmed
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def window(qtbot, services):  # type: ignore[no-untyped-def]
-    win = MainWindow(services)
-    qtbot.addWidget(win)
-    win.show()
-    return win
-
-
 def test_deleting_a_chat_asks_first_and_cancel_keeps_it(window: MainWindow) -> None:
     chats = window.services.chats
     chat = chats.create("Leave questions")

@@ -21,13 +21,11 @@ QUESTION = "How many days of leave carry over?"
 
 
 @pytest.fixture
-def window(qtbot, services: Services) -> MainWindow:  # type: ignore[no-untyped-def]
-    win = MainWindow(services)
-    qtbot.addWidget(win)
-    win.show()
-    win.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is win)
-    return win
+def window(qtbot, window: MainWindow) -> MainWindow:  # type: ignore[no-untyped-def]
+    """The shown window (tests/ui/conftest.py), active, so key presses reach it."""
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    return window
 
 
 def stored_chat(services: Services, title: str, source: Path) -> str:

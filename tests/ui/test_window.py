@@ -30,14 +30,6 @@ def docs(tmp_path: Path) -> Path:
     return folder
 
 
-@pytest.fixture
-def window(qtbot, services):  # type: ignore[no-untyped-def]
-    win = MainWindow(services)
-    qtbot.addWidget(win)
-    win.show()
-    return win
-
-
 def drop(window: MainWindow, *paths: Path) -> None:
     data = QMimeData()
     data.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
