@@ -31,6 +31,7 @@ from desktop.core.errors import ChatError, DatasetError, FinetuneError, FolioErr
 from desktop.core.finetune.local.config import SettingOutOfRange, TrainConfig
 from desktop.core.finetune.pricing import PRICES_AS_OF
 from desktop.core.finetune.records import JobState
+from desktop.core.models.ids import LOCAL_FT_PREFIX, LOCAL_PREFIX
 from desktop.core.tasks import eta_phrase
 
 LOCAL = "local"  # local training's jobs (desktop.core.finetune.local.runs.LOCAL)
@@ -60,6 +61,7 @@ CONFIG_FLAGS = {
 
 if TYPE_CHECKING:
     from desktop.core.finetune.jobs import UploadPlan
+    from desktop.core.finetune.local.lengths import LocalCheck
     from desktop.core.finetune.records import Job
     from desktop.services import Services
 
@@ -76,18 +78,52 @@ def cmd_validate(services: Services, args: argparse.Namespace) -> int:
     if not path.exists():  # a dataset's name: its training file (else the error says so)
         with contextlib.suppress(DatasetError):
             path = services.datasets.get(args.file).train_path
-    report = validate_file(path, args.base, args.epochs)
+    local = _local_check(services, args)
+    if local is None and args.max_seq_len is not None:
+        raise UsageError(
+            "--max-seq-len applies to a local base model (--base local:NAME) only: drop it."
+        )
+    try:
+        report = validate_file(path, args.base, args.epochs, local)
+    except FinetuneError as exc:  # the base cannot lay out examples (no chat template)
+        raise UsageError(str(exc)) from exc
     cost = report.estimated_cost_usd
-    price = f" ≈ ${cost:,.2f} (prices as of {PRICES_AS_OF})" if cost is not None else ""
+    if local is not None:
+        price = ", free on this computer"
+    elif cost is not None:
+        price = f" ≈ ${cost:,.2f} (prices as of {PRICES_AS_OF})"
+    else:
+        price = ""
+    ready = "OK: ready to train here." if local else "OK: ready to upload."
     lines = [
         f"{path}: {report.examples} examples, {report.tokens:,} tokens × {report.epochs} "
         f"epochs for {report.base_model}{price}",
         *(f"line {p.line}: {p.reason}" if p.line else p.reason for p in report.errors),
         *(f"warning: line {p.line}: {p.reason}" if p.line else p.reason for p in report.warnings),
-        "OK: ready to upload." if report.ok else f"Invalid: {len(report.errors)} problem(s).",
+        ready if report.ok else f"Invalid: {len(report.errors)} problem(s).",
     ]
     emit(args, {**report.to_json(), "file": str(path)}, "\n".join(lines))
     return EXIT_OK if report.ok else EXIT_USAGE
+
+
+def _local_check(services: Services, args: argparse.Namespace) -> LocalCheck | None:
+    """The check for training on this computer when ``--base`` is a local GGUF model (not a
+    fine-tuned one); UsageError for a local id that names no model."""
+    base = args.base or ""
+    if not base.startswith(LOCAL_PREFIX) or base.startswith(LOCAL_FT_PREFIX):
+        return None
+    # Imported on first use: it loads llama.cpp's library.
+    from desktop.core.finetune.local.lengths import LocalCheck
+    from desktop.core.models.local_files import local_llm_path
+
+    try:
+        base_path = local_llm_path(base, services.settings)
+        config = TrainConfig.chosen(max_seq_len=args.max_seq_len, epochs=args.epochs)
+    except SettingOutOfRange as exc:
+        raise UsageError(_with_flags(exc)) from exc
+    except FolioError as exc:
+        raise UsageError(str(exc)) from exc
+    return LocalCheck(base, base_path, config.max_seq_len, config.epochs)
 
 
 def _describe(services: Services, plan: UploadPlan) -> str:
@@ -432,8 +468,17 @@ def add_commands(fsub: Any, common: argparse.ArgumentParser) -> None:
         "validate", parents=[common], help="check a training file before any upload (exit 2 if bad)"
     )
     p.add_argument("file", metavar="FILE", help="a JSONL file, or a dataset's name")
-    p.add_argument("--base", help="the base model (for token limits and cost)")
+    p.add_argument(
+        "--base",
+        help="the base model (for token limits and cost); a local one (local:NAME) counts in "
+        "its own tokens against --max-seq-len",
+    )
     p.add_argument("--epochs", type=int, help="epochs for the cost estimate (default: auto)")
+    p.add_argument(
+        "--max-seq-len",
+        type=int,
+        help=f"longest example in tokens, for a local base (default {TrainConfig.max_seq_len})",
+    )
     p.set_defaults(func=cmd_validate)
 
     p = fsub.add_parser(

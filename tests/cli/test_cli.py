@@ -121,8 +121,11 @@ def test_compare_prints_a_cell_per_configuration(capsys, cli_home: Path, docs: P
     assert (off["retrieval"], off["sources"], off["persona"]) == (False, [], "Sarcastic techie")
 
     code, text = run(capsys, "--home", home, "compare", "What does QZ-881 mean?", "--set", " pair ")
-    assert code == 0 and "## local:default, retrieval" in text
-    assert "## local:default + Sarcastic techie, no retrieval" in text and "first token" in text
+    assert code == 0 and "## SmolLM2 135M · built in, retrieval" in text
+    assert (
+        "## SmolLM2 135M · built in + Sarcastic techie, no retrieval" in text
+        and "first token" in text
+    )
     assert main(["--home", home, "compare", "hi", "--config", "local:default,retrieval=maybe"]) == 2
     assert "'retrieval=maybe' is not persona=NAME or retrieval=on|off" in capsys.readouterr().err
     assert main(["--home", home, "compare", "hi", "--set", "nothing"]) == 2
@@ -137,8 +140,8 @@ def test_compare_prints_a_cell_per_configuration(capsys, cli_home: Path, docs: P
     bad = ["--config", "local:nothing", "--config", "local:default,persona=Nobody"]
     assert main(["--home", home, "compare", "hi", *bad]) == 2
     err = capsys.readouterr().err
-    assert "Nothing was asked. cell 1 (local:nothing, retrieval): Unknown model" in err
-    assert "cell 2 (local:default + Nobody, retrieval): No persona named 'Nobody'" in err
+    assert "Nothing was asked. cell 1 (nothing, retrieval): Unknown model 'local:nothing'" in err
+    assert "cell 2 (SmolLM2 135M · built in + Nobody, retrieval): No persona named 'Nobody'" in err
     assert len(Services(cli_home).comparer.saved.all()) == saved
 
 
@@ -291,7 +294,7 @@ def test_eval_import_run_report_and_their_json_shapes(  # type: ignore[no-untype
         assert scores["cost_per_1000_usd"] == 0.0 and scores["style"] is None
     # One question names its passage, and the one-file library gives it: hit@k 1, MRR 1.
     assert (on["hit_at_k"], on["mrr"], off["hit_at_k"], off["mrr"]) == (1.0, 1.0, 0.0, 0.0)
-    assert "local:default, no retrieval" in html.read_text(encoding="utf-8")
+    assert "SmolLM2 135M · built in, no retrieval" in html.read_text(encoding="utf-8")
     assert table.read_text(encoding="utf-8").count("\n") == 3
     code, text = run(capsys, "--home", home, "eval", "report", "hb")
     assert code == 0 and "hit@k" in text and "local:default, retrieval" in text

@@ -20,6 +20,7 @@ from desktop.core.chat.followup import condense, with_earlier
 from desktop.core.chat.loops import LoopGuard, keep_before, loop_start
 from desktop.core.chat.personas import Persona
 from desktop.core.chat.service import EMPTY_LIBRARY_NOTICE
+from desktop.core.chat.support import Support
 from desktop.core.library.citation import Citation
 
 pytestmark = pytest.mark.slow
@@ -101,6 +102,20 @@ def test_support_gives_a_question_heading_way_to_its_answer() -> None:
     assert support is not None and support.sentence == "Edit the /etc/kbd/config file."
     told = [ScoredSentence("Edit the /etc/kbd/config file.", 0, 2, 1.0)]
     assert supporting(told, cited).sentence == "Edit the /etc/kbd/config file. That is all."  # type: ignore[union-attr]
+
+
+def test_stored_support_finds_the_passage_that_holds_its_sentence() -> None:
+    # Two passages of one page: the sentence is in the second, across a line break.
+    first = Citation("/d/faq.pdf", 3, 0.9, "Backups run at night.", "faq.pdf")
+    second = Citation("/d/faq.pdf", 3, 0.8, "Tapes are kept in the\nfireproof safe.", "faq.pdf")
+    other = Citation("/d/other.pdf", 3, 0.7, "Tapes are kept in the fireproof safe.", "other.pdf")
+    stored = Support("Tapes are kept in the fireproof safe.", second).to_json()
+    assert Support.from_json(stored, [other, first, second]).citation == second
+    # The sentence's passage is no longer among the sources: the same page still is.
+    assert Support.from_json(stored, [other, first]).citation == first
+    # Nothing of that page: the sentence alone, where it was.
+    alone = Support.from_json(stored, [other]).citation
+    assert (alone.path, alone.page, alone.text) == ("/d/faq.pdf", 3, stored["sentence"])
 
 
 def test_sentences_split_within_lines() -> None:
@@ -192,6 +207,9 @@ def test_empty_library_says_nothing_was_searched(services) -> None:  # type: ign
     assert answer.retrieval and answer.citations == []
     assert answer.notice == EMPTY_LIBRARY_NOTICE
     assert answer.to_json()["notice"] == EMPTY_LIBRARY_NOTICE
+    # Kept with the answer, so a reopened chat says it again.
+    assert services.chats.messages(answer.chat_id)[-1].notice == EMPTY_LIBRARY_NOTICE
+    assert services.chats.messages(answer.chat_id)[0].notice is None  # the question has none
 
 
 def test_condense_rewrites_with_the_model_and_keeps_the_earlier_question(services) -> None:  # type: ignore[no-untyped-def]

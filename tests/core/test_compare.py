@@ -94,6 +94,12 @@ def test_cells_stream_share_one_search_and_are_saved(library) -> None:  # type: 
     again = library.comparer.load(comparison.id)
     assert [c.answer.text for c in again.cells] == [c.answer.text for c in cells]  # type: ignore[union-attr]
     assert [c.ttft_ms for c in again.cells] == [c.ttft_ms for c in cells]
+    # With what the window shows under an answer: its supporting sentence, cut, notice.
+    assert cells[0].answer.support is not None  # type: ignore[union-attr]
+    for field in ("support", "searched", "cut_off", "notice"):
+        assert [getattr(c.answer, field) for c in again.cells] == [
+            getattr(c.answer, field) for c in cells
+        ], field
     assert library.chats.all() == []
     library.chats.rate(again.cells[1].answer.message_id, LIKED)  # type: ignore[union-attr]
     [(asked, liked)] = library.chats.liked()

@@ -76,12 +76,14 @@ def test_chats_written_before_versions_are_migrated(tmp_path: Path, sniffed: boo
             db.execute("ALTER TABLE messages ADD COLUMN rating INTEGER")
     store = ChatStore(path)
     try:
-        assert _version(path) == 3
-        assert {"usage", "rating", "support", "searched", "cut_off"} <= _columns(path, "messages")
+        assert _version(path) == 4
+        expected = {"usage", "rating", "support", "searched", "cut_off", "notice"}
+        assert expected <= _columns(path, "messages")
         assert "comparison" in _columns(path, "chats")
         assert [m.content for m in store.messages("c1")] == ["How many days?"]
         assert store.messages("c1")[0].support is None  # old answers carry none
         assert not store.messages("c1")[0].cut_off
+        assert store.messages("c1")[0].notice is None
         assert [c.id for c in store.all()] == ["c1"]  # an old chat is no comparison's cell
     finally:
         store.close()

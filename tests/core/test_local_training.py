@@ -22,7 +22,7 @@ import pytest
 from desktop.core.errors import DatasetError, FinetuneError
 from desktop.core.finetune.datasets import DatasetStore
 from desktop.core.finetune.examples import Example
-from desktop.core.finetune.local import extra
+from desktop.core.finetune.local import extra, runs
 from desktop.core.finetune.local.config import SettingOutOfRange, TrainConfig
 from desktop.core.finetune.local.data import IGNORE, epoch_batches, pack, tokenize
 from desktop.core.finetune.local.runs import LocalTraining
@@ -306,17 +306,23 @@ def test_the_estimate_measures_this_computer_before_anything_starts(tmp_path: Pa
     assert not list((tmp_path / "home" / "finetune" / "local").iterdir())
 
 
-def test_examples_longer_than_the_sequence_length_are_refused_by_line(tmp_path: Path) -> None:
+def test_examples_longer_than_the_sequence_length_are_refused_by_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     training = _training(tmp_path / "home")
     long = "This answer goes on. " * 40
     examples = _examples()
     examples[2].messages[1]["content"] = long
     examples[7].messages[1]["content"] = long
     training.datasets.create("long", examples, source="manual")
-    with pytest.raises(DatasetError, match=r"line\(s\) 3 \(\d+ tokens\), 8 \("):
-        training.estimate("long", config=TrainConfig(**SMALL))  # before anything starts
-    assert not list((tmp_path / "home" / "finetune" / "local").iterdir())  # nothing left
-    job = training.start("long", config=TrainConfig(**SMALL))  # the trainer refuses too
+    for before_anything_starts in (training.estimate, training.start):
+        with pytest.raises(DatasetError, match=r"line\(s\) 3 \(\d+ tokens\), 8 \("):
+            before_anything_starts("long", config=TrainConfig(**SMALL))
+    assert not any((tmp_path / "home" / "finetune" / "local").glob("*"))  # nothing left
+    assert training.jobs.all() == []
+    # The trainer checks again (a run folder's data is read afresh when it resumes).
+    monkeypatch.setattr(runs, "tokenized_for", lambda *args: [])
+    job = training.start("long", config=TrainConfig(**SMALL))
     failed = _until(training, job.id, lambda j: j.finished)
     assert failed.status == JobState.FAILED
     assert failed.error and "maximum sequence length of 128 tokens" in failed.error

@@ -88,7 +88,7 @@ def test_a_two_cell_grid_streams_saves_reopens_and_exports(  # type: ignore[no-u
     exported = tmp_path / "leave.md"
     assert window.export(exported)
     text = exported.read_text(encoding="utf-8")
-    assert text.startswith(f"# {QUESTION}") and "## local:default, no retrieval" in text
+    assert text.startswith(f"# {QUESTION}") and "## SmolLM2 135M · built in, no retrieval" in text
     assert "1. leave.md" in text
     assert window.export(tmp_path / "leave.html")
     assert "<section>" in (tmp_path / "leave.html").read_text(encoding="utf-8")

@@ -177,14 +177,19 @@ def test_a_set_is_built_edited_run_stopped_resumed_reported_and_exported(  # typ
     assert report.runs.count() == 1 and "finished" in report.runs.currentText()
     rows = report.rows()
     hit = len(LEADING) + [c.key for c in COLUMNS].index("hit_at_k")
-    assert [row[0] for row in rows] == ["local:default, retrieval", "local:default, no retrieval"]
+    # Configurations by the names a person reads; the spec is the row's tooltip.
+    assert [row[0] for row in rows] == [
+        "SmolLM2 135M · built in, retrieval",
+        "SmolLM2 135M · built in, no retrieval",
+    ]
     assert [row[1] for row in rows] == ["2", "2"]
+    assert report.table.item(1, 0).toolTip() == "local:default,retrieval=off"  # type: ignore[union-attr]
     assert rows[1][hit] == "0.00"
     facts = len(LEADING) + [c.key for c in COLUMNS].index("facts")
     assert rows[0][-1] == "free" and rows[0][facts] != "–"  # measured without a judge
     heading = report.table.horizontalHeaderItem(hit)
     assert heading is not None and heading.toolTip() == DEFINITIONS["hit_at_k"]
-    assert report.recommendation.text().startswith(("Retrieval on", "Use local:default"))
+    assert report.recommendation.text().startswith(("Retrieval on", "Use SmolLM2 135M · built in"))
     assert "not finished" not in report.heading.text()
     assert "hit@k" in report.chart.description()
     assert "Reference:" in report.differing.toPlainText()
@@ -192,7 +197,10 @@ def test_a_set_is_built_edited_run_stopped_resumed_reported_and_exported(  # typ
     html_path, csv_path = tmp_path / "report.html", tmp_path / "report.csv"
     assert report.export_html(html_path) and report.export_csv(csv_path)
     page = html_path.read_text(encoding="utf-8")
-    assert "local:default, retrieval" in page and "local:default, no retrieval" in page
+    assert (
+        "SmolLM2 135M · built in, retrieval" in page
+        and "SmolLM2 135M · built in, no retrieval" in page
+    )
     assert "<svg" in page
     table = csv_path.read_text(encoding="utf-8")
     assert f'"{ON}"' in table and f'"{OFF}"' in table

@@ -78,6 +78,9 @@ _MIGRATIONS: tuple[Migration, ...] = (
         "messages",
         {"support": "TEXT", "searched": "TEXT", "cut_off": "INTEGER NOT NULL DEFAULT 0"},
     ),
+    # What a person should read about an answer (no sources found, sources left out, a
+    # dropped connection), shown again when the chat is reopened.
+    add_columns("messages", {"notice": "TEXT"}),
 )
 # A person's verdict on an answer: liked answers become training examples (``finetune``).
 LIKED, DISLIKED = 1, -1
@@ -102,6 +105,7 @@ class Message:
     support: Support | None = None  # the sources' sentence that best answers the question
     searched: str | None = None  # the question searched, when not the one asked
     cut_off: bool = False  # the answer stopped at the token limit
+    notice: str | None = None  # what a person should know about the answer
 
 
 @dataclass(frozen=True)
@@ -187,9 +191,11 @@ class ChatStore:
         support: Support | None = None,
         searched: str | None = None,
         cut_off: bool = False,
+        notice: str | None = None,
     ) -> int:
         """Store one message of a chat; returns its id (the rating key). ``usage``: token counts as
-        ``Usage``; ``support``, ``searched`` and ``cut_off`` as ``Message`` holds them."""
+        ``Usage``; ``support``, ``searched``, ``cut_off`` and ``notice`` as ``Message`` holds
+        them."""
         now = time.time()
         cites = json.dumps([c.to_json() for c in citations or []])
         used = json.dumps(usage) if usage else None
@@ -197,11 +203,11 @@ class ChatStore:
         with self.lock:
             cursor = self._db.execute(
                 "INSERT INTO messages (chat_id, role, content, model, persona, retrieval,"
-                " citations, interrupted, created_at, usage, support, searched, cut_off)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " citations, interrupted, created_at, usage, support, searched, cut_off, notice)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     chat_id, role, content, model, persona, retrieval, cites, interrupted, now,
-                    used, backing, searched, cut_off,
+                    used, backing, searched, cut_off, notice,
                 ),
             )  # fmt: skip
             self._db.execute("UPDATE chats SET updated_at = ? WHERE id = ?", (now, chat_id))
@@ -270,4 +276,5 @@ def _message(r: sqlite3.Row) -> Message:
         Support.from_json(json.loads(r["support"]), citations) if r["support"] else None,
         r["searched"],
         bool(r["cut_off"]),
+        r["notice"],
     )

@@ -399,6 +399,7 @@ class ChatService:
             support=prompt.support,
             searched=prompt.searched,
             cut_off=reply.cut_off,
+            notice=_notice(prompt, reply),
         )
         return self._result(turn, prompt, reply, retrieval, message_id)
 
@@ -422,10 +423,6 @@ class ChatService:
     ) -> Answer:
         """The ``Answer`` the caller gets, with the notice a person should read."""
         self._count_usage(turn, prompt, reply)
-        notes = [reply.notice, prompt.notice]
-        if prompt.trimmed and reply.notice is None:
-            notes.append("Some sources or earlier turns were left out to fit the model's context.")
-        notice = " ".join(n for n in notes if n) or None
         return Answer(
             text=reply.text,
             citations=prompt.kept or [],
@@ -436,12 +433,20 @@ class ChatService:
             interrupted=reply.interrupted,
             prompt=prompt.messages,
             usage=reply.usage,
-            notice=notice,
+            notice=_notice(prompt, reply),
             message_id=message_id,
             support=prompt.support,
             searched=prompt.searched,
             cut_off=reply.cut_off,
         )
+
+
+def _notice(prompt: _Prompt, reply: _Reply) -> str | None:
+    """What a person should read about an answer: how its reply went, then its sources."""
+    notes = [reply.notice, prompt.notice]
+    if prompt.trimmed and reply.notice is None:
+        notes.append("Some sources or earlier turns were left out to fit the model's context.")
+    return " ".join(n for n in notes if n) or None
 
 
 def _generate(

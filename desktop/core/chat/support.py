@@ -28,12 +28,21 @@ class Support:
 
     @classmethod
     def from_json(cls, data: dict[str, Any], citations: Sequence[Citation]) -> Support:
-        """The support ``to_json`` wrote, its citation found again among ``citations`` (the
-        answer's sources) by path and page."""
-        for c in citations:
-            if c.path == data["path"] and c.page == data.get("page"):
-                return cls(data["sentence"], c)
+        """The support ``to_json`` wrote, its passage found again among ``citations`` (the
+        answer's sources): one at the same path and page that holds the sentence, else the
+        first at that path and page, else a passage of the sentence alone (its source was
+        left out of the prompt, or the row was written by hand)."""
+        sentence = data["sentence"]
+        here = [c for c in citations if c.path == data["path"] and c.page == data.get("page")]
+        holding = [c for c in here if _squeezed(sentence) in _squeezed(c.text)]
+        for c in holding or here:
+            return cls(sentence, c)
         return cls(
-            data["sentence"],
-            Citation(data["path"], data.get("page"), 0.0, data["sentence"], data["file_name"]),
+            sentence, Citation(data["path"], data.get("page"), 0.0, sentence, data["file_name"])
         )
+
+
+def _squeezed(text: str) -> str:
+    """``text`` with each run of white space one space: a sentence is found in its passage
+    across the line breaks the splitter joined."""
+    return " ".join(text.split())

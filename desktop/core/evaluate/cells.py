@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from desktop.core.errors import ChatError
+from desktop.core.models.names import display_name
 
 _SWITCH = {"on": True, "off": False}
 
@@ -28,9 +29,12 @@ class CellConfig:
 
     @property
     def label(self) -> str:
-        """A short name for a column or a row: "local:default + Zen, no retrieval"."""
+        """A short name for a column or a row, with the model's name as a person reads it
+        (``names.display_name``): "SmolLM2 135M · built in + Zen, no retrieval". The id is
+        in ``spec()``, which JSON output carries beside it."""
         persona = f" + {self.persona}" if self.persona else ""
-        return f"{self.model}{persona}, {'retrieval' if self.retrieval else 'no retrieval'}"
+        retrieval = "retrieval" if self.retrieval else "no retrieval"
+        return f"{display_name(self.model)}{persona}, {retrieval}"
 
     @classmethod
     def parse(cls, spec: str) -> CellConfig:

@@ -292,7 +292,11 @@ class Comparer:
             chat_id=reply.chat_id,
             interrupted=reply.interrupted,
             usage=usage or None,  # type: ignore[arg-type]
+            notice=reply.notice,
             message_id=reply.id,
+            support=reply.support,
+            searched=reply.searched,
+            cut_off=reply.cut_off,
         )
         return result
 
@@ -309,4 +313,7 @@ def _no_answer(config: CellConfig, chat_id: str | None) -> dict[str, Any]:
         "interrupted": False,
         "usage": None,
         "notice": None,
+        "support": None,
+        "searched": None,
+        "cut_off": False,
     }

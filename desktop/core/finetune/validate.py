@@ -8,6 +8,7 @@ would waste money is a warning (duplicates). Tokens are counted with tiktoken, o
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,9 @@ NOTHING_TO_LEARN = (
     'every answer is marked "weight": 0, so there is nothing to learn from: give some '
     'assistant messages "weight": 1 (or no "weight"), then try again.'
 )
+
+# Checks a list of examples (with the lines that could not be read) into a report.
+Examine = Callable[[list[Example], list[LineProblem]], "ValidationReport"]
 
 # OpenAI's cookbook (num_tokens_from_messages): each message costs 3 tokens besides its
 # values, a "name" one more, and every example 3 for priming the reply.
@@ -108,7 +112,6 @@ def validate_examples(
             )
         )
     tokens_per_example: list[int] = []
-    first_seen: dict[str, int] = {}
     with_images = 0
     for position, example in enumerate(examples, start=1):
         line = example.line if example.line is not None else position
@@ -127,13 +130,7 @@ def validate_examples(
                     f"{model.max_tokens_per_example:,} per example: shorten or split it.",
                 )
             )
-        key = json.dumps(example.to_json(), sort_keys=True, ensure_ascii=False)
-        if key in first_seen:
-            warnings.append(
-                LineProblem(line, f"the same example as line {first_seen[key]} (a duplicate).")
-            )
-        else:
-            first_seen[key] = line
+    warnings += duplicate_warnings(examples)
     if with_images:
         warnings.append(
             LineProblem(
@@ -170,23 +167,28 @@ def validate_examples(
 
 
 def validate_file(
-    path: Path, base: str | None = None, epochs: int | None = None
+    path: Path,
+    base: str | None = None,
+    epochs: int | None = None,
+    examine: Examine | None = None,
 ) -> ValidationReport:
-    """Validate a JSONL file; a missing or unreadable file is an error on line 0."""
+    """Validate a JSONL file; a missing or unreadable file is an error on line 0.
+
+    ``examine`` checks the examples instead of ``validate_examples`` (OpenAI's rules): local
+    training passes its own (``local.lengths.LocalCheck``).
+    """
+    examine = examine or (
+        lambda examples, problems: validate_examples(examples, base, epochs, problems)
+    )
     try:
         read = read_examples(path)
     except DatasetError as exc:
-        model = base_model(base or DEFAULT_BASE)
-        return ValidationReport(
-            examples=0,
-            tokens=0,
-            epochs=epochs or default_epochs(0),
-            estimated_cost_usd=None,
-            base_model=model.name if model else (base or DEFAULT_BASE),
-            errors=[LineProblem(0, str(exc))],
-            token_encoding=model.encoding if model else FALLBACK_ENCODING,
-        )
-    report = validate_examples(read.examples, base, epochs, read.problems)
+        report = examine([], [])
+        report.errors = [LineProblem(0, str(exc))]
+        report.warnings = []
+        report.estimated_cost_usd = None  # nothing read, nothing to estimate
+        return report
+    report = examine(read.examples, read.problems)
     if read.pairs:
         report.warnings.insert(
             0,
@@ -197,6 +199,22 @@ def validate_file(
             ),
         )
     return report
+
+
+def duplicate_warnings(examples: list[Example]) -> list[LineProblem]:
+    """A warning for each example that repeats an earlier one (a repeat trains on it twice)."""
+    first_seen: dict[str, int] = {}
+    warnings = []
+    for position, example in enumerate(examples, start=1):
+        line = example.line if example.line is not None else position
+        key = json.dumps(example.to_json(), sort_keys=True, ensure_ascii=False)
+        if key in first_seen:
+            warnings.append(
+                LineProblem(line, f"the same example as line {first_seen[key]} (a duplicate).")
+            )
+        else:
+            first_seen.setdefault(key, line)
+    return warnings
 
 
 def example_problems(example: Example) -> list[str]:

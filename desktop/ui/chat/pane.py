@@ -210,6 +210,7 @@ class ChatPane(QWidget):
                     view.set_sources(message.citations, last_question)
                     view.set_support(message.support)
                     view.set_cut_off(message.cut_off)
+                    view.set_notice(message.notice)
                     view.set_usage(message.usage)
                     view.set_state("done")
                     view.set_stored(message.id, message.rating)

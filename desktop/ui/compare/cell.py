@@ -3,9 +3,13 @@ answer, shown with the chat's own answer view (sources, passage, copy, thumbs)."
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from desktop.core.evaluate.cells import CellConfig
 from desktop.core.evaluate.compare import CellResult
+from desktop.core.models.names import display_name
 from desktop.ui.chat.message import MessageView
+from desktop.ui.model_combo import ModelCombo
 from desktop.ui.qt import (
     QCheckBox,
     QComboBox,
@@ -30,15 +34,14 @@ class CompareCell(QFrame):
         config: CellConfig,
         models: list[str],
         personas: list[str],
+        name: Callable[[str], str] = display_name,
         parent: QWidget | None = None,
     ) -> None:
+        """``models``: the ids offered, shown by ``name``."""
         super().__init__(parent)
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.model = QComboBox()
-        self.model.setEditable(True)
-        self.model.setAccessibleName("Model")
-        self.model.addItems(models)
-        self.model.setCurrentText(config.model)
+        self.model = ModelCombo(models, name, editable=True)
+        self.model.select(config.model)
         self.persona = QComboBox()
         self.persona.setAccessibleName("Persona")
         self.persona.addItems(["(no persona)", *personas])
@@ -76,7 +79,7 @@ class CompareCell(QFrame):
     def config(self) -> CellConfig:
         """The configuration as chosen."""
         persona = self.persona.currentText() if self.persona.currentIndex() > 0 else None
-        return CellConfig(self.model.currentText().strip(), persona, self.retrieval.isChecked())
+        return CellConfig(self.model.model_id(), persona, self.retrieval.isChecked())
 
     def clear(self) -> None:
         """Empty, before a run."""
@@ -84,6 +87,8 @@ class CompareCell(QFrame):
         self.answer.body.setText("")
         self.answer.set_sources([], "")
         self.answer.set_notice(None)
+        self.answer.set_support(None)
+        self.answer.set_cut_off(False)
         self.answer.set_usage(None)
         for button in (self.answer.like_button, self.answer.dislike_button):
             button.setEnabled(False)
@@ -102,6 +107,9 @@ class CompareCell(QFrame):
             self.answer.set_text(result.answer.text)
             self.answer.set_sources(result.answer.citations, question)
             self.answer.set_notice(result.answer.notice)
+            self.answer.set_support(result.answer.support)
+            self.answer.set_cut_off(result.answer.cut_off)
+            self.answer.continue_button.hide()  # the grid runs again as a whole
             if result.answer.message_id is not None:
                 self.answer.set_stored(result.answer.message_id, rating)
         self.error.setText(result.error or "")

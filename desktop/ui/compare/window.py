@@ -22,6 +22,7 @@ from desktop.core.models.ids import is_fine_tuned
 from desktop.services import Services
 from desktop.ui.compare.cell import CompareCell
 from desktop.ui.messages import error_text, message_label, say
+from desktop.ui.model_combo import services_names
 from desktop.ui.qt import (
     QCloseEvent,
     QComboBox,
@@ -137,7 +138,7 @@ class CompareWindow(QWidget):
     def add_cell(self, config: CellConfig) -> CompareCell:
         """A new cell at the end of the grid."""
         personas = [p.name for p in self.services.chats.personas.all()]
-        cell = CompareCell(config, self._models(), personas)
+        cell = CompareCell(config, self._models(), personas, services_names(self.services))
         cell.removed.connect(lambda: self.remove_cell(cell))
         cell.rated.connect(lambda rating: self._rate(cell, rating))
         self.cells.append(cell)

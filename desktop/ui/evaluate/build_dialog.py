@@ -16,6 +16,7 @@ from desktop.core.errors import FolioError
 from desktop.core.evaluate.sets import SetSource
 from desktop.services import Services
 from desktop.ui.messages import error_text, message_label, say
+from desktop.ui.model_combo import ModelCombo, services_names
 from desktop.ui.qt import (
     QComboBox,
     QDialog,
@@ -73,11 +74,8 @@ class BuildDialog(QDialog):
         self.questions = QSpinBox(minimum=1, maximum=MAX_QUESTIONS, value=DEFAULT_QUESTIONS)
         self.questions.setAccessibleName("Number of questions")
         self.questions.setToolTip("One question and its reference answer per passage")
-        self.model = QComboBox()
-        self.model.setAccessibleName("Model")
-        self.model.addItems(models)
-        if services.settings.default_model in models:
-            self.model.setCurrentText(services.settings.default_model)
+        self.model = ModelCombo(models, services_names(services))
+        self.model.select(services.settings.default_model)
         self.problem = message_label()
         self.problem.setAccessibleName("Build problem")
         self.buttons = QDialogButtonBox(
@@ -116,7 +114,7 @@ class BuildDialog(QDialog):
             Path(self.folder.currentText()),
             self.name.text().strip(),
             self.questions.value(),
-            self.model.currentText(),
+            self.model.model_id(),
         )
 
     def choose_inside(self) -> None:

@@ -23,8 +23,10 @@ from desktop.core.evaluate.build import (
     write_jsonl,
 )
 from desktop.core.evaluate.sets import EvalSet, SetSource
+from desktop.core.models.names import display_name
 from desktop.core.tasks import eta_phrase
 from desktop.services import Services
+from desktop.ui.chat.pane import model_name
 from desktop.ui.dialogs import ask_consent, confirm_deletion
 from desktop.ui.evaluate.build_dialog import BuildChoice, BuildDialog
 from desktop.ui.messages import error_text, message_label, say
@@ -244,8 +246,8 @@ class SetsPanel(QWidget):
         self.consent_box = ask_consent(
             self,
             "Send your documents to a remote model?",
-            f"Writing questions with {choice.model} sends passages of your documents to "
-            f"{provider}.",
+            f"Writing questions with {model_name(choice.model, self.services)} sends passages "
+            f"of your documents to {provider}.",
             f"They leave this computer. Folio asks once for {provider}. To keep your "
             "documents here, Cancel and choose a local model.",
             lambda allowed: self._on_consent(allowed, provider, partial(self._build, choice)),
@@ -299,7 +301,8 @@ class SetsPanel(QWidget):
         self.progress.setFormat(f"0 of {choice.questions} questions")
         self.reading.setText("Loading the model…")
         self.stop_button.setEnabled(True)
-        say(self.message, f"Writing {choice.name} from {choice.folder} with {choice.model}…")
+        writer = model_name(choice.model, self.services)
+        say(self.message, f"Writing {choice.name} from {choice.folder} with {writer}…")
         self._enable()
         return job.start()
 
@@ -486,7 +489,10 @@ class SetsPanel(QWidget):
 def _origin(found: EvalSet) -> str:
     """Where a set's questions came from, for its tooltip."""
     origin = {
-        SetSource.GENERATED: f"Written by {found.model or 'a model'} from {found.folder}",
+        SetSource.GENERATED: (
+            f"Written by {display_name(found.model) if found.model else 'a model'} "
+            f"from {found.folder}"
+        ),
         SetSource.IMPORTED: "Imported from a JSONL file",
         SetSource.LIKED: "From liked answers",
         SetSource.MANUAL: "Written by hand",

@@ -20,8 +20,10 @@ from desktop.core.finetune.sources.generate import (
     generate_pairs,
 )
 from desktop.services import Services
+from desktop.ui.chat.pane import model_name
 from desktop.ui.dialogs import ask_consent
 from desktop.ui.messages import error_text, message_label, say
+from desktop.ui.model_combo import ModelCombo, services_names
 from desktop.ui.qt import (
     QAbstractItemView,
     QCheckBox,
@@ -97,9 +99,7 @@ class GenerateDialog(QDialog):
         self.persona = QComboBox()
         self.persona.setAccessibleName("Persona")
         self.persona.addItems([p.name for p in services.chats.personas.all()])
-        self.model = QComboBox()
-        self.model.setAccessibleName("Model")
-        self.model.addItems(models)
+        self.model = ModelCombo(models, services_names(services))
         self.max_chunks = QSpinBox(minimum=0, maximum=100_000, value=50)
         self.max_chunks.setSpecialValueText("all")
         self.max_chunks.setToolTip("Each chunk becomes one question and its answer")
@@ -408,7 +408,7 @@ class DatasetsPanel(QWidget):
             self.start_generation(
                 Path(dialog.folder.currentText()),
                 dialog.persona.currentText(),
-                dialog.model.currentText(),
+                dialog.model.model_id(),
                 dialog.name.text().strip(),
                 dialog.max_chunks.value() or None,
             )
@@ -481,7 +481,7 @@ class DatasetsPanel(QWidget):
         self.progress.setRange(0, 0)  # busy until the chunks are counted
         self.progress.setFormat("")
         self.stop_button.setEnabled(True)
-        say(self.message, f"Generating {dataset} with {model} as {persona}…")
+        say(self.message, f"Generating {dataset} with {model_name(model, services)} as {persona}…")
         self._enable()
         return job.start()
 

@@ -92,7 +92,8 @@ def tokenize_all(
             "length, or shorten or remove those lines."
         )
     empty = [t.line for t in tokenized if t.trained_tokens == 0]
-    if len(empty) == len(tokenized):
+    # No examples at all is no error: a dataset under ten examples holds none out.
+    if tokenized and len(empty) == len(tokenized):
         raise DatasetError(f"{what}: no example has an assistant answer to learn from.")
     return [t for t in tokenized if t.trained_tokens]
 

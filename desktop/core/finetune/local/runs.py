@@ -29,6 +29,7 @@ from desktop.core.finetune.datasets import DatasetStore
 from desktop.core.finetune.examples import Example, json_line, read_examples
 from desktop.core.finetune.local.config import TrainConfig
 from desktop.core.finetune.local.extra import require_training
+from desktop.core.finetune.local.lengths import tokenized_for
 from desktop.core.finetune.local.run_files import RunFiles, RunSpec
 from desktop.core.finetune.local.runtime import TrainerRuntime
 from desktop.core.finetune.records import Job, JobState, JobStore
@@ -60,6 +61,7 @@ class LocalPlan:
     train_examples: int
     validation_examples: int  # held out from training (the dataset's split, or a tenth)
     config: TrainConfig
+    train_tokens: int = 0  # one epoch of the training examples, in the base model's tokens
 
 
 def check_model_name(name: str) -> str:
@@ -140,7 +142,14 @@ class LocalTraining:
         # The trainer would refuse it too, but only after loading the model in its process.
         if not any(learns(e) for e in train):
             raise DatasetError(f"{label}: {NOTHING_TO_LEARN}")
-        return LocalPlan(label, persona, base, base_path, len(train), len(validation), config)
+        # Too-long lines are named now, not by the trainer after it has loaded the model.
+        tokenized = tokenized_for(base_path, train, config.max_seq_len, label)
+        if validation:
+            tokenized_for(base_path, validation, config.max_seq_len, f"{label} (validation)")
+        train_tokens = sum(len(t.input_ids) for t in tokenized)
+        return LocalPlan(
+            label, persona, base, base_path, len(train), len(validation), config, train_tokens
+        )
 
     def start(
         self,
