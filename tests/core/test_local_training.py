@@ -306,6 +306,16 @@ def test_the_estimate_measures_this_computer_before_anything_starts(tmp_path: Pa
     assert not list((tmp_path / "home" / "finetune" / "local").iterdir())
 
 
+def test_a_dataset_too_small_to_hold_any_out_trains(tmp_path: Path) -> None:
+    training = _training(tmp_path / "home")
+    training.datasets.create("four", _examples()[:4], source="manual")
+    plan = training.plan("four", "local:default", TrainConfig(**SMALL))
+    assert (plan.train_examples, plan.validation_examples) == (4, 0) and plan.train_tokens > 0
+    # The trainer reads the run's empty validation file: no validation loss, no refusal.
+    estimate = training.estimate("four", config=TrainConfig(epochs=1, **SMALL))
+    assert (estimate["train_examples"], estimate["validation_examples"]) == (4, 0)
+
+
 def test_examples_longer_than_the_sequence_length_are_refused_by_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
