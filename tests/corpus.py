@@ -6,6 +6,14 @@ import json
 from pathlib import Path
 
 
+def write_folder(folder: Path, files: dict[str, str]) -> Path:
+    """``folder``, made, holding each named text file (UTF-8)."""
+    folder.mkdir(parents=True)
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
 def write_pdf(path: Path, pages: list[str], password: str | None = None) -> Path:
     """A PDF with one text paragraph per page (reportlab), optionally encrypted."""
     from reportlab.lib.pagesizes import A4

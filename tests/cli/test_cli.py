@@ -297,7 +297,7 @@ def test_eval_import_run_report_and_their_json_shapes(  # type: ignore[no-untype
     assert "SmolLM2 135M · built in, no retrieval" in html.read_text(encoding="utf-8")
     assert table.read_text(encoding="utf-8").count("\n") == 3
     code, text = run(capsys, "--home", home, "eval", "report", "hb")
-    assert code == 0 and "hit@k" in text and "local:default, retrieval" in text
+    assert code == 0 and "hit@k" in text and "SmolLM2 135M · built in, retrieval" in text
 
     code, data = run(capsys, "--home", home, "eval", "sets", "--json")
     assert [s["name"] for s in data["sets"]] == ["hb"]

@@ -189,6 +189,18 @@ def test_loop_rules() -> None:
         if cut is not None:
             break
     assert cut is not None and keep_before(streamed, cut) == "It rains a lot in spring here."
+    # Chinese and Japanese end sentences at "。" with no space after it.
+    chinese = "人工智能是一种帮助人们的工具。" * 2 + "人工"
+    assert keep_before(chinese, loop_start(chinese) or 0) == "人工智能是一种帮助人们的工具。"
+    assert loop_start("我很好。谢谢你。我很好。") is None  # too short to be a loop
+    # The same command shown twice in code is an answer, not a loop; a looping block is cut.
+    twice = (
+        "Update first:\n```\nsudo apt-get update --allow-releaseinfo-change\n```\n"
+        "Then later, again:\n```\nsudo apt-get update --allow-releaseinfo-change\n```\n"
+    )
+    assert loop_start(twice) is None
+    looping = "```\n" + "sudo apt-get update\n" * 10
+    assert loop_start(looping) is not None
 
 
 def test_answer_cut_at_the_token_limit_is_marked(services) -> None:  # type: ignore[no-untyped-def]

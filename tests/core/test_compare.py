@@ -132,7 +132,7 @@ def test_stop_keeps_what_arrived_and_a_bad_grid_is_refused_before_it_runs(librar
     # Exported: every cell in its place; in HTML, what people and models wrote stays text.
     markdown = to_markdown(saved)
     assert markdown.startswith(f"# {question}\n")
-    assert "## local:default, retrieval\n\n_Failed: Stopped before it began._" in markdown
+    assert "## SmolLM2 135M · built in, retrieval\n\n_Failed: Stopped before it began._" in markdown
     assert stopped.answer.text.strip() in markdown and "_(stopped before the end)_" in markdown
     page = to_html(saved)
     assert "<h1>How many days of &lt;leave&gt; carry over &amp; why?</h1>" in page

@@ -254,3 +254,18 @@ def test_context_too_long_sends_fewer_sources(faulty) -> None:  # type: ignore[n
     assert answer.text and len(answer.citations) == 1
     assert answer.notice is not None and "Fewer sources were sent" in answer.notice
     assert proxy.faults.prompt_sizes[-1] < proxy.faults.prompt_sizes[-2]
+
+
+def test_context_too_long_with_focused_context_sends_a_shorter_prompt(faulty) -> None:  # type: ignore[no-untyped-def]
+    services, proxy = faulty
+    assert services.chat.focused_context  # the default: the model reads chosen sentences
+    full = services.chat.ask(QUESTION, model=f"lab:{MODEL_ALIAS}", top_k=2)
+    assert len(full.citations) == 2
+    proxy.faults.max_prompt_chars = proxy.faults.prompt_sizes[-1] - 1
+    answer = services.chat.ask(QUESTION, model=f"lab:{MODEL_ALIAS}", top_k=2)
+    # A source whose sentences were not sent shortens nothing: sources are dropped until
+    # the prompt is shorter, then the server takes it.
+    assert answer.text and len(answer.citations) < 2
+    assert answer.notice is not None and "Fewer sources were sent" in answer.notice
+    refused, taken = proxy.faults.prompt_sizes[-2:]
+    assert taken < refused

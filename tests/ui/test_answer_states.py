@@ -12,6 +12,7 @@ from desktop.core.chat.service import EMPTY_LIBRARY_NOTICE
 from desktop.ui.chat.pane import CONTINUE_QUESTION, Choice
 from desktop.ui.main_window import MainWindow
 from desktop.ui.viewer.window import SourceViewer
+from tests.corpus import write_folder
 from tests.ui.test_window import ask, ingest
 
 pytestmark = pytest.mark.slow
@@ -22,13 +23,9 @@ FACT = "The backup tapes are stored in the Zurich vault of Helvetia Storage."
 def test_the_supporting_sentence_is_shown_with_its_file_and_opens_in_folio(  # type: ignore[no-untyped-def]
     qtbot, window: MainWindow, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    (folder / "handbook.md").write_text(
-        "# Office handbook\n\nThe cafeteria serves soup on Mondays. "
-        f"{FACT} Visitors sign in at reception.\n"
-    )
-    ingest(qtbot, window, folder)
+    handbook = "# Office handbook\n\nThe cafeteria serves soup on Mondays. "
+    handbook += f"{FACT} Visitors sign in at reception.\n"
+    ingest(qtbot, window, write_folder(tmp_path / "docs", {"handbook.md": handbook}))
     answer = ask(qtbot, window, "Where are the backup tapes stored?")
     view = window.chat.message_views()[-1]
     assert answer.support is not None and answer.support.sentence.startswith(FACT)
@@ -60,6 +57,36 @@ def test_an_answer_cut_at_the_limit_says_so_and_continues_with_its_model(  # typ
     window.chat.show_chat(answer.chat_id)  # reopened: the cut is still marked
     reopened = window.chat.message_views()[1]
     assert reopened.cut_off.isVisibleTo(reopened)
+
+
+def test_continue_goes_on_with_the_sources_of_the_answer_it_continues(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    history = "# Bicycles\n\nThe draisine of 1817 had no pedals. Pedals came in the 1860s. "
+    history += "The safety bicycle of the 1880s had a chain drive and equal wheels.\n"
+    office = "# Office\n\nThe cafeteria serves soup on Mondays.\n"
+    folder = write_folder(tmp_path / "docs", {"history.md": history, "office.md": office})
+    ingest(qtbot, window, folder)
+    window.picker.retrieval.setChecked(True)
+    answer = ask(qtbot, window, "Write a long essay on the history of the bicycle and its pedals.")
+    assert answer.cut_off and answer.citations and answer.support is not None
+    searched: list[str] = []
+    search = window.services.retriever.search
+    window.services.retriever.search = lambda query, **kw: (
+        searched.append(query)
+        or search(  # type: ignore[method-assign]
+            query, **kw
+        )
+    )
+    with qtbot.waitSignal(window.chat.answer_finished, timeout=120_000) as blocker:
+        window.chat.message_views()[-1].continue_button.click()
+    more = blocker.args[0]
+    # No new search for "Continue…": the same passages, the same supporting sentence.
+    assert searched == []
+    assert more.retrieval and more.citations == answer.citations
+    assert more.support == answer.support
+    window.services.chat.search("pedals")  # the chat's searches do pass through the counter
+    assert searched == ["pedals"]
 
 
 def test_an_empty_library_is_said_not_searched(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]

@@ -107,6 +107,7 @@ class _Turn:
     chat_id: str | None  # None when the answer is kept in no chat
     history: list[ChatMessage]
     searched: str | None = None  # the text searched, when not the question (a follow-up)
+    rank_for: str | None = None  # what the sources' sentences answer, when not the question
 
     @property
     def persona_name(self) -> str | None:
@@ -191,6 +192,7 @@ class ChatService:
         cancel: CancelToken | None = None,
         on_chat: Callable[[str], None] | None = None,
         sources: list[Citation] | None = None,
+        rank_for: str | None = None,
     ) -> Answer:
         """Answer ``question``, streaming tokens to ``on_token``; the turn is saved.
 
@@ -198,7 +200,9 @@ class ChatService:
         stream the answer, store it. ``on_chat`` learns the chat's id as soon as the
         question is stored, so a caller whose answer then fails can send again into the
         same chat. ``sources``, when given with retrieval on, are this question's search
-        results already found (a comparison searches once for all its cells).
+        results already found (a comparison searches once for all its cells). ``rank_for``
+        is the question the sources' sentences are chosen for when it is not ``question``:
+        "Continue" goes on with the sources and the question of the answer it continues.
 
         Raises:
             ChatError: the question is empty, or the chat or persona does not exist.
@@ -209,6 +213,7 @@ class ChatService:
         """
         turn = self._choose(question, model, persona, retrieval, chat_id)
         assert turn.chat_id is not None  # _choose makes a chat when none is given
+        turn.rank_for = rank_for
         searched = self._searched(turn, retrieval, sources)
         turn.searched = searched if searched != turn.question else None
         found = self._sources(searched, retrieval, sources, top_k)
@@ -333,7 +338,7 @@ class ChatService:
         if citations and self.ranker is not None:
             # The question as asked: the searched text of a follow-up carries the earlier
             # question, whose words would pull in sentences about the earlier topic.
-            ranked = self.ranker.rank(turn.question, citations)
+            ranked = self.ranker.rank(turn.rank_for or turn.question, citations)
             support = supporting(ranked, citations)
             if self.focused_context:
                 focused = focus(citations, ranked)

@@ -6,8 +6,10 @@ import html
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from desktop.core.chat.history import Message
 from desktop.core.chat.service import Answer
 from desktop.core.errors import ConsentRequired, FolioError
+from desktop.core.library.citation import Citation
 from desktop.core.models.ids import LOCAL_FT_PREFIX, is_remote, split_model_id
 from desktop.core.models.names import display_name
 from desktop.core.models.providers import provider
@@ -51,6 +53,11 @@ class Choice:
         model = name or self.model
         who = f"{model} as {self.persona}" if self.persona else model
         return f"{who} · retrieval {'on' if self.retrieval else 'off'}"
+
+
+def _choice_of(made: Message | None) -> Choice | None:
+    """The model, persona and retrieval ``made`` was answered with (None: the picker's)."""
+    return Choice(made.model or "", made.persona, made.retrieval) if made else None
 
 
 def model_name(model_id: str, services: Services) -> str:
@@ -237,9 +244,17 @@ class ChatPane(QWidget):
         self.input.clear()
         self.ask(question)
 
-    def ask(self, question: str, choice: Choice | None = None) -> None:
+    def ask(
+        self,
+        question: str,
+        choice: Choice | None = None,
+        *,
+        sources: list[Citation] | None = None,
+        rank_for: str | None = None,
+    ) -> None:
         """Ask in the background; tokens stream into a new answer view. ``choice`` (model,
-        persona, retrieval) defaults to what the picker and the switch say now."""
+        persona, retrieval) defaults to what the picker and the switch say now; ``sources``
+        and ``rank_for`` as ``ChatService.ask`` takes them (a continuation's)."""
         choice = choice or self.choice()
         self._append(MessageView("user", question))
         self._streaming = self._append(
@@ -261,6 +276,8 @@ class ChatPane(QWidget):
                     on_token=job.stream,
                     cancel=job.cancel,
                     on_chat=started.append,
+                    sources=sources,
+                    rank_for=rank_for,
                 )
             except ConsentRequired as exc:
                 # Not an error but a question for the person: handed back as a result,
@@ -281,10 +298,10 @@ class ChatPane(QWidget):
         if self._job is not None:
             self._job.cancel.cancel()
 
-    def _turn_of(self, view: MessageView | None) -> tuple[str, Choice | None] | None:
-        """The question ``view``'s answer replied to and the choice it was made with; for
-        an answer not stored (it failed) or no view, the chat's last question, with the
-        choice of its answer if it has one. None for a chat with no question."""
+    def _turn_of(self, view: MessageView | None) -> tuple[str, Message | None] | None:
+        """The question ``view``'s answer replied to and that answer as stored; for an
+        answer not stored (it failed) or no view, the chat's last question, with its answer
+        if it has one. None for a chat with no question."""
         if self.chat_id is None:
             return None
         messages = self.services.chats.messages(self.chat_id)
@@ -295,8 +312,7 @@ class ChatPane(QWidget):
         if made is None:
             answers = [m for m in messages if m.role == "assistant" and m.id > questions[-1].id]
             made = answers[-1] if answers else None
-        choice = Choice(made.model or "", made.persona, made.retrieval) if made else None
-        return questions[-1].content, choice
+        return questions[-1].content, made
 
     def regenerate(self, view: MessageView | None = None) -> None:
         """Ask again the question ``view`` answered (the last one without a view), with the
@@ -304,13 +320,17 @@ class ChatPane(QWidget):
         which); the picker's when it has no answer."""
         turn = None if self.busy else self._turn_of(view)
         if turn is not None:
-            self.ask(turn[0], turn[1])
+            question, made = turn
+            self.ask(question, _choice_of(made))
 
     def continue_cut_answer(self, view: MessageView | None = None) -> None:
-        """Ask the model of ``view``'s answer, cut at its token limit, to go on."""
+        """Ask the model of ``view``'s answer, cut at its token limit, to go on: with the
+        same sources (no new search), their sentences chosen for the question it answered."""
         turn = None if self.busy else self._turn_of(view)
         if turn is not None:
-            self.ask(CONTINUE_QUESTION, turn[1])
+            question, made = turn
+            sources = made.citations if made is not None and made.retrieval else None
+            self.ask(CONTINUE_QUESTION, _choice_of(made), sources=sources, rank_for=question)
 
     def _on_token(self, text: str) -> None:
         self._pending += text
