@@ -32,10 +32,11 @@ from desktop.cli.common import (
 )
 from desktop.core.errors import ChatError, DatasetError, EvaluationError, ModelError
 from desktop.core.evaluate.cells import CellConfig
-from desktop.core.tasks import eta_phrase
+from desktop.core.tasks import clock_time, eta_phrase
 
 if TYPE_CHECKING:
     from desktop.core.evaluate.build import BuildProgress
+    from desktop.core.evaluate.history import RunScores
     from desktop.core.evaluate.report import Report
     from desktop.core.evaluate.run import RunProgress
     from desktop.services import Services
@@ -216,14 +217,43 @@ def cmd_run(services: Services, args: argparse.Namespace) -> int:
 
 
 def cmd_runs(services: Services, args: argparse.Namespace) -> int:
+    # Imported on first use: scoring loads numpy.
+    from desktop.core.evaluate.history import run_history
+
     _set(services, args.name)
-    runs = services.evals.runs(args.name)
-    text = "\n".join(
-        f"{r.id}  {'finished' if r.finished_at else 'unfinished'}  {len(r.configs)} configurations"
-        for r in runs
-    )  # fmt: skip
-    emit(args, {"runs": [r.to_json() for r in runs]}, text or "No runs yet.")
+    history = run_history(services.evals, args.name)
+    newest_first = list(reversed(history))
+    emit(
+        args,
+        {"runs": [scored.to_json() for scored in newest_first]},
+        runs_text(history) or "No runs yet.",
+    )
     return EXIT_OK
+
+
+def runs_text(history: list[RunScores]) -> str:
+    """The runs as the terminal shows them, newest first: each run, then each configuration's
+    facts and hit@k with how they moved since the run before that had them."""
+    # Imported on first use: scoring loads numpy.
+    from desktop.core.evaluate.history import change
+
+    def figure(index: int, config: str, key: str, name: str) -> str:
+        value = history[index].score(config, key)
+        if value is None:
+            return f"{name} –"
+        moved = change(history, index, config, key)
+        return f"{name} {value:.2f}" + ("" if moved is None else f" ({moved:+.2f})")
+
+    lines: list[str] = []
+    for index in reversed(range(len(history))):
+        run = history[index].run
+        state = "finished" if run.finished_at else "unfinished"
+        lines.append(f"{run.id}  {clock_time(run.started_at)}  {state}")
+        for c in history[index].configs:
+            facts = figure(index, c.config, "facts", "facts")
+            hits = figure(index, c.config, "hit_at_k", "hit@k")
+            lines.append(f"  {c.label}: {facts}, {hits}")
+    return "\n".join(lines)
 
 
 def report_text(report: Report) -> str:

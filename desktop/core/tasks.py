@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -77,3 +78,9 @@ def duration_phrase(seconds: float) -> str:
         return f"{seconds / 60:.0f} min"
     hours, minutes = divmod(round(seconds / 60), 60)
     return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def clock_time(seconds: float) -> str:
+    """A moment (seconds since the epoch) in local time as Folio shows one everywhere:
+    ``2026-12-01 14:03``."""
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds))

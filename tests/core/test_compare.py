@@ -138,7 +138,7 @@ def test_stop_keeps_what_arrived_and_a_bad_grid_is_refused_before_it_runs(librar
     assert "<h1>How many days of &lt;leave&gt; carry over &amp; why?</h1>" in page
     assert "<leave>" not in page and page.count("<section>") == 2
     # A cell that cannot run is refused before anything is searched, asked or saved.
-    with pytest.raises(ChatError, match=r"cell 2 \( , retrieval\): it has no model"):
+    with pytest.raises(ChatError, match=r"cell 2 \(Unnamed model, retrieval\): it has no model"):
         library.comparer.run(QUESTION, [CellConfig("local:default"), CellConfig(" ")])
     with pytest.raises(ChatError, match=r"cell 1 .*No persona named 'Nobody'"):
         library.comparer.run(QUESTION, [CellConfig("local:default", "Nobody")])

@@ -8,13 +8,13 @@ escaped (``html.escape``) so an answer can never become markup.
 from __future__ import annotations
 
 import html
-import time
 
 from desktop.core.evaluate.compare import Comparison
+from desktop.core.tasks import clock_time
 
 
 def _when(comparison: Comparison) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(comparison.created_at))
+    return clock_time(comparison.created_at)
 
 
 def to_markdown(comparison: Comparison) -> str:

@@ -190,7 +190,7 @@ def make_report(
     by_item = {i.id: i for i in items}
     answered = [r for r in results if r.error is None and r.item_id in by_item]
     configs = [CellConfig.parse(spec) for spec in run.configs]
-    table = [_scores(c, by_item, answered, results) for c in configs]
+    table = [config_scores(c, by_item, answered, results) for c in configs]
     smallest = min((s.tokens_in for s in table if s.tokens_in is not None), default=None)
     for s in table:
         if s.tokens_in is not None and smallest is not None:
@@ -215,12 +215,15 @@ def make_report(
     return report
 
 
-def _scores(
+def config_scores(
     config: CellConfig,
     items: dict[str, EvalItem],
     answered: list[ResultRecord],
     results: list[ResultRecord],
 ) -> ConfigScores:
+    """``config``'s scores from a run's stored figures: all but style, which needs the
+    embedding model. ``items`` by id; ``answered``: the results without an error whose
+    question is still in the set; ``results``: all of them (failures are counted)."""
     spec = config.spec()
     mine = [r for r in answered if r.config == spec]
     s = ConfigScores(

@@ -9,10 +9,10 @@ dozen rectangles. Every text from a person, a model or a document is escaped.
 from __future__ import annotations
 
 import html
-import time
 
 from desktop.core.evaluate.report import ConfigScores, Report
 from desktop.core.evaluate.scores import DEFINITIONS
+from desktop.core.tasks import clock_time
 
 # The 0–1 scores drawn in the chart, with their column headings.
 CHARTED = {
@@ -96,7 +96,7 @@ def chart_svg(report: Report) -> str:
 def to_html(report: Report) -> str:
     """The whole report as one page (no scripts, no outside files)."""
     e = html.escape
-    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(report.run.started_at))
+    when = clock_time(report.run.started_at)
     heads = ["configuration", "answered", *CHARTED.values()]
     heads += ["first token ms", "total s", "tokens in", "prompt tokens added", "$ / 1,000"]
     parts = [

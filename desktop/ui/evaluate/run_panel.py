@@ -12,7 +12,6 @@ Document text goes to a remote model only once the person has allowed its provid
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,7 +19,7 @@ from desktop.core.errors import ChatError, FolioError
 from desktop.core.evaluate.cells import CellConfig
 from desktop.core.evaluate.run import RunProgress
 from desktop.core.evaluate.sets import ResultRecord, RunRecord
-from desktop.core.tasks import eta_phrase
+from desktop.core.tasks import clock_time, eta_phrase
 from desktop.services import Services
 from desktop.ui.chat.pane import provider_label
 from desktop.ui.dialogs import ask_consent
@@ -73,7 +72,7 @@ class RunOptions:
 
 def when(seconds: float) -> str:
     """A run's start as the window shows it: ``2026-12-01 14:03``."""
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds))
+    return clock_time(seconds)
 
 
 class RunPanel(QWidget):

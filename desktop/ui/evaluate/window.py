@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from desktop.core.evaluate.sets import RunRecord
 from desktop.services import Services
+from desktop.ui.evaluate.history_view import HistoryView
 from desktop.ui.evaluate.report_view import ReportView
 from desktop.ui.evaluate.run_panel import RunPanel
 from desktop.ui.evaluate.set_table import SetEditor
@@ -41,10 +42,12 @@ class EvaluateWindow(QWidget):
         self.editor = SetEditor(services)
         self.run_panel = RunPanel(services, self._models)
         self.report = ReportView(services)
+        self.history = HistoryView(services)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.editor, "Questions")
         self.tabs.addTab(self.run_panel, "Run")
         self.tabs.addTab(self.report, "Report")
+        self.tabs.addTab(self.history, "Over time")
         splitter = QSplitter()
         splitter.addWidget(self.sets)
         splitter.addWidget(self.tabs)
@@ -83,11 +86,13 @@ class EvaluateWindow(QWidget):
         self.editor.load(name)
         self.run_panel.set_set(name)
         self.report.load_set(name)
+        self.history.load_set(name)
 
     def _on_renamed(self, old: str, new: str) -> None:
         self.editor.renamed(old, new)
         self.run_panel.renamed(old, new)
         self.report.renamed(old, new)
+        self.history.renamed(old, new)
 
     def _on_grew(self, name: str) -> None:
         if self.editor.name == name:
@@ -107,6 +112,8 @@ class EvaluateWindow(QWidget):
         self.sets.reload()  # the set is free to rename or remove again
         if run is not None and self.report.set_name == run.set_name:
             self.report.load_set(run.set_name, select=run.id)
+        if run is not None and self.history.set_name == run.set_name:
+            self.history.load_set(run.set_name)
 
     def shutdown(self) -> None:
         """Stop the build and the run at their next safe point; what they made is kept."""

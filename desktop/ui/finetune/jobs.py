@@ -8,7 +8,6 @@ launch, so jobs started before a restart are followed again.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +18,7 @@ from desktop.core.finetune.pricing import BASE_MODELS, DEFAULT_BASE, PRICES_AS_O
 from desktop.core.finetune.records import Job as FineTuneJob
 from desktop.core.finetune.records import JobEvent, JobState, Metric
 from desktop.core.models.providers import provider
-from desktop.core.tasks import eta_phrase
+from desktop.core.tasks import clock_time, eta_phrase
 from desktop.services import Services
 from desktop.ui.finetune.loss_plot import LossPlot
 from desktop.ui.finetune.train_form import TrainForm
@@ -65,7 +64,7 @@ def size_text(size: int) -> str:
 
 
 def _when(timestamp: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp)) if timestamp else ""
+    return clock_time(timestamp) if timestamp else ""
 
 
 def _progress_parts(progress: dict[str, Any] | None) -> list[str]:
