@@ -30,6 +30,11 @@ for the PDF, in the top k) for the question in full, the follow-up alone, and th
 as Folio searched it (for the embedded model, with the earlier question; for others,
 rewritten with the chat first). No timing is asserted anywhere.
 
+Support alone (``--support``): for every question, the supporting sentence Folio chooses
+from the search results (sentence scoring only, no language model, so it takes seconds):
+the share that holds the fact, and the misses with where the sentence that holds it ranked.
+``--variants ""`` skips the answers.
+
     .venv/bin/python bench/answer_facts.py [--json] [--variants focused,off] [--limit N]
 """
 
@@ -232,6 +237,31 @@ def loops(services: Services) -> dict[str, Any]:
     return rows
 
 
+def support_pass(services: Services, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """The supporting sentence for every question, as ``ChatService`` chooses it: the share
+    that holds the fact, and each miss with the rank of the best sentence that holds it."""
+    from desktop.core.chat.focus import supporting  # what ChatService uses
+
+    held, misses = 0, []
+    for item in items:
+        citations = services.chat.search(item["question"])
+        ranked = services.sentence_ranker.rank(item["question"], citations)
+        support = supporting(ranked, citations)
+        if support is not None and contains(support.sentence, item["facts"]):
+            held += 1
+            continue
+        rank = next((i for i, s in enumerate(ranked) if contains(s.text, item["facts"])), None)
+        misses.append(
+            {
+                "question": item["question"],
+                "support": support.sentence if support else None,
+                "fact_sentence_rank": rank,
+                "sentences": len(ranked),
+            }
+        )
+    return {"share": held / len(items) if items else 0.0, "misses": misses}
+
+
 def run(
     variants: list[str],
     limit: int | None,
@@ -239,6 +269,7 @@ def run(
     with_followups: bool,
     with_loops: bool,
     with_warm: bool,
+    with_support: bool = False,
 ) -> dict[str, Any]:
     items = [json.loads(line) for line in (EVAL_DIR / "facts.jsonl").read_text().splitlines()]
     items = items[:limit] if limit else items
@@ -250,7 +281,7 @@ def run(
             ingest_s = time.monotonic() - started
             services.chat.answer("Warm-up: what is Debian?", retrieval=True)  # loads the models
             rows: list[dict[str, Any]] = []
-            for number, item in enumerate(items):
+            for number, item in enumerate(items if variants else []):
                 turn = variants[number % len(variants) :] + variants[: number % len(variants)]
                 for variant in turn:
                     rows.append({"question": item["question"], **ask(services, item, variant)})
@@ -262,6 +293,8 @@ def run(
                 "variants": {v: summary([r for r in rows if r["variant"] == v]) for v in variants},
                 "details": rows,
             }
+            if with_support:
+                result["support"] = support_pass(services, items)
             if with_followups:
                 result["followups"] = followups(services, items)
             if with_warm:
@@ -285,6 +318,12 @@ def print_human(result: dict[str, Any]) -> None:
             f"{med:>8}  {mean:>9}  {s['prompt_tokens_median'] or 0:>10}  {s['cut_off']:>3}"
             f"  {s['looped']:>5}"
         )
+    if "support" in result:
+        s = result["support"]
+        print(f"supporting sentence alone holds the fact: {s['share']:.0%}")
+        for miss in s["misses"]:
+            rank = miss["fact_sentence_rank"]
+            print(f"  missed: {miss['question']} (the fact's sentence ranked {rank})")
     if "followups" in result:
         f = result["followups"]
         shares = ", ".join(f"{k} {v:.0%}" for k, v in f["hit_share"].items())
@@ -311,12 +350,15 @@ def main() -> None:
     args.add_argument("--followups", action="store_true", help="also measure follow-ups")
     args.add_argument("--loops", action="store_true", help="also count looping answers")
     args.add_argument("--warm", action="store_true", help="also measure the prompt cache")
+    args.add_argument("--support", action="store_true", help="also score support alone")
     opts = args.parse_args()
     variants = [v.strip() for v in opts.variants.split(",") if v.strip()]
     unknown = set(variants) - set(VARIANTS)
     if unknown:
         raise SystemExit(f"--variants: unknown {', '.join(sorted(unknown))} (known: {VARIANTS})")
-    result = run(variants, opts.limit, opts.max_tokens, opts.followups, opts.loops, opts.warm)
+    result = run(
+        variants, opts.limit, opts.max_tokens, opts.followups, opts.loops, opts.warm, opts.support
+    )
     benchlib.emit(result, opts.json, print_human)
 
 

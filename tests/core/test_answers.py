@@ -104,6 +104,19 @@ def test_support_gives_a_question_heading_way_to_its_answer() -> None:
     assert supporting(told, cited).sentence == "Edit the /etc/kbd/config file. That is all."  # type: ignore[union-attr]
 
 
+def test_support_that_points_back_comes_with_what_it_points_to() -> None:
+    lists = "• debian-mentors@lists.debian.org mailing list\n(This mailing list is for the novice.)"
+    lists += "\n• debian-devel@lists.debian.org mailing list"
+    cited = [Citation("/d/guide.pdf", 9, 0.5, lists, "guide.pdf")]
+    ranked = [ScoredSentence("(This mailing list is for the novice.)", 0, 1, 1.0)]
+    support = supporting(ranked, cited)
+    assert support is not None and support.sentence.startswith("• debian-mentors@")
+    assert "for the novice" in support.sentence and "debian-devel" in support.sentence
+    # A sentence that names its own subject stands as it is.
+    plain = [ScoredSentence("• debian-devel@lists.debian.org mailing list", 0, 2, 1.0)]
+    assert supporting(plain, cited).sentence == "• debian-devel@lists.debian.org mailing list"  # type: ignore[union-attr]
+
+
 def test_stored_support_finds_the_passage_that_holds_its_sentence() -> None:
     # Two passages of one page: the sentence is in the second, across a line break.
     first = Citation("/d/faq.pdf", 3, 0.9, "Backups run at night.", "faq.pdf")

@@ -16,6 +16,7 @@ own with no full stop, and Punkt alone would join them.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -133,7 +134,9 @@ def supporting(ranked: Sequence[ScoredSentence], citations: Sequence[Citation]) 
     command, "There are two of them:" by the names; measured, the best sentence alone held
     the fact for 75 % of the benchmark's questions, with the next one for 82 %. A best
     sentence that is a question (a FAQ's heading repeating the person's question) gives way
-    to the sentence after it, which answers it.
+    to the sentence after it, which answers it. A best sentence that points back ("This
+    list is for the novice.", "– It updates the files.") comes with the sentence before it,
+    which says what it points to (``_POINTS_BACK``).
     """
     for s in ranked:
         if len(s.text) < MIN_SENTENCE_CHARS:
@@ -146,8 +149,17 @@ def supporting(ranked: Sequence[ScoredSentence], citations: Sequence[Citation]) 
             text = after
         else:
             text = f"{s.text} {after}"
+        if s.position > 0 and _POINTS_BACK.match(s.text):
+            text = f"{sentences[s.position - 1]} {text}"
         return Support(text, citations[s.source])
     return None
+
+
+# A sentence that opens (after a list mark or a bracket) with a word referring to what was
+# just said: its subject is in the sentence before.
+_POINTS_BACK = re.compile(
+    r"^[\s(\[\-–—•*]*(this|that|these|those|it|its|they|their|such|both)\b", re.IGNORECASE
+)
 
 
 def focus(
