@@ -44,8 +44,11 @@ def home(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def make_services(home: Path, embed_model, llms: LLMCache) -> Iterator:  # type: ignore[no-untyped-def]
-    """Build Services on the test's data folder; every one built is closed afterwards."""
+    """Build Services on the test's data folder; every one built is closed afterwards, and
+    the shared LLM cache gets back the settings it had (a test's servers or model files, set
+    through ``apply_settings``, must not reach the next test)."""
     built: list[Services] = []
+    shared_settings = llms.settings
 
     def make(settings: Settings | None = None, at: Path | None = None) -> Services:
         services = Services(at or home, settings, embed_model=embed_model, llms=llms)
@@ -55,6 +58,7 @@ def make_services(home: Path, embed_model, llms: LLMCache) -> Iterator:  # type:
     yield make
     for services in built:
         services.close()
+    llms.configure(shared_settings)
 
 
 @pytest.fixture

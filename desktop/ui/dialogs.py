@@ -43,10 +43,11 @@ from desktop.ui.qt import (
 def confirm_deletion(parent: QWidget | None, question: str, consequence: str) -> bool:
     """Ask ``question`` (e.g. 'Delete the chat "Leave"?') with ``consequence`` beneath; True to go.
 
-    Used before deleting a chat, a persona or a library folder. Each of these is deleted at
-    once and for good in the stores (its rows, or a folder's vectors), so one confirmation,
-    the same for all three, is asked first rather than an undo that would need every store
-    to keep deleted things around. Cancel is the default button, so Enter keeps everything.
+    Used before deleting a chat, a persona, a library folder, a training dataset or an
+    evaluation set. Each of these is deleted at once and for good in the stores (its rows,
+    or a folder's vectors), so one confirmation, the same for all, is asked first rather
+    than an undo that would need every store to keep deleted things around. Cancel is the
+    default button, so Enter keeps everything.
     """
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Warning)
@@ -92,6 +93,17 @@ def ask_consent(
 ) -> QMessageBox:
     """Ask whether document text may go to a remote provider; ``on_answer(True)`` on Allow."""
     return ask(parent, title, text, details, "Allow", on_answer)
+
+
+def remember_consent(services: Services, providers: list[str]) -> str | None:
+    """Save that ``providers`` may receive document text (the person allowed it); None when
+    saved, else what to tell the person ("Could not save the permission for …: why")."""
+    for provider in providers:
+        try:
+            services.allow_remote(provider)
+        except (FolioError, OSError) as exc:
+            return f"Could not save the permission for {provider}: {error_text(exc)}"
+    return None
 
 
 class PersonaDialog(QDialog):

@@ -7,6 +7,8 @@ from desktop.core.evaluate.sets import SetSource
 from desktop.services import Services
 from desktop.ui.evaluate.history_view import BETTER, WORSE
 from desktop.ui.evaluate.window import EvaluateWindow
+from desktop.ui.qt import QApplication, QEvent
+from desktop.ui.workers import wait_for_jobs
 from tests.core.test_eval_history import write_runs
 
 BASE_NAME = "SmolLM2 135M · built in, retrieval"
@@ -47,3 +49,17 @@ def test_an_empty_set_says_it_has_no_runs(qtbot, services: Services) -> None:  #
     assert window.show_set("empty")
     assert window.history.rows() == [] and "No runs yet" in window.history.message.text()
     window.close()
+
+
+def test_closing_while_a_report_computes_touches_no_deleted_widget(  # type: ignore[no-untyped-def]
+    qtbot, services: Services
+) -> None:
+    write_runs(services.evals)
+    window = EvaluateWindow(services)
+    assert window.show_set("leave")  # the newest run's report starts computing
+    assert window.report.job is not None
+    window.close()
+    window.deleteLater()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # its widgets are gone
+    assert wait_for_jobs()
+    qtbot.wait(100)  # the report arrives: a slot reaching a deleted widget would raise here

@@ -32,6 +32,7 @@ from desktop.ui.qt import QApplication, QDialogButtonBox, QMessageBox, Qt, QTime
 from desktop.ui.workers import wait_for_jobs
 from tests.keyring_backend import FileKeyring
 from tests.openai_ft_server import API_KEY, FineTuningServer
+from tests.ui.confirm import confirmed
 from tests.ui.studios import _studios
 
 
@@ -448,6 +449,10 @@ def test_rename_keeps_unsaved_edits_and_delete_moves_on(  # type: ignore[no-unty
     assert studio.datasets.current == "new name"
 
     studio.editor.table.item(0, 2).setText("Going with the dataset")
+    # Asked first, with the app's one deletion confirmation: Cancel keeps it.
+    _, asked = confirmed(False, studio.datasets.ask_delete)
+    assert 'Delete the dataset "new name"?' in asked and "training files" in asked
+    assert "new name" in studio.datasets.names()
     assert studio.datasets.delete("new name")
     assert studio.datasets.names() == ["other"] and studio.editor.name == "other"
     assert not studio.editor.dirty

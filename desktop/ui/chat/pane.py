@@ -16,7 +16,7 @@ from desktop.core.models.providers import provider
 from desktop.services import Services
 from desktop.ui.chat.message import MessageView
 from desktop.ui.chat.model_note import ModelNote
-from desktop.ui.dialogs import ask_consent
+from desktop.ui.dialogs import ask_consent, remember_consent
 from desktop.ui.qt import (
     QHBoxLayout,
     QKeySequence,
@@ -433,10 +433,9 @@ class ChatPane(QWidget):
         if not allowed:
             self._restore_question(question)
             return
-        try:
-            self.services.allow_remote(name)
-        except (FolioError, OSError) as exc:
+        problem = remember_consent(self.services, [name])
+        if problem is not None:
             self._restore_question(question)
-            self.error.emit(f"Could not save the permission for {name}: {exc}")
+            self.error.emit(problem)
             return
         self.ask(question)

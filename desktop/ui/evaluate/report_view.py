@@ -210,6 +210,12 @@ class ReportView(QWidget):
         say(self.message, "Computing the report (the embedding model reads the answers)…")
         return job.start()
 
+    def shutdown(self) -> None:
+        """The window closes: a report still being computed is dropped when it arrives, so
+        nothing touches this view's widgets after they are gone."""
+        self._generation += 1
+        self.job = None
+
     def _on_report(self, generation: int, report: Report) -> None:
         if generation == self._generation:
             say(self.message, "")

@@ -22,7 +22,7 @@ from desktop.core.evaluate.sets import ResultRecord, RunRecord
 from desktop.core.tasks import clock_time, eta_phrase
 from desktop.services import Services
 from desktop.ui.chat.pane import provider_label
-from desktop.ui.dialogs import ask_consent
+from desktop.ui.dialogs import ask_consent, remember_consent
 from desktop.ui.messages import error_text, message_label, say
 from desktop.ui.qt import (
     QAbstractItemView,
@@ -377,11 +377,9 @@ class RunPanel(QWidget):
         if not allowed:
             say(self.message, "Nothing was sent: the run did not start.")
             return
-        try:
-            for provider in providers:
-                self.services.allow_remote(provider)
-        except (FolioError, OSError) as exc:
-            say(self.message, f"Could not save the permission: {error_text(exc)}", error=True)
+        problem = remember_consent(self.services, providers)
+        if problem is not None:
+            say(self.message, problem, error=True)
             return
         self._start(configs)
 

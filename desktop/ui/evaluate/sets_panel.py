@@ -27,21 +27,19 @@ from desktop.core.models.names import display_name
 from desktop.core.tasks import eta_phrase
 from desktop.services import Services
 from desktop.ui.chat.pane import model_name
-from desktop.ui.dialogs import ask_consent, confirm_deletion
+from desktop.ui.dialogs import confirm_deletion
 from desktop.ui.evaluate.build_dialog import BuildChoice, BuildDialog
-from desktop.ui.messages import error_text, message_label, say
+from desktop.ui.messages import error_text, say
+from desktop.ui.named_list import NamedListPanel, Wording
 from desktop.ui.qt import (
-    QAbstractItemView,
     QFileDialog,
     QGridLayout,
     QHBoxLayout,
     QInputDialog,
     QLabel,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     Qt,
-    QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -49,51 +47,46 @@ from desktop.ui.qt import (
 )
 from desktop.ui.workers import Job
 
-_NAME = Qt.ItemDataRole.UserRole
-
 
 def suggested_name(path: Path) -> str:
     """A set name from a file name: ``hr-questions.jsonl`` -> ``hr questions``."""
     return " ".join(re.split(r"[-_\s]+", path.stem)).strip() or "imported"
 
 
-class SetsPanel(QWidget):
-    """The evaluation sets, newest first, and what can be done to them."""
+class SetsPanel(NamedListPanel):
+    """The evaluation sets, newest first, and what can be done to them.
 
-    selected = Signal(object)  # the chosen set's name, or None
-    renamed = Signal(str, str)  # old name, new name
+    ``selected``, ``renamed`` and ``changed`` are about sets; ``grew`` is this panel's own.
+    """
+
     grew = Signal(str)  # a build wrote another question into this set
-    changed = Signal()  # a set was added, renamed, removed or grew
+
+    wording = Wording(
+        list_name="Evaluation sets",
+        columns=("Evaluation set", "Questions"),
+        empty=(
+            "No evaluation sets yet. Write one from a library folder, import a JSONL file, "
+            "or take the answers you liked (thumbs up in the chat)."
+        ),
+        message_name="Sets message",
+        rename_title="Rename the evaluation set",
+        remove="remove",
+        removed="Removed {name} and its runs.",
+        in_use="{name} is in use: {action} it once it is written or run.",
+    )
 
     def __init__(
         self, services: Services, models: Callable[[], list[str]], parent: QWidget | None = None
     ) -> None:
         """``models``: the ids a build may write with (the picker's)."""
-        super().__init__(parent)
-        self.services = services
-        self.models = models
-        self.current: str | None = None
+        super().__init__(services, models, parent)
         self.counts: dict[str, int] = {}
-        # Asked before another set is shown: the question table's "save your changes?".
-        self.can_leave: Callable[[], bool] = lambda: True
         # The set a run is answering, which keeps its name until the run ends.
         self.in_use: Callable[[], str | None] = lambda: None
         self.build: Job | None = None
         self.building: str | None = None  # the set a build writes into
         self._written = -1  # questions the build had written at its last progress
-        self.consent_box: QMessageBox | None = None  # asking to send documents away
 
-        self.list = QTreeWidget()
-        self.list.setHeaderLabels(["Evaluation set", "Questions"])
-        self.list.setRootIsDecorated(False)
-        self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.list.setAccessibleName("Evaluation sets")
-        self.list.currentItemChanged.connect(self._on_current_changed)
-        self.empty_hint = QLabel(
-            "No evaluation sets yet. Write one from a library folder, import a JSONL file, "
-            "or take the answers you liked (thumbs up in the chat)."
-        )
-        self.empty_hint.setWordWrap(True)
         self.new_button = QPushButton("New from folder…")
         self.new_button.clicked.connect(self.ask_build)
         self.import_button = QPushButton("Import JSONL…")
@@ -102,8 +95,6 @@ class SetsPanel(QWidget):
         self.liked_button.clicked.connect(self.ask_from_liked)
         self.export_button = QPushButton("Export JSONL…")
         self.export_button.clicked.connect(self.ask_export)
-        self.rename_button = QPushButton("Rename…")
-        self.rename_button.clicked.connect(self.ask_rename)
         self.remove_button = QPushButton("Remove")
         self.remove_button.clicked.connect(self.ask_remove)
         self.progress = QProgressBar()
@@ -114,8 +105,6 @@ class SetsPanel(QWidget):
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("Stop after the current question; what was written is kept")
         self.stop_button.clicked.connect(self.stop_build)
-        self.message = message_label()
-        self.message.setAccessibleName("Sets message")
 
         buttons = QGridLayout()
         for index, button in enumerate(
@@ -143,83 +132,31 @@ class SetsPanel(QWidget):
 
     # -- the list ---------------------------------------------------------------------------
 
-    def reload(self, select: str | None = None) -> None:
-        """Show the sets as stored; select ``select`` (after asking to leave unsaved edits)."""
+    def _rows(self) -> list[QTreeWidgetItem]:
         try:
             sets = self.services.evals.sets()
         except FolioError as exc:
             say(self.message, f"Cannot list the evaluation sets: {error_text(exc)}", error=True)
             sets = []
         self.counts = {s.name: len(s.items) for s in sets}
-        if select in self.counts:
-            wanted: str | None = select
-        elif self.current in self.counts:
-            wanted = self.current
-        else:
-            wanted = sets[0].name if sets else None
-        if wanted != self.current and self.current in self.counts and not self.can_leave():
-            wanted = self.current
-        self.list.blockSignals(True)
-        self.list.clear()
+        rows = []
         for found in sets:
-            item = QTreeWidgetItem([found.name, str(len(found.items))])
-            item.setData(0, _NAME, found.name)
+            item = self._row(found.name, [found.name, str(len(found.items))])
             item.setToolTip(0, _origin(found))
             item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            self.list.addTopLevelItem(item)
-            if found.name == wanted:
-                self.list.setCurrentItem(item)
-        self.list.blockSignals(False)
+            rows.append(item)
+        return rows
+
+    def _fit_columns(self) -> None:
+        # Only the names: the count column keeps its width, which a narrow list would
+        # otherwise shrink to the numbers (and scroll sideways for).
         self.list.resizeColumnToContents(0)
-        self.empty_hint.setVisible(not sets)
-        if wanted != self.current:
-            self.current = wanted
-            self.selected.emit(wanted)
-        self._enable()
-
-    def names(self) -> list[str]:
-        """The listed sets, top to bottom."""
-        return [item.data(0, _NAME) for item in self._items()]
-
-    def _items(self) -> list[QTreeWidgetItem]:
-        items = (self.list.topLevelItem(i) for i in range(self.list.topLevelItemCount()))
-        return [item for item in items if item is not None]
-
-    def select(self, name: str) -> bool:
-        """Choose ``name`` as if clicked; False when it is not listed or the person stayed."""
-        for item in self._items():
-            if item.data(0, _NAME) == name:
-                self.list.setCurrentItem(item)
-                return self.current == name
-        return False
-
-    def _on_current_changed(
-        self, item: QTreeWidgetItem | None, _previous: QTreeWidgetItem | None
-    ) -> None:
-        name = item.data(0, _NAME) if item is not None else None
-        if name == self.current:
-            return
-        if self.can_leave() and name in self.counts:
-            self.current = name
-            self.selected.emit(name)
-        # Staying (or a save that rebuilt the list) leaves the current set highlighted.
-        self.list.blockSignals(True)
-        for row in self._items():
-            if row.data(0, _NAME) == self.current:
-                self.list.setCurrentItem(row)
-        self.list.blockSignals(False)
-        self._enable()
-
-    def busy(self, name: str | None) -> bool:
-        """Whether ``name`` is being written or run, and so keeps its name and questions."""
-        return name is not None and name in (self.building, self.in_use())
 
     def _enable(self) -> None:
-        chosen = self.current is not None
+        super()._enable()
         building = self.build is not None
-        self.rename_button.setEnabled(chosen and not self.busy(self.current))
-        self.remove_button.setEnabled(chosen and not self.busy(self.current))
-        self.export_button.setEnabled(chosen)
+        self.remove_button.setEnabled(self._changeable())
+        self.export_button.setEnabled(self.current is not None)
         self.new_button.setEnabled(not building)
         self.progress.setVisible(building)
         self.stop_button.setVisible(building)
@@ -243,32 +180,12 @@ class SetsPanel(QWidget):
         provider = self.services.needs_consent(choice.model)
         if provider is None:
             return self._build(choice)
-        self.consent_box = ask_consent(
-            self,
-            "Send your documents to a remote model?",
-            f"Writing questions with {model_name(choice.model, self.services)} sends passages "
-            f"of your documents to {provider}.",
-            f"They leave this computer. Folio asks once for {provider}. To keep your "
-            "documents here, Cancel and choose a local model.",
-            lambda allowed: self._on_consent(allowed, provider, partial(self._build, choice)),
+        self._ask_consent(
+            f"Writing questions with {model_name(choice.model, self.services)}",
+            provider,
+            partial(self._build, choice),
         )
         return None
-
-    def _on_consent(self, allowed: bool, provider: str, go: Callable[[], object]) -> None:
-        self.consent_box = None
-        if not allowed:
-            say(self.message, f"Nothing was sent to {provider}.")
-            return
-        try:
-            self.services.allow_remote(provider)
-        except (FolioError, OSError) as exc:
-            say(
-                self.message,
-                f"Could not save the permission for {provider}: {error_text(exc)}",
-                error=True,
-            )
-            return
-        go()
 
     def _build(self, choice: BuildChoice) -> Job:
         services = self.services
@@ -396,10 +313,6 @@ class SetsPanel(QWidget):
         self._added(made.name)
         return made
 
-    def _added(self, name: str) -> None:
-        self.reload(select=name)
-        self.changed.emit()
-
     def ask_export(self) -> None:
         """Ask where to write the chosen set as JSONL, then write it."""
         if self.current is None:
@@ -429,33 +342,16 @@ class SetsPanel(QWidget):
 
     # -- rename and remove ------------------------------------------------------------------
 
-    def ask_rename(self) -> None:
-        """Ask for the chosen set's new name, then rename it."""
-        if self.current is None:
-            return
-        name, ok = QInputDialog.getText(
-            self, "Rename the evaluation set", "New name:", text=self.current
-        )
-        if ok and name.strip() and name.strip() != self.current:
-            self.rename(self.current, name.strip())
+    def busy(self, name: str | None) -> bool:
+        """Whether ``name`` is being written or run, and so keeps its name and questions."""
+        return name is not None and name in (self.building, self.in_use())
 
-    def rename(self, name: str, new_name: str) -> bool:
-        """Rename a set; its runs follow it."""
-        if self.busy(name):
-            say(self.message, f"{name} is in use: rename it once it is written or run.")
-            return False
-        try:
-            renamed = self.services.evals.rename(name, new_name)
-        except FolioError as exc:
-            say(self.message, error_text(exc), error=True)
-            return False
-        if self.current == name:
-            self.current = renamed.name  # the same set: nothing to ask or load again
-        say(self.message, f"Renamed {name} to {renamed.name}.")
-        self.renamed.emit(name, renamed.name)
-        self.reload(select=renamed.name)
-        self.changed.emit()
-        return True
+    def _store_rename(self, name: str, new_name: str) -> str:
+        # The store moves the set's runs with it, so they follow the new name.
+        return self.services.evals.rename(name, new_name).name
+
+    def _store_delete(self, name: str) -> None:
+        self.services.evals.delete(name)
 
     def ask_remove(self) -> None:
         """Confirm, then remove the chosen set with its runs."""
@@ -468,22 +364,8 @@ class SetsPanel(QWidget):
             self.remove(self.current)
 
     def remove(self, name: str) -> bool:
-        """Remove a set with its runs and results."""
-        if self.busy(name):
-            say(self.message, f"{name} is in use: remove it once it is written or run.")
-            return False
-        try:
-            self.services.evals.delete(name)
-        except FolioError as exc:
-            say(self.message, error_text(exc), error=True)
-            return False
-        if self.current == name:
-            self.current = None  # gone: its unsaved edits go with it, nothing to ask
-            self.selected.emit(None)
-        say(self.message, f"Removed {name} and its runs.")
-        self.reload()
-        self.changed.emit()
-        return True
+        """Remove a set with its runs and results; False (and why) if it is in use."""
+        return self._remove(name)
 
 
 def _origin(found: EvalSet) -> str:

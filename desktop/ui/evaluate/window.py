@@ -119,6 +119,7 @@ class EvaluateWindow(QWidget):
         """Stop the build and the run at their next safe point; what they made is kept."""
         self.sets.stop_build()
         self.run_panel.stop()
+        self.report.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Unsaved question edits are asked about first (staying cancels the close); then

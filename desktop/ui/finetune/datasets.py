@@ -21,11 +21,11 @@ from desktop.core.finetune.sources.generate import (
 )
 from desktop.services import Services
 from desktop.ui.chat.pane import model_name
-from desktop.ui.dialogs import ask_consent
-from desktop.ui.messages import error_text, message_label, say
+from desktop.ui.dialogs import confirm_deletion
+from desktop.ui.messages import error_text, say
 from desktop.ui.model_combo import ModelCombo, services_names
+from desktop.ui.named_list import NamedListPanel, Wording
 from desktop.ui.qt import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -33,15 +33,11 @@ from desktop.ui.qt import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
-    QInputDialog,
     QLabel,
     QLineEdit,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QSpinBox,
-    Qt,
-    QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -49,7 +45,6 @@ from desktop.ui.qt import (
 )
 from desktop.ui.workers import Job
 
-_ROLE = Qt.ItemDataRole.UserRole
 SHOWN_PROBLEMS = 10  # lines listed after an import; the rest are counted
 
 
@@ -143,14 +138,28 @@ class GenerateDialog(QDialog):
         self.name.setText(_slug(f"{self.persona.currentText()} {folder}"))
 
 
-class DatasetsPanel(QWidget):
-    """The datasets, newest first, and what can be done to them."""
+class DatasetsPanel(NamedListPanel):
+    """The datasets, newest first, and what can be done to them.
 
-    selected = Signal(object)  # the chosen dataset's name, or None
-    renamed = Signal(str, str)  # old name, new name
-    changed = Signal()  # a dataset was added, renamed, deleted or grew
+    ``selected``, ``renamed`` and ``changed`` are about datasets; the others are its own.
+    """
+
     imported = Signal(object)  # (DatasetInfo, [LineProblem]) after an import
     generated = Signal(object)  # GenerationReport, and the dataset's name in ``generating``
+
+    wording = Wording(
+        list_name="Datasets",
+        columns=("Name", "Source", "Persona", "Train", "Validation"),
+        empty=(
+            "No datasets yet. Import a JSONL file, build one from the answers you liked "
+            "(thumbs up in the chat), or generate one from your documents."
+        ),
+        message_name="Datasets message",
+        rename_title="Rename the dataset",
+        remove="delete",
+        removed="Deleted {name}.",
+        in_use="{name} is being generated: {action} it once the generation ends.",
+    )
 
     def __init__(
         self,
@@ -159,37 +168,18 @@ class DatasetsPanel(QWidget):
         parent: QWidget | None = None,
     ) -> None:
         """``models``: the ids a generation may use (the picker's)."""
-        super().__init__(parent)
-        self.services = services
-        self.models = models
-        self.current: str | None = None
+        super().__init__(services, models, parent)
         self.infos: dict[str, DatasetInfo] = {}
-        # Asked before another dataset is shown: the editor's "save your changes?".
-        self.can_leave: Callable[[], bool] = lambda: True
         self.import_job: Job | None = None
         self.generation: Job | None = None
         self.generating: str | None = None  # the dataset a generation writes to
-        self.consent_box: QMessageBox | None = None  # asking to send documents away
 
-        self.list = QTreeWidget()
-        self.list.setHeaderLabels(["Name", "Source", "Persona", "Train", "Validation"])
-        self.list.setRootIsDecorated(False)
-        self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.list.setAccessibleName("Datasets")
-        self.list.currentItemChanged.connect(self._on_current_changed)
-        self.empty_hint = QLabel(
-            "No datasets yet. Import a JSONL file, build one from the answers you liked "
-            "(thumbs up in the chat), or generate one from your documents."
-        )
-        self.empty_hint.setWordWrap(True)
         self.import_button = QPushButton("Import JSONL…")
         self.import_button.clicked.connect(self.ask_import)
         self.chats_button = QPushButton("From liked answers…")
         self.chats_button.clicked.connect(self.ask_from_chats)
         self.generate_button = QPushButton("Generate from documents…")
         self.generate_button.clicked.connect(self.ask_generate)
-        self.rename_button = QPushButton("Rename…")
-        self.rename_button.clicked.connect(self.ask_rename)
         self.delete_button = QPushButton("Delete")
         self.delete_button.clicked.connect(self.ask_delete)
         self.progress = QProgressBar()
@@ -197,8 +187,6 @@ class DatasetsPanel(QWidget):
         self.stop_button = QPushButton("Stop")
         self.stop_button.setToolTip("Stop after the current chunk; what was written is kept")
         self.stop_button.clicked.connect(self.stop_generation)
-        self.message = message_label()
-        self.message.setAccessibleName("Datasets message")
 
         adding = QHBoxLayout()
         for button in (self.import_button, self.chats_button, self.generate_button):
@@ -222,91 +210,38 @@ class DatasetsPanel(QWidget):
 
     # -- the list ---------------------------------------------------------------------------
 
-    def reload(self, select: str | None = None) -> None:
-        """Show the datasets on disk; select ``select`` (after asking to leave unsaved edits)."""
+    def _rows(self) -> list[QTreeWidgetItem]:
         try:
             infos = self.services.datasets.all()
         except (FolioError, OSError) as exc:
             say(self.message, f"Cannot list the datasets: {error_text(exc)}", error=True)
             infos = []
         self.infos = {info.name: info for info in infos}
-        if select in self.infos:
-            wanted: str | None = select
-        elif self.current in self.infos:
-            wanted = self.current
-        else:
-            wanted = infos[0].name if infos else None
-        if wanted != self.current and self.current in self.infos and not self.can_leave():
-            wanted = self.current
-        self.list.blockSignals(True)
-        self.list.clear()
+        rows = []
         for info in infos:
-            item = QTreeWidgetItem(
+            item = self._row(
+                info.name,
                 [
                     info.name,
                     info.source,
                     info.persona or "",
                     str(info.train_examples),
                     str(info.validation_examples),
-                ]
+                ],
             )
-            item.setData(0, _ROLE, info.name)
             item.setToolTip(0, str(info.train_path.parent))
-            self.list.addTopLevelItem(item)
-            if info.name == wanted:
-                self.list.setCurrentItem(item)
-        self.list.blockSignals(False)
-        for column in range(self.list.columnCount()):
-            self.list.resizeColumnToContents(column)
-        self.empty_hint.setVisible(not infos)
-        if wanted != self.current:
-            self.current = wanted
-            self.selected.emit(wanted)
-        self._enable()
+            rows.append(item)
+        return rows
 
-    def _items(self) -> list[QTreeWidgetItem]:
-        """The list's rows, top to bottom."""
-        items = (self.list.topLevelItem(i) for i in range(self.list.topLevelItemCount()))
-        return [item for item in items if item is not None]
-
-    def names(self) -> list[str]:
-        return [item.data(0, _ROLE) for item in self._items()]
-
-    def select(self, name: str) -> bool:
-        """Choose ``name`` as if clicked; False when it is not listed or the person stayed."""
-        for item in self._items():
-            if item.data(0, _ROLE) == name:
-                self.list.setCurrentItem(item)
-                return self.current == name
-        return False
-
-    def _on_current_changed(
-        self, item: QTreeWidgetItem | None, previous: QTreeWidgetItem | None
-    ) -> None:
-        name = item.data(0, _ROLE) if item is not None else None
-        if name == self.current:
-            return
-        # Saving the edits first may rebuild the list: the row is found again by its name.
-        if self.can_leave() and name in self.infos:
-            self.current = name
-            self.selected.emit(name)
-        self._highlight(self.current)
-        self._enable()
-
-    def _highlight(self, name: str | None) -> None:
-        self.list.blockSignals(True)
-        for item in self._items():
-            if item.data(0, _ROLE) == name:
-                self.list.setCurrentItem(item)
-        self.list.blockSignals(False)
+    def busy(self, name: str | None) -> bool:
+        """Whether a generation is writing to ``name``, which keeps its name and files until
+        it ends."""
+        return name is not None and self.generation is not None and name == self.generating
 
     def _enable(self) -> None:
-        chosen = self.current is not None
+        super()._enable()
         generating = self.generation is not None
-        # A dataset being written to keeps its name and files until the generation ends.
-        busy = generating and self.current == self.generating
-        self.rename_button.setEnabled(chosen and not busy)
-        self.delete_button.setEnabled(chosen and not busy)
+        self.delete_button.setEnabled(self._changeable())
         self.generate_button.setEnabled(not generating)
         self.import_button.setEnabled(self.import_job is None)
         self.progress.setVisible(generating)
@@ -315,6 +250,7 @@ class DatasetsPanel(QWidget):
     # -- import -----------------------------------------------------------------------------
 
     def ask_import(self) -> None:
+        """Ask for a JSONL file, its name and a system prompt for its pairs, then import it."""
         path, _ = QFileDialog.getOpenFileName(
             self, "Import a training file", "", "JSON Lines (*.jsonl *.json);;All files (*)"
         )
@@ -359,8 +295,7 @@ class DatasetsPanel(QWidget):
                 f"{'was' if count == 1 else 'were'} left out:\n{problems_text(problems)}"
             )
         say(self.message, text, error=bool(problems))
-        self.reload(select=info.name)
-        self.changed.emit()
+        self._added(info.name)
         self.imported.emit(result)
 
     def _on_import_finished(self) -> None:
@@ -370,6 +305,7 @@ class DatasetsPanel(QWidget):
     # -- from liked answers -----------------------------------------------------------------
 
     def ask_from_chats(self) -> None:
+        """Ask for the name and whether to keep the persona's prompt, then build the dataset."""
         include = QCheckBox("Include the persona's system prompt in each example")
         include.setToolTip(
             "Without it the model learns to answer that way with no prompt at all; with it, "
@@ -396,13 +332,13 @@ class DatasetsPanel(QWidget):
             say(self.message, error_text(exc), error=True)
             return None
         say(self.message, f"Made {info.name} from {info.train_examples} liked answers.")
-        self.reload(select=info.name)
-        self.changed.emit()
+        self._added(info.name)
         return info
 
     # -- generation -------------------------------------------------------------------------
 
     def ask_generate(self) -> None:
+        """Ask what to generate from (``GenerateDialog``), then generate it."""
         dialog = GenerateDialog(self.services, self.models(), self)
         if dialog.exec():
             self.start_generation(
@@ -426,31 +362,8 @@ class DatasetsPanel(QWidget):
         if provider is None:
             return self._generate(folder, persona, model, dataset, max_chunks)
         go = partial(self._generate, folder, persona, model, dataset, max_chunks)
-        self.consent_box = ask_consent(
-            self,
-            "Send your documents to a remote model?",
-            f"Generating with this model sends passages of your documents to {provider}.",
-            f"They leave this computer. Folio asks once for {provider}. To keep your "
-            "documents here, Cancel and choose a local model.",
-            lambda allowed: self._on_consent(allowed, provider, go),
-        )
+        self._ask_consent("Generating with this model", provider, go)
         return None
-
-    def _on_consent(self, allowed: bool, provider: str, go: Callable[[], object]) -> None:
-        self.consent_box = None
-        if not allowed:
-            say(self.message, f"Nothing was sent to {provider}.")
-            return
-        try:
-            self.services.allow_remote(provider)
-        except (FolioError, OSError) as exc:
-            say(
-                self.message,
-                f"Could not save the permission for {provider}: {error_text(exc)}",
-                error=True,
-            )
-            return
-        go()
 
     def _generate(
         self, folder: Path, persona: str, model: str, dataset: str, max_chunks: int | None
@@ -527,49 +440,22 @@ class DatasetsPanel(QWidget):
 
     # -- rename and delete ------------------------------------------------------------------
 
-    def ask_rename(self) -> None:
-        if self.current is None:
-            return
-        name, ok = QInputDialog.getText(self, "Rename the dataset", "New name:", text=self.current)
-        if ok and name.strip() and name.strip() != self.current:
-            self.rename(self.current, name.strip())
+    def _store_rename(self, name: str, new_name: str) -> str:
+        return self.services.datasets.rename(name, new_name).name
 
-    def rename(self, name: str, new_name: str) -> bool:
-        try:
-            info = self.services.datasets.rename(name, new_name)
-        except (FolioError, OSError) as exc:
-            say(self.message, error_text(exc), error=True)
-            return False
-        if self.current == name:
-            self.current = info.name  # the same dataset: nothing to ask or load again
-        say(self.message, f"Renamed {name} to {info.name}.")
-        self.renamed.emit(name, info.name)
-        self.reload(select=info.name)
-        self.changed.emit()
-        return True
+    def _store_delete(self, name: str) -> None:
+        self.services.datasets.delete(name)
 
     def ask_delete(self) -> None:
-        if self.current is None:
-            return
-        answer = QMessageBox.question(
+        """Confirm, then delete the chosen dataset and its training files."""
+        if self.current is not None and confirm_deletion(
             self,
-            "Delete the dataset?",
-            f"Delete {self.current} and its training files? Jobs already started keep "
-            "their uploaded copy.",
-        )
-        if answer == QMessageBox.StandardButton.Yes:
+            f'Delete the dataset "{self.current}"?',
+            "Its training files are deleted. Jobs already started keep their uploaded copy, "
+            "and fine-tuned models made from it stay.",
+        ):
             self.delete(self.current)
 
     def delete(self, name: str) -> bool:
-        try:
-            self.services.datasets.delete(name)
-        except (FolioError, OSError) as exc:
-            say(self.message, error_text(exc), error=True)
-            return False
-        if self.current == name:
-            self.current = None  # gone: its unsaved edits go with it, nothing to ask
-            self.selected.emit(None)
-        say(self.message, f"Deleted {name}.")
-        self.reload()
-        self.changed.emit()
-        return True
+        """Delete a dataset and its training files; False (and why) if it is being generated."""
+        return self._remove(name)

@@ -9,7 +9,7 @@ from desktop.core.library.reembed import ReembedReport, pending_switch
 from desktop.core.models.embeddings import LOCAL_EMBEDDING_ID, OPENAI_EMBEDDING_MODELS
 from desktop.core.tasks import Progress, eta_phrase
 from desktop.services import Services
-from desktop.ui.dialogs import ask_consent
+from desktop.ui.dialogs import ask_consent, remember_consent
 from desktop.ui.messages import error_text, message_label, say
 from desktop.ui.qt import (
     QComboBox,
@@ -187,15 +187,9 @@ class EmbeddingsTab(QWidget):
         elif self.is_busy():
             say(self.message, "The library is indexing: switch when it is done.", error=True)
         else:
-            try:
-                if name is not None:
-                    self.services.allow_remote(name)
-            except (FolioError, OSError) as exc:
-                say(
-                    self.message,
-                    f"Could not save the permission for {name}: {error_text(exc)}",
-                    error=True,
-                )
+            problem = remember_consent(self.services, [name] if name is not None else [])
+            if problem is not None:
+                say(self.message, problem, error=True)
             else:
                 self.start(model_id)
                 return
