@@ -382,7 +382,15 @@ class Services:
         return None if name in self.settings.remote_consent else name
 
     def allow_remote(self, provider: str) -> None:
-        """Remember that ``provider`` may receive document text from now on."""
+        """Remember that ``provider`` may receive document text from now on.
+
+        Raises ModelError for a provider that is not configured: a permission kept for a
+        name would otherwise pass to a server added under that name later, unasked.
+        """
+        # Imported on first use, as the providers are.
+        from desktop.core.models.providers import provider as configured
+
+        configured(provider, self.settings)
         if provider not in self.settings.remote_consent:
             consent = [*self.settings.remote_consent, provider]
             self.change_settings(updated(self.settings, remote_consent=consent))

@@ -72,6 +72,9 @@ def _run_indexing(
 
 
 def cmd_ingest(services: Services, args: argparse.Namespace) -> int:
+    # An empty argument (a script's unset variable) would be Path("") — the current folder.
+    if any(not p.strip() for p in args.paths):
+        raise UsageError("An empty path was given: name the files or folders to add.")
     paths = [Path(p) for p in args.paths]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:

@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
 from desktop.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
@@ -72,7 +74,14 @@ def cmd_add_server(services: Services, args: argparse.Namespace) -> int:
     if problem is not None:
         raise UsageError(problem)
     servers = dict(services.settings.servers)
-    servers[args.name] = ServerSettings(base_url=args.base_url, api_key_env=args.api_key_env)
+    try:
+        servers[args.name] = ServerSettings(base_url=args.base_url, api_key_env=args.api_key_env)
+    except ValidationError as exc:  # the settings' own rule for a server's address and key
+        reason = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        raise UsageError(
+            f"--base-url {args.base_url!r} / --api-key-env: {reason} "
+            "(e.g. --base-url http://127.0.0.1:11434/v1)."
+        ) from exc
     services.change_settings(updated(services.settings, servers=servers))
     server = services.settings.servers[args.name]
     emit(

@@ -388,3 +388,13 @@ def test_eval_refuses_odd_input_with_exit_2_and_keeps_what_is_stored(  # type: i
     assert main(["--home", home, "eval", "build", "--folder", str(short), "--name", "tiny"]) == 2
     assert "shorter than 120 characters" in capsys.readouterr().err
     assert not Services(cli_home).evals.exists("tiny")  # no empty set is left behind
+
+
+def test_an_empty_path_is_refused_not_taken_as_the_current_folder(  # type: ignore[no-untyped-def]
+    capsys, cli_home: Path, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(docs)  # what an empty path would otherwise have indexed
+    assert main(["--home", str(cli_home), "ingest", str(docs / "leave.md"), ""]) == 2
+    assert "An empty path was given" in capsys.readouterr().err
+    code, status = run(capsys, "--home", str(cli_home), "status", "--json")
+    assert code == 0 and status["folders"] == []  # type: ignore[index]

@@ -278,3 +278,24 @@ def test_closing_the_channel_never_waits_on_its_own_wake_up(tmp_path: Path) -> N
     assert not closer.is_alive(), "close() hung waiting for an answer nobody would send"
     assert not (tmp_path / "folio.key").exists() and not (tmp_path / "folio.sock").exists()
     assert call(tmp_path, ["status"]) is None
+
+
+def test_a_data_folder_that_cannot_be_made_or_written_is_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from desktop.cli import main  # the in-process entry, as `folio-cli` runs it
+
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder", encoding="utf-8")
+    for home in (a_file, a_file / "inside"):
+        assert main(["--home", str(home), "status"]) == 1
+        err = capsys.readouterr().err
+        assert f"data folder {home} cannot be made: a file is in the way" in err
+        assert "Traceback" not in err
+    # The lock file cannot be opened (here a folder is in its place): not "open elsewhere".
+    home = tmp_path / "home"
+    (home / LOCK_FILE).mkdir(parents=True)
+    assert main(["--home", str(home), "status"]) == 1
+    err = capsys.readouterr().err
+    assert f"cannot write in its data folder {home}" in err and "another Folio" not in err
+    assert a_file.read_text(encoding="utf-8") == "not a folder"

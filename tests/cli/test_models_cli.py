@@ -139,3 +139,18 @@ def test_download_a_catalog_model_and_use_it(tmp_path: Path, env: dict[str, str]
         home, "ask", "Say hello.", "--model", "local:qwen2.5-0.5b", "--no-retrieval", env=env
     )
     assert asked.returncode == 0, asked.stderr
+
+
+def test_a_server_address_that_is_no_url_is_refused_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from desktop.cli import main  # in process: the refusal comes before any network
+
+    home = str(tmp_path / "home")
+    for url in ("not a url", "ftp://example.org/v1"):
+        assert main(["--home", home, "models", "add-server", "lab", "--base-url", url]) == 2
+        err = capsys.readouterr().err
+        assert f"--base-url {url!r}" in err and "http://" in err and "Traceback" not in err
+    from desktop.core.settings import load_settings  # the file the refusal left alone
+
+    assert load_settings(Path(home)).servers == {}

@@ -154,14 +154,16 @@ def test_jsonl_import_names_every_bad_line_and_stores_nothing(services, tmp_path
         "not json\n"
         '["a list"]\n'
         '{"question": "", "reference": "x"}\n'
-        '{"question": "No answer?"}\n',
+        '{"question": "No answer?"}\n'
+        '{"question": "Half \\ud800 a pair?", "reference": "x"}\n',
         encoding="utf-8",
     )
     with pytest.raises(EvaluationError) as raised:
         import_jsonl(services.evals, "bad", bad)
     message = str(raised.value)
-    for expected in ("bad set.jsonl", "4 bad line", "line 2: not JSON", "line 3: not a JSON object",
-                     'line 4: no "question"', 'line 5: no "reference"'):  # fmt: skip
+    for expected in ("bad set.jsonl", "5 bad line", "line 2: not JSON", "line 3: not a JSON object",
+                     'line 4: no "question"', 'line 5: no "reference"',
+                     "line 6: holds an escape"):  # fmt: skip
         assert expected in message
     assert not services.evals.exists("bad")
     latin = tmp_path / "latin.jsonl"

@@ -149,12 +149,16 @@ def test_bad_lines_are_problems_with_their_line_numbers(tmp_path: Path) -> None:
         tmp_path / "mixed.jsonl",
         [good, "", '{"prompt": "Hi?", "respo', "   ", "[1, 2]", {"text": "x"}, good, ""],
     )
+    # Valid JSON, but half of a surrogate pair: no file or database can hold it.
+    with path.open("a", encoding="utf-8") as file:
+        file.write('{"prompt": "Half \\ud800 a pair", "response": "x"}\n')
     read = read_examples(path)
     assert [e.line for e in read.examples] == [1, 7]
-    assert [p.line for p in read.problems] == [3, 5, 6]
+    assert [p.line for p in read.problems] == [3, 5, 6, 9]
     assert read.problems[0].reason.startswith("not valid JSON: Unterminated string")
     assert "not a JSON object (a list)" in read.problems[1].reason
     assert '"text"' in read.problems[2].reason
+    assert "half of a surrogate pair" in read.problems[3].reason
 
 
 def test_read_errors_name_the_file(tmp_path: Path) -> None:

@@ -269,3 +269,24 @@ def test_context_too_long_with_focused_context_sends_a_shorter_prompt(faulty) ->
     assert answer.notice is not None and "Fewer sources were sent" in answer.notice
     refused, taken = proxy.faults.prompt_sizes[-2:]
     assert taken < refused
+
+
+def test_consent_is_kept_only_for_a_provider_that_is_configured(home: Path, embed_model) -> None:  # type: ignore[no-untyped-def]
+    lab = f"http://127.0.0.1:{free_port()}/v1"
+    services = _services(home, embed_model, servers={"lab": {"base_url": lab}})
+    try:
+        with pytest.raises(ModelError, match="Unknown provider 'ghost'"):
+            services.allow_remote("ghost")
+        assert services.settings.remote_consent == []
+        # A server added later under that name is asked about like any new one.
+        services.change_settings(
+            updated(
+                services.settings,
+                servers={**services.settings.servers, "ghost": ServerSettings(base_url=lab)},
+            )
+        )
+        assert services.needs_consent("ghost:m") == "ghost"
+        services.allow_remote("lab")
+        assert services.settings.remote_consent == ["lab"]
+    finally:
+        services.close()

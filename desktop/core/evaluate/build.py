@@ -28,6 +28,7 @@ from desktop.core.errors import EvaluationError
 from desktop.core.evaluate.scores import key_words
 from desktop.core.evaluate.sets import EvalItem, EvalSet, EvalStore, SetSource, check_name
 from desktop.core.files import write_atomically
+from desktop.core.jsonl import SURROGATE_PROBLEM, unpaired_surrogate
 from desktop.core.library.catalog import Library
 from desktop.core.store import FolioStore
 from desktop.core.tasks import CancelToken, eta_seconds
@@ -316,6 +317,9 @@ def read_jsonl(path: Path) -> list[EvalItem]:
             record = json.loads(line)
         except ValueError:
             problems.append(f"line {number}: not JSON")
+            continue
+        if unpaired_surrogate(record):
+            problems.append(f"line {number}: {SURROGATE_PROBLEM}")
             continue
         if not isinstance(record, dict):
             problems.append(f"line {number}: not a JSON object")

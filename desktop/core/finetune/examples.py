@@ -15,6 +15,7 @@ from typing import Any
 
 from desktop.core.errors import DatasetError
 from desktop.core.files import write_atomically
+from desktop.core.jsonl import SURROGATE_PROBLEM, unpaired_surrogate
 
 ROLES = ("system", "user", "assistant")
 ANSWER_KEYS = ("response", "completion")  # what a prompt/response pair may call its answer
@@ -176,6 +177,9 @@ def read_examples(
             result.problems.append(
                 LineProblem(number, f"not valid JSON: {exc.msg} (column {exc.colno})")
             )
+            continue
+        if unpaired_surrogate(record):
+            result.problems.append(LineProblem(number, SURROGATE_PROBLEM + "."))
             continue
         try:
             example, was_pair = _convert(record, number, system_prompt)

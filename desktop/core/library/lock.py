@@ -19,7 +19,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from desktop.core.errors import StoreLockedError
+from desktop.core.errors import LibraryError, StoreLockedError
 
 LOCK_FILE = "folio.lock"
 
@@ -58,6 +58,11 @@ class LibraryLock:
             raise LibraryInUseError(
                 f"The library at {self.home} is open in another Folio window or command. "
                 "Close it and try again, or use that window."
+            ) from exc
+        except OSError as exc:  # not "held elsewhere": the folder cannot be written
+            raise LibraryError(
+                f"Folio cannot write in its data folder {self.home}: "
+                f"{exc.strerror or exc}. Choose a folder you can write to."
             ) from exc
 
     def release(self) -> None:
