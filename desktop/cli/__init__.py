@@ -97,9 +97,37 @@ def _in_use(home: Path) -> str:
     )
 
 
+# Arguments that name files or folders: their bytes may be any the file system allows (a
+# name that is not UTF-8 arrives with its bytes escaped, and is found again as it is).
+PATH_ARGUMENTS = frozenset(
+    {"file", "path", "paths", "home", "csv", "html", "folder", "dataset", "to"}
+)
+
+
+def not_text(args: argparse.Namespace) -> str | None:
+    """The first argument that should be text but holds bytes that are not UTF-8 (the
+    terminal sends another encoding), named as the command line wrote it; else None."""
+    for dest, value in vars(args).items():
+        if dest in PATH_ARGUMENTS:
+            continue
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and any("\udc80" <= c <= "\udcff" for c in text):
+                shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                return f"{dest.replace('_', ' ')} {shown!r}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     line = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(line)
+    wrong = not_text(args)
+    if wrong is not None:
+        print(
+            f"folio-cli: the {wrong} holds bytes that are not UTF-8 text: set the terminal "
+            "to UTF-8 (e.g. LANG=C.UTF-8) and type it again.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     # Imported on first use: it loads filelock, which takes a while.
     from desktop.services import build_services
 

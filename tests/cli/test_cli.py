@@ -398,3 +398,20 @@ def test_an_empty_path_is_refused_not_taken_as_the_current_folder(  # type: igno
     assert "An empty path was given" in capsys.readouterr().err
     code, status = run(capsys, "--home", str(cli_home), "status", "--json")
     assert code == 0 and status["folders"] == []  # type: ignore[index]
+
+
+def test_text_arguments_that_are_not_utf8_are_refused_and_paths_are_not(  # type: ignore[no-untyped-def]
+    capsys, cli_home: Path, tmp_path: Path
+) -> None:
+    # A Latin-1 terminal sends "café" as b"caf\xe9"; Python hands it over with the byte escaped.
+    latin = b"caf\xe9".decode("utf-8", "surrogateescape")
+    for command in (["ask", latin], ["search", latin], ["personas", "add", latin, "--prompt", "x"]):
+        assert main(["--home", str(cli_home), *command]) == 2
+        err = capsys.readouterr().err
+        assert "not UTF-8 text" in err and "caf" in err and "Traceback" not in err
+    # A file whose name is not UTF-8 is still a file Folio can add.
+    folder = tmp_path / latin
+    folder.mkdir()
+    (folder / "note.md").write_text("The QZ-17 valve is replaced every 41 days.", encoding="utf-8")
+    assert main(["--home", str(cli_home), "ingest", str(folder)]) == 0
+    capsys.readouterr()
