@@ -69,6 +69,13 @@ def cmd_compare(services: Services, args: argparse.Namespace) -> int:
         services.comparer.saved.save_set(args.save_set.strip(), [c.spec() for c in configs])
     if args.allow_remote:
         allow_remote(services, [c.model for c in configs if c.retrieval])
+    waiting = sorted({p for c in configs if c.retrieval and (p := services.needs_consent(c.model))})
+    if waiting:  # refused before anything is asked or saved, as `ask` refuses
+        raise UsageError(
+            f"Nothing was asked: cells with retrieval on would send passages of your "
+            f"documents to {', '.join(waiting)}. Run again with --allow-remote to agree, or "
+            "give those cells retrieval=off."
+        )
 
     def on_cell(position: int, result: CellResult) -> None:
         if not args.json:

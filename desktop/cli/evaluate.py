@@ -171,6 +171,11 @@ def cmd_run(services: Services, args: argparse.Namespace) -> int:
             services.datasets.get(args.style_dataset)
         except DatasetError as exc:
             raise _usage(exc) from exc
+    if args.judge:  # an unknown judge is named before any question of consent
+        try:
+            services.check_model(args.judge)
+        except ModelError as exc:
+            raise _usage(exc) from exc
     if args.allow_remote:
         judge = [args.judge] if args.judge else []
         allow_remote(services, [c.model for c in configs if c.retrieval] + judge)

@@ -143,6 +143,11 @@ def test_compare_prints_a_cell_per_configuration(capsys, cli_home: Path, docs: P
     assert "Nothing was asked. cell 1 (nothing, retrieval): Unknown model 'local:nothing'" in err
     assert "cell 2 (SmolLM2 135M · built in + Nobody, retrieval): No persona named 'Nobody'" in err
     assert len(Services(cli_home).comparer.saved.all()) == saved
+    # A remote cell with retrieval on needs the person's agreement first, as `ask` does.
+    assert main(["--home", home, "compare", "hi", "--config", "openai:gpt-4o-mini"]) == 2
+    err = capsys.readouterr().err
+    assert "Nothing was asked" in err and "to openai" in err and "--allow-remote" in err
+    assert len(Services(cli_home).comparer.saved.all()) == saved
 
 
 def test_models_and_personas(capsys, cli_home: Path) -> None:  # type: ignore[no-untyped-def]

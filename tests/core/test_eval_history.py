@@ -12,6 +12,7 @@ import pytest
 from desktop.cli import main
 from desktop.core.evaluate.history import change, configurations, run_history
 from desktop.core.evaluate.sets import EvalItem, EvalStore, ResultRecord, SetSource
+from desktop.core.settings import load_settings
 
 BASE = "local:default,retrieval=on"
 TUNED = "local:ft:snark,retrieval=on"
@@ -87,3 +88,22 @@ def test_cli_lists_runs_newest_first_with_their_scores(
     text = capsys.readouterr().out
     assert "facts 0.50 (-0.25), hit@k 0.50 (-0.50)" in text  # the base configuration's drop
     assert "snark · fine-tuned, retrieval: facts 1.00, hit@k 1.00" in text
+
+
+def test_an_unknown_judge_is_named_before_consent_is_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    evals = EvalStore(home / "evaluations.db")
+    try:
+        write_runs(evals)
+    finally:
+        evals.close()
+    grid = ["--config", "local:default,retrieval=off", "--judge", "nosuch:judge"]
+    assert main(["--home", str(home), "eval", "run", "leave", *grid]) == 2
+    err = capsys.readouterr().err
+    assert "Unknown provider 'nosuch'" in err and "passages" not in err
+    assert main(["--home", str(home), "eval", "run", "leave", *grid, "--allow-remote"]) == 2
+    assert "Unknown provider 'nosuch'" in capsys.readouterr().err
+    assert load_settings(home).remote_consent == []  # nothing kept for a provider not there
