@@ -160,9 +160,8 @@ def test_refused_while_the_library_is_indexing_and_for_unknown_ids(  # type: ign
     assert "indexing" in tab.message.text() and tab.job is None and tab.consent_box is None
 
     tab.is_busy = lambda: False
-    library.allow_remote("nowhere")
     tab.choice.setCurrentText("nowhere:model")
-    assert not tab.switch()  # refused before anything starts
+    assert not tab.switch()  # refused before anything starts, consent not asked for it
     assert tab.job is None and tab.consent_box is None
     assert "Unknown provider 'nowhere'" in tab.message.text()
     assert "\n" not in tab.message.text()
