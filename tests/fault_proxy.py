@@ -26,6 +26,7 @@ class Faults:
         self.times: int | None = None  # ...only this many times, then pass through
         self.stall_s: float = 0.0  # wait this long before answering at all
         self.cut_after_events: int | None = None  # drop a stream after this many SSE events
+        self.cuts = 0  # streams dropped so far (one that ended sooner was not cut)
         self.max_prompt_chars: int | None = None  # 400 context_length_exceeded above this
         # Like OpenAI, end a stream with a usage chunk when the request asks for one.
         self.stream_usage = False
@@ -134,6 +135,7 @@ class _Handler(BaseHTTPRequestHandler):
                 events += 1
                 if cut is not None and events > cut:
                     # Drop the connection without the closing chunk: a broken transfer.
+                    self.server.faults.cuts += 1
                     self.wfile.flush()
                     self.connection.shutdown(socket.SHUT_RDWR)
                     upstream.close()
