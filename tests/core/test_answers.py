@@ -180,9 +180,14 @@ def test_looping_answer_is_ended(services) -> None:  # type: ignore[no-untyped-d
     chat = services.chats.create("Cat")
     services.chats.add_message(chat.id, "user", "Say: the cat sat on the mat.")
     services.chats.add_message(chat.id, "assistant", "The cat sat on the mat. " * 4)
-    answer = services.chat.ask("Say it again, the same way.", chat_id=chat.id, retrieval=False)
+    streamed: list[str] = []
+    answer = services.chat.ask(
+        "Say it again, the same way.", chat_id=chat.id, retrieval=False, on_token=streamed.append
+    )
     assert answer.notice is not None and "repeating" in answer.notice
     assert answer.text.lower().count("the cat sat on the mat") == 1
+    # The repetition was never streamed: a terminal cannot take back what it printed.
+    assert "".join(streamed) == answer.text
     assert not answer.cut_off  # ended by the rule, not by the token limit
     assert services.chats.messages(chat.id)[-1].content == answer.text  # stored as ended
 
@@ -214,6 +219,59 @@ def test_loop_rules() -> None:
     assert loop_start(twice) is None
     looping = "```\n" + "sudo apt-get update\n" * 10
     assert loop_start(looping) is not None
+
+
+def _stream(text: str, piece: int) -> tuple[list[str], str]:
+    """``text`` fed to a LoopGuard ``piece`` characters at a time, as ``_generate`` does:
+    what would have been shown, and the answer kept."""
+    guard, so_far, shown, cut = LoopGuard(), "", 0, None
+    pieces: list[str] = []
+    for i in range(0, len(text), piece):
+        so_far += text[i : i + piece]
+        if (cut := guard.feed(so_far)) is not None:
+            break
+        if guard.settled > shown:
+            pieces.append(so_far[shown : guard.settled])
+            shown = guard.settled
+    cut = cut if cut is not None else loop_start(so_far)
+    so_far = keep_before(so_far, cut) if cut is not None else so_far
+    if len(so_far) > shown:
+        pieces.append(so_far[shown:])
+    return pieces, so_far
+
+
+@pytest.mark.parametrize("piece", [1, 3, 7])
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("It rains a lot in spring here. " * 3, "It rains a lot in spring here."),
+        (
+            "1. I like green apples very much\n2. I like green apples very much\n3. I",
+            "1. I like green apples very much",
+        ),
+        ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu " * 3, None),
+        ("人工智能是一种帮助人们的工具。" * 3, "人工智能是一种帮助人们的工具。"),
+    ],
+)
+def test_a_repetition_is_never_streamed(text: str, kept: str | None, piece: int) -> None:
+    pieces, answer = _stream(text, piece)
+    assert "".join(pieces) == answer  # nothing shown that the cut took back
+    if kept is not None:
+        assert answer == kept
+    else:  # the run of words, said once
+        assert answer.split() == text.split()[:12]
+
+
+def test_text_held_back_is_released_when_it_goes_its_own_way() -> None:
+    # Starts like the first sentence, then differs: all of it is shown, nothing cut.
+    text = "The cat sat on the mat today. The cat sat on the sofa instead, later on."
+    pieces, answer = _stream(text, 2)
+    assert answer == text and "".join(pieces) == text
+    guard = LoopGuard()
+    guard.feed("The cat sat on the mat today. The cat sat")
+    assert guard.settled == len("The cat sat on the mat today.")  # may still repeat: held
+    guard.feed("The cat sat on the mat today. The cat sat on the sofa")
+    assert guard.settled == len("The cat sat on the mat today. The cat sat on the sofa")
 
 
 def test_answer_cut_at_the_token_limit_is_marked(services) -> None:  # type: ignore[no-untyped-def]

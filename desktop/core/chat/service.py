@@ -11,7 +11,7 @@ from llama_index.core.base.llms.types import ChatMessage
 from desktop.core.chat.focus import SentenceRanker, focus, supporting
 from desktop.core.chat.followup import condense, with_earlier
 from desktop.core.chat.history import ChatStore
-from desktop.core.chat.loops import LoopGuard, keep_before
+from desktop.core.chat.loops import LoopGuard, keep_before, loop_start
 from desktop.core.chat.personas import Persona
 from desktop.core.chat.prompts import fit_to_context
 from desktop.core.chat.support import Support
@@ -465,9 +465,12 @@ def _generate(
     """Stream one answer into ``reply``; what arrived stays there if the stream fails.
 
     A model that ``stops_loops`` (the local ones) has its answer ended where it starts
-    repeating itself, the repetition taken off (``desktop.core.chat.loops``).
+    repeating itself, the repetition taken off (``desktop.core.chat.loops``); what might
+    yet be a repetition reaches ``on_token`` only once it is not, so the pieces passed to
+    ``on_token`` always add up to the answer kept.
     """
     guard = LoopGuard() if getattr(llm, "stops_loops", False) else None
+    shown, cut = 0, None
     stream = llm.stream_chat(messages, **kwargs)
     try:
         for response in stream:
@@ -476,8 +479,6 @@ def _generate(
                 break
             delta = response.delta or ""
             reply.text += delta
-            if on_token and delta:
-                on_token(delta)
             counts = getattr(response, "additional_kwargs", None) or {}
             if counts.get("total_tokens"):
                 reply.usage = cast(
@@ -487,11 +488,21 @@ def _generate(
                 reply.cut_off = True
             cut = guard.feed(reply.text) if guard is not None and delta else None
             if cut is not None:
+                break
+            settled = guard.settled if guard is not None else len(reply.text)
+            if on_token and settled > shown:
+                on_token(reply.text[shown:settled])
+                shown = settled
+        if guard is not None and not reply.interrupted:
+            # Checked once more on the whole answer: the last pieces may end a repetition.
+            cut = cut if cut is not None else loop_start(reply.text)
+            if cut is not None:
                 reply.text = keep_before(reply.text, cut)
                 reply.notice = LOOP_NOTICE
-                break
     finally:
         stream.close()  # ends generation at once and frees the model for the next turn
+        if on_token and len(reply.text) > shown:
+            on_token(reply.text[shown:])  # what was held back, now that the answer ended
 
 
 def _chars(prompt: _Prompt) -> int:
