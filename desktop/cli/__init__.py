@@ -27,8 +27,15 @@ from desktop.cli import (
     store,
     training_support,
 )
-from desktop.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, EXIT_USAGE, UsageError
-from desktop.core.errors import ConsentRequired, FolioError, SettingsError
+from desktop.cli.common import (
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    UsageError,
+    one_line,
+    refusal,
+)
+from desktop.core.errors import FolioError
 from desktop.core.library.channel import Reply, call
 from desktop.core.library.lock import LibraryInUseError
 
@@ -82,18 +89,16 @@ def answer(services: Services, argv: list[str]) -> Reply:
     args.out = io.StringIO()
     try:
         code = int(args.func(services, args))
-    except (UsageError, ConsentRequired) as exc:
-        return Reply(EXIT_USAGE, args.out.getvalue(), f"folio-cli: {exc}")
-    except FolioError as exc:
-        code = EXIT_USAGE if isinstance(exc, SettingsError) else EXIT_ERROR
-        return Reply(code, args.out.getvalue(), f"folio-cli: {exc}")
+    except (UsageError, FolioError) as exc:
+        code, message = refusal(exc)
+        return Reply(code, args.out.getvalue(), message)
     return Reply(code, args.out.getvalue(), "")
 
 
 def _in_use(home: Path) -> str:
     return (
-        f"folio-cli: The library at {home} is open in another Folio window or command; "
-        "close it or use the window."
+        f"folio-cli: The library at {one_line(str(home))} is open in another Folio window or "
+        "command; close it or use the window."
     )
 
 
@@ -115,6 +120,12 @@ def not_text(args: argparse.Namespace) -> str | None:
                 shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
                 return f"{dest.replace('_', ' ')} {shown!r}"
     return None
+
+
+def _refused(exc: UsageError | FolioError) -> int:
+    code, message = refusal(exc)
+    print(message, file=sys.stderr)
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,16 +158,11 @@ def main(argv: list[str] | None = None) -> int:
             print(reply.stderr, file=sys.stderr)
         return reply.code
     except FolioError as exc:
-        print(f"folio-cli: {exc}", file=sys.stderr)
-        return EXIT_USAGE if isinstance(exc, SettingsError) else EXIT_ERROR
+        return _refused(exc)
     try:
         return int(args.func(services, args))
-    except (UsageError, ConsentRequired) as exc:
-        print(f"folio-cli: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except FolioError as exc:
-        print(f"folio-cli: {exc}", file=sys.stderr)
-        return EXIT_USAGE if isinstance(exc, SettingsError) else EXIT_ERROR
+    except (UsageError, FolioError) as exc:
+        return _refused(exc)
     except KeyboardInterrupt:
         print("folio-cli: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -15,18 +15,49 @@ from desktop.cli.common import (
     allow_remote,
     emit,
     interruptible,
+    one_line,
     positive_int,
 )
 from desktop.core.chat.personas import Persona
-from desktop.core.errors import PersonaExistsError
+from desktop.core.errors import ChatError, ModelError, PersonaExistsError
 
 if TYPE_CHECKING:
     from desktop.services import Services
 
 
+def check_ask(services: Services, args: argparse.Namespace) -> None:
+    """UsageError naming the argument when ``ask``'s question is empty or its ``--model``,
+    ``--persona`` or ``--chat`` names nothing there is, before any model loads or any chat
+    is made."""
+    if not args.question.strip():
+        raise UsageError("QUESTION is empty: give the question to ask.")
+    if args.model is not None:
+        try:
+            services.check_model(args.model)
+        except ModelError as exc:
+            raise UsageError(f"--model: {exc} `folio-cli models list` shows the models.") from exc
+    if args.persona is not None:
+        try:
+            services.chats.personas.get(args.persona)
+        except ChatError as exc:
+            raise UsageError(
+                f"--persona: {exc} `folio-cli personas list` shows them; `personas add` makes one."
+            ) from exc
+    if args.chat is not None:
+        try:
+            services.chats.get(args.chat)
+        except ChatError as exc:
+            raise UsageError(
+                f"--chat: {exc} A chat's id is printed after each answer (`chat_id` with "
+                "--json); leave --chat out to start a new chat."
+            ) from exc
+
+
 def cmd_ask(services: Services, args: argparse.Namespace) -> int:
     # Prompts import LlamaIndex (seconds): loaded only when a question is asked.
     from desktop.core.chat.prompts import source_label
+
+    check_ask(services, args)
 
     def on_token(token: str) -> None:
         sys.stdout.write(token)
@@ -55,11 +86,12 @@ def cmd_ask(services: Services, args: argparse.Namespace) -> int:
         if answer.support is not None:
             c = answer.support.citation
             where = f"{c.file_name}, page {c.page}" if c.page is not None else c.file_name
-            print(f"\nFrom the sources: “{answer.support.sentence}” ({where})")
+            print()
+            print(one_line(f"From the sources: “{answer.support.sentence}” ({where})"))
         if answer.citations:
             print("\nSources:")
             for i, c in enumerate(answer.citations, start=1):
-                print(f"  {source_label(i, c)}  (score {c.score:.3f})")
+                print(f"  {one_line(source_label(i, c))}  (score {c.score:.3f})")
         print(f"\n(chat {answer.chat_id})", file=sys.stderr)
     if answer.notice:
         print(f"folio-cli: {answer.notice}", file=sys.stderr)
@@ -71,15 +103,22 @@ def cmd_ask(services: Services, args: argparse.Namespace) -> int:
 
 def cmd_personas(services: Services, args: argparse.Namespace) -> int:
     personas = services.chats.personas
+    # The persona library refuses only what was asked of it: an empty or taken name, an
+    # empty prompt, a temperature out of range, a name it does not hold.
     if args.action == "add":
         try:
             personas.save(Persona(args.name, args.prompt, args.temperature), replace=args.replace)
         except PersonaExistsError as exc:
             raise UsageError(f"{exc} (or pass --replace to replace it)") from exc
+        except ChatError as exc:
+            raise UsageError(str(exc)) from exc
     elif args.action == "remove":
-        personas.remove(args.name)
+        try:
+            personas.remove(args.name)
+        except ChatError as exc:
+            raise UsageError(f"{exc} `folio-cli personas list` shows them.") from exc
     items = personas.all()
-    text = "\n".join(f"{p.name}: {p.prompt}" for p in items) or "No personas."
+    text = "\n".join(one_line(f"{p.name}: {p.prompt}") for p in items) or "No personas."
     emit(args, {"personas": [p.to_json() for p in items]}, text)
     return EXIT_OK
 

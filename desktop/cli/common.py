@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from desktop.core.errors import ConsentRequired, FolioError, SettingsError
 from desktop.core.files import write_atomically
 from desktop.core.tasks import CancelToken
 
@@ -28,6 +29,49 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 class UsageError(Exception):
     """Bad input on the command line: exit code 2."""
+
+
+# How a character that does not print is written in human output: the escapes Python's
+# ``repr`` uses, so a person (or a script reading the text) can tell what is there.
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(char: str) -> str:
+    if char in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[char]
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a file-name byte that is not UTF-8 (PEP 383), as stored
+        return f"\\x{code - 0xDC00:02x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def one_line(text: str) -> str:
+    """``text`` as it is shown in human output: characters that do not print written as
+    escapes (``\\n``, ``\\x1b``, ``\\u202e``), so a file name holding a newline, a terminal
+    escape or a right-to-left override stays one line of the listing and reads as written.
+
+    ``str.isprintable`` is false for controls, format marks (bidirectional overrides,
+    zero-width spaces), separators other than the space, and lone surrogates (file-name
+    bytes that are not UTF-8, written ``\\xNN`` as the library stores them). A name that
+    holds a backslash itself can read like an escape, as stored names can; JSON output
+    keeps the text itself.
+    """
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else _escaped(char) for char in text)
+
+
+def refusal(exc: UsageError | FolioError) -> tuple[int, str]:
+    """The exit code and the one stderr line for an error that ends a command.
+
+    Bad input is 2: a UsageError, a setting with an invalid value, or document text that
+    would go to a provider that has not agreed (``--allow-remote``). Any other Folio error
+    is a failure while working: 1.
+    """
+    usage = isinstance(exc, UsageError | ConsentRequired | SettingsError)
+    return (EXIT_USAGE if usage else EXIT_ERROR), f"folio-cli: {one_line(str(exc))}"
 
 
 def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
@@ -77,7 +121,9 @@ class ProgressLine:
         self._key: object = None
 
     def show(self, text: str, key: object = None, force: bool = False) -> None:
-        """Show ``text``; on a pipe only if ``key`` changed and enough time passed."""
+        """Show ``text`` (made ``one_line``); on a pipe only if ``key`` changed and enough
+        time passed."""
+        text = one_line(text)
         if self.tty:
             sys.stderr.write(f"\r\x1b[K{text}"[:200])
             sys.stderr.flush()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,14 +17,21 @@ from desktop.cli.common import (
     UsageError,
     emit,
     interruptible,
+    one_line,
+    positive_int,
 )
-from desktop.core.errors import LibraryError
+from desktop.core.errors import LibraryError, ModelError
 from desktop.core.library.catalog import EMBEDDING_MODEL_KEY, UNAVAILABLE_REASON, FileStatus
 from desktop.core.tasks import Progress, eta_phrase
 
 if TYPE_CHECKING:
     from desktop.core.library.ingest import IngestReport
     from desktop.services import Services
+
+
+def _warn(text: str) -> None:
+    """One line of a listing on stderr, whatever the file names in it hold."""
+    print(one_line(text), file=sys.stderr)
 
 
 def _run_indexing(
@@ -46,15 +55,13 @@ def _run_indexing(
         finally:
             line.done()
     for path, reason in report.failures:
-        print(f"{path}: {reason}", file=sys.stderr)
+        _warn(f"{path}: {reason}")
     for folder in report.unavailable:
-        print(f"{folder}: {UNAVAILABLE_REASON}", file=sys.stderr)
+        _warn(f"{folder}: {UNAVAILABLE_REASON}")
     for path in report.already_in_library:
-        print(f"{path}: already in the library; synced", file=sys.stderr)
+        _warn(f"{path}: already in the library; synced")
     for folder, reason in report.unreadable:
-        print(
-            f"{folder}: cannot be read ({reason}); its files are kept as they were", file=sys.stderr
-        )
+        _warn(f"{folder}: cannot be read ({reason}); its files are kept as they were")
     r = report
     emit(
         args,
@@ -71,14 +78,48 @@ def _run_indexing(
     return EXIT_INTERRUPTED if report.cancelled else EXIT_OK
 
 
+# Why a path cannot be added, by the errno ``os.stat`` gives, with what to do about it.
+_STAT_PROBLEMS = {
+    errno.ENOENT: "no such file or folder (check the spelling)",
+    errno.ELOOP: "a symlink loop, a link on the way leads back to itself (fix or remove the "
+    "link, or name the real file or folder)",
+    errno.EACCES: "permission denied (give your user read access to it and to the folders "
+    "above it)",
+    errno.ENAMETOOLONG: "the name is too long for the file system (name a shorter path)",
+    errno.ENOTDIR: "a part of the path is a file, not a folder (check the path)",
+}
+
+
+def path_problem(path: str) -> str | None:
+    """Why ``path`` cannot be added to the library, as ``PATH: reason (what to do)``; None
+    when it can be looked at and read.
+
+    The reason is the system's own (a missing file, a symlink loop, a folder that may not be
+    entered), not a guess from ``Path.exists``, which says False for all of them.
+    """
+    shown = one_line(path)
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT and os.path.islink(path):
+            target = one_line(os.readlink(path))
+            return f"{shown}: a symlink to {target}, which does not exist (fix or remove the link)"
+        reason = _STAT_PROBLEMS.get(exc.errno or 0, f"cannot be read ({exc.strerror or exc})")
+        return f"{shown}: {reason}"
+    # A folder must also be listed and entered, a file read.
+    if not os.access(path, os.R_OK | (os.X_OK if os.path.isdir(path) else 0)):
+        return f"{shown}: {_STAT_PROBLEMS[errno.EACCES]}"
+    return None
+
+
 def cmd_ingest(services: Services, args: argparse.Namespace) -> int:
     # An empty argument (a script's unset variable) would be Path("") — the current folder.
     if any(not p.strip() for p in args.paths):
         raise UsageError("An empty path was given: name the files or folders to add.")
+    problems = [problem for p in args.paths if (problem := path_problem(p)) is not None]
+    if problems:
+        raise UsageError(f"Cannot add {'; '.join(problems)}.")
     paths = [Path(p) for p in args.paths]
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        raise UsageError(f"No such file or folder: {', '.join(missing)}")
     try:
         return _run_indexing(services, args, lambda **kw: services.ingestor.ingest(paths, **kw))
     except LibraryError as exc:
@@ -90,6 +131,9 @@ def cmd_sync(services: Services, args: argparse.Namespace) -> int:
 
 
 def cmd_remove(services: Services, args: argparse.Namespace) -> int:
+    # An empty argument would be the current folder, as for ingest.
+    if not args.path.strip():
+        raise UsageError("An empty path was given: name the library folder or file to remove.")
     try:
         removed = services.ingestor.remove(Path(args.path))
     except LibraryError as exc:
@@ -142,13 +186,15 @@ def cmd_status(services: Services, args: argparse.Namespace) -> int:
         lines.append(
             f"Switching to {switch.model}: {switch.done}/{switch.total} chunks re-embedded"
         )
-    emit(args, data, "\n".join(lines))
+    emit(args, data, "\n".join(one_line(text) for text in lines))
     return EXIT_OK
 
 
 def cmd_reembed(services: Services, args: argparse.Namespace) -> int:
-    if args.batch is not None and args.batch < 1:
-        raise UsageError("--batch must be at least 1.")
+    try:
+        services.check_embedding_model(args.model)
+    except ModelError as exc:
+        raise UsageError(f"MODEL_ID: {exc}") from exc
     provider = services.needs_consent(args.model)
     if provider:
         if not args.allow_remote:
@@ -185,11 +231,13 @@ def cmd_search(services: Services, args: argparse.Namespace) -> int:
     # Prompts import LlamaIndex (seconds): loaded only when a search runs.
     from desktop.core.chat.prompts import source_label
 
+    if not args.query.strip():
+        raise UsageError("QUERY is empty: give the words to search the library for.")
     results = services.retriever.search(args.query, k=args.k)
     lines = []
     for i, c in enumerate(results, start=1):
-        snippet = " ".join(c.text.split())[:200]
-        lines.append(f"{source_label(i, c)}  (score {c.score:.3f})\n    {snippet}")
+        snippet = one_line(" ".join(c.text.split())[:200])
+        lines.append(f"{one_line(source_label(i, c))}  (score {c.score:.3f})\n    {snippet}")
     emit(args, {"results": [c.to_json() for c in results]}, "\n".join(lines) or "No results.")
     return EXIT_OK
 
@@ -211,7 +259,11 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("model", metavar="MODEL_ID", help="e.g. openai:text-embedding-3-small")
     p.add_argument(
-        "--batch", type=int, default=None, metavar="N", help="chunks committed together (64)"
+        "--batch",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="chunks committed together (64)",
     )
     p.add_argument(
         "--allow-remote",
@@ -221,5 +273,5 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(func=cmd_reembed)
     p = sub.add_parser("search", parents=[common], help="retrieval only, no model")
     p.add_argument("query", metavar="QUERY")
-    p.add_argument("-k", type=int, default=None, help="number of results")
+    p.add_argument("-k", type=positive_int, default=None, help="number of results (1 or more)")
     p.set_defaults(func=cmd_search, read_only=True)

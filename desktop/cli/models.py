@@ -18,6 +18,7 @@ from desktop.cli.common import (
     UsageError,
     emit,
     interruptible,
+    one_line,
 )
 from desktop.core.errors import Cancelled, FinetuneError, ModelError
 from desktop.core.models.ids import LOCAL_FT_PREFIX, provider_name_problem
@@ -50,7 +51,7 @@ def cmd_list(services: Services, args: argparse.Namespace) -> int:
         missing = "" if m.available else "  [missing]"
         lines.append(f"{m.id}  ({m.kind}, {where}){missing}{_lineage_text(m.lineage)}")
     lines += [f"{name}: {reason}" for name, reason in problems.items()]
-    emit(args, data, "\n".join(lines))
+    emit(args, data, "\n".join(one_line(text) for text in lines))
     return EXIT_OK
 
 
@@ -145,7 +146,7 @@ def cmd_export(services: Services, args: argparse.Namespace) -> int:
     else:
         text = f"Wrote {path}: a LoRA adapter for {base_id}'s GGUF (llama.cpp: --lora {path.name})."
     data = {"model": args.model, "base": base_id, "merged": args.merged}
-    emit(args, {**data, ("model_file" if args.merged else "adapter"): str(path)}, text)
+    emit(args, {**data, ("model_file" if args.merged else "adapter"): str(path)}, one_line(text))
     return EXIT_OK
 
 
@@ -180,7 +181,10 @@ def cmd_download(services: Services, args: argparse.Namespace) -> int:
     # Imported on first use: it loads httpx, which takes a while.
     from desktop.core.models.downloads import download, find_entry
 
-    entry = find_entry(args.name)
+    try:
+        entry = find_entry(args.name)
+    except ModelError as exc:
+        raise UsageError(f"{exc} `folio-cli models catalog` describes them.") from exc
     line = ProgressLine(every=0.0)
 
     def progress(done: int, total: int) -> None:
@@ -210,7 +214,10 @@ def cmd_set_key(services: Services, args: argparse.Namespace) -> int:
     # Imported on first use: it loads the OpenAI SDK, which takes a while.
     from desktop.core.models.providers import provider
 
-    p = provider(args.provider, services.settings)
+    try:
+        p = provider(args.provider, services.settings)
+    except ModelError as exc:
+        raise UsageError(f"PROVIDER: {exc}") from exc
     key = sys.stdin.readline() if not sys.stdin.isatty() else getpass.getpass("API key: ")
     services.secrets.set(p.name, key, p.key_env or f"the key variable of {p.name}")
     emit(args, {"provider": p.name, "stored": True}, f"Stored the key for {p.label}.")
@@ -218,6 +225,16 @@ def cmd_set_key(services: Services, args: argparse.Namespace) -> int:
 
 
 def cmd_forget_key(services: Services, args: argparse.Namespace) -> int:
+    # Imported on first use: it loads the OpenAI SDK, which takes a while.
+    from desktop.core.models.providers import provider
+
+    # A key kept for a server no longer in the settings can still be forgotten; a name that
+    # is neither is a typo, and saying "forgot" would hide it.
+    if not services.secrets.stored(args.provider):
+        try:
+            provider(args.provider, services.settings)
+        except ModelError as exc:
+            raise UsageError(f"PROVIDER: {exc}") from exc
     services.secrets.forget(args.provider)
     emit(args, {"provider": args.provider, "stored": False}, "Forgot the stored key.")
     return EXIT_OK

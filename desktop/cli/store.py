@@ -12,6 +12,7 @@ from desktop.cli.common import (
     UsageError,
     emit,
     interruptible,
+    positive_int,
 )
 from desktop.core.tasks import Progress
 
@@ -20,10 +21,17 @@ if TYPE_CHECKING:
 
 
 def cmd_move(services: Services, args: argparse.Namespace) -> int:
-    if args.batch is not None and args.batch < 1:
-        raise UsageError("--batch must be at least 1.")
-    if args.to == "qdrant" and not args.url:
-        raise UsageError("store move --to qdrant needs --url URL.")
+    if args.to == "qdrant" and not (args.url or "").strip():
+        raise UsageError(
+            "store move --to qdrant needs --url URL (e.g. --url http://localhost:6333)."
+        )
+    # The rule the settings hold a server's address to: without a scheme, qdrant-client
+    # would report a name lookup failure, not the mistake.
+    if args.to == "qdrant" and not args.url.startswith(("http://", "https://")):
+        raise UsageError(
+            f"--url {args.url!r}: must start with http:// or https:// "
+            "(e.g. --url http://localhost:6333)."
+        )
     line = ProgressLine(every=0.0)
 
     def on_progress(p: Progress) -> None:
@@ -61,6 +69,10 @@ def add_commands(ssub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--api-key-env", help="environment variable holding its API key")
     p.add_argument("--collection", help="the server collection's name (default: folio)")
     p.add_argument(
-        "--batch", type=int, default=None, metavar="N", help="chunks committed together (256)"
+        "--batch",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="chunks committed together (256)",
     )
     p.set_defaults(func=cmd_move)

@@ -198,10 +198,10 @@ def test_personas_add_refuses_a_taken_name_with_exit_2_unless_replace(  # type: 
 def test_errors_and_exit_codes(capsys, cli_home: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     home = str(cli_home)
     assert main(["--home", home, "ingest", str(tmp_path / "nope")]) == 2
-    assert "No such file or folder" in capsys.readouterr().err
-    assert main(["--home", home, "personas", "remove", "Nobody"]) == 1
+    assert "nope: no such file or folder" in capsys.readouterr().err
+    assert main(["--home", home, "personas", "remove", "Nobody"]) == 2
     assert "No persona named 'Nobody'" in capsys.readouterr().err
-    assert main(["--home", home, "ask", "hi", "--model", "local:nothing"]) == 1
+    assert main(["--home", home, "ask", "hi", "--model", "local:nothing"]) == 2
     assert "Unknown model 'local:nothing'" in capsys.readouterr().err
     with pytest.raises(SystemExit) as usage:
         main(["--home", home, "frobnicate"])
@@ -420,3 +420,167 @@ def test_text_arguments_that_are_not_utf8_are_refused_and_paths_are_not(  # type
     (folder / "note.md").write_text("The QZ-17 valve is replaced every 41 days.", encoding="utf-8")
     assert main(["--home", str(cli_home), "ingest", str(folder)]) == 0
     capsys.readouterr()
+
+
+# Each command line names something that is not there, or gives an empty or invalid
+# argument; what the one line on stderr must name so a person can put it right.
+REFUSED = [
+    (["ask", ""], ["QUESTION is empty"]),
+    (["ask", "hi", "--chat", "0123abcd"], ["--chat", "No chat with id '0123abcd'"]),
+    (["ask", "hi", "--persona", "Nobody"], ["--persona", "'Nobody'", "personas list"]),
+    (["ask", "hi", "--model", "local:nothing"], ["--model", "'local:nothing'", "models list"]),
+    (["ask", "hi", "--model", "nowhere:gpt"], ["--model", "'nowhere'", "add-server"]),
+    (["ask", "hi", "--model", "no-colon"], ["--model", "'no-colon'", "provider:model"]),
+    (["search", " "], ["QUERY is empty"]),
+    (["reembed", "local:nothing"], ["MODEL_ID", "'local:nothing'", "local:all-MiniLM-L6-v2"]),
+    (["reembed", ""], ["MODEL_ID", "provider:model"]),
+    (["personas", "remove", "Nobody"], ["'Nobody'", "personas list"]),
+    (["personas", "add", " ", "--prompt", "x"], ["needs a name"]),
+    (["personas", "add", "Poet", "--prompt", ""], ["'Poet' needs a prompt"]),
+    (["personas", "add", "Poet", "--prompt", "x", "--temperature", "7"], ["between 0 and 2"]),
+    (["remove", ""], ["empty path"]),
+    (["models", "download", "nope"], ["'nope'", "models catalog"]),
+    (["models", "set-key", "nope"], ["PROVIDER", "'nope'", "add-server"]),
+    (["models", "forget-key", "nope"], ["PROVIDER", "'nope'", "add-server"]),
+    (["store", "move", "--to", "qdrant"], ["--url"]),
+    (["store", "move", "--to", "qdrant", "--url", "localhost:6333"], ["--url", "http://"]),
+]
+
+
+@pytest.mark.parametrize(("argv", "named"), REFUSED, ids=[" ".join(a) for a, _ in REFUSED])
+def test_an_unknown_name_or_an_empty_argument_exits_2_with_one_line_saying_which(  # type: ignore[no-untyped-def]
+    capsys, cli_home: Path, argv: list[str], named: list[str]
+) -> None:
+    assert main(["--home", str(cli_home), *argv]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("folio-cli: "), captured.err
+    for part in named:
+        assert part in lines[0]
+    assert captured.out == ""
+
+
+def test_a_refused_ask_makes_no_chat(capsys, cli_home: Path) -> None:  # type: ignore[no-untyped-def]
+    home = str(cli_home)
+    for extra in (["--persona", "Nobody"], ["--model", "local:nothing"], ["--chat", "gone"]):
+        assert main(["--home", home, "ask", "hi", "--no-retrieval", *extra]) == 2
+    capsys.readouterr()
+    services = Services(cli_home)
+    try:
+        assert services.chats.all() == []
+    finally:
+        services.close()
+
+
+COUNTS_BELOW_1 = [
+    ["search", "QZ", "-k", "0"],
+    ["reembed", "x:y", "--batch", "0"],
+    ["store", "move", "--to", "edge", "--batch", "-1"],
+]
+
+
+@pytest.mark.parametrize("option", COUNTS_BELOW_1)
+def test_a_count_below_1_is_refused_by_the_parser_with_exit_2(  # type: ignore[no-untyped-def]
+    capsys, cli_home: Path, option: list[str]
+) -> None:
+    with pytest.raises(SystemExit) as usage:
+        main(["--home", str(cli_home), *option])
+    assert usage.value.code == 2
+    assert "less than 1" in capsys.readouterr().err
+
+
+def test_a_path_that_cannot_be_looked_at_is_refused_with_the_systems_reason(  # type: ignore[no-untyped-def]
+    capsys, cli_home: Path, docs: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    (tmp_path / "ping").symlink_to(tmp_path / "pong")
+    (tmp_path / "pong").symlink_to(tmp_path / "ping")
+    (tmp_path / "dangling").symlink_to(tmp_path / "gone")
+    reasons = {
+        tmp_path / "loop": "a symlink loop",
+        tmp_path / "ping" / "inside": "a symlink loop",  # a loop on the way to the path
+        tmp_path / "dangling": f"a symlink to {tmp_path / 'gone'}, which does not exist",
+        tmp_path / "missing": "no such file or folder",
+        docs / "handbook.md" / "page": "a part of the path is a file, not a folder",
+        tmp_path / ("x" * 300): "the name is too long",
+    }
+    for path, reason in reasons.items():
+        assert main(["--home", str(cli_home), "ingest", str(docs), str(path)]) == 2
+        err = capsys.readouterr().err
+        assert len(err.splitlines()) == 1
+        assert f"Cannot add {path}: {reason}" in err, err
+        assert f"{docs}: " not in err  # only the paths that cannot be added are named
+    assert (
+        main(["--home", str(cli_home), "ingest", str(tmp_path / "loop"), str(tmp_path / "missing")])
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert "loop: a symlink loop" in err and "missing: no such file or folder" in err
+    code, status = run(capsys, "--home", str(cli_home), "status", "--json")
+    assert code == 0 and status["folders"] == []  # type: ignore[index]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may read any folder")
+def test_a_folder_the_user_may_not_read_is_refused_as_permission_denied(  # type: ignore[no-untyped-def]
+    capsys, cli_home: Path, tmp_path: Path
+) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0)
+    try:
+        assert main(["--home", str(cli_home), "ingest", str(locked)]) == 2
+        assert f"{locked}: permission denied" in capsys.readouterr().err
+        assert main(["--home", str(cli_home), "ingest", str(locked / "inner")]) == 2
+        assert f"{locked / 'inner'}: permission denied" in capsys.readouterr().err
+    finally:
+        locked.chmod(0o700)
+
+
+def test_odd_file_names_stay_one_line_in_human_output_and_exact_in_json(  # type: ignore[no-untyped-def]
+    capsys, cli_home: Path, tmp_path: Path
+) -> None:
+    home = str(cli_home)
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    newline, escape, bidi = "leave\nnotes.md", "bad\x1b[31mred.pdf", "report\u202efdp.md"
+    (folder / newline).write_text("Error code QZ-881 means the badge reader is offline.")
+    (folder / escape).write_bytes(b"%PDF-1.4 truncated")
+    (folder / bidi).write_text("The QZ-17 valve is replaced every 41 days.")
+    shown = {
+        newline: "leave\\nnotes.md",
+        escape: "bad\\x1b[31mred.pdf",
+        bidi: "report\\u202efdp.md",
+    }
+
+    def assert_shown_escaped(text: str, names: list[str]) -> None:
+        for name in names:
+            assert name not in text and shown[name] in text, text
+
+    assert main(["--home", home, "ingest", str(folder)]) == 0
+    err = capsys.readouterr().err
+    assert_shown_escaped(err, [escape])  # its failure line, and the progress lines
+    assert all(not line.startswith("notes.md") for line in err.splitlines())
+
+    code, text = run(capsys, "--home", home, "status")
+    assert code == 0 and len(text.splitlines()) == 2  # the summary, one failure  # type: ignore[union-attr]
+    assert_shown_escaped(text, [escape])  # type: ignore[arg-type]
+
+    code, text = run(capsys, "--home", home, "search", "QZ-881 badge reader", "-k", "2")
+    assert code == 0 and len(text.splitlines()) == 4  # a label and a snippet a result  # type: ignore[union-attr]
+    assert_shown_escaped(text, [newline, bidi])  # type: ignore[arg-type]
+
+    code, text = run(capsys, "--home", home, "ask", "What does QZ-881 mean?", "-k", "2")
+    sources = text.split("\nSources:\n")[1]  # type: ignore[union-attr]
+    assert code == 0 and len(sources.splitlines()) == 2
+    assert_shown_escaped(sources, [newline, bidi])
+
+    code, data = run(capsys, "--home", home, "status", "--json")
+    assert data["failures"][0]["path"] == str(folder / escape)  # type: ignore[index]
+    code, data = run(capsys, "--home", home, "search", "QZ-881 badge reader", "--json")
+    assert {r["path"] for r in data["results"]} <= {str(folder / newline), str(folder / bidi)}  # type: ignore[index]
+    assert str(folder / newline) in {r["path"] for r in data["results"]}  # type: ignore[index]
+
+    # A refusal naming such a path is one line too.
+    assert main(["--home", home, "remove", str(folder / "gone\nfile.md")]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "gone\\nfile.md" in err

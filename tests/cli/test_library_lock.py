@@ -101,6 +101,16 @@ def test_every_cli_command_is_refused_in_one_line_and_touches_nothing(
         assert _snapshot(home) == before, argv
 
 
+def test_bad_input_to_a_read_only_command_the_open_folio_answers_is_exit_2_in_one_line(
+    held,
+) -> None:  # type: ignore[no-untyped-def]
+    reply = answer(held, ["search", " ", "--json"])
+    assert reply.code == 2 and reply.stdout == ""
+    assert reply.stderr == "folio-cli: QUERY is empty: give the words to search the library for."
+    reply = answer(held, ["search", "leave", "--json"])
+    assert reply.code == 0 and json.loads(reply.stdout)["results"]
+
+
 def _cli(home: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "desktop.cli", "--home", str(home), *argv],
