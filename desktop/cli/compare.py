@@ -6,7 +6,9 @@ retrieval on and off. Each cell's answer is printed as it ends (``--json``: one 
 the end, ``{"question", "cells": [ask's fields + config, error, ttft_ms, seconds, tokens_in,
 tokens_out, cost_usd]}``). A grid with a cell that cannot run (no model, an unknown model
 or persona, a malformed spec) is refused with exit 2 before anything is asked. Exit 1 when
-a cell failed, 130 when Ctrl+C stopped them.
+a cell failed; when every cell failed, nothing is saved and stderr says why for each cell
+(exit 1, or 130 when Ctrl+C stopped them before any answer). Exit 130 when Ctrl+C stopped
+them.
 """
 
 from __future__ import annotations
@@ -64,6 +66,9 @@ def _summary(result: CellResult) -> str:
 
 def cmd_compare(services: Services, args: argparse.Namespace) -> int:
     """Answer the question with every configuration and print the cells."""
+    # Imported on first use, as the comparer is: it loads the chat service and LlamaIndex.
+    from desktop.core.evaluate.compare import NothingAnswered
+
     configs = _configs(services, args)
     if args.save_set is not None:
         services.comparer.saved.save_set(args.save_set.strip(), [c.spec() for c in configs])
@@ -85,9 +90,13 @@ def cmd_compare(services: Services, args: argparse.Namespace) -> int:
             print(f"{position + 1}/{len(configs)} {result.config.spec()}: {state}", file=sys.stderr)
 
     with interruptible("Stopping every cell…") as cancel:
-        comparison = services.comparer.run(
-            args.question, configs, top_k=args.k, on_cell=on_cell, cancel=cancel
-        )
+        try:
+            comparison = services.comparer.run(
+                args.question, configs, top_k=args.k, on_cell=on_cell, cancel=cancel
+            )
+        except NothingAnswered as exc:
+            print(str(exc), file=sys.stderr)
+            return EXIT_INTERRUPTED if cancel.cancelled else EXIT_ERROR
     if args.json:
         emit(args, comparison.to_json(), "")
     else:

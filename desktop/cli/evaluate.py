@@ -48,7 +48,7 @@ def _usage(exc: Exception) -> UsageError:
 
 def cmd_build(services: Services, args: argparse.Namespace) -> int:
     # Imported on first use: it loads LlamaIndex, which takes a while.
-    from desktop.core.evaluate.build import build_from_folder
+    from desktop.core.evaluate.build import build_from_folder, skipped_text
 
     folder = Path(args.folder)
     if not folder.is_dir():
@@ -85,31 +85,39 @@ def cmd_build(services: Services, args: argparse.Namespace) -> int:
     if report.chunks_skipped:
         text += f" ({report.chunks_skipped} chunks gave no usable question)"
     text += "; stopped, what was written is kept." if report.cancelled else "."
+    if report.duplicates:
+        text += " " + skipped_text(list(report.duplicates))
     emit(args, {"name": args.name.strip(), **report.to_json()}, text)
     return EXIT_INTERRUPTED if report.cancelled else EXIT_OK
 
 
 def cmd_import(services: Services, args: argparse.Namespace) -> int:
     # Imported on first use, as in every command here: it loads LlamaIndex.
-    from desktop.core.evaluate.build import import_jsonl
+    from desktop.core.evaluate.build import import_jsonl, skipped_text
 
     try:
-        made = import_jsonl(services.evals, args.name, Path(args.file))
+        new = import_jsonl(services.evals, args.name, Path(args.file))
     except EvaluationError as exc:
         raise _usage(exc) from exc
-    emit(args, made.to_json(), f"{made.name}: {len(made.items)} questions imported.")
+    text = f"{new.made.name}: {len(new.made.items)} questions imported."
+    if new.skipped:
+        text += " " + skipped_text(new.skipped)
+    emit(args, new.to_json(), text)
     return EXIT_OK
 
 
 def cmd_from_liked(services: Services, args: argparse.Namespace) -> int:
     # Imported on first use: it loads LlamaIndex.
-    from desktop.core.evaluate.build import from_liked
+    from desktop.core.evaluate.build import from_liked, skipped_text
 
     try:
-        made = from_liked(services.chats, services.evals, args.name)
+        new = from_liked(services.chats, services.evals, args.name)
     except EvaluationError as exc:
         raise _usage(exc) from exc
-    emit(args, made.to_json(), f"{made.name}: {len(made.items)} questions from liked answers.")
+    text = f"{new.made.name}: {len(new.made.items)} questions from liked answers."
+    if new.skipped:
+        text += " " + skipped_text(new.skipped)
+    emit(args, new.to_json(), text)
     return EXIT_OK
 
 
@@ -257,26 +265,32 @@ def runs_text(history: list[RunScores]) -> str:
         for c in history[index].configs:
             facts = figure(index, c.config, "facts", "facts")
             hits = figure(index, c.config, "hit_at_k", "hit@k")
-            lines.append(f"  {c.label}: {facts}, {hits}")
+            over = c.coverage(history[index].questions)
+            lines.append(f"  {c.label}: {facts}, {hits} over {over} questions")
     return "\n".join(lines)
 
 
 def report_text(report: Report) -> str:
-    """The report as the terminal shows it: a table, then the recommendation."""
+    """The report as the terminal shows it: a table (with the questions hit@k and MRR are
+    over), what they are over in a sentence, then the recommendation."""
+    # Imported on first use: scoring loads numpy.
+    from desktop.core.evaluate.report import hit_name
 
     def cell(value: float | None, digits: int = 2) -> str:
         return "–" if value is None else f"{value:.{digits}f}"
 
-    rows = [("configuration", "hit@k", "MRR", "facts", "style", "1st token", "$/1000")]
-    for c in report.configs:
-        s = c
+    hit = hit_name(report.k)
+    rows = [("configuration", hit, "MRR", "over", "facts", "style", "1st token", "$/1000")]
+    for s in report.configs:
         cost = "free" if s.cost_per_1000_usd == 0 else cell(s.cost_per_1000_usd)
         first = "–" if s.ttft_ms is None else f"{s.ttft_ms:,.0f} ms"
         rows.append(
-            (c.label, cell(s.hit_at_k), cell(s.mrr), cell(s.facts), cell(s.style), first, cost)
-        )
+            (s.label, cell(s.hit_at_k), cell(s.mrr), s.coverage(report.questions),
+             cell(s.facts), cell(s.style), first, cost)
+        )  # fmt: skip
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in rows]
+    lines += ["", report.coverage_note()]
     if report.style_note and report.style_note not in report.recommendation:
         lines += ["", report.style_note]
     return "\n".join([*lines, "", report.recommendation])

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from desktop.cli import main
 from desktop.core.chat.history import LIKED
 from desktop.core.errors import ChatError
 from desktop.core.evaluate.cells import CellConfig, default_grid
-from desktop.core.evaluate.compare import STOPPED, CellResult
+from desktop.core.evaluate.compare import STOPPED, CellResult, NothingAnswered
 from desktop.core.evaluate.export import to_html, to_markdown
 from desktop.core.models import local
 from desktop.core.models.local import LLMCache
@@ -155,6 +156,7 @@ def test_a_remote_cell_without_a_key_fails_in_its_place(  # type: ignore[no-unty
     remote, local_cell = library.comparer.run(QUESTION, configs).cells
     assert remote.error and remote.error.startswith("No API key for OpenAI: add one in Settings")
     assert local_cell.answer is not None and local_cell.answer.text
+    assert len(library.comparer.saved.all()) == 1  # one cell answered: the comparison is kept
 
 
 def test_a_configuration_is_written_and_read_as_the_cli_takes_it() -> None:
@@ -229,3 +231,47 @@ def test_a_remote_model_rewrites_a_follow_up_before_it_is_searched(library) -> N
     assert follow.searched.endswith("How many days of leave carry over?")
     assert len(follow.searched) > len("How many days of leave carry over?")  # a rewrite first
     assert any(c.file_name == "leave.md" for c in follow.citations)
+
+
+# Two OpenAI cells with no key and no retrieval: each fails at once, nothing leaves here.
+NO_KEY = ["openai:gpt-4o-mini,retrieval=off", "openai:gpt-4o,retrieval=off"]
+
+
+def test_a_comparison_in_which_no_cell_answered_is_not_saved_and_says_why(  # type: ignore[no-untyped-def]
+    services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    ended: list[int] = []
+    with pytest.raises(NothingAnswered) as raised:
+        services.comparer.run(
+            QUESTION,
+            [CellConfig.parse(spec) for spec in NO_KEY],
+            on_cell=lambda position, result: ended.append(position),
+        )
+    message = str(raised.value)
+    assert message.startswith("No configuration answered: cell 1 (")
+    assert "cell 2 (" in message and message.count("No API key for OpenAI") == 2
+    assert message.endswith("; nothing was saved.")
+    assert sorted(ended) == [0, 1]  # each cell was still shown as it ended
+    assert [c.error for c in raised.value.cells if c.error] and services.comparer.saved.all() == []
+
+
+def test_cli_compare_exits_1_and_saves_nothing_when_no_cell_answered(  # type: ignore[no-untyped-def]
+    make_services,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    home = tmp_path / "cli-home"
+    home.mkdir()
+    grid = [arg for spec in NO_KEY for arg in ("--config", spec)]
+    assert main(["--home", str(home), "compare", QUESTION, *grid]) == 1
+    captured = capsys.readouterr()
+    assert "No configuration answered: cell 1" in captured.err
+    assert "nothing was saved" in captured.err
+    assert "(failed: No API key for OpenAI" in captured.out  # each cell as it ended
+    assert "(comparison " not in captured.err
+    assert make_services(at=home).comparer.saved.all() == []

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from desktop.cli import main
+from desktop.cli.evaluate import report_text
 from desktop.core.chat.history import LIKED
 from desktop.core.errors import ConsentRequired, EvaluationError
 from desktop.core.evaluate.build import (
@@ -23,11 +25,11 @@ from desktop.core.evaluate.build import (
     write_jsonl,
 )
 from desktop.core.evaluate.cells import CellConfig
-from desktop.core.evaluate.report import StyleContext
+from desktop.core.evaluate.report import StyleContext, make_report
 from desktop.core.evaluate.report_html import to_html
 from desktop.core.evaluate.run import RunProgress
 from desktop.core.evaluate.scores import facts_overlap, key_words, retrieval_score
-from desktop.core.evaluate.sets import EvalItem, SetSource
+from desktop.core.evaluate.sets import EvalItem, ResultRecord, RetrievalLevel, RunRecord, SetSource
 from desktop.core.evaluate.style import StyleClassifier, train_style
 from desktop.core.library.citation import Citation
 from desktop.core.settings import Settings
@@ -190,7 +192,7 @@ def test_jsonl_reads_llamaindex_labelled_rag_fields_and_round_trips(
         + "\n",
         encoding="utf-8",
     )
-    made = import_jsonl(services.evals, "rag", source)
+    made = import_jsonl(services.evals, "rag", source).made
     assert made.source == SetSource.IMPORTED
     assert [(i.question, i.reference, i.source_text) for i in made.items] == [
         ("How many days?", "Five.", "Up to 5 days."),
@@ -198,7 +200,7 @@ def test_jsonl_reads_llamaindex_labelled_rag_fields_and_round_trips(
     ]
     again = tmp_path / "again.jsonl"
     write_jsonl(made.items, again)
-    assert read_jsonl(again)[0].source_text == "Up to 5 days."
+    assert read_jsonl(again).items[0].source_text == "Up to 5 days."
     with pytest.raises(EvaluationError, match="exists already"):
         import_jsonl(services.evals, " rag ", source)
 
@@ -211,7 +213,7 @@ def test_a_set_from_liked_answers_keeps_their_best_source(services) -> None:  # 
     source = Citation("/docs/leave.md", None, 0.9, LEAVE, "leave.md")
     answer = services.chats.add_message(chat.id, "assistant", "Five days.", citations=[source])
     services.chats.rate(answer, LIKED)
-    made = from_liked(services.chats, services.evals, "liked")
+    made = from_liked(services.chats, services.evals, "liked").made
     assert [(i.question, i.reference, i.source_path) for i in made.items] == [
         ("How much leave carries over?", "Five days.", "/docs/leave.md")
     ]
@@ -421,3 +423,147 @@ def test_a_question_the_model_cannot_take_fails_alone_and_the_run_goes_on(librar
     assert failed.item_id == huge.id and "local:default could not answer" in (failed.error or "")
     assert answered.error is None and answered.answer
     assert run.finished_at is None  # the failed answer is tried again on the next run
+
+
+def cite(path: str, text: str, page: int | None = None) -> Citation:
+    return Citation(path, page, 0.5, text, Path(path).name)
+
+
+def test_a_question_naming_only_a_file_is_scored_by_a_passage_from_that_file_and_page() -> None:
+    by_file = EvalItem("How many days?", "Five.", "/docs/leave.md")
+    assert by_file.scored_by == RetrievalLevel.FILE
+    other, leave = cite("/docs/laptops.md", LAPTOPS), cite("/docs/leave.md", "Any passage.")
+    found = retrieval_score(by_file, [other, leave, leave])
+    assert found is not None and (found.hit, found.reciprocal_rank, found.rank) == (1.0, 0.5, 2)
+    assert found.level == RetrievalLevel.FILE
+    missed = retrieval_score(by_file, [other])
+    assert missed is not None and (missed.hit, missed.rank) == (0.0, None)
+    # A page named: only a passage from that page of the file is the source.
+    paged = EvalItem("q?", "a", "/docs/guide.pdf", source_page=3)
+    page_2, page_3 = cite("/docs/guide.pdf", "x", 2), cite("/docs/guide.pdf", "y", 3)
+    assert retrieval_score(paged, [page_2, page_3]).rank == 2  # type: ignore[union-attr]
+    assert retrieval_score(paged, [page_2]).rank is None  # type: ignore[union-attr]
+    # A relative path (a set written elsewhere) matches the end of the passage's path.
+    relative = EvalItem("q?", "a", "docs/leave.md")
+    assert retrieval_score(relative, [cite("/home/ann/docs/leave.md", "t")]).rank == 1  # type: ignore[union-attr]
+    assert retrieval_score(relative, [cite("/home/ann/olddocs/leave.md", "t")]).rank is None  # type: ignore[union-attr]
+    # Nothing retrieved is a miss, not an error.
+    assert retrieval_score(by_file, []).hit == 0.0  # type: ignore[union-attr]
+    # With a passage, the passage is still what must be found, not any passage of its file.
+    by_passage = EvalItem("q?", "a", "/docs/leave.md", LEAVE)
+    assert retrieval_score(by_passage, [leave]).rank is None  # type: ignore[union-attr]
+
+
+def _coverage_report():  # type: ignore[no-untyped-def]
+    """Four questions: two with a passage, one naming only its file, one with neither; run
+    with retrieval on (top k 5) and off."""
+    specs = ["local:default,retrieval=on", "local:default,retrieval=off"]
+    run = RunRecord("r", "s", specs, 5, None, None, None, 0.0, 1.0)
+    items = [
+        EvalItem("How many days carry over?", "5 days", "/docs/leave.md", LEAVE),
+        EvalItem("When are laptops replaced?", "every four years", "/docs/laptops.md", LAPTOPS),
+        EvalItem("Where do bicycles go?", "the shed", "/docs/parking.md"),
+        EvalItem("Who has the key?", "the office manager"),
+    ]
+    given = [cite("/docs/canteen.md", CANTEEN), cite("/docs/parking.md", PARKING)]
+    results = []
+    for item, rank in zip(items, [1, None, None, None], strict=True):
+        # The file-level question's rank is not stored (a run from before file-level
+        # scoring): the report scores it from the passages the result kept.
+        results.append(
+            ResultRecord(item.id, specs[0], item.question, "x", given, rank=rank, facts=0.5)
+        )
+        results.append(ResultRecord(item.id, specs[1], item.question, "x", [], facts=0.2))
+    return make_report(run, items, results, lambda t: np.eye(len(t)), StyleContext(None, []))
+
+
+def test_the_report_says_how_many_of_the_sets_questions_hit_at_k_is_over() -> None:
+    report = _coverage_report()
+    on, off = report.configs
+    assert (on.retrieval_questions, on.retrieval_by_file) == (3, 1)
+    assert on.hit_at_k == pytest.approx(2 / 3) and on.mrr == pytest.approx((1 + 1 / 2) / 3)
+    assert (off.retrieval_questions, off.hit_at_k) == (3, 0.0)
+    note = report.coverage_note()
+    assert note.startswith("hit@5 and MRR are over 3 of the 4 questions")
+    assert "1 with only a source file" in note and "The other 1 count for facts only" in note
+    shape = report.to_json()
+    assert shape["top_k"] == 5 and shape["retrieval_coverage"] == note
+    assert [c["retrieval_questions"] for c in shape["configs"]] == [3, 3]
+    assert "hit_at_k" in shape["configs"][0]["scores"]  # the contract's fields stay
+    header, first, _ = report.to_csv().splitlines()
+    assert header.startswith("config,answered,failed,hit_at_k,mrr")
+    assert header.endswith("retrieval_questions,retrieval_by_file,questions,top_k")
+    assert first.endswith(",3,1,4,5")
+    assert "<td>3 of 4</td>" in to_html(report) and note in to_html(report)
+    terminal = report_text(report)
+    assert "hit@5" in terminal and "3 of 4" in terminal and note in terminal
+    assert "of the 3 questions with a known source" in report.recommendation
+
+
+def test_hit_at_k_is_not_measured_and_says_so_when_no_question_has_a_source() -> None:
+    specs = ["local:default,retrieval=on"]
+    run = RunRecord("r", "s", specs, None, None, None, None, 0.0, 1.0)
+    item = EvalItem("When is it cleaned?", "Every Friday.")
+    results = [ResultRecord(item.id, specs[0], item.question, "Friday.", [cite("/a.md", "t")])]
+    report = make_report(run, [item], results, lambda t: np.eye(len(t)), StyleContext(None, []))
+    assert report.configs[0].hit_at_k is None and report.configs[0].retrieval_questions == 0
+    assert "not measured: none of the 1 questions" in report.coverage_note()
+    assert "none of 1" in report_text(report)
+
+
+def test_a_jsonl_import_keeps_the_first_of_a_repeated_question_and_names_the_lines_left_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    source = tmp_path / "set.jsonl"
+    lines = [
+        {"question": "How many days carry over?", "reference": "Five."},
+        {"question": "Who approves?", "reference": "The committee.", "source_path": "leave.md",
+         "source_page": 2},
+        {"question": "  how many DAYS   carry over? ", "reference": "Ten."},
+        {"question": "Who approves?", "reference": "Someone."},
+    ]  # fmt: skip
+    source.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    assert main(["--home", str(home), "eval", "import", str(source), "--name", "s", "--json"]) == 0
+    shape = json.loads(capsys.readouterr().out)
+    assert shape["questions"] == 2 and shape["with_source_file"] == 1
+    assert [(d["line"], d["same_as_line"]) for d in shape["duplicates_skipped"]] == [(3, 1), (4, 2)]
+    assert main(["--home", str(home), "eval", "show", "s", "--json"]) == 0
+    items = json.loads(capsys.readouterr().out)["items"]
+    assert [(i["reference"], i["source_page"]) for i in items] == [("Five.", None),
+                                                                 ("The committee.", 2)]  # fmt: skip
+    assert main(["--home", str(home), "eval", "import", str(source), "--name", "t"]) == 0
+    said = capsys.readouterr().out
+    assert "t: 2 questions imported." in said
+    assert "2 repeated questions left out" in said and "line 3 (same as line 1)" in said
+
+
+def test_a_question_liked_twice_is_kept_once_and_named(services) -> None:  # type: ignore[no-untyped-def]
+    for answer_text in ("Five days.", "Up to five."):
+        chat = services.chats.create("Leave?")
+        services.chats.add_message(chat.id, "user", "How much leave carries over?")
+        source = Citation("/docs/leave.pdf", 4, 0.9, LEAVE, "leave.pdf")
+        answer = services.chats.add_message(chat.id, "assistant", answer_text, citations=[source])
+        services.chats.rate(answer, LIKED)
+    new = from_liked(services.chats, services.evals, "liked")
+    assert [(i.reference, i.source_page) for i in new.made.items] == [("Five days.", 4)]
+    assert [(s.question, s.same_as_question) for s in new.skipped] == [
+        ("How much leave carries over?", 1)
+    ]
+    assert new.to_json()["duplicates_skipped"][0]["same_as_question"] == 1
+
+
+def test_a_set_refuses_a_repeated_question_naming_the_row_it_repeats(services) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(EvaluationError, match="Question 2 of 'dup' repeats question 1"):
+        services.evals.create(
+            "dup", SetSource.MANUAL, [EvalItem("One?", "1"), EvalItem("ONE? ", "2")]
+        )
+    assert not services.evals.exists("dup")
+    services.evals.create("s", SetSource.MANUAL, [EvalItem("One?", "1"), EvalItem("Two?", "2")])
+    items = services.evals.get("s").items
+    with pytest.raises(EvaluationError, match=r"Row 3 of 's' asks the same question as row 1"):
+        services.evals.save_items("s", [*items, EvalItem(" one? ", "again")])
+    with pytest.raises(EvaluationError, match="repeats question 2 of 's'"):
+        services.evals.append("s", [EvalItem("two?", "again")])
+    assert [i.question for i in services.evals.get("s").items] == ["One?", "Two?"]

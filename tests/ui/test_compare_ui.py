@@ -92,3 +92,29 @@ def test_a_two_cell_grid_streams_saves_reopens_and_exports(  # type: ignore[no-u
     assert "1. leave.md" in text
     assert window.export(tmp_path / "leave.html")
     assert "<section>" in (tmp_path / "leave.html").read_text(encoding="utf-8")
+
+
+def test_a_run_in_which_no_cell_answered_says_so_and_lists_nothing(  # type: ignore[no-untyped-def]
+    qtbot, make_services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    compare = CompareWindow(make_services())
+    qtbot.addWidget(compare)
+    try:
+        compare.set_configs(
+            [
+                CellConfig("openai:gpt-4o-mini", retrieval=False),
+                CellConfig("openai:gpt-4o", retrieval=False),
+            ]
+        )
+        compare.question.setText(QUESTION)
+        assert compare.run() is not None
+        qtbot.waitUntil(lambda: compare.job is None, timeout=30_000)
+        text = compare.message.text()
+        assert text.startswith("No configuration answered: cell 1") and "nothing was saved" in text
+        assert compare.history.count() == 0 and not compare.export_button.isEnabled()
+        assert compare.shown is None
+    finally:
+        compare.close()
+        wait_for_jobs()

@@ -9,13 +9,17 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from desktop.core.evaluate.report import StyleContext, make_report
 from desktop.core.evaluate.scores import DEFINITIONS
+from desktop.core.evaluate.sets import EvalItem, ResultRecord, RunRecord
+from desktop.core.library.citation import Citation
 from desktop.core.settings import Settings
 from desktop.services import Services
 from desktop.ui.evaluate.build_dialog import BuildDialog
-from desktop.ui.evaluate.report_view import COLUMNS, LEADING
+from desktop.ui.evaluate.report_view import COLUMNS, COVERAGE, LEADING
 from desktop.ui.evaluate.set_table import PASSAGE, QUESTION
 from desktop.ui.evaluate.window import REPORT_TAB, EvaluateWindow
 from desktop.ui.main_window import MainWindow
@@ -279,3 +283,60 @@ def test_the_chat_menu_opens_one_evaluate_window(qtbot, make_services) -> None: 
     assert first is not None and first.isVisible()
     assert main.open_evaluate() is first
     main.close()  # stops background work, the Evaluate window's included
+
+
+def test_repeated_questions_are_named_on_import_and_refused_by_the_editor(  # type: ignore[no-untyped-def]
+    qtbot, make_services, tmp_path: Path
+) -> None:
+    window = EvaluateWindow(make_services())
+    qtbot.addWidget(window)
+    try:
+        source = tmp_path / "set.jsonl"
+        lines = [("Where is the garage?", "In the basement."), ("How many racks?", "40."),
+                 ("where is the  GARAGE?", "Downstairs.")]  # fmt: skip
+        source.write_text(
+            "".join(json.dumps({"question": q, "reference": r}) + "\n" for q, r in lines),
+            encoding="utf-8",
+        )
+        assert window.sets.import_file(source, "garage") is not None
+        said = window.sets.message.text()
+        assert "Imported 2 questions as garage." in said and "line 3 (same as line 1)" in said
+
+        editor = window.editor
+        assert editor.name == "garage" and editor.table.rowCount() == 2
+        row = editor.add_row()
+        editor.table.item(row, QUESTION).setText(" how many RACKS? ")  # type: ignore[union-attr]
+        editor.table.item(row, 1).setText("Forty.")  # type: ignore[union-attr]
+        assert not editor.save()
+        assert "Row 3 of 'garage' asks the same question as row 2" in editor.message.text()
+        assert len(window.services.evals.get("garage").items) == 2  # nothing saved
+    finally:
+        _close(window)
+
+
+def test_the_report_view_says_how_many_questions_hit_at_k_is_over(  # type: ignore[no-untyped-def]
+    qtbot, make_services
+) -> None:
+    window = EvaluateWindow(make_services())
+    qtbot.addWidget(window)
+    try:
+        items = [
+            EvalItem("When is it cleaned?", "Friday", "/d/coffee.md", "Cleaned every Friday."),
+            EvalItem("How long are books lent?", "three weeks", "/d/library.md"),
+            EvalItem("Who has the key?", "the office manager"),
+        ]
+        given = [Citation("/d/library.md", None, 0.5, "Books for three weeks.", "library.md")]
+        run = RunRecord("r", "s", [ON], 3, None, None, None, 0.0, 1.0)
+        results = [ResultRecord(i.id, ON, i.question, "x", given, facts=0.5) for i in items]
+        report = make_report(run, items, results, lambda t: np.eye(len(t)), StyleContext(None, []))
+        view = window.report
+        view.display(report)
+        row = view.rows()[0]
+        assert row[COVERAGE] == "2 of 3"
+        hit = len(LEADING) + [c.key for c in COLUMNS].index("hit_at_k")
+        assert row[hit] == "0.50"  # the file-level question is found, the passage is not
+        assert view.table.horizontalHeaderItem(hit).text() == "hit@3"  # type: ignore[union-attr]
+        assert view.coverage.text().startswith("hit@3 and MRR are over 2 of the 3 questions")
+        assert "over 2 of 3 questions" in view.chart.description()
+    finally:
+        _close(window)

@@ -26,7 +26,14 @@ from llama_index.core.schema import TextNode
 from desktop.core.chat.history import ChatStore
 from desktop.core.errors import EvaluationError
 from desktop.core.evaluate.scores import key_words
-from desktop.core.evaluate.sets import EvalItem, EvalSet, EvalStore, SetSource, check_name
+from desktop.core.evaluate.sets import (
+    EvalItem,
+    EvalSet,
+    EvalStore,
+    SetSource,
+    check_name,
+    question_key,
+)
 from desktop.core.files import write_atomically
 from desktop.core.jsonl import SURROGATE_PROBLEM, unpaired_surrogate
 from desktop.core.library.catalog import Library
@@ -75,23 +82,80 @@ class BuildProgress:
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """A question left out of a set because the set asks it already (``question_key``):
+    from a JSONL file, its ``line`` and the ``same_as_line`` that asked it first; otherwise
+    ``same_as_question``, the 1-based position of the set's question it repeats."""
+
+    question: str
+    line: int | None = None
+    same_as_line: int | None = None
+    same_as_question: int | None = None
+
+    def describe(self) -> str:
+        """'line 4 (same as line 1)', or '"Who approves?" (same as question 2)'."""
+        if self.line is not None:
+            return f"line {self.line} (same as line {self.same_as_line})"
+        return f"{self.question!r} (same as question {self.same_as_question})"
+
+    def to_json(self) -> dict[str, Any]:
+        """``{question, line, same_as_line, same_as_question}``; null where not known."""
+        return {
+            "question": self.question,
+            "line": self.line,
+            "same_as_line": self.same_as_line,
+            "same_as_question": self.same_as_question,
+        }
+
+
+def skipped_text(skipped: list[Skipped]) -> str:
+    """The repeated questions left out, in a sentence ("" for none), at most ten named."""
+    if not skipped:
+        return ""
+    shown = "; ".join(s.describe() for s in skipped[:10]) + ("; …" if len(skipped) > 10 else "")
+    many = len(skipped) != 1
+    return (
+        f"{len(skipped)} repeated question{'s' if many else ''} left out, as "
+        f"{'they ask' if many else 'it asks'} what the set asks already: {shown}."
+    )
+
+
+@dataclass(frozen=True)
+class NewSet:
+    """A set just made (``made``) and the repeated questions left out of it."""
+
+    made: EvalSet
+    skipped: list[Skipped]
+
+    def to_json(self) -> dict[str, Any]:
+        """The set's fields (``EvalSet.to_json``) and ``duplicates_skipped``: a
+        ``Skipped.to_json`` per question left out."""
+        return {**self.made.to_json(), "duplicates_skipped": [s.to_json() for s in self.skipped]}
+
+
+@dataclass(frozen=True)
 class BuildReport:
     """What one build wrote (``written``), the set's questions after it (``in_set``, more
-    when it continued a set), and how many chunks gave no usable question."""
+    when it continued a set), how many chunks gave no usable question, and the questions
+    the model wrote again (``duplicates``: left out)."""
 
     written: int
     in_set: int
     wanted: int
     chunks_skipped: int
     cancelled: bool
+    duplicates: tuple[Skipped, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
+        """questions, written, wanted, chunks_skipped, cancelled, and
+        ``duplicates_skipped`` (``Skipped.to_json`` each)."""
         return {
             "questions": self.in_set,
             "written": self.written,
             "wanted": self.wanted,
             "chunks_skipped": self.chunks_skipped,
             "cancelled": self.cancelled,
+            "duplicates_skipped": [s.to_json() for s in self.duplicates],
         }
 
 
@@ -207,7 +271,8 @@ def build_from_folder(
     name = check_name(name)
     root = str(folder.resolve())
     used: set[str] = set()
-    asked: set[str] = set()  # a question asked twice (of two chunks) is kept once
+    # A question asked twice (of two chunks) is kept once: its key and its position.
+    asked: dict[str, int] = {}
     if evals.exists(name):
         existing = evals.get(name)
         if existing.source != SetSource.GENERATED or existing.folder != root:
@@ -216,7 +281,8 @@ def build_from_folder(
                 f"{existing.folder or 'no folder'}): choose another name."
             )
         used = {item.source_text or "" for item in existing.items}
-        asked = {item.question.casefold() for item in existing.items}
+        for position, item in enumerate(existing.items, start=1):
+            asked.setdefault(question_key(item.question), position)
     chunks = _chunks(library, store, Path(root), questions)
     next_chunk = next(chunks, None)  # refuses a folder with nothing indexed, before a set exists
     created = not evals.exists(name)
@@ -224,6 +290,7 @@ def build_from_folder(
         evals.create(name, SetSource.GENERATED, folder=root, model=model_id)
     written = len(used)
     tried = skipped = 0
+    duplicates: list[Skipped] = []
     started = time.monotonic()
     made_here = 0
 
@@ -246,10 +313,14 @@ def build_from_folder(
         report(path)
         tried += 1
         triple = _triple(llm, text)
-        if triple is None or triple[0].casefold() in asked:
+        if triple is None:
             skipped += 1
             continue
-        asked.add(triple[0].casefold())
+        key = question_key(triple[0])
+        if key in asked:
+            duplicates.append(Skipped(triple[0], same_as_question=asked[key]))
+            continue
+        asked[key] = written + 1
         evals.append(name, [EvalItem(triple[0], triple[1], path, text)])
         used.add(text)
         written += 1
@@ -267,7 +338,7 @@ def build_from_folder(
                     else f"its passages are all shorter than {MIN_CHUNK_CHARS} characters."
                 )
             )
-    return BuildReport(made_here, written, questions, skipped, cancelled)
+    return BuildReport(made_here, written, questions, skipped, cancelled, tuple(duplicates))
 
 
 # Field names read from a JSONL line, first found wins: Folio's own, then LlamaIndex's
@@ -281,10 +352,20 @@ def _field(record: dict[str, Any], names: tuple[str, ...]) -> Any:
     return next((record[n] for n in names if n in record), None)
 
 
-def read_jsonl(path: Path) -> list[EvalItem]:
+@dataclass(frozen=True)
+class JsonlItems:
+    """The items read from a JSONL file, and the lines left out as repeated questions."""
+
+    items: list[EvalItem]
+    skipped: list[Skipped]
+
+
+def read_jsonl(path: Path) -> JsonlItems:
     """The items of a JSONL file: one object per line with a question and a reference
     answer, and optionally the source passage (``source_text`` and ``source_path``, or
-    ``reference_contexts``' first text). Blank lines are skipped.
+    ``reference_contexts``' first text) or only its file (``source_path``, and
+    ``source_page`` from 1). Blank lines are skipped; a line asking a question an earlier
+    line asks (``question_key``) is left out and named in ``skipped``.
 
     Raises EvaluationError naming the file and every bad line (up to ten) and what each
     needs; nothing is read from a file with a bad line.
@@ -307,6 +388,8 @@ def read_jsonl(path: Path) -> list[EvalItem]:
             f"{path} is not UTF-8 text (byte {exc.start}): save it as UTF-8 JSONL."
         ) from exc
     items: list[EvalItem] = []
+    skipped: list[Skipped] = []
+    first_line: dict[str, int] = {}  # each question's key: the line that asks it first
     problems: list[str] = []
     # Lines end at "\n" only, as JSONL's do: splitlines() would also break at U+2028 or
     # U+0085 inside a JSON string.
@@ -344,12 +427,23 @@ def read_jsonl(path: Path) -> list[EvalItem]:
         if wrong:
             problems.append(f'line {number}: "{wrong[0]}" is not text')
             continue
+        page = record.get("source_page")
+        # bool is an int to Python; "page": true is no page number.
+        if page is not None and (not isinstance(page, int) or isinstance(page, bool) or page < 1):
+            problems.append(f'line {number}: "source_page" is not a page number (1 or more)')
+            continue
+        key = question_key(question)
+        if key in first_line:
+            skipped.append(Skipped(question.strip(), number, first_line[key]))
+            continue
+        first_line[key] = number
         items.append(
             EvalItem(
                 question.strip(),
                 reference.strip(),
                 source_path or None,
                 source_text if source_text and source_text.strip() else None,
+                source_page=page,
             )
         )
     if problems:
@@ -362,13 +456,15 @@ def read_jsonl(path: Path) -> list[EvalItem]:
         raise EvaluationError(
             f"{path} holds no questions: each line needs a question and a reference."
         )
-    return items
+    return JsonlItems(items, skipped)
 
 
-def import_jsonl(evals: EvalStore, name: str, path: Path) -> EvalSet:
-    """A new set ``name`` from a JSONL file (``read_jsonl``); raises as it does, or
-    EvaluationError if the name is taken."""
-    return evals.create(name, SetSource.IMPORTED, read_jsonl(path))
+def import_jsonl(evals: EvalStore, name: str, path: Path) -> NewSet:
+    """A new set ``name`` from a JSONL file (``read_jsonl``), with the lines left out as
+    repeated questions; raises as ``read_jsonl`` does, or EvaluationError if the name is
+    taken."""
+    read = read_jsonl(path)
+    return NewSet(evals.create(name, SetSource.IMPORTED, read.items), read.skipped)
 
 
 def jsonl_text(items: list[EvalItem]) -> str:
@@ -382,14 +478,23 @@ def write_jsonl(items: list[EvalItem], path: Path) -> None:
     write_atomically(path, [jsonl_text(items)])
 
 
-def from_liked(chats: ChatStore, evals: EvalStore, name: str) -> EvalSet:
+def from_liked(chats: ChatStore, evals: EvalStore, name: str) -> NewSet:
     """A new set ``name`` from the liked answers: the question asked, the liked answer as
-    the reference, and its best-scored source as the passage (none if it had none).
+    the reference, and its best-scored source as the passage (none if it had none). A
+    question liked again (``question_key``) keeps its first liked answer; the others are
+    named in ``skipped``.
 
     Raises EvaluationError when no answer is liked, or the name is taken.
     """
-    items = []
+    items: list[EvalItem] = []
+    skipped: list[Skipped] = []
+    position: dict[str, int] = {}
     for question, answer in chats.liked():
+        key = question_key(question.content)
+        if key in position:
+            skipped.append(Skipped(question.content.strip(), same_as_question=position[key]))
+            continue
+        position[key] = len(items) + 1
         best = answer.citations[0] if answer.citations else None
         items.append(
             EvalItem(
@@ -397,10 +502,11 @@ def from_liked(chats: ChatStore, evals: EvalStore, name: str) -> EvalSet:
                 answer.content,
                 best.path if best else None,
                 best.text if best else None,
+                source_page=best.page if best else None,
             )
         )
     if not items:
         raise EvaluationError(
             "No answer is liked yet: press 👍 on answers you trust, then try again."
         )
-    return evals.create(name, SetSource.LIKED, items)
+    return NewSet(evals.create(name, SetSource.LIKED, items), skipped)

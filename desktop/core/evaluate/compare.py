@@ -29,6 +29,19 @@ from desktop.core.tasks import CancelToken
 STOPPED = "Stopped before it began."
 
 
+class NothingAnswered(ChatError):
+    """No cell of a comparison produced an answer, so it was not kept: the message names
+    each cell and why (``cells``, in grid order, carry the same)."""
+
+    def __init__(self, cells: list[CellResult]) -> None:
+        reasons = "; ".join(
+            f"cell {number} ({cell.config.label}): {cell.why_unanswered().rstrip('.')}"
+            for number, cell in enumerate(cells, start=1)
+        )
+        super().__init__(f"No configuration answered: {reasons}; nothing was saved.")
+        self.cells = cells
+
+
 @dataclass
 class CellResult:
     """One cell's answer (None if it failed: ``error`` says why) and what it took.
@@ -46,6 +59,19 @@ class CellResult:
     tokens_out: int | None = None
     cost_usd: float | None = None
     chat_id: str | None = None
+
+    @property
+    def answered(self) -> bool:
+        """Whether the cell produced an answer: some text (a stopped one's part counts)."""
+        return self.answer is not None and bool(self.answer.text.strip())
+
+    def why_unanswered(self) -> str:
+        """Why the cell has no answer: its error, else what came back instead."""
+        if self.error:
+            return self.error
+        if self.answer is not None and self.answer.interrupted:
+            return "stopped before any text"
+        return "the model replied with no text"
 
     def figures(self) -> list[tuple[str, str]]:
         """The measured figures a person reads, as (name, value) pairs, those the cell has:
@@ -172,7 +198,10 @@ class Comparer:
         ``cancel`` stops every cell (their answers so far are kept, marked interrupted).
 
         Raises ChatError for an empty question, no configurations or a cell that cannot run
-        (``check``), before anything is searched or saved.
+        (``check``), before anything is searched or saved; NothingAnswered (a ChatError)
+        when no cell produced an answer, after ``on_cell`` heard every cell: a comparison
+        with nothing to compare is removed, its cells' chats with it, rather than kept as a
+        result.
         """
         if not question.strip():
             raise ChatError("The question is empty.")
@@ -199,6 +228,9 @@ class Comparer:
             for future in futures:
                 future.result()
         cells = [shared.done[i] for i in range(len(configs))]
+        if not any(cell.answered for cell in cells):
+            self.saved.delete(record.id)
+            raise NothingAnswered(cells)
         return Comparison(record.id, record.question, record.created_at, cells, search_ms)
 
     def _cell(self, shared: _Shared, position: int, config: CellConfig) -> None:

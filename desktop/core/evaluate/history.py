@@ -18,10 +18,13 @@ from desktop.core.evaluate.sets import EvalStore, RunRecord
 
 @dataclass(frozen=True)
 class RunScores:
-    """One run and its configurations' scores, in the run's grid order."""
+    """One run and its configurations' scores, in the run's grid order; ``questions``: the
+    set's questions they are scored on (hit@k and MRR on those with a known source, each
+    configuration's ``retrieval_questions``)."""
 
     run: RunRecord
     configs: list[ConfigScores]
+    questions: int = 0
 
     def score(self, config: str, key: str) -> float | None:
         """Score ``key`` (a ``ConfigScores`` field) of configuration ``config`` (a spec) in
@@ -30,10 +33,20 @@ class RunScores:
         value = getattr(found, key, None) if found is not None else None
         return float(value) if value is not None else None
 
+    def coverage(self, config: str) -> str | None:
+        """What ``config``'s hit@k and MRR are over in this run ("12 of 20"); None when
+        the run did not have it."""
+        found = next((c for c in self.configs if c.config == config), None)
+        return found.coverage(self.questions) if found is not None else None
+
     def to_json(self) -> dict[str, Any]:
-        """The run's fields (``RunRecord.to_json``) and ``scores``: one entry per
-        configuration, ``ConfigScores.to_json``'s shape (style null)."""
-        return {**self.run.to_json(), "scores": [c.to_json() for c in self.configs]}
+        """The run's fields (``RunRecord.to_json``), ``questions``, and ``scores``: one
+        entry per configuration, ``ConfigScores.to_json``'s shape (style null)."""
+        return {
+            **self.run.to_json(),
+            "questions": self.questions,
+            "scores": [c.to_json() for c in self.configs],
+        }
 
 
 def run_history(evals: EvalStore, set_name: str) -> list[RunScores]:
@@ -47,7 +60,7 @@ def run_history(evals: EvalStore, set_name: str) -> list[RunScores]:
         configs = [
             config_scores(CellConfig.parse(spec), items, answered, results) for spec in run.configs
         ]
-        history.append(RunScores(run, configs))
+        history.append(RunScores(run, configs, len(items)))
     return history
 
 

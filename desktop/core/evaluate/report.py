@@ -15,7 +15,8 @@ import numpy as np
 
 from desktop.core.errors import DatasetError
 from desktop.core.evaluate.cells import CellConfig
-from desktop.core.evaluate.sets import EvalItem, ResultRecord, RunRecord
+from desktop.core.evaluate.scores import retrieval_score
+from desktop.core.evaluate.sets import EvalItem, ResultRecord, RetrievalLevel, RunRecord
 from desktop.core.evaluate.style import QUESTIONS_HELD_OUT, StyleModel, held_out, train_style
 from desktop.core.finetune.datasets import DatasetStore
 from desktop.core.models.ids import is_fine_tuned
@@ -34,12 +35,16 @@ class ConfigScores:
 
     Scores are 0–1 or None (not measured: no passage to find, no judge, no style model);
     times in ms and s (medians); tokens are means per question; cost in US dollars.
+    ``retrieval_questions``: the answered questions hit@k and MRR are over (those with a
+    source passage or file), ``retrieval_by_file`` of them scored by file only.
     """
 
     config: str
     label: str
     answered: int = 0
     failed: int = 0
+    retrieval_questions: int = 0
+    retrieval_by_file: int = 0
     hit_at_k: float | None = None
     mrr: float | None = None
     facts: float | None = None
@@ -57,19 +62,39 @@ class ConfigScores:
         """CLI.md's ``scores`` (hit_at_k, mrr, facts, style, ttft_ms, cost_per_1000_usd)
         and the other figures."""
         data = asdict(self)
-        for key in ("config", "label", "answered", "failed"):
+        for key in COUNTS:
             data.pop(key)
         return data
 
     def to_json(self) -> dict[str, Any]:
-        """``{config, label, answered, failed, scores}``, one of the report's ``configs``."""
+        """``{config, label, answered, failed, retrieval_questions, retrieval_by_file,
+        scores}``, one of the report's ``configs``."""
         return {
             "config": self.config,
             "label": self.label,
             "answered": self.answered,
             "failed": self.failed,
+            "retrieval_questions": self.retrieval_questions,
+            "retrieval_by_file": self.retrieval_by_file,
             "scores": self.scores_json(),
         }
+
+    def coverage(self, questions: int) -> str:
+        """What hit@k and MRR are over, for a table cell: "12 of 20", "none of 20"."""
+        if not self.retrieval_questions:
+            return f"none of {questions}"
+        return f"{self.retrieval_questions} of {questions}"
+
+
+# A ConfigScores' counts and names: beside its ``scores`` in JSON, not among them.
+COUNTS = (
+    "config", "label", "answered", "failed", "retrieval_questions", "retrieval_by_file",
+)  # fmt: skip
+
+
+def hit_name(k: int | None) -> str:
+    """hit@k with the run's k when known: "hit@5"."""
+    return f"hit@{k}" if k else "hit@k"
 
 
 @dataclass(frozen=True)
@@ -90,7 +115,9 @@ class Differing:
 
 @dataclass
 class Report:
-    """A run's report; ``complete`` False while the run has results still to make."""
+    """A run's report; ``complete`` False while the run has results still to make; ``k``
+    the passages given per question (the run's top k, else the most any answer was given;
+    None without retrieval)."""
 
     set_name: str
     run: RunRecord
@@ -102,14 +129,54 @@ class Report:
     style_accuracy: float | None = None
     style_note: str | None = None
     complete: bool = True
+    k: int | None = None
+
+    def coverage_note(self) -> str:
+        """What hit@k and MRR are over, in a sentence: "hit@5 and MRR are over 12 of the 20
+        questions: …", naming each configuration whose count differs (failed answers)."""
+        name = hit_name(self.k)
+        measured = [s for s in self.configs if s.answered]
+        if not measured:
+            return f"{name} and MRR: nothing answered yet."
+        most = max(measured, key=lambda s: s.retrieval_questions)
+        if not most.retrieval_questions:
+            return (
+                f"{name} and MRR are not measured: none of the {self.questions} questions "
+                "answered has a source passage or a source file."
+            )
+        by_file = most.retrieval_by_file
+        which = "those with a source passage" + (
+            f" and {by_file} with only a source file, a hit when a passage from that file "
+            "(and page, when named) is given"
+            if by_file
+            else ""
+        )
+        text = (
+            f"{name} and MRR are over {most.retrieval_questions} of the {self.questions} "
+            f"questions: {which}."
+        )
+        rest = self.questions - most.retrieval_questions
+        if rest:
+            text += f" The other {rest} count for facts only."
+        fewer = [s for s in measured if s.retrieval_questions != most.retrieval_questions]
+        if fewer:
+            text += (
+                " Over fewer where answers failed: "
+                + "; ".join(f"{s.label} {s.coverage(self.questions)}" for s in fewer)
+                + "."
+            )
+        return text
 
     def to_json(self) -> dict[str, Any]:
         """CLI.md's ``eval report`` shape: name, configs [{config, scores}], recommendation;
-        plus run_id, questions, complete, style_accuracy and the differing answers."""
+        plus run_id, questions, complete, style_accuracy, the differing answers, ``top_k``
+        (the k of hit@k) and ``retrieval_coverage`` (``coverage_note``)."""
         return {
             "name": self.set_name,
             "run_id": self.run.id,
             "questions": self.questions,
+            "top_k": self.k,
+            "retrieval_coverage": self.coverage_note(),
             "complete": self.complete,
             "configs": [c.to_json() for c in self.configs],
             "style_persona": self.style_persona,
@@ -120,15 +187,20 @@ class Report:
         }
 
     def to_csv(self) -> str:
-        """One row per configuration, a column per score (empty: not measured)."""
+        """One row per configuration, a column per score (empty: not measured), then what
+        hit@k and MRR are over: ``retrieval_questions`` of ``questions`` (the set's),
+        ``retrieval_by_file`` of them by file, and ``top_k``."""
         out = io.StringIO()
         columns = ["config", "answered", "failed", *ConfigScores("", "").scores_json()]
+        columns += ["retrieval_questions", "retrieval_by_file", "questions", "top_k"]
         writer = csv.DictWriter(out, columns, lineterminator="\n")
         writer.writeheader()
         for c in self.configs:
             writer.writerow(
                 {"config": c.config, "answered": c.answered, "failed": c.failed,
-                 **c.scores_json()}
+                 **c.scores_json(), "retrieval_questions": c.retrieval_questions,
+                 "retrieval_by_file": c.retrieval_by_file, "questions": self.questions,
+                 "top_k": self.k}
             )  # fmt: skip
         return out.getvalue()
 
@@ -206,10 +278,12 @@ def make_report(
             if texts:
                 probabilities = model.classifier.probability(np.array([vectors[t] for t in texts]))
                 s.style = float(probabilities.mean())
+    retrieving = {c.spec() for c in configs if c.retrieval}
+    given = max((len(r.sources) for r in answered if r.config in retrieving), default=0)
     report = Report(
         run.set_name, run, len(items), table, _differing(by_item, answered, configs, vectors),
         "", style.persona, model.accuracy if model else None, note,
-        complete=run.finished_at is not None,
+        complete=run.finished_at is not None, k=run.top_k or given or None,
     )  # fmt: skip
     report.recommendation = recommend(report, configs)
     return report
@@ -229,13 +303,19 @@ def config_scores(
     s = ConfigScores(
         spec, config.label, len(mine), sum(1 for r in results if r.config == spec and r.error)
     )
-    # Measured on the questions whose passage is known; retrieval off gives no passage: 0.
-    with_source = [r for r in mine if items[r.item_id].source_text]
+    # Measured on the questions whose source (passage or file) is known; retrieval off
+    # gives no passage: 0.
+    with_source = [r for r in mine if items[r.item_id].scored_by is not None]
+    s.retrieval_questions = len(with_source)
+    s.retrieval_by_file = sum(
+        1 for r in with_source if items[r.item_id].scored_by == RetrievalLevel.FILE
+    )
     if with_source and not config.retrieval:
         s.hit_at_k = s.mrr = 0.0
     elif with_source:
-        s.hit_at_k = sum(1 for r in with_source if r.rank is not None) / len(with_source)
-        s.mrr = sum(1 / r.rank for r in with_source if r.rank) / len(with_source)
+        ranks = [_rank(items[r.item_id], r) for r in with_source]
+        s.hit_at_k = sum(1 for rank in ranks if rank is not None) / len(with_source)
+        s.mrr = sum(1 / rank for rank in ranks if rank) / len(with_source)
     s.facts = _mean([r.facts for r in mine])
     s.correctness = _mean([r.correctness for r in mine])
     s.faithfulness = _mean([r.faithfulness for r in mine])
@@ -246,6 +326,18 @@ def config_scores(
     if mine and all(c is not None for c in costs):
         s.cost_per_1000_usd = 1000 * sum(c for c in costs if c is not None) / len(mine)
     return s
+
+
+def _rank(item: EvalItem, result: ResultRecord) -> int | None:
+    """Where the item's source came among the result's passages (1-based), None: not there.
+
+    The run stores it; a question scored by file whose result has none is scored again from
+    the passages the result kept, as runs made before file-level scoring stored no rank for
+    it."""
+    if result.rank is not None or item.scored_by != RetrievalLevel.FILE:
+        return result.rank
+    scored = retrieval_score(item, result.sources)
+    return scored.rank if scored else None
 
 
 def _embedded(texts: list[str], embed: Embed) -> dict[str, np.ndarray]:
@@ -363,10 +455,10 @@ def _retrieval_sentence(
             verb = "did not change"
         who = c.model + (f" + {c.persona}" if c.persona else "")
         found = "."
-        if s.hit_at_k is not None:
+        if s.hit_at_k is not None and s.retrieval_questions:
             found = (
-                f"; the source passage was among the passages given for {s.hit_at_k:.0%} of "
-                "the questions."
+                f"; the source was among the passages given for {s.hit_at_k:.0%} of the "
+                f"{s.retrieval_questions} questions with a known source."
             )
         return f"Retrieval on {verb} facts from {off.facts:.2f} to {s.facts:.2f} ({who}){found}"
     return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 
-from desktop.core.evaluate.report import ConfigScores, Report
+from desktop.core.evaluate.report import ConfigScores, Report, hit_name
 from desktop.core.evaluate.scores import DEFINITIONS
 from desktop.core.tasks import clock_time
 
@@ -37,11 +37,12 @@ def _cell(value: float | None, digits: int = 2) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
-def _row(s: ConfigScores) -> list[str]:
+def _row(s: ConfigScores, questions: int) -> list[str]:
     cost = s.cost_per_1000_usd
     return [
         html.escape(s.label),
         str(s.answered),
+        s.coverage(questions),
         *(_cell(getattr(s, key)) for key in CHARTED),
         _cell(s.ttft_ms, 0),
         _cell(s.seconds, 1),
@@ -74,14 +75,19 @@ def chart_svg(report: Report) -> str:
             if value is None:
                 continue
             h = max(0.0, min(1.0, value)) * height
+            over = (
+                f" over {s.coverage(report.questions)} questions"
+                if key in ("hit_at_k", "mrr")
+                else ""
+            )
             parts.append(
                 f'<rect x="{x0 + i * bar}" y="{top + height - h:.1f}" width="{bar - 2}" '
                 f'height="{h:.1f}" fill="{PALETTE[i % len(PALETTE)]}">'
-                f"<title>{html.escape(s.label)}: {value:.2f}</title></rect>"
+                f"<title>{html.escape(s.label)}: {value:.2f}{over}</title></rect>"
             )
         parts.append(
             f'<text x="{x0 + n * bar / 2:.0f}" y="{top + height + 14}" font-size="11" '
-            f'text-anchor="middle">{CHARTED[key]}</text>'
+            f'text-anchor="middle">{_heading(key, report)}</text>'
         )
     for i, s in enumerate(report.configs):
         y = legend_top + 18 * i
@@ -93,11 +99,17 @@ def chart_svg(report: Report) -> str:
     return "".join(parts)
 
 
+def _heading(key: str, report: Report) -> str:
+    """A score's column heading: hit@k with the run's k."""
+    return hit_name(report.k) if key == "hit_at_k" else CHARTED[key]
+
+
 def to_html(report: Report) -> str:
     """The whole report as one page (no scripts, no outside files)."""
     e = html.escape
     when = clock_time(report.run.started_at)
-    heads = ["configuration", "answered", *CHARTED.values()]
+    heads = ["configuration", "answered", f"{hit_name(report.k)}, MRR over"]
+    heads += [_heading(key, report) for key in CHARTED]
     heads += ["first token ms", "total s", "tokens in", "prompt tokens added", "$ / 1,000"]
     parts = [
         "<!DOCTYPE html>",
@@ -110,8 +122,10 @@ def to_html(report: Report) -> str:
         "<h2>Scores</h2><table><tr>" + "".join(f"<th>{e(h)}</th>" for h in heads) + "</tr>",
     ]
     for s in report.configs:
-        parts.append("<tr>" + "".join(f"<td>{v}</td>" for v in _row(s)) + "</tr>")
+        row = _row(s, report.questions)
+        parts.append("<tr>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>")
     parts.append("</table>")
+    parts.append(f'<p class="muted">{e(report.coverage_note())}</p>')
     if report.style_note:
         parts.append(f'<p class="muted">{e(report.style_note)}</p>')
     parts.append(chart_svg(report))

@@ -10,19 +10,23 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.llms import LLM
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from desktop.core.evaluate.sets import EvalItem
+from desktop.core.evaluate.sets import EvalItem, RetrievalLevel
 from desktop.core.library.citation import Citation
 
 DEFINITIONS = {
-    "hit_at_k": "hit@k: the share of questions whose source passage was among the k passages "
-    "given to the model (retrieval off gives none: 0).",
-    "mrr": "MRR: the mean of 1/rank of the source passage among those passages (0 when it "
-    "is not among them).",
+    "hit_at_k": "hit@k: the share of the questions with a known source whose source was among "
+    "the k passages given to the model (retrieval off gives none: 0). A source passage must "
+    "be given itself; a question naming only a source file is a hit when a passage from that "
+    "file (and that page, when one is named) is given. Questions with neither are not "
+    "counted: the report says how many of the set's questions it is over.",
+    "mrr": "MRR: over the same questions, the mean of 1/rank of the first passage that is "
+    "the source (0 when none is).",
     "facts": "facts: the share of the reference answer's key words (words and numbers, "
     "common words left out) that the answer also has; 0–1, needs no judge model.",
     "correctness": "correctness: the judge model's 1–5 grade of the answer against the "
@@ -92,6 +96,22 @@ def _squash(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).split()).casefold()
 
 
+def same_file(item: EvalItem, citation: Citation) -> bool:
+    """Whether ``citation`` comes from the item's source file, and from its page when the
+    item names one. An absolute ``source_path`` must be the passage's path; a relative one
+    (a set written on another computer, "handbook/leave.pdf") matches the end of it, whole
+    folder and file names."""
+    if not item.source_path or not citation.path:
+        return False
+    if item.source_page is not None and citation.page != item.source_page:
+        return False
+    wanted, found = PurePath(item.source_path), PurePath(citation.path)
+    if wanted.is_absolute():
+        return wanted == found
+    tail = len(wanted.parts)
+    return 0 < tail <= len(found.parts) and found.parts[-tail:] == wanted.parts
+
+
 def same_passage(item: EvalItem, citation: Citation) -> bool:
     """Whether ``citation`` is the item's source passage: the same file (when the item
     names one) and the same text, or one text holding the other (chunking settings changed
@@ -121,25 +141,51 @@ SOURCE_ID = "source"
 
 @dataclass(frozen=True)
 class RetrievalScore:
-    """hit (0 or 1) and reciprocal rank of the source passage; ``rank`` 1-based or None."""
+    """hit (0 or 1) and reciprocal rank of the item's source; ``rank`` 1-based or None."""
 
     hit: float
     reciprocal_rank: float
     rank: int | None
+    level: RetrievalLevel = RetrievalLevel.PASSAGE
+
+
+def source_id(item: EvalItem) -> str | None:
+    """The id LlamaIndex's evaluator expects for the item's source: the passage's, or for an
+    item naming only a file, the file's (and page's), shared by every passage from it."""
+    match item.scored_by:
+        case RetrievalLevel.PASSAGE:
+            return SOURCE_ID
+        case RetrievalLevel.FILE:
+            page = f"#page={item.source_page}" if item.source_page is not None else ""
+            return f"file:{item.source_path}{page}"
+    return None
 
 
 def retrieval_score(item: EvalItem, sources: Sequence[Citation]) -> RetrievalScore | None:
-    """hit@k and MRR of the item's passage among ``sources`` (k = len(sources)), computed by
+    """hit@k and MRR of the item's source among ``sources`` (k = len(sources)), computed by
     LlamaIndex's ``RetrieverEvaluator`` with its ``hit_rate`` and ``mrr`` metrics; None for
-    an item with no source passage."""
-    if not item.source_text:
+    an item with neither a source passage nor a source file.
+
+    An item with a passage is scored by it (``same_passage``). An item naming only a file
+    is scored by that file (``same_file``): every passage from it carries the file's id,
+    which is the id expected, so the evaluator's first match is the first passage from the
+    file, as hit@k and MRR at file level mean.
+    """
+    expected = source_id(item)
+    if expected is None:
         return None
+    level = RetrievalLevel.PASSAGE if expected == SOURCE_ID else RetrievalLevel.FILE
+    if not sources:
+        # Nothing was retrieved (an empty library): a miss. LlamaIndex's metrics refuse an
+        # empty list of retrieved ids rather than score it.
+        return RetrievalScore(0.0, 0.0, None, level)
     # Imported here: the evaluation package is loaded only when a run is scored.
     from llama_index.core.evaluation import RetrieverEvaluator
 
+    matches = same_passage if level == RetrievalLevel.PASSAGE else same_file
     passages = [
         NodeWithScore(
-            node=TextNode(id_=SOURCE_ID if same_passage(item, c) else f"other-{n}", text=c.text),
+            node=TextNode(id_=expected if matches(item, c) else f"other-{n}", text=c.text),
             score=c.score,
         )
         for n, c in enumerate(sources)
@@ -147,10 +193,10 @@ def retrieval_score(item: EvalItem, sources: Sequence[Citation]) -> RetrievalSco
     evaluator = RetrieverEvaluator.from_metric_names(
         ["hit_rate", "mrr"], retriever=_GivenPassages(passages)
     )
-    values = evaluator.evaluate(item.question, expected_ids=[SOURCE_ID]).metric_vals_dict
+    values = evaluator.evaluate(item.question, expected_ids=[expected]).metric_vals_dict
     ids = [p.node.node_id for p in passages]
-    rank = ids.index(SOURCE_ID) + 1 if SOURCE_ID in ids else None
-    return RetrievalScore(values["hit_rate"], values["mrr"], rank)
+    rank = ids.index(expected) + 1 if expected in ids else None
+    return RetrievalScore(values["hit_rate"], values["mrr"], rank, level)
 
 
 @dataclass(frozen=True)

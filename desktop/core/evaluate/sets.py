@@ -75,9 +75,40 @@ CREATE TABLE IF NOT EXISTS eval_results (
     PRIMARY KEY (run_id, item_id, config)
 );
 """
-MIGRATIONS: list[tuple[str, ...]] = []
+MIGRATIONS: list[tuple[str, ...]] = [
+    # 1: the page of an item's source file, for questions scored by file (no passage text).
+    ("ALTER TABLE eval_items ADD COLUMN source_page INTEGER",),
+]
 
 NAME_LIMIT = 80
+
+
+def question_key(question: str) -> str:
+    """``question`` as repeats are found: Unicode-normalised (NFKC), case-folded, every run
+    of whitespace one space, trimmed. Two questions with the same key are the same question."""
+    return " ".join(unicodedata.normalize("NFKC", question).casefold().split())
+
+
+def repeats(questions: Iterable[str]) -> list[tuple[int, int]]:
+    """(position, position of its first asking) of each question asked before in
+    ``questions``, both 0-based, in order: the later ones a set must not hold."""
+    first: dict[str, int] = {}
+    found = []
+    for position, question in enumerate(questions):
+        key = question_key(question)
+        if key in first:
+            found.append((position, first[key]))
+        else:
+            first[key] = position
+    return found
+
+
+class RetrievalLevel(StrEnum):
+    """How an item's retrieval is scored: by its source passage, or (with only a source
+    file named) by that file, and its page when one is given."""
+
+    PASSAGE = "passage"
+    FILE = "file"
 
 
 class SetSource(StrEnum):
@@ -93,9 +124,10 @@ class SetSource(StrEnum):
 class EvalItem:
     """One question of a set: the reference answer and the passage it comes from.
 
-    ``source_path``/``source_text`` are None for a question with no known passage (a liked
-    answer without sources, an imported line without them): it counts for facts, not for
-    hit@k or MRR.
+    With ``source_text``, retrieval is scored by that passage; with only ``source_path``
+    (and ``source_page``, 1-based, when known), by that file; with neither (a liked answer
+    without sources, an imported line without them), the question counts for facts, not
+    for hit@k or MRR (``scored_by`` says which).
     """
 
     question: str
@@ -103,15 +135,27 @@ class EvalItem:
     source_path: str | None = None
     source_text: str | None = None
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    source_page: int | None = None
+
+    @property
+    def scored_by(self) -> RetrievalLevel | None:
+        """How hit@k and MRR find this question's source; None: they do not count it."""
+        if self.source_text:
+            return RetrievalLevel.PASSAGE
+        if self.source_path:
+            return RetrievalLevel.FILE
+        return None
 
     def to_json(self) -> dict[str, Any]:
-        """One line of a set's JSONL: question, reference, source_path, source_text, id."""
+        """One line of a set's JSONL: question, reference, source_path, source_text, id,
+        source_page."""
         return {
             "question": self.question,
             "reference": self.reference,
             "source_path": self.source_path,
             "source_text": self.source_text,
             "id": self.id,
+            "source_page": self.source_page,
         }
 
 
@@ -134,6 +178,7 @@ class EvalSet:
             "model": self.model,
             "questions": len(self.items),
             "with_source": sum(1 for i in self.items if i.source_text),
+            "with_source_file": sum(1 for i in self.items if i.scored_by == RetrievalLevel.FILE),
         }
 
 
@@ -243,7 +288,14 @@ class EvalStore:
                     cli=f"{missing} Make one with `folio-cli eval build` or in Evaluate.",
                 )
             items = [
-                EvalItem(r["question"], r["reference"], r["source_path"], r["source_text"], r["id"])
+                EvalItem(
+                    r["question"],
+                    r["reference"],
+                    r["source_path"],
+                    r["source_text"],
+                    r["id"],
+                    r["source_page"],
+                )
                 for r in self._db.execute(
                     "SELECT * FROM eval_items WHERE set_name = ? ORDER BY position", (name,)
                 )
@@ -268,8 +320,18 @@ class EvalStore:
         folder: str | None = None,
         model: str | None = None,
     ) -> EvalSet:
-        """A new set; raises EvaluationError if the name is taken or unusable."""
+        """A new set; raises EvaluationError if the name is taken or unusable, or if
+        ``items`` ask a question twice (``question_key``), naming both positions."""
         name = check_name(name)
+        listed = list(items)
+        twice = repeats(i.question for i in listed)
+        if twice:
+            later, first = twice[0]
+            raise EvaluationError(
+                f"Question {later + 1} of {name!r} repeats question {first + 1} "
+                f"({listed[first].question!r}): a question asked twice counts twice in every "
+                "score. Leave it out."
+            )
         with transaction(self._db, self.lock) as db:
             try:
                 db.execute(
@@ -281,23 +343,39 @@ class EvalStore:
                     f"An evaluation set called {name!r} exists already: choose another name "
                     "or remove it first."
                 ) from None
-            self._insert(db, name, list(items), 0)
+            self._insert(db, name, listed, 0)
         return self.get(name)
 
     def append(self, name: str, items: Iterable[EvalItem]) -> None:
-        """Add ``items`` at the end of the set (a build commits each item as it is made)."""
+        """Add ``items`` at the end of the set (a build commits each item as it is made).
+
+        Raises EvaluationError for a question the set (or ``items``) holds already.
+        """
         name = name.strip()
+        listed = list(items)
         with transaction(self._db, self.lock) as db:
-            self.get(name)
+            held = self.get(name).items
+            # Only the new items are checked: a set kept from before repeats were refused
+            # may hold some, and can still grow.
+            questions = [i.question for i in held] + [i.question for i in listed]
+            twice = [(later, first) for later, first in repeats(questions) if later >= len(held)]
+            if twice:
+                later, first = twice[0]
+                raise EvaluationError(
+                    f"{listed[later - len(held)].question!r} repeats question {first + 1} of "
+                    f"{name!r}: a question asked twice counts twice in every score."
+                )
             end = db.execute(
                 "SELECT COALESCE(MAX(position) + 1, 0) FROM eval_items WHERE set_name = ?", (name,)
             ).fetchone()[0]
-            self._insert(db, name, list(items), int(end))
+            self._insert(db, name, listed, int(end))
 
     def save_items(self, name: str, items: list[EvalItem]) -> EvalSet:
         """Replace the set's items with ``items`` (the table editor's Save), all at once.
 
-        Raises EvaluationError naming the first row with an empty question or reference.
+        Raises EvaluationError naming the first row with an empty question or reference,
+        or the first row that asks the question of an earlier row (``question_key``) and
+        that row.
         """
         name = name.strip()
         for row, item in enumerate(items, start=1):
@@ -309,6 +387,14 @@ class EvalStore:
                 raise EvaluationError(
                     f"Row {row} of {name!r} has no reference answer: write one or remove the row."
                 )
+        twice = repeats(i.question for i in items)
+        if twice:
+            later, first = twice[0]
+            raise EvaluationError(
+                f"Row {later + 1} of {name!r} asks the same question as row {first + 1} "
+                f"({items[first].question.strip()!r}): a question asked twice counts twice in "
+                "every score. Change one of them or remove a row."
+            )
         with transaction(self._db, self.lock) as db:
             self.get(name)
             db.execute("DELETE FROM eval_items WHERE set_name = ?", (name,))
@@ -335,9 +421,19 @@ class EvalStore:
     @staticmethod
     def _insert(db: sqlite3.Connection, name: str, items: list[EvalItem], start: int) -> None:
         db.executemany(
-            "INSERT INTO eval_items VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO eval_items (set_name, id, position, question, reference, source_path, "
+            "source_text, source_page) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (name, i.id, start + n, i.question, i.reference, i.source_path, i.source_text)
+                (
+                    name,
+                    i.id,
+                    start + n,
+                    i.question,
+                    i.reference,
+                    i.source_path,
+                    i.source_text,
+                    i.source_page,
+                )
                 for n, i in enumerate(items)
             ],
         )

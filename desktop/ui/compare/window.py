@@ -254,7 +254,7 @@ class CompareWindow(QWidget):
         job = Job(work)
         job.progress.connect(lambda event: self._on_event(event, question))
         job.succeeded.connect(self._on_done)
-        job.failed.connect(lambda text: say(self.message, text, error=True))
+        job.failed.connect(self._on_failed)
         job.finished.connect(self._on_finished)
         self.job = job
         self.run_button.setEnabled(False)
@@ -285,6 +285,13 @@ class CompareWindow(QWidget):
             error=bool(failed),
         )
         self.finished.emit(comparison)
+
+    def _on_failed(self, text: str) -> None:
+        # Nothing is shown as a saved comparison: the cells keep their errors on screen,
+        # and when none answered (``NothingAnswered``) the message says nothing was saved.
+        self.shown = None
+        self.export_button.setEnabled(False)
+        say(self.message, text, error=True)
 
     def stop(self) -> None:
         """Stop every cell; what arrived is kept."""

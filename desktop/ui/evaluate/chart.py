@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from desktop.core.evaluate.report import Report
+from desktop.core.evaluate.report import ConfigScores, Report
 from desktop.core.evaluate.report_html import CHARTED, PALETTE
 from desktop.ui.qt import (
     QColor,
@@ -81,12 +81,16 @@ class ScoreChart(QWidget):
             return "No report"
         keys = self.charted()
         return "; ".join(
-            f"{s.label}: "
-            + ", ".join(
-                f"{CHARTED[k]} {getattr(s, k):.2f}" for k in keys if getattr(s, k) is not None
-            )
+            f"{s.label}: " + ", ".join(self.figure(s, k) for k in keys if getattr(s, k) is not None)
             for s in self.report.configs
         )
+
+    def figure(self, scores: ConfigScores, key: str) -> str:
+        """One bar in words: "hit@k 0.50 over 12 of 20 questions", "facts 0.61"."""
+        text = f"{CHARTED[key]} {getattr(scores, key):.2f}"
+        if key in ("hit_at_k", "mrr") and self.report is not None:
+            text += f" over {scores.coverage(self.report.questions)} questions"
+        return text
 
     def paintEvent(self, event: QPaintEvent) -> None:
         """The axis and its ticks, the bars group by group, then the legend."""
@@ -126,7 +130,7 @@ class ScoreChart(QWidget):
                 painter.fillRect(rect, colour(i))
                 # A score of 0 still gets a hover target the height of a tick mark.
                 target = rect.adjusted(0, -4, 0, 0) if height < 4 else rect
-                self.bars.append(Bar(target, f"{scores.label}: {CHARTED[key]} {value:.2f}"))
+                self.bars.append(Bar(target, f"{scores.label}: {self.figure(scores, key)}"))
             painter.setPen(text)
             painter.drawText(
                 QRectF(LEFT + g * group, bottom + 2, group, LABEL_HEIGHT),

@@ -38,6 +38,7 @@ SCORES = [
     ("ttft_ms", "first token (ms)"),
 ]
 LOWER_IS_BETTER = {"ttft_ms"}
+RETRIEVAL = {"hit_at_k", "mrr"}  # scored only on the questions with a known source
 BETTER, WORSE = QColor("#17803d"), QColor("#b3261e")
 # A change smaller than this is shown without a colour: noise, not a difference.
 SAME = 0.005
@@ -63,6 +64,10 @@ class HistoryView(QWidget):
         self.table = QTableWidget()
         self.table.setAccessibleName("Runs over time")
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.coverage = QLabel()
+        self.coverage.setAccessibleName("What hit@k and MRR are over")
+        self.coverage.setWordWrap(True)
+        self.coverage.setStyleSheet("color: gray")
         note = QLabel(
             "Each run of the set, newest first, with the chosen score for each configuration "
             "and its change since that configuration's run before. Style is in each run's "
@@ -78,6 +83,7 @@ class HistoryView(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.message)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.coverage)
 
     def load_set(self, name: str | None) -> None:
         """Show the runs of set ``name`` (nothing for None)."""
@@ -120,6 +126,22 @@ class HistoryView(QWidget):
             for column, (spec, _label) in enumerate(columns):
                 self.table.setItem(row, column, self._cell(index, spec, key))
         self.table.resizeColumnsToContents()
+        self.coverage.setText(self.coverage_text(key))
+        self.coverage.setVisible(bool(self.coverage.text()))
+
+    def coverage_text(self, key: str) -> str:
+        """For hit@k and MRR, the questions the newest run's scores are over; "" otherwise."""
+        if key not in RETRIEVAL or not self.history:
+            return ""
+        newest = self.history[-1]
+        counts = ", ".join(
+            f"{c.label} {c.coverage(newest.questions)}" for c in newest.configs if c.answered
+        )
+        return (
+            "hit@k and MRR count only the questions with a source passage or file"
+            + (f"; in the newest run: {counts}" if counts else "")
+            + ". Each cell's tooltip has its own run's count."
+        )
 
     def _cell(self, index: int, spec: str, key: str) -> QTableWidgetItem:
         value = self.history[index].score(spec, key)
@@ -138,7 +160,8 @@ class HistoryView(QWidget):
         found = next((c for c in self.history[index].configs if c.config == spec), None)
         if found is not None:
             cell.setToolTip(
-                f"{found.answered} answered, {found.failed} failed · "
+                f"{found.answered} answered, {found.failed} failed · hit@k and MRR over "
+                f"{found.coverage(self.history[index].questions)} questions · "
                 + " · ".join(
                     f"{name} {getattr(found, k):.2f}"
                     for k, name in SCORES

@@ -13,7 +13,7 @@ import html
 from dataclasses import dataclass
 from pathlib import Path
 
-from desktop.core.evaluate.report import ConfigScores, Report
+from desktop.core.evaluate.report import ConfigScores, Report, hit_name
 from desktop.core.evaluate.report_html import CHARTED, to_html
 from desktop.core.evaluate.scores import DEFINITIONS
 from desktop.core.files import write_atomically
@@ -64,7 +64,9 @@ COLUMNS = [
     Column("prompt tokens\nadded", "prompt_tokens_added", 0),
     Column("$/1,000", "cost_per_1000_usd", 2),
 ]
-LEADING = ["configuration", "answered"]  # before the score columns
+# Before the score columns; the third is what hit@k and MRR are over ("12 of 20").
+LEADING = ["configuration", "answered", "hit@k, MRR\nover"]
+COVERAGE = 2
 
 
 def figure(scores: ConfigScores, column: Column) -> str:
@@ -127,6 +129,16 @@ class ReportView(QWidget):
                 "answered: the questions this configuration answered (failed ones are in the "
                 "cell's tooltip)"
             )
+        over = self.table.horizontalHeaderItem(COVERAGE)
+        if over is not None:
+            over.setToolTip(
+                "The questions hit@k and MRR are over, of the set's: those with a source "
+                "passage, or a source file (scored by file)"
+            )
+        self.coverage = QLabel()
+        self.coverage.setAccessibleName("What hit@k and MRR are over")
+        self.coverage.setWordWrap(True)
+        self.coverage.setStyleSheet("color: gray")
         self.style_note = QLabel()
         self.style_note.setAccessibleName("Style note")
         self.style_note.setWordWrap(True)
@@ -151,6 +163,7 @@ class ReportView(QWidget):
         page.addWidget(self.heading)
         page.addWidget(self.recommendation)
         page.addWidget(self.table)
+        page.addWidget(self.coverage)
         page.addWidget(self.style_note)
         page.addWidget(below, 1)
         scroll = QScrollArea()
@@ -243,6 +256,7 @@ class ReportView(QWidget):
             self.heading.clear()
             self.recommendation.clear()
             self.style_note.clear()
+            self.coverage.clear()
             self.table.setRowCount(0)
             self.differing.clear()
             return
@@ -252,6 +266,7 @@ class ReportView(QWidget):
             + ("" if report.complete else " (not finished: these figures may change)")
         )
         self.recommendation.setText(report.recommendation)
+        self.coverage.setText(report.coverage_note())
         self.style_note.setText(report.style_note or "")
         self.style_note.setVisible(bool(report.style_note))
         self._fill_table(report)
@@ -267,12 +282,26 @@ class ReportView(QWidget):
             answered = _number(str(scores.answered))
             if scores.failed:
                 answered.setToolTip(f"{scores.failed} failed: Run again to try them again")
+            over = _number(scores.coverage(report.questions))
+            over.setToolTip(
+                f"{hit_name(report.k)} and MRR over {scores.coverage(report.questions)} "
+                f"questions ({scores.retrieval_by_file} of them by source file only)"
+            )
             self.table.setItem(row, 0, name)
             self.table.setItem(row, 1, answered)
+            self.table.setItem(row, COVERAGE, over)
             for index, column in enumerate(COLUMNS, start=len(LEADING)):
                 cell = _number(figure(scores, column))
-                cell.setToolTip(DEFINITIONS[column.key])
+                tip = DEFINITIONS[column.key]
+                if column.key in ("hit_at_k", "mrr"):
+                    tip += f" Here over {scores.coverage(report.questions)} questions."
+                cell.setToolTip(tip)
                 self.table.setItem(row, index, cell)
+        hit = self.table.horizontalHeaderItem(
+            len(LEADING) + [c.key for c in COLUMNS].index("hit_at_k")
+        )
+        if hit is not None:  # the run's k, once known
+            hit.setText(hit_name(report.k))
         # As tall as its rows and a horizontal scroll bar: the page scrolls, not the table.
         table = self.table
         height = table.horizontalHeader().sizeHint().height() + 2 * table.frameWidth()

@@ -129,14 +129,27 @@ class SetEditor(QWidget):
         question = QTableWidgetItem(item.question)
         reference = QTableWidgetItem(item.reference)
         reference.setToolTip(item.reference)
-        source = _fixed(Path(item.source_path).name if item.source_path else "")
-        source.setToolTip(item.source_path or "No source file: counts for facts, not hit@k")
-        passage = _fixed(shortened(item.source_text or ""))
-        passage.setToolTip(
-            passage_tooltip(item.source_text)
-            if item.source_text
-            else "No source passage: this question counts for facts, not for hit@k or MRR"
+        page = f", page {item.source_page}" if item.source_page is not None else ""
+        source = _fixed(Path(item.source_path).name + page if item.source_path else "")
+        source.setToolTip(
+            item.source_path + page
+            if item.source_path
+            else "No source file: counts for facts, not hit@k"
         )
+        passage = _fixed(shortened(item.source_text or ""))
+        if item.source_text:
+            passage.setToolTip(passage_tooltip(item.source_text))
+        elif item.source_path:
+            passage.setToolTip(
+                "No source passage: hit@k and MRR score this question by its source file "
+                "(a hit when a passage from that file"
+                + (" and page" if page else "")
+                + " is given)"
+            )
+        else:
+            passage.setToolTip(
+                "No source passage or file: this question counts for facts, not for hit@k or MRR"
+            )
         for column, cell in enumerate((question, reference, source, passage)):
             self.table.setItem(row, column, cell)
 
@@ -219,8 +232,8 @@ class SetEditor(QWidget):
     # -- saving -----------------------------------------------------------------------------
 
     def save(self) -> bool:
-        """Store every row at once; a row without a question or reference is named and
-        nothing is saved."""
+        """Store every row at once; a row without a question or reference, or one asking
+        the question of an earlier row (named too), is named and nothing is saved."""
         if self.name is None:
             return False
         reason = self.read_only_reason()

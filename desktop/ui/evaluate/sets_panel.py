@@ -20,6 +20,7 @@ from desktop.core.evaluate.build import (
     build_from_folder,
     from_liked,
     import_jsonl,
+    skipped_text,
     write_jsonl,
 )
 from desktop.core.evaluate.sets import EvalSet, SetSource
@@ -254,6 +255,8 @@ class SetsPanel(NamedListPanel):
                 f" {report.chunks_skipped} passage{s} gave no usable question and "
                 f"{'was' if s == '' else 'were'} skipped."
             )
+        if report.duplicates:
+            text += " " + skipped_text(list(report.duplicates))
         if report.cancelled:
             text = "Stopped: what was written is kept. " + text
         elif report.in_set < report.wanted:
@@ -284,13 +287,16 @@ class SetsPanel(NamedListPanel):
             self.import_file(Path(path), name.strip())
 
     def import_file(self, path: Path, name: str) -> EvalSet | None:
-        """A new set ``name`` from a JSONL file; every bad line is named if there is one."""
+        """A new set ``name`` from a JSONL file; every bad line is named if there is one,
+        and every line left out as a repeated question."""
         try:
-            made = import_jsonl(self.services.evals, name, path)
+            new = import_jsonl(self.services.evals, name, path)
         except FolioError as exc:
             say(self.message, error_text(exc), error=True)
             return None
-        say(self.message, f"Imported {len(made.items)} questions as {made.name}.")
+        made = new.made
+        text = f"Imported {len(made.items)} questions as {made.name}."
+        say(self.message, " ".join(filter(None, (text, skipped_text(new.skipped)))))
         self._added(made.name)
         return made
 
@@ -303,13 +309,16 @@ class SetsPanel(NamedListPanel):
             self.from_liked(name.strip())
 
     def from_liked(self, name: str) -> EvalSet | None:
-        """A new set ``name`` of the liked answers, each with its question and best source."""
+        """A new set ``name`` of the liked answers, each with its question and best source;
+        a question liked twice is kept once, and the message names the ones left out."""
         try:
-            made = from_liked(self.services.chats, self.services.evals, name)
+            new = from_liked(self.services.chats, self.services.evals, name)
         except FolioError as exc:
             say(self.message, error_text(exc), error=True)
             return None
-        say(self.message, f"Made {made.name} from {len(made.items)} liked answers.")
+        made = new.made
+        text = f"Made {made.name} from {len(made.items)} liked answers."
+        say(self.message, " ".join(filter(None, (text, skipped_text(new.skipped)))))
         self._added(made.name)
         return made
 
