@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from desktop.core.library.ingest import Ingestor
     from desktop.core.library.reembed import ReembedReport
     from desktop.core.library.search import Retriever
+    from desktop.core.models.embedding_cache import EmbeddingCache
     from desktop.core.models.local import LLMCache, LocalLlama
     from desktop.core.models.local_files import ModelInfo
     from desktop.core.models.remote import RemoteChatModel
@@ -238,6 +239,7 @@ class Services:
             if "ingestor" in self.__dict__:
                 self.__dict__.pop("ingestor").close()
             self.__dict__.pop("retriever", None)
+            self.__dict__.pop("embedding_cache", None)
             self.__dict__.update(store=reembedder.store, embed_model=model)
             self.__dict__["embed_model_name"] = model_id
         return report
@@ -343,7 +345,17 @@ class Services:
             self.embed_model_name,
             self.settings.top_k,
             self.store_label(),
+            self.embedding_cache.query,
         )
+
+    @cached_property
+    def embedding_cache(self) -> EmbeddingCache:
+        """Recent query and sentence vectors of ``embed_model``, reused across configurations
+        and regenerated answers."""
+        # Imported on first use: it loads LlamaIndex, which takes a while.
+        from desktop.core.models.embedding_cache import EmbeddingCache
+
+        return EmbeddingCache(self.embed_model)
 
     def store_label(self) -> str:
         """The store in a person's words: the Qdrant collection and URL, or Edge's folder."""
@@ -516,7 +528,7 @@ class Services:
         """The library's embedding model's vectors of ``texts``: shape (n, d), unit length."""
         import numpy as np  # imported here, as the embedding model is
 
-        vectors = np.asarray(self.embed_model.get_text_embedding_batch(texts), dtype=np.float64)
+        vectors = np.asarray(self.embedding_cache.texts(texts), dtype=np.float64)
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return np.asarray(vectors / np.where(norms == 0, 1, norms))
 

@@ -124,6 +124,8 @@ def test_switch_completes_and_the_old_model_is_refused(  # type: ignore[no-untyp
     make_services, library_home: Path, settings: Settings, embed_model, capsys
 ) -> None:
     services = make_services(settings)
+    # Searched with the old model first: its cached query vectors must not outlive it.
+    assert_search_finds_each_topic(services, TOPICS)
     counter = counting_loader(services)
     seen: list[Progress] = []
     report = services.switch_embedding_model(NEW_MODEL, seen.append, batch_size=5)

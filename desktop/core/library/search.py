@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -30,8 +31,12 @@ class Retriever:
         embed_model_name: str,
         top_k: int,
         where: str = "",
+        embed_query: Callable[[str], list[float]] | None = None,
     ) -> None:
-        """``where`` names the store in messages (e.g. its collection and URL)."""
+        """``where`` names the store in messages (e.g. its collection and URL);
+        ``embed_query`` gives a query's vector (``embed_model.get_query_embedding`` unless
+        given, e.g. through ``desktop.core.models.embedding_cache``)."""
+        self.embed_query = embed_query or embed_model.get_query_embedding
         self.where = where
         self.library = library
         self.store = store
@@ -46,7 +51,7 @@ class Retriever:
         self.library.require_embedding_model(self.embed_model_name)
         if not query.strip():
             return []
-        embedding = None if mode == "keyword" else self.embed_model.get_query_embedding(query)
+        embedding = None if mode == "keyword" else self.embed_query(query)
         result = self.store.query(
             VectorStoreQuery(
                 query_embedding=embedding,
