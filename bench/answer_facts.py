@@ -95,12 +95,13 @@ def ask(services: Services, item: dict[str, Any], variant: str) -> dict[str, Any
     """One answer of ``variant``: fact found, support found, timings, tokens."""
     chat = services.chat
     llm = services.llm(services.settings.default_model)
-    # Every variant reads its whole prompt, as a new question does: no KV cache or saved
-    # state from the variant asked just before with the same question (``--warm`` measures
-    # what the prompt cache saves between different questions).
+    # Every variant reads its whole prompt, as a new question does: no KV cache, saved
+    # state or embeddings from the variant asked just before with the same question
+    # (``--warm`` measures what the prompt cache saves between different questions).
     llm._llama.reset()
     if llm._llama.cache is not None:
         llm._llama.cache.cache_state.clear()
+    services.embedding_cache.clear()
     chat.focused_context = variant != "passages"
     # Before focused context Folio scored no sentences: the baseline pays for none.
     chat.ranker = None if variant == "passages" else services.sentence_ranker

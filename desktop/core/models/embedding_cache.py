@@ -62,6 +62,11 @@ class EmbeddingCache:
             found = [v if v is not None else computed[t] for t, v in zip(texts, found, strict=True)]
         return [v for v in found if v is not None]
 
+    def clear(self) -> None:
+        """Forget every vector (a benchmark measuring a first ask clears it before each)."""
+        with self._lock:
+            self._vectors.clear()
+
     def _get(self, keys: list[tuple[str, str]]) -> list[list[float] | None]:
         with self._lock:
             found = []
