@@ -87,6 +87,11 @@ def cmd_validate(services: Services, args: argparse.Namespace) -> int:
         report = validate_file(path, args.base, args.epochs, local)
     except FinetuneError as exc:  # the base cannot lay out examples (no chat template)
         raise UsageError(str(exc)) from exc
+    if not report.readable:
+        # Nothing was read: a count of 0 examples would say the file was checked and empty.
+        reasons = "\n".join(p.reason for p in report.errors)
+        emit(args, {**report.to_json(), "file": str(path)}, reasons)
+        return EXIT_USAGE
     cost = report.estimated_cost_usd
     if local is not None:
         price = ", free on this computer"

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from desktop.cli import main
 from desktop.core.finetune.records import Job, JobState, JobStore
 from tests.openai_ft_server import API_KEY, FineTuningServer
 
@@ -173,6 +174,95 @@ def test_an_invalid_file_exits_2_naming_its_lines(
     missing = _run(home, "finetune", "validate", str(tmp_path / "none.jsonl"), env=env)
     assert missing.returncode == 2 and "No such file" in missing.stdout
     assert server.requests == []
+
+
+def _validate(
+    capsys: pytest.CaptureFixture[str], home: Path, path: Path, *flags: str
+) -> tuple[int, str]:
+    """``finetune validate PATH FLAGS`` through the CLI's own ``main()``: (exit code, stdout)."""
+    code = main(["--home", str(home), "finetune", "validate", str(path), *flags])
+    return code, capsys.readouterr().out
+
+
+def test_validate_lists_every_problem_of_a_line_each_as_its_own_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = [json.dumps({"prompt": f"Q{i}?", "response": "A."}) for i in range(10)]
+    two = {"messages": [{"role": "bot", "content": "Q?"}, {"role": "assistant", "content": 42}]}
+    order = {
+        "messages": [{"role": "user", "content": "Q?"}, {"role": "system", "content": "Late."}]
+    }
+    path = tmp_path / "data.jsonl"
+    path.write_text("\n".join([*good, json.dumps(two), json.dumps(order)]) + "\n", "utf-8")
+
+    code, out = _validate(capsys, tmp_path / "home", path, "--json")
+    assert code == 2
+    report = json.loads(out)
+    assert report["ok"] is False and report["examples"] == 12
+    assert report["errors"] == [
+        {
+            "line": 11,
+            "reason": 'message 1 has the role "bot"; it must be "system", "user" or "assistant".',
+        },
+        {"line": 11, "reason": 'message 2\'s "content" is a number; it must be text.'},
+        {"line": 12, "reason": "message 2 is a system message: only the first message may be."},
+        {"line": 12, "reason": "no assistant message: an example needs an answer to learn from."},
+    ]
+    code, out = _validate(capsys, tmp_path / "home", path)
+    shown = out.splitlines()
+    assert code == 2 and shown[0].startswith(f"{path}: 12 examples")
+    assert [line.split(":")[0] for line in shown[1:5]] == ["line 11"] * 2 + ["line 12"] * 2
+    assert shown[-1] == "Invalid: 4 problem(s)."
+
+
+def test_validate_a_file_that_is_not_utf8_says_so_and_gives_no_count(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = [
+        json.dumps({"prompt": f"Où {i} ?", "response": "Là."}, ensure_ascii=False)
+        for i in range(12)
+    ]
+    path = tmp_path / "utf16.jsonl"
+    path.write_bytes("\n".join(lines).encode("utf-16"))
+
+    code, out = _validate(capsys, tmp_path / "home", path)
+    assert code == 2
+    assert out.startswith(f"{path} is not UTF-8 text (it starts with a UTF-16 byte-order mark")
+    assert "on line 1 at byte offset 0" in out and "Save it as UTF-8" in out
+    assert "0 examples" not in out and "problem(s)" not in out
+    code, out = _validate(capsys, tmp_path / "home", path, "--json")
+    report = json.loads(out)
+    assert code == 2 and report["ok"] is False and report["readable"] is False
+    assert {"ok", "examples", "tokens", "estimated_cost_usd", "errors"} <= report.keys()
+    [error] = report["errors"]
+    assert error["line"] == 0 and error["reason"].startswith(f"{path} is not UTF-8 text")
+
+    # Only some lines not UTF-8: those are named, the others counted.
+    mixed = tmp_path / "mixed.jsonl"
+    latin = lines[3].encode("latin-1")
+    mixed.write_bytes(b"\n".join([line.encode() for line in lines] + [latin]) + b"\n")
+    code, out = _validate(capsys, tmp_path / "home", mixed)
+    shown = out.splitlines()
+    assert code == 2 and shown[0].startswith(f"{mixed}: 12 examples")
+    assert shown[1].startswith("line 13: not UTF-8 text (byte 0xF9, at byte offset ")
+    assert "save the file as UTF-8" in shown[1]
+
+
+def test_a_local_start_counts_every_problem_and_points_to_validate_for_the_rest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    two = {"messages": [{"role": 1, "content": "Q?"}, {"role": "assistant", "content": None}]}
+    path = tmp_path / "bad.jsonl"
+    path.write_text(f"{json.dumps(two)}\n{json.dumps(two)}\n", encoding="utf-8")
+    start = ["finetune", "start", "--local", "--base", "local:default", "--dataset", str(path)]
+    assert main(["--home", str(tmp_path / "home"), *start]) == 2
+    said = capsys.readouterr().err.strip()
+    assert said.startswith(
+        f'folio-cli: {path}: 4 problem(s): line 1: message 1\'s "role" is a number; it must be '
+        '"system", "user" or "assistant"; line 1: message 2\'s "content" is null; it must be '
+        "text; line 2: "
+    )
+    assert said.endswith(f"`folio-cli finetune validate {path}` lists them all.")
 
 
 def test_cancel_a_wrong_key_and_ctrl_c_while_waiting(

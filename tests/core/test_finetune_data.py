@@ -7,6 +7,7 @@ made from them in the test's folder. Everything runs on real files and real tikt
 
 from __future__ import annotations
 
+import codecs
 import importlib.util
 import json
 import os
@@ -35,6 +36,7 @@ from desktop.core.finetune.pricing import (
     estimate_cost_usd,
 )
 from desktop.core.finetune.validate import (
+    example_problems,
     validate_examples,
     validate_file,
 )
@@ -167,7 +169,7 @@ def test_read_errors_name_the_file(tmp_path: Path) -> None:
         read_examples(missing)
     assert str(missing) in str(caught.value)
     latin = tmp_path / "latin1.jsonl"
-    latin.write_bytes(b'{"prompt": "a", "response": "b"}\n{"prompt": "caf\xe9", "response": "x"}\n')
+    latin.write_bytes(b'\n{"prompt": "caf\xe9", "response": "x"}\n')
     with pytest.raises(DatasetError) as caught:
         read_examples(latin)
     assert str(latin) in str(caught.value)
@@ -416,10 +418,12 @@ def test_chat_format_roles_and_order(tmp_path: Path) -> None:
     assert reasons[12] == ["the first assistant message comes before any user message."]
     assert reasons[13] == ["no assistant message: an example needs an answer to learn from."]
     assert reasons[14] == ["the last message must be the assistant's answer."]
-    assert reasons[15] == ['"messages" must be a non-empty list of {"role", "content"} objects.']
-    assert reasons[16] == ['message 1 (user) has no "content" (text).']
-    assert reasons[17] == ['message 2 is not an object with "role" and "content".']
-    assert reasons[18] == ['message 1 has no "role" (text).']
+    assert reasons[15] == [
+        '"messages" is empty; it must be a non-empty list of {"role": ..., "content": ...} objects.'
+    ]
+    assert reasons[16] == ['message 1 (user) has no "content": give it the message\'s text.']
+    assert reasons[17] == ['message 2 is a string; it must be an object with "role" and "content".']
+    assert reasons[18] == ['message 1 has no "role": give it "system", "user" or "assistant".']
     assert 'needs "messages", or "prompt" and "response"' in reasons[19][0]
     assert reasons[20][0].startswith('"messages" is a string')
     assert reasons[21] == ["message 1 (user) is empty.", "message 2 (assistant) is empty."]
@@ -459,7 +463,8 @@ def test_content_parts_text_and_images_as_openai_takes_them(tmp_path: Path) -> N
         12: 'message 1 (user): content part 1 is not text or an image: each part needs "type": '
         '"text" or "image_url".',
         13: 'message 1 (user): content part 1 has no "text".',
-        14: 'message 1 (user): content part 1 has no "image_url": {"url": ...}.',
+        14: 'message 1 (user): content part 1\'s "image_url" is a string; it must be an object '
+        '{"url": ...}.',
         15: "message 1 (user) is empty.",
     }
     # The text parts are counted, joined as one text; images are said to be left out.
@@ -475,6 +480,175 @@ def test_content_parts_text_and_images_as_openai_takes_them(tmp_path: Path) -> N
         "3 examples have images: their tokens depend on the images' sizes and are not in the "
         "estimate."
     ]
+
+
+def reasons_by_line(problems: list[LineProblem]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    for problem in problems:
+        found.setdefault(problem.line, []).append(problem.reason)
+    return found
+
+
+def test_every_problem_of_a_line_is_an_error_of_its_own_in_message_order(tmp_path: Path) -> None:
+    good = [{"messages": chat(f"Q{i}?", "A.").messages} for i in range(10)]
+    bad: dict[int, object] = {
+        11: {"messages": [{"role": "robot", "content": "Q?"}, {"role": "assistant"}]},
+        12: {
+            "messages": [
+                {"role": "user", "content": "Q?"},
+                {"role": "system", "content": "Late."},
+                {"role": "user", "content": "And?"},
+            ]
+        },
+        13: {
+            "messages": [
+                {"role": "assistant", "content": ""},
+                {"role": "system", "content": "Late."},
+                {"role": "user", "content": 7},
+            ]
+        },
+    }
+    path = write_lines(tmp_path / "many.jsonl", [*good, *bad.values()])
+    report = validate_file(path)
+    assert [p.line for p in report.errors] == [11, 11, 12, 12, 13, 13, 13, 13, 13]
+    found = reasons_by_line(report.errors)
+    assert found[11] == [
+        'message 1 has the role "robot"; it must be "system", "user" or "assistant".',
+        'message 2 (assistant) has no "content": give it the message\'s text.',
+    ]  # no word on the order: "robot" may be meant as the user
+    assert found[12] == [
+        "message 2 is a system message: only the first message may be.",
+        "no assistant message: an example needs an answer to learn from.",
+    ]
+    assert found[13] == [
+        "message 1 (assistant) is empty.",
+        "message 2 is a system message: only the first message may be.",
+        'message 3\'s "content" is a number; it must be text.',
+        "the first assistant message comes before any user message.",
+        "the last message must be the assistant's answer.",
+    ]
+    shown = report.to_json()["errors"]
+    assert [e["line"] for e in shown] == [p.line for p in report.errors]
+    assert all(set(e) == {"line", "reason"} for e in shown)
+
+
+def test_a_value_of_the_wrong_type_is_named_with_what_it_must_be(tmp_path: Path) -> None:
+    def one(message: object) -> dict[str, object]:
+        return {"messages": [message, {"role": "assistant", "content": "A."}]}
+
+    user = {"role": "user", "content": "Q?"}
+    bad: dict[int, object] = {
+        1: one({"role": "user", "content": 42}),
+        2: one({"role": 7, "content": "Q?"}),
+        3: one({"role": ["user"], "content": "Q?"}),
+        4: one({"role": "user", "content": {"text": "Q?"}}),
+        5: one({"role": "user", "content": None}),
+        6: one("Q?"),
+        7: one(["user", "Q?"]),
+        8: {"messages": [user, {"role": "assistant", "content": "A.", "weight": 2}]},
+        9: {"messages": [user, {"role": "assistant", "content": "A.", "weight": "1"}]},
+        10: {"messages": [user, {"role": "assistant", "content": "A.", "weight": True}]},
+        11: one({"role": "user", "content": "Q?", "name": 3}),
+        12: one({"role": "user", "content": [{"type": "text", "text": 5}]}),
+        13: one({"role": "user", "content": ["Q?"]}),
+        14: {"messages": {"role": "user", "content": "Q?"}},
+        15: {"messages": [user, {"role": "assistant", "content": "A.", "weight": 0}]},
+    }
+    path = write_lines(tmp_path / "types.jsonl", list(bad.values()))
+    found = reasons_by_line(validate_file(path).errors)
+    must_be_role = 'it must be "system", "user" or "assistant".'
+    assert found[1] == ['message 1\'s "content" is a number; it must be text.']
+    assert found[2] == [f'message 1\'s "role" is a number; {must_be_role}']
+    assert found[3] == [f'message 1\'s "role" is a list; {must_be_role}']
+    assert found[4] == ['message 1\'s "content" is an object; it must be text.']
+    assert found[5] == ['message 1\'s "content" is null; it must be text.']
+    assert found[6] == ['message 1 is a string; it must be an object with "role" and "content".']
+    assert found[7] == ['message 1 is a list; it must be an object with "role" and "content".']
+    weight = 'message 2\'s "weight" is {}; it must be 0 (context, not learned) or 1 (learned).'
+    assert found[8] == [weight.format("2")]
+    assert found[9] == [weight.format("a string")]
+    assert found[10] == [weight.format("true or false")]
+    assert found[11] == ['message 1\'s "name" is a number; it must be text.']
+    assert found[12] == ['message 1 (user): content part 1\'s "text" is a number; it must be text.']
+    assert found[13] == [
+        'message 1 (user): content part 1 is a string; it must be an object with "type": '
+        '"text" or "image_url".'
+    ]
+    assert found[14] == [
+        '"messages" is an object; it must be a list of {"role": ..., "content": ...} objects.'
+    ]
+    assert 15 not in found  # "weight": 0 keeps an answer as context, as OpenAI allows
+    # Built in memory (the editor's table), an example says the same of its messages.
+    in_memory = Example([{"role": "user", "content": 42}, {"role": "assistant", "content": "A."}])  # type: ignore[list-item]
+    assert example_problems(in_memory) == ['message 1\'s "content" is a number; it must be text.']
+    listless = Example({"role": "user"})  # type: ignore[arg-type]
+    assert example_problems(listless)[0].startswith('"messages" is an object; it must be a list')
+
+
+LATIN1 = '{"prompt": "Où est le café ?", "response": "Là."}\n'.encode("latin-1")
+
+
+def test_a_file_that_is_not_utf8_text_is_refused_saying_where_and_what_to_do(
+    tmp_path: Path,
+) -> None:
+    lines = [{"prompt": f"Q{i}?", "response": "A."} for i in range(12)]
+    text = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in lines)
+    binary = bytes(range(256)) * 8
+    files = {
+        "latin1.jsonl": (LATIN1 * 12, 1, 13, 0xF9, ""),
+        "utf16.jsonl": (text.encode("utf-16"), 1, 0, 0xFF, "UTF-16 byte-order mark"),
+        "utf16le.jsonl": (text.encode("utf-16-le"), 1, 1, 0x00, "NUL bytes"),
+        "picture.png": (binary, 1, 0, 0x00, "NUL bytes"),
+    }
+    for name, (data, line, offset, value, looks) in files.items():
+        path = tmp_path / name
+        path.write_bytes(data)
+        with pytest.raises(DatasetError) as caught:
+            read_examples(path)
+        said = str(caught.value)
+        assert said.startswith(f"{path} is not UTF-8 text"), said
+        assert f"0x{value:02X}, on line {line} at byte offset {offset}." in said, said
+        assert looks in said and "Save it as UTF-8" in said
+        report = validate_file(path)
+        assert not report.ok and not report.readable and report.estimated_cost_usd is None
+        assert report.errors == [LineProblem(0, said)] and report.warnings == []
+        assert report.to_json()["readable"] is False
+
+
+def test_a_file_with_some_lines_not_utf8_names_them_and_counts_the_rest(tmp_path: Path) -> None:
+    good = [{"prompt": f"Wie heißt Frage {i}?", "response": "Grüße."} for i in range(12)]
+    data = codecs.BOM_UTF8 + b"".join(
+        json.dumps(record, ensure_ascii=False).encode("utf-8") + b"\n" for record in good
+    )
+    first_bad = len(data) + LATIN1.index(b"\xf9")
+    data += LATIN1 + b"\n" + LATIN1  # lines 13 and 15 (14 is blank)
+    path = tmp_path / "mixed.jsonl"
+    path.write_bytes(data)
+    read = read_examples(path)
+    assert [e.line for e in read.examples] == list(range(1, 13))
+    assert read.examples[0].prompt == "Wie heißt Frage 0?"
+    assert [p.line for p in read.problems] == [13, 15]
+    assert read.problems[0].reason == (
+        f"not UTF-8 text (byte 0xF9, at byte offset {first_bad:,} of the file): save the file "
+        "as UTF-8, or retype that line's non-ASCII characters."
+    )
+    assert data[first_bad] == 0xF9 and f"offset {first_bad + len(LATIN1) + 1:,} " in (
+        read.problems[1].reason
+    )
+    report = validate_file(path)
+    assert report.readable and report.examples == 12
+    assert [p.line for p in report.errors] == [13, 15]
+
+
+def test_a_torn_last_line_cut_inside_a_character_is_left_out_of_a_dataset(
+    store: DatasetStore,
+) -> None:
+    store.create("torn", some_examples(3), source="manual")
+    train = store.get("torn").train_path
+    with train.open("ab") as file:  # a crash in the middle of "é" (0xC3 0xA9)
+        file.write(b'{"messages": [{"role": "user", "content": "caf\xc3')
+    train_examples, _ = store.load("torn")
+    assert len(train_examples) == 3
 
 
 def test_validating_examples_in_memory_uses_their_positions() -> None:

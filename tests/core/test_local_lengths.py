@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.errors import FinetuneError
+from desktop.core.errors import DatasetError, FinetuneError
 from desktop.core.finetune.examples import Example
+from desktop.core.finetune.local import lengths
 from desktop.core.finetune.local.data import tokenize
-from desktop.core.finetune.local.lengths import GgufChatTokenizer, LocalCheck
+from desktop.core.finetune.local.lengths import GgufChatTokenizer, LocalCheck, tokenized_for
 from desktop.core.finetune.validate import validate_file
 from desktop.core.models.local_files import embedded_llm_path
 
@@ -75,6 +76,32 @@ def test_validate_names_the_lines_longer_than_the_sequence_length(tmp_path: Path
     assert report.estimated_cost_usd == 0.0  # trained here
     assert any(w.line == 4 and "duplicate" in w.reason for w in report.warnings)
     assert validate_file(path, examine=LocalCheck("local:default", _base(), 512, 3)).ok
+
+
+def test_training_and_validation_examples_are_counted_with_one_reading_of_the_base(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built: list[Path] = []
+
+    class Counted(GgufChatTokenizer):
+        """The real tokenizer, noting each time the GGUF is read for one."""
+
+        def __init__(self, path: Path) -> None:
+            built.append(path)
+            super().__init__(path)
+
+    monkeypatch.setattr(lengths, "GgufChatTokenizer", Counted)
+    long = Example(
+        [{"role": "user", "content": "Go on."}, {"role": "assistant", "content": "On. " * 200}]
+    )
+    tokenized = tokenized_for(_base(), 512, "data", EXAMPLES, [EXAMPLES[0]])
+    assert [len(t.input_ids) for t in tokenized] == [
+        len(tokenize(GgufChatTokenizer(_base()), e).input_ids) for e in EXAMPLES
+    ]
+    assert built == [_base()]
+    with pytest.raises(DatasetError, match=r"^data \(validation\): 1 example\(s\) are longer"):
+        tokenized_for(_base(), 128, "data", EXAMPLES, [long])
+    assert built == [_base(), _base()]  # once for each call, not once for each file
 
 
 def test_a_base_that_is_not_a_gguf_model_is_named(tmp_path: Path) -> None:

@@ -333,6 +333,47 @@ def test_a_broken_file_lists_its_problems_by_line(qtbot, plain_services, tmp_pat
     assert (TRAIN, 8) not in found and (TRAIN, 5) in found
 
 
+def test_every_problem_of_a_line_is_listed_and_a_file_not_utf8_is_named(  # type: ignore[no-untyped-def]
+    qtbot, plain_services, tmp_path
+) -> None:
+    services = plain_services()
+    lines = [json.dumps(pair(n), ensure_ascii=False) for n in range(1, 13)]
+    two = pair(5)
+    two["messages"][1]["content"] = 42  # type: ignore[index]
+    two["messages"][2]["role"] = "bot"  # type: ignore[index]
+    lines[4] = json.dumps(two)
+    studio = open_studio(qtbot, services)
+    import_into(qtbot, studio, write_jsonl(tmp_path / "two.jsonl", lines), "two")
+
+    panel = studio.validation
+    texts = [panel.problems.item(i).text() for i in range(panel.problems.count())]
+    assert texts == [
+        'Error: line 5: message 2\'s "content" is a number; it must be text.',
+        'Error: line 5: message 3 has the role "bot"; it must be "system", "user" or "assistant".',
+    ]
+    assert panel.verdict.text() == "✗ 2 errors: fix them before training."
+
+    # A file that is not UTF-8 text at all is named, with what to do; nothing is imported.
+    latin = tmp_path / "latin.jsonl"
+    accented = [line.replace("stir", "stir à") for line in lines[:4]]
+    latin.write_bytes("\n".join(accented).encode("latin-1"))
+    studio.datasets.import_file(latin, "latin")
+    qtbot.waitUntil(lambda: studio.datasets.import_job is None, timeout=30_000)
+    message = studio.datasets.message.text()
+    assert message.startswith(f"{latin} is not UTF-8 text") and "Save it as UTF-8" in message
+    assert "on line 1 at byte offset " in message and "latin" not in studio.datasets.names()
+
+    # Only some lines not UTF-8: those are left out and named, the others imported.
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_bytes(
+        b"\n".join([line.encode("utf-8") for line in lines[5:]] + [accented[0].encode("latin-1")])
+    )
+    info, problems = import_into(qtbot, studio, mixed, "mixed")
+    assert info.train_examples + info.validation_examples == 7
+    assert [p.line for p in problems] == [8]
+    assert "line 8: not UTF-8 text (byte 0xE0" in studio.datasets.message.text()
+
+
 def test_the_example_below_the_table_is_the_highlighted_one_after_delete_and_save(  # type: ignore[no-untyped-def]
     qtbot, plain_services, tmp_path
 ) -> None:

@@ -7,8 +7,9 @@ import. Every problem found while reading names its line.
 
 from __future__ import annotations
 
+import codecs
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -109,12 +110,12 @@ def _convert(record: Any, line: int | None, system_prompt: str | None) -> tuple[
     """The example and whether it was a prompt/response pair."""
     where = f"Line {line}: " if line is not None else ""
     if not isinstance(record, dict):
-        raise DatasetError(f"{where}not a JSON object ({_kind(record)}); an example {SHAPES}.")
+        raise DatasetError(f"{where}not a JSON object ({json_kind(record)}); an example {SHAPES}.")
     if "messages" in record:
         messages = record["messages"]
         if not isinstance(messages, list):
             raise DatasetError(
-                f'{where}"messages" is {_kind(messages)}; it must be a list of '
+                f'{where}"messages" is {json_kind(messages)}; it must be a list of '
                 '{"role": ..., "content": ...} objects.'
             )
         return Example(messages, line), False
@@ -131,8 +132,8 @@ def _convert(record: Any, line: int | None, system_prompt: str | None) -> tuple[
     return Example(pair, line), True
 
 
-def _kind(value: Any) -> str:
-    """A JSON value's kind, for messages: "a list", "a string", ..."""
+def json_kind(value: Any) -> str:
+    """A JSON value's kind, for messages: "a list", "a string", "a number", ..."""
     kinds = {dict: "an object", list: "a list", str: "a string", bool: "true or false"}
     if value is None:
         return "null"
@@ -144,10 +145,11 @@ def read_examples(
 ) -> ReadResult:
     """Every example in a JSONL file; ``system_prompt`` goes first in converted pairs.
 
-    Blank lines are skipped; a line that is not an example becomes a ``LineProblem``. With
-    ``allow_partial_last_line``, a last line without its newline that is not valid JSON is
-    left out silently: that is what an append cut short by a crash leaves behind.
-    DatasetError naming the file if it cannot be read as UTF-8 text.
+    Blank lines are skipped; a line that is not an example (not JSON, not UTF-8 text, not
+    an example's shape) becomes a ``LineProblem``. With ``allow_partial_last_line``, a last
+    line without its newline that cannot be read is left out silently: that is what an
+    append cut short by a crash leaves behind. DatasetError naming the file if it cannot
+    be read, or is not UTF-8 text at all (saying where its first bad byte is).
     """
     try:
         data = path.read_bytes()
@@ -155,18 +157,17 @@ def read_examples(
         raise DatasetError(f"No such file: {path}.") from exc
     except OSError as exc:
         raise DatasetError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
-    try:
-        text = data.decode("utf-8-sig")  # a byte-order mark would otherwise break line 1
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise DatasetError(
-            f"{path} is not UTF-8 text (line {line} has a byte that is not UTF-8): "
-            "save it as UTF-8 and try again."
-        ) from exc
+    lines = _decoded_lines(data)
+    if allow_partial_last_line and isinstance(lines[-1], _BadByte):
+        lines[-1] = ""  # a torn append (the last line has no newline), as below
+    bad = [line for line in lines if isinstance(line, _BadByte)]
+    if bad and _not_text_at_all(data, lines):
+        raise DatasetError(_not_utf8_text(path, data, bad))
     result = ReadResult()
-    # Only "\n" ends a line: JSON strings may hold U+2028 and friends, which splitlines() cuts.
-    lines = text.split("\n")
     for number, raw in enumerate(lines, start=1):
+        if isinstance(raw, _BadByte):
+            result.problems.append(LineProblem(number, raw.reason()))
+            continue
         if not raw.strip():
             continue
         try:
@@ -190,6 +191,87 @@ def read_examples(
         result.examples.append(example)
         result.pairs += was_pair
     return result
+
+
+@dataclass(frozen=True)
+class _BadByte:
+    """The first byte of a line that UTF-8 text does not have: an invalid sequence, or a
+    NUL (no text file holds one; UTF-16 text and binary files are full of them)."""
+
+    line: int  # 1-based
+    offset: int  # from the start of the file, as a hex viewer counts (0-based)
+    value: int
+
+    def reason(self) -> str:
+        """What a line holding it is told, as a ``LineProblem``'s reason."""
+        return (
+            f"not UTF-8 text (byte 0x{self.value:02X}, at byte offset {self.offset:,} of the "
+            "file): save the file as UTF-8, or retype that line's non-ASCII characters."
+        )
+
+
+def _decoded_lines(data: bytes) -> list[str | _BadByte]:
+    """Each line's text, or its first bad byte.
+
+    Only "\n" ends a line: JSON strings may hold U+2028 and friends, which splitlines() cuts.
+    UTF-8 never uses the byte 0x0A inside a character, so splitting the bytes is splitting
+    the text.
+    """
+    start = len(codecs.BOM_UTF8) if data.startswith(codecs.BOM_UTF8) else 0
+    decoded: list[str | _BadByte] = []
+    for number, raw in enumerate(data[start:].split(b"\n"), start=1):
+        try:
+            text = raw.decode("utf-8")
+            at = raw.find(b"\0")
+        except UnicodeDecodeError as exc:
+            nul = raw.find(b"\0", 0, exc.start)
+            at = nul if nul >= 0 else exc.start
+        decoded.append(text if at < 0 else _BadByte(number, start + at, raw[at]))
+        start += len(raw) + 1
+    return decoded
+
+
+def _not_text_at_all(data: bytes, lines: list[str | _BadByte]) -> bool:
+    """Whether a file with bad bytes is not UTF-8 text as a whole, rather than text with a
+    few bad lines: a UTF-16 or UTF-32 byte-order mark, NUL bytes, or no line readable.
+
+    Line by line, such a file would be hundreds of "not valid JSON" errors and 0 examples.
+    """
+    readable = any(isinstance(line, str) and line.strip() for line in lines)
+    return not readable or _has_nul(lines) or _other_encoding(data) is not None
+
+
+def _has_nul(lines: Sequence[str | _BadByte]) -> bool:
+    return any(isinstance(line, _BadByte) and line.value == 0 for line in lines)
+
+
+def _other_encoding(data: bytes) -> str | None:
+    """The encoding a byte-order mark at the start of ``data`` names, if not UTF-8's."""
+    # UTF-32's little-endian mark starts with UTF-16's: it is looked for first.
+    marks = [
+        (codecs.BOM_UTF32_LE, "UTF-32"),
+        (codecs.BOM_UTF32_BE, "UTF-32"),
+        (codecs.BOM_UTF16_LE, "UTF-16"),
+        (codecs.BOM_UTF16_BE, "UTF-16"),
+    ]
+    return next((name for mark, name in marks if data.startswith(mark)), None)
+
+
+def _not_utf8_text(path: Path, data: bytes, bad: list[_BadByte]) -> str:
+    """The refusal of a file that is not UTF-8 text: which file, where its first bad byte
+    is (line and byte offset), what it looks like instead, and what to do."""
+    first, encoding = bad[0], _other_encoding(data)
+    if encoding:
+        looks = f" (it starts with a {encoding} byte-order mark: it is {encoding} text)"
+    elif _has_nul(bad):
+        looks = " (it holds NUL bytes, as UTF-16 text or a file that is not text does)"
+    else:
+        looks = ""
+    return (
+        f"{path} is not UTF-8 text{looks}: the first byte that does not belong in UTF-8 text "
+        f"is 0x{first.value:02X}, on line {first.line} at byte offset {first.offset:,}. Save "
+        "it as UTF-8 (a text editor's Save As offers the encoding) and try again."
+    )
 
 
 def write_examples(path: Path, examples: Iterable[Example]) -> None:

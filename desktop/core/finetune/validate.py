@@ -21,6 +21,7 @@ from desktop.core.finetune.examples import (
     Example,
     LineProblem,
     image_count,
+    json_kind,
     read_examples,
     text_of,
 )
@@ -35,6 +36,8 @@ from desktop.core.finetune.pricing import (
 from desktop.core.models.tokens import token_encoding
 
 FALLBACK_ENCODING = "o200k_base"  # for a base model not in the price table: OpenAI's current
+ROLE_CHOICES = '"system", "user" or "assistant"'
+MESSAGE_SHAPE = '{"role": ..., "content": ...} objects'
 NOTHING_TO_LEARN = (
     'every answer is marked "weight": 0, so there is nothing to learn from: give some '
     'assistant messages "weight": 1 (or no "weight"), then try again.'
@@ -63,6 +66,9 @@ class ValidationReport:
     warnings: list[LineProblem] = field(default_factory=list)
     tokens_per_example: list[int] = field(default_factory=list)  # in example order
     token_encoding: str = ""  # the tiktoken encoding that counted them
+    # False when the file could not be read at all (missing, not UTF-8 text): the counts
+    # are then no finding about it, and ``errors`` holds only why.
+    readable: bool = True
 
     @property
     def ok(self) -> bool:
@@ -84,6 +90,7 @@ class ValidationReport:
             "prices_as_of": PRICES_AS_OF,
             "token_encoding": self.token_encoding,
             "longest_example_tokens": max(self.tokens_per_example, default=0),
+            "readable": self.readable,
         }
 
 
@@ -172,7 +179,8 @@ def validate_file(
     epochs: int | None = None,
     examine: Examine | None = None,
 ) -> ValidationReport:
-    """Validate a JSONL file; a missing or unreadable file is an error on line 0.
+    """Validate a JSONL file; a file that cannot be read at all (missing, not UTF-8 text)
+    is an error on line 0 and a report that is not ``readable``.
 
     ``examine`` checks the examples instead of ``validate_examples`` (OpenAI's rules): local
     training passes its own (``local.lengths.LocalCheck``).
@@ -187,6 +195,7 @@ def validate_file(
         report.errors = [LineProblem(0, str(exc))]
         report.warnings = []
         report.estimated_cost_usd = None  # nothing read, nothing to estimate
+        report.readable = False
         return report
     report = examine(read.examples, read.problems)
     if read.pairs:
@@ -218,41 +227,90 @@ def duplicate_warnings(examples: list[Example]) -> list[LineProblem]:
 
 
 def example_problems(example: Example) -> list[str]:
-    """What OpenAI would reject in one example: shape, roles, order, empty content."""
+    """Everything OpenAI would reject in one example, so that its line is fixed in one go:
+    each message's shape, role and content in message order, then the order of the roles.
+    """
     messages: Any = example.messages
-    if not isinstance(messages, list) or not messages:
-        return ['"messages" must be a non-empty list of {"role", "content"} objects.']
+    if not isinstance(messages, list):
+        return [f'"messages" is {json_kind(messages)}; it must be a list of {MESSAGE_SHAPE}.']
+    if not messages:
+        return [f'"messages" is empty; it must be a non-empty list of {MESSAGE_SHAPE}.']
+    reasons: list[str] = []
+    roles: list[str | None] = []
     for number, message in enumerate(messages, start=1):
-        if not isinstance(message, dict):
-            return [f'message {number} is not an object with "role" and "content".']
-        role, content = message.get("role"), message.get("content")
-        if not isinstance(role, str):
-            return [f'message {number} has no "role" (text).']
-        if role not in ROLES:
-            allowed = ", ".join(f'"{r}"' for r in ROLES)
-            return [f'message {number} has the role "{role}"; use {allowed}.']
-        if isinstance(content, list):
-            wrong = _part_problem(content, role)
-            if wrong:
-                return [f"message {number} ({role}): {wrong}"]
-        elif not isinstance(content, str):
-            return [f'message {number} ({role}) has no "content" (text).']
-    reasons = [
-        f"message {number} ({message['role']}) is empty."
-        for number, message in enumerate(messages, start=1)
-        if not (text_of(message["content"]) or "").strip() and not image_count(message["content"])
-    ]
-    roles = [message["role"] for message in messages]
-    if "system" in roles[1:]:
-        later = roles.index("system", 1) + 1
-        reasons.append(f"message {later} is a system message: only the first message may be.")
+        reasons += _message_problems(number, message)
+        role = message.get("role") if isinstance(message, dict) else None
+        roles.append(role if role in ROLES else None)
+        if role == "system" and number > 1:
+            reasons.append(f"message {number} is a system message: only the first message may be.")
+    # A message without a known role may be meant as any of them: the order is judged once
+    # every role is known, rather than said wrong because of the unknown one.
+    if None not in roles:
+        reasons += _order_problems([role for role in roles if role is not None])
+    return reasons
+
+
+def _message_problems(number: int, message: Any) -> list[str]:
+    """What is wrong with one message by itself: its shape, role, content, weight, name."""
+    if not isinstance(message, dict):
+        return [
+            f"message {number} is {json_kind(message)}; it must be an object with "
+            '"role" and "content".'
+        ]
+    reasons = []
+    role = message.get("role")
+    if "role" not in message:
+        reasons.append(f'message {number} has no "role": give it {ROLE_CHOICES}.')
+    elif not isinstance(role, str):
+        reasons.append(
+            f'message {number}\'s "role" is {json_kind(role)}; it must be {ROLE_CHOICES}.'
+        )
+    elif role not in ROLES:
+        reasons.append(f'message {number} has the role "{role}"; it must be {ROLE_CHOICES}.')
+    known = role if role in ROLES else None
+    label = f"message {number} ({known})" if known else f"message {number}"
+    content = message.get("content")
+    if "content" not in message:
+        reasons.append(f'{label} has no "content": give it the message\'s text.')
+    elif isinstance(content, list):
+        wrong = _part_problems(content, known)
+        reasons += [f"{label}: {reason}" for reason in wrong]
+        if not wrong and not (text_of(content) or "").strip() and not image_count(content):
+            reasons.append(f"{label} is empty.")
+    elif not isinstance(content, str):
+        reasons.append(f'message {number}\'s "content" is {json_kind(content)}; it must be text.')
+    elif not content.strip():
+        reasons.append(f"{label} is empty.")
+    weight = message.get("weight", 1)
+    if isinstance(weight, bool) or weight not in (0, 1):
+        reasons.append(
+            f'message {number}\'s "weight" is {_shown(weight)}; it must be 0 (context, not '
+            "learned) or 1 (learned)."
+        )
+    if "name" in message and not isinstance(message["name"], str):
+        reasons.append(
+            f'message {number}\'s "name" is {json_kind(message["name"])}; it must be text.'
+        )
+    return reasons
+
+
+def _order_problems(roles: list[str]) -> list[str]:
+    """What is wrong with the order of an example's (known) roles."""
     if "assistant" not in roles:
-        reasons.append("no assistant message: an example needs an answer to learn from.")
-    elif "user" not in roles[: roles.index("assistant")]:
+        return ["no assistant message: an example needs an answer to learn from."]
+    reasons = []
+    if "user" not in roles[: roles.index("assistant")]:
         reasons.append("the first assistant message comes before any user message.")
-    elif roles[-1] != "assistant":
+    if roles[-1] != "assistant":
         reasons.append("the last message must be the assistant's answer.")
     return reasons
+
+
+def _shown(value: Any) -> str:
+    """A JSON value as a message says it: a number itself, another value by its kind."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return json.dumps(value)
+    return json_kind(value)
 
 
 def learns(example: Example) -> bool:
@@ -272,25 +330,54 @@ def _assistant_messages(example: Example) -> list[dict[str, Any]]:
     return [m for m in messages if isinstance(m, dict) and m.get("role") == "assistant"]
 
 
-def _part_problem(parts: list[Any], role: str) -> str | None:
-    """What is wrong with a list of content parts, if anything (OpenAI's two kinds)."""
+def _part_problems(parts: list[Any], role: str | None) -> list[str]:
+    """What is wrong with each of a message's content parts (OpenAI's two kinds)."""
+    reasons = []
     for number, part in enumerate(parts, start=1):
-        kind = part.get("type") if isinstance(part, dict) else None
+        if not isinstance(part, dict):
+            reasons.append(
+                f"content part {number} is {json_kind(part)}; it must be an object with "
+                '"type": "text" or "image_url".'
+            )
+            continue
+        kind = part.get("type")
         if kind == "text":
-            if not isinstance(part.get("text"), str):
-                return f'content part {number} has no "text".'
+            if "text" not in part:
+                reasons.append(f'content part {number} has no "text".')
+            elif not isinstance(part["text"], str):
+                reasons.append(
+                    f'content part {number}\'s "text" is {json_kind(part["text"])}; it must be '
+                    "text."
+                )
         elif kind == "image_url":
-            if role != "user":
-                return f"content part {number} is an image; only user messages may have images."
-            image = part.get("image_url")
-            if not isinstance(image, dict) or not isinstance(image.get("url"), str):
-                return f'content part {number} has no "image_url": {{"url": ...}}.'
+            if role is not None and role != "user":
+                reasons.append(
+                    f"content part {number} is an image; only user messages may have images."
+                )
+            reasons += _image_problems(number, part)
         else:
-            return (
+            reasons.append(
                 f"content part {number} is not text or an image: each part needs "
                 '"type": "text" or "image_url".'
             )
-    return None
+    return reasons
+
+
+def _image_problems(number: int, part: dict[str, Any]) -> list[str]:
+    """What is wrong with an image part's ``"image_url": {"url": ...}``."""
+    if "image_url" not in part:
+        return [f'content part {number} has no "image_url": {{"url": ...}}.']
+    image = part["image_url"]
+    if not isinstance(image, dict):
+        return [
+            f'content part {number}\'s "image_url" is {json_kind(image)}; it must be an object '
+            '{"url": ...}.'
+        ]
+    if "url" not in image:
+        return [f'content part {number}\'s "image_url" has no "url".']
+    if not isinstance(image["url"], str):
+        return [f'content part {number}\'s "url" is {json_kind(image["url"])}; it must be text.']
+    return []
 
 
 def _countable(example: Example) -> bool:

@@ -90,14 +90,24 @@ class GgufChatTokenizer:
 
 
 def tokenized_for(
-    base_path: Path, examples: Sequence[Example], max_seq_len: int, what: str
+    base_path: Path,
+    max_seq_len: int,
+    label: str,
+    train: Sequence[Example],
+    validation: Sequence[Example] = (),
 ) -> list[TokenizedExample]:
-    """``examples`` in ``base_path``'s tokens, those with an answer to learn from.
+    """``train`` in ``base_path``'s tokens, those with an answer to learn from; the
+    ``validation`` examples are checked with the same tokenizer, read from the GGUF once.
 
-    Raises DatasetError naming ``what`` and the lines longer than ``max_seq_len`` tokens
-    (``data.tokenize_all``), FinetuneError for a base that cannot lay them out.
+    Raises DatasetError naming the dataset (``label``, "``label`` (validation)" for the held
+    out examples) and the lines longer than ``max_seq_len`` tokens (``data.tokenize_all``),
+    FinetuneError for a base that cannot lay them out.
     """
-    return tokenize_all(GgufChatTokenizer(base_path), examples, max_seq_len, what)
+    tokenizer = GgufChatTokenizer(base_path)
+    tokenized = tokenize_all(tokenizer, train, max_seq_len, label)
+    if validation:
+        tokenize_all(tokenizer, validation, max_seq_len, f"{label} (validation)")
+    return tokenized
 
 
 # Fewer examples than this get a warning: OpenAI's guide to fine-tuning suggests 50 to 100

@@ -64,6 +64,18 @@ class LocalPlan:
     train_tokens: int = 0  # one epoch of the training examples, in the base model's tokens
 
 
+def _refusal(label: str, problems: list[tuple[int | None, str]]) -> DatasetError:
+    """The refusal of a dataset: how many problems it has, and the first few by line."""
+    # Each problem is a sentence of its own: its full stop would double the refusal's.
+    shown = "; ".join(
+        f"line {line}: {reason.rstrip().rstrip('.')}" for line, reason in problems[:SHOWN_PROBLEMS]
+    )
+    said = f"{label}: {len(problems)} problem(s): {shown}."
+    if len(problems) <= SHOWN_PROBLEMS:
+        return DatasetError(said)
+    return DatasetError(said, cli=f"{said} `folio-cli finetune validate {label}` lists them all.")
+
+
 def check_model_name(name: str) -> str:
     """The name itself, or FinetuneError saying what a name may hold."""
     if not _NAME.fullmatch(name):
@@ -104,8 +116,7 @@ class LocalTraining:
                 raise DatasetError(f"{path}: a training file is JSONL, named *.jsonl.")
             read = read_examples(path)
             if read.problems:
-                first = read.problems[0]
-                raise DatasetError(f"{path}, line {first.line}: {first.reason}")
+                raise _refusal(str(path), [(p.line, p.reason) for p in read.problems])
             return str(path), None, read.examples, []
         info = self.datasets.get(str(dataset))
         train, validation = self.datasets.load(info.name)
@@ -131,11 +142,7 @@ class LocalTraining:
         label, persona, train, validation = self._examples(dataset)
         bad = [(e.line, p) for e in train + validation for p in example_problems(e)]
         if bad:
-            # Each problem is a sentence of its own: its full stop would double the refusal's.
-            shown = "; ".join(
-                f"line {line}: {p.rstrip().rstrip('.')}" for line, p in bad[:SHOWN_PROBLEMS]
-            )
-            raise DatasetError(f"{label}: {len(bad)} problem(s): {shown}.")
+            raise _refusal(label, bad)
         if not train:
             raise DatasetError(f"{label} has no training examples.")
         train, validation = held_out(train, validation)
@@ -143,9 +150,7 @@ class LocalTraining:
         if not any(learns(e) for e in train):
             raise DatasetError(f"{label}: {NOTHING_TO_LEARN}")
         # Too-long lines are named now, not by the trainer after it has loaded the model.
-        tokenized = tokenized_for(base_path, train, config.max_seq_len, label)
-        if validation:
-            tokenized_for(base_path, validation, config.max_seq_len, f"{label} (validation)")
+        tokenized = tokenized_for(base_path, config.max_seq_len, label, train, validation)
         train_tokens = sum(len(t.input_ids) for t in tokenized)
         return LocalPlan(
             label, persona, base, base_path, len(train), len(validation), config, train_tokens
