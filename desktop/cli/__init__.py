@@ -32,11 +32,11 @@ from desktop.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_USAGE,
     UsageError,
-    one_line,
     refusal,
 )
 from desktop.core.errors import FolioError
 from desktop.core.library.channel import Reply, call
+from desktop.core.library.filenames import one_line
 from desktop.core.library.lock import LibraryInUseError
 
 if TYPE_CHECKING:

@@ -15,11 +15,13 @@ from desktop.cli.common import (
     allow_remote,
     emit,
     interruptible,
-    one_line,
+    known_model,
+    known_persona,
     positive_int,
 )
 from desktop.core.chat.personas import Persona
-from desktop.core.errors import ChatError, ModelError, PersonaExistsError
+from desktop.core.errors import ChatError, PersonaExistsError
+from desktop.core.library.filenames import one_line
 
 if TYPE_CHECKING:
     from desktop.services import Services
@@ -32,17 +34,9 @@ def check_ask(services: Services, args: argparse.Namespace) -> None:
     if not args.question.strip():
         raise UsageError("QUESTION is empty: give the question to ask.")
     if args.model is not None:
-        try:
-            services.check_model(args.model)
-        except ModelError as exc:
-            raise UsageError(f"--model: {exc} `folio-cli models list` shows the models.") from exc
+        known_model(services, args.model)
     if args.persona is not None:
-        try:
-            services.chats.personas.get(args.persona)
-        except ChatError as exc:
-            raise UsageError(
-                f"--persona: {exc} `folio-cli personas list` shows them; `personas add` makes one."
-            ) from exc
+        known_persona(services, args.persona)
     if args.chat is not None:
         try:
             services.chats.get(args.chat)

@@ -8,7 +8,9 @@ interrupted.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
 import signal
 import sys
 import time
@@ -17,11 +19,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from desktop.core.errors import ConsentRequired, FolioError, SettingsError
+from desktop.core.errors import ChatError, ConsentRequired, FolioError, ModelError, SettingsError
 from desktop.core.files import write_atomically
+from desktop.core.library.filenames import one_line
 from desktop.core.tasks import CancelToken
 
 if TYPE_CHECKING:
+    from desktop.core.chat.personas import Persona
+    from desktop.core.evaluate.cells import CellConfig
     from desktop.services import Services
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -29,38 +34,6 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 class UsageError(Exception):
     """Bad input on the command line: exit code 2."""
-
-
-# How a character that does not print is written in human output: the escapes Python's
-# ``repr`` uses, so a person (or a script reading the text) can tell what is there.
-_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def _escaped(char: str) -> str:
-    if char in _NAMED_ESCAPES:
-        return _NAMED_ESCAPES[char]
-    code = ord(char)
-    if 0xDC80 <= code <= 0xDCFF:  # a file-name byte that is not UTF-8 (PEP 383), as stored
-        return f"\\x{code - 0xDC00:02x}"
-    if code < 0x100:
-        return f"\\x{code:02x}"
-    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
-
-
-def one_line(text: str) -> str:
-    """``text`` as it is shown in human output: characters that do not print written as
-    escapes (``\\n``, ``\\x1b``, ``\\u202e``), so a file name holding a newline, a terminal
-    escape or a right-to-left override stays one line of the listing and reads as written.
-
-    ``str.isprintable`` is false for controls, format marks (bidirectional overrides,
-    zero-width spaces), separators other than the space, and lone surrogates (file-name
-    bytes that are not UTF-8, written ``\\xNN`` as the library stores them). A name that
-    holds a backslash itself can read like an escape, as stored names can; JSON output
-    keeps the text itself.
-    """
-    if text.isprintable():
-        return text
-    return "".join(char if char.isprintable() else _escaped(char) for char in text)
 
 
 def refusal(exc: UsageError | FolioError) -> tuple[int, str]:
@@ -72,6 +45,63 @@ def refusal(exc: UsageError | FolioError) -> tuple[int, str]:
     """
     usage = isinstance(exc, UsageError | ConsentRequired | SettingsError)
     return (EXIT_USAGE if usage else EXIT_ERROR), f"folio-cli: {one_line(str(exc))}"
+
+
+# Why a path cannot be used, by the errno ``os.stat`` gives, with what to do about it.
+_STAT_PROBLEMS = {
+    errno.ENOENT: "no such file or folder (check the spelling)",
+    errno.ELOOP: "a symlink loop, a link on the way leads back to itself (fix or remove the "
+    "link, or name the real file or folder)",
+    errno.EACCES: "permission denied (give your user read access to it and to the folders "
+    "above it)",
+    errno.ENAMETOOLONG: "the name is too long for the file system (name a shorter path)",
+    errno.ENOTDIR: "a part of the path is a file, not a folder (check the path)",
+}
+
+
+def path_problem(path: str, *, folder: bool = False) -> str | None:
+    """Why ``path`` cannot be used, as ``PATH: reason (what to do)``; None when it can be
+    looked at and read (and, with ``folder``, is a folder).
+
+    The reason is the system's own (a missing file, a symlink loop, a folder that may not be
+    entered), not a guess from ``Path.exists`` or ``Path.is_dir``, which say False for all
+    of them.
+    """
+    shown = one_line(path)
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT and os.path.islink(path):
+            target = one_line(os.readlink(path))
+            return f"{shown}: a symlink to {target}, which does not exist (fix or remove the link)"
+        reason = _STAT_PROBLEMS.get(exc.errno or 0, f"cannot be read ({exc.strerror or exc})")
+        return f"{shown}: {reason}"
+    # A folder must also be listed and entered, a file read.
+    if not os.access(path, os.R_OK | (os.X_OK if os.path.isdir(path) else 0)):
+        return f"{shown}: {_STAT_PROBLEMS[errno.EACCES]}"
+    if folder and not os.path.isdir(path):
+        return f"{shown}: a file, not a folder (name the folder that holds it)"
+    return None
+
+
+def known_model(services: Services, model_id: str, flag: str = "--model") -> None:
+    """UsageError naming ``flag`` and the command that lists the models when ``model_id``
+    cannot be used here (``Services.check_model``); nothing is loaded."""
+    try:
+        services.check_model(model_id)
+    except ModelError as exc:
+        raise UsageError(f"{flag}: {exc} `folio-cli models list` shows the models.") from exc
+
+
+def known_persona(services: Services, name: str, flag: str = "--persona") -> Persona:
+    """The persona called ``name``; UsageError naming ``flag`` and the command that lists
+    the personas when there is none."""
+    try:
+        return services.chats.personas.get(name)
+    except ChatError as exc:
+        raise UsageError(
+            f"{flag}: {exc} `folio-cli personas list` shows them; `personas add` makes one."
+        ) from exc
 
 
 def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
@@ -227,3 +257,23 @@ def grid_specs(services: Services, configs: list[str] | None, set_name: str | No
         known = ", ".join(repr(n) for n in sets) or "none yet"
         raise UsageError(f"--set: there is no comparison set {name!r} (saved sets: {known}).")
     return sets[name] + specs
+
+
+def check_cells(services: Services, configs: list[CellConfig]) -> None:
+    """UsageError naming every configuration whose model or persona is not there, and the
+    commands that list them, before anything is searched, asked or saved."""
+    problems: list[str] = []
+    lists: dict[str, None] = {}  # the listing commands to name, in order, once each
+    for config in configs:
+        try:
+            services.check_model(config.model)
+            if config.persona:
+                services.chats.personas.get(config.persona)
+        except ModelError as exc:
+            problems.append(f"configuration {config.spec()!r}: {str(exc).rstrip('.')}")
+            lists["`folio-cli models list` shows the models"] = None
+        except ChatError as exc:
+            problems.append(f"configuration {config.spec()!r}: {str(exc).rstrip('.')}")
+            lists["`folio-cli personas list` shows the personas"] = None
+    if problems:
+        raise UsageError(f"Nothing was asked: {'; '.join(problems)}. {'; '.join(lists)}.")

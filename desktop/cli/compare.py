@@ -4,11 +4,11 @@
 saved grid, ``--save-set NAME`` keeps this one. Without either: the default model with
 retrieval on and off. Each cell's answer is printed as it ends (``--json``: one document at
 the end, ``{"question", "cells": [ask's fields + config, error, ttft_ms, seconds, tokens_in,
-tokens_out, cost_usd]}``). A grid with a cell that cannot run (no model, an unknown model
-or persona, a malformed spec) is refused with exit 2 before anything is asked. Exit 1 when
-a cell failed; when every cell failed, nothing is saved and stderr says why for each cell
-(exit 1, or 130 when Ctrl+C stopped them before any answer). Exit 130 when Ctrl+C stopped
-them.
+tokens_out, cost_usd]}``). An empty question, or a grid with a cell that cannot run (no
+model, an unknown model or persona, a malformed spec), is refused with exit 2 before
+anything is asked. Exit 1 when a cell failed; when every cell failed, nothing is saved and
+stderr says why for each cell (exit 1, or 130 when Ctrl+C stopped them before any answer).
+Exit 130 when Ctrl+C stopped them.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from desktop.cli.common import (
     EXIT_OK,
     UsageError,
     allow_remote,
+    check_cells,
     emit,
     grid_specs,
     interruptible,
@@ -30,6 +31,7 @@ from desktop.cli.common import (
 )
 from desktop.core.errors import ChatError, ModelError
 from desktop.core.evaluate.cells import CellConfig, default_grid
+from desktop.core.library.filenames import one_line
 
 if TYPE_CHECKING:
     from desktop.core.evaluate.compare import CellResult
@@ -37,12 +39,17 @@ if TYPE_CHECKING:
 
 
 def _configs(services: Services, args: argparse.Namespace) -> list[CellConfig]:
-    """The grid asked for; UsageError for a malformed spec or an unknown set."""
+    """The grid asked for; UsageError for a malformed spec, an unknown set, model or
+    persona."""
     specs = grid_specs(services, args.config, args.set)
     if args.save_set is not None and not args.save_set.strip():
         raise UsageError("--save-set needs a name for the set, e.g. --save-set leave.")
     try:
         configs = [CellConfig.parse(spec) for spec in specs]
+    except ChatError as exc:
+        raise UsageError(str(exc)) from exc
+    check_cells(services, configs)  # the cells asked for, named as written
+    try:
         configs = configs or default_grid(services.settings.default_model, None, None)
         services.comparer.check(configs)  # before anything is searched, asked or saved
     except (ChatError, ModelError) as exc:
@@ -69,6 +76,9 @@ def cmd_compare(services: Services, args: argparse.Namespace) -> int:
     # Imported on first use, as the comparer is: it loads the chat service and LlamaIndex.
     from desktop.core.evaluate.compare import NothingAnswered
 
+    # The comparer would refuse it too, but only after the grid was checked and saved.
+    if not args.question.strip():
+        raise UsageError("QUESTION is empty: give the question to ask every configuration.")
     configs = _configs(services, args)
     if args.save_set is not None:
         services.comparer.saved.save_set(args.save_set.strip(), [c.spec() for c in configs])
@@ -95,7 +105,7 @@ def cmd_compare(services: Services, args: argparse.Namespace) -> int:
                 args.question, configs, top_k=args.k, on_cell=on_cell, cancel=cancel
             )
         except NothingAnswered as exc:
-            print(str(exc), file=sys.stderr)
+            print(one_line(str(exc)), file=sys.stderr)
             return EXIT_INTERRUPTED if cancel.cancelled else EXIT_ERROR
     if args.json:
         emit(args, comparison.to_json(), "")

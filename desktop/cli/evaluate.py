@@ -22,10 +22,14 @@ from desktop.cli.common import (
     ProgressLine,
     UsageError,
     allow_remote,
+    check_cells,
     check_output,
     emit,
     grid_specs,
     interruptible,
+    known_model,
+    known_persona,
+    path_problem,
     positive_int,
     require_consent,
     write_output,
@@ -50,14 +54,14 @@ def cmd_build(services: Services, args: argparse.Namespace) -> int:
     # Imported on first use: it loads LlamaIndex, which takes a while.
     from desktop.core.evaluate.build import build_from_folder, skipped_text
 
+    if not args.folder.strip():
+        raise UsageError("--folder is empty: name a folder of the library.")
+    problem = path_problem(args.folder, folder=True)
+    if problem is not None:
+        raise UsageError(f"--folder {problem}.")
     folder = Path(args.folder)
-    if not folder.is_dir():
-        raise UsageError(f"--folder: no such folder: {folder}")
     model_id = args.model or services.settings.default_model
-    try:
-        services.check_model(model_id)
-    except ModelError as exc:
-        raise UsageError(f"--model: {exc}") from exc
+    known_model(services, model_id)
     require_consent(services, model_id, args.allow_remote, f"Writing questions with {model_id}")
     line = ProgressLine(every=0.0)  # a line per question on a pipe: each takes seconds
 
@@ -135,7 +139,7 @@ def _set(services: Services, name: str) -> Any:
     try:
         return services.evals.get(name)
     except EvaluationError as exc:
-        raise _usage(exc) from exc
+        raise UsageError(f"{exc} `folio-cli eval sets` lists them.") from exc
 
 
 def cmd_show(services: Services, args: argparse.Namespace) -> int:
@@ -164,26 +168,31 @@ def cmd_remove(services: Services, args: argparse.Namespace) -> int:
 
 
 def _grid(services: Services, args: argparse.Namespace) -> list[CellConfig]:
-    """The grid asked for (``--set`` then ``--config``), else the default grid."""
+    """The grid asked for (``--set`` then ``--config``), else the default grid; UsageError
+    for a malformed spec, an unknown set, model or persona."""
     try:
         configs = [CellConfig.parse(spec) for spec in grid_specs(services, args.config, args.set)]
     except ChatError as exc:
         raise _usage(exc) from exc
+    check_cells(services, configs)
     return configs or services.default_grid()
 
 
 def cmd_run(services: Services, args: argparse.Namespace) -> int:
+    # Every name is checked before any question of consent and before a run is made.
+    _set(services, args.name)
     configs = _grid(services, args)
+    if args.persona:
+        known_persona(services, args.persona)
     if args.style_dataset:
         try:
             services.datasets.get(args.style_dataset)
         except DatasetError as exc:
-            raise _usage(exc) from exc
-    if args.judge:  # an unknown judge is named before any question of consent
-        try:
-            services.check_model(args.judge)
-        except ModelError as exc:
-            raise _usage(exc) from exc
+            raise UsageError(
+                f"--style-dataset: {exc} `folio-cli finetune datasets` lists them."
+            ) from exc
+    if args.judge:
+        known_model(services, args.judge, "--judge")
     if args.allow_remote:
         judge = [args.judge] if args.judge else []
         allow_remote(services, [c.model for c in configs if c.retrieval] + judge)
@@ -308,7 +317,10 @@ def cmd_report(services: Services, args: argparse.Namespace) -> int:
     if args.run:
         chosen = [r for r in runs if r.id == args.run]
         if not chosen:
-            raise UsageError(f"--run: {args.name!r} has no run {args.run!r} (see `eval runs`).")
+            raise UsageError(
+                f"--run: {args.name!r} has no run {args.run!r}; "
+                f"`folio-cli eval runs {args.name!r}` lists them."
+            )
     elif not runs:
         raise UsageError(f"{args.name!r} has not been run yet: `folio-cli eval run {args.name!r}`.")
     report = services.eval_report((chosen if args.run else runs)[0].id)

@@ -13,8 +13,14 @@ from desktop.cli.common import (
     UsageError,
     emit,
     interruptible,
+    known_model,
+    known_persona,
+    path_problem,
+    positive_int,
     require_consent,
 )
+from desktop.core.errors import DatasetError
+from desktop.core.finetune.datasets import check_name
 from desktop.core.finetune.sources.from_chats import liked_examples
 
 if TYPE_CHECKING:
@@ -22,15 +28,32 @@ if TYPE_CHECKING:
     from desktop.services import Services
 
 
-def cmd_from_chats(services: Services, args: argparse.Namespace) -> int:
+def _dataset_name(name: str, flag: str) -> str:
+    """``name`` as a dataset is called; UsageError naming ``flag`` and what names may be."""
+    try:
+        return check_name(name)
+    except DatasetError as exc:
+        raise UsageError(f"{flag}: {exc}") from exc
 
+
+def cmd_from_chats(services: Services, args: argparse.Namespace) -> int:
+    name = _dataset_name(args.name, "NAME")
+    try:
+        services.datasets.get(name)
+    except DatasetError:
+        pass  # no dataset has the name: it can be made
+    else:
+        raise UsageError(
+            f'NAME: there is already a dataset named "{name}"; choose another '
+            "(`folio-cli finetune datasets` lists them)."
+        )
     examples = liked_examples(services.chats, args.include_system_prompt)
     if not examples:
         raise UsageError(
             "No liked answers to learn from: mark good answers with thumbs up in the chat "
             "pane, then run this again."
         )
-    info = services.datasets.create(args.name, examples, source="chats")
+    info = services.datasets.create(name, examples, source="chats")
     emit(
         args,
         {"dataset": info.name, "examples": info.train_examples, "path": str(info.train_path)},
@@ -43,12 +66,17 @@ def cmd_generate(services: Services, args: argparse.Namespace) -> int:
     # Imported on first use: it loads LlamaIndex, which takes a while.
     from desktop.core.finetune.sources.generate import generate_pairs
 
+    # Every argument is checked before any model loads, in the order they are given.
+    if not args.folder.strip():
+        raise UsageError("--folder is empty: name a folder of the library.")
+    problem = path_problem(args.folder, folder=True)
+    if problem is not None:
+        raise UsageError(f"--folder {problem}.")
     folder = Path(args.folder)
-    if not folder.exists():
-        raise UsageError(f"No such folder: {folder}")
-    if args.max_chunks is not None and args.max_chunks < 1:
-        raise UsageError("--max-chunks must be at least 1.")
-    persona = services.chats.personas.get(args.persona)
+    persona = known_persona(services, args.persona)
+    _dataset_name(args.dataset, "--dataset")
+    if args.model is not None:
+        known_model(services, args.model)
     model_id = args.model or services.settings.default_model
     require_consent(services, model_id, args.allow_remote, f"Generating with {model_id}")
     model = services.llm(model_id)
@@ -114,7 +142,9 @@ def add_commands(fsub: Any, common: argparse.ArgumentParser) -> None:
         "--dataset", required=True, metavar="NAME", help="dataset to add to (made if missing)"
     )
     p.add_argument("--model", metavar="ID", help="model that writes the pairs (default: settings)")
-    p.add_argument("--max-chunks", type=int, default=None, metavar="N", help="use at most N chunks")
+    p.add_argument(
+        "--max-chunks", type=positive_int, default=None, metavar="N", help="use at most N chunks"
+    )
     p.add_argument(
         "--allow-remote",
         action="store_true",

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import errno
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,11 +15,12 @@ from desktop.cli.common import (
     UsageError,
     emit,
     interruptible,
-    one_line,
+    path_problem,
     positive_int,
 )
 from desktop.core.errors import LibraryError, ModelError
 from desktop.core.library.catalog import EMBEDDING_MODEL_KEY, UNAVAILABLE_REASON, FileStatus
+from desktop.core.library.filenames import one_line
 from desktop.core.tasks import Progress, eta_phrase
 
 if TYPE_CHECKING:
@@ -76,40 +75,6 @@ def _run_indexing(
         ),
     )
     return EXIT_INTERRUPTED if report.cancelled else EXIT_OK
-
-
-# Why a path cannot be added, by the errno ``os.stat`` gives, with what to do about it.
-_STAT_PROBLEMS = {
-    errno.ENOENT: "no such file or folder (check the spelling)",
-    errno.ELOOP: "a symlink loop, a link on the way leads back to itself (fix or remove the "
-    "link, or name the real file or folder)",
-    errno.EACCES: "permission denied (give your user read access to it and to the folders "
-    "above it)",
-    errno.ENAMETOOLONG: "the name is too long for the file system (name a shorter path)",
-    errno.ENOTDIR: "a part of the path is a file, not a folder (check the path)",
-}
-
-
-def path_problem(path: str) -> str | None:
-    """Why ``path`` cannot be added to the library, as ``PATH: reason (what to do)``; None
-    when it can be looked at and read.
-
-    The reason is the system's own (a missing file, a symlink loop, a folder that may not be
-    entered), not a guess from ``Path.exists``, which says False for all of them.
-    """
-    shown = one_line(path)
-    try:
-        os.stat(path)
-    except OSError as exc:
-        if exc.errno == errno.ENOENT and os.path.islink(path):
-            target = one_line(os.readlink(path))
-            return f"{shown}: a symlink to {target}, which does not exist (fix or remove the link)"
-        reason = _STAT_PROBLEMS.get(exc.errno or 0, f"cannot be read ({exc.strerror or exc})")
-        return f"{shown}: {reason}"
-    # A folder must also be listed and entered, a file read.
-    if not os.access(path, os.R_OK | (os.X_OK if os.path.isdir(path) else 0)):
-        return f"{shown}: {_STAT_PROBLEMS[errno.EACCES]}"
-    return None
 
 
 def cmd_ingest(services: Services, args: argparse.Namespace) -> int:

@@ -18,9 +18,9 @@ from desktop.cli.common import (
     UsageError,
     emit,
     interruptible,
-    one_line,
 )
 from desktop.core.errors import Cancelled, FinetuneError, ModelError
+from desktop.core.library.filenames import one_line
 from desktop.core.models.ids import LOCAL_FT_PREFIX, provider_name_problem
 from desktop.core.models.local_files import Lineage
 from desktop.core.settings import ServerSettings, updated

@@ -14,6 +14,10 @@ therefore keeps two forms of a path:
 A valid-UTF-8 name that literally contains ``\\xe9`` reads the same as a Latin-1 ``é``;
 ``os_path`` prefers the name that exists as written, and ingestion reports the second of two
 such files in one folder instead of mixing them up.
+
+What a person reads is a third form, ``one_line()``: a stored name (or any text holding
+one) with the characters that do not print written as escapes, so it stays one line of a
+listing and reads as written.
 """
 
 from __future__ import annotations
@@ -55,3 +59,35 @@ def file_url(stored: str) -> str:
     Finder, Explorer) decodes them back, so a file whose name is not UTF-8 opens too.
     """
     return Path(os.path.abspath(os_path(stored))).as_uri()
+
+
+# How a character that does not print is written in human output: the escapes Python's
+# ``repr`` uses, so a person (or a script reading the text) can tell what is there.
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(char: str) -> str:
+    if char in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[char]
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a file-name byte that is not UTF-8 (PEP 383), as stored
+        return f"\\x{code - 0xDC00:02x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def one_line(text: str) -> str:
+    """``text`` as it is shown in human output: characters that do not print written as
+    escapes (``\\n``, ``\\x1b``, ``\\u202e``), so a file name holding a newline, a terminal
+    escape or a right-to-left override stays one line of the listing and reads as written.
+
+    ``str.isprintable`` is false for controls, format marks (bidirectional overrides,
+    zero-width spaces), separators other than the space, and lone surrogates (file-name
+    bytes that are not UTF-8, written ``\\xNN`` as the library stores them). A name that
+    holds a backslash itself can read like an escape, as stored names can; JSON output
+    keeps the text itself.
+    """
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else _escaped(char) for char in text)
