@@ -6,15 +6,21 @@ with ``--yes``, with ``--json``, or when stdin is not a terminal (a script), it 
 without asking: running the command that way is the consent. ``status --wait`` follows
 jobs until they end, and exits 1 if one it followed failed or was cancelled; Ctrl+C stops
 following (exit 130), the jobs go on at the provider. ``remove`` deletes a failed or
-cancelled local run. An unknown job, or one in the wrong state for the command, is bad
-input (exit 2).
+cancelled local run. Bad input exits 2 with one line naming the argument and what to do,
+before anything is measured or sent: a base model no one here can train from, a dataset
+that is neither a file nor a dataset's name, a setting out of its range, an unknown job or
+one in the wrong state for the command. A failure while working (no key, a provider's
+refusal) is 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import math
+import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,12 +32,18 @@ from desktop.cli.common import (
     UsageError,
     emit,
     interruptible,
+    known_model,
+    known_persona,
+    path_problem,
 )
-from desktop.core.errors import ChatError, DatasetError, FinetuneError, FolioError, ProviderError
+from desktop.core.errors import DatasetError, FinetuneError, FolioError, ProviderError
+from desktop.core.finetune.datasets import check_name
+from desktop.core.finetune.examples import LineProblem
 from desktop.core.finetune.local.config import SettingOutOfRange, TrainConfig
-from desktop.core.finetune.pricing import PRICES_AS_OF
+from desktop.core.finetune.pricing import DEFAULT_BASE, PRICES_AS_OF
 from desktop.core.finetune.records import JobState
-from desktop.core.models.ids import LOCAL_FT_PREFIX, LOCAL_PREFIX
+from desktop.core.library.filenames import one_line
+from desktop.core.models.ids import LOCAL_FT_PREFIX, LOCAL_PREFIX, OPENAI
 from desktop.core.tasks import eta_phrase
 
 LOCAL = "local"  # local training's jobs (desktop.core.finetune.local.runs.LOCAL)
@@ -58,6 +70,15 @@ CONFIG_FLAGS = {
     "max_seq_len": "--max-seq-len",
     "batch_tokens": "--batch-tokens",
 }
+# OpenAI's limits on what ``start`` sends, from its API reference: "any number between 1
+# and 50 epochs"; a suffix of "up to 64 characters". Refused here, before any upload.
+OPENAI_MAX_EPOCHS = 50
+OPENAI_MAX_SUFFIX = 64
+# OpenAI names its own fine-tuned models "ft:<base>:<org>:<suffix>:<id>", with no
+# "openai:" in front when typed as the API takes them.
+OPENAI_FT_PREFIX = "ft:"
+MODELS_LIST = "`folio-cli models list` shows the models"
+DATASETS_LIST = "`folio-cli finetune datasets` lists the datasets"
 
 if TYPE_CHECKING:
     from desktop.core.finetune.jobs import UploadPlan
@@ -70,27 +91,146 @@ def _kb(size: int) -> str:
     return f"{size / 1024:,.1f} KB"
 
 
+def _shown(lines: Iterable[str]) -> str:
+    """Lines of human output, each ``one_line``: a file name, a dataset's line or a
+    provider's message holding a newline or a terminal escape stays on its own line."""
+    return "\n".join(one_line(line) for line in lines)
+
+
+def _check_base(services: Services, base: str, local: bool) -> None:
+    """UsageError naming --base when it is no model Folio can train from: on this computer
+    (``local``) a local GGUF model there is, else a model OpenAI could fine-tune. Checked
+    before anything is read, measured or sent; a bare name (``gpt-4o-mini``) is OpenAI's to
+    judge."""
+    name = base.strip()
+    provider, colon, model = name.partition(":")
+    if not name or (colon and not model.strip()):
+        raise UsageError(
+            f"--base {name!r} names no model: give one such as openai:{DEFAULT_BASE}, or "
+            f"local:default with --local; {MODELS_LIST}."
+        )
+    if name.startswith(LOCAL_FT_PREFIX):
+        raise UsageError(
+            f"--base {name} is a model fine-tuned on this computer: training starts from a "
+            f"base model, local:NAME with --local or an OpenAI one; {MODELS_LIST}."
+        )
+    if local:
+        if not name.startswith(LOCAL_PREFIX):
+            raise UsageError(
+                f"--base {name}: training on this computer (--local) starts from a local "
+                "model, local:NAME such as local:default; an OpenAI model is fine-tuned at "
+                f"OpenAI, without --local. {MODELS_LIST}."
+            )
+        known_model(services, name, "--base")
+    elif name.startswith(LOCAL_PREFIX):
+        raise UsageError(
+            f"--base {name} is a model on this computer: add --local to train it here, or "
+            f"give an OpenAI model (openai:MODEL, e.g. openai:{DEFAULT_BASE}) to fine-tune at "
+            f"OpenAI; {MODELS_LIST}."
+        )
+    elif colon and provider != OPENAI and not name.startswith(OPENAI_FT_PREFIX):
+        raise UsageError(
+            f"--base {name}: Folio fine-tunes OpenAI models at OpenAI (openai:MODEL, e.g. "
+            f"openai:{DEFAULT_BASE}) and local models on this computer (--local with "
+            f"local:NAME), not models of {provider!r}; {MODELS_LIST}."
+        )
+
+
+def _check_dataset(services: Services, dataset: str) -> None:
+    """UsageError naming --dataset when it is neither a file nor a dataset's name."""
+    if not dataset.strip():
+        raise UsageError(
+            f"--dataset is empty: give a JSONL training file or a dataset's name; {DATASETS_LIST}."
+        )
+    if os.path.isdir(dataset):
+        raise UsageError(
+            f"--dataset {dataset} is a folder: give a JSONL training file in it, or a "
+            f"dataset's name; {DATASETS_LIST}."
+        )
+    # A dataset's name holds no path separator: with one, or a file by that name here, it
+    # is a path, and the system says why it cannot be read (missing, a broken link, ...).
+    if any(sep in dataset for sep in (os.sep, os.altsep) if sep) or os.path.lexists(dataset):
+        problem = path_problem(dataset)
+        if problem is not None:
+            raise UsageError(f"--dataset {problem}; {DATASETS_LIST}.")
+        return
+    try:
+        services.datasets.get(dataset)
+    except DatasetError as exc:
+        raise UsageError(
+            f"--dataset {dataset}: there is no file or dataset by that name; {DATASETS_LIST} "
+            "(a file is given by its path)."
+        ) from exc
+
+
+def _check_openai_epochs(epochs: int | None) -> None:
+    """UsageError naming --epochs when OpenAI would refuse the number."""
+    if epochs is not None and not 1 <= epochs <= OPENAI_MAX_EPOCHS:
+        raise UsageError(
+            f"--epochs {epochs} is out of range: use a whole number from 1 to "
+            f"{OPENAI_MAX_EPOCHS} (OpenAI's limit), or leave it out for OpenAI's choice."
+        )
+
+
+def _check_openai_settings(args: argparse.Namespace) -> None:
+    """UsageError naming the flag when a setting ``start`` would send to OpenAI is out of
+    the range OpenAI takes, before anything is uploaded."""
+    _check_openai_epochs(args.epochs)
+    if args.batch_size is not None and args.batch_size < 1:
+        raise UsageError(
+            f"--batch-size {args.batch_size} is out of range: use a whole number of 1 or more, "
+            "or leave it out for OpenAI's choice."
+        )
+    multiplier = args.learning_rate_multiplier
+    if multiplier is not None and not (math.isfinite(multiplier) and multiplier > 0):
+        raise UsageError(
+            f"--learning-rate-multiplier {multiplier!r} is out of range: use a number above 0, "
+            "or leave it out for OpenAI's choice."
+        )
+    if args.suffix is not None and len(args.suffix) > OPENAI_MAX_SUFFIX:
+        raise UsageError(
+            f"--suffix is {len(args.suffix)} characters long: OpenAI takes at most "
+            f"{OPENAI_MAX_SUFFIX}."
+        )
+
+
 def cmd_validate(services: Services, args: argparse.Namespace) -> int:
+    """Check a training file (or a dataset's) for the base model; exit 2 if it is invalid,
+    or if --base or --epochs cannot be used."""
     # Imported on first use: it loads tiktoken, which takes a while.
     from desktop.core.finetune.validate import validate_file
 
     path = Path(args.file)
-    if not path.exists():  # a dataset's name: its training file (else the error says so)
+    missing = not os.path.lexists(path)
+    if missing:  # a dataset's name: its training file
         with contextlib.suppress(DatasetError):
             path = services.datasets.get(args.file).train_path
+            missing = False
+    if args.base is not None:
+        args.base = args.base.strip()  # as validation and the local check read it
+        _check_base(services, args.base, args.base.startswith(LOCAL_PREFIX))
     local = _local_check(services, args)
     if local is None and args.max_seq_len is not None:
         raise UsageError(
             "--max-seq-len applies to a local base model (--base local:NAME) only: drop it."
         )
+    if local is None:
+        _check_openai_epochs(args.epochs)
     try:
         report = validate_file(path, args.base, args.epochs, local)
     except FinetuneError as exc:  # the base cannot lay out examples (no chat template)
         raise UsageError(str(exc)) from exc
+    if missing:  # neither a file nor a dataset: say where the names of both are found
+        report.errors = [
+            LineProblem(
+                0,
+                f"No such file or dataset: {args.file}. A file is given by its path; "
+                f"{DATASETS_LIST}.",
+            )
+        ]
     if not report.readable:
         # Nothing was read: a count of 0 examples would say the file was checked and empty.
-        reasons = "\n".join(p.reason for p in report.errors)
-        emit(args, {**report.to_json(), "file": str(path)}, reasons)
+        emit(args, {**report.to_json(), "file": str(path)}, _shown(p.reason for p in report.errors))
         return EXIT_USAGE
     cost = report.estimated_cost_usd
     if local is not None:
@@ -107,7 +247,7 @@ def cmd_validate(services: Services, args: argparse.Namespace) -> int:
         *(f"warning: line {p.line}: {p.reason}" if p.line else p.reason for p in report.warnings),
         ready if report.ok else f"Invalid: {len(report.errors)} problem(s).",
     ]
-    emit(args, {**report.to_json(), "file": str(path)}, "\n".join(lines))
+    emit(args, {**report.to_json(), "file": str(path)}, _shown(lines))
     return EXIT_OK if report.ok else EXIT_USAGE
 
 
@@ -127,7 +267,7 @@ def _local_check(services: Services, args: argparse.Namespace) -> LocalCheck | N
     except SettingOutOfRange as exc:
         raise UsageError(_with_flags(exc)) from exc
     except FolioError as exc:
-        raise UsageError(str(exc)) from exc
+        raise UsageError(f"--base: {exc}") from exc
     return LocalCheck(base, base_path, config.max_seq_len, config.epochs)
 
 
@@ -150,7 +290,7 @@ def _describe(services: Services, plan: UploadPlan) -> str:
             f"× {report.epochs} epochs; an estimate from prices as of {PRICES_AS_OF})."
         )
     lines.append("The files stay with the provider until you delete them there.")
-    return "\n".join(lines)
+    return _shown(lines)
 
 
 def _refuse_other_kinds_flags(args: argparse.Namespace) -> None:
@@ -203,6 +343,14 @@ def _train_here(services: Services, args: argparse.Namespace, config: TrainConfi
 def _start_local(services: Services, args: argparse.Namespace) -> int:
     """Train a LoRA adapter here. Nothing leaves the computer; on a terminal, the measured
     time and memory are shown and confirmed first (unless --yes or --json)."""
+    # Imported here: the runs module takes a tenth of a second, on every command otherwise.
+    from desktop.core.finetune.local.runs import check_model_name
+
+    if args.suffix is not None:  # the model's name, checked before a minute of measuring
+        try:
+            check_model_name(args.suffix)
+        except FinetuneError as exc:
+            raise UsageError(f"--suffix: {exc}") from exc
     try:
         config = TrainConfig.chosen(
             epochs=args.epochs,
@@ -234,17 +382,25 @@ def _start_local(services: Services, args: argparse.Namespace) -> int:
             "train_examples": plan.train_examples,
             "validation_examples": plan.validation_examples,
         },
-        f"Started {job.id}: training {plan.base} on {plan.train_examples} examples "
-        f"({plan.validation_examples} held out for validation) on this computer; follow it "
-        f"with `folio-cli finetune status {job.id} --wait`.",
+        one_line(
+            f"Started {job.id}: training {plan.base} on {plan.train_examples} examples "
+            f"({plan.validation_examples} held out for validation) on this computer; follow "
+            f"it with `folio-cli finetune status {job.id} --wait`."
+        ),
     )
     return EXIT_OK
 
 
 def cmd_start(services: Services, args: argparse.Namespace) -> int:
+    """Check every argument (exit 2, naming it), then train here (``--local``) or upload
+    and start a job at OpenAI. A failure while working (no key, a provider's refusal) is 1."""
     _refuse_other_kinds_flags(args)
+    # Nothing is measured, read for an upload or sent before the arguments hold together.
+    _check_base(services, args.base, args.local)
+    _check_dataset(services, args.dataset)
     if args.local:
         return _start_local(services, args)
+    _check_openai_settings(args)
     finetuning = services.finetuning
     try:
         plan = finetuning.plan(args.dataset, args.base, args.epochs)
@@ -269,8 +425,10 @@ def cmd_start(services: Services, args: argparse.Namespace) -> int:
     emit(
         args,
         {**job.to_json(), "uploaded": uploaded},
-        f"Started {job.id} ({job.status}); follow it with `folio-cli finetune status {job.id}"
-        " --wait`.",
+        one_line(
+            f"Started {job.id} ({job.status}); follow it with `folio-cli finetune status "
+            f"{job.id} --wait`."
+        ),
     )
     return EXIT_OK
 
@@ -281,10 +439,13 @@ def _model_of(job: Job) -> str | None:
 
 
 def _job_lines(job: Job) -> list[str]:
+    """A job as ``status`` lists it, each line ``one_line``; a provider's error on one line."""
     shown = _model_of(job)
     model = f"  → {shown}" if shown else ""
     lines = [f"{job.id}  {job.status}  {job.base}  {job.dataset or ''}{model}"]
-    return lines + ([f"    {job.error}"] if job.error else [])
+    if job.error:
+        lines.append(f"    {' '.join(job.error.split())}")
+    return [one_line(line) for line in lines]
 
 
 def _known(services: Services, job_id: str) -> Job:
@@ -304,7 +465,7 @@ def _unsuccessful(jobs: list[Job]) -> str:
         + (f": {' '.join(job.error.split()).rstrip('.')}" if job.error else "")
         for job in jobs
     ]
-    return "; ".join(said) + "."
+    return one_line("; ".join(said) + ".")
 
 
 def cmd_status(services: Services, args: argparse.Namespace) -> int:
@@ -314,6 +475,12 @@ def cmd_status(services: Services, args: argparse.Namespace) -> int:
     unfinished when it began) end failed or cancelled; 2 for an unknown job; 130 if Ctrl+C
     stopped the following.
     """
+    interval = args.interval
+    if interval is not None and not (math.isfinite(interval) and interval > 0):
+        raise UsageError(
+            f"--interval {interval!r} is out of range: use seconds above 0, e.g. 10 (the "
+            "default) or 0.5."
+        )
     finetuning, store = services.finetuning, services.finetune_jobs
     if args.job_id:
         _known(services, args.job_id)
@@ -324,12 +491,12 @@ def cmd_status(services: Services, args: argparse.Namespace) -> int:
         try:
             finetuning.recover()  # a start killed before it saved its job
         except ProviderError as exc:
-            print(f"folio-cli: interrupted starts not checked: {exc}", file=sys.stderr)
+            print(one_line(f"folio-cli: interrupted starts not checked: {exc}"), file=sys.stderr)
         for job in store.unfinished():
             try:
                 finetuning.refresh(job.id)
             except ProviderError as exc:  # the others are still worth showing
-                print(f"folio-cli: {job.id} not refreshed: {exc}", file=sys.stderr)
+                print(one_line(f"folio-cli: {job.id} not refreshed: {exc}"), file=sys.stderr)
     interrupted = args.wait and _wait(services, args)
     jobs = [store.get(args.job_id)] if args.job_id else store.all()
     lines = [line for job in jobs for line in _job_lines(job)]
@@ -370,7 +537,8 @@ def _wait(services: Services, args: argparse.Namespace) -> bool:
             if progress and progress.get("eta_s") is not None:
                 line += f", {progress['tokens_per_s']:.0f} tokens/s{eta_phrase(progress['eta_s'])}"
         line += f" → {_model_of(job)}" if job.fine_tuned_model else ""
-        line += f": {job.error}" if job.error else ""
+        line += f": {' '.join(job.error.split())}" if job.error else ""
+        line = one_line(line)
         if shown.get(job.id) != line:
             shown[job.id] = line
             print(line, file=sys.stderr, flush=True)
@@ -404,7 +572,7 @@ def cmd_cancel(services: Services, args: argparse.Namespace) -> int:
             f"; cancelling: it stops at the end of its current step "
             f"(`folio-cli finetune status {job.id} --wait` shows when)."
         )
-    emit(args, job.to_json(), text)
+    emit(args, job.to_json(), one_line(text))
     return EXIT_OK
 
 
@@ -423,36 +591,58 @@ def cmd_remove(services: Services, args: argparse.Namespace) -> int:
     emit(
         args,
         {"removed": args.job_id, "folder": str(folder)},
-        f"Removed {args.job_id} and its run folder {folder}.",
+        one_line(f"Removed {args.job_id} and its run folder {folder}."),
     )
     return EXIT_OK
 
 
 def cmd_datasets(services: Services, args: argparse.Namespace) -> int:
+    """List the training datasets."""
     infos = services.datasets.all()
     lines = [
         f"{i.name}  ({i.source}{', persona ' + i.persona if i.persona else ''}): "
         f"{i.train_examples} training, {i.validation_examples} validation examples"
         for i in infos
     ]
-    emit(args, {"datasets": [i.to_json() for i in infos]}, "\n".join(lines) or "No datasets.")
+    emit(args, {"datasets": [i.to_json() for i in infos]}, _shown(lines) or "No datasets.")
     return EXIT_OK
 
 
-def cmd_import(services: Services, args: argparse.Namespace) -> int:
+def _new_dataset_name(services: Services, name: str) -> str:
+    """``name`` as a new dataset is called; UsageError naming --name when it cannot be one
+    or another dataset has it."""
     try:
-        if args.persona:
-            services.chats.personas.get(args.persona)  # ChatError naming it: exit 2
+        name = check_name(name)
+    except DatasetError as exc:
+        raise UsageError(f"--name: {exc}") from exc
+    try:
+        services.datasets.get(name)
+    except DatasetError:
+        return name  # no dataset has it yet
+    raise UsageError(
+        f'--name: there is already a dataset named "{name}": choose another, or leave --name '
+        f"out for one made from the file's name; {DATASETS_LIST}."
+    )
+
+
+def cmd_import(services: Services, args: argparse.Namespace) -> int:
+    """Import a JSONL file as a dataset; lines that are no example are left out and listed.
+    Exit 2 for an unknown --persona, a --name that cannot be used, or a file with no example."""
+    if args.persona:
+        known_persona(services, args.persona)
+    name = _new_dataset_name(services, args.name) if args.name is not None else None
+    try:
         info, problems = services.datasets.import_file(
-            Path(args.file), args.name, args.system_prompt, args.persona
+            Path(args.file), name, args.system_prompt, args.persona
         )
-    except (DatasetError, ChatError) as exc:
+    except DatasetError as exc:
         raise UsageError(str(exc)) from exc
     for p in problems:  # lines left out are reported, not fatal
         reason = p.reason.rstrip().rstrip(".")  # a sentence, continued here
-        print(f"{args.file}, line {p.line}: {reason} (left out).", file=sys.stderr)
+        print(one_line(f"{args.file}, line {p.line}: {reason} (left out)."), file=sys.stderr)
     data: dict[str, Any] = {**info.to_json(), "problems": [p.to_json() for p in problems]}
-    emit(args, data, f"Imported {info.train_examples} examples as dataset {info.name!r}.")
+    text = f"Imported {info.train_examples} examples as dataset {info.name!r}."
+    emit(args, data, one_line(text))
     return EXIT_OK
 
 
@@ -462,8 +652,8 @@ def cmd_remove_dataset(services: Services, args: argparse.Namespace) -> int:
     try:
         services.datasets.delete(args.name)
     except DatasetError as exc:
-        raise UsageError(str(exc)) from exc
-    emit(args, {"removed": args.name}, f"Removed the dataset {args.name!r}.")
+        raise UsageError(f"NAME: {exc} {DATASETS_LIST}.") from exc
+    emit(args, {"removed": args.name}, one_line(f"Removed the dataset {args.name!r}."))
     return EXIT_OK
 
 

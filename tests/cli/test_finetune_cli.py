@@ -621,3 +621,196 @@ def test_on_a_terminal_a_local_start_measures_this_computer_and_asks_first(
     assert "Train on this computer? [y/N]" in err and "nothing was started" in err
     assert out == ""
     assert _json(_run(home, "finetune", "status", "--json", env=env))["jobs"] == []
+
+
+@pytest.fixture
+def at_the_server(server: FineTuningServer, monkeypatch: pytest.MonkeyPatch) -> FineTuningServer:
+    """OpenAI is the stand-in server, with a key it takes, for commands run in this process."""
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    return server
+
+
+def _cli(capsys: pytest.CaptureFixture[str], home: Path, *args: str) -> tuple[int, str, str]:
+    """``folio-cli --home HOME ARGS`` through the CLI's own ``main()``: (code, stdout, stderr)."""
+    code = main(["--home", str(home), *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _refused(said: tuple[int, str, str]) -> str:
+    """The one stderr line of a command refused as bad input (exit 2, nothing on stdout)."""
+    code, out, err = said
+    assert (code, out) == (2, ""), err
+    assert len(err.strip().splitlines()) == 1, err
+    return err.strip()
+
+
+def test_start_refuses_a_base_no_one_can_fine_tune_before_anything_is_uploaded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], at_the_server: FineTuningServer
+) -> None:
+    home, data = tmp_path / "home", str(_snark_file(tmp_path / "snark.jsonl"))
+    start = ["finetune", "start", "--dataset", data, "--yes", "--base"]
+
+    said = _refused(_cli(capsys, home, *start, "nowhere:x"))
+    assert said == (
+        "folio-cli: --base nowhere:x: Folio fine-tunes OpenAI models at OpenAI (openai:MODEL, "
+        "e.g. openai:gpt-4o-mini-2024-07-18) and local models on this computer (--local with "
+        "local:NAME), not models of 'nowhere'; `folio-cli models list` shows the models."
+    )
+    said = _refused(_cli(capsys, home, *start, "local:default"))
+    assert said.startswith(
+        "folio-cli: --base local:default is a model on this computer: add --local"
+    )
+    for nothing in ("", "openai:"):
+        assert "names no model" in _refused(_cli(capsys, home, *start, nothing))
+    said = _refused(_cli(capsys, home, *start, "local:ft:older", "--local"))
+    assert "is a model fine-tuned on this computer: training starts from a base model" in said
+    # Training here starts from a local model Folio has.
+    said = _refused(_cli(capsys, home, *start, "openai:gpt-4o-mini", "--local"))
+    assert said.startswith("folio-cli: --base openai:gpt-4o-mini: training on this computer")
+    assert "local:NAME" in said and "`folio-cli models list`" in said
+    said = _refused(_cli(capsys, home, *start, "local:nowhere", "--local"))
+    assert said.startswith("folio-cli: --base: Unknown model 'local:nowhere'.")
+    assert said.endswith("`folio-cli models list` shows the models.")
+    assert at_the_server.requests == []
+    assert not (home / "finetune" / "local").exists()
+
+
+def test_start_names_a_dataset_or_setting_out_of_range_before_any_upload_and_a_failure_is_1(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    at_the_server: FineTuningServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    home, data = tmp_path / "home", str(_snark_file(tmp_path / "snark.jsonl"))
+    openai = ["finetune", "start", "--base", BASE, "--yes", "--dataset"]
+
+    said = _refused(_cli(capsys, home, *openai, "nowhere"))
+    assert said == (
+        "folio-cli: --dataset nowhere: there is no file or dataset by that name; `folio-cli "
+        "finetune datasets` lists the datasets (a file is given by its path)."
+    )
+    said = _refused(_cli(capsys, home, *openai, str(tmp_path)))
+    assert said.startswith(f"folio-cli: --dataset {tmp_path} is a folder")
+    said = _refused(_cli(capsys, home, *openai, str(tmp_path / "missing.jsonl")))
+    assert said.startswith(f"folio-cli: --dataset {tmp_path / 'missing.jsonl'}: no such file")
+    local = ["finetune", "start", "--local", "--base", "local:default", "--dataset", "nowhere"]
+    assert _refused(_cli(capsys, home, *local)).startswith("folio-cli: --dataset nowhere: ")
+    for flags, rule in (
+        (["--epochs", "0"], "--epochs 0 is out of range: use a whole number from 1 to 50"),
+        (["--epochs", "51"], "--epochs 51 is out of range: use a whole number from 1 to 50"),
+        (["--batch-size", "0"], "--batch-size 0 is out of range: use a whole number of 1 or"),
+        (["--learning-rate-multiplier", "0"], "--learning-rate-multiplier 0.0 is out of range"),
+        (["--learning-rate-multiplier", "nan"], "--learning-rate-multiplier nan is out of range"),
+        (["--suffix", "s" * 65], "--suffix is 65 characters long: OpenAI takes at most 64."),
+    ):
+        assert _refused(_cli(capsys, home, *openai, data, *flags)).startswith(f"folio-cli: {rule}")
+    said = _refused(_cli(capsys, home, *local[:-1], data, "--suffix", "two words"))
+    assert said.startswith("folio-cli: --suffix: Model name 'two words' is not usable")
+    assert at_the_server.requests == []
+
+    # Arguments that hold together, and a key the provider refuses: a failure while working.
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong")
+    code, out, err = _cli(capsys, home, *openai, data, "--epochs", "50", "--persona", "")
+    assert (code, out) == (1, "") and "(401)" in err
+
+
+def test_status_refuses_an_unknown_job_and_an_interval_that_is_no_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], at_the_server: FineTuningServer
+) -> None:
+    home = tmp_path / "home"
+    for command in ("status", "cancel", "remove"):
+        said = _refused(_cli(capsys, home, "finetune", command, "ftjob-nope"))
+        assert "'ftjob-nope'" in said and "`folio-cli finetune status` lists" in said
+    for interval in ("0", "-1", "nan"):
+        said = _refused(_cli(capsys, home, "finetune", "status", "--wait", "--interval", interval))
+        assert said.startswith(f"folio-cli: --interval {float(interval)!r} is out of range")
+        assert "use seconds above 0" in said
+    assert at_the_server.requests == []
+
+
+def test_validate_refuses_a_base_of_no_provider_and_epochs_out_of_range_and_names_what_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home, data = tmp_path / "home", _snark_file(tmp_path / "snark.jsonl")
+    validate = ["finetune", "validate", str(data)]
+    said = _refused(_cli(capsys, home, *validate, "--base", "nowhere:x"))
+    assert said.startswith("folio-cli: --base nowhere:x: Folio fine-tunes OpenAI models")
+    said = _refused(_cli(capsys, home, *validate, "--base", "local:nowhere"))
+    assert said.startswith("folio-cli: --base: Unknown model 'local:nowhere'.")
+    said = _refused(_cli(capsys, home, *validate, "--epochs", "0"))
+    assert said.startswith("folio-cli: --epochs 0 is out of range: use a whole number from 1 to 50")
+    said = _refused(_cli(capsys, home, *validate, "--base", "local:default", "--epochs", "0"))
+    assert said == "folio-cli: --epochs 0 is out of range: use a whole number from 1 to 100."
+    assert _cli(capsys, home, *validate, "--base", f"openai:{BASE}", "--epochs", "50")[0] == 0
+
+    # Neither a file nor a dataset: the report says so and where both are found.
+    code, out, _ = _cli(capsys, home, "finetune", "validate", "nowhere", "--json")
+    assert code == 2
+    [error] = json.loads(out)["errors"]
+    assert error == {
+        "line": 0,
+        "reason": "No such file or dataset: nowhere. A file is given by its path; `folio-cli "
+        "finetune datasets` lists the datasets.",
+    }
+
+
+def test_import_and_remove_dataset_name_the_argument_that_is_wrong(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home, data = tmp_path / "home", str(_snark_file(tmp_path / "snark.jsonl"))
+    said = _refused(_cli(capsys, home, "finetune", "import", data, "--name", "a/b"))
+    assert said.startswith("folio-cli: --name: \"a/b\" cannot name a dataset ('/' is not allowed)")
+    assert _cli(capsys, home, "finetune", "import", data, "--name", "snark")[0] == 0
+    said = _refused(_cli(capsys, home, "finetune", "import", data, "--name", " snark "))
+    assert said.startswith('folio-cli: --name: there is already a dataset named "snark"')
+    assert said.endswith("`folio-cli finetune datasets` lists the datasets.")
+    said = _refused(_cli(capsys, home, "finetune", "import", data, "--persona", "Nobody"))
+    assert said.startswith("folio-cli: --persona: No persona named 'Nobody'.")
+    assert "`folio-cli personas list`" in said
+    said = _refused(_cli(capsys, home, "finetune", "remove-dataset", "nowhere"))
+    assert said.startswith('folio-cli: NAME: There is no dataset named "nowhere"')
+    assert said.endswith("`folio-cli finetune datasets` lists the datasets.")
+    listed = _cli(capsys, home, "finetune", "datasets", "--json")[1]
+    assert [d["name"] for d in json.loads(listed)["datasets"]] == ["snark"]
+
+
+def test_odd_file_names_and_provider_errors_stay_one_escaped_line_in_human_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], at_the_server: FineTuningServer
+) -> None:
+    home = tmp_path / "home"
+    odd = _snark_file(tmp_path / "evil\nname\x1b[2J\u202e.jsonl")
+    odd.write_text(odd.read_text(encoding="utf-8") + "[1, 2]\n", encoding="utf-8")
+    shown = str(odd).replace("\n", "\\n").replace("\x1b", "\\x1b").replace("\u202e", "\\u202e")
+
+    code, out, err = _cli(capsys, home, "finetune", "import", str(odd), "--name", "odd")
+    assert code == 0 and out == "Imported 12 examples as dataset 'odd'.\n"
+    assert err == f"{shown}, line 13: not a JSON object (a list); an example needs " + (
+        '"messages", or "prompt" and "response" (or "completion") (left out).\n'
+    )
+    code, out, _ = _cli(capsys, home, "finetune", "validate", str(odd))
+    assert code == 2 and out.splitlines()[0].startswith(f"{shown}: 12 examples")
+    assert out.splitlines()[1].startswith("line 13: not a JSON object")
+
+    clean = tmp_path / "clean.jsonl"
+    clean.write_text("\n".join(odd.read_text(encoding="utf-8").splitlines()[:12]) + "\n")
+    odd.write_text(clean.read_text(encoding="utf-8"), encoding="utf-8")
+    at_the_server.config.fail_at_step = 2
+    at_the_server.config.failure = "The job failed:\nsee\x1b[31m the logs."
+    code, out, _ = _cli(capsys, home, "finetune", "start", "--dataset", str(odd), "--base", BASE)
+    assert code == 0 and out.startswith("Started ftjob-") and len(out.splitlines()) == 1
+    job_id = out.split()[1]
+    code, out, err = _cli(
+        capsys, home, "finetune", "status", job_id, "--wait", "--interval", "0.05"
+    )
+    assert code == 1
+    assert out.splitlines() == [
+        f"{job_id}  failed  {BASE}  {shown}",
+        "    The job failed: see\\x1b[31m the logs.",
+    ]
+    assert (
+        err.splitlines()[-1]
+        == f"folio-cli: {job_id} failed: The job failed: see\\x1b[31m the logs."
+    )
+    assert all("\x1b" not in line for line in err.splitlines())

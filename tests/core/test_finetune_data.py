@@ -836,6 +836,40 @@ def test_a_damaged_line_is_reported_not_dropped(store: DatasetStore) -> None:
     assert path.read_text(encoding="utf-8") == "".join(lines)
 
 
+def test_damaged_lines_are_named_three_at_most_with_the_rest_counted_and_one_full_stop(
+    store: DatasetStore,
+) -> None:
+    store.create("set", some_examples(12), source="manual")
+    path = store.root / "set" / "train.jsonl"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    for number, damage in ((2, "[1, 2]"), (4, '{"messages": oops}'), (6, '"text"'), (9, "7")):
+        lines[number - 1] = damage + "\n"
+    path.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(DatasetError) as caught:
+        store.load("set")
+    assert str(caught.value) == (
+        f'{path}, line 2: not a JSON object (a list); an example needs "messages", or '
+        '"prompt" and "response" (or "completion"); line 4: not valid JSON: Expecting value '
+        '(column 14); line 6: not a JSON object (a string); an example needs "messages", or '
+        '"prompt" and "response" (or "completion") (and 1 more line). Fix or remove those '
+        "lines in a text editor; Folio leaves the file as it is until then."
+    )
+    lines[8] = lines[0]  # line 9 mended: the three left are all named, none counted
+    path.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(DatasetError) as caught:
+        store.load("set")
+    said = str(caught.value)
+    assert "line 2:" in said and "line 4:" in said and "line 6:" in said
+    assert "more line" not in said and "Fix or remove those lines" in said
+    lines[1] = lines[3] = lines[0]  # line 6 alone is left
+    path.write_text("".join(lines), encoding="utf-8")
+    with pytest.raises(DatasetError) as caught:
+        store.load("set")
+    said = str(caught.value)
+    assert said.startswith(f"{path}, line 6: not a JSON object (a string)")
+    assert '(or "completion"). Fix or remove that line' in said and ".." not in said
+
+
 def test_interrupted_saves_settle_whole(store: DatasetStore) -> None:
     store.create("set", some_examples(12), source="manual", validation=some_examples(3, "v"))
     folder = store.root / "set"
@@ -894,4 +928,29 @@ def test_import_errors_name_the_file(store: DatasetStore, tmp_path: Path) -> Non
     with pytest.raises(DatasetError) as caught:
         store.import_file(missing)
     assert str(missing) in str(caught.value)
+    assert store.all() == []
+
+
+def test_an_import_with_no_readable_example_names_three_problems_and_counts_the_rest(
+    store: DatasetStore, tmp_path: Path
+) -> None:
+    junk = write_lines(
+        tmp_path / "junk.jsonl",
+        ["not json", "[]", {"question": "Q?"}, "", {"prompt": "Q?"}, "null", "{"],
+    )
+    with pytest.raises(DatasetError) as caught:
+        store.import_file(junk)
+    assert str(caught.value) == (
+        f"No training example could be read from {junk}: line 1: not valid JSON: Expecting "
+        'value (column 1); line 2: not a JSON object (a list); an example needs "messages", '
+        'or "prompt" and "response" (or "completion"); line 3: an example needs "messages", '
+        'or "prompt" and "response" (or "completion"); this one has "question" (and 3 more '
+        "lines)."
+    )
+    two = write_lines(tmp_path / "two.jsonl", ["[]", "oops"])
+    with pytest.raises(DatasetError) as caught:
+        store.import_file(two)
+    said = str(caught.value)
+    assert said.endswith("line 2: not valid JSON: Expecting value (column 1).")
+    assert "more line" not in said and ".;" not in said and ".." not in said
     assert store.all() == []
