@@ -19,8 +19,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from desktop.core.errors import ChatError, ConsentRequired, FolioError, ModelError, SettingsError
+from desktop.core.errors import (
+    ChatError,
+    ConsentRequired,
+    DatasetError,
+    FolioError,
+    ModelError,
+    SettingsError,
+)
 from desktop.core.files import write_atomically
+from desktop.core.finetune.datasets import check_name
 from desktop.core.library.filenames import one_line
 from desktop.core.tasks import CancelToken
 
@@ -30,6 +38,7 @@ if TYPE_CHECKING:
     from desktop.services import Services
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+DATASETS_LIST = "`folio-cli finetune datasets` lists the datasets"
 
 
 class UsageError(Exception):
@@ -102,6 +111,26 @@ def known_persona(services: Services, name: str, flag: str = "--persona") -> Per
         raise UsageError(
             f"{flag}: {exc} `folio-cli personas list` shows them; `personas add` makes one."
         ) from exc
+
+
+def dataset_name(
+    services: Services, name: str, flag: str, *, new: bool = False, other: str = "choose another"
+) -> str:
+    """``name`` as a dataset is called; UsageError naming ``flag`` when it cannot be one or,
+    for a ``new`` dataset, when another has it (``other`` says what to do instead)."""
+    try:
+        name = check_name(name)
+    except DatasetError as exc:
+        raise UsageError(f"{flag}: {exc}") from exc
+    if not new:
+        return name
+    try:
+        services.datasets.get(name)
+    except DatasetError:
+        return name  # no dataset has it yet
+    raise UsageError(
+        f'{flag}: there is already a dataset named "{name}": {other}; {DATASETS_LIST}.'
+    )
 
 
 def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:

@@ -25,11 +25,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from desktop.cli.common import (
+    DATASETS_LIST,
     EXIT_ERROR,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
     UsageError,
+    dataset_name,
     emit,
     interruptible,
     known_model,
@@ -37,7 +39,6 @@ from desktop.cli.common import (
     path_problem,
 )
 from desktop.core.errors import DatasetError, FinetuneError, FolioError, ProviderError
-from desktop.core.finetune.datasets import check_name
 from desktop.core.finetune.examples import LineProblem
 from desktop.core.finetune.local.config import SettingOutOfRange, TrainConfig
 from desktop.core.finetune.pricing import DEFAULT_BASE, PRICES_AS_OF
@@ -78,7 +79,6 @@ OPENAI_MAX_SUFFIX = 64
 # "openai:" in front when typed as the API takes them.
 OPENAI_FT_PREFIX = "ft:"
 MODELS_LIST = "`folio-cli models list` shows the models"
-DATASETS_LIST = "`folio-cli finetune datasets` lists the datasets"
 
 if TYPE_CHECKING:
     from desktop.core.finetune.jobs import UploadPlan
@@ -244,7 +244,11 @@ def cmd_validate(services: Services, args: argparse.Namespace) -> int:
         f"{path}: {report.examples} examples, {report.tokens:,} tokens × {report.epochs} "
         f"epochs for {report.base_model}{price}",
         *(f"line {p.line}: {p.reason}" if p.line else p.reason for p in report.errors),
-        *(f"warning: line {p.line}: {p.reason}" if p.line else p.reason for p in report.warnings),
+        # Advice is marked as such, with a line or without: it never reads as a problem.
+        *(
+            f"warning: line {p.line}: {p.reason}" if p.line else f"warning: {p.reason}"
+            for p in report.warnings
+        ),
         ready if report.ok else f"Invalid: {len(report.errors)} problem(s).",
     ]
     emit(args, {**report.to_json(), "file": str(path)}, _shown(lines))
@@ -608,29 +612,15 @@ def cmd_datasets(services: Services, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _new_dataset_name(services: Services, name: str) -> str:
-    """``name`` as a new dataset is called; UsageError naming --name when it cannot be one
-    or another dataset has it."""
-    try:
-        name = check_name(name)
-    except DatasetError as exc:
-        raise UsageError(f"--name: {exc}") from exc
-    try:
-        services.datasets.get(name)
-    except DatasetError:
-        return name  # no dataset has it yet
-    raise UsageError(
-        f'--name: there is already a dataset named "{name}": choose another, or leave --name '
-        f"out for one made from the file's name; {DATASETS_LIST}."
-    )
-
-
 def cmd_import(services: Services, args: argparse.Namespace) -> int:
     """Import a JSONL file as a dataset; lines that are no example are left out and listed.
     Exit 2 for an unknown --persona, a --name that cannot be used, or a file with no example."""
     if args.persona:
         known_persona(services, args.persona)
-    name = _new_dataset_name(services, args.name) if args.name is not None else None
+    name = None
+    if args.name is not None:
+        other = "choose another, or leave --name out for one made from the file's name"
+        name = dataset_name(services, args.name, "--name", new=True, other=other)
     try:
         info, problems = services.datasets.import_file(
             Path(args.file), name, args.system_prompt, args.persona

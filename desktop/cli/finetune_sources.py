@@ -11,6 +11,7 @@ from desktop.cli.common import (
     EXIT_OK,
     ProgressLine,
     UsageError,
+    dataset_name,
     emit,
     interruptible,
     known_model,
@@ -19,8 +20,6 @@ from desktop.cli.common import (
     positive_int,
     require_consent,
 )
-from desktop.core.errors import DatasetError
-from desktop.core.finetune.datasets import check_name
 from desktop.core.finetune.sources.from_chats import liked_examples
 
 if TYPE_CHECKING:
@@ -28,25 +27,8 @@ if TYPE_CHECKING:
     from desktop.services import Services
 
 
-def _dataset_name(name: str, flag: str) -> str:
-    """``name`` as a dataset is called; UsageError naming ``flag`` and what names may be."""
-    try:
-        return check_name(name)
-    except DatasetError as exc:
-        raise UsageError(f"{flag}: {exc}") from exc
-
-
 def cmd_from_chats(services: Services, args: argparse.Namespace) -> int:
-    name = _dataset_name(args.name, "NAME")
-    try:
-        services.datasets.get(name)
-    except DatasetError:
-        pass  # no dataset has the name: it can be made
-    else:
-        raise UsageError(
-            f'NAME: there is already a dataset named "{name}"; choose another '
-            "(`folio-cli finetune datasets` lists them)."
-        )
+    name = dataset_name(services, args.name, "NAME", new=True)
     examples = liked_examples(services.chats, args.include_system_prompt)
     if not examples:
         raise UsageError(
@@ -74,7 +56,7 @@ def cmd_generate(services: Services, args: argparse.Namespace) -> int:
         raise UsageError(f"--folder {problem}.")
     folder = Path(args.folder)
     persona = known_persona(services, args.persona)
-    _dataset_name(args.dataset, "--dataset")
+    dataset_name(services, args.dataset, "--dataset")
     if args.model is not None:
         known_model(services, args.model)
     model_id = args.model or services.settings.default_model

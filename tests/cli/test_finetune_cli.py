@@ -215,6 +215,25 @@ def test_validate_lists_every_problem_of_a_line_each_as_its_own_error(
     assert shown[-1] == "Invalid: 4 problem(s)."
 
 
+def test_validate_marks_every_warning_as_one_whether_or_not_it_names_a_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pairs = [json.dumps({"prompt": f"Q{i}?", "response": "A."}) for i in range(10)]
+    empty = {"messages": [{"role": "user", "content": "Q?"}, {"role": "assistant", "content": ""}]}
+    path = tmp_path / "data.jsonl"
+    path.write_text("\n".join([*pairs, pairs[0], json.dumps(empty)]) + "\n", "utf-8")
+
+    code, out = _validate(capsys, tmp_path / "home", path)
+    assert code == 2
+    assert out.splitlines()[1:] == [
+        "line 12: message 2 (assistant) is empty.",
+        "warning: 11 of the examples are prompt/response pairs: Folio converts them to "
+        "OpenAI's chat format before uploading.",
+        "warning: line 11: the same example as line 1 (a duplicate).",
+        "Invalid: 1 problem(s).",
+    ]
+
+
 def test_validate_a_file_that_is_not_utf8_says_so_and_gives_no_count(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

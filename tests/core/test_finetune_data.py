@@ -23,6 +23,7 @@ from desktop.core.finetune.examples import (
     Example,
     LineProblem,
     example_from_record,
+    named_problems,
     read_examples,
     write_examples,
 )
@@ -851,7 +852,7 @@ def test_damaged_lines_are_named_three_at_most_with_the_rest_counted_and_one_ful
         f'{path}, line 2: not a JSON object (a list); an example needs "messages", or '
         '"prompt" and "response" (or "completion"); line 4: not valid JSON: Expecting value '
         '(column 14); line 6: not a JSON object (a string); an example needs "messages", or '
-        '"prompt" and "response" (or "completion") (and 1 more line). Fix or remove those '
+        '"prompt" and "response" (or "completion") (and 1 more). Fix or remove those '
         "lines in a text editor; Folio leaves the file as it is until then."
     )
     lines[8] = lines[0]  # line 9 mended: the three left are all named, none counted
@@ -860,7 +861,7 @@ def test_damaged_lines_are_named_three_at_most_with_the_rest_counted_and_one_ful
         store.load("set")
     said = str(caught.value)
     assert "line 2:" in said and "line 4:" in said and "line 6:" in said
-    assert "more line" not in said and "Fix or remove those lines" in said
+    assert "more)" not in said and "Fix or remove those lines" in said
     lines[1] = lines[3] = lines[0]  # line 6 alone is left
     path.write_text("".join(lines), encoding="utf-8")
     with pytest.raises(DatasetError) as caught:
@@ -868,6 +869,27 @@ def test_damaged_lines_are_named_three_at_most_with_the_rest_counted_and_one_ful
     said = str(caught.value)
     assert said.startswith(f"{path}, line 6: not a JSON object (a string)")
     assert '(or "completion"). Fix or remove that line' in said and ".." not in said
+
+
+def test_named_problems_name_the_first_few_by_line_and_count_the_rest() -> None:
+    problems = [
+        LineProblem(0, "Too few examples."),
+        LineProblem(2, "not valid JSON (column 3)"),
+        LineProblem(2, "message 1 is empty. "),
+        LineProblem(5, "no assistant message."),
+    ]
+    assert named_problems(problems) == (
+        "Too few examples; line 2: not valid JSON (column 3); line 2: message 1 is empty "
+        "(and 1 more)"
+    )
+    assert named_problems(problems, 4) == (
+        "Too few examples; line 2: not valid JSON (column 3); line 2: message 1 is empty; "
+        "line 5: no assistant message"
+    )
+    assert named_problems(problems, 2, one_a_line=True) == (
+        "Too few examples\nline 2: not valid JSON (column 3)\n… and 2 more"
+    )
+    assert named_problems([]) == ""
 
 
 def test_interrupted_saves_settle_whole(store: DatasetStore) -> None:
@@ -944,13 +966,12 @@ def test_an_import_with_no_readable_example_names_three_problems_and_counts_the_
         f"No training example could be read from {junk}: line 1: not valid JSON: Expecting "
         'value (column 1); line 2: not a JSON object (a list); an example needs "messages", '
         'or "prompt" and "response" (or "completion"); line 3: an example needs "messages", '
-        'or "prompt" and "response" (or "completion"); this one has "question" (and 3 more '
-        "lines)."
+        'or "prompt" and "response" (or "completion"); this one has "question" (and 3 more).'
     )
     two = write_lines(tmp_path / "two.jsonl", ["[]", "oops"])
     with pytest.raises(DatasetError) as caught:
         store.import_file(two)
     said = str(caught.value)
     assert said.endswith("line 2: not valid JSON: Expecting value (column 1).")
-    assert "more line" not in said and ".;" not in said and ".." not in said
+    assert "more)" not in said and ".;" not in said and ".." not in said
     assert store.all() == []

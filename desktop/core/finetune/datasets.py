@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from desktop.core.finetune.examples import (
     Example,
     LineProblem,
     json_line,
+    named_problems,
     read_examples,
     write_examples,
 )
@@ -46,7 +47,6 @@ META = "dataset.json"
 PENDING = ".new"  # suffix of a file written whole, waiting to replace its namesake
 SOURCES = ("import", "chats", "generated", "manual")
 MAX_NAME = 64
-SHOWN_PROBLEMS = 3  # unreadable lines a refusal names before "and n more"
 NAME_PUNCTUATION = " -_.()"
 # Names Windows refuses for a folder, whatever the case.
 RESERVED = {"con", "prn", "aux", "nul"} | {f"{d}{i}" for d in ("com", "lpt") for i in range(1, 10)}
@@ -188,7 +188,7 @@ class DatasetStore:
         """
         read = read_examples(path, system_prompt)
         if not read.examples:
-            detail = f": {_named_problems(read.problems)}" if read.problems else " (it is empty)"
+            detail = f": {named_problems(read.problems)}" if read.problems else " (it is empty)"
             raise DatasetError(f"No training example could be read from {path}{detail}.")
         with self._lock:
             chosen = name if name is not None else self._unique_name(path.stem)
@@ -346,25 +346,12 @@ class DatasetStore:
         return name
 
 
-def _named_problems(problems: Sequence[LineProblem]) -> str:
-    """The first few unreadable lines with why, and how many more there are: "line 3: not
-    valid JSON; line 7: ... (and 4 more lines)", for the sentence that holds it to end."""
-    # Each reason is a sentence of its own: its full stop would double the one that follows.
-    shown = "; ".join(
-        f"line {p.line}: {p.reason.rstrip().rstrip('.')}" for p in problems[:SHOWN_PROBLEMS]
-    )
-    more = len(problems) - SHOWN_PROBLEMS  # reading finds one problem a line at most
-    if more <= 0:
-        return shown
-    return f"{shown} (and {more} more line{'' if more == 1 else 's'})"
-
-
 def _read(path: Path) -> list[Example]:
     read = read_examples(path, allow_partial_last_line=True)
     if read.problems:
         those = "that line" if len(read.problems) == 1 else "those lines"
         raise DatasetError(
-            f"{path}, {_named_problems(read.problems)}. Fix or remove {those} in a text "
+            f"{path}, {named_problems(read.problems)}. Fix or remove {those} in a text "
             "editor; Folio leaves the file as it is until then."
         )
     return read.examples

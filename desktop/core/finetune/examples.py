@@ -21,6 +21,7 @@ from desktop.core.jsonl import SURROGATE_PROBLEM, unpaired_surrogate
 ROLES = ("system", "user", "assistant")
 ANSWER_KEYS = ("response", "completion")  # what a prompt/response pair may call its answer
 SHAPES = 'needs "messages", or "prompt" and "response" (or "completion")'
+SHOWN_PROBLEMS = 3  # problems a refusal names before it counts the rest
 
 
 @dataclass
@@ -85,6 +86,28 @@ class LineProblem:
     def to_json(self) -> dict[str, Any]:
         """``{"line": n, "reason": "..."}``, as ``finetune validate`` lists errors."""
         return {"line": self.line, "reason": self.reason}
+
+
+def named_problems(
+    problems: Sequence[LineProblem], shown: int = SHOWN_PROBLEMS, *, one_a_line: bool = False
+) -> str:
+    """The first ``shown`` problems by line and a count of the rest.
+
+    As a clause for a sentence to end: "line 3: not valid JSON; line 7: ... (and 4 more)";
+    with ``one_a_line``, a list: "line 3: not valid JSON", "line 7: ...", "… and 4 more".
+    A problem of the whole file (line 0) is its reason alone.
+    """
+    # Each reason is a sentence of its own: its full stop would double the one that follows.
+    named = [
+        f"line {p.line}: {p.reason.rstrip().rstrip('.')}"
+        if p.line
+        else p.reason.rstrip().rstrip(".")
+        for p in problems[:shown]
+    ]
+    more = len(problems) - shown
+    if one_a_line:
+        return "\n".join(named + ([f"… and {more} more"] if more > 0 else []))
+    return "; ".join(named) + (f" (and {more} more)" if more > 0 else "")
 
 
 @dataclass

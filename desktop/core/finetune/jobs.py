@@ -25,7 +25,13 @@ from openai.types.fine_tuning import FineTuningJob, job_create_params
 
 from desktop.core.errors import DatasetError, FinetuneError, ProviderError
 from desktop.core.finetune.datasets import DatasetStore
-from desktop.core.finetune.examples import Example, LineProblem, json_line, read_examples
+from desktop.core.finetune.examples import (
+    Example,
+    LineProblem,
+    json_line,
+    named_problems,
+    read_examples,
+)
 from desktop.core.finetune.local.runs import LOCAL, LocalTraining
 from desktop.core.finetune.records import (
     Job,
@@ -45,7 +51,6 @@ POLL_SECONDS = 10.0
 # may belong to another Folio (the window and folio-cli) that is still starting them.
 RECOVER_AFTER_S = 300.0
 EVENTS_PAGE = 100  # events asked for at a time (OpenAI's largest page)
-SHOWN_PROBLEMS = 3  # problems a refusal names before "and n more"
 _SLEEP_SLICE = 0.1  # how often a waiting ``watch`` looks at its cancel token
 
 log = logging.getLogger(__name__)
@@ -418,15 +423,10 @@ def _api_name(base: str) -> str:
 
 def _refusal(label: str, errors: list[LineProblem]) -> DatasetError:
     """The first problems of a dataset that cannot be uploaded, by line."""
-    shown = "; ".join(
-        f"line {p.line}: {p.reason}".rstrip(".") if p.line else p.reason.rstrip(".")
-        for p in errors[:SHOWN_PROBLEMS]
-    )
-    more = len(errors) - SHOWN_PROBLEMS
-    rest = f" (and {more} more)" if more > 0 else ""
-    refused = f"{label} is not ready to upload: {shown}{rest}."
+    refused = f"{label} is not ready to upload: {named_problems(errors)}."
+    # Pointed to even when every problem is named: validate also shows the cost and warnings.
     return DatasetError(
-        refused, cli=f"{refused} `folio-cli finetune validate` lists every problem."
+        refused, cli=f"{refused} `folio-cli finetune validate {label}` lists every problem."
     )
 
 

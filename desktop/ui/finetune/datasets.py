@@ -12,7 +12,7 @@ from pathlib import Path
 
 from desktop.core.errors import FolioError
 from desktop.core.finetune.datasets import DatasetInfo
-from desktop.core.finetune.examples import LineProblem
+from desktop.core.finetune.examples import LineProblem, named_problems
 from desktop.core.finetune.sources.from_chats import liked_examples
 from desktop.core.finetune.sources.generate import (
     GenerationProgress,
@@ -46,14 +46,6 @@ from desktop.ui.qt import (
 from desktop.ui.workers import Job
 
 SHOWN_PROBLEMS = 10  # lines listed after an import; the rest are counted
-
-
-def problems_text(problems: list[LineProblem]) -> str:
-    """``line 3: reason`` lines, the first few of them, and how many more there are."""
-    lines = [f"line {p.line}: {p.reason}" for p in problems[:SHOWN_PROBLEMS]]
-    if len(problems) > SHOWN_PROBLEMS:
-        lines.append(f"… and {len(problems) - SHOWN_PROBLEMS} more")
-    return "\n".join(lines)
 
 
 def _slug(text: str) -> str:
@@ -290,9 +282,10 @@ class DatasetsPanel(NamedListPanel):
         text = f"Imported {info.train_examples + info.validation_examples} examples as {info.name}."
         if problems:
             count = len(problems)
+            listed = named_problems(problems, SHOWN_PROBLEMS, one_a_line=True)
             text += (
                 f"\n{count} line{'' if count == 1 else 's'} could not be read and "
-                f"{'was' if count == 1 else 'were'} left out:\n{problems_text(problems)}"
+                f"{'was' if count == 1 else 'were'} left out:\n{listed}"
             )
         say(self.message, text, error=bool(problems))
         self._added(info.name)

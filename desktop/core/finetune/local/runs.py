@@ -26,7 +26,14 @@ from filelock import FileLock, Timeout
 
 from desktop.core.errors import DatasetError, FinetuneError, ModelError
 from desktop.core.finetune.datasets import DatasetStore
-from desktop.core.finetune.examples import Example, json_line, read_examples
+from desktop.core.finetune.examples import (
+    SHOWN_PROBLEMS,
+    Example,
+    LineProblem,
+    json_line,
+    named_problems,
+    read_examples,
+)
 from desktop.core.finetune.local.config import TrainConfig
 from desktop.core.finetune.local.extra import require_training
 from desktop.core.finetune.local.lengths import tokenized_for
@@ -43,7 +50,6 @@ LOCAL = "local"  # the jobs' provider
 FT_PREFIX = LOCAL_FT_PREFIX
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 CANCEL_WAIT_S = 30.0  # how long cancel waits for the trainer to record it
-SHOWN_PROBLEMS = 3
 # Trainer starts in a row without a new step before the run is failed: an error at start-up
 # (a missing module, a base that will not load) that starting again cannot mend.
 MAX_RESTARTS = 3
@@ -64,13 +70,9 @@ class LocalPlan:
     train_tokens: int = 0  # one epoch of the training examples, in the base model's tokens
 
 
-def _refusal(label: str, problems: list[tuple[int | None, str]]) -> DatasetError:
+def _refusal(label: str, problems: list[LineProblem]) -> DatasetError:
     """The refusal of a dataset: how many problems it has, and the first few by line."""
-    # Each problem is a sentence of its own: its full stop would double the refusal's.
-    shown = "; ".join(
-        f"line {line}: {reason.rstrip().rstrip('.')}" for line, reason in problems[:SHOWN_PROBLEMS]
-    )
-    said = f"{label}: {len(problems)} problem(s): {shown}."
+    said = f"{label}: {len(problems)} problem(s): {named_problems(problems)}."
     if len(problems) <= SHOWN_PROBLEMS:
         return DatasetError(said)
     return DatasetError(said, cli=f"{said} `folio-cli finetune validate {label}` lists them all.")
@@ -116,7 +118,7 @@ class LocalTraining:
                 raise DatasetError(f"{path}: a training file is JSONL, named *.jsonl.")
             read = read_examples(path)
             if read.problems:
-                raise _refusal(str(path), [(p.line, p.reason) for p in read.problems])
+                raise _refusal(str(path), read.problems)
             return str(path), None, read.examples, []
         info = self.datasets.get(str(dataset))
         train, validation = self.datasets.load(info.name)
@@ -140,7 +142,7 @@ class LocalTraining:
             raise FinetuneError(str(exc)) from exc
         read_base(base_path)
         label, persona, train, validation = self._examples(dataset)
-        bad = [(e.line, p) for e in train + validation for p in example_problems(e)]
+        bad = [LineProblem(e.line or 0, p) for e in train + validation for p in example_problems(e)]
         if bad:
             raise _refusal(label, bad)
         if not train:
