@@ -555,7 +555,7 @@ def test_a_question_liked_twice_is_kept_once_and_named(services) -> None:  # typ
 
 
 def test_a_set_refuses_a_repeated_question_naming_the_row_it_repeats(services) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(EvaluationError, match="Question 2 of 'dup' repeats question 1"):
+    with pytest.raises(EvaluationError, match="Question 2 of 'dup' asks the same question as question 1"):
         services.evals.create(
             "dup", SetSource.MANUAL, [EvalItem("One?", "1"), EvalItem("ONE? ", "2")]
         )

@@ -103,6 +103,19 @@ def repeats(questions: Iterable[str]) -> list[tuple[int, int]]:
     return found
 
 
+def refuse_repeats(questions: list[str], name: str, what: str, fix: str) -> None:
+    """Raise EvaluationError naming the first of ``questions`` that repeats an earlier one
+    (``what`` is "Question" or "Row", counted from 1) and that one, then ``fix``."""
+    twice = repeats(questions)
+    if twice:
+        later, first = twice[0]
+        raise EvaluationError(
+            f"{what} {later + 1} of {name!r} asks the same question as {what.lower()} "
+            f"{first + 1} ({questions[first].strip()!r}): a question asked twice counts twice "
+            f"in every score. {fix}"
+        )
+
+
 class RetrievalLevel(StrEnum):
     """How an item's retrieval is scored: by its source passage, or (with only a source
     file named) by that file, and its page when one is given."""
@@ -324,14 +337,7 @@ class EvalStore:
         ``items`` ask a question twice (``question_key``), naming both positions."""
         name = check_name(name)
         listed = list(items)
-        twice = repeats(i.question for i in listed)
-        if twice:
-            later, first = twice[0]
-            raise EvaluationError(
-                f"Question {later + 1} of {name!r} repeats question {first + 1} "
-                f"({listed[first].question!r}): a question asked twice counts twice in every "
-                "score. Leave it out."
-            )
+        refuse_repeats([i.question for i in listed], name, "Question", "Leave it out.")
         with transaction(self._db, self.lock) as db:
             try:
                 db.execute(
@@ -387,14 +393,9 @@ class EvalStore:
                 raise EvaluationError(
                     f"Row {row} of {name!r} has no reference answer: write one or remove the row."
                 )
-        twice = repeats(i.question for i in items)
-        if twice:
-            later, first = twice[0]
-            raise EvaluationError(
-                f"Row {later + 1} of {name!r} asks the same question as row {first + 1} "
-                f"({items[first].question.strip()!r}): a question asked twice counts twice in "
-                "every score. Change one of them or remove a row."
-            )
+        refuse_repeats(
+            [i.question for i in items], name, "Row", "Change one of them or remove a row."
+        )
         with transaction(self._db, self.lock) as db:
             self.get(name)
             db.execute("DELETE FROM eval_items WHERE set_name = ?", (name,))
