@@ -9,7 +9,7 @@ from llama_index.core.base.llms.types import ChatMessage
 
 from desktop.core.chat.personas import FOUNDING_PERSONA_NAME, Persona
 from desktop.core.chat.prompts import fit_to_context
-from desktop.core.errors import ChatError, ModelError
+from desktop.core.errors import ChatError, ContextTooLong, ModelError
 from desktop.core.library.citation import Citation
 from desktop.core.settings import Settings
 from desktop.core.tasks import CancelToken
@@ -144,3 +144,18 @@ def test_long_prompts_drop_history_then_sources() -> None:
     assert trimmed and kept is not None and len(kept) == 2
     assert [m.role.value for m in messages] == ["system", "user"]
     assert sum(count(m.content or "") + 4 for m in messages) <= 260
+    with pytest.raises(ContextTooLong, match="Shorten the question"):
+        fit_to_context("why " * 300, None, sources, history, 260, count)
+
+
+def test_a_question_too_long_for_the_model_is_refused_and_leaves_no_chat(services) -> None:  # type: ignore[no-untyped-def]
+    question = "Why is the sky blue? " * 900  # about 5,400 tokens; the model reads 4,096
+    for retrieval in (False, True):
+        with pytest.raises(ContextTooLong, match="too long for this model"):
+            services.chat.ask(question, retrieval=retrieval)
+    assert services.chats.all() == []  # no chat left behind without its question
+    # The same prompt sent past Folio's own check: llama.cpp's refusal is named alike.
+    llm = services.llm(services.settings.default_model)
+    with pytest.raises(ContextTooLong, match="choose a model with a longer context"):
+        list(llm.stream_chat([ChatMessage(role="user", content=question)]))
+    assert services.chat.ask("Say yes.", retrieval=False).text  # the model still answers

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 
 from llama_index.core.base.llms.types import ChatMessage
 
+from desktop.core.errors import ContextTooLong
 from desktop.core.library.citation import Citation
 
 DEFAULT_SYSTEM_PROMPT = "You are Folio, a helpful assistant. Answer clearly and briefly."
@@ -68,7 +69,8 @@ def fit_to_context(
     """Drop the oldest history, then the weakest sources, until the prompt fits ``budget``.
 
     ``focused`` is as ``build_messages`` takes it. Returns the messages, the sources kept,
-    and whether anything was dropped.
+    and whether anything was dropped. Raises ContextTooLong when the question and the
+    system prompt alone do not fit: nothing is left to drop.
     """
     trimmed = False
     while True:
@@ -82,5 +84,9 @@ def fit_to_context(
         elif citations:
             citations = citations[:-1]
         else:
-            return messages, citations, trimmed
+            raise ContextTooLong(
+                f"The question is too long for this model: about {used:,} tokens with the "
+                f"instructions, and it reads at most {budget:,} while leaving room for its "
+                "answer. Shorten the question, or choose a model with a longer context."
+            )
         trimmed = True

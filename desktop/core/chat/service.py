@@ -8,7 +8,7 @@ from typing import Any, Protocol, TypedDict, cast
 
 from llama_index.core.base.llms.types import ChatMessage
 
-from desktop.core.chat.focus import SentenceRanker, focus, supporting
+from desktop.core.chat.focus import KEEP_SENTENCES, SentenceRanker, focus, supporting
 from desktop.core.chat.followup import condense, with_earlier
 from desktop.core.chat.history import ChatStore
 from desktop.core.chat.loops import LoopGuard, keep_before, loop_start
@@ -177,6 +177,7 @@ class ChatService:
         self.ranker = ranker
         # Measured on bench/answer_facts.py: see docs/PERFORMANCE.md, "Answers".
         self.focused_context = True
+        self.focus_sentences = KEEP_SENTENCES
         self.condense_followups = True
 
     def ask(
@@ -214,10 +215,17 @@ class ChatService:
         turn = self._choose(question, model, persona, retrieval, chat_id)
         assert turn.chat_id is not None  # _choose makes a chat when none is given
         turn.rank_for = rank_for
-        searched = self._searched(turn, retrieval, sources)
-        turn.searched = searched if searched != turn.question else None
-        found = self._sources(searched, retrieval, sources, top_k)
-        prompt = self._prompt(turn, found)
+        try:
+            searched = self._searched(turn, retrieval, sources)
+            turn.searched = searched if searched != turn.question else None
+            found = self._sources(searched, retrieval, sources, top_k)
+            prompt = self._prompt(turn, found)
+        except BaseException:
+            # Refused before the question was stored (a search that failed, a question too
+            # long for the model): a chat made for it would be left empty in the list.
+            if chat_id is None:
+                self.store.delete(turn.chat_id)
+            raise
         prompt.notice = self._none_found(found)
         self.store.add_message(
             turn.chat_id,
@@ -341,7 +349,7 @@ class ChatService:
             ranked = self.ranker.rank(turn.rank_for or turn.question, citations)
             support = supporting(ranked, citations)
             if self.focused_context:
-                focused = focus(citations, ranked)
+                focused = focus(citations, ranked, keep=self.focus_sentences)
         messages, kept, trimmed = fit_to_context(
             turn.question,
             turn.system,

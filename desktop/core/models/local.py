@@ -21,7 +21,7 @@ from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.custom import CustomLLM
 
-from desktop.core.errors import ModelError
+from desktop.core.errors import ContextTooLong, ModelError
 from desktop.core.models.ids import LOCAL_FT_PREFIX, LOCAL_PREFIX, split_model_id
 from desktop.core.models.local_files import local_llm_path
 from desktop.core.secrets import Secrets
@@ -169,12 +169,22 @@ class LocalLlama(CustomLLM):
                 max_tokens=kwargs.get("max_tokens", self.max_tokens),
                 repeat_penalty=self.repeat_penalty,
             )
-            for chunk in chunks:
-                choice = chunk["choices"][0]
-                delta = choice["delta"].get("content") or ""
-                finish = choice.get("finish_reason") or ""
-                if delta or finish:
-                    yield delta, finish
+            try:
+                for chunk in chunks:
+                    choice = chunk["choices"][0]
+                    delta = choice["delta"].get("content") or ""
+                    finish = choice.get("finish_reason") or ""
+                    if delta or finish:
+                        yield delta, finish
+            except ValueError as exc:
+                # llama-cpp-python's words for a prompt longer than n_ctx: "Requested
+                # tokens (4529) exceed context window of 4096".
+                if "exceed context window" not in str(exc):
+                    raise
+                raise ContextTooLong(
+                    f"The question and its sources are too long for this model ({exc}). "
+                    "Shorten the question, or choose a model with a longer context."
+                ) from exc
 
     def _stream(self, messages: Sequence[ChatMessage], **kwargs: Any) -> Iterator[str]:
         for delta, _ in self._chunks(messages, **kwargs):
