@@ -11,6 +11,8 @@ Variants (``--variants``, comma-separated):
                 (Folio before focused context)
   focused       retrieval on, the passages' best sentences with neighbours and titles
   focused-rp    focused, with the embedded model's repetition penalty (REPEAT_PENALTY)
+  focused-keep4 focused-rp, keeping up to four best sentences (with their neighbours)
+                instead of KEEP_SENTENCES (Folio's choice until measured otherwise)
   off           retrieval off
 
 Per variant: the share of answers that contain a fact (case-insensitive, whitespace
@@ -55,12 +57,13 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from anywhere in the checkout
     sys.path.insert(0, str(REPO))
 
+from desktop.core.chat.focus import KEEP_SENTENCES  # noqa: E402
 from desktop.core.paths import data_home  # noqa: E402
 from desktop.core.settings import Settings  # noqa: E402
 from desktop.services import Services  # noqa: E402
 
 EVAL_DIR = Path(__file__).resolve().parent / "eval"
-VARIANTS = ("passages", "focused", "focused-rp", "off")
+VARIANTS = ("passages", "focused", "focused-rp", "focused-keep4", "off")
 PENALTIES = (1.0, 1.1, 1.2, 1.3)
 OPEN_QUESTIONS = (
     "Is AI going to take over the world?",
@@ -103,6 +106,7 @@ def ask(services: Services, item: dict[str, Any], variant: str) -> dict[str, Any
         llm._llama.cache.cache_state.clear()
     services.embedding_cache.clear()
     chat.focused_context = variant != "passages"
+    chat.focus_sentences = 4 if variant == "focused-keep4" else KEEP_SENTENCES
     # Before focused context Folio scored no sentences: the baseline pays for none.
     chat.ranker = None if variant == "passages" else services.sentence_ranker
     llm.repeat_penalty = 1.0 if variant in ("passages", "focused") else penalty(services)
@@ -309,13 +313,13 @@ def run(
 
 def print_human(result: dict[str, Any]) -> None:
     print(f"{result['questions']} questions, answers up to {result['max_answer_tokens']} tokens")
-    print("variant      fact   support  source  TTFT med  TTFT mean  prompt tok  cut  loops")
+    print("variant        fact   support  source  TTFT med  TTFT mean  prompt tok  cut  loops")
     for name, s in result["variants"].items():
         sup = f"{s['support_share']:.0%}" if s["support_share"] is not None else "—"
         med = f"{s['ttft_median_s']:.2f} s" if s["ttft_median_s"] is not None else "—"
         mean = f"{s['ttft_mean_s']:.2f} s" if s["ttft_mean_s"] is not None else "—"
         print(
-            f"{name:<12} {s['fact_share']:>4.0%}  {sup:>7}  {s['source_share']:>6.0%}  "
+            f"{name:<14} {s['fact_share']:>4.0%}  {sup:>7}  {s['source_share']:>6.0%}  "
             f"{med:>8}  {mean:>9}  {s['prompt_tokens_median'] or 0:>10}  {s['cut_off']:>3}"
             f"  {s['looped']:>5}"
         )

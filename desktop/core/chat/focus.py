@@ -27,8 +27,11 @@ from desktop.core.library.citation import Citation
 from desktop.core.store.keywords import Keywords
 
 # Sentences kept for the model (each with its neighbours): at most KEEP_SENTENCES, and only
-# those scoring at least SHARE_OF_BEST of the best one. Measured on bench/answer_facts.py.
-KEEP_SENTENCES = 4
+# those scoring at least SHARE_OF_BEST of the best one. Measured on bench/answer_facts.py:
+# the best sentence alone (with its neighbours) halved the prompt against four, brought the
+# first token at 0.63x the time, and the answer held the fact as often or more (15 vs 13 of
+# 40 and 15 vs 13 of 37 in two runs); docs/PERFORMANCE.md, "Answers".
+KEEP_SENTENCES = 1
 SHARE_OF_BEST = 0.5
 NEIGHBOURS = 1
 # How much a full keyword match counts beside cosine similarity (both 0..1 here), and how
