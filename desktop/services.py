@@ -458,12 +458,13 @@ class Services:
         """The language model behind ``model_id``, fine-tuned local ones included."""
         return self.llms.get(model_id, self.local_training.resolve)
 
-    def models(self) -> tuple[list[ModelInfo], dict[str, str]]:
-        """``providers.all_models`` with Folio's jobs, so fine-tuned models carry their lineage."""
+    def models(self, *, cli: bool = False) -> tuple[list[ModelInfo], dict[str, str]]:
+        """``providers.all_models`` with Folio's jobs, so fine-tuned models carry their
+        lineage; with ``cli``, the problems are worded for folio-cli."""
         # Imported on first use: it loads the OpenAI SDK, which takes a while.
         from desktop.core.models.providers import all_models
 
-        models, problems = all_models(self.settings, self.secrets, self.finetune_jobs)
+        models, problems = all_models(self.settings, self.secrets, self.finetune_jobs, cli=cli)
         local = [m for m in models if not m.remote]
         remote = [m for m in models if m.remote]
         return [*local, *self.local_training.models(), *remote], problems

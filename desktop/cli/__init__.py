@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,6 +33,7 @@ from desktop.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_USAGE,
     UsageError,
+    not_empty,
     refusal,
 )
 from desktop.core.errors import FolioError
@@ -129,8 +131,34 @@ def _refused(exc: UsageError | FolioError) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one ``folio-cli`` command line (``sys.argv`` by default); the exit code.
+
+    A reader that goes away early (``folio-cli search X | head -1``) ends the command with
+    exit 1 and no traceback, as Python's documentation advises ("Note on SIGPIPE"): what
+    is left to print goes to /dev/null.
+    """
+    try:
+        try:
+            return _run(argv)
+        finally:
+            # Flushed here, not at exit, so a closed pipe is noticed inside this ``try``.
+            sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_ERROR
+
+
+def _run(argv: list[str] | None) -> int:
     line = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(line)
+    # An empty --home (a script's unset variable) would otherwise fall back to the user's
+    # own library. An empty FOLIO_HOME, like any empty environment variable, counts as unset.
+    try:
+        if args.home is not None:
+            not_empty(args.home, "--home", "give the data folder, or leave --home out")
+    except UsageError as exc:
+        return _refused(exc)
     wrong = not_text(args)
     if wrong is not None:
         print(

@@ -75,6 +75,10 @@ def cmd_ask(services: Services, args: argparse.Namespace) -> int:
         print(json.dumps(answer.to_json(), ensure_ascii=False))
     else:
         print()
+        if answer.interrupted:
+            # On stderr, as the chat id is: stdout keeps only what the model wrote.
+            sys.stdout.flush()
+            print("(interrupted: the answer is incomplete)", file=sys.stderr)
         if answer.cut_off:
             print("(cut at the answer length limit: ask it to continue in the same --chat)")
         if answer.support is not None:

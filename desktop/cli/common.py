@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from desktop.core.errors import (
     ChatError,
     ConsentRequired,
+    ContextTooLong,
     DatasetError,
     FolioError,
     ModelError,
@@ -48,11 +49,11 @@ class UsageError(Exception):
 def refusal(exc: UsageError | FolioError) -> tuple[int, str]:
     """The exit code and the one stderr line for an error that ends a command.
 
-    Bad input is 2: a UsageError, a setting with an invalid value, or document text that
-    would go to a provider that has not agreed (``--allow-remote``). Any other Folio error
-    is a failure while working: 1.
+    Bad input is 2: a UsageError, a setting with an invalid value, document text that
+    would go to a provider that has not agreed (``--allow-remote``), or a question too long
+    for the model. Any other Folio error is a failure while working: 1.
     """
-    usage = isinstance(exc, UsageError | ConsentRequired | SettingsError)
+    usage = isinstance(exc, UsageError | ConsentRequired | SettingsError | ContextTooLong)
     return (EXIT_USAGE if usage else EXIT_ERROR), f"folio-cli: {one_line(str(exc))}"
 
 
@@ -141,27 +142,41 @@ def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
     )
 
 
+# The signals that stop work at its next safe point, as Ctrl+C does. SIGTERM is what
+# `timeout`, `kill` and service managers send: killed at once, an ingest would lose the
+# files it had finished since its last commit.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 @contextmanager
 def interruptible(stopping: str | None = None) -> Iterator[CancelToken]:
-    """Ctrl+C cancels the yielded token, so the work stops at its next safe point.
+    """Ctrl+C (or SIGTERM) cancels the yielded token, so the work stops at its next safe
+    point and the command exits 130.
 
+    130 (128 + SIGINT) for SIGTERM too, not the shell's 143: CLI.md's contract has one code
+    for "interrupted, with the library left consistent", and that is what happened.
     ``stopping`` is said on stderr when it does ("Stopping after the current file…"). The
-    first Ctrl+C also puts the previous handler back, so a second one stops at once.
+    first signal also puts the previous handlers back, so a second one stops at once.
     """
     cancel = CancelToken()
-    previous = signal.getsignal(signal.SIGINT)
+    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+
+    def restore() -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
     def on_interrupt(signum: int, frame: Any) -> None:
         if stopping:
             print(stopping, file=sys.stderr, flush=True)
         cancel.cancel()
-        signal.signal(signal.SIGINT, previous)
+        restore()
 
-    signal.signal(signal.SIGINT, on_interrupt)
+    for signum in STOP_SIGNALS:
+        signal.signal(signum, on_interrupt)
     try:
         yield cancel
     finally:
-        signal.signal(signal.SIGINT, previous)
+        restore()
 
 
 class ProgressLine:
@@ -197,6 +212,13 @@ class ProgressLine:
         if self.tty:
             sys.stderr.write("\r\x1b[K")
             sys.stderr.flush()
+
+
+def not_empty(value: str, name: str, wanted: str) -> None:
+    """UsageError "``name`` is empty: ``wanted``." when ``value`` is blank, as a script's
+    unset variable leaves it: taken as a path it would be the current folder."""
+    if not value.strip():
+        raise UsageError(f"{name} is empty: {wanted}.")
 
 
 def positive_int(text: str) -> int:

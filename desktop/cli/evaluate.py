@@ -29,6 +29,7 @@ from desktop.cli.common import (
     interruptible,
     known_model,
     known_persona,
+    not_empty,
     path_problem,
     positive_int,
     require_consent,
@@ -99,6 +100,7 @@ def cmd_import(services: Services, args: argparse.Namespace) -> int:
     # Imported on first use, as in every command here: it loads LlamaIndex.
     from desktop.core.evaluate.build import import_jsonl, skipped_text
 
+    not_empty(args.file, "FILE", "give a JSONL file of questions")
     try:
         new = import_jsonl(services.evals, args.name, Path(args.file))
     except EvaluationError as exc:

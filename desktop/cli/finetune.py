@@ -36,6 +36,7 @@ from desktop.cli.common import (
     interruptible,
     known_model,
     known_persona,
+    not_empty,
     path_problem,
 )
 from desktop.core.errors import DatasetError, FinetuneError, FolioError, ProviderError
@@ -200,6 +201,7 @@ def cmd_validate(services: Services, args: argparse.Namespace) -> int:
     # Imported on first use: it loads tiktoken, which takes a while.
     from desktop.core.finetune.validate import validate_file
 
+    not_empty(args.file, "FILE", f"give a JSONL training file or a dataset's name; {DATASETS_LIST}")
     path = Path(args.file)
     missing = not os.path.lexists(path)
     if missing:  # a dataset's name: its training file
@@ -615,6 +617,7 @@ def cmd_datasets(services: Services, args: argparse.Namespace) -> int:
 def cmd_import(services: Services, args: argparse.Namespace) -> int:
     """Import a JSONL file as a dataset; lines that are no example are left out and listed.
     Exit 2 for an unknown --persona, a --name that cannot be used, or a file with no example."""
+    not_empty(args.file, "FILE", "give the JSONL file to import")
     if args.persona:
         known_persona(services, args.persona)
     name = None

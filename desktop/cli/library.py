@@ -99,11 +99,26 @@ def cmd_remove(services: Services, args: argparse.Namespace) -> int:
     # An empty argument would be the current folder, as for ingest.
     if not args.path.strip():
         raise UsageError("An empty path was given: name the library folder or file to remove.")
+    path = Path(args.path)
+    # A folder that is no library entry takes every entry under it only when asked: `remove
+    # /tmp` must not quietly empty the library of all it holds there.
+    inside = services.ingestor.entries_inside(path)
+    if inside and not args.all_under:
+        raise UsageError(
+            f"{args.path} is not itself in the library; the library folders under it are "
+            f"{', '.join(inside)}. Remove each by name, or pass --all-under to remove them all."
+        )
     try:
-        removed = services.ingestor.remove(Path(args.path))
+        removed = services.ingestor.remove(path)
     except LibraryError as exc:
         raise UsageError(str(exc)) from exc
-    emit(args, {"removed": removed}, f"{removed} file(s) removed from the library")
+    lines = [f"Removed the library folder {folder}" for folder in inside]
+    lines.append(f"{removed} file(s) removed from the library")
+    emit(
+        args,
+        {"removed": removed, "all_under": inside},
+        "\n".join(one_line(text) for text in lines),
+    )
     return EXIT_OK
 
 
@@ -216,6 +231,11 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.set_defaults(func=cmd_sync)
     p = sub.add_parser("remove", parents=[common], help="take a folder/file out of the library")
     p.add_argument("path", metavar="PATH")
+    p.add_argument(
+        "--all-under",
+        action="store_true",
+        help="PATH is not in the library itself: remove every library folder under it",
+    )
     p.set_defaults(func=cmd_remove)
     p = sub.add_parser("status", parents=[common], help="what the library holds")
     p.set_defaults(func=cmd_status, read_only=True)

@@ -18,6 +18,7 @@ from desktop.cli.common import (
     UsageError,
     emit,
     interruptible,
+    not_empty,
 )
 from desktop.core.errors import Cancelled, FinetuneError, ModelError
 from desktop.core.library.filenames import one_line
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 
 def cmd_list(services: Services, args: argparse.Namespace) -> int:
-    models, problems = services.models()
+    models, problems = services.models(cli=True)
     data = {
         "models": [
             {
@@ -133,6 +134,7 @@ def cmd_rename(services: Services, args: argparse.Namespace) -> int:
 
 def cmd_export(services: Services, args: argparse.Namespace) -> int:
     """Copy a local fine-tuned model's adapter GGUF out of Folio."""
+    not_empty(args.to, "--to", "give a file, or a folder, to write the model to")
     destination = Path(args.to)
     if args.to.endswith(("/", os.sep)) and not destination.is_dir():
         raise UsageError(f"There is no folder {destination}: create it, or choose another.")

@@ -69,7 +69,7 @@ def test_ingest_status_search_sync_remove(capsys, cli_home: Path, docs: Path) ->
     assert code == 0 and data["unchanged"] == 2 and data["chunks_embedded"] == 0
 
     code, data = run(capsys, "--home", home, "remove", str(docs), "--json")
-    assert (code, data) == (0, {"removed": 2})
+    assert code == 0 and data["removed"] == 2
     code, text = run(capsys, "--home", home, "status")
     assert text.startswith("0 files indexed")
 
@@ -435,6 +435,7 @@ def test_text_arguments_that_are_not_utf8_are_refused_and_paths_are_not(  # type
 # argument; what the one line on stderr must name so a person can put it right.
 REFUSED = [
     (["ask", ""], ["QUESTION is empty"]),
+    (["ask", "Why is the sky blue? " * 900, "--no-retrieval"], ["too long for this model"]),
     (["ask", "hi", "--chat", "0123abcd"], ["--chat", "No chat with id '0123abcd'"]),
     (["ask", "hi", "--persona", "Nobody"], ["--persona", "'Nobody'", "personas list"]),
     (["ask", "hi", "--model", "local:nothing"], ["--model", "'local:nothing'", "models list"]),
@@ -479,6 +480,12 @@ REFUSED = [
     (["eval", "run", "nothing", "--judge", "local:nothing"], ["'nothing'", "eval sets"]),
     (["eval", "runs", "nothing"], ["'nothing'", "eval sets"]),
     (["eval", "report", "nothing"], ["'nothing'", "eval sets"]),
+    # An empty FILE would be the current folder ("Cannot read .: Is a directory").
+    (["finetune", "validate", ""], ["FILE is empty", "finetune datasets"]),
+    (["finetune", "validate", " "], ["FILE is empty"]),
+    (["finetune", "import", ""], ["FILE is empty"]),
+    (["eval", "import", "", "--name", "x"], ["FILE is empty"]),
+    (["models", "export", "local:ft:x", "--to", ""], ["--to is empty"]),
 ]  # fmt: skip
 
 
@@ -682,3 +689,144 @@ def test_odd_file_names_stay_one_line_in_human_output_and_exact_in_json(  # type
     assert main(["--home", home, "remove", str(folder / "gone\nfile.md")]) == 2
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and "gone\\nfile.md" in err
+
+
+def _closed_pipe_run(*argv: str) -> subprocess.CompletedProcess[str]:
+    """Run folio-cli with its stdout a pipe whose reader has already gone away."""
+    reader, writer = os.pipe()
+    os.close(reader)  # gone before anything is written: every write fails
+    try:
+        return subprocess.run(
+            _cli(*argv), stdout=writer, stderr=subprocess.PIPE, text=True, timeout=300
+        )
+    finally:
+        os.close(writer)
+
+
+def test_a_reader_that_goes_away_ends_the_command_with_1_and_no_traceback(
+    cli_home: Path,
+) -> None:
+    # As `folio-cli status | true` or `folio-cli search X | head -1`.
+    for argv in (["status"], ["status", "--json"], ["personas", "list"]):
+        done = _closed_pipe_run("--home", str(cli_home), *argv)
+        assert (done.returncode, done.stderr) == (1, ""), argv
+
+
+def test_an_empty_home_is_refused_and_an_empty_folio_home_means_the_default(  # type: ignore[no-untyped-def]
+    capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    default = tmp_path / "data"
+    monkeypatch.setenv("XDG_DATA_HOME", str(default))  # the platform's default, here
+    monkeypatch.setenv("FOLIO_HOME", "")
+    for home in ("", " "):
+        assert main(["--home", home, "status"]) == 2
+        captured = capsys.readouterr()
+        assert captured.err.startswith("folio-cli: --home is empty") and captured.out == ""
+    assert not default.exists()  # the user's own library was not opened
+    # An empty variable counts as unset, as it does for any other program: no word of it.
+    code, data = run(capsys, "status", "--json")
+    assert code == 0 and data["files"]["indexed"] == 0  # type: ignore[index]
+    assert capsys.readouterr().err == ""
+    assert (default / "Folio").is_dir()
+
+
+def _files_done(progress: str) -> int:
+    done = progress.split("/", 1)[0]
+    return int(done) if done.isdigit() else 0
+
+
+@pytest.mark.slow
+def test_sigterm_stops_an_ingest_after_the_current_file_and_keeps_what_finished(
+    cli_home: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(200):
+        (folder / f"n{i}.md").write_text(f"Note {i} about subject {i}. " * 30)
+    child = subprocess.Popen(
+        _cli("--home", str(cli_home), "ingest", str(folder), "--json"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert child.stderr is not None
+    # Progress lines read "N/200 files, ...": wait for one with a file done.
+    while _files_done(line := child.stderr.readline()) < 1:
+        assert line, "the ingest ended before reporting a finished file"
+    child.send_signal(signal.SIGTERM)  # as `timeout` or `kill` sends it
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 130, err
+    report = json.loads(out)
+    assert report["cancelled"] is True and 0 < report["added"] < 200
+    code = subprocess.run(
+        _cli("--home", str(cli_home), "status", "--json"), capture_output=True, text=True
+    )
+    assert code.returncode == 0, code.stderr
+    assert json.loads(code.stdout)["files"]["indexed"] == report["added"]
+    services = Services(cli_home)
+    try:
+        assert_consistent(services)
+    finally:
+        services.close()
+
+
+@pytest.mark.slow
+def test_an_answer_stopped_by_ctrl_c_is_marked_incomplete_in_text_mode(home: Path) -> None:
+    # Long answers, so there is time to stop one after its first words.
+    save_settings(home, Settings(max_answer_tokens=1024, threads=2))
+    child = subprocess.Popen(
+        _cli("--home", str(home), "ask", "Write a very long story about a lighthouse keeper.",
+             "--no-retrieval"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    assert child.stdout is not None
+    assert child.stdout.read(1)  # the answer has started
+    child.send_signal(signal.SIGINT)
+    out, err = child.communicate(timeout=120)
+    assert child.returncode == 130, err
+    assert "(interrupted: the answer is incomplete)" in err.splitlines()
+    assert "interrupted" not in out  # stdout holds the answer only
+
+
+def test_remove_of_a_folder_not_in_the_library_takes_the_folders_under_it_only_when_asked(  # type: ignore[no-untyped-def]
+    capsys, cli_home: Path, tmp_path: Path
+) -> None:
+    home = str(cli_home)
+    top = tmp_path / "top"
+    first, second = top / "first", top / "second"
+    for folder in (first, second):
+        folder.mkdir(parents=True)
+        (folder / "note.md").write_text(f"The {folder.name} note: valve QZ-17 lasts 41 days.")
+        assert main(["--home", home, "ingest", str(folder)]) == 0
+    capsys.readouterr()
+
+    assert main(["--home", home, "remove", str(top)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "not itself in the library" in err
+    assert str(first) in err and str(second) in err and "--all-under" in err
+    code, status = run(capsys, "--home", home, "status", "--json")
+    assert status["files"]["indexed"] == 2  # type: ignore[index]
+
+    code, data = run(capsys, "--home", home, "remove", str(top), "--all-under", "--json")
+    assert (code, data) == (0, {"removed": 2, "all_under": [str(first), str(second)]})
+    code, status = run(capsys, "--home", home, "status", "--json")
+    assert status["folders"] == [] and status["files"]["indexed"] == 0  # type: ignore[index]
+
+    # Human output names each folder taken out; a library folder itself needs no flag.
+    for folder in (first, second):
+        assert main(["--home", home, "ingest", str(folder)]) == 0
+    capsys.readouterr()
+    code, text = run(capsys, "--home", home, "remove", str(top), "--all-under")
+    assert code == 0 and text.splitlines() == [  # type: ignore[union-attr]
+        f"Removed the library folder {first}",
+        f"Removed the library folder {second}",
+        "2 file(s) removed from the library",
+    ]
+    assert main(["--home", home, "ingest", str(first)]) == 0
+    capsys.readouterr()
+    code, data = run(capsys, "--home", home, "remove", str(first), "--json")
+    assert (code, data) == (0, {"removed": 1, "all_under": []})

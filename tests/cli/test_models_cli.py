@@ -154,3 +154,15 @@ def test_a_server_address_that_is_no_url_is_refused_by_name(
     from desktop.core.settings import load_settings  # the file the refusal left alone
 
     assert load_settings(Path(home)).servers == {}
+
+
+def test_models_list_says_how_to_add_a_key_with_folio_cli(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    home = tmp_path / "home"
+    listed = _run(home, "models", "list", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "`folio-cli models set-key openai`" in listed.stdout
+    assert "folio-cli models add-server" in listed.stdout and "Settings" not in listed.stdout
+    data = json.loads(_run(home, "models", "list", "--json", env=env).stdout)
+    assert "`folio-cli models set-key openai`" in data["problems"]["openai"]

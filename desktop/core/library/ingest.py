@@ -335,10 +335,7 @@ class Ingestor:
                 come back with the next sync), or the library holds nothing there.
         """
         folders = self.library.folders()
-        # The spelling it was added under (older versions kept paths as given), else its
-        # real path.
-        given = stored_name(os.path.abspath(path))
-        target = given if given in folders else stored_name(os.path.realpath(path))
+        target = self._removal_target(path, folders)
         outer = [f for f in folders if f != target and is_under(target, f)]
         if target not in folders and outer:
             raise LibraryError(
@@ -365,6 +362,23 @@ class Ingestor:
         ]
         self.library.put_many(moved)
         return len(leaving)
+
+    def entries_inside(self, path: Path | str) -> list[str]:
+        """The library folders and files ``remove(path)`` takes out with it when ``path`` is
+        no library entry itself but holds some; empty otherwise (``path`` is an entry, lies
+        inside one, or holds none)."""
+        folders = self.library.folders()
+        target = self._removal_target(path, folders)
+        if any(is_under(target, folder) for folder in folders):  # an entry, or inside one
+            return []
+        return self.library.entries_removed(target)
+
+    @staticmethod
+    def _removal_target(path: Path | str, folders: list[str]) -> str:
+        """``path`` as the library names it: the spelling it was added under (older
+        versions kept paths as given), else its real path."""
+        given = stored_name(os.path.abspath(path))
+        return given if given in folders else stored_name(os.path.realpath(path))
 
     # -- the run ----------------------------------------------------------------------------
 

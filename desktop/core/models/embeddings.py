@@ -101,10 +101,12 @@ def remote_target(
             raise ModelError(f"Unknown OpenAI embedding model {model_id!r}. Use {_known_ids()}.")
         url = base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_URL
         if not api_key and url.rstrip("/") == OPENAI_URL:
+            choose = f"or choose {LOCAL_EMBEDDING_ID}, which runs on this computer."
             raise ModelError(
                 f"{model_id} needs an OpenAI API key: add one in Settings → Models and "
-                f"Providers or set OPENAI_API_KEY, or choose {LOCAL_EMBEDDING_ID}, which runs "
-                "on this computer."
+                f"Providers or set OPENAI_API_KEY, {choose}",
+                cli=f"{model_id} needs an OpenAI API key: store one with `folio-cli models "
+                f"set-key openai` or set OPENAI_API_KEY, {choose}",
             )
         return name, url
     if not base_url:

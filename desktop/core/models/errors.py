@@ -49,7 +49,9 @@ def translate_error(
         where = f" or set {p.key_env}" if p.key_env else ""
         return ProviderError(
             f"{who} refused the API key (401). Enter a valid key in Settings → Models and "
-            f"Providers{where}."
+            f"Providers{where}.",
+            cli=f"{who} refused the API key (401). Store a valid one with `folio-cli models "
+            f"set-key {p.name}`{where}.",
         )
     if isinstance(exc, openai.PermissionDeniedError):
         return ProviderError(f"{who} does not allow this key to use {what} (403).")

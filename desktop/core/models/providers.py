@@ -79,16 +79,23 @@ def client(
     )
 
 
+def no_openai_key(lead: str = "No API key for OpenAI") -> ProviderError:
+    """OpenAI has no key: ``lead``, then where to add one, in the window's words and in
+    folio-cli's."""
+    return ProviderError(
+        f"{lead}: add one in Settings → Models and Providers, or set {OPENAI_KEY_ENV}.",
+        cli=f"{lead}: store one with `folio-cli models set-key {OPENAI}`, or set "
+        f"{OPENAI_KEY_ENV}; for another OpenAI-compatible server, `folio-cli models add-server`.",
+    )
+
+
 def key_for(p: Provider, secrets: Secrets) -> str:
     """The key to send to ``p``; ProviderError saying where to add one when OpenAI itself
     has none. Local servers (Ollama, LM Studio) take no key, but the SDK insists on one:
     "none"."""
     key = api_key(p, secrets)
     if key is None and p.name == OPENAI and p.base_url == OPENAI_URL:
-        raise ProviderError(
-            "No API key for OpenAI: add one in Settings → Models and Providers, or set "
-            f"{OPENAI_KEY_ENV}."
-        )
+        raise no_openai_key()
     return key or "none"
 
 
@@ -130,23 +137,21 @@ def remote_models(p: Provider, secrets: Secrets, jobs: JobStore | None = None) -
 
 
 def all_models(
-    settings: Settings, secrets: Secrets, jobs: JobStore | None = None
+    settings: Settings, secrets: Secrets, jobs: JobStore | None = None, *, cli: bool = False
 ) -> tuple[list[ModelInfo], dict[str, str]]:
     """Every model the picker offers, local first, and each unreachable provider's reason.
 
     With ``jobs`` (Folio's fine-tuning jobs), fine-tuned models Folio made carry their
-    dataset and persona in their lineage.
+    dataset and persona in their lineage. The reasons are worded for the window, or with
+    ``cli`` for folio-cli (``FolioError``'s two wordings).
     """
     models = list_models(settings)
     problems: dict[str, str] = {}
     for p in remote_providers(settings):
-        if p.name == OPENAI and p.base_url == OPENAI_URL and api_key(p, secrets) is None:
-            problems[p.name] = (
-                f"No API key: add one in Settings → Models and Providers, or set {OPENAI_KEY_ENV}."
-            )
-            continue
         try:
+            if p.name == OPENAI and p.base_url == OPENAI_URL and api_key(p, secrets) is None:
+                raise no_openai_key("No API key")  # the picker names the provider
             models.extend(remote_models(p, secrets, jobs))
         except ProviderError as exc:
-            problems[p.name] = exc.message  # shown in the window's picker and by folio-cli
+            problems[p.name] = str(exc) if cli else exc.message
     return models, problems
