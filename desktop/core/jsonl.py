@@ -1,14 +1,23 @@
-"""Text read from JSON that cannot be kept: a lone surrogate escape.
+"""Reading one line of a JSONL file that a person gave Folio, safely.
 
-JSON allows ``"\\ud800"``, half of a UTF-16 surrogate pair, with nothing after it; Python
-decodes it to a string that no UTF-8 file or SQLite text column can hold, so storing it
-fails later, far from the line that carried it. Readers of JSONL files check each line's
-value with ``unpaired_surrogate`` and name the line instead.
+``parse_line`` is the one place a user's JSONL line becomes a value. Python's ``json``
+module reads some lines in ways that crash or mislead instead of saying "bad line":
+nesting thousands of lists deep exhausts the recursion limit, an integer of more than
+4,300 digits is refused with a ``ValueError`` that is not a ``JSONDecodeError``, and
+``NaN``, ``Infinity`` or ``1e999`` become floats that no JSON writer can write back. Each
+of those is a ``NotJson`` here, with a reason a person can act on.
+
+JSON also allows ``"\\ud800"``, half of a UTF-16 surrogate pair, with nothing after it;
+Python decodes it to a string that no UTF-8 file or SQLite text column can hold, so storing
+it fails later, far from the line that carried it. Readers check each line's value with
+``unpaired_surrogate`` and name the line instead.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import sys
 from typing import Any
 
 SURROGATE_PROBLEM = (
@@ -16,12 +25,93 @@ SURROGATE_PROBLEM = (
     "fix or remove it"
 )
 
+# Lists and objects inside each other. Training examples and evaluation items nest four or
+# five levels; the limit keeps every later step that walks a value recursively (writing it
+# back, the surrogate check) far from Python's recursion limit of about 1,000.
+MAX_DEPTH = 100
+
+
+class NotJson(ValueError):
+    """A line that is not JSON Folio can read; ``str()`` says why, in a person's words."""
+
+
+def parse_line(line: str | bytes) -> Any:
+    """The JSON value on one line of a JSONL file.
+
+    Raises ``NotJson`` for a line that is not JSON, nests more than ``MAX_DEPTH`` levels,
+    holds a number Python cannot hold (over 4,300 digits, or beyond a float's range), or
+    uses ``NaN``/``Infinity``, which Python reads but JSON does not have.
+    """
+    try:
+        value = json.loads(
+            line, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_refuse_constant
+        )
+    except json.JSONDecodeError as exc:
+        raise NotJson(f"{exc.msg} (column {exc.colno})") from None
+    except RecursionError:
+        raise NotJson(_too_deep()) from None
+    except UnicodeDecodeError as exc:  # bytes given, and not text
+        raise NotJson(f"not UTF-8 text (byte 0x{exc.object[exc.start]:02X})") from None
+    if _may_be_too_deep(line) and _depth_over(value, MAX_DEPTH):
+        raise NotJson(_too_deep())
+    return value
+
 
 def unpaired_surrogate(value: Any) -> bool:
-    """Whether ``value`` (as ``json.loads`` returns it) holds a string that is not valid
+    """Whether ``value`` (as ``parse_line`` returns it) holds a string that is not valid
     Unicode text (a lone surrogate) anywhere, keys included."""
     try:
         json.dumps(value, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         return True
+    return False
+
+
+def _parse_int(digits: str) -> int:
+    limit = sys.get_int_max_str_digits()
+    count = len(digits.lstrip("-"))
+    if limit and count > limit:
+        raise NotJson(f"a number with {count:,} digits; Folio reads numbers of up to {limit:,}")
+    return int(digits)
+
+
+def _parse_float(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        shown = text if len(text) <= 20 else text[:17] + "…"
+        raise NotJson(f"the number {shown} is too large to hold")
+    return number
+
+
+def _refuse_constant(name: str) -> float:
+    raise NotJson(f"{name} is not a JSON number; write a number or null")
+
+
+def _too_deep() -> str:
+    return f"lists or objects nested more than {MAX_DEPTH} levels deep"
+
+
+def _may_be_too_deep(line: str | bytes) -> bool:
+    """Whether the line has enough brackets to nest past ``MAX_DEPTH`` (counting is C
+    speed; walking the value is not, and almost every line has only a few brackets)."""
+    if isinstance(line, bytes):
+        return line.count(b"[") + line.count(b"{") > MAX_DEPTH
+    return line.count("[") + line.count("{") > MAX_DEPTH
+
+
+def _depth_over(value: Any, limit: int) -> bool:
+    """Whether lists and objects nest deeper than ``limit``; iterative, so any depth the
+    parser returned can be measured."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth + 1 > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
     return False

@@ -174,6 +174,30 @@ def test_jsonl_import_names_every_bad_line_and_stores_nothing(services, tmp_path
         read_jsonl(latin)
 
 
+def test_jsonl_import_names_lines_python_json_cannot_read_instead_of_crashing(
+    services, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    unusual = tmp_path / "unusual.jsonl"
+    lines = [
+        '{"question": "Fine?", "reference": "Yes."}',
+        "[" * 100_000 + "]" * 100_000,
+        '{"question": "Big?", "reference": "x", "source_page": ' + "9" * 5000 + "}",
+        '{"question": "Page?", "reference": "x", "source_page": NaN}',
+    ]
+    unusual.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    with pytest.raises(EvaluationError) as raised:
+        import_jsonl(services.evals, "unusual", unusual)
+    message = str(raised.value)
+    for expected in (
+        "unusual.jsonl has 3 bad line(s), so nothing was imported",
+        "line 2: not JSON: lists or objects nested more than 100 levels deep",
+        "line 3: not JSON: a number with 5,000 digits",
+        "line 4: not JSON: NaN is not a JSON number",
+    ):
+        assert expected in message
+    assert not services.evals.exists("unusual")
+
+
 def test_jsonl_reads_llamaindex_labelled_rag_fields_and_round_trips(
     services, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
@@ -420,7 +444,7 @@ def test_a_question_the_model_cannot_take_fails_alone_and_the_run_goes_on(librar
     configs = [CellConfig("local:default", retrieval=False)]
     run = services.evaluator.run(services.evaluator.start("huge", configs))
     failed, answered = services.evals.results(run.id)
-    assert failed.item_id == huge.id and "local:default could not answer" in (failed.error or "")
+    assert failed.item_id == huge.id and "too long for this model" in (failed.error or "")
     assert answered.error is None and answered.answer
     assert run.finished_at is None  # the failed answer is tried again on the next run
 
@@ -555,7 +579,9 @@ def test_a_question_liked_twice_is_kept_once_and_named(services) -> None:  # typ
 
 
 def test_a_set_refuses_a_repeated_question_naming_the_row_it_repeats(services) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(EvaluationError, match="Question 2 of 'dup' asks the same question as question 1"):
+    with pytest.raises(
+        EvaluationError, match="Question 2 of 'dup' asks the same question as question 1"
+    ):
         services.evals.create(
             "dup", SetSource.MANUAL, [EvalItem("One?", "1"), EvalItem("ONE? ", "2")]
         )

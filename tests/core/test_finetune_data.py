@@ -164,6 +164,68 @@ def test_bad_lines_are_problems_with_their_line_numbers(tmp_path: Path) -> None:
     assert "half of a surrogate pair" in read.problems[3].reason
 
 
+# Lines Python's json module reads by crashing, by a ValueError of another kind, or into
+# floats no JSON writer can write back: each is a bad line like any other.
+UNUSUAL_JSON = {
+    "nested 100,000 deep": "[" * 100_000 + "]" * 100_000,
+    "a 5,000-digit weight": (
+        '{"messages": [{"role": "user", "content": "hi", "weight": ' + "9" * 5000 + "}]}"
+    ),
+    "NaN": '{"messages": [{"role": "user", "content": "hi", "weight": NaN}]}',
+    "1e999": '{"messages": [{"role": "user", "content": "hi", "weight": 1e999}]}',
+    "nested 101 deep": '{"prompt": "Q?", "response": "A.", "x": ' + "[" * 100 + "]" * 100 + "}",
+}
+
+
+def test_json_python_cannot_read_is_a_bad_line_never_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "unusual.jsonl"
+    write_examples(path, some_examples(MIN_EXAMPLES))
+    with path.open("a", encoding="utf-8") as file:
+        file.write("".join(line + "\n" for line in UNUSUAL_JSON.values()))
+    first = MIN_EXAMPLES + 1
+    report = validate_file(path)
+    assert not report.ok and report.examples == MIN_EXAMPLES
+    assert [p.line for p in report.errors] == list(range(first, first + len(UNUSUAL_JSON)))
+    deep, digits, nan, infinite, just_too_deep = (p.reason for p in report.errors)
+    assert deep == "not valid JSON: lists or objects nested more than 100 levels deep"
+    assert digits == (
+        "not valid JSON: a number with 5,000 digits; Folio reads numbers of up to 4,300"
+    )
+    assert nan == "not valid JSON: NaN is not a JSON number; write a number or null"
+    assert infinite == "not valid JSON: the number 1e999 is too large to hold"
+    assert just_too_deep == deep
+    shown = json.loads(json.dumps(report.to_json()))
+    assert [e["line"] for e in shown["errors"]] == [p.line for p in report.errors]
+    # Nesting up to the limit is JSON like any other.
+    fine = write_lines(
+        tmp_path / "fine.jsonl",
+        ['{"prompt": "Q?", "response": "A.", "x": ' + "[" * 99 + "]" * 99 + "}"],
+    )
+    assert len(read_examples(fine).examples) == 1
+
+
+def test_a_dataset_with_unusual_json_lines_names_them(store: DatasetStore, tmp_path: Path) -> None:
+    path = tmp_path / "unusual.jsonl"
+    write_examples(path, some_examples(12))
+    with path.open("a", encoding="utf-8") as file:
+        file.write("".join(line + "\n" for line in UNUSUAL_JSON.values()))
+    info, problems = store.import_file(path)
+    assert info.train_examples == 12 and [p.line for p in problems] == [13, 14, 15, 16, 17]
+    # A deep last line with no newline is a torn append: left out, counted as Folio reads.
+    train = store.root / info.name / "train.jsonl"
+    train.write_bytes(train.read_bytes() + UNUSUAL_JSON["nested 100,000 deep"].encode())
+    assert store.get(info.name).train_examples == 12
+    assert store.append(info.name, some_examples(1, "new")).train_examples == 13
+    assert len(store.load(info.name)[0]) == 13
+    train.write_text(
+        train.read_text(encoding="utf-8") + UNUSUAL_JSON["a 5,000-digit weight"] + "\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DatasetError) as caught:
+        store.load(info.name)
+    assert "line 14: not valid JSON: a number with 5,000 digits" in str(caught.value)
+
+
 def test_read_errors_name_the_file(tmp_path: Path) -> None:
     missing = tmp_path / "missing.jsonl"
     with pytest.raises(DatasetError, match="No such file") as caught:

@@ -188,6 +188,39 @@ def test_ignore_rules_hidden_files_and_symlink_loops(make_services, tmp_path: Pa
     assert report.added == 3
 
 
+def test_folio_data_folders_inside_a_library_folder_are_not_indexed(  # type: ignore[no-untyped-def]
+    make_services, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    papers = tmp_path / "papers"
+    keep = [
+        _write(papers / "notes.md", "Field notes about alpine lakes."),
+        _write(papers / "sub" / "plan.md", "A plan for the survey of moraines."),
+    ]
+    # Another Folio's data folder, with a library and a vector store of its own.
+    (papers / "old folio").mkdir()
+    other = make_services(at=papers / "old folio")
+    assert other.ingestor.ingest([keep[0]]).added == 1
+    # The data folder in use, inside the very folder it indexes.
+    (papers / "folio data").mkdir()
+    services = make_services(at=papers / "folio data")
+    caplog.set_level("INFO", logger="desktop.core.library.walk")
+    first = services.ingestor.ingest([papers])
+    assert sorted(r.path for r in services.library.all_files()) == sorted(str(p) for p in keep)
+    assert (first.added, first.failed) == (2, 0)
+    said = caplog.text
+    assert f"Not indexing {papers / 'folio data'}: it is a Folio data folder" in said
+    assert f"Not indexing {papers / 'old folio'}: it is a Folio data folder" in said
+    # Folio wrote its database and store meanwhile: a sync still finds nothing to do.
+    again = services.ingestor.sync()
+    assert (again.added, again.updated, again.removed, again.unchanged) == (0, 0, 0, 2)
+    assert again.chunks_embedded == 0
+    # A data folder given as a library folder itself holds no documents either.
+    alone = services.ingestor.ingest([papers / "old folio"])
+    assert (alone.added, alone.failed, alone.chunks_embedded) == (0, 0, 0)
+    assert len(services.library.all_files()) == 2
+    assert_consistent(services)
+
+
 def test_progress_and_cancel_leave_a_consistent_library(services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     docs = tmp_path / "docs"
     for i in range(6):

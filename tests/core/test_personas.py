@@ -71,3 +71,47 @@ def test_editing_a_persona_that_is_gone_says_so(store: ChatStore) -> None:
     with pytest.raises(ChatError, match="No persona named 'Ghost'"):
         store.personas.update("Ghost", Persona("Ghost", "Boo."))
     assert [p.name for p in store.personas.all()] == [FOUNDING_PERSONA_NAME]
+
+
+@pytest.mark.parametrize("spelled", [" pirate ", "PIRATE", "Pirate", "ＰＩＲＡＴＥ"])
+def test_a_name_finds_its_persona_however_it_is_spelled_for_adding_too(
+    store: ChatStore, spelled: str
+) -> None:
+    store.personas.save(Persona("Pirate", "Say arr."))
+    assert store.personas.get(spelled) == Persona("Pirate", "Say arr.")
+    with pytest.raises(PersonaExistsError, match="already a persona named 'Pirate'"):
+        store.personas.save(Persona(spelled, "Say arr, again."))
+    store.personas.update(spelled, Persona("Pirate", "Say yo-ho."))
+    assert store.personas.get("Pirate").prompt == "Say yo-ho."
+    store.personas.remove(spelled)
+    assert [p.name for p in store.personas.all()] == [FOUNDING_PERSONA_NAME]
+
+
+def test_case_beyond_ascii_and_inner_spaces_match_one_persona(store: ChatStore) -> None:
+    store.personas.save(Persona("Élan  Vital", "Be lively."))
+    assert store.personas.get("élan vital").name == "Élan  Vital"
+    with pytest.raises(PersonaExistsError, match="'Élan  Vital'"):
+        store.personas.save(Persona("ÉLAN VITAL", "Be livelier."))
+    store.personas.save(Persona("ÉLAN VITAL", "Be livelier."), replace=True)
+    assert {p.name for p in store.personas.all()} == {"ÉLAN VITAL", FOUNDING_PERSONA_NAME}
+    store.personas.save(Persona("Pirate", "Say arr."))
+    with pytest.raises(PersonaExistsError, match="'ÉLAN VITAL'"):
+        store.personas.update("Pirate", Persona("élan vital", "Say arr."))
+    store.personas.remove(" élan   VITAL ")
+    assert [p.name for p in store.personas.all()] == ["Pirate", FOUNDING_PERSONA_NAME]
+
+
+def test_a_name_is_at_most_80_characters_and_shows_as_it_reads(store: ChatStore) -> None:
+    longest = "P" * 80
+    store.personas.save(Persona(longest, "Say arr."))
+    assert store.personas.get(longest).name == longest
+    for refused in ("P" * 5000, "Evil\u202eeman", "Two\nlines"):
+        with pytest.raises(ChatError, match="is not usable: at most 80 characters") as raised:
+            store.personas.save(Persona(refused, "Say arr."))
+        assert len(str(raised.value)) < 200  # the name is quoted cut short, never whole
+        with pytest.raises(ChatError, match="is not usable"):
+            store.personas.update(longest, Persona(refused, "Say arr."))
+    with pytest.raises(ChatError, match="No persona named") as raised:
+        store.personas.remove("P" * 5000)
+    assert len(str(raised.value)) < 300
+    assert [p.name for p in store.personas.all()] == [longest, FOUNDING_PERSONA_NAME]

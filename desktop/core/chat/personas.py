@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,38 @@ FOUNDING_PERSONA_PROMPT = (
     "a good tech reference. Keep answers short."
 )
 FOUNDING_PERSONA_TEMPERATURE = 0.7
+
+# Names a person gives things Folio lists and pickers show (personas, evaluation sets): long
+# enough for any real name, short enough to fit a list and to quote in an error message.
+NAME_LIMIT = 80
+# Control and format characters (right-to-left overrides, zero-width joiners), line and
+# paragraph separators: they change how a name shows, so two names could look the same.
+_HIDDEN_CATEGORIES = ("Cc", "Cf", "Zl", "Zp")
+
+
+def shown_name(name: str) -> str:
+    """``name`` as an error message quotes it: cut at ``NAME_LIMIT`` characters."""
+    return name[:NAME_LIMIT] + ("…" if len(name) > NAME_LIMIT else "")
+
+
+def name_problem(name: str) -> str | None:
+    """Why a trimmed, non-empty name cannot be used (over ``NAME_LIMIT`` characters, or
+    holding characters that change how text shows), or None if it can."""
+    hidden = any(unicodedata.category(c) in _HIDDEN_CATEGORIES for c in name)
+    if len(name) > NAME_LIMIT or hidden:
+        return (
+            f"The name {shown_name(name)!r} is not usable: at most {NAME_LIMIT} characters, "
+            "no control or formatting characters."
+        )
+    return None
+
+
+def name_key(name: str) -> str:
+    """``name`` as persona names are matched everywhere (finding, adding, renaming,
+    removing): Unicode-normalised (NFKC), case-folded, every run of whitespace one space,
+    trimmed. Two names with the same key name the same persona."""
+    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS personas (
@@ -65,26 +98,40 @@ class PersonaLibrary:
         return [Persona(r["name"], r["prompt"], r["temperature"]) for r in rows]
 
     def get(self, name: str) -> Persona:
-        """The persona called ``name`` (case-insensitive), or a ChatError listing the others."""
+        """The persona called ``name`` (matched by ``name_key``), or a ChatError listing the
+        others."""
         with self._lock:
-            row = self._db.execute("SELECT * FROM personas WHERE name = ?", (name,)).fetchone()
-        if row is None:
-            known = ", ".join(p.name for p in self.all()) or "none"
-            raise ChatError(f"No persona named {name!r}. Known personas: {known}.")
-        return Persona(row["name"], row["prompt"], row["temperature"])
+            found = self._find(name)
+            if found is None:
+                known = ", ".join(shown_name(p.name) for p in self.all()) or "none"
+                raise ChatError(
+                    f"No persona named {shown_name(name.strip())!r}. Known personas: {known}."
+                )
+            return found
+
+    def _find(self, name: str) -> Persona | None:
+        """The persona whose name has ``name``'s key: the one spelled exactly so first (a
+        library from before names were matched this way may hold two with one key)."""
+        key = name_key(name)
+        matches = [p for p in self.all() if name_key(p.name) == key]
+        exact = [p for p in matches if p.name == name.strip()]
+        return next(iter(exact or matches), None)
 
     def save(self, persona: Persona, *, replace: bool = False) -> None:
-        """Create a persona; an existing name (compared trimmed, ignoring case) is refused.
+        """Create a persona; a name taken already (matched by ``name_key``) is refused.
 
         ``replace=True`` replaces the persona of that name on purpose. Raises ChatError for an
         empty name or prompt or a temperature outside 0–2, PersonaExistsError for a taken name.
         """
         persona = self._checked(persona)
-        with self._lock:
-            if not replace:
-                self._refuse_taken(persona.name)
-            self._db.execute(
-                "INSERT OR REPLACE INTO personas VALUES (?, ?, ?)",
+        with write_transaction(self._db, self._lock) as db:
+            taken = self._find(persona.name)
+            if taken is not None and not replace:
+                raise _taken(taken.name)
+            if taken is not None:
+                db.execute("DELETE FROM personas WHERE name = ?", (taken.name,))
+            db.execute(
+                "INSERT INTO personas VALUES (?, ?, ?)",
                 (persona.name, persona.prompt, persona.temperature),
             )
 
@@ -99,8 +146,9 @@ class PersonaLibrary:
         # One transaction: a crash never leaves both names, or neither.
         with write_transaction(self._db, self._lock) as db:
             old = self.get(name)
-            if old.name.casefold() != persona.name.casefold():
-                self._refuse_taken(persona.name)
+            taken = self._find(persona.name)
+            if taken is not None and taken.name != old.name:
+                raise _taken(taken.name)
             db.execute("DELETE FROM personas WHERE name = ?", (old.name,))
             db.execute(
                 "INSERT INTO personas VALUES (?, ?, ?)",
@@ -113,23 +161,24 @@ class PersonaLibrary:
         name, prompt = persona.name.strip(), persona.prompt.strip()
         if not name:
             raise ChatError("A persona needs a name.")
+        problem = name_problem(name)
+        if problem:
+            raise ChatError(problem)
         if not prompt:
             raise ChatError(f"Persona {name!r} needs a prompt.")
         if persona.temperature is not None and not 0.0 <= persona.temperature <= 2.0:
             raise ChatError(f"Persona {name!r}: temperature must be between 0 and 2.")
         return Persona(name, prompt, persona.temperature)
 
-    def _refuse_taken(self, name: str) -> None:
-        # The name column is COLLATE NOCASE, so "sarcastic techie" finds "Sarcastic techie".
-        row = self._db.execute("SELECT name FROM personas WHERE name = ?", (name,)).fetchone()
-        if row is not None:
-            raise PersonaExistsError(
-                f"There is already a persona named {row['name']!r}: choose another name, "
-                "or edit that persona."
-            )
-
     def remove(self, name: str) -> None:
-        """Delete a persona; chats that used it keep its name in their history."""
-        self.get(name)
-        with self._lock:
-            self._db.execute("DELETE FROM personas WHERE name = ?", (name,))
+        """Delete the persona called ``name`` (matched by ``name_key``), or raise a ChatError
+        as ``get`` does; chats that used it keep its name in their history."""
+        with write_transaction(self._db, self._lock) as db:
+            db.execute("DELETE FROM personas WHERE name = ?", (self.get(name).name,))
+
+
+def _taken(name: str) -> PersonaExistsError:
+    return PersonaExistsError(
+        f"There is already a persona named {shown_name(name)!r}: choose another name, "
+        "or edit that persona."
+    )

@@ -35,7 +35,7 @@ from desktop.core.evaluate.sets import (
     question_key,
 )
 from desktop.core.files import write_atomically
-from desktop.core.jsonl import SURROGATE_PROBLEM, unpaired_surrogate
+from desktop.core.jsonl import SURROGATE_PROBLEM, NotJson, parse_line, unpaired_surrogate
 from desktop.core.library.catalog import Library
 from desktop.core.store import FolioStore
 from desktop.core.tasks import CancelToken, eta_seconds
@@ -397,9 +397,9 @@ def read_jsonl(path: Path) -> JsonlItems:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-        except ValueError:
-            problems.append(f"line {number}: not JSON")
+            record = parse_line(line)
+        except NotJson as exc:
+            problems.append(f"line {number}: not JSON: {exc}")
             continue
         if unpaired_surrogate(record):
             problems.append(f"line {number}: {SURROGATE_PROBLEM}")

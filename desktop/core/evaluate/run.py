@@ -232,9 +232,8 @@ class Evaluator:
             result.error = exc.message  # stored with the run, for the window and folio-cli
             return result
         except Exception as exc:
-            # The model's own library refuses some inputs with its own errors (llama.cpp's
-            # ValueError for a question longer than its context): the result keeps it, and
-            # the run goes on to the next.
+            # A model's own library may refuse an input with an error of its own, not
+            # translated into a Folio one: the result keeps it, and the run goes on.
             result.error = f"{config.model} could not answer: {exc}"
             return result
         if cancel.cancelled and answer.interrupted:

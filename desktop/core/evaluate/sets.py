@@ -22,6 +22,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from desktop.core.chat.personas import name_problem
 from desktop.core.db import connect, transaction
 from desktop.core.errors import EvaluationError
 from desktop.core.library.citation import Citation
@@ -79,8 +80,6 @@ MIGRATIONS: list[tuple[str, ...]] = [
     # 1: the page of an item's source file, for questions scored by file (no passage text).
     ("ALTER TABLE eval_items ADD COLUMN source_page INTEGER",),
 ]
-
-NAME_LIMIT = 80
 
 
 def question_key(question: str) -> str:
@@ -253,13 +252,9 @@ def check_name(name: str) -> str:
     name = name.strip()
     if not name:
         raise EvaluationError("An evaluation set needs a name.")
-    hidden = any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name)
-    if len(name) > NAME_LIMIT or hidden:
-        shown = name[:NAME_LIMIT] + ("…" if len(name) > NAME_LIMIT else "")
-        raise EvaluationError(
-            f"The name {shown!r} is not usable: at most {NAME_LIMIT} characters, no control "
-            "or formatting characters."
-        )
+    problem = name_problem(name)
+    if problem:
+        raise EvaluationError(problem)
     return name
 
 

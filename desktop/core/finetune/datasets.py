@@ -40,6 +40,7 @@ from desktop.core.finetune.examples import (
     read_examples,
     write_examples,
 )
+from desktop.core.jsonl import NotJson, parse_line
 
 TRAIN = "train.jsonl"
 VALIDATION = "validation.jsonl"
@@ -376,8 +377,8 @@ def _count_examples(path: Path) -> int:
 
 def _is_json(data: bytes) -> bool:
     try:
-        json.loads(data)
-    except ValueError:
+        parse_line(data)
+    except NotJson:
         return False
     return True
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from desktop.core.errors import DatasetError
 from desktop.core.files import write_atomically
-from desktop.core.jsonl import SURROGATE_PROBLEM, unpaired_surrogate
+from desktop.core.jsonl import SURROGATE_PROBLEM, NotJson, parse_line, unpaired_surrogate
 
 ROLES = ("system", "user", "assistant")
 ANSWER_KEYS = ("response", "completion")  # what a prompt/response pair may call its answer
@@ -194,13 +194,11 @@ def read_examples(
         if not raw.strip():
             continue
         try:
-            record = json.loads(raw)
-        except json.JSONDecodeError as exc:
+            record = parse_line(raw)
+        except NotJson as exc:
             if allow_partial_last_line and number == len(lines):
                 break
-            result.problems.append(
-                LineProblem(number, f"not valid JSON: {exc.msg} (column {exc.colno})")
-            )
+            result.problems.append(LineProblem(number, f"not valid JSON: {exc}"))
             continue
         if unpaired_surrogate(record):
             result.problems.append(LineProblem(number, SURROGATE_PROBLEM + "."))

@@ -12,6 +12,7 @@ from pathlib import Path
 import pathspec
 
 from desktop.core.library.filenames import stored_name
+from desktop.core.library.lock import LOCK_FILE
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +41,34 @@ def _is_virtualenv(path: str) -> bool:
     return os.path.exists(os.path.join(path, "pyvenv.cfg"))
 
 
+def is_data_folder(path: str) -> bool:
+    """Whether the folder at OS path ``path`` is a Folio data folder (this process's or any
+    other's): every Folio process writes the lock file there before it opens anything else,
+    and keeps it, so a folder Folio has ever opened holds one."""
+    return os.path.isfile(os.path.join(path, LOCK_FILE))
+
+
 def skipped_folder(parent: str, name: str) -> bool:
     """Whether the folder ``name`` in ``parent`` is never looked into: hidden, tooling
-    (``SKIPPED_DIRS``) or a virtualenv. The walker and the window's folder watcher share it."""
-    return (
-        name.startswith(".") or name in SKIPPED_DIRS or _is_virtualenv(os.path.join(parent, name))
+    (``SKIPPED_DIRS``), a virtualenv or a Folio data folder. The walker and the window's
+    folder watcher share it."""
+    path = os.path.join(parent, name)
+    if name.startswith(".") or name in SKIPPED_DIRS or _is_virtualenv(path):
+        return True
+    if is_data_folder(path):
+        _log_data_folder(path)
+        return True
+    return False
+
+
+def _log_data_folder(path: str) -> None:
+    # Its database, vector store and models change whenever Folio writes: indexing them
+    # would put Folio's own files in answers and embed them again at every sync.
+    log.info(
+        "Not indexing %s: it is a Folio data folder (it holds %s), Folio's own database, "
+        "vector store and models rather than documents.",
+        stored_name(path),
+        LOCK_FILE,
     )
 
 
@@ -94,9 +118,10 @@ def walk(
 ) -> Iterator[FoundFile]:
     """Every file under ``root`` (or ``root`` itself if it is a file) that is not ignored.
 
-    Skips hidden entries, ``.git``, ``node_modules`` and virtualenvs, and whatever the
-    ``.folioignore`` files (gitignore syntax, one per folder, applying below it) and
-    ``extra_patterns`` exclude. Symlinked folders are followed once: a loop ends the descent.
+    Skips hidden entries, ``.git``, ``node_modules``, virtualenvs and Folio data folders
+    (``root`` itself too, if it is one), and whatever the ``.folioignore`` files (gitignore
+    syntax, one per folder, applying below it) and ``extra_patterns`` exclude. Symlinked
+    folders are followed once: a loop ends the descent.
     ``root`` is an OS path (any bytes); see ``FoundFile`` for the two names of each file.
     A folder that cannot be read is passed to ``on_unreadable`` (stored name, reason): its
     files are unknown, not gone.
@@ -106,6 +131,9 @@ def walk(
         found = _stat(root_str, via_link=False)
         if found:
             yield found
+        return
+    if is_data_folder(root_str):
+        _log_data_folder(root_str)
         return
     base = pathspec.GitIgnoreSpec.from_lines(extra_patterns or [])
     # (folder, its spec) pairs: a .folioignore applies to paths relative to its own folder.
