@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from desktop.core.library.filenames import os_path, stored_name
-from desktop.core.library.walk import skipped_folder
+from desktop.core.library.walk import is_data_folder, skipped_folder
 from desktop.ui.qt import QFileSystemWatcher, QObject, QTimer, Signal
 
 DEBOUNCE_MS = 1500
@@ -43,6 +43,8 @@ class FolderWatcher(QObject):
             if os.path.isfile(os_path(root)):
                 paths.append(root)
                 continue
+            if is_data_folder(os_path(root)):
+                continue  # the walker takes nothing from it, and Folio writes there all the time
             for folder, dirs, _ in os.walk(os_path(root)):
                 dirs[:] = [d for d in dirs if not skipped_folder(folder, d)]
                 paths.append(folder)
