@@ -25,13 +25,12 @@ def cmd_move(services: Services, args: argparse.Namespace) -> int:
         raise UsageError(
             "store move --to qdrant needs --url URL (e.g. --url http://localhost:6333)."
         )
-    # The rule the settings hold a server's address to: without a scheme, qdrant-client
-    # would report a name lookup failure, not the mistake.
-    if args.to == "qdrant" and not args.url.startswith(("http://", "https://")):
-        raise UsageError(
-            f"--url {args.url!r}: must start with http:// or https:// "
-            "(e.g. --url http://localhost:6333)."
-        )
+    # Imported here: it loads qdrant-client, which other commands never need.
+    from desktop.core.store.server import url_problem
+
+    problem = url_problem(args.url) if args.to == "qdrant" else None
+    if problem is not None:
+        raise UsageError(f"--url {args.url!r}: {problem}.")
     line = ProgressLine(every=0.0)
 
     def on_progress(p: Progress) -> None:

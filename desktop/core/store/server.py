@@ -113,6 +113,18 @@ class ServerVectorStore(QdrantVectorStore):
         self._client.close()
 
 
+def url_problem(url: str) -> str | None:
+    """Why ``connect`` cannot take ``url``, or None: a server's ``http://``/``https://``
+    address, ``file://FOLDER`` or ``:memory:``. Without a scheme qdrant-client would report
+    a name lookup failure, not the mistake."""
+    if url == ":memory:" or url.startswith(("http://", "https://", "file://")):
+        return None
+    return (
+        "must start with http:// or https:// (a Qdrant server, e.g. http://localhost:6333), "
+        "or be file://FOLDER (Qdrant's local mode on disk)"
+    )
+
+
 def connect(url: str, api_key: str | None, collection: str) -> ServerVectorStore:
     """A store on the Qdrant server at ``url``.
 
