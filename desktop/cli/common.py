@@ -26,6 +26,7 @@ from desktop.core.errors import (
     DatasetError,
     FolioError,
     ModelError,
+    NothingIndexed,
     SettingsError,
 )
 from desktop.core.files import write_atomically
@@ -92,6 +93,22 @@ def path_problem(path: str, *, folder: bool = False) -> str | None:
     if folder and not os.path.isdir(path):
         return f"{shown}: a file, not a folder (name the folder that holds it)"
     return None
+
+
+def indexed_folder(services: Services, value: str, flag: str = "--folder") -> Path:
+    """``value`` as a library folder to write from; UsageError naming ``flag`` when it is
+    empty, cannot be read, is not a folder, or holds nothing indexed (so the command stops
+    before any model loads)."""
+    if not value.strip():
+        raise UsageError(f"{flag} is empty: name a folder of the library.")
+    problem = path_problem(value, folder=True)
+    if problem is not None:
+        raise UsageError(f"{flag} {problem}.")
+    try:
+        services.library.require_indexed(value)
+    except NothingIndexed as exc:
+        raise UsageError(str(exc)) from exc
+    return Path(value)
 
 
 def known_model(services: Services, model_id: str, flag: str = "--model") -> None:

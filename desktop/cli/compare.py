@@ -102,7 +102,7 @@ def cmd_compare(services: Services, args: argparse.Namespace) -> int:
     with interruptible("Stopping every cell…") as cancel:
         try:
             comparison = services.comparer.run(
-                args.question, configs, top_k=args.k, on_cell=on_cell, cancel=cancel
+                args.question, configs, top_k=args.k, on_cell=on_cell, cancel=cancel, cli=True
             )
         except NothingAnswered as exc:
             print(one_line(str(exc)), file=sys.stderr)

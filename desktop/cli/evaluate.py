@@ -26,11 +26,11 @@ from desktop.cli.common import (
     check_output,
     emit,
     grid_specs,
+    indexed_folder,
     interruptible,
     known_model,
     known_persona,
     not_empty,
-    path_problem,
     positive_int,
     require_consent,
     write_output,
@@ -55,14 +55,9 @@ def cmd_build(services: Services, args: argparse.Namespace) -> int:
     # Imported on first use: it loads LlamaIndex, which takes a while.
     from desktop.core.evaluate.build import build_from_folder, skipped_text
 
-    if not args.folder.strip():
-        raise UsageError("--folder is empty: name a folder of the library.")
-    problem = path_problem(args.folder, folder=True)
-    if problem is not None:
-        raise UsageError(f"--folder {problem}.")
-    folder = Path(args.folder)
     model_id = args.model or services.settings.default_model
     known_model(services, model_id)
+    folder = indexed_folder(services, args.folder)  # before any model loads
     require_consent(services, model_id, args.allow_remote, f"Writing questions with {model_id}")
     line = ProgressLine(every=0.0)  # a line per question on a pipe: each takes seconds
 
@@ -215,7 +210,7 @@ def cmd_run(services: Services, args: argparse.Namespace) -> int:
 
     with interruptible("Stopping; run the same command again to go on.") as cancel:
         try:
-            run = services.evaluator.run(run, on_progress=on_progress, cancel=cancel)
+            run = services.evaluator.run(run, on_progress=on_progress, cancel=cancel, cli=True)
         finally:
             line.done()
     results = services.evals.results(run.id)

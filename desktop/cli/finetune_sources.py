@@ -13,10 +13,10 @@ from desktop.cli.common import (
     UsageError,
     dataset_name,
     emit,
+    indexed_folder,
     interruptible,
     known_model,
     known_persona,
-    path_problem,
     positive_int,
     require_consent,
 )
@@ -48,17 +48,12 @@ def cmd_generate(services: Services, args: argparse.Namespace) -> int:
     # Imported on first use: it loads LlamaIndex, which takes a while.
     from desktop.core.finetune.sources.generate import generate_pairs
 
-    # Every argument is checked before any model loads, in the order they are given.
-    if not args.folder.strip():
-        raise UsageError("--folder is empty: name a folder of the library.")
-    problem = path_problem(args.folder, folder=True)
-    if problem is not None:
-        raise UsageError(f"--folder {problem}.")
-    folder = Path(args.folder)
+    # Every argument is checked before any model loads; the folder's contents last.
     persona = known_persona(services, args.persona)
     dataset_name(services, args.dataset, "--dataset")
     if args.model is not None:
         known_model(services, args.model)
+    folder = indexed_folder(services, args.folder)
     model_id = args.model or services.settings.default_model
     require_consent(services, model_id, args.allow_remote, f"Generating with {model_id}")
     model = services.llm(model_id)

@@ -17,12 +17,23 @@ class FolioError(Exception):
         self.message = message
 
 
+def worded(exc: FolioError, *, cli: bool) -> str:
+    """``exc``'s message as the reader will meet it: folio-cli's wording with ``cli``, the
+    window's without. Used where an error is kept (a comparison's cell, an evaluation's
+    result) and shown later by whichever of the two made it."""
+    return str(exc) if cli else exc.message
+
+
 class SettingsError(FolioError):
     """A setting has an invalid value; the message names the field."""
 
 
 class LibraryError(FolioError):
     """A folder or file cannot be added to or taken out of the library as asked."""
+
+
+class NothingIndexed(LibraryError):
+    """Nothing under a folder is indexed, so nothing can be written from its chunks."""
 
 
 class ModelError(FolioError):

@@ -324,6 +324,13 @@ def test_eval_import_run_report_and_their_json_shapes(  # type: ignore[no-untype
     empty.mkdir()
     assert main(["--home", home, "eval", "build", "--folder", str(empty), "--name", "x"]) == 2
     assert f"No indexed files under {empty}" in capsys.readouterr().err
+    # Bad input like the rest (exit 2), refused before a model loads or a dataset is made.
+    generate = ["finetune", "generate", "--persona", "Sarcastic techie", "--dataset", "x"]
+    assert main(["--home", home, *generate, "--folder", str(empty)]) == 2
+    err = capsys.readouterr().err
+    assert f"No indexed files under {empty}: " in err and f"`folio-cli ingest {empty}`" in err
+    code, datasets = run(capsys, "--home", home, "finetune", "datasets", "--json")
+    assert code == 0 and datasets == {"datasets": []}
     assert main(["--home", home, "eval", "import", str(docs / "broken.pdf"), "--name", "y"]) == 2
     assert "broken.pdf has 1 bad line(s), so nothing was imported: line 1: not JSON" in (
         capsys.readouterr().err

@@ -273,5 +273,8 @@ def test_cli_compare_exits_1_and_saves_nothing_when_no_cell_answered(  # type: i
     assert "No configuration answered: cell 1" in captured.err
     assert "nothing was saved" in captured.err
     assert "(failed: No API key for OpenAI" in captured.out  # each cell as it ended
+    # In folio-cli's words: the command that stores a key, not the window's menu.
+    assert "`folio-cli models set-key openai`" in captured.out + captured.err
+    assert "Settings" not in captured.out + captured.err
     assert "(comparison " not in captured.err
     assert make_services(at=home).comparer.saved.all() == []

@@ -593,3 +593,19 @@ def test_a_set_refuses_a_repeated_question_naming_the_row_it_repeats(services) -
     with pytest.raises(EvaluationError, match="repeats question 2 of 's'"):
         services.evals.append("s", [EvalItem("two?", "again")])
     assert [i.question for i in services.evals.get("s").items] == ["One?", "Two?"]
+
+
+def test_a_failed_answer_is_kept_in_the_words_of_whoever_ran_it(  # type: ignore[no-untyped-def]
+    services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)  # OpenAI itself, and no key for it
+    services.evals.create("keyless", SetSource.MANUAL, [EvalItem("How many days?", "Five.")])
+    configs = [CellConfig("openai:gpt-4o-mini", retrieval=False)]
+    run = services.evaluator.run(services.evaluator.start("keyless", configs))
+    (in_window,) = services.evals.results(run.id)
+    services.evaluator.run(run, cli=True)  # the failed answer is tried again
+    (in_cli,) = services.evals.results(run.id)
+    assert in_window.error and "Settings → Models and Providers" in in_window.error
+    assert in_cli.error and "`folio-cli models set-key openai`" in in_cli.error
+    assert "Settings" not in in_cli.error

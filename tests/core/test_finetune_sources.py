@@ -19,7 +19,7 @@ from desktop.cli.common import UsageError
 from desktop.cli.finetune_sources import add_commands
 from desktop.core.chat.history import ChatStore
 from desktop.core.chat.personas import Persona
-from desktop.core.errors import ChatError, FinetuneError
+from desktop.core.errors import ChatError, FinetuneError, NothingIndexed
 from desktop.core.finetune.examples import Example, read_examples
 from desktop.core.finetune.sources.from_chats import liked_examples
 from desktop.core.finetune.sources.generate import (
@@ -438,7 +438,7 @@ def test_only_the_chosen_folder_and_only_indexed_ones(
 
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    with pytest.raises(FinetuneError, match=f"No indexed files under {re.escape(str(elsewhere))}"):
+    with pytest.raises(NothingIndexed, match=f"No indexed files under {re.escape(str(elsewhere))}"):
         _generate(library, elsewhere, writer, "nothing")
     with pytest.raises(FinetuneError, match="max_chunks must be at least 1"):
         _generate(library, docs, writer, "nothing", max_chunks=0)

@@ -226,6 +226,11 @@ def test_timeout(faulty) -> None:  # type: ignore[no-untyped-def]
     services.apply_settings(updated(services.settings, request_timeout=2))
     proxy.faults.stall_s = 3
     _ask_fails(services, "lab did not answer within 2 s")
+    with pytest.raises(ProviderError) as raised:
+        services.chat.ask(QUESTION, model=f"lab:{MODEL_ALIAS}")
+    # Where to raise it: the window's Settings, or for folio-cli the file it reads.
+    assert raised.value.message.endswith("raise the timeout in Settings.")
+    assert '"request_timeout" (seconds) in settings.json' in str(raised.value)
 
 
 def test_connection_dropped_mid_answer_keeps_the_partial_answer(faulty) -> None:  # type: ignore[no-untyped-def]

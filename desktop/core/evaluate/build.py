@@ -200,16 +200,9 @@ def _chunks(
 ) -> Iterator[tuple[str, str]]:
     """(file, chunk text) of the indexed chunks under ``folder``, spread over its files.
 
-    Raises EvaluationError when nothing under ``folder`` is indexed.
+    Raises NothingIndexed when nothing under ``folder`` is indexed.
     """
-    files = library.indexed_under(folder)
-    if not files:
-        raise EvaluationError(
-            f"No indexed files under {folder}: add the folder to the library and wait until "
-            "it is indexed.",
-            cli=f"No indexed files under {folder}: add the folder to the library "
-            f"(`folio-cli ingest {folder}`) and wait until it is indexed.",
-        )
+    files = library.require_indexed(folder)
     ids = [(record.path, chunk) for record in files for chunk in record.chunk_ids]
     for index in _spread(len(ids), wanted):
         path, chunk = ids[index]
@@ -262,9 +255,9 @@ def build_from_folder(
     A set of that name written from the same folder is continued (its chunks are not used
     twice), so a stopped build resumes. Stopping keeps what was written.
 
-    Raises EvaluationError: fewer than one question asked, the name is taken by another
-    kind of set, or nothing under ``folder`` is indexed. A model's error (``ProviderError``,
-    ``ModelError``) is raised as it comes, with the items so far kept.
+    Raises EvaluationError: fewer than one question asked, or the name is taken by another
+    kind of set; NothingIndexed when nothing under ``folder`` is indexed. A model's error
+    (``ProviderError``, ``ModelError``) is raised as it comes, with the items so far kept.
     """
     if questions < 1:
         raise EvaluationError(f"--questions must be at least 1, not {questions}.")

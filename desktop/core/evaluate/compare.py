@@ -19,7 +19,7 @@ from typing import Any
 from desktop.core.chat.comparisons import CellRecord, ComparisonRecord, ComparisonStore
 from desktop.core.chat.history import ChatStore
 from desktop.core.chat.service import Answer, ChatService
-from desktop.core.errors import ChatError, FolioError
+from desktop.core.errors import ChatError, FolioError, worded
 from desktop.core.evaluate.cells import CellConfig
 from desktop.core.library.citation import Citation
 from desktop.core.models.ids import is_remote
@@ -137,6 +137,7 @@ class _Shared:
     on_token: Callable[[int, str], None]
     on_cell: Callable[[int, CellResult], None]
     cancel: CancelToken
+    cli: bool
     done: dict[int, CellResult] = field(default_factory=dict)
 
 
@@ -189,6 +190,7 @@ class Comparer:
         on_token: Callable[[int, str], None] = lambda position, text: None,
         on_cell: Callable[[int, CellResult], None] = lambda position, result: None,
         cancel: CancelToken | None = None,
+        cli: bool = False,
     ) -> Comparison:
         """Answer ``question`` with every configuration; saved as it goes.
 
@@ -196,6 +198,7 @@ class Comparer:
         result)`` says a cell ended. A cell that fails (an unknown model or persona, a
         provider's error, consent not given) carries its error; the others go on.
         ``cancel`` stops every cell (their answers so far are kept, marked interrupted).
+        A cell's error is kept in folio-cli's wording with ``cli``, else the window's.
 
         Raises ChatError for an empty question, no configurations or a cell that cannot run
         (``check``), before anything is searched or saved; NothingAnswered (a ChatError)
@@ -216,9 +219,11 @@ class Comparer:
                 sources = self.chats.search(question, top_k)
             except FolioError as exc:
                 # Kept with the comparison and shown by the window and folio-cli alike.
-                search_error = f"Searching the library failed: {exc.message}"
+                search_error = f"Searching the library failed: {worded(exc, cli=cli)}"
             search_ms = (time.perf_counter() - started) * 1000
-        shared = _Shared(record, sources, search_error, on_token, on_cell, cancel or CancelToken())
+        shared = _Shared(
+            record, sources, search_error, on_token, on_cell, cancel or CancelToken(), cli
+        )
         remote = [i for i, c in enumerate(configs) if is_remote(c.model)]
         local = [i for i, c in enumerate(configs) if not is_remote(c.model)]
         with ThreadPoolExecutor(max_workers=max(1, len(remote))) as pool:
@@ -276,7 +281,7 @@ class Comparer:
                 cancel=shared.cancel,
             )
         except FolioError as exc:
-            result.error = exc.message  # kept with the comparison, for the window and folio-cli
+            result.error = worded(exc, cli=shared.cli)  # kept with the comparison
             return
         finally:
             result.seconds = time.perf_counter() - started

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from llama_index.core.llms import LLM
 
 from desktop.core.chat.service import ChatService
-from desktop.core.errors import ChatError, ConsentRequired, EvaluationError, FolioError
+from desktop.core.errors import ChatError, ConsentRequired, EvaluationError, FolioError, worded
 from desktop.core.evaluate.cells import CellConfig
 from desktop.core.evaluate.scores import facts_overlap, judge, retrieval_score
 from desktop.core.evaluate.sets import EvalItem, EvalStore, ResultRecord, RunRecord
@@ -137,13 +137,15 @@ class Evaluator:
         on_progress: Callable[[RunProgress], None] = lambda progress: None,
         on_result: Callable[[ResultRecord], None] = lambda result: None,
         cancel: CancelToken | None = None,
+        cli: bool = False,
     ) -> RunRecord:
         """Make every result ``run`` still lacks; returns the run as it is after.
 
         ``on_progress`` hears before each answer and after the last; ``on_result`` gets each
         result as it is kept. ``cancel`` stops at once: the answer being made is dropped
         (the next run makes it again), everything before it is kept. A configuration that
-        fails keeps its error as its result and the run goes on.
+        fails keeps its error as its result and the run goes on: in folio-cli's wording
+        with ``cli``, else the window's.
         """
         cancel = cancel or CancelToken()
         items = self.evals.get(run.set_name).items
@@ -169,13 +171,13 @@ class Evaluator:
             pending = [c for c in configs if (item.id, c.spec()) not in made]
             if not pending:
                 continue
-            search = self._search(item, pending, run.top_k)
+            search = self._search(item, pending, run.top_k, cli)
             for config in pending:
                 if cancel.cancelled:
                     progress(None, None)
                     return self.evals.run(run.id)
                 progress(item, config)
-                result = self._answer(item, config, search, judge_llm, cancel)
+                result = self._answer(item, config, search, judge_llm, cancel, cli)
                 if result is None:  # stopped mid-answer
                     progress(None, None)
                     return self.evals.run(run.id)
@@ -188,15 +190,17 @@ class Evaluator:
             self.evals.finish(run.id)
         return self.evals.run(run.id)
 
-    def _search(self, item: EvalItem, pending: list[CellConfig], top_k: int | None) -> _Search:
+    def _search(
+        self, item: EvalItem, pending: list[CellConfig], top_k: int | None, cli: bool
+    ) -> _Search:
         """The question's passages, searched once, when a pending cell has retrieval on."""
         if not any(c.retrieval for c in pending):
             return _Search()
         try:
             return _Search(self.chats.search(item.question, top_k))
         except FolioError as exc:
-            # Kept with the run's results and shown by the window and folio-cli alike.
-            return _Search(error=f"Searching the library failed: {exc.message}")
+            # Kept with the run's results, for every answer that needed the passages.
+            return _Search(error=f"Searching the library failed: {worded(exc, cli=cli)}")
 
     def _answer(
         self,
@@ -205,6 +209,7 @@ class Evaluator:
         search: _Search,
         judge_llm: LLM | None,
         cancel: CancelToken,
+        cli: bool,
     ) -> ResultRecord | None:
         """One configuration's answer to one item, timed and scored; None if stopped."""
         result = ResultRecord(item.id, config.spec(), item.question, "", [])
@@ -229,7 +234,7 @@ class Evaluator:
                 cancel=cancel,
             )
         except (ChatError, FolioError) as exc:
-            result.error = exc.message  # stored with the run, for the window and folio-cli
+            result.error = worded(exc, cli=cli)  # stored with the run
             return result
         except Exception as exc:
             # A model's own library may refuse an input with an error of its own, not

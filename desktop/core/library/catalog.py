@@ -24,8 +24,8 @@ from pathlib import Path
 from desktop.core.db import Migration
 from desktop.core.db import connect as connect_db
 from desktop.core.db import transaction as write_transaction
-from desktop.core.errors import EmbeddingMismatchError
-from desktop.core.library.filenames import os_path, stored_name
+from desktop.core.errors import EmbeddingMismatchError, NothingIndexed
+from desktop.core.library.filenames import one_line, os_path, stored_name
 from desktop.core.library.walk import folder_available
 
 
@@ -353,6 +353,21 @@ class Library:
             and record.chunk_ids
             and (record.path == root or record.path.startswith(prefix))
         ]
+
+    def require_indexed(self, folder: str | os.PathLike[str]) -> list[FileRecord]:
+        """``indexed_under(folder)`` for work written from the folder's chunks (a dataset,
+        an evaluation set); raises NothingIndexed, naming the folder and how to index it,
+        when there is nothing."""
+        files = self.indexed_under(folder)
+        if not files:
+            shown = one_line(os.path.abspath(folder))
+            raise NothingIndexed(
+                f"No indexed files under {shown}: add the folder to the library and wait "
+                "until it is indexed.",
+                cli=f"No indexed files under {shown}: add the folder to the library "
+                f"(`folio-cli ingest {shown}`) and wait until it is indexed.",
+            )
+        return files
 
     def unfinished(self) -> list[FileRecord]:
         """Files a crash left half indexed or half removed."""

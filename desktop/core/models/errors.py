@@ -39,9 +39,10 @@ def translate_error(
     who = p.label
     what = f"model {model!r}" if model else "the model list"
     if isinstance(exc, openai.APITimeoutError | httpx.TimeoutException):
+        late = f"{who} did not answer within {timeout:.0f} s. Try again, or raise"
         return ProviderError(
-            f"{who} did not answer within {timeout:.0f} s. Try again, or raise the timeout in "
-            "Settings."
+            f"{late} the timeout in Settings.",
+            cli=f'{late} "request_timeout" (seconds) in settings.json in the data folder.',
         )
     if isinstance(exc, openai.APIConnectionError):
         return ProviderError(f"Cannot reach {who} at {p.base_url}: is the server running?")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import openai
 
-from desktop.core.errors import ModelError, ProviderError
+from desktop.core.errors import ModelError, ProviderError, worded
 from desktop.core.finetune.records import ft_lineage
 from desktop.core.models.errors import translate_error
 from desktop.core.models.ids import MAX_RETRIES, OPENAI, OPENAI_URL, Provider
@@ -153,5 +153,5 @@ def all_models(
                 raise no_openai_key("No API key")  # the picker names the provider
             models.extend(remote_models(p, secrets, jobs))
         except ProviderError as exc:
-            problems[p.name] = str(exc) if cli else exc.message
+            problems[p.name] = worded(exc, cli=cli)
     return models, problems

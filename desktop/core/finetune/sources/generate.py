@@ -152,15 +152,7 @@ def _chunks(
 
     Texts are read one file at a time, so a large folder is never all in memory.
     """
-    root = os.path.abspath(folder)
-    files = library.indexed_under(root)
-    if not files:
-        raise FinetuneError(
-            f"No indexed files under {root}: add the folder to the library and wait until it "
-            "is indexed.",
-            cli=f"No indexed files under {root}: add the folder to the library "
-            f"(`folio-cli ingest {root}`) and wait until it is indexed.",
-        )
+    files = library.require_indexed(os.path.abspath(folder))
     total = sum(len(record.chunk_ids) for record in files)
     total = total if limit is None else min(total, limit)
 
@@ -211,6 +203,9 @@ def generate_pairs(
 
     The dataset is created (source "generated", ``persona.name``) if it does not exist.
     Cancelling stops after the current chunk and keeps what was written.
+
+    Raises NothingIndexed when nothing under ``folder`` is indexed; FinetuneError for a
+    ``max_chunks`` below 1.
     """
     if max_chunks is not None and max_chunks < 1:
         raise FinetuneError(f"max_chunks must be at least 1, not {max_chunks}.")
