@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -231,34 +230,6 @@ def _cli(*argv: str) -> list[str]:
 def test_version_in_a_subprocess() -> None:
     out = subprocess.run(_cli("--version"), capture_output=True, text=True, check=True).stdout
     assert out.strip() == f"folio-cli {__version__}"
-
-
-@pytest.mark.slow
-def test_ctrl_c_stops_cleanly_with_130(cli_home: Path, tmp_path: Path) -> None:
-    folder = tmp_path / "many"
-    folder.mkdir()
-    for i in range(200):
-        (folder / f"n{i}.md").write_text(f"Note {i} about subject {i}. " * 30)
-    child = subprocess.Popen(
-        _cli("--home", str(cli_home), "ingest", str(folder), "--json"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    assert child.stderr is not None
-    child.stderr.readline()  # progress has started
-    time.sleep(1.0)
-    child.send_signal(signal.SIGINT)
-    out, err = child.communicate(timeout=120)
-    assert child.returncode == 130, err
-    report = json.loads(out)
-    assert report["cancelled"] is True and 0 < report["added"] < 200
-    services = Services(cli_home)
-    try:
-        assert_consistent(services)
-    finally:
-        services.close()
 
 
 def test_eval_import_run_report_and_their_json_shapes(  # type: ignore[no-untyped-def]
@@ -743,8 +714,11 @@ def _files_done(progress: str) -> int:
 
 
 @pytest.mark.slow
-def test_sigterm_stops_an_ingest_after_the_current_file_and_keeps_what_finished(
-    cli_home: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    "stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"]
+)  # SIGTERM as `timeout` or `kill` sends it
+def test_a_stopped_ingest_exits_130_after_the_current_file_and_keeps_what_finished(
+    cli_home: Path, tmp_path: Path, stop: signal.Signals
 ) -> None:
     folder = tmp_path / "many"
     folder.mkdir()
@@ -761,7 +735,7 @@ def test_sigterm_stops_an_ingest_after_the_current_file_and_keeps_what_finished(
     # Progress lines read "N/200 files, ...": wait for one with a file done.
     while _files_done(line := child.stderr.readline()) < 1:
         assert line, "the ingest ended before reporting a finished file"
-    child.send_signal(signal.SIGTERM)  # as `timeout` or `kill` sends it
+    child.send_signal(stop)
     out, err = child.communicate(timeout=120)
     assert child.returncode == 130, err
     report = json.loads(out)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
 from desktop.core.db import transaction as write_transaction
 from desktop.core.errors import ChatError, PersonaExistsError
+from desktop.core.names import name_key, name_problem, shown_name
 
 FOUNDING_PERSONA_NAME = "Sarcastic techie"
 FOUNDING_PERSONA_PROMPT = (
@@ -18,38 +18,6 @@ FOUNDING_PERSONA_PROMPT = (
     "a good tech reference. Keep answers short."
 )
 FOUNDING_PERSONA_TEMPERATURE = 0.7
-
-# Names a person gives things Folio lists and pickers show (personas, evaluation sets): long
-# enough for any real name, short enough to fit a list and to quote in an error message.
-NAME_LIMIT = 80
-# Control and format characters (right-to-left overrides, zero-width joiners), line and
-# paragraph separators: they change how a name shows, so two names could look the same.
-_HIDDEN_CATEGORIES = ("Cc", "Cf", "Zl", "Zp")
-
-
-def shown_name(name: str) -> str:
-    """``name`` as an error message quotes it: cut at ``NAME_LIMIT`` characters."""
-    return name[:NAME_LIMIT] + ("…" if len(name) > NAME_LIMIT else "")
-
-
-def name_problem(name: str) -> str | None:
-    """Why a trimmed, non-empty name cannot be used (over ``NAME_LIMIT`` characters, or
-    holding characters that change how text shows), or None if it can."""
-    hidden = any(unicodedata.category(c) in _HIDDEN_CATEGORIES for c in name)
-    if len(name) > NAME_LIMIT or hidden:
-        return (
-            f"The name {shown_name(name)!r} is not usable: at most {NAME_LIMIT} characters, "
-            "no control or formatting characters."
-        )
-    return None
-
-
-def name_key(name: str) -> str:
-    """``name`` as persona names are matched everywhere (finding, adding, renaming,
-    removing): Unicode-normalised (NFKC), case-folded, every run of whitespace one space,
-    trimmed. Two names with the same key name the same persona."""
-    return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
-
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS personas (

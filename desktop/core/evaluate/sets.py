@@ -14,7 +14,6 @@ import json
 import sqlite3
 import threading
 import time
-import unicodedata
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,10 +21,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from desktop.core.chat.personas import name_problem
 from desktop.core.db import connect, transaction
 from desktop.core.errors import EvaluationError
 from desktop.core.library.citation import Citation
+from desktop.core.names import name_key, name_problem
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS eval_sets (
@@ -82,10 +81,9 @@ MIGRATIONS: list[tuple[str, ...]] = [
 ]
 
 
-def question_key(question: str) -> str:
-    """``question`` as repeats are found: Unicode-normalised (NFKC), case-folded, every run
-    of whitespace one space, trimmed. Two questions with the same key are the same question."""
-    return " ".join(unicodedata.normalize("NFKC", question).casefold().split())
+# How repeated questions are found: as names are matched (Unicode-normalised, case-folded,
+# whitespace runs as one space, trimmed). Two questions with the same key are the same one.
+question_key = name_key
 
 
 def repeats(questions: Iterable[str]) -> list[tuple[int, int]]:
