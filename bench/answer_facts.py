@@ -13,6 +13,8 @@ Variants (``--variants``, comma-separated):
   focused-rp    focused, with the embedded model's repetition penalty (REPEAT_PENALTY)
   focused-keep4 focused-rp, keeping up to four best sentences (with their neighbours)
                 instead of KEEP_SENTENCES (Folio's choice until measured otherwise)
+  focused-untyped  focused-rp with answer typing off (``focus.ANSWER_TYPE_BONUS`` 0):
+                sentences ranked by likeness to the question alone
   off           retrieval off
 
 Per variant: the share of answers that contain a fact (case-insensitive, whitespace
@@ -34,10 +36,17 @@ rewritten with the chat first). No timing is asserted anywhere.
 
 Support alone (``--support``): for every question, the supporting sentence Folio chooses
 from the search results (sentence scoring only, no language model, so it takes seconds):
-the share that holds the fact, and the misses with where the sentence that holds it ranked.
-``--variants ""`` skips the answers.
+the share that holds the fact, and the misses with where the sentence that holds it ranked;
+side by side, the same with answer typing off (``focus.ANSWER_TYPE_BONUS`` 0). Shares are
+given per question set as well as over all. ``--variants ""`` skips the answers.
+
+Question sets (``--questions``, comma-separated names in ``bench/eval``): ``facts`` (the
+40 questions Folio's sentence scoring was tuned on) and ``facts_heldout`` (40 more, written
+apart from the first, over other sentences of the same documents), to check that what was
+tuned on the first holds on questions it never saw. Default: ``facts``.
 
     .venv/bin/python bench/answer_facts.py [--json] [--variants focused,off] [--limit N]
+        [--questions facts,facts_heldout] [--support]
 """
 
 from __future__ import annotations
@@ -57,13 +66,14 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # run as a script from anywhere in the checkout
     sys.path.insert(0, str(REPO))
 
-from desktop.core.chat.focus import KEEP_SENTENCES  # noqa: E402
+from desktop.core.chat import focus as sentence_focus  # noqa: E402
+from desktop.core.chat.focus import ANSWER_TYPE_BONUS, KEEP_SENTENCES  # noqa: E402
 from desktop.core.paths import data_home  # noqa: E402
 from desktop.core.settings import Settings  # noqa: E402
 from desktop.services import Services  # noqa: E402
 
 EVAL_DIR = Path(__file__).resolve().parent / "eval"
-VARIANTS = ("passages", "focused", "focused-rp", "focused-keep4", "off")
+VARIANTS = ("passages", "focused", "focused-rp", "focused-keep4", "focused-untyped", "off")
 PENALTIES = (1.0, 1.1, 1.2, 1.3)
 OPEN_QUESTIONS = (
     "Is AI going to take over the world?",
@@ -111,6 +121,7 @@ def ask(services: Services, item: dict[str, Any], variant: str) -> dict[str, Any
     chat.ranker = None if variant == "passages" else services.sentence_ranker
     llm.repeat_penalty = 1.0 if variant in ("passages", "focused") else penalty(services)
     llm.stops_loops = variant != "passages"
+    sentence_focus.ANSWER_TYPE_BONUS = 0.0 if variant == "focused-untyped" else ANSWER_TYPE_BONUS
     first: list[float] = []
     started = time.perf_counter()
     answer = chat.answer(
@@ -185,6 +196,10 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "answers": len(rows),
         "fact_share": sum(r["fact"] for r in rows) / len(rows),
+        "fact_share_by_set": {
+            s: statistics.fmean(r["fact"] for r in rows if r["set"] == s)
+            for s in dict.fromkeys(r["set"] for r in rows)
+        },
         "support_share": sum(supports) / len(supports) if supports else None,
         "source_share": sum(r["source_found"] for r in rows) / len(rows),
         "ttft_median_s": statistics.median(ttft) if ttft else None,
@@ -243,28 +258,48 @@ def loops(services: Services) -> dict[str, Any]:
 
 
 def support_pass(services: Services, items: list[dict[str, Any]]) -> dict[str, Any]:
-    """The supporting sentence for every question, as ``ChatService`` chooses it: the share
-    that holds the fact, and each miss with the rank of the best sentence that holds it."""
-    from desktop.core.chat.focus import supporting  # what ChatService uses
-
-    held, misses = 0, []
-    for item in items:
-        citations = services.chat.search(item["question"])
-        ranked = services.sentence_ranker.rank(item["question"], citations)
-        support = supporting(ranked, citations)
-        if support is not None and contains(support.sentence, item["facts"]):
-            held += 1
-            continue
-        rank = next((i for i, s in enumerate(ranked) if contains(s.text, item["facts"])), None)
-        misses.append(
-            {
-                "question": item["question"],
-                "support": support.sentence if support else None,
-                "fact_sentence_rank": rank,
-                "sentences": len(ranked),
-            }
-        )
-    return {"share": held / len(items) if items else 0.0, "misses": misses}
+    """The supporting sentence for every question, as ``ChatService`` chooses it, and as it
+    would without answer typing: the share that holds the fact (over all and per question
+    set), and each miss with the rank of the best sentence that holds it."""
+    chosen = sentence_focus.ANSWER_TYPE_BONUS
+    result: dict[str, Any] = {}
+    for name, bonus in (("typed", chosen), ("untyped", 0.0)):
+        sentence_focus.ANSWER_TYPE_BONUS = bonus
+        try:
+            held: dict[str, int] = {}
+            misses = []
+            for item in items:
+                citations = services.chat.search(item["question"])
+                ranked = services.sentence_ranker.rank(item["question"], citations)
+                support = sentence_focus.supporting(ranked, citations)
+                if support is not None and contains(support.sentence, item["facts"]):
+                    held[item["set"]] = held.get(item["set"], 0) + 1
+                    continue
+                rank = next(
+                    (i for i, s in enumerate(ranked) if contains(s.text, item["facts"])), None
+                )
+                misses.append(
+                    {
+                        "set": item["set"],
+                        "question": item["question"],
+                        "support": support.sentence if support else None,
+                        "fact_sentence_rank": rank,
+                        "sentences": len(ranked),
+                    }
+                )
+        finally:
+            sentence_focus.ANSWER_TYPE_BONUS = chosen
+        sizes = {
+            s: sum(1 for i in items if i["set"] == s)
+            for s in dict.fromkeys(i["set"] for i in items)
+        }
+        result[name] = {
+            "bonus": bonus,
+            "share": sum(held.values()) / len(items) if items else 0.0,
+            "by_set": {s: held.get(s, 0) / n for s, n in sizes.items()},
+            "misses": misses,
+        }
+    return result
 
 
 def run(
@@ -275,8 +310,13 @@ def run(
     with_loops: bool,
     with_warm: bool,
     with_support: bool = False,
+    question_sets: tuple[str, ...] = ("facts",),
 ) -> dict[str, Any]:
-    items = [json.loads(line) for line in (EVAL_DIR / "facts.jsonl").read_text().splitlines()]
+    items = [
+        {**json.loads(line), "set": name}
+        for name in question_sets
+        for line in (EVAL_DIR / f"{name}.jsonl").read_text().splitlines()
+    ]
     items = items[:limit] if limit else items
     with tempfile.TemporaryDirectory(prefix="folio-bench-facts-") as tmp:
         services = Services(data_home(Path(tmp) / "home"), Settings(max_answer_tokens=max_tokens))
@@ -289,7 +329,13 @@ def run(
             for number, item in enumerate(items if variants else []):
                 turn = variants[number % len(variants) :] + variants[: number % len(variants)]
                 for variant in turn:
-                    rows.append({"question": item["question"], **ask(services, item, variant)})
+                    rows.append(
+                        {
+                            "question": item["question"],
+                            "set": item["set"],
+                            **ask(services, item, variant),
+                        }
+                    )
             result: dict[str, Any] = {
                 "questions": len(items),
                 "files": report.to_json().get("indexed"),
@@ -324,11 +370,17 @@ def print_human(result: dict[str, Any]) -> None:
             f"  {s['looped']:>5}"
         )
     if "support" in result:
-        s = result["support"]
-        print(f"supporting sentence alone holds the fact: {s['share']:.0%}")
-        for miss in s["misses"]:
-            rank = miss["fact_sentence_rank"]
-            print(f"  missed: {miss['question']} (the fact's sentence ranked {rank})")
+        for name, s in result["support"].items():
+            sets = ", ".join(f"{k} {v:.0%}" for k, v in s["by_set"].items())
+            print(
+                f"supporting sentence alone holds the fact, {name} (bonus {s['bonus']}): "
+                f"{s['share']:.0%} ({sets})"
+            )
+            for miss in s["misses"]:
+                rank = miss["fact_sentence_rank"]
+                print(
+                    f"  missed [{miss['set']}]: {miss['question']} (fact's sentence ranked {rank})"
+                )
     if "followups" in result:
         f = result["followups"]
         shares = ", ".join(f"{k} {v:.0%}" for k, v in f["hit_share"].items())
@@ -356,14 +408,20 @@ def main() -> None:
     args.add_argument("--loops", action="store_true", help="also count looping answers")
     args.add_argument("--warm", action="store_true", help="also measure the prompt cache")
     args.add_argument("--support", action="store_true", help="also score support alone")
+    args.add_argument("--questions", default="facts", help="question sets in bench/eval")
     opts = args.parse_args()
     variants = [v.strip() for v in opts.variants.split(",") if v.strip()]
     unknown = set(variants) - set(VARIANTS)
     if unknown:
         raise SystemExit(f"--variants: unknown {', '.join(sorted(unknown))} (known: {VARIANTS})")
+    question_sets = tuple(q.strip() for q in opts.questions.split(",") if q.strip())
+    missing = [q for q in question_sets if not (EVAL_DIR / f"{q}.jsonl").is_file()]
+    if missing or not question_sets:
+        raise SystemExit(f"--questions: no bench/eval/{missing[0] if missing else ''}.jsonl")
     result = run(
-        variants, opts.limit, opts.max_tokens, opts.followups, opts.loops, opts.warm, opts.support
-    )
+        variants, opts.limit, opts.max_tokens, opts.followups, opts.loops, opts.warm,
+        opts.support, question_sets,
+    )  # fmt: skip
     benchlib.emit(result, opts.json, print_human)
 
 
