@@ -44,8 +44,9 @@ def _run_indexing(
         if p.current:
             detail = f" ({p.detail})" if p.detail else ""
             shown = Path(p.current).name if line.tty else p.current
-            text += f"  {shown}{detail}" if line.tty else f": {shown}"
-        line.show(text, key=p.current, force=p.current is None)
+            text += f"  {shown}{detail}" if line.tty else f": {shown}{detail}"
+        # On a pipe, a line when the file or its detail (how far a large one has got) changes.
+        line.show(text, key=(p.current, p.detail), force=p.current is None)
 
     # Ctrl+C stops at the next safe point; the library stays consistent.
     with interruptible("Stopping after the current file…") as cancel:

@@ -246,6 +246,28 @@ def test_progress_and_cancel_leave_a_consistent_library(services, tmp_path: Path
     assert_consistent(services)
 
 
+@pytest.mark.slow
+def test_a_large_file_after_small_ones_says_how_far_it_has_got(services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    docs = tmp_path / "docs"
+    _write(docs / "a.md", "A short note.")
+    _write(docs / "b.md", "Another short note.")
+    # One line of prose with no break, as a log or an export can be: many chunks.
+    words = [f"word{i} about topic {i % 97} and its detail {i % 13}." for i in range(4000)]
+    _write(docs / "z.txt", " ".join(words))
+    seen: list[Progress] = []
+    report = services.ingestor.ingest([docs], on_progress=seen.append)
+    big = str(docs / "z.txt")
+    chunks = len(services.library.get(big).chunk_ids)  # type: ignore[union-attr]
+    assert report.added == 3 and chunks >= 100
+    during = [p for p in seen if p.current == big and p.detail]
+    shares = [int(p.detail.split("%")[0]) for p in during]  # type: ignore[union-attr]
+    assert during and all(f"of its {chunks:,} chunks embedded" in p.detail for p in during)  # type: ignore[operator]
+    assert shares == sorted(shares) and shares[-1] == 100 and len(set(shares)) > 3
+    # The estimate follows the large file's own progress, not the small files' pace, which
+    # put the total at hundreds of times what it is.
+    assert all(p.chunks_total <= 2 * (chunks + 2) for p in during)
+
+
 def test_remove_folder(services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     one, two = tmp_path / "one", tmp_path / "two"
     _write(one / "a.md", "A note about herons.")

@@ -34,9 +34,7 @@ _CODE_NOUNS = (
     "target|targets|variable|variables|field|fields|script|scripts|function|functions|"
     "module|modules|method|methods|class|extension|path|url|website|site|address"
 )
-_ASKS_CODE = re.compile(
-    rf"\b(?:which|what)\b(?:\s+[\w.-]+)?\s+(?:{_CODE_NOUNS})\b", re.IGNORECASE
-)
+_ASKS_CODE = re.compile(rf"\b(?:which|what)\b(?:\s+[\w.-]+)?\s+(?:{_CODE_NOUNS})\b", re.IGNORECASE)
 _ASKS_NUMBER = re.compile(
     r"\bhow\s+(?:many|much|long|old|big|large|often)\b|"
     r"\b(?:which|what)\s+(?:year|version|number|size|port|percentage)\b|"

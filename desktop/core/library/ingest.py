@@ -26,7 +26,7 @@ from llama_index.core.callbacks import CBEventType, EventPayload
 from llama_index.core.callbacks.base_handler import BaseCallbackHandler
 from llama_index.core.ingestion import IngestionPipeline
 from llama_index.core.node_parser import SentenceSplitter
-from llama_index.core.schema import BaseNode, TextNode
+from llama_index.core.schema import BaseNode, TextNode, TransformComponent
 from llama_index.core.vector_stores.types import FilterOperator, MetadataFilter, MetadataFilters
 
 from desktop.core.errors import Cancelled, LibraryError
@@ -135,6 +135,24 @@ def _file_filter(paths: Iterable[str]) -> MetadataFilters:
     )
 
 
+# A file of at least this many chunks shows how far its embedding has got: smaller ones
+# take a second or two.
+FILE_PROGRESS_CHUNKS = 100
+
+
+class _CountChunks(TransformComponent):
+    """A pipeline step between the splitter and the embedder that passes a file's chunks on
+    unchanged and tells ``on_split`` how many there are: LlamaIndex's embedding callbacks
+    report each batch, but never the total a file will need."""
+
+    on_split: Any = None
+
+    def __call__(self, nodes: Any, **kwargs: Any) -> Any:
+        if self.on_split is not None:
+            self.on_split(len(nodes))
+        return nodes
+
+
 class _EmbeddingProgress(BaseCallbackHandler):
     """Counts embedded chunks as LlamaIndex reports each batch, and stops on cancel."""
 
@@ -169,13 +187,34 @@ class _Run:
         self.started = time.monotonic()
         self.on_progress = on_progress
         self.current: str | None = None
+        self.current_bytes = 0
         self.detail: str | None = None
+        # The current file's chunks, once split, and how many of them are embedded.
+        self.file_chunks: int | None = None
+        self.file_chunks_done = 0
+
+    def start_file(self, path: str, size: int) -> None:
+        self.current, self.current_bytes, self.detail = path, size, None
+        self.file_chunks, self.file_chunks_done = None, 0
+
+    def embedded(self, count: int) -> None:
+        """``count`` more chunks embedded; a large file says how far it has got."""
+        self.chunks_done += count
+        self.file_chunks_done += count
+        if self.file_chunks and self.file_chunks >= FILE_PROGRESS_CHUNKS:
+            share = min(self.file_chunks_done / self.file_chunks, 1.0)
+            self.detail = f"{share:.0%} of its {self.file_chunks:,} chunks embedded"
 
     def emit(self) -> None:
         if self.on_progress is None:
             return
         elapsed = time.monotonic() - self.started
-        fraction = self.bytes_done / self.total_bytes
+        # The bytes of the files done, and the embedded share of the current one's: a large
+        # file after small ones would otherwise hold the estimate at the small ones' pace.
+        within = 0.0
+        if self.file_chunks:
+            within = min(self.file_chunks_done / self.file_chunks, 1.0) * self.current_bytes
+        fraction = (self.bytes_done + within) / self.total_bytes
         chunks_total = self.chunks_done
         eta = None
         if fraction > 0:
@@ -223,8 +262,9 @@ class Ingestor:
         # No pipeline cache: ours is the library and the store (and identical content is
         # copied from there); LlamaIndex's in-memory cache would keep every chunk and its
         # vector alive for the life of the process.
+        self._counter = _CountChunks()
         self.pipeline = IngestionPipeline(
-            transformations=[splitter, embed_model], disable_cache=True
+            transformations=[splitter, self._counter, embed_model], disable_cache=True
         )
         self._batch: list[FileRecord] = []
         self._batch_chunks = 0
@@ -501,7 +541,7 @@ class Ingestor:
         run.report = scan
 
         def on_batch(count: int) -> None:
-            run.chunks_done += count
+            run.embedded(count)
             run.emit()
             if cancel is not None:
                 cancel.raise_if_cancelled()
@@ -512,14 +552,18 @@ class Ingestor:
             if cancel is not None:
                 cancel.raise_if_cancelled()
 
+        def on_split(count: int) -> None:
+            run.file_chunks = count
+
         self._progress.on_batch = on_batch
+        self._counter.on_split = on_split
         self._ocr = OcrOptions(self.settings.ocr, self.settings.threads, on_ocr)
         run.emit()
         try:
             for root, found, record in work:
                 if cancel is not None:
                     cancel.raise_if_cancelled()
-                run.current, run.detail = found.path, None
+                run.start_file(found.path, found.size)
                 run.emit()
                 self._index_file(root, found, record, run.report)
                 run.files_done += 1
@@ -536,7 +580,7 @@ class Ingestor:
         except Cancelled:
             run.report.cancelled = True
         finally:
-            self._progress.on_batch = None
+            self._progress.on_batch = self._counter.on_split = None
             # Files written before a cancel or an error are complete: keep them.
             self._commit()
         run.report.seconds = time.monotonic() - started
