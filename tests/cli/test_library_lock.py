@@ -309,3 +309,10 @@ def test_a_data_folder_that_cannot_be_made_or_written_is_named(
     err = capsys.readouterr().err
     assert f"cannot write in its data folder {home}" in err and "another Folio" not in err
     assert a_file.read_text(encoding="utf-8") == "not a folder"
+    # A folder where no file can be made (and that even root cannot write in), which the
+    # lock library reports as a lock held elsewhere.
+    proc = Path("/proc/self")
+    if proc.is_dir():
+        assert main(["--home", str(proc), "status"]) == 1
+        err = capsys.readouterr().err
+        assert "cannot write in its data folder /proc/" in err and "another Folio" not in err

@@ -15,6 +15,7 @@ old file and one that created a new one both believe they hold the lock.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -22,6 +23,15 @@ from filelock import FileLock, Timeout
 from desktop.core.errors import LibraryError, StoreLockedError
 
 LOCK_FILE = "folio.lock"
+
+
+def _unopenable(path: Path) -> OSError | None:
+    """Why ``path`` cannot be opened for writing (created if missing), or None if it can."""
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o644))
+    except OSError as exc:
+        return exc
+    return None
 
 
 class LibraryInUseError(StoreLockedError):
@@ -55,15 +65,23 @@ class LibraryLock:
         try:
             self._lock.acquire()
         except Timeout as exc:
+            # filelock also times out when it cannot open the lock file at all (it takes a
+            # refused open for a lock held elsewhere): tell the two apart.
+            problem = _unopenable(self.home / LOCK_FILE)
+            if problem is not None:
+                raise self._cannot_write(problem) from exc
             raise LibraryInUseError(
                 f"The library at {self.home} is open in another Folio window or command. "
                 "Close it and try again, or use that window."
             ) from exc
         except OSError as exc:  # not "held elsewhere": the folder cannot be written
-            raise LibraryError(
-                f"Folio cannot write in its data folder {self.home}: "
-                f"{exc.strerror or exc}. Choose a folder you can write to."
-            ) from exc
+            raise self._cannot_write(exc) from exc
+
+    def _cannot_write(self, exc: OSError) -> LibraryError:
+        return LibraryError(
+            f"Folio cannot write in its data folder {self.home}: "
+            f"{exc.strerror or exc}. Choose a folder you can write to."
+        )
 
     def release(self) -> None:
         """Let the lock go (a no-op when not held)."""
