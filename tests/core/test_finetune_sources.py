@@ -229,7 +229,12 @@ def test_cli_generate_asks_before_sending_documents(
     services = Services(home)
     try:
         services.chats.personas.save(PIRATE)
-        argv = ["generate", "--folder", str(tmp_path), "--persona", "Pirate", "--dataset", "t"]
+        # Indexed, so what is left to refuse is the consent (asked after every other check).
+        docs = tmp_path / "docs"
+        docs.mkdir()
+        (docs / "leave.md").write_text("# Leave\n\nUnused leave carries over, up to 5 days.")
+        services.ingestor.ingest([docs])
+        argv = ["generate", "--folder", str(docs), "--persona", "Pirate", "--dataset", "t"]
         with pytest.raises(UsageError, match="sends passages of your documents to openai"):
             run_cli(services, capsys, *argv, "--model", "openai:gpt-4o-mini")
         unknown = r"--persona: No persona named 'Nobody'.*personas list"
