@@ -22,8 +22,8 @@ from desktop.cli.common import (
 )
 from desktop.core.errors import Cancelled, FinetuneError, ModelError
 from desktop.core.library.filenames import one_line
-from desktop.core.models.ids import LOCAL_FT_PREFIX, provider_name_problem
-from desktop.core.models.local_files import Lineage
+from desktop.core.models.ids import LOCAL_FT_PREFIX, LOCAL_PREFIX, provider_name_problem
+from desktop.core.models.local_files import DEFAULT_LLM_ID, Lineage
 from desktop.core.settings import ServerSettings, updated
 
 if TYPE_CHECKING:
@@ -98,6 +98,8 @@ def cmd_remove(services: Services, args: argparse.Namespace) -> int:
     """Remove a server (and its stored key), a local GGUF model by name, or a local
     fine-tuned model (``local:ft:<name>``: its adapter and run are deleted)."""
     settings = services.settings
+    # A local model by the id `models list` shows (local:NAME) or by its bare name.
+    bare = args.name.removeprefix(LOCAL_PREFIX)
     if args.name.startswith(LOCAL_FT_PREFIX):
         try:
             services.local_training.remove(args.name)
@@ -110,12 +112,16 @@ def cmd_remove(services: Services, args: argparse.Namespace) -> int:
         services.change_settings(updated(settings, servers=servers, remote_consent=consent))
         services.secrets.forget(args.name)
         removed = "server"
-    elif args.name in settings.local_models:
-        local = {k: v for k, v in settings.local_models.items() if k != args.name}
+    elif bare in settings.local_models:
+        local = {k: v for k, v in settings.local_models.items() if k != bare}
         services.change_settings(updated(settings, local_models=local))
         removed = "local model (the file itself is left where it is)"
+    elif LOCAL_PREFIX + bare == DEFAULT_LLM_ID:
+        raise UsageError(
+            f"{args.name} is the embedded model that comes with Folio and cannot be removed."
+        )
     else:
-        names = sorted([*settings.servers, *settings.local_models])
+        names = sorted([*settings.servers, *(LOCAL_PREFIX + n for n in settings.local_models)])
         known = ", ".join(names) or "none"
         raise UsageError(f"no server or local model named {args.name!r} (known: {known})")
     emit(args, {"removed": args.name}, f"Removed {removed} {args.name}.")

@@ -166,3 +166,21 @@ def test_models_list_says_how_to_add_a_key_with_folio_cli(
     assert "folio-cli models add-server" in listed.stdout and "Settings" not in listed.stdout
     data = json.loads(_run(home, "models", "list", "--json", env=env).stdout)
     assert "`folio-cli models set-key openai`" in data["problems"]["openai"]
+
+
+def test_a_local_model_is_removed_by_the_id_models_list_shows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from desktop.cli import main  # in process: nothing is loaded
+    from desktop.core.settings import Settings, load_settings, save_settings
+
+    home = tmp_path / "home"
+    home.mkdir()
+    save_settings(home, Settings(local_models={"junk": str(tmp_path / "junk.gguf")}))
+    assert main(["--home", str(home), "models", "remove", "local:nothing"]) == 2
+    assert "(known: local:junk)" in capsys.readouterr().err  # ids as `models list` shows them
+    assert main(["--home", str(home), "models", "remove", "local:default"]) == 2
+    assert "embedded model that comes with Folio" in capsys.readouterr().err
+    assert main(["--home", str(home), "models", "remove", "local:junk"]) == 0
+    assert "Removed local model" in capsys.readouterr().out
+    assert load_settings(home).local_models == {}

@@ -146,6 +146,9 @@ def test_long_prompts_drop_history_then_sources() -> None:
     assert sum(count(m.content or "") + 4 for m in messages) <= 260
     with pytest.raises(ContextTooLong, match="Shorten the question"):
         fit_to_context("why " * 300, None, sources, history, 260, count)
+    # A persona's prompt that fills the context is named, not the short question.
+    with pytest.raises(ContextTooLong, match=r"persona's prompt is too long.*about 300 tokens"):
+        fit_to_context("Hi?", "talk " * 300, sources, history, 260, count)
 
 
 def test_a_question_too_long_for_the_model_is_refused_and_leaves_no_chat(services) -> None:  # type: ignore[no-untyped-def]

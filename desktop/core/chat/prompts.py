@@ -57,6 +57,30 @@ def build_messages(
     ]
 
 
+def _too_long(
+    question: str,
+    system_prompt: str | None,
+    used: int,
+    budget: int,
+    count_tokens: Callable[[str], int],
+) -> ContextTooLong:
+    """What does not fit, named: the persona's prompt when it is the larger part (a person
+    pasted a book into it), else the question."""
+    room = f"it reads at most {budget:,} while leaving room for its answer"
+    persona = count_tokens(system_prompt) if system_prompt else 0
+    if persona > count_tokens(question):
+        return ContextTooLong(
+            f"The persona's prompt is too long for this model: about {persona:,} tokens, and "
+            f"{room}. Shorten the persona's prompt, ask without the persona, or choose a "
+            "model with a longer context."
+        )
+    return ContextTooLong(
+        f"The question is too long for this model: about {used:,} tokens with the "
+        f"instructions, and {room}. Shorten the question, or choose a model with a longer "
+        "context."
+    )
+
+
 def fit_to_context(
     question: str,
     system_prompt: str | None,
@@ -84,9 +108,5 @@ def fit_to_context(
         elif citations:
             citations = citations[:-1]
         else:
-            raise ContextTooLong(
-                f"The question is too long for this model: about {used:,} tokens with the "
-                f"instructions, and it reads at most {budget:,} while leaving room for its "
-                "answer. Shorten the question, or choose a model with a longer context."
-            )
+            raise _too_long(question, system_prompt, used, budget, count_tokens)
         trimmed = True
