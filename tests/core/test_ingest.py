@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.errors import EmbeddingMismatchError
+from desktop.core.errors import EmbeddingMismatchError, LibraryError
 from desktop.core.library.catalog import EMBEDDING_MODEL_KEY, FileStatus
 from desktop.core.settings import Settings
 from desktop.core.tasks import CancelToken, Progress
@@ -214,9 +214,12 @@ def test_folio_data_folders_inside_a_library_folder_are_not_indexed(  # type: ig
     again = services.ingestor.sync()
     assert (again.added, again.updated, again.removed, again.unchanged) == (0, 0, 0, 2)
     assert again.chunks_embedded == 0
-    # A data folder given as a library folder itself holds no documents either.
-    alone = services.ingestor.ingest([papers / "old folio"])
-    assert (alone.added, alone.failed, alone.chunks_embedded) == (0, 0, 0)
+    # A data folder given as a library folder, or what it holds, is refused by name: it
+    # would be a library folder of no files.
+    for given in (papers / "old folio", papers / "old folio" / "library.db"):
+        with pytest.raises(LibraryError, match=r"old folio.* Folio's own library, settings"):
+            services.ingestor.ingest([given])
+    assert sorted(services.library.folders()) == [str(papers)]
     assert len(services.library.all_files()) == 2
     assert_consistent(services)
 

@@ -34,7 +34,7 @@ from desktop.core.library.catalog import FileRecord, FileStatus, FolderState, Li
 from desktop.core.library.filenames import os_path, stored_name
 from desktop.core.library.readers import Unreadable, read_documents
 from desktop.core.library.readers.ocr import OCR_OFF_REASON, OcrOptions
-from desktop.core.library.walk import IGNORE_FILE, FoundFile, walk
+from desktop.core.library.walk import IGNORE_FILE, FoundFile, data_folder_of, walk
 from desktop.core.models.embeddings import chunk_tokens
 from desktop.core.settings import Settings
 from desktop.core.store import FolioStore
@@ -310,8 +310,9 @@ class Ingestor:
 
         Raises:
             FileNotFoundError: a path does not exist; nothing is added.
-            LibraryError: a path is neither a file nor a folder (a FIFO, a device), or its
-                name reads the same as another library folder's; nothing is added.
+            LibraryError: a path is neither a file nor a folder (a FIFO, a device), lies in
+                a Folio data folder, or its name reads the same as another library
+                folder's; nothing is added.
         """
         known = {self._canonical(f): f for f in self.library.folders()}
         chosen: list[tuple[str, str]] = []  # (stored name, OS path)
@@ -323,6 +324,15 @@ class Ingestor:
                 raise LibraryError(
                     f"{stored_name(real)} is neither a file nor a folder (a pipe or a device?); "
                     "add the folder that holds your documents instead."
+                )
+            data = data_folder_of(real)
+            if data is not None:
+                # The walker never indexes one, so it would be a library folder of no files.
+                where = "" if data == real else f"in the Folio data folder {stored_name(data)}, "
+                raise LibraryError(
+                    f"{stored_name(real)} is {where or 'a Folio data folder, '}Folio's own "
+                    "library, settings and models, not documents: add the folder that holds "
+                    "your documents instead."
                 )
             root = stored_name(real)
             if root in known.values() and self.library.folder_os_path(root) != real:

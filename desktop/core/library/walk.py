@@ -48,6 +48,16 @@ def is_data_folder(path: str) -> bool:
     return os.path.isfile(os.path.join(path, LOCK_FILE))
 
 
+def data_folder_of(path: str) -> str | None:
+    """The Folio data folder that OS path ``path`` is, or directly holds it (its databases,
+    settings, store or models folder); None otherwise. Deeper paths are not looked up: a
+    person may keep documents in a folder beneath one they also use as the data folder."""
+    for candidate in (path, os.path.dirname(path)):
+        if os.path.isdir(candidate) and is_data_folder(candidate):
+            return candidate
+    return None
+
+
 def skipped_folder(parent: str, name: str) -> bool:
     """Whether the folder ``name`` in ``parent`` is never looked into: hidden, tooling
     (``SKIPPED_DIRS``), a virtualenv or a Folio data folder. The walker and the window's
