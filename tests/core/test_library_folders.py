@@ -503,3 +503,26 @@ def test_a_warning_about_a_folder_not_named_in_utf8_reaches_the_log(  # type: ig
     stream.flush()
     logged = stream.buffer.getvalue().decode("utf-8")  # type: ignore[attr-defined]
     assert "Ignoring unreadable" in logged and "d\\xe9p\\xf4t" in logged
+
+
+def test_the_folioignore_line_offered_for_a_file_leaves_it_out(  # type: ignore[no-untyped-def]
+    services, tmp_path: Path
+) -> None:
+    library = tmp_path / "library"
+    _write(library / "keep.txt", "Kept: KE-1010.")
+    # A name with bytes that are not UTF-8, a gitignore wildcard and a line break.
+    odd = os.fsencode(library / "sub") + b"/bad\xff\xfe [draft]*\nname.txt"
+    os.makedirs(os.path.dirname(odd), exist_ok=True)
+    with open(odd, "wb") as handle:
+        handle.write(b"Odd: OD-2020.")
+    assert services.ingestor.ingest([library]).added == 2
+    odd_path = stored_name(os.fsdecode(odd))
+    with pytest.raises(LibraryError, match="with the line `") as refused:
+        services.ingestor.remove(odd_path)
+    line = str(refused.value).split("with the line `", 1)[1].split("`", 1)[0]
+    assert line == "/sub/bad?? \\[draft]\\*?name.txt"
+    (library / ".folioignore").write_text(line + "\n", encoding="utf-8")
+    report = services.ingestor.sync()
+    assert report.removed == 1
+    assert [r.path for r in services.library.all_files()] == [str(library / "keep.txt")]
+    assert_consistent(services)

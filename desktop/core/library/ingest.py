@@ -34,7 +34,13 @@ from desktop.core.library.catalog import FileRecord, FileStatus, FolderState, Li
 from desktop.core.library.filenames import os_path, stored_name
 from desktop.core.library.readers import Unreadable, read_documents
 from desktop.core.library.readers.ocr import OCR_OFF_REASON, OcrOptions
-from desktop.core.library.walk import IGNORE_FILE, FoundFile, data_folder_of, walk
+from desktop.core.library.walk import (
+    IGNORE_FILE,
+    FoundFile,
+    data_folder_of,
+    ignore_pattern,
+    walk,
+)
 from desktop.core.models.embeddings import chunk_tokens
 from desktop.core.settings import Settings
 from desktop.core.store import FolioStore
@@ -388,10 +394,11 @@ class Ingestor:
         target = self._removal_target(path, folders)
         outer = [f for f in folders if f != target and is_under(target, f)]
         if target not in folders and outer:
+            line = ignore_pattern(os_path(target), self.library.folder_os_path(outer[0]))
             raise LibraryError(
                 f"{target} is inside the library folder {outer[0]}, so it cannot be removed on "
-                f"its own. Remove {outer[0]}, or leave {target} out by listing it in a "
-                f"{IGNORE_FILE} file in {outer[0]}."
+                f"its own. Remove {outer[0]}, or leave {target} out with the line "
+                f"`{line}` in a {IGNORE_FILE} file in {outer[0]}."
             )
         dropped = self.library.entries_removed(target)
         if not dropped and not self.library.has_files_under(target):

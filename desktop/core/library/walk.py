@@ -82,6 +82,21 @@ def _log_data_folder(path: str) -> None:
     )
 
 
+def ignore_pattern(path: str, folder: str) -> str:
+    """The ``.folioignore`` line in ``folder`` that leaves out exactly ``path`` (OS paths).
+
+    Anchored at the folder ("/sub/name"), with gitignore's special characters escaped. A
+    character that does not print becomes ``?``, which matches any one character: a
+    file-name byte that is not UTF-8 cannot be written in the (UTF-8) ignore file, nor a
+    line break in a line, and the others could not be read or typed.
+    """
+    rel = os.path.relpath(path, folder).replace(os.sep, "/")
+    line = "".join("?" if not c.isprintable() else "\\" + c if c in "\\*?[" else c for c in rel)
+    if line.endswith(" "):
+        line = line[:-1] + "\\ "  # gitignore drops trailing spaces unless escaped
+    return "/" + line
+
+
 def _load_ignore(folder: str) -> pathspec.PathSpec | None:
     path = os.path.join(folder, IGNORE_FILE)
     try:
