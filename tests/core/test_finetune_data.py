@@ -787,6 +787,8 @@ def test_names(store: DatasetStore) -> None:
         ".hidden": "starts or ends with a dot",
         "dot.": "starts or ends with a dot",
         "tabs\there": "'\\t' is not allowed",
+        # A byte that is not UTF-8 (from a terminal in another encoding), as a person reads it.
+        "caf\udce9": "'\\xe9' is not allowed",
         "NUL": "Windows reserves",
     }.items():
         with pytest.raises(DatasetError) as caught:

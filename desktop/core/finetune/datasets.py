@@ -41,6 +41,7 @@ from desktop.core.finetune.examples import (
     write_examples,
 )
 from desktop.core.jsonl import NotJson, parse_line
+from desktop.core.library.filenames import one_line
 
 TRAIN = "train.jsonl"
 VALIDATION = "validation.jsonl"
@@ -94,13 +95,17 @@ def check_name(name: str) -> str:
     elif len(name) > MAX_NAME:
         problem = f"it has {len(name)} characters"
     elif bad is not None:
-        problem = f"{bad!r} is not allowed"
+        # Written as a person can read it: a byte that is not UTF-8 as \xNN, a control
+        # character as its escape, not as Python's repr of a surrogate.
+        problem = f"'{one_line(bad)}' is not allowed"
     elif name[0] == "." or name[-1] == ".":
         problem = "it starts or ends with a dot"
     elif name.casefold() in RESERVED:
         problem = "Windows reserves that name"
     if problem:
-        raise DatasetError(f'"{name}" cannot name a dataset ({problem}): use {NAME_RULE}.')
+        raise DatasetError(
+            f'"{one_line(name)}" cannot name a dataset ({problem}): use {NAME_RULE}.'
+        )
     return name
 
 
