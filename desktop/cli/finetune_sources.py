@@ -89,10 +89,13 @@ def cmd_generate(services: Services, args: argparse.Namespace) -> int:
         "chunks_used": r.chunks_used,
         "chunks_skipped": r.chunks_skipped,
         "cancelled": r.cancelled,
+        "duplicates_skipped": r.duplicates_skipped,
     }
     text = f"Wrote {r.pairs_written} pairs into {args.dataset} from {r.chunks_used} chunks"
     if r.chunks_skipped:
-        text += f" ({r.chunks_skipped} replies were not a question and an answer)"
+        text += f" ({r.chunks_skipped} replies were not a question and an answer about it)"
+    if r.duplicates_skipped:
+        text += f" ({r.duplicates_skipped} questions the dataset already had were left out)"
     text += "; stopped, the pairs written are kept." if r.cancelled else "."
     emit(args, data, text)
     return EXIT_INTERRUPTED if r.cancelled else EXIT_OK

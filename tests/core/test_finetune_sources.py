@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from llama_index.core.base.llms.types import ChatMessage, ChatResponse
 
 from desktop.cli.common import UsageError
 from desktop.cli.finetune_sources import add_commands
@@ -23,7 +24,9 @@ from desktop.core.errors import ChatError, FinetuneError, NothingIndexed
 from desktop.core.finetune.examples import Example, read_examples
 from desktop.core.finetune.sources.from_chats import liked_examples
 from desktop.core.finetune.sources.generate import (
+    EXAMPLE_REPLY,
     GenerationProgress,
+    echoes_example,
     generate_pairs,
     pair_prompt,
     parse_pair,
@@ -539,3 +542,50 @@ def test_cli_generate_and_ctrl_c(
     with pytest.raises(SystemExit) as usage:  # the parser's own refusal: exit 2
         run_cli(cli_services, capsys, *generate, "--max-chunks", "0")
     assert usage.value.code == 2 and "0 is less than 1" in capsys.readouterr().err
+
+
+def test_a_copy_of_the_worked_example_is_told_from_a_pair_about_the_passage() -> None:
+    leave = "# Leave policy\n\nUnused leave can be carried over to the next year, up to 5 days."
+    question, answer = EXAMPLE_REPLY.removeprefix("Q: ").split("\nA: ")
+    assert echoes_example(question, answer, leave)  # the example's own pair
+    assert echoes_example("How many days of leave carry over?", "Every Friday.", leave)
+    assert not echoes_example("How many days of leave carry over?", "Up to 5 days, arr.", leave)
+    # A passage about the coffee machine may be asked about its cleaning.
+    coffee = "The coffee machine is cleaned every Friday by the facilities team."
+    assert not echoes_example(question, answer, coffee)
+
+
+class _OnePairPerTitle:
+    """A chat model whose reply is fixed by the passage: a pair about its title, or, for
+    the IT passage, the worked example copied (what SmolLM2-135M did in a real run). It
+    stands in for a sampling model so that what Folio keeps can be checked exactly."""
+
+    metadata = None
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def stream_chat(self, messages: Any, **kwargs: Any) -> Iterator[Any]:
+        passage = messages[-1].content.split("Passage:\n", 1)[1]
+        title = passage.split("\n", 1)[0].lstrip("# ")
+        reply = (
+            EXAMPLE_REPLY if title == "IT" else f"Q: What is the {title} about?\nA: Arr, {title}."
+        )
+        yield ChatResponse(message=ChatMessage(role="assistant", content=reply), delta=reply)
+
+
+def test_generation_run_again_leaves_out_questions_the_dataset_has_and_copies_of_the_example(
+    library: Services, docs: Path
+) -> None:
+    model = _OnePairPerTitle()
+    # Files in path order: it.md (its reply copies the example), leave.md, sub/, travel.md.
+    first = _generate(library, docs, model, "again", max_chunks=2)
+    assert (first.pairs_written, first.chunks_skipped, first.duplicates_skipped) == (1, 1, 0)
+    second = _generate(library, docs, model, "again")  # started again, as after a stop
+    assert (second.pairs_written, second.chunks_skipped, second.duplicates_skipped) == (2, 1, 1)
+    train, validation = library.datasets.load("again")
+    questions = sorted(e.prompt for e in [*train, *validation])
+    assert questions == [
+        "What is the Garden about?", "What is the Leave policy about?",
+        "What is the Travel about?",
+    ]  # fmt: skip

@@ -415,8 +415,10 @@ class DatasetsPanel(NamedListPanel):
         if report.chunks_skipped:
             text += (
                 f" {report.chunks_skipped} replies could not be read as a question and an "
-                "answer and were skipped."
+                "answer about their passage and were skipped."
             )
+        if report.duplicates_skipped:
+            text += f" {report.duplicates_skipped} questions the dataset already had were left out."
         if report.cancelled:
             text = "Stopped: what was written is kept. " + text
         say(self.message, text)

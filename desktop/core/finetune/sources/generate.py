@@ -21,9 +21,11 @@ from llama_index.core.base.llms.types import ChatMessage
 from desktop.core.chat.personas import Persona
 from desktop.core.chat.service import ChatModel
 from desktop.core.errors import DatasetError, FinetuneError
+from desktop.core.evaluate.scores import key_words
 from desktop.core.finetune.datasets import DatasetStore
 from desktop.core.finetune.examples import Example
 from desktop.core.library.catalog import Library
+from desktop.core.names import name_key
 from desktop.core.store import FolioStore
 from desktop.core.tasks import CancelToken
 
@@ -65,8 +67,23 @@ class GenerationReport:
 
     pairs_written: int
     chunks_used: int  # chunks the model wrote a whole reply for (pairs and skipped ones)
-    chunks_skipped: int  # the model's reply could not be read as a question and an answer
+    # The model's reply could not be read as a question and an answer about the chunk (a
+    # copy of the worked example's question or answer counts here).
+    chunks_skipped: int
     cancelled: bool
+    # A question the dataset holds already (a run started again after a stop meets the
+    # same chunks first), left out.
+    duplicates_skipped: int = 0
+
+
+def echoes_example(question: str, answer: str, passage: str) -> bool:
+    """Whether a pair written about ``passage`` repeats the worked example in the prompt:
+    its question or answer carries key words of the example's passage that ``passage``
+    lacks ("When is the coffee machine cleaned?", "Every Friday."). Small models copy the
+    example they have just read; the same rule keeps such questions out of evaluation
+    sets (``desktop.core.evaluate.build.usable``)."""
+    borrowed = key_words(EXAMPLE_PASSAGE + " " + EXAMPLE_REPLY) - key_words(passage)
+    return bool((key_words(question) | key_words(answer)) & borrowed)
 
 
 def pair_prompt(persona: Persona, passage: str) -> list[ChatMessage]:
@@ -218,8 +235,10 @@ def generate_pairs(
     kwargs: dict[str, Any] = {}
     if persona.temperature is not None:
         kwargs["temperature"] = persona.temperature
-    done = written = skipped = 0
+    done = written = skipped = repeated = 0
     cancelled = False
+    train, validation = datasets.load(dataset)
+    asked = {name_key(e.prompt) for e in [*train, *validation]}
 
     def report(current: str | None) -> None:
         if on_progress is not None:
@@ -232,10 +251,13 @@ def generate_pairs(
             break
         report(path)
         pair = parse_pair(_reply(model, pair_prompt(persona, text), kwargs))
-        if pair is None:
+        if pair is None or echoes_example(*pair, text):
             skipped += 1
+        elif name_key(pair[0]) in asked:
+            repeated += 1
         else:
             question, answer = pair
+            asked.add(name_key(question))
             # No system prompt: the fine-tuned model is to answer this way by itself.
             example = Example(
                 [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
@@ -246,4 +268,4 @@ def generate_pairs(
         report(path)
     cancelled = cancelled or (cancel is not None and cancel.cancelled and done < total)
     report(None)
-    return GenerationReport(written, done, skipped, cancelled)
+    return GenerationReport(written, done, skipped, cancelled, repeated)
