@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from desktop.core.chat import focus
-from desktop.core.chat.answer_type import AnswerType, expected_type, new_tokens
+from desktop.core.chat.answer_type import AnswerType, ExpectedAnswer, expected_type
 from desktop.core.chat.focus import SentenceRanker
 from desktop.core.library.citation import Citation
 
@@ -52,15 +52,21 @@ CODE_QUESTION = "Apart from sources.list, which program shows the default target
     ],
 )
 def test_code_the_question_did_not_say_is_found(sentence: str, new: list[str]) -> None:
-    assert new_tokens(sentence, CODE_QUESTION, AnswerType.CODE) == new
+    expected = ExpectedAnswer.of(CODE_QUESTION)
+    assert expected is not None and expected.kind is AnswerType.CODE
+    assert expected.new_tokens(sentence) == new
 
 
 def test_numbers_the_question_did_not_say_are_found() -> None:
     question = "How many days after an upload to 3.0 does a fix reach testing?"
-    assert new_tokens("After 10 days in 3.0, or 2,000 uploads.", question, AnswerType.NUMBER) == [
-        "10", "2,000"
-    ]  # fmt: skip
-    assert new_tokens("Fixes in 3.0 migrate down.", question, AnswerType.NUMBER) == []
+    expected = ExpectedAnswer.of(question)
+    assert expected is not None and expected.kind is AnswerType.NUMBER
+    assert expected.new_tokens("After 10 days in 3.0, or 2,000 uploads.") == ["10", "2,000"]
+    assert expected.new_tokens("Fixes in 3.0 migrate down.") == []
+
+
+def test_a_question_asking_for_neither_type_expects_nothing() -> None:
+    assert ExpectedAnswer.of("Why does Debian use a social contract?") is None
 
 
 # From the Debian New Maintainers' Guide (bench/eval/corpus): the first sentence is most

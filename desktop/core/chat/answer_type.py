@@ -15,6 +15,7 @@ typing; NLTK's taggers would need model files that are not installed.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -62,26 +63,44 @@ def expected_type(question: str) -> AnswerType | None:
     return None
 
 
-def new_tokens(sentence: str, question: str, kind: AnswerType) -> list[str]:
-    """The tokens of ``kind`` in ``sentence`` that ``question`` does not hold, in order,
-    lower-cased.
+@dataclass(frozen=True)
+class ExpectedAnswer:
+    """What one question asks for, read once and held to test each sentence against it.
 
-    A number counts as said when the question holds it. Code counts as said when every
-    word of its last path part is a word of the question: "/etc/apt/sources.list" is
-    "sources.list" said again, "default.target" is "the default target", while
-    "lsb_release" and "--skip-patches" add a word.
+    ``said`` is what the question holds already: its numbers (for NUMBER) or its words
+    (for CODE), lower-cased.
     """
-    asked = question.lower()
-    if kind is AnswerType.NUMBER:
-        said = set(_NUMBER_TOKEN.findall(asked))
-        return [t for t in _NUMBER_TOKEN.findall(sentence) if t not in said]
-    words = set(_WORD.findall(asked))
-    found = []
-    for match in _CODE_TOKEN.finditer(sentence):
-        token = match.group().strip(_EDGE).lower()
-        if not token or _NOT_CODE.match(token):
-            continue
-        last = token.rstrip("/").rsplit("/", 1)[-1]
-        if not set(_WORD.findall(last)) <= words:
-            found.append(token)
-    return found
+
+    kind: AnswerType
+    said: frozenset[str]
+
+    @classmethod
+    def of(cls, question: str) -> ExpectedAnswer | None:
+        """The expected answer of ``question``, or None when it asks for neither type."""
+        kind = expected_type(question)
+        if kind is None:
+            return None
+        asked = question.lower()
+        pattern = _NUMBER_TOKEN if kind is AnswerType.NUMBER else _WORD
+        return cls(kind, frozenset(pattern.findall(asked)))
+
+    def new_tokens(self, sentence: str) -> list[str]:
+        """The tokens of this kind in ``sentence`` that the question does not hold, in
+        order, lower-cased.
+
+        A number counts as said when the question holds it. Code counts as said when every
+        word of its last path part is a word of the question: "/etc/apt/sources.list" is
+        "sources.list" said again, "default.target" is "the default target", while
+        "lsb_release" and "--skip-patches" add a word.
+        """
+        if self.kind is AnswerType.NUMBER:
+            return [t for t in _NUMBER_TOKEN.findall(sentence) if t not in self.said]
+        found = []
+        for match in _CODE_TOKEN.finditer(sentence):
+            token = match.group().strip(_EDGE).lower()
+            if not token or _NOT_CODE.match(token):
+                continue
+            last = token.rstrip("/").rsplit("/", 1)[-1]
+            if not set(_WORD.findall(last)) <= self.said:
+                found.append(token)
+        return found

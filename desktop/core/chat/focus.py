@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from desktop.core.chat.answer_type import expected_type, new_tokens
+from desktop.core.chat.answer_type import ExpectedAnswer
 from desktop.core.chat.support import Support
 from desktop.core.library.citation import Citation
 from desktop.core.store.keywords import Keywords
@@ -105,10 +105,9 @@ class SentenceRanker:
         vectors = self._embed([question, *(s for _, _, s in pieces)])
         dense = [float(vectors[0] @ v) for v in vectors[1:]]
         keyword = self._keyword_scores(question, [s for _, _, s in pieces])
-        kind = expected_type(question)
+        expected = ExpectedAnswer.of(question)
         typed = [
-            ANSWER_TYPE_BONUS if kind and new_tokens(s, question, kind) else 0.0
-            for _, _, s in pieces
+            ANSWER_TYPE_BONUS if expected and expected.new_tokens(s) else 0.0 for _, _, s in pieces
         ]
         scored = [
             ScoredSentence(s, i, j, d + KEYWORD_WEIGHT * k + t - PASSAGE_RANK_PENALTY * i)

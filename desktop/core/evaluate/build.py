@@ -25,7 +25,7 @@ from llama_index.core.schema import TextNode
 
 from desktop.core.chat.history import ChatStore
 from desktop.core.errors import EvaluationError
-from desktop.core.evaluate.scores import key_words
+from desktop.core.evaluate.scores import borrowed_words, key_words
 from desktop.core.evaluate.sets import (
     EvalItem,
     EvalSet,
@@ -176,7 +176,7 @@ def usable(question: str, reference: str, passage: str) -> tuple[str, str] | Non
     example that the passage lacks; a reference must be an answer (not a question, not the
     question again, not empty), its "1." numbering and echoed wrapper taken off."""
     in_passage, asked = key_words(passage), key_words(question)
-    if not asked & in_passage or (asked & key_words(EXAMPLE_PASSAGE)) - in_passage:
+    if not asked & in_passage or borrowed_words([question], EXAMPLE_PASSAGE, passage):
         return None
     reference = _LABEL.sub("", _ECHO.split(reference.strip())[-1]).strip()
     if not reference or reference.endswith("?") or key_words(reference) <= asked:

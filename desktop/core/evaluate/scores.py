@@ -6,9 +6,10 @@ Each score is defined here once; the report and docs/EVALUATION.md quote these d
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 
@@ -76,6 +77,21 @@ def key_words(text: str) -> set[str]:
             word = word[:-1]
         words.add(word)
     return words
+
+
+def borrowed_words(texts: Iterable[str], example: str, passage: str) -> set[str]:
+    """Key words of ``texts`` that come from a prompt's worked ``example`` and not from
+    ``passage``: the mark of a small model copying the example it has just read instead of
+    writing about the passage ("When is the coffee machine cleaned?" about a passage on
+    printers). Question writers for evaluation sets and fine-tuning datasets share it."""
+    from_example = _example_words(example) - key_words(passage)
+    return set().union(*(key_words(text) for text in texts)) & from_example
+
+
+@functools.lru_cache(maxsize=8)
+def _example_words(example: str) -> frozenset[str]:
+    """``key_words`` of a worked example, computed once: it is a constant of its prompt."""
+    return frozenset(key_words(example))
 
 
 def facts_overlap(answer: str, reference: str) -> float | None:

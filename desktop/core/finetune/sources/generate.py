@@ -21,7 +21,7 @@ from llama_index.core.base.llms.types import ChatMessage
 from desktop.core.chat.personas import Persona
 from desktop.core.chat.service import ChatModel
 from desktop.core.errors import DatasetError, FinetuneError
-from desktop.core.evaluate.scores import key_words
+from desktop.core.evaluate.scores import borrowed_words
 from desktop.core.finetune.datasets import DatasetStore
 from desktop.core.finetune.examples import Example
 from desktop.core.library.catalog import Library
@@ -82,8 +82,7 @@ def echoes_example(question: str, answer: str, passage: str) -> bool:
     lacks ("When is the coffee machine cleaned?", "Every Friday."). Small models copy the
     example they have just read; the same rule keeps such questions out of evaluation
     sets (``desktop.core.evaluate.build.usable``)."""
-    borrowed = key_words(EXAMPLE_PASSAGE + " " + EXAMPLE_REPLY) - key_words(passage)
-    return bool((key_words(question) | key_words(answer)) & borrowed)
+    return bool(borrowed_words([question, answer], f"{EXAMPLE_PASSAGE} {EXAMPLE_REPLY}", passage))
 
 
 def pair_prompt(persona: Persona, passage: str) -> list[ChatMessage]:
@@ -253,11 +252,11 @@ def generate_pairs(
         pair = parse_pair(_reply(model, pair_prompt(persona, text), kwargs))
         if pair is None or echoes_example(*pair, text):
             skipped += 1
-        elif name_key(pair[0]) in asked:
+        elif (key := name_key(pair[0])) in asked:
             repeated += 1
         else:
             question, answer = pair
-            asked.add(name_key(question))
+            asked.add(key)
             # No system prompt: the fine-tuned model is to answer this way by itself.
             example = Example(
                 [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
