@@ -19,7 +19,7 @@ from desktop.cli.common import (
     known_persona,
     positive_int,
 )
-from desktop.core.chat.personas import Persona
+from desktop.core.chat.personas import MAX_EXAMPLES, Persona
 from desktop.core.errors import ChatError, PersonaExistsError
 from desktop.core.library.filenames import one_line
 
@@ -105,7 +105,9 @@ def cmd_personas(services: Services, args: argparse.Namespace) -> int:
     # empty prompt, a temperature out of range, a name it does not hold.
     if args.action == "add":
         try:
-            personas.save(Persona(args.name, args.prompt, args.temperature), replace=args.replace)
+            examples = tuple((q, a) for q, a in args.example or ())
+            persona = Persona(args.name, args.prompt, args.temperature, examples)
+            personas.save(persona, replace=args.replace)
         except PersonaExistsError as exc:
             raise UsageError(f"{exc} (or pass --replace to replace it)") from exc
         except ChatError as exc:
@@ -116,9 +118,16 @@ def cmd_personas(services: Services, args: argparse.Namespace) -> int:
         except ChatError as exc:
             raise UsageError(f"{exc} `folio-cli personas list` shows them.") from exc
     items = personas.all()
-    text = "\n".join(one_line(f"{p.name}: {p.prompt}") for p in items) or "No personas."
+    text = "\n".join(one_line(f"{p.name}: {p.prompt}{_examples_note(p)}") for p in items)
+    text = text or "No personas."
     emit(args, {"personas": [p.to_json() for p in items]}, text)
     return EXIT_OK
+
+
+def _examples_note(persona: Persona) -> str:
+    """`` (2 example exchanges)`` after a persona's prompt, or nothing."""
+    count = len(persona.examples)
+    return f" ({count} example exchange{'s' if count != 1 else ''})" if count else ""
 
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -148,6 +157,14 @@ def add_persona_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("name", metavar="NAME")
     p.add_argument("--prompt", required=True, help="the system prompt")
     p.add_argument("--temperature", type=float, default=None)
+    p.add_argument(
+        "--example",
+        nargs=2,
+        action="append",
+        metavar=("QUESTION", "ANSWER"),
+        help=f"an exchange in the persona's voice, sent before each question (repeat, up to "
+        f"{MAX_EXAMPLES})",
+    )
     p.add_argument(
         "--replace", action="store_true", help="replace the persona of that name if there is one"
     )

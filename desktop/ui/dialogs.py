@@ -19,6 +19,7 @@ from desktop.core.settings import (
 )
 from desktop.services import Services
 from desktop.ui.messages import error_text, message_label, say
+from desktop.ui.persona_examples import ExampleTable
 from desktop.ui.qt import (
     QCheckBox,
     QDialog,
@@ -112,7 +113,7 @@ class PersonaDialog(QDialog):
     def __init__(self, services: Services, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Personas")
-        self.resize(640, 400)
+        self.resize(760, 560)
         self.personas = services.chats.personas
         self._editing: str | None = None  # the persona being edited; None for a new one
         self.list = QListWidget()
@@ -123,6 +124,7 @@ class PersonaDialog(QDialog):
         self.temperature = QDoubleSpinBox(minimum=0.0, maximum=2.0, singleStep=0.1, value=0.7)
         self.use_temperature.toggled.connect(self.temperature.setEnabled)
         self.temperature.setEnabled(False)
+        self.examples = ExampleTable()
         self.message = QLabel()
         self.message.setWordWrap(True)
         new, save, delete = QPushButton("New"), QPushButton("Save"), QPushButton("Delete")
@@ -136,6 +138,7 @@ class PersonaDialog(QDialog):
         temperature.addWidget(self.use_temperature)
         temperature.addWidget(self.temperature)
         form.addRow("", temperature)
+        form.addRow("Example exchanges", self.examples)
         buttons = QHBoxLayout()
         for button in (new, save, delete):
             buttons.addWidget(button)
@@ -169,6 +172,7 @@ class PersonaDialog(QDialog):
         self.use_temperature.setChecked(persona.temperature is not None)
         if persona.temperature is not None:
             self.temperature.setValue(persona.temperature)
+        self.examples.set_examples(persona.examples)
 
     def new(self) -> None:
         self._editing = None
@@ -176,11 +180,17 @@ class PersonaDialog(QDialog):
         self.name.clear()
         self.prompt.clear()
         self.use_temperature.setChecked(False)
+        self.examples.set_examples(())
         self.name.setFocus()
 
     def save(self) -> None:
         temperature = self.temperature.value() if self.use_temperature.isChecked() else None
-        persona = Persona(self.name.text().strip(), self.prompt.toPlainText().strip(), temperature)
+        persona = Persona(
+            self.name.text().strip(),
+            self.prompt.toPlainText().strip(),
+            temperature,
+            self.examples.examples(),
+        )
         try:
             if self._editing is None:
                 self.personas.save(persona)

@@ -178,6 +178,27 @@ def test_models_and_personas(capsys, cli_home: Path) -> None:  # type: ignore[no
     assert [p["name"] for p in data["personas"]] == ["Sarcastic techie"]
 
 
+def test_personas_add_takes_example_exchanges_and_names_one_missing_a_side(  # type: ignore[no-untyped-def]
+    capsys, cli_home: Path
+) -> None:
+    home = str(cli_home)
+    add = ["--home", home, "personas", "add", "Poet", "--prompt", "Answer in verse."]
+    assert main([*add, "--example", "Is it late?", "", "--example", "Hi?", "Hello."]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "example 1 has no answer" in err and len(err.splitlines()) == 1
+    code, data = run(
+        capsys, *add, "--example", "Is it late?", "The moon says so.", "--example", "Hi?", "Hey.",
+        "--json",
+    )  # fmt: skip
+    poet = next(p for p in data["personas"] if p["name"] == "Poet")
+    assert code == 0 and poet["examples"] == [
+        {"question": "Is it late?", "answer": "The moon says so."},
+        {"question": "Hi?", "answer": "Hey."},
+    ]
+    assert main(["--home", home, "personas", "list"]) == 0
+    assert "Poet: Answer in verse. (2 example exchanges)" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("name", ["Sarcastic techie", "sarcastic techie ", "SARCASTIC TECHIE"])
 def test_personas_add_refuses_a_taken_name_with_exit_2_unless_replace(  # type: ignore[no-untyped-def]
     capsys, cli_home: Path, name: str

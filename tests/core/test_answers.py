@@ -5,6 +5,7 @@ answers cut at the token limit marked. Real model, real embedder, real store."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from llama_index.core.base.llms.types import ChatMessage
@@ -172,6 +173,34 @@ def test_prefix_of_a_persona_is_reused_after_another_persona(services) -> None: 
     evaluated("Poet", "Hello?")  # another persona in between
     again, prompt = evaluated("Pirate", "What is rum made of?")
     assert again < prompt * 0.3  # only the question's own tokens
+
+
+def test_a_personas_examples_are_sent_as_turns_and_read_once(services) -> None:  # type: ignore[no-untyped-def]
+    example = (
+        "Where is the ship?",
+        "Arr, she be moored in the bay, matey, safe from storms, her sails furled and her "
+        "hold full of rum, waiting for the tide and a crew brave enough to sail her!",
+    )
+    services.chats.personas.save(Persona("Pirate", "Answer like a pirate.", examples=(example,)))
+    services.chats.personas.save(Persona("Plain pirate", "Answer like a pirate."))
+    llm = services.llm("local:default")
+
+    def evaluated(persona: str, question: str) -> tuple[Any, int]:
+        before = llm.prompt_counters()["prompt_tokens_evaluated"]
+        answer = services.chat.answer(question, persona=persona, retrieval=False)
+        return answer, llm.prompt_counters()["prompt_tokens_evaluated"] - before
+
+    plain, _ = evaluated("Plain pirate", "Hello?")
+    first, _ = evaluated("Pirate", "Hello?")
+    assert [(m.role.value, m.content) for m in first.prompt[1:]] == [
+        ("user", example[0]),
+        ("assistant", example[1]),
+        ("user", "Hello?"),
+    ]
+    added = first.usage["prompt_tokens"] - plain.usage["prompt_tokens"]
+    assert added >= llm.count_tokens(example[0] + example[1])  # paid on every question
+    _, read = evaluated("Pirate", "What is rum made of?")
+    assert read < added  # the persona and its examples were reused, not read again
 
 
 def test_looping_answer_is_ended(services) -> None:  # type: ignore[no-untyped-def]

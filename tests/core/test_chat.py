@@ -151,6 +151,41 @@ def test_long_prompts_drop_history_then_sources() -> None:
         fit_to_context("Hi?", "talk " * 300, sources, history, 260, count)
 
 
+def test_persona_examples_come_first_and_go_after_history_before_sources() -> None:
+    sources = [Citation("/d/0.md", None, 1.0, "fact " * 50, "0.md")]
+    history = [
+        ChatMessage(role="user", content="old " * 50),
+        ChatMessage(role="assistant", content="reply " * 50),
+    ]
+    examples = [("first " * 30, "voice " * 30), ("second " * 30, "tone " * 30)]
+
+    def count(text: str) -> int:
+        return len(text.split())
+
+    def shape(budget: int) -> list[str]:
+        messages, _, _ = fit_to_context(
+            "Question?", "Be you.", sources, history, budget, count, examples=examples
+        )
+        assert sum(count(m.content or "") + 4 for m in messages) <= budget
+        return [f"{m.role.value}:{(m.content or '').split()[0]}" for m in messages]
+
+    everything = ["system:Be", "user:first", "assistant:voice", "user:second"]
+    assert shape(1000) == [
+        *everything,
+        "assistant:tone",
+        "user:old",
+        "assistant:reply",
+        "user:Question?",
+    ]
+    assert shape(300) == [*everything, "assistant:tone", "user:Question?"]  # history went first
+    assert shape(200) == ["system:Be", "user:first", "assistant:voice", "user:Question?"]
+    sent, kept, trimmed = fit_to_context(
+        "Question?", "Be you.", sources, history, 120, count, examples=examples
+    )
+    assert trimmed and kept == sources and len(sent) == 2  # the facts outlast the voice
+    assert "fact" in (sent[0].content or "")
+
+
 def test_a_question_too_long_for_the_model_is_refused_and_leaves_no_chat(services) -> None:  # type: ignore[no-untyped-def]
     question = "Why is the sky blue? " * 900  # about 5,400 tokens; the model reads 4,096
     for retrieval in (False, True):

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from desktop.core.chat.history import ChatStore
-from desktop.core.chat.personas import FOUNDING_PERSONA_NAME, FOUNDING_PERSONA_PROMPT, Persona
+from desktop.core.chat.personas import (
+    FOUNDING_PERSONA_EXAMPLES,
+    FOUNDING_PERSONA_NAME,
+    FOUNDING_PERSONA_PROMPT,
+    MAX_EXAMPLES,
+    Persona,
+)
 from desktop.core.errors import ChatError, PersonaExistsError
 
 
@@ -63,7 +70,7 @@ def test_renaming_onto_another_personas_name_is_refused_and_changes_nothing(
         store.personas.update("Pirate", Persona(target, "Say arr, again."))
     assert store.personas.all() == [
         Persona("Pirate", "Say arr."),
-        Persona(FOUNDING_PERSONA_NAME, FOUNDING_PERSONA_PROMPT, 0.7),
+        Persona(FOUNDING_PERSONA_NAME, FOUNDING_PERSONA_PROMPT, 0.7, FOUNDING_PERSONA_EXAMPLES),
     ]
 
 
@@ -115,3 +122,65 @@ def test_a_name_is_at_most_80_characters_and_shows_as_it_reads(store: ChatStore)
         store.personas.remove("P" * 5000)
     assert len(str(raised.value)) < 300
     assert [p.name for p in store.personas.all()] == [longest, FOUNDING_PERSONA_NAME]
+
+
+def test_example_exchanges_are_kept_trimmed_in_order(store: ChatStore) -> None:
+    examples = (("  How old is it? ", "Older than dirt, friend."), ("Is it safe?", " Sure. "))
+    store.personas.save(Persona("Grump", "Be grumpy.", examples=examples))
+    kept = store.personas.get("grump")
+    assert kept.examples == (
+        ("How old is it?", "Older than dirt, friend."),
+        ("Is it safe?", "Sure."),
+    )
+    assert kept.to_json()["examples"][1] == {"question": "Is it safe?", "answer": "Sure."}
+    store.personas.update("Grump", Persona("Grump", "Be grumpy."))  # examples removed
+    assert store.personas.get("Grump").examples == ()
+
+
+@pytest.mark.parametrize(
+    ("examples", "refusal"),
+    [
+        ((("Q?", "A."), ("  ", "An answer.")), "example 2 has no question"),
+        ((("Q?", ""),), "example 1 has no answer"),
+        (tuple(("Q?", "A.") for _ in range(MAX_EXAMPLES + 1)), f"{MAX_EXAMPLES} at most"),
+    ],
+)
+def test_an_example_exchange_missing_a_side_or_too_many_is_refused_and_nothing_changes(
+    store: ChatStore, examples: tuple[tuple[str, str], ...], refusal: str
+) -> None:
+    store.personas.save(Persona("Grump", "Be grumpy.", examples=(("Hi?", "What now."),)))
+    with pytest.raises(ChatError, match=refusal):
+        store.personas.update("Grump", Persona("Grump", "Be grumpier.", examples=examples))
+    with pytest.raises(ChatError, match=refusal):
+        store.personas.save(Persona("Other", "Be other.", examples=examples))
+    assert store.personas.get("Grump") == Persona(
+        "Grump", "Be grumpy.", None, (("Hi?", "What now."),)
+    )
+    assert [p.name for p in store.personas.all()] == ["Grump", FOUNDING_PERSONA_NAME]
+
+
+def test_a_library_from_before_examples_opens_with_its_personas_and_can_add_examples(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "chats.db"
+    with sqlite3.connect(path) as old:  # the table as it was before example exchanges
+        old.executescript(
+            "CREATE TABLE personas (name TEXT PRIMARY KEY COLLATE NOCASE, prompt TEXT NOT NULL,"
+            " temperature REAL);"
+            "CREATE TABLE persona_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+            "INSERT INTO personas VALUES ('Pirate', 'Say arr.', 0.9);"
+            "INSERT INTO persona_meta VALUES ('seeded', '1');"
+        )
+    old.close()
+    chats = ChatStore(path)
+    try:
+        assert chats.personas.all() == [Persona("Pirate", "Say arr.", 0.9)]
+        chats.personas.update("Pirate", Persona("Pirate", "Say arr.", 0.9, (("Hi?", "Arr."),)))
+        assert chats.personas.get("Pirate").examples == (("Hi?", "Arr."),)
+    finally:
+        chats.close()
+
+
+def test_the_founding_persona_comes_with_an_example_in_its_voice(store: ChatStore) -> None:
+    founding = store.personas.get(FOUNDING_PERSONA_NAME)
+    assert founding.examples and all(q.endswith("?") and a for q, a in founding.examples)

@@ -6,10 +6,11 @@ import json
 
 import pytest
 
-from desktop.core.chat.personas import Persona
+from desktop.core.chat.personas import MAX_EXAMPLES, Persona
 from desktop.ui.chat.picker import ModelPicker
 from desktop.ui.chat.sidebar import ChatList
 from desktop.ui.dialogs import PersonaDialog, SettingsDialog
+from desktop.ui.qt import Qt
 from tests.ui.confirm import confirmed
 
 
@@ -42,6 +43,51 @@ def test_personas_create_edit_delete(qtbot, services) -> None:  # type: ignore[n
     qtbot.addWidget(picker)
     assert picker.select("local:default", "Sarcastic techie")
     assert not picker.select("local:default", "Captain")
+
+
+def test_example_exchanges_are_typed_saved_shown_again_and_a_half_one_is_named(  # type: ignore[no-untyped-def]
+    qtbot, services
+) -> None:
+    dialog = PersonaDialog(services)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.new()
+    dialog.name.setText("Pirate")
+    dialog.prompt.setPlainText("Answer like a pirate.")
+    table = dialog.examples
+    assert not table.remove.isEnabled()
+    table.add_row()
+    assert table.table.state() == table.table.State.EditingState  # typing starts at once
+    qtbot.keyClicks(table.table.focusWidget() or table.table, "Where is the map?")
+    table.table.setCurrentCell(0, 1)
+    dialog.save()
+    assert "example 1 has no answer" in dialog.message.text()
+    assert services.chats.personas.all()[0].name == "Sarcastic techie"  # nothing saved
+
+    table.table.item(0, 1).setText("Arr, under the third palm.")
+    table.add_row()  # a row left empty is not an example
+    dialog.save()
+    assert dialog.message.text() == "Saved Pirate."
+    assert services.chats.personas.get("Pirate").examples == (
+        ("Where is the map?", "Arr, under the third palm."),
+    )
+    dialog.list.setCurrentRow(1)  # the founding persona shows its own
+    assert table.examples() == services.chats.personas.get("Sarcastic techie").examples
+    dialog.list.setCurrentRow(0)
+    assert table.table.rowCount() == 1 and table.table.item(0, 0).text() == "Where is the map?"
+    table.table.selectRow(0)
+    assert table.remove.isEnabled()
+    table.remove_row()
+    dialog.save()
+    assert services.chats.personas.get("Pirate").examples == ()
+
+    for _ in range(MAX_EXAMPLES + 1):
+        table.add_row()
+    assert table.table.rowCount() == MAX_EXAMPLES and not table.add.isEnabled()
+    # Tab leaves the table for the next control, as in every other field.
+    table.table.setFocus()
+    qtbot.keyClick(table.table, Qt.Key.Key_Tab)
+    assert not table.table.hasFocus()
 
 
 @pytest.mark.parametrize("name", ["Sarcastic techie", "sarcastic techie ", "SARCASTIC TECHIE"])

@@ -1,7 +1,9 @@
-"""Personas: a named system prompt (and optional temperature) put in front of a base model."""
+"""Personas: a named system prompt (and optional temperature and example exchanges) put in
+front of a base model."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -18,12 +20,26 @@ FOUNDING_PERSONA_PROMPT = (
     "a good tech reference. Keep answers short."
 )
 FOUNDING_PERSONA_TEMPERATURE = 0.7
+# Shown to the model as earlier turns of the chat: small models copy the voice of an answer
+# they have just read far more than they follow an instruction (docs/PERFORMANCE.md,
+# "Persona prompts and example exchanges").
+FOUNDING_PERSONA_EXAMPLES = (
+    (
+        "How do I make my laptop faster?",
+        "Close the 47 browser tabs you swear you'll read later. Then check what starts at "
+        "login and turn off what you never use. Still slow? More RAM beats a new wallpaper.",
+    ),
+)
+# At most this many example exchanges: each is sent with every question, and a few show a
+# voice (OpenAI's prompt-engineering guide, "few-shot" examples); more only cost tokens.
+MAX_EXAMPLES = 5
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS personas (
     name TEXT PRIMARY KEY COLLATE NOCASE,
     prompt TEXT NOT NULL,
-    temperature REAL
+    temperature REAL,
+    examples TEXT NOT NULL DEFAULT '[]'
 );
 CREATE TABLE IF NOT EXISTS persona_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -31,15 +47,27 @@ CREATE TABLE IF NOT EXISTS persona_meta (key TEXT PRIMARY KEY, value TEXT NOT NU
 
 @dataclass(frozen=True)
 class Persona:
-    """A named system prompt."""
+    """A named system prompt, with optional example exchanges.
+
+    ``examples`` are (question, answer) pairs in the persona's voice, sent before the chat
+    as earlier turns (few-shot prompting): with the embedded SmolLM2-135M, two of them
+    moved answers toward the voice far more than the system prompt did.
+    """
 
     name: str
     prompt: str
     temperature: float | None = None
+    examples: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """``{"name", "prompt", "temperature"}``, as ``folio-cli personas`` prints it."""
-        return {"name": self.name, "prompt": self.prompt, "temperature": self.temperature}
+        """``{"name", "prompt", "temperature", "examples": [{"question", "answer"}]}``, as
+        ``folio-cli personas`` prints it."""
+        return {
+            "name": self.name,
+            "prompt": self.prompt,
+            "temperature": self.temperature,
+            "examples": [{"question": q, "answer": a} for q, a in self.examples],
+        }
 
 
 class PersonaLibrary:
@@ -50,20 +78,31 @@ class PersonaLibrary:
         self._lock = lock
         with self._lock:
             self._db.executescript(_SCHEMA)
+            columns = {r[1] for r in self._db.execute("PRAGMA table_info(personas)")}
+            if "examples" not in columns:  # a library from before personas had examples
+                self._db.execute(
+                    "ALTER TABLE personas ADD COLUMN examples TEXT NOT NULL DEFAULT '[]'"
+                )
             seeded = self._db.execute("SELECT 1 FROM persona_meta WHERE key = 'seeded'").fetchone()
             if not seeded:
                 # Seed once: a person who deletes the example should not see it come back.
-                self._db.execute(
-                    "INSERT OR IGNORE INTO personas VALUES (?, ?, ?)",
-                    (FOUNDING_PERSONA_NAME, FOUNDING_PERSONA_PROMPT, FOUNDING_PERSONA_TEMPERATURE),
+                founding = Persona(
+                    FOUNDING_PERSONA_NAME,
+                    FOUNDING_PERSONA_PROMPT,
+                    FOUNDING_PERSONA_TEMPERATURE,
+                    FOUNDING_PERSONA_EXAMPLES,
                 )
+                self._db.execute(f"INSERT OR IGNORE INTO personas {_COLUMNS}", _row(founding))
                 self._db.execute("INSERT INTO persona_meta VALUES ('seeded', '1')")
 
     def all(self) -> list[Persona]:
         """Every persona, by name."""
         with self._lock:
             rows = self._db.execute("SELECT * FROM personas ORDER BY name").fetchall()
-        return [Persona(r["name"], r["prompt"], r["temperature"]) for r in rows]
+        return [
+            Persona(r["name"], r["prompt"], r["temperature"], _examples(r["examples"]))
+            for r in rows
+        ]
 
     def get(self, name: str) -> Persona:
         """The persona called ``name`` (matched by ``name_key``), or a ChatError listing the
@@ -98,10 +137,7 @@ class PersonaLibrary:
                 raise _taken(taken.name)
             if taken is not None:
                 db.execute("DELETE FROM personas WHERE name = ?", (taken.name,))
-            db.execute(
-                "INSERT INTO personas VALUES (?, ?, ?)",
-                (persona.name, persona.prompt, persona.temperature),
-            )
+            db.execute(f"INSERT INTO personas {_COLUMNS}", _row(persona))
 
     def update(self, name: str, persona: Persona) -> None:
         """Edit the persona called ``name``, renaming it when ``persona.name`` differs.
@@ -118,14 +154,12 @@ class PersonaLibrary:
             if taken is not None and taken.name != old.name:
                 raise _taken(taken.name)
             db.execute("DELETE FROM personas WHERE name = ?", (old.name,))
-            db.execute(
-                "INSERT INTO personas VALUES (?, ?, ?)",
-                (persona.name, persona.prompt, persona.temperature),
-            )
+            db.execute(f"INSERT INTO personas {_COLUMNS}", _row(persona))
 
     @staticmethod
     def _checked(persona: Persona) -> Persona:
-        """``persona`` with its name and prompt trimmed, or a ChatError saying what is wrong."""
+        """``persona`` with its name, prompt and examples trimmed, or a ChatError saying what
+        is wrong."""
         name, prompt = persona.name.strip(), persona.prompt.strip()
         if not name:
             raise ChatError("A persona needs a name.")
@@ -136,13 +170,48 @@ class PersonaLibrary:
             raise ChatError(f"Persona {name!r} needs a prompt.")
         if persona.temperature is not None and not 0.0 <= persona.temperature <= 2.0:
             raise ChatError(f"Persona {name!r}: temperature must be between 0 and 2.")
-        return Persona(name, prompt, persona.temperature)
+        return Persona(name, prompt, persona.temperature, _checked_examples(name, persona))
 
     def remove(self, name: str) -> None:
         """Delete the persona called ``name`` (matched by ``name_key``), or raise a ChatError
         as ``get`` does; chats that used it keep its name in their history."""
         with write_transaction(self._db, self._lock) as db:
             db.execute("DELETE FROM personas WHERE name = ?", (self.get(name).name,))
+
+
+_COLUMNS = "(name, prompt, temperature, examples) VALUES (?, ?, ?, ?)"
+
+
+def _row(persona: Persona) -> tuple[str, str, float | None, str]:
+    """The values of ``_COLUMNS`` for ``persona``: its examples as a JSON list of pairs."""
+    examples = json.dumps([list(pair) for pair in persona.examples], ensure_ascii=False)
+    return persona.name, persona.prompt, persona.temperature, examples
+
+
+def _examples(stored: str | None) -> tuple[tuple[str, str], ...]:
+    """The example exchanges of a stored row (``_row``'s JSON)."""
+    return tuple((str(q), str(a)) for q, a in json.loads(stored or "[]"))
+
+
+def _checked_examples(name: str, persona: Persona) -> tuple[tuple[str, str], ...]:
+    """``persona``'s examples trimmed; a ChatError names one with an empty side, counting
+    from 1, or says there are more than ``MAX_EXAMPLES``."""
+    if len(persona.examples) > MAX_EXAMPLES:
+        raise ChatError(
+            f"Persona {name!r} has {len(persona.examples)} example exchanges; "
+            f"{MAX_EXAMPLES} at most (each is sent with every question)."
+        )
+    examples = []
+    for number, (question, answer) in enumerate(persona.examples, start=1):
+        question, answer = question.strip(), answer.strip()
+        if not question or not answer:
+            missing = "question" if not question else "answer"
+            raise ChatError(
+                f"Persona {name!r}: example {number} has no {missing}. Write one, or remove "
+                "the example."
+            )
+        examples.append((question, answer))
+    return tuple(examples)
 
 
 def _taken(name: str) -> PersonaExistsError:

@@ -29,8 +29,12 @@ def build_messages(
     citations: Sequence[Citation] | None,
     history: Sequence[ChatMessage] = (),
     focused: Sequence[str | None] | None = None,
+    examples: Sequence[tuple[str, str]] = (),
 ) -> list[ChatMessage]:
     """The chat for one question. ``citations=None`` means retrieval is off: no document text.
+
+    ``examples``, a persona's (question, answer) exchanges, come first as earlier turns of
+    the chat, so the model has seen answers in the voice before it writes its own.
 
     Sources go in the system message and the question stays the user's own words: measured
     with the embedded SmolLM2, answers drawn from sources were right far more often this way
@@ -50,8 +54,14 @@ def build_messages(
         system = f"{system}\n\n{SOURCES_INSTRUCTIONS}\n\n" + (
             "\n\n".join(blocks) if blocks else NO_SOURCES_NOTE
         )
+    shown = [
+        ChatMessage(role=role, content=text)
+        for pair in examples
+        for role, text in zip(("user", "assistant"), pair, strict=True)
+    ]
     return [
         ChatMessage(role="system", content=system),
+        *shown,
         *history,
         ChatMessage(role="user", content=question),
     ]
@@ -65,7 +75,8 @@ def _too_long(
     count_tokens: Callable[[str], int],
 ) -> ContextTooLong:
     """What does not fit, named: the persona's prompt when it is the larger part (a person
-    pasted a book into it), else the question."""
+    pasted a book into it), else the question. (The persona's examples are dropped before
+    this is reached.)"""
     room = f"it reads at most {budget:,} while leaving room for its answer"
     persona = count_tokens(system_prompt) if system_prompt else 0
     if persona > count_tokens(question):
@@ -89,22 +100,26 @@ def fit_to_context(
     budget: int,
     count_tokens: Callable[[str], int],
     focused: Sequence[str | None] | None = None,
+    examples: Sequence[tuple[str, str]] = (),
 ) -> tuple[list[ChatMessage], list[Citation] | None, bool]:
-    """Drop the oldest history, then the weakest sources, until the prompt fits ``budget``.
+    """Drop the oldest history, then the persona's examples (last first: a voice matters
+    less than the facts), then the weakest sources, until the prompt fits ``budget``.
 
-    ``focused`` is as ``build_messages`` takes it. Returns the messages, the sources kept,
-    and whether anything was dropped. Raises ContextTooLong when the question and the
-    system prompt alone do not fit: nothing is left to drop.
+    ``focused`` and ``examples`` are as ``build_messages`` takes them. Returns the
+    messages, the sources kept, and whether anything was dropped. Raises ContextTooLong
+    when the question and the system prompt alone do not fit: nothing is left to drop.
     """
     trimmed = False
     while True:
         texts = focused[: len(citations)] if focused is not None and citations else None
-        messages = build_messages(question, system_prompt, citations, history, texts)
+        messages = build_messages(question, system_prompt, citations, history, texts, examples)
         used = sum(count_tokens(m.content or "") + 4 for m in messages)
         if used <= budget:
             return messages, citations, trimmed
         if history:
             history = history[2:]
+        elif examples:
+            examples = examples[:-1]
         elif citations:
             citations = citations[:-1]
         else:

@@ -358,6 +358,7 @@ class ChatService:
             turn.budget,
             turn.llm.count_tokens,
             focused,
+            turn.persona.examples if turn.persona else (),
         )
         return _Prompt(messages, kept, trimmed, support, turn.searched)
 
@@ -458,7 +459,10 @@ def _notice(prompt: _Prompt, reply: _Reply) -> str | None:
     """What a person should read about an answer: how its reply went, then its sources."""
     notes = [reply.notice, prompt.notice]
     if prompt.trimmed and reply.notice is None:
-        notes.append("Some sources or earlier turns were left out to fit the model's context.")
+        notes.append(
+            "Some sources, earlier turns or persona examples were left out to fit the "
+            "model's context."
+        )
     return " ".join(n for n in notes if n) or None
 
 
