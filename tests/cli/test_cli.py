@@ -50,6 +50,8 @@ def test_ingest_status_search_sync_remove(capsys, cli_home: Path, docs: Path) ->
     code, data = run(capsys, "--home", home, "ingest", str(docs), "--json")
     assert code == 0 and set(data) >= INGEST_KEYS
     assert (data["added"], data["failed"], data["chunks_embedded"]) == (1, 1, 1)
+    assert [f["path"] for f in data["failures"]] == [str(docs / "broken.pdf")]
+    assert "damaged" in data["failures"][0]["reason"]  # as the text output and status say
 
     code, data = run(capsys, "--home", home, "status", "--json")
     assert code == 0

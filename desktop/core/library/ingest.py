@@ -99,7 +99,8 @@ class IngestReport:
 
     def to_json(self) -> dict[str, Any]:
         """``ingest``/``sync``'s JSON shape (../shared/CLI.md), plus skipped, chunks_reused,
-        cancelled, unavailable, already_in_library and unreadable."""
+        cancelled, unavailable, already_in_library, unreadable and failures (each file that
+        failed this run, with why, as ``status`` lists them)."""
         return {
             "added": self.added,
             "updated": self.updated,
@@ -114,6 +115,7 @@ class IngestReport:
             "unavailable": self.unavailable,
             "already_in_library": self.already_in_library,
             "unreadable": [{"path": p, "reason": r} for p, r in self.unreadable],
+            "failures": [{"path": p, "reason": r} for p, r in self.failures],
         }
 
 
