@@ -26,6 +26,7 @@ from desktop.core.errors import (
     DatasetError,
     FolioError,
     ModelError,
+    NotADataFolder,
     NothingIndexed,
     SettingsError,
 )
@@ -51,10 +52,13 @@ def refusal(exc: UsageError | FolioError) -> tuple[int, str]:
     """The exit code and the one stderr line for an error that ends a command.
 
     Bad input is 2: a UsageError, a setting with an invalid value, document text that
-    would go to a provider that has not agreed (``--allow-remote``), or a question too long
-    for the model. Any other Folio error is a failure while working: 1.
+    would go to a provider that has not agreed (``--allow-remote``), a question too long
+    for the model, or a data folder that is some other folder. Any other Folio error is a
+    failure while working: 1.
     """
-    usage = isinstance(exc, UsageError | ConsentRequired | SettingsError | ContextTooLong)
+    usage = isinstance(
+        exc, UsageError | ConsentRequired | SettingsError | ContextTooLong | NotADataFolder
+    )
     return (EXIT_USAGE if usage else EXIT_ERROR), f"folio-cli: {one_line(str(exc))}"
 
 

@@ -36,6 +36,10 @@ class NothingIndexed(LibraryError):
     """Nothing under a folder is indexed, so nothing can be written from its chunks."""
 
 
+class NotADataFolder(LibraryError):
+    """The folder chosen as the data folder holds other files and none of Folio's."""
+
+
 class ModelError(FolioError):
     """A model is missing, unknown or failed to load."""
 

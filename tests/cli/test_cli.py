@@ -236,6 +236,33 @@ def test_errors_and_exit_codes(capsys, cli_home: Path, tmp_path: Path) -> None: 
     assert "top_k" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("how", ["--home", "FOLIO_HOME"])
+def test_a_folder_of_other_files_is_refused_as_the_data_folder_and_left_untouched(  # type: ignore[no-untyped-def]
+    capsys, monkeypatch, docs: Path, tmp_path: Path, how: str
+) -> None:
+    before = sorted(p.name for p in docs.iterdir())
+    argv = ["status", "--json"]
+    if how == "--home":
+        argv = ["--home", str(docs), *argv]
+    else:
+        monkeypatch.setenv("FOLIO_HOME", str(docs))
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{docs} is not a Folio data folder" in err and "new or empty folder" in err
+    assert sorted(p.name for p in docs.iterdir()) == before  # no database, no lock
+
+    # A new folder, an empty one, or one holding only hidden files starts a data folder; a
+    # data folder in use is accepted whatever else it holds.
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "hidden").mkdir()
+    (tmp_path / "hidden" / ".DS_Store").write_bytes(b"\0")
+    for fresh in ("new", "empty", "hidden", "empty"):
+        monkeypatch.setenv("FOLIO_HOME", str(tmp_path / fresh))
+        assert main(["status", "--json"]) == 0, capsys.readouterr().err
+        (tmp_path / fresh / "notes.txt").write_text("mine")
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["chunks"] == 0
+
+
 def test_store_open_elsewhere_is_a_clear_error(capsys, cli_home: Path, docs: Path) -> None:  # type: ignore[no-untyped-def]
     holder = Services(cli_home)
     assert holder.store.count() == 0  # another window holds the library open
