@@ -437,6 +437,26 @@ def test_the_style_sentence_compares_persona_and_fine_tuned_with_base_without_re
     assert _style_sentence([base]) is None
 
 
+@pytest.mark.parametrize(
+    ("on", "said"),
+    [
+        (0.70, "raised facts from 0.49 to 0.70"),
+        (0.30, "lowered facts from 0.49 to 0.30"),
+        (0.52, "left facts about the same (0.49 off, 0.52 on)"),
+    ],
+)
+def test_the_retrieval_sentence_says_what_retrieval_did_to_facts(on: float, said: str) -> None:
+    from desktop.core.evaluate.report import ConfigScores, _retrieval_sentence
+
+    def row(spec: str, facts: float) -> tuple[ConfigScores, CellConfig]:
+        c = CellConfig.parse(spec)
+        return ConfigScores(spec, c.label, answered=5, facts=facts), c
+
+    rows = [row("local:default", on), row("local:default,retrieval=off", 0.49)]
+    configs, parsed = [s for s, _ in rows], [c for _, c in rows]
+    assert _retrieval_sentence(rows, configs, parsed) == f"Retrieval on {said} (local:default)."
+
+
 def test_a_question_the_model_cannot_take_fails_alone_and_the_run_goes_on(library) -> None:  # type: ignore[no-untyped-def]
     services, _ = library
     huge = EvalItem("Why? " * 20_000, "Because.")  # far past the model's context

@@ -448,11 +448,11 @@ def _retrieval_sentence(
         if off is None or not off.answered or s.facts is None or off.facts is None:
             continue
         if s.facts > off.facts + SAME:
-            verb = "raised"
+            change = f"raised facts from {off.facts:.2f} to {s.facts:.2f}"
         elif s.facts < off.facts - SAME:
-            verb = "lowered"
-        else:
-            verb = "did not change"
+            change = f"lowered facts from {off.facts:.2f} to {s.facts:.2f}"
+        else:  # within SAME: "did not change facts from 0.49 to 0.52" would contradict itself
+            change = f"left facts about the same ({off.facts:.2f} off, {s.facts:.2f} on)"
         who = c.model + (f" + {c.persona}" if c.persona else "")
         found = "."
         if s.hit_at_k is not None and s.retrieval_questions:
@@ -460,7 +460,7 @@ def _retrieval_sentence(
                 f"; the source was among the passages given for {s.hit_at_k:.0%} of the "
                 f"{s.retrieval_questions} questions with a known source."
             )
-        return f"Retrieval on {verb} facts from {off.facts:.2f} to {s.facts:.2f} ({who}){found}"
+        return f"Retrieval on {change} ({who}){found}"
     return None
 
 
