@@ -76,7 +76,8 @@ def test_chats_written_before_versions_are_migrated(tmp_path: Path, sniffed: boo
             db.execute("ALTER TABLE messages ADD COLUMN rating INTEGER")
     store = ChatStore(path)
     try:
-        assert _version(path) == 4
+        assert _version(path) == 5
+        assert "examples" in _columns(path, "personas")  # made with the table, no step needed
         expected = {"usage", "rating", "support", "searched", "cut_off", "notice"}
         assert expected <= _columns(path, "messages")
         assert "comparison" in _columns(path, "chats")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop.core.chat.comparisons import ComparisonStore
-from desktop.core.chat.personas import PersonaLibrary
+from desktop.core.chat.personas import PersonaLibrary, add_examples_column
 from desktop.core.chat.support import Support
 from desktop.core.db import Migration, add_columns
 from desktop.core.db import connect as connect_db
@@ -81,6 +81,8 @@ _MIGRATIONS: tuple[Migration, ...] = (
     # What a person should read about an answer (no sources found, sources left out, a
     # dropped connection), shown again when the chat is reopened.
     add_columns("messages", {"notice": "TEXT"}),
+    # A persona's example exchanges in its voice (JSON list of [question, answer]).
+    add_examples_column,
 )
 # A person's verdict on an answer: liked answers become training examples (``finetune``).
 LIKED, DISLIKED = 1, -1

@@ -78,11 +78,6 @@ class PersonaLibrary:
         self._lock = lock
         with self._lock:
             self._db.executescript(_SCHEMA)
-            columns = {r[1] for r in self._db.execute("PRAGMA table_info(personas)")}
-            if "examples" not in columns:  # a library from before personas had examples
-                self._db.execute(
-                    "ALTER TABLE personas ADD COLUMN examples TEXT NOT NULL DEFAULT '[]'"
-                )
             seeded = self._db.execute("SELECT 1 FROM persona_meta WHERE key = 'seeded'").fetchone()
             if not seeded:
                 # Seed once: a person who deletes the example should not see it come back.
@@ -177,6 +172,14 @@ class PersonaLibrary:
         as ``get`` does; chats that used it keep its name in their history."""
         with write_transaction(self._db, self._lock) as db:
             db.execute("DELETE FROM personas WHERE name = ?", (self.get(name).name,))
+
+
+def add_examples_column(db: sqlite3.Connection) -> None:
+    """The ``chats.db`` migration step that gives personas their example exchanges. A file
+    with no personas table yet gets the column when ``PersonaLibrary`` makes the table."""
+    present = {row[1] for row in db.execute("PRAGMA table_info(personas)")}
+    if present and "examples" not in present:
+        db.execute("ALTER TABLE personas ADD COLUMN examples TEXT NOT NULL DEFAULT '[]'")
 
 
 _COLUMNS = "(name, prompt, temperature, examples) VALUES (?, ?, ?, ?)"
