@@ -13,8 +13,9 @@ import argparse
 import io
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from desktop import __version__
 from desktop.cli import (
@@ -117,11 +118,21 @@ def not_text(args: argparse.Namespace) -> str | None:
     for dest, value in vars(args).items():
         if dest in PATH_ARGUMENTS:
             continue
-        for text in value if isinstance(value, list) else [value]:
-            if isinstance(text, str) and any("\udc80" <= c <= "\udcff" for c in text):
+        for text in _strings(value):
+            if any("\udc80" <= c <= "\udcff" for c in text):
                 shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
                 return f"{dest.replace('_', ' ')} {shown!r}"
     return None
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """The strings of an argument's value: itself, or those of a list, at any depth
+    (``--example QUESTION ANSWER``, repeated, is a list of lists)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
 
 
 def _refused(exc: UsageError | FolioError) -> int:

@@ -22,6 +22,7 @@ from desktop.cli.common import (
 from desktop.core.chat.personas import MAX_EXAMPLES, Persona
 from desktop.core.errors import ChatError, PersonaExistsError
 from desktop.core.library.filenames import one_line
+from desktop.core.names import shown_name
 
 if TYPE_CHECKING:
     from desktop.services import Services
@@ -109,7 +110,12 @@ def cmd_personas(services: Services, args: argparse.Namespace) -> int:
             persona = Persona(args.name, args.prompt, args.temperature, examples)
             personas.save(persona, replace=args.replace)
         except PersonaExistsError as exc:
-            raise UsageError(f"{exc} (or pass --replace to replace it)") from exc
+            # The window's "or edit that persona" has no command here: --replace is the way.
+            taken = shown_name(personas.get(args.name).name)
+            raise UsageError(
+                f"There is already a persona named {taken!r}: choose another name, or pass "
+                "--replace to replace it."
+            ) from exc
         except ChatError as exc:
             raise UsageError(str(exc)) from exc
     elif args.action == "remove":

@@ -31,15 +31,27 @@ def connect(path: Path, schema: str, migrations: Sequence[Migration] = ()) -> sq
 
     Raises:
         StoreError: the file was written by a newer Folio (a schema version this one does
-            not know).
+            not know), or is no SQLite database (another program's file, or damaged); the
+            file is left as it is.
     """
     db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
     db.row_factory = sqlite3.Row
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=NORMAL")
-    db.execute("PRAGMA foreign_keys=ON")
-    db.executescript(schema)
-    migrate(db, migrations, path.name)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        db.execute("PRAGMA foreign_keys=ON")
+        db.executescript(schema)
+        migrate(db, migrations, path.name)
+    except sqlite3.DatabaseError as exc:
+        db.close()
+        # Its subclasses (a locked file, a full disk) are not damage: raised as they are.
+        if type(exc) is not sqlite3.DatabaseError:
+            raise
+        raise StoreError(
+            f"{path} is not a database Folio can read ({exc}): another program's file by "
+            "that name, or a damaged one. Move it out of the data folder (Folio then starts "
+            "an empty one in its place), or put back a copy from a backup."
+        ) from exc
     return db
 
 

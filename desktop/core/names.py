@@ -34,3 +34,9 @@ def name_key(name: str) -> str:
     Unicode-normalised (NFKC), case-folded, every run of whitespace one space, trimmed. Two
     names with the same key name the same thing."""
     return " ".join(unicodedata.normalize("NFKC", name).casefold().split())
+
+
+def is_blank(text: str) -> bool:
+    """Whether ``text`` shows nothing: only spaces and invisible format characters (a
+    zero-width space, a byte-order mark), which ``str.strip`` keeps."""
+    return all(c.isspace() or unicodedata.category(c) == "Cf" for c in text)

@@ -18,26 +18,35 @@ DATA_FOLDER_MARKS = ("folio.lock", "settings.json", "library.db", "chats.db")
 
 def data_home(override: str | os.PathLike[str] | None = None) -> Path:
     """The user's data folder: ``override``, else ``$FOLIO_HOME``, else the platform default;
-    made if missing.
+    made if missing. Returned absolute, symlinks resolved.
 
-    Raises LibraryError when it cannot be made (a file is in the way, or a folder on the way
-    cannot be written), and NotADataFolder (a LibraryError) when a folder chosen by
-    ``override`` or ``$FOLIO_HOME`` holds other files and none of a data folder's
-    (``DATA_FOLDER_MARKS``): a mistyped ``--home`` must not fill a folder of documents with
-    databases.
+    A folder chosen by ``override`` or ``$FOLIO_HOME`` must be a data folder already (it
+    holds one of ``DATA_FOLDER_MARKS``), or new, or empty: a mistyped ``--home`` must not
+    fill a folder of documents, or the user's own home folder, with databases.
+
+    Raises:
+        NotADataFolder (a LibraryError): the chosen path cannot be a data folder: it holds
+            other files and none of Folio's, it is the user's home folder or the file
+            system's root, it is a file or a broken link, it names an unknown user's ``~``,
+            or it cannot be looked into.
+        LibraryError: the folder cannot be made (a folder on the way cannot be written).
     """
     chosen = override or os.environ.get("FOLIO_HOME")
-    path = Path(chosen).expanduser() if chosen else Path(platformdirs.user_data_dir(APP_NAME))
-    if chosen and _foreign(path):
-        raise NotADataFolder(
-            f"{path} is not a Folio data folder: it holds other files and none of Folio's. "
-            "Check the folder given (--home or FOLIO_HOME): it must be Folio's data folder, "
-            "or a new or empty folder for a new one."
-        )
+    if not chosen:
+        path = Path(platformdirs.user_data_dir(APP_NAME))
+    else:
+        path = Path(os.path.abspath(_expand(str(chosen))))
+        problem = _not_a_data_folder(path)
+        if problem:
+            raise NotADataFolder(
+                f"{path} cannot be Folio's data folder: {problem}. Check the folder given "
+                "(--home or FOLIO_HOME): it must be Folio's data folder, or a new or empty "
+                "folder for a new one."
+            )
     try:
         path.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError) as exc:
-        raise LibraryError(
+        raise NotADataFolder(
             f"Folio's data folder {path} cannot be made: a file is in the way. Choose a "
             "folder for the data (--home or FOLIO_HOME)."
         ) from exc
@@ -49,16 +58,49 @@ def data_home(override: str | os.PathLike[str] | None = None) -> Path:
     return path.resolve()
 
 
-def _foreign(path: Path) -> bool:
-    """Whether ``path`` is a folder holding visible entries but no ``DATA_FOLDER_MARKS``
-    (hidden ones, such as a file manager's ``.DS_Store``, do not count)."""
+def _expand(chosen: str) -> str:
+    """``chosen`` with a leading ``~`` or ``~user`` expanded; NotADataFolder when it names a
+    user this system does not know (left as typed, it would make a folder called "~x")."""
+    expanded = os.path.expanduser(chosen)
+    if expanded.startswith("~"):
+        user = expanded[1:].split(os.sep, 1)[0]
+        raise NotADataFolder(
+            f"{chosen} cannot be Folio's data folder: there is no user {user!r} for its '~'. "
+            "Check the path (--home or FOLIO_HOME)."
+        )
+    return expanded
+
+
+def _not_a_data_folder(path: Path) -> str | None:
+    """Why ``path`` cannot be (or become) a data folder, or None.
+
+    Hidden entries (a file manager's ``.DS_Store``) do not count as other files; the home
+    folder and the root are refused even when they hold nothing else, as they hold a user's
+    whole life.
+    """
+    if path.is_symlink() and not path.exists():
+        return "it is a link to something that does not exist (or a link loop)"
+    if path.exists() and not path.is_dir():
+        return "it is a file, not a folder"
+    if path.is_dir():
+        resolved = path.resolve()
+        if resolved == Path.home().resolve():
+            return "it is your home folder"
+        if resolved == Path(resolved.anchor):
+            return "it is the root folder"
     try:
         names = [entry.name for entry in os.scandir(path)]
-    except OSError:
-        return False  # missing, or not a folder: mkdir below says what is wrong
+    except FileNotFoundError:
+        return None  # a new folder
+    except NotADirectoryError:
+        return "a part of the path is a file, not a folder"
+    except OSError as exc:
+        return f"it cannot be looked into ({exc.strerror or exc})"
     if any(name in DATA_FOLDER_MARKS for name in names):
-        return False
-    return any(not name.startswith(".") for name in names)
+        return None
+    if any(not name.startswith(".") for name in names):
+        return "it holds other files and none of Folio's"
+    return None
 
 
 def resources_dir() -> Path:

@@ -248,7 +248,8 @@ def test_a_folder_of_other_files_is_refused_as_the_data_folder_and_left_untouche
         monkeypatch.setenv("FOLIO_HOME", str(docs))
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert f"{docs} is not a Folio data folder" in err and "new or empty folder" in err
+    assert f"{docs} cannot be Folio's data folder: it holds other files and none of Folio's" in err
+    assert "new or empty folder" in err
     assert sorted(p.name for p in docs.iterdir()) == before  # no database, no lock
 
     # A new folder, an empty one, or one holding only hidden files starts a data folder; a

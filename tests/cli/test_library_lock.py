@@ -297,10 +297,13 @@ def test_a_data_folder_that_cannot_be_made_or_written_is_named(
 
     a_file = tmp_path / "notes.txt"
     a_file.write_text("not a folder", encoding="utf-8")
-    for home in (a_file, a_file / "inside"):
-        assert main(["--home", str(home), "status"]) == 1
+    for home, why in (
+        (a_file, "it is a file, not a folder"),
+        (a_file / "inside", "a part of the path is a file, not a folder"),
+    ):
+        assert main(["--home", str(home), "status"]) == 2  # bad input
         err = capsys.readouterr().err
-        assert f"data folder {home} cannot be made: a file is in the way" in err
+        assert f"{home} cannot be Folio's data folder: {why}" in err
         assert "Traceback" not in err
     # The lock file cannot be opened (here a folder is in its place): not "open elsewhere".
     home = tmp_path / "home"
@@ -312,7 +315,7 @@ def test_a_data_folder_that_cannot_be_made_or_written_is_named(
     # A folder where no file can be made (and that even root cannot write in), which the
     # lock library reports as a lock held elsewhere.
     proc = Path("/proc/self")
-    if proc.is_dir():
-        assert main(["--home", str(proc), "status"]) == 1
+    if proc.is_dir():  # (it holds other files, so it is refused before any write is tried)
+        assert main(["--home", str(proc), "status"]) == 2
         err = capsys.readouterr().err
-        assert "cannot write in its data folder /proc/" in err and "another Folio" not in err
+        assert "/proc/self cannot be Folio's data folder" in err and "another Folio" not in err

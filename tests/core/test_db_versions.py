@@ -99,3 +99,14 @@ def test_a_database_from_a_newer_folio_is_refused_untouched(tmp_path: Path) -> N
         Library(path)
     assert _version(path) == 7
     assert "device" not in _columns(path, "folders")
+
+
+@pytest.mark.parametrize("content", [b"garbage\n", b"SQLite format 3\0" + b"\xff" * 200])
+def test_a_file_that_is_no_database_is_named_and_left_as_it_is(
+    tmp_path: Path, content: bytes
+) -> None:
+    for path, opener in ((tmp_path / "chats.db", ChatStore), (tmp_path / "library.db", Library)):
+        path.write_bytes(content)
+        with pytest.raises(StoreError, match=r"is not a database Folio can read.*backup"):
+            opener(path)
+        assert path.read_bytes() == content

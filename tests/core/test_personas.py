@@ -142,6 +142,7 @@ def test_example_exchanges_are_kept_trimmed_in_order(store: ChatStore) -> None:
     [
         ((("Q?", "A."), ("  ", "An answer.")), "example 2 has no question"),
         ((("Q?", ""),), "example 1 has no answer"),
+        ((("Q?", "A."), ("\u200b\ufeff ", "A.")), "example 2 has no question"),  # invisible
         (tuple(("Q?", "A.") for _ in range(MAX_EXAMPLES + 1)), f"{MAX_EXAMPLES} at most"),
     ],
 )
@@ -157,6 +158,13 @@ def test_an_example_exchange_missing_a_side_or_too_many_is_refused_and_nothing_c
         "Grump", "Be grumpy.", None, (("Hi?", "What now."),)
     )
     assert [p.name for p in store.personas.all()] == ["Grump", FOUNDING_PERSONA_NAME]
+
+
+@pytest.mark.parametrize("prompt", ["", "  ", "\u200b", "\ufeff\u2060 \u3000"])
+def test_a_prompt_that_shows_nothing_is_refused(store: ChatStore, prompt: str) -> None:
+    with pytest.raises(ChatError, match="'Ghost' needs a prompt: write how it should answer"):
+        store.personas.save(Persona("Ghost", prompt))
+    assert [p.name for p in store.personas.all()] == [FOUNDING_PERSONA_NAME]
 
 
 def test_a_library_from_before_examples_opens_with_its_personas_and_can_add_examples(

@@ -11,7 +11,7 @@ from typing import Any
 
 from desktop.core.db import transaction as write_transaction
 from desktop.core.errors import ChatError, PersonaExistsError
-from desktop.core.names import name_key, name_problem, shown_name
+from desktop.core.names import is_blank, name_key, name_problem, shown_name
 
 FOUNDING_PERSONA_NAME = "Sarcastic techie"
 FOUNDING_PERSONA_PROMPT = (
@@ -161,8 +161,8 @@ class PersonaLibrary:
         problem = name_problem(name)
         if problem:
             raise ChatError(problem)
-        if not prompt:
-            raise ChatError(f"Persona {name!r} needs a prompt.")
+        if is_blank(prompt):
+            raise ChatError(f"Persona {name!r} needs a prompt: write how it should answer.")
         if persona.temperature is not None and not 0.0 <= persona.temperature <= 2.0:
             raise ChatError(f"Persona {name!r}: temperature must be between 0 and 2.")
         return Persona(name, prompt, persona.temperature, _checked_examples(name, persona))
@@ -207,8 +207,8 @@ def _checked_examples(name: str, persona: Persona) -> tuple[tuple[str, str], ...
     examples = []
     for number, (question, answer) in enumerate(persona.examples, start=1):
         question, answer = question.strip(), answer.strip()
-        if not question or not answer:
-            missing = "question" if not question else "answer"
+        if is_blank(question) or is_blank(answer):
+            missing = "question" if is_blank(question) else "answer"
             raise ChatError(
                 f"Persona {name!r}: example {number} has no {missing}. Write one, or remove "
                 "the example."
