@@ -12,8 +12,23 @@ from desktop.core.errors import LibraryError, NotADataFolder
 
 APP_NAME = "Folio"
 # What a data folder holds once Folio has used it: the lock every Folio process writes first
-# (core/library/lock.py), the settings (core/settings.py) and the databases.
-DATA_FOLDER_MARKS = ("folio.lock", "settings.json", "library.db", "chats.db")
+# (core/library/lock.py), the settings (core/settings.py), the databases, the window's log
+# and channel (core/library/channel.py), the vector store, fine-tuning runs and training
+# support. Any one of them makes a folder Folio's.
+DATA_FOLDER_MARKS = (
+    "folio.lock",
+    "settings.json",
+    "library.db",
+    "chats.db",
+    "finetune.db",
+    "evaluations.db",
+    "folio.log",
+    "folio.key",
+    "folio.sock",
+    "store",
+    "finetune",
+    "training",
+)
 
 
 def data_home(override: str | os.PathLike[str] | None = None) -> Path:
