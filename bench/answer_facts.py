@@ -41,9 +41,10 @@ side by side, the same with answer typing off (``focus.ANSWER_TYPE_BONUS`` 0). S
 given per question set as well as over all. ``--variants ""`` skips the answers.
 
 Question sets (``--questions``, comma-separated names in ``bench/eval``): ``facts`` (the
-40 questions Folio's sentence scoring was tuned on) and ``facts_heldout`` (40 more, written
-apart from the first, over other sentences of the same documents), to check that what was
-tuned on the first holds on questions it never saw. Default: ``facts``.
+40 questions Folio's sentence scoring was tuned on) and ``facts_heldout``,
+``facts_heldout2``, ``facts_heldout3`` (40 more each, written apart from the first, over
+other sentences of the same documents), to check that what was tuned on the first holds on
+questions it never saw (``bench/eval/corpus/SOURCE.md``). Default: ``facts``.
 
     .venv/bin/python bench/answer_facts.py [--json] [--variants focused,off] [--limit N]
         [--questions facts,facts_heldout] [--support]

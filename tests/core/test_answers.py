@@ -20,9 +20,11 @@ from desktop.core.chat.focus import (
 from desktop.core.chat.followup import condense, with_earlier
 from desktop.core.chat.loops import LoopGuard, keep_before, loop_start
 from desktop.core.chat.personas import Persona
+from desktop.core.chat.prompts import build_messages, split_system
 from desktop.core.chat.service import EMPTY_LIBRARY_NOTICE
 from desktop.core.chat.support import Support
 from desktop.core.library.citation import Citation
+from desktop.core.models.local import COPY_BIAS
 
 pytestmark = pytest.mark.slow
 
@@ -82,6 +84,47 @@ def test_supporting_sentence_is_the_planted_fact_and_is_stored(handbook) -> None
 def test_no_support_and_no_focus_with_retrieval_off(handbook) -> None:  # type: ignore[no-untyped-def]
     answer = handbook.chat.ask("Where are the backup tapes stored?", retrieval=False)
     assert answer.support is None and answer.searched is None
+
+
+def test_the_embedded_model_is_nudged_toward_its_sources_words(handbook) -> None:  # type: ignore[no-untyped-def]
+    llm = handbook.llm("local:default")
+    assert llm.copy_bias == COPY_BIAS["local:default"] > 0
+    sent: list[dict[str, Any]] = []
+    real = llm._llama.create_chat_completion
+
+    def spy(**kwargs: Any) -> Any:  # records what llama.cpp is given, then calls it
+        sent.append(kwargs)
+        return real(**kwargs)
+
+    llm._llama.create_chat_completion = spy
+    question = "Where are the backup tapes stored?"
+    on = handbook.chat.ask(question)
+    off = handbook.chat.ask(question, retrieval=False)
+    assert on.text.strip() and off.text.strip()
+    bias, none = sent[0]["logit_bias"], sent[1]["logit_bias"]
+    assert none is None  # no sources, nothing to copy
+
+    def tokens(text: str) -> set[int]:
+        return set(llm._llama.tokenize(text.encode(), add_bos=False))
+
+    # The fact's own words are nudged; the question's are not, though the fact holds them.
+    assert tokens(" Zurich vault of Helvetia Storage") - tokens(question) <= set(bias)
+    assert not tokens(" backup tapes stored") & set(bias)
+    assert set(bias.values()) == {COPY_BIAS["local:default"]}
+    # Nor the layout: the sources' labels and the passages' titles.
+    system, sources = split_system(on.prompt[0].content)
+    assert FACT in sources and "handbook.md" not in sources and "Title:" not in sources
+    assert "Title: Office handbook" in on.prompt[0].content and system.startswith("You are")
+
+
+def test_split_system_without_sources() -> None:
+    off = build_messages("Why?", None, None)[0].content or ""
+    assert split_system(off) == (off, "")
+    none = build_messages("Why?", "Be brief.", [])[0].content or ""
+    assert split_system(none) == (none.split("\n\n")[0], "")
+    cited = [Citation("/d/a.md", None, 0.5, "Alpha.\nBeta.", "a.md", "A")]
+    one = build_messages("Why?", "Be brief.", cited, focused=["Title: A\nAlpha.\n…\nBeta."])
+    assert split_system(one[0].content or "") == ("Be brief.", "Alpha.\nBeta.")
 
 
 def test_ranker_scores_the_answering_sentence_first(services) -> None:  # type: ignore[no-untyped-def]

@@ -13,7 +13,7 @@ from desktop.core.chat.followup import condense, with_earlier
 from desktop.core.chat.history import ChatStore
 from desktop.core.chat.loops import LoopGuard, keep_before, loop_start
 from desktop.core.chat.personas import Persona
-from desktop.core.chat.prompts import fit_to_context
+from desktop.core.chat.prompts import fit_to_context, split_system
 from desktop.core.chat.support import Support
 from desktop.core.errors import (
     ChatError,
@@ -377,7 +377,8 @@ class ChatService:
         reply = _Reply()
         while True:
             try:
-                _generate(turn.llm, prompt.messages, kwargs, reply, on_token, cancel)
+                copying = _copy_kwargs(turn, prompt.messages)
+                _generate(turn.llm, prompt.messages, kwargs | copying, reply, on_token, cancel)
                 return reply
             except StreamDropped as exc:
                 reply.interrupted, reply.notice = True, str(exc)
@@ -464,6 +465,16 @@ def _notice(prompt: _Prompt, reply: _Reply) -> str | None:
             "model's context."
         )
     return " ".join(n for n in notes if n) or None
+
+
+def _copy_kwargs(turn: _Turn, messages: list[ChatMessage]) -> dict[str, str]:
+    """For a model with a ``copy_bias`` (the embedded one), the sources' text it is nudged
+    toward and the text left unbiased: the system prompt and the question
+    (``LocalLlama.copy_logit_bias``); nothing for other models."""
+    if not getattr(turn.llm, "copy_bias", 0.0) or not messages:
+        return {}
+    system, sources = split_system(messages[0].content or "")
+    return {"copy_from": sources, "copy_except": f"{system}\n{turn.question}"}
 
 
 def _generate(
