@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 from pathlib import Path
@@ -91,8 +92,19 @@ def _not_a_data_folder(path: Path) -> str | None:
 
     Hidden entries (a file manager's ``.DS_Store``) do not count as other files; the home
     folder and the root are refused even when they hold nothing else, as they hold a user's
-    whole life.
+    whole life. A path the system will not even look up (a name longer than the file
+    system's 255 bytes, a path over 4096) is refused with the system's reason: ``Path``'s
+    own checks raise rather than say False for those.
     """
+    try:
+        return _why_not_a_data_folder(path)
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            return "its name is too long for the file system (name a shorter path)"
+        return f"it cannot be looked into ({exc.strerror or exc})"
+
+
+def _why_not_a_data_folder(path: Path) -> str | None:
     if path.is_symlink() and not path.exists():
         return "it is a link to something that does not exist (or a link loop)"
     if path.exists() and not path.is_dir():

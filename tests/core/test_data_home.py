@@ -78,3 +78,17 @@ def test_a_relative_data_folder_is_named_in_full(
     with pytest.raises(NotADataFolder) as refused:
         data_home(".")
     assert str(refused.value).startswith(f"{tmp_path} cannot be Folio's data folder")
+
+
+@pytest.mark.parametrize(
+    "name",
+    [lambda t: t / ("n" * 300), lambda t: t.joinpath(*["d" * 200] * 25)],
+    ids=["a name over 255 bytes", "a path over 4096 bytes"],
+)
+def test_a_data_folder_the_file_system_cannot_name_is_refused_with_why(
+    tmp_path: Path,
+    name,  # type: ignore[no-untyped-def]
+) -> None:
+    with pytest.raises(NotADataFolder, match="too long for the file system"):
+        data_home(name(tmp_path))
+    assert _entries(tmp_path) == []
