@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -862,3 +863,35 @@ def test_remove_of_a_folder_not_in_the_library_takes_the_folders_under_it_only_w
     capsys.readouterr()
     code, data = run(capsys, "--home", home, "remove", str(first), "--json")
     assert (code, data) == (0, {"removed": 1, "all_under": []})
+
+
+@pytest.mark.parametrize(
+    ("line", "suggested"),
+    [
+        (["ingest", "-notes.txt"], ["ingest", "--", "-notes.txt"]),
+        (["ingest", "a.md", "-notes.txt"], ["ingest", "a.md", "--", "-notes.txt"]),
+        (["search", "-k", "2", "-notes"], ["search", "-k", "2", "--", "-notes"]),
+        (["personas", "add", "-x", "--prompt", "Be brief."], None),
+        (["ask", "--persona", "-x", "why?"], ["ask", "--persona=-x", "why?"]),
+    ],
+    ids=["a file", "a file after another", "a query", "a name", "an option's value"],
+)
+def test_a_word_starting_with_a_dash_is_named_with_the_line_that_gives_it(  # type: ignore[no-untyped-def]
+    capsys, cli_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line, suggested
+) -> None:
+    (tmp_path / "-notes.txt").write_text("Notes that start with a dash.")
+    (tmp_path / "a.md").write_text("# A\n\nAnother file.")
+    monkeypatch.chdir(tmp_path)
+    head = ["--home", str(cli_home)]
+    with pytest.raises(SystemExit) as usage:
+        main([*head, *line])
+    assert usage.value.code == 2
+    err = capsys.readouterr().err
+    word = next(w for w in line if w.startswith("-") and w not in {"-k", "--json", "--persona"})
+    assert f"{word!r} starts with '-', so it was read as an option" in err
+    if suggested is None:
+        return
+    assert f"write folio-cli {shlex.join([*head, *suggested])}" in err
+    if line[0] == "ingest":  # the line suggested does what was meant
+        assert main([*head, "ingest", "--json", *suggested[1:]]) == 0
+        assert json.loads(capsys.readouterr().out)["added"] == len(line) - 1
