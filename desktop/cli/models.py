@@ -24,7 +24,7 @@ from desktop.core.errors import Cancelled, FinetuneError, ModelError
 from desktop.core.library.filenames import one_line
 from desktop.core.models.ids import LOCAL_FT_PREFIX, LOCAL_PREFIX, provider_name_problem
 from desktop.core.models.local_files import DEFAULT_LLM_ID, Lineage
-from desktop.core.settings import ServerSettings, updated
+from desktop.core.settings import ServerSettings, server_url_problem, updated
 
 if TYPE_CHECKING:
     from desktop.services import Services
@@ -75,15 +75,16 @@ def cmd_add_server(services: Services, args: argparse.Namespace) -> int:
     problem = provider_name_problem(args.name)
     if problem is not None:
         raise UsageError(problem)
+    problem = server_url_problem(args.base_url)
+    if problem is not None:
+        raise UsageError(
+            f"--base-url {args.base_url!r} {problem} (e.g. --base-url http://127.0.0.1:11434/v1)."
+        )
     servers = dict(services.settings.servers)
     try:
         servers[args.name] = ServerSettings(base_url=args.base_url, api_key_env=args.api_key_env)
     except ValidationError as exc:  # the settings' own rule for a server's address and key
-        reason = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
-        raise UsageError(
-            f"--base-url {args.base_url!r} / --api-key-env: {reason} "
-            "(e.g. --base-url http://127.0.0.1:11434/v1)."
-        ) from exc
+        raise UsageError(_server_problem(exc, args)) from exc
     services.change_settings(updated(services.settings, servers=servers))
     server = services.settings.servers[args.name]
     emit(
@@ -92,6 +93,16 @@ def cmd_add_server(services: Services, args: argparse.Namespace) -> int:
         f"Added {args.name} at {server.base_url}; its models are `{args.name}:<model>`.",
     )
     return EXIT_OK
+
+
+def _server_problem(exc: ValidationError, args: argparse.Namespace) -> str:
+    """What is wrong with ``add-server``'s options, each named by its flag and value."""
+    problems = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else "base_url"
+        reason = str(error["msg"]).removeprefix("Value error, ")
+        problems.append(f"--{field.replace('_', '-')} {getattr(args, field)!r} {reason}")
+    return "; ".join(problems) + "."
 
 
 def cmd_remove(services: Services, args: argparse.Namespace) -> int:

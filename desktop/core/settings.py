@@ -7,6 +7,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -53,9 +54,51 @@ class ServerSettings(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
+        # Only the scheme is required of a stored address, as it always was: a settings
+        # file with an address that cannot work must still open, so the server can be
+        # removed or mended. New addresses are checked in full (``server_url_problem``).
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _variable_name(cls, value: str | None) -> str | None:
+        """A name an environment variable can have; None (no variable) for an empty one.
+
+        Raises:
+            ValueError: a name holding '=' or a NUL byte, which no variable's name can
+                (IEEE Std 1003.1, 8.1: the environment is ``name=value`` C strings).
+        """
+        if not value:
+            return None
+        if "=" in value or "\0" in value:
+            raise ValueError(
+                "must be an environment variable's name, without '=' (e.g. OPENROUTER_API_KEY)"
+            )
+        return value
+
+
+def server_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a server's address (``http(s)://host[:port]/path``), or None.
+
+    The reasons: another scheme, whitespace (a pasted line break), no host, or a port
+    outside 1-65535 (RFC 6335), each as words that follow the address ("must ...").
+    """
+    if not url.startswith(("http://", "https://")):
+        return "must start with http:// or https://"
+    if any(c.isspace() for c in url):
+        return "must not hold spaces or line breaks"
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return "must name a host after the '//'"
+    try:
+        port = parts.port  # urllib checks the range itself
+    except ValueError:
+        port = 0
+    if port == 0:
+        return "must have a port from 1 to 65535 after the host's ':'"
+    return None
 
 
 class Settings(BaseModel):
@@ -203,7 +246,7 @@ def describe_validation_error(error: ValidationError) -> str:
     lines = []
     for item in error.errors():
         field = ".".join(str(part) for part in item["loc"]) or "settings"
-        lines.append(f"{field}: {item['msg']}")
+        lines.append(f"{field}: {_rule(item)}")
     return "Invalid settings: " + "; ".join(lines)
 
 

@@ -141,16 +141,31 @@ def test_download_a_catalog_model_and_use_it(tmp_path: Path, env: dict[str, str]
     assert asked.returncode == 0, asked.stderr
 
 
-def test_a_server_address_that_is_no_url_is_refused_by_name(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("options", "why"),
+    [
+        (["--base-url", "not a url"], "--base-url 'not a url' must start with http://"),
+        (["--base-url", "ftp://example.org/v1"], "must start with http:// or https://"),
+        (["--base-url", "http://:8080/v1"], "'http://:8080/v1' must name a host"),
+        (["--base-url", "http://lab:99999/v1"], "must have a port from 1 to 65535"),
+        (["--base-url", "http://lab:port/v1"], "must have a port from 1 to 65535"),
+        (["--base-url", "http://lab:8080/v1\n"], "must not hold spaces or line breaks"),
+        (
+            ["--base-url", "http://lab:8080/v1", "--api-key-env", "KEY=abc"],
+            "--api-key-env 'KEY=abc' must be an environment variable's name",
+        ),
+    ],
+    ids=["words", "ftp", "no host", "port too big", "port not a number", "a line break", "key"],
+)
+def test_a_server_address_or_key_variable_that_cannot_work_is_refused_by_its_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str], why: str
 ) -> None:
     from desktop.cli import main  # in process: the refusal comes before any network
 
     home = str(tmp_path / "home")
-    for url in ("not a url", "ftp://example.org/v1"):
-        assert main(["--home", home, "models", "add-server", "lab", "--base-url", url]) == 2
-        err = capsys.readouterr().err
-        assert f"--base-url {url!r}" in err and "http://" in err and "Traceback" not in err
+    assert main(["--home", home, "models", "add-server", "lab", *options]) == 2
+    err = capsys.readouterr().err
+    assert why in err and "Traceback" not in err and err.count("\n") == 1
     from desktop.core.settings import load_settings  # the file the refusal left alone
 
     assert load_settings(Path(home)).servers == {}

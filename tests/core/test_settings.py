@@ -9,7 +9,13 @@ import pytest
 
 from desktop.core.errors import SettingsError
 from desktop.core.models.ids import provider_name_problem
-from desktop.core.settings import Settings, load_settings, save_settings, updated
+from desktop.core.settings import (
+    Settings,
+    load_settings,
+    save_settings,
+    server_url_problem,
+    updated,
+)
 
 
 def test_defaults_round_trip(tmp_path: Path) -> None:
@@ -51,5 +57,13 @@ def test_a_server_named_before_the_stricter_rule_still_loads(tmp_path: Path) -> 
         json.dumps({"servers": {"my server": {"base_url": "http://127.0.0.1:9/v1"}}})
     )
     assert "my server" in load_settings(tmp_path).servers
+    # So is an address added before addresses were checked in full: the server can still
+    # be removed or mended, and the rest of the settings are used.
+    (tmp_path / "settings.json").write_text(
+        json.dumps({"servers": {"lab": {"base_url": "http://lab:99999/v1", "api_key_env": ""}}})
+    )
+    assert load_settings(tmp_path).servers["lab"].api_key_env is None
+    assert server_url_problem("http://lab:99999/v1") is not None
+    assert server_url_problem("http://lab:8080/v1") is None
     assert provider_name_problem("my server!") is not None
     assert provider_name_problem("lab-2.local") is None
