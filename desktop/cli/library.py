@@ -29,8 +29,10 @@ if TYPE_CHECKING:
 
 
 def _warn(text: str) -> None:
-    """One line of a listing on stderr, whatever the file names in it hold."""
-    print(one_line(text), file=sys.stderr)
+    """One sentence on stderr, on one line whatever the file names in it hold, with its full
+    stop (the reasons it is made of may end with a name or a bracket)."""
+    line = one_line(text)
+    print(line if line.endswith((".", "?", "!")) else f"{line}.", file=sys.stderr)
 
 
 def _run_indexing(

@@ -16,7 +16,7 @@ import pytest
 
 from desktop.cli import main
 from desktop.core.errors import LibraryError
-from desktop.core.library.catalog import FileStatus
+from desktop.core.library.catalog import UNAVAILABLE_REASON, FileStatus
 from desktop.core.library.filenames import file_url, os_path, stored_name
 from tests.consistency import assert_consistent
 
@@ -183,7 +183,10 @@ def test_status_lists_an_unavailable_folder(  # type: ignore[no-untyped-def]
     assert main(["--home", str(home), "status"]) == 0
     assert f"unavailable: {share}: cannot be reached" in capsys.readouterr().out
     assert main(["--home", str(home), "sync"]) == 0
-    assert "1 folder(s) unavailable, kept as they were" in capsys.readouterr().out
+    synced_text = capsys.readouterr()
+    assert "1 folder(s) unavailable, kept as they were" in synced_text.out
+    # Each warning is a sentence, with its full stop.
+    assert synced_text.err.endswith(f"\n{share}: {UNAVAILABLE_REASON}.\n")
 
 
 def test_a_single_file_deleted_from_its_folder_is_removed(  # type: ignore[no-untyped-def]
