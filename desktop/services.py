@@ -364,15 +364,15 @@ class Services:
             return f"(Qdrant collection {config.collection} at {config.url})"
         return f"(Qdrant Edge, in {self.home / 'store'})"
 
-    def store_problem(self) -> str | None:
-        """Why the store cannot serve the library (fewer points than chunks), or None."""
-        # Imported on first use: it loads LlamaIndex, which takes a while.
-        from desktop.core.store import missing_points
+    def store_shortfall(self) -> StoreError | None:
+        """Why the store cannot serve the whole library (it holds fewer chunks than the
+        library lists) and what to do, or None."""
+        # Imported on first use: they load LlamaIndex, which takes a while.
+        from desktop.core.library.search import chunks_missing
+        from desktop.core.store import missing_chunks_error
 
-        problem = missing_points(
-            self.library.stats().chunks, self.store.count(), self.store_label()
-        )
-        return str(problem) if problem is not None else None
+        missing = chunks_missing(self.store, self.library)
+        return missing_chunks_error(*missing, self.store_label()) if missing else None
 
     @cached_property
     def llms(self) -> LLMCache:

@@ -72,6 +72,11 @@ def _run_indexing(
         f"{r.failed} failed, {r.skipped} skipped; {r.chunks_embedded} chunks embedded "
         f"in {r.seconds:.1f}s"
         + (
+            f"; {r.repaired} indexed again, as the store had lost their chunks"
+            if r.repaired
+            else ""
+        )
+        + (
             f"; {len(r.unavailable)} folder(s) unavailable, kept as they were"
             if r.unavailable
             else ""
@@ -136,7 +141,8 @@ def cmd_status(services: Services, args: argparse.Namespace) -> int:
     }
     failures = [{"path": f.path, "reason": f.reason, "status": f.status} for f in stats.failures]
     unavailable = services.library.unavailable_folders()
-    store_problem = services.store_problem()
+    shortfall = services.store_shortfall()
+    store_problem = str(shortfall) if shortfall is not None else None
     data: dict[str, Any] = {
         "files": {
             "indexed": counts[FileStatus.INDEXED],
@@ -217,11 +223,23 @@ def cmd_search(services: Services, args: argparse.Namespace) -> int:
     if not args.query.strip():
         raise UsageError("QUERY is empty: give the words to search the library for.")
     results = services.retriever.search(args.query, k=args.k)
+    # Results from a store that lost chunks may leave some of the library out: said on
+    # stderr, and in the JSON, as ``status`` says it.
+    shortfall = services.store_shortfall()
+    if shortfall is not None:
+        print(f"folio-cli: {one_line(str(shortfall))}", file=sys.stderr)
     lines = []
     for i, c in enumerate(results, start=1):
         snippet = one_line(" ".join(c.text.split())[:200])
         lines.append(f"{one_line(source_label(i, c))}  (score {c.score:.3f})\n    {snippet}")
-    emit(args, {"results": [c.to_json() for c in results]}, "\n".join(lines) or "No results.")
+    emit(
+        args,
+        {
+            "results": [c.to_json() for c in results],
+            "store_problem": str(shortfall) if shortfall is not None else None,
+        },
+        "\n".join(lines) or "No results.",
+    )
     return EXIT_OK
 
 

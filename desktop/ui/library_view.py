@@ -12,6 +12,7 @@ from desktop.core.library.ingest import IngestReport
 from desktop.core.tasks import Progress, eta_phrase
 from desktop.services import Services
 from desktop.ui.dialogs import confirm_deletion
+from desktop.ui.messages import error_text, message_label, say
 from desktop.ui.qt import (
     QAbstractItemView,
     QHBoxLayout,
@@ -65,6 +66,11 @@ class LibraryPane(QWidget):
         self.progress.setTextVisible(True)
         self.status = QLabel()
         self.status.setWordWrap(True)
+        # The store lacks chunks the library lists (its files lost or damaged): shown until
+        # a sync has indexed them again.
+        self.store_warning = message_label()
+        self.store_warning.setAccessibleName("Vector store warning")
+        self.store_warning.setVisible(False)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel)
         self.sync_button = QPushButton("Sync now")
@@ -87,6 +93,7 @@ class LibraryPane(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(QLabel("<b>Library</b>"))
         layout.addWidget(self.empty_hint)
+        layout.addWidget(self.store_warning)
         layout.addWidget(self.folders, 2)
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
@@ -202,6 +209,8 @@ class LibraryPane(QWidget):
                 f"{r.added} added, {r.updated} updated, {r.removed} removed, "
                 f"{r.failed} failed, {r.skipped} skipped"
             )
+            if r.repaired:
+                summary += f"; {r.repaired} indexed again, as the store had lost their chunks"
             if r.cancelled:
                 summary = "Cancelled: " + summary
             if r.unavailable:
@@ -262,6 +271,9 @@ class LibraryPane(QWidget):
             item.setToolTip(tooltip)
             item.setData(Qt.ItemDataRole.UserRole, folder)
             self.folders.addItem(item)
+        shortfall = self.services.store_shortfall()
+        say(self.store_warning, error_text(shortfall) if shortfall else "", error=True)
+        self.store_warning.setVisible(shortfall is not None)
         self.empty_hint.setVisible(not folders)
         self.folders.setVisible(bool(folders))
         self.failures.clear()

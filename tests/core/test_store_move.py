@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from desktop.cli import main
-from desktop.core.store.move import pending_move, store_ids
+from desktop.core.store.move import pending_move
 from desktop.core.store.server import ServerVectorStore
 from desktop.core.tasks import CancelToken, Progress
 
@@ -118,12 +118,12 @@ def test_a_server_collection_the_library_was_never_moved_to_is_reported_not_sear
     save_settings(home, settings)
     services = make_services(settings)
     expected = (
-        f"The vector store (Qdrant collection lib at {url}) is empty: move the library there "
-        "with `folio-cli store move`"
+        f"The vector store (Qdrant collection lib at {url}) holds none of the library's "
+        f"{len(TOPICS)} chunks. If its files were lost or damaged, run `folio-cli sync`"
     )
-    problem = services.store_problem()
-    assert problem is not None and problem.startswith(expected)
-    with pytest.raises(StoreError, match="is empty: move the library there"):
+    problem = services.store_shortfall()
+    assert problem is not None and str(problem).startswith(expected)
+    with pytest.raises(StoreError, match="holds none of the library's"):
         services.retriever.search("rings of Saturn")
     services.close()
     assert main(["--home", str(home), "status", "--json"]) == 0
@@ -133,12 +133,12 @@ def test_a_server_collection_the_library_was_never_moved_to_is_reported_not_sear
 
 
 def test_a_partial_store_says_how_many_chunks_it_holds(indexed) -> None:
-    assert indexed.store_problem() is None
+    assert indexed.store_shortfall() is None
     ids = sorted(indexed.store.ids())
     indexed.store.delete_nodes(node_ids=ids[:2])
-    problem = indexed.store_problem()
+    problem = indexed.store_shortfall()
     assert problem is not None
-    assert f"holds {len(TOPICS) - 2} of {len(TOPICS)} chunks" in problem
+    assert f"holds only {len(TOPICS) - 2} of the library's {len(TOPICS)} chunks" in str(problem)
 
 
 @pytest.mark.slow
@@ -187,6 +187,6 @@ def test_a_killed_move_finishes_when_run_again_with_no_duplicates(
     moved = make_services()
     assert moved.settings.store.backend == "qdrant"
     assert moved.store.count() == chunks
-    assert len(store_ids(moved.store)) == chunks
-    assert moved.store_problem() is None
+    assert len(moved.store.ids()) == chunks
+    assert moved.store_shortfall() is None
     assert Path(moved.retriever.search("ZX0042")[0].path).name == "note042.md"

@@ -73,6 +73,28 @@ def test_drop_indexes_and_lists_failures(qtbot, window: MainWindow, docs: Path) 
     assert not window.library.empty_hint.isVisible()
 
 
+def test_a_store_that_lost_chunks_is_shown_and_mended_by_sync_now(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow, docs: Path
+) -> None:
+    ingest(qtbot, window, docs)
+    qtbot.waitUntil(lambda: not window.library.busy)
+    assert not window.library.store_warning.isVisible()
+    lost = next(r for r in window.services.library.all_files() if r.path.endswith("leave.md"))
+    window.services.store.delete_nodes(node_ids=lost.chunk_ids)
+    window.services.store.commit()
+    window.library.refresh()
+    assert window.library.store_warning.isVisible()
+    warning = window.library.store_warning.text()
+    assert "holds only" in warning and "press Sync now" in warning and "folio-cli" not in warning
+    with qtbot.waitSignal(window.library.ingest_finished, timeout=120_000) as blocker:
+        window.library.sync_button.click()
+    assert blocker.args[0].repaired == 1
+    qtbot.waitUntil(lambda: not window.library.busy)
+    assert not window.library.store_warning.isVisible()
+    assert "1 indexed again, as the store had lost their chunks" in window.library.status.text()
+    assert_consistent(window.services)
+
+
 def test_event_loop_keeps_running_during_ingest(qtbot, window: MainWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     folder = tmp_path / "many"
     folder.mkdir()

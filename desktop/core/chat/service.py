@@ -32,6 +32,10 @@ EMPTY_LIBRARY_NOTICE = (
     "Add a folder to the Library to answer from your documents."
 )
 NO_MATCH_NOTICE = "No passage in your library matched, so this answer is the model's own."
+PARTIAL_STORE_NOTICE = (
+    "These sources may leave some of your library out: the vector store holds only {held} of "
+    "its {listed} chunks. Sync the Library to index the missing ones again."
+)
 # Earlier turns sent with a question: enough for follow-ups, small enough for a small model.
 HISTORY_MESSAGES = 6
 LOOP_NOTICE = "The answer started repeating itself, so it was ended there."
@@ -226,7 +230,7 @@ class ChatService:
             if chat_id is None:
                 self.store.delete(turn.chat_id)
             raise
-        prompt.notice = self._none_found(found)
+        prompt.notice = self._sources_notice(found)
         self.store.add_message(
             turn.chat_id,
             "user",
@@ -259,7 +263,7 @@ class ChatService:
         turn = self._choose(question, model, persona, retrieval, None, keep=False)
         found = self._sources(question, retrieval, sources, None)
         prompt = self._prompt(turn, found)
-        prompt.notice = self._none_found(found)
+        prompt.notice = self._sources_notice(found)
         reply = self._stream(turn, prompt, on_token, cancel)
         return self._result(turn, prompt, reply, retrieval, None)
 
@@ -312,13 +316,21 @@ class ChatService:
         ]
         return _Turn(question, model_id, llm, chosen, chat.id, history)
 
-    def _none_found(self, found: list[Citation] | None) -> str | None:
-        """What a person should know when retrieval was on and found nothing: that the
-        library is empty, or that nothing in it matched; None otherwise."""
-        if found is None or found:
+    def _sources_notice(self, found: list[Citation] | None) -> str | None:
+        """What a person should know about the sources of an answer with retrieval on:
+        that none were found (the library is empty, or nothing in it matched), or that the
+        store lacks some of the library's chunks (its files were lost or damaged); None
+        otherwise."""
+        if found is None:
             return None
-        empty = self._retriever().library.stats().chunks == 0
-        return EMPTY_LIBRARY_NOTICE if empty else NO_MATCH_NOTICE
+        retriever = self._retriever()
+        if not found:
+            empty = retriever.library.indexed_chunks() == 0
+            return EMPTY_LIBRARY_NOTICE if empty else NO_MATCH_NOTICE
+        missing = retriever.missing()
+        if missing is None:
+            return None
+        return PARTIAL_STORE_NOTICE.format(held=missing[0], listed=missing[1])
 
     def _searched(self, turn: _Turn, retrieval: bool, sources: list[Citation] | None) -> str:
         """What to search for: the question, or with history a standalone rewrite of it

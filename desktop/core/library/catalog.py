@@ -437,20 +437,37 @@ class Library:
         with self.transaction() as db:
             db.executemany("DELETE FROM files WHERE path = ?", [(path,) for path in paths])
 
+    def indexed_chunks(self) -> int:
+        """How many chunks the indexed files have: what the store must hold."""
+        with self._lock:
+            return int(
+                self._db.execute(
+                    "SELECT COALESCE(SUM(json_array_length(chunk_ids)), 0) AS n FROM files"
+                    " WHERE status = ?",
+                    (FileStatus.INDEXED,),
+                ).fetchone()["n"]
+            )
+
+    def missing_from(self, present: set[str]) -> set[str]:
+        """The indexed files with a chunk whose id is not in ``present`` (the ids a store
+        holds), by path."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT path, chunk_ids FROM files WHERE status = ? AND chunk_ids != '[]'",
+                (FileStatus.INDEXED,),
+            ).fetchall()
+        return {row["path"] for row in rows if not present.issuperset(json.loads(row["chunk_ids"]))}
+
     def stats(self) -> LibraryStats:
         """Counts by status, total chunks and the files that failed or were skipped."""
         with self._lock:
+            chunks = self.indexed_chunks()
             counts = {
                 row["status"]: row["n"]
                 for row in self._db.execute(
                     "SELECT status, COUNT(*) AS n FROM files GROUP BY status"
                 )
             }
-            chunks = self._db.execute(
-                "SELECT COALESCE(SUM(json_array_length(chunk_ids)), 0) AS n FROM files"
-                " WHERE status = ?",
-                (FileStatus.INDEXED,),
-            ).fetchone()["n"]
             failures = [
                 self._record(row)
                 for row in self._db.execute(

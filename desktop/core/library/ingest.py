@@ -81,6 +81,8 @@ class IngestReport:
 
     added: int = 0
     updated: int = 0
+    # Files indexed again, unchanged, because the store had lost some of their chunks.
+    repaired: int = 0
     removed: int = 0
     unchanged: int = 0
     failed: int = 0
@@ -98,12 +100,13 @@ class IngestReport:
     unreadable: list[tuple[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        """``ingest``/``sync``'s JSON shape (../shared/CLI.md), plus skipped, chunks_reused,
-        cancelled, unavailable, already_in_library, unreadable and failures (each file that
-        failed this run, with why, as ``status`` lists them)."""
+        """``ingest``/``sync``'s JSON shape (../shared/CLI.md), plus repaired, skipped,
+        chunks_reused, cancelled, unavailable, already_in_library, unreadable and failures
+        (each file that failed this run, with why, as ``status`` lists them)."""
         return {
             "added": self.added,
             "updated": self.updated,
+            "repaired": self.repaired,
             "removed": self.removed,
             "unchanged": self.unchanged,
             "failed": self.failed,
@@ -279,6 +282,7 @@ class Ingestor:
         self._batch_by_hash: dict[str, tuple[str, list[BaseNode]]] = {}
         self._batch_started = time.monotonic()
         self._ocr = OcrOptions(settings.ocr, settings.threads)
+        self._repair: set[str] = set()  # this run's files whose chunks the store lost
         self.recovered = self.recover()
 
     def close(self) -> None:
@@ -295,6 +299,22 @@ class Ingestor:
             self._delete_chunks([record.path for record in unfinished])
             self.library.delete_many([record.path for record in unfinished])
         return len(unfinished)
+
+    def _missing_chunks(self) -> set[str]:
+        """The indexed files some of whose chunks the store lacks, by path: its files were
+        deleted or damaged, it was restored from an older copy, or the settings point at a
+        store the library was never moved to. A sync indexes them again, as if changed.
+
+        The store's ids (about 3 µs a chunk, docs/PERFORMANCE.md) are listed only when it
+        holds fewer chunks than the library lists; its count takes milliseconds.
+        """
+        if self.store.count() >= self.library.indexed_chunks():
+            return set()
+        missing = self.library.missing_from(self.store.ids())
+        log.warning(
+            "%d indexed file(s) lack chunks in the store; indexing them again", len(missing)
+        )
+        return missing
 
     def _delete_chunks(self, paths: list[str]) -> None:
         for start in range(0, len(paths), _DELETE_BATCH):
@@ -315,6 +335,9 @@ class Ingestor:
         so one folder reached two ways is one library folder. A path already covered by a
         library folder (that folder, or a file or folder inside it, given now or before)
         gets no second entry: it is synced, and listed in ``already_in_library``.
+
+        Files the store has lost chunks of are indexed again if they are among those synced
+        (``repaired`` counts them).
 
         Raises:
             FileNotFoundError: a path does not exist; nothing is added.
@@ -374,7 +397,8 @@ class Ingestor:
     def sync(
         self, on_progress: ProgressCallback | None = None, cancel: CancelToken | None = None
     ) -> IngestReport:
-        """Re-scan every folder in the library; index changes, drop deleted files.
+        """Re-scan every folder in the library; index changes, drop deleted files, and index
+        again files the store has lost chunks of (``repaired``).
 
         A folder that cannot be reached (``FolderState.UNAVAILABLE``) is left as it is and
         listed in ``unavailable``: an unplugged drive empties nothing.
@@ -516,7 +540,7 @@ class Ingestor:
                 # A scan skipped while OCR was off is read again once it is on.
                 retry = self.settings.ocr and record and OCR_OFF_REASON in (record.reason or "")
                 same = record and (record.size, record.mtime_ns) == (found.size, found.mtime_ns)
-                if same and not retry:
+                if same and not retry and found.path not in self._repair:
                     run.unchanged += 1
                 else:
                     work.append((root, found, record))
@@ -554,6 +578,7 @@ class Ingestor:
         started = time.monotonic()
         self.library.require_embedding_model(self.embed_model_name)
         scan = IngestReport()
+        self._repair = self._missing_chunks()
         work, vanished, deleted_entries = self._scan(roots, scan)
         vanished = list(dict.fromkeys([*vanished, *(stale or [])]))
         run = _Run(len(work), sum(found.size for _, found, _ in work), on_progress)
@@ -600,6 +625,7 @@ class Ingestor:
             run.report.cancelled = True
         finally:
             self._progress.on_batch = self._counter.on_split = None
+            self._repair = set()
             # Files written before a cancel or an error are complete: keep them.
             self._commit()
         run.report.seconds = time.monotonic() - started
@@ -643,7 +669,13 @@ class Ingestor:
         except OSError as exc:
             finish(FileStatus.FAILED, f"cannot be read: {exc.strerror}", None)
             return
-        if previous and previous.hash == content_hash and previous.status == FileStatus.INDEXED:
+        repair = found.path in self._repair
+        if (
+            previous
+            and previous.hash == content_hash
+            and previous.status == FileStatus.INDEXED
+            and not repair
+        ):
             self.library.touch(found.path, found.size, found.mtime_ns)
             report.unchanged += 1
             return
@@ -669,6 +701,8 @@ class Ingestor:
             report.chunks_embedded += len(nodes)
         if previous is None:
             report.added += 1
+        elif repair and previous.hash == content_hash:
+            report.repaired += 1
         else:
             report.updated += 1
 

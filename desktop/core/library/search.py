@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Literal
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
@@ -10,7 +11,7 @@ from llama_index.core.vector_stores.types import VectorStoreQuery, VectorStoreQu
 
 from desktop.core.library.catalog import Library
 from desktop.core.library.citation import Citation
-from desktop.core.store import FolioStore, missing_points
+from desktop.core.store import FolioStore, missing_chunks_error
 
 SearchMode = Literal["hybrid", "dense", "keyword"]
 _MODES = {
@@ -18,6 +19,22 @@ _MODES = {
     "dense": VectorStoreQueryMode.DEFAULT,
     "keyword": VectorStoreQueryMode.SPARSE,
 }
+
+
+def chunks_missing(store: FolioStore, library: Library) -> tuple[int, int] | None:
+    """``(held, listed)`` when ``store`` holds fewer chunks than ``library`` lists for its
+    indexed files; None when it holds them all.
+
+    Both are counted with the store's writes held back where it can (Edge's
+    ``hold_writes``): an ingest marks a file indexed only once its chunks are in the store,
+    and takes it out of the library's count before deleting them, so with no store write
+    between the two counts a store in step with the library never reads as short.
+    """
+    hold = getattr(store, "hold_writes", None)
+    with hold() if hold is not None else nullcontext():
+        held = store.count()
+        listed = library.indexed_chunks()
+    return (held, listed) if held < listed else None
 
 
 class Retriever:
@@ -44,6 +61,11 @@ class Retriever:
         self.embed_model_name = embed_model_name
         self.top_k = top_k
 
+    def missing(self) -> tuple[int, int] | None:
+        """``chunks_missing`` for this library and its store: ``(held, listed)`` when the
+        store lacks chunks, so that results may leave some of the library out."""
+        return chunks_missing(self.store, self.library)
+
     def search(
         self, query: str, k: int | None = None, mode: SearchMode = "hybrid"
     ) -> list[Citation]:
@@ -62,9 +84,9 @@ class Retriever:
         )
         if not result.nodes:
             # No hit at all: an empty or partial store must say so, not pass for no match.
-            problem = missing_points(self.library.stats().chunks, self.store.count(), self.where)
-            if problem is not None:
-                raise problem
+            missing = self.missing()
+            if missing is not None:
+                raise missing_chunks_error(*missing, self.where)
         citations = []
         for node, score in zip(result.nodes or [], result.similarities or [], strict=False):
             meta = node.metadata

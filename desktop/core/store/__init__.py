@@ -47,6 +47,9 @@ class FolioStore(Protocol):
     def count(self) -> int:
         """How many chunks the store holds."""
 
+    def ids(self) -> set[str]:
+        """The id of every chunk the store holds (neither text nor vectors are read)."""
+
     def commit(self) -> None:
         """Make what was written durable (ingestion's crash safety rests on it)."""
 
@@ -57,19 +60,26 @@ class FolioStore(Protocol):
         """Release the store (files, locks, connections)."""
 
 
-def missing_points(library_chunks: int, store_count: int, where: str) -> StoreError | None:
-    """The error saying what to do when the store at ``where`` holds fewer chunks than
-    library.db lists.
+def missing_chunks_error(held: int, listed: int, where: str) -> StoreError:
+    """The error saying what to do when the store at ``where`` holds ``held`` chunks of the
+    ``listed`` ones library.db lists for its indexed files (``held < listed``).
 
-    None when the store has them all. Such a store (typically a server collection the
-    settings were pointed at before the library was moved there) must not pass for a
-    searchable library.
+    Such a store must not pass for a whole library. Its files were lost or damaged (a sync
+    indexes the missing chunks again: ``Ingestor.sync``), or the settings point at a store,
+    typically a server collection, the library was never moved to.
     """
-    if store_count >= library_chunks:
-        return None
-    found = "is empty" if store_count == 0 else f"holds {store_count} of {library_chunks} chunks"
+    found = (
+        f"holds none of the library's {listed} chunks"
+        if held == 0
+        else f"holds only {held} of the library's {listed} chunks"
+    )
     return StoreError(
-        f"The vector store {where} {found}: move the library there, or switch the store back.",
-        cli=f"The vector store {where} {found}: move the library there with "
-        "`folio-cli store move` (or the window's Storage settings), or switch the store back.",
+        f"The vector store {where} {found}. If its files were lost or "
+        "damaged, press Sync now in the Library to index the missing chunks again; if the "
+        "settings point at another store, move the library there (Storage settings) or "
+        "switch the store back.",
+        cli=f"The vector store {where} {found}. If its files were lost or "
+        "damaged, run `folio-cli sync` to index the missing chunks again; if the settings "
+        "point at another store, move the library there with `folio-cli store move` (or the "
+        "window's Storage settings), or switch the store back.",
     )

@@ -86,29 +86,6 @@ def _record(library: Library, move: StoreMove | None) -> None:
     library.update_meta({STORE_MOVE_KEY: json.dumps(asdict(move)) if move else None})
 
 
-def store_ids(store: FolioStore) -> set[str]:
-    """Every chunk id in ``store`` (an Edge shard or a server collection)."""
-    if isinstance(store, EdgeVectorStore):
-        return store.ids()
-    if isinstance(store, ServerVectorStore):
-        if not store.count():
-            return set()
-        found: set[str] = set()
-        offset = None
-        while True:
-            records, offset = store.client.scroll(
-                store.collection_name,
-                limit=4096,
-                offset=offset,
-                with_payload=False,
-                with_vectors=False,
-            )
-            found.update(str(r.id) for r in records)
-            if offset is None:
-                return found
-    raise StoreError(f"Cannot list the chunks of a {type(store).__name__}.")
-
-
 def read_nodes(store: FolioStore, ids: list[str]) -> list[BaseNode]:
     """The chunks ``ids`` of ``store`` with their dense embeddings (missing ones left out)."""
     if isinstance(store, EdgeVectorStore):
@@ -152,8 +129,8 @@ def move_points(
         move.collection,
     )
     try:
-        wanted = store_ids(source)
-        present = store_ids(target)
+        wanted = source.ids()
+        present = target.ids()
         gone = sorted(present - wanted)
         if gone:
             target.delete_nodes(node_ids=gone)
@@ -174,7 +151,7 @@ def move_points(
             _emit(on_progress, done, total)
         target.optimize()
         report.chunks = target.count()
-        report.verified = store_ids(target) == wanted and report.chunks == len(wanted)
+        report.verified = target.ids() == wanted and report.chunks == len(wanted)
         if not report.verified:
             raise StoreError(
                 f"The copy holds {report.chunks} chunks, the library {len(wanted)}: "

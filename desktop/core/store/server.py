@@ -73,6 +73,24 @@ class ServerVectorStore(QdrantVectorStore):
             return 0
         return self._client.count(self.collection_name, exact=True).count
 
+    def ids(self) -> set[str]:
+        """The id of every chunk in the collection; neither payloads nor vectors are read."""
+        found: set[str] = set()
+        if not self.count():
+            return found
+        offset = None
+        while True:
+            records, offset = self._client.scroll(
+                self.collection_name,
+                limit=4096,
+                offset=offset,
+                with_payload=False,
+                with_vectors=False,
+            )
+            found.update(str(r.id) for r in records)
+            if offset is None:
+                return found
+
     def delete_nodes(
         self,
         node_ids: list[str] | None = None,

@@ -1,0 +1,98 @@
+"""A vector store that lost chunks (its files deleted or damaged) says so wherever the
+library is searched, and a sync indexes the missing chunks again, leaving the rest as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from desktop.cli import main
+from desktop.core.chat.service import PARTIAL_STORE_NOTICE
+from desktop.core.errors import StoreError
+from tests.consistency import assert_consistent
+
+TOPICS = {
+    "saturn.md": "# Saturn\n\nThe rings of Saturn are made of ice and rock, some of it dust.",
+    "tea.md": "# Tea\n\nGreen tea is steeped at 80 degrees for two minutes, never boiling.",
+    "bikes.md": "# Bicycles\n\nA chain is oiled every 300 kilometres, more often in the rain.",
+    "bread.md": "# Bread\n\nSourdough rises overnight in a cool kitchen, about 12 hours.",
+}
+
+
+@pytest.fixture
+def docs(tmp_path: Path) -> Path:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for name, text in TOPICS.items():
+        (folder / name).write_text(text)
+    return folder
+
+
+def test_a_store_whose_files_were_deleted_is_indexed_again_by_sync(  # type: ignore[no-untyped-def]
+    make_services, home: Path, docs: Path
+) -> None:
+    services = make_services()
+    chunks = services.ingestor.ingest([docs]).chunks_embedded
+    services.close()
+    # Deleted as a person clearing space, or a failing disk, would: library.db is intact.
+    for entry in (home / "store").iterdir():
+        shutil.rmtree(entry)
+    services = make_services()
+    problem = services.store_shortfall()
+    assert problem is not None
+    assert f"holds none of the library's {chunks} chunks" in str(problem)
+    assert "run `folio-cli sync`" in str(problem) and "press Sync now" in problem.message
+    with pytest.raises(StoreError, match="holds none of the library's"):
+        services.retriever.search("rings of Saturn")
+
+    report = services.ingestor.sync()
+    assert (report.repaired, report.added, report.updated, report.removed) == (4, 0, 0, 0)
+    assert report.chunks_embedded == chunks and report.to_json()["repaired"] == 4
+    assert services.store_shortfall() is None
+    assert_consistent(services)
+    assert services.retriever.search("rings of Saturn")[0].file_name == "saturn.md"
+    again = services.ingestor.sync()  # nothing left to mend
+    assert (again.repaired, again.unchanged, again.chunks_embedded) == (0, 4, 0)
+
+
+def test_a_store_missing_some_chunks_answers_with_a_notice_and_sync_mends_only_those(  # type: ignore[no-untyped-def]
+    make_services, home: Path, docs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    services = make_services()
+    services.ingestor.ingest([docs])
+    total = services.library.indexed_chunks()
+    lost = next(r for r in services.library.all_files() if r.path.endswith("tea.md"))
+    services.store.delete_nodes(node_ids=lost.chunk_ids)
+    services.store.commit()
+    held = total - len(lost.chunk_ids)
+
+    # What is left is still searched, and the answer says its sources may leave things out.
+    answer = services.chat.ask("What are the rings of Saturn made of?")
+    assert answer.citations and answer.citations[0].file_name == "saturn.md"
+    assert answer.notice == PARTIAL_STORE_NOTICE.format(held=held, listed=total)
+    assert services.chats.messages(answer.chat_id)[-1].notice == answer.notice
+    services.close()
+
+    assert main(["--home", str(home), "search", "rings of Saturn", "--json"]) == 0
+    searched = capsys.readouterr()
+    data = json.loads(searched.out)
+    assert data["results"][0]["file_name"] == "saturn.md"
+    assert f"holds only {held} of the library's {total} chunks" in data["store_problem"]
+    assert searched.err.startswith("folio-cli: The vector store") and searched.err.count("\n") == 1
+
+    assert main(["--home", str(home), "sync", "--json"]) == 0
+    synced = json.loads(capsys.readouterr().out)
+    assert (synced["repaired"], synced["unchanged"], synced["updated"]) == (1, 3, 0)
+    assert synced["chunks_embedded"] == len(lost.chunk_ids)  # the others were left as they were
+    assert main(["--home", str(home), "sync"]) == 0
+    assert "indexed again" not in capsys.readouterr().out
+    assert main(["--home", str(home), "status", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["store_problem"] is None
+    services = make_services()
+    assert_consistent(services)
+    answer = services.chat.ask("At what temperature is green tea steeped?")
+    assert answer.citations[0].file_name == "tea.md" and answer.notice is None
