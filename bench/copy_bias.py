@@ -7,7 +7,7 @@ amount added to its logit at every step); Folio gives each token of the sources'
 bias (``LocalLlama.copy_logit_bias``, ``COPY_BIAS``), so the model is likelier to write the
 source's own words. The question's tokens and the system prompt's get none, so the model is
 not pushed to echo the question, and neither do the sources' labels ("[1] faq.html"),
-titles and gap marks (``prompts.split_system``), so it is not pushed to copy the prompt's
+titles and gap marks (``focus.own_text``), so it is not pushed to copy the prompt's
 layout.
 
 Indexes ``bench/eval/corpus`` as ``bench/answer_facts.py`` does, builds each question's
@@ -42,7 +42,7 @@ if str(REPO) not in sys.path:  # run as a script from anywhere in the checkout
 
 from answer_facts import EVAL_DIR, contains  # noqa: E402
 
-from desktop.core.chat.prompts import split_system  # noqa: E402
+from desktop.core.chat.prompts import DEFAULT_SYSTEM_PROMPT  # noqa: E402
 from desktop.core.paths import data_home  # noqa: E402
 from desktop.core.settings import Settings  # noqa: E402
 from desktop.services import Services  # noqa: E402
@@ -84,7 +84,7 @@ def run(biases: list[float], question_sets: tuple[str, ...], limit: int | None) 
                 messages = [
                     {"role": m.role.value, "content": m.content or ""} for m in prompt.messages
                 ]
-                system, sources = split_system(messages[0]["content"])
+                system = turn.system or DEFAULT_SYSTEM_PROMPT
                 for bias in biases:
                     llm.copy_bias = bias
                     llama.reset()
@@ -94,7 +94,7 @@ def run(biases: list[float], question_sets: tuple[str, ...], limit: int | None) 
                         temperature=llm.temperature,
                         repeat_penalty=llm.repeat_penalty,
                         max_tokens=MAX_TOKENS,
-                        logit_bias=llm.copy_logit_bias(sources, f"{system}\n{question}"),
+                        logit_bias=llm.copy_logit_bias(prompt.quotable, f"{system}\n{question}"),
                     )
                     text = reply["choices"][0]["message"]["content"] or ""  # type: ignore[index]
                     rows.append(

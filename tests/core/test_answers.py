@@ -14,13 +14,13 @@ from desktop.core.chat.focus import (
     ScoredSentence,
     SentenceRanker,
     focus,
+    own_text,
     split_sentences,
     supporting,
 )
 from desktop.core.chat.followup import condense, with_earlier
 from desktop.core.chat.loops import LoopGuard, keep_before, loop_start
 from desktop.core.chat.personas import Persona
-from desktop.core.chat.prompts import build_messages, split_system
 from desktop.core.chat.service import EMPTY_LIBRARY_NOTICE
 from desktop.core.chat.support import Support
 from desktop.core.library.citation import Citation
@@ -112,19 +112,24 @@ def test_the_embedded_model_is_nudged_toward_its_sources_words(handbook) -> None
     assert not tokens(" backup tapes stored") & set(bias)
     assert set(bias.values()) == {COPY_BIAS["local:default"]}
     # Nor the layout: the sources' labels and the passages' titles.
-    system, sources = split_system(on.prompt[0].content)
-    assert FACT in sources and "handbook.md" not in sources and "Title:" not in sources
-    assert "Title: Office handbook" in on.prompt[0].content and system.startswith("You are")
+    layout = tokens(" [1] handbook.md\nTitle:") - tokens(f"{FACT} {' '.join(FILLER)}")
+    assert layout and not layout & set(bias)
+    assert "[1] handbook.md" in on.prompt[0].content and "Title: " in on.prompt[0].content
 
 
-def test_split_system_without_sources() -> None:
-    off = build_messages("Why?", None, None)[0].content or ""
-    assert split_system(off) == (off, "")
-    none = build_messages("Why?", "Be brief.", [])[0].content or ""
-    assert split_system(none) == (none.split("\n\n")[0], "")
-    cited = [Citation("/d/a.md", None, 0.5, "Alpha.\nBeta.", "a.md", "A")]
-    one = build_messages("Why?", "Be brief.", cited, focused=["Title: A\nAlpha.\n…\nBeta."])
-    assert split_system(one[0].content or "") == ("Be brief.", "Alpha.\nBeta.")
+def test_a_focused_passage_s_own_text_leaves_its_layout_out() -> None:
+    text = "The tapes are in Zurich. The canteen opens at noon. The vault is locked at night."
+    cited = [Citation("/d/a.md", None, 0.5, text, "a.md", "Office handbook")]
+    ranked = [
+        ScoredSentence("The tapes are in Zurich.", 0, 0, 1.0),
+        ScoredSentence("The vault is locked at night.", 0, 2, 0.99),
+    ]
+    (focused,) = focus(cited, ranked, keep=2, neighbours=0)
+    assert focused == (
+        "Title: Office handbook\nThe tapes are in Zurich.\n…\nThe vault is locked at night."
+    )
+    assert own_text(focused) == "The tapes are in Zurich.\nThe vault is locked at night."
+    assert own_text("The tapes are in Zurich.") == "The tapes are in Zurich."  # no title
 
 
 def test_ranker_scores_the_answering_sentence_first(services) -> None:  # type: ignore[no-untyped-def]

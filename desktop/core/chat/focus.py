@@ -175,6 +175,21 @@ _POINTS_BACK = re.compile(
 )
 
 
+# The layout ``focus`` adds around a passage's sentences: a title line, and a line between
+# sentences that are not next to each other in the passage.
+TITLE_PREFIX = "Title: "
+GAP = "…"
+
+
+def own_text(focused: str) -> str:
+    """The passage's own sentences of a ``focus`` entry, one a line: its title line and gap
+    marks left out (the text an answer may quote; ``LocalLlama.copy_logit_bias``)."""
+    lines = focused.splitlines()
+    if lines and lines[0].startswith(TITLE_PREFIX):
+        lines = lines[1:]
+    return "\n".join(line for line in lines if line.strip() and line != GAP)
+
+
 def focus(
     citations: Sequence[Citation],
     ranked: Sequence[ScoredSentence],
@@ -204,11 +219,11 @@ def focus(
             focused.append(None)
             continue
         sentences = split_sentences(citation.text)
-        lines = [f"Title: {citation.title}"] if citation.title else []
+        lines = [f"{TITLE_PREFIX}{citation.title}"] if citation.title else []
         last = -2
         for j in sorted(p for p in chosen[i] if 0 <= p < len(sentences)):
             if last >= 0 and j > last + 1:
-                lines.append("…")
+                lines.append(GAP)
             lines.append(sentences[j])
             last = j
         focused.append("\n".join(lines))

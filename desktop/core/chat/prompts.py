@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 
 from llama_index.core.base.llms.types import ChatMessage
@@ -22,24 +21,6 @@ def source_label(number: int, citation: Citation) -> str:
     """``[n] file.pdf, page 3`` — how a source is introduced to the model and the person."""
     where = f", page {citation.page}" if citation.page is not None else ""
     return f"[{number}] {citation.file_name}{where}"
-
-
-# Lines of the sources block that are layout, not source text: a source's label, a
-# passage's title (``focus.focus``) and the mark of a gap between its sentences.
-_LAYOUT_LINE = re.compile(r"^\[\d+\] |^Title: |^…$")
-
-
-def split_system(system: str) -> tuple[str, str]:
-    """A system message of ``build_messages`` as (the persona's or default prompt, the
-    sources' own text with their labels, titles and gap marks left out); the sources' text
-    is "" when retrieval was off or found nothing."""
-    head, found, sources = system.partition(f"\n\n{SOURCES_INSTRUCTIONS}\n\n")
-    if not found:
-        return system, ""
-    if sources == NO_SOURCES_NOTE:
-        return head, ""
-    lines = [line for line in sources.splitlines() if line.strip()]
-    return head, "\n".join(line for line in lines if not _LAYOUT_LINE.match(line))
 
 
 def build_messages(

@@ -8,12 +8,12 @@ from typing import Any, Protocol, TypedDict, cast
 
 from llama_index.core.base.llms.types import ChatMessage
 
-from desktop.core.chat.focus import KEEP_SENTENCES, SentenceRanker, focus, supporting
+from desktop.core.chat.focus import KEEP_SENTENCES, SentenceRanker, focus, own_text, supporting
 from desktop.core.chat.followup import condense, with_earlier
 from desktop.core.chat.history import ChatStore
 from desktop.core.chat.loops import LoopGuard, keep_before, loop_start
 from desktop.core.chat.personas import Persona
-from desktop.core.chat.prompts import fit_to_context, split_system
+from desktop.core.chat.prompts import DEFAULT_SYSTEM_PROMPT, fit_to_context
 from desktop.core.chat.support import Support
 from desktop.core.errors import (
     ChatError,
@@ -137,9 +137,10 @@ class _Prompt:
     support: Support | None = None
     searched: str | None = None
     notice: str | None = None  # about the sources, e.g. that none were found
+    quotable: str = ""  # the kept sources' own text, as the model reads it
 
     def replace(self, other: _Prompt) -> None:
-        self.messages, self.kept = other.messages, other.kept
+        self.messages, self.kept, self.quotable = other.messages, other.kept, other.quotable
 
 
 class ChatModel(Protocol):
@@ -372,7 +373,13 @@ class ChatService:
             focused,
             turn.persona.examples if turn.persona else (),
         )
-        return _Prompt(messages, kept, trimmed, support, turn.searched)
+        prompt = _Prompt(messages, kept, trimmed, support, turn.searched)
+        if kept and focused is not None:
+            # Sources are dropped from the end to fit, so the kept ones lead ``focused``.
+            prompt.quotable = "\n".join(own_text(text) for text in focused[: len(kept)] if text)
+        elif kept:
+            prompt.quotable = "\n".join(c.text for c in kept)
+        return prompt
 
     def _stream(
         self,
@@ -389,7 +396,7 @@ class ChatService:
         reply = _Reply()
         while True:
             try:
-                copying = _copy_kwargs(turn, prompt.messages)
+                copying = _copy_kwargs(turn, prompt)
                 _generate(turn.llm, prompt.messages, kwargs | copying, reply, on_token, cancel)
                 return reply
             except StreamDropped as exc:
@@ -479,14 +486,14 @@ def _notice(prompt: _Prompt, reply: _Reply) -> str | None:
     return " ".join(n for n in notes if n) or None
 
 
-def _copy_kwargs(turn: _Turn, messages: list[ChatMessage]) -> dict[str, str]:
+def _copy_kwargs(turn: _Turn, prompt: _Prompt) -> dict[str, str]:
     """For a model with a ``copy_bias`` (the embedded one), the sources' text it is nudged
     toward and the text left unbiased: the system prompt and the question
     (``LocalLlama.copy_logit_bias``); nothing for other models."""
-    if not getattr(turn.llm, "copy_bias", 0.0) or not messages:
+    if not getattr(turn.llm, "copy_bias", 0.0):
         return {}
-    system, sources = split_system(messages[0].content or "")
-    return {"copy_from": sources, "copy_except": f"{system}\n{turn.question}"}
+    system = turn.system or DEFAULT_SYSTEM_PROMPT
+    return {"copy_from": prompt.quotable, "copy_except": f"{system}\n{turn.question}"}
 
 
 def _generate(

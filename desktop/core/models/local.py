@@ -162,7 +162,7 @@ class LocalLlama(CustomLLM):
 
     def count_tokens(self, text: str) -> int:
         """Tokens ``text`` takes in this model's vocabulary."""
-        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+        return len(self._tokens(text, special=True))
 
     def copy_logit_bias(self, sources: str, unbiased: str) -> dict[int, float] | None:
         """llama.cpp's ``logit_bias`` (token id -> added to its logit at every step) that
@@ -177,11 +177,14 @@ class LocalLlama(CustomLLM):
         """
         if not self.copy_bias or not sources.strip():
             return None
-        nudged = self._token_set(sources) - self._token_set(unbiased)
+        # A source's "<|im_end|>" is its text, not the chat's special token: never nudged.
+        nudged = set(self._tokens(sources)) - set(self._tokens(unbiased))
         return {token: self.copy_bias for token in sorted(nudged)}
 
-    def _token_set(self, text: str) -> set[int]:
-        return set(self._llama.tokenize(text.encode("utf-8"), add_bos=False))
+    def _tokens(self, text: str, special: bool = False) -> list[int]:
+        """``text``'s token ids (no BOS); with ``special``, "<|im_start|>" and the like are
+        read as the special tokens they name, as the chat template's own are."""
+        return self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=special)
 
     def _chunks(self, messages: Sequence[ChatMessage], **kwargs: Any) -> Iterator[tuple[str, str]]:
         """(new text, finish reason) pairs; the reason is "" until the last, then llama.cpp's
