@@ -305,15 +305,13 @@ class Ingestor:
         deleted or damaged, it was restored from an older copy, or the settings point at a
         store the library was never moved to. A sync indexes them again, as if changed.
 
-        The store's ids (about 3 µs a chunk, docs/PERFORMANCE.md) are listed only when it
+        The store's ids (0.1 s for 10,000 chunks, docs/PERFORMANCE.md) are listed only when it
         holds fewer chunks than the library lists; its count takes milliseconds.
         """
         if self.store.count() >= self.library.indexed_chunks():
             return set()
         missing = self.library.missing_from(self.store.ids())
-        log.warning(
-            "%d indexed file(s) lack chunks in the store; indexing them again", len(missing)
-        )
+        log.info("%d indexed file(s) lack chunks in the store; indexing them again", len(missing))
         return missing
 
     def _delete_chunks(self, paths: list[str]) -> None:
