@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
+from llama_index.core.schema import TextNode
 
 from desktop.cli import main
 from desktop.core.chat.service import PARTIAL_STORE_NOTICE
@@ -96,3 +98,33 @@ def test_a_store_missing_some_chunks_answers_with_a_notice_and_sync_mends_only_t
     assert_consistent(services)
     answer = services.chat.ask("At what temperature is green tea steeped?")
     assert answer.citations[0].file_name == "tea.md" and answer.notice is None
+
+
+def test_a_store_restored_from_an_older_copy_is_brought_in_step_by_sync(  # type: ignore[no-untyped-def]
+    services, docs: Path
+) -> None:
+    services.ingestor.ingest([docs])
+    # An older copy: it lacks the chunks of a file added since, and holds those of a file
+    # removed since (here, a chunk under an id and a path no file of the library lists).
+    lost = next(r for r in services.library.all_files() if r.path.endswith("bread.md"))
+    services.store.delete_nodes(node_ids=lost.chunk_ids)
+    kept = next(r for r in services.library.all_files() if r.path.endswith("tea.md"))
+    (old,) = services.store.get_nodes(node_ids=kept.chunk_ids[:1])
+    for n, gone in enumerate(("coffee.md", "cocoa.md")):
+        stale = TextNode(
+            id_=str(uuid.UUID(int=n + 1)),
+            text=f"An old note on {gone}.",
+            metadata={**old.metadata, "file_path": str(docs / gone), "file_name": gone},
+            embedding=old.embedding,
+        )
+        services.store.add([stale])
+    services.store.commit()
+
+    report = services.ingestor.sync()
+    assert (report.repaired, report.unchanged, report.chunks_embedded) == (
+        1,
+        3,
+        len(lost.chunk_ids),
+    )
+    assert_consistent(services)  # the stale chunks are gone, the lost ones back
+    assert all(c.file_name in TOPICS for c in services.retriever.search("an old note", k=8))

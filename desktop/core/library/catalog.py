@@ -448,6 +448,12 @@ class Library:
                 ).fetchone()["n"]
             )
 
+    def chunk_ids(self) -> set[str]:
+        """The id of every chunk a file of the library lists, whatever its status."""
+        with self._lock:
+            rows = self._db.execute("SELECT chunk_ids FROM files WHERE chunk_ids != '[]'")
+            return {chunk for row in rows for chunk in json.loads(row["chunk_ids"])}
+
     def missing_from(self, present: set[str]) -> set[str]:
         """The indexed files with a chunk whose id is not in ``present`` (the ids a store
         holds), by path."""

@@ -300,18 +300,29 @@ class Ingestor:
             self.library.delete_many([record.path for record in unfinished])
         return len(unfinished)
 
-    def _missing_chunks(self) -> set[str]:
-        """The indexed files some of whose chunks the store lacks, by path: its files were
-        deleted or damaged, it was restored from an older copy, or the settings point at a
-        store the library was never moved to. A sync indexes them again, as if changed.
+    def _mend_store(self) -> set[str]:
+        """Bring the store back in step with the library before a sync: delete the chunks
+        no file of the library lists, and return the indexed files some of whose chunks
+        the store lacks, by path, for the sync to index again as if changed.
 
-        The store's ids (0.1 s for 10,000 chunks, docs/PERFORMANCE.md) are listed only when it
-        holds fewer chunks than the library lists; its count takes milliseconds.
+        Such a store had its files deleted or damaged, was restored from an older copy, or
+        is one the settings point at that the library was never moved to. Its ids (0.1 s
+        for 10,000 chunks, docs/PERFORMANCE.md) are listed only when its count differs from
+        the library's; the count takes milliseconds.
         """
-        if self.store.count() >= self.library.indexed_chunks():
+        if self.store.count() == self.library.indexed_chunks():
             return set()
-        missing = self.library.missing_from(self.store.ids())
-        log.info("%d indexed file(s) lack chunks in the store; indexing them again", len(missing))
+        present = self.store.ids()
+        stale = present - self.library.chunk_ids()
+        if stale:
+            log.info("Deleting %d chunk(s) from the store that no file lists", len(stale))
+            self.store.delete_nodes(node_ids=sorted(stale))
+            self.store.commit()
+        missing = self.library.missing_from(present)
+        if missing:
+            log.info(
+                "%d indexed file(s) lack chunks in the store; indexing them again", len(missing)
+            )
         return missing
 
     def _delete_chunks(self, paths: list[str]) -> None:
@@ -576,7 +587,7 @@ class Ingestor:
         started = time.monotonic()
         self.library.require_embedding_model(self.embed_model_name)
         scan = IngestReport()
-        self._repair = self._missing_chunks()
+        self._repair = self._mend_store()
         work, vanished, deleted_entries = self._scan(roots, scan)
         vanished = list(dict.fromkeys([*vanished, *(stale or [])]))
         run = _Run(len(work), sum(found.size for _, found, _ in work), on_progress)
