@@ -24,7 +24,12 @@ from desktop.core.errors import Cancelled, FinetuneError, ModelError
 from desktop.core.library.filenames import one_line
 from desktop.core.models.ids import LOCAL_FT_PREFIX, LOCAL_PREFIX, provider_name_problem
 from desktop.core.models.local_files import DEFAULT_LLM_ID, Lineage
-from desktop.core.settings import ServerSettings, server_url_problem, updated
+from desktop.core.settings import (
+    ServerSettings,
+    key_variable_problem,
+    server_url_problem,
+    updated,
+)
 
 if TYPE_CHECKING:
     from desktop.services import Services
@@ -80,6 +85,9 @@ def cmd_add_server(services: Services, args: argparse.Namespace) -> int:
         raise UsageError(
             f"--base-url {args.base_url!r} {problem} (e.g. --base-url http://127.0.0.1:11434/v1)."
         )
+    variable = key_variable_problem(args.api_key_env) if args.api_key_env else None
+    if variable is not None:
+        raise UsageError(f"--api-key-env {args.api_key_env!r} {variable}.")
     servers = dict(services.settings.servers)
     try:
         servers[args.name] = ServerSettings(base_url=args.base_url, api_key_env=args.api_key_env)

@@ -57,40 +57,38 @@ class ServerSettings(BaseModel):
         # Only the scheme is required of a stored address, as it always was: a settings
         # file with an address that cannot work must still open, so the server can be
         # removed or mended. New addresses are checked in full (``server_url_problem``).
-        if not value.startswith(("http://", "https://")):
+        if not value.lower().startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
     @field_validator("api_key_env")
     @classmethod
-    def _variable_name(cls, value: str | None) -> str | None:
-        """A name an environment variable can have; None (no variable) for an empty one.
-
-        Raises:
-            ValueError: a name holding '=' or a NUL byte, which no variable's name can
-                (IEEE Std 1003.1, 8.1: the environment is ``name=value`` C strings).
-        """
-        if not value:
-            return None
-        if "=" in value or "\0" in value:
-            raise ValueError(
-                "must be an environment variable's name, without '=' (e.g. OPENROUTER_API_KEY)"
-            )
-        return value
+    def _no_empty_variable(cls, value: str | None) -> str | None:
+        # An empty name means no variable. Other names are checked where they are given
+        # (``key_variable_problem``), so a settings file saved before still opens.
+        return value or None
 
 
 def server_url_problem(url: str) -> str | None:
     """Why ``url`` cannot be a server's address (``http(s)://host[:port]/path``), or None.
 
-    The reasons: another scheme, whitespace (a pasted line break), no host, or a port
-    outside 1-65535 (RFC 6335), each as words that follow the address ("must ...").
+    The address must parse as httpx, the HTTP client of the OpenAI SDK that will use it,
+    parses it (a valid IPv4 or IPv6 host, an IDNA name, a length it takes), with a host and
+    a port in 1-65535 (RFC 6335), and no whitespace (a pasted line break). The reasons are
+    words that follow the address ("must ...").
     """
-    if not url.startswith(("http://", "https://")):
+    import httpx  # imported here: settings are read at every start, servers rarely added
+
+    if not url.lower().startswith(("http://", "https://")):
         return "must start with http:// or https://"
     if any(c.isspace() for c in url):
         return "must not hold spaces or line breaks"
-    parts = urlsplit(url)
-    if not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return "is not a valid address (check the host and the brackets around an IPv6 one)"
+    if not host:
         return "must name a host after the '//'"
     try:
         port = parts.port  # urllib checks the range itself
@@ -98,6 +96,19 @@ def server_url_problem(url: str) -> str | None:
         port = 0
     if port == 0:
         return "must have a port from 1 to 65535 after the host's ':'"
+    try:
+        httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        return f"is not a valid address ({exc})"
+    return None
+
+
+def key_variable_problem(name: str) -> str | None:
+    """Why ``name`` cannot be the environment variable holding a server's key, or None:
+    a name holding '=', which no variable's can (IEEE Std 1003.1, 8.1: the environment is
+    ``name=value`` strings), or whitespace."""
+    if "=" in name or any(c.isspace() for c in name):
+        return "must be an environment variable's name, without '=' or spaces (e.g. LAB_API_KEY)"
     return None
 
 

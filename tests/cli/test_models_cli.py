@@ -150,12 +150,28 @@ def test_download_a_catalog_model_and_use_it(tmp_path: Path, env: dict[str, str]
         (["--base-url", "http://lab:99999/v1"], "must have a port from 1 to 65535"),
         (["--base-url", "http://lab:port/v1"], "must have a port from 1 to 65535"),
         (["--base-url", "http://lab:8080/v1\n"], "must not hold spaces or line breaks"),
+        (["--base-url", "http://[::1/v1"], "'http://[::1/v1' is not a valid address"),
+        (["--base-url", "http://[lab]:80/v1"], "is not a valid address"),
+        (["--base-url", "http://256.256.256.256/v1"], "(Invalid IPv4 address"),
+        (["--base-url", "http://ünï.☃.example/v1"], "(Invalid IDNA hostname"),
         (
             ["--base-url", "http://lab:8080/v1", "--api-key-env", "KEY=abc"],
             "--api-key-env 'KEY=abc' must be an environment variable's name",
         ),
     ],
-    ids=["words", "ftp", "no host", "port too big", "port not a number", "a line break", "key"],
+    ids=[
+        "words",
+        "ftp",
+        "no host",
+        "port too big",
+        "port not a number",
+        "a line break",
+        "an IPv6 bracket left open",
+        "a bracketed name",
+        "an IPv4 address out of range",
+        "a name IDNA refuses",
+        "key",
+    ],
 )
 def test_a_server_address_or_key_variable_that_cannot_work_is_refused_by_its_flag(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str], why: str
@@ -199,3 +215,32 @@ def test_a_local_model_is_removed_by_the_id_models_list_shows(
     assert main(["--home", str(home), "models", "remove", "local:junk"]) == 0
     assert "Removed local model" in capsys.readouterr().out
     assert load_settings(home).local_models == {}
+
+
+def test_a_saved_server_whose_address_cannot_work_is_named_and_the_rest_goes_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from desktop.cli import main  # in process: no server is reached
+
+    home = tmp_path / "home"
+    home.mkdir()
+    # Saved before addresses and key variables were checked in full (or edited by hand).
+    (home / "settings.json").write_text(
+        json.dumps(
+            {
+                "servers": {
+                    "lab": {"base_url": "http://[::1", "api_key_env": "A=B"},
+                    "ok": {"base_url": "HTTP://127.0.0.1:9/v1", "api_key_env": ""},
+                }
+            }
+        )
+    )
+    assert main(["--home", str(home), "models", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert "The address of lab, 'http://[::1', is not valid" in listed["problems"]["lab"]
+    assert "`folio-cli models remove lab`" in listed["problems"]["lab"]
+    assert "Cannot reach ok" in listed["problems"]["ok"]
+    assert main(["--home", str(home), "ask", "hi", "--no-retrieval", "--model", "lab:m"]) == 1
+    err = capsys.readouterr().err
+    assert "The address of lab" in err and "Traceback" not in err and err.count("\n") == 1
+    assert main(["--home", str(home), "models", "remove", "lab"]) == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+import httpx
 import openai
 
 from desktop.core.errors import ModelError, ProviderError, worded
@@ -73,10 +74,27 @@ def api_key(p: Provider, secrets: Secrets) -> str | None:
 def client(
     p: Provider, secrets: Secrets, timeout: float, max_retries: int = MAX_RETRIES
 ) -> openai.OpenAI:
-    """An OpenAI SDK client for ``p``; it retries 429s and 5xx with backoff itself."""
+    """An OpenAI SDK client for ``p``; it retries 429s and 5xx with backoff itself.
+    ProviderError as ``require_valid_address`` raises."""
+    require_valid_address(p)
     return openai.OpenAI(
         base_url=p.base_url, api_key=key_for(p, secrets), timeout=timeout, max_retries=max_retries
     )
+
+
+def require_valid_address(p: Provider) -> None:
+    """Raise ProviderError when ``p``'s address is one the SDK's HTTP client (httpx) cannot
+    take: a settings file saved before addresses were checked in full, or edited by hand."""
+    try:
+        httpx.URL(p.base_url)
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise ProviderError(
+            f"The address of {p.name}, {p.base_url!r}, is not valid ({exc}): remove the "
+            "server and add it again with its right address.",
+            cli=f"The address of {p.name}, {p.base_url!r}, is not valid ({exc}): "
+            f"`folio-cli models remove {p.name}`, then add it again with `folio-cli models "
+            "add-server`.",
+        ) from exc
 
 
 def no_openai_key(lead: str = "No API key for OpenAI") -> ProviderError:
