@@ -32,6 +32,12 @@ DATA_FOLDER_MARKS = (
 )
 
 
+# SQLite's Unix file layer opens paths of at most 512 bytes (MAX_PATHNAME in os_unix.c);
+# the longest name Folio's databases give a file is a journal's.
+SQLITE_MAX_PATH = 512
+LONGEST_DATABASE_NAME = "evaluations.db-journal"
+
+
 def data_home(override: str | os.PathLike[str] | None = None) -> Path:
     """The user's data folder: ``override``, else ``$FOLIO_HOME``, else the platform default;
     made if missing. Returned absolute, symlinks resolved.
@@ -97,11 +103,29 @@ def _not_a_data_folder(path: Path) -> str | None:
     own checks raise rather than say False for those.
     """
     try:
-        return _why_not_a_data_folder(path)
+        return _why_not_a_data_folder(path) or _unusable_name(path)
     except OSError as exc:
         if exc.errno == errno.ENAMETOOLONG:
             return "its name is too long for the file system (name a shorter path)"
         return f"it cannot be looked into ({exc.strerror or exc})"
+
+
+def _unusable_name(path: Path) -> str | None:
+    """Why a path the file system takes cannot be Folio's: the libraries Folio opens files
+    in it with take less than it does."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        # The embedded models are loaded from it by libraries that take UTF-8 paths only.
+        return "its name is not UTF-8 (rename it, or choose another folder)"
+    longest = len(os.fsencode(path)) + 1 + len(LONGEST_DATABASE_NAME)
+    if longest > SQLITE_MAX_PATH:
+        return (
+            f"its path is too long for SQLite, which keeps the library ({len(os.fsencode(path))}"
+            f" bytes; at most {SQLITE_MAX_PATH - 1 - len(LONGEST_DATABASE_NAME)}): choose a "
+            "shorter path"
+        )
+    return None
 
 
 def _why_not_a_data_folder(path: Path) -> str | None:

@@ -92,3 +92,17 @@ def test_a_data_folder_the_file_system_cannot_name_is_refused_with_why(
     with pytest.raises(NotADataFolder, match="too long for the file system"):
         data_home(name(tmp_path))
     assert _entries(tmp_path) == []
+
+
+def test_a_data_folder_sqlite_or_the_models_cannot_open_is_refused_with_why(tmp_path: Path) -> None:
+    from desktop.core.paths import LONGEST_DATABASE_NAME, SQLITE_MAX_PATH
+
+    most = SQLITE_MAX_PATH - 1 - len(LONGEST_DATABASE_NAME)
+    base = tmp_path / ("a" * 200)
+    room = most - len(os.fsencode(base)) - 1
+    assert data_home(base / ("b" * room)) == (base / ("b" * room)).resolve()
+    with pytest.raises(NotADataFolder, match=f"too long for SQLite.*at most {most}"):
+        data_home(base / ("c" * (room + 1)))
+    with pytest.raises(NotADataFolder, match="its name is not UTF-8"):
+        data_home(os.fsdecode(bytes(tmp_path) + b"/caf\xe9"))
+    assert os.listdir(base) == ["b" * room]  # nothing made for the refused ones
