@@ -128,3 +128,34 @@ def test_a_store_restored_from_an_older_copy_is_brought_in_step_by_sync(  # type
     )
     assert_consistent(services)  # the stale chunks are gone, the lost ones back
     assert all(c.file_name in TOPICS for c in services.retriever.search("an old note", k=8))
+
+
+def test_a_store_whose_files_are_damaged_says_how_to_rebuild_it(  # type: ignore[no-untyped-def]
+    make_services, home: Path, docs: Path
+) -> None:
+    services = make_services()
+    chunks = services.ingestor.ingest([docs]).chunks_embedded
+    services.close()
+    edge = home / "store" / "edge"
+    (vectors,) = edge.glob("segments/*/vector_storage-dense/vectors/chunk_0.mmap")
+    vectors.write_bytes(b"")  # cut short, as a full disk or a failing one leaves it
+    services = make_services()
+    with pytest.raises(StoreError) as damaged:
+        services.retriever.search("rings of Saturn")
+    assert f"The vector store at {edge} cannot be read" in str(damaged.value)
+    assert "move that folder aside (or delete it) and run `folio-cli sync`" in str(damaged.value)
+    assert "press Sync now" in damaged.value.message
+    services.close()
+
+    (edge / "edge_config.json").write_text("{not json")  # and one it cannot even open
+    services = make_services()
+    with pytest.raises(StoreError, match=r"cannot be opened \(.*move that folder aside"):
+        services.retriever.search("rings of Saturn")
+    services.close()
+
+    shutil.move(edge, home / "damaged-store")  # what the message says to do
+    services = make_services()
+    report = services.ingestor.sync()
+    assert (report.repaired, report.chunks_embedded) == (4, chunks)
+    assert services.retriever.search("rings of Saturn")[0].file_name == "saturn.md"
+    assert_consistent(services)

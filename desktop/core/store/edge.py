@@ -32,7 +32,7 @@ from llama_index.core.vector_stores.types import (
 from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
 from pydantic import PrivateAttr
 
-from desktop.core.errors import StoreError, StoreLockedError
+from desktop.core.errors import FolioError, StoreError, StoreLockedError
 from desktop.core.store import DENSE, SPARSE
 from desktop.core.store.keywords import Keywords
 
@@ -58,6 +58,19 @@ def stored_dim(path: Path) -> int | None:
         return None
 
 
+def damaged(path: Path, what: str) -> StoreError:
+    """The error for a store whose files at ``path`` ``what`` (e.g. "cannot be read (…)"),
+    saying how to rebuild it: the library lists every file, so a sync into a new, empty
+    store indexes them all again (``Ingestor.sync`` indexes what the store lacks)."""
+    return StoreError(
+        f"The vector store at {path} {what}. If its files are damaged, move that folder "
+        "aside (or delete it) and press Sync now in the Library: your documents are indexed "
+        "again.",
+        cli=f"The vector store at {path} {what}. If its files are damaged, move that folder "
+        "aside (or delete it) and run `folio-cli sync`: your documents are indexed again.",
+    )
+
+
 def _open_shard(path: Path, dim: int) -> qe.EdgeShard:
     config = qe.EdgeConfig(
         vectors={DENSE: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)},
@@ -74,7 +87,7 @@ def _open_shard(path: Path, dim: int) -> qe.EdgeShard:
                 f"The library at {path.parent} is open in another Folio window or command. "
                 "Close it and try again."
             ) from exc
-        raise StoreError(f"Cannot open the vector store at {path}: {message}") from exc
+        raise damaged(path, f"cannot be opened ({message})") from exc
     for field in INDEXED_KEYWORDS:
         shard.update(qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Keyword))
     return shard
@@ -148,7 +161,10 @@ class EdgeVectorStore(BasePydanticVectorStore):
 
     def __init__(self, path: Path, dim: int) -> None:
         super().__init__(stores_text=True, path=str(path), dim=dim)
-        path.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise damaged(path, f"cannot be made ({exc.strerror or exc})") from exc
         self._shard = _open_shard(path, dim)
         self._keywords = Keywords()
 
@@ -175,7 +191,7 @@ class EdgeVectorStore(BasePydanticVectorStore):
                 SPARSE: self._keywords.document(text),
             }
             points.append(qe.Point(uuid.UUID(node.node_id), vector, payload))
-        with self._lock:
+        with self._lock, self._translated("written"):
             for start in range(0, len(points), _UPSERT_BATCH):
                 batch = points[start : start + _UPSERT_BATCH]
                 self._shard.update(qe.UpdateOperation.upsert_points(batch))
@@ -184,7 +200,7 @@ class EdgeVectorStore(BasePydanticVectorStore):
     def delete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
         """Delete every chunk of one source document."""
         flt = qe.Filter(must=[qe.FieldCondition(key="ref_doc_id", match=qe.MatchValue(ref_doc_id))])
-        with self._lock:
+        with self._lock, self._translated("written"):
             self._shard.update(qe.UpdateOperation.delete_points_by_filter(flt))
 
     def delete_nodes(
@@ -197,7 +213,7 @@ class EdgeVectorStore(BasePydanticVectorStore):
         flt = _ids_filter(node_ids, filters)
         if flt is None:
             return
-        with self._lock:
+        with self._lock, self._translated("written"):
             self._shard.update(qe.UpdateOperation.delete_points_by_filter(flt))
 
     def get_nodes(
@@ -292,7 +308,7 @@ class EdgeVectorStore(BasePydanticVectorStore):
 
     def commit(self) -> None:
         """Flush pending writes to disk."""
-        with self._lock:
+        with self._lock, self._translated("written"):
             self._shard.flush()
 
     def optimize(self) -> None:
@@ -312,11 +328,23 @@ class EdgeVectorStore(BasePydanticVectorStore):
                 raise StoreError("The vector store is closed.")
             self._active_reads += 1
         try:
-            yield
+            with self._translated("read"):
+                yield
         finally:
             with self._readers:
                 self._active_reads -= 1
                 self._readers.notify_all()
+
+    @contextmanager
+    def _translated(self, doing: str) -> Iterator[None]:
+        """Turn the binding's plain exceptions (Rust messages: a segment file cut short, a
+        value that does not decompress) into ``damaged``; Folio's own errors pass."""
+        try:
+            yield
+        except FolioError:
+            raise
+        except Exception as exc:
+            raise damaged(Path(self.path), f"cannot be {doing} ({exc})") from exc
 
     def close(self) -> None:
         """Flush and release the shard (and its lock), once reads in flight are done."""
