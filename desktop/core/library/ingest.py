@@ -283,6 +283,8 @@ class Ingestor:
         self._batch_started = time.monotonic()
         self._ocr = OcrOptions(settings.ocr, settings.threads)
         self._repair: set[str] = set()  # this run's files whose chunks the store lost
+        # Whether this process has compared the store's ids with the library's once.
+        self._compared = False
         self.recovered = self.recover()
 
     def close(self) -> None:
@@ -306,12 +308,15 @@ class Ingestor:
         the store lacks, by path, for the sync to index again as if changed.
 
         Such a store had its files deleted or damaged, was restored from an older copy, or
-        is one the settings point at that the library was never moved to. Its ids (0.1 s
-        for 10,000 chunks, docs/PERFORMANCE.md) are listed only when its count differs from
-        the library's; the count takes milliseconds.
+        is one the settings point at that the library was never moved to: all of which
+        happen while Folio is closed. So the store's ids (0.1 s for 10,000 chunks,
+        docs/PERFORMANCE.md) are compared with the library's at the first sync of a process
+        (the window's at its start, every ``folio-cli sync``), and after that only when the
+        store's count, which takes milliseconds, differs from the library's.
         """
-        if self.store.count() == self.library.indexed_chunks():
+        if self._compared and self.store.count() == self.library.indexed_chunks():
             return set()
+        self._compared = True
         present = self.store.ids()
         stale = present - self.library.chunk_ids()
         if stale:
