@@ -12,13 +12,10 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import re
-import shlex
 import sys
 from collections.abc import Iterator
-from contextvars import ContextVar
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 from desktop import __version__
 from desktop.cli import (
@@ -40,6 +37,7 @@ from desktop.cli.common import (
     not_empty,
     refusal,
 )
+from desktop.cli.parser import PATH_ARGUMENTS, PROG, CommandLineParser
 from desktop.core.errors import FolioError
 from desktop.core.library.channel import Reply, call
 from desktop.core.library.filenames import one_line
@@ -49,80 +47,10 @@ if TYPE_CHECKING:
     from desktop.services import Services
 
 
-class CommandLineParser(argparse.ArgumentParser):
-    """argparse's parser, whose errors also name a word that was read as an unknown option
-    because it starts with '-' (a file called ``-notes.txt``, a question ``-why?``) and show
-    the command line that gives it: argparse alone reports only the argument then missing.
-
-    Command groups made by ``add_subparsers`` are of this class too (argparse makes them of
-    their parent's class); each knows the words it was given, the tail of the whole line.
-    """
-
-    _given: tuple[str, ...] = ()
-
-    def parse_known_args(  # type: ignore[override]
-        self, args: list[str] | None = None, namespace: argparse.Namespace | None = None
-    ) -> tuple[argparse.Namespace, list[str]]:
-        self._given = tuple(sys.argv[1:] if args is None else args)
-        if not _LINE.get():  # the first parser to read the line is the whole command's
-            _LINE.set(self._given)
-        return super().parse_known_args(args, namespace)
-
-    def parse_args(  # type: ignore[override]
-        self, args: list[str] | None = None, namespace: argparse.Namespace | None = None
-    ) -> argparse.Namespace:
-        token = _LINE.set(())
-        try:
-            return super().parse_args(args, namespace)
-        finally:
-            _LINE.reset(token)
-
-    def error(self, message: str) -> NoReturn:
-        """Print the usage and ``message``, with the line that gives a word read as an
-        option; exit 2."""
-        found = self._unknown_dashed_word()
-        if found is not None:
-            at, word = found
-            line = _LINE.get()
-            before = [*line[: len(line) - len(self._given)], *self._given[:at]]
-            after = self._given[at + 1 :]
-            if before and before[-1].startswith("-") and "=" not in before[-1]:
-                # Meant as the option's value, which argparse takes after '='.
-                fixed, other = [*before[:-1], f"{before[-1]}={word}", *after], ""
-            else:
-                fixed, other = [*before, "--", word, *after], f" (or, for a file, ./{word})"
-            message += (
-                f". {word!r} starts with '-', so it was read as an option; to give it, write "
-                f"{_PROG} {shlex.join(fixed)}{other}"
-            )
-        super().error(message)
-
-    def _unknown_dashed_word(self) -> tuple[int, str] | None:
-        """The first word given that starts with '-' and is none of this parser's options,
-        with its place; None when every such word is an option."""
-        known = list(self._option_string_actions)
-        for at, word in enumerate(self._given):
-            if word == "--":
-                return None  # what follows is not read as options
-            if not word.startswith("-") or word == "-" or _NUMBER.match(word):
-                continue
-            option = word.split("=", 1)[0]
-            # argparse also takes any unambiguous start of a long option (--mod for --model).
-            if not any(name == option or name.startswith(option) for name in known):
-                return at, word
-        return None
-
-
-_PROG = "folio-cli"
-# The words of the command line being read, for the example an error gives.
-_LINE: ContextVar[tuple[str, ...]] = ContextVar("folio_cli_line", default=())
-_NUMBER = re.compile(r"^-\d+$|^-\d*\.\d+$")  # argparse's own test for a negative number
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The whole ``folio-cli`` command line."""
     parser = CommandLineParser(
-        prog=_PROG, description="Folio without the window: library, search and chat."
+        prog=PROG, description="Folio without the window: library, search and chat."
     )
     parser.add_argument("--version", action="version", version=f"folio-cli {__version__}")
     parser.add_argument("--home", help="data folder (default: $FOLIO_HOME or the platform's)")
@@ -176,13 +104,6 @@ def _in_use(home: Path) -> str:
         f"folio-cli: The library at {one_line(str(home))} is open in another Folio window or "
         "command; close it or use the window."
     )
-
-
-# Arguments that name files or folders: their bytes may be any the file system allows (a
-# name that is not UTF-8 arrives with its bytes escaped, and is found again as it is).
-PATH_ARGUMENTS = frozenset(
-    {"file", "path", "paths", "home", "csv", "html", "folder", "dataset", "to"}
-)
 
 
 def not_text(args: argparse.Namespace) -> str | None:

@@ -869,12 +869,31 @@ def test_remove_of_a_folder_not_in_the_library_takes_the_folders_under_it_only_w
     ("line", "suggested"),
     [
         (["ingest", "-notes.txt"], ["ingest", "--", "-notes.txt"]),
-        (["ingest", "a.md", "-notes.txt"], ["ingest", "a.md", "--", "-notes.txt"]),
+        (["ingest", "a.md", "-notes.txt"], ["ingest", "--", "a.md", "-notes.txt"]),
+        (["ingest", "-notes.txt", "--json"], ["ingest", "--json", "--", "-notes.txt"]),
         (["search", "-k", "2", "-notes"], ["search", "-k", "2", "--", "-notes"]),
-        (["personas", "add", "-x", "--prompt", "Be brief."], None),
+        (["search", "-notes", "-k", "2"], ["search", "-k", "2", "--", "-notes"]),
+        (["search", "--json", "-notes"], ["search", "--json", "--", "-notes"]),
+        (
+            ["models", "add-server", "-lab", "--base-url", "http://127.0.0.1:9/v1"],
+            ["models", "add-server", "--base-url", "http://127.0.0.1:9/v1", "--", "-lab"],
+        ),
         (["ask", "--persona", "-x", "why?"], ["ask", "--persona=-x", "why?"]),
+        (["status", "-x"], None),  # status takes no name: a misspelt option, no line to give
+        (["-x", "status"], None),  # before the command: folio-cli's own options
     ],
-    ids=["a file", "a file after another", "a query", "a name", "an option's value"],
+    ids=[
+        "a file",
+        "a file after another",
+        "a file before an option",
+        "a query after an option",
+        "a query before an option with a value",
+        "a query after a flag",
+        "a server's name",
+        "an option's value",
+        "a command without names",
+        "before the command",
+    ],
 )
 def test_a_word_starting_with_a_dash_is_named_with_the_line_that_gives_it(  # type: ignore[no-untyped-def]
     capsys, cli_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line, suggested
@@ -887,11 +906,18 @@ def test_a_word_starting_with_a_dash_is_named_with_the_line_that_gives_it(  # ty
         main([*head, *line])
     assert usage.value.code == 2
     err = capsys.readouterr().err
-    word = next(w for w in line if w.startswith("-") and w not in {"-k", "--json", "--persona"})
-    assert f"{word!r} starts with '-', so it was read as an option" in err
     if suggested is None:
+        assert "so it was read as an option" not in err
         return
+    word = next(w for w in line if w in {"-notes.txt", "-notes", "-lab", "-x"})
+    assert f"{word!r} starts with '-', so it was read as an option" in err
     assert f"write folio-cli {shlex.join([*head, *suggested])}" in err
-    if line[0] == "ingest":  # the line suggested does what was meant
-        assert main([*head, "ingest", "--json", *suggested[1:]]) == 0
-        assert json.loads(capsys.readouterr().out)["added"] == len(line) - 1
+    assert ("(or, for a file, ./" in err) == (line[0] == "ingest")
+    if line[0] == "ask":
+        return  # (it would load a model)
+    # The line suggested is read as meant: what is said of it then is the command's own.
+    code = main([*head, *suggested])
+    if line[0] == "models":
+        assert code == 2 and "'-lab' cannot name a server" in capsys.readouterr().err
+    else:
+        assert code == 0, capsys.readouterr().err

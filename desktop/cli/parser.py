@@ -1,0 +1,185 @@
+"""``folio-cli``'s argparse parser: argparse's own, with errors that show how to give a word
+that starts with '-' (a file called ``-notes.txt``, a question ``-why?``).
+
+argparse reads such a word as an unknown option and reports only the argument then missing
+("the following arguments are required: PATH"). The fix is argparse's own convention: '--'
+ends the options, so the words after it are taken as they are. The error here names the
+word and prints the whole command line rewritten that way, which runs as meant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shlex
+import sys
+from contextvars import ContextVar
+from typing import NoReturn
+
+PROG = "folio-cli"
+# Arguments that name files or folders: their bytes may be any the file system allows (a
+# name that is not UTF-8 arrives with its bytes escaped, and is found again as it is).
+PATH_ARGUMENTS = frozenset(
+    {"file", "path", "paths", "home", "csv", "html", "folder", "dataset", "to"}
+)
+_NUMBER = re.compile(r"^-\d+$|^-\d*\.\d+$")  # argparse's own test for a negative number
+# The whole command line being read, and the parser that reads it first.
+_LINE: ContextVar[tuple[str, ...]] = ContextVar("folio_cli_line", default=())
+_ROOT: ContextVar[argparse.ArgumentParser | None] = ContextVar("folio_cli_root", default=None)
+
+
+class CommandLineParser(argparse.ArgumentParser):
+    """argparse's parser, whose errors name a word read as an unknown option because it
+    starts with '-', with the command line that gives it (the module docstring says how).
+
+    Command groups made by ``add_subparsers`` are of this class too (argparse makes them of
+    their parent's class); each knows the words it was given, the tail of the whole line.
+    """
+
+    _given: tuple[str, ...] = ()
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: list[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        self._given = tuple(sys.argv[1:] if args is None else args)
+        if _ROOT.get() is None:  # the first parser to read the line is the whole command's
+            _ROOT.set(self)
+            _LINE.set(self._given)
+        return super().parse_known_args(args, namespace)
+
+    def parse_args(  # type: ignore[override]
+        self, args: list[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        tokens = _LINE.set(()), _ROOT.set(None)
+        try:
+            return super().parse_args(args, namespace)
+        finally:
+            _LINE.reset(tokens[0])
+            _ROOT.reset(tokens[1])
+
+    def error(self, message: str) -> NoReturn:
+        """Print the usage and ``message``, with the line that gives a word read as an
+        option when there is one; exit 2."""
+        super().error(message + self._dashed_word_hint(message))
+
+    def _dashed_word_hint(self, message: str) -> str:
+        found = _unknown_dashed_word(self, self._given)
+        root = _ROOT.get()
+        if found is None or root is None:
+            return ""
+        word = found[1]
+        if message.startswith("unrecognized arguments:") and word not in message.split()[2:]:
+            return ""  # another word is the trouble
+        line = list(_LINE.get())
+        command, start = _command_of(root, line)
+        at = len(line) - len(self._given) + found[0]  # the word's place in the whole line
+        if command is None or at < start:
+            return ""  # before the command's name: an option misspelt, not a name
+        fixed, for_a_file = _given_after_dashes(command, line[start:], at - start)
+        if "--" in fixed and not any(not a.option_strings for a in command._actions):
+            return ""  # the command takes no names or text: the word is a misspelt option
+        hint = (
+            f". {word!r} starts with '-', so it was read as an option; to give it, write "
+            f"{PROG} {shlex.join([*line[:start], *fixed])}"
+        )
+        return hint + (f" (or, for a file, ./{word})" if for_a_file else "")
+
+
+def _unknown_dashed_word(
+    parser: argparse.ArgumentParser, words: tuple[str, ...]
+) -> tuple[int, str] | None:
+    """The first of ``words`` that argparse reads as an option (it starts with '-', holds no
+    space and is no negative number) and that is none of ``parser``'s, with its place."""
+    for at, word in enumerate(words):
+        if word == "--":
+            return None  # what follows is not read as options
+        if _reads_as_option(word) and _action(parser, word) is None:
+            return at, word
+    return None
+
+
+def _reads_as_option(word: str) -> bool:
+    """Whether argparse takes ``word`` for an option (its ``_parse_optional`` rules)."""
+    return word.startswith("-") and word != "-" and " " not in word and not _NUMBER.match(word)
+
+
+def _action(parser: argparse.ArgumentParser, word: str) -> argparse.Action | None:
+    """The option ``word`` names (``--opt``, ``--opt=value``, or an unambiguous start of a
+    long option, as argparse allows), or None."""
+    option = word.split("=", 1)[0]
+    known = parser._option_string_actions
+    if option in known:
+        return known[option]
+    starting = {known[name] for name in known if name.startswith("--") and name.startswith(option)}
+    return next(iter(starting)) if len(starting) == 1 and option.startswith("--") else None
+
+
+def _values_taken(action: argparse.Action, rest: list[str]) -> int:
+    """How many of the words after an option argparse gives it as values."""
+    nargs = action.nargs
+    if isinstance(nargs, int):
+        return nargs
+    if nargs is None:
+        return 1
+    following = next((i for i, w in enumerate(rest) if _reads_as_option(w) or w == "--"), len(rest))
+    return min(following, 1) if nargs == argparse.OPTIONAL else following
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> argparse._SubParsersAction | None:
+    return next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+
+
+def _command_of(
+    root: argparse.ArgumentParser, line: list[str]
+) -> tuple[argparse.ArgumentParser | None, int]:
+    """The command ``line`` names (``ingest``, ``models add-server``) and where its own
+    words start; None for the command when the line names none."""
+    parser, i = root, 0
+    while (group := _subcommands(parser)) is not None:
+        if i >= len(line):
+            return None, i
+        word = line[i]
+        if word in group.choices:
+            parser, i = group.choices[word], i + 1
+            continue
+        action = _action(parser, word) if _reads_as_option(word) else None
+        if action is None:
+            return None, i
+        taken = 0 if "=" in word else _values_taken(action, line[i + 1 :])
+        i += 1 + taken
+    return parser, i
+
+
+def _given_after_dashes(
+    command: argparse.ArgumentParser, words: list[str], at: int
+) -> tuple[list[str], bool]:
+    """``words`` (a command's own) rewritten so that ``words[at]`` is taken as it is: after
+    the option it follows, as ``--opt=word``, when it is that option's value; else after a
+    '--' placed behind every option and its values, the command's names and text in their
+    order. With whether the command takes a file or folder name there."""
+    takes_paths = any(not a.option_strings and a.dest in PATH_ARGUMENTS for a in command._actions)
+    options: list[str] = []
+    names: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word == "--":
+            names.extend(words[i + 1 :])
+            break
+        action = _action(command, word) if _reads_as_option(word) else None
+        if action is None or i == at:
+            names.append(word)
+            i += 1
+            continue
+        taken = 0 if "=" in word else _values_taken(action, words[i + 1 :])
+        if i + 1 == at and taken and action.nargs in (None, 1, argparse.OPTIONAL):
+            # The word is this option's value, which argparse takes only after '='.
+            options.append(f"{word}={words[at]}")
+            i += 2
+            continue
+        options.extend(words[i : i + 1 + taken])
+        i += 1 + taken
+    was_value = any(o.endswith(f"={words[at]}") for o in options)
+    return ([*options, *names] if was_value else [*options, "--", *names]), (
+        takes_paths and not was_value
+    )
