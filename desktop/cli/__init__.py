@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import sqlite3
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -199,5 +200,24 @@ def _run(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         print("folio-cli: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        raise  # ``main`` ends quietly: the reader went away
+    except (sqlite3.Error, OSError) as exc:
+        # The data folder's own files cannot be opened, read or written (their permissions
+        # changed, the disk is full or read-only): said in one line, not a traceback.
+        print(_data_folder_problem(services.home, exc), file=sys.stderr)
+        return EXIT_ERROR
     finally:
         services.close()
+
+
+def _data_folder_problem(home: Path, exc: sqlite3.Error | OSError) -> str:
+    """One line for a data folder's file that cannot be used, naming it when the system
+    does, and what to check."""
+    name = getattr(exc, "filename", None)
+    what = f"{name}: {exc.strerror}" if name and getattr(exc, "strerror", None) else str(exc)
+    return one_line(
+        f"folio-cli: a file of the data folder cannot be used ({what}). Check that your user "
+        f"can read and write {home} and everything in it, and that its disk has room and is "
+        "not read-only."
+    )

@@ -921,3 +921,14 @@ def test_a_word_starting_with_a_dash_is_named_with_the_line_that_gives_it(  # ty
         assert code == 2 and "'-lab' cannot name a server" in capsys.readouterr().err
     else:
         assert code == 0, capsys.readouterr().err
+
+
+def test_a_data_folder_file_that_cannot_be_opened_is_one_line_not_a_traceback(  # type: ignore[no-untyped-def]
+    capsys, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    (home / "library.db").mkdir(parents=True)  # what SQLite cannot open, even for root
+    assert main(["--home", str(home), "status"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("folio-cli: a file of the data folder cannot be used (")
+    assert f"can read and write {home} and everything in it" in err and err.count("\n") == 1

@@ -163,6 +163,11 @@ class EdgeVectorStore(BasePydanticVectorStore):
         super().__init__(stores_text=True, path=str(path), dim=dim)
         try:
             path.mkdir(parents=True, exist_ok=True)
+        except PermissionError as exc:
+            raise StoreError(
+                f"The vector store at {path} cannot be opened: permission denied. Give your "
+                f"user read and write access to {path.parent} and everything in it."
+            ) from exc
         except OSError as exc:
             raise damaged(path, f"cannot be made ({exc.strerror or exc})") from exc
         self._shard = _open_shard(path, dim)
