@@ -214,8 +214,8 @@ def _run(argv: list[str] | None) -> int:
 def _data_folder_problem(home: Path, exc: sqlite3.Error | OSError) -> str:
     """One line for a data folder's file that cannot be used, naming it when the system
     does, and what to check."""
-    name = getattr(exc, "filename", None)
-    what = f"{name}: {exc.strerror}" if name and getattr(exc, "strerror", None) else str(exc)
+    known = isinstance(exc, OSError) and exc.filename and exc.strerror
+    what = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and known else str(exc)
     return one_line(
         f"folio-cli: a file of the data folder cannot be used ({what}). Check that your user "
         f"can read and write {home} and everything in it, and that its disk has room and is "
