@@ -7,7 +7,6 @@ themselves live in ``desktop.services`` and import no UI.
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 import sys
 from collections.abc import Callable
@@ -16,7 +15,12 @@ from pathlib import Path
 from desktop import __version__
 from desktop.core.errors import FolioError
 from desktop.core.library.channel import ChannelServer, Reply
-from desktop.services import Services, build_services, freeze_long_lived_objects
+from desktop.services import (
+    Services,
+    build_services,
+    freeze_long_lived_objects,
+    log_to_data_folder,
+)
 
 
 def run_window(
@@ -54,11 +58,7 @@ def run_window(
     try:
         services = build_services(args.home)
         services.claim()  # before the log file is opened: a refused window writes nothing
-        logging.basicConfig(
-            filename=services.home / "folio.log",
-            level=logging.INFO,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+        log_to_data_folder(services.home)
         services.store  # noqa: B018  (open it now: a second instance is told at once)
     except FolioError as exc:
         if args.self_test:  # nobody is there to close a dialog

@@ -7,6 +7,7 @@ vector store or loads a model. Nothing here imports Qt or the window.
 from __future__ import annotations
 
 import gc
+import logging
 import os
 from functools import cached_property
 from pathlib import Path
@@ -603,3 +604,16 @@ class Services:
 def build_services(home: str | os.PathLike[str] | None = None) -> Services:
     """Services on ``home``, else ``$FOLIO_HOME``, else the platform's data folder."""
     return Services(data_home(home))
+
+
+def log_to_data_folder(home: Path) -> None:
+    """Send Folio's log (INFO and up: files that failed, with their tracebacks, stores
+    mended) to ``home``/folio.log, once the library's lock is held (a refused second Folio
+    writes nothing). What a person must know is said in the window or on folio-cli's
+    stderr already; the log keeps the details. Nothing happens when logging was set up
+    before (a test run's capture)."""
+    logging.basicConfig(
+        filename=home / "folio.log",
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )

@@ -174,7 +174,7 @@ def _run(argv: list[str] | None) -> int:
         )
         return EXIT_USAGE
     # Imported on first use: it loads filelock, which takes a while.
-    from desktop.services import build_services
+    from desktop.services import build_services, log_to_data_folder
 
     try:
         services = build_services(args.home)
@@ -193,6 +193,7 @@ def _run(argv: list[str] | None) -> int:
         return reply.code
     except FolioError as exc:
         return _refused(exc)
+    log_to_data_folder(services.home)  # not stderr: a file that failed is reported there
     try:
         return int(args.func(services, args))
     except (UsageError, FolioError) as exc:

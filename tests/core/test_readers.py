@@ -105,6 +105,27 @@ def test_damaged_docx(tmp_path: Path) -> None:
     assert error.status == FileStatus.FAILED and "Word document" in error.reason
 
 
+@pytest.mark.parametrize(
+    ("name", "content", "kind"),
+    [
+        ("x.epub", b"junk", "an EPUB book"),
+        ("x.pptx", b"junk", "a PowerPoint file"),
+        ("x.xlsx", b"junk", "an Excel workbook"),
+        ("nb.ipynb", b"{not json", "a Jupyter notebook"),
+        ("cells.ipynb", b'{"cells": 5}', "a Jupyter notebook"),
+    ],
+)
+def test_a_damaged_file_is_named_for_its_kind_in_one_sentence(
+    tmp_path: Path, name: str, content: bytes, kind: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    error = _reason(path)
+    assert error.status == FileStatus.FAILED and f"damaged or not really {kind} (" in error.reason
+    # One sentence when the caller adds its full stop: no stop of the reader's own inside.
+    assert not error.reason.endswith((".", ".)")) and "\n" not in error.reason.strip()
+
+
 def test_unsupported_type_is_skipped(tmp_path: Path) -> None:
     path = tmp_path / "photo.heic"
     path.write_bytes(b"\x00\x01")

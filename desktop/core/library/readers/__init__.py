@@ -58,8 +58,21 @@ READERS: dict[str, Callable[[], BaseReader]] = {
 # Readers that recognise text in pictures: they need the OCR options.
 OCR_READERS: dict[str, Callable[[OcrOptions], BaseReader]] = {".pdf": PdfReader}
 OCR_READERS.update(dict.fromkeys(IMAGE_TYPES, ImageReader))
-_KIND = {".docx": "Word document", ".pptx": "PowerPoint file", ".xlsx": "Excel workbook"}
-_KIND.update({".epub": "EPUB book", ".ipynb": "Jupyter notebook", ".csv": "CSV file"})
+# What a file of each type is, with its article, for "damaged or not really <kind>".
+_KIND = {".docx": "a Word document", ".pptx": "a PowerPoint file", ".xlsx": "an Excel workbook"}
+_KIND.update({".epub": "an EPUB book", ".ipynb": "a Jupyter notebook", ".csv": "a CSV file"})
+_KIND.update({".pdf": "a PDF", ".html": "an HTML page", ".htm": "an HTML page"})
+
+
+def _kind(suffix: str) -> str:
+    return _KIND.get(suffix, f"a {suffix} file" if suffix else "a file of its kind")
+
+
+def _detail(exc: BaseException) -> str:
+    """A reader's error as the detail in brackets: its message without a full stop of its
+    own (the reason ends with one) and without the file's path (the reason names it)."""
+    text = str(exc).strip().rstrip(".") or type(exc).__name__
+    return text
 
 
 def is_supported(path: Path) -> bool:
@@ -86,8 +99,9 @@ def _read_with(path: Path, suffix: str, ocr: OcrOptions) -> list[Document]:
             FileStatus.FAILED, "not valid UTF-8 text; re-save the file as UTF-8 and sync again"
         ) from exc
     except (zipfile.BadZipFile, KeyError) as exc:
-        kind = _KIND.get(suffix, f"{suffix} file")
-        raise Unreadable(FileStatus.FAILED, f"damaged or not really a {kind} ({exc})") from exc
+        raise Unreadable(
+            FileStatus.FAILED, f"damaged or not really {_kind(suffix)} ({_detail(exc)})"
+        ) from exc
     for number, doc in enumerate(docs, start=1):
         if suffix == ".pptx":  # one document per slide; its "title" is the slide's
             doc.metadata = {"page": number}
@@ -132,7 +146,8 @@ def read_documents(path: Path, ocr: OcrOptions | None = None) -> list[Document]:
     except Exception as exc:  # a reader's own failure on one file must not stop the run
         log.exception("Reader failed on %s", stored_name(str(path)))
         raise Unreadable(
-            FileStatus.FAILED, f"could not be read ({type(exc).__name__}: {exc})"
+            FileStatus.FAILED,
+            f"could not be read: damaged or not really {_kind(suffix)} ({_detail(exc)})",
         ) from exc
     docs = [doc for doc in docs if doc.text.strip()]
     if not docs:

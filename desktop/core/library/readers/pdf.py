@@ -80,7 +80,8 @@ class PdfReader(BaseReader):
                     "password-protected PDF: Folio cannot read encrypted files; "
                     "save an unprotected copy and sync again",
                 ) from exc
-            raise Unreadable(FileStatus.FAILED, f"damaged or truncated PDF ({exc})") from exc
+            detail = str(exc).strip().rstrip(".")
+            raise Unreadable(FileStatus.FAILED, f"damaged or truncated PDF ({detail})") from exc
         try:
             title = (pdf.get_metadata_dict().get("Title") or "").strip()
             docs = []
