@@ -373,7 +373,10 @@ class Services:
         from desktop.core.store import missing_chunks_error
 
         missing = chunks_missing(self.store, self.library)
-        return missing_chunks_error(*missing, self.store_label()) if missing else None
+        if missing is None:
+            return None
+        unavailable = self.library.unavailable_folders()
+        return missing_chunks_error(*missing, self.store_label(), unavailable)
 
     @cached_property
     def llms(self) -> LLMCache:

@@ -162,7 +162,7 @@ def cmd_status(services: Services, args: argparse.Namespace) -> int:
         f"{counts[FileStatus.INDEXED]} files indexed ({stats.chunks} chunks), "
         f"{counts[FileStatus.FAILED]} failed, {counts[FileStatus.SKIPPED]} skipped",
         *(f"  {f['status']}: {f['path']}: {f['reason']}" for f in failures),
-        *(f"  unavailable: {folder}: {UNAVAILABLE_REASON}" for folder in unavailable),
+        *(f"  unavailable: {folder}: {UNAVAILABLE_REASON}." for folder in unavailable),
         *([store_problem] if store_problem else []),
     ]
     switch = pending_switch(services.library)

@@ -164,3 +164,29 @@ def test_a_store_whose_files_are_damaged_says_how_to_rebuild_it(  # type: ignore
     assert (report.repaired, report.chunks_embedded) == (4, chunks)
     assert services.retriever.search("rings of Saturn")[0].file_name == "saturn.md"
     assert_consistent(services)
+
+
+def test_a_lost_store_with_a_folder_away_says_its_files_wait_for_it(  # type: ignore[no-untyped-def]
+    make_services, home: Path, docs: Path, tmp_path: Path
+) -> None:
+    drive = tmp_path / "drive"
+    drive.mkdir()
+    (drive / "owls.md").write_text("# Owls\n\nBarn owls hunt by sound in complete darkness.")
+    services = make_services()
+    services.ingestor.ingest([docs, drive])
+    services.close()
+    for entry in (home / "store").iterdir():
+        shutil.rmtree(entry)
+    drive.rename(tmp_path / "drive-unplugged")
+    services = make_services()
+    report = services.ingestor.sync()
+    assert report.repaired == 4 and report.unavailable == [str(drive)]
+    problem = services.store_shortfall()
+    assert problem is not None and f"Chunks of files in {drive}, which cannot be reached" in str(
+        problem
+    )
+    services.close()
+    (tmp_path / "drive-unplugged").rename(drive)
+    services = make_services()
+    assert services.ingestor.sync().repaired == 1 and services.store_shortfall() is None
+    assert_consistent(services)

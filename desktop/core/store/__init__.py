@@ -60,14 +60,24 @@ class FolioStore(Protocol):
         """Release the store (files, locks, connections)."""
 
 
-def missing_chunks_error(held: int, listed: int, where: str) -> StoreError:
+def missing_chunks_error(
+    held: int, listed: int, where: str, unavailable: list[str] | None = None
+) -> StoreError:
     """The error saying what to do when the store at ``where`` holds ``held`` chunks of the
     ``listed`` ones library.db lists for its indexed files (``held < listed``).
 
     Such a store must not pass for a whole library. Its files were lost or damaged (a sync
     indexes the missing chunks again: ``Ingestor.sync``), or the settings point at a store,
-    typically a server collection, the library was never moved to.
+    typically a server collection, the library was never moved to. Files in ``unavailable``
+    library folders cannot be read now, so a sync indexes theirs only once they are back.
     """
+    it = "they are" if unavailable and len(unavailable) > 1 else "it is"
+    later = (
+        f" Chunks of files in {', '.join(unavailable)}, which cannot be reached now, can be "
+        f"indexed again only once {it} back."
+        if unavailable
+        else ""
+    )
     found = (
         f"holds none of the library's {listed} chunks"
         if held == 0
@@ -77,9 +87,9 @@ def missing_chunks_error(held: int, listed: int, where: str) -> StoreError:
         f"The vector store {where} {found}. If its files were lost or "
         "damaged, press Sync now in the Library to index the missing chunks again; if the "
         "settings point at another store, move the library there (Storage settings) or "
-        "switch the store back.",
+        f"switch the store back.{later}",
         cli=f"The vector store {where} {found}. If its files were lost or "
         "damaged, run `folio-cli sync` to index the missing chunks again; if the settings "
         "point at another store, move the library there with `folio-cli store move` (or the "
-        "window's Storage settings), or switch the store back.",
+        f"window's Storage settings), or switch the store back.{later}",
     )
