@@ -59,8 +59,28 @@ class CommandLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         """Print the usage and ``message``, with the line that gives a word read as an
-        option when there is one; exit 2."""
-        super().error(message + self._dashed_word_hint(message))
+        option, or words of one text given unquoted, when there is one; exit 2."""
+        super().error(message + (self._dashed_word_hint(message) or self._quote_hint(message)))
+
+    def _quote_hint(self, message: str) -> str:
+        """For ``search waggle dance``: the command takes one text, and the words after its
+        first were left over; the line with them quoted as one."""
+        root = _ROOT.get()
+        if root is None or not message.startswith("unrecognized arguments:"):
+            return ""
+        line = list(_LINE.get())
+        command, start = _command_of(root, line)
+        if command is None:
+            return ""
+        texts = [a for a in command._actions if not a.option_strings]
+        if len(texts) != 1 or texts[0].nargs is not None or texts[0].dest in PATH_ARGUMENTS:
+            return ""
+        options, names = _options_and_names(command, line[start:])
+        if len(names) < 2 or any(_reads_as_option(n) for n in names):
+            return ""
+        fixed = [*line[:start], *options, " ".join(names)]
+        name = texts[0].metavar or texts[0].dest
+        return f". To give words with spaces as one {name}, quote them: {PROG} {shlex.join(fixed)}"
 
     def _dashed_word_hint(self, message: str) -> str:
         found = _unknown_dashed_word(self, self._given)
@@ -148,6 +168,30 @@ def _command_of(
         taken = 0 if "=" in word else _values_taken(action, line[i + 1 :])
         i += 1 + taken
     return parser, i
+
+
+def _options_and_names(
+    command: argparse.ArgumentParser, words: list[str]
+) -> tuple[list[str], list[str]]:
+    """A command's own ``words`` split into its options with their values, and the rest
+    (names and text), each in order."""
+    options: list[str] = []
+    names: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        action = _action(command, word) if _reads_as_option(word) else None
+        if word == "--":
+            names.extend(words[i + 1 :])
+            break
+        if action is None:
+            names.append(word)
+            i += 1
+            continue
+        taken = 0 if "=" in word else _values_taken(action, words[i + 1 :])
+        options.extend(words[i : i + 1 + taken])
+        i += 1 + taken
+    return options, names
 
 
 def _given_after_dashes(

@@ -932,3 +932,21 @@ def test_a_data_folder_file_that_cannot_be_opened_is_one_line_not_a_traceback(  
     err = capsys.readouterr().err
     assert err.startswith("folio-cli: a file of the data folder cannot be used (")
     assert f"can read and write {home} and everything in it" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [([], ["waggle", "dance"]), (["-k", "2"], ["waggle", "bee", "dance"])],
+    ids=["alone", "after an option"],
+)
+def test_words_of_one_query_given_unquoted_are_shown_quoted(  # type: ignore[no-untyped-def]
+    capsys, cli_home: Path, options: list[str], words: list[str]
+) -> None:
+    head = ["--home", str(cli_home), "search", *options]
+    with pytest.raises(SystemExit) as usage:
+        main([*head, *words])
+    assert usage.value.code == 2
+    suggested = [*head, " ".join(words)]
+    err = capsys.readouterr().err
+    assert f"as one QUERY, quote them: folio-cli {shlex.join(suggested)}" in err
+    assert main(suggested) == 0  # and the line shown does what was meant
