@@ -10,6 +10,7 @@ word and prints the whole command line rewritten that way, which runs as meant.
 from __future__ import annotations
 
 import argparse
+import difflib
 import re
 import shlex
 import sys
@@ -72,14 +73,14 @@ class CommandLineParser(argparse.ArgumentParser):
         command, start = _command_of(root, line)
         if command is None:
             return ""
-        texts = [a for a in command._actions if not a.option_strings]
-        if len(texts) != 1 or texts[0].nargs is not None or texts[0].dest in PATH_ARGUMENTS:
+        text = _one_text(command)
+        if text is None:
             return ""
         options, names = _options_and_names(command, line[start:])
         if len(names) < 2 or any(_reads_as_option(n) for n in names):
             return ""
         fixed = [*line[:start], *options, " ".join(names)]
-        name = texts[0].metavar or texts[0].dest
+        name = text.metavar or text.dest
         return f". To give words with spaces as one {name}, quote them: {PROG} {shlex.join(fixed)}"
 
     def _dashed_word_hint(self, message: str) -> str:
@@ -96,13 +97,44 @@ class CommandLineParser(argparse.ArgumentParser):
         if command is None or at < start:
             return ""  # before the command's name: an option misspelt, not a name
         fixed, for_a_file = _given_after_dashes(command, line[start:], at - start)
-        if "--" in fixed and not any(not a.option_strings for a in command._actions):
-            return ""  # the command takes no names or text: the word is a misspelt option
-        hint = (
-            f". {word!r} starts with '-', so it was read as an option; to give it, write "
-            f"{PROG} {shlex.join([*line[:start], *fixed])}"
-        )
+        as_name = "--" in fixed
+        takes_names = any(not a.option_strings for a in command._actions)
+        # '--word' is far likelier a misspelt option than a name: say so first.
+        unknown = _unknown_option(command, word) if as_name and word.startswith("--") else ""
+        if as_name and not takes_names:
+            return unknown  # the word can only be a misspelt option
+        if as_name and _one_text(command) is not None:  # its words are one text
+            after = fixed.index("--") + 1
+            fixed = [*fixed[:after], " ".join(fixed[after:])]
+        given = f"{PROG} {shlex.join([*line[:start], *fixed])}"
+        if unknown:
+            return f"{unknown}. If {word!r} is a name, write {given}"
+        hint = f". {word!r} starts with '-', so it was read as an option; to give it, write {given}"
         return hint + (f" (or, for a file, ./{word})" if for_a_file else "")
+
+
+def _unknown_option(command: argparse.ArgumentParser, word: str) -> str:
+    """ ". '--limit' is not an option of folio-cli search (did you mean ...?; its options:
+    ...)" for a ``--word`` the command does not know. The close match is difflib's, as
+    argparse's own ``suggest_on_error`` (Python 3.14) finds it."""
+    options = [o for a in command._actions for o in a.option_strings if a.help != argparse.SUPPRESS]
+    options = [o for o in options if o not in ("-h", "--help")]
+    if not options:
+        return f". {word!r} is not an option of {command.prog}, which takes none"
+    close = difflib.get_close_matches(word.split("=", 1)[0], options, n=1)
+    guess = f"did you mean {close[0]}? " if close else ""
+    return (
+        f". {word!r} is not an option of {command.prog} ({guess}its options: {', '.join(options)})"
+    )
+
+
+def _one_text(command: argparse.ArgumentParser) -> argparse.Action | None:
+    """The command's one text argument (search's QUERY, ask's QUESTION), or None when it
+    takes no text, several, or file names."""
+    texts = [a for a in command._actions if not a.option_strings]
+    if len(texts) != 1 or texts[0].nargs is not None or texts[0].dest in PATH_ARGUMENTS:
+        return None
+    return texts[0]
 
 
 def _unknown_dashed_word(
@@ -171,16 +203,17 @@ def _command_of(
 
 
 def _options_and_names(
-    command: argparse.ArgumentParser, words: list[str]
+    command: argparse.ArgumentParser, words: list[str], literal: int = -1
 ) -> tuple[list[str], list[str]]:
     """A command's own ``words`` split into its options with their values, and the rest
-    (names and text), each in order."""
+    (names and text), each in order; ``words[literal]`` counts as a name even when it reads
+    as an option."""
     options: list[str] = []
     names: list[str] = []
     i = 0
     while i < len(words):
         word = words[i]
-        action = _action(command, word) if _reads_as_option(word) else None
+        action = _action(command, word) if _reads_as_option(word) and i != literal else None
         if word == "--":
             names.extend(words[i + 1 :])
             break
@@ -201,29 +234,14 @@ def _given_after_dashes(
     the option it follows, as ``--opt=word``, when it is that option's value; else after a
     '--' placed behind every option and its values, the command's names and text in their
     order. With whether the command takes a file or folder name there."""
+    options, names = _options_and_names(command, words[:at])
+    option = options[-1] if options else ""
+    action = _action(command, option) if option == words[at - 1] else None
+    if action is not None and "=" not in option and action.nargs in (None, 1):
+        # The word is this option's value, which argparse takes only after '='.
+        later_options, later_names = _options_and_names(command, words[at + 1 :])
+        given = f"{option}={words[at]}"
+        return [*options[:-1], given, *later_options, *names, *later_names], False
+    options, names = _options_and_names(command, words, literal=at)
     takes_paths = any(not a.option_strings and a.dest in PATH_ARGUMENTS for a in command._actions)
-    options: list[str] = []
-    names: list[str] = []
-    i = 0
-    while i < len(words):
-        word = words[i]
-        if word == "--":
-            names.extend(words[i + 1 :])
-            break
-        action = _action(command, word) if _reads_as_option(word) else None
-        if action is None or i == at:
-            names.append(word)
-            i += 1
-            continue
-        taken = 0 if "=" in word else _values_taken(action, words[i + 1 :])
-        if i + 1 == at and taken and action.nargs in (None, 1, argparse.OPTIONAL):
-            # The word is this option's value, which argparse takes only after '='.
-            options.append(f"{word}={words[at]}")
-            i += 2
-            continue
-        options.extend(words[i : i + 1 + taken])
-        i += 1 + taken
-    was_value = any(o.endswith(f"={words[at]}") for o in options)
-    return ([*options, *names] if was_value else [*options, "--", *names]), (
-        takes_paths and not was_value
-    )
+    return [*options, "--", *names], takes_paths

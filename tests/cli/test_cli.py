@@ -923,6 +923,35 @@ def test_a_word_starting_with_a_dash_is_named_with_the_line_that_gives_it(  # ty
         assert code == 0, capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        (["status", "--jsn"], "(did you mean --json? its options: --json)"),
+        (["search", "--jsno", "bees"], "(did you mean --json? its options: --json, -k)"),
+        (["ingest", "--notes.txt"], "(its options: --json)"),
+    ],
+    ids=["a command without names", "a close match", "no close match"],
+)
+def test_an_unknown_long_option_is_named_with_the_commands_options_first(  # type: ignore[no-untyped-def]
+    capsys, cli_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line, said
+) -> None:
+    (tmp_path / "--notes.txt").write_text("Notes whose name starts with two dashes.")
+    monkeypatch.chdir(tmp_path)
+    head = ["--home", str(cli_home)]
+    with pytest.raises(SystemExit) as usage:
+        main([*head, *line])
+    assert usage.value.code == 2
+    err = capsys.readouterr().err
+    word = line[1]
+    assert f"{word!r} is not an option of folio-cli {line[0]} {said}" in err
+    if line[0] == "status":
+        assert "is a name" not in err  # status takes none: no line to give it as one
+        return
+    suggested = [*head, line[0], "--", " ".join(line[1:])]  # search's words: one QUERY
+    assert f"If {word!r} is a name, write folio-cli {shlex.join(suggested)}" in err
+    assert main(suggested) == 0, capsys.readouterr().err  # and that line takes it as a name
+
+
 def test_a_data_folder_file_that_cannot_be_opened_is_one_line_not_a_traceback(  # type: ignore[no-untyped-def]
     capsys, tmp_path: Path
 ) -> None:
