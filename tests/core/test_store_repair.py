@@ -34,15 +34,20 @@ def docs(tmp_path: Path) -> Path:
     return folder
 
 
+def _delete_the_store(home: Path) -> None:
+    """Delete the vector store's files as a person clearing space, or a failing disk, would;
+    library.db is left intact."""
+    for entry in (home / "store").iterdir():
+        shutil.rmtree(entry)
+
+
 def test_a_store_whose_files_were_deleted_is_indexed_again_by_sync(  # type: ignore[no-untyped-def]
     make_services, home: Path, docs: Path
 ) -> None:
     services = make_services()
     chunks = services.ingestor.ingest([docs]).chunks_embedded
     services.close()
-    # Deleted as a person clearing space, or a failing disk, would: library.db is intact.
-    for entry in (home / "store").iterdir():
-        shutil.rmtree(entry)
+    _delete_the_store(home)
     services = make_services()
     problem = services.store_shortfall()
     assert problem is not None
@@ -175,8 +180,7 @@ def test_a_lost_store_with_a_folder_away_says_its_files_wait_for_it(  # type: ig
     services = make_services()
     services.ingestor.ingest([docs, drive])
     services.close()
-    for entry in (home / "store").iterdir():
-        shutil.rmtree(entry)
+    _delete_the_store(home)
     drive.rename(tmp_path / "drive-unplugged")
     services = make_services()
     report = services.ingestor.sync()
