@@ -865,6 +865,14 @@ def test_remove_of_a_folder_not_in_the_library_takes_the_folders_under_it_only_w
     assert (code, data) == (0, {"removed": 1, "all_under": []})
 
 
+def _usage_error(capsys: pytest.CaptureFixture[str], line: list[str]) -> str:
+    """What folio-cli prints on stderr for ``line``, which argparse refuses (exit 2)."""
+    with pytest.raises(SystemExit) as usage:
+        main(line)
+    assert usage.value.code == 2
+    return capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("line", "suggested"),
     [
@@ -902,10 +910,7 @@ def test_a_word_starting_with_a_dash_is_named_with_the_line_that_gives_it(  # ty
     (tmp_path / "a.md").write_text("# A\n\nAnother file.")
     monkeypatch.chdir(tmp_path)
     head = ["--home", str(cli_home)]
-    with pytest.raises(SystemExit) as usage:
-        main([*head, *line])
-    assert usage.value.code == 2
-    err = capsys.readouterr().err
+    err = _usage_error(capsys, [*head, *line])
     if suggested is None:
         assert "so it was read as an option" not in err
         return
@@ -938,10 +943,7 @@ def test_an_unknown_long_option_is_named_with_the_commands_options_first(  # typ
     (tmp_path / "--notes.txt").write_text("Notes whose name starts with two dashes.")
     monkeypatch.chdir(tmp_path)
     head = ["--home", str(cli_home)]
-    with pytest.raises(SystemExit) as usage:
-        main([*head, *line])
-    assert usage.value.code == 2
-    err = capsys.readouterr().err
+    err = _usage_error(capsys, [*head, *line])
     word = line[1]
     assert f"{word!r} is not an option of folio-cli {line[0]} {said}" in err
     if line[0] == "status":
@@ -972,10 +974,7 @@ def test_words_of_one_query_given_unquoted_are_shown_quoted(  # type: ignore[no-
     capsys, cli_home: Path, options: list[str], words: list[str]
 ) -> None:
     head = ["--home", str(cli_home), "search", *options]
-    with pytest.raises(SystemExit) as usage:
-        main([*head, *words])
-    assert usage.value.code == 2
+    err = _usage_error(capsys, [*head, *words])
     suggested = [*head, " ".join(words)]
-    err = capsys.readouterr().err
     assert f"as one QUERY, quote them: folio-cli {shlex.join(suggested)}" in err
     assert main(suggested) == 0  # and the line shown does what was meant
