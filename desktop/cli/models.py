@@ -24,12 +24,7 @@ from desktop.core.errors import Cancelled, FinetuneError, ModelError
 from desktop.core.library.filenames import one_line
 from desktop.core.models.ids import LOCAL_FT_PREFIX, LOCAL_PREFIX, provider_name_problem
 from desktop.core.models.local_files import DEFAULT_LLM_ID, Lineage
-from desktop.core.settings import (
-    ServerSettings,
-    key_variable_problem,
-    server_url_problem,
-    updated,
-)
+from desktop.core.settings import ServerSettings, new_server_problem, updated
 
 if TYPE_CHECKING:
     from desktop.services import Services
@@ -80,25 +75,30 @@ def cmd_add_server(services: Services, args: argparse.Namespace) -> int:
     problem = provider_name_problem(args.name)
     if problem is not None:
         raise UsageError(problem)
-    problem = server_url_problem(args.base_url)
-    if problem is not None:
-        raise UsageError(
-            f"--base-url {args.base_url!r} {problem} (e.g. --base-url http://127.0.0.1:11434/v1)."
-        )
-    variable = key_variable_problem(args.api_key_env) if args.api_key_env else None
-    if variable is not None:
-        raise UsageError(f"--api-key-env {args.api_key_env!r} {variable}.")
+    found = new_server_problem(args.base_url, args.api_key_env)
+    if found is not None:
+        field, problem = found
+        example = " (e.g. --base-url http://127.0.0.1:11434/v1)" if field == "base_url" else ""
+        flag = f"--{field.replace('_', '-')}"
+        raise UsageError(f"{flag} {getattr(args, field)!r} {problem}{example}.")
     servers = dict(services.settings.servers)
+    replaced = servers.get(args.name)
     try:
         servers[args.name] = ServerSettings(base_url=args.base_url, api_key_env=args.api_key_env)
     except ValidationError as exc:  # the settings' own rule for a server's address and key
         raise UsageError(_server_problem(exc, args)) from exc
     services.change_settings(updated(services.settings, servers=servers))
     server = services.settings.servers[args.name]
+    was = f" (it replaces the one at {replaced.base_url})" if replaced else ""
     emit(
         args,
-        {"name": args.name, "base_url": server.base_url, "api_key_env": server.api_key_env},
-        f"Added {args.name} at {server.base_url}; its models are `{args.name}:<model>`.",
+        {
+            "name": args.name,
+            "base_url": server.base_url,
+            "api_key_env": server.api_key_env,
+            "replaced": replaced is not None,
+        },
+        f"Added {args.name} at {server.base_url}{was}; its models are `{args.name}:<model>`.",
     )
     return EXIT_OK
 

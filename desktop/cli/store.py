@@ -14,6 +14,7 @@ from desktop.cli.common import (
     interruptible,
     positive_int,
 )
+from desktop.core.settings import key_variable_problem
 from desktop.core.tasks import Progress
 
 if TYPE_CHECKING:
@@ -31,6 +32,9 @@ def cmd_move(services: Services, args: argparse.Namespace) -> int:
     problem = url_problem(args.url) if args.to == "qdrant" else None
     if problem is not None:
         raise UsageError(f"--url {args.url!r}: {problem}.")
+    problem = key_variable_problem(args.api_key_env) if args.api_key_env else None
+    if problem is not None:
+        raise UsageError(f"--api-key-env {args.api_key_env!r} {problem}.")
     line = ProgressLine(every=0.0)
 
     def on_progress(p: Progress) -> None:

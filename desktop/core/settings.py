@@ -103,13 +103,46 @@ def server_url_problem(url: str) -> str | None:
     return None
 
 
+# Variables the system sets for its own use, never to hold a key: POSIX's (IEEE Std
+# 1003.1-2017, XBD 8.2 and 8.3) and those a Linux desktop session sets. Their value would
+# be sent to the server as its key ($PATH's folders, $HOME's path).
+# fmt: off
+_SYSTEM_VARIABLES = frozenset({
+    "COLUMNS", "DATEMSK", "DISPLAY", "EDITOR", "HOME", "HOSTNAME", "LANG", "LANGUAGE",
+    "LD_LIBRARY_PATH", "LINES", "LOGNAME", "MAIL", "MSGVERB", "NLSPATH", "OLDPWD", "PAGER",
+    "PATH", "PWD", "PYTHONPATH", "SHELL", "TERM", "TMPDIR", "TZ", "USER", "VISUAL",
+    "WAYLAND_DISPLAY",
+})
+# fmt: on
+_SYSTEM_PREFIXES = ("LC_", "XDG_")
+
+
 def key_variable_problem(name: str) -> str | None:
     """Why ``name`` cannot be the environment variable holding a server's key, or None:
     a name holding '=', which no variable's can (IEEE Std 1003.1, 8.1: the environment is
-    ``name=value`` strings), or whitespace."""
+    ``name=value`` strings), or whitespace; or a variable the system sets for its own use
+    (``PATH``, ``HOME``, ``LC_ALL``...), whose value is no key. The reasons are words that
+    follow the name ("must ...", "is ...")."""
     if "=" in name or any(c.isspace() for c in name):
         return "must be an environment variable's name, without '=' or spaces (e.g. LAB_API_KEY)"
+    if name.upper() in _SYSTEM_VARIABLES or name.upper().startswith(_SYSTEM_PREFIXES):
+        return (
+            "is a variable the system sets for its own use, not one holding a key: name the "
+            "variable that holds the server's key (e.g. LAB_API_KEY)"
+        )
     return None
+
+
+def new_server_problem(base_url: str, api_key_env: str | None) -> tuple[str, str] | None:
+    """The first field of a server being added that cannot work, with why, or None:
+    ``("base_url", reason)`` from ``server_url_problem`` or ``("api_key_env", reason)``
+    from ``key_variable_problem``. The window and folio-cli both check with it, each naming
+    the field its own way (a label, a flag)."""
+    problem = server_url_problem(base_url)
+    if problem is not None:
+        return "base_url", problem
+    problem = key_variable_problem(api_key_env) if api_key_env else None
+    return ("api_key_env", problem) if problem is not None else None
 
 
 class Settings(BaseModel):

@@ -158,6 +158,14 @@ def test_download_a_catalog_model_and_use_it(tmp_path: Path, env: dict[str, str]
             ["--base-url", "http://lab:8080/v1", "--api-key-env", "KEY=abc"],
             "--api-key-env 'KEY=abc' must be an environment variable's name",
         ),
+        (
+            ["--base-url", "http://lab:8080/v1", "--api-key-env", "PATH"],
+            "--api-key-env 'PATH' is a variable the system sets for its own use",
+        ),
+        (
+            ["--base-url", "http://lab:8080/v1", "--api-key-env", "LC_ALL"],
+            "--api-key-env 'LC_ALL' is a variable the system sets for its own use",
+        ),
     ],
     ids=[
         "words",
@@ -171,6 +179,8 @@ def test_download_a_catalog_model_and_use_it(tmp_path: Path, env: dict[str, str]
         "an IPv4 address out of range",
         "a name IDNA refuses",
         "key",
+        "PATH",
+        "a locale variable",
     ],
 )
 def test_a_server_address_or_key_variable_that_cannot_work_is_refused_by_its_flag(
@@ -244,3 +254,30 @@ def test_a_saved_server_whose_address_cannot_work_is_named_and_the_rest_goes_on(
     err = capsys.readouterr().err
     assert "The address of lab" in err and "Traceback" not in err and err.count("\n") == 1
     assert main(["--home", str(home), "models", "remove", "lab"]) == 0
+    assert main(["--home", str(home), "models", "add-server", "ok", "--base-url",
+                 "http://127.0.0.1:9/v1", "--api-key-env", "PATH"]) == 2  # fmt: skip
+    capsys.readouterr()
+    # A saved key variable whose value is no key is named too, before anything is sent.
+    settings = json.loads((home / "settings.json").read_text())
+    settings["servers"]["ok"]["api_key_env"] = "HOME"
+    (home / "settings.json").write_text(json.dumps(settings))
+    assert main(["--home", str(home), "ask", "hi", "--no-retrieval", "--model", "ok:m"]) == 1
+    err = capsys.readouterr().err
+    assert "The key variable of ok, 'HOME', is a variable the system sets" in err
+    assert "`folio-cli models remove ok`" in err and err.count("\n") == 1
+
+
+def test_adding_a_server_under_a_name_in_use_says_it_replaced_the_one_there(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from desktop.cli import main  # in process: no server is reached
+
+    home = str(tmp_path / "home")
+    add = ["--home", home, "models", "add-server", "lab", "--base-url"]
+    assert main([*add, "http://127.0.0.1:9/v1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["replaced"] is False
+    assert main([*add, "http://127.0.0.1:10/v1"]) == 0
+    said = capsys.readouterr().out
+    assert "lab at http://127.0.0.1:10/v1 (it replaces the one at http://127.0.0.1:9/v1)" in said
+    assert main([*add, "http://127.0.0.1:11/v1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["replaced"] is True

@@ -103,6 +103,17 @@ def test_an_unreachable_server_exits_1_with_a_reason_and_changes_nothing(
     assert status["chunks"] == count
 
 
+def test_a_key_variable_the_system_sets_is_refused_by_its_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = str(tmp_path / "home")
+    move = ["--home", home, "store", "move", "--to", "qdrant", "--url", "http://127.0.0.1:9"]
+    assert main([*move, "--api-key-env", "PATH"]) == 2  # its folders would go as the key
+    err = capsys.readouterr().err
+    assert "--api-key-env 'PATH' is a variable the system sets for its own use" in err
+    assert err.count("\n") == 1
+
+
 def test_a_server_collection_the_library_was_never_moved_to_is_reported_not_searched(
     indexed, make_services, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -128,7 +128,8 @@ def test_a_server_added_in_the_dialog_lists_its_models_as_remote(
         servers.name.setText("bad")
         servers.base_url.setText("localhost:11434")
         qtbot.mouseClick(servers.add_button, Qt.MouseButton.LeftButton)
-        assert "base_url" in servers.message.text() and "http://" in servers.message.text()
+        said = servers.message.text()  # named by the field's label, not a settings key
+        assert said == "Base URL 'localhost:11434' must start with http:// or https://."
         assert services.settings.servers == {}
 
         assert servers.key.echoMode() == QLineEdit.EchoMode.Password
@@ -299,6 +300,33 @@ def test_a_server_name_that_cannot_start_a_model_id_is_refused(qtbot, make_remot
     tab.base_url.setText(url)
     assert tab.add()
     assert list(services.settings.servers) == ["my-server.2"]
+
+
+@pytest.mark.parametrize(
+    ("url", "key_env", "said", "focused"),
+    [
+        ("http://lab:99999/v1", "", "Base URL 'http://lab:99999/v1' must have a port", "base_url"),
+        ("http://[::1/v1", "", "Base URL 'http://[::1/v1' is not a valid address", "base_url"),
+        ("http://127.0.0.1:9/v1", "KEY=abc", "Key variable 'KEY=abc' must be", "key_env"),
+        ("http://127.0.0.1:9/v1", "PATH", "Key variable 'PATH' is a variable the", "key_env"),
+    ],
+    ids=["port too big", "an IPv6 bracket left open", "a key variable with '='", "PATH"],
+)
+def test_a_server_that_cannot_work_is_refused_in_the_window_as_folio_cli_refuses_it(  # type: ignore[no-untyped-def]
+    qtbot, make_remote, url: str, key_env: str, said: str, focused: str
+) -> None:
+    services = make_remote()
+    tab = ServersTab(services)
+    qtbot.addWidget(tab)
+    tab.show()
+    tab.name.setText("lab")
+    tab.base_url.setText(url)
+    tab.key_env.setText(key_env)
+    assert not tab.add()
+    assert tab.message.text().startswith(said), tab.message.text()
+    assert tab.focusWidget() is getattr(tab, focused)  # the field to mend
+    assert services.settings.servers == {}
+    assert tab.name.text() == "lab"  # what was typed stays, to be mended
 
 
 def test_a_first_question_that_fails_is_sent_again_into_the_same_chat(qtbot, make_remote) -> None:  # type: ignore[no-untyped-def]

@@ -86,3 +86,23 @@ def test_an_unreachable_server_is_reported_and_nothing_changes(qtbot, library) -
     assert library.settings.store.backend == "edge"
     assert library.store.count() == len(FILES)
     assert tab.move_button.isEnabled()
+
+
+@pytest.mark.parametrize(
+    ("url", "key_env", "said", "focused"),
+    [
+        ("localhost:6333", "", "URL 'localhost:6333': must start with http://", "url"),
+        ("http://127.0.0.1:9", "HOME", "API key variable 'HOME' is a variable the", "api_key_env"),
+    ],
+    ids=["a URL without its scheme", "a system variable for the key"],
+)
+def test_a_form_that_cannot_work_is_refused_before_the_move_starts(  # type: ignore[no-untyped-def]
+    qtbot, library, url: str, key_env: str, said: str, focused: str
+) -> None:
+    _, tab = open_tab(qtbot, library)
+    tab.url.setText(url)
+    tab.api_key_env.setText(key_env)
+    assert tab.start_move() is None  # checked as folio-cli store move checks its flags
+    assert tab.message.text().startswith(said), tab.message.text()
+    assert tab.focusWidget() is getattr(tab, focused)
+    assert library.settings.store.backend == "edge" and tab.job is None

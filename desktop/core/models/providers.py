@@ -18,7 +18,7 @@ from desktop.core.models.errors import translate_error
 from desktop.core.models.ids import MAX_RETRIES, OPENAI, OPENAI_URL, Provider
 from desktop.core.models.local_files import ModelInfo, list_models
 from desktop.core.secrets import OPENAI_KEY_ENV, Secrets
-from desktop.core.settings import Settings
+from desktop.core.settings import Settings, key_variable_problem
 
 if TYPE_CHECKING:
     from desktop.core.finetune.records import JobStore
@@ -75,26 +75,36 @@ def client(
     p: Provider, secrets: Secrets, timeout: float, max_retries: int = MAX_RETRIES
 ) -> openai.OpenAI:
     """An OpenAI SDK client for ``p``; it retries 429s and 5xx with backoff itself.
-    ProviderError as ``require_valid_address`` raises."""
-    require_valid_address(p)
+    ProviderError as ``require_usable_server`` raises."""
+    require_usable_server(p)
     return openai.OpenAI(
         base_url=p.base_url, api_key=key_for(p, secrets), timeout=timeout, max_retries=max_retries
     )
 
 
-def require_valid_address(p: Provider) -> None:
+def require_usable_server(p: Provider) -> None:
     """Raise ProviderError when ``p``'s address is one the SDK's HTTP client (httpx) cannot
-    take: a settings file saved before addresses were checked in full, or edited by hand."""
+    take, or its key variable one that holds no key (``key_variable_problem``): a settings
+    file saved before these were checked in full, or edited by hand."""
     try:
         httpx.URL(p.base_url)
     except (httpx.InvalidURL, ValueError) as exc:
-        raise ProviderError(
-            f"The address of {p.name}, {p.base_url!r}, is not valid ({exc}): remove the "
-            "server and add it again with its right address.",
-            cli=f"The address of {p.name}, {p.base_url!r}, is not valid ({exc}): "
-            f"`folio-cli models remove {p.name}`, then add it again with `folio-cli models "
-            "add-server`.",
-        ) from exc
+        what = f"The address of {p.name}, {p.base_url!r}, is not valid ({exc})"
+        raise _saved_server_error(p, what, "its right address") from exc
+    problem = key_variable_problem(p.key_env) if p.key_env else None
+    if problem is not None:
+        what = f"The key variable of {p.name}, {p.key_env!r}, {problem}"
+        raise _saved_server_error(p, what, "the variable that holds its key")
+
+
+def _saved_server_error(p: Provider, what: str, right: str) -> ProviderError:
+    """ProviderError saying ``what`` is wrong with saved server ``p`` and how to add it
+    again with ``right``, in the window's words and folio-cli's."""
+    return ProviderError(
+        f"{what}: remove the server and add it again with {right}.",
+        cli=f"{what}: `folio-cli models remove {p.name}`, then add it again with `folio-cli "
+        "models add-server`.",
+    )
 
 
 def no_openai_key(lead: str = "No API key for OpenAI") -> ProviderError:

@@ -19,7 +19,7 @@ from llama_index.llms.openai_like import OpenAILike
 from desktop.core.errors import StreamDropped
 from desktop.core.models.errors import translate_error
 from desktop.core.models.ids import MAX_RETRIES, Provider
-from desktop.core.models.providers import key_for, require_valid_address
+from desktop.core.models.providers import key_for, require_usable_server
 from desktop.core.secrets import Secrets
 from desktop.core.settings import Settings
 
@@ -33,7 +33,7 @@ class RemoteChatModel:
         self.provider = p
         self.model = model
         self.timeout = settings.request_timeout
-        require_valid_address(p)
+        require_usable_server(p)
         try:
             context = openai_modelname_to_contextsize(model)
         except ValueError:  # not an OpenAI name: the user's server decides

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from desktop.core.errors import FolioError
 from desktop.core.models.ids import PROVIDER_NAME_RULE, provider_name_problem
-from desktop.core.settings import updated
+from desktop.core.settings import new_server_problem, updated
 from desktop.services import Services
 from desktop.ui.messages import error_text, message_label, say
 from desktop.ui.providers.common import ROLE, ProviderTab, save_change
@@ -108,6 +108,13 @@ class ServersTab(ProviderTab):
             return False
         env = self.key_env.text().strip() or None
         server = {"base_url": self.base_url.text().strip(), "api_key_env": env}
+        found = new_server_problem(server["base_url"] or "", env)
+        if found is not None:
+            wrong, problem = found
+            label = {"base_url": "Base URL", "api_key_env": "Key variable"}[wrong]
+            say(self.message, f"{label} {server[wrong]!r} {problem}.", error=True)
+            (self.base_url if wrong == "base_url" else self.key_env).setFocus()
+            return False
         try:
             new = updated(settings, servers={**settings.servers, name: server})
             key = self.key.text().strip()

@@ -7,6 +7,7 @@ progress bar and Cancel, and resumes where it stopped when started again.
 from __future__ import annotations
 
 from desktop.core.errors import FolioError
+from desktop.core.settings import key_variable_problem
 from desktop.core.store.move import MoveReport, pending_move
 from desktop.core.tasks import Progress
 from desktop.services import Services
@@ -101,6 +102,22 @@ class StorageTab(QWidget):
         self.cancel_button.setVisible(running)
         self.cancel_button.setEnabled(running)
 
+    def _form_problem(self, backend: str, url: str | None, key_env: str | None) -> str | None:
+        """What in the form cannot work, named by its label, as folio-cli checks its flags
+        (``store move``); None when the move can start."""
+        # Imported here: it loads qdrant-client, which the tab needs only to move.
+        from desktop.core.store.server import url_problem
+
+        problem = url_problem(url) if backend == QDRANT and url else None
+        if problem is not None:
+            self.url.setFocus()
+            return f"URL {url!r}: {problem}."
+        problem = key_variable_problem(key_env) if backend == QDRANT and key_env else None
+        if problem is not None:
+            self.api_key_env.setFocus()
+            return f"API key variable {key_env!r} {problem}."
+        return None
+
     def start_move(self) -> Job | None:
         """Start the move the form describes; None when the form is incomplete."""
         if self.job is not None:
@@ -111,6 +128,10 @@ class StorageTab(QWidget):
             say(self.message, "Enter the Qdrant server's URL.", error=True)
             return None
         key_env = self.api_key_env.text().strip() or None
+        problem = self._form_problem(backend, url, key_env)
+        if problem is not None:
+            say(self.message, problem, error=True)
+            return None
         collection = self.collection.text().strip() or None
         services = self.services
 
