@@ -7,6 +7,7 @@ themselves live in ``desktop.services`` and import no UI.
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import sys
 from collections.abc import Callable
@@ -21,6 +22,8 @@ from desktop.services import (
     freeze_long_lived_objects,
     log_to_data_folder,
 )
+
+log = logging.getLogger(__name__)
 
 
 def run_window(
@@ -68,7 +71,11 @@ def run_window(
         return 1
     channel = None
     if answer is not None:
-        channel = ChannelServer(services.home, lambda line: answer(services, line))
+        try:
+            channel = ChannelServer(services.home, lambda line: answer(services, line))
+        except OSError:
+            # The window works without it: folio-cli is then told the library is in use.
+            log.warning("folio-cli cannot ask this window (no channel)", exc_info=True)
     window = MainWindow(services)
     freeze_long_lived_objects()
     window.show()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -14,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from desktop.cli import answer
-from desktop.core.library.channel import ChannelServer
+from desktop.core.library.channel import SUN_PATH_MAX, ChannelServer, Reply, call
 from desktop.core.library.lock import LOCK_FILE, LibraryInUseError
 from desktop.core.settings import Settings, save_settings
 
@@ -168,6 +170,30 @@ def test_a_stale_channel_left_by_a_crash_is_not_trusted(held, home: Path) -> Non
     (home / "folio.key").write_bytes(b"left behind by a crashed window")
     done = _cli(home, "status", "--json")
     assert done.returncode == 1 and "is open in another Folio" in done.stderr
+
+
+def test_a_data_folder_too_deep_for_a_socket_is_served_from_the_users_own_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # unix(7): a socket's path holds at most 107 bytes; the data folder's would hold more.
+    home = tmp_path / ("d" * (SUN_PATH_MAX - len(str(tmp_path)))) / "home"
+    home.mkdir(parents=True)
+    short = Path(tempfile.mkdtemp(prefix="f"))  # a temporary folder as short as /tmp
+    monkeypatch.setenv("TMPDIR", str(short))
+    tempfile.tempdir = None  # read TMPDIR again
+    try:
+        channel = ChannelServer(home, lambda argv: Reply(0, f"answered {argv}", ""))
+        try:
+            sockets = list(short.glob("folio-*/folio-*.sock"))
+            assert len(sockets) == 1 and not (home / "folio.sock").exists()
+            assert (short / f"folio-{os.getuid()}").stat().st_mode & 0o777 == 0o700
+            assert call(home, ["status"]) == Reply(0, "answered ['status']", "")
+        finally:
+            channel.close()
+        assert not sockets[0].exists() and call(home, ["status"]) is None
+    finally:
+        tempfile.tempdir = None
+        shutil.rmtree(short)
 
 
 def test_a_second_window_is_refused_without_a_dialog_and_touches_nothing(

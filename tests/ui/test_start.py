@@ -49,8 +49,10 @@ def test_window_icon_has_every_size() -> None:
     assert {16, 32, 48, 256, 512} <= sizes
 
 
-def _folio(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+def _folio(
+    *args: str, timeout: float = 120, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "desktop", *args],
         capture_output=True,
@@ -99,3 +101,24 @@ def test_self_test_reports_a_start_up_error_without_a_dialog(tmp_path: Path) -> 
     assert proc.returncode == 1
     assert "top_k" in proc.stderr and "settings.json" in proc.stderr
     assert not (tmp_path / "shot.png").exists()
+
+
+def test_a_window_on_a_data_folder_too_deep_for_a_socket_opens_even_without_its_channel(
+    tmp_path: Path,
+) -> None:
+    from desktop.core.library.channel import SUN_PATH_MAX
+
+    home = tmp_path / ("d" * (SUN_PATH_MAX - len(str(tmp_path)))) / "home"
+    assert len(str(home / "folio.sock")) > SUN_PATH_MAX
+    # The user's socket folder in a shared temporary folder, made by someone else's rules
+    # (open to others): the channel is not served there, and the window opens regardless.
+    shared = tmp_path / "tmp"
+    (shared / f"folio-{os.getuid()}").mkdir(parents=True, mode=0o755)
+    shared.chmod(0o1777)
+    shot = tmp_path / "window.png"
+    proc = _folio("--home", str(home), "--self-test", str(shot), env={"TMPDIR": str(shared)})
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr and shot.exists()
+    logged = (home / "folio.log").read_text()
+    assert "folio-cli cannot ask this window (no channel)" in logged
+    assert "is not this user's alone" in logged

@@ -7,7 +7,8 @@ and SQLite's ``mode=ro`` alone would leave the store out. Instead the window ser
 channel and runs the command on its own services, the ones it searches with; the answer is
 the same JSON the command prints when run alone.
 
-The channel is ``multiprocessing.connection`` (a Unix socket in the data folder, a named
+The channel is ``multiprocessing.connection`` (a Unix socket in the data folder, or in a
+folder of the user's own when the data folder is too deep for a socket's path; a named
 pipe on Windows), authenticated with a random key in a file only the user can read: no
 other user on the machine can ask it anything. It is the standard library's own
 length-prefixed, HMAC-authenticated transport, so nothing here frames or signs by hand.
@@ -22,7 +23,9 @@ import logging
 import os
 import secrets
 import socket
+import stat
 import sys
+import tempfile
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,11 +51,40 @@ class Reply:
 Handler = Callable[[list[str]], Reply]
 
 
+# A Unix socket's path holds at most 107 bytes (``sun_path`` is 108 with its NUL; unix(7)).
+SUN_PATH_MAX = 107
+
+
+def _digest(home: Path) -> str:
+    return hashlib.sha256(str(home.resolve()).encode("utf-8", "surrogatepass")).hexdigest()[:24]
+
+
 def _address(home: Path) -> str:
+    """Where the channel of ``home`` listens: a named pipe on Windows; elsewhere the socket
+    file in the data folder, or, for a data folder too deep for a socket's path, one named
+    by the folder's digest in ``_short_folder``."""
     if sys.platform == "win32":
-        digest = hashlib.sha256(str(home.resolve()).encode("utf-8", "surrogatepass")).hexdigest()
-        return rf"\\.\pipe\folio-{digest[:24]}"
-    return str(home / SOCKET_FILE)
+        return rf"\\.\pipe\folio-{_digest(home)}"
+    path = str(home / SOCKET_FILE)
+    if len(os.fsencode(path)) <= SUN_PATH_MAX:
+        return path
+    return str(_short_folder() / f"folio-{_digest(home)}.sock")
+
+
+def _short_folder() -> Path:
+    """The user's own folder for sockets of deep data folders: ``folio-<uid>`` in the
+    system's temporary folder (``tempfile.gettempdir``, which honours ``TMPDIR``)."""
+    return Path(tempfile.gettempdir()) / f"folio-{os.getuid()}"
+
+
+def _claim_short_folder() -> None:
+    """Make ``_short_folder`` for this user alone; OSError when another user owns it or may
+    enter it (a folder made in a shared /tmp by someone else is no place for the socket)."""
+    folder = _short_folder()
+    folder.mkdir(mode=0o700, exist_ok=True)
+    info = folder.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise OSError(f"{folder} is not this user's alone: the channel is not served")
 
 
 class ChannelServer:
@@ -63,15 +95,20 @@ class ChannelServer:
     """
 
     def __init__(self, home: Path, handler: Handler) -> None:
+        """Listen for ``home``'s callers; OSError when the socket cannot be made (a file
+        system without sockets, a temporary folder another user owns)."""
         self.home = home
         self._handler = handler
         self._closed = threading.Event()
         key = secrets.token_bytes(32)
         key_path = home / KEY_FILE
         key_path.unlink(missing_ok=True)
+        address = _address(home)
         if sys.platform != "win32":
-            (home / SOCKET_FILE).unlink(missing_ok=True)
-        self._listener = Listener(_address(home), authkey=key)
+            if address != str(home / SOCKET_FILE):
+                _claim_short_folder()
+            Path(address).unlink(missing_ok=True)
+        self._listener = Listener(address, authkey=key)
         # The key file appears once the socket listens: a caller that finds it can connect.
         fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as f:
@@ -117,7 +154,7 @@ class ChannelServer:
         self._thread.join(timeout=5)
         (self.home / KEY_FILE).unlink(missing_ok=True)
         if sys.platform != "win32":
-            (self.home / SOCKET_FILE).unlink(missing_ok=True)
+            Path(_address(self.home)).unlink(missing_ok=True)
 
     def _wake_with_client(self) -> None:
         # A named pipe takes no raw connection; this caller fails to authenticate, or
