@@ -84,19 +84,23 @@ class CommandLineParser(argparse.ArgumentParser):
         return f". To give words with spaces as one {name}, quote them: {PROG} {shlex.join(fixed)}"
 
     def _dashed_word_hint(self, message: str) -> str:
-        found = _unknown_dashed_word(self, self._given)
         root = _ROOT.get()
-        if found is None or root is None:
+        if root is None:
             return ""
-        word = found[1]
-        if message.startswith("unrecognized arguments:") and word not in message.split()[2:]:
-            return ""  # another word is the trouble
         line = list(_LINE.get())
         command, start = _command_of(root, line)
-        at = len(line) - len(self._given) + found[0]  # the word's place in the whole line
-        if command is None or at < start:
-            return ""  # before the command's name: an option misspelt, not a name
-        fixed, for_a_file = _given_after_dashes(command, line[start:], at - start)
+        if command is None:
+            return _command_hint(root, line, message)
+        placed = _misplaced_option(root, command, line, start)
+        if placed:
+            return placed
+        found = _unknown_dashed_word(command, tuple(line[start:]))
+        if found is None:
+            return ""
+        at, word = found
+        if message.startswith("unrecognized arguments:") and word not in message.split()[2:]:
+            return ""  # another word is the trouble
+        fixed, for_a_file = _given_after_dashes(command, line[start:], at)
         as_name = "--" in fixed
         takes_names = any(not a.option_strings for a in command._actions)
         # '--word' is far likelier a misspelt option than a name: say so first.
@@ -111,6 +115,79 @@ class CommandLineParser(argparse.ArgumentParser):
             return f"{unknown}. If {word!r} is a name, write {given}"
         hint = f". {word!r} starts with '-', so it was read as an option; to give it, write {given}"
         return hint + (f" (or, for a file, ./{word})" if for_a_file else "")
+
+
+def _command_hint(root: argparse.ArgumentParser, line: list[str], message: str) -> str:
+    """For a line that names no command: a misspelt option of folio-cli's own before it
+    ("--hmoe"), or a misspelt command ("serach"), with its close match."""
+    head = _head_end(root, line)
+    word = line[head] if head < len(line) else ""
+    if _reads_as_option(word):
+        rest = line[head + 1 :]
+        command, start = _command_of(root, rest)
+        if command is not None and _action(command, word) is not None:
+            # "--json status": the command's own flag, given before the command's name.
+            fixed = [*line[:head], *rest[:start], word, *rest[start:]]
+            return (
+                f". {word.split('=', 1)[0]} is an option of {command.prog}: give it after the "
+                f"command's name, {PROG} {shlex.join(fixed)}"
+            )
+        return _unknown_option(root, word)
+    group = _subcommands(root)
+    if group is None or not message.startswith("argument COMMAND: invalid choice"):
+        return ""
+    close = difflib.get_close_matches(word, list(group.choices), n=1)
+    return f". Did you mean {close[0]}?" if close else ""
+
+
+def _head_end(root: argparse.ArgumentParser, line: list[str]) -> int:
+    """Where folio-cli's own options (``--home DIR``) end and the command's name starts."""
+    i = 0
+    while i < len(line) and _reads_as_option(line[i]):
+        action = _action(root, line[i])
+        if action is None:
+            break
+        i += 1 + (0 if "=" in line[i] else _values_taken(action, line[i + 1 :]))
+    return i
+
+
+def _misplaced_option(
+    root: argparse.ArgumentParser, command: argparse.ArgumentParser, line: list[str], start: int
+) -> str:
+    """For ``status --home DIR`` (folio-cli's own option after the command) or ``--json
+    status`` (the command's option before it): the line with the option where it goes."""
+    head = _head_end(root, line)
+    named = line[head:start]  # the command's name: "status", or "models add-server"
+    words = line[start:]
+    for i, word in enumerate(words):
+        if word == "--":
+            break
+        own = _action(root, word) if _reads_as_option(word) else None
+        if own is not None and _action(command, word) is None and own.nargs != 0:
+            taken = 0 if "=" in word else _values_taken(own, words[i + 1 :])
+            moved = words[i : i + 1 + taken]
+            before = _without(root, line[:head], own)  # given twice, the later one counts
+            fixed = [*before, *moved, *named, *words[:i], *words[i + 1 + taken :]]
+            return (
+                f". {word.split('=', 1)[0]} is an option of {PROG} itself: give it before "
+                f"the command, {PROG} {shlex.join(fixed)}"
+            )
+    return ""
+
+
+def _without(
+    parser: argparse.ArgumentParser, words: list[str], action: argparse.Action
+) -> list[str]:
+    """``words`` (options with their values) less every use of ``action``'s option."""
+    kept: list[str] = []
+    i = 0
+    while i < len(words):
+        found = _action(parser, words[i]) if _reads_as_option(words[i]) else None
+        taken = 0 if found is None or "=" in words[i] else _values_taken(found, words[i + 1 :])
+        if found is not action:
+            kept.extend(words[i : i + 1 + taken])
+        i += 1 + taken
+    return kept
 
 
 def _unknown_option(command: argparse.ArgumentParser, word: str) -> str:
@@ -242,6 +319,25 @@ def _given_after_dashes(
         later_options, later_names = _options_and_names(command, words[at + 1 :])
         given = f"{option}={words[at]}"
         return [*options[:-1], given, *later_options, *names, *later_names], False
+    spaced = _spaced_values(command, words, at)
+    if spaced is not None:
+        return spaced, False
     options, names = _options_and_names(command, words, literal=at)
     takes_paths = any(not a.option_strings and a.dest in PATH_ARGUMENTS for a in command._actions)
     return [*options, "--", *names], takes_paths
+
+
+def _spaced_values(command: argparse.ArgumentParser, words: list[str], at: int) -> list[str] | None:
+    """``words`` with ``words[at]`` and the other values of the option that takes several
+    (``--example Q A``) and has it among them begun with a space, where they start with '-';
+    None when ``words[at]`` is no such value. argparse has no ``--opt=`` form for several
+    values, but it never reads a word holding a space as an option."""
+    for back in range(1, at + 1):
+        action = _action(command, words[at - back]) if _reads_as_option(words[at - back]) else None
+        if action is None:
+            continue
+        if not isinstance(action.nargs, int) or action.nargs < back or "=" in words[at - back]:
+            return None
+        span = range(at - back + 1, at - back + 1 + action.nargs)
+        return [f" {w}" if i in span and _reads_as_option(w) else w for i, w in enumerate(words)]
+    return None

@@ -887,6 +887,10 @@ def _usage_error(capsys: pytest.CaptureFixture[str], line: list[str]) -> str:
             ["models", "add-server", "--base-url", "http://127.0.0.1:9/v1", "--", "-lab"],
         ),
         (["ask", "--persona", "-x", "why?"], ["ask", "--persona=-x", "why?"]),
+        (
+            ["personas", "add", "P", "--prompt", "x", "--example", "-q", "-a"],
+            ["personas", "add", "P", "--prompt", "x", "--example", " -q", " -a"],
+        ),
         (["status", "-x"], None),  # status takes no name: a misspelt option, no line to give
         (["-x", "status"], None),  # before the command: folio-cli's own options
     ],
@@ -899,6 +903,7 @@ def _usage_error(capsys: pytest.CaptureFixture[str], line: list[str]) -> str:
         "a query after a flag",
         "a server's name",
         "an option's value",
+        "values of an option that takes two",
         "a command without names",
         "before the command",
     ],
@@ -914,7 +919,7 @@ def test_a_word_starting_with_a_dash_is_named_with_the_line_that_gives_it(  # ty
     if suggested is None:
         assert "so it was read as an option" not in err
         return
-    word = next(w for w in line if w in {"-notes.txt", "-notes", "-lab", "-x"})
+    word = next(w for w in line if w in {"-notes.txt", "-notes", "-lab", "-x", "-q"})
     assert f"{word!r} starts with '-', so it was read as an option" in err
     assert f"write folio-cli {shlex.join([*head, *suggested])}" in err
     assert ("(or, for a file, ./" in err) == (line[0] == "ingest")
@@ -952,6 +957,45 @@ def test_an_unknown_long_option_is_named_with_the_commands_options_first(  # typ
     suggested = [*head, line[0], "--", " ".join(line[1:])]  # search's words: one QUERY
     assert f"If {word!r} is a name, write folio-cli {shlex.join(suggested)}" in err
     assert main(suggested) == 0, capsys.readouterr().err  # and that line takes it as a name
+
+
+@pytest.mark.parametrize(
+    ("line", "said", "runs"),
+    [
+        (["search", "-k", "3", "bees", "--jsn"], "'--jsn' is not an option of folio-cli "
+         "search (did you mean --json?", None),
+        (["search", "-k", "2", "why", "-v"], "'-v' starts with '-', so it was read as an "
+         "option; to give it, write folio-cli --home {home} search -k 2 -- 'why -v'", None),
+        (["status", "--home", "{other}"], "--home is an option of folio-cli itself: give it "
+         "before the command, folio-cli --home {other} status", ["--home", "{other}", "status"]),
+        (["--json", "status"], "--json is an option of folio-cli status: give it after the "
+         "command's name, folio-cli --home {home} status --json", ["status", "--json"]),
+        (["serach", "bees"], "invalid choice: 'serach' (choose from", None),
+    ],
+    ids=["a misspelt option after one given", "a dashed word after an option's value",
+         "folio-cli's option after the command", "the command's option before it",
+         "a misspelt command"],
+)  # fmt: skip
+def test_an_option_in_the_wrong_place_or_misspelt_is_named_with_the_line_that_works(  # type: ignore[no-untyped-def]
+    capsys, cli_home: Path, tmp_path: Path, line, said, runs
+) -> None:
+    other = str(tmp_path / "other")
+    line = [w.format(other=other) for w in line]
+    err = _usage_error(capsys, ["--home", str(cli_home), *line])
+    assert said.format(home=cli_home, other=other) in err, err
+    if line[0] == "serach":
+        assert err.rstrip().endswith("Did you mean search?")
+    if runs is not None:  # the line shown does what was meant
+        head = [] if "--home" in runs else ["--home", str(cli_home)]
+        assert main([*head, *(w.format(other=other) for w in runs)]) == 0
+    assert (
+        _usage_error(capsys, ["--hmoe", other, "status"])
+        .rstrip()
+        .endswith(
+            "'--hmoe' is not an option of folio-cli (did you mean --home? its options: --version, "
+            "--home)"
+        )
+    )
 
 
 def test_a_data_folder_file_that_cannot_be_opened_is_one_line_not_a_traceback(  # type: ignore[no-untyped-def]
