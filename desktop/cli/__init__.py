@@ -10,13 +10,14 @@ runs, so ``--version`` and ``--help`` answer at once.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import os
 import sqlite3
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from desktop import __version__
 from desktop.cli import (
@@ -34,6 +35,7 @@ from desktop.cli.common import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
     EXIT_USAGE,
+    AdviceWithHome,
     UsageError,
     not_empty,
     refusal,
@@ -158,6 +160,15 @@ def main(argv: list[str] | None = None) -> int:
 def _run(argv: list[str] | None) -> int:
     line = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(line)
+    if not args.home:
+        return _run_parsed(args, line)
+    # Commands that errors and warnings advise carry this --home too (``with_home``).
+    stream = cast(TextIO, AdviceWithHome(sys.stderr, args.home))
+    with contextlib.redirect_stderr(stream):
+        return _run_parsed(args, line)
+
+
+def _run_parsed(args: argparse.Namespace, line: list[str]) -> int:
     # An empty --home (a script's unset variable) would otherwise fall back to the user's
     # own library. An empty FOLIO_HOME, like any empty environment variable, counts as unset.
     try:

@@ -11,13 +11,15 @@ import argparse
 import errno
 import json
 import os
+import re
+import shlex
 import signal
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from desktop.core.errors import (
     ChatError,
@@ -156,11 +158,56 @@ def dataset_name(
 
 
 def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
-    """Print a command's result: ``data`` as JSON with ``--json``, else ``text``."""
+    """Print a command's result: ``data`` as JSON with ``--json``, else ``text``; the
+    commands either advises carry the ``--home`` this one was given (``with_home``)."""
+    home = getattr(args, "home", None)
     # ``out`` is set when the window runs the command for another process (``answer``).
     print(
-        json.dumps(data, ensure_ascii=False) if args.json else text, file=getattr(args, "out", None)
+        json.dumps(_strings_with_home(data, home), ensure_ascii=False)
+        if args.json
+        else with_home(text, home),
+        file=getattr(args, "out", None),
     )
+
+
+# A command a message advises, as messages write it: "run `folio-cli sync`".
+_ADVISED = re.compile(r"`folio-cli (?!--home[ =])")
+
+
+def with_home(text: str, home: str | None) -> str:
+    """``text`` with each command it advises (`` `folio-cli ...` ``) given ``--home home``,
+    as the command that says it was, so that run as printed it acts on the same data
+    folder, not the default one; ``text`` as it is without ``home``. (A data folder given
+    by ``FOLIO_HOME`` needs nothing: the advised command runs where the variable is set.)"""
+    return _ADVISED.sub(f"`folio-cli --home {shlex.quote(home)} ", text) if home else text
+
+
+def _strings_with_home(value: Any, home: str | None) -> Any:
+    """``value`` (JSON-ready) with ``with_home`` applied to every string in it."""
+    if not home:
+        return value
+    if isinstance(value, str):
+        return with_home(value, home)
+    if isinstance(value, dict):
+        return {k: _strings_with_home(v, home) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strings_with_home(v, home) for v in value]
+    return value
+
+
+class AdviceWithHome:
+    """A text stream writing to ``stream`` with ``with_home`` applied: folio-cli's stderr,
+    where errors and warnings advise commands. Everything else is the stream's own."""
+
+    def __init__(self, stream: TextIO, home: str) -> None:
+        self._stream = stream
+        self._home = home
+
+    def write(self, text: str) -> int:
+        return self._stream.write(with_home(text, self._home))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 # The signals that stop work at its next safe point, as Ctrl+C does. SIGTERM is what

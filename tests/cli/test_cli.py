@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -145,7 +146,8 @@ def test_compare_prints_a_cell_per_configuration(capsys, cli_home: Path, docs: P
     assert len(err.splitlines()) == 1
     assert "Nothing was asked: configuration 'local:nothing,retrieval=on': Unknown model" in err
     assert "configuration 'local:default,persona=Nobody,retrieval=on': No persona named" in err
-    assert "`folio-cli models list`" in err and "`folio-cli personas list`" in err
+    assert f"`folio-cli --home {home} models list`" in err
+    assert f"`folio-cli --home {home} personas list`" in err
     assert len(Services(cli_home).comparer.saved.all()) == saved
     # A remote cell with retrieval on needs the person's agreement first, as `ask` does.
     assert main(["--home", home, "compare", "hi", "--config", "openai:gpt-4o-mini"]) == 2
@@ -351,7 +353,8 @@ def test_eval_import_run_report_and_their_json_shapes(  # type: ignore[no-untype
     generate = ["finetune", "generate", "--persona", "Sarcastic techie", "--dataset", "x"]
     assert main(["--home", home, *generate, "--folder", str(empty)]) == 2
     err = capsys.readouterr().err
-    assert f"No indexed files under {empty}: " in err and f"`folio-cli ingest {empty}`" in err
+    assert f"No indexed files under {empty}: " in err
+    assert f"`folio-cli --home {home} ingest {empty}`" in err
     code, datasets = run(capsys, "--home", home, "finetune", "datasets", "--json")
     assert code == 0 and datasets == {"datasets": []}
     assert main(["--home", home, "eval", "import", str(docs / "broken.pdf"), "--name", "y"]) == 2
@@ -402,13 +405,13 @@ def test_eval_refuses_odd_input_with_exit_2_and_keeps_what_is_stored(  # type: i
         (["run", "odd", "--config", "nowhere:model"], "Unknown provider 'nowhere'"),
         (["run", "odd", "--config", "openai:gpt-4o-mini"], "--allow-remote"),
         (["run", "odd", "--persona", "Ghost"], "No persona named 'Ghost'"),
-        (["run", "odd", "--persona", "Ghost"], "`folio-cli personas list`"),
+        (["run", "odd", "--persona", "Ghost"], f"`folio-cli --home {home} personas list`"),
         (["run", "odd", "--config", "local:nothing"], "configuration 'local:nothing,retrieval=on'"),
-        (["run", "odd", "--config", "local:nothing"], "`folio-cli models list`"),
+        (["run", "odd", "--config", "local:nothing"], f"`folio-cli --home {home} models list`"),
         (["run", "odd", "--judge", "local:nothing"], "--judge: Unknown model 'local:nothing'"),
-        (["run", "odd", "--judge", "local:nothing"], "`folio-cli models list`"),
-        (["run", "odd", "--style-dataset", "nope"], "`folio-cli finetune datasets` lists"),
-        (["report", "odd", "--run", "zzz"], "`folio-cli eval runs 'odd'` lists them"),
+        (["run", "odd", "--judge", "local:nothing"], f"`folio-cli --home {home} models list`"),
+        (["run", "odd", "--style-dataset", "nope"], f"--home {home} finetune datasets` lists"),
+        (["report", "odd", "--run", "zzz"], f"--home {home} eval runs 'odd'` lists them"),
         (["build", "--folder", str(docs), "--name", "bad\u202ename"], "no control or formatting"),
         (["import", "/dev/null", "--name", "dev"], "is not a file"),
     ]  # fmt: skip
@@ -503,7 +506,7 @@ REFUSED = [
     (["eval", "build", "--folder", "", "--name", "x"], ["--folder is empty"]),
     (["eval", "build", "--folder", ".", "--name", "x", "--model", "local:nothing"],
      ["--model", "'local:nothing'", "models list"]),
-    (["eval", "show", "nothing"], ["'nothing'", "`folio-cli eval sets` lists them"]),
+    (["eval", "show", "nothing"], ["'nothing'", "`folio-cli --home {home} eval sets` lists them"]),
     (["eval", "export", "nothing", "--to", "x.jsonl"], ["'nothing'", "eval sets"]),
     (["eval", "remove", "nothing"], ["'nothing'", "eval sets"]),
     (["eval", "run", "nothing"], ["'nothing'", "eval sets"]),
@@ -527,8 +530,8 @@ def test_an_unknown_name_or_an_empty_argument_exits_2_with_one_line_saying_which
     captured = capsys.readouterr()
     lines = captured.err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("folio-cli: "), captured.err
-    for part in named:
-        assert part in lines[0]
+    for part in named:  # the commands it advises act on the data folder given
+        assert part.replace("{home}", str(cli_home)) in lines[0]
     assert captured.out == ""
 
 
@@ -560,7 +563,8 @@ def test_from_chats_refuses_a_dataset_name_already_taken_with_exit_2(  # type: i
         services.close()
     assert main(["--home", str(cli_home), "finetune", "from-chats", "voice"]) == 2
     err = capsys.readouterr().err
-    assert 'already a dataset named "voice"' in err and "`folio-cli finetune datasets`" in err
+    assert 'already a dataset named "voice"' in err
+    assert f"`folio-cli --home {cli_home} finetune datasets`" in err
 
 
 def test_a_refused_ask_makes_no_chat(capsys, cli_home: Path) -> None:  # type: ignore[no-untyped-def]
@@ -1022,3 +1026,30 @@ def test_words_of_one_query_given_unquoted_are_shown_quoted(  # type: ignore[no-
     suggested = [*head, " ".join(words)]
     assert f"as one QUERY, quote them: folio-cli {shlex.join(suggested)}" in err
     assert main(suggested) == 0  # and the line shown does what was meant
+
+
+def test_the_commands_a_message_advises_act_on_the_data_folder_given(  # type: ignore[no-untyped-def]
+    capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "my library"  # a space: the advised command quotes it
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "bees.md").write_text("# Bees\n\nBees dance to say where the flowers are.")
+    assert main(["--home", str(home), "ingest", str(docs)]) == 0
+    shutil.rmtree(home / "store")  # the store lost: every surface advises a sync
+    capsys.readouterr()
+    advised = f"`folio-cli --home '{home}' sync`"
+    assert main(["--home", str(home), "search", "bees"]) == 1  # an error's advice
+    assert advised in capsys.readouterr().err
+    assert main(["--home", str(home), "status", "--json"]) == 0  # JSON's
+    assert advised in json.loads(capsys.readouterr().out)["store_problem"]
+    assert main(["--home", str(home), "status"]) == 0  # and text's
+    assert advised in capsys.readouterr().out
+    # Run as printed, it mends this library, not the default one.
+    assert main(shlex.split(advised.strip("`"))[1:]) == 0
+    assert "1 indexed again" in capsys.readouterr().out
+    # A data folder named by FOLIO_HOME needs nothing: the advised command runs there too.
+    shutil.rmtree(home / "store")
+    monkeypatch.setenv("FOLIO_HOME", str(home))
+    assert main(["status", "--json"]) == 0
+    assert "run `folio-cli sync`" in json.loads(capsys.readouterr().out)["store_problem"]

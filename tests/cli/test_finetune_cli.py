@@ -281,7 +281,9 @@ def test_a_local_start_counts_every_problem_and_points_to_validate_for_the_rest(
         '"system", "user" or "assistant"; line 1: message 2\'s "content" is null; it must be '
         "text; line 2: "
     )
-    assert said.endswith(f"`folio-cli finetune validate {path}` lists them all.")
+    assert said.endswith(
+        f"`folio-cli --home {tmp_path / 'home'} finetune validate {path}` lists them all."
+    )
 
 
 def test_cancel_a_wrong_key_and_ctrl_c_while_waiting(
@@ -316,7 +318,7 @@ def test_cancel_a_wrong_key_and_ctrl_c_while_waiting(
     for command in ("status", "cancel", "remove"):  # an unknown job is bad input: exit 2
         unknown = _run(home, "finetune", command, "ftjob-nope", env=env)
         assert unknown.returncode == 2 and "ftjob-nope" in unknown.stderr, command
-        assert "`folio-cli finetune status` lists" in unknown.stderr
+        assert f"`folio-cli --home {home} finetune status` lists" in unknown.stderr
         assert len(unknown.stderr.strip().splitlines()) == 1
 
 
@@ -428,7 +430,7 @@ def test_wait_exits_1_when_a_job_it_followed_failed_or_was_cancelled(
     # The user's errors: exit 2, naming the job and what to do.
     refused = _run(home, "finetune", "cancel", failing, env=env)
     assert refused.returncode == 2 and f"Job {failing} has already failed" in refused.stderr
-    assert f"`folio-cli finetune status {failing}`" in refused.stderr
+    assert f"`folio-cli --home {home} finetune status {failing}`" in refused.stderr
     refused = _run(home, "finetune", "remove", failing, env=env)
     assert refused.returncode == 2 and "not on this computer" in refused.stderr
     assert len(_json(_run(home, "finetune", "status", "--json", env=env))["jobs"]) == 2
@@ -577,10 +579,10 @@ def test_a_local_run_keeps_its_name_while_training_and_its_folder_is_removed_onc
         assert "will make local:ft:busy when it ends" in renamed.stderr
         refused = _run(home, "finetune", "remove", job_id, env=env)
         assert refused.returncode == 2 and f"Job {job_id} is still " in refused.stderr
-        assert f"`folio-cli finetune cancel {job_id}`" in refused.stderr
+        assert f"`folio-cli --home {home} finetune cancel {job_id}`" in refused.stderr
         refused = _run(home, "finetune", "remove", made.id, env=env)
         assert refused.returncode == 2
-        assert "`folio-cli models remove local:ft:older`" in refused.stderr
+        assert f"`folio-cli --home {home} models remove local:ft:older`" in refused.stderr
     finally:
         cancelled = _run(home, "finetune", "cancel", job_id, "--json", env=env)
     assert cancelled.returncode == 0, cancelled.stderr
@@ -675,7 +677,8 @@ def test_start_refuses_a_base_no_one_can_fine_tune_before_anything_is_uploaded(
     assert said == (
         "folio-cli: --base nowhere:x: Folio fine-tunes OpenAI models at OpenAI (openai:MODEL, "
         "e.g. openai:gpt-4o-mini-2024-07-18) and local models on this computer (--local with "
-        "local:NAME), not models of 'nowhere'; `folio-cli models list` shows the models."
+        f"local:NAME), not models of 'nowhere'; `folio-cli --home {home} models list` shows "
+        "the models."
     )
     said = _refused(_cli(capsys, home, *start, "local:default"))
     assert said.startswith(
@@ -688,10 +691,10 @@ def test_start_refuses_a_base_no_one_can_fine_tune_before_anything_is_uploaded(
     # Training here starts from a local model Folio has.
     said = _refused(_cli(capsys, home, *start, "openai:gpt-4o-mini", "--local"))
     assert said.startswith("folio-cli: --base openai:gpt-4o-mini: training on this computer")
-    assert "local:NAME" in said and "`folio-cli models list`" in said
+    assert "local:NAME" in said and f"`folio-cli --home {home} models list`" in said
     said = _refused(_cli(capsys, home, *start, "local:nowhere", "--local"))
     assert said.startswith("folio-cli: --base: Unknown model 'local:nowhere'.")
-    assert said.endswith("`folio-cli models list` shows the models.")
+    assert said.endswith(f"`folio-cli --home {home} models list` shows the models.")
     assert at_the_server.requests == []
     assert not (home / "finetune" / "local").exists()
 
@@ -708,7 +711,7 @@ def test_start_names_a_dataset_or_setting_out_of_range_before_any_upload_and_a_f
     said = _refused(_cli(capsys, home, *openai, "nowhere"))
     assert said == (
         "folio-cli: --dataset nowhere: there is no file or dataset by that name; `folio-cli "
-        "finetune datasets` lists the datasets (a file is given by its path)."
+        f"--home {home} finetune datasets` lists the datasets (a file is given by its path)."
     )
     said = _refused(_cli(capsys, home, *openai, str(tmp_path)))
     assert said.startswith(f"folio-cli: --dataset {tmp_path} is a folder")
@@ -741,7 +744,7 @@ def test_status_refuses_an_unknown_job_and_an_interval_that_is_no_time(
     home = tmp_path / "home"
     for command in ("status", "cancel", "remove"):
         said = _refused(_cli(capsys, home, "finetune", command, "ftjob-nope"))
-        assert "'ftjob-nope'" in said and "`folio-cli finetune status` lists" in said
+        assert "'ftjob-nope'" in said and f"`folio-cli --home {home} finetune status` lists" in said
     for interval in ("0", "-1", "nan"):
         said = _refused(_cli(capsys, home, "finetune", "status", "--wait", "--interval", interval))
         assert said.startswith(f"folio-cli: --interval {float(interval)!r} is out of range")
@@ -771,7 +774,7 @@ def test_validate_refuses_a_base_of_no_provider_and_epochs_out_of_range_and_name
     assert error == {
         "line": 0,
         "reason": "No such file or dataset: nowhere. A file is given by its path; `folio-cli "
-        "finetune datasets` lists the datasets.",
+        f"--home {home} finetune datasets` lists the datasets.",
     }
 
 
@@ -784,13 +787,13 @@ def test_import_and_remove_dataset_name_the_argument_that_is_wrong(
     assert _cli(capsys, home, "finetune", "import", data, "--name", "snark")[0] == 0
     said = _refused(_cli(capsys, home, "finetune", "import", data, "--name", " snark "))
     assert said.startswith('folio-cli: --name: there is already a dataset named "snark"')
-    assert said.endswith("`folio-cli finetune datasets` lists the datasets.")
+    assert said.endswith(f"`folio-cli --home {home} finetune datasets` lists the datasets.")
     said = _refused(_cli(capsys, home, "finetune", "import", data, "--persona", "Nobody"))
     assert said.startswith("folio-cli: --persona: No persona named 'Nobody'.")
-    assert "`folio-cli personas list`" in said
+    assert f"`folio-cli --home {home} personas list`" in said
     said = _refused(_cli(capsys, home, "finetune", "remove-dataset", "nowhere"))
     assert said.startswith('folio-cli: NAME: There is no dataset named "nowhere"')
-    assert said.endswith("`folio-cli finetune datasets` lists the datasets.")
+    assert said.endswith(f"`folio-cli --home {home} finetune datasets` lists the datasets.")
     listed = _cli(capsys, home, "finetune", "datasets", "--json")[1]
     assert [d["name"] for d in json.loads(listed)["datasets"]] == ["snark"]
 

@@ -203,10 +203,11 @@ def test_models_list_says_how_to_add_a_key_with_folio_cli(
     home = tmp_path / "home"
     listed = _run(home, "models", "list", env=env)
     assert listed.returncode == 0, listed.stderr
-    assert "`folio-cli models set-key openai`" in listed.stdout
-    assert "folio-cli models add-server" in listed.stdout and "Settings" not in listed.stdout
+    assert f"`folio-cli --home {home} models set-key openai`" in listed.stdout
+    assert f"`folio-cli --home {home} models add-server`" in listed.stdout
+    assert "Settings" not in listed.stdout
     data = json.loads(_run(home, "models", "list", "--json", env=env).stdout)
-    assert "`folio-cli models set-key openai`" in data["problems"]["openai"]
+    assert f"`folio-cli --home {home} models set-key openai`" in data["problems"]["openai"]
 
 
 def test_a_local_model_is_removed_by_the_id_models_list_shows(
@@ -248,7 +249,7 @@ def test_a_saved_server_whose_address_cannot_work_is_named_and_the_rest_goes_on(
     assert main(["--home", str(home), "models", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert "The address of lab, 'http://[::1', is not valid" in listed["problems"]["lab"]
-    assert "`folio-cli models remove lab`" in listed["problems"]["lab"]
+    assert f"`folio-cli --home {home} models remove lab`" in listed["problems"]["lab"]
     assert "Cannot reach ok" in listed["problems"]["ok"]
     assert main(["--home", str(home), "ask", "hi", "--no-retrieval", "--model", "lab:m"]) == 1
     err = capsys.readouterr().err
@@ -264,7 +265,7 @@ def test_a_saved_server_whose_address_cannot_work_is_named_and_the_rest_goes_on(
     assert main(["--home", str(home), "ask", "hi", "--no-retrieval", "--model", "ok:m"]) == 1
     err = capsys.readouterr().err
     assert "The key variable of ok, 'HOME', is a variable the system sets" in err
-    assert "`folio-cli models remove ok`" in err and err.count("\n") == 1
+    assert f"`folio-cli --home {home} models remove ok`" in err and err.count("\n") == 1
 
 
 def test_adding_a_server_under_a_name_in_use_says_it_replaced_the_one_there(
