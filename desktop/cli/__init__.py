@@ -105,7 +105,8 @@ def answer(services: Services, argv: list[str]) -> Reply:
 def _in_use(home: Path) -> str:
     return (
         f"folio-cli: The library at {one_line(str(home))} is open in another Folio window or "
-        "command; close it or use the window."
+        "command: wait for that command to end, or make the change in the window (or close it "
+        "and try again)."
     )
 
 

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import sys
 import time
@@ -267,7 +268,10 @@ class ProgressLine:
         time passed."""
         text = one_line(text)
         if self.tty:
-            sys.stderr.write(f"\r\x1b[K{text}"[:200])
+            # Cut to the terminal's width: a line that wraps is only cleared on its last row,
+            # and each redraw would leave its other rows behind.
+            width = shutil.get_terminal_size().columns - 1
+            sys.stderr.write(f"\r\x1b[K{text[:width]}")
             sys.stderr.flush()
             return
         now = time.monotonic()

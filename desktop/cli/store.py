@@ -31,7 +31,7 @@ def cmd_move(services: Services, args: argparse.Namespace) -> int:
 
     problem = url_problem(args.url) if args.to == "qdrant" else None
     if problem is not None:
-        raise UsageError(f"--url {args.url!r}: {problem}.")
+        raise UsageError(f"--url {args.url!r} {problem}.")
     problem = key_variable_problem(args.api_key_env) if args.api_key_env else None
     if problem is not None:
         raise UsageError(f"--api-key-env {args.api_key_env!r} {problem}.")

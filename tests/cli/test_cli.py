@@ -1053,3 +1053,17 @@ def test_the_commands_a_message_advises_act_on_the_data_folder_given(  # type: i
     monkeypatch.setenv("FOLIO_HOME", str(home))
     assert main(["status", "--json"]) == 0
     assert "run `folio-cli sync`" in json.loads(capsys.readouterr().out)["store_problem"]
+
+
+def test_a_progress_line_on_a_terminal_is_cut_to_its_width(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from desktop.cli.common import ProgressLine
+
+    monkeypatch.setenv("COLUMNS", "40")  # what shutil.get_terminal_size reads first
+    line = ProgressLine()
+    line.tty = True  # as on a terminal: redrawn in place
+    line.show("3/300 files, 12 chunks  " + "a very long file name " * 10)
+    drawn = capsys.readouterr().err
+    # One row less one column: a line that wrapped would leave its upper rows behind.
+    assert drawn == "\r\x1b[K" + ("3/300 files, 12 chunks  " + "a very long file name " * 2)[:39]

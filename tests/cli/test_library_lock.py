@@ -149,7 +149,10 @@ def test_read_only_commands_are_answered_by_the_open_folio_as_when_run_alone(
         ):
             refused = _cli(home, *argv)
             assert refused.returncode == 1, argv
-            assert refused.stderr.strip().endswith("close it or use the window."), argv
+            assert refused.stderr.strip().endswith(
+                "wait for that command to end, or make the change in the window (or close it "
+                "and try again)."
+            ), argv
             assert len(refused.stderr.strip().splitlines()) == 1, argv
         assert _snapshot(home) == before
     finally:
@@ -249,7 +252,7 @@ def test_a_running_window_answers_read_only_commands_and_closes_cleanly_on_sigte
             assert done.returncode == 0, (argv, done.stderr)
             assert json.loads(done.stdout) == alone[argv[0]], argv
         refused = _cli(home, "sync")
-        assert refused.returncode == 1 and "close it or use the window" in refused.stderr
+        assert refused.returncode == 1 and "make the change in the window" in refused.stderr
     finally:
         window.terminate()
         _, err = window.communicate(timeout=120)

@@ -103,7 +103,7 @@ def test_an_unreachable_server_exits_1_with_a_reason_and_changes_nothing(
     assert status["chunks"] == count
 
 
-def test_a_key_variable_the_system_sets_is_refused_by_its_flag(
+def test_a_key_variable_the_system_sets_or_an_address_that_cannot_be_one_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     home = str(tmp_path / "home")
@@ -112,6 +112,11 @@ def test_a_key_variable_the_system_sets_is_refused_by_its_flag(
     err = capsys.readouterr().err
     assert "--api-key-env 'PATH' is a variable the system sets for its own use" in err
     assert err.count("\n") == 1
+    # An address that cannot be one is bad input (2), not a server that cannot be reached (1).
+    wrong = (("http://[::1", "is not a valid address"), ("http://db:0", "must have a port"))
+    for url, why in wrong:
+        assert main([*move[:-1], url]) == 2
+        assert f"--url {url!r} {why}" in capsys.readouterr().err
 
 
 def test_a_server_collection_the_library_was_never_moved_to_is_reported_not_searched(

@@ -91,7 +91,7 @@ def test_an_unreachable_server_is_reported_and_nothing_changes(qtbot, library) -
 @pytest.mark.parametrize(
     ("url", "key_env", "said", "focused"),
     [
-        ("localhost:6333", "", "URL 'localhost:6333': must start with http://", "url"),
+        ("localhost:6333", "", "URL 'localhost:6333' must start with http://", "url"),
         ("http://127.0.0.1:9", "HOME", "API key variable 'HOME' is a variable the", "api_key_env"),
     ],
     ids=["a URL without its scheme", "a system variable for the key"],

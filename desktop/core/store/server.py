@@ -20,6 +20,7 @@ from llama_index.vector_stores.qdrant import QdrantVectorStore
 from qdrant_client import QdrantClient
 from qdrant_client.http import models as rest
 
+from desktop.core.settings import server_url_problem
 from desktop.core.store import DENSE, SPARSE
 from desktop.core.store.keywords import Keywords
 
@@ -135,8 +136,11 @@ def url_problem(url: str) -> str | None:
     """Why ``connect`` cannot take ``url``, or None: a server's ``http://``/``https://``
     address, ``file://FOLDER`` or ``:memory:``. Without a scheme qdrant-client would report
     a name lookup failure, not the mistake."""
-    if url == ":memory:" or url.startswith(("http://", "https://", "file://")):
+    if url == ":memory:" or url.startswith("file://"):
         return None
+    if url.lower().startswith(("http://", "https://")):
+        # qdrant-client's HTTP transport is httpx, as the OpenAI SDK's is: the same check.
+        return server_url_problem(url)
     return (
         "must start with http:// or https:// (a Qdrant server, e.g. http://localhost:6333), "
         "or be file://FOLDER (Qdrant's local mode on disk)"

@@ -111,7 +111,7 @@ class StorageTab(QWidget):
         problem = url_problem(url) if backend == QDRANT and url else None
         if problem is not None:
             self.url.setFocus()
-            return f"URL {url!r}: {problem}."
+            return f"URL {url!r} {problem}."
         problem = key_variable_problem(key_env) if backend == QDRANT and key_env else None
         if problem is not None:
             self.api_key_env.setFocus()
