@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, cast
 
 from desktop.core.chat.history import ChatStore
 from desktop.core.chat.personas import FOUNDING_PERSONA_NAME
-from desktop.core.errors import SettingsError, StoreError
+from desktop.core.errors import SettingsError, StoreError, StoreLockedError
 from desktop.core.evaluate.cells import CellConfig, default_grid
 from desktop.core.finetune.datasets import DatasetStore
 from desktop.core.finetune.records import JobStore
@@ -366,13 +366,18 @@ class Services:
         return f"(Qdrant Edge, in {self.home / 'store'})"
 
     def store_shortfall(self) -> StoreError | None:
-        """Why the store cannot serve the whole library (it holds fewer chunks than the
-        library lists) and what to do, or None."""
+        """Why the store cannot serve the whole library (it cannot be opened or read, or it
+        holds fewer chunks than the library lists) and what to do, or None."""
         # Imported on first use: they load LlamaIndex, which takes a while.
         from desktop.core.library.search import chunks_missing
         from desktop.core.store import missing_chunks_error
 
-        missing = chunks_missing(self.store, self.library)
+        try:
+            missing = chunks_missing(self.store, self.library)
+        except StoreLockedError:
+            raise  # not the store's problem: another Folio has it
+        except StoreError as exc:  # damaged: said as the store's problem, not raised
+            return exc
         if missing is None:
             return None
         unavailable = self.library.unavailable_folders()

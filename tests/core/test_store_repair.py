@@ -141,7 +141,7 @@ def test_a_store_restored_from_an_older_copy_is_brought_in_step_by_sync(  # type
 
 
 def test_a_store_whose_files_are_damaged_says_how_to_rebuild_it(  # type: ignore[no-untyped-def]
-    make_services, home: Path, docs: Path
+    make_services, home: Path, docs: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     services = make_services()
     chunks = services.ingestor.ingest([docs]).chunks_embedded
@@ -162,6 +162,11 @@ def test_a_store_whose_files_are_damaged_says_how_to_rebuild_it(  # type: ignore
     with pytest.raises(StoreError, match=r"cannot be opened \(.*move that folder aside"):
         services.retriever.search("rings of Saturn")
     services.close()
+    # status still reports the library, with the store's problem and the way out.
+    assert main(["--home", str(home), "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["files"]["indexed"] == len(TOPICS) and status["chunks"] == chunks
+    assert f"The vector store at {edge} cannot be opened" in status["store_problem"]
 
     shutil.move(edge, home / "damaged-store")  # what the message says to do
     services = make_services()
@@ -194,3 +199,23 @@ def test_a_lost_store_with_a_folder_away_says_its_files_wait_for_it(  # type: ig
     services = make_services()
     assert services.ingestor.sync().repaired == 1 and services.store_shortfall() is None
     assert_consistent(services)
+
+
+def test_a_file_where_the_store_folder_should_be_is_named_as_what_to_move(  # type: ignore[no-untyped-def]
+    make_services, home: Path, docs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    services = make_services()
+    services.ingestor.ingest([docs])
+    services.close()
+    _delete_the_store(home)
+    (home / "store").rmdir()
+    (home / "store").write_text("not a folder")
+    assert main(["--home", str(home), "status", "--json"]) == 0
+    problem = json.loads(capsys.readouterr().out)["store_problem"]
+    assert f"The file {home / 'store'} stands where the store's folder should be" in problem
+    assert main(["--home", str(home), "search", "rings of Saturn"]) == 1
+    assert f"The file {home / 'store'} stands where" in capsys.readouterr().err
+    (home / "store").rename(home / "store.old")  # what it says to do
+    assert main(["--home", str(home), "sync"]) == 0
+    assert main(["--home", str(home), "search", "rings of Saturn", "--json"]) == 0
+    assert "saturn.md" in capsys.readouterr().out

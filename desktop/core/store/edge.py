@@ -61,13 +61,18 @@ def stored_dim(path: Path) -> int | None:
 def damaged(path: Path, what: str) -> StoreError:
     """The error for a store whose files at ``path`` ``what`` (e.g. "cannot be read (…)"),
     saying how to rebuild it: the library lists every file, so a sync into a new, empty
-    store indexes them all again (``Ingestor.sync`` indexes what the store lacks)."""
+    store indexes them all again (``Ingestor.sync`` indexes what the store lacks). When a
+    file stands where the store's folder or one above it should be, that file is named."""
+    blocking = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        aside = f"The file {blocking} stands where the store's folder should be: move it aside"
+    else:
+        aside = "If its files are damaged, move that folder aside (or delete it)"
     return StoreError(
-        f"The vector store at {path} {what}. If its files are damaged, move that folder "
-        "aside (or delete it) and press Sync now in the Library: your documents are indexed "
-        "again.",
-        cli=f"The vector store at {path} {what}. If its files are damaged, move that folder "
-        "aside (or delete it) and run `folio-cli sync`: your documents are indexed again.",
+        f"The vector store at {path} {what}. {aside} and press Sync now in the Library: your "
+        "documents are indexed again.",
+        cli=f"The vector store at {path} {what}. {aside} and run `folio-cli sync`: your "
+        "documents are indexed again.",
     )
 
 
