@@ -64,24 +64,7 @@ def _run_indexing(
         _warn(f"{path}: already in the library; synced")
     for folder, reason in report.unreadable:
         _warn(f"{folder}: cannot be read ({reason}); its files are kept as they were")
-    r = report
-    emit(
-        args,
-        r.to_json(),
-        f"{r.added} added, {r.updated} updated, {r.removed} removed, {r.unchanged} unchanged, "
-        f"{r.failed} failed, {r.skipped} skipped; {r.chunks_embedded} chunks embedded "
-        f"in {r.seconds:.1f}s"
-        + (
-            f"; {r.repaired} indexed again, as the store had lost their chunks"
-            if r.repaired
-            else ""
-        )
-        + (
-            f"; {len(r.unavailable)} folder(s) unavailable, kept as they were"
-            if r.unavailable
-            else ""
-        ),
-    )
+    emit(args, report.to_json(), indexing_text(report))
     return EXIT_INTERRUPTED if report.cancelled else EXIT_OK
 
 
@@ -281,3 +264,25 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("query", metavar="QUERY")
     p.add_argument("-k", type=positive_int, default=None, help="number of results (1 or more)")
     p.set_defaults(func=cmd_search, read_only=True)
+
+
+def indexing_text(r: IngestReport) -> str:
+    """What ``ingest`` and ``sync`` print in words for report ``r``: the counts, what was
+    mended or kept, and how to go on when it was stopped."""
+    return (
+        f"{r.added} added, {r.updated} updated, {r.removed} removed, {r.unchanged} unchanged, "
+        f"{r.failed} failed, {r.skipped} skipped; {r.chunks_embedded} chunks embedded "
+        f"in {r.seconds:.1f}s"
+        + (
+            f"; {r.repaired} indexed again, as the store had lost their chunks"
+            if r.repaired
+            else ""
+        )
+        + (
+            f"; {len(r.unavailable)} folder(s) unavailable, kept as they were"
+            if r.unavailable
+            else ""
+        )
+        # The folders were added before their files: a sync goes on where this stopped.
+        + (". Stopped before the end: `folio-cli sync` indexes the rest" if r.cancelled else "")
+    )

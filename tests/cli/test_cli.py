@@ -15,6 +15,8 @@ import pytest
 
 from desktop import __version__
 from desktop.cli import main
+from desktop.cli.library import indexing_text
+from desktop.core.library.ingest import IngestReport
 from desktop.core.settings import Settings, save_settings
 from desktop.services import Services
 from tests.consistency import assert_consistent
@@ -806,6 +808,14 @@ def test_a_stopped_ingest_exits_130_after_the_current_file_and_keeps_what_finish
         assert_consistent(services)
     finally:
         services.close()
+    # In words, a stopped ingest says a sync indexes the rest; and it does.
+    stopped = IngestReport(added=report["added"], cancelled=True)
+    assert indexing_text(stopped).endswith(". Stopped before the end: `folio-cli sync` indexes "
+                                           "the rest")  # fmt: skip
+    synced = subprocess.run(
+        _cli("--home", str(cli_home), "sync", "--json"), capture_output=True, text=True
+    )
+    assert json.loads(synced.stdout)["added"] == 200 - report["added"]
 
 
 @pytest.mark.slow

@@ -381,9 +381,10 @@ class Ingestor:
                 )
             root = stored_name(real)
             if root in known.values() and self.library.folder_os_path(root) != real:
+                kind = "folder" if os.path.isdir(real) else "file"
                 raise LibraryError(
-                    f"{root} reads the same as the library folder of that name, but is another "
-                    "folder (one of their names is not UTF-8). Rename one of them."
+                    f"{root} reads the same as the library folder of that name, but is a "
+                    f"different {kind} (one of their names is not UTF-8). Rename one of them."
                 )
             chosen.append((root, real))
         roots, covered = [], []
