@@ -93,7 +93,9 @@ def cmd_ask(services: Services, args: argparse.Namespace) -> int:
                 print(f"  {one_line(source_label(i, c))}  (score {c.score:.3f})")
         print(f"\n(chat {answer.chat_id})", file=sys.stderr)
     if answer.notice:
-        print(f"folio-cli: {answer.notice}", file=sys.stderr)
+        from desktop.core.chat.service import cli_notice  # loaded already by the answer
+
+        print(f"folio-cli: {cli_notice(answer.notice)}", file=sys.stderr)
     if answer.interrupted:
         # Stopped by Ctrl+C, or the connection dropped (a failure: the notice says so).
         return EXIT_INTERRUPTED if cancel.cancelled else EXIT_ERROR

@@ -158,6 +158,11 @@ def dataset_name(
     )
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and ``noun`` agreeing: "1 question", "2 questions" (``plural`` when not -s)."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
     """Print a command's result: ``data`` as JSON with ``--json``, else ``text``; the
     commands either advises carry the ``--home`` this one was given (``with_home``)."""

@@ -24,6 +24,7 @@ from desktop.cli.common import (
     allow_remote,
     check_cells,
     check_output,
+    counted,
     emit,
     grid_specs,
     indexed_folder,
@@ -100,7 +101,7 @@ def cmd_import(services: Services, args: argparse.Namespace) -> int:
         new = import_jsonl(services.evals, args.name, Path(args.file))
     except EvaluationError as exc:
         raise _usage(exc) from exc
-    text = f"{new.made.name}: {len(new.made.items)} questions imported."
+    text = f"{new.made.name}: {counted(len(new.made.items), 'question')} imported."
     if new.skipped:
         text += " " + skipped_text(new.skipped)
     emit(args, new.to_json(), text)
@@ -153,7 +154,7 @@ def cmd_export(services: Services, args: argparse.Namespace) -> int:
     found = _set(services, args.name)
     write_output(services, args.to, jsonl_text(found.items), "--to")
     emit(args, {"name": found.name, "path": args.to, "questions": len(found.items)},
-         f"Wrote {len(found.items)} questions to {args.to}.")  # fmt: skip
+         f"Wrote {counted(len(found.items), 'question')} to {args.to}.")  # fmt: skip
     return EXIT_OK
 
 

@@ -31,6 +31,7 @@ from desktop.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     UsageError,
+    counted,
     dataset_name,
     emit,
     interruptible,
@@ -634,7 +635,7 @@ def cmd_import(services: Services, args: argparse.Namespace) -> int:
         reason = p.reason.rstrip().rstrip(".")  # a sentence, continued here
         print(one_line(f"{args.file}, line {p.line}: {reason} (left out)."), file=sys.stderr)
     data: dict[str, Any] = {**info.to_json(), "problems": [p.to_json() for p in problems]}
-    text = f"Imported {info.train_examples} examples as dataset {info.name!r}."
+    text = f"Imported {counted(info.train_examples, 'example')} as dataset {info.name!r}."
     emit(args, data, one_line(text))
     return EXIT_OK
 

@@ -11,6 +11,7 @@ from desktop.cli.common import (
     EXIT_OK,
     ProgressLine,
     UsageError,
+    counted,
     dataset_name,
     emit,
     indexed_folder,
@@ -91,7 +92,8 @@ def cmd_generate(services: Services, args: argparse.Namespace) -> int:
         "cancelled": r.cancelled,
         "duplicates_skipped": r.duplicates_skipped,
     }
-    text = f"Wrote {r.pairs_written} pairs into {args.dataset} from {r.chunks_used} chunks"
+    pairs, chunks = counted(r.pairs_written, "pair"), counted(r.chunks_used, "chunk")
+    text = f"Wrote {pairs} into {args.dataset} from {chunks}"
     if r.chunks_skipped:
         text += f" ({r.chunks_skipped} replies were not a question and an answer about it)"
     if r.duplicates_skipped:

@@ -245,7 +245,14 @@ def cmd_set_key(services: Services, args: argparse.Namespace) -> int:
         p = provider(args.provider, services.settings)
     except ModelError as exc:
         raise UsageError(f"PROVIDER: {exc}") from exc
-    key = sys.stdin.readline() if not sys.stdin.isatty() else getpass.getpass("API key: ")
+    piped = not sys.stdin.isatty()
+    key = sys.stdin.readline() if piped else getpass.getpass("API key: ")
+    if piped and not key.strip():
+        raise UsageError(
+            f"No API key for {p.label} was read: set-key reads it from its standard input "
+            f"(e.g. `folio-cli models set-key {p.name} < key.txt`, or run it in a terminal "
+            "to type it)."
+        )
     services.secrets.set(p.name, key, p.key_env or f"the key variable of {p.name}")
     emit(args, {"provider": p.name, "stored": True}, f"Stored the key for {p.label}.")
     return EXIT_OK

@@ -808,6 +808,10 @@ def test_odd_file_names_and_provider_errors_stay_one_escaped_line_in_human_outpu
 
     code, out, err = _cli(capsys, home, "finetune", "import", str(odd), "--name", "odd")
     assert code == 0 and out == "Imported 12 examples as dataset 'odd'.\n"
+    one = _snark_file(tmp_path / "one.jsonl", count=1)
+    assert _cli(capsys, home, "finetune", "import", str(one))[1] == (
+        "Imported 1 example as dataset 'one'.\n"  # the count and the noun agree
+    )
     assert err == f"{shown}, line 13: not a JSON object (a list); an example needs " + (
         '"messages", or "prompt" and "response" (or "completion") (left out).\n'
     )

@@ -282,3 +282,17 @@ def test_adding_a_server_under_a_name_in_use_says_it_replaced_the_one_there(
     assert "lab at http://127.0.0.1:10/v1 (it replaces the one at http://127.0.0.1:9/v1)" in said
     assert main([*add, "http://127.0.0.1:11/v1", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["replaced"] is True
+
+
+def test_set_key_with_nothing_on_its_input_says_where_the_key_is_read_from(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from desktop.cli import main  # in process: nothing is stored
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # `set-key openai </dev/null`
+    assert main(["--home", str(tmp_path / "home"), "models", "set-key", "openai"]) == 2
+    err = capsys.readouterr().err
+    assert "No API key for OpenAI was read: set-key reads it from its standard input" in err
+    assert "models set-key openai < key.txt`" in err and err.count("\n") == 1

@@ -21,7 +21,7 @@ from desktop.core.chat.focus import (
 from desktop.core.chat.followup import condense, with_earlier
 from desktop.core.chat.loops import LoopGuard, keep_before, loop_start
 from desktop.core.chat.personas import Persona
-from desktop.core.chat.service import EMPTY_LIBRARY_NOTICE
+from desktop.core.chat.service import EMPTY_LIBRARY_NOTICE, cli_notice
 from desktop.core.chat.support import Support
 from desktop.core.library.citation import Citation
 from desktop.core.models.local import COPY_BIAS
@@ -370,6 +370,12 @@ def test_empty_library_says_nothing_was_searched(services) -> None:  # type: ign
     # Kept with the answer, so a reopened chat says it again.
     assert services.chats.messages(answer.chat_id)[-1].notice == EMPTY_LIBRARY_NOTICE
     assert services.chats.messages(answer.chat_id)[0].notice is None  # the question has none
+    # folio-cli says what to do with its own command, not the window's Library.
+    said = cli_notice(answer.notice)
+    assert said.endswith(
+        "Add a folder with `folio-cli ingest FOLDER` to answer from your documents."
+    )
+    assert "Library" not in said
 
 
 def test_condense_rewrites_with_the_model_and_keeps_the_earlier_question(services) -> None:  # type: ignore[no-untyped-def]

@@ -27,15 +27,31 @@ from desktop.core.library.citation import Citation
 from desktop.core.library.search import Retriever
 from desktop.core.tasks import CancelToken
 
+# What to do, in the window's words; ``cli_notice`` gives folio-cli's.
+ADD_A_FOLDER = "Add a folder to the Library to answer from your documents."
+SYNC_THE_LIBRARY = "Sync the Library to index the missing ones again."
 EMPTY_LIBRARY_NOTICE = (
-    "Your library is empty, so nothing was searched: this answer is the model's own. "
-    "Add a folder to the Library to answer from your documents."
+    f"Your library is empty, so nothing was searched: this answer is the model's own. "
+    f"{ADD_A_FOLDER}"
 )
 NO_MATCH_NOTICE = "No passage in your library matched, so this answer is the model's own."
 PARTIAL_STORE_NOTICE = (
     "These sources may leave some of your library out: the vector store holds only {held} of "
-    "its {listed} chunks. Sync the Library to index the missing ones again."
+    "its {listed} chunks. " + SYNC_THE_LIBRARY
 )
+_CLI_DIRECTIONS = {
+    ADD_A_FOLDER: "Add a folder with `folio-cli ingest FOLDER` to answer from your documents.",
+    SYNC_THE_LIBRARY: "Run `folio-cli sync` to index the missing ones again.",
+}
+
+
+def cli_notice(notice: str) -> str:
+    """An answer's ``notice`` with what to do said as folio-cli does it."""
+    for window, cli in _CLI_DIRECTIONS.items():
+        notice = notice.replace(window, cli)
+    return notice
+
+
 # Earlier turns sent with a question: enough for follow-ups, small enough for a small model.
 HISTORY_MESSAGES = 6
 LOOP_NOTICE = "The answer started repeating itself, so it was ended there."
