@@ -1,7 +1,7 @@
 """What every ``folio-cli`` command shares: exit codes, output, Ctrl+C and progress lines.
 
 Results go to stdout (exactly one JSON document with ``--json``); progress and errors go to
-stderr. Exit codes (../shared/CLI.md): 0 done, 1 fatal error, 2 bad usage or input, 130
+stderr. Exit codes (README, "folio-cli"): 0 done, 1 fatal error, 2 bad usage or input, 130
 interrupted.
 """
 
@@ -227,7 +227,7 @@ def interruptible(stopping: str | None = None) -> Iterator[CancelToken]:
     """Ctrl+C (or SIGTERM) cancels the yielded token, so the work stops at its next safe
     point and the command exits 130.
 
-    130 (128 + SIGINT) for SIGTERM too, not the shell's 143: CLI.md's contract has one code
+    130 (128 + SIGINT) for SIGTERM too, not the shell's 143: folio-cli's contract has one code
     for "interrupted, with the library left consistent", and that is what happened.
     ``stopping`` is said on stderr when it does ("Stopping after the current file…"). The
     first signal also puts the previous handlers back, so a second one stops at once.
@@ -254,7 +254,8 @@ def interruptible(stopping: str | None = None) -> Iterator[CancelToken]:
 
 
 class ProgressLine:
-    """Progress on stderr: one line redrawn on a terminal, plain lines otherwise (CLI.md).
+    """Progress on stderr: one line redrawn on a terminal, plain lines otherwise (folio-cli's
+    contract).
 
     On a pipe or a log, a line is printed when its ``key`` changes (the file being indexed,
     the chunk being written), at most once every ``every`` seconds unless ``force``.

@@ -1,4 +1,4 @@
-"""``folio-cli compare``: one question across configurations, side by side (CLI.md).
+"""``folio-cli compare``: one question across configurations, side by side (README, "folio-cli").
 
 ``--config MODEL[,persona=NAME][,retrieval=on|off]`` once per cell; ``--set NAME`` takes a
 saved grid, ``--save-set NAME`` keeps this one. Without either: the default model with

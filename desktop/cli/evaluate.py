@@ -4,7 +4,7 @@
 ``eval run NAME [--config SPEC]...`` answers the set with each configuration (the compare
 grid's six cells by default), resumable: the same command again goes on where a stopped
 run ended; ``eval runs NAME`` lists runs; ``eval report NAME [--run ID]`` prints the scores
-and the recommendation (CLI.md's JSON shape with ``--json``), ``--html``/``--csv`` write
+and the recommendation (folio-cli's JSON shape with ``--json``), ``--html``/``--csv`` write
 them to files. Exit 2 for bad input, 1 when a result failed, 130 when Ctrl+C stopped.
 """
 

@@ -1,4 +1,4 @@
-"""folio-cli: every command, its exit code and its JSON shape (../shared/CLI.md)."""
+"""folio-cli: every command, its exit code and its JSON shape (README, "folio-cli")."""
 
 from __future__ import annotations
 
@@ -304,7 +304,7 @@ def test_eval_import_run_report_and_their_json_shapes(  # type: ignore[no-untype
     code, data = run(
         capsys, "--home", home, "eval", "import", str(questions), "--name", "hb", "--json"
     )
-    assert code == 0  # fields may be added (CLI.md), never renamed or dropped
+    assert code == 0  # fields may be added (README, "folio-cli"), never renamed or dropped
     assert data.items() >= {"name": "hb", "source": "imported", "folder": None, "model": None,
                             "questions": 2, "with_source": 1}.items()  # fmt: skip
     grid = ["--config", "local:default", "--config", "local:default,retrieval=off"]

@@ -77,7 +77,7 @@ class Answer:
     cut_off: bool = False  # stopped at the answer token limit, mid-sentence maybe
 
     def to_json(self) -> dict[str, Any]:
-        """``ask``'s JSON shape (../shared/CLI.md), with ``support``, ``searched`` and
+        """``ask``'s JSON shape (README, "folio-cli"), with ``support``, ``searched`` and
         ``cut_off`` added."""
         return {
             "answer": self.text,

@@ -1,5 +1,5 @@
 """A configuration to answer with, a cell of the compare grid: a model, a persona or none,
-retrieval on or off; written ``MODEL[,persona=NAME][,retrieval=on|off]`` (CLI.md)."""
+retrieval on or off; written ``MODEL[,persona=NAME][,retrieval=on|off]`` (README, "folio-cli")."""
 
 from __future__ import annotations
 

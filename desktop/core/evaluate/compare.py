@@ -94,7 +94,7 @@ class CellResult:
         return " · ".join(f"{name} {value}" for name, value in self.figures())
 
     def to_json(self) -> dict[str, Any]:
-        """``ask``'s fields plus the timings, tokens and cost (CLI.md's ``compare``)."""
+        """``ask``'s fields plus the timings, tokens and cost (folio-cli's ``compare``)."""
         answer = self.answer.to_json() if self.answer else _no_answer(self.config, self.chat_id)
         return {
             **answer,

@@ -1,5 +1,5 @@
 """The report of an evaluation run: scores per configuration, the answers that differ most,
-and a recommendation drawn from the numbers; exported as JSON (CLI.md), CSV and HTML.
+and a recommendation drawn from the numbers; exported as JSON (README, "folio-cli"), CSV and HTML.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class ConfigScores:
     cost_per_1000_usd: float | None = None
 
     def scores_json(self) -> dict[str, Any]:
-        """CLI.md's ``scores`` (hit_at_k, mrr, facts, style, ttft_ms, cost_per_1000_usd)
+        """folio-cli's ``scores`` (hit_at_k, mrr, facts, style, ttft_ms, cost_per_1000_usd)
         and the other figures."""
         data = asdict(self)
         for key in COUNTS:
@@ -168,7 +168,7 @@ class Report:
         return text
 
     def to_json(self) -> dict[str, Any]:
-        """CLI.md's ``eval report`` shape: name, configs [{config, scores}], recommendation;
+        """folio-cli's ``eval report`` shape: name, configs [{config, scores}], recommendation;
         plus run_id, questions, complete, style_accuracy, the differing answers, ``top_k``
         (the k of hit@k) and ``retrieval_coverage`` (``coverage_note``)."""
         return {

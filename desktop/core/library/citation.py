@@ -18,8 +18,8 @@ class Citation:
     title: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """A search result's JSON shape (../shared/CLI.md): path, page, score, text, plus file_name
-        and title."""
+        """A search result's JSON shape (folio-cli's contract): path, page, score, text, plus
+        file_name and title."""
         return {
             "path": self.path,
             "page": self.page,

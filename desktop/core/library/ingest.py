@@ -100,7 +100,7 @@ class IngestReport:
     unreadable: list[tuple[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        """``ingest``/``sync``'s JSON shape (../shared/CLI.md), plus repaired, skipped,
+        """``ingest``/``sync``'s JSON shape (README, "folio-cli"), plus repaired, skipped,
         chunks_reused, cancelled, unavailable, already_in_library, unreadable and failures
         (each file that failed this run, with why, as ``status`` lists them)."""
         return {
