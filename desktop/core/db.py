@@ -9,10 +9,13 @@ columns it finds.
 
 from __future__ import annotations
 
+import os
+import re
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 from desktop.core.errors import StoreError
@@ -34,18 +37,28 @@ def connect(path: Path, schema: str, migrations: Sequence[Migration] = ()) -> sq
             not know), or is no SQLite database (another program's file, or damaged); the
             file is left as it is.
     """
-    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
-    db.row_factory = sqlite3.Row
+    db: sqlite3.Connection | None = None
     try:
+        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
+        db.row_factory = sqlite3.Row
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.execute("PRAGMA foreign_keys=ON")
         db.executescript(schema)
         migrate(db, migrations, path.name)
+        _require_columns(db, _expected_columns(schema, tuple(migrations)))
     except sqlite3.DatabaseError as exc:
-        db.close()
-        # Its subclasses (a locked file, a full disk) are not damage: raised as they are.
-        if type(exc) is not sqlite3.DatabaseError:
+        if db is not None:
+            db.close()
+        unusable = _unusable_place(path, exc)
+        if unusable is not None:
+            raise StoreError(
+                f"{path} is {unusable}, where Folio keeps a database: move it out of the data "
+                "folder (Folio then starts an empty one in its place)."
+            ) from exc
+        # Its other subclasses (a locked file, a full disk) are not damage: raised as they
+        # are. Tables without the columns Folio's have are another program's database.
+        if type(exc) is not sqlite3.DatabaseError and not _FOREIGN_SCHEMA.search(str(exc)):
             raise
         raise StoreError(
             f"{path} is not a database Folio can read ({exc}): another program's file by "
@@ -53,6 +66,55 @@ def connect(path: Path, schema: str, migrations: Sequence[Migration] = ()) -> sq
             "an empty one in its place), or put back a copy from a backup."
         ) from exc
     return db
+
+
+# SQLite's words for a table that lacks what Folio's schema declares (sqlite3.c, "no such
+# column", "has no column named"): a database another program made, under Folio's name.
+_FOREIGN_SCHEMA = re.compile(r"^no such (?:column|table): |has no column named ")
+
+
+def _unusable_place(path: Path, exc: sqlite3.DatabaseError) -> str | None:
+    """What stands at ``path`` that SQLite "is unable to open", said as a person would see
+    it (a folder, a link to nothing), or None for any other error."""
+    if "unable to open database file" not in str(exc):
+        return None
+    if path.is_dir():
+        return "a folder"
+    if path.is_symlink() and not path.exists():
+        return f"a link to {os.readlink(path)}, which does not exist"
+    return None
+
+
+@cache
+def _expected_columns(schema: str, migrations: tuple[Migration, ...]) -> dict[str, set[str]]:
+    """Each table's columns at the newest version, as a new file gets them (built in
+    memory, once per schema)."""
+    memory = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        memory.executescript(schema)
+        migrate(memory, migrations, "memory")
+        return {table: _columns(memory, table) for table in _tables(memory)}
+    finally:
+        memory.close()
+
+
+def _tables(db: sqlite3.Connection) -> list[str]:
+    rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    return [row[0] for row in rows if not row[0].startswith("sqlite_")]
+
+
+def _columns(db: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in db.execute(f'PRAGMA table_info("{table}")')}
+
+
+def _require_columns(db: sqlite3.Connection, expected: dict[str, set[str]]) -> None:
+    """sqlite3.DatabaseError naming what is missing when a table lacks a column Folio's
+    schema gives it: tables of the same names made by another program (``CREATE TABLE IF
+    NOT EXISTS`` left them as they were)."""
+    for table, columns in expected.items():
+        missing = sorted(columns - _columns(db, table))
+        if missing:
+            raise sqlite3.DatabaseError(f"table {table} has no column {', '.join(missing)}")
 
 
 def schema_version(db: sqlite3.Connection) -> int:

@@ -1016,7 +1016,9 @@ def test_a_data_folder_file_that_cannot_be_opened_is_one_line_not_a_traceback(  
     capsys, tmp_path: Path
 ) -> None:
     home = tmp_path / "home"
-    (home / "library.db").mkdir(parents=True)  # what SQLite cannot open, even for root
+    assert main(["--home", str(home), "status"]) == 0
+    capsys.readouterr()
+    (home / "library.db-wal").mkdir()  # a file SQLite needs and cannot open, even for root
     assert main(["--home", str(home), "status"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("folio-cli: a file of the data folder cannot be used (")

@@ -110,3 +110,36 @@ def test_a_file_that_is_no_database_is_named_and_left_as_it_is(
         with pytest.raises(StoreError, match=r"is not a database Folio can read.*backup"):
             opener(path)
         assert path.read_bytes() == content
+
+
+@pytest.mark.parametrize("kind", ["another program's tables", "a folder", "a dangling link"])
+def test_what_stands_where_a_database_should_be_is_named_and_left_as_it_is(
+    tmp_path: Path, kind: str
+) -> None:
+    for path, opener in ((tmp_path / "chats.db", ChatStore), (tmp_path / "library.db", Library)):
+        if kind == "a folder":
+            path.mkdir()
+            said = f"{path} is a folder, where Folio keeps a database"
+        elif kind == "a dangling link":
+            path.symlink_to(tmp_path / "gone" / "x.db")  # into a folder that is gone too
+            said = f"{path} is a link to {tmp_path / 'gone' / 'x.db'}, which does not exist"
+        else:
+            with sqlite3.connect(path) as other:  # tables of the same names, other columns
+                other.executescript(
+                    "CREATE TABLE files (a INT); CREATE TABLE chats (a INT);"
+                    "INSERT INTO files VALUES (7); INSERT INTO chats VALUES (7);"
+                )
+            other.close()
+            said = f"{path} is not a database Folio can read ("  # no such column, or lacks one
+        with pytest.raises(StoreError) as refused:
+            opener(path)
+        assert str(refused.value).startswith(said), str(refused.value)
+        assert "move it out of the data folder" in str(refused.value).lower()
+        if path.is_file():  # the other program's rows are as they were
+            with sqlite3.connect(path) as other:
+                table = "files" if path.name == "library.db" else "chats"
+                assert other.execute(f"SELECT a FROM {table}").fetchall() == [(7,)]
+            other.close()
+        assert path.is_dir() == (kind == "a folder") and path.is_symlink() == (
+            kind == "a dangling link"
+        )
