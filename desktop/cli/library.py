@@ -96,8 +96,9 @@ def cmd_remove(services: Services, args: argparse.Namespace) -> int:
     inside = services.ingestor.entries_inside(path)
     if inside and not args.all_under:
         raise UsageError(
-            f"{args.path} is not itself in the library; the library folders under it are "
-            f"{', '.join(inside)}. Remove each by name, or pass --all-under to remove them all."
+            f"{args.path} is not itself in the library; the library folders and files under "
+            f"it are {', '.join(inside)}. Remove each by name, or pass --all-under to remove "
+            "them all."
         )
     try:
         removed = services.ingestor.remove(path)

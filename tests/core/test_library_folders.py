@@ -221,6 +221,13 @@ def test_a_file_stays_while_any_library_folder_covers_it(  # type: ignore[no-unt
     # A folder inside a library folder cannot be removed on its own: it would come back.
     with pytest.raises(LibraryError, match=r"inside the library folder .*\.folioignore"):
         services.ingestor.remove(parent / "child")
+    # A name inside it that the library does not hold (mistyped, or never there) says so.
+    with pytest.raises(LibraryError) as refused:
+        services.ingestor.remove(parent / "nothere.txt")
+    assert refused.value.message == (
+        f"{parent / 'nothere.txt'} is not in the library: {parent} holds no file by that name."
+    )
+    assert str(refused.value).endswith("(`folio-cli status` lists the library's folders).")
     assert services.ingestor.remove(parent) == 2
     assert services.library.all_files() == [] and services.library.folders() == []
     assert_consistent(services)

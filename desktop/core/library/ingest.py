@@ -434,6 +434,13 @@ class Ingestor:
         folders = self.library.folders()
         target = self._removal_target(path, folders)
         outer = [f for f in folders if f != target and is_under(target, f)]
+        if target not in folders and outer and not self.library.has_files_under(target):
+            # Nothing of it is indexed (a name mistyped, a file ignored): nothing to remove.
+            raise LibraryError(
+                f"{target} is not in the library: {outer[0]} holds no file by that name.",
+                cli=f"{target} is not in the library: {outer[0]} holds no file by that name "
+                "(`folio-cli status` lists the library's folders).",
+            )
         if target not in folders and outer:
             line = ignore_pattern(os_path(target), self.library.folder_os_path(outer[0]))
             raise LibraryError(
