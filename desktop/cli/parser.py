@@ -60,8 +60,17 @@ class CommandLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         """Print the usage and ``message``, with the line that gives a word read as an
-        option, or words of one text given unquoted, when there is one; exit 2."""
-        super().error(message + (self._dashed_word_hint(message) or self._quote_hint(message)))
+        option, or words of one text given unquoted, when there is one; exit 2.
+
+        Words left over after a command are reported by the whole command line's parser,
+        whose usage lists only the commands: the command's own usage is shown instead.
+        """
+        text = message + (self._dashed_word_hint(message) or self._quote_hint(message))
+        shown: argparse.ArgumentParser = self
+        root = _ROOT.get()
+        if self is root and message.startswith("unrecognized arguments:"):
+            shown = _command_of(self, list(_LINE.get()))[0] or self
+        argparse.ArgumentParser.error(shown, text)  # its usage, then exit 2
 
     def _quote_hint(self, message: str) -> str:
         """For ``search waggle dance``: the command takes one text, and the words after its

@@ -965,6 +965,7 @@ def test_an_unknown_long_option_is_named_with_the_commands_options_first(  # typ
     err = _usage_error(capsys, [*head, *line])
     word = line[1]
     assert f"{word!r} is not an option of folio-cli {line[0]} {said}" in err
+    assert err.startswith(f"usage: folio-cli {line[0]} [-h]")  # the command's, not folio-cli's
     if line[0] == "status":
         assert "is a name" not in err  # status takes none: no line to give it as one
         return
