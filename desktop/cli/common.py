@@ -164,46 +164,43 @@ def counted(n: int, noun: str, plural: str | None = None) -> str:
 
 
 def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
-    """Print a command's result: ``data`` as JSON with ``--json``, else ``text``; the
-    commands either advises carry the ``--home`` this one was given (``with_home``)."""
-    home = getattr(args, "home", None)
+    """Print a command's result: ``data`` as JSON with ``--json``, else ``text``, as they
+    are: a message in them that advises a command was given ``advised`` where it was made,
+    and the documents' text, prompts and names they hold are never rewritten."""
     # ``out`` is set when the window runs the command for another process (``answer``).
     print(
-        json.dumps(_strings_with_home(data, home), ensure_ascii=False)
-        if args.json
-        else with_home(text, home),
-        file=getattr(args, "out", None),
+        json.dumps(data, ensure_ascii=False) if args.json else text, file=getattr(args, "out", None)
     )
 
 
-# A command a message advises, as messages write it: "run `folio-cli sync`".
-_ADVISED = re.compile(r"`folio-cli (?!--home[ =])")
+# folio-cli's commands, as ``build_parser`` names them (tests/cli/test_cli.py checks).
+COMMANDS = (
+    "ingest", "sync", "remove", "status", "reembed", "search", "ask", "compare", "eval",
+    "models", "store", "finetune", "personas",
+)  # fmt: skip
+# A command a message of Folio's advises, as messages write it: "run `folio-cli sync`".
+_ADVISED = re.compile(rf"`folio-cli (?=(?:{'|'.join(COMMANDS)})\b)")
 
 
 def with_home(text: str, home: str | None) -> str:
-    """``text`` with each command it advises (`` `folio-cli ...` ``) given ``--home home``,
-    as the command that says it was, so that run as printed it acts on the same data
-    folder, not the default one; ``text`` as it is without ``home``. (A data folder given
-    by ``FOLIO_HOME`` needs nothing: the advised command runs where the variable is set.)"""
+    """``text`` (a message of Folio's) with each command it advises (`` `folio-cli sync` ``)
+    given ``--home home``, as the command that says it was, so that run as printed it acts
+    on the same data folder, not the default one; ``text`` as it is without ``home``. (A
+    data folder given by ``FOLIO_HOME`` needs nothing: the advised command runs where the
+    variable is set.) Not for documents' text or a person's own words, which may quote a
+    command of their own."""
     return _ADVISED.sub(f"`folio-cli --home {shlex.quote(home)} ", text) if home else text
 
 
-def _strings_with_home(value: Any, home: str | None) -> Any:
-    """``value`` (JSON-ready) with ``with_home`` applied to every string in it."""
-    if not home:
-        return value
-    if isinstance(value, str):
-        return with_home(value, home)
-    if isinstance(value, dict):
-        return {k: _strings_with_home(v, home) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_strings_with_home(v, home) for v in value]
-    return value
+def advised(args: argparse.Namespace, message: str) -> str:
+    """``with_home`` for a message of this command's (``args.home``)."""
+    return with_home(message, getattr(args, "home", None))
 
 
 class AdviceWithHome:
     """A text stream writing to ``stream`` with ``with_home`` applied: folio-cli's stderr,
-    where errors and warnings advise commands. Everything else is the stream's own."""
+    which holds Folio's errors, warnings and progress, never a document's text or a
+    prompt. Everything else is the stream's own."""
 
     def __init__(self, stream: TextIO, home: str) -> None:
         self._stream = stream

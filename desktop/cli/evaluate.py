@@ -21,6 +21,7 @@ from desktop.cli.common import (
     EXIT_OK,
     ProgressLine,
     UsageError,
+    advised,
     allow_remote,
     check_cells,
     check_output,
@@ -230,7 +231,7 @@ def cmd_run(services: Services, args: argparse.Namespace) -> int:
     text = f"Run {run.id}: {done} of {total} answers"
     text += f", {len(failed)} failed (first: {failed[0].error})" if failed else ""
     text += f". See `folio-cli eval report {run.set_name!r}`."
-    emit(args, data, text)
+    emit(args, data, advised(args, text))
     if cancel.cancelled:
         return EXIT_INTERRUPTED
     return EXIT_ERROR if failed else EXIT_OK

@@ -31,6 +31,7 @@ from desktop.cli.common import (
     EXIT_OK,
     EXIT_USAGE,
     UsageError,
+    advised,
     counted,
     dataset_name,
     emit,
@@ -228,7 +229,7 @@ def cmd_validate(services: Services, args: argparse.Namespace) -> int:
             LineProblem(
                 0,
                 f"No such file or dataset: {args.file}. A file is given by its path; "
-                f"{DATASETS_LIST}.",
+                f"{advised(args, DATASETS_LIST)}.",
             )
         ]
     if not report.readable:
@@ -389,10 +390,13 @@ def _start_local(services: Services, args: argparse.Namespace) -> int:
             "train_examples": plan.train_examples,
             "validation_examples": plan.validation_examples,
         },
-        one_line(
-            f"Started {job.id}: training {plan.base} on {plan.train_examples} examples "
-            f"({plan.validation_examples} held out for validation) on this computer; follow "
-            f"it with `folio-cli finetune status {job.id} --wait`."
+        advised(
+            args,
+            one_line(
+                f"Started {job.id}: training {plan.base} on {plan.train_examples} examples "
+                f"({plan.validation_examples} held out for validation) on this computer; "
+                f"follow it with `folio-cli finetune status {job.id} --wait`."
+            ),
         ),
     )
     return EXIT_OK
@@ -432,9 +436,12 @@ def cmd_start(services: Services, args: argparse.Namespace) -> int:
     emit(
         args,
         {**job.to_json(), "uploaded": uploaded},
-        one_line(
-            f"Started {job.id} ({job.status}); follow it with `folio-cli finetune status "
-            f"{job.id} --wait`."
+        advised(
+            args,
+            one_line(
+                f"Started {job.id} ({job.status}); follow it with `folio-cli finetune status "
+                f"{job.id} --wait`."
+            ),
         ),
     )
     return EXIT_OK
@@ -579,7 +586,7 @@ def cmd_cancel(services: Services, args: argparse.Namespace) -> int:
             f"; cancelling: it stops at the end of its current step "
             f"(`folio-cli finetune status {job.id} --wait` shows when)."
         )
-    emit(args, job.to_json(), one_line(text))
+    emit(args, job.to_json(), advised(args, one_line(text)))
     return EXIT_OK
 
 

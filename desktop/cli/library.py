@@ -13,6 +13,7 @@ from desktop.cli.common import (
     EXIT_OK,
     ProgressLine,
     UsageError,
+    advised,
     emit,
     interruptible,
     path_problem,
@@ -64,7 +65,7 @@ def _run_indexing(
         _warn(f"{path}: already in the library; synced")
     for folder, reason in report.unreadable:
         _warn(f"{folder}: cannot be read ({reason}); its files are kept as they were")
-    emit(args, report.to_json(), indexing_text(report))
+    emit(args, report.to_json(), advised(args, indexing_text(report)))
     return EXIT_INTERRUPTED if report.cancelled else EXIT_OK
 
 
@@ -126,7 +127,7 @@ def cmd_status(services: Services, args: argparse.Namespace) -> int:
     failures = [{"path": f.path, "reason": f.reason, "status": f.status} for f in stats.failures]
     unavailable = services.library.unavailable_folders()
     shortfall = services.store_shortfall()
-    store_problem = str(shortfall) if shortfall is not None else None
+    store_problem = advised(args, str(shortfall)) if shortfall is not None else None
     data: dict[str, Any] = {
         "files": {
             "indexed": counts[FileStatus.INDEXED],
@@ -196,7 +197,7 @@ def cmd_reembed(services: Services, args: argparse.Namespace) -> int:
         text = f"The library now uses {r.model}: {r.chunks} chunks, in {r.seconds:.1f}s."
     else:
         text = f"The library already uses {r.model} ({r.chunks} chunks)."
-    emit(args, r.to_json(), text)
+    emit(args, r.to_json(), advised(args, text))
     return EXIT_INTERRUPTED if r.cancelled else EXIT_OK
 
 
@@ -220,7 +221,7 @@ def cmd_search(services: Services, args: argparse.Namespace) -> int:
         args,
         {
             "results": [c.to_json() for c in results],
-            "store_problem": str(shortfall) if shortfall is not None else None,
+            "store_problem": advised(args, str(shortfall)) if shortfall is not None else None,
         },
         "\n".join(lines) or "No results.",
     )

@@ -16,6 +16,7 @@ from desktop.cli.common import (
     EXIT_OK,
     ProgressLine,
     UsageError,
+    advised,
     emit,
     interruptible,
     not_empty,
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 def cmd_list(services: Services, args: argparse.Namespace) -> int:
     models, problems = services.models(cli=True)
+    problems = {name: advised(args, reason) for name, reason in problems.items()}
     data = {
         "models": [
             {

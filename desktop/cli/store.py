@@ -10,6 +10,7 @@ from desktop.cli.common import (
     EXIT_OK,
     ProgressLine,
     UsageError,
+    advised,
     emit,
     interruptible,
     positive_int,
@@ -58,7 +59,7 @@ def cmd_move(services: Services, args: argparse.Namespace) -> int:
         text = "Stopped; run the same `folio-cli store move` again to go on."
     else:
         text = f"The library is now on {r.backend}: {r.chunks} chunks, in {r.seconds:.1f}s."
-    emit(args, r.to_json(), text)
+    emit(args, r.to_json(), advised(args, text))
     return EXIT_INTERRUPTED if r.cancelled else EXIT_OK
 
 

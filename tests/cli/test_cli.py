@@ -1061,11 +1061,33 @@ def test_the_commands_a_message_advises_act_on_the_data_folder_given(  # type: i
     # Run as printed, it mends this library, not the default one.
     assert main(shlex.split(advised.strip("`"))[1:]) == 0
     assert "1 indexed again" in capsys.readouterr().out
+    # A document or a prompt quoting a command of its own is shown as it is written.
+    quoted = "To refresh, run `folio-cli sync` in a terminal."
+    (docs / "howto.md").write_text(f"# How to\n\n{quoted}")
+    assert main(["--home", str(home), "ingest", str(docs)]) == 0
+    assert main(["--home", str(home), "personas", "add", "Helper", "--prompt", quoted]) == 0
+    capsys.readouterr()
+    assert main(["--home", str(home), "search", "refresh in a terminal", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["results"][0]["text"].endswith(quoted)
+    assert main(["--home", str(home), "search", "refresh in a terminal"]) == 0
+    assert quoted in capsys.readouterr().out
+    assert main(["--home", str(home), "personas", "list", "--json"]) == 0
+    prompts = [p["prompt"] for p in json.loads(capsys.readouterr().out)["personas"]]
+    assert quoted in prompts
     # A data folder named by FOLIO_HOME needs nothing: the advised command runs there too.
     shutil.rmtree(home / "store")
     monkeypatch.setenv("FOLIO_HOME", str(home))
     assert main(["status", "--json"]) == 0
     assert "run `folio-cli sync`" in json.loads(capsys.readouterr().out)["store_problem"]
+
+
+def test_the_commands_advice_names_are_folio_clis_commands() -> None:
+    from desktop.cli import build_parser
+    from desktop.cli.common import COMMANDS
+    from desktop.cli.parser import _subcommands
+
+    group = _subcommands(build_parser())
+    assert group is not None and tuple(group.choices) == COMMANDS
 
 
 def test_a_progress_line_on_a_terminal_is_cut_to_its_width(
