@@ -134,7 +134,8 @@ def known_persona(services: Services, name: str, flag: str = "--persona") -> Per
         return services.chats.personas.get(name)
     except ChatError as exc:
         raise UsageError(
-            f"{flag}: {exc} `folio-cli personas list` shows them; `personas add` makes one."
+            f"{flag}: {exc} `folio-cli personas list` shows them; `folio-cli personas add` "
+            "makes one."
         ) from exc
 
 
@@ -189,7 +190,11 @@ def with_home(text: str, home: str | None) -> str:
     data folder given by ``FOLIO_HOME`` needs nothing: the advised command runs where the
     variable is set.) Not for documents' text or a person's own words, which may quote a
     command of their own."""
-    return _ADVISED.sub(f"`folio-cli --home {shlex.quote(home)} ", text) if home else text
+    if not home:
+        return text
+    # Absolute: the advice may be run from another folder than the one it was given in.
+    where = os.path.abspath(os.path.expanduser(home))
+    return _ADVISED.sub(f"`folio-cli --home {shlex.quote(where)} ", text)
 
 
 def advised(args: argparse.Namespace, message: str) -> str:

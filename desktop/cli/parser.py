@@ -175,6 +175,9 @@ def _misplaced_option(
         if own is not None and _action(command, word) is None and own.nargs != 0:
             taken = 0 if "=" in word else _values_taken(own, words[i + 1 :])
             moved = words[i : i + 1 + taken]
+            needed = own.nargs if isinstance(own.nargs, int) else 1
+            if "=" not in word and len(moved) - 1 < needed:
+                moved = [word, str(own.metavar or "DIR")]  # its value was left out too
             before = _without(root, line[:head], own)  # given twice, the later one counts
             fixed = [*before, *moved, *named, *words[:i], *words[i + 1 + taken :]]
             return (

@@ -986,10 +986,12 @@ def test_an_unknown_long_option_is_named_with_the_commands_options_first(  # typ
         (["--json", "status"], "--json is an option of folio-cli status: give it after the "
          "command's name, folio-cli --home {home} status --json", ["status", "--json"]),
         (["serach", "bees"], "invalid choice: 'serach' (choose from", None),
+        (["status", "--home"], "--home is an option of folio-cli itself: give it before the "
+         "command, folio-cli --home DIR status", None),
     ],
     ids=["a misspelt option after one given", "a dashed word after an option's value",
          "folio-cli's option after the command", "the command's option before it",
-         "a misspelt command"],
+         "a misspelt command", "folio-cli's option after the command, without its value"],
 )  # fmt: skip
 def test_an_option_in_the_wrong_place_or_misspelt_is_named_with_the_line_that_works(  # type: ignore[no-untyped-def]
     capsys, cli_home: Path, tmp_path: Path, line, said, runs
@@ -1079,6 +1081,15 @@ def test_the_commands_a_message_advises_act_on_the_data_folder_given(  # type: i
     monkeypatch.setenv("FOLIO_HOME", str(home))
     assert main(["status", "--json"]) == 0
     assert "run `folio-cli sync`" in json.loads(capsys.readouterr().out)["store_problem"]
+
+
+def test_advice_names_the_data_folder_in_full_when_given_relative(  # type: ignore[no-untyped-def]
+    capsys, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the advice may be run from anywhere else
+    assert main(["--home", "my library", "eval", "show", "nothing"]) == 2
+    advised = f"`folio-cli --home '{tmp_path / 'my library'}' eval sets`"
+    assert advised in capsys.readouterr().err
 
 
 def test_the_commands_advice_names_are_folio_clis_commands() -> None:

@@ -113,7 +113,11 @@ def test_a_key_variable_the_system_sets_or_an_address_that_cannot_be_one_is_refu
     assert "--api-key-env 'PATH' is a variable the system sets for its own use" in err
     assert err.count("\n") == 1
     # An address that cannot be one is bad input (2), not a server that cannot be reached (1).
-    wrong = (("http://[::1", "is not a valid address"), ("http://db:0", "must have a port"))
+    wrong = (
+        ("http://[::1", "is not a valid address"),
+        ("http://db:0", "must have a port"),
+        ("file://", "must name a folder after file://"),
+    )
     for url, why in wrong:
         assert main([*move[:-1], url]) == 2
         assert f"--url {url!r} {why}" in capsys.readouterr().err

@@ -136,8 +136,10 @@ def url_problem(url: str) -> str | None:
     """Why ``connect`` cannot take ``url``, or None: a server's ``http://``/``https://``
     address, ``file://FOLDER`` or ``:memory:``. Without a scheme qdrant-client would report
     a name lookup failure, not the mistake."""
-    if url == ":memory:" or url.startswith("file://"):
+    if url == ":memory:":
         return None
+    if url.startswith("file://"):
+        return None if url.removeprefix("file://").strip() else "must name a folder after file://"
     if url.lower().startswith(("http://", "https://")):
         # qdrant-client's HTTP transport is httpx, as the OpenAI SDK's is: the same check.
         return server_url_problem(url)
