@@ -34,26 +34,37 @@ def connect(path: Path, schema: str, migrations: Sequence[Migration] = ()) -> sq
 
     Raises:
         StoreError: the file was written by a newer Folio (a schema version this one does
-            not know), or is no SQLite database (another program's file, or damaged); the
-            file is left as it is.
+            not know), is no SQLite database (another program's file, or damaged), holds
+            another program's tables under Folio's names, or ``path`` is a folder or a link
+            to nothing; what stands there is left exactly as it was.
     """
+    if path.is_symlink() and not path.exists():
+        # SQLite would make a new, empty database where the link points: the library it
+        # held (on a disk not mounted now, say) would silently be an empty one.
+        raise StoreError(
+            f"{path} is a link to {os.readlink(path)}, which does not exist: put back what it "
+            "points to, or move the link out of the data folder (Folio then starts an empty "
+            "database in its place)."
+        )
     db: sqlite3.Connection | None = None
     try:
         db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
         db.row_factory = sqlite3.Row
-        db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA foreign_keys=ON")
-        db.executescript(schema)
-        migrate(db, migrations, path.name)
-        _require_columns(db, _expected_columns(schema, tuple(migrations)))
+        db.execute("PRAGMA foreign_keys=ON")  # (a no-op inside a transaction)
+        # The schema, the migrations and the check of the columns are one transaction, taken
+        # before the file is switched to WAL: a file Folio refuses is rolled back to the
+        # bytes it had, and two processes opening an old file at once migrate it once.
+        with _write_transaction(db, schema):
+            migrate(db, migrations, path.name)
+            _require_columns(db, _expected_columns(schema, tuple(migrations)))
+        db.execute("PRAGMA journal_mode=WAL")
     except sqlite3.DatabaseError as exc:
         if db is not None:
             db.close()
-        unusable = _unusable_place(path, exc)
-        if unusable is not None:
+        if path.is_dir() and "unable to open database file" in str(exc):
             raise StoreError(
-                f"{path} is {unusable}, where Folio keeps a database: move it out of the data "
+                f"{path} is a folder, where Folio keeps a database: move it out of the data "
                 "folder (Folio then starts an empty one in its place)."
             ) from exc
         # Its other subclasses (a locked file, a full disk) are not damage: raised as they
@@ -65,24 +76,34 @@ def connect(path: Path, schema: str, migrations: Sequence[Migration] = ()) -> sq
             "that name, or a damaged one. Move it out of the data folder (Folio then starts "
             "an empty one in its place), or put back a copy from a backup."
         ) from exc
+    except BaseException:
+        if db is not None:
+            db.close()
+        raise
     return db
+
+
+@contextmanager
+def _write_transaction(db: sqlite3.Connection, script: str = "") -> Iterator[None]:
+    """BEGIN IMMEDIATE (SQLite's write lock, waiting up to the busy timeout) and ``script``,
+    the body, then COMMIT; ROLLBACK when either raises. (``executescript`` commits an open
+    transaction before it runs, so a script inside one is given with its BEGIN.)"""
+    try:
+        if script:
+            db.executescript(f"BEGIN IMMEDIATE;\n{script}")
+        else:
+            db.execute("BEGIN IMMEDIATE")
+        yield
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 # SQLite's words for a table that lacks what Folio's schema declares (sqlite3.c, "no such
 # column", "has no column named"): a database another program made, under Folio's name.
 _FOREIGN_SCHEMA = re.compile(r"^no such (?:column|table): |has no column named ")
-
-
-def _unusable_place(path: Path, exc: sqlite3.DatabaseError) -> str | None:
-    """What stands at ``path`` that SQLite "is unable to open", said as a person would see
-    it (a folder, a link to nothing), or None for any other error."""
-    if "unable to open database file" not in str(exc):
-        return None
-    if path.is_dir():
-        return "a folder"
-    if path.is_symlink() and not path.exists():
-        return f"a link to {os.readlink(path)}, which does not exist"
-    return None
 
 
 @cache
@@ -91,8 +112,8 @@ def _expected_columns(schema: str, migrations: tuple[Migration, ...]) -> dict[st
     memory, once per schema)."""
     memory = sqlite3.connect(":memory:", isolation_level=None)
     try:
-        memory.executescript(schema)
-        migrate(memory, migrations, "memory")
+        with _write_transaction(memory, schema):
+            migrate(memory, migrations, "memory")
         return {table: _columns(memory, table) for table in _tables(memory)}
     finally:
         memory.close()
@@ -123,34 +144,27 @@ def schema_version(db: sqlite3.Connection) -> int:
 
 
 def migrate(db: sqlite3.Connection, migrations: Sequence[Migration], name: str) -> None:
-    """Apply the migrations ``db`` has not had yet, each in its own transaction.
+    """Apply the migrations ``db`` has not had yet, inside the caller's write transaction
+    (``connect``'s): the version read here cannot change before the steps are applied, and
+    a step that fails leaves the file at the version it had.
 
-    Two processes opening an old file at once are safe: each step re-reads the version
-    under SQLite's write lock, so a step is applied once.
+    Raises:
+        StoreError: ``db`` (a file called ``name``) has a version newer than ``migrations``
+            reach.
     """
-    while True:
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            version = schema_version(db)
-            if version > len(migrations):
-                raise StoreError(
-                    f"{name} was written by a newer version of Folio (schema {version}; this "
-                    f"one knows up to {len(migrations)}). Update Folio to open it."
-                )
-            if version == len(migrations):
-                db.execute("COMMIT")
-                return
-            step = migrations[version]
-            if callable(step):
-                step(db)
-            else:
-                for statement in step:
-                    db.execute(statement)
-            db.execute(f"PRAGMA user_version = {version + 1}")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+    version = schema_version(db)
+    if version > len(migrations):
+        raise StoreError(
+            f"{name} was written by a newer version of Folio (schema {version}; this "
+            f"one knows up to {len(migrations)}). Update Folio to open it."
+        )
+    for step in migrations[version:]:
+        if callable(step):
+            step(db)
+        else:
+            for statement in step:
+                db.execute(statement)
+    db.execute(f"PRAGMA user_version = {len(migrations)}")
 
 
 def add_columns(table: str, columns: dict[str, str]) -> Migration:
@@ -160,7 +174,7 @@ def add_columns(table: str, columns: dict[str, str]) -> Migration:
     """
 
     def step(db: sqlite3.Connection) -> None:
-        present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        present = _columns(db, table)
         for column, declaration in columns.items():
             if column not in present:
                 db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
@@ -171,11 +185,5 @@ def add_columns(table: str, columns: dict[str, str]) -> Migration:
 @contextmanager
 def transaction(db: sqlite3.Connection, lock: threading.RLock) -> Iterator[sqlite3.Connection]:
     """A write transaction under ``lock``: all of it is committed, or none of it."""
-    with lock:
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+    with lock, _write_transaction(db):
+        yield db

@@ -112,17 +112,24 @@ def test_a_file_that_is_no_database_is_named_and_left_as_it_is(
         assert path.read_bytes() == content
 
 
-@pytest.mark.parametrize("kind", ["another program's tables", "a folder", "a dangling link"])
+@pytest.mark.parametrize(
+    "kind",
+    ["another program's tables", "a folder", "a link to nothing", "a link into a folder"],
+)
 def test_what_stands_where_a_database_should_be_is_named_and_left_as_it_is(
     tmp_path: Path, kind: str
 ) -> None:
     for path, opener in ((tmp_path / "chats.db", ChatStore), (tmp_path / "library.db", Library)):
+        before = b""
         if kind == "a folder":
             path.mkdir()
-            said = f"{path} is a folder, where Folio keeps a database"
-        elif kind == "a dangling link":
-            path.symlink_to(tmp_path / "gone" / "x.db")  # into a folder that is gone too
-            said = f"{path} is a link to {tmp_path / 'gone' / 'x.db'}, which does not exist"
+            said, advice = f"{path} is a folder, where Folio keeps a database", "move it out"
+        elif kind.startswith("a link"):
+            # Into a folder that is gone too, or into one that is there (a disk mounted
+            # again without the file): SQLite would make an empty database there.
+            target = tmp_path / ("gone" if kind == "a link to nothing" else "") / "x.db"
+            path.symlink_to(target)
+            said, advice = f"{path} is a link to {target}, which does not exist", "put back"
         else:
             with sqlite3.connect(path) as other:  # tables of the same names, other columns
                 other.executescript(
@@ -130,16 +137,16 @@ def test_what_stands_where_a_database_should_be_is_named_and_left_as_it_is(
                     "INSERT INTO files VALUES (7); INSERT INTO chats VALUES (7);"
                 )
             other.close()
-            said = f"{path} is not a database Folio can read ("  # no such column, or lacks one
+            before = path.read_bytes()
+            said, advice = f"{path} is not a database Folio can read (", "move it out"
         with pytest.raises(StoreError) as refused:
             opener(path)
         assert str(refused.value).startswith(said), str(refused.value)
-        assert "move it out of the data folder" in str(refused.value).lower()
-        if path.is_file():  # the other program's rows are as they were
-            with sqlite3.connect(path) as other:
-                table = "files" if path.name == "library.db" else "chats"
-                assert other.execute(f"SELECT a FROM {table}").fetchall() == [(7,)]
-            other.close()
-        assert path.is_dir() == (kind == "a folder") and path.is_symlink() == (
-            kind == "a dangling link"
-        )
+        assert advice in str(refused.value).lower()
+        assert "of the data folder (folio then starts an empty" in str(refused.value).lower()
+        if path.is_file():  # the other program's file has the very bytes it had
+            assert path.read_bytes() == before
+            assert not Path(f"{path}-wal").exists() and not Path(f"{path}-journal").exists()
+        assert path.is_dir() == (kind == "a folder")
+        assert path.is_symlink() == kind.startswith("a link")
+        assert not (tmp_path / "x.db").exists() and not (tmp_path / "gone").exists()
