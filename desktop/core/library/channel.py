@@ -91,7 +91,8 @@ class ChannelServer:
     """Serves ``handler`` to ``folio-cli`` processes on ``home`` until ``close``.
 
     Only the process holding the library's lock may start one: it replaces any socket and
-    key a crashed Folio left behind.
+    key a crashed Folio left behind. ``address`` is where it listens (a socket's path, or a
+    named pipe's name on Windows).
     """
 
     def __init__(self, home: Path, handler: Handler) -> None:
@@ -103,12 +104,15 @@ class ChannelServer:
         key = secrets.token_bytes(32)
         key_path = home / KEY_FILE
         key_path.unlink(missing_ok=True)
-        address = _address(home)
+        # Kept, not worked out again at close: ``_address`` resolves the folder's path and
+        # reads TMPDIR, either of which may change while the window is open, and the socket
+        # made here is the one to remove.
+        self.address = _address(home)
         if sys.platform != "win32":
-            if address != str(home / SOCKET_FILE):
+            if self.address != str(home / SOCKET_FILE):
                 _claim_short_folder()
-            Path(address).unlink(missing_ok=True)
-        self._listener = Listener(address, authkey=key)
+            Path(self.address).unlink(missing_ok=True)
+        self._listener = Listener(self.address, authkey=key)
         # The key file appears once the socket listens: a caller that finds it can connect.
         fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as f:
@@ -149,18 +153,18 @@ class ChannelServer:
         else:
             with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX) as wake:
                 wake.settimeout(1.0)
-                wake.connect(_address(self.home))
+                wake.connect(self.address)
         self._listener.close()
         self._thread.join(timeout=5)
         (self.home / KEY_FILE).unlink(missing_ok=True)
         if sys.platform != "win32":
-            Path(_address(self.home)).unlink(missing_ok=True)
+            Path(self.address).unlink(missing_ok=True)
 
     def _wake_with_client(self) -> None:
         # A named pipe takes no raw connection; this caller fails to authenticate, or
         # finds the pipe gone once the listener is closed.
         with contextlib.suppress(OSError, EOFError, AuthenticationError):
-            Client(_address(self.home), authkey=b"").close()
+            Client(self.address, authkey=b"").close()
 
 
 def call(home: Path, argv: list[str]) -> Reply | None:
