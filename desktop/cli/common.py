@@ -159,11 +159,6 @@ def dataset_name(
     )
 
 
-def counted(n: int, noun: str, plural: str | None = None) -> str:
-    """``n`` and ``noun`` agreeing: "1 question", "2 questions" (``plural`` when not -s)."""
-    return f"{n} {noun if n == 1 else plural or noun + 's'}"
-
-
 def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
     """Print a command's result: ``data`` as JSON with ``--json``, else ``text``, as they
     are: a message in them that advises a command was given ``advised`` where it was made,

@@ -25,7 +25,6 @@ from desktop.cli.common import (
     allow_remote,
     check_cells,
     check_output,
-    counted,
     emit,
     grid_specs,
     indexed_folder,
@@ -39,6 +38,7 @@ from desktop.cli.common import (
 )
 from desktop.core.errors import ChatError, DatasetError, EvaluationError, ModelError
 from desktop.core.evaluate.cells import CellConfig
+from desktop.core.plurals import counted
 from desktop.core.tasks import clock_time, eta_phrase
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def cmd_build(services: Services, args: argparse.Namespace) -> int:
         f"{args.name}: {report.in_set} of {report.wanted} questions ({report.written} written now)"
     )
     if report.chunks_skipped:
-        text += f" ({report.chunks_skipped} chunks gave no usable question)"
+        text += f" ({counted(report.chunks_skipped, 'chunk')} gave no usable question)"
     text += "; stopped, what was written is kept." if report.cancelled else "."
     if report.duplicates:
         text += " " + skipped_text(list(report.duplicates))

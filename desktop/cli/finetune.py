@@ -32,7 +32,6 @@ from desktop.cli.common import (
     EXIT_USAGE,
     UsageError,
     advised,
-    counted,
     dataset_name,
     emit,
     interruptible,
@@ -48,6 +47,7 @@ from desktop.core.finetune.pricing import DEFAULT_BASE, PRICES_AS_OF
 from desktop.core.finetune.records import JobState
 from desktop.core.library.filenames import one_line
 from desktop.core.models.ids import LOCAL_FT_PREFIX, LOCAL_PREFIX, OPENAI
+from desktop.core.plurals import counted
 from desktop.core.tasks import eta_phrase
 
 LOCAL = "local"  # local training's jobs (desktop.core.finetune.local.runs.LOCAL)
@@ -253,7 +253,7 @@ def cmd_validate(services: Services, args: argparse.Namespace) -> int:
             f"warning: line {p.line}: {p.reason}" if p.line else f"warning: {p.reason}"
             for p in report.warnings
         ),
-        ready if report.ok else f"Invalid: {len(report.errors)} problem(s).",
+        ready if report.ok else f"Invalid: {counted(len(report.errors), 'problem')}.",
     ]
     emit(args, {**report.to_json(), "file": str(path)}, _shown(lines))
     return EXIT_OK if report.ok else EXIT_USAGE

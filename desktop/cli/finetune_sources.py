@@ -11,7 +11,6 @@ from desktop.cli.common import (
     EXIT_OK,
     ProgressLine,
     UsageError,
-    counted,
     dataset_name,
     emit,
     indexed_folder,
@@ -22,6 +21,7 @@ from desktop.cli.common import (
     require_consent,
 )
 from desktop.core.finetune.sources.from_chats import liked_examples
+from desktop.core.plurals import counted
 
 if TYPE_CHECKING:
     from desktop.core.finetune.sources.generate import GenerationProgress

@@ -22,6 +22,7 @@ from desktop.cli.common import (
 from desktop.core.errors import LibraryError, ModelError
 from desktop.core.library.catalog import EMBEDDING_MODEL_KEY, UNAVAILABLE_REASON, FileStatus
 from desktop.core.library.filenames import one_line
+from desktop.core.plurals import counted
 from desktop.core.tasks import Progress, eta_phrase
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ def cmd_remove(services: Services, args: argparse.Namespace) -> int:
     except LibraryError as exc:
         raise UsageError(str(exc)) from exc
     lines = [f"Removed the library folder {folder}" for folder in inside]
-    lines.append(f"{removed} file(s) removed from the library")
+    lines.append(f"{counted(removed, 'file')} removed from the library")
     emit(
         args,
         {"removed": removed, "all_under": inside},
@@ -144,7 +145,8 @@ def cmd_status(services: Services, args: argparse.Namespace) -> int:
         "store_problem": store_problem,
     }
     lines = [
-        f"{counts[FileStatus.INDEXED]} files indexed ({stats.chunks} chunks), "
+        f"{counted(counts[FileStatus.INDEXED], 'file')} indexed "
+        f"({counted(stats.chunks, 'chunk')}), "
         f"{counts[FileStatus.FAILED]} failed, {counts[FileStatus.SKIPPED]} skipped",
         *(f"  {f['status']}: {f['path']}: {f['reason']}" for f in failures),
         *(f"  unavailable: {folder}: {UNAVAILABLE_REASON}." for folder in unavailable),
@@ -194,9 +196,9 @@ def cmd_reembed(services: Services, args: argparse.Namespace) -> int:
     if r.cancelled:
         text = f"Stopped; run `folio-cli reembed {r.model}` again to go on."
     elif r.swapped:
-        text = f"The library now uses {r.model}: {r.chunks} chunks, in {r.seconds:.1f}s."
+        text = f"The library now uses {r.model}: {counted(r.chunks, 'chunk')}, in {r.seconds:.1f}s."
     else:
-        text = f"The library already uses {r.model} ({r.chunks} chunks)."
+        text = f"The library already uses {r.model} ({counted(r.chunks, 'chunk')})."
     emit(args, r.to_json(), advised(args, text))
     return EXIT_INTERRUPTED if r.cancelled else EXIT_OK
 
@@ -273,7 +275,7 @@ def indexing_text(r: IngestReport) -> str:
     mended or kept, and how to go on when it was stopped."""
     return (
         f"{r.added} added, {r.updated} updated, {r.removed} removed, {r.unchanged} unchanged, "
-        f"{r.failed} failed, {r.skipped} skipped; {r.chunks_embedded} chunks embedded "
+        f"{r.failed} failed, {r.skipped} skipped; {counted(r.chunks_embedded, 'chunk')} embedded "
         f"in {r.seconds:.1f}s"
         + (
             f"; {r.repaired} indexed again, as the store had lost their chunks"
@@ -281,7 +283,7 @@ def indexing_text(r: IngestReport) -> str:
             else ""
         )
         + (
-            f"; {len(r.unavailable)} folder(s) unavailable, kept as they were"
+            f"; {counted(len(r.unavailable), 'folder')} unavailable, kept as they were"
             if r.unavailable
             else ""
         )

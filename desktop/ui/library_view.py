@@ -9,6 +9,7 @@ from pathlib import Path
 
 from desktop.core.library.catalog import UNAVAILABLE_REASON, FileStatus
 from desktop.core.library.ingest import IngestReport
+from desktop.core.plurals import counted
 from desktop.core.tasks import Progress, eta_phrase
 from desktop.services import Services
 from desktop.ui.dialogs import confirm_deletion
@@ -214,15 +215,19 @@ class LibraryPane(QWidget):
             if r.cancelled:
                 summary = "Cancelled: " + summary
             if r.unavailable:
-                summary += f"; {len(r.unavailable)} folder(s) unavailable, kept as they were"
+                summary += (
+                    f"; {counted(len(r.unavailable), 'folder')} unavailable, kept as they were"
+                )
             if r.unreadable:
-                summary += f"; {len(r.unreadable)} folder(s) could not be read, kept as they were"
+                summary += (
+                    f"; {counted(len(r.unreadable), 'folder')} could not be read, kept as they were"
+                )
             if r.already_in_library:
                 names = ", ".join(os.path.basename(p) or p for p in r.already_in_library)
                 summary += f"; already in the library: {names}"
             self.status.setText(summary)
-        else:
-            self.status.setText(f"Removed {result} file(s) from the library.")
+        elif isinstance(result, int):  # a removal's count of files
+            self.status.setText(f"Removed {counted(result, 'file')} from the library.")
 
     def _on_failed(self, message: str) -> None:
         self.status.setText(message)

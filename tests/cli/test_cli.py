@@ -360,7 +360,7 @@ def test_eval_import_run_report_and_their_json_shapes(  # type: ignore[no-untype
     code, datasets = run(capsys, "--home", home, "finetune", "datasets", "--json")
     assert code == 0 and datasets == {"datasets": []}
     assert main(["--home", home, "eval", "import", str(docs / "broken.pdf"), "--name", "y"]) == 2
-    assert "broken.pdf has 1 bad line(s), so nothing was imported: line 1: not JSON" in (
+    assert "broken.pdf has 1 bad line, so nothing was imported: line 1: not JSON" in (
         capsys.readouterr().err
     )
     assert main(["--home", home, "eval", "import", str(docs), "--name", "y"]) == 2
@@ -871,7 +871,7 @@ def test_remove_of_a_folder_not_in_the_library_takes_the_folders_under_it_only_w
     assert code == 0 and text.splitlines() == [  # type: ignore[union-attr]
         f"Removed the library folder {first}",
         f"Removed the library folder {second}",
-        "2 file(s) removed from the library",
+        "2 files removed from the library",
     ]
     assert main(["--home", home, "ingest", str(first)]) == 0
     capsys.readouterr()

@@ -212,7 +212,7 @@ def test_validate_lists_every_problem_of_a_line_each_as_its_own_error(
     shown = out.splitlines()
     assert code == 2 and shown[0].startswith(f"{path}: 12 examples")
     assert [line.split(":")[0] for line in shown[1:5]] == ["line 11"] * 2 + ["line 12"] * 2
-    assert shown[-1] == "Invalid: 4 problem(s)."
+    assert shown[-1] == "Invalid: 4 problems."
 
 
 def test_validate_marks_every_warning_as_one_whether_or_not_it_names_a_line(
@@ -230,7 +230,7 @@ def test_validate_marks_every_warning_as_one_whether_or_not_it_names_a_line(
         "warning: 11 of the examples are prompt/response pairs: Folio converts them to "
         "OpenAI's chat format before uploading.",
         "warning: line 11: the same example as line 1 (a duplicate).",
-        "Invalid: 1 problem(s).",
+        "Invalid: 1 problem.",
     ]
 
 
@@ -248,7 +248,7 @@ def test_validate_a_file_that_is_not_utf8_says_so_and_gives_no_count(
     assert code == 2
     assert out.startswith(f"{path} is not UTF-8 text (it starts with a UTF-16 byte-order mark")
     assert "on line 1 at byte offset 0" in out and "Save it as UTF-8" in out
-    assert "0 examples" not in out and "problem(s)" not in out
+    assert "0 examples" not in out and "Invalid:" not in out
     code, out = _validate(capsys, tmp_path / "home", path, "--json")
     report = json.loads(out)
     assert code == 2 and report["ok"] is False and report["readable"] is False
@@ -277,7 +277,7 @@ def test_a_local_start_counts_every_problem_and_points_to_validate_for_the_rest(
     assert main(["--home", str(tmp_path / "home"), *start]) == 2
     said = capsys.readouterr().err.strip()
     assert said.startswith(
-        f'folio-cli: {path}: 4 problem(s): line 1: message 1\'s "role" is a number; it must be '
+        f'folio-cli: {path}: 4 problems: line 1: message 1\'s "role" is a number; it must be '
         '"system", "user" or "assistant"; line 1: message 2\'s "content" is null; it must be '
         "text; line 2: "
     )

@@ -189,7 +189,7 @@ def test_jsonl_import_names_lines_python_json_cannot_read_instead_of_crashing(
         import_jsonl(services.evals, "unusual", unusual)
     message = str(raised.value)
     for expected in (
-        "unusual.jsonl has 3 bad line(s), so nothing was imported",
+        "unusual.jsonl has 3 bad lines, so nothing was imported",
         "line 2: not JSON: lists or objects nested more than 100 levels deep",
         "line 3: not JSON: a number with 5,000 digits",
         "line 4: not JSON: NaN is not a JSON number",

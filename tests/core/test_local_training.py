@@ -326,7 +326,9 @@ def test_examples_longer_than_the_sequence_length_are_refused_by_line(
     examples[7].messages[1]["content"] = long
     training.datasets.create("long", examples, source="manual")
     for before_anything_starts in (training.estimate, training.start):
-        with pytest.raises(DatasetError, match=r"line\(s\) 3 \(\d+ tokens\), 8 \("):
+        with pytest.raises(
+            DatasetError, match=r"2 examples are longer .* at lines 3 \(\d+ tokens\), 8 \("
+        ):
             before_anything_starts("long", config=TrainConfig(**SMALL))
     assert not any((tmp_path / "home" / "finetune" / "local").glob("*"))  # nothing left
     assert training.jobs.all() == []
@@ -338,7 +340,7 @@ def test_examples_longer_than_the_sequence_length_are_refused_by_line(
     assert failed.error and "maximum sequence length of 128 tokens" in failed.error
     # The dataset's own lines (its 1st and 11th examples went to validation in the run's copy).
     assert "Dataset long:" in failed.error
-    assert "line(s) 3 (" in failed.error and ", 8 (" in failed.error
+    assert "lines 3 (" in failed.error and ", 8 (" in failed.error
 
 
 def test_missing_training_packages_are_named_with_the_install_command(

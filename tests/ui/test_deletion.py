@@ -113,7 +113,7 @@ def test_an_unplugged_folder_is_shown_unavailable_and_synced_when_back(  # type:
     item = window.library.folders.item(0)
     assert "1 indexed" in item.text() and "unavailable" in item.text()
     assert "Cannot be reached" in item.toolTip()
-    assert "1 folder(s) unavailable" in window.library.status.text()
+    assert "1 folder unavailable" in window.library.status.text()
 
     # The folder above it is watched, so plugging the drive back in starts a sync.
     with qtbot.waitSignal(window.library.ingest_finished, timeout=60_000) as back:

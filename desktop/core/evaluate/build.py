@@ -37,6 +37,7 @@ from desktop.core.evaluate.sets import (
 from desktop.core.files import write_atomically
 from desktop.core.jsonl import SURROGATE_PROBLEM, NotJson, parse_line, unpaired_surrogate
 from desktop.core.library.catalog import Library
+from desktop.core.plurals import counted
 from desktop.core.store import FolioStore
 from desktop.core.tasks import CancelToken, eta_seconds
 
@@ -442,8 +443,8 @@ def read_jsonl(path: Path) -> JsonlItems:
     if problems:
         shown = "; ".join(problems[:10]) + ("; …" if len(problems) > 10 else "")
         raise EvaluationError(
-            f"{path} has {len(problems)} bad line(s), so nothing was imported: {shown}. Each "
-            'line needs {"question": "...", "reference": "..."}.'
+            f"{path} has {counted(len(problems), 'bad line')}, so nothing was imported: "
+            f'{shown}. Each line needs {{"question": "...", "reference": "..."}}.'
         )
     if not items:
         raise EvaluationError(

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 from desktop.core.errors import DatasetError
 from desktop.core.finetune.examples import Example, text_of
+from desktop.core.plurals import counted
 
 IGNORE = -100  # the label PyTorch's cross-entropy skips (``ignore_index``)
 SHOWN_LINES = 10  # line numbers a refusal lists before "and n more"
@@ -87,8 +88,9 @@ def tokenize_all(
         shown = ", ".join(f"{line} ({n} tokens)" for line, n in long[:SHOWN_LINES])
         more = f" and {len(long) - SHOWN_LINES} more" if len(long) > SHOWN_LINES else ""
         raise DatasetError(
-            f"{what}: {len(long)} example(s) are longer than the maximum sequence length of "
-            f"{max_seq_len} tokens, at line(s) {shown}{more}. Raise the maximum sequence "
+            f"{what}: {counted(len(long), 'example')} {'is' if len(long) == 1 else 'are'} longer "
+            f"than the maximum sequence length of {max_seq_len} tokens, at "
+            f"{'line' if len(long) == 1 else 'lines'} {shown}{more}. Raise the maximum sequence "
             "length, or shorten or remove those lines."
         )
     empty = [t.line for t in tokenized if t.trained_tokens == 0]

@@ -43,6 +43,7 @@ from desktop.core.finetune.records import Job, JobState, JobStore
 from desktop.core.finetune.validate import NOTHING_TO_LEARN, example_problems, learns
 from desktop.core.models.ids import LOCAL_FT_PREFIX, LOCAL_PREFIX
 from desktop.core.models.local_files import Lineage, ModelInfo, local_llm_path
+from desktop.core.plurals import counted
 from desktop.core.settings import Settings
 from desktop.core.tasks import duration_phrase
 
@@ -72,7 +73,7 @@ class LocalPlan:
 
 def _refusal(label: str, problems: list[LineProblem]) -> DatasetError:
     """The refusal of a dataset: how many problems it has, and the first few by line."""
-    said = f"{label}: {len(problems)} problem(s): {named_problems(problems)}."
+    said = f"{label}: {counted(len(problems), 'problem')}: {named_problems(problems)}."
     if len(problems) <= SHOWN_PROBLEMS:
         return DatasetError(said)
     return DatasetError(said, cli=f"{said} `folio-cli finetune validate {label}` lists them all.")
