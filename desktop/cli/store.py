@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from typing import TYPE_CHECKING, Any
 
 from desktop.cli.common import (
@@ -15,6 +16,7 @@ from desktop.cli.common import (
     interruptible,
     positive_int,
 )
+from desktop.core.plurals import counted
 from desktop.core.settings import key_variable_problem
 from desktop.core.tasks import Progress
 
@@ -22,7 +24,21 @@ if TYPE_CHECKING:
     from desktop.services import Services
 
 
+# The options that say where a Qdrant server is: Edge, in the data folder, takes none.
+_SERVER_OPTIONS = (
+    ("--url", "url"),
+    ("--api-key-env", "api_key_env"),
+    ("--collection", "collection"),
+)
+
+
 def cmd_move(services: Services, args: argparse.Namespace) -> int:
+    given = [flag for flag, dest in _SERVER_OPTIONS if getattr(args, dest) is not None]
+    if args.to == "edge" and given:
+        raise UsageError(
+            f"store move --to edge takes no {', '.join(given)}: Edge lives in the data folder. "
+            "Leave them out, or give --to qdrant to move to that server."
+        )
     if args.to == "qdrant" and not (args.url or "").strip():
         raise UsageError(
             "store move --to qdrant needs --url URL (e.g. --url http://localhost:6333)."
@@ -33,7 +49,7 @@ def cmd_move(services: Services, args: argparse.Namespace) -> int:
     problem = url_problem(args.url) if args.to == "qdrant" else None
     if problem is not None:
         raise UsageError(f"--url {args.url!r} {problem}.")
-    problem = key_variable_problem(args.api_key_env) if args.api_key_env else None
+    problem = key_variable_problem(args.api_key_env) if args.api_key_env is not None else None
     if problem is not None:
         raise UsageError(f"--api-key-env {args.api_key_env!r} {problem}.")
     line = ProgressLine(every=0.0)
@@ -56,11 +72,23 @@ def cmd_move(services: Services, args: argparse.Namespace) -> int:
         finally:
             line.done()
     if r.cancelled:
-        text = "Stopped; run the same `folio-cli store move` again to go on."
+        text = f"Stopped; run `folio-cli {shlex.join(_move_line(args))}` again to go on."
     else:
-        text = f"The library is now on {r.backend}: {r.chunks} chunks, in {r.seconds:.1f}s."
+        text = (
+            f"The library is now on {r.backend}: {counted(r.chunks, 'chunk')}, in {r.seconds:.1f}s."
+        )
     emit(args, r.to_json(), advised(args, text))
     return EXIT_INTERRUPTED if r.cancelled else EXIT_OK
+
+
+def _move_line(args: argparse.Namespace) -> list[str]:
+    """The words of the ``store move`` ``args`` gave, the options that say where to, without
+    the command's ``--json`` and ``--batch`` (the run goes on as well without them)."""
+    line = ["store", "move", "--to", args.to]
+    for flag, dest in _SERVER_OPTIONS:
+        if getattr(args, dest) is not None:
+            line += [f"{flag}={getattr(args, dest)}"]
+    return line
 
 
 def add_commands(ssub: Any, common: argparse.ArgumentParser) -> None:

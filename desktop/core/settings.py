@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -109,22 +110,38 @@ def server_url_problem(url: str) -> str | None:
 # fmt: off
 _SYSTEM_VARIABLES = frozenset({
     "COLUMNS", "DATEMSK", "DISPLAY", "EDITOR", "HOME", "HOSTNAME", "LANG", "LANGUAGE",
-    "LD_LIBRARY_PATH", "LINES", "LOGNAME", "MAIL", "MSGVERB", "NLSPATH", "OLDPWD", "PAGER",
-    "PATH", "PWD", "PYTHONPATH", "SHELL", "TERM", "TMPDIR", "TZ", "USER", "VISUAL",
-    "WAYLAND_DISPLAY",
+    "LINES", "LOGNAME", "MAIL", "MSGVERB", "NLSPATH", "OLDPWD", "PAGER", "PATH", "PWD",
+    "SHELL", "TERM", "TMPDIR", "TZ", "USER", "VISUAL", "WAYLAND_DISPLAY",
 })
 # fmt: on
-_SYSTEM_PREFIXES = ("LC_", "XDG_")
+# Locales and desktop folders, the dynamic loader's (ld.so(8): LD_PRELOAD, LD_LIBRARY_PATH)
+# and Python's own (PYTHONPATH, PYTHONHOME...).
+_SYSTEM_PREFIXES = ("LC_", "XDG_", "LD_", "PYTHON")
+# Folio's own settings (tests/core/test_settings.py checks the list against the code).
+FOLIO_VARIABLES = frozenset({"FOLIO_HOME", "FOLIO_TORCH_INDEX", "FOLIO_TRAINING_PYTHON"})
+# A name a shell can export: XCU 2.10.2's NAME, as XBD 8.1 advises for portable names.
+_SHELL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def key_variable_problem(name: str) -> str | None:
-    """Why ``name`` cannot be the environment variable holding a server's key, or None:
-    a name holding '=', which no variable's can (IEEE Std 1003.1, 8.1: the environment is
-    ``name=value`` strings), or whitespace; or a variable the system sets for its own use
-    (``PATH``, ``HOME``, ``LC_ALL``...), whose value is no key. The reasons are words that
-    follow the name ("must ...", "is ...")."""
+def key_variable_problem(name: str, *, saved: bool = False) -> str | None:
+    """Why ``name`` cannot be the environment variable holding a server's key, or None: an
+    empty name; a name holding '=', which no variable's can (IEEE Std 1003.1, 8.1: the
+    environment is ``name=value`` strings), or whitespace; a name no shell can export
+    (``MY-KEY``, ``2KEY``); or a variable the system or Folio sets for its own use
+    (``PATH``, ``LC_ALL``, ``LD_PRELOAD``, ``FOLIO_HOME``), whose value is no key. A name
+    already ``saved`` is not held to the shell's rule: ``env`` can still set it. The
+    reasons are words that follow the name ("must ...", "is ...")."""
+    if not name:
+        return "must name an environment variable (e.g. LAB_API_KEY); leave it out for no key"
     if "=" in name or any(c.isspace() for c in name):
         return "must be an environment variable's name, without '=' or spaces (e.g. LAB_API_KEY)"
+    if not saved and not _SHELL_NAME.fullmatch(name):
+        return (
+            "is no name a shell can export: use letters, digits and '_', not starting with a "
+            "digit (e.g. LAB_API_KEY)"
+        )
+    if name.upper() in FOLIO_VARIABLES:
+        return "is one of Folio's own settings, not one holding a key (e.g. LAB_API_KEY)"
     if name.upper() in _SYSTEM_VARIABLES or name.upper().startswith(_SYSTEM_PREFIXES):
         return (
             "is a variable the system sets for its own use, not one holding a key: name the "
@@ -136,12 +153,13 @@ def key_variable_problem(name: str) -> str | None:
 def new_server_problem(base_url: str, api_key_env: str | None) -> tuple[str, str] | None:
     """The first field of a server being added that cannot work, with why, or None:
     ``("base_url", reason)`` from ``server_url_problem`` or ``("api_key_env", reason)``
-    from ``key_variable_problem``. The window and folio-cli both check with it, each naming
-    the field its own way (a label, a flag)."""
+    from ``key_variable_problem`` (``api_key_env`` None: the server takes no key). The
+    window and folio-cli both check with it, each naming the field its own way (a label, a
+    flag)."""
     problem = server_url_problem(base_url)
     if problem is not None:
         return "base_url", problem
-    problem = key_variable_problem(api_key_env) if api_key_env else None
+    problem = key_variable_problem(api_key_env) if api_key_env is not None else None
     return ("api_key_env", problem) if problem is not None else None
 
 

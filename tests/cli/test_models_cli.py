@@ -166,6 +166,22 @@ def test_download_a_catalog_model_and_use_it(tmp_path: Path, env: dict[str, str]
             ["--base-url", "http://lab:8080/v1", "--api-key-env", "LC_ALL"],
             "--api-key-env 'LC_ALL' is a variable the system sets for its own use",
         ),
+        (
+            ["--base-url", "http://lab:8080/v1", "--api-key-env", "LD_PRELOAD"],
+            "--api-key-env 'LD_PRELOAD' is a variable the system sets for its own use",
+        ),
+        (
+            ["--base-url", "http://lab:8080/v1", "--api-key-env", "FOLIO_HOME"],
+            "--api-key-env 'FOLIO_HOME' is one of Folio's own settings",
+        ),
+        (
+            ["--base-url", "http://lab:8080/v1", "--api-key-env", "LAB-KEY"],
+            "--api-key-env 'LAB-KEY' is no name a shell can export",
+        ),
+        (
+            ["--base-url", "http://lab:8080/v1", "--api-key-env", ""],
+            "--api-key-env '' must name an environment variable",
+        ),
     ],
     ids=[
         "words",
@@ -181,6 +197,10 @@ def test_download_a_catalog_model_and_use_it(tmp_path: Path, env: dict[str, str]
         "key",
         "PATH",
         "a locale variable",
+        "the dynamic loader's",
+        "Folio's own",
+        "no shell's name",
+        "empty",
     ],
 )
 def test_a_server_address_or_key_variable_that_cannot_work_is_refused_by_its_flag(

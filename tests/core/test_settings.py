@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from desktop.core.errors import SettingsError
 from desktop.core.models.ids import provider_name_problem
 from desktop.core.settings import (
+    FOLIO_VARIABLES,
     Settings,
     load_settings,
     save_settings,
@@ -67,3 +69,13 @@ def test_a_server_named_before_the_stricter_rule_still_loads(tmp_path: Path) -> 
     assert server_url_problem("http://lab:8080/v1") is None
     assert provider_name_problem("my server!") is not None
     assert provider_name_problem("lab-2.local") is None
+
+
+def test_the_variables_refused_as_folio_s_own_are_those_the_code_reads() -> None:
+    desktop = Path(__file__).resolve().parents[2] / "desktop"
+    named = {
+        found
+        for path in desktop.rglob("*.py")
+        for found in re.findall(r"\bFOLIO_[A-Z_]+\b", path.read_text(encoding="utf-8"))
+    }
+    assert named - {"FOLIO_VARIABLES"} == FOLIO_VARIABLES

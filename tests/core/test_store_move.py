@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -121,6 +122,48 @@ def test_a_key_variable_the_system_sets_or_an_address_that_cannot_be_one_is_refu
     for url, why in wrong:
         assert main([*move[:-1], url]) == 2
         assert f"--url {url!r} {why}" in capsys.readouterr().err
+    refused = (
+        ("", "must name an environment variable (e.g. LAB_API_KEY); leave it out for no key"),
+        ("MY-KEY", "is no name a shell can export"),
+        ("LD_PRELOAD", "is a variable the system sets for its own use"),
+        ("FOLIO_HOME", "is one of Folio's own settings, not one holding a key"),
+    )
+    for name, why in refused:
+        assert main([*move, "--api-key-env", name]) == 2
+        assert f"--api-key-env {name!r} {why}" in capsys.readouterr().err
+    # Edge lives in the data folder: a server's options with it are a mistake, not ignored.
+    edge = ["--home", home, "store", "move", "--to", "edge", "--url", "http://127.0.0.1:9"]
+    assert main([*edge, "--collection", "lib"]) == 2
+    assert "store move --to edge takes no --url, --collection" in capsys.readouterr().err
+
+
+def test_a_stopped_move_names_the_line_that_goes_on_and_counts_agree(
+    indexed, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chunks = indexed.store.count()
+    indexed.close()
+    url = f"file://{tmp_path / 'my server'}"
+    line = ["--home", str(home), "store", "move", "--to", "qdrant", "--url", url, "--batch", "1"]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "desktop.cli", *line],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        text=True,
+    )
+    assert child.stderr is not None
+    for progress in child.stderr:
+        if re.match(r"1/\d+ chunks moved", progress):
+            child.send_signal(signal.SIGTERM)  # stops after the batch, as Ctrl+C does
+            break
+    out, _ = child.communicate(timeout=60)
+    assert child.returncode == 130
+    advised = re.search(r"run `folio-cli (.+)` again to go on", out)
+    assert advised is not None, out
+    # The line runs alone (it names where to), on the same library, and finishes the move.
+    assert main(shlex.split(advised[1])) == 0
+    said = capsys.readouterr().out
+    assert said.startswith(f"The library is now on qdrant: {chunks} chunks, in ")
 
 
 def test_a_server_collection_the_library_was_never_moved_to_is_reported_not_searched(

@@ -91,7 +91,7 @@ def require_usable_server(p: Provider) -> None:
     except (httpx.InvalidURL, ValueError) as exc:
         what = f"The address of {p.name}, {p.base_url!r}, is not valid ({exc})"
         raise _saved_server_error(p, what, "its right address") from exc
-    problem = key_variable_problem(p.key_env) if p.key_env else None
+    problem = key_variable_problem(p.key_env, saved=True) if p.key_env else None
     if problem is not None:
         what = f"The key variable of {p.name}, {p.key_env!r}, {problem}"
         raise _saved_server_error(p, what, "the variable that holds its key")
