@@ -14,6 +14,7 @@ import difflib
 import re
 import shlex
 import sys
+from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import NoReturn
 
@@ -27,6 +28,10 @@ _NUMBER = re.compile(r"^-\d+$|^-\d*\.\d+$")  # argparse's own test for a negativ
 # The whole command line being read, and the parser that reads it first.
 _LINE: ContextVar[tuple[str, ...]] = ContextVar("folio_cli_line", default=())
 _ROOT: ContextVar[argparse.ArgumentParser | None] = ContextVar("folio_cli_root", default=None)
+# A step over the words of a line: where it starts, the option it gives (None for a name,
+# a text or an unknown option) and its words, the option's with its values.
+_Step = tuple[int, argparse.Action | None, list[str]]
+_Option = tuple[int, argparse.Action, list[str]]  # a step that gives an option
 
 
 class CommandLineParser(argparse.ArgumentParser):
@@ -93,113 +98,170 @@ class CommandLineParser(argparse.ArgumentParser):
         return f". To give words with spaces as one {name}, quote them: {PROG} {shlex.join(fixed)}"
 
     def _dashed_word_hint(self, message: str) -> str:
+        """For a word read as an option: one given where its parser does not read it, a
+        misspelt one, or a name or value that starts with '-'; the line that gives it, or
+        what is wrong with it."""
         root = _ROOT.get()
         if root is None:
             return ""
         line = list(_LINE.get())
+        placed = _misplaced_option(root, line)
+        if placed:
+            return placed
         command, start = _command_of(root, line)
         if command is None:
             return _command_hint(root, line, message)
-        placed = _misplaced_option(root, command, line, start)
-        if placed:
-            return placed
         found = _unknown_dashed_word(command, tuple(line[start:]))
         if found is None:
             return ""
         at, word = found
         if message.startswith("unrecognized arguments:") and word not in message.split()[2:]:
             return ""  # another word is the trouble
-        fixed, for_a_file = _given_after_dashes(command, line[start:], at)
-        as_name = "--" in fixed
+        fixed, as_name = _given_after_dashes(command, line[start:], at)
         takes_names = any(not a.option_strings for a in command._actions)
         # '--word' is far likelier a misspelt option than a name: say so first.
         unknown = _unknown_option(command, word) if as_name and word.startswith("--") else ""
         if as_name and not takes_names:
             return unknown  # the word can only be a misspelt option
-        if as_name and _one_text(command) is not None:  # its words are one text
-            after = fixed.index("--") + 1
-            fixed = [*fixed[:after], " ".join(fixed[after:])]
         given = f"{PROG} {shlex.join([*line[:start], *fixed])}"
         if unknown:
             return f"{unknown}. If {word!r} is a name, write {given}"
         hint = f". {word!r} starts with '-', so it was read as an option; to give it, write {given}"
+        for_a_file = as_name and any(
+            not a.option_strings and a.dest in PATH_ARGUMENTS for a in command._actions
+        )
         return hint + (f" (or, for a file, ./{word})" if for_a_file else "")
 
 
 def _command_hint(root: argparse.ArgumentParser, line: list[str], message: str) -> str:
     """For a line that names no command: a misspelt option of folio-cli's own before it
-    ("--hmoe"), or a misspelt command ("serach"), with its close match."""
-    head = _head_end(root, line)
-    word = line[head] if head < len(line) else ""
+    ("--hmoe"), or a misspelt command ("serach") or action ("models add-sever"), with its
+    close match."""
+    parser, at = _reached(root, line)
+    word = line[at] if at < len(line) else ""
     if _reads_as_option(word):
-        rest = line[head + 1 :]
-        command, start = _command_of(root, rest)
-        if command is not None and _action(command, word) is not None:
-            # "--json status": the command's own flag, given before the command's name.
-            fixed = [*line[:head], *rest[:start], word, *rest[start:]]
-            return (
-                f". {word.split('=', 1)[0]} is an option of {command.prog}: give it after the "
-                f"command's name, {PROG} {shlex.join(fixed)}"
-            )
-        return _unknown_option(root, word)
-    group = _subcommands(root)
-    if group is None or not message.startswith("argument COMMAND: invalid choice"):
+        return _unknown_option(root, word) if parser is root else ""
+    group = _subcommands(parser)
+    if group is None or not message.startswith(f"argument {group.metavar}: invalid choice"):
         return ""
     close = difflib.get_close_matches(word, list(group.choices), n=1)
     return f". Did you mean {close[0]}?" if close else ""
 
 
-def _head_end(root: argparse.ArgumentParser, line: list[str]) -> int:
-    """Where folio-cli's own options (``--home DIR``) end and the command's name starts."""
-    i = 0
-    while i < len(line) and _reads_as_option(line[i]):
-        action = _action(root, line[i])
-        if action is None:
-            break
-        i += 1 + (0 if "=" in line[i] else _values_taken(action, line[i + 1 :]))
-    return i
+def _head_end(parser: argparse.ArgumentParser, line: list[str]) -> int:
+    """Where ``parser``'s own options at the start of ``line`` (folio-cli's ``--home DIR``)
+    end and the name of a command (or of a group's action) starts."""
+    return next((i for i, action, _ in _walk(line, parser) if action is None), len(line))
 
 
-def _misplaced_option(
-    root: argparse.ArgumentParser, command: argparse.ArgumentParser, line: list[str], start: int
-) -> str:
-    """For ``status --home DIR`` (folio-cli's own option after the command) or ``--json
-    status`` (the command's option before it): the line with the option where it goes."""
-    head = _head_end(root, line)
-    named = line[head:start]  # the command's name: "status", or "models add-server"
-    words = line[start:]
-    for i, word in enumerate(words):
-        if word == "--":
-            break
-        own = _action(root, word) if _reads_as_option(word) else None
-        if own is not None and _action(command, word) is None and own.nargs != 0:
-            taken = 0 if "=" in word else _values_taken(own, words[i + 1 :])
-            moved = words[i : i + 1 + taken]
-            needed = own.nargs if isinstance(own.nargs, int) else 1
-            if "=" not in word and len(moved) - 1 < needed:
-                moved = [word, str(own.metavar or "DIR")]  # its value was left out too
-            before = _without(root, line[:head], own)  # given twice, the later one counts
-            fixed = [*before, *moved, *named, *words[:i], *words[i + 1 + taken :]]
-            return (
-                f". {word.split('=', 1)[0]} is an option of {PROG} itself: give it before "
-                f"the command, {PROG} {shlex.join(fixed)}"
-            )
-    return ""
+def _misplaced_option(root: argparse.ArgumentParser, line: list[str]) -> str:
+    """For options given where their parser does not read them, folio-cli's own after the
+    command's name (``status --home DIR``) and the command's before it (``--json status``,
+    ``-k 3 search bees``, ``models --json list``): the first, with the line that gives each
+    where it goes."""
+    found = _named(root, line)
+    if found is None:
+        return ""
+    command, names = found
+    sorted_out = _sorted_out(root, command, names, line)
+    if sorted_out is None:
+        return ""
+    own, early, late = sorted_out
+    misplaced = [*(step for step in own if step[0] > names[0]), *early]
+    if not misplaced:
+        return ""
+    named = [line[n] for n in names]  # "status", or "models add-server"
+    fixed = [*_the_later_counts(own), *named, *(w for _, _, taken in early for w in taken), *late]
+    first = min(misplaced, key=lambda step: step[0])
+    where = (
+        f"{PROG} itself: give it before the command"
+        if first in own
+        else f"{command.prog}: give it after the command's name"
+    )
+    option = line[first[0]].split("=", 1)[0]
+    return f". {option} is an option of {where}, {PROG} {shlex.join(fixed)}"
 
 
-def _without(
-    parser: argparse.ArgumentParser, words: list[str], action: argparse.Action
-) -> list[str]:
-    """``words`` (options with their values) less every use of ``action``'s option."""
+def _named(
+    root: argparse.ArgumentParser, line: list[str]
+) -> tuple[argparse.ArgumentParser, list[int]] | None:
+    """The command ``line`` names and where each of its names is ("models", "add-server"),
+    found past any word given before a name; None when it names none."""
+    parser, at = root, _head_end(root, line)
+    names: list[int] = []
+    while (group := _subcommands(parser)) is not None:
+        ends = {*group.choices, "--"}  # what follows '--' names nothing
+        name = next((i for i in range(at, len(line)) if line[i] in ends), None)
+        if name is None or line[name] == "--":
+            return None
+        parser, at = group.choices[line[name]], name + 1
+        names.append(name)
+    return parser, names
+
+
+def _sorted_out(
+    root: argparse.ArgumentParser,
+    command: argparse.ArgumentParser,
+    names: list[int],
+    line: list[str],
+) -> tuple[list[_Option], list[_Option], list[str]] | None:
+    """The words of ``line`` but the command's ``names``, sorted out: folio-cli's own options
+    with their values, wherever given; the command's options given before its name; and the
+    command's other words. None when a word before the name is no option to move. (Nor is
+    --version, which given before the command would only print the version.)"""
+    own: list[_Option] = []
+    early: list[_Option] = []
+    for i, action, taken in _steps_before(root, command, line, names):
+        if action is None or (action.nargs == 0 and action in root._actions):
+            return None  # a name, a text or --version before the command's name
+        (own if action in root._actions else early).append((i, action, taken))
+    start = names[-1] + 1
+    late: list[str] = []
+    # After the name, folio-cli's own option is one even where an option of the command
+    # would take it for its value (``ask --persona --home DIR``): argparse reads it as an
+    # option there too.
+    for i, action, taken in _walk(line[start:], root):
+        if action is None or action.nargs == 0 or _action(command, taken[0]) is not None:
+            late.extend(taken)
+        else:
+            own.append((start + i, action, taken))
+    return own, early, late
+
+
+def _steps_before(
+    root: argparse.ArgumentParser,
+    command: argparse.ArgumentParser,
+    line: list[str],
+    names: list[int],
+) -> list[_Step]:
+    """The steps of ``line`` before the command's last name, each found among the command's
+    options and folio-cli's own, and placed in the whole line. Values are read up to a name
+    only: argparse gives an option no word past the name that follows it."""
+    spans = zip([0, *(n + 1 for n in names[:-1])], names, strict=True)
+    return [
+        (start + i, action, taken)
+        for start, end in spans
+        for i, action, taken in _walk(line[start:end], command, root)
+    ]
+
+
+def _the_later_counts(steps: list[_Option]) -> list[str]:
+    """The words of ``steps``, options with their values, less each use of an option given
+    again later: the later one counts, as argparse has it. A value left out is shown by its
+    placeholder (``--home DIR``)."""
     kept: list[str] = []
-    i = 0
-    while i < len(words):
-        found = _action(parser, words[i]) if _reads_as_option(words[i]) else None
-        taken = 0 if found is None or "=" in words[i] else _values_taken(found, words[i + 1 :])
-        if found is not action:
-            kept.extend(words[i : i + 1 + taken])
-        i += 1 + taken
+    for k, (_, action, taken) in enumerate(steps):
+        if all(later is not action for _, later, _ in steps[k + 1 :]):
+            kept.extend(_with_value(action, taken))
     return kept
+
+
+def _with_value(action: argparse.Action, taken: list[str]) -> list[str]:
+    """An option's words (``taken``), with a placeholder for the value when it was left out."""
+    needed = action.nargs if isinstance(action.nargs, int) else 1
+    if "=" in taken[0] or len(taken) > needed:
+        return taken
+    return [taken[0], str(action.metavar or "DIR")]
 
 
 def _unknown_option(command: argparse.ArgumentParser, word: str) -> str:
@@ -275,81 +337,81 @@ def _command_of(
 ) -> tuple[argparse.ArgumentParser | None, int]:
     """The command ``line`` names (``ingest``, ``models add-server``) and where its own
     words start; None for the command when the line names none."""
-    parser, i = root, 0
+    parser, at = _reached(root, line)
+    return (None if _subcommands(parser) is not None else parser), at
+
+
+def _reached(root: argparse.ArgumentParser, line: list[str]) -> tuple[argparse.ArgumentParser, int]:
+    """The last parser ``line`` names in order, a command or a group (folio-cli itself,
+    ``models``), with where its own words start; for a group, the word after its own
+    options, which names none of its commands."""
+    parser, start = root, 0
     while (group := _subcommands(parser)) is not None:
-        if i >= len(line):
-            return None, i
-        word = line[i]
-        if word in group.choices:
-            parser, i = group.choices[word], i + 1
-            continue
-        action = _action(parser, word) if _reads_as_option(word) else None
-        if action is None:
-            return None, i
-        taken = 0 if "=" in word else _values_taken(action, line[i + 1 :])
-        i += 1 + taken
-    return parser, i
+        at = start + _head_end(parser, line[start:])  # past the group's own options
+        if at == len(line) or line[at] not in group.choices:
+            return parser, at
+        parser, start = group.choices[line[at]], at + 1
+    return parser, start
 
 
 def _options_and_names(
-    command: argparse.ArgumentParser, words: list[str], literal: int = -1
+    command: argparse.ArgumentParser, words: list[str]
 ) -> tuple[list[str], list[str]]:
     """A command's own ``words`` split into its options with their values, and the rest
-    (names and text), each in order; ``words[literal]`` counts as a name even when it reads
-    as an option."""
+    (names and text, a '--' among them left out), each in order."""
     options: list[str] = []
     names: list[str] = []
+    for i, action, taken in _walk(words, command):
+        if action is not None:
+            options.extend(taken)
+        else:
+            names.extend(taken[1:] if words[i] == "--" else taken)
+    return options, names
+
+
+def _walk(words: list[str], *parsers: argparse.ArgumentParser) -> Iterator[_Step]:
+    """``words`` step by step as argparse reads them: where each step starts, the option it
+    gives (found in the first of ``parsers`` that has it; None for a name, a text or an
+    unknown option) and its words, the option's with the values argparse gives it. A '--'
+    ends the options: the last step is it with every word after it, and no option."""
     i = 0
     while i < len(words):
         word = words[i]
-        action = _action(command, word) if _reads_as_option(word) and i != literal else None
         if word == "--":
-            names.extend(words[i + 1 :])
-            break
-        if action is None:
-            names.append(word)
-            i += 1
-            continue
-        taken = 0 if "=" in word else _values_taken(action, words[i + 1 :])
-        options.extend(words[i : i + 1 + taken])
+            yield i, None, words[i:]
+            return
+        found = [_action(p, word) for p in parsers] if _reads_as_option(word) else []
+        action = next((a for a in found if a is not None), None)
+        taken = 0 if action is None or "=" in word else _values_taken(action, words[i + 1 :])
+        yield i, action, words[i : i + 1 + taken]
         i += 1 + taken
-    return options, names
 
 
 def _given_after_dashes(
     command: argparse.ArgumentParser, words: list[str], at: int
 ) -> tuple[list[str], bool]:
-    """``words`` (a command's own) rewritten so that ``words[at]`` is taken as it is: after
-    the option it follows, as ``--opt=word``, when it is that option's value; else after a
-    '--' placed behind every option and its values, the command's names and text in their
-    order. With whether the command takes a file or folder name there."""
-    options, names = _options_and_names(command, words[:at])
-    option = options[-1] if options else ""
-    action = _action(command, option) if option == words[at - 1] else None
-    if action is not None and "=" not in option and action.nargs in (None, 1):
-        # The word is this option's value, which argparse takes only after '='.
-        later_options, later_names = _options_and_names(command, words[at + 1 :])
-        given = f"{option}={words[at]}"
-        return [*options[:-1], given, *later_options, *names, *later_names], False
-    spaced = _spaced_values(command, words, at)
-    if spaced is not None:
-        return spaced, False
-    options, names = _options_and_names(command, words, literal=at)
-    takes_paths = any(not a.option_strings and a.dest in PATH_ARGUMENTS for a in command._actions)
-    return [*options, "--", *names], takes_paths
+    """``words`` (a command's own) rewritten so that argparse takes as they are all those it
+    reads as unknown options: the options' values as ``_values_given`` gives them; and when a
+    name or text is one, the names and text after a '--' placed behind every option and its
+    values, in their order (the command's one text as one word). With whether ``words[at]``
+    is given there, as a name."""
+    given = [w for _, action, taken in _walk(words, command) for w in _values_given(action, taken)]
+    options, names = _options_and_names(command, given)
+    if not any(_reads_as_option(n) for n in names):
+        return given, False
+    as_name = words[at] in names
+    if _one_text(command) is not None:  # its words are one text
+        names = [" ".join(names)]
+    return [*options, "--", *names], as_name
 
 
-def _spaced_values(command: argparse.ArgumentParser, words: list[str], at: int) -> list[str] | None:
-    """``words`` with ``words[at]`` and the other values of the option that takes several
-    (``--example Q A``) and has it among them begun with a space, where they start with '-';
-    None when ``words[at]`` is no such value. argparse has no ``--opt=`` form for several
-    values, but it never reads a word holding a space as an option."""
-    for back in range(1, at + 1):
-        action = _action(command, words[at - back]) if _reads_as_option(words[at - back]) else None
-        if action is None:
-            continue
-        if not isinstance(action.nargs, int) or action.nargs < back or "=" in words[at - back]:
-            return None
-        span = range(at - back + 1, at - back + 1 + action.nargs)
-        return [f" {w}" if i in span and _reads_as_option(w) else w for i, w in enumerate(words)]
-    return None
+def _values_given(action: argparse.Action | None, taken: list[str]) -> list[str]:
+    """An option's words (``taken``) with each value that starts with '-' given so that
+    argparse takes it: after '=' for the option's one value (``--persona=-x``); begun with a
+    space among several (``--example ' -q' A``), for which argparse has no '=' form, but it
+    never reads a word holding a space as an option."""
+    if action is None or not any(_reads_as_option(v) for v in taken[1:]):
+        return taken
+    if action.nargs in (None, 1):
+        return [f"{taken[0]}={taken[1]}"]
+    return [taken[0], *(f" {v}" if _reads_as_option(v) else v for v in taken[1:])]

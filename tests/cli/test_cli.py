@@ -905,6 +905,16 @@ def _usage_error(capsys: pytest.CaptureFixture[str], line: list[str]) -> str:
             ["personas", "add", "P", "--prompt", "x", "--example", "-q", "-a"],
             ["personas", "add", "P", "--prompt", "x", "--example", " -q", " -a"],
         ),
+        (
+            ["personas", "add", "P", "--prompt", "x", "--example", "-q", "-a",
+             "--example", "-r", "-b"],
+            ["personas", "add", "P", "--prompt", "x", "--example", " -q", " -a",
+             "--example", " -r", " -b"],
+        ),
+        (
+            ["ask", "--persona", "-x", "--chat", "-y", "why?"],
+            ["ask", "--persona=-x", "--chat=-y", "why?"],
+        ),
         (["status", "-x"], None),  # status takes no name: a misspelt option, no line to give
         (["-x", "status"], None),  # before the command: folio-cli's own options
     ],
@@ -918,10 +928,12 @@ def _usage_error(capsys: pytest.CaptureFixture[str], line: list[str]) -> str:
         "a server's name",
         "an option's value",
         "values of an option that takes two",
+        "values of two such options",
+        "values of two options",
         "a command without names",
         "before the command",
     ],
-)
+)  # fmt: skip
 def test_a_word_starting_with_a_dash_is_named_with_the_line_that_gives_it(  # type: ignore[no-untyped-def]
     capsys, cli_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line, suggested
 ) -> None:
@@ -988,10 +1000,27 @@ def test_an_unknown_long_option_is_named_with_the_commands_options_first(  # typ
         (["serach", "bees"], "invalid choice: 'serach' (choose from", None),
         (["status", "--home"], "--home is an option of folio-cli itself: give it before the "
          "command, folio-cli --home DIR status", None),
+        (["status", "--home", "{other}-first", "--home", "{other}"], "--home is an option of "
+         "folio-cli itself: give it before the command, folio-cli --home {other} status",
+         ["--home", "{other}", "status"]),
+        (["-k", "3", "search", "bees"], "-k is an option of folio-cli search: give it after the "
+         "command's name, folio-cli --home {home} search -k 3 bees", ["search", "-k", "3", "bees"]),
+        (["models", "--json", "list"], "--json is an option of folio-cli models list: give it "
+         "after the command's name, folio-cli --home {home} models list --json",
+         ["models", "list", "--json"]),
+        (["models", "--home", "{other}", "add-server", "lab", "--base-url", "http://127.0.0.1:9/v1"],
+         "--home is an option of folio-cli itself: give it before the command, folio-cli --home "
+         "{other} models add-server lab --base-url http://127.0.0.1:9/v1",
+         ["--home", "{other}", "models", "add-server", "lab", "--base-url", "http://127.0.0.1:9/v1"]),
+        (["models", "add-sever", "lab"], "argument ACTION: invalid choice: 'add-sever'", None),
+        (["finetune", "strat"], "argument ACTION: invalid choice: 'strat'", None),
     ],
     ids=["a misspelt option after one given", "a dashed word after an option's value",
          "folio-cli's option after the command", "the command's option before it",
-         "a misspelt command", "folio-cli's option after the command, without its value"],
+         "a misspelt command", "folio-cli's option after the command, without its value",
+         "folio-cli's option twice after the command", "the command's option with its value "
+         "before it", "the action's option before the action", "folio-cli's option before the "
+         "action", "a misspelt action", "another misspelt action"],
 )  # fmt: skip
 def test_an_option_in_the_wrong_place_or_misspelt_is_named_with_the_line_that_works(  # type: ignore[no-untyped-def]
     capsys, cli_home: Path, tmp_path: Path, line, said, runs
@@ -1000,8 +1029,9 @@ def test_an_option_in_the_wrong_place_or_misspelt_is_named_with_the_line_that_wo
     line = [w.format(other=other) for w in line]
     err = _usage_error(capsys, ["--home", str(cli_home), *line])
     assert said.format(home=cli_home, other=other) in err, err
-    if line[0] == "serach":
-        assert err.rstrip().endswith("Did you mean search?")
+    close = {"serach": "search", "add-sever": "add-server", "strat": "start"}
+    for word in close.keys() & set(line):  # a misspelt name: its close match ends the message
+        assert err.rstrip().endswith(f"Did you mean {close[word]}?")
     if runs is not None:  # the line shown does what was meant
         head = [] if "--home" in runs else ["--home", str(cli_home)]
         assert main([*head, *(w.format(other=other) for w in runs)]) == 0
