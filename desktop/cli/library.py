@@ -20,7 +20,12 @@ from desktop.cli.common import (
     positive_int,
 )
 from desktop.core.errors import LibraryError, ModelError
-from desktop.core.library.catalog import EMBEDDING_MODEL_KEY, UNAVAILABLE_REASON, FileStatus
+from desktop.core.library.catalog import (
+    EMBEDDING_MODEL_KEY,
+    INTERRUPTED_REASON,
+    UNAVAILABLE_REASON,
+    FileStatus,
+)
 from desktop.core.library.filenames import one_line
 from desktop.core.plurals import counted
 from desktop.core.tasks import Progress, eta_phrase
@@ -127,6 +132,7 @@ def cmd_status(services: Services, args: argparse.Namespace) -> int:
     }
     failures = [{"path": f.path, "reason": f.reason, "status": f.status} for f in stats.failures]
     unavailable = services.library.unavailable_folders()
+    interrupted = services.library.interrupted_folders()
     shortfall = services.store_shortfall()
     store_problem = advised(args, str(shortfall)) if shortfall is not None else None
     data: dict[str, Any] = {
@@ -141,6 +147,7 @@ def cmd_status(services: Services, args: argparse.Namespace) -> int:
         "failures": failures,
         "folders": services.library.folders(),
         "unavailable": unavailable,
+        "interrupted": interrupted,
         "embedding_switch": None,
         "store_problem": store_problem,
     }
@@ -150,6 +157,10 @@ def cmd_status(services: Services, args: argparse.Namespace) -> int:
         f"{counts[FileStatus.FAILED]} failed, {counts[FileStatus.SKIPPED]} skipped",
         *(f"  {f['status']}: {f['path']}: {f['reason']}" for f in failures),
         *(f"  unavailable: {folder}: {UNAVAILABLE_REASON}." for folder in unavailable),
+        *(
+            advised(args, f"  interrupted: {folder}: {INTERRUPTED_REASON} (`folio-cli sync`).")
+            for folder in interrupted
+        ),
         *([store_problem] if store_problem else []),
     ]
     switch = pending_switch(services.library)

@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from desktop.core.library.catalog import UNAVAILABLE_REASON, FileStatus
+from desktop.core.library.catalog import INTERRUPTED_REASON, UNAVAILABLE_REASON, FileStatus
 from desktop.core.library.ingest import IngestReport
 from desktop.core.plurals import counted
 from desktop.core.tasks import Progress, eta_phrase
@@ -260,6 +260,7 @@ class LibraryPane(QWidget):
         library = self.services.library
         folders = library.folders()
         unavailable = set(library.unavailable_folders())
+        interrupted = set(library.interrupted_folders())
         self.folders.clear()
         for folder in folders:
             counts = {FileStatus.INDEXED: 0, FileStatus.FAILED: 0, FileStatus.SKIPPED: 0}
@@ -272,6 +273,10 @@ class LibraryPane(QWidget):
             if folder in unavailable:
                 label += "  ·  unavailable"
                 tooltip += f"\n{UNAVAILABLE_REASON[0].upper()}{UNAVAILABLE_REASON[1:]}."
+            elif folder in interrupted:
+                label += "  ·  stopped before the end"
+                reason = INTERRUPTED_REASON.replace("a sync", "Sync now")
+                tooltip += f"\n{reason[0].upper()}{reason[1:]}."
             item = QListWidgetItem(label)
             item.setToolTip(tooltip)
             item.setData(Qt.ItemDataRole.UserRole, folder)

@@ -802,7 +802,14 @@ def test_a_stopped_ingest_exits_130_after_the_current_file_and_keeps_what_finish
         _cli("--home", str(cli_home), "status", "--json"), capture_output=True, text=True
     )
     assert code.returncode == 0, code.stderr
-    assert json.loads(code.stdout)["files"]["indexed"] == report["added"]
+    status = json.loads(code.stdout)
+    assert status["files"]["indexed"] == report["added"]
+    assert status["interrupted"] == [str(folder)]  # the files never reached are not forgotten
+    in_words = subprocess.run(
+        _cli("--home", str(cli_home), "status"), capture_output=True, text=True
+    ).stdout
+    assert f"  interrupted: {folder}: indexing stopped before the end" in in_words
+    assert "a sync indexes the rest (`folio-cli --home" in in_words
     services = Services(cli_home)
     try:
         assert_consistent(services)
@@ -816,6 +823,10 @@ def test_a_stopped_ingest_exits_130_after_the_current_file_and_keeps_what_finish
         _cli("--home", str(cli_home), "sync", "--json"), capture_output=True, text=True
     )
     assert json.loads(synced.stdout)["added"] == 200 - report["added"]
+    code = subprocess.run(
+        _cli("--home", str(cli_home), "status", "--json"), capture_output=True, text=True
+    )
+    assert json.loads(code.stdout)["interrupted"] == []
 
 
 @pytest.mark.slow

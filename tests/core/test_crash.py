@@ -89,9 +89,11 @@ def test_sigkill_at_random_points(make_services, home: Path, tmp_path: Path) -> 
         services = make_services(at=home)
         rolled_back += services.ingestor.recovered  # opening rolls back what was half done
         assert_consistent(services)
+        assert services.library.interrupted_folders() == services.library.folders()
         report = services.ingestor.sync()
         assert not report.cancelled and report.failed == 0
         assert_consistent(services)
+        assert services.library.interrupted_folders() == []
         indexed = {r.path for r in services.library.all_files() if r.status == FileStatus.INDEXED}
         assert indexed == expected
         services.close()

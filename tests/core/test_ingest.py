@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from desktop.core.errors import EmbeddingMismatchError, LibraryError
-from desktop.core.library.catalog import EMBEDDING_MODEL_KEY, FileStatus
+from desktop.core.library.catalog import EMBEDDING_MODEL_KEY, FileStatus, Library
 from desktop.core.settings import Settings
 from desktop.core.tasks import CancelToken, Progress
 from tests.consistency import assert_consistent
@@ -231,14 +231,24 @@ def test_progress_and_cancel_leave_a_consistent_library(services, tmp_path: Path
     token = CancelToken()
     seen: list[Progress] = []
 
+    marked_meanwhile: list[list[str]] = []
+
     def on_progress(p: Progress) -> None:
         seen.append(p)
-        if p.files_done == 2:
+        if p.files_done == 2 and not marked_meanwhile:
             token.cancel()
+            # Another process sees the folder marked; this one knows it is still at work.
+            other = Library(services.library.path)
+            marked_meanwhile.extend(
+                [other.interrupted_folders(), services.library.interrupted_folders()]
+            )
+            other.close()
 
     report = services.ingestor.ingest([docs], on_progress=on_progress, cancel=token)
     assert report.cancelled
     assert 2 <= report.added < 6
+    assert marked_meanwhile == [[str(docs)], []]
+    assert services.library.interrupted_folders() == [str(docs)]  # stopped: the rest is owed
     assert seen[0].files_total == 6 and seen[0].files_done == 0
     assert any(p.eta_seconds is not None and p.chunks_total >= p.chunks_done for p in seen)
     assert any(p.current and p.current.endswith(".md") for p in seen)
@@ -247,6 +257,7 @@ def test_progress_and_cancel_leave_a_consistent_library(services, tmp_path: Path
     rest = services.ingestor.sync()
     assert not rest.cancelled and rest.added == 6 - report.added
     assert_consistent(services)
+    assert services.library.interrupted_folders() == []
 
 
 @pytest.mark.slow

@@ -192,6 +192,12 @@ def test_cancel_during_ingest_leaves_a_consistent_library(
     assert_consistent(window.services)
     indexed = [r for r in window.services.library.all_files() if r.status == FileStatus.INDEXED]
     assert len(indexed) == report.added
+    item = window.library.folders.item(0)
+    assert item.text().endswith("  ·  stopped before the end")
+    assert "Sync now indexes the rest." in item.toolTip()
+    with qtbot.waitSignal(window.library.ingest_finished, timeout=120_000):
+        window.library.sync_button.click()
+    assert "stopped" not in window.library.folders.item(0).text()
 
 
 def test_closing_during_ingest_cancels_cleanly(qtbot, services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

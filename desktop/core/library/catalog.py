@@ -77,6 +77,14 @@ _MIGRATIONS: tuple[Migration, ...] = (
         "ALTER TABLE folders ADD COLUMN device INTEGER",
         "ALTER TABLE folders ADD COLUMN raw BLOB",
     ),
+    # 2: whether the last ingest or sync of a library folder stopped before its end
+    # (cancelled, or the process killed), so that status can say a sync indexes the rest.
+    ("ALTER TABLE folders ADD COLUMN interrupted INTEGER NOT NULL DEFAULT 0",),
+)
+# What a folder whose indexing stopped before the end is missing, and what to do.
+INTERRUPTED_REASON = (
+    "indexing stopped before the end, so some of its files may not be in the library yet; "
+    "a sync indexes the rest"
 )
 
 
@@ -146,6 +154,7 @@ class Library:
         self.path = path
         self._db = connect_db(path, _SCHEMA, _MIGRATIONS)
         self._lock = threading.RLock()
+        self._indexing: set[str] = set()  # library folders this process is indexing now
 
     def close(self) -> None:
         """Close the database."""
@@ -270,6 +279,36 @@ class Library:
     def unavailable_folders(self) -> list[str]:
         """Library folders that cannot be synced now (see ``FolderState.UNAVAILABLE``)."""
         return [f for f, state in self.folder_states().items() if state == FolderState.UNAVAILABLE]
+
+    def start_indexing(self, folders: list[str]) -> None:
+        """Mark library ``folders`` as being indexed, before a run indexes anything: a run
+        stopped at any moment, killed included, leaves the mark (``interrupted_folders``).
+        Names that are no library folder are ignored."""
+        self._mark_interrupted(folders, True)
+        self._indexing.update(folders)
+
+    def end_indexing(self, folders: list[str], complete: bool) -> None:
+        """The run ``start_indexing`` began on ``folders`` has ended: the mark is cleared
+        when it indexed every file it found (``complete``), else kept."""
+        if complete:
+            self._mark_interrupted(folders, False)
+        self._indexing.difference_update(folders)
+
+    def _mark_interrupted(self, folders: list[str], interrupted: bool) -> None:
+        with self.transaction() as db:
+            db.executemany(
+                "UPDATE folders SET interrupted = ? WHERE path = ?",
+                [(int(interrupted), folder) for folder in folders],
+            )
+
+    def interrupted_folders(self) -> list[str]:
+        """Library folders whose last ingest or sync stopped before the end, oldest first;
+        not those this process is indexing now (the window answering ``status`` mid-run)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT path FROM folders WHERE interrupted ORDER BY added_at, path"
+            ).fetchall()
+            return [row["path"] for row in rows if row["path"] not in self._indexing]
 
     def remove_folder(self, path: str) -> None:
         """Forget a folder; its files must already have been removed."""

@@ -624,6 +624,11 @@ class Ingestor:
         self._progress.on_batch = on_batch
         self._counter.on_split = on_split
         self._ocr = OcrOptions(self.settings.ocr, self.settings.threads, on_ocr)
+        # The library folders walked whole, marked until every file found is indexed.
+        entries = set(self.library.folders()) - set(scan.unavailable)
+        walked = [root for root in roots if root in entries]
+        self.library.start_indexing(walked)
+        complete = False
         run.emit()
         try:
             for root, found, record in work:
@@ -643,6 +648,7 @@ class Ingestor:
                 self.library.remove_folder(entry)
             if run.report.chunks_embedded or run.report.chunks_reused:
                 self.store.optimize()
+            complete = True
         except Cancelled:
             run.report.cancelled = True
         finally:
@@ -650,6 +656,7 @@ class Ingestor:
             self._repair = set()
             # Files written before a cancel or an error are complete: keep them.
             self._commit()
+            self.library.end_indexing(walked, complete)
         run.report.seconds = time.monotonic() - started
         run.emit()
         return run.report
