@@ -70,7 +70,7 @@ if str(REPO) not in sys.path:  # run as a script from anywhere in the checkout
 from desktop.core.chat import focus as sentence_focus  # noqa: E402
 from desktop.core.chat.focus import ANSWER_TYPE_BONUS, KEEP_SENTENCES  # noqa: E402
 from desktop.core.paths import data_home  # noqa: E402
-from desktop.core.settings import Settings  # noqa: E402
+from desktop.core.settings import Settings, updated  # noqa: E402
 from desktop.services import Services  # noqa: E402
 
 EVAL_DIR = Path(__file__).resolve().parent / "eval"
@@ -303,6 +303,23 @@ def support_pass(services: Services, items: list[dict[str, Any]]) -> dict[str, A
     return result
 
 
+def passages_pass(
+    services: Services, items: list[dict[str, Any]], counts: tuple[int, ...]
+) -> dict[int, float]:
+    """The share of questions whose supporting sentence (typed, as Folio chooses it) holds
+    the fact when it is chosen among the sentences of ``counts`` passages each (the
+    setting ``top_k``, which is also how many the answer cites)."""
+    kept = services.settings
+    shares: dict[int, float] = {}
+    try:
+        for count in counts:
+            services.change_settings(updated(kept, top_k=count))
+            shares[count] = support_pass(services, items)["typed"]["share"]
+    finally:
+        services.change_settings(kept)
+    return shares
+
+
 def run(
     variants: list[str],
     limit: int | None,
@@ -312,6 +329,7 @@ def run(
     with_warm: bool,
     with_support: bool = False,
     question_sets: tuple[str, ...] = ("facts",),
+    support_passages: tuple[int, ...] = (),
 ) -> dict[str, Any]:
     items = [
         {**json.loads(line), "set": name}
@@ -347,6 +365,8 @@ def run(
             }
             if with_support:
                 result["support"] = support_pass(services, items)
+            if support_passages:
+                result["support_by_passages"] = passages_pass(services, items, support_passages)
             if with_followups:
                 result["followups"] = followups(services, items)
             if with_warm:
@@ -382,6 +402,8 @@ def print_human(result: dict[str, Any]) -> None:
                 print(
                     f"  missed [{miss['set']}]: {miss['question']} (fact's sentence ranked {rank})"
                 )
+    for passages, share in result.get("support_by_passages", {}).items():
+        print(f"supporting sentence among {passages} passages holds the fact: {share:.1%}")
     if "followups" in result:
         f = result["followups"]
         shares = ", ".join(f"{k} {v:.0%}" for k, v in f["hit_share"].items())
@@ -410,6 +432,11 @@ def main() -> None:
     args.add_argument("--warm", action="store_true", help="also measure the prompt cache")
     args.add_argument("--support", action="store_true", help="also score support alone")
     args.add_argument("--questions", default="facts", help="question sets in bench/eval")
+    args.add_argument(
+        "--support-passages",
+        default="",
+        help="also score support chosen among this many passages each (e.g. 5,8,12)",
+    )
     opts = args.parse_args()
     variants = [v.strip() for v in opts.variants.split(",") if v.strip()]
     unknown = set(variants) - set(VARIANTS)
@@ -422,6 +449,7 @@ def main() -> None:
     result = run(
         variants, opts.limit, opts.max_tokens, opts.followups, opts.loops, opts.warm,
         opts.support, question_sets,
+        tuple(int(n) for n in opts.support_passages.split(",") if n.strip()),
     )  # fmt: skip
     benchlib.emit(result, opts.json, print_human)
 
