@@ -141,6 +141,18 @@ def test_download_a_catalog_model_and_use_it(tmp_path: Path, env: dict[str, str]
     assert asked.returncode == 0, asked.stderr
 
 
+# Key variables refused when a server is added: the name, why, and what kind of name it is.
+REFUSED_KEY_VARIABLES = [
+    ("KEY=abc", "must be an environment variable's name", "key"),
+    ("PATH", "is a variable the system sets for its own use", "PATH"),
+    ("LC_ALL", "is a variable the system sets for its own use", "a locale variable"),
+    ("LD_PRELOAD", "is a variable the system sets for its own use", "the dynamic loader's"),
+    ("FOLIO_HOME", "is one of Folio's own settings", "Folio's own"),
+    ("LAB-KEY", "is no name a shell can export", "no shell's name"),
+    ("", "must name an environment variable", "empty"),
+]
+
+
 @pytest.mark.parametrize(
     ("options", "why"),
     [
@@ -154,33 +166,12 @@ def test_download_a_catalog_model_and_use_it(tmp_path: Path, env: dict[str, str]
         (["--base-url", "http://[lab]:80/v1"], "is not a valid address"),
         (["--base-url", "http://256.256.256.256/v1"], "(Invalid IPv4 address"),
         (["--base-url", "http://ünï.☃.example/v1"], "(Invalid IDNA hostname"),
-        (
-            ["--base-url", "http://lab:8080/v1", "--api-key-env", "KEY=abc"],
-            "--api-key-env 'KEY=abc' must be an environment variable's name",
-        ),
-        (
-            ["--base-url", "http://lab:8080/v1", "--api-key-env", "PATH"],
-            "--api-key-env 'PATH' is a variable the system sets for its own use",
-        ),
-        (
-            ["--base-url", "http://lab:8080/v1", "--api-key-env", "LC_ALL"],
-            "--api-key-env 'LC_ALL' is a variable the system sets for its own use",
-        ),
-        (
-            ["--base-url", "http://lab:8080/v1", "--api-key-env", "LD_PRELOAD"],
-            "--api-key-env 'LD_PRELOAD' is a variable the system sets for its own use",
-        ),
-        (
-            ["--base-url", "http://lab:8080/v1", "--api-key-env", "FOLIO_HOME"],
-            "--api-key-env 'FOLIO_HOME' is one of Folio's own settings",
-        ),
-        (
-            ["--base-url", "http://lab:8080/v1", "--api-key-env", "LAB-KEY"],
-            "--api-key-env 'LAB-KEY' is no name a shell can export",
-        ),
-        (
-            ["--base-url", "http://lab:8080/v1", "--api-key-env", ""],
-            "--api-key-env '' must name an environment variable",
+        *(
+            (
+                ["--base-url", "http://lab:8080/v1", "--api-key-env", name],
+                f"--api-key-env {name!r} {why}",
+            )
+            for name, why, _ in REFUSED_KEY_VARIABLES
         ),
     ],
     ids=[
@@ -194,13 +185,7 @@ def test_download_a_catalog_model_and_use_it(tmp_path: Path, env: dict[str, str]
         "a bracketed name",
         "an IPv4 address out of range",
         "a name IDNA refuses",
-        "key",
-        "PATH",
-        "a locale variable",
-        "the dynamic loader's",
-        "Folio's own",
-        "no shell's name",
-        "empty",
+        *(kind for _, _, kind in REFUSED_KEY_VARIABLES),
     ],
 )
 def test_a_server_address_or_key_variable_that_cannot_work_is_refused_by_its_flag(

@@ -44,6 +44,25 @@ def indexed(make_services, tmp_path: Path):  # type: ignore[no-untyped-def]
     return services
 
 
+def _move_stopped_at(line: list[str], moved: int, sig: signal.Signals) -> subprocess.Popen[str]:
+    """folio-cli run with ``line`` (a ``store move``) in a child process, sent ``sig`` once
+    its progress shows at least ``moved`` chunks moved; its stdout is a pipe."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "desktop.cli", *line],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        text=True,
+    )
+    assert child.stderr is not None
+    for progress in child.stderr:
+        done = re.match(r"(\d+)/\d+ chunks moved", progress)
+        if done and int(done[1]) >= moved:
+            child.send_signal(sig)
+            break
+    return child
+
+
 def _top(services, query: str) -> str:  # type: ignore[no-untyped-def]
     return Path(services.retriever.search(query)[0].path).stem
 
@@ -144,18 +163,7 @@ def test_a_stopped_move_names_the_line_that_goes_on_and_counts_agree(
     indexed.close()
     url = f"file://{tmp_path / 'my server'}"
     line = ["--home", str(home), "store", "move", "--to", "qdrant", "--url", url, "--batch", "1"]
-    child = subprocess.Popen(
-        [sys.executable, "-m", "desktop.cli", *line],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        text=True,
-    )
-    assert child.stderr is not None
-    for progress in child.stderr:
-        if re.match(r"1/\d+ chunks moved", progress):
-            child.send_signal(signal.SIGTERM)  # stops after the batch, as Ctrl+C does
-            break
+    child = _move_stopped_at(line, 1, signal.SIGTERM)  # stops after the batch, as Ctrl+C does
     out, _ = child.communicate(timeout=60)
     assert child.returncode == 130
     advised = re.search(r"run `folio-cli (.+)` again to go on", out)
@@ -222,21 +230,9 @@ def test_a_killed_move_finishes_when_run_again_with_no_duplicates(
 
     url = f"file://{tmp_path / 'server'}"
     move = ["--home", str(home), "store", "move", "--to", "qdrant", "--url", url, "--json"]
-    command = [sys.executable, "-m", "desktop.cli", *move, "--batch", "1"]
-    child = subprocess.Popen(
-        command,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        text=True,
-    )
-    assert child.stderr is not None
-    for line in child.stderr:
-        progress = re.match(r"(\d+)/(\d+) chunks moved", line)
-        if progress and int(progress[1]) >= 2:
-            child.send_signal(signal.SIGKILL)
-            break
-    assert child.wait(timeout=60) == -signal.SIGKILL
+    child = _move_stopped_at([*move, "--batch", "1"], 2, signal.SIGKILL)
+    child.communicate(timeout=60)
+    assert child.returncode == -signal.SIGKILL
 
     # Killed: the library is still on Edge, whole, with the move recorded.
     after_kill = make_services()
