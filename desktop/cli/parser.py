@@ -259,7 +259,7 @@ def _the_later_counts(steps: list[_Option]) -> list[str]:
 def _with_value(action: argparse.Action, taken: list[str]) -> list[str]:
     """An option's words (``taken``), with a placeholder for the value when it was left out."""
     needed = action.nargs if isinstance(action.nargs, int) else 1
-    if "=" in taken[0] or len(taken) > needed:
+    if _value_attached(taken[0], action) or len(taken) > needed:
         return taken
     return [taken[0], str(action.metavar or "DIR")]
 
@@ -307,14 +307,26 @@ def _reads_as_option(word: str) -> bool:
 
 
 def _action(parser: argparse.ArgumentParser, word: str) -> argparse.Action | None:
-    """The option ``word`` names (``--opt``, ``--opt=value``, or an unambiguous start of a
-    long option, as argparse allows), or None."""
+    """The option ``word`` names (``--opt``, ``--opt=value``, a short option with its value
+    written on, ``-k3``, or an unambiguous start of a long option, as argparse allows), or
+    None."""
     option = word.split("=", 1)[0]
     known = parser._option_string_actions
     if option in known:
         return known[option]
+    short = known.get(word[:2]) if not word.startswith("--") and len(word) > 2 else None
+    if short is not None and short.nargs != 0:
+        return short
     starting = {known[name] for name in known if name.startswith("--") and name.startswith(option)}
     return next(iter(starting)) if len(starting) == 1 and option.startswith("--") else None
+
+
+def _value_attached(word: str, action: argparse.Action) -> bool:
+    """Whether option ``word`` carries its value (``--opt=value``, ``-k3``), so that argparse
+    gives it none of the words after it."""
+    if "=" in word:
+        return True
+    return not word.startswith("--") and len(word) > 2 and action.nargs != 0
 
 
 def _values_taken(action: argparse.Action, rest: list[str]) -> int:
@@ -382,7 +394,10 @@ def _walk(words: list[str], *parsers: argparse.ArgumentParser) -> Iterator[_Step
             return
         found = [_action(p, word) for p in parsers] if _reads_as_option(word) else []
         action = next((a for a in found if a is not None), None)
-        taken = 0 if action is None or "=" in word else _values_taken(action, words[i + 1 :])
+        if action is None or _value_attached(word, action):
+            taken = 0
+        else:
+            taken = _values_taken(action, words[i + 1 :])
         yield i, action, words[i : i + 1 + taken]
         i += 1 + taken
 

@@ -906,6 +906,7 @@ def _usage_error(capsys: pytest.CaptureFixture[str], line: list[str]) -> str:
         (["ingest", "-notes.txt", "--json"], ["ingest", "--json", "--", "-notes.txt"]),
         (["search", "-k", "2", "-notes"], ["search", "-k", "2", "--", "-notes"]),
         (["search", "-notes", "-k", "2"], ["search", "-k", "2", "--", "-notes"]),
+        (["search", "-k2", "-notes"], ["search", "-k2", "--", "-notes"]),
         (["search", "--json", "-notes"], ["search", "--json", "--", "-notes"]),
         (
             ["models", "add-server", "-lab", "--base-url", "http://127.0.0.1:9/v1"],
@@ -935,6 +936,7 @@ def _usage_error(capsys: pytest.CaptureFixture[str], line: list[str]) -> str:
         "a file before an option",
         "a query after an option",
         "a query before an option with a value",
+        "a query after a short option with its value written on",
         "a query after a flag",
         "a server's name",
         "an option's value",
