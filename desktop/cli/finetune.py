@@ -641,10 +641,39 @@ def cmd_import(services: Services, args: argparse.Namespace) -> int:
     for p in problems:  # lines left out are reported, not fatal
         reason = p.reason.rstrip().rstrip(".")  # a sentence, continued here
         print(one_line(f"{args.file}, line {p.line}: {reason} (left out)."), file=sys.stderr)
-    data: dict[str, Any] = {**info.to_json(), "problems": [p.to_json() for p in problems]}
+    to_fix = _examples_to_fix(Path(args.file), args.system_prompt)
+    for p in to_fix:
+        reason = p.reason.rstrip().rstrip(".")
+        print(one_line(f"warning: {args.file}, line {p.line}: {reason} (kept)."), file=sys.stderr)
+    data: dict[str, Any] = {
+        **info.to_json(),
+        "problems": [p.to_json() for p in problems],
+        "to_fix": [p.to_json() for p in to_fix],
+    }
     text = f"Imported {counted(info.train_examples, 'example')} as dataset {info.name!r}."
+    if to_fix:
+        text += (
+            f" {len(to_fix)} of them cannot be trained on as they are "
+            "(listed above): fix them in the file and import it again, or in the studio's "
+            "dataset editor."
+        )
     emit(args, data, one_line(text))
     return EXIT_OK
+
+
+def _examples_to_fix(path: Path, system_prompt: str | None) -> list[LineProblem]:
+    """The examples of ``path`` an import keeps that training would refuse, each with every
+    reason (an empty message, a role that is none of OpenAI's, the roles out of order)."""
+    # Imported here: validation loads tiktoken's encodings, which other commands never need.
+    from desktop.core.finetune.examples import read_examples
+    from desktop.core.finetune.validate import example_problems
+
+    found = []
+    for example in read_examples(path, system_prompt).examples:
+        reasons = example_problems(example)
+        if reasons:
+            found.append(LineProblem(example.line or 0, " ".join(reasons)))
+    return found
 
 
 def cmd_remove_dataset(services: Services, args: argparse.Namespace) -> int:

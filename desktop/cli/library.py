@@ -294,7 +294,8 @@ def indexing_text(r: IngestReport) -> str:
             else ""
         )
         + (
-            f"; {counted(len(r.unavailable), 'folder')} unavailable, kept as they were"
+            f"; {counted(len(r.unavailable), 'folder')} unavailable, "
+            f"kept as {'it was' if len(r.unavailable) == 1 else 'they were'}"
             if r.unavailable
             else ""
         )

@@ -214,14 +214,13 @@ class LibraryPane(QWidget):
                 summary += f"; {r.repaired} indexed again, as the store had lost their chunks"
             if r.cancelled:
                 summary = "Cancelled: " + summary
-            if r.unavailable:
-                summary += (
-                    f"; {counted(len(r.unavailable), 'folder')} unavailable, kept as they were"
-                )
-            if r.unreadable:
-                summary += (
-                    f"; {counted(len(r.unreadable), 'folder')} could not be read, kept as they were"
-                )
+            for folders, said in (
+                (r.unavailable, "unavailable"),
+                (r.unreadable, "could not be read"),
+            ):
+                if folders:
+                    kept = "it was" if len(folders) == 1 else "they were"
+                    summary += f"; {counted(len(folders), 'folder')} {said}, kept as {kept}"
             if r.already_in_library:
                 names = ", ".join(os.path.basename(p) or p for p in r.already_in_library)
                 summary += f"; already in the library: {names}"

@@ -798,6 +798,28 @@ def test_import_and_remove_dataset_name_the_argument_that_is_wrong(
     assert [d["name"] for d in json.loads(listed)["datasets"]] == ["snark"]
 
 
+def test_an_import_names_the_examples_it_keeps_that_training_would_refuse(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "mixed.jsonl"
+    good = {
+        "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]
+    }
+    bad_role = {
+        "messages": [{"role": "hacker", "content": "x"}, {"role": "assistant", "content": "y"}]
+    }
+    lines = [good, {"messages": []}, bad_role, good]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    code, out, err = _cli(capsys, tmp_path / "home", "finetune", "import", str(path), "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert [p["line"] for p in report["to_fix"]] == [2, 3] and report["problems"] == []
+    assert 'the role "hacker"' in report["to_fix"][1]["reason"]
+    assert f'warning: {path}, line 2: "messages" is empty' in err
+    code, out, _ = _cli(capsys, tmp_path / "home", "finetune", "import", str(path))
+    assert out.startswith("Imported 4 examples as dataset 'mixed (2)'. 2 of them cannot be trained")
+
+
 def test_odd_file_names_and_provider_errors_stay_one_escaped_line_in_human_output(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], at_the_server: FineTuningServer
 ) -> None:

@@ -1014,6 +1014,12 @@ def test_import_errors_name_the_file(store: DatasetStore, tmp_path: Path) -> Non
     with pytest.raises(DatasetError) as caught:
         store.import_file(missing)
     assert str(missing) in str(caught.value)
+    pipe = tmp_path / "pipe.jsonl"
+    os.mkfifo(pipe)  # read, it would wait for a writer forever
+    with pytest.raises(DatasetError, match=r"pipe\.jsonl is a pipe or a device: choose a JSONL"):
+        store.import_file(pipe)
+    with pytest.raises(DatasetError, match=r"is a folder: choose a JSONL file"):
+        store.import_file(tmp_path)
     assert store.all() == []
 
 

@@ -184,7 +184,7 @@ def test_status_lists_an_unavailable_folder(  # type: ignore[no-untyped-def]
     assert f"unavailable: {share}: cannot be reached" in capsys.readouterr().out
     assert main(["--home", str(home), "sync"]) == 0
     synced_text = capsys.readouterr()
-    assert "1 folder unavailable, kept as they were" in synced_text.out
+    assert "1 folder unavailable, kept as it was" in synced_text.out
     # Each warning is a sentence, with its full stop.
     assert synced_text.err.endswith(f"\n{share}: {UNAVAILABLE_REASON}.\n")
 

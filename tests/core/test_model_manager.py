@@ -20,7 +20,7 @@ from huggingface_hub import hf_hub_download
 from desktop.core.errors import Cancelled, ModelError
 from desktop.core.models import downloads
 from desktop.core.models.downloads import CATALOG, CatalogEntry, catalog_rows, download, find_entry
-from desktop.core.models.local_files import embedded_llm_path
+from desktop.core.models.local_files import embedded_llm_path, gguf_problem
 from desktop.core.tasks import CancelToken
 from tests.hf_hub_server import HubServer, running_hub
 
@@ -296,3 +296,10 @@ def test_catalog_rows_mark_downloaded_models(tmp_path: Path) -> None:
     assert len({entry.name for entry in CATALOG}) == len(CATALOG)
     assert all(entry.filename.endswith(".gguf") and ":" not in entry.name for entry in CATALOG)
     assert find_entry(" Qwen2.5-0.5B ") is CATALOG[0]
+
+
+def test_a_pipe_chosen_as_a_model_file_is_named_without_reading_it(tmp_path: Path) -> None:
+    pipe = tmp_path / "model.gguf"
+    os.mkfifo(pipe)
+    # Opening a pipe for reading waits for a writer: the check must not open it.
+    assert gguf_problem(pipe) == f"{pipe} is a pipe or a device, not a GGUF model file"

@@ -174,6 +174,10 @@ def read_examples(
     append cut short by a crash leaves behind. DatasetError naming the file if it cannot
     be read, or is not UTF-8 text at all (saying where its first bad byte is).
     """
+    if path.is_dir():
+        raise DatasetError(f"{path} is a folder: choose a JSONL file of examples.")
+    if path.exists() and not path.is_file():  # a pipe would block the read until written to
+        raise DatasetError(f"{path} is a pipe or a device: choose a JSONL file of examples.")
     try:
         data = path.read_bytes()
     except FileNotFoundError as exc:

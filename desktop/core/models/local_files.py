@@ -127,6 +127,8 @@ def gguf_problem(path: Path) -> str | None:
         return f"no file is at {path}"
     if path.is_dir():
         return f"{path} is a folder, not a GGUF model file"
+    if not path.is_file():  # a pipe would block the read below until someone writes to it
+        return f"{path} is a pipe or a device, not a GGUF model file"
     try:
         with path.open("rb") as file:
             magic = file.read(len(GGUF_MAGIC))

@@ -25,6 +25,7 @@ from desktop.core.evaluate.build import (
 )
 from desktop.core.evaluate.sets import EvalSet, SetSource
 from desktop.core.models.names import display_name
+from desktop.core.plurals import counted
 from desktop.core.tasks import eta_phrase
 from desktop.services import Services
 from desktop.ui.chat.pane import model_name
@@ -295,7 +296,7 @@ class SetsPanel(NamedListPanel):
             say(self.message, error_text(exc), error=True)
             return None
         made = new.made
-        text = f"Imported {len(made.items)} questions as {made.name}."
+        text = f"Imported {counted(len(made.items), 'question')} as {made.name}."
         say(self.message, " ".join(filter(None, (text, skipped_text(new.skipped)))))
         self._added(made.name)
         return made

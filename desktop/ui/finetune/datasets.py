@@ -19,6 +19,7 @@ from desktop.core.finetune.sources.generate import (
     GenerationReport,
     generate_pairs,
 )
+from desktop.core.plurals import counted
 from desktop.services import Services
 from desktop.ui.chat.pane import model_name
 from desktop.ui.dialogs import confirm_deletion
@@ -279,7 +280,8 @@ class DatasetsPanel(NamedListPanel):
 
     def _on_imported(self, result: tuple[DatasetInfo, list[LineProblem]]) -> None:
         info, problems = result
-        text = f"Imported {info.train_examples + info.validation_examples} examples as {info.name}."
+        examples = counted(info.train_examples + info.validation_examples, "example")
+        text = f"Imported {examples} as {info.name}."
         if problems:
             count = len(problems)
             listed = named_problems(problems, SHOWN_PROBLEMS, one_a_line=True)
