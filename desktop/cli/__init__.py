@@ -152,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             # Flushed here, not at exit, so a closed pipe is noticed inside this ``try``.
             sys.stdout.flush()
+    except KeyboardInterrupt:  # before the command ran: reading the line, opening the library
+        print("folio-cli: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())

@@ -15,6 +15,7 @@ import re
 import shlex
 import shutil
 import signal
+import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -296,15 +297,22 @@ def not_empty(value: str, name: str, wanted: str) -> None:
         raise UsageError(f"{name} is empty: {wanted}.")
 
 
+# The largest count an option takes: far above any library's (a million sources, chunks or
+# questions), far below the 64-bit integers of the store and SQLite it is handed to.
+COUNT_LIMIT = 1_000_000
+
+
 def positive_int(text: str) -> int:
-    """argparse's type for a count such as ``-k``: a whole number of 1 or more (exit 2
-    otherwise, with argparse's message naming the flag)."""
+    """argparse's type for a count such as ``-k``: a whole number from 1 to ``COUNT_LIMIT``
+    (exit 2 otherwise, with argparse's message naming the flag)."""
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is less than 1; give 1 or more")
+    if value > COUNT_LIMIT:
+        raise argparse.ArgumentTypeError(f"{value} is more than {COUNT_LIMIT:,}; give fewer")
     return value
 
 
@@ -337,8 +345,9 @@ def check_output(services: Services, target: str, flag: str) -> Path:
     """Where ``target`` (given with ``flag``) would be written, checked without writing.
 
     Raises UsageError naming the flag and path for an empty path, a folder, a device or
-    pipe, a file inside Folio's data folder (its databases must not be overwritten) or a
-    missing folder, so a command can refuse before it does any work.
+    pipe, a file inside Folio's data folder (its databases must not be overwritten), a
+    missing folder or a name the system refuses (too long), so a command can refuse before
+    it does any work.
     """
     if not target.strip():
         raise UsageError(f"{flag} needs a file name.")
@@ -348,8 +357,14 @@ def check_output(services: Services, target: str, flag: str) -> Path:
         raise UsageError(
             f"{flag} {target}: that is inside Folio's data folder; choose another place."
         )
-    if path.exists() and not path.is_file():
-        kind = "a folder" if path.is_dir() else "not a regular file"
+    try:
+        there = path.stat()
+    except FileNotFoundError:
+        there = None
+    except OSError as exc:  # a name too long, a folder that cannot be entered
+        raise UsageError(f"{flag} {target}: cannot write it ({exc.strerror or exc}).") from exc
+    if there is not None and not stat.S_ISREG(there.st_mode):
+        kind = "a folder" if stat.S_ISDIR(there.st_mode) else "not a regular file"
         raise UsageError(f"{flag} {target}: {kind}; give a file name.")
     if not path.parent.is_dir():
         raise UsageError(f"{flag} {target}: the folder {path.parent} does not exist.")

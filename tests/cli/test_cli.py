@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.abc
 import json
 import os
 import shlex
@@ -283,6 +284,42 @@ def _cli(*argv: str) -> list[str]:
     return [sys.executable, "-m", "desktop.cli", *argv]
 
 
+class _InterruptedImport(importlib.abc.MetaPathFinder):
+    """Ctrl+C as it lands while ``name`` is being imported: KeyboardInterrupt from inside
+    the import."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def find_spec(self, fullname: str, path: object, target: object = None) -> None:
+        if fullname == self.name:
+            raise KeyboardInterrupt
+        return None
+
+
+def test_ctrl_c_while_folio_cli_loads_or_opens_the_library_is_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from desktop import folio_cli
+    from desktop import services as services_module
+
+    # While folio-cli's modules load (the entry point's import of desktop.cli).
+    for name in [m for m in sys.modules if m == "desktop.cli" or m.startswith("desktop.cli.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setattr(sys, "meta_path", [_InterruptedImport("desktop.cli"), *sys.meta_path])
+    assert folio_cli.main() == 130
+    assert capsys.readouterr() == ("", "folio-cli: interrupted\n")
+    monkeypatch.undo()
+
+    # While the command line is read and the library opened, before the command runs.
+    def interrupted(home: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(services_module, "build_services", interrupted)
+    assert main(["--home", str(tmp_path / "h"), "status"]) == 130
+    assert capsys.readouterr() == ("", "folio-cli: interrupted\n")
+
+
 def test_version_in_a_subprocess() -> None:
     out = subprocess.run(_cli("--version"), capture_output=True, text=True, check=True).stdout
     assert out.strip() == f"folio-cli {__version__}"
@@ -400,6 +437,8 @@ def test_eval_refuses_odd_input_with_exit_2_and_keeps_what_is_stored(  # type: i
         (["export", "odd", "--to", str(tmp_path)], "a folder; give a file name"),
         (["export", "odd", "--to", str(tmp_path / "no" / "x.jsonl")], "does not exist"),
         (["export", "odd", "--to", ""], "--to needs a file name"),
+        (["export", "odd", "--to", str(tmp_path / ("x" * 300))], "cannot write it (File name"),
+        (["report", "odd", "--html", str(tmp_path / ("x" * 300))], "cannot write it (File name"),
         (["report", "odd", "--html", str(tmp_path / "no" / "r.html")], "does not exist"),
         (["report", "odd", "--csv", str(tmp_path / "r.csv")], "has not been run yet"),
         (["run", "odd", "--config", "local:default", "--config", "local:default,retrieval=on"],
@@ -590,14 +629,26 @@ COUNTS_BELOW_1 = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("option", COUNTS_BELOW_1)
-def test_a_count_below_1_is_refused_by_the_parser_with_exit_2(  # type: ignore[no-untyped-def]
+# Past the store's and SQLite's 64-bit integers: each used to end in a traceback.
+COUNTS_TOO_LARGE = [
+    ["search", "QZ", "-k", "99999999999999999999"],
+    ["ask", "QZ?", "-k", "9223372036854775807"],
+    ["compare", "QZ?", "--config", "local:default", "-k", "99999999999999999999"],
+    ["eval", "run", "set", "--config", "local:default", "-k", "99999999999999999999"],
+]
+
+
+@pytest.mark.parametrize("option", COUNTS_BELOW_1 + COUNTS_TOO_LARGE)
+def test_a_count_out_of_range_is_refused_by_the_parser_with_exit_2(  # type: ignore[no-untyped-def]
     capsys, cli_home: Path, option: list[str]
 ) -> None:
     with pytest.raises(SystemExit) as usage:
         main(["--home", str(cli_home), *option])
     assert usage.value.code == 2
-    assert "less than 1" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert (
+        "less than 1" if option in COUNTS_BELOW_1 else "is more than 1,000,000; give fewer"
+    ) in err
 
 
 def test_a_path_that_cannot_be_looked_at_is_refused_with_the_systems_reason(  # type: ignore[no-untyped-def]
