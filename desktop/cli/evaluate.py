@@ -11,6 +11,7 @@ them to files. Exit 2 for bad input, 1 when a result failed, 130 when Ctrl+C sto
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -230,7 +231,7 @@ def cmd_run(services: Services, args: argparse.Namespace) -> int:
     }
     text = f"Run {run.id}: {done} of {total} answers"
     text += f", {len(failed)} failed (first: {failed[0].error})" if failed else ""
-    text += f". See `folio-cli eval report {run.set_name!r}`."
+    text += f". See `folio-cli eval report {shlex.quote(run.set_name)}`."
     emit(args, data, advised(args, text))
     if cancel.cancelled:
         return EXIT_INTERRUPTED
@@ -318,10 +319,12 @@ def cmd_report(services: Services, args: argparse.Namespace) -> int:
         if not chosen:
             raise UsageError(
                 f"--run: {args.name!r} has no run {args.run!r}; "
-                f"`folio-cli eval runs {args.name!r}` lists them."
+                f"`folio-cli eval runs {shlex.quote(args.name)}` lists them."
             )
     elif not runs:
-        raise UsageError(f"{args.name!r} has not been run yet: `folio-cli eval run {args.name!r}`.")
+        raise UsageError(
+            f"{args.name!r} has not been run yet: `folio-cli eval run {shlex.quote(args.name)}`."
+        )
     report = services.eval_report((chosen if args.run else runs)[0].id)
     if args.html:
         write_output(services, args.html, to_html(report), "--html")

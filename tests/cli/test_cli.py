@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.abc
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -407,6 +408,20 @@ def test_eval_import_run_report_and_their_json_shapes(  # type: ignore[no-untype
         == 2
     )
     assert "'retrieval=maybe' is not persona=NAME" in capsys.readouterr().err
+
+
+def test_advice_names_a_set_as_the_shell_reads_it(  # type: ignore[no-untyped-def]
+    capsys, cli_home: Path, tmp_path: Path
+) -> None:
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"question": "Which?", "reference": "That."}\n', encoding="utf-8")
+    name = 'it\'s "x" $HOME'
+    assert main(["--home", str(cli_home), "eval", "import", str(questions), "--name", name]) == 0
+    capsys.readouterr()
+    assert main(["--home", str(cli_home), "eval", "report", name]) == 2
+    advised = re.search(r"`folio-cli (.+)`", capsys.readouterr().err)
+    assert advised is not None
+    assert shlex.split(advised[1])[-3:] == ["eval", "run", name]  # as the shell splits it
 
 
 def test_eval_refuses_odd_input_with_exit_2_and_keeps_what_is_stored(  # type: ignore[no-untyped-def]

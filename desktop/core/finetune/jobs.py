@@ -13,6 +13,7 @@ lineage (base model, dataset, persona), which the model picker shows for ``ft:``
 from __future__ import annotations
 
 import logging
+import shlex
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -426,7 +427,8 @@ def _refusal(label: str, errors: list[LineProblem]) -> DatasetError:
     refused = f"{label} is not ready to upload: {named_problems(errors)}."
     # Pointed to even when every problem is named: validate also shows the cost and warnings.
     return DatasetError(
-        refused, cli=f"{refused} `folio-cli finetune validate {label}` lists every problem."
+        refused,
+        cli=f"{refused} `folio-cli finetune validate {shlex.quote(label)}` lists every problem.",
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sqlite3
 import threading
 import time
@@ -404,7 +405,7 @@ class Library:
                 f"No indexed files under {shown}: add the folder to the library and wait "
                 "until it is indexed.",
                 cli=f"No indexed files under {shown}: add the folder to the library "
-                f"(`folio-cli ingest {shown}`) and wait until it is indexed.",
+                f"(`folio-cli ingest {shlex.quote(shown)}`) and wait until it is indexed.",
             )
         return files
 

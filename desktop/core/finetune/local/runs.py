@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -76,7 +77,8 @@ def _refusal(label: str, problems: list[LineProblem]) -> DatasetError:
     said = f"{label}: {counted(len(problems), 'problem')}: {named_problems(problems)}."
     if len(problems) <= SHOWN_PROBLEMS:
         return DatasetError(said)
-    return DatasetError(said, cli=f"{said} `folio-cli finetune validate {label}` lists them all.")
+    validate = f"`folio-cli finetune validate {shlex.quote(label)}`"
+    return DatasetError(said, cli=f"{said} {validate} lists them all.")
 
 
 def check_model_name(name: str) -> str:
