@@ -39,6 +39,7 @@ from desktop.cli.common import (
 )
 from desktop.core.errors import ChatError, DatasetError, EvaluationError, ModelError
 from desktop.core.evaluate.cells import CellConfig
+from desktop.core.library.filenames import one_line
 from desktop.core.plurals import counted
 from desktop.core.tasks import clock_time, eta_phrase
 
@@ -128,7 +129,8 @@ def cmd_from_liked(services: Services, args: argparse.Namespace) -> int:
 def cmd_sets(services: Services, args: argparse.Namespace) -> int:
     sets = services.evals.sets()
     text = "\n".join(
-        f"{s.name}  {len(s.items)} questions  ({s.source}{', ' + s.folder if s.folder else ''})"
+        one_line(f"{s.name}  {counted(len(s.items), 'question')}  "
+                 f"({s.source}{', ' + s.folder if s.folder else ''})")
         for s in sets
     )  # fmt: skip
     emit(args, {"sets": [s.to_json() for s in sets]}, text or "No evaluation sets yet.")
@@ -144,7 +146,12 @@ def _set(services: Services, name: str) -> Any:
 
 def cmd_show(services: Services, args: argparse.Namespace) -> int:
     found = _set(services, args.name)
-    lines = [f"{n}. {i.question}\n   → {i.reference}" for n, i in enumerate(found.items, 1)]
+    # Each text on its own line, escaped: a question may hold line breaks or a terminal's
+    # escape sequences.
+    lines = [
+        f"{n}. {one_line(i.question)}\n   → {one_line(i.reference)}"
+        for n, i in enumerate(found.items, 1)
+    ]
     emit(args, {**found.to_json(), "items": [i.to_json() for i in found.items]}, "\n".join(lines))
     return EXIT_OK
 

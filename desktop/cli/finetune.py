@@ -44,7 +44,7 @@ from desktop.core.errors import DatasetError, FinetuneError, FolioError, Provide
 from desktop.core.finetune.examples import LineProblem
 from desktop.core.finetune.local.config import SettingOutOfRange, TrainConfig
 from desktop.core.finetune.pricing import DEFAULT_BASE, PRICES_AS_OF
-from desktop.core.finetune.records import JobState
+from desktop.core.finetune.records import JobState, how_it_ended
 from desktop.core.library.filenames import one_line
 from desktop.core.models.ids import LOCAL_FT_PREFIX, LOCAL_PREFIX, OPENAI
 from desktop.core.plurals import counted
@@ -573,7 +573,7 @@ def cmd_cancel(services: Services, args: argparse.Namespace) -> int:
     job = _known(services, args.job_id)
     if job.finished:
         raise UsageError(
-            f"Job {job.id} has already {job.status}: there is nothing to cancel "
+            f"Job {job.id} has already {how_it_ended(job.status)}: there is nothing to cancel "
             f"(`folio-cli finetune status {job.id}` shows how it ended)."
         )
     try:

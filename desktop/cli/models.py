@@ -25,6 +25,7 @@ from desktop.core.errors import Cancelled, FinetuneError, ModelError
 from desktop.core.library.filenames import one_line
 from desktop.core.models.ids import LOCAL_FT_PREFIX, LOCAL_PREFIX, provider_name_problem
 from desktop.core.models.local_files import DEFAULT_LLM_ID, Lineage
+from desktop.core.plurals import counted
 from desktop.core.settings import ServerSettings, new_server_problem, updated
 
 if TYPE_CHECKING:
@@ -66,8 +67,9 @@ def _lineage_text(lineage: Lineage | None) -> str:
     parts += [f"dataset {lineage['dataset']}"] if lineage["dataset"] else []
     parts += [f"persona {lineage['persona']}"] if lineage["persona"] else []
     parts += [lineage["date"]] if lineage["date"] else []
-    if lineage.get("steps"):
-        parts.append(f"{lineage['steps']} steps")
+    steps = lineage.get("steps")
+    if steps:
+        parts.append(counted(steps, "step"))
     if lineage.get("valid_loss") is not None:
         parts.append(f"validation loss {lineage['valid_loss']:.3f}")
     return f"  [{', '.join(parts)}]"

@@ -442,6 +442,11 @@ def test_eval_refuses_odd_input_with_exit_2_and_keeps_what_is_stored(  # type: i
     capsys.readouterr()
     code, shown = run(capsys, "--home", home, "eval", "show", " odd ", "--json")  # trimmed
     assert code == 0 and shown["items"][0]["question"] == "Line\u2028break?"
+    # In words, each text is one escaped line; the set's count agrees with its noun.
+    assert main(["--home", home, "eval", "show", "odd"]) == 0
+    assert capsys.readouterr().out == "1. Line\\u2028break?\n   → Next\\x85line.\n"
+    assert main(["--home", home, "eval", "sets"]) == 0
+    assert "odd  1 question  (imported)" in capsys.readouterr().out
     back = tmp_path / "back.jsonl"
     assert main(["--home", home, "eval", "export", "odd", "--to", str(back)]) == 0
     assert main(["--home", home, "eval", "import", str(back), "--name", "back"]) == 0
@@ -467,7 +472,7 @@ def test_eval_refuses_odd_input_with_exit_2_and_keeps_what_is_stored(  # type: i
         (["run", "odd", "--judge", "local:nothing"], "--judge: Unknown model 'local:nothing'"),
         (["run", "odd", "--judge", "local:nothing"], f"`folio-cli --home {home} models list`"),
         (["run", "odd", "--style-dataset", "nope"], f"--home {home} finetune datasets` lists"),
-        (["report", "odd", "--run", "zzz"], f"--home {home} eval runs 'odd'` lists them"),
+        (["report", "odd", "--run", "zzz"], f"--home {home} eval runs odd` lists them"),
         (["build", "--folder", str(docs), "--name", "bad\u202ename"], "no control or formatting"),
         (["import", "/dev/null", "--name", "dev"], "is not a file"),
     ]  # fmt: skip

@@ -310,6 +310,8 @@ def test_cancel_a_wrong_key_and_ctrl_c_while_waiting(
     cancelled = _json(_run(home, "finetune", "cancel", job_id, "--json", env=env))
     assert cancelled == {**cancelled, "job_id": job_id, "status": "cancelled"}
     assert server.jobs()[0]["status"] == "cancelled"
+    again = _run(home, "finetune", "cancel", job_id, env=env)
+    assert again.returncode == 2 and f"Job {job_id} has already been cancelled" in again.stderr
 
     wrong = {**env, "OPENAI_API_KEY": "sk-wrong"}
     refused = _run(home, "finetune", "status", job_id, env=wrong)

@@ -40,6 +40,7 @@ from desktop.core.finetune.records import (
     JobState,
     JobStore,
     PendingStart,
+    how_it_ended,
 )
 from desktop.core.finetune.validate import ValidationReport, example_problems, validate_examples
 from desktop.core.models.errors import server_reason, translate_error
@@ -229,7 +230,9 @@ class FineTuning:
         """Ask the provider to cancel the job and save its answer; ProviderError if it refuses."""
         job = self.jobs.get(job_id)
         if job.finished:
-            raise FinetuneError(f"Job {job_id} has already {job.status}: there is nothing to stop.")
+            raise FinetuneError(
+                f"Job {job_id} has already {how_it_ended(job.status)}: there is nothing to stop."
+            )
         if self.local is not None and job.provider == LOCAL:
             return self.local.cancel(job_id)
         return self._sync(job, lambda c: c.fine_tuning.jobs.cancel(job_id))

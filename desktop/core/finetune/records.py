@@ -40,6 +40,12 @@ class JobState(StrEnum):
 TERMINAL = (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
 
 
+def how_it_ended(status: str) -> str:
+    """A finished job's status as the words after "has already": "succeeded", "failed",
+    "been cancelled"."""
+    return "been cancelled" if status == JobState.CANCELLED else str(status)
+
+
 @dataclass(frozen=True)
 class JobEvent:
     """One event of a job as the provider reported it (message, level, type, data, time in epoch
