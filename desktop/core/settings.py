@@ -22,9 +22,12 @@ from pydantic_core import ErrorDetails
 
 from desktop.core.errors import SettingsError
 from desktop.core.files import write_atomically
+from desktop.core.library.walk import ignore_pattern_problem, shown_pattern
 from desktop.core.models.ids import RESERVED_PROVIDERS
 
 SETTINGS_FILE = "settings.json"
+# The validation context key listing ignore patterns saved before (``_saved_patterns``).
+_SAVED_PATTERNS = "saved_ignore_patterns"
 
 
 class StoreSettings(BaseModel):
@@ -75,7 +78,8 @@ def server_url_problem(url: str) -> str | None:
 
     The address must parse as httpx, the HTTP client of the OpenAI SDK that will use it,
     parses it (a valid IPv4 or IPv6 host, an IDNA name, a length it takes), with a host and
-    a port in 1-65535 (RFC 6335), and no whitespace (a pasted line break). The reasons are
+    a port in 1-65535 (RFC 6335), no whitespace (a pasted line break) and no user name or
+    password (RFC 3986's userinfo), which would be saved in plain text. The reasons are
     words that follow the address ("must ...").
     """
     import httpx  # imported here: settings are read at every start, servers rarely added
@@ -91,6 +95,13 @@ def server_url_problem(url: str) -> str | None:
         return "is not a valid address (check the host and the brackets around an IPv6 one)"
     if not host:
         return "must name a host after the '//'"
+    if parts.username is not None or parts.password is not None:
+        # settings.json and the Servers list would hold it in plain text; keys belong in
+        # the keyring or a key variable.
+        return (
+            "must not hold a user name or password before the host: Folio keeps a server's "
+            "key in the system keyring or a key variable instead"
+        )
     try:
         port = parts.port  # urllib checks the range itself
     except ValueError:
@@ -215,6 +226,21 @@ class Settings(BaseModel):
             raise ValueError(f"must be smaller than chunk_size ({size})")
         return value
 
+    @field_validator("ignore_patterns")
+    @classmethod
+    def _patterns_gitignore_reads(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        # A pattern saved before patterns were checked (Save took any) still loads, so the
+        # settings open; each sync skips it and says so. New ones are refused here.
+        saved = (info.context or {}).get(_SAVED_PATTERNS, frozenset())
+        problems = [
+            f"{shown_pattern(pattern)} {problem}"
+            for pattern in value
+            if pattern not in saved and (problem := ignore_pattern_problem(pattern)) is not None
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return value
+
     @field_validator("servers")
     @classmethod
     def _server_names(cls, value: dict[str, ServerSettings]) -> dict[str, ServerSettings]:
@@ -312,8 +338,20 @@ def describe_validation_error(error: ValidationError) -> str:
     return "Invalid settings: " + "; ".join(lines)
 
 
+def _saved_patterns(patterns: object) -> dict[str, frozenset[str]]:
+    """The validation context that lets ``patterns`` (a list of ignore patterns from a
+    settings file, or from the settings before a change; anything else counts as none)
+    through unchecked."""
+    listed = patterns if isinstance(patterns, list) else []
+    return {_SAVED_PATTERNS: frozenset(p for p in listed if isinstance(p, str))}
+
+
 def load_settings(home: Path) -> Settings:
-    """Read the settings file, or the defaults when there is none."""
+    """Read the settings file, or the defaults when there is none.
+
+    Its ignore patterns load even if gitignore matching cannot use one (Save took any
+    before they were checked): indexing skips such a pattern and says so at each sync.
+    """
     path = home / SETTINGS_FILE
     if not path.exists():
         return Settings()
@@ -323,8 +361,9 @@ def load_settings(home: Path) -> Settings:
         raise SettingsError(
             f"Cannot read {path}: {exc}. Fix or delete the file to use the defaults."
         ) from exc
+    patterns = raw.get("ignore_patterns") if isinstance(raw, dict) else None
     try:
-        return Settings.model_validate(raw)
+        return Settings.model_validate(raw, context=_saved_patterns(patterns))
     except ValidationError as exc:
         raise SettingsError(f"{describe_validation_error(exc)} (in {path})") from exc
 
@@ -336,9 +375,17 @@ def save_settings(home: Path, settings: Settings) -> None:
 
 
 def updated(settings: Settings, **changes: object) -> Settings:
-    """A copy with ``changes`` applied and validated; raises SettingsError naming the field."""
+    """A copy with ``changes`` applied and validated; raises SettingsError naming the field.
+
+    Ignore patterns among ``changes`` are all checked (``walk.ignore_pattern_problem``);
+    those kept from ``settings`` are not, so a pattern saved before checks began never
+    stops another change.
+    """
+    kept = [] if "ignore_patterns" in changes else settings.ignore_patterns
     try:
-        return Settings.model_validate({**settings.model_dump(), **changes})
+        return Settings.model_validate(
+            {**settings.model_dump(), **changes}, context=_saved_patterns(kept)
+        )
     except ValidationError as exc:
         problems = [
             SettingProblem(str(item["loc"][0]) if item["loc"] else "settings", _rule(item))

@@ -166,6 +166,10 @@ REFUSED_KEY_VARIABLES = [
         (["--base-url", "http://[lab]:80/v1"], "is not a valid address"),
         (["--base-url", "http://256.256.256.256/v1"], "(Invalid IPv4 address"),
         (["--base-url", "http://ünï.☃.example/v1"], "(Invalid IDNA hostname"),
+        (
+            ["--base-url", "http://me:secret@127.0.0.1:9/v1"],
+            "must not hold a user name or password",
+        ),
         *(
             (
                 ["--base-url", "http://lab:8080/v1", "--api-key-env", name],
@@ -185,6 +189,7 @@ REFUSED_KEY_VARIABLES = [
         "a bracketed name",
         "an IPv4 address out of range",
         "a name IDNA refuses",
+        "a password in the address",
         *(kind for _, _, kind in REFUSED_KEY_VARIABLES),
     ],
 )

@@ -88,6 +88,44 @@ def test_bad_inputs_get_reasons_and_the_run_goes_on(make_services, tmp_path: Pat
     assert_consistent(services)
 
 
+def test_a_file_whose_text_cannot_be_split_in_time_fails_and_the_run_goes_on(  # type: ignore[no-untyped-def]
+    services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import nltk.redos
+
+    # Punkt, the sentence splitter's tokenizer, gives up on a text it cannot get through
+    # within nltk's time limit (5 s: about 10 MB of unbroken prose). With the limit at
+    # 0.2 s, 2 MB of such prose meets it at once; the short files take microseconds.
+    monkeypatch.setattr(nltk.redos, "DEFAULT_TIMEOUT", 0.2)
+    docs = tmp_path / "docs"
+    _write(docs / "a.txt", "The first file mentions otters. They swim.")
+    words = ["alpha", "beta", "gamma", "delta", "kappa", "omega"]
+    prose = " ".join(words[i % 6] + ("." if i % 19 == 0 else "") for i in range(330_000))
+    big = _write(docs / "big.txt", prose)
+    _write(docs / "z.txt", "The last file mentions beavers. They build dams.")
+
+    report = services.ingestor.ingest([docs])
+
+    assert not report.cancelled
+    assert (report.added, report.failed) == (2, 1)
+    record = services.library.get(str(big))
+    assert record is not None and record.status == FileStatus.FAILED
+    assert record.reason and record.reason.startswith(
+        "its text could not be split into sentences in time (the sentence splitter gives up "
+        "after 0.2 s"
+    )
+    assert report.failures == [(str(big), record.reason)]
+    for name in ("a.txt", "z.txt"):
+        assert services.library.get(str(docs / name)).status == FileStatus.INDEXED  # type: ignore[union-attr]
+    assert services.library.interrupted_folders() == []
+    assert_consistent(services)
+    # The next sync finds nothing changed, and fails on nothing.
+    again = services.ingestor.sync()
+    assert not again.cancelled
+    assert (again.added, again.failed, again.unchanged) == (0, 0, 3)
+    assert_consistent(services)
+
+
 def test_file_vanishing_mid_run(services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     docs = tmp_path / "docs"
     first = _write(docs / "a.txt", "The first file mentions otters.")
@@ -186,6 +224,47 @@ def test_ignore_rules_hidden_files_and_symlink_loops(make_services, tmp_path: Pa
     indexed = sorted(r.path for r in services.library.all_files())
     assert indexed == sorted(str(p) for p in keep)
     assert report.added == 3
+
+
+def test_an_ignore_pattern_gitignore_cannot_use_is_skipped_and_named(  # type: ignore[no-untyped-def]
+    make_services, home: Path, tmp_path: Path
+) -> None:
+    # A settings file written by hand, or saved before patterns were checked, still opens.
+    (home / "settings.json").write_text('{"ignore_patterns": ["!", "*.tmp.md"]}')
+    services = make_services()
+    docs, other = tmp_path / "docs", tmp_path / "other"
+    keep = [
+        _write(docs / "keep.md", "Kept: the main notes."),
+        _write(other / "notes.md", "Another library folder, with no ignore file."),
+    ]
+    _write(docs / "debug.log", "log noise")
+    _write(docs / "scratch.tmp.md", "scratch")
+    _write(docs / "aside.md ", "a name ending in a space")
+    _write(docs / "drafts" / "draft.md", "a draft")
+    _write(docs / "notes.txt", "plain notes")
+    # Lines 2 to 4 are refused by gitignore matching; the others still apply, line 5 as
+    # ignore_pattern writes a name ending in a space.
+    lines = ["*.log", "!", "notes\\", "[z-a].md", "/aside.md\\ ", "drafts/", "/notes.txt"]
+    _write(docs / ".folioignore", "\n".join(lines) + "\n")
+
+    report = services.ingestor.ingest([docs, other])
+
+    indexed = sorted(r.path for r in services.library.all_files())
+    assert indexed == sorted(str(p) for p in keep)
+    assert not report.cancelled and report.added == 2
+    ignore_file = str(docs / ".folioignore")
+    where = [path for path, _ in report.failures]
+    assert where == [str(home / "settings.json"), ignore_file, ignore_file, ignore_file]
+    said = [reason for _, reason in report.failures]
+    assert said[0].startswith("the ignore pattern '!' (Settings, Ignore patterns) has nothing")
+    assert said[1].startswith("line 2, '!', has nothing after its '!'")
+    assert said[2].startswith("line 3, 'notes\\', ends with a '\\' that escapes nothing")
+    assert said[3].startswith("line 4, '[z-a].md', holds a [...] set that cannot be read")
+    assert all(reason.endswith("correct or delete it") for reason in said)
+    assert report.failed == 4
+    assert_consistent(services)
+    # Said again at each sync, until the lines are mended.
+    assert services.ingestor.sync().failures == report.failures
 
 
 def test_folio_data_folders_inside_a_library_folder_are_not_indexed(  # type: ignore[no-untyped-def]

@@ -12,6 +12,7 @@ from desktop.core.errors import SettingsError
 from desktop.core.models.ids import provider_name_problem
 from desktop.core.settings import (
     FOLIO_VARIABLES,
+    InvalidSettings,
     Settings,
     load_settings,
     save_settings,
@@ -69,6 +70,36 @@ def test_a_server_named_before_the_stricter_rule_still_loads(tmp_path: Path) -> 
     assert server_url_problem("http://lab:8080/v1") is None
     assert provider_name_problem("my server!") is not None
     assert provider_name_problem("lab-2.local") is None
+
+
+def test_an_ignore_pattern_gitignore_cannot_use_is_refused_and_one_saved_before_loads(  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    refused = {
+        "!": "has nothing after its '!'",
+        "notes\\": "ends with a '\\' that escapes nothing",
+        "[z-a].md": "holds a [...] set that cannot be read (bad character range z-a",
+    }
+    for pattern, why in refused.items():
+        with pytest.raises(InvalidSettings) as caught:
+            updated(Settings(), ignore_patterns=["*.log", pattern])
+        [problem] = caught.value.problems
+        assert problem.field == "ignore_patterns"
+        assert problem.rule.startswith(f"'{pattern}' {why}"), problem.rule
+        assert str(caught.value).startswith(f"Invalid settings: ignore_patterns: '{pattern}'")
+    # Blank lines, comments, "everything" and a '!' that brings something back are patterns.
+    for pattern in ("", "# notes", "**", "!keep.md", "\\!x", "name\\ "):
+        assert updated(Settings(), ignore_patterns=[pattern]).ignore_patterns == [pattern]
+
+    # One saved before (Save took any) still loads, and never stops another change; given
+    # again as the patterns, it is refused.
+    (tmp_path / "settings.json").write_text(json.dumps({"ignore_patterns": ["!", "*.log"]}))
+    loaded = load_settings(tmp_path)
+    assert loaded.ignore_patterns == ["!", "*.log"]
+    assert updated(loaded, top_k=3).ignore_patterns == ["!", "*.log"]
+    with pytest.raises(InvalidSettings, match="ignore_patterns: '!' has nothing"):
+        updated(loaded, ignore_patterns=loaded.ignore_patterns)
+    assert updated(loaded, ignore_patterns=["*.log"]).ignore_patterns == ["*.log"]
 
 
 def test_the_variables_refused_as_folio_s_own_are_those_the_code_reads() -> None:

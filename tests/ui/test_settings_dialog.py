@@ -88,6 +88,23 @@ def test_a_refusal_names_each_field_by_its_label_in_readable_words(qtbot, servic
     assert "chunk_size" in str(refused.value)  # folio-cli and settings.json name the key
 
 
+def test_an_ignore_pattern_gitignore_cannot_use_is_refused_by_its_label(qtbot, services) -> None:  # type: ignore[no-untyped-def]
+    dialog = open_dialog(qtbot, services)
+    label = label_of(dialog, dialog.ignore)
+    dialog.ignore.setPlainText("*.log\n!\ndrafts/\n")
+    assert dialog.save() is False
+    said = dialog.error.text()
+    assert said.startswith(f"{label}: '!' has nothing after its '!'"), said
+    assert "ignore_patterns" not in said
+    assert not (services.home / "settings.json").exists()
+    assert services.settings.ignore_patterns == []
+    # Mended, it is saved.
+    dialog.ignore.setPlainText("*.log\n!keep.log\ndrafts/\n")
+    assert dialog.save() is True
+    saved = json.loads((services.home / "settings.json").read_text())
+    assert saved["ignore_patterns"] == ["*.log", "!keep.log", "drafts/"]
+
+
 def test_a_model_file_is_checked_as_it_is_chosen(qtbot, services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     dialog = open_dialog(qtbot, services)
     label = label_of(dialog, dialog.model_path)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import time
 import uuid
 from collections.abc import Iterable
@@ -39,10 +40,12 @@ from desktop.core.library.walk import (
     FoundFile,
     data_folder_of,
     ignore_pattern,
+    ignore_pattern_problem,
+    shown_pattern,
     walk,
 )
 from desktop.core.models.embeddings import chunk_tokens
-from desktop.core.settings import Settings
+from desktop.core.settings import SETTINGS_FILE, Settings
 from desktop.core.store import FolioStore
 from desktop.core.tasks import CancelToken, Progress, ProgressCallback
 
@@ -164,6 +167,44 @@ class _CountChunks(TransformComponent):
         return nodes
 
 
+def _split_failure(exc: Exception) -> str:
+    """Why a file's text could not be split into chunks, in words that follow its name."""
+    if isinstance(exc, TimeoutError):
+        # nltk's Punkt, which the splitter uses, bounds each regular-expression pass over a
+        # text (nltk.redos.DEFAULT_TIMEOUT) and names the limit in its message.
+        limit = re.search(r"(\d+(?:\.\d+)?)\s*s time limit", str(exc))
+        after = f" after {float(limit.group(1)):g} s" if limit else ""
+        return (
+            "its text could not be split into sentences in time (the sentence splitter "
+            f"gives up{after} on a stretch of text this long); split it into smaller files "
+            "to index it"
+        )
+    if isinstance(exc, MemoryError):
+        return "its text could not be split into chunks: there was not enough memory"
+    detail = str(exc).strip().rstrip(".") or type(exc).__name__
+    return f"its text could not be split into chunks ({detail})"
+
+
+class _SplitEachFile(TransformComponent):
+    """The sentence splitter as a pipeline step, for the text of one file at a time: an
+    error it raises on that text (nltk's ``TimeoutError`` on a very large file, any other)
+    becomes ``Unreadable`` (failed, with why), so that file fails and the run goes on.
+    ``Cancelled`` passes through; the splitter touches neither the store nor a database.
+    """
+
+    splitter: SentenceSplitter
+
+    def __call__(self, nodes: Any, **kwargs: Any) -> Any:
+        try:
+            return self.splitter(nodes, **kwargs)
+        except Cancelled:
+            raise
+        except Exception as exc:
+            where = nodes[0].metadata.get("file_path") if nodes else None
+            log.warning("Cannot split the text of %s", where, exc_info=True)
+            raise Unreadable(FileStatus.FAILED, _split_failure(exc)) from exc
+
+
 class _EmbeddingProgress(BaseCallbackHandler):
     """Counts embedded chunks as LlamaIndex reports each batch, and stops on cancel."""
 
@@ -275,7 +316,8 @@ class Ingestor:
         # vector alive for the life of the process.
         self._counter = _CountChunks()
         self.pipeline = IngestionPipeline(
-            transformations=[splitter, self._counter, embed_model], disable_cache=True
+            transformations=[_SplitEachFile(splitter=splitter), self._counter, embed_model],
+            disable_cache=True,
         )
         self._batch: list[FileRecord] = []
         self._batch_chunks = 0
@@ -527,6 +569,25 @@ class Ingestor:
             unreadable.append(folder)
             run.unreadable.append((folder, reason))
 
+        # An ignore pattern gitignore matching cannot use is skipped, and listed among the
+        # failures (once, however many library folders reach its .folioignore).
+        bad_patterns: set[tuple[str, str]] = set()
+
+        def on_bad_pattern(where: str, reason: str) -> None:
+            if (where, reason) not in bad_patterns:
+                bad_patterns.add((where, reason))
+                run.failed += 1
+                run.failures.append((where, reason))
+
+        for pattern in self.settings.ignore_patterns:
+            problem = ignore_pattern_problem(pattern)
+            if problem is not None:
+                on_bad_pattern(
+                    self._settings_file(),
+                    f"the ignore pattern {shown_pattern(pattern)} (Settings, Ignore patterns) "
+                    f"{problem}; it is skipped until you correct or delete it",
+                )
+
         for root in roots:
             state = states.get(root, FolderState.AVAILABLE)
             if state == FolderState.UNAVAILABLE:
@@ -540,6 +601,7 @@ class Ingestor:
                 Path(self.library.folder_os_path(root)),
                 self.settings.ignore_patterns,
                 on_unreadable,
+                on_bad_pattern,
             )
             for found in walked:
                 if found.path in seen:
@@ -588,6 +650,10 @@ class Ingestor:
             and (path in duplicates or not kept(path))
         ]
         return work, vanished, deleted_entries
+
+    def _settings_file(self) -> str:
+        """The settings file's stored name: it lies in the data folder, by library.db."""
+        return stored_name(str(self.library.path.parent / SETTINGS_FILE))
 
     def _sync_roots(
         self,

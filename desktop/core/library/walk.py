@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import stat
-from collections.abc import Callable, Iterator
+import warnings
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,16 +99,89 @@ def ignore_pattern(path: str, folder: str) -> str:
     return "/" + line
 
 
-def _load_ignore(folder: str) -> pathspec.PathSpec | None:
+def shown_pattern(pattern: str) -> str:
+    """``pattern`` between quotes as a person typed it: backslashes stay single (``repr``
+    would double them), and only a character that does not print is escaped."""
+    return "'" + "".join(c if c.isprintable() else repr(c)[1:-1] for c in pattern) + "'"
+
+
+def ignore_pattern_problem(pattern: str) -> str | None:
+    """Why gitignore matching (pathspec's ``GitIgnoreSpec``, which ``walk`` uses) cannot use
+    the ignore pattern ``pattern``, or None when it can. The reason is words that follow
+    the pattern ("has ...", "ends ...").
+
+    pathspec refuses a pattern with ``ValueError`` (``GitIgnorePatternError``: a '!' with
+    nothing after it, a '\\' that escapes nothing) or ``re.error`` (a ``[...]`` set Python's
+    regular expressions cannot compile, such as the backwards range ``[z-a]``); a blank
+    line or a comment is no pattern and no problem.
+    """
+    try:
+        with warnings.catch_warnings():
+            # re's "possible nested set" warning concerns a pattern that does compile.
+            warnings.simplefilter("ignore", FutureWarning)
+            pathspec.GitIgnoreSpec.from_lines([pattern])
+    except re.error as exc:
+        detail = exc.msg
+        if "range" in detail:
+            detail += "; a range runs from low to high, e.g. [a-z]"
+        return f"holds a [...] set that cannot be read ({detail})"
+    except ValueError as exc:
+        # gitignore strips trailing spaces unless the last one is escaped ("\\ ").
+        text = pattern if pattern.endswith("\\ ") else pattern.rstrip()
+        if text == "!":
+            return (
+                "has nothing after its '!' (a '!' brings back what an earlier pattern left "
+                "out: write that pattern after it, e.g. !keep.md)"
+            )
+        if (len(text) - len(text.rstrip("\\"))) % 2:
+            return "ends with a '\\' that escapes nothing (write '\\\\' for a backslash itself)"
+        return f"is no pattern gitignore matching can read ({str(exc).rstrip('.')})"
+    return None
+
+
+def compile_ignore(lines: Iterable[str]) -> tuple[pathspec.PathSpec, list[tuple[int, str, str]]]:
+    """The gitignore spec of ``lines`` (each one pattern, without its line break), and the
+    lines left out of it because gitignore matching cannot use them, as (line number from
+    1, the line, why: ``ignore_pattern_problem``). One such line never costs the others:
+    they keep their order, which decides what a '!' line brings back."""
+    kept: list[str] = []
+    problems: list[tuple[int, str, str]] = []
+    for number, line in enumerate(lines, 1):
+        problem = ignore_pattern_problem(line)
+        if problem is None:
+            kept.append(line)
+        else:
+            problems.append((number, line, problem))
+    return pathspec.GitIgnoreSpec.from_lines(kept), problems
+
+
+def _load_ignore(
+    folder: str, on_bad_pattern: Callable[[str, str], None] | None
+) -> pathspec.PathSpec | None:
+    """The ``.folioignore`` of ``folder`` (an OS path) compiled, or None if it has none or
+    it cannot be read. A line gitignore matching cannot use is left out and passed to
+    ``on_bad_pattern`` (the file's stored name, which line and why)."""
     path = os.path.join(folder, IGNORE_FILE)
     try:
         with open(path, encoding="utf-8") as handle:
-            return pathspec.GitIgnoreSpec.from_lines(handle)
+            # Lines without their line breaks: pathspec refuses a line that ends in an
+            # escaped space (ignore_pattern's for a name ending in a space) and a break.
+            lines = handle.read().split("\n")
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:
         log.warning("Ignoring unreadable %s: %s", stored_name(path), exc)
         return None
+    spec, problems = compile_ignore(lines)
+    for number, line, problem in problems:
+        reason = (
+            f"line {number}, {shown_pattern(line)}, {problem}; the line is skipped until you "
+            "correct or delete it"
+        )
+        log.warning("%s: %s", stored_name(path), reason)
+        if on_bad_pattern is not None:
+            on_bad_pattern(stored_name(path), reason)
+    return spec
 
 
 def folder_available(path: str) -> bool:
@@ -140,6 +215,7 @@ def walk(
     root: Path,
     extra_patterns: list[str] | None = None,
     on_unreadable: Callable[[str, str], None] | None = None,
+    on_bad_pattern: Callable[[str, str], None] | None = None,
 ) -> Iterator[FoundFile]:
     """Every file under ``root`` (or ``root`` itself if it is a file) that is not ignored.
 
@@ -149,7 +225,10 @@ def walk(
     folders are followed once: a loop ends the descent.
     ``root`` is an OS path (any bytes); see ``FoundFile`` for the two names of each file.
     A folder that cannot be read is passed to ``on_unreadable`` (stored name, reason): its
-    files are unknown, not gone.
+    files are unknown, not gone. A ``.folioignore`` line gitignore matching cannot use is
+    skipped, the rest of the file still applying, and passed to ``on_bad_pattern`` (the
+    file's stored name; its line number, the line and why, in words); such a pattern of
+    ``extra_patterns`` is skipped without a word, its caller saying so once for all folders.
     """
     root_str = os.path.abspath(root)
     if os.path.isfile(root_str):
@@ -160,7 +239,7 @@ def walk(
     if is_data_folder(root_str):
         _log_data_folder(root_str)
         return
-    base = pathspec.GitIgnoreSpec.from_lines(extra_patterns or [])
+    base, _ = compile_ignore(extra_patterns or [])
     # (folder, its spec) pairs: a .folioignore applies to paths relative to its own folder.
     specs: dict[str, list[tuple[str, pathspec.PathSpec]]] = {root_str: [(root_str, base)]}
     seen_dirs: set[tuple[int, int]] = set()
@@ -192,7 +271,7 @@ def walk(
         seen_dirs.add((st.st_dev, st.st_ino))
         via_link = folder in linked
         active = list(specs.pop(folder, []))
-        own = _load_ignore(folder)
+        own = _load_ignore(folder, on_bad_pattern)
         if own is not None:
             active.append((folder, own))
         kept = []
