@@ -29,6 +29,7 @@ from desktop.ui.qt import (
     QWidget,
     Signal,
 )
+from desktop.ui.shown import name_shown
 from desktop.ui.watcher import FolderWatcher
 from desktop.ui.workers import Job
 
@@ -37,7 +38,7 @@ def failure_tooltip(path: str, reason: str) -> str:
     """A file that was not indexed and the whole of why, as rich text, which Qt wraps (a
     plain-text tooltip is one line as wide as the reason)."""
     lines = "<br>".join(html.escape(line) for line in reason.splitlines())
-    return f"<p><b>{html.escape(path)}</b><br>{lines}</p>"
+    return f"<p><b>{html.escape(name_shown(path))}</b><br>{lines}</p>"
 
 
 class LibraryPane(QWidget):
@@ -222,7 +223,9 @@ class LibraryPane(QWidget):
                     kept = "it was" if len(folders) == 1 else "they were"
                     summary += f"; {counted(len(folders), 'folder')} {said}, kept as {kept}"
             if r.already_in_library:
-                names = ", ".join(os.path.basename(p) or p for p in r.already_in_library)
+                names = ", ".join(
+                    name_shown(os.path.basename(p) or p) for p in r.already_in_library
+                )
                 summary += f"; already in the library: {names}"
             self.status.setText(summary)
         elif isinstance(result, int):  # a removal's count of files
@@ -265,10 +268,13 @@ class LibraryPane(QWidget):
             counts = {FileStatus.INDEXED: 0, FileStatus.FAILED: 0, FileStatus.SKIPPED: 0}
             for record in library.files_under(folder).values():
                 counts[record.status] = counts.get(record.status, 0) + 1
-            label = f"{os.path.basename(folder) or folder}  ·  {counts[FileStatus.INDEXED]} indexed"
+            label = (
+                f"{name_shown(os.path.basename(folder) or folder)}  ·  "
+                f"{counts[FileStatus.INDEXED]} indexed"
+            )
             if counts[FileStatus.FAILED] or counts[FileStatus.SKIPPED]:
                 label += f", {counts[FileStatus.FAILED] + counts[FileStatus.SKIPPED]} not indexed"
-            tooltip = folder
+            tooltip = name_shown(folder)
             if folder in unavailable:
                 label += "  ·  unavailable"
                 tooltip += f"\n{UNAVAILABLE_REASON[0].upper()}{UNAVAILABLE_REASON[1:]}."
@@ -288,7 +294,7 @@ class LibraryPane(QWidget):
         self.failures.clear()
         for record in library.stats().failures:
             reason = record.reason or str(record.status)
-            row = QTreeWidgetItem([Path(record.path).name, " ".join(reason.split())])
+            row = QTreeWidgetItem([name_shown(Path(record.path).name), " ".join(reason.split())])
             tip = failure_tooltip(record.path, reason)
             row.setToolTip(0, tip)
             row.setToolTip(1, tip)

@@ -1,8 +1,11 @@
 """The one module that imports Qt: every other UI module takes its Qt names from here."""
 
 from PySide6.QtCore import (
+    QBuffer,
+    QByteArray,
     QEvent,
     QFileSystemWatcher,
+    QIODevice,
     QItemSelectionModel,
     QMimeData,
     QModelIndex,
@@ -94,6 +97,8 @@ __all__ = [
     "QAbstractItemView",
     "QAction",
     "QApplication",
+    "QBuffer",
+    "QByteArray",
     "QCheckBox",
     "QCloseEvent",
     "QColor",
@@ -116,6 +121,7 @@ __all__ = [
     "QHBoxLayout",
     "QHeaderView",
     "QHelpEvent",
+    "QIODevice",
     "QIcon",
     "QInputDialog",
     "QItemSelectionModel",

@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 from llama_index.core.base.llms.types import ChatMessage
 
+from desktop.core.chat.history import ChatGone
 from desktop.core.chat.personas import FOUNDING_PERSONA_NAME, Persona
 from desktop.core.chat.prompts import fit_to_context
-from desktop.core.errors import ChatError, ContextTooLong, ModelError
+from desktop.core.chat.service import CHAT_DELETED
+from desktop.core.errors import Cancelled, ChatError, ContextTooLong, ModelError
 from desktop.core.library.citation import Citation
 from desktop.core.settings import Settings
 from desktop.core.tasks import CancelToken
@@ -115,6 +117,33 @@ def test_stop_keeps_the_partial_answer(library) -> None:  # type: ignore[no-unty
     assert library.chats.messages(answer.chat_id)[1].interrupted
     # The model is free again at once.
     assert library.chat.ask("Hi", retrieval=False).text
+
+
+def test_stop_before_the_first_token_keeps_the_question_and_no_empty_answer(library) -> None:  # type: ignore[no-untyped-def]
+    token = CancelToken()
+    token.cancel()  # Stop pressed as soon as the question was sent
+    answer = library.chat.ask("Write a long story.", retrieval=False, cancel=token)
+    assert answer.interrupted and answer.text == "" and answer.message_id is None
+    stored = library.chats.messages(answer.chat_id)
+    assert [(m.role, m.content) for m in stored] == [("user", "Write a long story.")]
+
+
+def test_a_chat_deleted_while_answering_drops_its_answer(library) -> None:  # type: ignore[no-untyped-def]
+    chat = library.chats.create("Stories")
+    received: list[str] = []
+
+    def on_token(text: str) -> None:
+        if not received:  # deleted from elsewhere (the window's chat list) mid-answer
+            library.chats.delete(chat.id)
+        received.append(text)
+
+    with pytest.raises(Cancelled) as dropped:
+        library.chat.ask("Write a long story.", retrieval=False, chat_id=chat.id, on_token=on_token)
+    assert str(dropped.value) == CHAT_DELETED and received
+    assert library.chats.all() == [] and library.chats.messages(chat.id) == []
+    with pytest.raises(ChatGone):
+        library.chats.add_message(chat.id, "user", "Still there?")
+    assert library.chat.ask("Hi", retrieval=False).text  # the model is free again
 
 
 def test_chats_survive_a_restart(make_services) -> None:  # type: ignore[no-untyped-def]

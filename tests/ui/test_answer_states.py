@@ -183,3 +183,36 @@ def test_regenerate_on_an_earlier_answer_asks_its_own_question(qtbot, window: Ma
     assert again.persona == "Sarcastic techie" == first.persona
     asked = [m.content for m in window.services.chats.messages(first.chat_id) if m.role == "user"]
     assert asked == ["What is a compiler?", "Name a colour.", "What is a compiler?"]
+
+
+def test_an_answer_stopped_before_it_began_is_not_kept_and_regenerate_answers(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow
+) -> None:
+    window.picker.retrieval.setChecked(False)
+    with qtbot.waitSignal(window.chat.answer_finished, timeout=120_000) as blocker:
+        window.chat.input.setPlainText("Name a colour.")
+        window.chat.send()
+        window.chat.stop_button.click()  # before the model's first word
+    stopped = blocker.args[0]
+    assert stopped.interrupted and stopped.text == "" and stopped.message_id is None
+    view = window.chat.message_views()[-1]
+    assert "stopped before the answer began" in view.body.text()
+    assert view.regenerate_button.isEnabled()
+    assert not view.like_button.isEnabled()  # nothing stored to rate
+    chats = window.services.chats
+    assert [(m.role, m.content) for m in chats.messages(stopped.chat_id)] == [
+        ("user", "Name a colour.")
+    ]
+    assert window.chats.titles() == ["Name a colour."]
+    with qtbot.waitSignal(window.chat.answer_finished, timeout=120_000) as blocker:
+        view.regenerate_button.click()
+    again = blocker.args[0]
+    assert again.chat_id == stopped.chat_id and again.text and again.message_id is not None
+    # Reopened: the question asked twice, one answer, no empty one.
+    window.chat.show_chat(stopped.chat_id)
+    shown = [(v.role, v.text) for v in window.chat.message_views()]
+    assert shown == [
+        ("user", "Name a colour."),
+        ("user", "Name a colour."),
+        ("assistant", again.text),
+    ]

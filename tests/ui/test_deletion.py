@@ -121,3 +121,30 @@ def test_an_unplugged_folder_is_shown_unavailable_and_synced_when_back(  # type:
     report = back.args[0]
     assert (report.unchanged, report.chunks_embedded, report.unavailable) == (1, 0, [])
     assert "unavailable" not in window.library.folders.item(0).text()
+
+
+def test_deleting_the_chat_that_is_answering_stops_and_drops_the_answer(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow
+) -> None:
+    errors: list[str] = []
+    window.chat.error.connect(errors.append)
+    window.picker.retrieval.setChecked(False)
+    with qtbot.waitSignal(window.chat.answer_finished, timeout=120_000) as blocker:
+        window.chat.input.setPlainText("Name a colour.")
+        window.chat.send()
+    chat_id = blocker.args[0].chat_id
+    window.chat.input.setPlainText("Write a long essay about the history of the bicycle.")
+    window.chat.send()
+    # Deleted while the answer's words are arriving on screen.
+    qtbot.waitUntil(lambda: window.chat.message_views()[-1].text != "", timeout=60_000)
+    assert window.chat.busy
+    deleted, text = confirmed(True, lambda: window.chats.delete(chat_id))
+    assert deleted is True and '"Name a colour."' in text
+    qtbot.waitUntil(lambda: not window.chat.busy, timeout=60_000)
+    qtbot.wait(50)  # any message the ended answer would show is shown by now
+    assert errors == [] and window.last_error is None
+    assert "went wrong" not in window.statusBar().currentMessage()
+    assert window.chat.chat_id is None and window.chat.message_views() == []
+    assert window.chat.send_button.isEnabled() and not window.chat.stop_button.isEnabled()
+    assert window.chats.titles() == []
+    assert window.services.chats.all() == [] and window.services.chats.messages(chat_id) == []

@@ -7,6 +7,7 @@ the PDF view's search results on the cited page.
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import time
 from dataclasses import replace
@@ -25,6 +26,7 @@ from desktop.ui.viewer.open_file import open_or_offer
 from desktop.ui.viewer.passage_text import whole_tables, without_permalinks
 from desktop.ui.viewer.pdf_page import PdfPage
 from desktop.ui.viewer.window import SourceViewer
+from tests.corpus import write_pdf
 from tests.ui.highlights import highlighted
 
 MAINT_GUIDE = Path(__file__).resolve().parents[2] / "bench/eval/corpus/maint-guide"
@@ -297,6 +299,75 @@ def test_a_file_gone_or_damaged_is_named_with_what_to_do(qtbot, library, tmp_pat
         pass
     assert "broken.pdf" in failed.args[0] and "damaged" in failed.args[0]
     assert "Open in default app" in failed.args[0]
+
+
+def test_a_pdf_whose_name_is_not_utf8_opens_at_the_cited_page(
+    qtbot, services, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    pages = [
+        "The cafeteria opens at eight.\nSoup is served on Mondays.",
+        "The archive pass costs twelve euros a month.\nIt opens the basement reading room.",
+        "Visitors sign in at reception.\nBadges are returned at the door.",
+    ]
+    made = write_pdf(folder / "made.pdf", pages)
+    # Latin-1 "café.pdf": a name Linux holds but no UTF-8 string spells.
+    raw = os.path.join(os.fsencode(folder), b"caf\xe9.pdf")
+    os.rename(made, raw)
+    assert services.ingestor.ingest([folder]).added == 1
+    question = "How much does the archive pass cost?"
+    citation = services.retriever.search(question, k=1)[0]
+    assert citation.file_name == "caf\\xe9.pdf" and citation.page == 2
+    answer = MessageView("assistant", "Twelve euros.")
+    qtbot.addWidget(answer)
+    answer.set_sources([citation], question)
+    answer.show()
+    answer.sources.itemActivated.emit(answer.sources.item(0))
+    viewer = answer.findChild(SourceViewer)
+    assert viewer is not None and viewer.isVisible()
+    pdf = viewer.content
+    assert isinstance(pdf, PdfPage)
+    qtbot.waitUntil(lambda: pdf.view.currentSearchResultIndex() >= 0, timeout=30_000)
+    assert pdf.document.pageCount() == 3
+    qtbot.waitUntil(lambda: pdf.view.pageNavigator().currentPage() == 1)
+    assert "archive pass" in pdf.document.getAllText(1).text()
+    assert not viewer.notice.isVisible()
+    assert viewer.windowTitle() == "caf\\xe9.pdf — page 2"
+    assert "caf\\xe9.pdf" in viewer.heading.text()
+
+
+def test_a_file_in_an_unavailable_folder_says_to_reconnect_the_folder_not_to_sync(  # type: ignore[no-untyped-def]
+    qtbot, window, library, tmp_path: Path
+) -> None:
+    citation = cited(library, FEES_QUESTION, "handbook.md")
+    chat = library.chats.create("Fees")
+    library.chats.add_message(chat.id, "user", FEES_QUESTION)
+    library.chats.add_message(chat.id, "assistant", "25 euros.", citations=[citation])
+    folder = tmp_path / "docs"
+    folder.rename(tmp_path / "docs, renamed")  # as a drive unplugged or a share unmounted
+    assert library.library.unavailable_folders() == [str(folder)]
+    window.chat.show_chat(chat.id)
+    answer = window.chat.message_views()[-1]
+    answer.sources.itemActivated.emit(answer.sources.item(0))
+    viewer = answer.findChild(SourceViewer)
+    assert viewer is not None
+    with qtbot.waitSignal(viewer.content.failed, timeout=30_000) as failed:
+        pass
+    said = failed.args[0]
+    assert citation.path in said and "cannot be reached now" in said
+    assert f"library folder {folder} is unavailable" in said
+    assert "remove the folder from the library" in said and "sync" not in said
+    assert viewer.notice.isVisible() and "cannot be reached now" in viewer.notice.text()
+    # A PDF of the folder says the same.
+    manual = Citation(str(folder / "manual.pdf"), 3, 1.0, "text", "manual.pdf")
+    pdf_viewer = on_screen(
+        SourceViewer(manual, FEES_QUESTION, unreachable=window.chat.unreachable_folder), qtbot
+    )
+    with qtbot.waitSignal(pdf_viewer.content.failed, timeout=30_000) as failed:
+        pass
+    assert "manual.pdf cannot be reached now" in failed.args[0]
+    assert "sync" not in failed.args[0]
 
 
 def test_reading_a_big_file_never_holds_the_window(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -7,11 +7,13 @@ import time
 from pathlib import Path
 
 import pytest
+from PySide6.QtGui import QFont, QTextLayout  # the window lays no text out itself
 
 from desktop.core.library.catalog import FileStatus
 from desktop.ui.main_window import MainWindow
-from desktop.ui.qt import QDropEvent, QMimeData, QPoint, Qt, QTimer, QUrl
+from desktop.ui.qt import QDropEvent, QMimeData, QPoint, Qt, QTextDocument, QTimer, QUrl
 from desktop.ui.viewer.highlight import WORD_BACKGROUND
+from desktop.ui.viewer.window import SourceViewer
 from tests.consistency import assert_consistent
 from tests.ui.highlights import highlighted
 
@@ -274,3 +276,73 @@ def test_regenerate_and_copy(qtbot, window: MainWindow) -> None:  # type: ignore
         m.content for m in window.services.chats.messages(first.chat_id) if m.role == "user"
     ]
     assert questions == ["Name a programming language."] * 2
+
+
+def reads_as_written(text: str, font: QFont) -> bool:
+    """Whether Qt lays ``text`` out left to right in the order it is written: each character
+    at or to the right of the one before it, as a person reads the line."""
+    layout = QTextLayout(text, font)
+    layout.beginLayout()
+    line = layout.createLine()
+    line.setLineWidth(100_000)
+    layout.endLayout()
+    xs = [line.cursorToX(i)[0] for i in range(len(text) + 1)]
+    return all(a <= b for a, b in itertools.pairwise(xs))
+
+
+def plain(rich: str) -> str:
+    document = QTextDocument()
+    document.setHtml(rich)
+    return document.toPlainText()
+
+
+def test_names_and_questions_with_controls_read_as_written(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    # A right-to-left override, a newline and an escape in names: all three are allowed.
+    (folder / "tides\u202etxt.exe.md").write_text(
+        "# Tides\n\nThe harbour tide tables are posted at the pier every Monday."
+    )
+    (folder / "pier\nnotes\x1b.md").write_text(
+        "# Pier\n\nThe pier tide tables list high water for each Monday."
+    )
+    ingest(qtbot, window, folder)
+    question = "When are the \u202etide tables posted?"
+    answer = ask(qtbot, window, question)
+    view = window.chat.message_views()[-1]
+    font = view.sources.font()
+    rows = [view.sources.item(i).text() for i in range(view.sources.count())]
+    assert len(rows) == len(answer.citations) == 2
+    for number, (row, citation) in enumerate(zip(rows, answer.citations, strict=True), 1):
+        assert "\n" not in row and "\x1b" not in row and "\u202e" not in row  # one row
+        assert reads_as_written(row, font), row
+        score = f"({citation.score:.2f})"
+        assert row.index(f"[{number}]") < row.index(".md") < row.index(score), row
+    assert any(row[4:].startswith("tides\\u202etxt.exe.md  (") for row in rows), rows
+    assert any(row[4:].startswith("pier\\nnotes\\x1b.md  (") for row in rows), rows
+    # The supporting sentence's link names its file the same way.
+    support = plain(view.support.text())
+    assert "\x1b" not in support and "\u202e" not in support
+    assert support.endswith(("tides\\u202etxt.exe.md", "pier\\nnotes\\x1b.md"))
+    # The question's override turns neither the chat's header nor its row in the list.
+    header = plain(window.chat.header.text())
+    assert header.startswith("When are the \\u202etide tables posted? — ")
+    assert reads_as_written(header, window.chat.header.font()), header
+    assert window.chats.titles() == ["When are the \\u202etide tables posted?"]
+    # The viewer's title too.
+    pier = next(i for i, c in enumerate(answer.citations) if c.file_name.startswith("pier"))
+    view.sources.itemActivated.emit(view.sources.item(pier))  # a double-click
+    viewer = view.findChild(SourceViewer)
+    assert viewer is not None and viewer.windowTitle() == "pier\\nnotes\\x1b.md"
+    viewer.close()
+
+
+def test_a_question_with_nothing_visible_is_not_sent(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    for invisible in ("\u200b\u200b", "\ufeff", "\u2060 \u200b\n", "\u202e", "  \n"):
+        window.chat.input.setPlainText(invisible)
+        window.chat.send()
+        assert not window.chat.busy and not window.chat.stop_button.isEnabled()
+        assert window.chat.message_views() == []
+    assert window.chats.titles() == [] and window.services.chats.all() == []

@@ -88,6 +88,10 @@ _MIGRATIONS: tuple[Migration, ...] = (
 LIKED, DISLIKED = 1, -1
 
 
+class ChatGone(ChatError):
+    """The chat a message was to go into does not exist: deleted while it was answering."""
+
+
 @dataclass(frozen=True)
 class Message:
     """One turn of a chat, with the choices it was made with."""
@@ -197,23 +201,39 @@ class ChatStore:
     ) -> int:
         """Store one message of a chat; returns its id (the rating key). ``usage``: token counts as
         ``Usage``; ``support``, ``searched``, ``cut_off`` and ``notice`` as ``Message`` holds
-        them."""
+        them.
+
+        Raises:
+            ChatGone: there is no chat ``chat_id`` (it was deleted meanwhile); nothing is stored.
+        """
         now = time.time()
         cites = json.dumps([c.to_json() for c in citations or []])
         used = json.dumps(usage) if usage else None
         backing = json.dumps(support.to_json()) if support else None
         with self.lock:
-            cursor = self._db.execute(
-                "INSERT INTO messages (chat_id, role, content, model, persona, retrieval,"
-                " citations, interrupted, created_at, usage, support, searched, cut_off, notice)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    chat_id, role, content, model, persona, retrieval, cites, interrupted, now,
-                    used, backing, searched, cut_off, notice,
-                ),
-            )  # fmt: skip
+            try:
+                cursor = self._db.execute(
+                    "INSERT INTO messages (chat_id, role, content, model, persona, retrieval,"
+                    " citations, interrupted, created_at, usage, support, searched, cut_off,"
+                    " notice) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        chat_id, role, content, model, persona, retrieval, cites, interrupted,
+                        now, used, backing, searched, cut_off, notice,
+                    ),
+                )  # fmt: skip
+            except sqlite3.IntegrityError as exc:
+                # The chat is checked in the same statement (its foreign key), so a chat
+                # deleted by another thread just before is caught here, never half-stored.
+                if self._exists(chat_id):
+                    raise
+                raise ChatGone(f"No chat with id {chat_id!r}: it was deleted.") from exc
             self._db.execute("UPDATE chats SET updated_at = ? WHERE id = ?", (now, chat_id))
         return int(cursor.lastrowid or 0)
+
+    def _exists(self, chat_id: str) -> bool:
+        with self.lock:
+            row = self._db.execute("SELECT 1 FROM chats WHERE id = ?", (chat_id,)).fetchone()
+        return row is not None
 
     def messages(self, chat_id: str) -> list[Message]:
         """A chat's messages, oldest first."""

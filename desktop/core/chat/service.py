@@ -10,12 +10,13 @@ from llama_index.core.base.llms.types import ChatMessage
 
 from desktop.core.chat.focus import KEEP_SENTENCES, SentenceRanker, focus, own_text, supporting
 from desktop.core.chat.followup import condense, with_earlier
-from desktop.core.chat.history import ChatStore
+from desktop.core.chat.history import ChatGone, ChatStore
 from desktop.core.chat.loops import LoopGuard, keep_before, loop_start
 from desktop.core.chat.personas import Persona
 from desktop.core.chat.prompts import DEFAULT_SYSTEM_PROMPT, fit_to_context
 from desktop.core.chat.support import Support
 from desktop.core.errors import (
+    Cancelled,
     ChatError,
     ConsentRequired,
     ContextTooLong,
@@ -55,6 +56,7 @@ def cli_notice(notice: str) -> str:
 # Earlier turns sent with a question: enough for follow-ups, small enough for a small model.
 HISTORY_MESSAGES = 6
 LOOP_NOTICE = "The answer started repeating itself, so it was ended there."
+CHAT_DELETED = "The chat was deleted while it was answering, so its answer was dropped."
 
 
 @dataclass
@@ -114,6 +116,7 @@ class _Reply:
     usage: Usage | None = None
     notice: str | None = None  # what went wrong on the way, for the person
     cut_off: bool = False  # the model stopped at its token limit
+    stopped: bool = False  # ended by the cancel token (Stop, Ctrl+C), not by the stream
 
 
 @dataclass
@@ -226,8 +229,13 @@ class ChatService:
         is the question the sources' sentences are chosen for when it is not ``question``:
         "Continue" goes on with the sources and the question of the answer it continues.
 
+        An answer stopped (``cancel``) before its first token is not stored: the question
+        stays unanswered, and ``message_id`` of the result is None.
+
         Raises:
             ChatError: the question is empty, or the chat or persona does not exist.
+            Cancelled: the chat was deleted while the question was being answered; the
+                answer is dropped (``CHAT_DELETED``).
             ConsentRequired: retrieval would send document text to a remote provider that
                 has not agreed to receive it.
             ProviderError: the model failed (a dropped stream is not raised: the partial
@@ -248,14 +256,17 @@ class ChatService:
                 self.store.delete(turn.chat_id)
             raise
         prompt.notice = self._sources_notice(found)
-        self.store.add_message(
-            turn.chat_id,
-            "user",
-            question,
-            model=turn.model_id,
-            persona=turn.persona_name,
-            retrieval=retrieval,
-        )
+        try:
+            self.store.add_message(
+                turn.chat_id,
+                "user",
+                question,
+                model=turn.model_id,
+                persona=turn.persona_name,
+                retrieval=retrieval,
+            )
+        except ChatGone as exc:
+            raise Cancelled(CHAT_DELETED) from exc
         if on_chat is not None:
             on_chat(turn.chat_id)
         reply = self._stream(turn, prompt, on_token, cancel)
@@ -433,24 +444,36 @@ class ChatService:
                 reply.notice = f"{exc} Fewer sources were sent."
 
     def _store(self, turn: _Turn, prompt: _Prompt, reply: _Reply, retrieval: bool) -> Answer:
-        """Save the answer with its sources and usage; the ``Answer`` the caller gets."""
+        """Save the answer with its sources and usage; the ``Answer`` the caller gets.
+
+        An answer stopped before its first token is not saved: an empty message would stand
+        in the chat for an answer there never was.
+
+        Raises:
+            Cancelled: the chat was deleted meanwhile (``CHAT_DELETED``): nothing is saved.
+        """
         assert turn.chat_id is not None
+        if reply.stopped and not reply.text:
+            return self._result(turn, prompt, reply, retrieval, None)
         self._count_usage(turn, prompt, reply)
-        message_id = self.store.add_message(
-            turn.chat_id,
-            "assistant",
-            reply.text,
-            model=turn.model_id,
-            persona=turn.persona_name,
-            retrieval=retrieval,
-            citations=prompt.kept or [],
-            interrupted=reply.interrupted,
-            usage=reply.usage,
-            support=prompt.support,
-            searched=prompt.searched,
-            cut_off=reply.cut_off,
-            notice=_notice(prompt, reply),
-        )
+        try:
+            message_id = self.store.add_message(
+                turn.chat_id,
+                "assistant",
+                reply.text,
+                model=turn.model_id,
+                persona=turn.persona_name,
+                retrieval=retrieval,
+                citations=prompt.kept or [],
+                interrupted=reply.interrupted,
+                usage=reply.usage,
+                support=prompt.support,
+                searched=prompt.searched,
+                cut_off=reply.cut_off,
+                notice=_notice(prompt, reply),
+            )
+        except ChatGone as exc:
+            raise Cancelled(CHAT_DELETED) from exc
         return self._result(turn, prompt, reply, retrieval, message_id)
 
     @staticmethod
@@ -533,7 +556,7 @@ def _generate(
     try:
         for response in stream:
             if cancel is not None and cancel.cancelled:
-                reply.interrupted = True
+                reply.interrupted = reply.stopped = True
                 break
             delta = response.delta or ""
             reply.text += delta

@@ -28,6 +28,8 @@ from desktop.ui.qt import (
     QWidget,
     Signal,
 )
+from desktop.ui.shown import line_shown, name_shown
+from desktop.ui.viewer.file_text import UnreachableFolder
 from desktop.ui.viewer.open_file import open_or_offer, show_in_folio
 from desktop.ui.viewer.window import SourceViewer
 
@@ -70,6 +72,8 @@ class MessageView(QFrame):
 
     An answer can be rated once it is stored (``message_id`` set): thumbs up marks it as
     one to learn from (Fine-tuning → From liked answers), thumbs down as one to leave out.
+    ``unreachable``, when the chat sets it, tells the viewer whether a missing cited file's
+    library folder is unavailable (``file_text.gone_message``).
     """
 
     regenerate = Signal()
@@ -83,6 +87,7 @@ class MessageView(QFrame):
         self.citations: list[Citation] = []
         self.message_id: int | None = None
         self.rating: int | None = None
+        self.unreachable: UnreachableFolder | None = None
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.header = QLabel(f"<b>{'You' if role == 'user' else 'Folio'}</b> {html.escape(meta)}")
         self.header.setWordWrap(True)
@@ -213,19 +218,23 @@ class MessageView(QFrame):
             self.support.setVisible(False)
             return
         c = support.citation
-        where = f"{c.file_name}, page {c.page}" if c.page is not None else c.file_name
+        name = name_shown(c.file_name)
+        where = f"{name}, page {c.page}" if c.page is not None else name
+        sentence = html.escape(line_shown(support.sentence))
         self.support.setText(
-            f"<span style='color: gray'>From the sources:</span> “{html.escape(support.sentence)}”"
+            f"<span style='color: gray'>From the sources:</span> “{sentence}”"
             f" — <a href='#support'>{html.escape(where)}</a>"
         )
-        self.support.setToolTip(c.path)
+        self.support.setToolTip(name_shown(c.path))
         self.support.setVisible(True)
 
     def show_support(self) -> SourceViewer | None:
         """The supporting sentence's passage in Folio's viewer, the sentence highlighted."""
         if self.supported_by is None:
             return None
-        return show_in_folio(self.supported_by.citation, self.supported_by.sentence, self)
+        return show_in_folio(
+            self.supported_by.citation, self.supported_by.sentence, self, self.unreachable
+        )
 
     def set_cut_off(self, cut_off: bool) -> None:
         """Mark an answer that stopped at the token limit, and offer Continue."""
@@ -267,11 +276,10 @@ class MessageView(QFrame):
         self.citations, self.query = citations, query
         self.sources.clear()
         for number, citation in enumerate(citations, start=1):
-            snippet = " ".join(citation.text.split())[:140]
-            item = QListWidgetItem(
-                f"{source_label(number, citation)}  ({citation.score:.2f})  {snippet}"
-            )
-            item.setToolTip(citation.path)
+            snippet = line_shown(" ".join(citation.text.split())[:140])
+            label = name_shown(source_label(number, citation))
+            item = QListWidgetItem(f"{label}  ({citation.score:.2f})  {snippet}")
+            item.setToolTip(name_shown(citation.path))
             self.sources.addItem(item)
         self.sources.setVisible(bool(citations))
         self.sources.setFixedHeight(min(len(citations), 5) * 24 + 6)
@@ -293,13 +301,13 @@ class MessageView(QFrame):
             return None
         citation = self.citations[self.sources.row(item)]
         if in_app:
-            return show_in_folio(citation, self.query, self)
-        return open_or_offer(citation, self.query, self)
+            return show_in_folio(citation, self.query, self, self.unreachable)
+        return open_or_offer(citation, self.query, self, unreachable=self.unreachable)
 
     def show_passage(self) -> PassageDialog | None:
         row = self.sources.currentRow()
         if row < 0 or row >= len(self.citations):
             return None
-        dialog = PassageDialog(self.citations[row], self.query, self)
+        dialog = PassageDialog(self.citations[row], self.query, self, self.unreachable)
         dialog.show()
         return dialog

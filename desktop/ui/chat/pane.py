@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from desktop.core.chat.history import Message
 from desktop.core.chat.service import Answer
 from desktop.core.errors import ConsentRequired, FolioError
+from desktop.core.library.catalog import is_under
 from desktop.core.library.citation import Citation
 from desktop.core.models.ids import LOCAL_FT_PREFIX, is_remote, split_model_id
 from desktop.core.models.names import display_name
@@ -31,12 +32,15 @@ from desktop.ui.qt import (
     QWidget,
     Signal,
 )
+from desktop.ui.shown import has_visible_text, line_shown
 from desktop.ui.workers import Job
 
 RENDER_INTERVAL_MS = 50  # re-render streamed Markdown at most this often
 # What "Continue" asks after an answer cut at its token limit (a turn of its own, so the
 # person sees what was asked).
 CONTINUE_QUESTION = "Continue from where you stopped."
+# An answer stopped before its first word is not kept: the question stays, unanswered.
+STOPPED_BEFORE_IT_BEGAN = "*(stopped before the answer began)*"
 
 
 @dataclass(frozen=True)
@@ -49,9 +53,10 @@ class Choice:
 
     def describe(self, name: str | None = None) -> str:
         """What the header says, "<model> as <persona> · retrieval on"; ``name`` is shown in
-        place of the model's id when given."""
-        model = name or self.model
-        who = f"{model} as {self.persona}" if self.persona else model
+        place of the model's id when given. The persona's name, and a model's (a GGUF's file
+        name), are set apart so their characters cannot reorder the line."""
+        model = line_shown(name or self.model)
+        who = f"{model} as {line_shown(self.persona)}" if self.persona else model
         return f"{who} · retrieval {'on' if self.retrieval else 'off'}"
 
 
@@ -161,7 +166,8 @@ class ChatPane(QWidget):
             name = split_model_id(choice.model)[0]
             where = f" · ↗ sends to {provider_label(name, self.services)}"
         described = choice.describe(model_name(choice.model, self.services))
-        self.header.setText(f"<b>{html.escape(title)}</b> — {html.escape(described + where)}")
+        shown = html.escape(line_shown(title))
+        self.header.setText(f"<b>{shown}</b> — {html.escape(described + where)}")
         self.header.setToolTip(choice.model)
         self.note.show_for(choice.model)
 
@@ -181,7 +187,15 @@ class ChatPane(QWidget):
                 views.append(widget)
         return views
 
+    def unreachable_folder(self, path: str) -> str | None:
+        """The library folder holding stored name ``path`` that cannot be reached now
+        (unplugged, unmounted, renamed), or None; the viewer asks once a cited file is
+        missing, from any thread."""
+        unavailable = self.services.library.unavailable_folders()
+        return next((folder for folder in unavailable if is_under(path, folder)), None)
+
     def _append(self, view: MessageView) -> MessageView:
+        view.unreachable = self.unreachable_folder
         self.messages.insertWidget(self.messages.count() - 1, view)
         view.regenerate.connect(lambda: self.regenerate(view))
         view.continue_answer.connect(lambda: self.continue_cut_answer(view))
@@ -238,8 +252,10 @@ class ChatPane(QWidget):
         return True
 
     def send(self) -> None:
+        """Ask what the question box holds; a question with nothing visible in it (spaces,
+        zero-width characters) is not sent."""
         question = self.input.toPlainText().strip()
-        if not question or self.busy:
+        if not has_visible_text(question) or self.busy:
             return
         self.input.clear()
         self.ask(question)
@@ -355,7 +371,12 @@ class ChatPane(QWidget):
 
     def _on_answer(self, answer: Answer, question: str) -> None:
         self.last_answer = answer
-        if self._streaming is not None:
+        if self._streaming is not None and answer.interrupted and answer.message_id is None:
+            # Stopped before its first token: nothing was kept, and Regenerate asks again.
+            self._streaming.set_text(STOPPED_BEFORE_IT_BEGAN)
+            self._streaming.set_notice(answer.notice)
+            self._streaming.set_state("failed")
+        elif self._streaming is not None:
             # A dropped connection comes with a notice; a press on Stop does not.
             mark = "interrupted" if answer.notice else "stopped"
             suffix = f"\n\n*({mark})*" if answer.interrupted else ""

@@ -15,6 +15,8 @@ from desktop.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
+from desktop.ui.shown import name_shown
+from desktop.ui.viewer.file_text import UnreachableFolder
 from desktop.ui.viewer.highlight import fill, mark_words
 from desktop.ui.viewer.open_file import open_or_offer, show_in_folio
 from desktop.ui.viewer.passage_text import is_markdown
@@ -24,15 +26,24 @@ from desktop.ui.viewer.window import SourceViewer
 class PassageDialog(QDialog):
     """The exact retrieved passage as Folio shows text (Markdown rendered, HTML's permalink
     marks dropped), with the question's words highlighted; from here the file opens in
-    Folio's viewer at the passage or in the system's app."""
+    Folio's viewer at the passage or in the system's app (``unreachable`` goes to the
+    viewer, ``SourceViewer``)."""
 
-    def __init__(self, citation: Citation, query: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        citation: Citation,
+        query: str,
+        parent: QWidget | None = None,
+        unreachable: UnreachableFolder | None = None,
+    ) -> None:
         super().__init__(parent)
         self.citation, self.query = citation, query
-        self.setWindowTitle(f"Passage from {citation.file_name}")
+        self.unreachable = unreachable
+        self.setWindowTitle(f"Passage from {name_shown(citation.file_name)}")
         self.resize(640, 420)
         where = f" — page {citation.page}" if citation.page is not None else ""
-        header = QLabel(f"<b>{html.escape(citation.path)}</b>{where} · score {citation.score:.3f}")
+        path = html.escape(name_shown(citation.path))
+        header = QLabel(f"<b>{path}</b>{where} · score {citation.score:.3f}")
         header.setWordWrap(True)
         header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.browser = QTextBrowser()
@@ -58,9 +69,11 @@ class PassageDialog(QDialog):
 
     def show_in_folio(self) -> SourceViewer:
         """Folio's viewer on the passage, in its file."""
-        return show_in_folio(self.citation, self.query, self.parentWidget())
+        return show_in_folio(self.citation, self.query, self.parentWidget(), self.unreachable)
 
     def open_externally(self) -> QWidget | None:
         """The file in the system's app; the message offering Folio's viewer when there is
         none."""
-        return open_or_offer(self.citation, self.query, self.parentWidget())
+        return open_or_offer(
+            self.citation, self.query, self.parentWidget(), unreachable=self.unreachable
+        )

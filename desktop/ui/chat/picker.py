@@ -22,6 +22,7 @@ from desktop.core.models.providers import all_models, remote_providers
 from desktop.services import Services
 from desktop.ui.chat.pane import Choice
 from desktop.ui.qt import QCheckBox, QComboBox, QHBoxLayout, QLabel, Qt, QWidget, Signal
+from desktop.ui.shown import line_shown
 from desktop.ui.workers import Job
 
 _ROLE = Qt.ItemDataRole.UserRole
@@ -59,9 +60,11 @@ def lineage_tooltip(model_id: str, job: FineTuneJob | None) -> str:
 
 
 def _label(name: str, model: ModelInfo, persona: str | None, lineage: FineTuneJob | None) -> str:
-    text = f"{persona} · {name}" if persona else name
+    # Names a person gave (personas, datasets, model files) are set apart: one holding a
+    # right-to-left override would turn the rest of the entry around.
+    text = f"{line_shown(persona)} · {line_shown(name)}" if persona else line_shown(name)
     if lineage is not None and (lineage.persona or lineage.dataset):
-        text += f"  (from {lineage.persona or lineage.dataset})"
+        text += f"  (from {line_shown(lineage.persona or lineage.dataset or '')})"
     if model.remote:
         text += f"  {REMOTE_MARK}"
     if not model.available:

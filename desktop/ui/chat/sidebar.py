@@ -23,6 +23,7 @@ from desktop.ui.qt import (
     QWidget,
     Signal,
 )
+from desktop.ui.shown import line_shown
 
 _ID = Qt.ItemDataRole.UserRole
 
@@ -82,7 +83,7 @@ class ChatList(QWidget):
         """List the chats as stored now (titles, order, search); the chat shown stays marked."""
         self.list.clear()
         for chat in self.services.chats.all(search=self.search.text().strip() or None):
-            item = QListWidgetItem(chat.title)
+            item = QListWidgetItem(line_shown(chat.title))
             item.setData(_ID, chat.id)
             self.list.addItem(item)
         self._highlight()
@@ -123,6 +124,7 @@ class ChatList(QWidget):
         self.selected.emit(None)
 
     def titles(self) -> list[str]:
+        """The chats' titles as the list shows them, top to bottom."""
         return [self.list.item(i).text() for i in range(self.list.count())]
 
     def rename(self, chat_id: str, title: str) -> None:
@@ -138,7 +140,7 @@ class ChatList(QWidget):
         count = len(self.services.chats.messages(chat_id))
         if not confirm_deletion(
             self,
-            f'Delete the chat "{chat.title}"?',
+            f'Delete the chat "{line_shown(chat.title)}"?',
             f"Its {count} message{'s' if count != 1 else ''} and their ratings are deleted "
             "for good.",
         ):
@@ -158,7 +160,8 @@ class ChatList(QWidget):
         delete = menu.addAction("Delete")
         chosen = menu.exec(self.list.mapToGlobal(position))
         if chosen == rename:
-            title, ok = QInputDialog.getText(self, "Rename chat", "Title:", text=item.text())
+            stored = self.services.chats.get(chat_id).title  # as typed, not as listed
+            title, ok = QInputDialog.getText(self, "Rename chat", "Title:", text=stored)
             if ok:
                 self.rename(chat_id, title)
         elif chosen == delete:

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from desktop.core.library.citation import Citation
 from desktop.ui.qt import QTextBrowser, QTextCursor, QTextDocument, QThread, QTimer, QWidget, Signal
-from desktop.ui.viewer.file_text import file_text
+from desktop.ui.shown import name_shown
+from desktop.ui.viewer.file_text import UnreachableFolder, file_text
 from desktop.ui.viewer.highlight import PASSAGE_BACKGROUND, fill, mark, mark_words, rendered
 from desktop.ui.viewer.locate import locate
 from desktop.ui.viewer.passage_text import is_markdown
@@ -23,9 +24,14 @@ class InContext:
     exact: bool
 
 
-def passage_in_context(citation: Citation, query: str, thread: QThread) -> InContext:
+def passage_in_context(
+    citation: Citation,
+    query: str,
+    thread: QThread,
+    unreachable: UnreachableFolder | None = None,
+) -> InContext:
     """The cited file's text as a document with the passage and the question's words in it
-    highlighted, handed to ``thread`` (the window's).
+    highlighted, handed to ``thread`` (the window's). Raises LibraryError as ``file_text``.
 
     Reading, rendering and finding the passage take seconds on a big file, so this runs off
     the window's thread: a QTextDocument may be built on any thread, then moved to the one
@@ -33,7 +39,7 @@ def passage_in_context(citation: Citation, query: str, thread: QThread) -> InCon
     """
     markdown = is_markdown(citation.path)
     document = QTextDocument()
-    fill(document, file_text(citation.path), markdown)
+    fill(document, file_text(citation.path, unreachable), markdown)
     text, wanted = document.toPlainText(), rendered(citation.text, markdown)
     passage = locate(text, wanted)
     if passage is None:
@@ -53,21 +59,28 @@ class ContextView(QTextBrowser):
 
     The passage gets a pale background and the question's words in it a stronger one; the
     view scrolls to it. ``shown`` carries a notice for the person (empty when the passage was
-    found), ``failed`` why the file could not be shown.
+    found), ``failed`` why the file could not be shown; ``unreachable`` tells whether a
+    missing file's library folder is unavailable (``file_text.gone_message``).
     """
 
     shown = Signal(str)
     failed = Signal(str)
 
-    def __init__(self, citation: Citation, query: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        citation: Citation,
+        query: str,
+        parent: QWidget | None = None,
+        unreachable: UnreachableFolder | None = None,
+    ) -> None:
         super().__init__(parent)
         self.citation = citation
         self.passage: tuple[int, int] | None = None
         self._scrolled = False
         self.setOpenLinks(False)  # a link in a rendered page must not replace the page
-        self.setPlainText(f"Reading {citation.file_name}…")
+        self.setPlainText(f"Reading {name_shown(citation.file_name)}…")
         window_thread = self.thread()
-        self.job = Job(lambda _job: passage_in_context(citation, query, window_thread))
+        self.job = Job(lambda _job: passage_in_context(citation, query, window_thread, unreachable))
         # Bound methods, not lambdas: Qt drops them if this view is closed first.
         self.job.succeeded.connect(self._show)
         self.job.failed.connect(self._fail)
@@ -77,7 +90,7 @@ class ContextView(QTextBrowser):
         found.document.setParent(self)
         self.setDocument(found.document)
         self.passage = found.passage
-        name = self.citation.file_name
+        name = name_shown(self.citation.file_name)
         if self.passage is None:
             self.shown.emit(
                 f"The passage is no longer in {name} (the file changed since Folio indexed "

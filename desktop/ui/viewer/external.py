@@ -8,6 +8,7 @@ from pathlib import PurePath
 from desktop.core.library.citation import Citation
 from desktop.core.library.filenames import file_url
 from desktop.ui.qt import QDesktopServices, QUrl
+from desktop.ui.shown import name_shown
 
 # Opens a URL and says whether anything took it. Qt's own only reports failure: with no
 # launcher (no desktop environment, no xdg-open) it returns False and prints to stderr.
@@ -32,7 +33,7 @@ def no_app_message(citation: Citation) -> str:
     """What to tell a person when the system has no app to open the cited file."""
     kind = PurePath(citation.path).suffix.lower() or "these"
     return (
-        f"Folio could not open {citation.file_name}: this computer has no app set to open "
-        f"{kind} files. Install one (or set a default app for {kind} files), or open "
-        f"{citation.path} from your file manager."
+        f"Folio could not open {name_shown(citation.file_name)}: this computer has no app set "
+        f"to open {name_shown(kind)} files. Install one (or set a default app for "
+        f"{name_shown(kind)} files), or open {name_shown(citation.path)} from your file manager."
     )

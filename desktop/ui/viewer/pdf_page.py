@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from desktop.core.library.citation import Citation
 from desktop.core.library.filenames import os_path
 from desktop.ui.qt import (
+    QBuffer,
+    QByteArray,
+    QIODevice,
     QPdfDocument,
     QPdfSearchModel,
     QPdfView,
@@ -17,6 +21,8 @@ from desktop.ui.qt import (
     QWidget,
     Signal,
 )
+from desktop.ui.shown import name_shown
+from desktop.ui.viewer.file_text import UnreachableFolder, gone_message
 from desktop.ui.viewer.locate import pdf_phrases
 
 # Counting the search results before the cited page searches those pages; in slices this
@@ -36,17 +42,29 @@ class PdfPage(QWidget):
     The page is searched for a phrase of the passage (the line with most of the question's
     words first, then the passage's lines in order); the first phrase found on that page is
     highlighted and scrolled to. ``shown`` carries a notice for the person (empty when the
-    passage was found), ``failed`` why the PDF could not be shown.
+    passage was found), ``failed`` why the PDF could not be shown; ``unreachable`` tells
+    whether a missing file's library folder is unavailable (``file_text.gone_message``).
+
+    A file whose name is not UTF-8 opens too: its bytes are read into a buffer kept as long
+    as the document.
     """
 
     shown = Signal(str)
     failed = Signal(str)
 
-    def __init__(self, citation: Citation, query: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        citation: Citation,
+        query: str,
+        parent: QWidget | None = None,
+        unreachable: UnreachableFolder | None = None,
+    ) -> None:
         super().__init__(parent)
         self.citation, self.query = citation, query
+        self.unreachable = unreachable
         self.page = (citation.page or 1) - 1
         self.document = QPdfDocument(self)
+        self._bytes: QBuffer | None = None  # the file's bytes, when Qt cannot open it by name
         self.view = QPdfView(self)
         self.view.setPageMode(QPdfView.PageMode.MultiPage)
         self.view.setZoomMode(QPdfView.ZoomMode.FitToWidth)
@@ -69,18 +87,44 @@ class PdfPage(QWidget):
         QTimer.singleShot(0, self, self._load)
 
     def _load(self) -> None:
-        error = self.document.load(os_path(self.citation.path))
+        try:
+            error = self._open(os_path(self.citation.path))
+        except FileNotFoundError:
+            error = QPdfDocument.Error.FileNotFound
+        except OSError as exc:  # no permission, a disk error: said as the file's problem
+            self._cannot_show(exc.strerror or "it could not be read")
+            return
         if error == QPdfDocument.Error.FileNotFound:
-            self.failed.emit(
-                f"{self.citation.path} is no longer there. Put it back, or sync the library "
-                "so Folio stops citing it."
-            )
+            self.failed.emit(gone_message(self.citation.path, self.unreachable))
         elif error != QPdfDocument.Error.None_:
-            problem = _PROBLEMS.get(error, "Qt could not open it")
-            self.failed.emit(
-                f"Folio cannot show {self.citation.file_name}: {problem}. "
-                "Open in default app may still open it."
-            )
+            self._cannot_show(_PROBLEMS.get(error, "Qt could not open it"))
+
+    def _open(self, real: str) -> QPdfDocument.Error:
+        """Load the PDF at OS path ``real``: by its name, or, for a name no QString holds
+        (bytes that are not UTF-8, PEP 383), from its bytes as Python reads them.
+
+        Raises:
+            OSError: the bytes could not be read (FileNotFoundError: there is no such file).
+        """
+        try:
+            real.encode("utf-8")
+        except UnicodeEncodeError:
+            pass
+        else:
+            return self.document.load(real)
+        with open(os.fsencode(real), "rb") as file:
+            data = file.read()
+        self._bytes = QBuffer(self)
+        self._bytes.setData(QByteArray(data))
+        self._bytes.open(QIODevice.OpenModeFlag.ReadOnly)
+        self.document.load(self._bytes)  # returns nothing: the document's error() says
+        return self.document.error()
+
+    def _cannot_show(self, problem: str) -> None:
+        self.failed.emit(
+            f"Folio cannot show {name_shown(self.citation.file_name)}: {problem}. "
+            "Open in default app may still open it."
+        )
 
     def _status(self, status: QPdfDocument.Status) -> None:
         if status == QPdfDocument.Status.Ready and not self._ready:
@@ -102,8 +146,8 @@ class PdfPage(QWidget):
         self.search.setSearchString("")
         self.shown.emit(
             f"The passage's words were not found on page {self.page + 1} of "
-            f"{self.citation.file_name} (a scanned page, or the file changed since Folio "
-            "indexed it): this is the page it came from."
+            f"{name_shown(self.citation.file_name)} (a scanned page, or the file changed "
+            "since Folio indexed it): this is the page it came from."
         )
 
     def _count_results_before(self) -> None:

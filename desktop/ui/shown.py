@@ -1,0 +1,65 @@
+"""Names and a person's own text as the window shows them: one line each, read as written.
+
+Text from outside Folio reaches the window in file names (any bytes but ``/``), in the
+documents' passages, and in what a person types: questions become chat titles, personas
+get names. Two kinds of character in it would change what the window says around it:
+
+- characters that do not print (a newline, ESC): a newline splits a list's row in two,
+  ESC shows as a box. File names are written as folio-cli writes them
+  (``filenames.one_line``: ``\\n``, ``\\x1b``); a person's text has its whitespace runs made
+  one space.
+- bidirectional controls (U+202E RIGHT-TO-LEFT OVERRIDE and its kin): one in a file name
+  shows the rest of its line backwards, so a source row's score 0.58 reads (85.0) and a
+  name ending in ``txt.exe`` seems to end in ``.txt``. They are written as escapes
+  (``\\u202e``), and text holding right-to-left letters is set in an isolate (U+2068 …
+  U+2069), so Hebrew or Arabic in a name keeps its own order without pulling the numbers
+  or punctuation beside it in.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from desktop.core.library.filenames import one_line
+
+# The explicit directional formatting characters of the Unicode Bidirectional Algorithm
+# (UAX #9, section 2): marks, embeddings, overrides, isolates and their terminators.
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_FIRST_STRONG_ISOLATE, _POP_DIRECTIONAL_ISOLATE = "\u2068", "\u2069"
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def _isolated(text: str) -> str:
+    """``text`` (with no bidirectional controls left) set in an isolate when it holds
+    right-to-left letters; left-to-right text is returned as it is, so it reads and
+    compares the same everywhere."""
+    if any(unicodedata.bidirectional(char) in ("R", "AL") for char in text):
+        return f"{_FIRST_STRONG_ISOLATE}{text}{_POP_DIRECTIONAL_ISOLATE}"
+    return text
+
+
+def name_shown(path: str) -> str:
+    """A file name or path (a stored name, see ``desktop.core.library.filenames``) as the
+    window shows it: folio-cli's ``one_line`` form, so a newline or ESC in it reads
+    ``\\n`` or ``\\x1b`` and a right-to-left override ``\\u202e``, isolated from the text
+    around it when it holds right-to-left letters."""
+    return _isolated(one_line(path))
+
+
+def line_shown(text: str) -> str:
+    """A person's text (a chat title, a persona's name) or a passage's, on one line of the
+    window: whitespace runs made one space, bidirectional controls written ``\\u202e``,
+    isolated from the text around it when it holds right-to-left letters. Other characters
+    (emoji joined by zero-width joiners, accents) stay as typed."""
+    return _isolated(_BIDI_CONTROLS.sub(_escaped, " ".join(text.split())))
+
+
+def has_visible_text(text: str) -> bool:
+    """Whether ``text`` holds anything a person can see: False for whitespace and Unicode
+    format characters only (category Cf: zero-width spaces, U+FEFF, U+2060 word joiners,
+    bidirectional controls)."""
+    return any(not char.isspace() and unicodedata.category(char) != "Cf" for char in text)
