@@ -81,7 +81,15 @@ def cmd_compare(services: Services, args: argparse.Namespace) -> int:
         raise UsageError("QUESTION is empty: give the question to ask every configuration.")
     configs = _configs(services, args)
     if args.save_set is not None:
-        services.comparer.saved.save_set(args.save_set.strip(), [c.spec() for c in configs])
+        try:
+            replaced = services.comparer.saved.save_set(args.save_set, [c.spec() for c in configs])
+        except ChatError as exc:
+            raise UsageError(f"--save-set: {exc}") from exc
+        was = f" (it replaces the set {replaced!r})" if replaced is not None else ""
+        print(
+            one_line(f"Saved these cells as the set {args.save_set.strip()!r}{was}."),
+            file=sys.stderr,
+        )
     if args.allow_remote:
         allow_remote(services, [c.model for c in configs if c.retrieval])
     waiting = sorted({p for c in configs if c.retrieval and (p := services.needs_consent(c.model))})

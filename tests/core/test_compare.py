@@ -278,3 +278,17 @@ def test_cli_compare_exits_1_and_saves_nothing_when_no_cell_answered(  # type: i
     assert "Settings" not in captured.out + captured.err
     assert "(comparison " not in captured.err
     assert make_services(at=home).comparer.saved.all() == []
+
+
+def test_a_set_saved_under_a_name_that_reads_the_same_replaces_it_and_says_so(
+    services,  # type: ignore[no-untyped-def]
+) -> None:
+    saved = services.comparer.saved
+    assert saved.save_set("Leave pair", ["local:default"]) is None
+    # Case and Unicode normalisation aside, the same name: the one set, saved again.
+    assert saved.save_set("LEAVE  PAIR", ["local:default,retrieval=off"]) == "Leave pair"
+    assert saved.sets() == {"LEAVE  PAIR": ["local:default,retrieval=off"]}
+    for bad in ("new\nline", "x" * 81, "rtl\u202eset"):
+        with pytest.raises(ChatError, match="is not usable: at most 80 characters"):
+            saved.save_set(bad, ["local:default"])
+    assert list(saved.sets()) == ["LEAVE  PAIR"]

@@ -227,6 +227,15 @@ def test_jsonl_reads_llamaindex_labelled_rag_fields_and_round_trips(
     assert read_jsonl(again).items[0].source_text == "Up to 5 days."
     with pytest.raises(EvaluationError, match="exists already"):
         import_jsonl(services.evals, " rag ", source)
+    # Names that read the same, case and Unicode normalisation aside, name one set.
+    import_jsonl(services.evals, "Caf\u00e9", source)
+    for same in ("RAG", "cafe\u0301", "CAF\u00c9"):
+        with pytest.raises(EvaluationError, match=r"An evaluation set called '(rag|Café)' exists"):
+            import_jsonl(services.evals, same, source)
+    with pytest.raises(EvaluationError, match="called 'rag' exists already"):
+        services.evals.rename("Caf\u00e9", "Rag")
+    assert services.evals.rename("Caf\u00e9", "CAF\u00c9").name == "CAF\u00c9"  # its own name
+    assert sorted(s.name for s in services.evals.sets()) == ["CAF\u00c9", "rag"]
 
 
 def test_a_set_from_liked_answers_keeps_their_best_source(services) -> None:  # type: ignore[no-untyped-def]

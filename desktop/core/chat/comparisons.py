@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from desktop.core.db import transaction
 from desktop.core.errors import ChatError
+from desktop.core.names import name_key, name_problem
 
 
 @dataclass(frozen=True)
@@ -125,15 +126,25 @@ class ComparisonStore:
 
     # Named sets of configurations ---------------------------------------------------------
 
-    def save_set(self, name: str, configs: list[str]) -> None:
-        """Keep a grid of configurations under ``name`` (replacing one of that name)."""
-        if not name.strip():
+    def save_set(self, name: str, configs: list[str]) -> str | None:
+        """Keep a grid of configurations under ``name``, replacing the set whose name reads
+        the same (``name_key``: case and Unicode normalisation aside); the name it replaced,
+        or None for a new set. ChatError for an empty or unusable name (``name_problem``)."""
+        name = name.strip()
+        if not name:
             raise ChatError("A comparison set needs a name.")
-        with self.lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO comparison_sets VALUES (?, ?, ?)",
-                (name.strip(), json.dumps(configs), time.time()),
+        problem = name_problem(name)
+        if problem is not None:
+            raise ChatError(problem)
+        with transaction(self._db, self.lock) as db:
+            stored = [row[0] for row in db.execute("SELECT name FROM comparison_sets")]
+            replaced = next((s for s in stored if name_key(s) == name_key(name)), None)
+            db.execute("DELETE FROM comparison_sets WHERE name = ?", (replaced,))
+            db.execute(
+                "INSERT INTO comparison_sets VALUES (?, ?, ?)",
+                (name, json.dumps(configs), time.time()),
             )
+        return replaced
 
     def sets(self) -> dict[str, list[str]]:
         """The saved sets by name, most recently saved first."""

@@ -311,6 +311,15 @@ class EvalStore:
             row["created_at"], items,
         )  # fmt: skip
 
+    def _same_name(self, name: str) -> str | None:
+        """The stored name of a set ``name`` would be taken for (``name_key``: case,
+        Unicode normalisation and spacing aside), or None: two sets whose names read the
+        same could not be told apart in a list."""
+        key = name_key(name)
+        with self.lock:
+            stored = [row[0] for row in self._db.execute("SELECT name FROM eval_sets")]
+        return next((other for other in stored if name_key(other) == key), None)
+
     def exists(self, name: str) -> bool:
         """Whether a set called ``name`` (spaces around it ignored) exists."""
         with self.lock:
@@ -332,16 +341,16 @@ class EvalStore:
         listed = list(items)
         refuse_repeats([i.question for i in listed], name, "Question", "Leave it out.")
         with transaction(self._db, self.lock) as db:
-            try:
-                db.execute(
-                    "INSERT INTO eval_sets VALUES (?, ?, ?, ?, ?)",
-                    (name, str(source), folder, model, time.time()),
-                )
-            except sqlite3.IntegrityError:
+            taken = self._same_name(name)  # under the write lock: no other can add it now
+            if taken is not None:
                 raise EvaluationError(
-                    f"An evaluation set called {name!r} exists already: choose another name "
+                    f"An evaluation set called {taken!r} exists already: choose another name "
                     "or remove it first."
-                ) from None
+                )
+            db.execute(
+                "INSERT INTO eval_sets VALUES (?, ?, ?, ?, ?)",
+                (name, str(source), folder, model, time.time()),
+            )
             self._insert(db, name, listed, 0)
         return self.get(name)
 
@@ -400,8 +409,9 @@ class EvalStore:
         name, new_name = name.strip(), check_name(new_name)
         with transaction(self._db, self.lock) as db:
             self.get(name)
-            if new_name != name and self.exists(new_name):
-                raise EvaluationError(f"An evaluation set called {new_name!r} exists already.")
+            taken = self._same_name(new_name)
+            if taken is not None and taken != name:
+                raise EvaluationError(f"An evaluation set called {taken!r} exists already.")
             db.execute("UPDATE eval_sets SET name = ? WHERE name = ?", (new_name, name))
         return self.get(new_name)
 

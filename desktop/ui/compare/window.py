@@ -204,9 +204,16 @@ class CompareWindow(QWidget):
 
     def save_set(self, name: str) -> None:
         """Keep the grid's configurations as the set ``name``."""
-        self.services.comparer.saved.save_set(name, [c.spec() for c in self.configs()])
+        try:
+            replaced = self.services.comparer.saved.save_set(
+                name, [c.spec() for c in self.configs()]
+            )
+        except FolioError as exc:
+            say(self.message, error_text(exc), error=True)
+            return
         self.reload()
-        say(self.message, f"Saved the grid as {name!r}.")
+        was = f" (it replaces {replaced!r})" if replaced is not None else ""
+        say(self.message, f"Saved the grid as {name!r}{was}.")
 
     def open_saved(self, comparison_id: str) -> Comparison | None:
         """Show a saved comparison: its question, cells and answers."""
