@@ -17,6 +17,7 @@ from desktop.cli.common import (
     interruptible,
     known_model,
     known_persona,
+    not_empty,
     positive_int,
 )
 from desktop.core.chat.personas import MAX_EXAMPLES, Persona
@@ -32,8 +33,7 @@ def check_ask(services: Services, args: argparse.Namespace) -> None:
     """UsageError naming the argument when ``ask``'s question is empty or its ``--model``,
     ``--persona`` or ``--chat`` names nothing there is, before any model loads or any chat
     is made."""
-    if not args.question.strip():
-        raise UsageError("QUESTION is empty: give the question to ask.")
+    not_empty(args.question, "QUESTION", "give the question to ask")
     if args.model is not None:
         known_model(services, args.model)
     if args.persona is not None:

@@ -37,6 +37,7 @@ from desktop.core.errors import (
 from desktop.core.files import write_atomically
 from desktop.core.finetune.datasets import check_name
 from desktop.core.library.filenames import one_line
+from desktop.core.names import is_blank
 from desktop.core.tasks import CancelToken
 
 if TYPE_CHECKING:
@@ -291,9 +292,10 @@ class ProgressLine:
 
 
 def not_empty(value: str, name: str, wanted: str) -> None:
-    """UsageError "``name`` is empty: ``wanted``." when ``value`` is blank, as a script's
-    unset variable leaves it: taken as a path it would be the current folder."""
-    if not value.strip():
+    """UsageError "``name`` is empty: ``wanted``." when ``value`` shows nothing (``is_blank``:
+    spaces, zero-width characters), as a script's unset variable leaves it: taken as a path
+    it would be the current folder, taken as a question it would be asked of the model."""
+    if is_blank(value):
         raise UsageError(f"{name} is empty: {wanted}.")
 
 

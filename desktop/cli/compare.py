@@ -27,6 +27,7 @@ from desktop.cli.common import (
     emit,
     grid_specs,
     interruptible,
+    not_empty,
     positive_int,
 )
 from desktop.core.errors import ChatError, ModelError
@@ -77,8 +78,7 @@ def cmd_compare(services: Services, args: argparse.Namespace) -> int:
     from desktop.core.evaluate.compare import NothingAnswered
 
     # The comparer would refuse it too, but only after the grid was checked and saved.
-    if not args.question.strip():
-        raise UsageError("QUESTION is empty: give the question to ask every configuration.")
+    not_empty(args.question, "QUESTION", "give the question to ask every configuration")
     configs = _configs(services, args)
     if args.save_set is not None:
         try:

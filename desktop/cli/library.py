@@ -16,6 +16,7 @@ from desktop.cli.common import (
     advised,
     emit,
     interruptible,
+    not_empty,
     path_problem,
     positive_int,
 )
@@ -218,8 +219,7 @@ def cmd_search(services: Services, args: argparse.Namespace) -> int:
     # Prompts import LlamaIndex (seconds): loaded only when a search runs.
     from desktop.core.chat.prompts import source_label
 
-    if not args.query.strip():
-        raise UsageError("QUERY is empty: give the words to search the library for.")
+    not_empty(args.query, "QUERY", "give the words to search the library for")
     results = services.retriever.search(args.query, k=args.k)
     # Results from a store that lost chunks may leave some of the library out: said on
     # stderr, and in the JSON, as ``status`` says it.

@@ -56,10 +56,3 @@ def line_shown(text: str) -> str:
     isolated from the text around it when it holds right-to-left letters. Other characters
     (emoji joined by zero-width joiners, accents) stay as typed."""
     return _isolated(_BIDI_CONTROLS.sub(_escaped, " ".join(text.split())))
-
-
-def has_visible_text(text: str) -> bool:
-    """Whether ``text`` holds anything a person can see: False for whitespace and Unicode
-    format characters only (category Cf: zero-width spaces, U+FEFF, U+2060 word joiners,
-    bidirectional controls)."""
-    return any(not char.isspace() and unicodedata.category(char) != "Cf" for char in text)

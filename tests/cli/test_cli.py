@@ -549,6 +549,8 @@ REFUSED = [
     (["store", "move", "--to", "qdrant"], ["--url"]),
     (["store", "move", "--to", "qdrant", "--url", "localhost:6333"], ["--url", "http://"]),
     (["compare", ""], ["QUESTION is empty"]),
+    (["ask", "\u200b\u200b"], ["QUESTION is empty"]),  # zero-width spaces show nothing
+    (["search", "\ufeff "], ["QUERY is empty"]),
     (["compare", " ", "--config", "local:default", "--save-set", "s"], ["QUESTION is empty"]),
     (["compare", "hi", "--config", "local:nothing"],
      ["'local:nothing,retrieval=on'", "Unknown model 'local:nothing'", "models list"]),

@@ -226,3 +226,18 @@ def test_a_question_too_long_for_the_model_is_refused_and_leaves_no_chat(service
     with pytest.raises(ContextTooLong, match="choose a model with a longer context"):
         list(llm.stream_chat([ChatMessage(role="user", content=question)]))
     assert services.chat.ask("Say yes.", retrieval=False).text  # the model still answers
+
+
+def test_a_title_is_one_line_and_a_search_takes_its_words_as_typed(services) -> None:  # type: ignore[no-untyped-def]
+    kept = services.chats.create("Kept")
+    odd = services.chats.create("100% sure_thing")
+    services.chats.rename(kept.id, "Two\nlines\x1b and " + "x" * 200)
+    title = services.chats.get(kept.id).title
+    assert title.startswith("Two lines\x1b and ") and "\n" not in title and len(title) == 80
+    with pytest.raises(ChatError, match="cannot be empty"):
+        services.chats.rename(kept.id, " \u200b ")
+    assert services.chats.get(kept.id).title == title  # left as it was
+    # '%' and '_' are searched for, not LIKE's wildcards.
+    assert [c.id for c in services.chats.all(search="%")] == [odd.id]
+    assert [c.id for c in services.chats.all(search="e_t")] == [odd.id]
+    assert services.chats.all(search="_x") == []

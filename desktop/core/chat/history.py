@@ -21,6 +21,7 @@ from desktop.core.db import Migration, add_columns
 from desktop.core.db import connect as connect_db
 from desktop.core.errors import ChatError
 from desktop.core.library.citation import Citation
+from desktop.core.names import is_blank
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS chats (
@@ -86,6 +87,7 @@ _MIGRATIONS: tuple[Migration, ...] = (
 )
 # A person's verdict on an answer: liked answers become training examples (``finetune``).
 LIKED, DISLIKED = 1, -1
+TITLE_LIMIT = 80  # characters of a chat's title: a question's first line, as the list shows it
 
 
 class ChatGone(ChatError):
@@ -143,7 +145,7 @@ class ChatStore:
     def create(self, title: str, comparison: str | None = None) -> Chat:
         """A new, empty chat; one of ``comparison``'s cells when given (not in ``all``)."""
         now = time.time()
-        chat = Chat(uuid.uuid4().hex, title.strip()[:80] or "New chat", now, now)
+        chat = Chat(uuid.uuid4().hex, title.strip()[:TITLE_LIMIT] or "New chat", now, now)
         with self.lock:
             self._db.execute(
                 "INSERT INTO chats (id, title, created_at, updated_at, comparison) "
@@ -165,16 +167,23 @@ class ChatStore:
         query = "SELECT * FROM chats WHERE comparison IS NULL"
         params: tuple[str, ...] = ()
         if search:
-            query, params = query + " AND title LIKE ?", (f"%{search}%",)
+            # The words as typed: '%' and '_' are LIKE's wildcards, so they are escaped.
+            pattern = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query, params = query + " AND title LIKE ? ESCAPE '\\'", (f"%{pattern}%",)
         with self.lock:
             rows = self._db.execute(query + " ORDER BY updated_at DESC", params).fetchall()
         return [Chat(r["id"], r["title"], r["created_at"], r["updated_at"]) for r in rows]
 
     def rename(self, chat_id: str, title: str) -> None:
-        """Give a chat a new title."""
+        """Give a chat a new title: one line (whitespace runs made one space), cut at
+        ``TITLE_LIMIT`` characters, as a question makes one; ChatError when nothing of it
+        shows."""
         self.get(chat_id)
+        shown = " ".join(title.split())[:TITLE_LIMIT]
+        if is_blank(shown):
+            raise ChatError("A chat's title cannot be empty: type a few words.")
         with self.lock:
-            self._db.execute("UPDATE chats SET title = ? WHERE id = ?", (title.strip(), chat_id))
+            self._db.execute("UPDATE chats SET title = ? WHERE id = ?", (shown, chat_id))
 
     def delete(self, chat_id: str) -> None:
         """Delete a chat with its messages (ratings and citations go with them)."""

@@ -14,6 +14,7 @@ from desktop.core.library.citation import Citation
 from desktop.core.models.ids import LOCAL_FT_PREFIX, is_remote, split_model_id
 from desktop.core.models.names import display_name
 from desktop.core.models.providers import provider
+from desktop.core.names import is_blank
 from desktop.services import Services
 from desktop.ui.chat.message import MessageView
 from desktop.ui.chat.model_note import ModelNote
@@ -32,7 +33,7 @@ from desktop.ui.qt import (
     QWidget,
     Signal,
 )
-from desktop.ui.shown import has_visible_text, line_shown
+from desktop.ui.shown import line_shown
 from desktop.ui.workers import Job
 
 RENDER_INTERVAL_MS = 50  # re-render streamed Markdown at most this often
@@ -255,7 +256,7 @@ class ChatPane(QWidget):
         """Ask what the question box holds; a question with nothing visible in it (spaces,
         zero-width characters) is not sent."""
         question = self.input.toPlainText().strip()
-        if not has_visible_text(question) or self.busy:
+        if is_blank(question) or self.busy:
             return
         self.input.clear()
         self.ask(question)

@@ -3,6 +3,7 @@ one highlighted."""
 
 from __future__ import annotations
 
+from desktop.core.names import is_blank
 from desktop.services import Services
 from desktop.ui.dialogs import confirm_deletion
 from desktop.ui.qt import (
@@ -128,7 +129,9 @@ class ChatList(QWidget):
         return [self.list.item(i).text() for i in range(self.list.count())]
 
     def rename(self, chat_id: str, title: str) -> None:
-        if title.strip():
+        """Give the chat ``title`` (one line, cut as the history keeps it); a title with
+        nothing visible leaves the old one, as Cancel would."""
+        if not is_blank(title):
             self.services.chats.rename(chat_id, title)
             self.reload()
 
