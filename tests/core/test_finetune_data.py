@@ -1020,6 +1020,11 @@ def test_import_errors_name_the_file(store: DatasetStore, tmp_path: Path) -> Non
         store.import_file(pipe)
     with pytest.raises(DatasetError, match=r"is a folder: choose a JSONL file"):
         store.import_file(tmp_path)
+    huge = tmp_path / "huge.jsonl"
+    with huge.open("wb") as sparse:  # 600 MB of nothing, taking no room on disk
+        sparse.truncate(600_000_000)
+    with pytest.raises(DatasetError, match=r"huge\.jsonl is over 512 MB, more than a training"):
+        store.import_file(huge)  # refused before it is read
     assert store.all() == []
 
 

@@ -24,6 +24,12 @@ SHAPES = 'needs "messages", or "prompt" and "response" (or "completion")'
 SHOWN_PROBLEMS = 3  # problems a refusal names before it counts the rest
 
 
+# The largest training file: what OpenAI's Files API takes for one file (512 MB,
+# https://platform.openai.com/docs/api-reference/files/create), far above what a local run
+# on a CPU gets through.
+MAX_DATASET_BYTES = 512_000_000
+
+
 @dataclass
 class Example:
     """One training conversation; ``line`` is where it came from (1-based), if from a file."""
@@ -179,6 +185,11 @@ def read_examples(
     if path.exists() and not path.is_file():  # a pipe would block the read until written to
         raise DatasetError(f"{path} is a pipe or a device: choose a JSONL file of examples.")
     try:
+        if path.stat().st_size > MAX_DATASET_BYTES:  # refused before it is read into memory
+            raise DatasetError(
+                f"{path} is over {MAX_DATASET_BYTES // 1_000_000} MB, more than a training "
+                "file can be: split it, or keep the examples that matter most."
+            )
         data = path.read_bytes()
     except FileNotFoundError as exc:
         raise DatasetError(f"No such file: {path}.") from exc
