@@ -12,6 +12,7 @@ from desktop.cli.common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     UsageError,
+    advised,
     allow_remote,
     emit,
     interruptible,
@@ -72,8 +73,14 @@ def cmd_ask(services: Services, args: argparse.Namespace) -> int:
             on_token=None if args.json else on_token,
             cancel=cancel,
         )
+    # Loaded already by the answer.
+    from desktop.core.chat.service import cli_notice
+
     if args.json:
-        print(json.dumps(answer.to_json(), ensure_ascii=False))
+        data = answer.to_json()
+        if data.get("notice"):
+            data["notice"] = advised(args, cli_notice(data["notice"]))
+        print(json.dumps(data, ensure_ascii=False))
     else:
         print()
         if answer.interrupted:
@@ -93,8 +100,6 @@ def cmd_ask(services: Services, args: argparse.Namespace) -> int:
                 print(f"  {one_line(source_label(i, c))}  (score {c.score:.3f})")
         print(f"\n(chat {answer.chat_id})", file=sys.stderr)
     if answer.notice:
-        from desktop.core.chat.service import cli_notice  # loaded already by the answer
-
         print(f"folio-cli: {cli_notice(answer.notice)}", file=sys.stderr)
     if answer.interrupted:
         # Stopped by Ctrl+C, or the connection dropped (a failure: the notice says so).

@@ -211,6 +211,14 @@ def cmd_run(services: Services, args: argparse.Namespace) -> int:
     except (EvaluationError, ChatError, ModelError) as exc:
         raise _usage(exc) from exc
     print(f"Run {run.id} of {run.set_name}: {len(configs)} configurations.", file=sys.stderr)
+    if any(c.retrieval for c in configs) and services.library.indexed_chunks() == 0:
+        # Cells with retrieval on then score the model alone: the report would compare two
+        # sets of the model's own answers as if retrieval had been tried.
+        print(
+            "warning: the library is empty, so cells with retrieval on search nothing and "
+            "their scores are the model's own: `folio-cli ingest FOLDER` first.",
+            file=sys.stderr,
+        )
     line = ProgressLine(every=0.0)
 
     def on_progress(p: RunProgress) -> None:

@@ -1229,3 +1229,22 @@ def test_a_progress_line_on_a_terminal_is_cut_to_its_width(
     drawn = capsys.readouterr().err
     # One row less one column: a line that wrapped would leave its upper rows behind.
     assert drawn == "\r\x1b[K" + ("3/300 files, 12 chunks  " + "a very long file name " * 2)[:39]
+
+
+def test_an_empty_library_is_said_in_folio_clis_words_by_ask_json_and_eval_run(  # type: ignore[no-untyped-def]
+    capsys, cli_home: Path, tmp_path: Path
+) -> None:
+    home = str(cli_home)
+    code, answer = run(capsys, "--home", home, "ask", "How many days?", "--json")
+    assert code == 0 and answer["sources"] == []
+    assert answer["notice"].startswith("Your library is empty, so nothing was searched")
+    assert f"`folio-cli --home {home} ingest FOLDER`" in answer["notice"]
+    assert "Library" not in answer["notice"]
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"question": "How many days?", "reference": "Five."}\n')
+    assert main(["--home", home, "eval", "import", str(questions), "--name", "q"]) == 0
+    capsys.readouterr()
+    assert main(["--home", home, "eval", "run", "q", "--config", "local:default"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: the library is empty, so cells with retrieval on search nothing" in err
+    assert f"`folio-cli --home {home} ingest FOLDER` first" in err
