@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import html
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from desktop.core.library.catalog import INTERRUPTED_REASON, UNAVAILABLE_REASON, FileStatus
+from desktop.core.library.filenames import stored_name
 from desktop.core.library.ingest import IngestReport
 from desktop.core.plurals import counted
 from desktop.core.tasks import Progress, eta_phrase
@@ -138,7 +139,18 @@ class LibraryPane(QWidget):
         if self.busy:
             self._queued.extend(paths)
             return
+        self._watch(added=paths)
         self._run(lambda job: self.services.ingestor.ingest(paths, job.report, job.cancel))
+
+    def _watch(self, added: Sequence[Path] = ()) -> None:
+        """Watch the library's folders, and ``added`` before they are first indexed: a file
+        changed, added or deleted while they are indexed then queues a sync, as one changed
+        later starts one."""
+        library = self.services.library
+        unavailable = set(library.unavailable_folders())
+        roots = [f for f in library.folders() if f not in unavailable]
+        roots += [stored_name(os.path.realpath(p)) for p in added]
+        self.watcher.watch(list(dict.fromkeys(roots)), sorted(unavailable))
 
     def sync(self) -> None:
         """Re-scan every folder; changes made while Folio was closed are picked up."""
@@ -299,4 +311,4 @@ class LibraryPane(QWidget):
             row.setToolTip(0, tip)
             row.setToolTip(1, tip)
             self.failures.addTopLevelItem(row)
-        self.watcher.watch([f for f in folders if f not in unavailable], sorted(unavailable))
+        self._watch()

@@ -10,6 +10,7 @@ import pytest
 from PySide6.QtGui import QFont, QTextLayout  # the window lays no text out itself
 
 from desktop.core.library.catalog import FileStatus
+from desktop.core.library.ingest import IngestReport
 from desktop.ui.main_window import MainWindow
 from desktop.ui.qt import QDropEvent, QMimeData, QPoint, Qt, QTextDocument, QTimer, QUrl
 from desktop.ui.viewer.highlight import WORD_BACKGROUND
@@ -175,6 +176,26 @@ def test_chat_history_survives_a_restart(qtbot, make_services) -> None:  # type:
     views = second.chat.message_views()
     assert [v.role for v in views] == ["user", "assistant"]
     assert views[0].text == "Remember the word heliotrope."
+
+
+def test_files_changed_while_a_folder_is_first_indexed_are_synced_after(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "changing"
+    folder.mkdir()
+    for i in range(40):
+        (folder / f"n{i:02}.md").write_text(f"Note {i} on subject {i}. " * 60)
+    runs: list[IngestReport] = []
+    window.library.ingest_finished.connect(runs.append)
+    drop(window, folder)
+    qtbot.waitUntil(lambda: window.library.progress.value() >= 1, timeout=60_000)
+    (folder / "n39.md").unlink()  # deleted before Folio reached it
+    (folder / "late.md").write_text("A note written while the folder was being indexed.")
+    # The first run ends, then the sync the changes queued.
+    qtbot.waitUntil(lambda: len(runs) == 2 and not window.library.busy, timeout=120_000)
+    indexed = {Path(r.path).name for r in window.services.library.all_files()}
+    assert "late.md" in indexed and "n39.md" not in indexed
+    assert_consistent(window.services)
 
 
 def test_cancel_during_ingest_leaves_a_consistent_library(
