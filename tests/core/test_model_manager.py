@@ -303,3 +303,18 @@ def test_a_pipe_chosen_as_a_model_file_is_named_without_reading_it(tmp_path: Pat
     os.mkfifo(pipe)
     # Opening a pipe for reading waits for a writer: the check must not open it.
     assert gguf_problem(pipe) == f"{pipe} is a pipe or a device, not a GGUF model file"
+
+
+def test_a_model_file_llama_cpp_cannot_load_is_named_once_with_what_to_do(tmp_path: Path) -> None:
+    from desktop.core.models.local import LocalLlama
+
+    broken = tmp_path / "cut.gguf"
+    broken.write_bytes(b"GGUF\x03\x00\x00\x00" + b"\x00" * 64)  # the magic, then nothing whole
+    with pytest.raises(ModelError) as refused:
+        LocalLlama(model_path=str(broken))
+    said = str(refused.value)
+    assert (
+        said.startswith(f"Could not load the model file {broken} (")
+        and said.count(str(broken)) == 1
+    )
+    assert said.endswith("Check that it is a whole GGUF file, or choose another model.")

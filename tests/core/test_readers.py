@@ -71,6 +71,7 @@ def test_garbage_named_pdf(tmp_path: Path) -> None:
     path.write_bytes(b"this is not a pdf at all" * 10)
     error = _reason(path)
     assert error.status == FileStatus.FAILED and "damaged" in error.reason
+    assert "PDFium" not in error.reason and "replace it with a whole copy" in error.reason
 
 
 def test_scanned_pdf_without_text(tmp_path: Path) -> None:

@@ -116,9 +116,12 @@ class LocalLlama(CustomLLM):
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as exc:
+            # llama-cpp-python's own message names the file again ("Failed to load model
+            # from file: PATH"): said once, with what to do.
+            detail = str(exc).replace(f": {self.model_path}", "").strip().rstrip(".")
             raise ModelError(
-                f"Could not load the model file {self.model_path}: {exc}. "
-                "Check that it is a GGUF file, or choose another model."
+                f"Could not load the model file {self.model_path} ({detail}). "
+                "Check that it is a whole GGUF file, or choose another model."
             ) from exc
         # llama.cpp reuses the longest prefix shared with the previous prompt by itself; the
         # RAM cache keeps the states of earlier prompts too, so a system prompt and persona

@@ -80,8 +80,13 @@ class PdfReader(BaseReader):
                     "password-protected PDF: Folio cannot read encrypted files; "
                     "save an unprotected copy and sync again",
                 ) from exc
-            detail = str(exc).strip().rstrip(".")
-            raise Unreadable(FileStatus.FAILED, f"damaged or truncated PDF ({detail})") from exc
+            # PDFium's words ("Failed to load document (PDFium: Data format error)") mean
+            # nothing to a reader; the file is one no PDF reader would open either.
+            raise Unreadable(
+                FileStatus.FAILED,
+                "damaged or truncated PDF: it cannot be read as a PDF; open it in a PDF "
+                "viewer to check, or replace it with a whole copy",
+            ) from exc
         try:
             title = (pdf.get_metadata_dict().get("Title") or "").strip()
             docs = []
