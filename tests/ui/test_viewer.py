@@ -125,6 +125,22 @@ def words(text: str) -> str:
 # -- the passage on its own ----------------------------------------------------------------
 
 
+def _pdf_opened_from_an_answer(qtbot, text: str, citations: list, question: str):  # type: ignore[no-untyped-def,type-arg]
+    """The viewer double-clicking an answer's first source opens, and its PDF page, once
+    it has found the passage there: (SourceViewer, PdfPage)."""
+    answer = MessageView("assistant", text)
+    qtbot.addWidget(answer)
+    answer.set_sources(citations, question)
+    answer.show()
+    answer.sources.itemActivated.emit(answer.sources.item(0))
+    viewer = answer.findChild(SourceViewer)
+    assert viewer is not None and viewer.isVisible()
+    pdf = viewer.content
+    assert isinstance(pdf, PdfPage)
+    qtbot.waitUntil(lambda: pdf.view.currentSearchResultIndex() >= 0, timeout=30_000)
+    return viewer, pdf
+
+
 def test_the_passage_view_highlights_the_questions_words_and_nothing_else(qtbot, library) -> None:  # type: ignore[no-untyped-def]
     citation = cited(library, FEES_QUESTION, "handbook.html")
     dialog = PassageDialog(citation, FEES_QUESTION)
@@ -239,16 +255,7 @@ def test_a_pdf_citation_opens_at_its_page_with_the_passage_highlighted(qtbot, se
     citation = citations[0]
     assert citation.file_name == "maint-guide.en.pdf" and citation.page and citation.page > 1
     # Double-clicking the source in the answer opens it in Folio, not in another app.
-    answer = MessageView("assistant", "Use an alias.")
-    qtbot.addWidget(answer)
-    answer.set_sources(citations, question)
-    answer.show()
-    answer.sources.itemActivated.emit(answer.sources.item(0))
-    viewer = answer.findChild(SourceViewer)
-    assert viewer is not None and viewer.isVisible()
-    pdf = viewer.content
-    assert isinstance(pdf, PdfPage)
-    qtbot.waitUntil(lambda: pdf.view.currentSearchResultIndex() >= 0, timeout=30_000)
+    viewer, pdf = _pdf_opened_from_an_answer(qtbot, "Use an alias.", citations, question)
     page = citation.page - 1
     assert pdf.view.pageNavigator().currentPage() == page
     # A phrase of the passage is what the page is searched for, and it is found there.
@@ -319,16 +326,7 @@ def test_a_pdf_whose_name_is_not_utf8_opens_at_the_cited_page(
     question = "How much does the archive pass cost?"
     citation = services.retriever.search(question, k=1)[0]
     assert citation.file_name == "caf\\xe9.pdf" and citation.page == 2
-    answer = MessageView("assistant", "Twelve euros.")
-    qtbot.addWidget(answer)
-    answer.set_sources([citation], question)
-    answer.show()
-    answer.sources.itemActivated.emit(answer.sources.item(0))
-    viewer = answer.findChild(SourceViewer)
-    assert viewer is not None and viewer.isVisible()
-    pdf = viewer.content
-    assert isinstance(pdf, PdfPage)
-    qtbot.waitUntil(lambda: pdf.view.currentSearchResultIndex() >= 0, timeout=30_000)
+    viewer, pdf = _pdf_opened_from_an_answer(qtbot, "Twelve euros.", [citation], question)
     assert pdf.document.pageCount() == 3
     qtbot.waitUntil(lambda: pdf.view.pageNavigator().currentPage() == 1)
     assert "archive pass" in pdf.document.getAllText(1).text()

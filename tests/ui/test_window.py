@@ -33,6 +33,15 @@ def docs(tmp_path: Path) -> Path:
     return folder
 
 
+def _notes(folder: Path, count: int) -> Path:
+    """``folder`` made with ``count`` notes of a few hundred words each: enough that indexing
+    them takes a while, ``n00.md`` first."""
+    folder.mkdir()
+    for i in range(count):
+        (folder / f"n{i:02}.md").write_text(f"Note {i} on subject {i}. " * 60)
+    return folder
+
+
 def drop(window: MainWindow, *paths: Path) -> None:
     data = QMimeData()
     data.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
@@ -99,10 +108,7 @@ def test_a_store_that_lost_chunks_is_shown_and_mended_by_sync_now(  # type: igno
 
 
 def test_event_loop_keeps_running_during_ingest(qtbot, window: MainWindow, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    folder = tmp_path / "many"
-    folder.mkdir()
-    for i in range(40):
-        (folder / f"n{i}.md").write_text(f"Note {i} on subject {i}. " * 60)
+    folder = _notes(tmp_path / "many", 40)
     ticks: list[float] = []
     timer = QTimer(interval=20)
     timer.timeout.connect(lambda: ticks.append(time.monotonic()))
@@ -181,10 +187,7 @@ def test_chat_history_survives_a_restart(qtbot, make_services) -> None:  # type:
 def test_files_changed_while_a_folder_is_first_indexed_are_synced_after(
     qtbot, window: MainWindow, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    folder = tmp_path / "changing"
-    folder.mkdir()
-    for i in range(40):
-        (folder / f"n{i:02}.md").write_text(f"Note {i} on subject {i}. " * 60)
+    folder = _notes(tmp_path / "changing", 40)
     runs: list[IngestReport] = []
     window.library.ingest_finished.connect(runs.append)
     drop(window, folder)
@@ -201,10 +204,7 @@ def test_files_changed_while_a_folder_is_first_indexed_are_synced_after(
 def test_cancel_during_ingest_leaves_a_consistent_library(
     qtbot, window: MainWindow, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    folder = tmp_path / "many"
-    folder.mkdir()
-    for i in range(60):
-        (folder / f"n{i}.md").write_text(f"Note {i} on subject {i}. " * 60)
+    folder = _notes(tmp_path / "many", 60)
     with qtbot.waitSignal(window.library.ingest_finished, timeout=120_000) as blocker:
         drop(window, folder)
         qtbot.waitUntil(lambda: window.library.progress.value() >= 2, timeout=60_000)
@@ -224,10 +224,7 @@ def test_cancel_during_ingest_leaves_a_consistent_library(
 
 
 def test_closing_during_ingest_cancels_cleanly(qtbot, services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    folder = tmp_path / "many"
-    folder.mkdir()
-    for i in range(60):
-        (folder / f"n{i}.md").write_text(f"Note {i} on subject {i}. " * 60)
+    folder = _notes(tmp_path / "many", 60)
     win = MainWindow(services)
     qtbot.addWidget(win)
     drop(win, folder)
