@@ -22,7 +22,6 @@ from pydantic_core import ErrorDetails
 
 from desktop.core.errors import SettingsError
 from desktop.core.files import write_atomically
-from desktop.core.library.walk import ignore_pattern_problem, shown_pattern
 from desktop.core.models.ids import RESERVED_PROVIDERS
 
 SETTINGS_FILE = "settings.json"
@@ -231,6 +230,10 @@ class Settings(BaseModel):
     def _patterns_gitignore_reads(cls, value: list[str], info: ValidationInfo) -> list[str]:
         # A pattern saved before patterns were checked (Save took any) still loads, so the
         # settings open; each sync skips it and says so. New ones are refused here.
+        # Imported here: it loads pathspec, which the local trainer's own environment (which
+        # imports this module's types) does not install.
+        from desktop.core.library.walk import ignore_pattern_problem, shown_pattern
+
         saved = (info.context or {}).get(_SAVED_PATTERNS, frozenset())
         problems = [
             f"{shown_pattern(pattern)} {problem}"

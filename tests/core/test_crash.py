@@ -89,7 +89,10 @@ def test_sigkill_at_random_points(make_services, home: Path, tmp_path: Path) -> 
         services = make_services(at=home)
         rolled_back += services.ingestor.recovered  # opening rolls back what was half done
         assert_consistent(services)
-        assert services.library.interrupted_folders() == services.library.folders()
+        # Marked unless the kill came after the run had ended whole (closing, say).
+        done = {r.path for r in services.library.all_files() if r.status == FileStatus.INDEXED}
+        marked = services.library.interrupted_folders()
+        assert marked == services.library.folders() or (marked == [] and done == expected)
         report = services.ingestor.sync()
         assert not report.cancelled and report.failed == 0
         assert_consistent(services)

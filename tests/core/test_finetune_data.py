@@ -237,7 +237,7 @@ def test_read_errors_name_the_file(tmp_path: Path) -> None:
         read_examples(latin)
     assert str(latin) in str(caught.value)
     assert "not UTF-8" in str(caught.value) and "line 2" in str(caught.value)
-    with pytest.raises(DatasetError, match="Cannot read") as caught:
+    with pytest.raises(DatasetError, match="is a folder: choose a JSONL file") as caught:
         read_examples(tmp_path)
     assert str(tmp_path) in str(caught.value)
 

@@ -360,7 +360,7 @@ def test_cancel(server: FineTuningServer, make) -> None:  # type: ignore[no-unty
     assert services.finetune_jobs.get(job.id).status == "cancelled"
     assert services.finetune_jobs.events(job.id)[-1].message == "Fine-tuning job cancelled"
     assert services.finetune_jobs.unfinished() == []
-    with pytest.raises(FinetuneError, match="already cancelled"):
+    with pytest.raises(FinetuneError, match="has already been cancelled"):
         services.finetuning.cancel(job.id)
     with pytest.raises(FinetuneError, match="no fine-tuning job 'ftjob-unknown'"):
         services.finetuning.refresh("ftjob-unknown")
