@@ -64,7 +64,7 @@ def _run_indexing(
             report = work(on_progress=on_progress, cancel=cancel)
         finally:
             line.done()
-    for path, reason in report.failures:
+    for path, reason in [*report.warnings, *report.failures]:
         _warn(f"{path}: {reason}")
     for folder in report.unavailable:
         _warn(f"{folder}: {UNAVAILABLE_REASON}")
@@ -293,6 +293,7 @@ def indexing_text(r: IngestReport) -> str:
             if r.repaired
             else ""
         )
+        + (f"; {counted(len(r.warnings), 'warning')} (named above)" if r.warnings else "")
         + (
             f"; {counted(len(r.unavailable), 'folder')} unavailable, "
             f"kept as {'it was' if len(r.unavailable) == 1 else 'they were'}"

@@ -74,6 +74,12 @@ class LibraryPane(QWidget):
         self.store_warning = message_label()
         self.store_warning.setAccessibleName("Vector store warning")
         self.store_warning.setVisible(False)
+        # What the last run went on despite (an ignore pattern skipped, an ignore file not
+        # read): no file failed, so it is not a row of "Not indexed". Kept until the next run.
+        self.warnings = message_label()
+        self.warnings.setTextFormat(Qt.TextFormat.PlainText)
+        self.warnings.setAccessibleName("Indexing warnings")
+        self.warnings.setVisible(False)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel)
         self.sync_button = QPushButton("Sync now")
@@ -101,6 +107,7 @@ class LibraryPane(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
+        layout.addWidget(self.warnings)
         layout.addWidget(QLabel("Not indexed"))
         layout.addWidget(self.failures, 1)
 
@@ -225,6 +232,8 @@ class LibraryPane(QWidget):
             )
             if r.repaired:
                 summary += f"; {r.repaired} indexed again, as the store had lost their chunks"
+            if r.warnings:
+                summary += f"; {counted(len(r.warnings), 'warning')} (below)"
             if r.cancelled:
                 summary = "Cancelled: " + summary
             for folders, said in (
@@ -240,6 +249,9 @@ class LibraryPane(QWidget):
                 )
                 summary += f"; already in the library: {names}"
             self.status.setText(summary)
+            lines = [f"{name_shown(path)}: {reason}." for path, reason in r.warnings]
+            say(self.warnings, "\n".join(lines), error=True)
+            self.warnings.setVisible(bool(lines))
         elif isinstance(result, int):  # a removal's count of files
             self.status.setText(f"Removed {counted(result, 'file')} from the library.")
 

@@ -253,18 +253,61 @@ def test_an_ignore_pattern_gitignore_cannot_use_is_skipped_and_named(  # type: i
     assert indexed == sorted(str(p) for p in keep)
     assert not report.cancelled and report.added == 2
     ignore_file = str(docs / ".folioignore")
-    where = [path for path, _ in report.failures]
+    # Warnings, not failures: every file was indexed or left out as the other lines say.
+    assert (report.failed, report.failures) == (0, [])
+    where = [path for path, _ in report.warnings]
     assert where == [str(home / "settings.json"), ignore_file, ignore_file, ignore_file]
-    said = [reason for _, reason in report.failures]
+    said = [reason for _, reason in report.warnings]
     assert said[0].startswith("the ignore pattern '!' (Settings, Ignore patterns) has nothing")
     assert said[1].startswith("line 2, '!', has nothing after its '!'")
     assert said[2].startswith("line 3, 'notes\\', ends with a '\\' that escapes nothing")
     assert said[3].startswith("line 4, '[z-a].md', holds a [...] set that cannot be read")
     assert all(reason.endswith("correct or delete it") for reason in said)
-    assert report.failed == 4
+    assert report.to_json()["warnings"] == [
+        {"path": path, "reason": reason} for path, reason in report.warnings
+    ]
     assert_consistent(services)
     # Said again at each sync, until the lines are mended.
-    assert services.ingestor.sync().failures == report.failures
+    assert services.ingestor.sync().warnings == report.warnings
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        (b"*.log\n\xff\xfe drafts/\n", "is not UTF-8 text"),
+        (None, "cannot be read (Is a directory)"),
+    ],
+)
+def test_an_ignore_file_folio_cannot_read_is_named_and_the_run_goes_on(  # type: ignore[no-untyped-def]
+    make_services, tmp_path: Path, content: bytes | None, why: str
+) -> None:
+    services = make_services()
+    docs = tmp_path / "docs"
+    keep = _write(docs / "notes.md", "Notes on the survey of moraines.")
+    ignored = _write(docs / "debug.log", "log noise the ignore file meant to leave out")
+    ignore_file = docs / ".folioignore"
+    if content is None:  # a folder by that name: open() fails, as for root's any file
+        ignore_file.mkdir()
+    else:
+        ignore_file.write_bytes(content)
+
+    report = services.ingestor.ingest([docs])
+
+    # Its patterns cannot apply: the file it would leave out is indexed, and that is said.
+    indexed = sorted(r.path for r in services.library.all_files())
+    assert indexed == sorted([str(keep), str(ignored)])
+    assert (report.added, report.failed) == (2, 0)
+    [(where, reason)] = report.warnings
+    assert where == str(ignore_file)
+    assert reason.startswith(why), reason
+    assert "the files it would leave out are indexed" in reason
+    if ignore_file.is_dir():
+        ignore_file.rmdir()
+    ignore_file.write_text("*.log\n")
+    # Once it can be read, it applies again, and nothing is said.
+    again = services.ingestor.sync()
+    assert (again.removed, again.warnings) == (1, [])
+    assert [r.path for r in services.library.all_files()] == [str(keep)]
 
 
 def test_folio_data_folders_inside_a_library_folder_are_not_indexed(  # type: ignore[no-untyped-def]

@@ -101,11 +101,15 @@ class IngestReport:
     already_in_library: list[str] = field(default_factory=list)
     # Folders inside the library that could not be read, with why; their files were kept.
     unreadable: list[tuple[str, str]] = field(default_factory=list)
+    # What the run went on despite, as (path, why): an ignore pattern skipped, an ignore
+    # file that could not be read. Nothing failed to be indexed because of them.
+    warnings: list[tuple[str, str]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """``ingest``/``sync``'s JSON shape (README, "folio-cli"), plus repaired, skipped,
-        chunks_reused, cancelled, unavailable, already_in_library, unreadable and failures
-        (each file that failed this run, with why, as ``status`` lists them)."""
+        chunks_reused, cancelled, unavailable, already_in_library, unreadable, failures
+        (each file that failed this run, with why, as ``status`` lists them) and warnings
+        (each ignore pattern skipped or ignore file not read, with why)."""
         return {
             "added": self.added,
             "updated": self.updated,
@@ -122,6 +126,7 @@ class IngestReport:
             "already_in_library": self.already_in_library,
             "unreadable": [{"path": p, "reason": r} for p, r in self.unreadable],
             "failures": [{"path": p, "reason": r} for p, r in self.failures],
+            "warnings": [{"path": p, "reason": r} for p, r in self.warnings],
         }
 
 
@@ -570,14 +575,14 @@ class Ingestor:
             run.unreadable.append((folder, reason))
 
         # An ignore pattern gitignore matching cannot use is skipped, and listed among the
-        # failures (once, however many library folders reach its .folioignore).
+        # warnings (once, however many library folders reach its .folioignore): no file
+        # failed, so it is not counted as one.
         bad_patterns: set[tuple[str, str]] = set()
 
         def on_bad_pattern(where: str, reason: str) -> None:
             if (where, reason) not in bad_patterns:
                 bad_patterns.add((where, reason))
-                run.failed += 1
-                run.failures.append((where, reason))
+                run.warnings.append((where, reason))
 
         for pattern in self.settings.ignore_patterns:
             problem = ignore_pattern_problem(pattern)

@@ -160,7 +160,8 @@ def _load_ignore(
 ) -> pathspec.PathSpec | None:
     """The ``.folioignore`` of ``folder`` (an OS path) compiled, or None if it has none or
     it cannot be read. A line gitignore matching cannot use is left out and passed to
-    ``on_bad_pattern`` (the file's stored name, which line and why)."""
+    ``on_bad_pattern`` (the file's stored name, which line and why), as is a file that
+    cannot be read (with why)."""
     path = os.path.join(folder, IGNORE_FILE)
     try:
         with open(path, encoding="utf-8") as handle:
@@ -170,7 +171,19 @@ def _load_ignore(
     except FileNotFoundError:
         return None
     except (OSError, UnicodeDecodeError) as exc:
-        log.warning("Ignoring unreadable %s: %s", stored_name(path), exc)
+        # Said, not only logged: the files it would leave out are indexed meanwhile.
+        reason = (
+            "is not UTF-8 text"
+            if isinstance(exc, UnicodeDecodeError)
+            else f"cannot be read ({exc.strerror or exc})"
+        )
+        reason += (
+            "; none of its patterns apply, so the files it would leave out are indexed, "
+            "until it is saved as UTF-8 text Folio can read"
+        )
+        log.warning("%s: %s", stored_name(path), reason)
+        if on_bad_pattern is not None:
+            on_bad_pattern(stored_name(path), reason)
         return None
     spec, problems = compile_ignore(lines)
     for number, line, problem in problems:
