@@ -94,9 +94,10 @@ def test_a_file_whose_text_cannot_be_split_in_time_fails_and_the_run_goes_on(  #
     import nltk.redos
 
     # Punkt, the sentence splitter's tokenizer, gives up on a text it cannot get through
-    # within nltk's time limit (5 s: about 10 MB of unbroken prose). With the limit at
-    # 0.2 s, 2 MB of such prose meets it at once; the short files take microseconds.
-    monkeypatch.setattr(nltk.redos, "DEFAULT_TIMEOUT", 0.2)
+    # within nltk's time limit (5 s). Folio hands it a long text 100,000 characters at a
+    # time (desktop/core/library/sentences.py), which it reads in about 0.1 s; with the
+    # limit at 1 ms, each block meets it. The short files are never sentence-split.
+    monkeypatch.setattr(nltk.redos, "DEFAULT_TIMEOUT", 0.001)
     docs = tmp_path / "docs"
     _write(docs / "a.txt", "The first file mentions otters. They swim.")
     words = ["alpha", "beta", "gamma", "delta", "kappa", "omega"]
@@ -112,7 +113,7 @@ def test_a_file_whose_text_cannot_be_split_in_time_fails_and_the_run_goes_on(  #
     assert record is not None and record.status == FileStatus.FAILED
     assert record.reason and record.reason.startswith(
         "its text could not be split into sentences in time (the sentence splitter gives up "
-        "after 0.2 s"
+        "after 0.001 s"
     )
     assert report.failures == [(str(big), record.reason)]
     for name in ("a.txt", "z.txt"):
@@ -124,6 +125,56 @@ def test_a_file_whose_text_cannot_be_split_in_time_fails_and_the_run_goes_on(  #
     assert not again.cancelled
     assert (again.added, again.failed, again.unchanged) == (0, 0, 3)
     assert_consistent(services)
+
+
+def test_a_long_text_punkt_cannot_read_whole_in_time_is_read_a_block_at_a_time(  # type: ignore[no-untyped-def]
+    services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import nltk.redos
+
+    from desktop.core.library import sentences
+
+    # The limit at 20 ms and blocks of 1,000 characters: 100,000 characters of prose in
+    # paragraphs is more than Punkt reads in that time whole (checked below), a block ~100
+    # times less. (Scaled down from nltk's 5 s and Folio's 100,000-character blocks, so
+    # that the file embeds in seconds.)
+    monkeypatch.setattr(nltk.redos, "DEFAULT_TIMEOUT", 0.02)
+    monkeypatch.setattr(sentences, "PUNKT_BLOCK_CHARS", 1_000)
+    words = ["alpha", "beta", "gamma", "delta", "kappa", "omega"]
+    paragraphs = [
+        " ".join(words[(p + i) % 6] + ("." if i % 19 == 18 else "") for i in range(60))
+        for p in range(300)
+    ]
+    paragraphs[234] = "The otters of Lake Ohrid sleep in holts dug under willow roots."
+    prose = "\n\n".join(paragraphs)
+    assert len(prose) > 100_000
+    with pytest.raises(TimeoutError):
+        sentences.punkt_splitter()(prose)
+    pieces = sentences.split_sentences_bounded(prose)
+    assert "".join(pieces) == prose and all(len(p) < 1_000 for p in pieces)
+    big = _write(tmp_path / "docs" / "big.txt", prose)
+
+    report = services.ingestor.ingest([big])
+
+    assert (report.added, report.failed) == (1, 0)
+    record = services.library.get(str(big))
+    assert record is not None and record.status == FileStatus.INDEXED
+    [hit] = services.retriever.search("Where do the otters of Lake Ohrid sleep?", k=1)
+    assert "holts dug under willow roots" in hit.text
+    assert_consistent(services)
+
+
+def test_blocks_end_at_a_paragraph_then_a_line_then_a_space() -> None:
+    from desktop.core.library.sentences import blocks
+
+    text = "One two.\n\nThree four five.\nSix seven eight nine ten"
+    cuts = blocks(text, 24)
+    assert "".join(cuts) == text and all(len(c) <= 24 for c in cuts)
+    assert cuts[0] == "One two.\n\n"  # the paragraph break before the limit
+    assert cuts[1] == "Three four five.\n"  # no paragraph break: the line break
+    assert cuts[2] == "Six seven eight nine ten"
+    assert blocks("x" * 25, 10) == ["x" * 10, "x" * 10, "x" * 5]  # no whitespace at all
+    assert blocks("a b c d e f g", 4) == ["a b ", "c d ", "e f ", "g"]
 
 
 def test_file_vanishing_mid_run(services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

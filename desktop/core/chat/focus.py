@@ -19,12 +19,12 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
 from desktop.core.chat.answer_type import ExpectedAnswer
 from desktop.core.chat.support import Support
 from desktop.core.library.citation import Citation
+from desktop.core.library.sentences import punkt_splitter
 from desktop.core.store.keywords import Keywords
 
 # Sentences kept for the model (each with its neighbours): at most KEEP_SENTENCES, and only
@@ -50,22 +50,13 @@ MIN_SENTENCE_CHARS = 12
 EmbedTexts = Callable[[list[str]], Any]  # texts -> array (n, d) of unit vectors
 
 
-@cache
-def _punkt() -> Callable[[str], list[str]]:
-    """LlamaIndex's Punkt sentence splitter, loaded once (its model loads in ~1 s)."""
-    # Imported on first use: it loads NLTK's Punkt model from LlamaIndex's cache.
-    from llama_index.core.node_parser.text.utils import split_by_sentence_tokenizer
-
-    return split_by_sentence_tokenizer()
-
-
 def split_sentences(text: str) -> list[str]:
     """The sentences of ``text`` in order, whitespace-trimmed, none empty: Punkt sentences
     within each non-blank line."""
     sentences: list[str] = []
     for line in text.splitlines():
         if line.strip():
-            sentences.extend(s.strip() for s in _punkt()(line.strip()) if s.strip())
+            sentences.extend(s.strip() for s in punkt_splitter()(line.strip()) if s.strip())
     return sentences
 
 

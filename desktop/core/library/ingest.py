@@ -35,6 +35,7 @@ from desktop.core.library.catalog import FileRecord, FileStatus, FolderState, Li
 from desktop.core.library.filenames import os_path, stored_name
 from desktop.core.library.readers import Unreadable, read_documents
 from desktop.core.library.readers.ocr import OCR_OFF_REASON, OcrOptions
+from desktop.core.library.sentences import split_sentences_bounded
 from desktop.core.library.walk import (
     IGNORE_FILE,
     FoundFile,
@@ -314,6 +315,8 @@ class Ingestor:
             chunk_size=min(settings.chunk_size, tokens.limit),
             chunk_overlap=settings.chunk_overlap,
             tokenizer=tokens.tokenize,
+            # Punkt as LlamaIndex's default, read a block at a time in a long text.
+            chunking_tokenizer_fn=split_sentences_bounded,
             id_func=_split_id,
         )
         # No pipeline cache: ours is the library and the store (and identical content is
