@@ -143,3 +143,34 @@ def test_whitespace_only_file(tmp_path: Path) -> None:
 def test_vanished_file(tmp_path: Path) -> None:
     error = _reason(tmp_path / "gone.txt")
     assert error.status == FileStatus.FAILED and "disappeared" in error.reason
+
+
+@pytest.mark.parametrize("kind", ["docx", "pptx", "xlsx", "epub"])
+def test_a_package_whose_part_would_inflate_past_100_times_is_not_unpacked(
+    files: dict[str, Path], tmp_path: Path, kind: str
+) -> None:
+    import shutil
+    import zipfile
+
+    # The real file of its kind, with one more part: 64 MB of zeros packed into ~64 kB
+    # (about 1,000 times), as a zip bomb is built. 64 MB would be read, slowly; what
+    # matters is that it is refused from the zip's directory, before anything inflates.
+    bomb = shutil.copy(files[kind], tmp_path / f"bomb.{kind}")
+    with (
+        zipfile.ZipFile(bomb, "a", zipfile.ZIP_DEFLATED) as package,
+        package.open("padding/zeros.xml", "w") as part,
+    ):
+        for _ in range(64):
+            part.write(bytes(1 << 20))
+    error = _reason(Path(bomb))
+    assert error.status == FileStatus.SKIPPED
+    assert error.reason.startswith("not read: its part padding/zeros.xml would unpack to 64 MB")
+    assert "more than 100 times its packed size" in error.reason
+    # Parts that pack well, as markup does, but not a thousandfold, are read as before.
+    fine = shutil.copy(files[kind], tmp_path / f"fine.{kind}")
+    with zipfile.ZipFile(fine, "a", zipfile.ZIP_DEFLATED) as package:
+        package.writestr(
+            "padding/markup.xml",
+            "<w:p>" + "".join(f"<w:t>{n}</w:t>" for n in range(40_000)) + "</w:p>",
+        )
+    assert MARKERS[kind] in " ".join(doc.text for doc in read_documents(Path(fine))).lower()

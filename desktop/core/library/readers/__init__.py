@@ -29,6 +29,7 @@ from desktop.core.library.readers.pdf import PdfReader
 from desktop.core.library.readers.tables import TABLE_TYPES, CsvReader
 from desktop.core.library.readers.text import TEXT_NAMES, TEXT_TYPES, TextReader
 from desktop.core.library.readers.web import HTML_TYPES, HtmlReader
+from desktop.core.library.readers.zipped import ZIP_TYPES, check_package
 
 __all__ = [
     "READERS",
@@ -90,6 +91,8 @@ def _read_with(path: Path, suffix: str, ocr: OcrOptions) -> list[Document]:
     if suffix in IMAGE_TYPES and not ocr.enabled:
         raise Unreadable(FileStatus.SKIPPED, f"an image: {OCR_OFF_REASON}")
     try:
+        if suffix in ZIP_TYPES:
+            check_package(path)
         reader = OCR_READERS[suffix](ocr) if suffix in OCR_READERS else READERS[suffix]()
         docs = reader.load_data(path)
     except ImageUnreadable as exc:
