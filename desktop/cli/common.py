@@ -37,7 +37,7 @@ from desktop.core.errors import (
 from desktop.core.files import write_atomically
 from desktop.core.finetune.datasets import check_name
 from desktop.core.library.filenames import one_line
-from desktop.core.names import is_blank
+from desktop.core.names import find_name, is_blank
 from desktop.core.tasks import CancelToken
 
 if TYPE_CHECKING:
@@ -343,13 +343,13 @@ def require_consent(services: Services, model_id: str, allowed: bool, doing: str
     services.allow_remote(provider)
 
 
-def check_output(services: Services, target: str, flag: str) -> Path:
+def check_output(services: Services, target: str, flag: str, *, force: bool = False) -> Path:
     """Where ``target`` (given with ``flag``) would be written, checked without writing.
 
     Raises UsageError naming the flag and path for an empty path, a folder, a device or
     pipe, a file inside Folio's data folder (its databases must not be overwritten), a
-    missing folder or a name the system refuses (too long), so a command can refuse before
-    it does any work.
+    missing folder or a name the system refuses (too long), or a file there already unless
+    ``force`` (``--force``), so a command can refuse before it does any work.
     """
     if not target.strip():
         raise UsageError(f"{flag} needs a file name.")
@@ -368,19 +368,28 @@ def check_output(services: Services, target: str, flag: str) -> Path:
     if there is not None and not stat.S_ISREG(there.st_mode):
         kind = "a folder" if stat.S_ISDIR(there.st_mode) else "not a regular file"
         raise UsageError(f"{flag} {target}: {kind}; give a file name.")
+    if there is not None and not force:
+        # A file a person keeps (last month's report) is never replaced unasked.
+        raise UsageError(
+            f"{flag} {target}: the file exists already; add --force to replace it, or give "
+            "another file name."
+        )
     if not path.parent.is_dir():
         raise UsageError(f"{flag} {target}: the folder {path.parent} does not exist.")
     return path
 
 
-def write_output(services: Services, target: str, text: str, flag: str) -> Path:
+def write_output(
+    services: Services, target: str, text: str, flag: str, *, force: bool = False
+) -> Path:
     """Write ``text`` to the file a person named with ``flag`` (``--to``, ``--html``),
-    atomically, and return where it went. A symlink is written through to its file.
+    atomically (a temporary file renamed over it), and return where it went. A symlink is
+    written through to its file. A file there already is replaced only with ``force``.
 
     Raises UsageError as ``check_output`` does, or naming the flag and path for a write the
     system refuses.
     """
-    path = check_output(services, target, flag)
+    path = check_output(services, target, flag, force=force)
     try:
         write_atomically(path, [text])
     except OSError as exc:
@@ -390,16 +399,19 @@ def write_output(services: Services, target: str, text: str, flag: str) -> Path:
 
 def grid_specs(services: Services, configs: list[str] | None, set_name: str | None) -> list[str]:
     """The cell specs of ``--set NAME`` (a saved comparison set) followed by the ``--config``
-    ones, as given. UsageError naming the saved sets when ``set_name`` is not one of them."""
+    ones, as given. The set is the one spelled so, else the only one whose name reads the
+    same (``find_name``; saving under such a name replaces the set). UsageError naming the
+    saved sets when ``set_name`` finds none of them."""
     specs = list(configs or [])
     if set_name is None:
         return specs
     sets = services.comparer.saved.sets()
     name = set_name.strip()
-    if name not in sets:
+    found = find_name(name, sets)
+    if found is None:
         known = ", ".join(repr(n) for n in sets) or "none yet"
         raise UsageError(f"--set: there is no comparison set {name!r} (saved sets: {known}).")
-    return sets[name] + specs
+    return sets[found] + specs
 
 
 def check_cells(services: Services, configs: list[CellConfig]) -> None:

@@ -33,6 +33,7 @@ from desktop.cli.common import (
     known_model,
     known_persona,
     not_empty,
+    path_problem,
     positive_int,
     require_consent,
     write_output,
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from desktop.core.evaluate.history import RunScores
     from desktop.core.evaluate.report import Report
     from desktop.core.evaluate.run import RunProgress
+    from desktop.core.evaluate.sets import EvalSet
     from desktop.services import Services
 
 
@@ -100,6 +102,11 @@ def cmd_import(services: Services, args: argparse.Namespace) -> int:
     from desktop.core.evaluate.build import import_jsonl, skipped_text
 
     not_empty(args.file, "FILE", "give a JSONL file of questions")
+    # The system's own reason (missing, a broken link, permission denied), not the core's
+    # "is not a file" for all of them.
+    problem = path_problem(args.file)
+    if problem is not None:
+        raise UsageError(f"Cannot import {problem}.")
     try:
         new = import_jsonl(services.evals, args.name, Path(args.file))
     except EvaluationError as exc:
@@ -137,7 +144,9 @@ def cmd_sets(services: Services, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _set(services: Services, name: str) -> Any:
+def _set(services: Services, name: str) -> EvalSet:
+    """The set ``name`` finds (``EvalStore.get``: "GOOD" finds "good"); UsageError naming the
+    command that lists the sets when there is none."""
     try:
         return services.evals.get(name)
     except EvaluationError as exc:
@@ -161,16 +170,16 @@ def cmd_export(services: Services, args: argparse.Namespace) -> int:
     from desktop.core.evaluate.build import jsonl_text
 
     found = _set(services, args.name)
-    write_output(services, args.to, jsonl_text(found.items), "--to")
+    write_output(services, args.to, jsonl_text(found.items), "--to", force=args.force)
     emit(args, {"name": found.name, "path": args.to, "questions": len(found.items)},
          f"Wrote {counted(len(found.items), 'question')} to {args.to}.")  # fmt: skip
     return EXIT_OK
 
 
 def cmd_remove(services: Services, args: argparse.Namespace) -> int:
-    _set(services, args.name)
-    services.evals.delete(args.name)
-    emit(args, {"removed": args.name}, f"Removed {args.name} and its runs.")
+    name = _set(services, args.name).name
+    services.evals.delete(name)
+    emit(args, {"removed": name}, f"Removed {name} and its runs.")
     return EXIT_OK
 
 
@@ -257,8 +266,7 @@ def cmd_runs(services: Services, args: argparse.Namespace) -> int:
     # Imported on first use: scoring loads numpy.
     from desktop.core.evaluate.history import run_history
 
-    _set(services, args.name)
-    history = run_history(services.evals, args.name)
+    history = run_history(services.evals, _set(services, args.name).name)
     newest_first = list(reversed(history))
     emit(
         args,
@@ -324,27 +332,27 @@ def cmd_report(services: Services, args: argparse.Namespace) -> int:
     # Imported on first use: the report needs numpy and the embedding model.
     from desktop.core.evaluate.report_html import to_html
 
-    _set(services, args.name)
+    name = _set(services, args.name).name
     for flag, target in (("--html", args.html), ("--csv", args.csv)):
         if target is not None:  # checked before the report is computed
-            check_output(services, target, flag)
-    runs = services.evals.runs(args.name)
+            check_output(services, target, flag, force=args.force)
+    runs = services.evals.runs(name)
     if args.run:
         chosen = [r for r in runs if r.id == args.run]
         if not chosen:
             raise UsageError(
-                f"--run: {args.name!r} has no run {args.run!r}; "
-                f"`folio-cli eval runs {shlex.quote(args.name)}` lists them."
+                f"--run: {name!r} has no run {args.run!r}; "
+                f"`folio-cli eval runs {shlex.quote(name)}` lists them."
             )
     elif not runs:
         raise UsageError(
-            f"{args.name!r} has not been run yet: `folio-cli eval run {shlex.quote(args.name)}`."
+            f"{name!r} has not been run yet: `folio-cli eval run {shlex.quote(name)}`."
         )
     report = services.eval_report((chosen if args.run else runs)[0].id)
     if args.html:
-        write_output(services, args.html, to_html(report), "--html")
+        write_output(services, args.html, to_html(report), "--html", force=args.force)
     if args.csv:
-        write_output(services, args.csv, report.to_csv(), "--csv")
+        write_output(services, args.csv, report.to_csv(), "--csv", force=args.force)
     emit(args, report.to_json(), report_text(report))
     return EXIT_OK
 
@@ -380,6 +388,7 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p = ev.add_parser("export", parents=[common], help="a set as JSONL, to edit and import")
     p.add_argument("name", metavar="NAME")
     p.add_argument("--to", required=True, metavar="FILE")
+    p.add_argument("--force", action="store_true", help="replace the file if it exists")
     p.set_defaults(func=cmd_export)
     p = ev.add_parser("remove", parents=[common], help="remove a set and its runs")
     p.add_argument("name", metavar="NAME")
@@ -420,4 +429,5 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--run", metavar="ID", help="which run (default: the newest)")
     p.add_argument("--html", metavar="FILE", help="also write the report as an HTML page")
     p.add_argument("--csv", metavar="FILE", help="also write the scores as CSV")
+    p.add_argument("--force", action="store_true", help="replace those files if they exist")
     p.set_defaults(func=cmd_report)

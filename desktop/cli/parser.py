@@ -10,6 +10,7 @@ word and prints the whole command line rewritten that way, which runs as meant.
 from __future__ import annotations
 
 import argparse
+import ast
 import difflib
 import re
 import shlex
@@ -68,13 +69,16 @@ class CommandLineParser(argparse.ArgumentParser):
         option, or words of one text given unquoted, when there is one; exit 2.
 
         Words left over after a command are reported by the whole command line's parser,
-        whose usage lists only the commands: the command's own usage is shown instead.
+        whose usage lists only the commands: the usage of the command they were given to is
+        shown instead, found past any word before its name (``models --json list``).
         """
         text = message + (self._dashed_word_hint(message) or self._quote_hint(message))
         shown: argparse.ArgumentParser = self
         root = _ROOT.get()
         if self is root and message.startswith("unrecognized arguments:"):
-            shown = _command_of(self, list(_LINE.get()))[0] or self
+            line = list(_LINE.get())
+            named = _named(self, line)
+            shown = _command_of(self, line)[0] or (named[0] if named else self)
         argparse.ArgumentParser.error(shown, text)  # its usage, then exit 2
 
     def _quote_hint(self, message: str) -> str:
@@ -110,7 +114,7 @@ class CommandLineParser(argparse.ArgumentParser):
             return placed
         command, start = _command_of(root, line)
         if command is None:
-            return _command_hint(root, line, message)
+            return _command_hint(self, root, line, message)
         found = _unknown_dashed_word(command, tuple(line[start:]))
         if found is None:
             return ""
@@ -133,19 +137,39 @@ class CommandLineParser(argparse.ArgumentParser):
         return hint + (f" (or, for a file, ./{word})" if for_a_file else "")
 
 
-def _command_hint(root: argparse.ArgumentParser, line: list[str], message: str) -> str:
-    """For a line that names no command: a misspelt option of folio-cli's own before it
-    ("--hmoe"), or a misspelt command ("serach") or action ("models add-sever"), with its
-    close match."""
-    parser, at = _reached(root, line)
-    word = line[at] if at < len(line) else ""
-    if _reads_as_option(word):
-        return _unknown_option(root, word) if parser is root else ""
+def _command_hint(
+    parser: argparse.ArgumentParser, root: argparse.ArgumentParser, line: list[str], message: str
+) -> str:
+    """For a line that names no command, refused by ``parser``: a misspelt command
+    ("serach") or action ("models add-sever", "finetune --json strat") with its close
+    match, else a misspelt option of folio-cli's own before the command ("--hmoe")."""
     group = _subcommands(parser)
-    if group is None or not message.startswith(f"argument {group.metavar}: invalid choice"):
-        return ""
-    close = difflib.get_close_matches(word, list(group.choices), n=1)
-    return f". Did you mean {close[0]}?" if close else ""
+    refused = _refused_choice(message, group)
+    if group is not None and refused is not None:
+        close = difflib.get_close_matches(refused, list(group.choices), n=1)
+        if close:
+            return f". Did you mean {close[0]}?"
+    reached, at = _reached(root, line)
+    word = line[at] if at < len(line) else ""
+    return _unknown_option(root, word) if _reads_as_option(word) and reached is root else ""
+
+
+# argparse's "argument ACTION: invalid choice: 'strat' (choose from ...)": the word, as repr
+# gives it.
+_INVALID_CHOICE = re.compile(r"^argument (\S+): invalid choice: (.+?) \(choose from ")
+
+
+def _refused_choice(message: str, group: argparse._SubParsersAction | None) -> str | None:
+    """The word ``message`` says is no command of ``group``: argparse's own reading of the
+    line, so an option given before it (``finetune --json strat``) is no matter."""
+    found = _INVALID_CHOICE.match(message)
+    if group is None or found is None or found[1] != group.metavar:
+        return None
+    try:
+        word = ast.literal_eval(found[2])
+    except (ValueError, SyntaxError):
+        return None
+    return word if isinstance(word, str) else None
 
 
 def _head_end(parser: argparse.ArgumentParser, line: list[str]) -> int:

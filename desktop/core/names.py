@@ -4,6 +4,7 @@ one rule for what a name may hold, and one for when two names are the same."""
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 
 # Long enough for any real name, short enough to fit a list and to quote in a message.
 NAME_LIMIT = 80
@@ -40,3 +41,22 @@ def is_blank(text: str) -> bool:
     """Whether ``text`` shows nothing: only spaces and invisible format characters (a
     zero-width space, a byte-order mark), which ``str.strip`` keeps."""
     return all(c.isspace() or unicodedata.category(c) == "Cf" for c in text)
+
+
+def same_key(name: str, names: Iterable[str]) -> list[str]:
+    """Those of ``names`` with ``name``'s ``name_key``, in their order."""
+    key = name_key(name)
+    return [other for other in names if name_key(other) == key]
+
+
+def find_name(name: str, names: Iterable[str]) -> str | None:
+    """The one of ``names`` that ``name`` (spaces around it ignored) is taken for: the one
+    spelled exactly so, else the only one with its ``name_key`` ("GOOD" finds "good").
+    None when there is none, or when several share the key and none is spelled so (a
+    library from before names were matched this way may hold both "Good" and "good")."""
+    name = name.strip()
+    listed = list(names)
+    if name in listed:
+        return name
+    matches = same_key(name, listed)
+    return matches[0] if len(matches) == 1 else None

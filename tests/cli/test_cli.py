@@ -226,6 +226,20 @@ def test_personas_add_refuses_a_taken_name_with_exit_2_unless_replace(  # type: 
     assert code == 0 and [p["prompt"] for p in data["personas"]] == ["dup"]
 
 
+def test_personas_add_refuses_a_prompt_no_model_could_take_with_exit_2(  # type: ignore[no-untyped-def]
+    capsys, cli_home: Path
+) -> None:
+    home = str(cli_home)
+    prompt = "Answer like a captain. " * 18_300  # about 105,000 tokens
+    assert main(["--home", home, "personas", "add", "Captain", "--prompt", prompt]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "The prompt of persona 'Captain' is 420,899 characters (about 105,224 tokens)" in err
+    assert "at most 256,000 characters" in err
+    code, data = run(capsys, "--home", home, "personas", "list", "--json")
+    assert code == 0 and [p["name"] for p in data["personas"]] == ["Sarcastic techie"]
+
+
 def test_errors_and_exit_codes(capsys, cli_home: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     home = str(cli_home)
     assert main(["--home", home, "ingest", str(tmp_path / "nope")]) == 2
@@ -402,7 +416,7 @@ def test_eval_import_run_report_and_their_json_shapes(  # type: ignore[no-untype
         capsys.readouterr().err
     )
     assert main(["--home", home, "eval", "import", str(docs), "--name", "y"]) == 2
-    assert f"{docs} is not a file" in capsys.readouterr().err
+    assert f"{docs} is a folder: give a JSONL file in it" in capsys.readouterr().err
     assert (
         main(["--home", home, "eval", "run", "hb", "--config", "local:default,retrieval=maybe"])
         == 2
@@ -1100,13 +1114,16 @@ def test_an_unknown_long_option_is_named_with_the_commands_options_first(  # typ
          ["--home", "{other}", "models", "add-server", "lab", "--base-url", "http://127.0.0.1:9/v1"]),
         (["models", "add-sever", "lab"], "argument ACTION: invalid choice: 'add-sever'", None),
         (["finetune", "strat"], "argument ACTION: invalid choice: 'strat'", None),
+        (["finetune", "--json", "strat"], "argument ACTION: invalid choice: 'strat'", None),
+        (["--json", "models", "lst"], "argument ACTION: invalid choice: 'lst'", None),
     ],
     ids=["a misspelt option after one given", "a dashed word after an option's value",
          "folio-cli's option after the command", "the command's option before it",
          "a misspelt command", "folio-cli's option after the command, without its value",
          "folio-cli's option twice after the command", "the command's option with its value "
          "before it", "the action's option before the action", "folio-cli's option before the "
-         "action", "a misspelt action", "another misspelt action"],
+         "action", "a misspelt action", "another misspelt action", "a misspelt action after an "
+         "option", "a misspelt action after a misplaced option"],
 )  # fmt: skip
 def test_an_option_in_the_wrong_place_or_misspelt_is_named_with_the_line_that_works(  # type: ignore[no-untyped-def]
     capsys, cli_home: Path, tmp_path: Path, line, said, runs
@@ -1115,7 +1132,7 @@ def test_an_option_in_the_wrong_place_or_misspelt_is_named_with_the_line_that_wo
     line = [w.format(other=other) for w in line]
     err = _usage_error(capsys, ["--home", str(cli_home), *line])
     assert said.format(home=cli_home, other=other) in err, err
-    close = {"serach": "search", "add-sever": "add-server", "strat": "start"}
+    close = {"serach": "search", "add-sever": "add-server", "strat": "start", "lst": "list"}
     for word in close.keys() & set(line):  # a misspelt name: its close match ends the message
         assert err.rstrip().endswith(f"Did you mean {close[word]}?")
     if runs is not None:  # the line shown does what was meant
@@ -1129,6 +1146,24 @@ def test_an_option_in_the_wrong_place_or_misspelt_is_named_with_the_line_that_wo
             "--home)"
         )
     )
+
+
+@pytest.mark.parametrize(
+    ("line", "usage"),
+    [
+        (["models", "--json", "list"], "usage: folio-cli models list [-h] [--json]\n"),
+        (["--json", "status"], "usage: folio-cli status [-h] [--json]\n"),
+        (["status", "--jsn"], "usage: folio-cli status [-h] [--json]\n"),
+        (["finetune", "--json", "strat"], "usage: folio-cli finetune [-h] ACTION ...\n"),
+        (["search", "waggle", "dance"], "usage: folio-cli search [-h]"),
+    ],
+    ids=["the action's option before it", "the command's option before it", "a misspelt "
+         "option", "a misspelt action after an option", "words left over"],
+)  # fmt: skip
+def test_a_refused_line_shows_the_usage_of_the_command_the_hint_is_about(  # type: ignore[no-untyped-def]
+    capsys, cli_home: Path, line: list[str], usage: str
+) -> None:
+    assert _usage_error(capsys, ["--home", str(cli_home), *line]).startswith(usage)
 
 
 def test_a_data_folder_file_that_cannot_be_opened_is_one_line_not_a_traceback(  # type: ignore[no-untyped-def]

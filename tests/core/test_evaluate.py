@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -638,3 +639,66 @@ def test_a_failed_answer_is_kept_in_the_words_of_whoever_ran_it(  # type: ignore
     assert in_window.error and "Settings → Models and Providers" in in_window.error
     assert in_cli.error and "`folio-cli models set-key openai`" in in_cli.error
     assert "Settings" not in in_cli.error
+
+
+def test_the_same_cells_in_another_order_resume_the_run_in_the_order_it_was_started(  # type: ignore[no-untyped-def]
+    services,
+) -> None:
+    services.evals.create("s", SetSource.MANUAL, [EvalItem("One?", "1")])
+    on, off = CellConfig("local:default"), CellConfig("local:default", retrieval=False)
+    run = services.evaluator.start("s", [on, off])
+    resumed = services.evaluator.start("s", [off, on])
+    assert resumed.id == run.id  # one grid, whatever the order its cells are given in
+    assert resumed.configs == [on.spec(), off.spec()]  # the order the run was started with
+    assert len(services.evals.runs("s")) == 1
+    # Asked for anew, the cells keep the order given this time, as its report will.
+    fresh = services.evaluator.start("s", [off, on], new=True)
+    assert fresh.id != run.id and fresh.configs == [off.spec(), on.spec()]
+    # Another grid is another run: one cell more, or one fewer.
+    assert services.evaluator.start("s", [off]).id not in {run.id, fresh.id}
+
+
+def test_a_set_is_found_by_a_name_that_reads_the_same_when_only_one_does(services) -> None:  # type: ignore[no-untyped-def]
+    evals = services.evals
+    evals.create("good", SetSource.MANUAL, [EvalItem("One?", "1")])
+    assert evals.get("GOOD").name == "good" and evals.exists(" Good ")
+    evals.append("GOOD", [EvalItem("Two?", "2")])
+    assert [i.question for i in evals.get("good").items] == ["One?", "Two?"]
+    run = evals.start_run("GOOD", ["local:default,retrieval=off"])
+    assert run.set_name == "good" and [r.id for r in evals.runs("GOOD")] == [run.id]
+    assert evals.unfinished("GOOD", ["local:default,retrieval=off"]) == run
+    assert evals.rename("GOOD", "Good").name == "Good"  # a case change is a rename of it
+    assert [r.id for r in evals.runs("good")] == [run.id]  # its runs followed
+    evals.delete("GOOD")
+    assert evals.sets() == [] and not evals.exists("good")
+    with pytest.raises(EvaluationError, match="No evaluation set is called 'GOOD'"):
+        evals.get("GOOD")
+
+
+def test_of_two_sets_whose_names_read_the_same_the_one_spelled_so_is_found(  # type: ignore[no-untyped-def]
+    services,
+) -> None:
+    evals = services.evals
+    evals.create("good", SetSource.MANUAL, [EvalItem("One?", "1")])
+    # A library from before names were matched by their key may hold both.
+    with sqlite3.connect(services.home / "evaluations.db") as db:
+        db.execute("INSERT INTO eval_sets VALUES ('Good', 'manual', NULL, NULL, 0)")
+    db.close()
+    assert evals.get("good").name == "good" and evals.get("Good").name == "Good"
+    with pytest.raises(EvaluationError, match=r"2 read the same \('Good', 'good'\)"):
+        evals.get("GOOD")
+
+
+def test_a_jsonl_path_that_is_missing_or_a_folder_is_named_for_what_it_is(  # type: ignore[no-untyped-def]
+    services, tmp_path: Path
+) -> None:
+    (tmp_path / "dangling.jsonl").symlink_to(tmp_path / "gone.jsonl")
+    for path, said in (
+        (tmp_path / "missing.jsonl", "missing.jsonl does not exist: check the path"),
+        (tmp_path / "dangling.jsonl", "dangling.jsonl does not exist: check the path"),
+        (tmp_path, "is a folder: give a JSONL file in it"),
+        (Path("/dev/null"), "/dev/null is not a file: give a JSONL file"),
+    ):
+        with pytest.raises(EvaluationError, match=said):
+            import_jsonl(services.evals, "x", path)
+    assert services.evals.sets() == []

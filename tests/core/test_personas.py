@@ -10,10 +10,12 @@ import pytest
 
 from desktop.core.chat.history import ChatStore
 from desktop.core.chat.personas import (
+    CHARS_PER_TOKEN,
     FOUNDING_PERSONA_EXAMPLES,
     FOUNDING_PERSONA_NAME,
     FOUNDING_PERSONA_PROMPT,
     MAX_EXAMPLES,
+    MAX_PROMPT_CHARS,
     Persona,
 )
 from desktop.core.errors import ChatError, PersonaExistsError
@@ -192,3 +194,39 @@ def test_a_library_from_before_examples_opens_with_its_personas_and_can_add_exam
 def test_the_founding_persona_comes_with_an_example_in_its_voice(store: ChatStore) -> None:
     founding = store.personas.get(FOUNDING_PERSONA_NAME)
     assert founding.examples and all(q.endswith("?") and a for q, a in founding.examples)
+
+
+def test_a_prompt_over_the_limit_is_refused_naming_its_size_and_the_limit(store: ChatStore) -> None:
+    # About 105,000 tokens at 4 characters a token: no model's context holds it with room
+    # for the passages and the answer.
+    long = "Answer in the voice of a ship's captain. " * 10_250
+    refusal = (
+        f"The prompt of persona 'Captain' is {len(long.strip()):,} characters "
+        rf"\(about {len(long.strip()) // CHARS_PER_TOKEN:,} tokens\).*at most "
+        f"{MAX_PROMPT_CHARS:,} characters"
+    )
+    with pytest.raises(ChatError, match=refusal):
+        store.personas.save(Persona("Captain", long))
+    store.personas.save(Persona("Captain", "Answer like a captain."))
+    with pytest.raises(ChatError, match=refusal):
+        store.personas.update("Captain", Persona("Captain", long))
+    assert store.personas.get("Captain").prompt == "Answer like a captain."
+    at_limit = "x" * MAX_PROMPT_CHARS
+    store.personas.save(Persona("Wide", f"  {at_limit}  "))  # measured trimmed, as it is kept
+    assert store.personas.get("Wide").prompt == at_limit
+
+
+def test_a_persona_saved_before_the_prompt_limit_still_loads(tmp_path: Path) -> None:
+    path = tmp_path / "chats.db"
+    ChatStore(path).close()
+    long = "y" * (MAX_PROMPT_CHARS + 1)
+    with sqlite3.connect(path) as db:  # as a Folio without the limit kept it
+        db.execute("INSERT INTO personas VALUES ('Verbose', ?, NULL, '[]')", (long,))
+    db.close()
+    chats = ChatStore(path)
+    try:
+        assert chats.personas.get("verbose") == Persona("Verbose", long)
+        assert "Verbose" in [p.name for p in chats.personas.all()]
+        chats.personas.remove("Verbose")  # and can be removed
+    finally:
+        chats.close()

@@ -33,6 +33,16 @@ FOUNDING_PERSONA_EXAMPLES = (
 # At most this many example exchanges: each is sent with every question, and a few show a
 # voice (OpenAI's prompt-engineering guide, "few-shot" examples); more only cost tokens.
 MAX_EXAMPLES = 5
+# The longest prompt a persona may have, in characters: 256,000, the most OpenAI's
+# Assistants API takes as an assistant's system instructions (API reference, "Create
+# assistant": "instructions ... The maximum length is 256,000 characters"). At OpenAI's
+# estimate of about 4 characters a token for English ("What are tokens and how to count
+# them?"), that is some 64,000 tokens: half the 128k-token context of GPT-4o and of
+# Llama 3.2 (the largest in Folio's download catalog, and Settings.context_window's upper
+# bound), leaving the other half for the passages, the question and the answer. The prompt
+# is sent with every question, so a longer one would leave no room for them.
+MAX_PROMPT_CHARS = 256_000
+CHARS_PER_TOKEN = 4
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS personas (
@@ -123,7 +133,8 @@ class PersonaLibrary:
         """Create a persona; a name taken already (matched by ``name_key``) is refused.
 
         ``replace=True`` replaces the persona of that name on purpose. Raises ChatError for an
-        empty name or prompt or a temperature outside 0–2, PersonaExistsError for a taken name.
+        empty name or prompt, a prompt over ``MAX_PROMPT_CHARS`` or a temperature outside 0–2
+        (``_checked``), PersonaExistsError for a taken name.
         """
         persona = self._checked(persona)
         with write_transaction(self._db, self._lock) as db:
@@ -154,7 +165,9 @@ class PersonaLibrary:
     @staticmethod
     def _checked(persona: Persona) -> Persona:
         """``persona`` with its name, prompt and examples trimmed, or a ChatError saying what
-        is wrong."""
+        is wrong: an empty or unusable name, an empty prompt or one over
+        ``MAX_PROMPT_CHARS``, a temperature outside 0–2, a bad example exchange. Only what
+        is saved is checked: a persona stored before a rule keeps loading."""
         name, prompt = persona.name.strip(), persona.prompt.strip()
         if not name:
             raise ChatError("A persona needs a name.")
@@ -163,6 +176,14 @@ class PersonaLibrary:
             raise ChatError(problem)
         if is_blank(prompt):
             raise ChatError(f"Persona {name!r} needs a prompt: write how it should answer.")
+        if len(prompt) > MAX_PROMPT_CHARS:
+            raise ChatError(
+                f"The prompt of persona {name!r} is {len(prompt):,} characters (about "
+                f"{len(prompt) // CHARS_PER_TOKEN:,} tokens). It is sent with every question, "
+                f"and at most {MAX_PROMPT_CHARS:,} characters (about "
+                f"{MAX_PROMPT_CHARS // CHARS_PER_TOKEN:,} tokens) leave room in a model's "
+                "context for the passages and the answer: shorten it."
+            )
         if persona.temperature is not None and not 0.0 <= persona.temperature <= 2.0:
             raise ChatError(f"Persona {name!r}: temperature must be between 0 and 2.")
         return Persona(name, prompt, persona.temperature, _checked_examples(name, persona))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import stat
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -269,6 +270,7 @@ def build_from_folder(
     asked: dict[str, int] = {}
     if evals.exists(name):
         existing = evals.get(name)
+        name = existing.name  # as stored: "GOOD" continues the set "good"
         if existing.source != SetSource.GENERATED or existing.folder != root:
             raise EvaluationError(
                 f"An evaluation set called {name!r} exists already ({existing.source}, "
@@ -361,13 +363,25 @@ def read_jsonl(path: Path) -> JsonlItems:
     ``source_page`` from 1). Blank lines are skipped; a line asking a question an earlier
     line asks (``question_key``) is left out and named in ``skipped``.
 
-    Raises EvaluationError naming the file and every bad line (up to ten) and what each
-    needs; nothing is read from a file with a bad line.
+    Raises EvaluationError naming the file when it does not exist, is a folder or no
+    regular file, is too large or cannot be read, or naming it and every bad line (up to
+    ten) and what each needs; nothing is read from a file with a bad line.
     """
     try:
-        if not path.is_file():  # a folder, a pipe or a device would hang or never end
-            raise EvaluationError(f"{path} is not a file: give a JSONL file.")
-        if path.stat().st_size > MAX_JSONL_BYTES:
+        found = path.stat()
+    except FileNotFoundError as exc:  # a missing file, or a link to one
+        raise EvaluationError(
+            f"{path} does not exist: check the path and give a JSONL file."
+        ) from exc
+    except OSError as exc:
+        raise EvaluationError(f"Cannot read {path}: {exc.strerror or exc}.") from exc
+    # A folder, a pipe or a device would hang or never end.
+    if stat.S_ISDIR(found.st_mode):
+        raise EvaluationError(f"{path} is a folder: give a JSONL file in it.")
+    if not stat.S_ISREG(found.st_mode):
+        raise EvaluationError(f"{path} is not a file: give a JSONL file.")
+    try:
+        if found.st_size > MAX_JSONL_BYTES:
             raise EvaluationError(
                 f"{path} is over {MAX_JSONL_BYTES // 1_000_000} MB: an evaluation set is "
                 "questions and answers; split it."

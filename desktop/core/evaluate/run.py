@@ -76,7 +76,9 @@ class Evaluator:
         new: bool = False,
     ) -> RunRecord:
         """The run to work on: the newest unfinished run of this set over this grid with
-        the same options (resumed), or a new one (always with ``new``).
+        the same options (resumed; the same cells in another order are the same grid, and
+        the run keeps the order it was started with), or a new one (always with ``new``),
+        its configurations in the order given.
 
         Raises EvaluationError for an unknown or empty set, no configurations or one listed
         twice; ChatError for a grid with a cell that cannot run (``check``) or an unknown
@@ -84,8 +86,8 @@ class Evaluator:
         remote provider (a retrieval-on cell's or the judge's) has not agreed to receive
         passages.
         """
-        set_name = set_name.strip()
-        items = self.evals.get(set_name).items
+        found = self.evals.get(set_name)  # "GOOD" runs the set "good" (``EvalStore.get``)
+        set_name, items = found.name, found.items
         if not items:
             raise EvaluationError(f"The evaluation set {set_name!r} has no questions yet.")
         if not configs:

@@ -24,7 +24,7 @@ from typing import Any
 from desktop.core.db import connect, transaction
 from desktop.core.errors import EvaluationError
 from desktop.core.library.citation import Citation
-from desktop.core.names import name_key, name_problem
+from desktop.core.names import find_name, name_key, name_problem, same_key
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS eval_sets (
@@ -278,21 +278,17 @@ class EvalStore:
         return [self.get(name) for name in names]
 
     def get(self, name: str) -> EvalSet:
-        """The set called ``name`` (spaces around it ignored); raises EvaluationError naming
-        up to ten of the sets there are."""
-        name = name.strip()
+        """The set called ``name``: spelled exactly so (spaces around it ignored), else the
+        only set whose name reads the same (``find_name``: "GOOD" finds "good"). Raises
+        EvaluationError naming up to ten of the sets there are, or the sets ``name`` could
+        mean when several read the same."""
         with self.lock:
+            stored = self._names()
+            found = find_name(name, stored)
+            if found is None:
+                raise _no_set(name.strip(), stored)
+            name = found
             row = self._db.execute("SELECT * FROM eval_sets WHERE name = ?", (name,)).fetchone()
-            if row is None:
-                known = sorted(r[0] for r in self._db.execute("SELECT name FROM eval_sets"))
-                listed = ", ".join(known[:10]) + (", …" if len(known) > 10 else "")
-                missing = f"No evaluation set is called {name!r}" + (
-                    f" (there are: {listed})." if known else "."
-                )
-                raise EvaluationError(
-                    f"{missing} Make one first.",
-                    cli=f"{missing} Make one with `folio-cli eval build` or in Evaluate.",
-                )
             items = [
                 EvalItem(
                     r["question"],
@@ -311,20 +307,29 @@ class EvalStore:
             row["created_at"], items,
         )  # fmt: skip
 
+    def _names(self) -> list[str]:
+        """Every set's name, as stored."""
+        with self.lock:
+            return [row[0] for row in self._db.execute("SELECT name FROM eval_sets")]
+
     def _same_name(self, name: str) -> str | None:
         """The stored name of a set ``name`` would be taken for (``name_key``: case,
         Unicode normalisation and spacing aside), or None: two sets whose names read the
         same could not be told apart in a list."""
-        key = name_key(name)
-        with self.lock:
-            stored = [row[0] for row in self._db.execute("SELECT name FROM eval_sets")]
-        return next((other for other in stored if name_key(other) == key), None)
+        return next(iter(same_key(name, self._names())), None)
+
+    def _stored_name(self, name: str) -> str:
+        """The stored name of the set ``get`` finds for ``name``; EvaluationError as it
+        raises."""
+        stored = self._names()
+        found = find_name(name, stored)
+        if found is None:
+            raise _no_set(name.strip(), stored)
+        return found
 
     def exists(self, name: str) -> bool:
-        """Whether a set called ``name`` (spaces around it ignored) exists."""
-        with self.lock:
-            found = self._db.execute("SELECT 1 FROM eval_sets WHERE name = ?", (name.strip(),))
-            return found.fetchone() is not None
+        """Whether ``get`` finds a set for ``name``."""
+        return find_name(name, self._names()) is not None
 
     def create(
         self,
@@ -359,10 +364,10 @@ class EvalStore:
 
         Raises EvaluationError for a question the set (or ``items``) holds already.
         """
-        name = name.strip()
         listed = list(items)
         with transaction(self._db, self.lock) as db:
-            held = self.get(name).items
+            found = self.get(name)
+            name, held = found.name, found.items
             # Only the new items are checked: a set kept from before repeats were refused
             # may hold some, and can still grow.
             questions = [i.question for i in held] + [i.question for i in listed]
@@ -385,7 +390,7 @@ class EvalStore:
         or the first row that asks the question of an earlier row (``question_key``) and
         that row.
         """
-        name = name.strip()
+        name = self._stored_name(name)
         for row, item in enumerate(items, start=1):
             if not item.question.strip():
                 raise EvaluationError(
@@ -406,9 +411,9 @@ class EvalStore:
 
     def rename(self, name: str, new_name: str) -> EvalSet:
         """Rename a set (its runs follow); raises EvaluationError if the new name is taken."""
-        name, new_name = name.strip(), check_name(new_name)
+        new_name = check_name(new_name)
         with transaction(self._db, self.lock) as db:
-            self.get(name)
+            name = self.get(name).name
             taken = self._same_name(new_name)
             if taken is not None and taken != name:
                 raise EvaluationError(f"An evaluation set called {taken!r} exists already.")
@@ -417,9 +422,8 @@ class EvalStore:
 
     def delete(self, name: str) -> None:
         """Remove a set with its runs and results."""
-        name = name.strip()
         with transaction(self._db, self.lock) as db:
-            self.get(name)
+            name = self.get(name).name
             db.execute("DELETE FROM eval_sets WHERE name = ?", (name,))
 
     @staticmethod
@@ -454,7 +458,9 @@ class EvalStore:
         style_persona: str | None = None,
         style_dataset: str | None = None,
     ) -> RunRecord:
-        """A new, empty run of ``set_name`` over ``configs`` (specs, in grid order)."""
+        """A new, empty run of the set ``get`` finds for ``set_name`` over ``configs`` (specs,
+        in the order given, which its report keeps)."""
+        set_name = self._stored_name(set_name)
         run = RunRecord(
             uuid.uuid4().hex[:12], set_name, configs, top_k, judge, style_persona,
             style_dataset, time.time(), None,
@@ -471,8 +477,9 @@ class EvalStore:
         return run
 
     def runs(self, set_name: str) -> list[RunRecord]:
-        """The set's runs, newest first."""
-        set_name = set_name.strip()
+        """The runs of the set ``get`` finds for ``set_name``, newest first; none for a name
+        no set has."""
+        set_name = find_name(set_name, self._names()) or set_name.strip()
         with self.lock:
             rows = self._db.execute(
                 "SELECT * FROM eval_runs WHERE set_name = ? ORDER BY started_at DESC", (set_name,)
@@ -491,10 +498,13 @@ class EvalStore:
         return _run(row)
 
     def unfinished(self, set_name: str, configs: list[str]) -> RunRecord | None:
-        """The newest run of the set over exactly ``configs`` that still has results to make:
-        the one a new run of the same grid resumes."""
+        """The newest run of the set over exactly ``configs``, in any order, that still has
+        results to make: the one a new run of the same grid resumes. A grid is its cells,
+        not their order (each result is kept by its configuration), so the same cells given
+        in another order go on with that run, in the order it was started with."""
+        wanted = sorted(configs)
         for run in self.runs(set_name):
-            if run.finished_at is None and run.configs == configs:
+            if run.finished_at is None and sorted(run.configs) == wanted:
                 return run
         return None
 
@@ -543,6 +553,27 @@ class EvalStore:
             )
             for r in rows
         ]
+
+
+def _no_set(name: str, stored: list[str]) -> EvaluationError:
+    """The error for a ``name`` that finds no set among the ``stored`` names: the sets it
+    could mean when several read as it does, else up to ten of those there are."""
+    alike = same_key(name, stored)
+    if len(alike) > 1:
+        missing = (
+            f"No evaluation set is called {name!r} exactly, and {len(alike)} read the same "
+            f"({', '.join(repr(a) for a in sorted(alike))}): give the name as it is written"
+        )
+        return EvaluationError(f"{missing}.")
+    known = sorted(stored)
+    listed = ", ".join(known[:10]) + (", …" if len(known) > 10 else "")
+    missing = f"No evaluation set is called {name!r}" + (
+        f" (there are: {listed})." if known else "."
+    )
+    return EvaluationError(
+        f"{missing} Make one first.",
+        cli=f"{missing} Make one with `folio-cli eval build` or in Evaluate.",
+    )
 
 
 def _run(row: sqlite3.Row) -> RunRecord:
