@@ -31,6 +31,7 @@ from desktop.ui.qt import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QListWidgetItem,
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
@@ -39,6 +40,7 @@ from desktop.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
+from desktop.ui.shown import line_shown, name_shown
 
 
 def confirm_deletion(parent: QWidget | None, question: str, consequence: str) -> bool:
@@ -127,6 +129,7 @@ class PersonaDialog(QDialog):
         self.examples = ExampleTable()
         self.message = QLabel()
         self.message.setWordWrap(True)
+        self.message.setTextFormat(Qt.TextFormat.PlainText)  # it names personas
         new, save, delete = QPushButton("New"), QPushButton("Save"), QPushButton("Delete")
         new.clicked.connect(self.new)
         save.clicked.connect(self.save)
@@ -152,19 +155,24 @@ class PersonaDialog(QDialog):
         layout = QHBoxLayout(self)
         layout.addWidget(self.list, 1)
         layout.addLayout(right, 2)
-        self.list.currentTextChanged.connect(self._show)
+        self.list.currentItemChanged.connect(lambda item, _previous: self._show(item))
         self._reload()
 
     def _reload(self, select: str | None = None) -> None:
         self.list.clear()
         names = [p.name for p in self.personas.all()]
-        self.list.addItems(names)
+        for name in names:
+            # Shown set apart (``shown``), kept whole in the row's data.
+            item = QListWidgetItem(line_shown(name))
+            item.setData(Qt.ItemDataRole.UserRole, name)
+            self.list.addItem(item)
         if names:
             self.list.setCurrentRow(names.index(select) if select in names else 0)
 
-    def _show(self, name: str) -> None:
-        if not name:
+    def _show(self, item: QListWidgetItem | None) -> None:
+        if item is None:
             return
+        name = item.data(Qt.ItemDataRole.UserRole)
         persona = self.personas.get(name)
         self._editing = persona.name
         self.name.setText(persona.name)
@@ -200,21 +208,22 @@ class PersonaDialog(QDialog):
             # The form keeps what the person typed, so they can change the name and save again.
             self.message.setText(error_text(exc))
             return
-        self.message.setText(f"Saved {persona.name}.")
+        self.message.setText(f"Saved {line_shown(persona.name)}.")
         self._reload(persona.name)
 
     def delete(self) -> None:
         item = self.list.currentItem()
         if item is None:
             return
+        name = item.data(Qt.ItemDataRole.UserRole)
         if not confirm_deletion(
             self,
-            f'Delete the persona "{item.text()}"?',
+            f'Delete the persona "{line_shown(name)}"?',
             "Its system prompt is lost. Chats that used it keep their answers.",
         ):
             return
-        self.personas.remove(item.text())
-        self.message.setText(f"Deleted {item.text()}.")
+        self.personas.remove(name)
+        self.message.setText(f"Deleted {line_shown(name)}.")
         self._reload()
 
 
@@ -304,7 +313,7 @@ class SettingsDialog(QDialog):
         model_row.addWidget(self.model_path, 1)
         model_row.addWidget(browse)
         form = QFormLayout()
-        form.addRow("Data folder", QLabel(str(services.home)))
+        form.addRow("Data folder", QLabel(name_shown(str(services.home))))
         form.addRow(SETTING_LABELS["chunk_size"], self.chunk_size)
         form.addRow(SETTING_LABELS["chunk_overlap"], self.chunk_overlap)
         form.addRow(SETTING_LABELS["top_k"], self.top_k)

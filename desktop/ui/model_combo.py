@@ -13,6 +13,7 @@ from desktop.core.models.names import display_name
 from desktop.services import Services
 from desktop.ui.chat.pane import model_name
 from desktop.ui.qt import QComboBox, Qt, QWidget
+from desktop.ui.shown import line_shown
 
 
 def services_names(services: Services) -> Callable[[str], str]:
@@ -36,7 +37,8 @@ class ModelCombo(QComboBox):
         self.setEditable(editable)
         self._name = name
         for model_id in models:
-            self.addItem(name(model_id), model_id)
+            # A server names its own models: set apart, so none can turn the list around.
+            self.addItem(line_shown(name(model_id)), model_id)
             self.setItemData(self.count() - 1, model_id, Qt.ItemDataRole.ToolTipRole)
 
     def select(self, model_id: str) -> None:

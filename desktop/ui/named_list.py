@@ -32,6 +32,7 @@ from desktop.ui.qt import (
     QWidget,
     Signal,
 )
+from desktop.ui.shown import line_shown
 
 NAME_ROLE = Qt.ItemDataRole.UserRole  # where a row keeps its item's name
 
@@ -122,8 +123,10 @@ class NamedListPanel(QWidget):
     # -- the list ---------------------------------------------------------------------------
 
     def _row(self, name: str, texts: list[str]) -> QTreeWidgetItem:
-        """A row showing ``texts`` for the item ``name``."""
-        item = QTreeWidgetItem(texts)
+        """A row showing ``texts`` for the item ``name``, each on one line as written
+        (``shown``): a name, or a persona's, holding a right-to-left letter or a newline
+        would otherwise turn or split the row."""
+        item = QTreeWidgetItem([line_shown(text) for text in texts])
         item.setData(0, NAME_ROLE, name)
         return item
 
@@ -212,7 +215,8 @@ class NamedListPanel(QWidget):
     def rename(self, name: str, new_name: str) -> bool:
         """Rename ``name``; False, and why in ``message``, when it is busy or the store says no."""
         if self.busy(name):
-            say(self.message, self.wording.in_use.format(name=name, action="rename"))
+            shown = line_shown(name)
+            say(self.message, self.wording.in_use.format(name=shown, action="rename"))
             return False
         try:
             renamed = self._store_rename(name, new_name)
@@ -221,7 +225,7 @@ class NamedListPanel(QWidget):
             return False
         if self.current == name:
             self.current = renamed  # the same item: nothing to ask or load again
-        say(self.message, f"Renamed {name} to {renamed}.")
+        say(self.message, f"Renamed {line_shown(name)} to {line_shown(renamed)}.")
         self.renamed.emit(name, renamed)
         self.reload(select=renamed)
         self.changed.emit()
@@ -232,7 +236,8 @@ class NamedListPanel(QWidget):
         why in ``message``, when it is busy or the store says no."""
         if self.busy(name):
             action = self.wording.remove
-            say(self.message, self.wording.in_use.format(name=name, action=action))
+            shown = line_shown(name)
+            say(self.message, self.wording.in_use.format(name=shown, action=action))
             return False
         try:
             self._store_delete(name)
@@ -242,7 +247,7 @@ class NamedListPanel(QWidget):
         if self.current == name:
             self.current = None  # gone: its unsaved edits go with it, nothing to ask
             self.selected.emit(None)
-        say(self.message, self.wording.removed.format(name=name))
+        say(self.message, self.wording.removed.format(name=line_shown(name)))
         self.reload()
         self.changed.emit()
         return True

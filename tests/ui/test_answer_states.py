@@ -11,6 +11,7 @@ import pytest
 from desktop.core.chat.service import EMPTY_LIBRARY_NOTICE
 from desktop.ui.chat.pane import CONTINUE_QUESTION, Choice
 from desktop.ui.main_window import MainWindow
+from desktop.ui.qt import QApplication, Qt
 from desktop.ui.viewer.window import SourceViewer
 from tests.corpus import write_folder
 from tests.ui.test_window import ask, ingest
@@ -216,3 +217,61 @@ def test_an_answer_stopped_before_it_began_is_not_kept_and_regenerate_answers(  
         ("user", "Name a colour."),
         ("assistant", again.text),
     ]
+
+
+def test_a_reopened_question_whose_answer_was_stopped_before_it_began_can_be_answered(  # type: ignore[no-untyped-def]
+    qtbot, make_services
+) -> None:
+    services = make_services()
+    first = MainWindow(services)
+    qtbot.addWidget(first)
+    first.picker.retrieval.setChecked(False)
+    ask(qtbot, first, "Name a colour.")
+    with qtbot.waitSignal(first.chat.answer_finished, timeout=120_000) as blocker:
+        first.chat.input.setPlainText("Name a fruit.")
+        first.chat.send()
+        first.chat.stop_button.click()  # before the model's first word
+    stopped = blocker.args[0]
+    assert stopped.message_id is None
+
+    # Another chat and back: the question has Regenerate in its answer's place.
+    first.chat.show_chat(None)
+    first.chat.show_chat(stopped.chat_id)
+    *_, question, unanswered = first.chat.message_views()
+    assert (question.role, question.text) == ("user", "Name a fruit.")
+    assert unanswered.role == "assistant" and unanswered.message_id is None
+    assert "not answered" in unanswered.body.text()
+    assert unanswered.regenerate_button.isEnabled()
+    assert not unanswered.copy_button.isEnabled() and not unanswered.like_button.isEnabled()
+    first.close()
+    services.close()
+
+    # A new window on the same data folder: reached from the question box with Tab, and
+    # pressed with the space bar.
+    second = MainWindow(make_services())
+    qtbot.addWidget(second)
+    second.show()
+    second.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is second)
+    second.chats.selected.emit(stopped.chat_id)
+    unanswered = second.chat.message_views()[-1]
+    qtbot.waitUntil(unanswered.isVisible)
+    box = second.chat.input
+    box.setFocus()
+    qtbot.waitUntil(box.hasFocus)
+    for _ in range(50):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        if QApplication.focusWidget() is unanswered.regenerate_button:
+            break
+    assert QApplication.focusWidget() is unanswered.regenerate_button
+    assert unanswered.focus_ring.around is unanswered.regenerate_button
+    with qtbot.waitSignal(second.chat.answer_finished, timeout=120_000) as blocker:
+        qtbot.keyClick(unanswered.regenerate_button, Qt.Key.Key_Space)
+    again = blocker.args[0]
+    assert again.chat_id == stopped.chat_id and again.text and again.message_id is not None
+    asked = [(m.role, m.content) for m in second.services.chats.messages(stopped.chat_id)]
+    fruit = ("user", "Name a fruit.")
+    assert asked[-3:] == [fruit, fruit, ("assistant", again.text)]
+    # Answered now: reopened, it has no stand-in answer.
+    second.chat.show_chat(stopped.chat_id)
+    assert [v.text for v in second.chat.message_views()][-1] == again.text

@@ -28,7 +28,7 @@ from desktop.ui.qt import (
     QWidget,
     Signal,
 )
-from desktop.ui.shown import line_shown, name_shown
+from desktop.ui.shown import controls_escaped, line_shown, lines_shown, name_shown
 from desktop.ui.viewer.file_text import UnreachableFolder
 from desktop.ui.viewer.open_file import open_or_offer, show_in_folio
 from desktop.ui.viewer.window import SourceViewer
@@ -93,7 +93,10 @@ class MessageView(QFrame):
         self.header.setWordWrap(True)
         self.body = QLabel()
         self.body.setAccessibleName("Answer" if role == "assistant" else "Question")
-        self.body.setTextFormat(Qt.TextFormat.RichText)  # the Markdown, made to wrap (set_text)
+        # An answer is Markdown, made to wrap (set_text); a question is shown as typed.
+        self.body.setTextFormat(
+            Qt.TextFormat.PlainText if role == "user" else Qt.TextFormat.RichText
+        )
         self.body.setWordWrap(True)
         self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
         self.body.setOpenExternalLinks(True)
@@ -260,8 +263,15 @@ class MessageView(QFrame):
         self.rated.emit(rating)
 
     def set_text(self, text: str) -> None:
+        """Show ``text`` (kept as it is in ``text``, for Copy): a question as typed, its
+        lines kept; an answer as Markdown. Controls in either are written as escapes
+        (``shown``): an answer can copy a right-to-left override from a passage, and one
+        would show the rest of its line backwards."""
         self.text = text
-        self.body.setText(wrapping_html(text or "…"))
+        if self.role == "user":
+            self.body.setText(lines_shown(text))
+        else:
+            self.body.setText(wrapping_html(controls_escaped(text or "…")))
 
     def set_notice(self, notice: str | None) -> None:
         """What a person should know about this answer (a dropped connection, trimmed sources)."""

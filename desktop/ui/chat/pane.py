@@ -42,6 +42,9 @@ RENDER_INTERVAL_MS = 50  # re-render streamed Markdown at most this often
 CONTINUE_QUESTION = "Continue from where you stopped."
 # An answer stopped before its first word is not kept: the question stays, unanswered.
 STOPPED_BEFORE_IT_BEGAN = "*(stopped before the answer began)*"
+# Where a reopened chat's last question has no answer (stopped before its first word, or the
+# model failed): the store cannot tell which, and Regenerate answers it either way.
+NOT_ANSWERED = "*(not answered: Regenerate asks for an answer)*"
 
 
 @dataclass(frozen=True)
@@ -209,7 +212,8 @@ class ChatPane(QWidget):
         bar.setValue(bar.maximum())
 
     def show_chat(self, chat_id: str | None) -> None:
-        """Show a stored chat (or an empty new one for ``None``)."""
+        """Show a stored chat (or an empty new one for ``None``); a last question left
+        without an answer is shown with Regenerate beneath it."""
         if self.busy:
             self.stop()
         # The answer still streaming belongs to the chat left: its view goes with _clear,
@@ -218,24 +222,30 @@ class ChatPane(QWidget):
         self.chat_id = chat_id
         self._clear()
         last_question = ""
-        if chat_id:
-            for message in self.services.chats.messages(chat_id):
-                meta = ""
-                if message.role == "assistant":
-                    choice = Choice(message.model or "", message.persona, message.retrieval)
-                    meta = choice.describe(model_name(choice.model, self.services))
-                    meta += " · stopped" if message.interrupted else ""
-                view = self._append(MessageView(message.role, message.content, meta))
-                if message.role == "user":
-                    last_question = message.content
-                else:
-                    view.set_sources(message.citations, last_question)
-                    view.set_support(message.support)
-                    view.set_cut_off(message.cut_off)
-                    view.set_notice(message.notice)
-                    view.set_usage(message.usage)
-                    view.set_state("done")
-                    view.set_stored(message.id, message.rating)
+        messages = self.services.chats.messages(chat_id) if chat_id else []
+        for message in messages:
+            meta = ""
+            if message.role == "assistant":
+                choice = Choice(message.model or "", message.persona, message.retrieval)
+                meta = choice.describe(model_name(choice.model, self.services))
+                meta += " · stopped" if message.interrupted else ""
+            view = self._append(MessageView(message.role, message.content, meta))
+            if message.role == "user":
+                last_question = message.content
+            else:
+                view.set_sources(message.citations, last_question)
+                view.set_support(message.support)
+                view.set_cut_off(message.cut_off)
+                view.set_notice(message.notice)
+                view.set_usage(message.usage)
+                view.set_state("done")
+                view.set_stored(message.id, message.rating)
+        if messages and messages[-1].role == "user":
+            # An answer's actions stand in for the answer: Regenerate, reached with the
+            # mouse or Tab as on any answer, is the way to have the question answered.
+            unanswered = self._append(MessageView("assistant", NOT_ANSWERED))
+            unanswered.set_state("failed")
+            unanswered.copy_button.setEnabled(False)  # there is no answer to copy
         self.update_header()
         self.shown.emit(chat_id)
 

@@ -11,6 +11,7 @@ them.
 from __future__ import annotations
 
 import dataclasses
+import json
 
 from desktop.core.errors import FolioError
 from desktop.core.finetune.records import Job as FineTuneJob
@@ -31,8 +32,15 @@ REMOTE_MARK = "↗ remote"
 
 
 def _key(model: str, persona: str | None) -> str:
-    # A plain string: Qt compares item data reliably only for its own value types.
-    return f"{model}\n{persona or ''}"
+    # A plain string: Qt compares item data reliably only for its own value types. JSON,
+    # since a server's model id or an older persona's name can hold any character.
+    return json.dumps([model, persona or ""])
+
+
+def _unkeyed(key: str) -> tuple[str, str]:
+    """The model id and persona name ("" for none) of ``_key``'s string."""
+    model, persona = json.loads(key)
+    return model, persona
 
 
 def remote_tooltip(provider_label: str) -> str:
@@ -261,13 +269,13 @@ class ModelPicker(QWidget):
 
     def choice(self) -> Choice:
         key = self.combo.currentData(_ROLE) or _key(self.services.settings.default_model, None)
-        model, persona = key.split("\n")
+        model, persona = _unkeyed(key)
         return Choice(model, persona or None, self.retrieval.isChecked())
 
     def model_ids(self) -> list[str]:
         """Every listed model's id (no persona entries), in list order."""
         keys = [self.combo.itemData(i, _ROLE) for i in range(self.combo.count())]
-        return [key.split("\n")[0] for key in keys if key and key.endswith("\n")]
+        return [model for model, persona in map(_unkeyed, filter(None, keys)) if not persona]
 
     def entry(self, model: str, persona: str | None = None) -> tuple[str, str] | None:
         """The (text, tooltip) of ``model``'s entry (with ``persona``), or None if not listed."""

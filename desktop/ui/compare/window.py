@@ -41,6 +41,7 @@ from desktop.ui.qt import (
     QWidget,
     Signal,
 )
+from desktop.ui.shown import line_shown
 from desktop.ui.workers import Job
 
 COLUMNS = 2  # retrieval on | off, side by side in the default grid
@@ -79,7 +80,7 @@ class CompareWindow(QWidget):
         self.add_button.clicked.connect(lambda: self.add_cell(self._new_config()))
         self.sets = QComboBox()
         self.sets.setAccessibleName("Comparison sets")
-        self.sets.activated.connect(lambda _: self.use_set(self.sets.currentText()))
+        self.sets.activated.connect(lambda _: self.use_set(self.sets.currentData()))
         self.save_set_button = QPushButton("Save set…")
         self.save_set_button.clicked.connect(self.ask_set_name)
         self.export_button = QPushButton("Export…")
@@ -176,12 +177,13 @@ class CompareWindow(QWidget):
         """Saved sets and comparisons as they are now."""
         saved = self.services.comparer.saved
         self.sets.clear()
-        self.sets.addItems(list(saved.sets()))
+        for name in saved.sets():
+            self.sets.addItem(line_shown(name), name)  # shown set apart, used by its name
         self.sets.setCurrentIndex(-1)
         self.sets.setPlaceholderText("Saved sets")
         self.history.clear()
         for record in saved.all():
-            item = QListWidgetItem(record.question)
+            item = QListWidgetItem(line_shown(record.question))
             item.setData(_ID, record.id)
             item.setToolTip(", ".join(cell.config for cell in record.cells))
             self.history.addItem(item)

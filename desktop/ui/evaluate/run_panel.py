@@ -42,6 +42,7 @@ from desktop.ui.qt import (
     QWidget,
     Signal,
 )
+from desktop.ui.shown import line_shown
 from desktop.ui.workers import Job
 
 NO_JUDGE = "none"
@@ -122,7 +123,7 @@ class RunPanel(QWidget):
         self.saved_sets = QComboBox()
         self.saved_sets.setAccessibleName("Saved comparison sets")
         self.saved_sets.setToolTip("Use the configurations of a grid saved in Compare")
-        self.saved_sets.activated.connect(lambda _: self.use_saved(self.saved_sets.currentText()))
+        self.saved_sets.activated.connect(lambda _: self.use_saved(self.saved_sets.currentData()))
         self.judge = QComboBox()
         self.judge.setAccessibleName("Judge model")
         self.judge.setToolTip(
@@ -258,11 +259,15 @@ class RunPanel(QWidget):
 
     def reload_options(self) -> None:
         """The judge models, personas, datasets and saved comparison sets as they are now."""
-        _refill(self.judge, [(NO_JUDGE, None), *((m, m) for m in self.models())])
+        # Names from servers and people (``shown``) are set apart; the entries' data is used.
+        _refill(self.judge, [(NO_JUDGE, None), *((line_shown(m), m) for m in self.models())])
         personas = [p.name for p in self.services.chats.personas.all()]
         _refill(
             self.style_persona,
-            [("(the first persona in the configurations)", None), *((p, p) for p in personas)],
+            [
+                ("(the first persona in the configurations)", None),
+                *((line_shown(p), p) for p in personas),
+            ],
         )
         try:
             datasets = [d.name for d in self.services.datasets.all()]
@@ -271,10 +276,14 @@ class RunPanel(QWidget):
             datasets = []
         _refill(
             self.style_dataset,
-            [("(every dataset in the persona's voice)", None), *((d, d) for d in datasets)],
+            [
+                ("(every dataset in the persona's voice)", None),
+                *((line_shown(d), d) for d in datasets),
+            ],
         )
         self.saved_sets.clear()
-        self.saved_sets.addItems(list(self.services.comparer.saved.sets()))
+        for name in self.services.comparer.saved.sets():
+            self.saved_sets.addItem(line_shown(name), name)  # shown set apart, used by its name
         self.saved_sets.setCurrentIndex(-1)
         self.saved_sets.setPlaceholderText("Use saved comparison set")
 

@@ -44,6 +44,7 @@ from desktop.ui.qt import (
     QWidget,
     Signal,
 )
+from desktop.ui.shown import line_shown, name_shown
 from desktop.ui.workers import Job
 
 SHOWN_PROBLEMS = 10  # lines listed after an import; the rest are counted
@@ -83,10 +84,13 @@ class GenerateDialog(QDialog):
         self.setWindowTitle("Generate examples from documents")
         self.folder = QComboBox()
         self.folder.setAccessibleName("Library folder")
-        self.folder.addItems(services.library.folders())
+        # Shown set apart (``shown``); each entry's data is the folder or name itself.
+        for folder in services.library.folders():
+            self.folder.addItem(name_shown(folder), folder)
         self.persona = QComboBox()
         self.persona.setAccessibleName("Persona")
-        self.persona.addItems([p.name for p in services.chats.personas.all()])
+        for persona in services.chats.personas.all():
+            self.persona.addItem(line_shown(persona.name), persona.name)
         self.model = ModelCombo(models, services_names(services))
         self.max_chunks = QSpinBox(minimum=0, maximum=100_000, value=50)
         self.max_chunks.setSpecialValueText("all")
@@ -94,8 +98,8 @@ class GenerateDialog(QDialog):
         self.name = QLineEdit()
         self.name.setAccessibleName("Dataset name")
         self.name.setPlaceholderText("new, or an existing generated dataset to add to")
-        self.folder.currentTextChanged.connect(self._suggest_name)
-        self.persona.currentTextChanged.connect(self._suggest_name)
+        self.folder.currentIndexChanged.connect(self._suggest_name)
+        self.persona.currentIndexChanged.connect(self._suggest_name)
         self._suggest_name()
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -127,8 +131,8 @@ class GenerateDialog(QDialog):
         form.addRow(self.buttons)
 
     def _suggest_name(self) -> None:
-        folder = Path(self.folder.currentText()).name if self.folder.currentText() else ""
-        self.name.setText(_slug(f"{self.persona.currentText()} {folder}"))
+        folder = Path(self.folder.currentData()).name if self.folder.currentData() else ""
+        self.name.setText(_slug(f"{self.persona.currentData() or ''} {folder}"))
 
 
 class DatasetsPanel(NamedListPanel):
@@ -253,7 +257,9 @@ class DatasetsPanel(NamedListPanel):
         personas.setAccessibleName("System prompt for prompt/response pairs")
         personas.addItem("No system prompt for prompt/response pairs", None)
         for persona in self.services.chats.personas.all():
-            personas.addItem(f"Start pairs with {persona.name}'s prompt", persona.prompt)
+            personas.addItem(
+                f"Start pairs with {line_shown(persona.name)}'s prompt", persona.prompt
+            )
         dialog = NameDialog("Import a training file", _slug(Path(path).stem), personas, self)
         if dialog.exec():
             self.import_file(Path(path), dialog.name.text().strip(), personas.currentData())
@@ -337,8 +343,8 @@ class DatasetsPanel(NamedListPanel):
         dialog = GenerateDialog(self.services, self.models(), self)
         if dialog.exec():
             self.start_generation(
-                Path(dialog.folder.currentText()),
-                dialog.persona.currentText(),
+                Path(dialog.folder.currentData()),
+                dialog.persona.currentData(),
                 dialog.model.model_id(),
                 dialog.name.text().strip(),
                 dialog.max_chunks.value() or None,
@@ -389,7 +395,8 @@ class DatasetsPanel(NamedListPanel):
         self.progress.setRange(0, 0)  # busy until the chunks are counted
         self.progress.setFormat("")
         self.stop_button.setEnabled(True)
-        say(self.message, f"Generating {dataset} with {model_name(model, services)} as {persona}…")
+        who = f"{line_shown(model_name(model, services))} as {line_shown(persona)}"
+        say(self.message, f"Generating {line_shown(dataset)} with {who}…")
         self._enable()
         return job.start()
 

@@ -44,6 +44,7 @@ from desktop.ui.qt import (
     QWidget,
     Signal,
 )
+from desktop.ui.shown import line_shown
 from desktop.ui.workers import Job
 
 _ROLE = Qt.ItemDataRole.UserRole
@@ -215,7 +216,7 @@ class TrainPanel(TrainForm):
 
     def start(self) -> Job | None:
         """Validate and plan the upload in the background, then ask before anything is sent."""
-        name, base = self.dataset.currentText(), self.base.currentText()
+        name, base = self.dataset_name(), self.base.currentText()
         if not name or self.job is not None or self.confirm_box is not None:
             return None
         finetuning, epochs = self.services.finetuning, self.epochs.value() or None
@@ -223,7 +224,7 @@ class TrainPanel(TrainForm):
         def work(_job: Job) -> UploadPlan:
             return finetuning.plan(name, base, epochs)
 
-        return self._run(work, self.confirm, f"Checking {name} for {base}…")
+        return self._run(work, self.confirm, f"Checking {line_shown(name)} for {base}…")
 
     def confirm(self, plan: UploadPlan) -> QMessageBox:
         """One question listing every file that would leave the computer, and where to."""
@@ -272,7 +273,7 @@ class TrainPanel(TrainForm):
             self._declined("Nothing was sent.")
             return
         self.confirm_box = None
-        finetuning, name = self.services.finetuning, self.dataset.currentText()
+        finetuning, name = self.services.finetuning, self.dataset_name()
         options = {
             "suffix": self.suffix.text().strip() or None,
             "epochs": self.epochs.value() or None,
@@ -285,7 +286,7 @@ class TrainPanel(TrainForm):
         def work(_job: Job) -> FineTuneJob:
             return finetuning.start(name, plan.base, **options)  # type: ignore[arg-type]
 
-        self._run(work, self._on_started, f"Uploading {name} and creating the job…")
+        self._run(work, self._on_started, f"Uploading {line_shown(name)} and creating the job…")
 
     def _on_started(self, job: FineTuneJob) -> None:
         say(self.message, f"Started {job.id} ({job.status}): follow it in the Jobs tab.")
@@ -362,10 +363,11 @@ class JobsPanel(QWidget):
             item = QTreeWidgetItem(
                 [
                     job.status,
-                    job.base,
-                    job.dataset or "",
+                    # Names the provider sent back, set apart (``shown``).
+                    line_shown(job.base),
+                    line_shown(job.dataset or ""),
                     _when(job.created_at),
-                    job.fine_tuned_model or "",
+                    line_shown(job.fine_tuned_model or ""),
                 ]
             )
             item.setData(0, _ROLE, job.id)
@@ -435,7 +437,7 @@ class JobsPanel(QWidget):
             self.events.clear()
         for event in events[self.events.count() :]:
             mark = {"warn": "⚠ ", "error": "✗ "}.get(event.level, "")
-            self.events.addItem(f"{_when(event.created_at)}  {mark}{event.message}")
+            self.events.addItem(f"{_when(event.created_at)}  {mark}{line_shown(event.message)}")
         if events:
             self.events.scrollToBottom()
         self.plot.set_metrics(metrics)

@@ -31,6 +31,7 @@ from desktop.ui.qt import (
     QSpinBox,
     QWidget,
 )
+from desktop.ui.shown import line_shown
 from desktop.ui.workers import Job
 
 DEFAULTS = TrainConfig()
@@ -115,7 +116,7 @@ class LocalTrainPanel(TrainForm):
 
     def start(self) -> Job | None:
         """Measure this computer on the chosen run in the background, then ask."""
-        name, base = self.dataset.currentText(), self.base.currentText()
+        name, base = self.dataset_name(), self.base.currentText()
         if not name or self.job is not None or self.confirm_box is not None:
             return None
         try:
@@ -131,7 +132,7 @@ class LocalTrainPanel(TrainForm):
         return self._run(
             work,
             lambda estimate: self.confirm(estimate, config),
-            f"Measuring how long {name} takes to train here (a minute or so)…",
+            f"Measuring how long {line_shown(name)} takes to train here (a minute or so)…",
         )
 
     def confirm(self, estimate: dict[str, Any], config: TrainConfig) -> QMessageBox:
@@ -139,7 +140,7 @@ class LocalTrainPanel(TrainForm):
         box = ask(
             self,
             "Train on this computer?",
-            f"Train {self.base.currentText()} on {self.dataset.currentText()}?",
+            f"Train {self.base.currentText()} on {line_shown(self.dataset_name())}?",
             estimate_text(estimate)
             + "\n\nIt runs in the background at low priority; you can close this window.",
             "Train",
@@ -154,14 +155,14 @@ class LocalTrainPanel(TrainForm):
             return
         self.confirm_box = None
         training = self.services.local_training
-        dataset, base = self.dataset.currentText(), self.base.currentText()
+        dataset, base = self.dataset_name(), self.base.currentText()
         name = self.name.text().strip() or None
         persona = self.persona.currentText().strip()
 
         def work(_job: Job) -> FineTuneJob:
             return training.start(dataset, base, config, name, persona)
 
-        self._run(work, self._on_started, f"Starting training on {dataset}…")
+        self._run(work, self._on_started, f"Starting training on {line_shown(dataset)}…")
 
     def _on_started(self, job: FineTuneJob) -> None:
         say(self.message, f"Started {job.id}: follow it in the Jobs tab.")

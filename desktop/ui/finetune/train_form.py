@@ -19,6 +19,7 @@ from desktop.ui.qt import (
     QWidget,
     Signal,
 )
+from desktop.ui.shown import line_shown
 from desktop.ui.workers import Job
 
 FORM_WIDTH = 760  # pixels: the form's fields stay readable in a wide window
@@ -42,7 +43,7 @@ class TrainForm(QWidget):
         self.confirm_box: QMessageBox | None = None
         self.dataset = QComboBox()
         self.dataset.setAccessibleName("Dataset")
-        self.dataset.currentTextChanged.connect(self._fill_persona)
+        self.dataset.currentIndexChanged.connect(lambda _: self._fill_persona(self.dataset_name()))
         self.persona = QComboBox()
         self.persona.setEditable(True)
         self.persona.setAccessibleName("Persona")
@@ -76,24 +77,30 @@ class TrainForm(QWidget):
 
     def reload_choices(self, select: str | None = None) -> None:
         """Datasets and personas as they are now; ``select`` a dataset (and its persona)."""
-        chosen = select or self.dataset.currentText()
+        chosen = select or self.dataset_name()
         self.dataset.blockSignals(True)
         self.dataset.clear()
         try:
-            self.dataset.addItems([info.name for info in self.services.datasets.all()])
+            for info in self.services.datasets.all():
+                # Shown set apart (``shown``); the entry's data is the name the store knows.
+                self.dataset.addItem(line_shown(info.name), info.name)
             personas = [p.name for p in self.services.chats.personas.all()]
         except (FolioError, OSError) as exc:
             say(self.message, error_text(exc), error=True)
             personas = []
-        self.dataset.setCurrentText(chosen)
+        self.dataset.setCurrentIndex(max(self.dataset.findData(chosen), 0))
         self.dataset.blockSignals(False)
         typed = self.persona.currentText()
         self.persona.clear()
         self.persona.addItems(["", *personas])
         self.persona.setCurrentText(typed)
         if select:
-            self._fill_persona(self.dataset.currentText())
+            self._fill_persona(self.dataset_name())
         self.start_button.setEnabled(self.can_start())
+
+    def dataset_name(self) -> str:
+        """The chosen dataset's name, as stored ("" when there is none)."""
+        return str(self.dataset.currentData() or "")
 
     def _fill_persona(self, name: str) -> None:
         """The dataset's persona (its lineage), when it has one."""

@@ -20,6 +20,7 @@ from desktop.ui.qt import (
     QWidget,
     Signal,
 )
+from desktop.ui.shown import line_shown, name_shown
 
 
 class LocalFilesTab(QWidget):
@@ -55,7 +56,7 @@ class LocalFilesTab(QWidget):
         self.list.clear()
         for name, file in sorted(self.services.settings.local_models.items()):
             missing = "" if Path(file).expanduser().is_file() else "  (file missing)"
-            item = QListWidgetItem(f"local:{name} — {file}{missing}")
+            item = QListWidgetItem(f"local:{line_shown(name)} — {name_shown(file)}{missing}")
             item.setData(ROLE, name)
             self.list.addItem(item)
         self.remove_button.setEnabled(self.list.currentItem() is not None)

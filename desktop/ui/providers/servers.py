@@ -19,6 +19,7 @@ from desktop.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
+from desktop.ui.shown import line_shown
 from desktop.ui.workers import Job
 
 
@@ -79,7 +80,8 @@ class ServersTab(ProviderTab):
                 key = f"key from ${server.api_key_env}"
             else:
                 key = "no key"
-            item = QListWidgetItem(f"{name} — {server.base_url}  ({key})")
+            shown = f"{line_shown(name)} — {line_shown(server.base_url)}  ({line_shown(key)})"
+            item = QListWidgetItem(shown)
             item.setData(ROLE, name)
             self.list.addItem(item)
             if name == select:
