@@ -332,8 +332,14 @@ def test_paths_given_together_make_one_entry(services, tmp_path: Path) -> None: 
     out = tmp_path / "out"
     _write(out / "in" / "i.txt", "Inner.")
     report = services.ingestor.ingest([out, out / "in" / "i.txt", Path(f"{out}/")])
-    assert report.already_in_library == [str(out / "in" / "i.txt"), str(out)]
+    # None of them was in the library before: none is said to be, and the file is indexed
+    # once, as part of its folder.
+    assert (report.added, report.already_in_library) == (1, [])
     assert services.library.folders() == [str(out)]
+    # Given again, two ways: in the library once, and said once.
+    again = services.ingestor.ingest([out, out / "in" / ".." / ".." / "out", out / "in"])
+    assert again.already_in_library == [str(out), str(out / "in")]
+    assert (again.added, again.unchanged) == (0, 1)
     assert services.ingestor.remove(out) == 1
     assert services.library.all_files() == []
 
@@ -512,7 +518,7 @@ def test_a_warning_about_a_folder_not_named_in_utf8_reaches_the_log(  # type: ig
     assert report.added == 1
     stream.flush()
     logged = stream.buffer.getvalue().decode("utf-8")  # type: ignore[attr-defined]
-    assert "Ignoring unreadable" in logged and "d\\xe9p\\xf4t" in logged
+    assert "d\\xe9p\\xf4t/.folioignore: is not UTF-8 text; none of its patterns apply" in logged
 
 
 def test_the_folioignore_line_offered_for_a_file_leaves_it_out(  # type: ignore[no-untyped-def]

@@ -398,7 +398,8 @@ class Ingestor:
         A path is taken as the real file or folder it names (symlinks and ``..`` resolved),
         so one folder reached two ways is one library folder. A path already covered by a
         library folder (that folder, or a file or folder inside it, given now or before)
-        gets no second entry: it is synced, and listed in ``already_in_library``.
+        gets no second entry: it is synced, and listed in ``already_in_library`` if that
+        library folder was there before this call.
 
         Files the store has lost chunks of are indexed again if they are among those synced
         (``repaired`` counts them).
@@ -436,7 +437,9 @@ class Ingestor:
                     f"{root} reads the same as the library folder of that name, but is a "
                     f"different {kind} (one of their names is not UTF-8). Rename one of them."
                 )
-            chosen.append((root, real))
+            if (root, real) not in chosen:  # one folder given twice (``A A/``, ``A ./A``)
+                chosen.append((root, real))
+        before = set(known)
         roots, covered = [], []
         for root, real in chosen:
             canonical = next((c for c in known if is_under(root, c)), None)
@@ -445,9 +448,12 @@ class Ingestor:
                 known[root] = root
                 roots.append(root)
             else:
+                # Only a folder the library had before this call makes a path "already in
+                # the library"; one inside a folder given with it is simply part of it.
+                if canonical in before:
+                    covered.append(root)
                 # Synced under the spelling its library folder has, so its files keep their
                 # stored names.
-                covered.append(root)
                 roots.append(known[canonical] + root[len(canonical) :])
         stale = self._links_into([r for r in roots if r not in covered])
         report = self._sync_roots(list(dict.fromkeys(roots)), on_progress, cancel, stale)
