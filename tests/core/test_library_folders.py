@@ -542,3 +542,28 @@ def test_the_folioignore_line_offered_for_a_file_leaves_it_out(  # type: ignore[
     assert report.removed == 1
     assert [r.path for r in services.library.all_files()] == [str(library / "keep.txt")]
     assert_consistent(services)
+
+
+def test_a_folder_whose_path_is_too_long_for_the_system_is_named_with_what_to_do(  # type: ignore[no-untyped-def]
+    services, tmp_path: Path
+) -> None:
+    docs = tmp_path / "docs"
+    _write(docs / "near.txt", "A note near the top about narwhals.")
+    # Folders nested past the 4,096 bytes a path may hold (PATH_MAX), made one at a time
+    # relative to the last, as a program can.
+    here = os.open(docs, os.O_RDONLY)
+    for _ in range(25):
+        os.mkdir("d" * 200, dir_fd=here)
+        deeper = os.open("d" * 200, os.O_RDONLY, dir_fd=here)
+        os.close(here)
+        here = deeper
+    os.close(here)
+
+    report = services.ingestor.ingest([docs])
+
+    assert report.added == 1
+    [(folder, reason)] = report.unreadable
+    assert len(folder.encode()) >= 4096 - 201 and folder.startswith(str(docs))
+    assert reason == (
+        "File name too long: its path is longer than the system allows; move it to a shorter one"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import re
@@ -269,8 +270,11 @@ def walk(
     def on_error(exc: OSError) -> None:
         name = stored_name(str(exc.filename))
         log.warning("Cannot read folder %s: %s", name, exc.strerror)
+        reason = exc.strerror or str(exc)
+        if exc.errno == errno.ENAMETOOLONG:  # past PATH_MAX (4,096 bytes on Linux)
+            reason += ": its path is longer than the system allows; move it to a shorter one"
         if on_unreadable is not None:
-            on_unreadable(name, exc.strerror or str(exc))
+            on_unreadable(name, reason)
 
     for folder, dirs, files in os.walk(root_str, followlinks=True, onerror=on_error):
         try:
