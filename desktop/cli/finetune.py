@@ -9,14 +9,17 @@ following (exit 130), the jobs go on at the provider. ``remove`` deletes a faile
 cancelled local run. Bad input exits 2 with one line naming the argument and what to do,
 before anything is measured or sent: a base model no one here can train from, a dataset
 that is neither a file nor a dataset's name, a setting out of its range, an unknown job or
-one in the wrong state for the command. A failure while working (no key, a provider's
-refusal) is 1.
+one in the wrong state for the command, a blank job id. A failure while working (no key, a
+provider's refusal) is 1.
+
+``validate FILE`` and ``start --dataset`` read "a file or a dataset's name" by one rule
+(``DatasetStore.choose``): a name that is both a file here and a dataset's is the file, with
+a warning on stderr (and in the JSON's ``warnings``) saying how to give either one.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import os
 import sys
@@ -41,6 +44,7 @@ from desktop.cli.common import (
     path_problem,
 )
 from desktop.core.errors import DatasetError, FinetuneError, FolioError, ProviderError
+from desktop.core.finetune.datasets import TrainingData
 from desktop.core.finetune.examples import LineProblem
 from desktop.core.finetune.local.config import SettingOutOfRange, TrainConfig
 from desktop.core.finetune.pricing import DEFAULT_BASE, PRICES_AS_OF
@@ -139,31 +143,42 @@ def _check_base(services: Services, base: str, local: bool) -> None:
         )
 
 
-def _check_dataset(services: Services, dataset: str) -> None:
-    """UsageError naming --dataset when it is neither a file nor a dataset's name."""
-    if not dataset.strip():
-        raise UsageError(
-            f"--dataset is empty: give a JSONL training file or a dataset's name; {DATASETS_LIST}."
-        )
-    if os.path.isdir(dataset):
-        raise UsageError(
-            f"--dataset {dataset} is a folder: give a JSONL training file in it, or a "
-            f"dataset's name; {DATASETS_LIST}."
-        )
-    # A dataset's name holds no path separator: with one, or a file by that name here, it
-    # is a path, and the system says why it cannot be read (missing, a broken link, ...).
-    if any(sep in dataset for sep in (os.sep, os.altsep) if sep) or os.path.lexists(dataset):
-        problem = path_problem(dataset)
+def _no_data(exc: DatasetError) -> str:
+    """Why a "file or dataset" argument names nothing to train on, and where the datasets
+    are listed."""
+    return f"{str(exc).rstrip('.')}; {DATASETS_LIST}."
+
+
+def _warn(chosen: TrainingData) -> list[str]:
+    """The warning of a name that is both a file here and a dataset's, printed on stderr;
+    as a list for the result's ``warnings``."""
+    if chosen.warning is None:
+        return []
+    print(one_line(f"warning: {chosen.warning}"), file=sys.stderr)
+    return [chosen.warning]
+
+
+def _check_dataset(services: Services, dataset: str) -> TrainingData:
+    """What --dataset names (``DatasetStore.choose``, the rule every command follows);
+    UsageError naming --dataset when it is neither a readable file nor a dataset's name."""
+    not_empty(
+        dataset, "--dataset", f"give a JSONL training file or a dataset's name; {DATASETS_LIST}"
+    )
+    try:
+        chosen = services.datasets.choose(dataset)
+    except DatasetError as exc:
+        raise UsageError(f"--dataset: {_no_data(exc)}") from exc
+    if chosen.path is not None:
+        if os.path.isdir(chosen.path):
+            raise UsageError(
+                f"--dataset {dataset} is a folder: give a JSONL training file in it, or a "
+                f"dataset's name; {DATASETS_LIST}."
+            )
+        # The system says why a path cannot be read (missing, a broken link, ...).
+        problem = path_problem(str(chosen.path))
         if problem is not None:
             raise UsageError(f"--dataset {problem}; {DATASETS_LIST}.")
-        return
-    try:
-        services.datasets.get(dataset)
-    except DatasetError as exc:
-        raise UsageError(
-            f"--dataset {dataset}: there is no file or dataset by that name; {DATASETS_LIST} "
-            "(a file is given by its path)."
-        ) from exc
+    return chosen
 
 
 def _check_openai_epochs(epochs: int | None) -> None:
@@ -204,12 +219,15 @@ def cmd_validate(services: Services, args: argparse.Namespace) -> int:
     from desktop.core.finetune.validate import validate_file
 
     not_empty(args.file, "FILE", f"give a JSONL training file or a dataset's name; {DATASETS_LIST}")
-    path = Path(args.file)
-    missing = not os.path.lexists(path)
-    if missing:  # a dataset's name: its training file
-        with contextlib.suppress(DatasetError):
-            path = services.datasets.get(args.file).train_path
-            missing = False
+    # The same rule as ``start --dataset``: a file here wins over a dataset's name, warned.
+    nothing: DatasetError | None = None
+    warnings: list[str] = []
+    try:
+        chosen = services.datasets.choose(args.file)
+        path = chosen.path or services.datasets.get(chosen.dataset or args.file).train_path
+        warnings = _warn(chosen)
+    except DatasetError as exc:
+        path, nothing = Path(args.file), exc
     if args.base is not None:
         args.base = args.base.strip()  # as validation and the local check read it
         _check_base(services, args.base, args.base.startswith(LOCAL_PREFIX))
@@ -224,17 +242,14 @@ def cmd_validate(services: Services, args: argparse.Namespace) -> int:
         report = validate_file(path, args.base, args.epochs, local)
     except FinetuneError as exc:  # the base cannot lay out examples (no chat template)
         raise UsageError(str(exc)) from exc
-    if missing:  # neither a file nor a dataset: say where the names of both are found
-        report.errors = [
-            LineProblem(
-                0,
-                f"No such file or dataset: {args.file}. A file is given by its path; "
-                f"{advised(args, DATASETS_LIST)}.",
-            )
-        ]
+    if nothing is not None:  # neither a file nor a dataset: say where the datasets are listed
+        report.errors = [LineProblem(0, advised(args, _no_data(nothing)))]
+        report.readable = False
+    data = {**report.to_json(), "file": str(path)}
+    data["warnings"] = [*(LineProblem(0, w).to_json() for w in warnings), *data["warnings"]]
     if not report.readable:
         # Nothing was read: a count of 0 examples would say the file was checked and empty.
-        emit(args, {**report.to_json(), "file": str(path)}, _shown(p.reason for p in report.errors))
+        emit(args, data, _shown(p.reason for p in report.errors))
         return EXIT_USAGE
     cost = report.estimated_cost_usd
     if local is not None:
@@ -255,7 +270,7 @@ def cmd_validate(services: Services, args: argparse.Namespace) -> int:
         ),
         ready if report.ok else f"Invalid: {counted(len(report.errors), 'problem')}.",
     ]
-    emit(args, {**report.to_json(), "file": str(path)}, _shown(lines))
+    emit(args, data, _shown(lines))
     return EXIT_OK if report.ok else EXIT_USAGE
 
 
@@ -335,20 +350,22 @@ def _with_flags(error: SettingOutOfRange) -> str:
     return f"{setting} {error.value!r} is out of range: use {error.rule_with(flag)}."
 
 
-def _train_here(services: Services, args: argparse.Namespace, config: TrainConfig) -> bool:
+def _train_here(
+    services: Services, args: argparse.Namespace, config: TrainConfig, dataset: TrainingData
+) -> bool:
     """On a terminal: measure this computer on the run, say what it will take, and ask
     (as the window's Start… does). Raises FinetuneError as the measurement does."""
     # Imported here: the runs module takes a tenth of a second, on every command otherwise.
     from desktop.core.finetune.local.runs import estimate_text
 
     print("Measuring this computer on the run (about a minute)…", file=sys.stderr, flush=True)
-    estimate = services.local_training.estimate(args.dataset, args.base, config)
+    estimate = services.local_training.estimate(dataset, args.base, config)
     print(estimate_text(estimate), file=sys.stderr)
     print("Train on this computer? [y/N] ", end="", file=sys.stderr, flush=True)
     return sys.stdin.readline().strip().lower() in ("y", "yes")
 
 
-def _start_local(services: Services, args: argparse.Namespace) -> int:
+def _start_local(services: Services, args: argparse.Namespace, chosen: TrainingData) -> int:
     """Train a LoRA adapter here. Nothing leaves the computer; on a terminal, the measured
     time and memory are shown and confirmed first (unless --yes or --json)."""
     # Imported here: the runs module takes a tenth of a second, on every command otherwise.
@@ -359,6 +376,13 @@ def _start_local(services: Services, args: argparse.Namespace) -> int:
             check_model_name(args.suffix)
         except FinetuneError as exc:
             raise UsageError(f"--suffix: {exc}") from exc
+        taken = services.local_training.taken(args.suffix)
+        if taken is not None:
+            raise UsageError(
+                f"--suffix: a local fine-tuned model is already called {taken!r} "
+                f"({LOCAL_FT_PREFIX}{taken}): choose another name, or remove that one first."
+            )
+    warnings = _warn(chosen)
     try:
         config = TrainConfig.chosen(
             epochs=args.epochs,
@@ -370,17 +394,17 @@ def _start_local(services: Services, args: argparse.Namespace) -> int:
         )
     except SettingOutOfRange as exc:  # said with the flag typed
         raise UsageError(_with_flags(exc)) from exc
-    training = services.local_training
+    training, dataset = services.local_training, chosen
     try:
-        plan = training.plan(args.dataset, args.base, config)
+        plan = training.plan(dataset, args.base, config)
         if (
             not (args.yes or args.json)
             and sys.stdin.isatty()
-            and not _train_here(services, args, config)
+            and not _train_here(services, args, config, dataset)
         ):
             print("folio-cli: nothing was started.", file=sys.stderr)
             return EXIT_ERROR
-        job = training.start(args.dataset, args.base, config, args.suffix, args.persona)
+        job = training.start(dataset, args.base, config, args.suffix, args.persona)
     except FinetuneError as exc:  # bad data, settings, base or name; missing packages
         raise UsageError(str(exc)) from exc
     emit(
@@ -389,6 +413,7 @@ def _start_local(services: Services, args: argparse.Namespace) -> int:
             **job.to_json(),
             "train_examples": plan.train_examples,
             "validation_examples": plan.validation_examples,
+            "warnings": warnings,
         },
         advised(
             args,
@@ -406,15 +431,18 @@ def cmd_start(services: Services, args: argparse.Namespace) -> int:
     """Check every argument (exit 2, naming it), then train here (``--local``) or upload
     and start a job at OpenAI. A failure while working (no key, a provider's refusal) is 1."""
     _refuse_other_kinds_flags(args)
+    if args.suffix is not None:
+        not_empty(args.suffix, "--suffix", "give a word for the new model's name, or leave it out")
     # Nothing is measured, read for an upload or sent before the arguments hold together.
     _check_base(services, args.base, args.local)
-    _check_dataset(services, args.dataset)
+    chosen = _check_dataset(services, args.dataset)
     if args.local:
-        return _start_local(services, args)
+        return _start_local(services, args, chosen)
     _check_openai_settings(args)
-    finetuning = services.finetuning
+    finetuning, dataset = services.finetuning, chosen
+    warnings = _warn(chosen)
     try:
-        plan = finetuning.plan(args.dataset, args.base, args.epochs)
+        plan = finetuning.plan(dataset, args.base, args.epochs)
         if not (args.yes or args.json) and sys.stdin.isatty():
             print(_describe(services, plan), file=sys.stderr)
             print("Upload and start? [y/N] ", end="", file=sys.stderr, flush=True)
@@ -422,7 +450,7 @@ def cmd_start(services: Services, args: argparse.Namespace) -> int:
                 print("folio-cli: nothing was sent.", file=sys.stderr)
                 return EXIT_ERROR
         job = finetuning.start(
-            args.dataset,
+            dataset,
             args.base,
             suffix=args.suffix,
             epochs=args.epochs,
@@ -435,7 +463,7 @@ def cmd_start(services: Services, args: argparse.Namespace) -> int:
     uploaded = [{"file": str(f), "examples": n, "bytes": size} for f, n, size in plan.files]
     emit(
         args,
-        {**job.to_json(), "uploaded": uploaded},
+        {**job.to_json(), "uploaded": uploaded, "warnings": warnings},
         advised(
             args,
             one_line(
@@ -462,9 +490,16 @@ def _job_lines(job: Job) -> list[str]:
     return [one_line(line) for line in lines]
 
 
+def _job_id_given(job_id: str) -> None:
+    """UsageError naming JOB_ID when it shows nothing (``is_blank``): a script's unset
+    variable, not a job (``status`` would otherwise list every job)."""
+    not_empty(job_id, "JOB_ID", "give a job's id; `folio-cli finetune status` lists the jobs")
+
+
 def _known(services: Services, job_id: str) -> Job:
-    """The job Folio knows by ``job_id``; UsageError naming it (and ``finetune status``,
-    which lists the jobs) if there is none."""
+    """The job Folio knows by ``job_id``; UsageError naming JOB_ID when it is blank, or
+    naming it (and ``finetune status``, which lists the jobs) if there is none."""
+    _job_id_given(job_id)
     try:
         return services.finetune_jobs.get(job_id)
     except FinetuneError as exc:
@@ -496,7 +531,7 @@ def cmd_status(services: Services, args: argparse.Namespace) -> int:
             "default) or 0.5."
         )
     finetuning, store = services.finetuning, services.finetune_jobs
-    if args.job_id:
+    if args.job_id is not None:
         _known(services, args.job_id)
         followed = {args.job_id}
         finetuning.refresh(args.job_id)  # an unreachable provider: exit 1
@@ -512,7 +547,7 @@ def cmd_status(services: Services, args: argparse.Namespace) -> int:
             except ProviderError as exc:  # the others are still worth showing
                 print(one_line(f"folio-cli: {job.id} not refreshed: {exc}"), file=sys.stderr)
     interrupted = args.wait and _wait(services, args)
-    jobs = [store.get(args.job_id)] if args.job_id else store.all()
+    jobs = [store.get(args.job_id)] if args.job_id is not None else store.all()
     lines = [line for job in jobs for line in _job_lines(job)]
     shapes = [_job_json(services, job) for job in jobs]
     emit(args, {"jobs": shapes}, "\n".join(lines) or "No jobs yet.")
@@ -559,7 +594,7 @@ def _wait(services: Services, args: argparse.Namespace) -> bool:
 
     # Ctrl+C stops following; the job goes on at the provider.
     with interruptible() as cancel:
-        ids = [args.job_id] if args.job_id else None
+        ids = [args.job_id] if args.job_id is not None else None
         local = all(j.provider == LOCAL for j in store.unfinished())
         interval = (
             args.interval if args.interval is not None else LOCAL_POLL_S if local else POLL_SECONDS
@@ -610,6 +645,20 @@ def cmd_remove(services: Services, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def new_dataset_name(services: Services, name: str, flag: str, other: str) -> str:
+    """``name`` as a new dataset is called; UsageError naming ``flag`` when it cannot name
+    a dataset (blank among them), or naming the dataset that has it already (matched by
+    ``name_key``: "PR" is taken by "pr"), with ``other``, what to do instead."""
+    name = dataset_name(services, name, flag)
+    taken = services.datasets.taken(name)
+    if taken is not None:
+        raise UsageError(
+            f'{flag}: there is already a dataset named "{one_line(taken)}": {other}; '
+            f"{DATASETS_LIST}."
+        )
+    return name
+
+
 def cmd_datasets(services: Services, args: argparse.Namespace) -> int:
     """List the training datasets."""
     infos = services.datasets.all()
@@ -630,8 +679,8 @@ def cmd_import(services: Services, args: argparse.Namespace) -> int:
         known_persona(services, args.persona)
     name = None
     if args.name is not None:
-        other = "choose another, or leave --name out for one made from the file's name"
-        name = dataset_name(services, args.name, "--name", new=True, other=other)
+        other = "choose another name, or leave --name out for one made from the file's name"
+        name = new_dataset_name(services, args.name, "--name", other)
     try:
         info, problems = services.datasets.import_file(
             Path(args.file), name, args.system_prompt, args.persona
@@ -679,11 +728,12 @@ def _examples_to_fix(path: Path, system_prompt: str | None) -> list[LineProblem]
 def cmd_remove_dataset(services: Services, args: argparse.Namespace) -> int:
     """Delete a dataset (its examples; models trained from it stay). Exit 2 if unknown.
     JSON: ``{"removed": NAME}``."""
-    try:
-        services.datasets.delete(args.name)
+    try:  # a blank NAME cannot name a dataset: refused as such
+        name = services.datasets.get(args.name).name  # "PR" removes "pr": say which
+        services.datasets.delete(name)
     except DatasetError as exc:
         raise UsageError(f"NAME: {exc} {DATASETS_LIST}.") from exc
-    emit(args, {"removed": args.name}, one_line(f"Removed the dataset {args.name!r}."))
+    emit(args, {"removed": name}, one_line(f"Removed the dataset {name!r}."))
     return EXIT_OK
 
 
@@ -692,7 +742,11 @@ def add_commands(fsub: Any, common: argparse.ArgumentParser) -> None:
     p = fsub.add_parser(
         "validate", parents=[common], help="check a training file before any upload (exit 2 if bad)"
     )
-    p.add_argument("file", metavar="FILE", help="a JSONL file, or a dataset's name")
+    p.add_argument(
+        "file",
+        metavar="FILE",
+        help="a JSONL file, or a dataset's name (dataset:NAME when a file here has that name)",
+    )
     p.add_argument(
         "--base",
         help="the base model (for token limits and cost); a local one (local:NAME) counts in "
@@ -711,7 +765,12 @@ def add_commands(fsub: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="validate, upload and start a job (asks first on a terminal, unless --yes/--json)",
     )
-    p.add_argument("--dataset", required=True, metavar="FILE_OR_NAME")
+    p.add_argument(
+        "--dataset",
+        required=True,
+        metavar="FILE_OR_NAME",
+        help="a JSONL file, or a dataset's name (dataset:NAME when a file here has that name)",
+    )
     p.add_argument(
         "--base", required=True, metavar="MODEL", help="e.g. gpt-4o-mini-2024-07-18, local:default"
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from desktop.cli.common import (
+    DATASETS_LIST,
     EXIT_INTERRUPTED,
     EXIT_OK,
     ProgressLine,
@@ -20,6 +21,9 @@ from desktop.cli.common import (
     positive_int,
     require_consent,
 )
+from desktop.cli.finetune import new_dataset_name
+from desktop.core.errors import DatasetError
+from desktop.core.finetune.datasets import NoSuchDataset
 from desktop.core.finetune.sources.from_chats import liked_examples
 from desktop.core.plurals import counted
 
@@ -29,7 +33,7 @@ if TYPE_CHECKING:
 
 
 def cmd_from_chats(services: Services, args: argparse.Namespace) -> int:
-    name = dataset_name(services, args.name, "NAME", new=True)
+    name = new_dataset_name(services, args.name, "NAME", "choose another name")
     examples = liked_examples(services.chats, args.include_system_prompt)
     if not examples:
         raise UsageError(
@@ -51,7 +55,13 @@ def cmd_generate(services: Services, args: argparse.Namespace) -> int:
 
     # Every argument is checked before any model loads; the folder's contents last.
     persona = known_persona(services, args.persona)
-    dataset_name(services, args.dataset, "--dataset")
+    dataset = dataset_name(services, args.dataset, "--dataset")
+    try:  # an existing one by the name as it is stored ("PR" adds to "pr")
+        dataset = services.datasets.get(dataset).name
+    except NoSuchDataset:
+        pass  # made by the generation
+    except DatasetError as exc:  # two datasets whose names differ only in case
+        raise UsageError(f"--dataset: {exc} {DATASETS_LIST}.") from exc
     if args.model is not None:
         known_model(services, args.model)
     folder = indexed_folder(services, args.folder)
@@ -77,7 +87,7 @@ def cmd_generate(services: Services, args: argparse.Namespace) -> int:
                 persona,
                 model,
                 services.datasets,
-                args.dataset,
+                dataset,
                 max_chunks=args.max_chunks,
                 on_progress=on_progress,
                 cancel=cancel,
@@ -85,7 +95,7 @@ def cmd_generate(services: Services, args: argparse.Namespace) -> int:
         finally:
             line.done()
     data = {
-        "dataset": args.dataset,
+        "dataset": dataset,
         "pairs_written": r.pairs_written,
         "chunks_used": r.chunks_used,
         "chunks_skipped": r.chunks_skipped,
@@ -93,7 +103,7 @@ def cmd_generate(services: Services, args: argparse.Namespace) -> int:
         "duplicates_skipped": r.duplicates_skipped,
     }
     pairs, chunks = counted(r.pairs_written, "pair"), counted(r.chunks_used, "chunk")
-    text = f"Wrote {pairs} into {args.dataset} from {chunks}"
+    text = f"Wrote {pairs} into {dataset} from {chunks}"
     if r.chunks_skipped:
         text += f" ({r.chunks_skipped} replies were not a question and an answer about it)"
     if r.duplicates_skipped:

@@ -712,15 +712,16 @@ def test_start_names_a_dataset_or_setting_out_of_range_before_any_upload_and_a_f
 
     said = _refused(_cli(capsys, home, *openai, "nowhere"))
     assert said == (
-        "folio-cli: --dataset nowhere: there is no file or dataset by that name; `folio-cli "
-        f"--home {home} finetune datasets` lists the datasets (a file is given by its path)."
+        "folio-cli: --dataset: No such file or dataset: nowhere. A file is given by its path; "
+        f"`folio-cli --home {home} finetune datasets` lists the datasets."
     )
     said = _refused(_cli(capsys, home, *openai, str(tmp_path)))
     assert said.startswith(f"folio-cli: --dataset {tmp_path} is a folder")
     said = _refused(_cli(capsys, home, *openai, str(tmp_path / "missing.jsonl")))
     assert said.startswith(f"folio-cli: --dataset {tmp_path / 'missing.jsonl'}: no such file")
     local = ["finetune", "start", "--local", "--base", "local:default", "--dataset", "nowhere"]
-    assert _refused(_cli(capsys, home, *local)).startswith("folio-cli: --dataset nowhere: ")
+    said = _refused(_cli(capsys, home, *local))
+    assert said.startswith("folio-cli: --dataset: No such file or dataset: nowhere.")
     for flags, rule in (
         (["--epochs", "0"], "--epochs 0 is out of range: use a whole number from 1 to 50"),
         (["--epochs", "51"], "--epochs 51 is out of range: use a whole number from 1 to 50"),
@@ -864,3 +865,156 @@ def test_odd_file_names_and_provider_errors_stay_one_escaped_line_in_human_outpu
         == f"folio-cli: {job_id} failed: The job failed: see\\x1b[31m the logs."
     )
     assert all("\x1b" not in line for line in err.splitlines())
+
+
+def _choice_cases(capsys: pytest.CaptureFixture[str], home: Path, here: Path) -> None:
+    """In ``here``: a file only (12 examples), a dataset only (13), a file and a dataset
+    both called ``Makefile`` (12 in the file, 13 in the dataset), and a folder ``docs`` that
+    is also a dataset's name (13)."""
+    _snark_file(here / "only-file.jsonl")
+    _snark_file(here / "Makefile")
+    (here / "docs").mkdir()
+    thirteen = _snark_file(home.parent / "thirteen.jsonl", count=13)
+    for name in ("only-dataset", "Makefile", "docs"):
+        assert _cli(capsys, home, "finetune", "import", str(thirteen), "--name", name)[0] == 0
+
+
+BOTH = (
+    '"Makefile" is both a file in this folder and the dataset "Makefile": the file is used. '
+    "Give ./Makefile for the file, or dataset:Makefile for the dataset."
+)
+
+
+def test_validate_and_start_decide_file_or_dataset_by_one_rule_and_warn_when_both(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    at_the_server: FineTuningServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    home, here = tmp_path / "home", tmp_path / "here"
+    here.mkdir()
+    _choice_cases(capsys, home, here)
+    monkeypatch.chdir(here)
+    # (text, the file validate reads, examples, whether it warns)
+    datasets = home / "finetune" / "datasets"
+    for text, file, examples, warned in (
+        ("only-file.jsonl", "only-file.jsonl", 12, False),
+        ("only-dataset", str(datasets / "only-dataset" / "train.jsonl"), 13, False),
+        ("ONLY-DATASET", str(datasets / "only-dataset" / "train.jsonl"), 13, False),
+        ("Makefile", "Makefile", 12, True),
+        ("./Makefile", "Makefile", 12, False),
+        ("dataset:Makefile", str(datasets / "Makefile" / "train.jsonl"), 13, False),
+        ("docs", str(datasets / "docs" / "train.jsonl"), 13, False),
+    ):
+        code, out, err = _cli(capsys, home, "finetune", "validate", text, "--json")
+        checked = json.loads(out)
+        assert (code, checked["file"], checked["examples"]) == (0, file, examples), text
+        said = [w["reason"] for w in checked["warnings"]]
+        assert (BOTH in said, f"warning: {BOTH}" in err) == (warned, warned), text
+        code, out, err = _cli(capsys, home, "finetune", "start", "--dataset", text, "--base",
+                              BASE, "--json")  # fmt: skip
+        started = json.loads(out)
+        assert (code, started["uploaded"][0]["examples"]) == (0, examples), text
+        assert (started["warnings"] == [BOTH], f"warning: {BOTH}" in err) == (warned, warned)
+    # Text output: the warning on stderr, the report on stdout.
+    code, out, err = _cli(capsys, home, "finetune", "validate", "Makefile")
+    assert code == 0 and out.startswith("Makefile: 12 examples") and BOTH not in out
+    assert err == f"warning: {BOTH}\n"
+
+    # Neither, and a path that does not exist: exit 2 from both, nothing sent.
+    sent = len(at_the_server.requests)
+    code, out, _ = _cli(capsys, home, "finetune", "validate", "neither", "--json")
+    assert code == 2 and json.loads(out)["errors"] == [
+        {
+            "line": 0,
+            "reason": "No such file or dataset: neither. A file is given by its path; "
+            f"`folio-cli --home {home} finetune datasets` lists the datasets.",
+        }
+    ]
+    said = _refused(_cli(capsys, home, "finetune", "start", "--dataset", "neither", "--base", BASE))
+    assert said == (
+        "folio-cli: --dataset: No such file or dataset: neither. A file is given by its path; "
+        f"`folio-cli --home {home} finetune datasets` lists the datasets."
+    )
+    code, out, _ = _cli(capsys, home, "finetune", "validate", "sub/missing.jsonl", "--json")
+    report = json.loads(out)
+    assert code == 2 and report["readable"] is False and report["examples"] == 0
+    [error] = report["errors"]
+    assert error["line"] == 0 and "sub/missing.jsonl" in error["reason"]
+    start = ["finetune", "start", "--dataset", "sub/missing.jsonl", "--base", BASE]
+    said = _refused(_cli(capsys, home, *start))
+    assert said.startswith("folio-cli: --dataset sub/missing.jsonl: no such file")
+    assert len(at_the_server.requests) == sent
+
+
+def test_a_local_start_follows_the_same_rule_and_refuses_a_name_taken_in_another_case(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home, here = tmp_path / "home", tmp_path / "here"
+    here.mkdir()
+    _choice_cases(capsys, home, here)
+    monkeypatch.chdir(here)
+    local = ["finetune", "start", "--local", "--base", "local:default", "--yes", "--dataset"]
+    said = _refused(_cli(capsys, home, *local, "neither"))
+    assert said.startswith("folio-cli: --dataset: No such file or dataset: neither.")
+    said = _refused(_cli(capsys, home, *local, "sub/missing.jsonl"))
+    assert said.startswith("folio-cli: --dataset sub/missing.jsonl: no such file")
+    # A file here and a dataset: the file, with the warning (a local run takes *.jsonl).
+    code, out, err = _cli(capsys, home, *local, "Makefile")
+    assert (code, out) == (2, "") and err.splitlines()[0] == f"warning: {BOTH}"
+    assert "Makefile: a training file is JSONL" in err.splitlines()[1]
+
+    # A model made here as "t1": "T1" is the same name, refused before anything is measured.
+    jobs = JobStore(home / "finetune.db")
+    jobs.save(
+        Job("ftjob-local-t1", "local", "local:default", JobState.SUCCEEDED, time.time(),
+            suffix="t1", fine_tuned_model="ft:t1", finished_at=time.time())
+    )  # fmt: skip
+    jobs.close()
+    said = _refused(_cli(capsys, home, *local, "only-file.jsonl", "--suffix", "T1"))
+    assert said == (
+        "folio-cli: --suffix: a local fine-tuned model is already called 't1' (local:ft:t1): "
+        "choose another name, or remove that one first."
+    )
+    assert not (home / "finetune" / "local").exists()
+
+
+def test_dataset_names_are_matched_whatever_the_case_and_a_taken_one_names_the_other(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home, data = tmp_path / "home", str(_snark_file(tmp_path / "snark.jsonl"))
+    assert _cli(capsys, home, "finetune", "import", data, "--name", "pr")[0] == 0
+    for name in ("PR", "Pr "):
+        said = _refused(_cli(capsys, home, "finetune", "import", data, "--name", name))
+        assert said.startswith('folio-cli: --name: there is already a dataset named "pr": ')
+    said = _refused(_cli(capsys, home, "finetune", "from-chats", "PR"))
+    assert said.startswith('folio-cli: NAME: there is already a dataset named "pr": ')
+    code, out, _ = _cli(capsys, home, "finetune", "validate", "PR", "--json")
+    assert code == 0 and json.loads(out)["examples"] == 12
+    code, out, _ = _cli(capsys, home, "finetune", "remove-dataset", "PR", "--json")
+    assert code == 0 and json.loads(out) == {"removed": "pr"}
+
+
+def test_a_blank_job_id_or_suffix_is_bad_input_not_every_job(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], at_the_server: FineTuningServer
+) -> None:
+    home, data = tmp_path / "home", str(_snark_file(tmp_path / "snark.jsonl"))
+    started = _cli(capsys, home, "finetune", "start", "--dataset", data, "--base", BASE)
+    assert started[0] == 0  # a job that a blank id must not stand for
+    for command in ("status", "cancel", "remove"):
+        for blank in ("", "  ", "\u200b"):
+            said = _refused(_cli(capsys, home, "finetune", command, blank))
+            assert said == (
+                "folio-cli: JOB_ID is empty: give a job's id; "
+                f"`folio-cli --home {home} finetune status` lists the jobs."
+            )
+    for blank in ("", " "):
+        said = _refused(_cli(capsys, home, "finetune", "remove-dataset", blank))
+        assert said.startswith('folio-cli: NAME: "" cannot name a dataset (it is empty)')
+        for local in ([], ["--local"]):
+            start = ["finetune", "start", "--dataset", data, "--base", BASE, "--suffix", blank]
+            said = _refused(_cli(capsys, home, *start, *local))
+            assert said == (
+                "folio-cli: --suffix is empty: give a word for the new model's name, or leave "
+                "it out."
+            )

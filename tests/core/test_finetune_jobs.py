@@ -309,7 +309,7 @@ def test_an_invalid_dataset_is_refused_before_anything_is_sent(  # type: ignore[
     message = str(refused.value)
     assert "line 3: no assistant message" in message and "line 13: not valid JSON" in message
     assert "\n" not in message and "finetune validate" in message
-    with pytest.raises(DatasetError, match="No dataset or file named 'nothing'"):
+    with pytest.raises(DatasetError, match='There is no dataset named "nothing"'):
         services.finetuning.plan("nothing", BASE)
     assert server.requests == [] and services.finetune_jobs.all() == []
 

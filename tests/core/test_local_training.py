@@ -371,11 +371,11 @@ def test_a_bad_setting_or_base_is_refused_before_anything_starts(tmp_path: Path)
         with pytest.raises(FinetuneError, match="Model name"):
             training.start("snark", name=name)
     with pytest.raises(DatasetError, match="is not a file"):
-        training.start(str(tmp_path / "nothere.jsonl"))
+        training.start(tmp_path / "nothere.jsonl")
     text = tmp_path / "pairs.txt"
     text.write_text('{"prompt": "a", "response": "b"}\n', encoding="utf-8")
     with pytest.raises(DatasetError, match=r"JSONL, named \*\.jsonl"):
-        training.start(str(text))
+        training.start(text)
     assert training.jobs.all() == []
 
 

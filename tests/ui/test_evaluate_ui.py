@@ -86,7 +86,7 @@ def test_a_set_is_built_edited_run_stopped_resumed_reported_and_exported(  # typ
 ) -> None:
     # The dialog offers the library's folders and refuses one outside the library.
     dialog = BuildDialog(services, ["local:default"], window)
-    assert dialog.folder.currentText() == str(folder)
+    assert dialog.folder_chosen() == str(folder)
     assert dialog.indexed.text() == "6 indexed files"
     assert not dialog.use_folder(str(tmp_path))
     assert "is not in the library" in dialog.problem.text()

@@ -7,15 +7,27 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from pathlib import Path
 
 from PySide6.QtGui import QFont  # the window lays no text out itself
 
+from desktop.core.evaluate.cells import CellConfig
+from desktop.core.evaluate.sets import EvalItem, ResultRecord, SetSource
+from desktop.core.finetune.examples import Example
+from desktop.core.finetune.pricing import DEFAULT_BASE
+from desktop.core.models.local_files import embedded_llm_path
+from desktop.core.settings import Settings
 from desktop.services import Services
 from desktop.ui.compare.window import CompareWindow
 from desktop.ui.dialogs import PersonaDialog
+from desktop.ui.evaluate.build_dialog import BuildDialog
+from desktop.ui.evaluate.history_view import HistoryView
+from desktop.ui.evaluate.report_view import ReportView
+from desktop.ui.finetune.editor import ExamplesEditor, ValidationPanel
+from desktop.ui.finetune.local_train import LocalTrainPanel
 from desktop.ui.main_window import MainWindow
 from desktop.ui.model_combo import ModelCombo
-from desktop.ui.qt import Qt
+from desktop.ui.qt import QMessageBox, Qt
 from desktop.ui.workers import wait_for_jobs
 from tests.ui.confirm import confirmed
 from tests.ui.test_window import plain, reads_as_written
@@ -114,3 +126,203 @@ def test_names_with_controls_read_as_written_in_lists_pickers_and_dialogs(  # ty
     assert [c.spec() for c in compare.configs()] == SET
     compare.close()
     wait_for_jobs()
+
+
+def test_a_persona_named_with_controls_reads_as_written_in_a_compare_cell_and_runs(  # type: ignore[no-untyped-def]
+    qtbot, make_services
+) -> None:
+    services = make_services(Settings(max_answer_tokens=16))
+    _store_odd_names(services)
+    compare = CompareWindow(services)
+    qtbot.addWidget(compare)
+
+    # A saved grid's persona, shown set apart and given back as stored.
+    compare.set_configs([CellConfig("local:default", ODD, retrieval=False)])
+    [cell] = compare.cells
+    one_line_as_written(cell.persona.currentText(), cell.persona.font())
+    assert cell.config() == CellConfig("local:default", ODD, retrieval=False)
+
+    # Chosen from the list of personas, it answers in that persona.
+    compare.set_configs([CellConfig("local:default", retrieval=False)])
+    [cell] = compare.cells
+    assert cell.config().persona is None
+    entries = [cell.persona.itemText(i) for i in range(cell.persona.count())]
+    [index] = [i for i in range(cell.persona.count()) if cell.persona.itemData(i) == ODD]
+    one_line_as_written(entries[index], cell.persona.font())
+    cell.persona.setCurrentIndex(index)
+    assert cell.config().persona == ODD
+    compare.question.setText("Who is on the night shift?")
+    with qtbot.waitSignal(compare.finished, timeout=120_000) as done:
+        assert compare.run() is not None
+    [result] = done.args[0].cells
+    assert result.error is None and result.config.persona == ODD  # no "unknown persona"
+    compare.close()
+    wait_for_jobs()
+
+
+def test_a_library_folder_named_with_controls_reads_as_written_and_is_built_from(  # type: ignore[no-untyped-def]
+    qtbot, services: Services, tmp_path: Path
+) -> None:
+    folder = tmp_path / ODD
+    folder.mkdir()
+    (folder / "rota.md").write_text("# Rota\n\nThe night shift starts at ten.", encoding="utf-8")
+    services.ingestor.ingest([folder])
+    [stored] = services.library.folders()
+    dialog = BuildDialog(services, ["local:default"])
+    qtbot.addWidget(dialog)
+    one_line_as_written(dialog.folder.currentText(), dialog.folder.font())
+    assert dialog.folder_chosen() == stored and dialog.indexed.text() == "1 indexed file"
+    # The set is named as the folder reads: a set's name may hold no control characters.
+    assert dialog.name.text() == "Night\\u202eshift\\nrota\\x1b 2027"
+    assert dialog.check()
+    assert dialog.choice().folder == folder
+
+    # Another folder outside the library is refused, named as written.
+    outside = tmp_path / f"elsewhere\u202e{ODD}"
+    outside.mkdir()
+    assert not dialog.use_folder(str(outside))
+    one_line_as_written(dialog.problem.text().split(":")[0], dialog.problem.font())
+    # Inside it, a folder is added to the list as written, standing for itself.
+    inside = folder / "week\u202e 1"
+    inside.mkdir()
+    assert dialog.use_folder(str(inside))
+    one_line_as_written(dialog.folder.currentText(), dialog.folder.font())
+    assert dialog.choice().folder == inside and dialog.folder.count() == 2
+
+
+def _store_odd_evaluation(services: Services) -> str:
+    """A set named ``ODD`` (as an older Folio could have stored it) with a finished run of
+    two configurations, one in the persona ``ODD``; the persona's configuration spec."""
+    persona = f"local:default,persona={ODD},retrieval=off"
+    base = "local:default,retrieval=off"
+    item = EvalItem(f"When does the {ODD} start?", "At ten.\nSharp.")
+    services.evals.create("rota", SetSource.IMPORTED, [item])
+    run = services.evals.start_run("rota", [base, persona])
+    for config, answer, facts in ((base, "At noon.", 0.0), (persona, "At ten\u202e.", 1.0)):
+        services.evals.record(
+            run.id, ResultRecord(item.id, config, item.question, answer, [], facts=facts)
+        )
+    services.evals.finish(run.id)
+    with sqlite3.connect(services.home / "evaluations.db") as db:
+        db.execute("PRAGMA foreign_keys = ON")  # the items and runs follow the set's name
+        db.execute("UPDATE eval_sets SET name = ? WHERE name = 'rota'", (ODD,))
+    db.close()
+    return persona
+
+
+def test_evaluation_sets_and_configurations_named_with_controls_read_as_written(  # type: ignore[no-untyped-def]
+    qtbot, services: Services, tmp_path: Path
+) -> None:
+    _store_odd_names(services)
+    persona = _store_odd_evaluation(services)
+    label = "SmolLM2 135M · built in + Night\\u202eshift rota\\x1b 2027, no retrieval"
+
+    # Over time: a column per configuration, named as written, the spec its tooltip.
+    history = HistoryView(services)
+    qtbot.addWidget(history)
+    history.load_set(ODD)
+    heads = [history.table.horizontalHeaderItem(c) for c in range(history.table.columnCount())]
+    assert heads[1] is not None and heads[1].text() == label
+    for head in heads:
+        assert head is not None
+        one_line_as_written(head.text(), history.table.font())
+        one_line_as_written(head.toolTip(), history.table.font())
+    assert history.rows()[0][2] == "1.00"  # the persona's scores, found by its spec
+    history.score.setCurrentIndex(history.score.findData("hit_at_k"))
+    one_line_as_written(history.coverage.text(), history.coverage.font())
+    assert history.coverage.textFormat() == Qt.TextFormat.PlainText
+
+    # The report: its heading, recommendation, table and differing answers.
+    report = ReportView(services)
+    qtbot.addWidget(report)
+    report.load_set(ODD)
+    qtbot.waitUntil(lambda: report.report is not None, timeout=60_000)
+    assert report.heading.text().startswith("Run ") and " of Night\\u202eshift rota" in (
+        report.heading.text()
+    )
+    assert f"Use {label}" in report.recommendation.text()  # the most facts
+    for shown in (report.heading, report.recommendation, report.coverage):
+        one_line_as_written(shown.text(), shown.font())
+        assert shown.textFormat() == Qt.TextFormat.PlainText  # a "<b>" in a name shows
+    name = report.table.item(1, 0)
+    assert name is not None and name.text() == label
+    one_line_as_written(name.toolTip(), report.table.font())
+    assert CellConfig.parse(persona).persona == ODD
+    lines = report.differing.toPlainText().split("\n")
+    assert "When does the Night\\u202eshift rota\\x1b 2027 start?" in lines
+    assert "At ten\\u202e." in lines  # the answer, its override written out
+    for line in lines:
+        one_line_as_written(line, report.differing.font())
+    # Exported under the set's name, as the file dialog offers it: the message reads as written.
+    assert report.export_csv(tmp_path / f"{ODD}.csv")
+    assert report.message.text().endswith("/Night\\u202eshift\\nrota\\x1b 2027.csv.")
+    one_line_as_written(report.message.text(), report.message.font())
+    report.shutdown()
+    wait_for_jobs()
+
+
+def test_a_local_base_model_named_with_controls_reads_as_written_and_is_trained_from(  # type: ignore[no-untyped-def]
+    qtbot, make_services
+) -> None:
+    gguf = embedded_llm_path()
+    assert gguf is not None
+    services = make_services(Settings(local_models={ODD: str(gguf)}))
+    empty = [{"role": "user", "content": "When?"}, {"role": "assistant", "content": ""}]
+    services.datasets.create("rota", [Example(empty)], source="manual")
+    panel = LocalTrainPanel(services)
+    qtbot.addWidget(panel)
+    entries = [panel.base.itemText(i) for i in range(panel.base.count())]
+    [index] = [i for i in range(panel.base.count()) if panel.base.itemData(i) == f"local:{ODD}"]
+    one_line_as_written(entries[index], panel.base.font())
+    panel.base.setCurrentIndex(index)
+    assert panel.base_model() == f"local:{ODD}"
+    panel.reload()  # the choice stays when the lists are made again
+    assert panel.base_model() == f"local:{ODD}"
+
+    # Start… reaches the dataset's own problem: the base model was found by its id.
+    job = panel.start()
+    assert job is not None and wait_for_jobs()
+    qtbot.waitUntil(lambda: panel.job is None)
+    message = panel.message.text()
+    assert "line 1" in message and "Unknown model" not in message, message
+
+    # The question before training names it as written.
+    estimate = {"train_examples": 1, "validation_examples": 0, "tokens": 12, "epochs": 1,
+                "steps": 1, "seconds": 60, "tokens_per_s": 10.0, "peak_memory_mb": 900}  # fmt: skip
+    box = panel.confirm(estimate, panel.config())
+    assert box.text() == "Train local:Night\\u202eshift rota\\x1b 2027 on rota?"
+    one_line_as_written(box.text(), box.font())
+    box.button(QMessageBox.StandardButton.Cancel).click()
+    assert panel.message.text() == "Not started."
+
+
+RTL_DATASET = "משמרות 2027"
+
+
+def test_a_dataset_and_its_examples_read_as_written_in_the_editor(  # type: ignore[no-untyped-def]
+    qtbot, services: Services
+) -> None:
+    odd_role = [{"role": "user", "content": ODD}, {"role": "assi\u202estant", "content": "Ten."}]
+    simple = [{"role": "user", "content": "When?"}, {"role": "assistant", "content": "Ten."}]
+    services.datasets.create(RTL_DATASET, [Example(simple), Example(odd_role)], source="manual")
+    editor = ExamplesEditor(services)
+    qtbot.addWidget(editor)
+    assert editor.load(RTL_DATASET)
+    # Hebrew keeps its own order, set apart from the counts after it.
+    assert plain(editor.title.text()).startswith(f"\u2068{RTL_DATASET}\u2069: 2 for training")
+    editor.table.setCurrentCell(1, 1)
+    assert editor.messages.toPlainText() == (
+        "user: Night\\u202eshift\nrota\\x1b 2027\n\nassi\\u202estant: Ten."
+    )
+    assert editor.table.item(1, 1).text() == ODD  # type: ignore[union-attr]  # edited as it is
+
+    validation = ValidationPanel(services, editor.examples)
+    qtbot.addWidget(validation)
+    assert validation.base.currentData() == DEFAULT_BASE
+    assert validation.run() is not None
+    qtbot.waitUntil(lambda: not validation.busy, timeout=30_000)
+    assert validation.report is not None and validation.report.base_model == DEFAULT_BASE
+    texts = [validation.problems.item(i).text() for i in range(validation.problems.count())]
+    [problem] = [t for t in texts if "role" in t]
+    assert '"assi\\u202estant"' in problem
+    one_line_as_written(problem, validation.problems.font())

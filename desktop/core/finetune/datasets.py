@@ -13,6 +13,13 @@ drops one that had not committed, so an example is never in both files nor in ne
 New datasets are built in a hidden folder and renamed into place; deleted ones are renamed
 away before they are removed. Names never start with a dot, so hidden folders are not
 datasets.
+
+Names are matched as personas' are (``desktop.core.names.name_key``): "PR" finds "pr", and a
+new name that reads the same as another dataset's is refused. Two such datasets saved before
+this rule still open, each by its exact name.
+
+Where a command takes "a JSONL file or a dataset's name", ``DatasetStore.choose`` decides
+which one the text names, for every command alike.
 """
 
 from __future__ import annotations
@@ -20,10 +27,12 @@ from __future__ import annotations
 import json
 import os
 import random
+import shlex
 import shutil
 import tempfile
 import threading
 import time
+import unicodedata
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -42,6 +51,7 @@ from desktop.core.finetune.examples import (
 )
 from desktop.core.jsonl import NotJson, parse_line
 from desktop.core.library.filenames import one_line
+from desktop.core.names import is_blank, name_key
 
 TRAIN = "train.jsonl"
 VALIDATION = "validation.jsonl"
@@ -56,6 +66,25 @@ NAME_RULE = (
     f"1 to {MAX_NAME} letters, digits, spaces and - _ . ( ), not starting or ending with "
     "a space or a dot"
 )
+# Written before a dataset's name to mean the dataset even when a file here has that name.
+# A name holds no colon, so no dataset's name starts with it.
+DATASET_PREFIX = "dataset:"
+
+
+class NoSuchDataset(DatasetError):
+    """No dataset has the name (as opposed to a name two datasets share, or one that is not
+    usable at all)."""
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """What a "JSONL file or a dataset's name" argument names: exactly one of ``path`` (a
+    file, which may be missing or unreadable: reading it says why) and ``dataset`` (a
+    dataset's name as stored). ``warning`` says when the text named both."""
+
+    path: Path | None = None
+    dataset: str | None = None
+    warning: str | None = None
 
 
 @dataclass(frozen=True)
@@ -86,8 +115,9 @@ class DatasetInfo:
 
 
 def check_name(name: str) -> str:
-    """The dataset name, stripped; DatasetError saying what names may be if it is not one."""
-    name = name.strip()
+    """The dataset name, stripped and in composed Unicode form (NFC: "é" typed as "e" and an
+    accent is one letter); DatasetError saying what names may be if it is not one."""
+    name = unicodedata.normalize("NFC", name.strip())
     bad = next((c for c in name if not (c.isalnum() or c in NAME_PUNCTUATION)), None)
     problem = None
     if not name:
@@ -119,26 +149,85 @@ class DatasetStore:
 
     def all(self) -> list[DatasetInfo]:
         """Every dataset, newest first."""
-        if not self.root.is_dir():
-            return []
         infos = []
         with self._lock:
-            for folder in self.root.iterdir():
-                if folder.name.startswith(".") or not folder.is_dir():
-                    continue
-                try:
-                    check_name(folder.name)
-                except DatasetError:
-                    continue  # not made by Folio: get() could not open it either
+            for folder in self._folders():
                 self._settle(folder)
                 if (folder / TRAIN).is_file():
                     infos.append(self._info(folder))
         return sorted(infos, key=lambda info: (-info.created_at, info.name.casefold()))
 
     def get(self, name: str) -> DatasetInfo:
-        """DatasetError naming the dataset if there is none by that name."""
+        """The dataset called ``name`` (matched by ``name_key``, the one spelled exactly so
+        first). NoSuchDataset naming it if there is none; DatasetError if the name is not
+        usable, or if several datasets match it and none is spelled exactly so."""
         with self._lock:
             return self._info(self._existing(name))
+
+    def taken(self, name: str) -> str | None:
+        """The stored name of the dataset a new dataset called ``name`` would be taken for
+        (the same ``name_key``: case and Unicode form aside), or None when it is free."""
+        key = name_key(name)
+        with self._lock:
+            return next((f.name for f in self._folders() if name_key(f.name) == key), None)
+
+    def choose(self, text: str) -> TrainingData:
+        """What ``text`` names where a JSONL file or a dataset's name is taken (``validate``,
+        ``start``, local training): one rule for all of them.
+
+        ``dataset:NAME`` is the dataset. Text with a path separator is a file: no dataset's
+        name holds one. So is text naming something in the current folder other than a
+        folder; if a dataset has that name too, the file is used (a path is what a person
+        types) and ``warning`` says how to choose either. Anything else is a dataset's name;
+        a folder here by that name is a path only when no dataset has it.
+
+        Raises DatasetError for blank text or a name two datasets share; NoSuchDataset when
+        the text is neither a file here nor a dataset's name.
+        """
+        if is_blank(text):
+            raise DatasetError("No file or dataset given: give a JSONL file or a dataset's name.")
+        if text.startswith(DATASET_PREFIX):
+            return TrainingData(dataset=self.get(text.removeprefix(DATASET_PREFIX)).name)
+        if any(sep in text for sep in (os.sep, os.altsep, "/") if sep):
+            return TrainingData(path=Path(text))
+        here = os.path.lexists(text)
+        if here and not os.path.isdir(text):
+            shown = one_line(text)
+            with self._lock:
+                also = [f.name for f in self._folders() if name_key(f.name) == name_key(text)]
+            warning = None
+            if also:
+                # With several (saved before names were matched), the exact one is chosen by
+                # how it is spelled: the name as typed is the one to show.
+                named = also[0] if len(also) == 1 else text
+                as_file = one_line(shlex.quote(f"./{text}"))
+                as_dataset = one_line(shlex.quote(f"{DATASET_PREFIX}{named}"))
+                warning = (
+                    f'"{shown}" is both a file in this folder and the dataset '
+                    f'"{one_line(named)}": the file is used. Give {as_file} for the file, or '
+                    f"{as_dataset} for the dataset."
+                )
+            return TrainingData(path=Path(text), warning=warning)
+        with self._lock:
+            folder = self._find(text)
+        if folder is not None:
+            return TrainingData(dataset=folder.name)
+        if here:  # a folder, and no dataset by its name: reading it says why it cannot be used
+            return TrainingData(path=Path(text))
+        raise NoSuchDataset(
+            f"No such file or dataset: {one_line(text)}. A file is given by its path."
+        )
+
+    def training_data(self, given: str | Path | TrainingData) -> TrainingData:
+        """``given`` as what it names: a Path is a file, text is a dataset's name (as the
+        window's lists give it: never a file that happens to share the name in the current
+        folder), and a TrainingData (``choose``'s reading of what a person typed) is kept.
+        NoSuchDataset or DatasetError as ``get`` raises for a name."""
+        if isinstance(given, TrainingData):
+            return given
+        if isinstance(given, Path):
+            return TrainingData(path=given)
+        return TrainingData(dataset=self.get(given).name)
 
     def create(
         self,
@@ -155,6 +244,9 @@ class DatasetStore:
             raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
         with self._lock:
             folder = self.root / name
+            taken = self.taken(name)
+            if taken is not None:
+                raise _taken(taken)
             if folder.exists():
                 raise DatasetError(f'There is already a dataset named "{name}": choose another.')
             self.root.mkdir(parents=True, exist_ok=True)
@@ -266,10 +358,17 @@ class DatasetStore:
             return self.save(name, examples[held:], examples[:held])
 
     def rename(self, name: str, new_name: str) -> DatasetInfo:
-        """DatasetError if ``new_name`` is not a valid name or is taken."""
+        """DatasetError if ``new_name`` is not a valid name or another dataset's (matched by
+        ``name_key``: changing only the case of a name is a rename of the same dataset)."""
         new_name = check_name(new_name)
         with self._lock:
             folder = self._existing(name)
+            key = name_key(new_name)
+            other = next(
+                (f for f in self._folders() if f != folder and name_key(f.name) == key), None
+            )
+            if other is not None:
+                raise _taken(other.name)
             target = self.root / new_name
             # On a case-insensitive disk "Tone" and "tone" are one folder: that is a rename.
             if target.exists() and not target.samefile(folder):
@@ -292,10 +391,45 @@ class DatasetStore:
 
     # -- helpers -----------------------------------------------------------------------------
 
+    def _folders(self) -> list[Path]:
+        """The datasets' folders (named as Folio names datasets, not hidden), whether or not
+        a save is to be settled in them."""
+        if not self.root.is_dir():
+            return []
+        found = []
+        for folder in self.root.iterdir():
+            if folder.name.startswith(".") or not folder.is_dir():
+                continue
+            try:
+                check_name(folder.name)
+            except DatasetError:
+                continue  # not made by Folio: it could not be opened by its name either
+            if (folder / TRAIN).is_file() or (folder / (TRAIN + PENDING)).is_file():
+                found.append(folder)
+        return found
+
+    def _find(self, name: str) -> Path | None:
+        """The folder of the dataset ``name`` names, or None. The one spelled exactly so
+        comes first; else the only one with its ``name_key``. DatasetError when several
+        have that key and none is spelled so (saved before names were matched this way)."""
+        key, typed = name_key(name), name.strip()
+        matches = [f for f in self._folders() if name_key(f.name) == key]
+        exact = [f for f in matches if f.name in (typed, unicodedata.normalize("NFC", typed))]
+        if exact:
+            return exact[0]
+        if len(matches) > 1:
+            names = " and ".join(f'"{one_line(f.name)}"' for f in sorted(matches))
+            raise DatasetError(
+                f"Datasets {names} differ only in case or Unicode form: give one exactly as "
+                "it is spelled."
+            )
+        return matches[0] if matches else None
+
     def _existing(self, name: str) -> Path:
-        folder = self.root / check_name(name)
-        if not (folder / TRAIN).is_file() and not (folder / (TRAIN + PENDING)).is_file():
-            raise DatasetError(f'There is no dataset named "{name}" (in {self.root}).')
+        check_name(name)  # a name no dataset could have: say why, not merely that none has it
+        folder = self._find(name)
+        if folder is None:
+            raise NoSuchDataset(f'There is no dataset named "{name}" (in {self.root}).')
         self._settle(folder)
         return folder
 
@@ -346,10 +480,17 @@ class DatasetStore:
         except DatasetError:
             base = "dataset"
         name, number = base, 1
-        while (self.root / name).exists():
+        while (self.root / name).exists() or self.taken(name) is not None:
             number += 1
             name = f"{base} ({number})"
         return name
+
+
+def _taken(existing: str) -> DatasetError:
+    """The refusal of a new name that reads as ``existing``, a dataset's stored name."""
+    return DatasetError(
+        f'There is already a dataset named "{one_line(existing)}": choose another name.'
+    )
 
 
 def _read(path: Path) -> list[Example]:

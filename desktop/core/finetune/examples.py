@@ -90,7 +90,10 @@ class LineProblem:
     reason: str
 
     def to_json(self) -> dict[str, Any]:
-        """``{"line": n, "reason": "..."}``, as ``finetune validate`` lists errors."""
+        """``{"line": n, "reason": "..."}``, as ``finetune validate`` lists errors. A problem
+        of the whole file (missing, unreadable, too few examples) keeps ``"line": 0``: the
+        folio-cli contract gives ``line`` as a number, and text output shows such a problem
+        without a line."""
         return {"line": self.line, "reason": self.reason}
 
 

@@ -25,7 +25,7 @@ import openai
 from openai.types.fine_tuning import FineTuningJob, job_create_params
 
 from desktop.core.errors import DatasetError, FinetuneError, ProviderError
-from desktop.core.finetune.datasets import DatasetStore
+from desktop.core.finetune.datasets import DatasetStore, TrainingData
 from desktop.core.finetune.examples import (
     Example,
     LineProblem,
@@ -97,8 +97,11 @@ class FineTuning:
         self.client = client
         self.provider = provider
 
-    def plan(self, dataset: str | Path, base: str, epochs: int | None = None) -> UploadPlan:
-        """Validate a dataset (by name, or a JSONL file) and say what would be uploaded.
+    def plan(
+        self, dataset: str | Path | TrainingData, base: str, epochs: int | None = None
+    ) -> UploadPlan:
+        """Validate a dataset (by name, or a JSONL file: text as ``DatasetStore.choose``
+        decides, or a ``TrainingData`` chosen already) and say what would be uploaded.
 
         FinetuneError listing the first problems (with their lines) if it is invalid;
         ProviderError when there is no key to upload with. Nothing is sent.
@@ -118,7 +121,7 @@ class FineTuning:
 
     def start(
         self,
-        dataset: str | Path,
+        dataset: str | Path | TrainingData,
         base: str,
         *,
         suffix: str | None = None,
@@ -315,7 +318,9 @@ class FineTuning:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _prepare(self, dataset: str | Path, base: str, epochs: int | None) -> _Source:
+    def _prepare(
+        self, dataset: str | Path | TrainingData, base: str, epochs: int | None
+    ) -> _Source:
         """Read and validate what would be uploaded; DatasetError naming the first problems."""
         label, persona, files = self._open(dataset)
         (_, train, problems), *held_out = files
@@ -343,27 +348,20 @@ class FineTuning:
         )
 
     def _open(
-        self, dataset: str | Path
+        self, dataset: str | Path | TrainingData
     ) -> tuple[str, str | None, list[tuple[Path, list[Example], list[LineProblem]]]]:
-        """(label, persona, [(file, examples, unreadable lines)]: training, then validation)."""
-        if isinstance(dataset, str):
-            try:
-                info = self.datasets.get(dataset)
-            except DatasetError as exc:
-                if not Path(dataset).is_file():
-                    raise DatasetError(
-                        f"No dataset or file named {dataset!r}.",
-                        cli=f"No dataset or file named {dataset!r}: `folio-cli finetune "
-                        "datasets` lists the datasets.",
-                    ) from exc
-            else:
-                train, validation = self.datasets.load(info.name)
-                files: list[tuple[Path, list[Example], list[LineProblem]]]
-                files = [(info.train_path, train, [])]
-                if info.validation_path is not None and validation:
-                    files.append((info.validation_path, validation, []))
-                return info.name, info.persona, files
-        path = Path(dataset)
+        """(label, persona, [(file, examples, unreadable lines)]: training, then validation).
+        Text is a file or a dataset's name as ``DatasetStore.choose`` decides."""
+        chosen = self.datasets.training_data(dataset)
+        if chosen.path is None:
+            info = self.datasets.get(chosen.dataset or "")
+            train, validation = self.datasets.load(info.name)
+            files: list[tuple[Path, list[Example], list[LineProblem]]]
+            files = [(info.train_path, train, [])]
+            if info.validation_path is not None and validation:
+                files.append((info.validation_path, validation, []))
+            return info.name, info.persona, files
+        path = chosen.path
         read = read_examples(path)
         return str(path), None, [(path, read.examples, read.problems)]
 

@@ -21,6 +21,7 @@ from desktop.ui.qt import (
     QWidget,
     Signal,
 )
+from desktop.ui.shown import line_shown
 
 
 class CompareCell(QFrame):
@@ -44,11 +45,14 @@ class CompareCell(QFrame):
         self.model.select(config.model)
         self.persona = QComboBox()
         self.persona.setAccessibleName("Persona")
-        self.persona.addItems(["(no persona)", *personas])
+        self.persona.addItem("(no persona)")
+        # Shown set apart (``line_shown``); the entry's data is the name the store knows.
+        for persona in personas:
+            self.persona.addItem(line_shown(persona), persona)
         if config.persona:
             if config.persona not in personas:
-                self.persona.addItem(config.persona)
-            self.persona.setCurrentText(config.persona)
+                self.persona.addItem(line_shown(config.persona), config.persona)
+            self.persona.setCurrentIndex(self.persona.findData(config.persona))
         self.retrieval = QCheckBox("Retrieval")
         self.retrieval.setChecked(config.retrieval)
         self.remove_button = QPushButton("Remove")
@@ -78,7 +82,7 @@ class CompareCell(QFrame):
 
     def config(self) -> CellConfig:
         """The configuration as chosen."""
-        persona = self.persona.currentText() if self.persona.currentIndex() > 0 else None
+        persona = str(self.persona.currentData()) if self.persona.currentIndex() > 0 else None
         return CellConfig(self.model.model_id(), persona, self.retrieval.isChecked())
 
     def clear(self) -> None:

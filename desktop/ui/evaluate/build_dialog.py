@@ -14,6 +14,8 @@ from pathlib import Path
 
 from desktop.core.errors import FolioError
 from desktop.core.evaluate.sets import SetSource
+from desktop.core.library.filenames import one_line
+from desktop.core.names import name_problem
 from desktop.services import Services
 from desktop.ui.messages import error_text, message_label, say
 from desktop.ui.model_combo import ModelCombo, services_names
@@ -30,6 +32,7 @@ from desktop.ui.qt import (
     QSpinBox,
     QWidget,
 )
+from desktop.ui.shown import name_shown
 
 DEFAULT_QUESTIONS = 30
 MAX_QUESTIONS = 1000
@@ -62,7 +65,9 @@ class BuildDialog(QDialog):
         self.library_folders = services.library.folders()
         self.folder = QComboBox()
         self.folder.setAccessibleName("Library folder")
-        self.folder.addItems(self.library_folders)
+        for folder in self.library_folders:
+            # Shown as folio-cli writes it (``name_shown``); the entry's data is the folder.
+            self.folder.addItem(name_shown(folder), folder)
         self.folder.setToolTip("A folder of the library, or a folder inside one")
         self.inside_button = QPushButton("Folder inside…")
         self.inside_button.setToolTip("Write the questions from one folder inside the library's")
@@ -103,7 +108,7 @@ class BuildDialog(QDialog):
         form.addRow(self.buttons)
         self._suggested = ""
         self._indexed_count = 0  # of the chosen folder; counted once per choice, not per key
-        self.folder.currentTextChanged.connect(self._on_folder)
+        self.folder.currentIndexChanged.connect(lambda _: self._on_folder())
         self.name.textChanged.connect(lambda _: self.check())
         self.model.currentTextChanged.connect(lambda _: self.check())
         self._on_folder()
@@ -111,15 +116,19 @@ class BuildDialog(QDialog):
     def choice(self) -> BuildChoice:
         """The build as chosen."""
         return BuildChoice(
-            Path(self.folder.currentText()),
+            Path(self.folder_chosen()),
             self.name.text().strip(),
             self.questions.value(),
             self.model.model_id(),
         )
 
+    def folder_chosen(self) -> str:
+        """The chosen folder's path, as the library stores it ("" when there is none)."""
+        return str(self.folder.currentData() or "")
+
     def choose_inside(self) -> None:
         """Pick a folder inside the library's with the file dialog."""
-        start = self.folder.currentText()
+        start = self.folder_chosen()
         path = QFileDialog.getExistingDirectory(self, "Choose a folder inside the library", start)
         if path:
             self.use_folder(path)
@@ -130,39 +139,42 @@ class BuildDialog(QDialog):
         if not inside_library(path, self.library_folders):
             say(
                 self.problem,
-                f"{path} is not in the library: choose one of its folders or a folder inside "
-                "one (File → Add Folder… adds a folder to the library).",
+                f"{name_shown(path)} is not in the library: choose one of its folders or a "
+                "folder inside one (File → Add Folder… adds a folder to the library).",
                 error=True,
             )
             return False
-        if self.folder.findText(path) < 0:
-            self.folder.addItem(path)
-        self.folder.setCurrentText(path)
+        if self.folder.findData(path) < 0:
+            self.folder.addItem(name_shown(path), path)
+        self.folder.setCurrentIndex(self.folder.findData(path))
         return True
 
     def _on_folder(self) -> None:
-        folder = self.folder.currentText()
+        folder = self.folder_chosen()
         count = len(self.services.library.indexed_under(folder)) if folder else 0
         self._indexed_count = count
         self.indexed.setText(f"{count} indexed file{'' if count == 1 else 's'}" if folder else "")
-        # The name follows the folder until the person types one of their own.
+        # The name follows the folder until the person types one of their own; as the
+        # folder reads in the list, since a set's name may hold no control characters.
         if self.name.text().strip() in ("", self._suggested):
-            self._suggested = Path(folder).name if folder else ""
+            self._suggested = one_line(Path(folder).name) if folder else ""
             self.name.setText(self._suggested)
         self.check()
 
     def problem_text(self) -> str | None:
         """Why the build cannot start as chosen, or None."""
-        folder, name = self.folder.currentText(), self.name.text().strip()
+        folder, name = self.folder_chosen(), self.name.text().strip()
         if not self.library_folders:
             return "The library is empty: add a folder first (File → Add Folder…)."
         if not self._indexed_count:
             return (
-                f"Nothing under {folder} is indexed yet: wait until the library has indexed "
-                "it, or choose another folder."
+                f"Nothing under {name_shown(folder)} is indexed yet: wait until the library "
+                "has indexed it, or choose another folder."
             )
         if not name:
             return "Name the evaluation set."
+        if problem := name_problem(name):
+            return problem
         if self.model.count() == 0:
             return "There is no model to write the questions with: add one in Models and Providers."
         try:

@@ -26,6 +26,7 @@ from desktop.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
+from desktop.ui.shown import line_shown
 
 NONE = "–"  # not measured in that run
 # The scores a person can follow over time, as (ConfigScores field, name shown).
@@ -65,6 +66,7 @@ class HistoryView(QWidget):
         self.table.setAccessibleName("Runs over time")
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.coverage = QLabel()
+        self.coverage.setTextFormat(Qt.TextFormat.PlainText)  # it names configurations
         self.coverage.setAccessibleName("What hit@k and MRR are over")
         self.coverage.setWordWrap(True)
         self.coverage.setStyleSheet("color: gray")
@@ -114,8 +116,9 @@ class HistoryView(QWidget):
         self.table.setColumnCount(len(columns))
         self.table.setRowCount(len(self.history))
         for column, (spec, label) in enumerate(columns):
-            head = QTableWidgetItem(label)
-            head.setToolTip(spec)
+            # A configuration names a persona and a model: shown set apart.
+            head = QTableWidgetItem(line_shown(label))
+            head.setToolTip(line_shown(spec))
             self.table.setHorizontalHeaderItem(column, head)
         for row, index in enumerate(reversed(range(len(self.history)))):
             run = self.history[index].run
@@ -135,7 +138,9 @@ class HistoryView(QWidget):
             return ""
         newest = self.history[-1]
         counts = ", ".join(
-            f"{c.label} {c.coverage(newest.questions)}" for c in newest.configs if c.answered
+            f"{line_shown(c.label)} {c.coverage(newest.questions)}"
+            for c in newest.configs
+            if c.answered
         )
         return (
             "hit@k and MRR count only the questions with a source passage or file"

@@ -39,6 +39,7 @@ from desktop.ui.qt import (
     QWidget,
     Signal,
 )
+from desktop.ui.shown import line_shown, lines_shown, name_shown
 from desktop.ui.workers import Job
 
 _ID = Qt.ItemDataRole.UserRole
@@ -109,6 +110,9 @@ class ReportView(QWidget):
         self.heading = QLabel()
         self.heading.setAccessibleName("Report heading")
         self.recommendation = QLabel()
+        # These name sets, personas and models: a name like "<b>" is shown, not applied.
+        for label in (self.heading, self.recommendation):
+            label.setTextFormat(Qt.TextFormat.PlainText)
         self.recommendation.setAccessibleName("Recommendation")
         self.recommendation.setWordWrap(True)
         self.recommendation.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -136,6 +140,7 @@ class ReportView(QWidget):
                 "passage, or a source file (scored by file)"
             )
         self.coverage = QLabel()
+        self.coverage.setTextFormat(Qt.TextFormat.PlainText)
         self.coverage.setAccessibleName("What hit@k and MRR are over")
         self.coverage.setWordWrap(True)
         self.coverage.setStyleSheet("color: gray")
@@ -261,13 +266,15 @@ class ReportView(QWidget):
             self.differing.clear()
             return
         self.heading.setText(
-            f"Run {report.run.id} of {report.set_name}, started {when(report.run.started_at)}: "
+            f"Run {report.run.id} of {line_shown(report.set_name)}, "
+            f"started {when(report.run.started_at)}: "
             f"{report.questions} questions"
             + ("" if report.complete else " (not finished: these figures may change)")
         )
-        self.recommendation.setText(report.recommendation)
-        self.coverage.setText(report.coverage_note())
-        self.style_note.setText(report.style_note or "")
+        # Sentences naming configurations, so personas and model ids: one paragraph each.
+        self.recommendation.setText(line_shown(report.recommendation))
+        self.coverage.setText(line_shown(report.coverage_note()))
+        self.style_note.setText(line_shown(report.style_note or ""))
         self.style_note.setVisible(bool(report.style_note))
         self._fill_table(report)
         self.differing.setHtml(differing_html(report))
@@ -276,8 +283,8 @@ class ReportView(QWidget):
     def _fill_table(self, report: Report) -> None:
         self.table.setRowCount(len(report.configs))
         for row, scores in enumerate(report.configs):
-            name = QTableWidgetItem(scores.label)
-            name.setToolTip(scores.config)
+            name = QTableWidgetItem(line_shown(scores.label))
+            name.setToolTip(line_shown(scores.config))
             name.setData(Qt.ItemDataRole.DecorationRole, colour(row))  # the chart's colour
             answered = _number(str(scores.answered))
             if scores.failed:
@@ -353,9 +360,10 @@ class ReportView(QWidget):
         try:
             write_atomically(path, [text])
         except OSError as exc:
-            say(self.message, f"Could not write {path}: {exc.strerror or exc}.", error=True)
+            shown = name_shown(str(path))
+            say(self.message, f"Could not write {shown}: {exc.strerror or exc}.", error=True)
             return False
-        say(self.message, f"Exported to {path}.")
+        say(self.message, f"Exported to {name_shown(str(path))}.")
         return True
 
 
@@ -367,20 +375,27 @@ def _number(text: str) -> QTableWidgetItem:
 
 def differing_html(report: Report) -> str:
     """The answers that differ most as rich text: the question, its reference, and each
-    configuration's answer in its chart colour."""
+    configuration's answer in its chart colour; every text read as written (``shown``)."""
     if not report.differing:
         return "<p><i>No question has two answers to compare yet.</i></p>"
     labels = [s.label for s in report.configs]
     e = html.escape
     parts = ["<h3>Where the answers differ most</h3>"]
     for d in report.differing:
-        parts.append(f"<h4>{e(d.question)}</h4><p><i>Reference:</i> {e(d.reference)}</p>")
+        parts.append(
+            f"<h4>{e(line_shown(d.question))}</h4><p><i>Reference:</i> {_lines(d.reference)}</p>"
+        )
         for label, answer, facts in d.answers:
             tint = colour(labels.index(label)).name() if label in labels else "gray"
             shown_facts = NONE if facts is None else f"{facts:.2f}"
-            text = e(answer.strip() or "(no text)").replace("\n", "<br>")
+            text = _lines(answer.strip() or "(no text)")
             parts.append(
-                f'<p><b style="color:{tint}">{e(label)}</b> '
+                f'<p><b style="color:{tint}">{e(line_shown(label))}</b> '
                 f'<span style="color:gray">facts {shown_facts}</span><br>{text}</p>'
             )
     return "".join(parts)
+
+
+def _lines(text: str) -> str:
+    """A person's or a model's text in rich text, its lines kept (``lines_shown``)."""
+    return html.escape(lines_shown(text)).replace("\n", "<br>")

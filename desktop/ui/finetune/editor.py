@@ -9,6 +9,7 @@ what the table holds, so problems show before anything is saved or sent.
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from desktop.ui.qt import (
     QWidget,
     Signal,
 )
+from desktop.ui.shown import controls_escaped, line_shown
 from desktop.ui.workers import Job
 
 _ROLE = Qt.ItemDataRole.UserRole
@@ -228,14 +230,18 @@ class ExamplesEditor(QWidget):
             self.title.setText("<i>Choose or add a dataset to see its examples.</i>")
             return
         train = sum(r.part == TRAIN for r in self.rows)
-        text = f"<b>{self.name}</b>: {train} for training, {len(self.rows) - train} for validation"
+        name = html.escape(line_shown(self.name))
+        text = f"<b>{name}</b>: {train} for training, {len(self.rows) - train} for validation"
         self.title.setText(text + (" · <i>unsaved changes</i>" if self.dirty else ""))
 
     def _show_messages(self, index: int) -> None:
         if 0 <= index < len(self.rows):
             messages = self.rows[index].messages
+            # Read only, so shown as written: an override in an example turns nothing.
             self.messages.setPlainText(
-                "\n\n".join(f"{m.get('role')}: {shown(m.get('content'))}" for m in messages)
+                controls_escaped(
+                    "\n\n".join(f"{m.get('role')}: {shown(m.get('content'))}" for m in messages)
+                )
             )
         else:
             self.messages.clear()
@@ -339,7 +345,7 @@ class ExamplesEditor(QWidget):
         box = QMessageBox(
             QMessageBox.Icon.Question,
             "Unsaved changes",
-            f"Save the changes to {self.name}?",
+            f"Save the changes to {line_shown(self.name)}?",
             QMessageBox.StandardButton.Save
             | QMessageBox.StandardButton.Discard
             | QMessageBox.StandardButton.Cancel,
@@ -389,9 +395,9 @@ class ValidationPanel(QWidget):
         self.base = QComboBox()
         self.base.setAccessibleName("Base model")
         for model in BASE_MODELS:
-            self.base.addItem(model.name)
-        self.base.setCurrentText(DEFAULT_BASE)
-        self.base.currentTextChanged.connect(lambda _: self.run())
+            self.base.addItem(line_shown(model.name), model.name)
+        self.base.setCurrentIndex(max(self.base.findData(DEFAULT_BASE), 0))
+        self.base.currentIndexChanged.connect(lambda _: self.run())
         self.validate_button = QPushButton("Validate")
         self.validate_button.clicked.connect(self.run)
         self.verdict = QLabel()
@@ -443,7 +449,7 @@ class ValidationPanel(QWidget):
             return None
         self._timer.stop()
         self._generation += 1
-        generation, base = self._generation, self.base.currentText()
+        generation, base = self._generation, str(self.base.currentData())
         train, validation = found
 
         def work(_job: Job) -> tuple[int, ValidationReport, ValidationReport | None]:
@@ -480,7 +486,9 @@ class ValidationPanel(QWidget):
         for part, problem, error in found:
             where = "validation " if part == VALIDATION else ""
             line = f"{where}line {problem.line}" if problem.line else "the dataset"
-            item = QListWidgetItem(f"{'Error' if error else 'Warning'}: {line}: {problem.reason}")
+            # A reason quotes the file (a role, a key): shown on one line, as written.
+            reason = line_shown(problem.reason)
+            item = QListWidgetItem(f"{'Error' if error else 'Warning'}: {line}: {reason}")
             item.setData(_ROLE, (part, problem.line))
             self.problems.addItem(item)
         errors = sum(error for _, _, error in found)

@@ -79,10 +79,13 @@ class LocalTrainPanel(TrainForm):
 
     def reload(self, select: str | None = None) -> None:
         """Datasets, local base models, personas and training support as they are now."""
-        base = self.base.currentText() or DEFAULT_LLM_ID
+        base = self.base_model() or DEFAULT_LLM_ID
         self.base.clear()
-        self.base.addItems([m.id for m in list_models(self.services.settings) if m.available])
-        self.base.setCurrentText(base)
+        for model in list_models(self.services.settings):
+            if model.available:
+                # A local model's id holds the name it was added under: shown set apart.
+                self.base.addItem(line_shown(model.id), model.id)
+        self.base.setCurrentIndex(max(self.base.findData(base), 0))
         runtime = self.services.local_training.runtime
         missing = not runtime.available()
         say(
@@ -100,6 +103,10 @@ class LocalTrainPanel(TrainForm):
         )
         self.reload_choices(select)
 
+    def base_model(self) -> str:
+        """The chosen base model's id ("" when there is none)."""
+        return str(self.base.currentData() or "")
+
     def can_start(self) -> bool:
         """Whether Start… may be pressed: the shared rule, and training support present."""
         return super().can_start() and self.services.local_training.runtime.available()
@@ -116,7 +123,7 @@ class LocalTrainPanel(TrainForm):
 
     def start(self) -> Job | None:
         """Measure this computer on the chosen run in the background, then ask."""
-        name, base = self.dataset_name(), self.base.currentText()
+        name, base = self.dataset_name(), self.base_model()
         if not name or self.job is not None or self.confirm_box is not None:
             return None
         try:
@@ -140,7 +147,7 @@ class LocalTrainPanel(TrainForm):
         box = ask(
             self,
             "Train on this computer?",
-            f"Train {self.base.currentText()} on {line_shown(self.dataset_name())}?",
+            f"Train {line_shown(self.base_model())} on {line_shown(self.dataset_name())}?",
             estimate_text(estimate)
             + "\n\nIt runs in the background at low priority; you can close this window.",
             "Train",
@@ -155,7 +162,7 @@ class LocalTrainPanel(TrainForm):
             return
         self.confirm_box = None
         training = self.services.local_training
-        dataset, base = self.dataset_name(), self.base.currentText()
+        dataset, base = self.dataset_name(), self.base_model()
         name = self.name.text().strip() or None
         persona = self.persona.currentText().strip()
 

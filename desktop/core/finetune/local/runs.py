@@ -26,7 +26,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from desktop.core.errors import DatasetError, FinetuneError, ModelError
-from desktop.core.finetune.datasets import DatasetStore
+from desktop.core.finetune.datasets import DatasetStore, TrainingData
 from desktop.core.finetune.examples import (
     SHOWN_PROBLEMS,
     Example,
@@ -44,6 +44,7 @@ from desktop.core.finetune.records import Job, JobState, JobStore
 from desktop.core.finetune.validate import NOTHING_TO_LEARN, example_problems, learns
 from desktop.core.models.ids import LOCAL_FT_PREFIX, LOCAL_PREFIX
 from desktop.core.models.local_files import Lineage, ModelInfo, local_llm_path
+from desktop.core.names import name_key
 from desktop.core.plurals import counted
 from desktop.core.settings import Settings
 from desktop.core.tasks import duration_phrase
@@ -106,12 +107,13 @@ class LocalTraining:
     # Starting -------------------------------------------------------------------------
 
     def _examples(
-        self, dataset: str | Path
+        self, dataset: str | Path | TrainingData
     ) -> tuple[str, str | None, list[Example], list[Example]]:
-        """(label, persona, train, validation) of a dataset name or a JSONL file."""
-        path = Path(dataset)
-        as_file = isinstance(dataset, Path) or "/" in dataset or os.sep in dataset
-        if as_file or (path.suffix == ".jsonl" and path.exists()):
+        """(label, persona, train, validation) of a dataset name or a JSONL file (text is
+        either, as ``DatasetStore.choose`` decides)."""
+        chosen = self.datasets.training_data(dataset)
+        if chosen.path is not None:
+            path = chosen.path
             if not path.is_file():
                 wanted = f"{path} is not a file: give a JSONL training file, or a dataset's name"
                 raise DatasetError(
@@ -123,12 +125,16 @@ class LocalTraining:
             if read.problems:
                 raise _refusal(str(path), read.problems)
             return str(path), None, read.examples, []
-        info = self.datasets.get(str(dataset))
+        info = self.datasets.get(chosen.dataset or "")
         train, validation = self.datasets.load(info.name)
         return info.name, info.persona, train, validation
 
-    def plan(self, dataset: str | Path, base: str, config: TrainConfig | None = None) -> LocalPlan:
-        """Check a dataset and a base model for a run; DatasetError or FinetuneError if not."""
+    def plan(
+        self, dataset: str | Path | TrainingData, base: str, config: TrainConfig | None = None
+    ) -> LocalPlan:
+        """Check a dataset (text as ``DatasetStore.choose`` decides, a JSONL file's Path, or
+        a ``TrainingData`` chosen already) and a base model for a run; DatasetError or
+        FinetuneError if not."""
         self.runtime.check()
         # Imported on first use: it loads the gguf package (numpy), part of the train extra.
         from desktop.core.finetune.local.gguf_lora import read_base
@@ -163,7 +169,7 @@ class LocalTraining:
 
     def start(
         self,
-        dataset: str | Path,
+        dataset: str | Path | TrainingData,
         base: str = "local:default",
         config: TrainConfig | None = None,
         name: str | None = None,
@@ -178,10 +184,11 @@ class LocalTraining:
         chosen = (
             check_model_name(name) if name is not None else self._free_name(Path(plan.dataset).stem)
         )
-        if name and self._job_for(chosen) is not None:
+        taken = self.taken(chosen) if name else None
+        if taken is not None:
             raise FinetuneError(
-                f"A local fine-tuned model is already called {chosen!r}: choose another name "
-                "or remove that one first."
+                f"A local fine-tuned model is already called {taken!r}: choose another "
+                "name or remove that one first."
             )
         job_id = f"ftjob-local-{uuid.uuid4().hex[:12]}"
         files = self._write_run(self.root / job_id, dataset, plan, chosen, persona)
@@ -202,7 +209,12 @@ class LocalTraining:
         return job
 
     def _write_run(
-        self, folder: Path, dataset: str | Path, plan: LocalPlan, name: str, persona: str | None
+        self,
+        folder: Path,
+        dataset: str | Path | TrainingData,
+        plan: LocalPlan,
+        name: str,
+        persona: str | None,
     ) -> RunFiles:
         """A run folder: the dataset copied (a tenth held out if it has no split) and run.json."""
         label, own_persona, train, validation = self._examples(dataset)
@@ -230,7 +242,10 @@ class LocalTraining:
         return files
 
     def estimate(
-        self, dataset: str | Path, base: str = "local:default", config: TrainConfig | None = None
+        self,
+        dataset: str | Path | TrainingData,
+        base: str = "local:default",
+        config: TrainConfig | None = None,
     ) -> dict[str, Any]:
         """What a run would take on this computer, measured: a trainer process loads the
         base, tokenizes the data and times its two largest steps (about a minute for the
@@ -274,9 +289,23 @@ class LocalTraining:
             name = f"{base}-{n}"
         return name
 
+    def taken(self, name: str) -> str | None:
+        """The name a local fine-tuned model has (or a run will give its model) that reads as
+        ``name`` (``name_key``: "T1" and "t1" are one name), or None when ``name`` is free."""
+        job = self._job_for(name)
+        return job.suffix if job is not None else None
+
     def _job_for(self, name: str) -> Job | None:
+        """The local run (not a failed one) whose model is or will be called ``name``,
+        matched by ``name_key``: "T1" would be taken for "t1" in a list or a picker."""
+        key = name_key(name)
         for job in self.jobs.all():
-            if job.provider == LOCAL and job.suffix == name and job.status != JobState.FAILED:
+            if (
+                job.provider == LOCAL
+                and job.suffix is not None
+                and name_key(job.suffix) == key
+                and job.status != JobState.FAILED
+            ):
                 return job
         return None
 
@@ -390,11 +419,27 @@ class LocalTraining:
         ]
 
     def find(self, model_id: str) -> Job:
-        """The job that made ``local:ft:<name>``; ModelError if there is none."""
+        """The job that made ``local:ft:<name>``: the model named exactly so, else the only
+        one whose name has the same ``name_key`` ("T1" finds "t1"). ModelError if there is
+        none, or several and none named exactly so (saved before names were matched so)."""
         name = model_id.removeprefix(FT_PREFIX)
-        for job in self._model_jobs():
-            if job.fine_tuned_model == f"ft:{name}":
-                return job
+        made = [
+            (job, (job.fine_tuned_model or "").removeprefix("ft:")) for job in self._model_jobs()
+        ]
+        exact = [job for job, made_name in made if made_name == name]
+        if exact:
+            return exact[0]
+        matches = [
+            (job, made_name) for job, made_name in made if name_key(made_name) == name_key(name)
+        ]
+        if len(matches) == 1:
+            return matches[0][0]
+        if matches:
+            names = " and ".join(sorted(FT_PREFIX + made_name for _, made_name in matches))
+            raise ModelError(
+                f"Local fine-tuned models {names} differ only in case: give one exactly as it "
+                "is spelled."
+            )
         raise ModelError(
             f"No local fine-tuned model {model_id!r}: choose another model.",
             cli=f"No local fine-tuned model {model_id!r}: `folio-cli models list` shows the "
@@ -459,15 +504,27 @@ class LocalTraining:
         model.
         """
         check_model_name(new_name)
-        if any(j.fine_tuned_model == f"ft:{new_name}" for j in self._model_jobs()):
-            raise FinetuneError(f"A local fine-tuned model is already called {new_name!r}.")
         job = self.find(model_id)
+        key = name_key(new_name)
+        # Changing only the case of its name renames the same model; another's is taken.
+        for other in self._model_jobs():
+            other_name = (other.fine_tuned_model or "").removeprefix("ft:")
+            if other.id != job.id and name_key(other_name) == key:
+                raise FinetuneError(
+                    f"A local fine-tuned model is already called {other_name!r}: choose "
+                    "another name."
+                )
         # A run's trainer names its model from run.json when it ends: two would share a name.
         for other in self.jobs.unfinished():
-            if other.provider == LOCAL and other.suffix == new_name and other.id != job.id:
+            if (
+                other.provider == LOCAL
+                and other.suffix is not None
+                and name_key(other.suffix) == key
+                and other.id != job.id
+            ):
                 raise FinetuneError(
                     f"The local run {other.id}, still {other.status}, will make "
-                    f"{FT_PREFIX}{new_name} when it ends: choose another name, or cancel that "
+                    f"{FT_PREFIX}{other.suffix} when it ends: choose another name, or cancel that "
                     "run first."
                 )
         job.fine_tuned_model, job.suffix = f"ft:{new_name}", new_name

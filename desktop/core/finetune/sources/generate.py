@@ -20,9 +20,9 @@ from llama_index.core.base.llms.types import ChatMessage
 
 from desktop.core.chat.personas import Persona
 from desktop.core.chat.service import ChatModel
-from desktop.core.errors import DatasetError, FinetuneError
+from desktop.core.errors import FinetuneError
 from desktop.core.evaluate.scores import borrowed_words
-from desktop.core.finetune.datasets import DatasetStore
+from desktop.core.finetune.datasets import DatasetStore, NoSuchDataset
 from desktop.core.finetune.examples import Example
 from desktop.core.library.catalog import Library
 from desktop.core.names import name_key
@@ -227,10 +227,10 @@ def generate_pairs(
         raise FinetuneError(f"max_chunks must be at least 1, not {max_chunks}.")
     total, chunks = _chunks(library, store, folder, max_chunks)
     try:
-        datasets.get(dataset)
-    except DatasetError:
+        dataset = datasets.get(dataset).name  # "PR" adds to "pr": the name as it is stored
+    except NoSuchDataset:
         # Made before the first chunk, so a bad name fails before the model does any work.
-        datasets.create(dataset, [], source=SOURCE, persona=persona.name)
+        dataset = datasets.create(dataset, [], source=SOURCE, persona=persona.name).name
     kwargs: dict[str, Any] = {}
     if persona.temperature is not None:
         kwargs["temperature"] = persona.temperature
