@@ -51,7 +51,7 @@ from desktop.core.finetune.examples import (
 )
 from desktop.core.jsonl import NotJson, parse_line
 from desktop.core.library.filenames import one_line
-from desktop.core.names import is_blank, name_key
+from desktop.core.names import is_blank, same_key
 
 TRAIN = "train.jsonl"
 VALIDATION = "validation.jsonl"
@@ -167,9 +167,8 @@ class DatasetStore:
     def taken(self, name: str) -> str | None:
         """The stored name of the dataset a new dataset called ``name`` would be taken for
         (the same ``name_key``: case and Unicode form aside), or None when it is free."""
-        key = name_key(name)
         with self._lock:
-            return next((f.name for f in self._folders() if name_key(f.name) == key), None)
+            return next(iter(same_key(name, self._names())), None)
 
     def choose(self, text: str) -> TrainingData:
         """What ``text`` names where a JSONL file or a dataset's name is taken (``validate``,
@@ -194,7 +193,7 @@ class DatasetStore:
         if here and not os.path.isdir(text):
             shown = one_line(text)
             with self._lock:
-                also = [f.name for f in self._folders() if name_key(f.name) == name_key(text)]
+                also = same_key(text, self._names())
             warning = None
             if also:
                 # With several (saved before names were matched), the exact one is chosen by
@@ -363,12 +362,9 @@ class DatasetStore:
         new_name = check_name(new_name)
         with self._lock:
             folder = self._existing(name)
-            key = name_key(new_name)
-            other = next(
-                (f for f in self._folders() if f != folder and name_key(f.name) == key), None
-            )
-            if other is not None:
-                raise _taken(other.name)
+            others = same_key(new_name, [n for n in self._names() if n != folder.name])
+            if others:
+                raise _taken(others[0])
             target = self.root / new_name
             # On a case-insensitive disk "Tone" and "tone" are one folder: that is a rename.
             if target.exists() and not target.samefile(folder):
@@ -408,12 +404,17 @@ class DatasetStore:
                 found.append(folder)
         return found
 
+    def _names(self) -> list[str]:
+        """The datasets' names, as their folders are named."""
+        return [folder.name for folder in self._folders()]
+
     def _find(self, name: str) -> Path | None:
         """The folder of the dataset ``name`` names, or None. The one spelled exactly so
         comes first; else the only one with its ``name_key``. DatasetError when several
         have that key and none is spelled so (saved before names were matched this way)."""
-        key, typed = name_key(name), name.strip()
-        matches = [f for f in self._folders() if name_key(f.name) == key]
+        typed = name.strip()
+        folders = {f.name: f for f in self._folders()}
+        matches = [folders[n] for n in same_key(name, folders)]
         exact = [f for f in matches if f.name in (typed, unicodedata.normalize("NFC", typed))]
         if exact:
             return exact[0]
