@@ -28,12 +28,6 @@ RESULT_KEYS = {"path", "page", "score", "text"}
 
 
 @pytest.fixture
-def cli_home(home: Path) -> Path:
-    save_settings(home, Settings(max_answer_tokens=24, threads=2))
-    return home
-
-
-@pytest.fixture
 def docs(tmp_path: Path) -> Path:
     folder = tmp_path / "docs"
     folder.mkdir()

@@ -10,16 +10,9 @@ from pathlib import Path
 import pytest
 
 from desktop.cli import main
-from desktop.core.settings import Settings, save_settings
 from desktop.services import Services
 
 QUESTION = {"question": "What does QZ-881 mean?", "reference": "The badge reader is offline."}
-
-
-@pytest.fixture
-def cli_home(home: Path) -> Path:
-    save_settings(home, Settings(max_answer_tokens=24, threads=2))
-    return home
 
 
 @pytest.fixture
