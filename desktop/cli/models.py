@@ -168,7 +168,9 @@ def cmd_export(services: Services, args: argparse.Namespace) -> int:
     if args.to.endswith(("/", os.sep)) and not destination.is_dir():
         raise UsageError(f"There is no folder {destination}: create it, or choose another.")
     try:
-        path = services.local_training.export(args.model, destination, args.merged)
+        path = services.local_training.export(
+            args.model, destination, args.merged, replace=args.force
+        )
     except (ModelError, FinetuneError) as exc:
         raise UsageError(str(exc)) from exc
     base_id = services.local_training.find(args.model).base
@@ -304,6 +306,7 @@ def add_commands(msub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--merged", action="store_true", help="the base with the adapter merged in (a whole GGUF)"
     )
+    p.add_argument("--force", action="store_true", help="replace the file if it exists")
     p.set_defaults(func=cmd_export)
     p = msub.add_parser("catalog", parents=[common], help="models that `download` can fetch")
     p.set_defaults(func=cmd_catalog)

@@ -225,6 +225,13 @@ def _llama_logits(model: Path, lora: Path | None = None) -> np.ndarray:
     return scores
 
 
+def _refused(home: Path, to: str, *flags: str) -> str:
+    """stderr of a ``models export`` of local:ft:snark-2 to ``to`` that must be refused."""
+    refused = _run(home, "models", "export", "local:ft:snark-2", "--to", to, *flags)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+    return refused.stderr
+
+
 def test_rename_export_and_remove(trained: tuple[Path, dict], tmp_path: Path) -> None:  # type: ignore[type-arg]
     home, _ = trained
     renamed = _cli(home, "models", "rename", "local:ft:snark", "snark-2")
@@ -241,6 +248,15 @@ def test_rename_export_and_remove(trained: tuple[Path, dict], tmp_path: Path) ->
         assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
         assert "already exists" in refused.stderr or "There is no folder" in refused.stderr
     assert keep.read_text(encoding="utf-8") == "mine" and not (tmp_path / "missing").exists()
+    assert "add --force to replace it" in _refused(home, str(adapter))
+    # --force replaces a file (never a folder, never one inside Folio's data folder).
+    replaced = _cli(home, "models", "export", "local:ft:snark-2", "--to", str(keep), "--force")
+    assert Path(replaced["adapter"]) == keep and keep.read_bytes() == adapter.read_bytes()
+    inside = next((home / "finetune" / "local").rglob("*.gguf"))
+    kept_bytes = inside.read_bytes()
+    for to, why in ((str(inside), "inside Folio's data folder"), (str(home), "inside Folio's")):
+        assert why in _refused(home, to, "--force")
+    assert inside.read_bytes() == kept_bytes
     merged = _cli(home, "models", "export", "local:ft:snark-2", "--to", str(tmp_path), "--merged")
     model_file = Path(merged["model_file"])
     assert model_file.name == "snark-2.gguf" and merged["merged"]

@@ -98,6 +98,7 @@ class LocalTraining:
     def __init__(
         self, home: Path, jobs: JobStore, datasets: DatasetStore, settings: Settings
     ) -> None:
+        self.home = home
         self.root = home / "finetune" / "local"
         self.jobs = jobs
         self.datasets = datasets
@@ -579,20 +580,34 @@ class LocalTraining:
         self.jobs.delete(job_id)
         return folder
 
-    def export(self, model_id: str, destination: Path, merged: bool = False) -> Path:
+    def export(
+        self, model_id: str, destination: Path, merged: bool = False, replace: bool = False
+    ) -> Path:
         """Copy the adapter GGUF to ``destination`` (a new file, or a folder to put it in), or
         with ``merged`` write the base with the adapter folded in (``merge.write_merged``).
+        Either is written beside the target and renamed over it, so a failed write leaves a
+        file already there as it was.
 
-        Raises FinetuneError for a file already there (never overwritten), a missing folder
-        or a write that fails; ModelError for an unknown model.
+        Raises FinetuneError for a file already there (replaced only with ``replace``), a
+        target that is not a file or is inside Folio's data folder, a missing folder or a
+        write that fails;
+        ModelError for an unknown model.
         """
         base, adapter = self.resolve(model_id)
         name = model_id.removeprefix(FT_PREFIX)
         suffix = ".gguf" if merged else ".lora.gguf"
         target = destination / f"{name}{suffix}" if destination.is_dir() else destination
-        if target.exists():
+        inside = target.resolve()
+        if inside == self.home.resolve() or self.home.resolve() in inside.parents:
+            # Replacing a file in there (the adapter itself, a database) would break Folio.
+            raise FinetuneError(f"{target} is inside Folio's data folder: choose another place.")
+        there = target.is_symlink() or target.exists()  # a broken link is there too
+        if there and not (target.is_file() or target.is_symlink()):
+            raise FinetuneError(f"{target} is not a file: choose another name.")
+        if there and not replace:
             raise FinetuneError(
-                f"{target} already exists: choose another name, or remove it first."
+                f"{target} already exists: choose another name, or remove it first.",
+                cli=f"{target} already exists: add --force to replace it, or choose another name.",
             )
         if not target.parent.is_dir():
             raise FinetuneError(
