@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-import time
+import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from desktop.core.models.embeddings import (
     embedding_dim,
     embedding_for,
 )
+from desktop.core.models.ids import MAX_RETRIES
 from desktop.core.settings import ServerSettings, Settings
 from desktop.services import Services
 from tests.llama_server import free_port
@@ -90,13 +92,38 @@ def test_server_model_batches_keep_order(llama_server: str, tmp_path: Path) -> N
 def test_a_server_that_is_down_is_a_clear_error(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}/v1"
     model = embedding_for("llamacpp:smollm2", tmp_path, 2, base_url=url)
-    started = time.monotonic()
     with pytest.raises(ModelError, match=f"Cannot reach the embedding server at {url}"):
         model.get_text_embedding_batch(["anything"])
     with pytest.raises(ModelError, match="is the server running"):
         model.get_query_embedding("anything")
-    # The SDK's few retries, not LlamaIndex's minute of them on top.
-    assert time.monotonic() - started < 20
+
+
+def test_a_dropped_connection_is_tried_as_often_as_the_sdk_retries(tmp_path: Path) -> None:
+    # A server that accepts each connection and closes it unanswered, counting them: the
+    # request is sent 1 + MAX_RETRIES times (the SDK's retries), not LlamaIndex's loop of
+    # retries on top of each of those.
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+
+    def drop() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return  # the listener was closed: the test is over
+            accepted.append(connection.recv(65536))
+            connection.close()
+
+    threading.Thread(target=drop, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
+    model = embedding_for("llamacpp:smollm2", tmp_path, 2, base_url=url)
+    try:
+        with pytest.raises(ModelError, match="Cannot reach the embedding server"):
+            model.get_text_embedding_batch(["anything"])
+    finally:
+        listener.close()
+    assert len(accepted) == 1 + MAX_RETRIES
+    assert all(request.startswith(b"POST /v1/embeddings ") for request in accepted)
 
 
 def test_unknown_model_ids_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
