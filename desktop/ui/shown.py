@@ -19,6 +19,7 @@ get names. Two kinds of character in it would change what the window says around
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 
@@ -77,3 +78,10 @@ def controls_escaped(text: str) -> str:
     but line breaks and tabs ``\\x1b``: for text laid out in blocks of its own (an answer's
     Markdown), where each paragraph takes its direction from its first letter."""
     return _HIDDEN_IN_LINES.sub(_escaped, text.replace("\r\n", "\n"))
+
+
+def tooltip_shown(text: str) -> str:
+    """``text`` (as ``line_shown`` or ``name_shown`` gives it) as a tooltip that shows it
+    as written: Qt renders a tooltip that looks like HTML as HTML, so a name such as
+    "<b>x</b>" is escaped in a tooltip that is always rich text."""
+    return f"<p>{html.escape(text)}</p>"

@@ -26,7 +26,7 @@ from desktop.core.evaluate.build import (
     write_jsonl,
 )
 from desktop.core.evaluate.cells import CellConfig
-from desktop.core.evaluate.report import StyleContext, make_report
+from desktop.core.evaluate.report import StyleContext, make_report, recommend
 from desktop.core.evaluate.report_html import to_html
 from desktop.core.evaluate.run import RunProgress
 from desktop.core.evaluate.scores import facts_overlap, key_words, retrieval_score
@@ -552,6 +552,42 @@ def test_the_report_says_how_many_of_the_sets_questions_hit_at_k_is_over() -> No
     terminal = report_text(report)
     assert "hit@5" in terminal and "3 of 4" in terminal and note in terminal
     assert "of the 3 questions with a known source" in report.recommendation
+
+
+def test_the_recommendation_passes_each_configuration_it_names_through_label() -> None:
+    # A persona with Hebrew letters, run with retrieval on and off; one answer failed, so
+    # the coverage note names a configuration too.
+    persona = "משמרות לילה"
+    specs = [f"local:default,persona={persona},retrieval={s}" for s in ("on", "off")]
+    run = RunRecord("r", "s", specs, 5, None, None, None, 0.0, 1.0)
+    items = [
+        EvalItem("How many days carry over?", "5 days", "/docs/leave.md", LEAVE),
+        EvalItem("Where do bicycles go?", "the shed", "/docs/parking.md", PARKING),
+    ]
+    given = [cite("/docs/leave.md", LEAVE), cite("/docs/parking.md", PARKING)]
+    results = [
+        ResultRecord(items[0].id, specs[0], items[0].question, "5", given, rank=1, facts=0.9),
+        ResultRecord(items[1].id, specs[0], items[1].question, "s", given, rank=2, facts=0.8),
+        ResultRecord(items[0].id, specs[1], items[0].question, "x", [], facts=0.2),
+        ResultRecord(items[1].id, specs[1], items[1].question, "", [], error="timed out"),
+    ]
+    report = make_report(run, items, results, lambda t: np.eye(len(t)), StyleContext(None, []))
+    parsed = [CellConfig.parse(spec) for spec in specs]
+    on, off = report.configs
+
+    # As folio-cli writes it: the names as they are.
+    plain = recommend(report, parsed)
+    assert plain == report.recommendation
+    assert f"(local:default + {persona})" in plain and f"Use {on.label}: " in plain
+    assert f"{off.label} 1 of 2" in report.coverage_note()
+
+    # With ``label``: each name passed through it, and nothing else.
+    marked = recommend(report, parsed, label=lambda name: f"[{name}]")
+    assert f"([local:default + {persona}])" in marked and f"Use [{on.label}]: " in marked
+    assert marked.replace("[", "").replace("]", "") == plain
+    note = report.coverage_note(label=lambda name: f"[{name}]")
+    assert f"[{off.label}] 1 of 2" in note
+    assert note.replace("[", "").replace("]", "") == report.coverage_note()
 
 
 def test_hit_at_k_is_not_measured_and_says_so_when_no_question_has_a_source() -> None:

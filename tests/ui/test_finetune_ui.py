@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QImage
 
+from desktop.core.chat.personas import Persona
 from desktop.core.finetune.records import Job as FineTuneJob
 from desktop.core.finetune.records import Metric, PendingStart
 from desktop.core.secrets import Secrets
@@ -25,6 +26,7 @@ from desktop.services import Services
 from desktop.ui.chat.pane import ChatPane, Choice
 from desktop.ui.finetune.datasets import GenerateDialog
 from desktop.ui.finetune.editor import TRAIN
+from desktop.ui.finetune.jobs import JobsPanel
 from desktop.ui.finetune.loss_plot import TRAIN_COLOR, VALID_COLOR, LossPlot
 from desktop.ui.finetune.studio import FinetuneStudio
 from desktop.ui.main_window import MainWindow
@@ -34,6 +36,7 @@ from tests.keyring_backend import FileKeyring
 from tests.openai_ft_server import API_KEY, FineTuningServer
 from tests.ui.confirm import confirmed
 from tests.ui.studios import _studios
+from tests.ui.test_window import plain
 
 
 def moodswapper_file(mood: str) -> Path:
@@ -637,6 +640,51 @@ def test_a_job_can_be_cancelled_from_the_jobs_tab(  # type: ignore[no-untyped-de
     qtbot.waitUntil(lambda: jobs.action is None)
     assert not jobs.cancel_button.isEnabled() and jobs.error.text() == "Cancelled."
     assert ft_server.jobs()[0]["status"] == "cancelled"
+
+
+def test_what_a_server_sent_is_shown_as_written_not_applied_as_markup(  # type: ignore[no-untyped-def]
+    qtbot, plain_services
+) -> None:
+    # A job as a server could describe it: markup in its id, status, names and reason.
+    job = FineTuneJob(
+        "<b>ftjob-1</b>", "lab", "gpt<br>4o", "failed", time.time(), dataset="<i>calm</i>",
+        persona="<b>Zen</b>", error="<b>Quota</b> exceeded\nTry later.",
+    )  # fmt: skip
+    services = plain_services()
+    services.finetune_jobs.save(job)
+    jobs = JobsPanel(services)
+    qtbot.addWidget(jobs)
+    assert jobs.current == job.id
+    # The title is rich text (the id bold), every name in it escaped.
+    assert jobs.title.textFormat() == Qt.TextFormat.RichText
+    assert plain(jobs.title.text()) == (
+        "<b>ftjob-1</b>: failed · gpt<br>4o on <i>calm</i> · persona <b>Zen</b>"
+    )
+    assert jobs.error.text() == "Failed: <b>Quota</b> exceeded\nTry later."
+    assert jobs.error.textFormat() == Qt.TextFormat.PlainText
+    row = jobs.list.topLevelItem(0)
+    assert row is not None and plain(row.toolTip(0)) == "<b>ftjob-1</b>"
+    assert jobs.statuses() == {job.id: "failed"}  # the row still stands for the server's id
+
+
+def test_a_hebrew_persona_is_listed_set_apart_and_trained_under_its_own_name(  # type: ignore[no-untyped-def]
+    qtbot, plain_services, ft_server: FineTuningServer, tmp_path
+) -> None:
+    name = "שף רגוע"
+    services = plain_services()
+    services.chats.personas.save(Persona(name, "Answer calmly."))
+    studio = open_studio(qtbot, services)
+    calm_dataset(qtbot, studio, tmp_path)
+    combo = studio.train.persona
+    [index] = [i for i in range(combo.count()) if combo.itemData(i) == name]
+    assert combo.itemText(index) == f"\u2068{name}\u2069"  # its letters kept to themselves
+    combo.setCurrentIndex(index)
+    assert studio.train.persona_name() == name
+    job = start_job(qtbot, studio, "Upload and start", [])
+    assert job.persona == name and services.finetune_jobs.get(job.id).persona == name
+    # Typed, a name not listed is taken as typed.
+    combo.setCurrentText("  New voice ")
+    assert studio.train.persona_name() == "New voice"
 
 
 def start_window_until_a_job_succeeds(qtbot, services: Services) -> tuple[MainWindow, FineTuneJob]:  # type: ignore[no-untyped-def]

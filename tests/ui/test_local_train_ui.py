@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from desktop.core.chat.personas import Persona
 from desktop.core.finetune.examples import Example
 from desktop.core.finetune.local import extra
 from desktop.core.finetune.local.runtime import TrainerRuntime
@@ -29,7 +30,10 @@ def test_train_locally_from_the_studio_to_the_picker(  # type: ignore[no-untyped
         Example([{"role": "user", "content": q}, {"role": "assistant", "content": SNARK}])
         for q in QUESTIONS
     ]
-    services.datasets.create("snark", examples, source="manual", persona="Sarcastic techie")
+    # A persona with right-to-left letters: listed set apart, trained under its own name.
+    persona = "Sarcastic טכנאי"
+    services.chats.personas.save(Persona(persona, "Answer with sarcasm."))
+    services.datasets.create("snark", examples, source="manual", persona=persona)
     window = MainWindow(services, finetune_poll_seconds=0.2)
     qtbot.addWidget(window)
     window.show()
@@ -41,7 +45,8 @@ def test_train_locally_from_the_studio_to_the_picker(  # type: ignore[no-untyped
     studio.tabs.setCurrentWidget(panel)
     assert panel.start_button.isEnabled() and "nothing leaves it" in panel.missing.text()
     panel.dataset.setCurrentText("snark")
-    assert panel.persona.currentText() == "Sarcastic techie"  # the dataset's own
+    assert panel.persona_name() == persona  # the dataset's own
+    assert panel.persona.currentText() != persona  # shown isolated, not as stored
     panel.epochs.setValue(6)
     panel.rank.setValue(8)
     panel.learning_rate.setValue(0.003)
@@ -51,6 +56,7 @@ def test_train_locally_from_the_studio_to_the_picker(  # type: ignore[no-untyped
     with qtbot.waitSignal(studio.job_started, timeout=300_000) as started:
         qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
     job = started.args[0]
+    assert services.local_training.jobs.get(job.id).persona == persona
     text = seen[0]
     assert "Train local:default on snark?" in text
     assert "10 training examples (2 held out for validation loss)" in text
@@ -62,7 +68,8 @@ def test_train_locally_from_the_studio_to_the_picker(  # type: ignore[no-untyped
     model_id = "local:ft:snark"
     qtbot.waitUntil(lambda: picker_entry(window, model_id) is not None, timeout=30_000)
     entry, tooltip = picker_entry(window, model_id)  # type: ignore[misc]
-    assert "(from Sarcastic techie)" in entry and "Fine-tuned from local:default" in tooltip
+    assert f"(from {persona}" in entry.replace("\u2068", "").replace("\u2069", "")
+    assert "Fine-tuned from local:default" in tooltip
     qtbot.mouseClick(jobs.use_button, Qt.MouseButton.LeftButton)
     assert window.picker.choice().model == model_id
 

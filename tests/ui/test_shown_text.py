@@ -23,6 +23,8 @@ from desktop.ui.dialogs import PersonaDialog
 from desktop.ui.evaluate.build_dialog import BuildDialog
 from desktop.ui.evaluate.history_view import HistoryView
 from desktop.ui.evaluate.report_view import ReportView
+from desktop.ui.evaluate.set_table import PASSAGE
+from desktop.ui.evaluate.window import EvaluateWindow
 from desktop.ui.finetune.editor import ExamplesEditor, ValidationPanel
 from desktop.ui.finetune.local_train import LocalTrainPanel
 from desktop.ui.main_window import MainWindow
@@ -326,3 +328,83 @@ def test_a_dataset_and_its_examples_read_as_written_in_the_editor(  # type: igno
     [problem] = [t for t in texts if "role" in t]
     assert '"assi\\u202estant"' in problem
     one_line_as_written(problem, validation.problems.font())
+
+
+# -- markup in names: shown as the characters typed, never applied --------------------------
+
+MARKUP = "<b>bold</b>"
+RTL_PERSONA = "משמרות לילה"
+
+
+def test_a_set_named_with_markup_is_shown_as_typed_in_its_message_title_and_tooltip(  # type: ignore[no-untyped-def]
+    qtbot, services: Services
+) -> None:
+    item = EvalItem("When?", "At ten.", "/docs/rota.md", "The <i>night</i> shift\u202e starts.")
+    services.evals.create(MARKUP, SetSource.IMPORTED, [item])
+    window = EvaluateWindow(services)
+    qtbot.addWidget(window)
+
+    # Renamed: the message names both as typed, in a label that applies no markup.
+    assert window.sets.rename(MARKUP, "a<br>b")
+    message = window.sets.message
+    assert message.text() == "Renamed <b>bold</b> to a<br>b."
+    assert message.textFormat() == Qt.TextFormat.PlainText
+
+    # The set's title is rich text (its name bold), its name escaped in it.
+    assert window.editor.load("a<br>b")
+    title = window.editor.title
+    assert title.textFormat() == Qt.TextFormat.RichText
+    assert plain(title.text()) == "a<br>b: 1 question"
+    # The passage's tooltip: its markup and its override written out, not applied.
+    passage = window.editor.table.item(0, PASSAGE)
+    assert passage is not None
+    assert plain(passage.toolTip()) == "The <i>night</i> shift\\u202e starts."
+    window.editor.load(None)
+    window.close()
+    wait_for_jobs()
+
+
+def test_a_saved_comparisons_tooltip_and_a_grids_name_with_markup_are_shown_as_typed(  # type: ignore[no-untyped-def]
+    qtbot, services: Services
+) -> None:
+    specs = [f"local:default,persona={MARKUP},retrieval=off", "local:default,retrieval=on"]
+    services.comparer.saved.create("Who is on the night shift?", specs)
+    compare = CompareWindow(services)
+    qtbot.addWidget(compare)
+    [row] = [compare.history.item(i) for i in range(compare.history.count())]
+    assert plain(row.toolTip()) == ", ".join(specs)  # the persona's "<b>" shows
+
+    compare.save_set("<i>pair</i>")
+    assert compare.message.text() == "Saved the grid as '<i>pair</i>'."
+    assert compare.message.textFormat() == Qt.TextFormat.PlainText
+    compare.close()
+    wait_for_jobs()
+
+
+def test_a_hebrew_persona_in_the_recommendation_is_set_apart_from_its_figures(  # type: ignore[no-untyped-def]
+    qtbot, services: Services
+) -> None:
+    persona = f"local:default,persona={RTL_PERSONA},retrieval=off"
+    base = "local:default,retrieval=off"
+    item = EvalItem("When does the night shift start?", "At ten.")
+    services.evals.create("rota", SetSource.IMPORTED, [item])
+    run = services.evals.start_run("rota", [base, persona])
+    for config, answer, facts in ((base, "At noon.", 0.0), (persona, "At ten.", 1.0)):
+        services.evals.record(
+            run.id, ResultRecord(item.id, config, item.question, answer, [], facts=facts)
+        )
+    services.evals.finish(run.id)
+
+    report = ReportView(services)
+    qtbot.addWidget(report)
+    report.load_set("rota")
+    qtbot.waitUntil(lambda: report.report is not None, timeout=60_000)
+    label = f"SmolLM2 135M · built in + {RTL_PERSONA}, no retrieval"
+    # The name alone is isolated, so the facts after it stay where they are written.
+    shown = report.recommendation.text()
+    assert f"Use \u2068{label}\u2069: the most facts (1.00)" in shown, shown
+    before = shown[: shown.index("Use ")]  # the sentence is in no isolate of its own
+    assert before.count("\u2068") == before.count("\u2069")
+    assert report.recommendation.textFormat() == Qt.TextFormat.PlainText
+    report.shutdown()
+    wait_for_jobs()

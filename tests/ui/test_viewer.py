@@ -17,7 +17,7 @@ import pytest
 from desktop.core.library.citation import Citation
 from desktop.ui.chat.message import MessageView
 from desktop.ui.chat.passage import PassageDialog
-from desktop.ui.qt import QGuiApplication, QMessageBox, QUrl
+from desktop.ui.qt import QGuiApplication, QLabel, QMessageBox, Qt, QUrl
 from desktop.ui.viewer.context_view import ContextView
 from desktop.ui.viewer.highlight import PASSAGE_BACKGROUND, WORD_BACKGROUND
 from desktop.ui.viewer.locate import locate, pdf_phrases, question_words
@@ -27,6 +27,7 @@ from desktop.ui.viewer.pdf_page import PdfPage
 from desktop.ui.viewer.window import SourceViewer
 from tests.corpus import write_pdf
 from tests.ui.highlights import highlighted
+from tests.ui.test_window import plain
 
 MAINT_GUIDE = Path(__file__).resolve().parents[2] / "bench/eval/corpus/maint-guide"
 FEES_QUESTION = "What is the monthly fee of the Premium plan?"
@@ -172,6 +173,19 @@ def test_a_markdown_passage_is_rendered_without_its_markup(qtbot, library) -> No
         for markup in ("|", "**", "`", "---", "##"):
             assert markup not in shown, (markup, shown)
         assert_only_question_words_highlighted(dialog.browser.document(), FEES_QUESTION)
+
+
+def test_a_path_holding_markup_heads_the_passage_view_as_written(qtbot, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "<b>rota<br>"
+    folder.mkdir()
+    path = folder / "<i>shifts<i>.md"
+    text = "The night shift starts at ten."
+    path.write_text(text, encoding="utf-8")
+    dialog = PassageDialog(Citation(str(path), None, 0.5, text, path.name), "When?")
+    qtbot.addWidget(dialog)
+    [header] = [label for label in dialog.findChildren(QLabel) if str(path) in plain(label.text())]
+    assert header.textFormat() == Qt.TextFormat.RichText  # the path bold, its "<b>" shown
+    assert plain(header.text()) == f"{path} · score 0.500"
 
 
 def test_show_in_folio_from_the_passage_view_opens_the_file_at_the_passage(qtbot, library) -> None:  # type: ignore[no-untyped-def]

@@ -29,6 +29,11 @@ DIFFERING = 4  # answers shown side by side in the report
 SAME = 0.05
 
 
+def _as_written(name: str) -> str:
+    """A configuration's name as folio-cli writes it in a sentence: unchanged."""
+    return name
+
+
 @dataclass
 class ConfigScores:
     """One configuration's scores over the run (``scores.DEFINITIONS`` defines each).
@@ -131,9 +136,10 @@ class Report:
     complete: bool = True
     k: int | None = None
 
-    def coverage_note(self) -> str:
+    def coverage_note(self, label: Callable[[str], str] = _as_written) -> str:
         """What hit@k and MRR are over, in a sentence: "hit@5 and MRR are over 12 of the 20
-        questions: …", naming each configuration whose count differs (failed answers)."""
+        questions: …", naming each configuration whose count differs (failed answers);
+        ``label`` is applied to each name, as in ``recommend``."""
         name = hit_name(self.k)
         measured = [s for s in self.configs if s.answered]
         if not measured:
@@ -162,7 +168,7 @@ class Report:
         if fewer:
             text += (
                 " Over fewer where answers failed: "
-                + "; ".join(f"{s.label} {s.coverage(self.questions)}" for s in fewer)
+                + "; ".join(f"{label(s.label)} {s.coverage(self.questions)}" for s in fewer)
                 + "."
             )
         return text
@@ -441,6 +447,7 @@ def _retrieval_sentence(
     rows: list[tuple[ConfigScores, CellConfig]],
     configs: list[ConfigScores],
     parsed: list[CellConfig],
+    label: Callable[[str], str] = _as_written,
 ) -> str | None:
     """What retrieval did to facts, for the first configuration run with it on and off."""
     for s, c in rows:
@@ -453,7 +460,7 @@ def _retrieval_sentence(
             change = f"lowered facts from {off.facts:.2f} to {s.facts:.2f}"
         else:  # within SAME: "did not change facts from 0.49 to 0.52" would contradict itself
             change = f"left facts about the same ({off.facts:.2f} off, {s.facts:.2f} on)"
-        who = c.model + (f" + {c.persona}" if c.persona else "")
+        who = label(c.model + (f" + {c.persona}" if c.persona else ""))
         found = "."
         if s.hit_at_k is not None and s.retrieval_questions:
             found = (
@@ -509,15 +516,22 @@ def _style_sentence(rows: list[tuple[ConfigScores, CellConfig]]) -> str | None:
     return None
 
 
-def recommend(report: Report, parsed: list[CellConfig]) -> str:
+def recommend(
+    report: Report, parsed: list[CellConfig], label: Callable[[str], str] = _as_written
+) -> str:
     """A plain recommendation drawn from the numbers: what retrieval did to facts, how the
     persona prompt and the fine-tuned model compare on style and prompt tokens, and which
-    configuration to use."""
+    configuration to use.
+
+    ``label`` is applied to each configuration's name the sentences write, and only to
+    them: the window sets each name apart, so right-to-left letters in a persona's name
+    cannot pull the figures beside it out of order; the CLI writes them as they are.
+    """
     rows = [(s, c) for s, c in zip(report.configs, parsed, strict=True) if s.answered]
     if not rows:
         return "No configuration has answered yet: run the set first."
     sentences = []
-    retrieval = _retrieval_sentence(rows, report.configs, parsed)
+    retrieval = _retrieval_sentence(rows, report.configs, parsed, label)
     if retrieval:
         sentences.append(retrieval)
     style = _style_sentence(rows)
@@ -537,7 +551,7 @@ def recommend(report: Report, parsed: list[CellConfig]) -> str:
             if best.cost_per_1000_usd is not None else "at an unknown price"
         )  # fmt: skip
         sentences.append(
-            f"Use {best.label}: the most facts ({best.facts:.2f})"
+            f"Use {label(best.label)}: the most facts ({best.facts:.2f})"
             + (f", style {best.style:.2f}" if best.style is not None else "")
             + f", {cost}."
         )

@@ -90,6 +90,7 @@ class MessageView(QFrame):
         self.unreachable: UnreachableFolder | None = None
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.header = QLabel(f"<b>{'You' if role == 'user' else 'Folio'}</b> {html.escape(meta)}")
+        self.header.setTextFormat(Qt.TextFormat.RichText)  # ``meta`` is escaped
         self.header.setWordWrap(True)
         self.body = QLabel()
         self.body.setAccessibleName("Answer" if role == "assistant" else "Question")

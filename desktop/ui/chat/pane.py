@@ -28,6 +28,7 @@ from desktop.ui.qt import (
     QPushButton,
     QScrollArea,
     QShortcut,
+    Qt,
     QTimer,
     QVBoxLayout,
     QWidget,
@@ -119,6 +120,7 @@ class ChatPane(QWidget):
         self.last_answer: Answer | None = None
 
         self.header = QLabel()
+        self.header.setTextFormat(Qt.TextFormat.RichText)  # the names in it are escaped
         self.header.setAccessibleName("Chat header")
         self.note = ModelNote(services)
         self.messages = QVBoxLayout()

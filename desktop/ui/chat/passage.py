@@ -44,6 +44,7 @@ class PassageDialog(QDialog):
         where = f" — page {citation.page}" if citation.page is not None else ""
         path = html.escape(name_shown(citation.path))
         header = QLabel(f"<b>{path}</b>{where} · score {citation.score:.3f}")
+        header.setTextFormat(Qt.TextFormat.RichText)  # the path is escaped
         header.setWordWrap(True)
         header.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.browser = QTextBrowser()

@@ -41,7 +41,7 @@ from desktop.ui.qt import (
     QWidget,
     Signal,
 )
-from desktop.ui.shown import line_shown
+from desktop.ui.shown import line_shown, tooltip_shown
 from desktop.ui.workers import Job
 
 COLUMNS = 2  # retrieval on | off, side by side in the default grid
@@ -185,7 +185,9 @@ class CompareWindow(QWidget):
         for record in saved.all():
             item = QListWidgetItem(line_shown(record.question))
             item.setData(_ID, record.id)
-            item.setToolTip(", ".join(cell.config for cell in record.cells))
+            # Its configurations' specs, persona names among them, read as written.
+            specs = ", ".join(line_shown(cell.config) for cell in record.cells)
+            item.setToolTip(tooltip_shown(specs))
             self.history.addItem(item)
 
     def use_set(self, name: str) -> None:

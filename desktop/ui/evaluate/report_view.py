@@ -10,10 +10,11 @@ model or a document is escaped before it is shown as rich text.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from desktop.core.evaluate.report import ConfigScores, Report, hit_name
+from desktop.core.evaluate.cells import CellConfig
+from desktop.core.evaluate.report import ConfigScores, Report, hit_name, recommend
 from desktop.core.evaluate.report_html import CHARTED, to_html
 from desktop.core.evaluate.scores import DEFINITIONS
 from desktop.core.files import write_atomically
@@ -271,9 +272,9 @@ class ReportView(QWidget):
             f"{report.questions} questions"
             + ("" if report.complete else " (not finished: these figures may change)")
         )
-        # Sentences naming configurations, so personas and model ids: one paragraph each.
-        self.recommendation.setText(line_shown(report.recommendation))
-        self.coverage.setText(line_shown(report.coverage_note()))
+        self.recommendation.setText(recommendation_shown(report))
+        # Each configuration it names set apart, so a Hebrew persona keeps its count beside it.
+        self.coverage.setText(report.coverage_note(label=line_shown))
         self.style_note.setText(line_shown(report.style_note or ""))
         self.style_note.setVisible(bool(report.style_note))
         self._fill_table(report)
@@ -365,6 +366,16 @@ class ReportView(QWidget):
             return False
         say(self.message, f"Exported to {name_shown(str(path))}.")
         return True
+
+
+def recommendation_shown(report: Report) -> str:
+    """``report``'s recommendation with each configuration it names read as written and set
+    apart (``line_shown``): right-to-left letters in a persona's name keep their own order
+    without pulling the facts or price beside the name into it."""
+    parsed = [CellConfig.parse(scores.config) for scores in report.configs]
+    # The style note it may quote names a persona too: read as written, a sentence apart.
+    note = line_shown(report.style_note) if report.style_note else report.style_note
+    return recommend(replace(report, style_note=note), parsed, label=line_shown)
 
 
 def _number(text: str) -> QTableWidgetItem:

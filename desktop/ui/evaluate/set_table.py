@@ -32,6 +32,7 @@ from desktop.ui.qt import (
     QWidget,
     Signal,
 )
+from desktop.ui.shown import line_shown, lines_shown
 
 COLUMNS = ("Question", "Reference answer", "Source file", "Source passage")
 QUESTION, REFERENCE, SOURCE_FILE, PASSAGE = range(len(COLUMNS))
@@ -48,7 +49,7 @@ def shortened(text: str, limit: int = PASSAGE_SHOWN) -> str:
 
 def passage_tooltip(text: str) -> str:
     """The whole passage as a tooltip: rich text, so Qt wraps its long lines."""
-    return "<p>" + html.escape(text).replace("\n", "<br>") + "</p>"
+    return "<p>" + html.escape(lines_shown(text)).replace("\n", "<br>") + "</p>"
 
 
 class SetEditor(QWidget):
@@ -65,6 +66,7 @@ class SetEditor(QWidget):
         # Why the set cannot be edited now (a build is writing into it), or None.
         self.read_only_reason: Callable[[], str | None] = lambda: None
         self.title = QLabel()
+        self.title.setTextFormat(Qt.TextFormat.RichText)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
         self.table.setAccessibleName("Questions")
@@ -173,7 +175,8 @@ class SetEditor(QWidget):
             self.title.setText("<i>Choose or make an evaluation set to see its questions.</i>")
             return
         count = len(self.items)
-        text = f"<b>{html.escape(self.name)}</b>: {count} question{'' if count == 1 else 's'}"
+        name = html.escape(line_shown(self.name))  # read as written, a "<b>" in it shown
+        text = f"<b>{name}</b>: {count} question{'' if count == 1 else 's'}"
         reason = self.read_only_reason()
         if reason:
             text += f" · <i>{html.escape(reason)}</i>"

@@ -106,6 +106,7 @@ class ExamplesEditor(QWidget):
         self.read_only_reason: Callable[[], str | None] = lambda: None  # e.g. being generated
         self._loaded_split = 0
         self.title = QLabel()
+        self.title.setTextFormat(Qt.TextFormat.RichText)  # the name in it is escaped
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
         self.table.setAccessibleName("Examples")

@@ -8,6 +8,7 @@ launch, so jobs started before a restart are followed again.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from typing import Any
 
@@ -44,7 +45,7 @@ from desktop.ui.qt import (
     QWidget,
     Signal,
 )
-from desktop.ui.shown import line_shown
+from desktop.ui.shown import line_shown, lines_shown, tooltip_shown
 from desktop.ui.workers import Job
 
 _ROLE = Qt.ItemDataRole.UserRole
@@ -66,6 +67,12 @@ def size_text(size: int) -> str:
 
 def _when(timestamp: float | None) -> str:
     return clock_time(timestamp) if timestamp else ""
+
+
+def _escaped(text: str) -> str:
+    """A name from the server or a person in rich text: read as written (``shown``), and
+    a "<b>" in it shown, not applied."""
+    return html.escape(line_shown(text))
 
 
 def _progress_parts(progress: dict[str, Any] | None) -> list[str]:
@@ -280,7 +287,7 @@ class TrainPanel(TrainForm):
             "batch_size": self.batch_size.value() or None,
             "learning_rate_multiplier": self.learning_rate.value() or None,
             # The field starts as the dataset's persona: left empty, the model has none.
-            "persona": self.persona.currentText().strip(),
+            "persona": self.persona_name(),
         }
 
         def work(_job: Job) -> FineTuneJob:
@@ -289,7 +296,8 @@ class TrainPanel(TrainForm):
         self._run(work, self._on_started, f"Uploading {line_shown(name)} and creating the job…")
 
     def _on_started(self, job: FineTuneJob) -> None:
-        say(self.message, f"Started {job.id} ({job.status}): follow it in the Jobs tab.")
+        started = f"Started {line_shown(job.id)} ({line_shown(job.status)})"
+        say(self.message, f"{started}: follow it in the Jobs tab.")
         self.started.emit(job)
 
 
@@ -311,6 +319,7 @@ class JobsPanel(QWidget):
             lambda item, _: self.show_job(item.data(0, _ROLE) if item else None)
         )
         self.title = QLabel()
+        self.title.setTextFormat(Qt.TextFormat.RichText)
         self.title.setWordWrap(True)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error = message_label()
@@ -362,7 +371,7 @@ class JobsPanel(QWidget):
         for job in jobs:
             item = QTreeWidgetItem(
                 [
-                    job.status,
+                    line_shown(job.status),
                     # Names the provider sent back, set apart (``shown``).
                     line_shown(job.base),
                     line_shown(job.dataset or ""),
@@ -371,7 +380,7 @@ class JobsPanel(QWidget):
                 ]
             )
             item.setData(0, _ROLE, job.id)
-            item.setToolTip(0, job.id)
+            item.setToolTip(0, tooltip_shown(line_shown(job.id)))
             self.list.addTopLevelItem(item)
             if job.id == wanted:
                 self.list.setCurrentItem(item)
@@ -417,20 +426,25 @@ class JobsPanel(QWidget):
         self.use_button.setEnabled(job is not None and job.model_id is not None)
 
     def _show(self, job: FineTuneJob, events: list[JobEvent], metrics: list[Metric]) -> None:
-        lines = [f"<b>{job.id}</b>: {job.status}", f"{job.base} on {job.dataset or '?'}"]
+        e = _escaped  # rich text, for the bold id: each name came from the server or a person
+        lines = [
+            f"<b>{e(job.id)}</b>: {e(job.status)}",
+            f"{e(job.base)} on {e(job.dataset or '?')}",
+        ]
         if job.persona:
-            lines.append(f"persona {job.persona}")
+            lines.append(f"persona {e(job.persona)}")
         if job.fine_tuned_model:
-            lines.append(f"→ {job.fine_tuned_model}")
+            lines.append(f"→ {e(job.fine_tuned_model)}")
         if job.trained_tokens:
             lines.append(f"{job.trained_tokens:,} tokens trained")
         if job.provider == LOCAL and not job.finished:
             lines += _progress_parts(self.services.local_training.progress(job.id))
         self.title.setText(" · ".join(lines))
         if job.status == JobState.FAILED:
-            say(self.error, f"Failed: {job.error or 'the server gave no reason.'}", error=True)
+            reason = lines_shown(job.error) if job.error else "the server gave no reason."
+            say(self.error, f"Failed: {reason}", error=True)
         elif job.status == JobState.CANCELLED:
-            say(self.error, job.error or "Cancelled.", error=bool(job.error))
+            say(self.error, lines_shown(job.error or "Cancelled."), error=bool(job.error))
         else:
             say(self.error, "")
         if self.events.count() > len(events):
@@ -448,10 +462,12 @@ class JobsPanel(QWidget):
             return None
         job = Job(lambda _job: work(job_id))
         job.failed.connect(lambda text: say(self.message, text, error=True))
-        job.succeeded.connect(lambda found: say(self.message, f"{found.id}: {found.status}."))
+        job.succeeded.connect(
+            lambda found: say(self.message, f"{line_shown(found.id)}: {line_shown(found.status)}.")
+        )
         job.finished.connect(self._on_action_finished)
         self.action = job
-        say(self.message, f"{verb} {job_id}…")
+        say(self.message, f"{verb} {line_shown(job_id)}…")
         self.show_job(job_id)
         return job.start()
 

@@ -164,7 +164,7 @@ class LocalTrainPanel(TrainForm):
         training = self.services.local_training
         dataset, base = self.dataset_name(), self.base_model()
         name = self.name.text().strip() or None
-        persona = self.persona.currentText().strip()
+        persona = self.persona_name()
 
         def work(_job: Job) -> FineTuneJob:
             return training.start(dataset, base, config, name, persona)

@@ -90,10 +90,13 @@ class TrainForm(QWidget):
             personas = []
         self.dataset.setCurrentIndex(max(self.dataset.findData(chosen), 0))
         self.dataset.blockSignals(False)
-        typed = self.persona.currentText()
+        chosen_persona = self.persona_name()
         self.persona.clear()
-        self.persona.addItems(["", *personas])
-        self.persona.setCurrentText(typed)
+        self.persona.addItem("", "")
+        for persona in personas:
+            # Shown set apart (``shown``); the entry's data is the name the store knows.
+            self.persona.addItem(line_shown(persona), persona)
+        self._show_persona(chosen_persona)
         if select:
             self._fill_persona(self.dataset_name())
         self.start_button.setEnabled(self.can_start())
@@ -102,13 +105,29 @@ class TrainForm(QWidget):
         """The chosen dataset's name, as stored ("" when there is none)."""
         return str(self.dataset.currentData() or "")
 
+    def persona_name(self) -> str:
+        """The persona the model learns, as stored ("" for none): the name behind a listed
+        entry's shown text, else the name as typed."""
+        text = self.persona.currentText()
+        index = self.persona.findText(text)
+        if index >= 0:
+            return str(self.persona.itemData(index) or "")
+        return text.strip()
+
+    def _show_persona(self, name: str) -> None:
+        """Choose persona ``name``'s entry, or type ``name`` when it is not listed."""
+        index = self.persona.findData(name)
+        self.persona.setCurrentIndex(index)
+        # Also when the entry was current already: the field may hold other typed text.
+        self.persona.setCurrentText(self.persona.itemText(index) if index >= 0 else name)
+
     def _fill_persona(self, name: str) -> None:
         """The dataset's persona (its lineage), when it has one."""
         try:
             persona = self.services.datasets.get(name).persona if name else None
         except (FolioError, OSError):
             persona = None
-        self.persona.setCurrentText(persona or "")
+        self._show_persona(persona or "")
 
     def _run(
         self, work: Callable[[Job], object], on_success: Callable[[Any], object], doing: str
