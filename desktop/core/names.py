@@ -60,3 +60,22 @@ def find_name(name: str, names: Iterable[str]) -> str | None:
         return name
     matches = same_key(name, listed)
     return matches[0] if len(matches) == 1 else None
+
+
+# Characters no file name may hold on one of the systems Folio runs on: "/" anywhere, and
+# on Windows also these (Microsoft, "Naming Files, Paths, and Namespaces").
+_NOT_IN_FILE_NAMES = frozenset('/\\:*?"<>|')
+
+
+def file_name_for(name: str, suffix: str) -> str:
+    """A file name to suggest when ``name`` (a set's, a report's) is saved as ``suffix``
+    (".jsonl"): each character no file name may hold (path separators, Windows' reserved
+    ``:*?"<>|``, controls) becomes "-", leading and trailing dots and spaces go (a leading
+    dot hides the file, Windows drops trailing ones), and it is cut to ``NAME_LIMIT``
+    characters. "export" stands in for a name with nothing left."""
+    cleaned = "".join(
+        "-" if c in _NOT_IN_FILE_NAMES or unicodedata.category(c) in _HIDDEN_CATEGORIES else c
+        for c in name
+    )
+    stem = cleaned[:NAME_LIMIT].strip(". ") or "export"
+    return stem + suffix

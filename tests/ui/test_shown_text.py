@@ -248,6 +248,8 @@ def test_evaluation_sets_and_configurations_named_with_controls_read_as_written(
         assert shown.textFormat() == Qt.TextFormat.PlainText  # a "<b>" in a name shows
     name = report.table.item(1, 0)
     assert name is not None and name.text() == label
+    # The export dialog's file name: the set's name with its controls made "-".
+    assert report.suggested_file("html") == f"Night-shift-rota- 2027 {report.report.run.id}.html"
     one_line_as_written(name.toolTip(), report.table.font())
     assert CellConfig.parse(persona).persona == ODD
     lines = report.differing.toPlainText().split("\n")

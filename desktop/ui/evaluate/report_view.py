@@ -18,6 +18,7 @@ from desktop.core.evaluate.report import ConfigScores, Report, hit_name, recomme
 from desktop.core.evaluate.report_html import CHARTED, to_html
 from desktop.core.evaluate.scores import DEFINITIONS
 from desktop.core.files import write_atomically
+from desktop.core.names import file_name_for
 from desktop.services import Services
 from desktop.ui.evaluate.chart import ScoreChart, colour
 from desktop.ui.evaluate.run_panel import when
@@ -340,10 +341,15 @@ class ReportView(QWidget):
         if path:
             self.export_csv(path)
 
-    def _ask_path(self, suffix: str, kind: str) -> Path | None:
+    def suggested_file(self, suffix: str) -> str:
+        """The file name the export dialog starts with: the set's name and the run's number,
+        made a file name (``file_name_for``: a "/" in a set's name is not a folder)."""
         stem = f"{self.report.set_name} {self.report.run.id}" if self.report else "report"
+        return file_name_for(stem, f".{suffix}")
+
+    def _ask_path(self, suffix: str, kind: str) -> Path | None:
         path, _ = QFileDialog.getSaveFileName(
-            self, "Export the report", f"{stem}.{suffix}", f"{kind};;All files (*)"
+            self, "Export the report", self.suggested_file(suffix), f"{kind};;All files (*)"
         )
         return Path(path) if path else None
 

@@ -25,6 +25,7 @@ from desktop.core.evaluate.build import (
 )
 from desktop.core.evaluate.sets import EvalSet, SetSource
 from desktop.core.models.names import display_name
+from desktop.core.names import file_name_for
 from desktop.core.plurals import counted
 from desktop.core.tasks import eta_phrase
 from desktop.services import Services
@@ -330,7 +331,7 @@ class SetsPanel(NamedListPanel):
         path, _ = QFileDialog.getSaveFileName(
             self,
             "Export the evaluation set",
-            f"{self.current}.jsonl",
+            file_name_for(self.current, ".jsonl"),
             "JSON Lines (*.jsonl);;All files (*)",
         )
         if path:
