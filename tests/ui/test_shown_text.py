@@ -192,19 +192,28 @@ def test_a_library_folder_named_with_controls_reads_as_written_and_is_built_from
     assert dialog.choice().folder == inside and dialog.folder.count() == 2
 
 
-def _store_odd_evaluation(services: Services) -> str:
-    """A set named ``ODD`` (as an older Folio could have stored it) with a finished run of
-    two configurations, one in the persona ``ODD``; the persona's configuration spec."""
-    persona = f"local:default,persona={ODD},retrieval=off"
+def _store_finished_run(services: Services, persona_name: str, item: EvalItem, right: str) -> str:
+    """A set "rota" holding ``item`` with a finished run of the embedded model without
+    retrieval, alone (answering "At noon.", no fact) and in persona ``persona_name``
+    (answering ``right``, the fact); the persona's configuration spec."""
+    persona = f"local:default,persona={persona_name},retrieval=off"
     base = "local:default,retrieval=off"
-    item = EvalItem(f"When does the {ODD} start?", "At ten.\nSharp.")
     services.evals.create("rota", SetSource.IMPORTED, [item])
     run = services.evals.start_run("rota", [base, persona])
-    for config, answer, facts in ((base, "At noon.", 0.0), (persona, "At ten\u202e.", 1.0)):
+    for config, answer, facts in ((base, "At noon.", 0.0), (persona, right, 1.0)):
         services.evals.record(
             run.id, ResultRecord(item.id, config, item.question, answer, [], facts=facts)
         )
     services.evals.finish(run.id)
+    return persona
+
+
+def _store_odd_evaluation(services: Services) -> str:
+    """A set named ``ODD`` (as an older Folio could have stored it) with a finished run of
+    two configurations, one in the persona ``ODD``; the persona's configuration spec."""
+    persona = _store_finished_run(
+        services, ODD, EvalItem(f"When does the {ODD} start?", "At ten.\nSharp."), "At ten\u202e."
+    )
     with sqlite3.connect(services.home / "evaluations.db") as db:
         db.execute("PRAGMA foreign_keys = ON")  # the items and runs follow the set's name
         db.execute("UPDATE eval_sets SET name = ? WHERE name = 'rota'", (ODD,))
@@ -386,16 +395,9 @@ def test_a_saved_comparisons_tooltip_and_a_grids_name_with_markup_are_shown_as_t
 def test_a_hebrew_persona_in_the_recommendation_is_set_apart_from_its_figures(  # type: ignore[no-untyped-def]
     qtbot, services: Services
 ) -> None:
-    persona = f"local:default,persona={RTL_PERSONA},retrieval=off"
-    base = "local:default,retrieval=off"
-    item = EvalItem("When does the night shift start?", "At ten.")
-    services.evals.create("rota", SetSource.IMPORTED, [item])
-    run = services.evals.start_run("rota", [base, persona])
-    for config, answer, facts in ((base, "At noon.", 0.0), (persona, "At ten.", 1.0)):
-        services.evals.record(
-            run.id, ResultRecord(item.id, config, item.question, answer, [], facts=facts)
-        )
-    services.evals.finish(run.id)
+    _store_finished_run(
+        services, RTL_PERSONA, EvalItem("When does the night shift start?", "At ten."), "At ten."
+    )
 
     report = ReportView(services)
     qtbot.addWidget(report)
