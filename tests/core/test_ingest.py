@@ -10,6 +10,7 @@ import pytest
 
 from desktop.core.errors import EmbeddingMismatchError, LibraryError
 from desktop.core.library.catalog import EMBEDDING_MODEL_KEY, FileStatus, Library
+from desktop.core.library.walk import MAX_PATTERN_CHARS
 from desktop.core.settings import Settings
 from desktop.core.tasks import CancelToken, Progress
 from tests.consistency import assert_consistent
@@ -322,15 +323,38 @@ def test_an_ignore_pattern_gitignore_cannot_use_is_skipped_and_named(  # type: i
     assert services.ingestor.sync().warnings == report.warnings
 
 
+def test_an_ignore_line_longer_than_any_path_is_skipped_and_quoted_short(  # type: ignore[no-untyped-def]
+    make_services, tmp_path: Path
+) -> None:
+    # Compiling a pattern of millions of characters takes pathspec minutes: such a line
+    # is skipped, named by its start, and the others still apply.
+    services = make_services()
+    docs = tmp_path / "docs"
+    keep = _write(docs / "notes.md", "Notes on the survey of moraines.")
+    _write(docs / "debug.log", "log noise")
+    longest, too_long = "y" * MAX_PATTERN_CHARS, "x" * 90_000
+    _write(docs / ".folioignore", f"{too_long}\n*.log\n{longest}\n")
+
+    report = services.ingestor.ingest([docs])
+
+    assert [r.path for r in services.library.all_files()] == [str(keep)]
+    [(where, reason)] = report.warnings
+    assert where == str(docs / ".folioignore") and len(reason) < 300
+    assert reason.startswith(f"line 1, '{'x' * 80}'…, is 90,000 characters long, longer than")
+    assert reason.endswith("the line is skipped until you correct or delete it")
+
+
 @pytest.mark.parametrize(
     ("content", "why"),
     [
         (b"*.log\n\xff\xfe drafts/\n", "is not UTF-8 text"),
         (None, "cannot be read (Is a directory)"),
+        ("fifo", "is not a file"),  # a pipe: reading it would wait for a writer for ever
+        (b"*.log\n" * 20_000, "is 120,000 bytes, more than the 100,000 Folio reads"),
     ],
 )
 def test_an_ignore_file_folio_cannot_read_is_named_and_the_run_goes_on(  # type: ignore[no-untyped-def]
-    make_services, tmp_path: Path, content: bytes | None, why: str
+    make_services, tmp_path: Path, content: bytes | str | None, why: str
 ) -> None:
     services = make_services()
     docs = tmp_path / "docs"
@@ -339,7 +363,10 @@ def test_an_ignore_file_folio_cannot_read_is_named_and_the_run_goes_on(  # type:
     ignore_file = docs / ".folioignore"
     if content is None:  # a folder by that name: open() fails, as for root's any file
         ignore_file.mkdir()
+    elif content == "fifo":
+        os.mkfifo(ignore_file)
     else:
+        assert isinstance(content, bytes)
         ignore_file.write_bytes(content)
 
     report = services.ingestor.ingest([docs])
@@ -354,6 +381,8 @@ def test_an_ignore_file_folio_cannot_read_is_named_and_the_run_goes_on(  # type:
     assert "the files it would leave out are indexed" in reason
     if ignore_file.is_dir():
         ignore_file.rmdir()
+    else:
+        ignore_file.unlink()
     ignore_file.write_text("*.log\n")
     # Once it can be read, it applies again, and nothing is said.
     again = services.ingestor.sync()

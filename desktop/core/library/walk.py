@@ -20,6 +20,14 @@ from desktop.core.library.lock import LOCK_FILE
 log = logging.getLogger(__name__)
 
 IGNORE_FILE = ".folioignore"
+# The longest ignore pattern used: Linux's PATH_MAX, the longest path there is to match.
+# pathspec's compiling grows faster than a pattern's length (0.8 s at 160,000 characters,
+# minutes at millions), so a longer line would stall the run that reads it.
+MAX_PATTERN_CHARS = 4096
+# The largest ``.folioignore`` read, in bytes: some 5,000 patterns. Every file is matched
+# against each pattern (about 1 ms a file at 5,000), so a far larger one would stall every
+# run of its folder; the longest ignore files published (github/gitignore) are under 10 kB.
+MAX_IGNORE_FILE_BYTES = 100_000
 # Folders that hold tooling, not documents.
 SKIPPED_DIRS = frozenset({"node_modules", "__pycache__", "venv", "site-packages"})
 
@@ -100,10 +108,17 @@ def ignore_pattern(path: str, folder: str) -> str:
     return "/" + line
 
 
+# How much of a pattern a message quotes: enough to find the line, not a page of it.
+SHOWN_PATTERN_CHARS = 80
+
+
 def shown_pattern(pattern: str) -> str:
     """``pattern`` between quotes as a person typed it: backslashes stay single (``repr``
-    would double them), and only a character that does not print is escaped."""
-    return "'" + "".join(c if c.isprintable() else repr(c)[1:-1] for c in pattern) + "'"
+    would double them), and only a character that does not print is escaped. A pattern
+    over ``SHOWN_PATTERN_CHARS`` characters is cut there, with "…" after the quote."""
+    cut = pattern[:SHOWN_PATTERN_CHARS]
+    shown = "'" + "".join(c if c.isprintable() else repr(c)[1:-1] for c in cut) + "'"
+    return shown + ("…" if len(pattern) > len(cut) else "")
 
 
 def ignore_pattern_problem(pattern: str) -> str | None:
@@ -116,6 +131,11 @@ def ignore_pattern_problem(pattern: str) -> str | None:
     regular expressions cannot compile, such as the backwards range ``[z-a]``); a blank
     line or a comment is no pattern and no problem.
     """
+    if len(pattern) > MAX_PATTERN_CHARS:
+        return (
+            f"is {len(pattern):,} characters long, longer than any path it could match "
+            f"({MAX_PATTERN_CHARS:,})"
+        )
     try:
         with warnings.catch_warnings():
             # re's "possible nested set" warning concerns a pattern that does compile.
@@ -156,6 +176,16 @@ def compile_ignore(lines: Iterable[str]) -> tuple[pathspec.PathSpec, list[tuple[
     return pathspec.GitIgnoreSpec.from_lines(kept), problems
 
 
+class _Unusable(Exception):
+    """A ``.folioignore`` Folio does not read: ``reason`` follows its name, ``needed`` says
+    what it has to be instead ("until it is ...")."""
+
+    def __init__(self, reason: str, needed: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.needed = needed
+
+
 def _load_ignore(
     folder: str, on_bad_pattern: Callable[[str, str], None] | None
 ) -> pathspec.PathSpec | None:
@@ -165,22 +195,37 @@ def _load_ignore(
     cannot be read (with why)."""
     path = os.path.join(folder, IGNORE_FILE)
     try:
+        found = os.stat(path)
+        if stat.S_ISDIR(found.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+        if not stat.S_ISREG(found.st_mode):
+            # A pipe or a device: reading it could wait for ever or never end.
+            raise _Unusable("is not a file", "a text file of patterns")
+        if found.st_size > MAX_IGNORE_FILE_BYTES:
+            raise _Unusable(
+                f"is {found.st_size:,} bytes, more than the {MAX_IGNORE_FILE_BYTES:,} Folio reads",
+                "made smaller",
+            )
         with open(path, encoding="utf-8") as handle:
             # Lines without their line breaks: pathspec refuses a line that ends in an
             # escaped space (ignore_pattern's for a name ending in a space) and a break.
             lines = handle.read().split("\n")
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, _Unusable) as exc:
         # Said, not only logged: the files it would leave out are indexed meanwhile.
-        reason = (
-            "is not UTF-8 text"
-            if isinstance(exc, UnicodeDecodeError)
-            else f"cannot be read ({exc.strerror or exc})"
-        )
+        if isinstance(exc, _Unusable):
+            reason, needed = exc.reason, exc.needed
+        else:
+            reason = (
+                "is not UTF-8 text"
+                if isinstance(exc, UnicodeDecodeError)
+                else f"cannot be read ({exc.strerror or exc})"
+            )
+            needed = "saved as UTF-8 text Folio can read"
         reason += (
             "; none of its patterns apply, so the files it would leave out are indexed, "
-            "until it is saved as UTF-8 text Folio can read"
+            f"until it is {needed}"
         )
         log.warning("%s: %s", stored_name(path), reason)
         if on_bad_pattern is not None:
