@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from desktop.core.errors import EmbeddingMismatchError, LibraryError
+from desktop.core.errors import Cancelled, EmbeddingMismatchError, LibraryError
 from desktop.core.library.catalog import EMBEDDING_MODEL_KEY, FileStatus, Library
-from desktop.core.library.walk import MAX_PATTERN_CHARS
+from desktop.core.library.walk import MAX_PATTERN_CHARS, walk
 from desktop.core.settings import Settings
 from desktop.core.tasks import CancelToken, Progress
 from tests.consistency import assert_consistent
@@ -460,6 +460,38 @@ def test_progress_and_cancel_leave_a_consistent_library(services, tmp_path: Path
     assert not rest.cancelled and rest.added == 6 - report.added
     assert_consistent(services)
     assert services.library.interrupted_folders() == []
+
+
+def test_a_cancel_while_looking_through_folders_stops_there_and_changes_nothing(  # type: ignore[no-untyped-def]
+    services, tmp_path: Path
+) -> None:
+    docs = tmp_path / "docs"
+    kept = [_write(docs / f"d{i:02}" / "notes.md", f"Notes on lake {i}.") for i in range(30)]
+    assert services.ingestor.ingest([docs]).added == 30
+    # Then every file is left out, and one folder's ignore file has a line to warn of: its
+    # warning cancels the run while the walk is in the middle of the folders.
+    _write(docs / ".folioignore", "*.md\n")
+    _write(docs / "d15" / ".folioignore", "[z-a]\n")
+    token = CancelToken()
+    reached: list[str] = []
+
+    def on_bad_pattern(where: str, reason: str) -> None:
+        reached.append(where)
+        token.cancel()
+
+    with pytest.raises(Cancelled):
+        list(walk(docs, on_bad_pattern=on_bad_pattern, cancel=token))
+    assert reached == [str(docs / "d15" / ".folioignore")]
+
+    # The same through a sync: stopped before it changed anything, so the files the
+    # .folioignore now leaves out are still in the library, not taken for gone.
+    token = CancelToken()
+    token.cancel()
+    report = services.ingestor.sync(cancel=token)
+    assert report.cancelled and (report.removed, report.added) == (0, 0)
+    assert sorted(r.path for r in services.library.all_files()) == [str(p) for p in kept]
+    assert_consistent(services)
+    assert services.ingestor.sync().removed == 30  # not cancelled: the ignore file applies
 
 
 @pytest.mark.slow

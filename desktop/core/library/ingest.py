@@ -560,13 +560,14 @@ class Ingestor:
         return stale
 
     def _scan(
-        self, roots: list[str], run: IngestReport
+        self, roots: list[str], run: IngestReport, cancel: CancelToken | None = None
     ) -> tuple[list[tuple[str, FoundFile, FileRecord | None]], list[str], list[str]]:
         """Files to look at (new, or with a new size/mtime), files gone, entries to drop.
 
         Each real file is looked at once, however many library folders or symlinks reach
         it; files of a folder that cannot be reached or read, or of a folder not scanned in
-        this run, are never taken for gone.
+        this run, are never taken for gone. Raises ``Cancelled`` once ``cancel`` is, at the
+        next folder or file found; it changes nothing, so nothing is left half done.
         """
         known = {record.path: record for record in self.library.all_files()}
         states = self.library.folder_states()
@@ -616,8 +617,11 @@ class Ingestor:
                 self.settings.ignore_patterns,
                 on_unreadable,
                 on_bad_pattern,
+                cancel,
             )
             for found in walked:
+                if cancel is not None:
+                    cancel.raise_if_cancelled()
                 if found.path in seen:
                     if seen[found.path] != found.os_path:
                         run.failed += 1
@@ -681,7 +685,15 @@ class Ingestor:
         self.library.require_embedding_model(self.embed_model_name)
         scan = IngestReport()
         self._repair = self._mend_store()
-        work, vanished, deleted_entries = self._scan(roots, scan)
+        try:
+            work, vanished, deleted_entries = self._scan(roots, scan, cancel)
+        except Cancelled:
+            # Stopped while looking, before anything changed: a scan cut short must not
+            # take the files it did not reach for gone, so nothing of it is used.
+            self._repair = set()
+            scan.cancelled = True
+            scan.seconds = time.monotonic() - started
+            return scan
         vanished = list(dict.fromkeys([*vanished, *(stale or [])]))
         run = _Run(len(work), sum(found.size for _, found, _ in work), on_progress)
         run.report = scan

@@ -16,6 +16,7 @@ import pathspec
 
 from desktop.core.library.filenames import stored_name
 from desktop.core.library.lock import LOCK_FILE
+from desktop.core.tasks import CancelToken
 
 log = logging.getLogger(__name__)
 
@@ -275,6 +276,7 @@ def walk(
     extra_patterns: list[str] | None = None,
     on_unreadable: Callable[[str, str], None] | None = None,
     on_bad_pattern: Callable[[str, str], None] | None = None,
+    cancel: CancelToken | None = None,
 ) -> Iterator[FoundFile]:
     """Every file under ``root`` (or ``root`` itself if it is a file) that is not ignored.
 
@@ -288,6 +290,8 @@ def walk(
     skipped, the rest of the file still applying, and passed to ``on_bad_pattern`` (the
     file's stored name; its line number, the line and why, in words); such a pattern of
     ``extra_patterns`` is skipped without a word, its caller saying so once for all folders.
+    Raises ``Cancelled`` at the next folder once ``cancel`` is cancelled: a tree of many
+    folders whose files are all ignored yields nothing for a long time.
     """
     root_str = os.path.abspath(root)
     if os.path.isfile(root_str):
@@ -322,6 +326,8 @@ def walk(
             on_unreadable(name, reason)
 
     for folder, dirs, files in os.walk(root_str, followlinks=True, onerror=on_error):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
         try:
             st = os.stat(folder)
         except OSError:
