@@ -260,8 +260,8 @@ def cmd_validate(services: Services, args: argparse.Namespace) -> int:
         price = ""
     ready = "OK: ready to train here." if local else "OK: ready to upload."
     lines = [
-        f"{path}: {report.examples} examples, {report.tokens:,} tokens × {report.epochs} "
-        f"epochs for {report.base_model}{price}",
+        f"{path}: {counted(report.examples, 'example')}, {report.tokens:,} tokens × "
+        f"{counted(report.epochs, 'epoch')} for {report.base_model}{price}",
         *(f"line {p.line}: {p.reason}" if p.line else p.reason for p in report.errors),
         # Advice is marked as such, with a line or without: it never reads as a problem.
         *(
@@ -305,7 +305,7 @@ def _describe(services: Services, plan: UploadPlan) -> str:
     except FolioError:
         where = plan.provider
     lines = [f"Upload to {where} to fine-tune {plan.base}:"]
-    lines += [f"  {path}: {n} examples, {_kb(size)}" for path, n, size in plan.files]
+    lines += [f"  {path}: {counted(n, 'example')}, {_kb(size)}" for path, n, size in plan.files]
     report = plan.report
     if report.estimated_cost_usd is not None:
         lines.append(
@@ -418,7 +418,8 @@ def _start_local(services: Services, args: argparse.Namespace, chosen: TrainingD
         advised(
             args,
             one_line(
-                f"Started {job.id}: training {plan.base} on {plan.train_examples} examples "
+                f"Started {job.id}: training {plan.base} on "
+                f"{counted(plan.train_examples, 'example')} "
                 f"({plan.validation_examples} held out for validation) on this computer; "
                 f"follow it with `folio-cli finetune status {job.id} --wait`."
             ),

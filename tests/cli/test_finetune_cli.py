@@ -234,6 +234,17 @@ def test_validate_marks_every_warning_as_one_whether_or_not_it_names_a_line(
     ]
 
 
+def test_validate_counts_one_example_and_one_epoch_in_the_singular(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "one.jsonl"
+    path.write_text(json.dumps({"prompt": "Q?", "response": "A."}) + "\n", "utf-8")
+    code, out = _validate(capsys, tmp_path / "home", path, "--epochs", "1")
+    assert code == 2  # OpenAI needs at least 10
+    first = out.splitlines()[0]
+    assert first.startswith(f"{path}: 1 example, ") and " tokens × 1 epoch for " in first
+
+
 def test_validate_a_file_that_is_not_utf8_says_so_and_gives_no_count(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -677,10 +677,10 @@ def estimate_text(estimate: dict[str, Any]) -> str:
     memory = estimate["peak_memory_mb"] / 1024
     return "\n".join(
         [
-            f"{estimate['train_examples']} training examples "
+            f"{counted(estimate['train_examples'], 'training example')} "
             f"({estimate['validation_examples']} held out for validation loss).",
-            f"{estimate['tokens']:,} tokens over {estimate['epochs']} epochs, "
-            f"in {estimate['steps']} steps.",
+            f"{estimate['tokens']:,} tokens over {counted(estimate['epochs'], 'epoch')}, "
+            f"in {counted(estimate['steps'], 'step')}.",
             f"About {duration_phrase(estimate['seconds'])} on this computer "
             f"(measured: {estimate['tokens_per_s']:.0f} tokens/s).",
             f"Peak memory about {memory:.1f} GB.",
