@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -103,7 +104,52 @@ def test_damaged_docx(tmp_path: Path) -> None:
     path = tmp_path / "broken.docx"
     path.write_bytes(b"PK\x03\x04 not really a zip")
     error = _reason(path)
-    assert error.status == FileStatus.FAILED and "Word document" in error.reason
+    assert error.status == FileStatus.FAILED and error.reason == (
+        "damaged or not really a Word document (it is not a zip package, as files of its "
+        "kind are); open it in the program that made it and save it again"
+    )
+
+
+def _package(path: Path, parts: dict[str, str]) -> Path:
+    with zipfile.ZipFile(path, "w") as package:
+        for name, text in parts.items():
+            package.writestr(name, text)
+    return path
+
+
+_CONTAINER = (
+    '<?xml version="1.0"?><container version="1.0" '
+    'xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles><rootfile '
+    'full-path="content.opf" media-type="application/oebps-package+xml"/></rootfiles>'
+    "</container>"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "parts", "detail"),
+    [
+        # A zip with the wrong insides: the part a Word document is read from is named.
+        ("notes.docx", {"readme.txt": "hello"}, "it has no part named 'word/document.xml'"),
+        # An EPUB whose package has no metadata: the reader's bare KeyError, in words.
+        (
+            "book.epub",
+            {
+                "mimetype": "application/epub+zip",
+                "META-INF/container.xml": _CONTAINER,
+                "content.opf": '<?xml version="1.0"?><package '
+                'xmlns="http://www.idpf.org/2007/opf" version="2.0"><metadata/><manifest/>'
+                "</package>",
+            },
+            "a part it must have is missing: 'http://purl.org/dc/elements/1.1/'",
+        ),
+    ],
+)
+def test_a_package_missing_a_part_says_which_and_what_to_do(
+    tmp_path: Path, name: str, parts: dict[str, str], detail: str
+) -> None:
+    error = _reason(_package(tmp_path / name, parts))
+    assert error.status == FileStatus.FAILED
+    assert f"({detail}); open it in the program that made it and save it again" in error.reason
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ when first used, so listing supported types loads none of them.
 from __future__ import annotations
 
 import logging
+import re
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -69,9 +70,25 @@ def _kind(suffix: str) -> str:
     return _KIND.get(suffix, f"a {suffix} file" if suffix else "a file of its kind")
 
 
+# What to do about a file that is damaged or not of its kind: the reason's last words.
+_RESAVE = "open it in the program that made it and save it again"
+# zipfile's words for a part a package lacks: "There is no item named 'word/document.xml'
+# in the archive".
+_NO_ITEM = re.compile(r"There is no item named (.+) in the archive")
+
+
 def _detail(exc: BaseException) -> str:
     """A reader's error as the detail in brackets: its message without a full stop of its
-    own (the reason ends with one) and without the file's path (the reason names it)."""
+    own (the reason ends with one) and without the file's path (the reason names it). A
+    zip package's missing part and a key a reader looked up in vain (a ``KeyError``'s bare
+    key, such as an EPUB's metadata namespace) are said in words."""
+    if isinstance(exc, zipfile.BadZipFile):
+        return "it is not a zip package, as files of its kind are"
+    if isinstance(exc, KeyError) and exc.args:
+        missing = _NO_ITEM.fullmatch(str(exc.args[0]))
+        if missing:
+            return f"it has no part named {missing.group(1)}"
+        return f"a part it must have is missing: {exc.args[0]!r}"
     text = str(exc).strip().rstrip(".") or type(exc).__name__
     return text
 
@@ -103,7 +120,8 @@ def _read_with(path: Path, suffix: str, ocr: OcrOptions) -> list[Document]:
         ) from exc
     except (zipfile.BadZipFile, KeyError) as exc:
         raise Unreadable(
-            FileStatus.FAILED, f"damaged or not really {_kind(suffix)} ({_detail(exc)})"
+            FileStatus.FAILED,
+            f"damaged or not really {_kind(suffix)} ({_detail(exc)}); {_RESAVE}",
         ) from exc
     for number, doc in enumerate(docs, start=1):
         if suffix == ".pptx":  # one document per slide; its "title" is the slide's
@@ -150,7 +168,8 @@ def read_documents(path: Path, ocr: OcrOptions | None = None) -> list[Document]:
         log.exception("Reader failed on %s", stored_name(str(path)))
         raise Unreadable(
             FileStatus.FAILED,
-            f"could not be read: damaged or not really {_kind(suffix)} ({_detail(exc)})",
+            f"could not be read: damaged or not really {_kind(suffix)} ({_detail(exc)}); "
+            + _RESAVE,
         ) from exc
     docs = [doc for doc in docs if doc.text.strip()]
     if not docs:
