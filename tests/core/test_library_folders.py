@@ -128,6 +128,23 @@ def test_two_names_that_read_the_same_are_both_accounted_for(  # type: ignore[no
     assert "rename one of them" in report.failures[0][1]
     assert len(services.library.all_files()) == 1
     assert_consistent(services)
+    # Kept after the run, as other failures are: status and the window list it.
+    stats = services.library.stats()
+    assert stats.by_status[FileStatus.FAILED] == 1
+    assert [(f.path, f.reason) for f in stats.failures] == report.failures
+    assert services.ingestor.sync().failures == report.failures  # said again, once
+    assert len(services.library.stats().failures) == 1
+    # Renamed, it is indexed and no longer listed.
+    os.rename(docs / "caf\\xe9.txt", docs / "cafe-backslash.txt")
+    assert services.ingestor.sync().added == 1
+    stats = services.library.stats()
+    assert (stats.failures, stats.by_status.get(FileStatus.FAILED, 0)) == ([], 0)
+    # A clash is forgotten with its folder.
+    _write(docs / "caf\\xe9.txt", "Back again.")
+    services.ingestor.sync()
+    assert len(services.library.stats().failures) == 1
+    services.ingestor.remove(docs)
+    assert services.library.stats().failures == []
 
 
 def test_stored_name_is_the_path_itself_when_it_is_utf8() -> None:

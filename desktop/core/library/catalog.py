@@ -81,6 +81,13 @@ _MIGRATIONS: tuple[Migration, ...] = (
     # 2: whether the last ingest or sync of a library folder stopped before its end
     # (cancelled, or the process killed), so that status can say a sync indexes the rest.
     ("ALTER TABLE folders ADD COLUMN interrupted INTEGER NOT NULL DEFAULT 0",),
+    # 3: files a library folder's last scan could not index because another file's name
+    # reads the same (one of them not UTF-8): they have no row in ``files``, whose key is
+    # that name, yet status and the window list them among the failures.
+    (
+        "CREATE TABLE IF NOT EXISTS name_clashes (path TEXT NOT NULL, root TEXT NOT NULL, "
+        "reason TEXT NOT NULL, PRIMARY KEY (path, root))",
+    ),
 )
 # What a folder whose indexing stopped before the end is missing, and what to do.
 INTERRUPTED_REASON = (
@@ -315,6 +322,19 @@ class Library:
         """Forget a folder; its files must already have been removed."""
         with self.transaction() as db:
             db.execute("DELETE FROM folders WHERE path = ?", (path,))
+            db.execute("DELETE FROM name_clashes WHERE root = ?", (path,))
+
+    def set_name_clashes(self, found: dict[str, list[tuple[str, str]]]) -> None:
+        """What the scan of each library folder in ``found`` (folder -> [(path, reason)])
+        could not index because another file's name reads the same, in place of what its
+        last scan found. A folder not scanned keeps what it had."""
+        with self.transaction() as db:
+            for root, clashes in found.items():
+                db.execute("DELETE FROM name_clashes WHERE root = ?", (root,))
+                db.executemany(
+                    "INSERT OR REPLACE INTO name_clashes (path, root, reason) VALUES (?, ?, ?)",
+                    [(path, root, reason) for path, reason in clashes],
+                )
 
     def entries_removed(self, target: str) -> list[str]:
         """The entries removing ``target`` drops: ``target`` itself if it is an entry, else
@@ -521,4 +541,13 @@ class Library:
                     (FileStatus.FAILED, FileStatus.SKIPPED),
                 )
             ]
+            clashes = [
+                FileRecord(row["path"], row["root"], 0, 0, None, FileStatus.FAILED, row["reason"])
+                for row in self._db.execute(
+                    "SELECT DISTINCT path, root, reason FROM name_clashes GROUP BY path"
+                )
+            ]
+        if clashes:
+            counts[FileStatus.FAILED] = counts.get(FileStatus.FAILED, 0) + len(clashes)
+            failures = sorted([*failures, *clashes], key=lambda record: record.path)
         return LibraryStats(counts, chunks, failures)

@@ -561,8 +561,14 @@ class Ingestor:
 
     def _scan(
         self, roots: list[str], run: IngestReport, cancel: CancelToken | None = None
-    ) -> tuple[list[tuple[str, FoundFile, FileRecord | None]], list[str], list[str]]:
-        """Files to look at (new, or with a new size/mtime), files gone, entries to drop.
+    ) -> tuple[
+        list[tuple[str, FoundFile, FileRecord | None]],
+        list[str],
+        list[str],
+        dict[str, list[tuple[str, str]]],
+    ]:
+        """Files to look at (new, or with a new size/mtime), files gone, entries to drop,
+        and for each folder walked the files whose names clash with another's (path, why).
 
         Each real file is looked at once, however many library folders or symlinks reach
         it; files of a folder that cannot be reached or read, or of a folder not scanned in
@@ -579,6 +585,7 @@ class Ingestor:
         unreadable: list[str] = []
         scanned: list[str] = []
         deleted_entries: list[str] = []
+        clashes: dict[str, list[tuple[str, str]]] = {}
 
         def on_unreadable(folder: str, reason: str) -> None:
             unreadable.append(folder)
@@ -609,6 +616,7 @@ class Ingestor:
                 run.unavailable.append(root)
                 continue
             scanned.append(root)
+            clashes[root] = []
             if state == FolderState.DELETED_FILE:
                 deleted_entries.append(root)
                 continue
@@ -626,6 +634,7 @@ class Ingestor:
                     if seen[found.path] != found.os_path:
                         run.failed += 1
                         run.failures.append((found.path, _SAME_NAME_REASON))
+                        clashes[root].append((found.path, _SAME_NAME_REASON))
                     continue
                 if found.via_link:
                     real = stored_name(os.path.realpath(found.os_path))
@@ -667,7 +676,8 @@ class Ingestor:
             and any(is_under(path, root) for root in scanned)
             and (path in duplicates or not kept(path))
         ]
-        return work, vanished, deleted_entries
+        clashed = {root: found for root, found in clashes.items() if root not in deleted_entries}
+        return work, vanished, deleted_entries, clashed
 
     def _settings_file(self) -> str:
         """The settings file's stored name: it lies in the data folder, by library.db."""
@@ -686,7 +696,7 @@ class Ingestor:
         scan = IngestReport()
         self._repair = self._mend_store()
         try:
-            work, vanished, deleted_entries = self._scan(roots, scan, cancel)
+            work, vanished, deleted_entries, clashes = self._scan(roots, scan, cancel)
         except Cancelled:
             # Stopped while looking, before anything changed: a scan cut short must not
             # take the files it did not reach for gone, so nothing of it is used.
@@ -694,6 +704,7 @@ class Ingestor:
             scan.cancelled = True
             scan.seconds = time.monotonic() - started
             return scan
+        self.library.set_name_clashes(clashes)  # kept for status and the window's list
         vanished = list(dict.fromkeys([*vanished, *(stale or [])]))
         run = _Run(len(work), sum(found.size for _, found, _ in work), on_progress)
         run.report = scan
