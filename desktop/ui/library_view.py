@@ -77,7 +77,6 @@ class LibraryPane(QWidget):
         # What the last run went on despite (an ignore pattern skipped, an ignore file not
         # read): no file failed, so it is not a row of "Not indexed". Kept until the next run.
         self.warnings = message_label()
-        self.warnings.setTextFormat(Qt.TextFormat.PlainText)
         self.warnings.setAccessibleName("Indexing warnings")
         self.warnings.setVisible(False)
         self.cancel_button = QPushButton("Cancel")
