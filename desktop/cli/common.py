@@ -353,7 +353,15 @@ def check_output(services: Services, target: str, flag: str, *, force: bool = Fa
     """
     if not target.strip():
         raise UsageError(f"{flag} needs a file name.")
-    path = Path(target).expanduser().resolve()
+    if target.endswith(("/", os.sep)):
+        raise UsageError(f"{flag} {target}: a folder; give a file name.")
+    try:
+        path = Path(target).expanduser().resolve()
+    except (RuntimeError, OSError) as exc:  # a symlink loop (RuntimeError before 3.13)
+        raise UsageError(
+            f"{flag} {target}: cannot write it (a symlink loop, or a link that cannot be "
+            "followed); fix or remove the link, or give another file name."
+        ) from exc
     home = services.home.resolve()
     if path == home or home in path.parents:
         raise UsageError(

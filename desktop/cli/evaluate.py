@@ -333,9 +333,12 @@ def cmd_report(services: Services, args: argparse.Namespace) -> int:
     from desktop.core.evaluate.report_html import to_html
 
     name = _set(services, args.name).name
+    targets = {}
     for flag, target in (("--html", args.html), ("--csv", args.csv)):
         if target is not None:  # checked before the report is computed
-            check_output(services, target, flag, force=args.force)
+            targets[flag] = check_output(services, target, flag, force=args.force)
+    if len(set(targets.values())) < len(targets):  # one would overwrite the other
+        raise UsageError(f"--html and --csv name the same file ({args.csv}): give two names.")
     runs = services.evals.runs(name)
     if args.run:
         chosen = [r for r in runs if r.id == args.run]

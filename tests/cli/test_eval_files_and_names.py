@@ -47,6 +47,24 @@ def test_eval_export_refuses_a_file_there_already_unless_force(  # type: ignore[
     assert sorted(p.name for p in tmp_path.glob("*.jsonl*")) == ["kept.jsonl", "questions.jsonl"]
 
 
+def test_eval_export_refuses_a_folder_path_and_a_symlink_loop_before_writing(  # type: ignore[no-untyped-def]
+    capsys, cli_home: Path, questions: Path, tmp_path: Path
+) -> None:
+    home = str(cli_home)
+    assert main(["--home", home, "eval", "import", str(questions), "--name", "hb"]) == 0
+    # A path ending in "/" names a folder, there or not: no file is made by its name.
+    new_folder = f"{tmp_path}/not-yet/"
+    err = refused(capsys, "--home", home, "eval", "export", "hb", "--to", new_folder)
+    assert f"--to {new_folder}: a folder; give a file name" in err
+    assert not (tmp_path / "not-yet").exists()
+    loop = tmp_path / "loop-a"
+    loop.symlink_to(tmp_path / "loop-b")
+    (tmp_path / "loop-b").symlink_to(loop)
+    for flag in ("--to",):
+        err = refused(capsys, "--home", home, "eval", "export", "hb", flag, str(loop))
+        assert f"{flag} {loop}: cannot write it (a symlink loop" in err
+
+
 def test_eval_report_refuses_files_there_already_before_any_work_unless_force(  # type: ignore[no-untyped-def]
     capsys, cli_home: Path, questions: Path, tmp_path: Path
 ) -> None:
@@ -59,6 +77,11 @@ def test_eval_report_refuses_files_there_already_before_any_work_unless_force(  
     for flag, path in (("--html", page), ("--csv", table)):
         err = refused(capsys, "--home", home, "eval", "report", "hb", flag, str(path))
         assert f"{flag} {path}: the file exists already; add --force to replace it" in err
+    # One file for both would be written twice, the CSV over the page: refused first.
+    both = tmp_path / "both.out"
+    line = ["--home", home, "eval", "report", "hb", "--html", str(both), "--csv", str(both)]
+    assert "--html and --csv name the same file" in refused(capsys, *line, "--force")
+    assert not both.exists()
     assert page.read_text(encoding="utf-8") == "last month's report"
     assert table.read_text(encoding="utf-8") == "last month's scores"
 

@@ -184,13 +184,16 @@ def test_jsonl_import_names_lines_python_json_cannot_read_instead_of_crashing(
         "[" * 100_000 + "]" * 100_000,
         '{"question": "Big?", "reference": "x", "source_page": ' + "9" * 5000 + "}",
         '{"question": "Page?", "reference": "x", "source_page": NaN}',
+        # Past the integers SQLite stores (2**63 - 1), and past any document.
+        '{"question": "Far?", "reference": "x", "source_page": 9223372036854775808}',
     ]
     unusual.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     with pytest.raises(EvaluationError) as raised:
         import_jsonl(services.evals, "unusual", unusual)
     message = str(raised.value)
     for expected in (
-        "unusual.jsonl has 3 bad lines, so nothing was imported",
+        "unusual.jsonl has 4 bad lines, so nothing was imported",
+        'line 5: "source_page" is not a page number (1 to 1,000,000)',
         "line 2: not JSON: lists or objects nested more than 100 levels deep",
         "line 3: not JSON: a number with 5,000 digits",
         "line 4: not JSON: NaN is not a JSON number",

@@ -494,6 +494,29 @@ def test_a_cancel_while_looking_through_folders_stops_there_and_changes_nothing(
     assert services.ingestor.sync().removed == 30  # not cancelled: the ignore file applies
 
 
+def test_a_file_swapped_for_a_pipe_after_the_scan_is_named_not_waited_on(  # type: ignore[no-untyped-def]
+    services, tmp_path: Path
+) -> None:
+    docs = tmp_path / "docs"
+    first = _write(docs / "a.md", "The first note, about moraines.")
+    later = _write(docs / "b.md", "The second note, about cirques.")
+    swapped: list[bool] = []
+
+    def on_progress(p: Progress) -> None:
+        if not swapped:  # the scan is over, no file read yet: b.md becomes a pipe
+            swapped.append(True)
+            later.unlink()
+            os.mkfifo(later)
+
+    report = services.ingestor.ingest([docs], on_progress=on_progress)
+
+    # Before, open() waited for a writer for ever, holding the library's lock.
+    assert swapped and report.added == 1 and not report.cancelled
+    assert report.failures == [(str(later), "cannot be read: not a regular file")]
+    assert [r.path for r in services.library.all_files() if r.chunk_ids] == [str(first)]
+    assert_consistent(services)
+
+
 @pytest.mark.slow
 def test_a_large_file_after_small_ones_says_how_far_it_has_got(services, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     docs = tmp_path / "docs"

@@ -69,6 +69,10 @@ _LABEL = re.compile(r"^\s*(?:[\d.]*\d[.)]\s+|[-*]\s*|q(?:uestion)?\s*\d*\s*:\s*)
 # "What is the answer to the question: …", which small models wrap around what they echo.
 _ECHO = re.compile(r"(?:what is )?the answer to (?:the|this) question(?: is)?\s*[:?]\s*", re.I)
 
+# The highest page number an imported question may name: far past any real document, and
+# well within the integers SQLite stores (up to 2**63 - 1).
+MAX_PAGE = 1_000_000
+
 
 @dataclass(frozen=True)
 class BuildProgress:
@@ -436,9 +440,14 @@ def read_jsonl(path: Path) -> JsonlItems:
             problems.append(f'line {number}: "{wrong[0]}" is not text')
             continue
         page = record.get("source_page")
-        # bool is an int to Python; "page": true is no page number.
-        if page is not None and (not isinstance(page, int) or isinstance(page, bool) or page < 1):
-            problems.append(f'line {number}: "source_page" is not a page number (1 or more)')
+        # bool is an int to Python; "page": true is no page number. SQLite stores integers
+        # up to 2**63 - 1; no document has more pages than MAX_PAGE.
+        if page is not None and (
+            not isinstance(page, int) or isinstance(page, bool) or not 1 <= page <= MAX_PAGE
+        ):
+            problems.append(
+                f'line {number}: "source_page" is not a page number (1 to {MAX_PAGE:,})'
+            )
             continue
         key = question_key(question)
         if key in first_line:

@@ -10,10 +10,12 @@ re-running any step never duplicates a chunk.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
 import re
+import stat
 import time
 import uuid
 from collections.abc import Iterable
@@ -132,9 +134,15 @@ class IngestReport:
 
 
 def file_hash(path: str) -> str:
-    """SHA-256 of a file's content."""
+    """SHA-256 of a file's content. Raises OSError (``EINVAL``, "not a regular file") for
+    what is no longer a regular file: a file swapped for a pipe after the scan must not
+    block the run in ``open()``, so it is opened without waiting and checked first."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    # A regular file reads the same with O_NONBLOCK; Windows has neither it nor such pipes.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with open(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
