@@ -544,7 +544,7 @@ class Library:
             clashes = [
                 FileRecord(row["path"], row["root"], 0, 0, None, FileStatus.FAILED, row["reason"])
                 for row in self._db.execute(
-                    "SELECT DISTINCT path, root, reason FROM name_clashes GROUP BY path"
+                    "SELECT path, root, reason FROM name_clashes GROUP BY path"
                 )
             ]
         if clashes:

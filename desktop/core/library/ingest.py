@@ -624,10 +624,10 @@ class Ingestor:
                 run.unavailable.append(root)
                 continue
             scanned.append(root)
-            clashes[root] = []
             if state == FolderState.DELETED_FILE:
                 deleted_entries.append(root)
                 continue
+            clashes[root] = []
             walked = walk(
                 Path(self.library.folder_os_path(root)),
                 self.settings.ignore_patterns,
@@ -684,8 +684,7 @@ class Ingestor:
             and any(is_under(path, root) for root in scanned)
             and (path in duplicates or not kept(path))
         ]
-        clashed = {root: found for root, found in clashes.items() if root not in deleted_entries}
-        return work, vanished, deleted_entries, clashed
+        return work, vanished, deleted_entries, clashes
 
     def _settings_file(self) -> str:
         """The settings file's stored name: it lies in the data folder, by library.db."""

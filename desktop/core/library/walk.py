@@ -22,8 +22,9 @@ log = logging.getLogger(__name__)
 
 IGNORE_FILE = ".folioignore"
 # The longest ignore pattern used: Linux's PATH_MAX, the longest path there is to match.
-# pathspec's compiling grows faster than a pattern's length (0.8 s at 160,000 characters,
-# minutes at millions), so a longer line would stall the run that reads it.
+# Compiling a pattern takes time in proportion to its length (0.25 s at 160,000 characters),
+# but a run with a longer line grows faster than that (44 s for one line of 1 MB, past 200 s
+# at 2 MB; docs/PERFORMANCE.md, "Ignore files"), so such a line would stall the run.
 MAX_PATTERN_CHARS = 4096
 # The largest ``.folioignore`` read, in bytes: some 5,000 patterns. Every file is matched
 # against each pattern (about 1 ms a file at 5,000), so a far larger one would stall every
