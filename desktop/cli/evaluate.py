@@ -5,7 +5,8 @@
 grid's six cells by default), resumable: the same command again goes on where a stopped
 run ended; ``eval runs NAME`` lists runs; ``eval report NAME [--run ID]`` prints the scores
 and the recommendation (folio-cli's JSON shape with ``--json``), ``--html``/``--csv`` write
-them to files. Exit 2 for bad input, 1 when a result failed, 130 when Ctrl+C stopped.
+them to files. Exit 2 for bad input, 130 when Ctrl+C stopped; a run whose answers failed
+reports them and exits 0, or 1 when none of its answers came (the model does not work).
 """
 
 from __future__ import annotations
@@ -219,7 +220,8 @@ def cmd_run(services: Services, args: argparse.Namespace) -> int:
         )  # fmt: skip
     except (EvaluationError, ChatError, ModelError) as exc:
         raise _usage(exc) from exc
-    print(f"Run {run.id} of {run.set_name}: {len(configs)} configurations.", file=sys.stderr)
+    grid = counted(len(configs), "configuration")
+    print(f"Run {run.id} of {run.set_name}: {grid}.", file=sys.stderr)
     if any(c.retrieval for c in configs) and services.library.indexed_chunks() == 0:
         # Cells with retrieval on then score the model alone: the report would compare two
         # sets of the model's own answers as if retrieval had been tried.
@@ -259,7 +261,9 @@ def cmd_run(services: Services, args: argparse.Namespace) -> int:
     emit(args, data, advised(args, text))
     if cancel.cancelled:
         return EXIT_INTERRUPTED
-    return EXIT_ERROR if failed else EXIT_OK
+    # As ingest's failed files, failed answers are reported, not fatal (README, "folio-cli"):
+    # the run is fatal only when no answer came at all (a model or server not working).
+    return EXIT_ERROR if failed and not done else EXIT_OK
 
 
 def cmd_runs(services: Services, args: argparse.Namespace) -> int:
@@ -278,7 +282,8 @@ def cmd_runs(services: Services, args: argparse.Namespace) -> int:
 
 def runs_text(history: list[RunScores]) -> str:
     """The runs as the terminal shows them, newest first: each run, then each configuration's
-    facts and hit@k with how they moved since the run before that had them."""
+    facts and hit@k (facts alone without retrieval) with how they moved since the run before
+    that had them."""
     # Imported on first use: scoring loads numpy.
     from desktop.core.evaluate.history import change
 
@@ -294,11 +299,15 @@ def runs_text(history: list[RunScores]) -> str:
         run = history[index].run
         state = "finished" if run.finished_at else "unfinished"
         lines.append(f"{run.id}  {clock_time(run.started_at)}  {state}")
+        questions = history[index].questions
         for c in history[index].configs:
             facts = figure(index, c.config, "facts", "facts")
+            if not CellConfig.parse(c.config).retrieval:
+                lines.append(f"  {c.label}: {facts}")  # nothing searched: no hit@k to show
+                continue
             hits = figure(index, c.config, "hit_at_k", "hit@k")
-            over = c.coverage(history[index].questions)
-            lines.append(f"  {c.label}: {facts}, {hits} over {over} questions")
+            over = f"{c.coverage(questions)} question{'' if questions == 1 else 's'}"
+            lines.append(f"  {c.label}: {facts}, {hits} over {over}")
     return "\n".join(lines)
 
 
@@ -340,7 +349,7 @@ def cmd_report(services: Services, args: argparse.Namespace) -> int:
     if len(set(targets.values())) < len(targets):  # one would overwrite the other
         raise UsageError(f"--html and --csv name the same file ({args.csv}): give two names.")
     runs = services.evals.runs(name)
-    if args.run:
+    if args.run is not None:  # "" too: a script's unset variable, not "the newest"
         chosen = [r for r in runs if r.id == args.run]
         if not chosen:
             raise UsageError(
@@ -351,7 +360,7 @@ def cmd_report(services: Services, args: argparse.Namespace) -> int:
         raise UsageError(
             f"{name!r} has not been run yet: `folio-cli eval run {shlex.quote(name)}`."
         )
-    report = services.eval_report((chosen if args.run else runs)[0].id)
+    report = services.eval_report((chosen if args.run is not None else runs)[0].id)
     if args.html:
         write_output(services, args.html, to_html(report), "--html", force=args.force)
     if args.csv:

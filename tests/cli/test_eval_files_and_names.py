@@ -178,3 +178,27 @@ def test_a_comparison_set_is_found_by_a_name_that_reads_the_same(  # type: ignor
     assert json.loads(capsys.readouterr().out)["configs"] == ["local:default,retrieval=off"]
     err = refused(capsys, "--home", home, "eval", "run", "hb", "--set", "slow")
     assert "there is no comparison set 'slow' (saved sets: 'Quick')" in err
+
+
+def test_eval_run_reports_a_failed_answer_and_fails_only_when_none_came(  # type: ignore[no-untyped-def]
+    capsys, cli_home: Path, tmp_path: Path
+) -> None:
+    # As ingest's failed files, an answer that fails is reported, not fatal (exit 0); a run
+    # with no answer at all is (exit 1). A question no model can take stands for the kind.
+    home = str(cli_home)
+    long = {"question": "Why is the sky blue? " * 5000, "reference": "Scattering."}
+    mixed, only_long = tmp_path / "mixed.jsonl", tmp_path / "long.jsonl"
+    mixed.write_text(json.dumps(QUESTION) + "\n" + json.dumps(long) + "\n", encoding="utf-8")
+    only_long.write_text(json.dumps(long) + "\n", encoding="utf-8")
+    grid = ["--config", "local:default,retrieval=off"]
+    for path, name in ((mixed, "mixed"), (only_long, "long")):
+        assert main(["--home", home, "eval", "import", str(path), "--name", name]) == 0
+    capsys.readouterr()
+    assert main(["--home", home, "eval", "run", "mixed", *grid, "--json"]) == 0
+    said = capsys.readouterr()
+    data = json.loads(said.out)
+    assert (data["done"], data["failed"], data["total"]) == (1, 1, 2)
+    assert "Run of mixed: 1 configuration." in said.err.replace(f"Run {data['run_id']} ", "Run ")
+    assert main(["--home", home, "eval", "run", "long", *grid]) == 1
+    out = capsys.readouterr().out
+    assert "0 of 1 answers, 1 failed (first: The question is too long for this model" in out

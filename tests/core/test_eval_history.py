@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from desktop.cli import main
+from desktop.core.evaluate.cells import CellConfig
 from desktop.core.evaluate.history import change, configurations, run_history
 from desktop.core.evaluate.sets import EvalItem, EvalStore, ResultRecord, SetSource
 from desktop.core.settings import load_settings
@@ -88,6 +89,10 @@ def test_cli_lists_runs_newest_first_with_their_scores(
     text = capsys.readouterr().out
     assert "facts 0.50 (-0.25), hit@k 0.50 (-0.50)" in text  # the base configuration's drop
     assert "snark · fine-tuned, retrieval: facts 1.00, hit@k 1.00" in text
+    # Retrieval off searches nothing: its line gives facts, not a hit@k of 0.
+    assert [line for line in text.splitlines() if "no retrieval" in line] == [
+        "  SmolLM2 135M · built in, no retrieval: facts 0.00"
+    ]
 
 
 def test_an_unknown_judge_is_named_before_consent_is_asked(
@@ -107,3 +112,33 @@ def test_an_unknown_judge_is_named_before_consent_is_asked(
     assert main(["--home", str(home), "eval", "run", "leave", *grid, "--allow-remote"]) == 2
     assert "Unknown provider 'nosuch'" in capsys.readouterr().err
     assert load_settings(home).remote_consent == []  # nothing kept for a provider not there
+
+
+def test_a_persona_named_like_an_option_reads_back_in_runs_and_reports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Every configuration a run stores reads back, whatever its persona's name holds: a name
+    # such as "b,retrieval=off" once made a run that `eval runs` and `eval report` refused.
+    home = tmp_path / "home"
+    home.mkdir()
+    odd = ["b,retrieval=off", "x, persona=y", "retrieval=on", "p,retrieval=on,q"]
+    specs = [CellConfig("local:default", name, retrieval).spec() for name in odd
+             for retrieval in (True, False)]  # fmt: skip
+    assert [CellConfig.parse(spec).persona for spec in specs] == [n for n in odd for _ in "ab"]
+    evals = EvalStore(home / "evaluations.db")
+    try:
+        item = EvalItem("How many days carry over?", "5 days", "/d/leave.md", "Up to 5 days.")
+        evals.create("leave", SetSource.IMPORTED, [item])
+        run = evals.start_run("leave", specs)
+        for spec in specs:
+            evals.record(run.id, ResultRecord(item.id, spec, item.question, "5 days.", [], facts=1))
+        evals.finish(run.id)
+    finally:
+        evals.close()
+    assert main(["--home", str(home), "eval", "runs", "leave", "--json"]) == 0
+    scores = json.loads(capsys.readouterr().out)["runs"][0]["scores"]
+    assert [s["config"] for s in scores] == specs
+    assert main(["--home", str(home), "eval", "report", "leave", "--json"]) == 0
+    configs = json.loads(capsys.readouterr().out)["configs"]
+    assert [c["config"] for c in configs] == specs
+    assert all(c["scores"]["facts"] == 1.0 for c in configs)

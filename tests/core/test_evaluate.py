@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -158,17 +159,26 @@ def test_jsonl_import_names_every_bad_line_and_stores_nothing(services, tmp_path
         '["a list"]\n'
         '{"question": "", "reference": "x"}\n'
         '{"question": "No answer?"}\n'
-        '{"question": "Half \\ud800 a pair?", "reference": "x"}\n',
+        '{"question": "Half \\ud800 a pair?", "reference": "x"}\n'
+        '\ufeff{"question": "A second byte order mark?", "reference": "x"}\n',
         encoding="utf-8",
     )
     with pytest.raises(EvaluationError) as raised:
         import_jsonl(services.evals, "bad", bad)
     message = str(raised.value)
-    for expected in ("bad set.jsonl", "5 bad line", "line 2: not JSON", "line 3: not a JSON object",
+    for expected in ("bad set.jsonl", "6 bad line", "line 2: not JSON",
+                     "line 3: not a JSON object (a list); each line holds one question",
                      'line 4: no "question"', 'line 5: no "reference"',
-                     "line 6: holds an escape"):  # fmt: skip
+                     "line 6: holds an escape",
+                     "line 7: not JSON: starts with a byte order mark (U+FEFF)"):  # fmt: skip
         assert expected in message
     assert not services.evals.exists("bad")
+    # Lines that end in CR alone read as one line of several objects: said so, with the fix.
+    classic_mac = tmp_path / "classic mac.jsonl"
+    classic_mac.write_bytes(b'{"question": "A?", "reference": "a"}\r{"question": "B?"}\r')
+    with pytest.raises(EvaluationError, match=r"line 1: not JSON: .*carriage return \(CR\) alone: "
+                       r"save the file with LF \(or CRLF\) line endings"):  # fmt: skip
+        import_jsonl(services.evals, "mac", classic_mac)
     latin = tmp_path / "latin.jsonl"
     latin.write_bytes('{"question": "Caf\xe9?", "reference": "x"}'.encode("latin-1"))
     with pytest.raises(EvaluationError, match=r"latin\.jsonl is not UTF-8"):
@@ -542,9 +552,16 @@ def test_the_report_says_how_many_of_the_sets_questions_hit_at_k_is_over() -> No
     assert (off.retrieval_questions, off.hit_at_k) == (3, 0.0)
     note = report.coverage_note()
     assert note.startswith("hit@5 and MRR are over 3 of the 4 questions")
-    assert "1 with only a source file" in note and "The other 1 count for facts only" in note
+    assert "1 with only a source file" in note
+    assert "The other question counts for facts only" in note
     shape = report.to_json()
     assert shape["top_k"] == 5 and shape["retrieval_coverage"] == note
+    # When every question names only its file, the note does not speak of passages.
+    by_file = [replace(c, retrieval_by_file=c.retrieval_questions) for c in report.configs]
+    note_by_file = replace(report, configs=by_file).coverage_note()
+    assert "over 3 of the 4 questions: those with a source file (none names its passage)" in (
+        note_by_file
+    )
     assert [c["retrieval_questions"] for c in shape["configs"]] == [3, 3]
     assert "hit_at_k" in shape["configs"][0]["scores"]  # the contract's fields stay
     header, first, _ = report.to_csv().splitlines()
@@ -600,7 +617,10 @@ def test_hit_at_k_is_not_measured_and_says_so_when_no_question_has_a_source() ->
     results = [ResultRecord(item.id, specs[0], item.question, "Friday.", [cite("/a.md", "t")])]
     report = make_report(run, [item], results, lambda t: np.eye(len(t)), StyleContext(None, []))
     assert report.configs[0].hit_at_k is None and report.configs[0].retrieval_questions == 0
-    assert "not measured: none of the 1 questions" in report.coverage_note()
+    assert report.coverage_note() == (
+        "hit@1 and MRR are not measured: the one question answered has no source passage or "
+        "source file."
+    )
     assert "none of 1" in report_text(report)
 
 

@@ -36,6 +36,7 @@ def test_runs_over_time_show_each_configurations_scores_and_changes(  # type: ig
     assert view.table.item(1, 0).foreground().color() == WORSE  # type: ignore[union-attr]
     view.score.setCurrentIndex(view.score.findData("hit_at_k"))
     assert view.rows()[1][1:] == ["0.50  (-0.50)", "–", "1.00"]
+    assert view.rows()[2][2] == "no retrieval"  # nothing searched: no hit@k of 0.00
     view.score.setCurrentIndex(view.score.findData("ttft_ms"))
     assert view.rows()[2][1] == "100"
     assert view.table.item(1, 0).foreground().color() not in (BETTER, WORSE)  # no change

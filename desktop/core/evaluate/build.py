@@ -36,7 +36,13 @@ from desktop.core.evaluate.sets import (
     question_key,
 )
 from desktop.core.files import write_atomically
-from desktop.core.jsonl import SURROGATE_PROBLEM, NotJson, parse_line, unpaired_surrogate
+from desktop.core.jsonl import (
+    SURROGATE_PROBLEM,
+    NotJson,
+    json_kind,
+    parse_line,
+    unpaired_surrogate,
+)
 from desktop.core.library.catalog import Library
 from desktop.core.plurals import counted
 from desktop.core.store import FolioStore
@@ -417,7 +423,10 @@ def read_jsonl(path: Path) -> JsonlItems:
             problems.append(f"line {number}: {SURROGATE_PROBLEM}")
             continue
         if not isinstance(record, dict):
-            problems.append(f"line {number}: not a JSON object")
+            problems.append(
+                f"line {number}: not a JSON object ({json_kind(record)}); each line holds one "
+                'question, e.g. {"question": "...", "reference": "..."}'
+            )
             continue
         question, reference = _field(record, _QUESTION_FIELDS), _field(record, _REFERENCE_FIELDS)
         if not isinstance(question, str) or not question.strip():
@@ -440,8 +449,7 @@ def read_jsonl(path: Path) -> JsonlItems:
             problems.append(f'line {number}: "{wrong[0]}" is not text')
             continue
         page = record.get("source_page")
-        # bool is an int to Python; "page": true is no page number. SQLite stores integers
-        # up to 2**63 - 1; no document has more pages than MAX_PAGE.
+        # bool is an int to Python; "page": true is no page number.
         if page is not None and (
             not isinstance(page, int) or isinstance(page, bool) or not 1 <= page <= MAX_PAGE
         ):

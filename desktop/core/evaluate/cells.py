@@ -41,10 +41,16 @@ class CellConfig:
         """The configuration ``spec`` names (retrieval on unless it says off).
 
         A persona's name may hold commas ("Pirate, polite"): a part that is no ``key=value``
-        option continues the persona's name, so every ``spec()`` reads back as it was.
+        option continues the persona's name. Every ``spec()`` reads back as it was, even of a
+        persona named like an option ("b,retrieval=off"): written as ``spec()`` writes it,
+        retrieval last, the last ``retrieval=`` is the switch and the rest the persona's name.
+        Runs and saved sets store ``spec()``, so what they store is always read.
 
         Raises ChatError naming the part that is wrong and the form expected.
         """
+        written = _as_written(spec)
+        if written is not None:
+            return written
         model, *parts = spec.split(",")
         model = model.strip()
         if not model or "=" in model:
@@ -71,6 +77,19 @@ class CellConfig:
                 )
         persona = persona.strip() if persona is not None else None
         return cls(model, persona, True if retrieval is None else retrieval)
+
+
+def _as_written(spec: str) -> CellConfig | None:
+    """The configuration whose ``spec()`` is exactly ``spec``, or None when no configuration
+    writes it so (typed by a person in another order, spaced, or with retrieval left out)."""
+    head, sep, switch = spec.rpartition(",retrieval=")
+    if not sep or switch not in _SWITCH:
+        return None
+    model, named, persona = head.partition(",persona=")
+    if not model or "," in model or "=" in model:
+        return None
+    config = CellConfig(model, persona if named else None, _SWITCH[switch])
+    return config if config.spec() == spec and persona == persona.strip() else None
 
 
 def default_grid(base: str, persona: str | None, fine_tuned: str | None) -> list[CellConfig]:

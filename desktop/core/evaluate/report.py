@@ -146,24 +146,35 @@ class Report:
             return f"{name} and MRR: nothing answered yet."
         most = max(measured, key=lambda s: s.retrieval_questions)
         if not most.retrieval_questions:
-            return (
-                f"{name} and MRR are not measured: none of the {self.questions} questions "
-                "answered has a source passage or a source file."
+            none = (
+                "the one question answered has no"
+                if self.questions == 1
+                else f"none of the {self.questions} questions answered has a"
             )
+            return f"{name} and MRR are not measured: {none} source passage or source file."
         by_file = most.retrieval_by_file
-        which = "those with a source passage" + (
-            f" and {by_file} with only a source file, a hit when a passage from that file "
-            "(and page, when named) is given"
-            if by_file
-            else ""
+        file_rule = "a hit when a passage from that file (and page, when named) is given"
+        if not by_file:
+            which = "those with a source passage"
+        elif by_file == most.retrieval_questions:
+            which = f"those with a source file (none names its passage), {file_rule}"
+        else:
+            which = (
+                f"those with a source passage and {by_file} with only a source file, " + file_rule
+            )
+        over = (
+            "the one question"
+            if self.questions == 1
+            else f"{most.retrieval_questions} of the {self.questions} questions"
         )
-        text = (
-            f"{name} and MRR are over {most.retrieval_questions} of the {self.questions} "
-            f"questions: {which}."
-        )
+        text = f"{name} and MRR are over {over}: {which}."
         rest = self.questions - most.retrieval_questions
         if rest:
-            text += f" The other {rest} count for facts only."
+            text += (
+                " The other question counts for facts only."
+                if rest == 1
+                else f" The other {rest} count for facts only."
+            )
         fewer = [s for s in measured if s.retrieval_questions != most.retrieval_questions]
         if fewer:
             text += (

@@ -9,6 +9,7 @@ each run stored (``core.evaluate.history``); style is in each run's report.
 from __future__ import annotations
 
 from desktop.core.errors import FolioError
+from desktop.core.evaluate.cells import CellConfig
 from desktop.core.evaluate.history import RunScores, change, configurations, run_history
 from desktop.core.evaluate.scores import DEFINITIONS
 from desktop.core.tasks import clock_time
@@ -29,6 +30,7 @@ from desktop.ui.qt import (
 from desktop.ui.shown import line_shown
 
 NONE = "–"  # not measured in that run
+NOT_SEARCHED = "no retrieval"  # hit@k and MRR of a configuration with retrieval off
 # The scores a person can follow over time, as (ConfigScores field, name shown).
 SCORES = [
     ("facts", "facts"),
@@ -151,7 +153,11 @@ class HistoryView(QWidget):
     def _cell(self, index: int, spec: str, key: str) -> QTableWidgetItem:
         value = self.history[index].score(spec, key)
         moved = change(self.history, index, spec, key)
-        if value is None:
+        if value is not None and key in RETRIEVAL and not CellConfig.parse(spec).retrieval:
+            # Nothing was searched: a hit@k of 0.00 would read as a search that failed.
+            moved = None
+            text = NOT_SEARCHED
+        elif value is None:
             text = NONE
         elif key == "ttft_ms":
             text = f"{value:,.0f}" + ("" if moved is None else f"  ({moved:+,.0f})")
