@@ -232,6 +232,14 @@ def _data_folder_problem(home: Path, exc: sqlite3.Error | OSError) -> str:
     does, and what to check."""
     known = isinstance(exc, OSError) and exc.filename and exc.strerror
     what = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and known else str(exc)
+    if not known:
+        # SQLite's errors name no file ("attempt to write a readonly database"): the files
+        # this user cannot write are the likely cause, so they are named.
+        locked = [p for p in sorted(home.glob("*.db*")) if not os.access(p, os.R_OK | os.W_OK)]
+        if not os.access(home, os.W_OK | os.X_OK):
+            locked.insert(0, home)
+        if locked:
+            what += f"; your user cannot write {', '.join(str(p) for p in locked)}"
     return one_line(
         f"folio-cli: a file of the data folder cannot be used ({what}). Check that your user "
         f"can read and write {home} and everything in it, and that its disk has room and is "

@@ -346,13 +346,17 @@ def require_consent(services: Services, model_id: str, allowed: bool, doing: str
 def check_output(services: Services, target: str, flag: str, *, force: bool = False) -> Path:
     """Where ``target`` (given with ``flag``) would be written, checked without writing.
 
-    Raises UsageError naming the flag and path for an empty path, a folder, a device or
-    pipe, a file inside Folio's data folder (its databases must not be overwritten), a
-    missing folder or a name the system refuses (too long), or a file there already unless
-    ``force`` (``--force``), so a command can refuse before it does any work.
+    Raises UsageError naming the flag and path for an empty path or ``-`` (stdout to many
+    tools), a folder, a device or pipe, a file inside Folio's data folder (its databases must
+    not be overwritten), a missing folder or a name the system refuses (too long), or a file
+    there already unless ``force`` (``--force``), so a command can refuse before it does any
+    work.
     """
     if not target.strip():
         raise UsageError(f"{flag} needs a file name.")
+    if target == "-":
+        # Many tools read "-" as stdout; a file named "-" written instead would surprise.
+        raise UsageError(f"{flag} -: give a file name (./- names a file called '-').")
     if target.endswith(("/", os.sep)):
         raise UsageError(f"{flag} {target}: a folder; give a file name.")
     try:

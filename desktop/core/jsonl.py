@@ -47,7 +47,7 @@ def parse_line(line: str | bytes) -> Any:
             line, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_refuse_constant
         )
     except json.JSONDecodeError as exc:
-        raise NotJson(f"{exc.msg} (column {exc.colno})") from None
+        raise NotJson(_decode_problem(line, exc)) from None
     except RecursionError:
         raise NotJson(_too_deep()) from None
     except UnicodeDecodeError as exc:  # bytes given, and not text
@@ -65,6 +65,33 @@ def unpaired_surrogate(value: Any) -> bool:
     except UnicodeEncodeError:
         return True
     return False
+
+
+def json_kind(value: Any) -> str:
+    """A JSON value's kind, for messages: "a list", "a string", "a number", ..."""
+    kinds = {dict: "an object", list: "a list", str: "a string", bool: "true or false"}
+    if value is None:
+        return "null"
+    return kinds.get(type(value), "a number")
+
+
+def _decode_problem(line: str | bytes, exc: json.JSONDecodeError) -> str:
+    """Why ``line`` is not JSON, in a person's words where Python's are an instruction to a
+    programmer ("decode using utf-8-sig") or point past the real cause ("Extra data")."""
+    if exc.msg.startswith("Unexpected UTF-8 BOM"):
+        return (
+            "starts with a byte order mark (U+FEFF), which JSON does not allow there: "
+            "remove it, or save the file as UTF-8 without BOM"
+        )
+    text = line if isinstance(line, str) else line.decode("utf-8", "replace")
+    if exc.msg == "Extra data" and "\r" in text.rstrip("\r"):
+        # A raw CR cannot be inside a JSON string, so it is a line end: the file's lines
+        # end in CR alone, as classic Mac OS wrote them, and JSONL's end in LF.
+        return (
+            "more than one line ends in a carriage return (CR) alone: save the file with "
+            "LF (or CRLF) line endings"
+        )
+    return f"{exc.msg} (column {exc.colno})"
 
 
 def _parse_int(digits: str) -> int:

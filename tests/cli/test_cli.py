@@ -240,6 +240,10 @@ def test_errors_and_exit_codes(capsys, cli_home: Path, tmp_path: Path) -> None: 
     assert "nope: no such file or folder" in capsys.readouterr().err
     assert main(["--home", home, "personas", "remove", "Nobody"]) == 2
     assert "No persona named 'Nobody'" in capsys.readouterr().err
+    assert main(["--home", home, "personas", "remove", "   "]) == 2
+    assert "The persona's name is empty. Known personas: Sarcastic techie." in (
+        capsys.readouterr().err
+    )
     assert main(["--home", home, "ask", "hi", "--model", "local:nothing"]) == 2
     assert "Unknown model 'local:nothing'" in capsys.readouterr().err
     with pytest.raises(SystemExit) as usage:
@@ -481,6 +485,9 @@ def test_eval_refuses_odd_input_with_exit_2_and_keeps_what_is_stored(  # type: i
         (["run", "odd", "--judge", "local:nothing"], f"`folio-cli --home {home} models list`"),
         (["run", "odd", "--style-dataset", "nope"], f"--home {home} finetune datasets` lists"),
         (["report", "odd", "--run", "zzz"], f"--home {home} eval runs odd` lists them"),
+        (["report", "odd", "--run", ""], "--run: 'odd' has no run ''"),
+        (["export", "odd", "--to", "-"], "--to -: give a file name (./- names a file called"),
+        (["report", "odd", "--csv", "-"], "--csv -: give a file name"),
         (["build", "--folder", str(docs), "--name", "bad\u202ename"], "no control or formatting"),
         (["import", "/dev/null", "--name", "dev"], "is not a file"),
     ]  # fmt: skip

@@ -5,7 +5,11 @@ library is searched, and a sync indexes the missing chunks again, leaving the re
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -219,3 +223,54 @@ def test_a_file_where_the_store_folder_should_be_is_named_as_what_to_move(  # ty
     assert main(["--home", str(home), "sync"]) == 0
     assert main(["--home", str(home), "search", "rings of Saturn", "--json"]) == 0
     assert "saturn.md" in capsys.readouterr().out
+
+
+def _as_a_user(home: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """``folio-cli --home HOME ARGV`` in a new process that file permissions bind, as they
+    bind a person (root's power to write anything is dropped for it)."""
+    command = [sys.executable, "-m", "desktop.cli", "--home", str(home), *argv]
+    if os.geteuid() == 0:
+        drop = "-dac_override,-dac_read_search,-fowner"
+        command = ["setpriv", f"--inh-caps={drop}", f"--bounding-set={drop}", *command]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+
+def _set_writable(top: Path, writable: bool) -> None:
+    for entry in [top, *top.rglob("*")]:
+        mode = entry.stat().st_mode
+        entry.chmod(mode | stat.S_IWUSR if writable else mode & ~0o222)
+
+
+def test_a_store_that_cannot_be_written_is_named_and_kept_not_called_damaged(  # type: ignore[no-untyped-def]
+    make_services, home: Path, docs: Path
+) -> None:
+    # A read-only store is whole: the advice is to make it writable, never to move it aside
+    # (which would throw the index away); the same for a database the user cannot write.
+    services = make_services()
+    chunks = services.ingestor.ingest([docs]).chunks_embedded
+    services.close()
+    (docs / "new.md").write_text("# New\n\nA new note about kites.")
+    _set_writable(home / "store", False)
+    try:
+        done = _as_a_user(home, "sync")
+    finally:
+        _set_writable(home / "store", True)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "your user cannot write" in done.stderr and "chmod -R u+w" in done.stderr
+    assert "aside" not in done.stderr
+    services = make_services()
+    assert services.library.indexed_chunks() == chunks  # nothing stored was lost
+    assert services.ingestor.sync().added == 1
+    assert_consistent(services)
+    services.close()
+
+    questions = home.parent / "questions.jsonl"
+    questions.write_text(json.dumps({"question": "Q?", "reference": "A."}) + "\n")
+    (home / "evaluations.db").touch()
+    (home / "evaluations.db").chmod(0o444)
+    try:
+        done = _as_a_user(home, "eval", "import", str(questions), "--name", "q")
+    finally:
+        (home / "evaluations.db").chmod(0o644)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert f"your user cannot write {home / 'evaluations.db'}" in done.stderr

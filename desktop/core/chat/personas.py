@@ -116,6 +116,8 @@ class PersonaLibrary:
             found = self._find(name)
             if found is None:
                 known = ", ".join(shown_name(p.name) for p in self.all()) or "none"
+                if is_blank(name):  # spaces alone, as an unset variable leaves a name
+                    raise ChatError(f"The persona's name is empty. Known personas: {known}.")
                 raise ChatError(
                     f"No persona named {shown_name(name.strip())!r}. Known personas: {known}."
                 )

@@ -16,7 +16,13 @@ from typing import Any
 
 from desktop.core.errors import DatasetError
 from desktop.core.files import write_atomically
-from desktop.core.jsonl import SURROGATE_PROBLEM, NotJson, parse_line, unpaired_surrogate
+from desktop.core.jsonl import (
+    SURROGATE_PROBLEM,
+    NotJson,
+    json_kind,
+    parse_line,
+    unpaired_surrogate,
+)
 
 ROLES = ("system", "user", "assistant")
 ANSWER_KEYS = ("response", "completion")  # what a prompt/response pair may call its answer
@@ -162,14 +168,6 @@ def _convert(record: Any, line: int | None, system_prompt: str | None) -> tuple[
     if system_prompt:
         pair.insert(0, {"role": "system", "content": system_prompt})
     return Example(pair, line), True
-
-
-def json_kind(value: Any) -> str:
-    """A JSON value's kind, for messages: "a list", "a string", "a number", ..."""
-    kinds = {dict: "an object", list: "a list", str: "a string", bool: "true or false"}
-    if value is None:
-        return "null"
-    return kinds.get(type(value), "a number")
 
 
 def read_examples(

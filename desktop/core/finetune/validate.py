@@ -21,7 +21,6 @@ from desktop.core.finetune.examples import (
     Example,
     LineProblem,
     image_count,
-    json_kind,
     read_examples,
     text_of,
 )
@@ -33,6 +32,7 @@ from desktop.core.finetune.pricing import (
     default_epochs,
     estimate_cost_usd,
 )
+from desktop.core.jsonl import json_kind
 from desktop.core.models.tokens import token_encoding
 
 FALLBACK_ENCODING = "o200k_base"  # for a base model not in the price table: OpenAI's current

@@ -10,6 +10,7 @@ RRF, has no ties, so results do not reorder from one run to the next.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import uuid
 from collections.abc import Iterator
@@ -64,6 +65,16 @@ def damaged(path: Path, what: str) -> StoreError:
     store indexes them all again (``Ingestor.sync`` indexes what the store lacks). When a
     file stands where the store's folder or one above it should be, that file is named."""
     blocking = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+    locked = _unwritable(path) if blocking is None else None
+    if locked is not None:
+        # Not damage: moving the store aside would throw away an index that is whole.
+        fix = (
+            f"The vector store at {path} {what}: your user cannot write {locked}. Make the "
+            "folder and its files writable again"
+        )
+        return StoreError(
+            f"{fix}, then try again.", cli=f"{fix} (chmod -R u+w), then run the command again."
+        )
     if blocking is not None:
         aside = f"The file {blocking} stands where the store's folder should be: move it aside"
     else:
@@ -74,6 +85,22 @@ def damaged(path: Path, what: str) -> StoreError:
         cli=f"The vector store at {path} {what}. {aside} and run `folio-cli sync`: your "
         "documents are indexed again.",
     )
+
+
+def _unwritable(path: Path) -> Path | None:
+    """The store's folder, or the first folder or file in it, this user cannot write (the
+    shard writes its files, its WAL and its lock file as it opens); None when all can be,
+    or ``path`` is no folder."""
+    if not path.is_dir():
+        return None
+    if not os.access(path, os.W_OK | os.X_OK):
+        return path
+    for folder, folders, files in os.walk(path):
+        for name in (*folders, *files):
+            entry = Path(folder, name)
+            if not os.access(entry, os.W_OK):
+                return entry
+    return None
 
 
 def _open_shard(path: Path, dim: int) -> qe.EdgeShard:
