@@ -166,9 +166,16 @@ def test_a_configuration_is_written_and_read_as_the_cli_takes_it() -> None:
     assert config.spec() == spec and CellConfig.parse(config.spec()) == config
     assert CellConfig.parse("openai:gpt-4o-mini") == CellConfig("openai:gpt-4o-mini")
     # Persona names are free text: commas, '=', other scripts all read back as written.
-    for name in ("Pirate, polite", "A , B", "a=b, c", "Ünïcode 海賊", "retrieval"):
-        config = CellConfig("local:default", name, False)
-        assert CellConfig.parse(config.spec()) == config
+    names = ("Pirate, polite", "A , B", "a=b, c", "Ünïcode 海賊", "retrieval", "b,retrieval=off",
+             "x,persona=y", "retrieval=on", "p,retrieval=on,q")  # fmt: skip
+    for name in names:
+        for retrieval in (True, False):
+            config = CellConfig("local:default", name, retrieval)
+            assert CellConfig.parse(config.spec()) == config
+    # Typed in another order or spaced, a spec still reads as a person means it.
+    assert CellConfig.parse("local:default, retrieval=off, persona=Zen") == CellConfig(
+        "local:default", "Zen", False
+    )
     bad_specs = (
         "", "persona=Zen", "local:default,retrieval=maybe", "local:default,temp=1",
         "local:default,retrieval=on,retrieval=off", "local:default,persona=A,persona=B",
