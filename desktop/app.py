@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -49,6 +50,7 @@ def run_window(
     # Imported on first use: it loads httpx, which takes a while.
     from desktop.ui.collector import UiThreadCollector
     from desktop.ui.main_window import MainWindow, app_icon
+    from desktop.ui.messages import failure_text, plain_box
     from desktop.ui.qt import QApplication, QMessageBox, QTimer
 
     existing = QApplication.instance()
@@ -58,16 +60,24 @@ def run_window(
     app.setWindowIcon(app_icon())
     # Background work must never collect a cycle that holds a widget: Qt would crash.
     UiThreadCollector(parent=app)
+    services: Services | None = None
     try:
         services = build_services(args.home)
         services.claim()  # before the log file is opened: a refused window writes nothing
         log_to_data_folder(services.home)
         services.store  # noqa: B018  (open it now: a second instance is told at once)
-    except FolioError as exc:
-        if args.self_test:  # nobody is there to close a dialog
-            print(f"folio: {exc}", file=sys.stderr)
+        window = MainWindow(services)  # it opens the chats and the library's databases
+    except (FolioError, sqlite3.Error, OSError) as exc:
+        # A database that cannot be read or written stops the window before it is shown:
+        # said in a box, never only as a traceback nobody sees.
+        log.error("The window cannot open", exc_info=exc)
+        text = failure_text(exc, services.home if services is not None else None)
+        if args.self_test:  # nobody is there to close a dialog: said on the terminal
+            print(f"folio: {exc if isinstance(exc, FolioError) else text}", file=sys.stderr)
         else:
-            QMessageBox.critical(None, "Folio", exc.message)  # folio-cli's wording is str()
+            plain_box(QMessageBox(QMessageBox.Icon.Critical, "Folio", text)).exec()
+        if services is not None:
+            services.close()
         return 1
     channel = None
     if answer is not None:
@@ -76,7 +86,7 @@ def run_window(
         except OSError:
             # The window works without it: folio-cli is then told the library is in use.
             log.warning("folio-cli cannot ask this window (no channel)", exc_info=True)
-    window = MainWindow(services)
+    sys.excepthook = window.excepthook
     freeze_long_lived_objects()
     window.show()
     # SIGTERM (a logout, `kill`) closes the window as its close button does, so background

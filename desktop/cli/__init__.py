@@ -45,6 +45,7 @@ from desktop.core.errors import FolioError
 from desktop.core.library.channel import Reply, call
 from desktop.core.library.filenames import one_line
 from desktop.core.library.lock import LibraryInUseError
+from desktop.core.paths import data_folder_problem
 
 if TYPE_CHECKING:
     from desktop.services import Services
@@ -228,20 +229,6 @@ def _run_parsed(args: argparse.Namespace, line: list[str]) -> int:
 
 
 def _data_folder_problem(home: Path, exc: sqlite3.Error | OSError) -> str:
-    """One line for a data folder's file that cannot be used, naming it when the system
-    does, and what to check."""
-    known = isinstance(exc, OSError) and exc.filename and exc.strerror
-    what = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and known else str(exc)
-    if not known:
-        # SQLite's errors name no file ("attempt to write a readonly database"): the files
-        # this user cannot write are the likely cause, so they are named.
-        locked = [p for p in sorted(home.glob("*.db*")) if not os.access(p, os.R_OK | os.W_OK)]
-        if not os.access(home, os.W_OK | os.X_OK):
-            locked.insert(0, home)
-        if locked:
-            what += f"; your user cannot write {', '.join(str(p) for p in locked)}"
-    return one_line(
-        f"folio-cli: a file of the data folder cannot be used ({what}). Check that your user "
-        f"can read and write {home} and everything in it, and that its disk has room and is "
-        "not read-only."
-    )
+    """One line for a data folder's file that cannot be used (``data_folder_problem``)."""
+    text = data_folder_problem(home, exc)
+    return one_line(f"folio-cli: {text[0].lower()}{text[1:]}")  # after a colon, as all are

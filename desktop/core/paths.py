@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -160,3 +161,24 @@ def resources_dir() -> Path:
     if bundle:
         return Path(bundle) / "resources"
     return Path(__file__).resolve().parents[2] / "resources"
+
+
+def data_folder_problem(home: Path, exc: sqlite3.Error | OSError) -> str:
+    """What to say when a file of the data folder ``home`` cannot be used (``exc``: its
+    permissions changed, the disk is full or read-only, a database is not one), naming the
+    file when the system does, and what to check. SQLite's errors name no file ("attempt to
+    write a readonly database"): the data folder's databases this user cannot write, the
+    likely cause, are named instead."""
+    known = isinstance(exc, OSError) and exc.filename and exc.strerror
+    what = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and known else str(exc)
+    if not known:
+        locked = [p for p in sorted(home.glob("*.db*")) if not os.access(p, os.R_OK | os.W_OK)]
+        if not os.access(home, os.W_OK | os.X_OK):
+            locked.insert(0, home)
+        if locked:
+            what += f"; your user cannot write {', '.join(str(p) for p in locked)}"
+    return (
+        f"A file of the data folder cannot be used ({what}). Check that your user can read "
+        f"and write {home} and everything in it, and that its disk has room and is not "
+        "read-only."
+    )

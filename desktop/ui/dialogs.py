@@ -18,7 +18,7 @@ from desktop.core.settings import (
     updated,
 )
 from desktop.services import Services
-from desktop.ui.messages import error_text, message_label, say
+from desktop.ui.messages import error_text, message_label, plain_box, say
 from desktop.ui.persona_examples import ExampleTable
 from desktop.ui.qt import (
     QCheckBox,
@@ -57,6 +57,7 @@ def confirm_deletion(parent: QWidget | None, question: str, consequence: str) ->
     box.setWindowTitle("Delete")
     box.setText(question)
     box.setInformativeText(consequence)
+    plain_box(box)
     delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
     cancel = box.addButton(QMessageBox.StandardButton.Cancel)
     box.setDefaultButton(cancel)
@@ -82,6 +83,7 @@ def ask(
     """
     box = QMessageBox(QMessageBox.Icon.Question, title, text, parent=parent)
     box.setInformativeText(details)
+    plain_box(box)
     chosen = box.addButton(accept, QMessageBox.ButtonRole.AcceptRole)
     box.addButton(QMessageBox.StandardButton.Cancel)
     box.setDefaultButton(QMessageBox.StandardButton.Cancel)

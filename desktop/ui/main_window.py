@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import TracebackType
 
+from desktop.core.errors import FolioError
 from desktop.core.finetune.jobs import POLL_SECONDS
 from desktop.core.finetune.records import Job as FineTuneJob
 from desktop.core.paths import resources_dir
@@ -18,6 +23,7 @@ from desktop.ui.evaluate.window import EvaluateWindow
 from desktop.ui.finetune.jobs import JobWatcher
 from desktop.ui.finetune.studio import FinetuneStudio
 from desktop.ui.library_view import LibraryPane
+from desktop.ui.messages import failure_text, plain_box
 from desktop.ui.providers.dialog import ProvidersDialog
 from desktop.ui.qt import (
     QAction,
@@ -38,7 +44,9 @@ from desktop.ui.qt import (
     Signal,
 )
 from desktop.ui.state import window_state
-from desktop.ui.workers import wait_for_jobs
+from desktop.ui.workers import Job, wait_for_jobs
+
+log = logging.getLogger(__name__)
 
 SWITCH_HOLD = (
     "Switching the embedding model (Models and Providers → Embeddings): indexing waits "
@@ -69,6 +77,7 @@ class MainWindow(QMainWindow):
         """``finetune_poll_seconds``: how often unfinished fine-tuning jobs are asked about."""
         super().__init__(parent)
         self.services = services
+        Job.data_folder = services.home
         self.last_error: QMessageBox | None = None
         self.providers_dialog: ProvidersDialog | None = None
         self.finetune_studio: FinetuneStudio | None = None
@@ -203,12 +212,19 @@ class MainWindow(QMainWindow):
         dialog.tabs.setCurrentWidget(dialog.downloads)
         return dialog
 
-    def open_finetuning(self) -> FinetuneStudio:
-        """One modeless studio, polling with the window's watcher."""
+    def open_finetuning(self) -> FinetuneStudio | None:
+        """One modeless studio, polling with the window's watcher; None when it cannot open
+        (its data cannot be read: said in an error box)."""
         if self.finetune_studio is None:
-            studio = FinetuneStudio(
-                self.services, self, watcher=self.finetune_watcher, models=self.picker.model_ids
-            )
+            if not self._data_ready("finetune_jobs"):
+                return None
+            try:
+                studio = FinetuneStudio(
+                    self.services, self, watcher=self.finetune_watcher, models=self.picker.model_ids
+                )
+            except (FolioError, sqlite3.Error, OSError) as exc:
+                self.show_failure(exc)
+                return None
             studio.use_model.connect(self.use_model)
             self.finetune_studio = studio
         else:
@@ -218,11 +234,19 @@ class MainWindow(QMainWindow):
         self.finetune_studio.activateWindow()
         return self.finetune_studio
 
-    def open_compare(self) -> CompareWindow:
+    def open_compare(self) -> CompareWindow | None:
         """One Compare window: a question across base, persona and fine-tuned models with
-        retrieval on and off."""
+        retrieval on and off; None when it cannot open (said in an error box)."""
         if self.compare_window is None:
-            self.compare_window = CompareWindow(self.services, self, models=self.picker.model_ids)
+            if not self._data_ready("finetune_jobs"):  # the grid lists fine-tuned models
+                return None
+            try:
+                self.compare_window = CompareWindow(
+                    self.services, self, models=self.picker.model_ids
+                )
+            except (FolioError, sqlite3.Error, OSError) as exc:
+                self.show_failure(exc)
+                return None
         else:
             self.compare_window.reload()
         self.compare_window.show()
@@ -230,11 +254,19 @@ class MainWindow(QMainWindow):
         self.compare_window.activateWindow()
         return self.compare_window
 
-    def open_evaluate(self) -> EvaluateWindow:
+    def open_evaluate(self) -> EvaluateWindow | None:
         """One Evaluate window: evaluation sets from the library, runs over configurations,
-        reports."""
+        reports; None when it cannot open (its data cannot be read: said in an error box)."""
         if self.evaluate_window is None:
-            self.evaluate_window = EvaluateWindow(self.services, self, models=self.picker.model_ids)
+            if not self._data_ready("evals", "finetune_jobs"):
+                return None
+            try:
+                self.evaluate_window = EvaluateWindow(
+                    self.services, self, models=self.picker.model_ids
+                )
+            except (FolioError, sqlite3.Error, OSError) as exc:
+                self.show_failure(exc)
+                return None
         else:
             self.evaluate_window.reload()
         self.evaluate_window.show()
@@ -273,10 +305,39 @@ class MainWindow(QMainWindow):
         if SettingsDialog(self.services, self).exec():
             self.picker.reload()
 
+    def _data_ready(self, *databases: str) -> bool:
+        """Open the data folder's ``databases`` (``Services`` attributes) before a window
+        that reads them is built: one that cannot be used is said in a box, and no
+        half-built window is left for Qt to delete. False when one cannot be used."""
+        try:
+            for name in databases:
+                getattr(self.services, name)
+        except (FolioError, sqlite3.Error, OSError) as exc:
+            self.show_failure(exc)
+            return False
+        return True
+
+    def excepthook(
+        self, kind: type[BaseException], exc: BaseException, trace: TracebackType | None
+    ) -> None:
+        """``sys.excepthook`` while the window runs: PySide6 hands it what a slot raises,
+        which would otherwise be printed to a terminal nobody reads; shown with
+        ``show_failure``. Ctrl+C and exits keep Python's own handling."""
+        if isinstance(exc, Exception):
+            self.show_failure(exc)
+        else:
+            sys.__excepthook__(kind, exc, trace)
+
+    def show_failure(self, exc: BaseException) -> None:
+        """``exc``, raised where nothing expected it, logged and said in an error box
+        (``failure_text``): a slot that fails must never fail silently."""
+        log.error("Unexpected error in the window", exc_info=exc)
+        self.show_error(failure_text(exc, self.services.home))
+
     def show_error(self, message: str) -> None:
         """A core error as a readable message; the details are in the log file."""
         self.statusBar().showMessage(message, 15_000)
-        box = QMessageBox(QMessageBox.Icon.Warning, "Folio", message, parent=self)
+        box = plain_box(QMessageBox(QMessageBox.Icon.Warning, "Folio", message, parent=self))
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()  # window-modal without a nested event loop: background work goes on
         self.last_error = box

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar
 
 from desktop.core.errors import Cancelled, FolioError
 from desktop.core.tasks import CancelToken
-from desktop.ui.messages import error_text
+from desktop.ui.messages import error_text, failure_text
 from desktop.ui.qt import QObject, QThreadPool, Signal
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,9 @@ class Job(QObject):
 
     # Keeps jobs alive until their signals have been delivered.
     _running: ClassVar[set[Job]] = set()
+    # The window's data folder, to name its file in a failure to use one (``failure_text``);
+    # set by the main window, as every job works in that one folder.
+    data_folder: ClassVar[Path | None] = None
 
     def __init__(self, work: Callable[[Job], Any], parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -59,11 +63,9 @@ class Job(QObject):
         except FolioError as exc:
             log.warning("%s", exc)
             self.failed.emit(error_text(exc))
-        except Exception:
+        except Exception as exc:
             log.exception("Unexpected error in background work")
-            self.failed.emit(
-                "Something went wrong. The details are in folio.log in the data folder."
-            )
+            self.failed.emit(failure_text(exc, Job.data_folder))
         else:
             self.result = result
             self.succeeded.emit(result)

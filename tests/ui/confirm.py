@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from desktop.ui.qt import QApplication, QMessageBox, QTimer
+from desktop.ui.qt import QApplication, QLabel, QMessageBox, Qt, QTimer
 
 
 class Answer:
@@ -13,6 +13,7 @@ class Answer:
     def __init__(self, delete: bool) -> None:
         self.delete = delete
         self.text = ""
+        self.plain = False
         QTimer.singleShot(0, self._answer)
 
     def _answer(self) -> None:
@@ -21,6 +22,12 @@ class Answer:
             QTimer.singleShot(10, self._answer)  # the box is not up yet
             return
         self.text = f"{box.text()}\n{box.informativeText()}"
+        # Both texts name things ("<b>x</b>" a persona's name): shown as written, not markup.
+        self.plain = box.textFormat() == Qt.TextFormat.PlainText and all(
+            label.textFormat() == Qt.TextFormat.PlainText
+            for label in box.findChildren(QLabel)
+            if label.objectName() in ("qt_msgbox_label", "qt_msgbox_informativelabel")
+        )
         wanted = "Delete" if self.delete else "Cancel"
         next(b for b in box.buttons() if b.text() == wanted).click()
 

@@ -59,11 +59,13 @@ def stored_dim(path: Path) -> int | None:
         return None
 
 
-def damaged(path: Path, what: str) -> StoreError:
-    """The error for a store whose files at ``path`` ``what`` (e.g. "cannot be read (…)"),
-    saying how to rebuild it: the library lists every file, so a sync into a new, empty
-    store indexes them all again (``Ingestor.sync`` indexes what the store lacks). When a
-    file stands where the store's folder or one above it should be, that file is named."""
+def damaged(path: Path, what: str, detail: str) -> StoreError:
+    """The error for a store whose files at ``path`` ``what`` (e.g. "cannot be read"), with
+    the engine's ``detail``, saying how to rebuild it: the library lists every file, so a
+    sync into a new, empty store indexes them all again (``Ingestor.sync`` indexes what the
+    store lacks). When a file stands where the store's folder or one above it should be,
+    that file is named; when the user cannot write the store, that is said (without the
+    engine's words, which name its segment files and say nothing a person can act on)."""
     blocking = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
     locked = _unwritable(path) if blocking is None else None
     if locked is not None:
@@ -79,6 +81,7 @@ def damaged(path: Path, what: str) -> StoreError:
         aside = f"The file {blocking} stands where the store's folder should be: move it aside"
     else:
         aside = "If its files are damaged, move that folder aside (or delete it)"
+    what = f"{what} ({detail})"
     return StoreError(
         f"The vector store at {path} {what}. {aside} and press Sync now in the Library: your "
         "documents are indexed again.",
@@ -119,7 +122,7 @@ def _open_shard(path: Path, dim: int) -> qe.EdgeShard:
                 f"The library at {path.parent} is open in another Folio window or command. "
                 "Close it and try again."
             ) from exc
-        raise damaged(path, f"cannot be opened ({message})") from exc
+        raise damaged(path, "cannot be opened", message) from exc
     for field in INDEXED_KEYWORDS:
         shard.update(qe.UpdateOperation.create_field_index(field, qe.PayloadSchemaType.Keyword))
     return shard
@@ -201,7 +204,7 @@ class EdgeVectorStore(BasePydanticVectorStore):
                 f"user read and write access to {path.parent} and everything in it."
             ) from exc
         except OSError as exc:
-            raise damaged(path, f"cannot be made ({exc.strerror or exc})") from exc
+            raise damaged(path, "cannot be made", str(exc.strerror or exc)) from exc
         self._shard = _open_shard(path, dim)
         self._keywords = Keywords()
 
@@ -381,7 +384,7 @@ class EdgeVectorStore(BasePydanticVectorStore):
         except FolioError:
             raise
         except Exception as exc:
-            raise damaged(Path(self.path), f"cannot be {doing} ({exc})") from exc
+            raise damaged(Path(self.path), f"cannot be {doing}", str(exc)) from exc
 
     def close(self) -> None:
         """Flush and release the shard (and its lock), once reads in flight are done."""

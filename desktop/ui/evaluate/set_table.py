@@ -17,7 +17,7 @@ from pathlib import Path
 from desktop.core.errors import FolioError
 from desktop.core.evaluate.sets import EvalItem
 from desktop.services import Services
-from desktop.ui.messages import error_text, message_label, say
+from desktop.ui.messages import error_text, message_label, plain_box, say
 from desktop.ui.qt import (
     QAbstractItemView,
     QHBoxLayout,
@@ -264,14 +264,14 @@ class SetEditor(QWidget):
         box = QMessageBox(
             QMessageBox.Icon.Question,
             "Unsaved changes",
-            f"Save the changes to the questions of {self.name}?",
+            f"Save the changes to the questions of {line_shown(self.name)}?",
             QMessageBox.StandardButton.Save
             | QMessageBox.StandardButton.Discard
             | QMessageBox.StandardButton.Cancel,
             self,
         )
         box.setDefaultButton(QMessageBox.StandardButton.Save)
-        choice = box.exec()
+        choice = plain_box(box).exec()
         if choice == QMessageBox.StandardButton.Save:
             return self.save()
         if choice == QMessageBox.StandardButton.Discard:

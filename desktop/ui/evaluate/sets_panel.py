@@ -48,6 +48,7 @@ from desktop.ui.qt import (
     QWidget,
     Signal,
 )
+from desktop.ui.shown import line_shown
 from desktop.ui.workers import Job
 
 
@@ -368,9 +369,9 @@ class SetsPanel(NamedListPanel):
         """Confirm, then remove the chosen set with its runs."""
         if self.current is not None and confirm_deletion(
             self,
-            f'Remove the evaluation set "{self.current}"?',
-            f"Its {self.counts.get(self.current, 0)} questions, its runs and their results are "
-            "deleted. Export it as JSONL first to keep the questions.",
+            f'Remove the evaluation set "{line_shown(self.current)}"?',
+            f"Its {counted(self.counts.get(self.current, 0), 'question')}, its runs and their "
+            "results are deleted. Export it as JSONL first to keep the questions.",
         ):
             self.remove(self.current)
 

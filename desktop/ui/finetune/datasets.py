@@ -454,7 +454,7 @@ class DatasetsPanel(NamedListPanel):
         """Confirm, then delete the chosen dataset and its training files."""
         if self.current is not None and confirm_deletion(
             self,
-            f'Delete the dataset "{self.current}"?',
+            f'Delete the dataset "{line_shown(self.current)}"?',
             "Its training files are deleted. Jobs already started keep their uploaded copy, "
             "and fine-tuned models made from it stay.",
         ):

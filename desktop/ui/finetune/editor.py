@@ -20,7 +20,7 @@ from desktop.core.finetune.examples import Example, LineProblem, image_count, te
 from desktop.core.finetune.pricing import BASE_MODELS, DEFAULT_BASE, PRICES_AS_OF
 from desktop.core.finetune.validate import ValidationReport, validate_examples
 from desktop.services import Services
-from desktop.ui.messages import error_text, message_label, say
+from desktop.ui.messages import error_text, message_label, plain_box, say
 from desktop.ui.qt import (
     QAbstractItemView,
     QComboBox,
@@ -353,7 +353,7 @@ class ExamplesEditor(QWidget):
             self,
         )
         box.setDefaultButton(QMessageBox.StandardButton.Save)
-        choice = box.exec()
+        choice = plain_box(box).exec()
         if choice == QMessageBox.StandardButton.Save:
             return self.save()
         if choice == QMessageBox.StandardButton.Discard:

@@ -23,7 +23,7 @@ from desktop.core.tasks import clock_time, eta_phrase
 from desktop.services import Services
 from desktop.ui.finetune.loss_plot import LossPlot
 from desktop.ui.finetune.train_form import TrainForm
-from desktop.ui.messages import error_text, message_label, say
+from desktop.ui.messages import error_text, message_label, plain_box, say
 from desktop.ui.qt import (
     QComboBox,
     QDoubleSpinBox,
@@ -265,6 +265,7 @@ class TrainPanel(TrainForm):
             + f"\n\nThey are sent to {url} and kept there until you delete them. {cost}"
             + "\nNothing is sent until you choose Upload and start."
         )
+        plain_box(box)
         upload = box.addButton("Upload and start", QMessageBox.ButtonRole.AcceptRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
