@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import sys
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
@@ -266,7 +267,7 @@ class Services:
         from desktop.core.library.reembed import active_collection
         from desktop.core.store.edge import EdgeVectorStore, stored_dim
         from desktop.core.store.move import MOVE_BATCH_SIZE, MoveReport, StoreMove, move_points
-        from desktop.core.store.server import connect
+        from desktop.core.store.server import connect, unreachable
 
         current = self.settings.store
         if backend == "qdrant":
@@ -288,14 +289,11 @@ class Services:
         target: FolioStore
         if wanted.backend == "qdrant":
             assert wanted.url is not None
+            target = connect(wanted.url, os.environ.get(wanted.api_key_env), wanted.collection)
             try:
-                target = connect(wanted.url, os.environ.get(wanted.api_key_env), wanted.collection)
                 target.count()
             except Exception as exc:  # qdrant-client raises transport errors of several kinds
-                raise StoreError(
-                    f"Cannot reach the Qdrant server at {wanted.url}: {exc}. "
-                    "Check the URL and that the server is running."
-                ) from exc
+                raise unreachable(wanted.url, exc) from exc
         else:
             path = self.home / "store" / active_collection(self.library).directory
             target = EdgeVectorStore(path, stored_dim(path) or self.library_dim())
@@ -619,9 +617,23 @@ def log_to_data_folder(home: Path) -> None:
     mended) to ``home``/folio.log, once the library's lock is held (a refused second Folio
     writes nothing). What a person must know is said in the window or on folio-cli's
     stderr already; the log keeps the details. Nothing happens when logging was set up
-    before (a test run's capture)."""
+    before (a test run's capture). A log that cannot be written (a folder by that name,
+    a read-only file) is said on stderr, and Folio goes on without it: the log is for
+    details, never a reason to stop."""
+    if logging.getLogger().handlers:
+        return
+    path = home / "folio.log"
+    try:
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError as exc:
+        print(
+            f"folio: the log {path} cannot be written ({exc.strerror or exc}): going on "
+            "without it. Make it a file your user can write to keep Folio's log.",
+            file=sys.stderr,
+        )
+        return
     logging.basicConfig(
-        filename=home / "folio.log",
+        handlers=[handler],
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )

@@ -1180,6 +1180,20 @@ def test_a_data_folder_file_that_cannot_be_opened_is_one_line_not_a_traceback(  
     assert f"can read and write {home} and everything in it" in err and err.count("\n") == 1
 
 
+def test_a_log_that_cannot_be_written_is_said_and_the_command_goes_on(tmp_path: Path) -> None:
+    # In a new process: this one's logging is set up by the test run, which Folio leaves be.
+    home = tmp_path / "home"
+    (home / "folio.log").mkdir(parents=True)  # a folder by the log's name
+    command = [sys.executable, "-m", "desktop.cli", "--home", str(home), "status", "--json"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert json.loads(done.stdout)["files"]["indexed"] == 0
+    assert done.stderr.strip() == (
+        f"folio: the log {home / 'folio.log'} cannot be written (Is a directory): going on "
+        "without it. Make it a file your user can write to keep Folio's log."
+    )
+
+
 @pytest.mark.parametrize(
     ("options", "words"),
     [([], ["waggle", "dance"]), (["-k", "2"], ["waggle", "bee", "dance"])],

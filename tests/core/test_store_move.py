@@ -121,6 +121,15 @@ def test_an_unreachable_server_exits_1_with_a_reason_and_changes_nothing(
     assert main(["--home", str(home), "status", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["chunks"] == count
+    # Settings that name a server that is down: said, named, no traceback.
+    settings = {"store": {"backend": "qdrant", "url": "http://127.0.0.1:9"}}
+    (home / "settings.json").write_text(json.dumps(settings), encoding="utf-8")
+    assert main(["--home", str(home), "status", "--json"]) == 0
+    said = json.loads(capsys.readouterr().out)["store_problem"]
+    assert said.startswith("Cannot reach the Qdrant server at http://127.0.0.1:9: ")
+    assert main(["--home", str(home), "search", "tea"]) == 1
+    err = capsys.readouterr().err
+    assert "Cannot reach the Qdrant server at http://127.0.0.1:9" in err and "Traceback" not in err
 
 
 def test_a_key_variable_the_system_sets_or_an_address_that_cannot_be_one_is_refused(

@@ -19,7 +19,9 @@ from llama_index.core.vector_stores.types import (
 from llama_index.vector_stores.qdrant import QdrantVectorStore
 from qdrant_client import QdrantClient
 from qdrant_client.http import models as rest
+from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
+from desktop.core.errors import StoreError
 from desktop.core.settings import server_url_problem
 from desktop.core.store import DENSE, SPARSE
 from desktop.core.store.keywords import Keywords
@@ -154,6 +156,10 @@ def connect(url: str, api_key: str | None, collection: str) -> ServerVectorStore
 
     ``:memory:`` runs qdrant-client in-process, and ``file://FOLDER`` its local mode on disk
     (a real implementation of the server's API, kept across runs).
+
+    Raises StoreError naming ``url`` when the server cannot be reached or refuses the
+    request (down, a wrong address, a wrong API key): it is asked at once whether the
+    collection exists.
     """
     if url == ":memory:":
         client = QdrantClient(location=":memory:")
@@ -161,4 +167,17 @@ def connect(url: str, api_key: str | None, collection: str) -> ServerVectorStore
         client = QdrantClient(path=url.removeprefix("file://"))
     else:
         client = QdrantClient(url=url, api_key=api_key)
-    return ServerVectorStore(client, collection)
+    try:
+        return ServerVectorStore(client, collection)
+    except (ResponseHandlingException, UnexpectedResponse) as exc:
+        client.close()
+        raise unreachable(url, exc) from exc
+
+
+def unreachable(url: str, exc: Exception) -> StoreError:
+    """The error for a Qdrant server at ``url`` that did not answer as one (``exc``)."""
+    reason = str(exc).strip() or type(exc).__name__
+    return StoreError(
+        f"Cannot reach the Qdrant server at {url}: {reason}. Check the URL and that the "
+        "server is running."
+    )
