@@ -253,6 +253,7 @@ def cmd_run(services: Services, args: argparse.Namespace) -> int:
         "done": done,
         "total": total,
         "failed": len(failed),
+        "first_error": failed[0].error if failed else None,  # why, without opening the report
         "finished": run.finished_at is not None,
     }
     text = f"Run {run.id}: {done} of {total} answers"

@@ -198,7 +198,15 @@ def test_eval_run_reports_a_failed_answer_and_fails_only_when_none_came(  # type
     said = capsys.readouterr()
     data = json.loads(said.out)
     assert (data["done"], data["failed"], data["total"]) == (1, 1, 2)
+    assert data["first_error"].startswith("The question is too long for this model")
     assert "Run of mixed: 1 configuration." in said.err.replace(f"Run {data['run_id']} ", "Run ")
     assert main(["--home", home, "eval", "run", "long", *grid]) == 1
     out = capsys.readouterr().out
     assert "0 of 1 answers, 1 failed (first: The question is too long for this model" in out
+    # The report says why nothing answered, not to run a set that was run.
+    assert main(["--home", home, "eval", "report", "long", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["first_error"].startswith("The question is too long for this model")
+    assert report["recommendation"].startswith(
+        "No configuration has answered: 1 answer failed, the first because: The question is"
+    )

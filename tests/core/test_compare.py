@@ -172,6 +172,9 @@ def test_a_configuration_is_written_and_read_as_the_cli_takes_it() -> None:
         for retrieval in (True, False):
             config = CellConfig("local:default", name, retrieval)
             assert CellConfig.parse(config.spec()) == config
+    for model in ("local:x=y", "local:a,b"):  # local models' names are free text too
+        for config in (CellConfig(model), CellConfig(model, "b,retrieval=off", False)):
+            assert CellConfig.parse(config.spec()) == config
     # Typed in another order or spaced, a spec still reads as a person means it.
     assert CellConfig.parse("local:default, retrieval=off, persona=Zen") == CellConfig(
         "local:default", "Zen", False

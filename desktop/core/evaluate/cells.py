@@ -86,7 +86,9 @@ def _as_written(spec: str) -> CellConfig | None:
     if not sep or switch not in _SWITCH:
         return None
     model, named, persona = head.partition(",persona=")
-    if not model or "," in model or "=" in model:
+    # A model id is PROVIDER:NAME, and a local model's name may hold "," or "=" ("local:a,b").
+    provider, colon, _ = model.partition(":")
+    if not colon or not provider or "=" in provider or "," in provider or ",retrieval=" in model:
         return None
     config = CellConfig(model, persona if named else None, _SWITCH[switch])
     return config if config.spec() == spec and persona == persona.strip() else None

@@ -20,6 +20,7 @@ from desktop.core.evaluate.sets import EvalItem, ResultRecord, RetrievalLevel, R
 from desktop.core.evaluate.style import QUESTIONS_HELD_OUT, StyleModel, held_out, train_style
 from desktop.core.finetune.datasets import DatasetStore
 from desktop.core.models.ids import is_fine_tuned
+from desktop.core.plurals import counted
 
 Embed = Callable[[list[str]], np.ndarray]  # texts -> (n, d) unit vectors
 # A classifier right less often than this on held-out answers gives no style score.
@@ -122,7 +123,7 @@ class Differing:
 class Report:
     """A run's report; ``complete`` False while the run has results still to make; ``k``
     the passages given per question (the run's top k, else the most any answer was given;
-    None without retrieval)."""
+    None without retrieval); ``first_error`` why the first failed answer failed."""
 
     set_name: str
     run: RunRecord
@@ -135,6 +136,7 @@ class Report:
     style_note: str | None = None
     complete: bool = True
     k: int | None = None
+    first_error: str | None = None
 
     def coverage_note(self, label: Callable[[str], str] = _as_written) -> str:
         """What hit@k and MRR are over, in a sentence: "hit@5 and MRR are over 12 of the 20
@@ -187,7 +189,7 @@ class Report:
     def to_json(self) -> dict[str, Any]:
         """folio-cli's ``eval report`` shape: name, configs [{config, scores}], recommendation;
         plus run_id, questions, complete, style_accuracy, the differing answers, ``top_k``
-        (the k of hit@k) and ``retrieval_coverage`` (``coverage_note``)."""
+        (the k of hit@k), ``retrieval_coverage`` (``coverage_note``) and ``first_error``."""
         return {
             "name": self.set_name,
             "run_id": self.run.id,
@@ -195,6 +197,7 @@ class Report:
             "top_k": self.k,
             "retrieval_coverage": self.coverage_note(),
             "complete": self.complete,
+            "first_error": self.first_error,
             "configs": [c.to_json() for c in self.configs],
             "style_persona": self.style_persona,
             "style_accuracy": self.style_accuracy,
@@ -301,6 +304,7 @@ def make_report(
         run.set_name, run, len(items), table, _differing(by_item, answered, configs, vectors),
         "", style.persona, model.accuracy if model else None, note,
         complete=run.finished_at is not None, k=run.top_k or given or None,
+        first_error=next((r.error for r in results if r.error), None),
     )  # fmt: skip
     report.recommendation = recommend(report, configs)
     return report
@@ -540,6 +544,12 @@ def recommend(
     """
     rows = [(s, c) for s, c in zip(report.configs, parsed, strict=True) if s.answered]
     if not rows:
+        failed = sum(s.failed for s in report.configs)
+        if failed:  # run, and every answer failed: running again alone would fail again
+            return (
+                f"No configuration has answered: {counted(failed, 'answer')} failed, the first "
+                f"because: {report.first_error}"
+            )
         return "No configuration has answered yet: run the set first."
     sentences = []
     retrieval = _retrieval_sentence(rows, report.configs, parsed, label)
