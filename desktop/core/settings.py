@@ -257,6 +257,15 @@ class Settings(BaseModel):
                 )
         return value
 
+    @field_validator("default_model")
+    @classmethod
+    def _model_id_shape(cls, value: str) -> str:
+        # Checked here, so a wrong one is named with its file at start, not at each answer.
+        provider, _, name = value.partition(":")
+        if not provider.strip() or not name.strip():
+            raise ValueError(f"{value!r} should look like provider:model, e.g. local:default")
+        return value
+
     @field_validator("local_models")
     @classmethod
     def _names_are_plain(cls, value: dict[str, str]) -> dict[str, str]:
@@ -359,10 +368,12 @@ def load_settings(home: Path) -> Settings:
     if not path.exists():
         return Settings()
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        # utf-8-sig: a byte order mark, as some editors write one, is no reason to refuse.
+        raw = json.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         raise SettingsError(
-            f"Cannot read {path}: {exc}. Fix or delete the file to use the defaults."
+            f"Cannot read {path}: {reason}. Fix or delete the file to use the defaults."
         ) from exc
     patterns = raw.get("ignore_patterns") if isinstance(raw, dict) else None
     try:

@@ -36,6 +36,8 @@ def test_defaults_round_trip(tmp_path: Path) -> None:
         ({"chunk_overlap": 250, "chunk_size": 200}, "chunk_overlap"),
         ({"store": {"backend": "pinecone"}}, "store.backend"),
         ({"local_models": {"a:b": "/x.gguf"}}, "local_models"),
+        ({"default_model": ""}, "default_model"),
+        ({"default_model": "local:"}, "default_model"),
         ({"colour": "blue"}, "colour"),
     ],
 )
@@ -51,6 +53,17 @@ def test_broken_settings_file_says_where(tmp_path: Path) -> None:
     (tmp_path / "settings.json").write_text(json.dumps({"top_k": "many"}))
     with pytest.raises(SettingsError, match="top_k"):
         load_settings(tmp_path)
+    # A byte order mark, as some editors write one, is read past.
+    (tmp_path / "settings.json").write_bytes(b"\xef\xbb\xbf" + json.dumps({"top_k": 3}).encode())
+    assert load_settings(tmp_path).top_k == 3
+    (tmp_path / "settings.json").unlink()
+    (tmp_path / "settings.json").mkdir()
+    with pytest.raises(SettingsError) as raised:
+        load_settings(tmp_path)
+    assert str(raised.value) == (
+        f"Cannot read {tmp_path / 'settings.json'}: Is a directory. Fix or delete the file to "
+        "use the defaults."
+    )
 
 
 def test_a_server_named_before_the_stricter_rule_still_loads(tmp_path: Path) -> None:
