@@ -278,6 +278,27 @@ def test_ignore_rules_hidden_files_and_symlink_loops(make_services, tmp_path: Pa
     assert report.added == 3
 
 
+@pytest.mark.parametrize(
+    ("lines", "kept"),
+    [
+        # What `git status --ignored` keeps with these lines as a .gitignore.
+        (["*", "!sub/", "!sub/b.txt"], ["sub/b.txt"]),
+        (["*", "!*/", "!*.md"], ["a.md", "sub/inner/d.md"]),
+        (["*", "!sub/", "sub/"], []),
+        (["sub/", "!sub/b.txt"], ["a.md", "top.txt"]),  # inside a folder left out: stays out
+    ],
+)
+def test_a_folder_taken_back_by_a_negated_pattern_is_walked_as_git_walks_it(
+    tmp_path: Path, lines: list[str], kept: list[str]
+) -> None:
+    docs = tmp_path / "docs"
+    for name in ("a.md", "top.txt", "sub/b.txt", "sub/c.txt", "sub/inner/d.md"):
+        _write(docs / name, f"{name} text")
+    _write(docs / ".folioignore", "\n".join(lines) + "\n")
+    found = sorted(Path(f.path).relative_to(docs).as_posix() for f in walk(docs))
+    assert [name for name in found if name != ".folioignore"] == kept
+
+
 def test_an_ignore_pattern_gitignore_cannot_use_is_skipped_and_named(  # type: ignore[no-untyped-def]
     make_services, home: Path, tmp_path: Path
 ) -> None:

@@ -272,6 +272,31 @@ def _stat(path: str, via_link: bool) -> FoundFile | None:
     return FoundFile(stored_name(path), st.st_size, st.st_mtime_ns, path, linked)
 
 
+def folder_ignored(spec: pathspec.PathSpec, rel: str) -> bool:
+    """Whether ``spec`` leaves out the folder at ``rel`` (relative, "/"-separated), as git
+    decides: the last pattern that matches the folder itself wins, so ``*`` then ``!sub/``
+    keeps ``sub`` (and walks it for the files a later ``!sub/b.txt`` takes back).
+
+    pathspec's GitIgnoreSpec ranks a match through a pattern's trailing "/" below a whole
+    match, which is right for the files inside a folder but makes ``*`` win over ``!sub/``
+    for the folder itself; pathspec has no call for a folder alone, so the patterns after
+    the one it chose are read here, each counting only where it matches up to the folder's
+    end (``!sub/`` matches ``sub/inner/`` only at ``sub/``, and git leaves ``inner`` out).
+    """
+    path = rel + "/"
+    result = spec.check_file(path)
+    if not result.include or result.index is None:
+        return bool(result.include)
+    decision = True
+    for pattern in spec.patterns[result.index + 1 :]:
+        regex = getattr(pattern, "regex", None)
+        if pattern.include is None or regex is None:
+            continue
+        if any(match.end() == len(path) for match in regex.finditer(path)):
+            decision = pattern.include
+    return decision
+
+
 def walk(
     root: Path,
     extra_patterns: list[str] | None = None,
@@ -313,7 +338,7 @@ def walk(
     def ignored(path: str, is_dir: bool, active: list[tuple[str, pathspec.PathSpec]]) -> bool:
         for folder, spec in active:
             rel = os.path.relpath(path, folder).replace(os.sep, "/")
-            if spec.match_file(rel + "/" if is_dir else rel):
+            if folder_ignored(spec, rel) if is_dir else spec.match_file(rel):
                 return True
         return False
 
