@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -462,6 +463,23 @@ def test_a_symlink_to_the_folder_above_leaves_no_duplicates(services, tmp_path: 
     ]
     again = services.ingestor.sync()
     assert (again.unchanged, again.added, again.removed) == (3, 0, 0)
+    assert_consistent(services)
+
+
+def test_a_library_folder_replaced_by_a_link_to_another_is_not_indexed_twice(  # type: ignore[no-untyped-def]
+    services, tmp_path: Path
+) -> None:
+    docs, other = tmp_path / "docs", tmp_path / "other"
+    _write(docs / "dns.md", "The resolver caches answers for 300 seconds.")
+    _write(other / "old.md", "An older note.")
+    services.ingestor.ingest([docs, other])
+    shutil.rmtree(other)
+    os.symlink(docs, other)  # the folder is now a link to the library's other folder
+    report = services.ingestor.sync()
+    assert (report.added, report.removed) == (0, 1)
+    assert [r.path for r in services.library.all_files()] == [str(docs / "dns.md")]
+    hits = services.retriever.search("resolver cache seconds")
+    assert [h.file_name for h in hits] == ["dns.md"]  # once, not once per folder
     assert_consistent(services)
 
 

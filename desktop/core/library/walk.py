@@ -332,8 +332,10 @@ def walk(
     # (folder, its spec) pairs: a .folioignore applies to paths relative to its own folder.
     specs: dict[str, list[tuple[str, pathspec.PathSpec]]] = {root_str: [(root_str, base)]}
     seen_dirs: set[tuple[int, int]] = set()
-    # Folders reached through a symlink, and so everything below them.
-    linked: set[str] = set()
+    # Folders reached through a symlink, and so everything below them. The library's own
+    # folder counts when it is one, or lies under one: replaced by a link to another library
+    # folder, its files must be known for that folder's (the scan leaves such copies out).
+    linked: set[str] = {root_str} if os.path.realpath(root_str) != root_str else set()
 
     def ignored(path: str, is_dir: bool, active: list[tuple[str, pathspec.PathSpec]]) -> bool:
         for folder, spec in active:
