@@ -19,6 +19,7 @@ from llama_index.core.schema import TextNode
 from desktop.cli import main
 from desktop.core.chat.service import PARTIAL_STORE_NOTICE
 from desktop.core.errors import StoreError
+from desktop.core.store import edge
 from tests.consistency import assert_consistent
 
 TOPICS = {
@@ -274,3 +275,23 @@ def test_a_store_that_cannot_be_written_is_named_and_kept_not_called_damaged(  #
         (home / "evaluations.db").chmod(0o644)
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert f"your user cannot write {home / 'evaluations.db'}" in done.stderr
+
+
+def test_a_disk_too_full_for_the_store_is_said_before_the_store_is_opened(  # type: ignore[no-untyped-def]
+    make_services, docs: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On a full disk the store's mapped files end the process (SIGBUS) as they fill: the
+    # room is looked at first. The disk here has room, so the room asked for is raised.
+    services = make_services()
+    chunks = services.ingestor.ingest([docs]).chunks_embedded
+    services.close()
+    free = shutil.disk_usage(docs).free
+    monkeypatch.setattr(edge, "MIN_FREE_BYTES", free + 10**12)
+    services = make_services()
+    with pytest.raises(StoreError, match=r"has only \d+ MB free, and the store needs \d+ MB"):
+        services.store  # noqa: B018
+    services.close()
+    monkeypatch.undo()
+    services = make_services()
+    assert services.store.count() == chunks  # nothing was changed
+    services.close()

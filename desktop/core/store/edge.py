@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import threading
 import uuid
 from collections.abc import Iterator
@@ -48,6 +49,9 @@ KEYWORD_WEIGHT = 2
 # Fields ingestion filters and deletes by; indexed so those stay fast on large libraries.
 INDEXED_KEYWORDS = ("file_path", "doc_id", "ref_doc_id")
 _UPSERT_BATCH = 256
+# The free space the store needs to open: its write-ahead log is two files of 32 MB, sparse
+# at first, whose pages are filled as it writes (measured: store/edge/wal/open-1 and -2).
+MIN_FREE_BYTES = 64 * 1024 * 1024
 
 
 def stored_dim(path: Path) -> int | None:
@@ -106,7 +110,26 @@ def _unwritable(path: Path) -> Path | None:
     return None
 
 
+def _check_room(path: Path) -> None:
+    """Raise StoreError when the disk holding the store at ``path`` has less than
+    ``MIN_FREE_BYTES`` free. The shard maps its files into memory and fills their pages as
+    it writes; on a full disk the system then ends the process with SIGBUS, with no error
+    Python could catch, so the room is looked at before the shard is opened."""
+    here = next((p for p in (path, *path.parents) if p.exists()), path)
+    try:
+        free = shutil.disk_usage(here).free
+    except OSError:
+        return  # unknown: opening the shard says what is wrong
+    if free < MIN_FREE_BYTES:
+        raise StoreError(
+            f"The disk holding the vector store at {path} has only {free // 1_000_000} MB "
+            f"free, and the store needs {MIN_FREE_BYTES // 1_000_000} MB to write in: free "
+            "some space on it, then try again. Nothing was changed."
+        )
+
+
 def _open_shard(path: Path, dim: int) -> qe.EdgeShard:
+    _check_room(path)
     config = qe.EdgeConfig(
         vectors={DENSE: qe.EdgeVectorParams(size=dim, distance=qe.Distance.Cosine)},
         sparse_vectors={SPARSE: qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)},
