@@ -70,7 +70,8 @@ def run_window(
     except (FolioError, sqlite3.Error, OSError) as exc:
         # A database that cannot be read or written stops the window before it is shown:
         # said in a box, never only as a traceback nobody sees.
-        log.error("The window cannot open", exc_info=exc)
+        # INFO: kept in folio.log once it is open, never printed as a traceback before then.
+        log.info("The window cannot open", exc_info=exc)
         text = failure_text(exc, services.home if services is not None else None)
         if args.self_test:  # nobody is there to close a dialog: said on the terminal
             print(f"folio: {exc if isinstance(exc, FolioError) else text}", file=sys.stderr)

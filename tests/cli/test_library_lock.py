@@ -343,7 +343,8 @@ def test_a_data_folder_that_cannot_be_made_or_written_is_named(
     (home / LOCK_FILE).mkdir(parents=True)
     assert main(["--home", str(home), "status"]) == 1
     err = capsys.readouterr().err
-    assert f"cannot write in its data folder {home}" in err and "another Folio" not in err
+    assert f"cannot write its lock file {home / LOCK_FILE}: a folder stands there" in err
+    assert "another Folio" not in err
     assert a_file.read_text(encoding="utf-8") == "not a folder"
     # A folder where no file can be made (and that even root cannot write in), which the
     # lock library reports as a lock held elsewhere.

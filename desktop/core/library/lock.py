@@ -78,6 +78,12 @@ class LibraryLock:
             raise self._cannot_write(exc) from exc
 
     def _cannot_write(self, exc: OSError) -> LibraryError:
+        lock = self.home / LOCK_FILE
+        if lock.is_dir():  # the folder may be writable: what stands in the lock's place is not
+            return LibraryError(
+                f"Folio cannot write its lock file {lock}: a folder stands there. Move it out "
+                "of the data folder (Folio makes the file again)."
+            )
         return LibraryError(
             f"Folio cannot write in its data folder {self.home}: "
             f"{exc.strerror or exc}. Choose a folder you can write to."
