@@ -175,6 +175,13 @@ def test_a_configuration_is_written_and_read_as_the_cli_takes_it() -> None:
     for model in ("local:x=y", "local:a,b"):  # local models' names are free text too
         for config in (CellConfig(model), CellConfig(model, "b,retrieval=off", False)):
             assert CellConfig.parse(config.spec()) == config
+    # A label names the persona apart from the retrieval setting when its name has a comma.
+    assert CellConfig("local:default", "Bob, retrieval=off", True).label == (
+        "SmolLM2 135M · built in + “Bob, retrieval=off”, retrieval"
+    )
+    assert CellConfig("local:default", "Zen", False).label == (
+        "SmolLM2 135M · built in + Zen, no retrieval"
+    )
     # Typed in another order or spaced, a spec still reads as a person means it.
     assert CellConfig.parse("local:default, retrieval=off, persona=Zen") == CellConfig(
         "local:default", "Zen", False

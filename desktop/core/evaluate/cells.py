@@ -30,9 +30,12 @@ class CellConfig:
     @property
     def label(self) -> str:
         """A short name for a column or a row, with the model's name as a person reads it
-        (``names.display_name``): "SmolLM2 135M · built in + Zen, no retrieval". The id is
-        in ``spec()``, which JSON output carries beside it."""
-        persona = f" + {self.persona}" if self.persona else ""
+        (``names.display_name``): "SmolLM2 135M · built in + Zen, no retrieval" (a persona
+        named with a comma in quotes: + “Pirate, polite”). The id is in ``spec()``, which JSON
+        output carries beside it."""
+        # A comma in a persona's name would read as the label's own separator: quoted then.
+        name = f"“{self.persona}”" if self.persona and "," in self.persona else self.persona
+        persona = f" + {name}" if name else ""
         retrieval = "retrieval" if self.retrieval else "no retrieval"
         return f"{display_name(self.model)}{persona}, {retrieval}"
 

@@ -19,6 +19,7 @@ from desktop.core.evaluate.report_html import CHARTED, to_html
 from desktop.core.evaluate.scores import DEFINITIONS
 from desktop.core.files import write_atomically
 from desktop.core.names import file_name_for
+from desktop.core.plurals import counted
 from desktop.services import Services
 from desktop.ui.evaluate.chart import ScoreChart, colour
 from desktop.ui.evaluate.run_panel import when
@@ -270,7 +271,7 @@ class ReportView(QWidget):
         self.heading.setText(
             f"Run {report.run.id} of {line_shown(report.set_name)}, "
             f"started {when(report.run.started_at)}: "
-            f"{report.questions} questions"
+            f"{counted(report.questions, 'question')}"
             + ("" if report.complete else " (not finished: these figures may change)")
         )
         self.recommendation.setText(recommendation_shown(report))

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from desktop.core.errors import FolioError
 from desktop.core.evaluate.sets import EvalItem
+from desktop.core.plurals import counted
 from desktop.services import Services
 from desktop.ui.messages import error_text, message_label, plain_box, say
 from desktop.ui.qt import (
@@ -253,7 +254,7 @@ class SetEditor(QWidget):
             say(self.message, f"Not saved: {error_text(exc)}", error=True)
             return False
         self.load(stored.name)
-        say(self.message, f"Saved {len(stored.items)} questions.")
+        say(self.message, f"Saved {counted(len(stored.items), 'question')}.")
         self.saved.emit(stored)
         return True
 
