@@ -278,7 +278,7 @@ def test_a_second_instance_is_told_the_library_is_open(qtbot, services, monkeypa
     from desktop.ui.qt import QMessageBox
 
     shown: list[str] = []
-    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text: shown.append(text))
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: shown.append(box.text()) or 0)
     assert services.store.count() == 0  # the first instance holds the library
     assert run_window(["--home", str(services.home)]) == 1
     assert shown and "open in another Folio" in shown[0]
