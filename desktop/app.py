@@ -48,10 +48,10 @@ def run_window(
     args = parser.parse_args(argv)
 
     # Imported on first use: it loads httpx, which takes a while.
+    from desktop.ui import messages
     from desktop.ui.collector import UiThreadCollector
     from desktop.ui.main_window import MainWindow, app_icon
-    from desktop.ui.messages import failure_text, plain_box
-    from desktop.ui.qt import QApplication, QMessageBox, QTimer
+    from desktop.ui.qt import QApplication, QTimer
 
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
@@ -72,11 +72,11 @@ def run_window(
         # said in a box, never only as a traceback nobody sees.
         # INFO: kept in folio.log once it is open, never printed as a traceback before then.
         log.info("The window cannot open", exc_info=exc)
-        text = failure_text(exc, services.home if services is not None else None)
+        text = messages.failure_text(exc, services.home if services is not None else None)
         if args.self_test:  # nobody is there to close a dialog: said on the terminal
             print(f"folio: {exc if isinstance(exc, FolioError) else text}", file=sys.stderr)
         else:
-            plain_box(QMessageBox(QMessageBox.Icon.Critical, "Folio", text)).exec()
+            messages.show_critical(text)
         if services is not None:
             services.close()
         return 1

@@ -58,3 +58,9 @@ def plain_box(box: QMessageBox) -> QMessageBox:
             label.setTextFormat(Qt.TextFormat.PlainText)
             label.setWordWrap(True)
     return box
+
+
+def show_critical(text: str) -> None:
+    """An error box with ``text`` (plain text, ``plain_box``), waited on: for what stops
+    Folio before its window exists."""
+    plain_box(QMessageBox(QMessageBox.Icon.Critical, "Folio", text)).exec()

@@ -275,10 +275,10 @@ def test_changes_on_disk_are_picked_up_while_running(qtbot, window: MainWindow, 
 
 def test_a_second_instance_is_told_the_library_is_open(qtbot, services, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from desktop.app import run_window
-    from desktop.ui.qt import QMessageBox
+    from desktop.ui import messages
 
     shown: list[str] = []
-    monkeypatch.setattr(QMessageBox, "exec", lambda box: shown.append(box.text()) or 0)
+    monkeypatch.setattr(messages, "show_critical", shown.append)
     assert services.store.count() == 0  # the first instance holds the library
     assert run_window(["--home", str(services.home)]) == 1
     assert shown and "open in another Folio" in shown[0]
