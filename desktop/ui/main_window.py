@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import TypeVar
 
 from desktop.core.errors import FolioError
 from desktop.core.finetune.jobs import POLL_SECONDS
@@ -52,6 +53,17 @@ SWITCH_HOLD = (
     "Switching the embedding model (Models and Providers → Embeddings): indexing waits "
     "until it is done."
 )
+
+
+_W = TypeVar("_W", bound=QWidget)
+
+
+def _raised(window: _W) -> _W:
+    """``window`` shown, in front and active: what opening a modeless window does."""
+    window.show()
+    window.raise_()
+    window.activateWindow()
+    return window
 
 
 def app_icon() -> QIcon:
@@ -216,63 +228,60 @@ class MainWindow(QMainWindow):
         """One modeless studio, polling with the window's watcher; None when it cannot open
         (its data cannot be read: said in an error box)."""
         if self.finetune_studio is None:
-            if not self._data_ready("finetune_jobs"):
-                return None
-            try:
-                studio = FinetuneStudio(
+            studio = self._built(
+                ("finetune_jobs",),
+                lambda: FinetuneStudio(
                     self.services, self, watcher=self.finetune_watcher, models=self.picker.model_ids
-                )
-            except (FolioError, sqlite3.Error, OSError) as exc:
-                self.show_failure(exc)
+                ),
+            )
+            if studio is None:
                 return None
             studio.use_model.connect(self.use_model)
             self.finetune_studio = studio
         else:
             self.finetune_studio.reload()
-        self.finetune_studio.show()
-        self.finetune_studio.raise_()
-        self.finetune_studio.activateWindow()
-        return self.finetune_studio
+        return _raised(self.finetune_studio)
 
     def open_compare(self) -> CompareWindow | None:
         """One Compare window: a question across base, persona and fine-tuned models with
         retrieval on and off; None when it cannot open (said in an error box)."""
         if self.compare_window is None:
-            if not self._data_ready("finetune_jobs"):  # the grid lists fine-tuned models
-                return None
-            try:
-                self.compare_window = CompareWindow(
-                    self.services, self, models=self.picker.model_ids
-                )
-            except (FolioError, sqlite3.Error, OSError) as exc:
-                self.show_failure(exc)
+            # The grid lists fine-tuned models, from the fine-tuning jobs' database.
+            self.compare_window = self._built(
+                ("finetune_jobs",),
+                lambda: CompareWindow(self.services, self, models=self.picker.model_ids),
+            )
+            if self.compare_window is None:
                 return None
         else:
             self.compare_window.reload()
-        self.compare_window.show()
-        self.compare_window.raise_()
-        self.compare_window.activateWindow()
-        return self.compare_window
+        return _raised(self.compare_window)
 
     def open_evaluate(self) -> EvaluateWindow | None:
         """One Evaluate window: evaluation sets from the library, runs over configurations,
         reports; None when it cannot open (its data cannot be read: said in an error box)."""
         if self.evaluate_window is None:
-            if not self._data_ready("evals", "finetune_jobs"):
-                return None
-            try:
-                self.evaluate_window = EvaluateWindow(
-                    self.services, self, models=self.picker.model_ids
-                )
-            except (FolioError, sqlite3.Error, OSError) as exc:
-                self.show_failure(exc)
+            self.evaluate_window = self._built(
+                ("evals", "finetune_jobs"),
+                lambda: EvaluateWindow(self.services, self, models=self.picker.model_ids),
+            )
+            if self.evaluate_window is None:
                 return None
         else:
             self.evaluate_window.reload()
-        self.evaluate_window.show()
-        self.evaluate_window.raise_()
-        self.evaluate_window.activateWindow()
-        return self.evaluate_window
+        return _raised(self.evaluate_window)
+
+    def _built(self, databases: tuple[str, ...], build: Callable[[], _W]) -> _W | None:
+        """``build()``, once the data folder's ``databases`` (``Services`` attributes) it
+        reads are open: one that cannot be used is said in a box before any widget exists,
+        leaving no half-built window for Qt to delete. None when it cannot be built."""
+        try:
+            for name in databases:
+                getattr(self.services, name)
+            return build()
+        except (FolioError, sqlite3.Error, OSError) as exc:
+            self.show_failure(exc)
+            return None
 
     def use_model(self, model_id: str) -> bool:
         """Choose ``model_id`` in the picker, now or once its provider has listed it."""
@@ -304,18 +313,6 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         if SettingsDialog(self.services, self).exec():
             self.picker.reload()
-
-    def _data_ready(self, *databases: str) -> bool:
-        """Open the data folder's ``databases`` (``Services`` attributes) before a window
-        that reads them is built: one that cannot be used is said in a box, and no
-        half-built window is left for Qt to delete. False when one cannot be used."""
-        try:
-            for name in databases:
-                getattr(self.services, name)
-        except (FolioError, sqlite3.Error, OSError) as exc:
-            self.show_failure(exc)
-            return False
-        return True
 
     def excepthook(
         self, kind: type[BaseException], exc: BaseException, trace: TracebackType | None
