@@ -106,6 +106,7 @@ def run_window(
     try:
         return app.exec()
     finally:
+        sys.excepthook = sys.__excepthook__  # the window it reported to is closing
         if channel is not None:
             channel.close()
         services.close()
