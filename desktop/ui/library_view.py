@@ -42,6 +42,37 @@ def failure_tooltip(path: str, reason: str) -> str:
     return f"<p><b>{html.escape(name_shown(path))}</b><br>{lines}</p>"
 
 
+def folder_tooltip(folder: str, state: str | None) -> str:
+    """A library folder's whole path and, when it has one, its ``state`` (unavailable,
+    stopped before the end) on the line beneath, shown as written.
+
+    Qt takes a tooltip that looks like HTML for HTML, so a folder named "<u>docs" would
+    show underlined, its tag gone: a path holding "<" or "&" (the only characters that can
+    make text look like HTML) is escaped in a tooltip that is rich text; any other stays
+    plain text.
+    """
+    path = name_shown(folder)
+    if "<" not in path and "&" not in path:
+        return f"{path}\n{state}" if state else path
+    said = f"<br>{html.escape(state)}" if state else ""
+    return f"<p>{html.escape(path)}{said}</p>"
+
+
+def quoted(path: str | Path) -> str:
+    """A file or folder name set apart in a status line: in quotes, as ``name_shown`` gives
+    it, so a name holding commas or spaces reads as one name."""
+    return f'"{name_shown(str(path))}"'
+
+
+def not_found(paths: Sequence[Path]) -> str:
+    """That ``paths``, asked to be added, do not exist (deleted or moved since they were
+    dropped or chosen), each named."""
+    names = ", ".join(quoted(p) for p in paths)
+    if len(paths) == 1:
+        return f"{names} does not exist, so it was not added"
+    return f"{names} do not exist, so they were not added"
+
+
 class LibraryPane(QWidget):
     """Shows what the library holds and runs ingest, sync and removal in the background."""
 
@@ -55,6 +86,8 @@ class LibraryPane(QWidget):
         self._queued: list[Path] = []
         self._sync_queued = False
         self._held: str | None = None  # why indexing waits (an embedding switch), if it does
+        # Asked to be added while a run went on, but gone: said with that run's result.
+        self._not_found: list[Path] = []
 
         self.folders = QListWidget()
         self.folders.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -67,8 +100,9 @@ class LibraryPane(QWidget):
         self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.progress = QProgressBar()
         self.progress.setTextVisible(True)
-        self.status = QLabel()
-        self.status.setWordWrap(True)
+        # Names files and folders, which can hold anything a name can: shown as written.
+        self.status = message_label()
+        self.status.setAccessibleName("Library status")
         # The store lacks chunks the library lists (its files lost or damaged): shown until
         # a sync has indexed them again.
         self.store_warning = message_label()
@@ -138,9 +172,18 @@ class LibraryPane(QWidget):
             self._run_queued()
 
     def add_paths(self, paths: list[Path]) -> None:
-        """Add folders/files and index them in the background (queued if busy)."""
+        """Add folders/files and index them in the background (queued if busy).
+
+        One that does not exist (deleted or moved since it was dropped or chosen) is named
+        in the status line: at once when there is nothing else to do, else with the result
+        of the run going on or starting.
+        """
+        self._not_found += [p for p in paths if not p.exists()]
         paths = [p for p in paths if p.exists()]
         if not paths:
+            if self._not_found and self._job is None:
+                said = self._with_not_found("")
+                self.status.setText(f"{said} {self._held}" if self._held else said)
             return
         if self.busy:
             self._queued.extend(paths)
@@ -185,7 +228,7 @@ class LibraryPane(QWidget):
         files, chunks = len(records), sum(len(r.chunk_ids) for r in records)
         if not confirm_deletion(
             self,
-            f'Remove the folder "{folder}" from the library?',
+            f"Remove the folder {quoted(folder)} from the library?",
             f"Its {files} file{'s' if files != 1 else ''} and {chunks} "
             f"chunk{'s' if chunks != 1 else ''} leave the library (the files on disk are "
             "kept). Adding the folder again re-embeds them all.",
@@ -200,7 +243,7 @@ class LibraryPane(QWidget):
         job.progress.connect(self._on_progress)
         job.succeeded.connect(self._on_done)
         job.failed.connect(self._on_failed)
-        job.cancelled.connect(lambda: self.status.setText("Cancelled."))
+        job.cancelled.connect(lambda: self.status.setText(self._with_not_found("Cancelled.")))
         job.finished.connect(self._on_finished)
         self._job = job
         self._set_busy(True)
@@ -217,7 +260,7 @@ class LibraryPane(QWidget):
         self.progress.setMaximum(max(p.files_total, 1))
         self.progress.setValue(p.files_done)
         self.progress.setFormat(f"{p.files_done}/{p.files_total} files, {p.chunks_done} chunks")
-        current = f"Indexing {Path(p.current).name}" if p.current else "Finishing…"
+        current = f"Indexing {name_shown(Path(p.current).name)}" if p.current else "Finishing…"
         if p.current and p.detail:
             current += f" ({p.detail})"
         self.status.setText(f"{current}{eta_phrase(p.eta_seconds)}")
@@ -243,20 +286,30 @@ class LibraryPane(QWidget):
                     kept = "it was" if len(folders) == 1 else "they were"
                     summary += f"; {counted(len(folders), 'folder')} {said}, kept as {kept}"
             if r.already_in_library:
-                names = ", ".join(
-                    name_shown(os.path.basename(p) or p) for p in r.already_in_library
-                )
+                names = ", ".join(quoted(os.path.basename(p) or p) for p in r.already_in_library)
                 summary += f"; already in the library: {names}"
-            self.status.setText(summary)
+            self.status.setText(self._with_not_found(summary))
             lines = [f"{name_shown(path)}: {reason}." for path, reason in r.warnings]
             say(self.warnings, "\n".join(lines), error=True)
             self.warnings.setVisible(bool(lines))
         elif isinstance(result, int):  # a removal's count of files
-            self.status.setText(f"Removed {counted(result, 'file')} from the library.")
+            removed = f"Removed {counted(result, 'file')} from the library."
+            self.status.setText(self._with_not_found(removed))
 
     def _on_failed(self, message: str) -> None:
-        self.status.setText(message)
+        self.status.setText(self._with_not_found(message))
         self.error.emit(message)
+
+    def _with_not_found(self, said: str) -> str:
+        """``said`` (a run's result) followed by the paths asked for that did not exist,
+        if any, which are then said."""
+        if not self._not_found:
+            return said
+        gone = not_found(list(dict.fromkeys(self._not_found)))
+        self._not_found = []
+        if not said:
+            return f"{gone}."
+        return f"{said.rstrip('.')}; {gone}."
 
     def _on_finished(self) -> None:
         job, self._job = self._job, None
@@ -297,16 +350,16 @@ class LibraryPane(QWidget):
             )
             if counts[FileStatus.FAILED] or counts[FileStatus.SKIPPED]:
                 label += f", {counts[FileStatus.FAILED] + counts[FileStatus.SKIPPED]} not indexed"
-            tooltip = name_shown(folder)
+            state = None
             if folder in unavailable:
                 label += "  ·  unavailable"
-                tooltip += f"\n{UNAVAILABLE_REASON[0].upper()}{UNAVAILABLE_REASON[1:]}."
+                state = f"{UNAVAILABLE_REASON[0].upper()}{UNAVAILABLE_REASON[1:]}."
             elif folder in interrupted:
                 label += "  ·  stopped before the end"
                 reason = INTERRUPTED_REASON.replace("a sync", "Sync now")
-                tooltip += f"\n{reason[0].upper()}{reason[1:]}."
+                state = f"{reason[0].upper()}{reason[1:]}."
             item = QListWidgetItem(label)
-            item.setToolTip(tooltip)
+            item.setToolTip(folder_tooltip(folder, state))
             item.setData(Qt.ItemDataRole.UserRole, folder)
             self.folders.addItem(item)
         shortfall = self.services.store_shortfall()

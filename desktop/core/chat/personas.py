@@ -80,6 +80,15 @@ class Persona:
         }
 
 
+class UnknownPersona(ChatError):
+    """No persona is called ``name`` (deleted since it was chosen, or never made): the
+    window says where to choose another in the words of the place it was chosen in."""
+
+    def __init__(self, name: str, message: str, *, cli: str) -> None:
+        super().__init__(message, cli=cli)
+        self.name = name
+
+
 class PersonaLibrary:
     """The persona library, in the chats database; seeded with the founding persona once."""
 
@@ -110,16 +119,25 @@ class PersonaLibrary:
         ]
 
     def get(self, name: str) -> Persona:
-        """The persona called ``name`` (matched by ``name_key``), or a ChatError listing the
-        others."""
+        """The persona called ``name`` (matched by ``name_key``), or an UnknownPersona
+        naming it (folio-cli's wording lists the others)."""
         with self._lock:
             found = self._find(name)
             if found is None:
+                # folio-cli lists the others; the window has them in its pickers, and a list
+                # joined with commas cannot be read when names hold commas.
                 known = ", ".join(shown_name(p.name) for p in self.all()) or "none"
                 if is_blank(name):  # spaces alone, as an unset variable leaves a name
-                    raise ChatError(f"The persona's name is empty. Known personas: {known}.")
-                raise ChatError(
-                    f"No persona named {shown_name(name.strip())!r}. Known personas: {known}."
+                    raise UnknownPersona(
+                        name,
+                        "The persona's name is empty: choose a persona.",
+                        cli=f"The persona's name is empty. Known personas: {known}.",
+                    )
+                shown = shown_name(name.strip())
+                raise UnknownPersona(
+                    name.strip(),
+                    f"No persona named {shown!r}: choose another persona.",
+                    cli=f"No persona named {shown!r}. Known personas: {known}.",
                 )
             return found
 

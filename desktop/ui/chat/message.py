@@ -42,14 +42,24 @@ def usage_text(usage: Mapping[str, object] | None) -> str:
     return text + (" (estimated)" if usage.get("estimated") else "")
 
 
+# GitHub's Markdown (tables, strikethrough, task lists), with any HTML in it read as text:
+# an answer is written by a model, which can copy markup from a passage or be led to write
+# it, and Qt would apply it (a live ``file://`` link, 80 pt text, an image loaded).
+ANSWER_MARKDOWN = (
+    QTextDocument.MarkdownFeature.MarkdownDialectGitHub
+    | QTextDocument.MarkdownFeature.MarkdownNoHTML
+)
+
+
 def wrapping_html(markdown: str) -> str:
-    """``markdown`` as rich text in which every line wraps, code blocks' too.
+    """``markdown`` as rich text in which every line wraps, code blocks' too; HTML in it
+    shows as written (``ANSWER_MARKDOWN``).
 
     Qt keeps each line of a code block whole, so one long command in an answer would
     widen it past a narrow window, and the whole answer with it.
     """
     document = QTextDocument()
-    document.setMarkdown(markdown)
+    document.setMarkdown(markdown, ANSWER_MARKDOWN)
     cursor = QTextCursor(document)
     block = document.begin()
     while block.isValid():
@@ -60,6 +70,15 @@ def wrapping_html(markdown: str) -> str:
             cursor.setBlockFormat(form)
         block = block.next()
     return document.toHtml()
+
+
+def failure_html(message: str) -> str:
+    """Why an answer failed, as rich text that shows ``message`` as written, in italics:
+    its lines kept and its controls escaped (``lines_shown``). An error names personas,
+    models and files, and a name such as "<b>x</b>" or "a_b_c" is read as written, not
+    applied as HTML or Markdown."""
+    lines = "<br>".join(html.escape(line) for line in lines_shown(message).split("\n"))
+    return f"<p><i>{lines}</i></p>"
 
 
 def _icon(name: str) -> QIcon:
@@ -123,6 +142,8 @@ class MessageView(QFrame):
         self.cut_off.setVisible(False)
         self.notice = QLabel()
         self.notice.setAccessibleName("Notice")
+        # A notice can quote a server's or a file's words: read as written, never as HTML.
+        self.notice.setTextFormat(Qt.TextFormat.PlainText)
         self.notice.setWordWrap(True)
         self.notice.setStyleSheet("font-style: italic")
         self.notice.setVisible(False)
@@ -273,6 +294,14 @@ class MessageView(QFrame):
             self.body.setText(lines_shown(text))
         else:
             self.body.setText(wrapping_html(controls_escaped(text or "…")))
+
+    def set_failure(self, message: str) -> None:
+        """Show why the answer failed (``message``, as written: ``failure_html``) in place of
+        the answer, and its actions as for a failed one (``set_state``); Copy gives the
+        message."""
+        self.text = message
+        self.body.setText(failure_html(message))
+        self.set_state("failed")
 
     def set_notice(self, notice: str | None) -> None:
         """What a person should know about this answer (a dropped connection, trimmed sources)."""

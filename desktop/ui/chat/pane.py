@@ -7,14 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from desktop.core.chat.history import Message
+from desktop.core.chat.personas import UnknownPersona
 from desktop.core.chat.service import Answer
-from desktop.core.errors import ConsentRequired, FolioError
+from desktop.core.errors import ChatError, ConsentRequired, FolioError
 from desktop.core.library.catalog import is_under
 from desktop.core.library.citation import Citation
 from desktop.core.models.ids import LOCAL_FT_PREFIX, is_remote, split_model_id
 from desktop.core.models.names import display_name
 from desktop.core.models.providers import provider
-from desktop.core.names import is_blank
+from desktop.core.names import is_blank, shown_name
 from desktop.services import Services
 from desktop.ui.chat.message import MessageView
 from desktop.ui.chat.model_note import ModelNote
@@ -68,6 +69,16 @@ class Choice:
 def _choice_of(made: Message | None) -> Choice | None:
     """The model, persona and retrieval ``made`` was answered with (None: the picker's)."""
     return Choice(made.model or "", made.persona, made.retrieval) if made else None
+
+
+def persona_gone(name: str) -> str:
+    """What the chat says when ``name``, the persona a question was to be answered in, no
+    longer exists (deleted since it was chosen, or since the answer Regenerate asks again
+    was made): the name set apart, read as written, and where to choose another."""
+    return (
+        f'The persona "{line_shown(shown_name(name))}" no longer exists. Choose another '
+        "persona in the model picker, then press Regenerate or ask again."
+    )
 
 
 def model_name(model_id: str, services: Services) -> str:
@@ -312,6 +323,11 @@ class ChatPane(QWidget):
                 # Not an error but a question for the person: handed back as a result,
                 # since a failed job carries only its message.
                 return exc
+            except UnknownPersona as exc:
+                if is_blank(exc.name):
+                    raise
+                # Said here, where the persona was chosen: the picker is the way out.
+                raise ChatError(persona_gone(exc.name)) from exc
 
         job = Job(work, self)
         job.token.connect(self._on_token)
@@ -417,8 +433,7 @@ class ChatPane(QWidget):
 
     def _on_failed(self, message: str, question: str, started: list[str]) -> None:
         if self._streaming is not None:
-            self._streaming.set_text(f"*{message}*")
-            self._streaming.set_state("failed")
+            self._streaming.set_failure(message)
         if started and self._streaming is not None:
             # The question was stored before the answer failed: sending it again belongs
             # in the same chat, not a new one (unless another chat was opened meanwhile).

@@ -17,6 +17,7 @@ from desktop.ui.qt import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    Qt,
     QVBoxLayout,
     QWidget,
     Signal,
@@ -65,6 +66,7 @@ class CompareCell(QFrame):
         self.figures.setAccessibleName("Figures")
         self.figures.setStyleSheet("color: gray; font-size: small")
         self.error = QLabel()
+        self.error.setTextFormat(Qt.TextFormat.PlainText)  # it names personas and models
         self.error.setWordWrap(True)
         self.error.setStyleSheet("color: #a00")
         self.error.hide()
