@@ -88,6 +88,15 @@ def test_binary_data_with_text_extension(tmp_path: Path) -> None:
     assert error.status == FileStatus.FAILED and "binary data" in error.reason
 
 
+def test_nul_padding_past_the_first_8_kb_is_dropped_from_the_text(tmp_path: Path) -> None:
+    # A log cut short by a crash: text, then a run of NUL bytes, then text again.
+    path = tmp_path / "service.log"
+    path.write_bytes(b"started the gecko service\n" * 400 + b"\x00" * 4096 + b"restarted\n")
+    text = read_documents(path)[0].text
+    assert "\x00" not in text
+    assert text.endswith("started the gecko service\nrestarted\n")
+
+
 def test_latin1_text_is_decoded(tmp_path: Path) -> None:
     path = tmp_path / "latin.md"
     path.write_bytes("Caf\u00e9 cr\u00e8me".encode("latin-1"))

@@ -3,8 +3,11 @@ it is shown as the model wrote it, never applied (no live link, no 80 pt text)."
 
 from __future__ import annotations
 
+from desktop.core.chat.support import Support
+from desktop.core.library.citation import Citation
+from desktop.ui.chat.links import open_answer_link
 from desktop.ui.chat.message import MessageView
-from desktop.ui.qt import QTextDocument
+from desktop.ui.qt import QDesktopServices, QGuiApplication, QMessageBox, QTextDocument, QUrl
 from tests.ui.test_library_names import seen
 from tests.ui.test_window import plain
 
@@ -63,3 +66,82 @@ def test_a_notice_under_an_answer_shows_its_words_as_written(qtbot) -> None:  # 
     assert seen(label.text(), label.textFormat()) == (
         "⚠ The server said <b>busy</b> <a href='file:///etc'>retry</a>."
     )
+
+
+def _anchors(rich: str) -> list[str]:
+    document = QTextDocument()
+    document.setHtml(rich)
+    hrefs = []
+    block = document.begin()
+    while block.isValid():
+        it = block.begin()
+        while not it.atEnd():
+            form = it.fragment().charFormat()
+            if form.isAnchor():
+                hrefs.append(form.anchorHref())
+            it += 1
+        block = block.next()
+    return hrefs
+
+
+def test_only_web_and_email_links_in_an_answer_are_opened(qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    opened: list[str] = []
+
+    # The system's launcher: what it is handed is what a click would open.
+    def launcher(url: QUrl) -> bool:
+        opened.append(url.toString())
+        return True
+
+    monkeypatch.setattr(QDesktopServices, "openUrl", launcher)
+    answer = (
+        "See [the guide](https://example.org/guide), [write](mailto:team@example.org), "
+        "[passwords](file:///etc/passwd) and [a shell](ssh://host.example.org)."
+    )
+    view = MessageView("assistant", answer)
+    qtbot.addWidget(view)
+    links = _anchors(view.body.text())
+    assert links == [
+        "https://example.org/guide",
+        "mailto:team@example.org",
+        "file:///etc/passwd",
+        "ssh://host.example.org",
+    ]
+    for link in links:  # as a click on each hands it to the label's handler
+        view.body.linkActivated.emit(link)
+    assert opened == ["https://example.org/guide", "mailto:team@example.org"]
+    boxes = [box for box in view.findChildren(QMessageBox) if box.isVisible()]
+    assert sorted(box.text() for box in boxes) == [
+        "Folio did not open the link file:///etc/passwd",
+        "Folio did not open the link ssh://host.example.org",
+    ]
+    assert all(
+        "opens only web (http, https) and e-mail links" in b.informativeText() for b in boxes
+    )
+    copy = next(b for b in boxes[0].buttons() if b.text() == "Copy link")
+    copy.click()
+    assert QGuiApplication.clipboard().text() == boxes[0].text().rsplit(" ", 1)[1]
+
+
+def test_a_web_link_nothing_opens_is_said_with_the_link(qtbot) -> None:  # type: ignore[no-untyped-def]
+    # Qt's launcher returns False when no app takes the URL (no browser set).
+    box = open_answer_link("https://example.org/<b>x</b>", None, opener=lambda url: False)
+    assert box is not None
+    qtbot.addWidget(box)
+    assert seen(box.text(), box.textFormat()) == (
+        "Folio did not open the link https://example.org/<b>x</b>"
+    )
+    assert "no app set to open web or e-mail links" in box.informativeText()
+
+
+def test_a_source_s_tooltips_show_its_path_as_written(qtbot) -> None:  # type: ignore[no-untyped-def]
+    path = "/docs/<b>notes</b> & <i>plans</i>.txt"
+    citation = Citation(
+        path, None, 0.9, "The gecko sleeps by day.", "<b>notes</b> & <i>plans</i>.txt"
+    )
+    view = MessageView("assistant", "By day.")
+    qtbot.addWidget(view)
+    view.set_sources([citation], "When does the gecko sleep?")
+    view.set_support(Support("The gecko sleeps by day.", citation))
+    # A tooltip is rich text whenever Qt takes it for HTML: each must read as the path.
+    assert seen(view.sources.item(0).toolTip()) == path
+    assert seen(view.support.toolTip()) == path

@@ -250,7 +250,6 @@ class _Run:
         self.files_done = 0
         self.bytes_done = 0
         self.chunks_done = 0
-        self.started = time.monotonic()
         self.on_progress = on_progress
         self.current: str | None = None
         self.current_bytes = 0
@@ -258,6 +257,11 @@ class _Run:
         # The current file's chunks, once split, and how many of them are embedded.
         self.file_chunks: int | None = None
         self.file_chunks_done = 0
+        # When (monotonic seconds) and at what share of the bytes the pace began to be
+        # measured: from the first chunk embedded, or the first file done if none was.
+        # What comes before it (loading the embedding model, a reader's first import) is
+        # paid once; counted in, it made the first estimates several times too long.
+        self.paced_from: tuple[float, float] | None = None
 
     def start_file(self, path: str, size: int) -> None:
         self.current, self.current_bytes, self.detail = path, size, None
@@ -274,7 +278,7 @@ class _Run:
     def emit(self) -> None:
         if self.on_progress is None:
             return
-        elapsed = time.monotonic() - self.started
+        now = time.monotonic()
         # The bytes of the files done, and the embedded share of the current one's: a large
         # file after small ones would otherwise hold the estimate at the small ones' pace.
         within = 0.0
@@ -282,10 +286,15 @@ class _Run:
             within = min(self.file_chunks_done / self.file_chunks, 1.0) * self.current_bytes
         fraction = (self.bytes_done + within) / self.total_bytes
         chunks_total = self.chunks_done
-        eta = None
         if fraction > 0:
             chunks_total = max(self.chunks_done, round(self.chunks_done / fraction))
-            eta = max(0.0, elapsed / fraction - elapsed)
+        eta = None
+        if self.paced_from is None:
+            if self.chunks_done or self.files_done:
+                self.paced_from = (now, fraction)
+        elif fraction > self.paced_from[1]:
+            since, start = self.paced_from
+            eta = max(0.0, (now - since) / (fraction - start) * (1.0 - fraction))
         self.on_progress(
             Progress(
                 self.files_done,

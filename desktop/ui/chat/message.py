@@ -9,6 +9,7 @@ from desktop.core.chat.prompts import source_label
 from desktop.core.chat.support import Support
 from desktop.core.library.citation import Citation
 from desktop.core.paths import resources_dir
+from desktop.ui.chat.links import open_answer_link
 from desktop.ui.chat.passage import PassageDialog
 from desktop.ui.flow import FlowLayout
 from desktop.ui.focus import FocusRing
@@ -28,7 +29,13 @@ from desktop.ui.qt import (
     QWidget,
     Signal,
 )
-from desktop.ui.shown import controls_escaped, line_shown, lines_shown, name_shown
+from desktop.ui.shown import (
+    controls_escaped,
+    line_shown,
+    lines_shown,
+    name_shown,
+    tooltip_shown,
+)
 from desktop.ui.viewer.file_text import UnreachableFolder
 from desktop.ui.viewer.open_file import open_or_offer, show_in_folio
 from desktop.ui.viewer.window import SourceViewer
@@ -119,7 +126,8 @@ class MessageView(QFrame):
         )
         self.body.setWordWrap(True)
         self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
-        self.body.setOpenExternalLinks(True)
+        # A link the model wrote opens only if it is a web or e-mail one (``links``).
+        self.body.linkActivated.connect(lambda link: open_answer_link(link, self))
         self.sources = QListWidget()
         self.sources.setAccessibleName("Sources")
         self.sources.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -250,7 +258,7 @@ class MessageView(QFrame):
             f"<span style='color: gray'>From the sources:</span> “{sentence}”"
             f" — <a href='#support'>{html.escape(where)}</a>"
         )
-        self.support.setToolTip(name_shown(c.path))
+        self.support.setToolTip(tooltip_shown(name_shown(c.path)))
         self.support.setVisible(True)
 
     def show_support(self) -> SourceViewer | None:
@@ -319,7 +327,7 @@ class MessageView(QFrame):
             snippet = line_shown(" ".join(citation.text.split())[:140])
             label = name_shown(source_label(number, citation))
             item = QListWidgetItem(f"{label}  ({citation.score:.2f})  {snippet}")
-            item.setToolTip(name_shown(citation.path))
+            item.setToolTip(tooltip_shown(name_shown(citation.path)))
             self.sources.addItem(item)
         self.sources.setVisible(bool(citations))
         self.sources.setFixedHeight(min(len(citations), 5) * 24 + 6)

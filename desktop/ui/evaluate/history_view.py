@@ -27,7 +27,7 @@ from desktop.ui.qt import (
     QVBoxLayout,
     QWidget,
 )
-from desktop.ui.shown import line_shown
+from desktop.ui.shown import line_shown, tooltip_shown
 
 NONE = "–"  # not measured in that run
 NOT_SEARCHED = "no retrieval"  # hit@k and MRR of a configuration with retrieval off
@@ -120,7 +120,7 @@ class HistoryView(QWidget):
         for column, (spec, label) in enumerate(columns):
             # A configuration names a persona and a model: shown set apart.
             head = QTableWidgetItem(line_shown(label))
-            head.setToolTip(line_shown(spec))
+            head.setToolTip(tooltip_shown(line_shown(spec)))
             self.table.setHorizontalHeaderItem(column, head)
         for row, index in enumerate(reversed(range(len(self.history)))):
             run = self.history[index].run

@@ -42,7 +42,7 @@ from desktop.ui.qt import (
     QWidget,
     Signal,
 )
-from desktop.ui.shown import line_shown, lines_shown, name_shown
+from desktop.ui.shown import line_shown, lines_shown, name_shown, tooltip_shown
 from desktop.ui.workers import Job
 
 _ID = Qt.ItemDataRole.UserRole
@@ -287,7 +287,7 @@ class ReportView(QWidget):
         self.table.setRowCount(len(report.configs))
         for row, scores in enumerate(report.configs):
             name = QTableWidgetItem(line_shown(scores.label))
-            name.setToolTip(line_shown(scores.config))
+            name.setToolTip(tooltip_shown(line_shown(scores.config)))
             name.setData(Qt.ItemDataRole.DecorationRole, colour(row))  # the chart's colour
             answered = _number(str(scores.answered))
             if scores.failed:

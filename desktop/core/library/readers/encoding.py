@@ -138,9 +138,16 @@ def decode_text(path: Path, data: bytes, html: bool = False) -> str:
     """The text of ``data`` read from ``path``, decoded as the module docstring says.
 
     ``html`` makes ``<meta>`` charset declarations count and names encodings as browsers
-    do. Raises ``Unreadable`` (failed) for binary data and for text whose encoding cannot
-    be told with confidence.
+    do. NUL characters are dropped from the text: a file whose first 8 KB are text but
+    which holds NUL bytes further on (a log preallocated, or cut short by a crash, pads
+    with them) is indexed for its text, not for runs of invisible characters. Raises
+    ``Unreadable`` (failed) for binary data and for text whose encoding cannot be told
+    with confidence.
     """
+    return _decoded(path, data, html).replace("\x00", "")
+
+
+def _decoded(path: Path, data: bytes, html: bool) -> str:
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
