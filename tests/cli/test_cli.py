@@ -546,6 +546,8 @@ REFUSED = [
     (["ask", ""], ["QUESTION is empty"]),
     (["ask", "Why is the sky blue? " * 900, "--no-retrieval"], ["too long for this model"]),
     (["ask", "hi", "--chat", "0123abcd"], ["--chat", "No chat with id '0123abcd'"]),
+    # A pasted page is not echoed whole: cut where names are (``shown_name``).
+    (["ask", "hi", "--chat", "x" * 10_000], ["--chat", f"No chat with id '{'x' * 80}…'"]),
     (["ask", "hi", "--persona", "Nobody"], ["--persona", "'Nobody'", "personas list"]),
     (["ask", "hi", "--model", "local:nothing"], ["--model", "'local:nothing'", "models list"]),
     (["ask", "hi", "--model", "nowhere:gpt"], ["--model", "'nowhere'", "add-server"]),

@@ -153,6 +153,14 @@ def test_support_gives_a_question_heading_way_to_its_answer() -> None:
     assert supporting(told, cited).sentence == "Edit the /etc/kbd/config file. That is all."  # type: ignore[union-attr]
 
 
+def test_support_stops_before_the_next_section_s_heading() -> None:
+    parking = "# Parking\nVisitors park in lot C; the gate code is 4417.\n## Lunch\nAt noon."
+    cited = [Citation("/d/visit.md", None, 0.5, parking, "visit.md")]
+    ranked = [ScoredSentence("Visitors park in lot C; the gate code is 4417.", 0, 1, 1.0)]
+    support = supporting(ranked, cited)
+    assert support is not None and support.sentence == ranked[0].text
+
+
 def test_support_that_points_back_comes_with_what_it_points_to() -> None:
     lists = "• debian-mentors@lists.debian.org mailing list\n(This mailing list is for the novice.)"
     lists += "\n• debian-devel@lists.debian.org mailing list"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -295,3 +296,64 @@ def test_a_disk_too_full_for_the_store_is_said_before_the_store_is_opened(  # ty
     services = make_services()
     assert services.store.count() == chunks  # nothing was changed
     services.close()
+
+
+# Run in a process of its own: were the room not looked at, the full disk would end it
+# with SIGBUS (return code -7), not fail a test. It prints one line per step.
+_FILL_DURING_A_RUN = """
+import os, shutil, sys
+from pathlib import Path
+from desktop.core.errors import StoreError
+from desktop.services import Services
+home, first, second, filler = map(Path, sys.argv[1:5])
+services = Services(home)
+print("first", services.ingestor.ingest([first]).added, flush=True)
+free = shutil.disk_usage(home).free
+with open(filler, "wb") as out:  # another program fills the disk: 2 MB are left
+    os.posix_fallocate(out.fileno(), 0, free - 2_000_000)
+try:
+    services.ingestor.ingest([second])
+    print("second indexed", flush=True)
+except StoreError as exc:
+    print("refused", exc, flush=True)
+filler.unlink()
+report = services.ingestor.sync()
+print("sync", report.added + report.updated, report.failed, report.unchanged, flush=True)
+services.close()
+"""
+
+
+def test_a_disk_filled_while_the_store_is_open_stops_writes_with_a_message(  # type: ignore[no-untyped-def]
+    make_services, tmp_path: Path, docs: Path
+) -> None:
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = ["mount", "-t", "tmpfs", "-o", "size=100m", "tmpfs", str(disk)]
+    if subprocess.run(mounted, capture_output=True).returncode:
+        pytest.skip("mounting a tmpfs needs root (CI runs as root)")
+    try:
+        more = tmp_path / "more"
+        more.mkdir()
+        for number in range(12):
+            (more / f"river{number}.md").write_text(f"# River {number}\n\n" + "Fish swim. " * 300)
+        script = [sys.executable, "-c", _FILL_DURING_A_RUN]
+        done = subprocess.run(
+            [*script, str(disk / "home"), str(docs), str(more), str(disk / "filler")],
+            capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert done.returncode == 0, (done.returncode, done.stdout, done.stderr)
+        lines = done.stdout.splitlines()
+        assert lines[0] == "first 4"
+        assert lines[1].startswith("refused The disk holding the vector store at ")
+        assert re.search(r"has only [0-2] MB free, and the store needs 67 MB", lines[1])
+        assert "free some space on it" in lines[1]
+        assert "what was written before is kept" in lines[1]
+        # With room again, the rest is indexed, the file the refusal cut short included.
+        assert lines[2] == "sync 12 0 4"
+        services = make_services(at=disk / "home")
+        assert_consistent(services)
+        assert len(services.library.all_files()) == 16
+        assert services.retriever.search("rings of Saturn")[0].file_name == "saturn.md"
+        services.close()
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)

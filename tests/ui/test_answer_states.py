@@ -177,7 +177,19 @@ def test_regenerate_on_an_earlier_answer_asks_its_own_question(qtbot, window: Ma
     first = ask(qtbot, window, "What is a compiler?")
     earlier = window.chat.message_views()[-1]
     window.picker.select("local:default", None)
-    ask(qtbot, window, "Name a colour.")
+    enabled: list[bool] = []
+
+    def look(_text: str) -> None:
+        enabled.append(earlier.regenerate_button.isEnabled())
+
+    with qtbot.waitSignal(window.chat.answer_finished, timeout=120_000):
+        window.chat.input.setPlainText("Name a colour.")
+        window.chat.send()
+        assert window.chat._job is not None
+        window.chat._job.token.connect(look)
+    # One question at a time: an earlier answer's Regenerate waits while another is made.
+    assert enabled and not any(enabled)
+    assert earlier.regenerate_button.isEnabled()
     with qtbot.waitSignal(window.chat.answer_finished, timeout=120_000) as blocker:
         earlier.regenerate_button.click()
     again = blocker.args[0]

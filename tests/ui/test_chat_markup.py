@@ -143,5 +143,17 @@ def test_a_source_s_tooltips_show_its_path_as_written(qtbot) -> None:  # type: i
     view.set_sources([citation], "When does the gecko sleep?")
     view.set_support(Support("The gecko sleeps by day.", citation))
     # A tooltip is rich text whenever Qt takes it for HTML: each must read as the path.
-    assert seen(view.sources.item(0).toolTip()) == path
+    assert seen(view.sources.item(0).toolTip()) == f"{path}\nThe gecko sleeps by day."
     assert seen(view.support.toolTip()) == path
+
+
+def test_a_supporting_sentence_from_markdown_shows_without_its_emphasis_marks(qtbot) -> None:  # type: ignore[no-untyped-def]
+    sentence = "Visitors park in **lot C** behind the __old__ library; run dh_testroot."
+    citation = Citation("/d/visit.md", None, 0.9, sentence, "visit.md")
+    view = MessageView("assistant", "Lot C.")
+    qtbot.addWidget(view)
+    view.set_support(Support(sentence, citation))
+    assert seen(view.support.text(), view.support.textFormat()) == (
+        "From the sources: “Visitors park in lot C behind the old library; run dh_testroot.”"
+        " — visit.md"
+    )

@@ -306,6 +306,7 @@ def test_a_file_gone_or_damaged_is_named_with_what_to_do(qtbot, library, tmp_pat
         pass
     assert citation.path in failed.args[0] and "sync the library" in failed.args[0]
     assert viewer.notice.isVisible()
+    assert viewer.content.toPlainText() == ""  # said once, in the notice
     missing_pdf = Citation(str(tmp_path / "gone.pdf"), 2, 1.0, "text", "gone.pdf")
     viewer = on_screen(SourceViewer(missing_pdf, FEES_QUESTION), qtbot)
     with qtbot.waitSignal(viewer.content.failed, timeout=30_000) as failed:
@@ -491,6 +492,23 @@ def test_a_passage_is_found_whatever_its_spacing() -> None:
     assert locate(text, "nothing of this is there") is None
 
 
+def test_a_pdf_that_lost_the_cited_page_says_so_and_to_sync(qtbot, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # Cited from page 200 when the file was indexed; the file has fewer pages now.
+    pdf = MAINT_GUIDE / "maint-guide.en.pdf"
+    citation = Citation(str(pdf), 200, 1.0, "a passage of a page that is gone", pdf.name)
+    viewer = on_screen(SourceViewer(citation, "gone"), qtbot)
+    with qtbot.waitSignal(viewer.content.shown, timeout=30_000) as shown:
+        pass
+    pages = viewer.content.document.pageCount()
+    assert shown.args[0] == (
+        f"maint-guide.en.pdf has {pages} pages now, and the passage was cited from page 200: "
+        "the file changed since Folio indexed it. Sync the library to index it again. Its last "
+        "page is shown."
+    )
+    assert viewer.notice.isVisible()
+    qtbot.waitUntil(lambda: viewer.content.view.pageNavigator().currentPage() == pages - 1)
+
+
 def test_pdf_phrases_come_from_one_line_the_questions_words_first() -> None:
     passage = (
         "Debian New Maintainers' Guide 13 / 57\n"
@@ -498,6 +516,11 @@ def test_pdf_phrases_come_from_one_line_the_questions_words_first() -> None:
         "short\n"
     )
     phrases = pdf_phrases(passage, "Which alias for quilt?")
-    assert phrases[0].startswith("alias dquilt")
-    assert not phrases[0].endswith("quilt")  # a line's last word may have been joined
+    line = "alias dquilt=quilt --quiltrc=${HOME}/.quiltrc-dpkg is the alias for quilt"
+    # The short line whole, its last word outlined too; then without that word, which
+    # the reader may have joined across a line break, for when the first is not found.
+    assert phrases[:2] == [line, line.removesuffix(" quilt")]
     assert all("\n" not in p for p in phrases) and "short" not in phrases
+    # A long line: its first words only, and no second phrase of them.
+    long_line = " ".join(f"word{i}" for i in range(20))
+    assert pdf_phrases(long_line, "") == [" ".join(f"word{i}" for i in range(8))]

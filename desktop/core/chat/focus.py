@@ -147,7 +147,7 @@ def supporting(ranked: Sequence[ScoredSentence], citations: Sequence[Citation]) 
             continue
         sentences = split_sentences(citations[s.source].text)
         after = sentences[s.position + 1] if s.position + 1 < len(sentences) else None
-        if after is None:
+        if after is None or (_HEADING.match(after) and not s.text.endswith("?")):
             text = s.text
         elif s.text.endswith("?"):
             text = after
@@ -158,6 +158,9 @@ def supporting(ranked: Sequence[ScoredSentence], citations: Sequence[Citation]) 
         return Support(text, citations[s.source])
     return None
 
+
+# A Markdown heading ("## Lunch"): the next section's title, never the rest of an answer.
+_HEADING = re.compile(r"^#{1,6}\s")
 
 # A sentence that opens (after a list mark or a bracket) with a word referring to what was
 # just said: its subject is in the sentence before.

@@ -21,7 +21,7 @@ from desktop.core.db import Migration, add_columns
 from desktop.core.db import connect as connect_db
 from desktop.core.errors import ChatError
 from desktop.core.library.citation import Citation
-from desktop.core.names import is_blank
+from desktop.core.names import is_blank, shown_name
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS chats (
@@ -159,7 +159,7 @@ class ChatStore:
         with self.lock:
             row = self._db.execute("SELECT * FROM chats WHERE id = ?", (chat_id,)).fetchone()
         if row is None:
-            raise ChatError(f"No chat with id {chat_id!r}.")
+            raise ChatError(f"No chat with id {shown_name(chat_id)!r}.")
         return Chat(row["id"], row["title"], row["created_at"], row["updated_at"])
 
     def all(self, search: str | None = None) -> list[Chat]:
@@ -235,7 +235,7 @@ class ChatStore:
                 # deleted by another thread just before is caught here, never half-stored.
                 if self._exists(chat_id):
                     raise
-                raise ChatGone(f"No chat with id {chat_id!r}: it was deleted.") from exc
+                raise ChatGone(f"No chat with id {shown_name(chat_id)!r}: it was deleted.") from exc
             self._db.execute("UPDATE chats SET updated_at = ? WHERE id = ?", (now, chat_id))
         return int(cursor.lastrowid or 0)
 

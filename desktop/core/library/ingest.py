@@ -667,7 +667,13 @@ class Ingestor:
                 record = known.get(found.path)
                 # A scan skipped while OCR was off is read again once it is on.
                 retry = self.settings.ocr and record and OCR_OFF_REASON in (record.reason or "")
-                same = record and (record.size, record.mtime_ns) == (found.size, found.mtime_ns)
+                same = (
+                    record
+                    and (record.size, record.mtime_ns) == (found.size, found.mtime_ns)
+                    # Left half done by a run that failed in this process (a full disk):
+                    # only a new process's ``recover`` would otherwise redo it.
+                    and record.status not in (FileStatus.INDEXING, FileStatus.REMOVING)
+                )
                 if same and not retry and found.path not in self._repair:
                     run.unchanged += 1
                 else:

@@ -110,21 +110,28 @@ def _unwritable(path: Path) -> Path | None:
     return None
 
 
-def _check_room(path: Path) -> None:
+def _check_room(path: Path, before: str = "open") -> None:
     """Raise StoreError when the disk holding the store at ``path`` has less than
     ``MIN_FREE_BYTES`` free. The shard maps its files into memory and fills their pages as
     it writes; on a full disk the system then ends the process with SIGBUS, with no error
-    Python could catch, so the room is looked at before the shard is opened."""
+    Python could catch, so the room is looked at before the shard is opened (``before``
+    "open") and before each write ("write"), as another program can fill the disk while
+    the store is open."""
     here = next((p for p in (path, *path.parents) if p.exists()), path)
     try:
         free = shutil.disk_usage(here).free
     except OSError:
-        return  # unknown: opening the shard says what is wrong
+        return  # unknown: opening or writing says what is wrong
     if free < MIN_FREE_BYTES:
+        done = (
+            "Nothing was changed."
+            if before == "open"
+            else "Nothing more was written to it; what was written before is kept."
+        )
         raise StoreError(
             f"The disk holding the vector store at {path} has only {free // 1_000_000} MB "
             f"free, and the store needs {MIN_FREE_BYTES // 1_000_000} MB to write in: free "
-            "some space on it, then try again. Nothing was changed."
+            f"some space on it, then try again. {done}"
         )
 
 
@@ -254,6 +261,7 @@ class EdgeVectorStore(BasePydanticVectorStore):
                 SPARSE: self._keywords.document(text),
             }
             points.append(qe.Point(uuid.UUID(node.node_id), vector, payload))
+        _check_room(Path(self.path), before="write")
         with self._lock, self._translated("written"):
             for start in range(0, len(points), _UPSERT_BATCH):
                 batch = points[start : start + _UPSERT_BATCH]
@@ -263,6 +271,7 @@ class EdgeVectorStore(BasePydanticVectorStore):
     def delete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
         """Delete every chunk of one source document."""
         flt = qe.Filter(must=[qe.FieldCondition(key="ref_doc_id", match=qe.MatchValue(ref_doc_id))])
+        _check_room(Path(self.path), before="write")
         with self._lock, self._translated("written"):
             self._shard.update(qe.UpdateOperation.delete_points_by_filter(flt))
 
@@ -276,6 +285,7 @@ class EdgeVectorStore(BasePydanticVectorStore):
         flt = _ids_filter(node_ids, filters)
         if flt is None:
             return
+        _check_room(Path(self.path), before="write")
         with self._lock, self._translated("written"):
             self._shard.update(qe.UpdateOperation.delete_points_by_filter(flt))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping
 
 from desktop.core.chat.prompts import source_label
@@ -39,6 +40,13 @@ from desktop.ui.shown import (
 from desktop.ui.viewer.file_text import UnreachableFolder
 from desktop.ui.viewer.open_file import open_or_offer, show_in_folio
 from desktop.ui.viewer.window import SourceViewer
+
+# How much of a passage a source's tooltip shows: a paragraph, not a page.
+TOOLTIP_PASSAGE_CHARS = 400
+
+# Markdown's strong emphasis ("**lot C**", "__lot C__"): a supporting sentence is quoted
+# from a Markdown file's source, and the markers would show as written.
+_STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 
 
 def usage_text(usage: Mapping[str, object] | None) -> str:
@@ -110,6 +118,8 @@ class MessageView(QFrame):
         super().__init__(parent)
         self.role = role
         self.query = ""
+        self._state = "done"
+        self._waiting = False  # another answer of the chat is being made (set_waiting)
         self.citations: list[Citation] = []
         self.message_id: int | None = None
         self.rating: int | None = None
@@ -234,14 +244,25 @@ class MessageView(QFrame):
         if self.role != "assistant":
             return
         done = state == "done"
+        self._state = state
         self.copy_button.setEnabled(state != "streaming")
-        self.regenerate_button.setEnabled(state != "streaming")
+        self.regenerate_button.setEnabled(state != "streaming" and not self._waiting)
+        self.continue_button.setEnabled(not self._waiting)
         for button in (self.passage_button, self.open_button):
             button.setEnabled(done and bool(self.citations))
         if not done:
             for button in (self.like_button, self.dislike_button):
                 button.setEnabled(False)
             self.continue_button.setVisible(False)
+
+    def set_waiting(self, waiting: bool) -> None:
+        """Regenerate and Continue wait (disabled) while ``waiting``: the chat is making
+        another answer, and asks one question at a time."""
+        if self.role != "assistant":
+            return
+        self._waiting = waiting
+        self.regenerate_button.setEnabled(self._state != "streaming" and not waiting)
+        self.continue_button.setEnabled(not waiting)
 
     def set_support(self, support: Support | None) -> None:
         """Show the sentence of the sources that best answers the question, with its file
@@ -253,7 +274,7 @@ class MessageView(QFrame):
         c = support.citation
         name = name_shown(c.file_name)
         where = f"{name}, page {c.page}" if c.page is not None else name
-        sentence = html.escape(line_shown(support.sentence))
+        sentence = html.escape(line_shown(_STRONG.sub(r"\2", support.sentence)))
         self.support.setText(
             f"<span style='color: gray'>From the sources:</span> “{sentence}”"
             f" — <a href='#support'>{html.escape(where)}</a>"
@@ -327,7 +348,9 @@ class MessageView(QFrame):
             snippet = line_shown(" ".join(citation.text.split())[:140])
             label = name_shown(source_label(number, citation))
             item = QListWidgetItem(f"{label}  ({citation.score:.2f})  {snippet}")
-            item.setToolTip(tooltip_shown(name_shown(citation.path)))
+            # The row is cut at the list's width: the tooltip gives the path and more text.
+            longer = line_shown(" ".join(citation.text.split())[:TOOLTIP_PASSAGE_CHARS])
+            item.setToolTip(tooltip_shown(name_shown(citation.path)) + tooltip_shown(longer))
             self.sources.addItem(item)
         self.sources.setVisible(bool(citations))
         self.sources.setFixedHeight(min(len(citations), 5) * 24 + 6)

@@ -220,6 +220,12 @@ class ChatPane(QWidget):
         QTimer.singleShot(0, self._scroll_to_end)
         return view
 
+    def _set_waiting(self, waiting: bool) -> None:
+        """Every answer shown waits (``MessageView.set_waiting``) while one is being made."""
+        for view in self.scroll_area.widget().findChildren(MessageView):
+            if view is not self._streaming:
+                view.set_waiting(waiting)
+
     def _scroll_to_end(self) -> None:
         bar = self.scroll_area.verticalScrollBar()
         bar.setValue(bar.maximum())
@@ -337,6 +343,7 @@ class ChatPane(QWidget):
         self._job = job
         self.send_button.setEnabled(False)
         self.stop_button.setEnabled(True)
+        self._set_waiting(True)
         job.start()
 
     def stop(self) -> None:
@@ -454,6 +461,7 @@ class ChatPane(QWidget):
         self._streaming = None
         self.send_button.setEnabled(True)
         self.stop_button.setEnabled(False)
+        self._set_waiting(False)
         if answered:
             # Announced only now, once the pane is ready for the next question.
             self.answer_finished.emit(self.last_answer)

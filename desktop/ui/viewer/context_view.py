@@ -132,5 +132,6 @@ class ContextView(QTextBrowser):
         self.ensureCursorVisible()
 
     def _fail(self, message: str) -> None:
-        self.setPlainText(message)
+        # Said once, by the viewer's notice (``failed``); the page is left empty.
+        self.clear()
         self.failed.emit(message)

@@ -25,7 +25,10 @@ _FUNCTION_WORDS = frozenset({
 _ANCHOR_WORDS = 6
 # A PDF search phrase: long enough to be the passage's, short enough to sit on one line.
 _PHRASE_WORDS = 8
-_PHRASES_TRIED = 12
+# A line this short is searched whole: its last word too (see ``pdf_phrases``).
+_LINE_WORDS = 12
+# Two phrases per line at most: the whole and the one without its last word.
+_PHRASES_TRIED = 16
 
 
 def question_words(query: str) -> list[str]:
@@ -93,20 +96,23 @@ def _around(text: str, anchor: int, before: int, count: int, reach: int) -> tupl
 def pdf_phrases(passage: str, query: str) -> list[str]:
     """Phrases of a PDF passage to search its page for, the most telling first.
 
-    Each is up to ``_PHRASE_WORDS`` words of one line of the passage (a PDF search does
-    not cross lines), without the line's last word, which may be a word the reader joined
-    across a line break. Lines with more of the question's words come first, then the
-    passage's order.
+    Each is one line of the passage (a PDF search does not cross lines): the whole line
+    when it is short (up to ``_LINE_WORDS`` words), else its first ``_PHRASE_WORDS`` words;
+    then the same without the line's last word, which may be a word the reader joined
+    across a line break (a hyphenated word made whole), tried when the first is not on the
+    page. So a short line's last word, often the fact itself ("... in 1934."), is outlined
+    with the rest. Lines with more of the question's words come first, then the passage's
+    order.
     """
     words = set(question_words(query))
-    candidates: list[tuple[int, int, str]] = []
+    candidates: list[tuple[int, int, int, str]] = []
     for order, line in enumerate(passage.splitlines()):
         parts = line.split()
-        if len(parts) > 3:
-            parts = parts[:-1]
-        if len(parts) < 3 or len(" ".join(parts)) < 12:
-            continue
-        phrase = " ".join(parts[:_PHRASE_WORDS])
-        hits = len({w.casefold() for w in _QUESTION_WORD.findall(phrase)} & words)
-        candidates.append((-hits, order, phrase))
-    return [phrase for _, _, phrase in sorted(candidates)][:_PHRASES_TRIED]
+        whole = parts if len(parts) <= _LINE_WORDS else parts[:_PHRASE_WORDS]
+        trimmed = parts[:-1][:_PHRASE_WORDS] if len(parts) > 3 else parts
+        for variant, chosen in enumerate(dict.fromkeys((" ".join(whole), " ".join(trimmed)))):
+            if len(chosen.split()) < 3 or len(chosen) < 12:
+                continue
+            hits = len({w.casefold() for w in _QUESTION_WORD.findall(chosen)} & words)
+            candidates.append((-hits, order, variant, chosen))
+    return [phrase for *_, phrase in sorted(candidates)][:_PHRASES_TRIED]

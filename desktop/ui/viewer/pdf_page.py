@@ -7,6 +7,7 @@ import time
 
 from desktop.core.library.citation import Citation
 from desktop.core.library.filenames import os_path
+from desktop.core.plurals import counted
 from desktop.ui.qt import (
     QBuffer,
     QByteArray,
@@ -129,8 +130,17 @@ class PdfPage(QWidget):
     def _status(self, status: QPdfDocument.Status) -> None:
         if status == QPdfDocument.Status.Ready and not self._ready:
             self._ready = True
-            self.page = min(max(self.page, 0), self.document.pageCount() - 1)
-            self._find_passage()
+            cited, count = self.page, self.document.pageCount()
+            self.page = min(max(cited, 0), count - 1)
+            if cited >= count:  # the file lost pages since it was indexed
+                self.shown.emit(
+                    f"{name_shown(self.citation.file_name)} has {counted(count, 'page')} now, "
+                    f"and the passage was cited from page {cited + 1}: the file changed since "
+                    "Folio indexed it. Sync the library to index it again. Its last page is "
+                    "shown."
+                )
+            else:
+                self._find_passage()
             if self.isVisible():
                 QTimer.singleShot(0, self, self._place)
 
