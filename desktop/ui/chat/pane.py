@@ -222,7 +222,7 @@ class ChatPane(QWidget):
 
     def _set_waiting(self, waiting: bool) -> None:
         """Every answer shown waits (``MessageView.set_waiting``) while one is being made."""
-        for view in self.scroll_area.widget().findChildren(MessageView):
+        for view in self.message_views():
             if view is not self._streaming:
                 view.set_waiting(waiting)
 
