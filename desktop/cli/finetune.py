@@ -50,11 +50,10 @@ from desktop.core.finetune.local.config import SettingOutOfRange, TrainConfig
 from desktop.core.finetune.pricing import DEFAULT_BASE, PRICES_AS_OF
 from desktop.core.finetune.records import JobState, how_it_ended
 from desktop.core.library.filenames import one_line
-from desktop.core.models.ids import LOCAL_FT_PREFIX, LOCAL_PREFIX, OPENAI
+from desktop.core.models.ids import LOCAL, LOCAL_FT_PREFIX, LOCAL_PREFIX, OPENAI
 from desktop.core.plurals import counted
 from desktop.core.tasks import eta_phrase
 
-LOCAL = "local"  # local training's jobs (desktop.core.finetune.local.runs.LOCAL)
 LOCAL_POLL_S = 2.0  # a local run's progress is in finetune.db: read it often
 _UNSUCCESSFUL = (JobState.FAILED, JobState.CANCELLED)  # ends that make no model
 # ``start``'s flags that only one kind of training takes (argparse dest → flag): given to

@@ -23,7 +23,12 @@ from desktop.cli.common import (
 )
 from desktop.core.errors import Cancelled, FinetuneError, ModelError
 from desktop.core.library.filenames import one_line
-from desktop.core.models.ids import LOCAL_FT_PREFIX, LOCAL_PREFIX, provider_name_problem
+from desktop.core.models.ids import (
+    LOCAL_FT_PREFIX,
+    LOCAL_PREFIX,
+    RESERVED_PROVIDERS,
+    provider_name_problem,
+)
 from desktop.core.models.local_files import DEFAULT_LLM_ID, Lineage
 from desktop.core.plurals import counted
 from desktop.core.settings import ServerSettings, new_server_problem, updated
@@ -79,6 +84,17 @@ def cmd_add_server(services: Services, args: argparse.Namespace) -> int:
     problem = provider_name_problem(args.name)
     if problem is not None:
         raise UsageError(problem)
+    from desktop.core.models.providers import name_taken  # imports the OpenAI SDK
+
+    taken = name_taken(args.name, services.settings)
+    if taken is not None and taken != args.name:
+        # ``Lab:x`` beside ``lab:x`` could not be told apart in the picker.
+        raise UsageError(
+            f"{args.name!r} names Folio's own {taken!r} models: choose another name."
+            if taken in RESERVED_PROVIDERS
+            else f"{args.name!r} differs only in capitals from the server {taken!r}: give "
+            f"{taken!r} to replace that one, or choose another name."
+        )
     found = new_server_problem(args.base_url, args.api_key_env)
     if found is not None:
         field, problem = found

@@ -33,25 +33,19 @@ _SERVER_OPTIONS = (
 
 
 def cmd_move(services: Services, args: argparse.Namespace) -> int:
+    """Move the library to the store ``args`` name, verify it and switch to it."""
     given = [flag for flag, dest in _SERVER_OPTIONS if getattr(args, dest) is not None]
     if args.to == "edge" and given:
         raise UsageError(
             f"store move --to edge takes no {', '.join(given)}: Edge lives in the data folder. "
             "Leave them out, or give --to qdrant to move to that server."
         )
-    if args.to == "qdrant" and not (args.url or "").strip():
-        raise UsageError(
-            "store move --to qdrant needs --url URL (e.g. --url http://localhost:6333)."
-        )
-    # Imported here: it loads qdrant-client, which other commands never need.
-    from desktop.core.store.server import url_problem
-
-    problem = url_problem(args.url) if args.to == "qdrant" else None
-    if problem is not None:
-        raise UsageError(f"--url {args.url!r} {problem}.")
+    if args.to == "qdrant":
+        _check_server_options(services, args)
     problem = key_variable_problem(args.api_key_env) if args.api_key_env is not None else None
     if problem is not None:
         raise UsageError(f"--api-key-env {args.api_key_env!r} {problem}.")
+    _check_not_there_already(services, args)
     line = ProgressLine(every=0.0)
 
     def on_progress(p: Progress) -> None:
@@ -71,14 +65,64 @@ def cmd_move(services: Services, args: argparse.Namespace) -> int:
             )
         finally:
             line.done()
-    if r.cancelled:
-        text = f"Stopped; run `folio-cli {shlex.join(_move_line(args))}` again to go on."
-    else:
-        text = (
-            f"The library is now on {r.backend}: {counted(r.chunks, 'chunk')}, in {r.seconds:.1f}s."
-        )
-    emit(args, r.to_json(), advised(args, text))
+        # Once the settings name the new store the move is done, and a late Ctrl+C must not
+        # turn it into exit 130: the stores are closed (the new one flushed, which takes a
+        # moment) and the result said while Ctrl+C is still caught, and now ignored.
+        with interruptible():
+            if not r.cancelled:
+                services.close()
+            if r.cancelled:
+                text = f"Stopped; run `folio-cli {shlex.join(_move_line(args))}` again to go on."
+            else:
+                text = (
+                    f"The library is now on {r.backend}: {counted(r.chunks, 'chunk')}, "
+                    f"in {r.seconds:.1f}s."
+                )
+            emit(args, r.to_json(), advised(args, text))
     return EXIT_INTERRUPTED if r.cancelled else EXIT_OK
+
+
+def _check_server_options(services: Services, args: argparse.Namespace) -> None:
+    """UsageError when ``--url`` or ``--collection`` cannot name a Qdrant to move to."""
+    # Imported here: it loads qdrant-client, which other commands never need.
+    from desktop.core.store.server import collection_problem, in_data_folder, url_problem
+
+    if not (args.url or "").strip():
+        raise UsageError(
+            "store move --to qdrant needs --url URL (e.g. --url http://localhost:6333)."
+        )
+    problem = url_problem(args.url) or in_data_folder(args.url, services.home)
+    if problem is not None:
+        raise UsageError(f"--url {args.url!r} {problem}.")
+    problem = collection_problem(args.collection) if args.collection is not None else None
+    if problem is not None:
+        raise UsageError(f"--collection {args.collection!r} {problem}.")
+
+
+def _check_not_there_already(services: Services, args: argparse.Namespace) -> None:
+    """UsageError when the library is already where ``args`` would move it, however the
+    URL is spelled (a trailing slash, the default port, a symlink to the same folder)."""
+    # Imported here: it loads qdrant-client, which other commands never need.
+    from desktop.core.store.server import location
+
+    current = services.settings.store
+    if args.to != current.backend:
+        return
+    if args.to == "edge":
+        raise UsageError(
+            "The library is already on edge: nothing to move. Give --to qdrant --url URL "
+            "to move it to a Qdrant server."
+        )
+    collection = args.collection or current.collection
+    if (
+        current.url is not None
+        and location(args.url) == location(current.url)
+        and collection == current.collection
+    ):
+        raise UsageError(
+            f"The library is already on the Qdrant collection {collection} at {current.url}: "
+            "nothing to move. Give another --url or --collection to move it there."
+        )
 
 
 def _move_line(args: argparse.Namespace) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -77,7 +78,8 @@ def server_url_problem(url: str) -> str | None:
 
     The address must parse as httpx, the HTTP client of the OpenAI SDK that will use it,
     parses it (a valid IPv4 or IPv6 host, an IDNA name, a length it takes), with a host and
-    a port in 1-65535 (RFC 6335), no whitespace (a pasted line break) and no user name or
+    a port in 1-65535 (RFC 6335), no whitespace (a pasted line break), no control or format
+    character (Unicode's Cc and Cf: a right-to-left override) and no user name or
     password (RFC 3986's userinfo), which would be saved in plain text. The reasons are
     words that follow the address ("must ...").
     """
@@ -87,6 +89,13 @@ def server_url_problem(url: str) -> str | None:
         return "must start with http:// or https://"
     if any(c.isspace() for c in url):
         return "must not hold spaces or line breaks"
+    if any(unicodedata.category(c) in ("Cc", "Cf") for c in url):
+        # Control and format characters (a right-to-left override, a zero-width space) do
+        # not show: the address would read as one and lead to another.
+        return (
+            "must not hold invisible control or formatting characters (a right-to-left "
+            "override, a zero-width space): type the address rather than paste it"
+        )
     try:
         parts = urlsplit(url)
         host = parts.hostname
@@ -269,9 +278,14 @@ class Settings(BaseModel):
     @field_validator("local_models")
     @classmethod
     def _names_are_plain(cls, value: dict[str, str]) -> dict[str, str]:
+        # Only what would break a model id or hide the embedded model: a name from before
+        # the rule for new names (local_files.local_model_name_problem) still loads.
         for name in value:
             if not name or ":" in name or name == "default":
-                raise ValueError(f"model name {name!r} must be non-empty, without ':'")
+                raise ValueError(
+                    f"model name {name!r} must be non-empty and without ':' (it follows "
+                    "'local:' in a model id), and 'default' is the embedded model's"
+                )
         return value
 
 
@@ -382,10 +396,38 @@ def load_settings(home: Path) -> Settings:
         raise SettingsError(f"{describe_validation_error(exc)} (in {path})") from exc
 
 
+class SettingsNotSaved(SettingsError):
+    """The settings file cannot be written; the message names it and what to check."""
+
+
 def save_settings(home: Path, settings: Settings) -> None:
     """Write the settings atomically (synced, through a temporary file of its own), so a
-    crash never leaves half a file and two processes never share a temporary name."""
-    write_atomically(home / SETTINGS_FILE, [settings.model_dump_json(indent=2)])
+    crash never leaves half a file and two processes never share a temporary name.
+
+    Raises SettingsNotSaved, naming the settings file, when it cannot be written: the file
+    on disk is left as it was.
+    """
+    path = home / SETTINGS_FILE
+    try:
+        write_atomically(path, [settings.model_dump_json(indent=2)])
+    except OSError as exc:
+        raise SettingsNotSaved(_not_saved(path, exc)) from exc
+
+
+def _not_saved(path: Path, exc: OSError) -> str:
+    """Why the settings could not be written to ``path`` and what to do. The system's error
+    names the temporary file written first, which the person never sees: ``path`` is named
+    instead."""
+    if path.is_dir():
+        return (
+            f"Cannot save the settings: {path} is a folder. Move or rename that folder, "
+            "then save again."
+        )
+    reason = exc.strerror or str(exc)
+    return (
+        f"Cannot save the settings to {path} ({reason}). Check that your user can write "
+        f"{path.parent} and that its disk has room and is not read-only, then save again."
+    )
 
 
 def updated(settings: Settings, **changes: object) -> Settings:

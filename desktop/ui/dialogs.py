@@ -4,17 +4,15 @@ consent asked before document text goes to a remote provider."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from desktop import __version__
 from desktop.core.chat.personas import Persona
 from desktop.core.errors import FolioError
-from desktop.core.models.local_files import gguf_problem
+from desktop.core.models.local_files import gguf_problem, model_file_path
 from desktop.core.settings import (
     InvalidSettings,
     SettingProblem,
     field_bounds,
-    save_settings,
     updated,
 )
 from desktop.services import Services
@@ -46,11 +44,11 @@ from desktop.ui.shown import line_shown, name_shown
 def confirm_deletion(parent: QWidget | None, question: str, consequence: str) -> bool:
     """Ask ``question`` (e.g. 'Delete the chat "Leave"?') with ``consequence`` beneath; True to go.
 
-    Used before deleting a chat, a persona, a library folder, a training dataset or an
-    evaluation set. Each of these is deleted at once and for good in the stores (its rows,
-    or a folder's vectors), so one confirmation, the same for all, is asked first rather
-    than an undo that would need every store to keep deleted things around. Cancel is the
-    default button, so Enter keeps everything.
+    Used before deleting a chat, a persona, a library folder, a training dataset, an
+    evaluation set or a server (with its stored key). Each of these is deleted at once and
+    for good (its rows, a folder's vectors, a key in the keyring), so one confirmation, the
+    same for all, is asked first rather than an undo that would need every store to keep
+    deleted things around. Cancel is the default button, so Enter keeps everything.
     """
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Warning)
@@ -259,6 +257,23 @@ def bound(spin: QSpinBox | QDoubleSpinBox, field: str) -> None:
         spin.setRange(low, high)
 
 
+def typed_number_problem(spin: QSpinBox | QDoubleSpinBox, label: str) -> str | None:
+    """Why the number shown in ``spin`` is not one it takes, naming it by its ``label``, or
+    None when it is (and is then the value ``spin`` holds).
+
+    A spin box lets a person type a number outside its range on the way to one inside it
+    (a "1" on the way to "128" when the least is 32; a "0" where the least is 0.01) and
+    keeps holding its last value meanwhile; only leaving the field puts that value back in
+    sight. Saving then would store a number other than the one on screen.
+    """
+    if spin.hasAcceptableInput():
+        spin.interpretText()  # a number in range typed but not yet taken (no tracking)
+        return None
+    typed = spin.cleanText().strip()
+    shown = f'"{line_shown(typed)}" is not a value it takes' if typed else "it is empty"
+    return f"{label}: {shown}: enter a number from {spin.minimum():g} to {spin.maximum():g}."
+
+
 def refusal_text(problems: list[SettingProblem]) -> str:
     """Refused settings, each named by its label in the dialog ("Chunk size (tokens): must be
     at most 256.")."""
@@ -285,13 +300,14 @@ class SettingsDialog(QDialog):
         self.top_k = QSpinBox()
         self.max_file_mb = QDoubleSpinBox()
         self.threads = QSpinBox()
-        for spin, field in (
-            (self.chunk_size, "chunk_size"),
-            (self.chunk_overlap, "chunk_overlap"),
-            (self.top_k, "top_k"),
-            (self.max_file_mb, "max_file_mb"),
-            (self.threads, "threads"),
-        ):
+        self._numbers: dict[str, QSpinBox | QDoubleSpinBox] = {
+            "chunk_size": self.chunk_size,
+            "chunk_overlap": self.chunk_overlap,
+            "top_k": self.top_k,
+            "max_file_mb": self.max_file_mb,
+            "threads": self.threads,
+        }
+        for field, spin in self._numbers.items():
             bound(spin, field)
             spin.setValue(getattr(s, field))
         # The overlap is shared by neighbouring chunks, so it stays below the chunk size.
@@ -354,7 +370,7 @@ class SettingsDialog(QDialog):
         """Say what is wrong with the model file chosen or typed; True when it can be used
         (or none is given)."""
         typed = self.model_path.text().strip()
-        problem = gguf_problem(Path(typed).expanduser()) if typed else None
+        problem = gguf_problem(model_file_path(typed)) if typed else None
         if problem is not None:
             say(self.error, f"{SETTING_LABELS['local_models']}: {problem}.", error=True)
             return False
@@ -363,11 +379,18 @@ class SettingsDialog(QDialog):
 
     def save(self) -> bool:
         """Validate and save; on invalid input say which field and keep the dialog open."""
+        for field, spin in self._numbers.items():
+            problem = typed_number_problem(spin, SETTING_LABELS[field])
+            if problem is not None:
+                say(self.error, problem, error=True)
+                spin.setFocus()
+                return False
         if not self.check_model_path():
             return False
         models = dict(self.services.settings.local_models)
         if self.model_path.text().strip():
-            models["custom"] = str(Path(self.model_path.text().strip()).expanduser())
+            # Absolute: a relative path would name another file once Folio starts elsewhere.
+            models["custom"] = str(model_file_path(self.model_path.text().strip()))
         else:
             models.pop("custom", None)
         try:
@@ -384,14 +407,14 @@ class SettingsDialog(QDialog):
                 threads=self.threads.value(),
                 ocr=self.ocr.isChecked(),
             )
+            # A settings file that cannot be written is said here too; the form is kept.
+            self.services.change_settings(settings)
         except InvalidSettings as exc:
             say(self.error, refusal_text(exc.problems), error=True)
             return False
         except FolioError as exc:
             say(self.error, error_text(exc), error=True)
             return False
-        save_settings(self.services.home, settings)
-        self.services.apply_settings(settings)
         self.accept()
         return True
 

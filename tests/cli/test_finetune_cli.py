@@ -743,7 +743,7 @@ def test_start_names_a_dataset_or_setting_out_of_range_before_any_upload_and_a_f
     ):
         assert _refused(_cli(capsys, home, *openai, data, *flags)).startswith(f"folio-cli: {rule}")
     said = _refused(_cli(capsys, home, *local[:-1], data, "--suffix", "two words"))
-    assert said.startswith("folio-cli: --suffix: Model name 'two words' is not usable")
+    assert said.startswith('folio-cli: --suffix: The model name "two words" cannot be used')
     assert at_the_server.requests == []
 
     # Arguments that hold together, and a key the provider refuses: a failure while working.

@@ -294,6 +294,27 @@ def test_adding_a_server_under_a_name_in_use_says_it_replaced_the_one_there(
     assert json.loads(capsys.readouterr().out)["replaced"] is True
 
 
+def test_a_server_name_differing_only_in_capitals_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from desktop.cli import main  # in process: no server is reached
+
+    home = str(tmp_path / "home")
+    add = ["--home", home, "models", "add-server"]
+    assert main([*add, "lab", "--base-url", "http://127.0.0.1:9/v1"]) == 0
+    capsys.readouterr()
+    assert main([*add, "Lab", "--base-url", "http://127.0.0.1:10/v1"]) == 2
+    assert capsys.readouterr().err == (
+        "folio-cli: 'Lab' differs only in capitals from the server 'lab': give 'lab' to "
+        "replace that one, or choose another name.\n"
+    )
+    assert main([*add, "OpenAI", "--base-url", "http://127.0.0.1:10/v1"]) == 2
+    assert "'OpenAI' names Folio's own 'openai' models" in capsys.readouterr().err
+    from desktop.core.settings import load_settings
+
+    assert set(load_settings(Path(home)).servers) == {"lab"}
+
+
 def test_set_key_with_nothing_on_its_input_says_where_the_key_is_read_from(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -18,8 +18,9 @@ import pytest
 from desktop.core.errors import DatasetError, FinetuneError, ModelError
 from desktop.core.finetune.datasets import DatasetStore, NoSuchDataset, TrainingData
 from desktop.core.finetune.examples import Example
-from desktop.core.finetune.local.runs import LOCAL, LocalTraining
+from desktop.core.finetune.local.runs import LocalTraining
 from desktop.core.finetune.records import Job, JobState, JobStore
+from desktop.core.models.ids import LOCAL
 from desktop.core.settings import Settings
 
 NFC = unicodedata.normalize("NFC", "café")
@@ -70,6 +71,31 @@ def test_a_dataset_name_that_differs_only_in_case_or_unicode_form_is_refused_nam
     # Changing only the case of its own name is a rename of the same dataset.
     assert store.rename("pr", "PR").name == "PR"
     assert sorted(d.name for d in store.all()) == sorted(["PR", NFC, "PR (2)", "other"])
+
+
+def test_a_name_is_checked_before_anything_is_made_with_the_rule_create_and_rename_apply(
+    store: DatasetStore,
+) -> None:
+    store.create("pr", _examples(2), source="manual")
+    store.create("other", _examples(2), source="manual")
+    assert store.check_new_name(f" {NFD} ") == NFC  # as it would be stored
+    for name, why in (
+        ("PR", 'already a dataset named "pr"'),
+        ("<b>x</b>", "'<' is not allowed"),
+        ("x" * 65, "it has 65 characters"),
+        ("con", "Windows reserves that name"),
+        ("a\u200fb", "'\\\\u200f' is not allowed"),
+        ("", "it is empty"),
+    ):
+        with pytest.raises(DatasetError, match=why):
+            store.check_new_name(name)
+    # For a rename, its own name in another case is free; another dataset's is not.
+    assert store.check_new_name("PR", renaming="pr") == "PR"
+    with pytest.raises(DatasetError, match='already a dataset named "other"'):
+        store.check_new_name("OTHER", renaming="pr")
+    with pytest.raises(NoSuchDataset):
+        store.check_new_name("fresh", renaming="gone")
+    assert sorted(d.name for d in store.all()) == ["other", "pr"]  # nothing was made
 
 
 def test_a_dataset_is_found_whatever_case_or_form_is_typed_and_the_exact_name_comes_first(

@@ -137,7 +137,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:  # t
 def test_a_run_trains_converts_and_lists_the_model(trained: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
     home, job = trained
     assert job["status"] == "succeeded", job["error"]
-    assert job["fine_tuned_model"] == "ft:snark" and job["model_id"] == "local:ft:snark"
+    # CLI.md: a local job's fine_tuned_model is the picker id.
+    assert job["fine_tuned_model"] == "local:ft:snark" == job["model_id"]
     training = _training(home)
     losses = [m.train_loss for m in training.jobs.metrics(job["job_id"])]
     assert len(losses) >= 20  # a couple of dozen steps

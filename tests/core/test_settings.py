@@ -10,10 +10,16 @@ import pytest
 
 from desktop.core.errors import SettingsError
 from desktop.core.models.ids import provider_name_problem
+from desktop.core.models.local_files import (
+    local_model_name_problem,
+    model_file_path,
+    suggested_local_name,
+)
 from desktop.core.settings import (
     FOLIO_VARIABLES,
     InvalidSettings,
     Settings,
+    SettingsNotSaved,
     load_settings,
     save_settings,
     server_url_problem,
@@ -123,3 +129,74 @@ def test_the_variables_refused_as_folio_s_own_are_those_the_code_reads() -> None
         for found in re.findall(r"\bFOLIO_[A-Z_]+\b", path.read_text(encoding="utf-8"))
     }
     assert named - {"FOLIO_VARIABLES"} == FOLIO_VARIABLES
+
+
+def test_settings_that_cannot_be_written_name_settings_json_and_keep_what_was_there(
+    tmp_path: Path,
+) -> None:
+    settings_file = tmp_path / "settings.json"
+    settings_file.mkdir()
+    with pytest.raises(SettingsNotSaved) as raised:
+        save_settings(tmp_path, updated(Settings(), top_k=7))
+    said = str(raised.value)
+    assert said == (
+        f"Cannot save the settings: {settings_file} is a folder. Move or rename that folder, "
+        "then save again."
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["settings.json"]  # no temporary file left
+    # Where the data folder itself cannot take the file, the settings file is named, not the
+    # temporary one written first.
+    not_a_folder = tmp_path / "home"
+    not_a_folder.write_text("a file where the data folder should be")
+    with pytest.raises(SettingsNotSaved) as raised:
+        save_settings(not_a_folder, Settings())
+    said = str(raised.value)
+    assert said.startswith(f"Cannot save the settings to {not_a_folder / 'settings.json'} (")
+    assert f"your user can write {not_a_folder}" in said and ".tmp" not in said
+    assert isinstance(raised.value, SettingsError)  # what every caller already reports
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("", "is empty: give the model a name of letters, digits"),
+        ("default", "is taken by the embedded model that comes with Folio (local:default)"),
+        ("Default", "is taken by the embedded model"),
+        ("custom", "is taken by the model file chosen in Settings (local:custom)"),
+        ("ft:x", "starts with 'ft:', which marks models fine-tuned in Folio (local:ft:<name>)"),
+        ("a b", "cannot name a model: it follows 'local:' in the model id"),
+        ("<b>x</b>", "so it takes only letters, digits, '.', '_' and '-'"),
+        ("x\u200f", "cannot name a model"),
+        ("-x", "starting with a letter or digit"),
+    ],
+)
+def test_a_local_model_name_follows_one_rule_with_its_reason(name: str, why: str) -> None:
+    problem = local_model_name_problem(name)
+    assert problem is not None and why in problem, problem
+    assert "local_models" not in problem
+
+
+def test_a_local_model_name_that_fits_the_rule_is_accepted_and_one_is_suggested() -> None:
+    for name in ("smol", "llama3.2-1b", "Qwen2.5_0.5B", "ft-notes", "customer"):
+        assert local_model_name_problem(name) is None, name
+    assert suggested_local_name("Llama 3.2 1B (Q4).gguf") == "llama-3.2-1b-q4"
+    assert suggested_local_name("default.gguf") == "model"
+    assert suggested_local_name("ft:x.gguf") == "ft-x"
+
+
+def test_a_model_file_typed_relative_is_kept_absolute(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert model_file_path("models/../m.gguf") == tmp_path / "m.gguf"
+    assert model_file_path("~/m.gguf") == Path.home() / "m.gguf"
+
+
+def test_an_address_with_an_invisible_character_is_refused() -> None:
+    for url in (
+        "http://localhost:11434/v1\u202e",
+        "http://local\u200bhost:1/v1",
+        "http://a:1/\x00",
+    ):
+        problem = server_url_problem(url)
+        assert problem is not None and "invisible control or formatting" in problem, url

@@ -11,31 +11,42 @@ from __future__ import annotations
 import importlib.util
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtGui import QImage
 
 from desktop.core.chat.personas import Persona
+from desktop.core.errors import DatasetError
+from desktop.core.finetune.examples import Example
 from desktop.core.finetune.records import Job as FineTuneJob
 from desktop.core.finetune.records import Metric, PendingStart
 from desktop.core.secrets import Secrets
 from desktop.core.settings import Settings, updated
 from desktop.services import Services
 from desktop.ui.chat.pane import ChatPane, Choice
-from desktop.ui.finetune.datasets import GenerateDialog
-from desktop.ui.finetune.editor import TRAIN
+from desktop.ui.finetune.datasets import GenerateDialog, NameDialog
+from desktop.ui.finetune.editor import TRAIN, ValidationPanel
 from desktop.ui.finetune.jobs import JobsPanel
 from desktop.ui.finetune.loss_plot import TRAIN_COLOR, VALID_COLOR, LossPlot
 from desktop.ui.finetune.studio import FinetuneStudio
 from desktop.ui.main_window import MainWindow
-from desktop.ui.qt import QApplication, QDialogButtonBox, QMessageBox, Qt, QTimer
+from desktop.ui.qt import (
+    QApplication,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QMessageBox,
+    Qt,
+    QTimer,
+)
 from desktop.ui.workers import wait_for_jobs
 from tests.keyring_backend import FileKeyring
 from tests.openai_ft_server import API_KEY, FineTuningServer
 from tests.ui.confirm import confirmed
 from tests.ui.studios import _studios
+from tests.ui.test_library_names import seen
 from tests.ui.test_window import plain
 
 
@@ -502,6 +513,183 @@ def test_rename_keeps_unsaved_edits_and_delete_moves_on(  # type: ignore[no-unty
     assert not studio.editor.dirty
     assert [info.name for info in services.datasets.all()] == ["other"]
     assert studio.train.dataset.findText("new name") < 0
+
+
+def test_tab_leaves_the_examples_table_for_the_editors_controls_and_validation(  # type: ignore[no-untyped-def]
+    qtbot, plain_services, tmp_path
+) -> None:
+    services = plain_services()
+    source = write_jsonl(tmp_path / "calm.jsonl", [json.dumps(pair(n)) for n in range(1, 13)])
+    studio = open_studio(qtbot, services)
+    import_into(qtbot, studio, source, "calm")
+    editor, validation = studio.editor, studio.validation
+    editor.table.item(0, 2).setText("Edited, so that Save can be pressed.")
+    studio.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is studio)
+    table = editor.table
+    table.setCurrentCell(0, 0)
+    table.setFocus()
+    qtbot.waitUntil(table.hasFocus)
+
+    # The arrow keys move between the cells.
+    qtbot.keyClick(table, Qt.Key.Key_Right)
+    qtbot.keyClick(table, Qt.Key.Key_Down)
+    assert (table.currentRow(), table.currentColumn()) == (1, 1) and table.hasFocus()
+
+    # Tab, pressed for real, leaves the table at once and reaches each control after it.
+    controls = [
+        editor.add_button,
+        editor.delete_button,
+        editor.split,
+        editor.save_button,
+        validation.base,
+        validation.validate_button,
+        validation.problems,
+    ]
+    reached = []
+    for _ in range(60):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        focused = QApplication.focusWidget()
+        if focused is table:
+            break
+        reached.append(focused)
+    assert reached and reached[0] is not table
+    assert [c.accessibleName() or c.text() for c in controls if c not in reached] == []
+    assert (table.currentRow(), table.currentColumn()) == (1, 1)
+
+    # Shift+Tab leaves it the other way.
+    table.setFocus()
+    qtbot.waitUntil(table.hasFocus)
+    qtbot.keyClick(table, Qt.Key.Key_Backtab)
+    assert QApplication.focusWidget() is not table
+    assert (table.currentRow(), table.currentColumn()) == (1, 1)
+
+
+def test_validate_can_be_pressed_only_when_there_is_a_dataset_to_validate(  # type: ignore[no-untyped-def]
+    qtbot, plain_services, tmp_path
+) -> None:
+    services = plain_services()
+    source = write_jsonl(tmp_path / "calm.jsonl", [json.dumps(pair(n)) for n in range(1, 13)])
+    studio = open_studio(qtbot, services)
+    button = studio.validation.validate_button
+    assert studio.editor.name is None and not button.isEnabled()
+    import_into(qtbot, studio, source, "calm")
+    assert button.isEnabled()
+    with qtbot.waitSignal(studio.validation.validated, timeout=30_000):
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert studio.datasets.delete("calm")
+    assert studio.editor.name is None and not button.isEnabled()
+
+
+def test_a_validation_that_fails_says_why_as_written(qtbot, plain_services) -> None:  # type: ignore[no-untyped-def]
+    reason = 'The file "<b>calm</b>.jsonl" could not be read.'
+
+    def unreadable() -> Iterator[Example]:
+        raise DatasetError(reason)
+        yield  # a generator: it fails while validation reads it, in the background
+
+    panel = ValidationPanel(plain_services(), lambda: (unreadable(), []))
+    qtbot.addWidget(panel)
+    panel.run()
+    qtbot.waitUntil(lambda: not panel.busy, timeout=30_000)
+    said = f"Could not validate: {reason}"
+    assert panel.verdict.text() == said
+    assert seen(panel.verdict.text(), panel.verdict.textFormat()) == said
+
+
+def when_up(kind: type[QDialog], act: Callable[[QDialog], object]) -> None:
+    """Once a modal ``kind`` is up, ``act`` on it. A dialog ``act`` leaves open, or another
+    one up instead after 10 s, is closed with Cancel: the test fails, it does not hang."""
+    deadline = time.monotonic() + 10
+
+    def go() -> None:
+        dialog = QApplication.activeModalWidget()
+        if isinstance(dialog, kind):
+            try:
+                act(dialog)
+            finally:
+                if dialog.isVisible():
+                    dialog.reject()
+        elif time.monotonic() > deadline:
+            if isinstance(dialog, QDialog):
+                dialog.reject()
+        else:
+            QTimer.singleShot(20, go)
+
+    QTimer.singleShot(0, go)
+
+
+def refused_in_dialog(qtbot, names: list[str], good: str) -> list[tuple[bool, str, str]]:  # type: ignore[no-untyped-def]
+    """Once a dataset name dialog is up: OK on each of ``names`` in turn, then ``good``.
+    Whether the dialog stayed open, the name it then held and its message, for each."""
+    notes: list[tuple[bool, str, str]] = []
+
+    def name_them(dialog: NameDialog) -> None:
+        ok = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+        assert dialog.message.textFormat() == Qt.TextFormat.PlainText
+        for name in names:
+            dialog.name.setText(name)
+            qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+            notes.append((dialog.isVisible(), dialog.name.text(), dialog.message.text()))
+        dialog.name.setText(good)
+        qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+
+    when_up(NameDialog, name_them)  # type: ignore[arg-type]
+    return notes
+
+
+def test_the_import_dialog_keeps_a_name_the_store_refuses_and_says_why(  # type: ignore[no-untyped-def]
+    qtbot, plain_services, tmp_path
+) -> None:
+    services = plain_services()
+    studio = open_studio(qtbot, services)
+    calm_dataset(qtbot, studio, tmp_path)
+    source = write_jsonl(tmp_path / "more.jsonl", [json.dumps(pair(n)) for n in range(1, 11)])
+    refused = {
+        "<b>x</b>": "\"<b>x</b>\" cannot name a dataset ('<' is not allowed): use 1 to 64",
+        "x" * 200: "cannot name a dataset (it has 200 characters)",
+        "con": "cannot name a dataset (Windows reserves that name)",
+        "a\u200fb": "\"a\\u200fb\" cannot name a dataset ('\\u200f' is not allowed)",
+        "CALM": 'There is already a dataset named "calm": choose another name.',
+    }
+
+    def choose(dialog: QFileDialog) -> None:
+        dialog.selectFile(str(source))
+        dialog.accept()
+
+    when_up(QFileDialog, choose)  # type: ignore[arg-type]
+    notes = refused_in_dialog(qtbot, list(refused), "calm two")
+    with qtbot.waitSignal(studio.datasets.imported, timeout=30_000):
+        qtbot.mouseClick(studio.datasets.import_button, Qt.MouseButton.LeftButton)
+    for (name, said), (open_, kept, message) in zip(refused.items(), notes, strict=True):
+        assert open_ and kept == name and said in message, (name, message)
+    # The file chosen first is the one imported, under the name typed last.
+    info = services.datasets.get("calm two")
+    assert info.train_examples + info.validation_examples == 10
+    assert studio.datasets.current == "calm two"
+
+
+def test_the_rename_dialog_keeps_a_name_the_store_refuses_and_says_why(  # type: ignore[no-untyped-def]
+    qtbot, plain_services, tmp_path
+) -> None:
+    services = plain_services()
+    studio = open_studio(qtbot, services)
+    for name in ("alpha", "beta"):
+        calm_dataset(qtbot, studio, tmp_path, name)
+    assert studio.datasets.select("alpha")
+    refused = {
+        "Beta": 'There is already a dataset named "beta": choose another name.',
+        "<b>x</b>": "\"<b>x</b>\" cannot name a dataset ('<' is not allowed)",
+        "a" * 70: "cannot name a dataset (it has 70 characters)",
+        "": "cannot name a dataset (it is empty)",
+    }
+    notes = refused_in_dialog(qtbot, list(refused), "ALPHA")  # its own name, another case
+    with qtbot.waitSignal(studio.datasets.renamed, timeout=5_000):
+        qtbot.mouseClick(studio.datasets.rename_button, Qt.MouseButton.LeftButton)
+    for (name, said), (open_, kept, message) in zip(refused.items(), notes, strict=True):
+        assert open_ and kept == name and said in message, (name, message)
+    assert sorted(d.name for d in services.datasets.all()) == ["ALPHA", "beta"]
+    assert studio.editor.name == "ALPHA" and studio.datasets.current == "ALPHA"
 
 
 # -- training, jobs and the picker ----------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Training locally from the window: the studio's Train locally tab measures first, asks,
-trains with the real trainer, and the model shows in the picker, ready to chat with."""
+"""Training locally from the window: the studio's Train locally tab checks the model's name
+as it is typed, measures first, asks, trains with the real trainer, and the model shows in
+the picker, ready to chat with."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from desktop.core.settings import updated
 from desktop.ui.finetune.studio import FinetuneStudio
 from desktop.ui.main_window import MainWindow
 from desktop.ui.qt import Qt
+from tests.core.test_finetune_names import _finished_run
 from tests.ui.studios import _studios
 from tests.ui.test_finetune_ui import answer_box, picker_entry
 
@@ -122,3 +124,52 @@ def test_the_packaged_app_installs_training_support_size_first_with_cancel(  # t
     assert support.message.text() == "Cancelled: nothing was installed."
     assert not runtime.available() and not runtime.environment.partial.exists()
     assert not panel.start_button.isEnabled() and support.install_button.isEnabled()
+
+
+def test_an_unusable_model_name_is_said_as_typed_and_refused_before_measuring(  # type: ignore[no-untyped-def]
+    qtbot, make_services
+) -> None:
+    services = make_services()
+    examples = [
+        Example([{"role": "user", "content": q}, {"role": "assistant", "content": SNARK}])
+        for q in QUESTIONS
+    ]
+    services.datasets.create("snark", examples, source="manual")
+    _finished_run(services.local_training.jobs, "sarcasm")
+    studio = FinetuneStudio(services, poll_interval=0.2)
+    _studios.append(studio)
+    panel = studio.train_local
+    studio.tabs.setCurrentWidget(panel)
+    studio.show()
+    qtbot.waitExposed(studio)
+    assert panel.start_button.isEnabled()
+
+    # Said while typing, the name as written (its right-to-left mark escaped, no quotes
+    # around it), with what a name may hold.
+    qtbot.keyClicks(panel.name, "my model! ")
+    panel.name.insert("\u200f")  # pasted: QTest types only ASCII
+    said = panel.message.text()
+    assert said.startswith('The model name "my model! \\u200f" cannot be used: use 1 to 64 ')
+    assert "'" not in said and "no spaces" in said
+
+    # Start refuses at once: nothing is measured, nothing is asked.
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    assert panel.job is None and panel.confirm_box is None
+    assert panel.message.text() == f"Not started: {said}"
+    assert services.local_training.jobs.all()[0].suffix == "sarcasm"  # no run was recorded
+
+    # Another model's name, whatever its case, is refused the same way.
+    panel.name.clear()
+    qtbot.keyClicks(panel.name, "Sarcasm")
+    assert panel.message.text() == (
+        "A local fine-tuned model is already called local:ft:sarcasm: choose another name, "
+        "or remove that one first."
+    )
+    qtbot.mouseClick(panel.start_button, Qt.MouseButton.LeftButton)
+    assert panel.job is None and panel.message.text().startswith("Not started: A local")
+
+    # A usable name clears the message; no name at all is the dataset's.
+    panel.name.clear()
+    assert panel.message.text() == "" and panel.name_problem() is None
+    qtbot.keyClicks(panel.name, "snark-2.v1")
+    assert panel.message.text() == "" and panel.name_problem() is None

@@ -30,6 +30,7 @@ from tests.fault_proxy import FaultProxy
 from tests.hf_hub_server import running_hub
 from tests.keyring_backend import FileKeyring
 from tests.llama_server import MODEL_ALIAS, free_port
+from tests.ui.confirm import Answer, confirmed
 
 pytestmark = pytest.mark.slow
 
@@ -129,7 +130,7 @@ def test_a_server_added_in_the_dialog_lists_its_models_as_remote(
         servers.base_url.setText("localhost:11434")
         qtbot.mouseClick(servers.add_button, Qt.MouseButton.LeftButton)
         said = servers.message.text()  # named by the field's label, not a settings key
-        assert said == "Base URL 'localhost:11434' must start with http:// or https://."
+        assert said == 'Base URL "localhost:11434" must start with http:// or https://.'
         assert services.settings.servers == {}
 
         assert servers.key.echoMode() == QLineEdit.EchoMode.Password
@@ -161,6 +162,7 @@ def test_a_server_added_in_the_dialog_lists_its_models_as_remote(
         assert MODEL_ALIAS in servers.test_result.text()
 
         services.allow_remote("lab")
+        Answer(delete=True)  # the confirmation removing a server asks first
         qtbot.mouseClick(servers.remove_button, Qt.MouseButton.LeftButton)
         assert services.settings.servers == {} and services.settings.remote_consent == []
         assert SECRET not in keyring_file.read_text()
@@ -283,12 +285,19 @@ def test_a_server_name_that_cannot_start_a_model_id_is_refused(qtbot, make_remot
     tab = ServersTab(services)
     qtbot.addWidget(tab)
     url = f"http://127.0.0.1:{free_port()}/v1"
-    for name in ("my server!", "lab:2", "-lab"):
+    for name, shown in (
+        ("my server!", "my server!"),
+        ("lab:2", "lab:2"),
+        ("-lab", "-lab"),
+        ("<b>x</b>", "<b>x</b>"),
+        ("o\u200fl", "o\\u200fl"),  # an invisible mark, shown where it is
+    ):
         tab.name.setText(name)
         tab.base_url.setText(url)
         assert not tab.add()
         said = tab.message.text()
-        assert repr(name) in said and "letters, digits" in said, said
+        assert said.startswith(f'Name "{shown}" cannot name a server'), said
+        assert "letters, digits" in said and repr(name) not in said
         # The one rule, wherever a server is added from (folio-cli models add-server too).
         assert provider_name_problem(name) is not None
     # Settings already saved load whatever the name, unless it would break a model id.
@@ -305,12 +314,26 @@ def test_a_server_name_that_cannot_start_a_model_id_is_refused(qtbot, make_remot
 @pytest.mark.parametrize(
     ("url", "key_env", "said", "focused"),
     [
-        ("http://lab:99999/v1", "", "Base URL 'http://lab:99999/v1' must have a port", "base_url"),
-        ("http://[::1/v1", "", "Base URL 'http://[::1/v1' is not a valid address", "base_url"),
-        ("http://127.0.0.1:9/v1", "KEY=abc", "Key variable 'KEY=abc' must be", "key_env"),
-        ("http://127.0.0.1:9/v1", "PATH", "Key variable 'PATH' is a variable the", "key_env"),
+        ("http://lab:99999/v1", "", 'Base URL "http://lab:99999/v1" must have a port', "base_url"),
+        ("http://[::1/v1", "", 'Base URL "http://[::1/v1" is not a valid address', "base_url"),
+        (
+            "http://127.0.0.1:9/v1\u202e",
+            "",
+            'Base URL "http://127.0.0.1:9/v1\\u202e" must not hold invisible control',
+            "base_url",
+        ),
+        ("", "", "Base URL must start with http:// or https://", "base_url"),
+        ("http://127.0.0.1:9/v1", "KEY=abc", 'Key variable "KEY=abc" must be', "key_env"),
+        ("http://127.0.0.1:9/v1", "PATH", 'Key variable "PATH" is a variable the', "key_env"),
     ],
-    ids=["port too big", "an IPv6 bracket left open", "a key variable with '='", "PATH"],
+    ids=[
+        "port too big",
+        "an IPv6 bracket left open",
+        "an invisible right-to-left override",
+        "no address",
+        "a key variable with '='",
+        "PATH",
+    ],
 )
 def test_a_server_that_cannot_work_is_refused_in_the_window_as_folio_cli_refuses_it(  # type: ignore[no-untyped-def]
     qtbot, make_remote, url: str, key_env: str, said: str, focused: str
@@ -403,7 +426,11 @@ def test_local_files_are_added_checked_and_removed(qtbot, make_remote, tmp_path:
     assert local.add(gguf, "smol")
     assert entry(window, "local:smol") is not None
     assert not local.add(gguf, "smol") and "exists" in local.message.text()
-    assert not local.add(gguf, "bad:name") and "local_models" in local.message.text()
+    assert not local.add(gguf, "Smol")
+    assert local.message.text() == (
+        'Not added: local:smol exists, and "Smol" differs from it only in capitals: choose '
+        "another name."
+    )
 
     window.picker.select("local:smol", None)
     local.list.setCurrentRow(0)
@@ -411,6 +438,103 @@ def test_local_files_are_added_checked_and_removed(qtbot, make_remote, tmp_path:
     assert services.settings.local_models == {} and gguf.is_file()
     assert entry(window, "local:smol") is None
     assert window.picker.choice().model == "local:default"
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        ("", "Not added: the name is empty: give the model a name of letters, digits"),
+        ("default", 'Not added: the name "default" is taken by the embedded model that comes'),
+        ("custom", 'Not added: the name "custom" is taken by the model file chosen in Settings'),
+        ("ft:x", "Not added: the name \"ft:x\" starts with 'ft:', which marks models fine-tuned"),
+        ("a b", "Not added: the name \"a b\" cannot name a model: it follows 'local:'"),
+        ("<b>x</b>", 'Not added: the name "<b>x</b>" cannot name a model'),
+        ("x\u200f", 'Not added: the name "x\\u200f" cannot name a model'),
+    ],
+    ids=["empty", "default", "custom", "ft: prefix", "a space", "markup", "an invisible mark"],
+)
+def test_a_local_model_name_is_refused_in_plain_words_naming_it_as_written(  # type: ignore[no-untyped-def]
+    qtbot, make_remote, tmp_path: Path, name: str, said: str
+) -> None:
+    services = make_remote()
+    dialog = ProvidersDialog(services)
+    qtbot.addWidget(dialog)
+    local = dialog.local
+    model = tmp_path / "mine.gguf"
+    model.write_bytes(b"GGUF" + bytes(100))
+    assert not local.add(model, name)
+    assert local.message.text().startswith(said), local.message.text()
+    assert "local_models" not in local.message.text()
+    assert services.settings.local_models == {}
+
+
+def test_a_settings_file_that_cannot_be_written_is_said_where_a_tab_saves(  # type: ignore[no-untyped-def]
+    qtbot, make_remote, tmp_path: Path, keyring_file: Path
+) -> None:
+    services = make_remote()
+    dialog = ProvidersDialog(services)
+    qtbot.addWidget(dialog)
+    settings_file = services.home / "settings.json"
+    settings_file.mkdir()
+    said = f"Cannot save the settings: {settings_file} is a folder. Move or rename that folder"
+    model = tmp_path / "mine.gguf"
+    model.write_bytes(b"GGUF" + bytes(100))
+    assert not dialog.local.add(model, "mine")
+    assert dialog.local.message.text().startswith(said)
+    assert services.settings.local_models == {}
+
+    servers = dialog.servers
+    servers.name.setText("lab")
+    servers.base_url.setText(f"http://127.0.0.1:{free_port()}/v1")
+    servers.key.setText(SECRET)
+    assert not servers.add()
+    assert servers.message.text().startswith(said)
+    assert services.settings.servers == {}
+    assert services.secrets.get("lab") is None  # no key left behind for a server not added
+    assert servers.name.text() == "lab"  # what was typed stays, to add once mended
+
+
+def test_removing_a_server_asks_first_naming_what_goes_with_it(qtbot, make_remote) -> None:  # type: ignore[no-untyped-def]
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    services = make_remote(servers={"lab": {"base_url": url}}, remote_consent=["lab"])
+    services.secrets.set("lab", SECRET, "LAB_KEY")
+    tab = ServersTab(services)
+    qtbot.addWidget(tab)
+    tab.list.setCurrentRow(0)
+    removed, asked = confirmed(False, tab.remove)
+    assert removed is False
+    assert asked == (
+        'Remove the server "lab"?\nIts models (lab:<model>) leave the model picker. Its key is '
+        "deleted from the system keyring. Its permission to receive passages of your documents "
+        "is withdrawn. Chats that used it keep their answers."
+    )
+    assert "lab" in services.settings.servers and services.settings.remote_consent == ["lab"]
+    assert services.secrets.get("lab") == SECRET and tab.list.count() == 1
+
+    removed, _ = confirmed(True, tab.remove)
+    assert removed is True
+    assert services.settings.servers == {} and services.settings.remote_consent == []
+    assert services.secrets.get("lab") is None and tab.list.count() == 0
+
+
+def test_a_server_name_differing_only_in_case_is_refused_naming_the_one_saved(  # type: ignore[no-untyped-def]
+    qtbot, make_remote
+) -> None:
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    services = make_remote(servers={"ollama": {"base_url": url}})
+    tab = ServersTab(services)
+    qtbot.addWidget(tab)
+    for name, said in (
+        ("Ollama", 'Name "Ollama": a server called "ollama" exists, and model ids that differ'),
+        ("ollama", 'A server called "ollama" exists: remove it first, or choose another name.'),
+        ("OpenAI", 'Name "OpenAI": openai names Folio\'s own models (openai:<model>)'),
+        ("LOCAL", 'Name "LOCAL": local names Folio\'s own models (local:<model>)'),
+    ):
+        tab.name.setText(name)
+        tab.base_url.setText(url)
+        assert not tab.add()
+        assert tab.message.text().startswith(said), tab.message.text()
+    assert list(services.settings.servers) == ["ollama"]
 
 
 def test_fine_tuned_remote_models_have_their_own_group(qtbot, make_remote) -> None:  # type: ignore[no-untyped-def]

@@ -1,5 +1,7 @@
-"""Settings…: fields that offer only what the settings accept, refusals worded by the labels
-the dialog shows, a model file checked as it is chosen, and where the dialog is found."""
+"""Settings…: fields that offer only what the settings accept and show what they hold,
+refusals worded by the labels the dialog shows, a model file checked as it is chosen and
+kept by its absolute path, a settings file that cannot be written, and where the dialog is
+found."""
 
 from __future__ import annotations
 
@@ -14,7 +16,15 @@ from desktop.core.settings import InvalidSettings, updated
 from desktop.services import Services
 from desktop.ui.dialogs import SettingsDialog, refusal_text
 from desktop.ui.main_window import MainWindow
-from desktop.ui.qt import QDoubleSpinBox, QFormLayout, QKeySequence, QLabel, QSpinBox, QWidget
+from desktop.ui.qt import (
+    QDialog,
+    QDoubleSpinBox,
+    QFormLayout,
+    QKeySequence,
+    QLabel,
+    QSpinBox,
+    QWidget,
+)
 
 
 def open_dialog(qtbot, services: Services) -> SettingsDialog:  # type: ignore[no-untyped-def]
@@ -130,6 +140,82 @@ def test_a_model_file_is_checked_as_it_is_chosen(qtbot, services, tmp_path: Path
     assert dialog.error.text() == ""
     assert dialog.save() is True
     assert services.settings.local_models["custom"] == str(model)
+
+
+def type_into(qtbot, spin: QSpinBox | QDoubleSpinBox, text: str) -> None:  # type: ignore[no-untyped-def]
+    """Type ``text`` over what ``spin`` shows, as a person would, staying in the field."""
+    spin.setFocus()
+    spin.lineEdit().selectAll()
+    qtbot.keyClicks(spin, text)
+
+
+def test_a_number_typed_outside_a_field_s_range_is_refused_not_saved_unseen(
+    qtbot, services
+) -> None:  # type: ignore[no-untyped-def]
+    dialog = open_dialog(qtbot, services)
+    dialog.show()
+    label = label_of(dialog, dialog.max_file_mb)
+    type_into(qtbot, dialog.max_file_mb, "0")
+    assert dialog.max_file_mb.text() == "0"  # what the person sees, below the least, 0.01
+    assert dialog.save() is False
+    said = dialog.error.text()
+    assert said == f'{label}: "0" is not a value it takes: enter a number from 0.01 to 4096.'
+    assert dialog.isVisible() and not (services.home / "settings.json").exists()
+    assert services.settings.max_file_mb == 50
+
+    type_into(qtbot, dialog.chunk_size, "3")  # on the way to 32 or more
+    type_into(qtbot, dialog.max_file_mb, "0.5")
+    assert dialog.save() is False
+    said = dialog.error.text()
+    assert said.startswith(f'{label_of(dialog, dialog.chunk_size)}: "3" is not a value'), said
+    assert "from 32 to 256" in said
+
+    # Once each field shows a value it takes, that value is what is saved.
+    type_into(qtbot, dialog.chunk_size, "120")
+    assert dialog.save() is True
+    saved = json.loads((services.home / "settings.json").read_text())
+    assert saved["max_file_mb"] == 0.5 and saved["chunk_size"] == 120
+
+
+def test_a_model_file_typed_relative_is_saved_by_its_absolute_path(  # type: ignore[no-untyped-def]
+    qtbot, services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "mine.gguf").write_bytes(b"GGUF" + bytes(100))
+    monkeypatch.chdir(tmp_path)
+    dialog = open_dialog(qtbot, services)
+    dialog.model_path.setText("mine.gguf")
+    assert dialog.save() is True
+    expected = str(Path.cwd() / "mine.gguf")
+    assert services.settings.local_models["custom"] == expected
+    saved = json.loads((services.home / "settings.json").read_text())
+    assert saved["local_models"]["custom"] == expected
+    # Folio started in another folder still finds it.
+    monkeypatch.chdir(services.home)
+    assert Path(services.settings.local_models["custom"]).is_file()
+
+
+def test_settings_that_cannot_be_written_are_said_in_the_dialog_which_stays_open(  # type: ignore[no-untyped-def]
+    qtbot, services
+) -> None:
+    dialog = open_dialog(qtbot, services)
+    dialog.show()
+    settings_file = services.home / "settings.json"
+    settings_file.mkdir()  # a folder where the file should be
+    dialog.top_k.setValue(7)
+    assert dialog.save() is False
+    said = dialog.error.text()
+    assert said == (
+        f"Cannot save the settings: {settings_file} is a folder. Move or rename that folder, "
+        "then save again."
+    )
+    assert "b00020" in dialog.error.styleSheet()
+    assert dialog.isVisible() and dialog.result() != QDialog.DialogCode.Accepted
+    assert services.settings.top_k == 5  # not in use either, as it was not saved
+    assert dialog.top_k.value() == 7  # what the person chose is kept, to save again
+
+    settings_file.rmdir()
+    assert dialog.save() is True
+    assert json.loads(settings_file.read_text())["top_k"] == 7 and services.settings.top_k == 7
 
 
 def test_settings_is_in_the_settings_menu_with_its_shortcut(qtbot, services) -> None:  # type: ignore[no-untyped-def]

@@ -170,6 +170,25 @@ class DatasetStore:
         with self._lock:
             return next(iter(same_key(name, self._names())), None)
 
+    def check_new_name(self, name: str, renaming: str | None = None) -> str:
+        """``name`` as a new dataset would be stored (``check_name``: stripped, NFC), or as
+        the dataset ``renaming`` would be once renamed: the one rule ``create``, ``rename``
+        and a dialog asking for a name apply. DatasetError saying why when it cannot be: the
+        name is not usable, or another dataset has it (matched by ``name_key``: changing only
+        the case of its own name renames the same dataset)."""
+        with self._lock:
+            own = self._existing(renaming) if renaming is not None else None
+            return self._free_name(name, own)
+
+    def _free_name(self, name: str, own: Path | None) -> str:
+        """``check_new_name`` for the dataset in folder ``own`` (None: a new one)."""
+        name = check_name(name)
+        others = [n for n in self._names() if own is None or n != own.name]
+        taken = same_key(name, others)
+        if taken:
+            raise _taken(taken[0])
+        return name
+
     def choose(self, text: str) -> TrainingData:
         """What ``text`` names where a JSONL file or a dataset's name is taken (``validate``,
         ``start``, local training): one rule for all of them.
@@ -238,14 +257,11 @@ class DatasetStore:
         validation: Iterable[Example] = (),
     ) -> DatasetInfo:
         """A new dataset; DatasetError if the name is taken or not a valid folder name."""
-        name = check_name(name)
         if source not in SOURCES:
             raise ValueError(f"source must be one of {SOURCES}, not {source!r}")
         with self._lock:
+            name = self.check_new_name(name)
             folder = self.root / name
-            taken = self.taken(name)
-            if taken is not None:
-                raise _taken(taken)
             if folder.exists():
                 raise DatasetError(f'There is already a dataset named "{name}": choose another.')
             self.root.mkdir(parents=True, exist_ok=True)
@@ -359,12 +375,9 @@ class DatasetStore:
     def rename(self, name: str, new_name: str) -> DatasetInfo:
         """DatasetError if ``new_name`` is not a valid name or another dataset's (matched by
         ``name_key``: changing only the case of a name is a rename of the same dataset)."""
-        new_name = check_name(new_name)
         with self._lock:
             folder = self._existing(name)
-            others = same_key(new_name, [n for n in self._names() if n != folder.name])
-            if others:
-                raise _taken(others[0])
+            new_name = self._free_name(new_name, folder)
             target = self.root / new_name
             # On a case-insensitive disk "Tone" and "tone" are one folder: that is a rename.
             if target.exists() and not target.samefile(folder):

@@ -33,7 +33,7 @@ from desktop.core.finetune.examples import (
     named_problems,
     read_examples,
 )
-from desktop.core.finetune.local.runs import LOCAL, LocalTraining
+from desktop.core.finetune.local.runs import LocalTraining
 from desktop.core.finetune.records import (
     Job,
     JobEvent,
@@ -44,7 +44,7 @@ from desktop.core.finetune.records import (
 )
 from desktop.core.finetune.validate import ValidationReport, example_problems, validate_examples
 from desktop.core.models.errors import server_reason, translate_error
-from desktop.core.models.ids import OPENAI, Provider
+from desktop.core.models.ids import LOCAL, OPENAI, Provider
 from desktop.core.secrets import OPENAI_KEY_ENV
 from desktop.core.tasks import CancelToken
 

@@ -22,6 +22,7 @@ from typing import Any
 from desktop.core.db import connect as connect_db
 from desktop.core.db import transaction as write_transaction
 from desktop.core.errors import FinetuneError
+from desktop.core.models.ids import LOCAL
 from desktop.core.models.local_files import Lineage
 
 
@@ -100,12 +101,16 @@ class Job:
         return f"{self.provider}:{self.fine_tuned_model}" if self.fine_tuned_model else None
 
     def to_json(self) -> dict[str, Any]:
-        """The CLI contract's job shape (job_id, status, base, fine_tuned_model, error) + more."""
+        """The CLI contract's job shape (job_id, status, base, fine_tuned_model, error) + more.
+
+        ``fine_tuned_model`` is what the provider calls the model (OpenAI's ``ft:…``); for a
+        job trained on this computer, the contract gives the picker's id, ``local:ft:<name>``.
+        """
         return {
             "job_id": self.id,
             "status": self.status,
             "base": self.base,
-            "fine_tuned_model": self.fine_tuned_model,
+            "fine_tuned_model": self.model_id if self.provider == LOCAL else self.fine_tuned_model,
             "error": self.error,
             "model_id": self.model_id,
             "provider": self.provider,

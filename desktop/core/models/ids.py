@@ -12,14 +12,15 @@ from dataclasses import dataclass
 
 from desktop.core.errors import ModelError
 
-LOCAL_PREFIX = "local:"
+LOCAL = "local"  # the provider of models run in-process, and of jobs trained here
+LOCAL_PREFIX = f"{LOCAL}:"
 # A local base model with a LoRA adapter trained in Folio: "local:ft:<name>".
 LOCAL_FT_PREFIX = "local:ft:"
 OPENAI = "openai"
 # OpenAI's API, where no OPENAI_BASE_URL points elsewhere.
 OPENAI_URL = "https://api.openai.com/v1"
 # Provider names Folio keeps for itself: its own models and OpenAI.
-RESERVED_PROVIDERS = ("local", "openai")
+RESERVED_PROVIDERS = (LOCAL, OPENAI)
 # A provider's name starts each of its model ids and is typed after --model on a command
 # line: a letter or digit (so it never reads as a flag), then letters, digits, ".", "_", "-".
 _PROVIDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")

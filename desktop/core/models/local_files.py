@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NotRequired, TypedDict
 
 from desktop.core.errors import ModelError
-from desktop.core.models.ids import LOCAL_PREFIX
+from desktop.core.models.ids import LOCAL_FT_PREFIX, LOCAL_PREFIX
 from desktop.core.paths import resources_dir
 from desktop.core.settings import Settings
 
@@ -137,6 +139,62 @@ def gguf_problem(path: Path) -> str | None:
     if magic != GGUF_MAGIC:
         return f"{path.name} is not a GGUF model file"
     return None
+
+
+# A local model's name follows "local:" in its model id, which is typed after --model on a
+# command line: a letter or digit (so it never reads as a flag), then letters, digits, ".",
+# "_", "-", as a server's name takes.
+_LOCAL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+LOCAL_NAME_RULE = "letters, digits, '.', '_' and '-', starting with a letter or digit"
+# Names Folio gives models of its own, with the model each stands for. Compared ignoring
+# case: local:Default beside local:default would read as the same model.
+RESERVED_LOCAL_NAMES = {
+    "default": "the embedded model that comes with Folio (local:default)",
+    "custom": "the model file chosen in Settings (local:custom)",
+}
+_FT = LOCAL_FT_PREFIX.removeprefix(LOCAL_PREFIX)  # "ft:", which marks fine-tuned models
+
+
+def local_model_name_problem(name: str) -> str | None:
+    """Why a GGUF file being added cannot be offered as ``local:<name>``, or None.
+
+    The reasons are words that follow the name ("is taken by ..."), for the caller to put
+    after the name as it shows it. Names saved before this rule still load (``Settings``
+    checks only what would break a model id).
+    """
+    if not name:
+        return f"is empty: give the model a name of {LOCAL_NAME_RULE}, e.g. llama3.2-1b"
+    reserved = RESERVED_LOCAL_NAMES.get(name.casefold())
+    if reserved is not None:
+        return f"is taken by {reserved}: choose another name"
+    if name.casefold().startswith(_FT):
+        return (
+            f"starts with '{_FT}', which marks models fine-tuned in Folio "
+            f"({LOCAL_FT_PREFIX}<name>): choose another name"
+        )
+    if not _LOCAL_NAME.fullmatch(name):
+        return (
+            "cannot name a model: it follows 'local:' in the model id, which is typed after "
+            f"--model on a command line, so it takes only {LOCAL_NAME_RULE}"
+        )
+    return None
+
+
+def suggested_local_name(file_name: str) -> str:
+    """A name for the GGUF file ``file_name`` that ``local_model_name_problem`` accepts,
+    offered to be changed: its stem in lower case, other characters made '-'
+    ("Llama 3.2 1B.gguf" -> "llama-3.2-1b")."""
+    stem = Path(file_name).stem.lower()
+    name = re.sub(r"[^a-z0-9._-]+", "-", stem).strip("._-")
+    return name if name and local_model_name_problem(name) is None else "model"
+
+
+def model_file_path(typed: str | Path) -> Path:
+    """The absolute path of a model file as typed or chosen: ``~`` expanded, and a relative
+    path taken from the working directory now, so the settings never hold a path that would
+    name another file once Folio starts in another folder. Symbolic links are kept, not
+    resolved: a link the person chose may later point at a newer model."""
+    return Path(os.path.abspath(Path(typed).expanduser()))
 
 
 def local_llm_path(model_id: str, settings: Settings) -> Path:

@@ -15,7 +15,13 @@ import openai
 from desktop.core.errors import ModelError, ProviderError, worded
 from desktop.core.finetune.records import ft_lineage
 from desktop.core.models.errors import translate_error
-from desktop.core.models.ids import MAX_RETRIES, OPENAI, OPENAI_URL, Provider
+from desktop.core.models.ids import (
+    MAX_RETRIES,
+    OPENAI,
+    OPENAI_URL,
+    RESERVED_PROVIDERS,
+    Provider,
+)
 from desktop.core.models.local_files import ModelInfo, list_models
 from desktop.core.secrets import OPENAI_KEY_ENV, Secrets
 from desktop.core.settings import Settings, key_variable_problem
@@ -59,6 +65,18 @@ def provider(name: str, settings: Settings) -> Provider:
             "or in Settings.",
         )
     return Provider(name, server.base_url, server.api_key_env)
+
+
+def name_taken(name: str, settings: Settings) -> str | None:
+    """The provider name ``name`` would repeat, compared ignoring case, or None: one of
+    Folio's own (``local``, ``openai``) or a saved server's, as written there. ``Ollama``
+    beside ``ollama`` would list ``Ollama:llama3.2`` and ``ollama:llama3.2``, which a person
+    cannot tell apart in the model picker; the settings file, read before this check,
+    still loads such names."""
+    wanted = name.casefold()
+    return next(
+        (n for n in (*RESERVED_PROVIDERS, *settings.servers) if n.casefold() == wanted), None
+    )
 
 
 def remote_providers(settings: Settings) -> list[Provider]:

@@ -29,6 +29,7 @@ from llama_index.core.vector_stores.utils import metadata_dict_to_node
 
 from desktop.core.errors import Cancelled, StoreError
 from desktop.core.library.catalog import Library
+from desktop.core.library.search import chunks_missing
 from desktop.core.store import DENSE, FolioStore
 from desktop.core.store.edge import EdgeVectorStore
 from desktop.core.store.server import ServerVectorStore
@@ -119,7 +120,14 @@ def move_points(
     A pending move to the same place resumes; one to elsewhere is replaced (its partial
     copy stays on its target, which is not the library's store). ``report.verified`` tells
     the caller it may switch the settings. Cancelling stops after the current batch.
+
+    Raises StoreError, with nothing copied, when ``source`` holds fewer chunks than the
+    library lists: the copy would be verified against what is left, and the library would
+    move short (its status says so, and a sync indexes the missing chunks again).
     """
+    missing = chunks_missing(source, library)
+    if missing is not None:
+        raise source_shortfall(*missing)
     started = time.monotonic()
     report = MoveReport(move.backend)
     pending = pending_move(library)
@@ -162,6 +170,22 @@ def move_points(
         report.cancelled = True
     report.seconds = time.monotonic() - started
     return report
+
+
+def source_shortfall(held: int, listed: int) -> StoreError:
+    """The error for a move whose source holds ``held`` of the ``listed`` chunks library.db
+    lists for its indexed files."""
+    found = (
+        f"holds none of the library's {listed} chunks"
+        if held == 0
+        else f"holds only {held} of the library's {listed} chunks"
+    )
+    return StoreError(
+        f"The library was not moved: its current store {found}. Press Sync now in the "
+        "Library first to index the missing chunks again, then move it.",
+        cli=f"The library was not moved: its current store {found}. Run `folio-cli sync` "
+        "first to index the missing chunks again, then move it.",
+    )
 
 
 def _emit(callback: ProgressCallback | None, done: int, total: int) -> None:

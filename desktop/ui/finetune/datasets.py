@@ -23,7 +23,7 @@ from desktop.core.plurals import counted
 from desktop.services import Services
 from desktop.ui.chat.pane import model_name
 from desktop.ui.dialogs import confirm_deletion
-from desktop.ui.messages import error_text, say
+from desktop.ui.messages import error_text, message_label, say
 from desktop.ui.model_combo import ModelCombo, services_names
 from desktop.ui.named_list import NamedListPanel, Wording
 from desktop.ui.qt import (
@@ -55,25 +55,54 @@ def _slug(text: str) -> str:
 
 
 class NameDialog(QDialog):
-    """A dataset name, and one more choice below it (a checkbox or a combo box)."""
+    """A dataset name, and maybe one more choice below it (a checkbox or a combo box).
+
+    OK closes it only for a name ``check`` takes (the datasets store's own rule, e.g.
+    ``DatasetStore.check_new_name``): otherwise it says why and stays open, keeping what
+    was typed and chosen.
+    """
 
     def __init__(
-        self, title: str, name: str, extra: QWidget | None, parent: QWidget | None = None
+        self,
+        title: str,
+        name: str,
+        extra: QWidget | None,
+        check: Callable[[str], object],
+        parent: QWidget | None = None,
     ) -> None:
+        """``check``: raises FolioError saying why for a name that cannot be used."""
         super().__init__(parent)
         self.setWindowTitle(title)
+        self.check = check
         self.name = QLineEdit(name)
         self.name.setAccessibleName("Dataset name")
+        self.message = message_label()
+        self.message.setAccessibleName("Dataset name message")
         form = QFormLayout(self)
         form.addRow("Dataset name", self.name)
         if extra is not None:
             form.addRow("", extra)
+        form.addRow(self.message)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+
+    def chosen_name(self) -> str:
+        """The name as typed, without the spaces around it."""
+        return self.name.text().strip()
+
+    def accept(self) -> None:
+        """Close with a name the store takes; else say why here and stay open."""
+        try:
+            self.check(self.chosen_name())
+        except (FolioError, OSError) as exc:
+            say(self.message, error_text(exc), error=True)
+            self.name.setFocus()
+            return
+        super().accept()
 
 
 class GenerateDialog(QDialog):
@@ -260,9 +289,17 @@ class DatasetsPanel(NamedListPanel):
             personas.addItem(
                 f"Start pairs with {line_shown(persona.name)}'s prompt", persona.prompt
             )
-        dialog = NameDialog("Import a training file", _slug(Path(path).stem), personas, self)
+        datasets = self.services.datasets
+        dialog = NameDialog(
+            "Import a training file",
+            _slug(Path(path).stem),
+            personas,
+            # No name: the file's own, made unique by the store.
+            lambda name: datasets.check_new_name(name) if name else None,
+            self,
+        )
         if dialog.exec():
-            self.import_file(Path(path), dialog.name.text().strip(), personas.currentData())
+            self.import_file(Path(path), dialog.chosen_name(), personas.currentData())
 
     def import_file(
         self, path: Path, name: str | None = None, system_prompt: str | None = None
@@ -312,9 +349,15 @@ class DatasetsPanel(NamedListPanel):
             "Without it the model learns to answer that way with no prompt at all; with it, "
             "only when the persona's prompt is given."
         )
-        dialog = NameDialog("Dataset from liked answers", "liked-answers", include, self)
+        dialog = NameDialog(
+            "Dataset from liked answers",
+            "liked-answers",
+            include,
+            self.services.datasets.check_new_name,
+            self,
+        )
         if dialog.exec():
-            self.from_chats(dialog.name.text().strip(), include.isChecked())
+            self.from_chats(dialog.chosen_name(), include.isChecked())
 
     def from_chats(self, name: str, include_system_prompt: bool = False) -> DatasetInfo | None:
         """A dataset of the answers given a thumbs up; None (and why) if none or it fails."""
@@ -443,6 +486,22 @@ class DatasetsPanel(NamedListPanel):
         self.changed.emit()
 
     # -- rename and delete ------------------------------------------------------------------
+
+    def ask_rename(self) -> None:
+        """Ask for the chosen dataset's new name, checked before the dialog closes, then
+        rename it."""
+        current = self.current
+        if current is None:
+            return
+        dialog = NameDialog(
+            self.wording.rename_title,
+            current,
+            None,
+            lambda name: self.services.datasets.check_new_name(name, current),
+            self,
+        )
+        if dialog.exec() and dialog.chosen_name() != current:
+            self.rename(current, dialog.chosen_name())
 
     def _store_rename(self, name: str, new_name: str) -> str:
         return self.services.datasets.rename(name, new_name).name

@@ -112,6 +112,9 @@ class ExamplesEditor(QWidget):
         self.table.setAccessibleName("Examples")
         self.table.setWordWrap(True)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        # Tab and Shift+Tab leave the table for the buttons, the split, Save and validation,
+        # as they leave the chat's question box; the arrow keys move between cells.
+        self.table.setTabKeyNavigation(False)
         # Two lines of each example; the whole of the chosen one is shown below the table.
         rows = self.table.verticalHeader()
         rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
@@ -401,7 +404,7 @@ class ValidationPanel(QWidget):
         self.base.currentIndexChanged.connect(lambda _: self.run())
         self.validate_button = QPushButton("Validate")
         self.validate_button.clicked.connect(self.run)
-        self.verdict = QLabel()
+        self.verdict = message_label()  # a failure's text may hold a name such as "<b>x</b>"
         self.verdict.setAccessibleName("Validation verdict")
         self.summary = message_label()
         self.summary.setAccessibleName("Validation summary")
@@ -422,6 +425,8 @@ class ValidationPanel(QWidget):
         layout.addWidget(self.verdict)
         layout.addWidget(self.summary)
         layout.addWidget(self.problems, 1)
+        # Nothing to validate until a dataset is chosen (``schedule`` and ``clear`` follow).
+        self.validate_button.setEnabled(examples() is not None)
 
     @property
     def busy(self) -> bool:
@@ -430,6 +435,7 @@ class ValidationPanel(QWidget):
 
     def schedule(self) -> None:
         """Validate shortly: edits come in bursts."""
+        self.validate_button.setEnabled(True)
         self._timer.start()
 
     def clear(self) -> None:
@@ -441,6 +447,7 @@ class ValidationPanel(QWidget):
         self.problems.clear()
         say(self.verdict, "")
         self.summary.clear()
+        self.validate_button.setEnabled(False)
 
     def run(self) -> Job | None:
         """Validate the editor's examples in the background (tiktoken may load its files)."""
@@ -449,6 +456,7 @@ class ValidationPanel(QWidget):
             self.clear()
             return None
         self._timer.stop()
+        self.validate_button.setEnabled(True)
         self._generation += 1
         generation, base = self._generation, str(self.base.currentData())
         train, validation = found
@@ -462,7 +470,7 @@ class ValidationPanel(QWidget):
         job.succeeded.connect(self._on_validated)
         job.failed.connect(lambda text: self._on_failed(generation, text))
         self.job = job
-        self.verdict.setText("Checking…")
+        say(self.verdict, "Checking…")  # not in red, after a failure
         return job.start()
 
     def _on_failed(self, generation: int, text: str) -> None:

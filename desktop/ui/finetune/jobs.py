@@ -14,10 +14,10 @@ from typing import Any
 
 from desktop.core.errors import FolioError
 from desktop.core.finetune.jobs import POLL_SECONDS, UploadPlan
-from desktop.core.finetune.local.runs import LOCAL
 from desktop.core.finetune.pricing import BASE_MODELS, DEFAULT_BASE, PRICES_AS_OF
 from desktop.core.finetune.records import Job as FineTuneJob
 from desktop.core.finetune.records import JobEvent, JobState, Metric
+from desktop.core.models.ids import LOCAL
 from desktop.core.models.providers import provider
 from desktop.core.tasks import clock_time, eta_phrase
 from desktop.services import Services

@@ -11,9 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from desktop.core.errors import FolioError
+from desktop.core.errors import FinetuneError, FolioError
 from desktop.core.finetune.local.config import TrainConfig
-from desktop.core.finetune.local.runs import estimate_text
+from desktop.core.finetune.local.runs import (
+    FT_PREFIX,
+    MODEL_NAME_RULE,
+    check_model_name,
+    estimate_text,
+)
 from desktop.core.finetune.records import Job as FineTuneJob
 from desktop.core.models.local_files import DEFAULT_LLM_ID, list_models
 from desktop.services import Services
@@ -42,11 +47,14 @@ class LocalTrainPanel(TrainForm):
 
     def __init__(self, services: Services, parent: QWidget | None = None) -> None:
         super().__init__(services, "Train locally message", parent)
+        self._name_refused = False  # the message line says why the typed name cannot be used
         self.base = QComboBox()
         self.base.setAccessibleName("Base model")
         self.name = QLineEdit()
         self.name.setPlaceholderText("optional: the model is local:ft:<name> (default: dataset)")
         self.name.setMaxLength(64)
+        self.name.setAccessibleName("Model name")
+        self.name.textChanged.connect(lambda _: self._on_name_edited())
         self.epochs = QSpinBox(minimum=1, maximum=100, value=DEFAULTS.epochs)
         self.rank = QSpinBox(minimum=1, maximum=256, value=DEFAULTS.rank)
         self.rank.setToolTip("LoRA rank: larger learns more and trains slower; alpha is twice it")
@@ -121,10 +129,54 @@ class LocalTrainPanel(TrainForm):
             max_seq_len=self.max_seq_len.value(),
         )
 
+    def model_name(self) -> str | None:
+        """The name typed for the model, or None for the default (the dataset's)."""
+        return self.name.text().strip() or None
+
+    def name_problem(self) -> str | None:
+        """Why the typed model name cannot be used (not a usable name, or another local
+        model's), or None when it can: checked before anything is measured."""
+        name = self.model_name()
+        if name is None:
+            return None
+        try:
+            check_model_name(name)
+        except FinetuneError:
+            return f'The model name "{line_shown(name)}" cannot be used: {MODEL_NAME_RULE}.'
+        try:
+            taken = self.services.local_training.taken(name)
+        except (FolioError, OSError) as exc:
+            return f"Cannot read the local models to check the name: {error_text(exc)}"
+        if taken is not None:
+            return (
+                f"A local fine-tuned model is already called {line_shown(FT_PREFIX + taken)}: "
+                "choose another name, or remove that one first."
+            )
+        return None
+
+    def _on_name_edited(self) -> None:
+        """Say at once whether the name typed can be used; a step of starting keeps the
+        message line for itself."""
+        if self.job is not None or self.confirm_box is not None:
+            return
+        problem = self.name_problem()
+        if problem is not None:
+            say(self.message, problem, error=True)
+            self._name_refused = True
+        elif self._name_refused:
+            say(self.message, "")
+            self._name_refused = False
+
     def start(self) -> Job | None:
-        """Measure this computer on the chosen run in the background, then ask."""
+        """Check the model name, then measure this computer on the chosen run in the
+        background, then ask."""
         name, base = self.dataset_name(), self.base_model()
         if not name or self.job is not None or self.confirm_box is not None:
+            return None
+        problem = self.name_problem()
+        self._name_refused = problem is not None
+        if problem is not None:
+            say(self.message, f"Not started: {problem}", error=True)
             return None
         try:
             config = self.config()
@@ -163,7 +215,7 @@ class LocalTrainPanel(TrainForm):
         self.confirm_box = None
         training = self.services.local_training
         dataset, base = self.dataset_name(), self.base_model()
-        name = self.name.text().strip() or None
+        name = self.model_name()
         persona = self.persona_name()
 
         def work(_job: Job) -> FineTuneJob:

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from desktop.core.models.local_files import gguf_problem
+from desktop.core.models.local_files import (
+    gguf_problem,
+    local_model_name_problem,
+    model_file_path,
+    suggested_local_name,
+)
 from desktop.services import Services
 from desktop.ui.messages import message_label, say
 from desktop.ui.providers.common import ROLE, save_change
@@ -67,24 +72,47 @@ class LocalFilesTab(QWidget):
         )
         if not path:
             return
-        default = Path(path).stem.lower().replace(":", "-")
+        default = suggested_local_name(Path(path).name)
         name, ok = QInputDialog.getText(self, "Name the model", "Use it as local:", text=default)
         if ok:
             self.add(Path(path), name.strip())
 
-    def add(self, path: Path, name: str) -> bool:
-        """Offer ``path`` as ``local:<name>``; a file that is not a GGUF model is refused."""
+    def name_problem(self, name: str) -> str | None:
+        """Why the model cannot be added as ``local:<name>``, naming the name as written
+        (and a model already added under it, in any case), or None."""
+        shown = line_shown(name)
+        problem = local_model_name_problem(name)
+        if problem is not None:
+            subject = f'the name "{shown}"' if name else "the name"
+            return f"Not added: {subject} {problem}."
+        wanted = name.casefold()
         local = self.services.settings.local_models
-        if name in local:
-            say(self.message, f"local:{name} exists: choose another name.", error=True)
+        taken = next((n for n in local if n.casefold() == wanted), None)
+        if taken == name:
+            return f"Not added: local:{shown} exists: choose another name."
+        if taken is not None:
+            return (
+                f'Not added: local:{line_shown(taken)} exists, and "{shown}" differs from it '
+                "only in capitals: choose another name."
+            )
+        return None
+
+    def add(self, path: Path, name: str) -> bool:
+        """Offer ``path`` as ``local:<name>``; a name the rule refuses, or a file that is not
+        a GGUF model, is refused, saying why."""
+        problem = self.name_problem(name)
+        if problem is not None:
+            say(self.message, problem, error=True)
             return False
+        path = model_file_path(path)
         problem = gguf_problem(path)
         if problem is not None:
             say(self.message, f"Not added: {problem}.", error=True)
             return False
+        local = self.services.settings.local_models
         if not save_change(self.services, self.message, local_models={**local, name: str(path)}):
             return False
-        say(self.message, f"Added local:{name}.")
+        say(self.message, f"Added local:{line_shown(name)}.")
         self.reload()
         self.changed.emit()
         return True
@@ -97,7 +125,10 @@ class LocalFilesTab(QWidget):
         local = {k: v for k, v in self.services.settings.local_models.items() if k != name}
         if not save_change(self.services, self.message, local_models=local):
             return False
-        say(self.message, f"Removed local:{name}; the file itself is left where it is.")
+        say(
+            self.message,
+            f"Removed local:{line_shown(name)}; the file itself is left where it is.",
+        )
         self.reload()
         self.changed.emit()
         return True

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from desktop.core.errors import FolioError
-from desktop.core.models.ids import PROVIDER_NAME_RULE, provider_name_problem
+from desktop.core.models.ids import PROVIDER_NAME_RULE, RESERVED_PROVIDERS, provider_name_problem
+from desktop.core.models.providers import name_taken
 from desktop.core.settings import new_server_problem, updated
 from desktop.services import Services
+from desktop.ui.dialogs import confirm_deletion
 from desktop.ui.messages import error_text, message_label, say
 from desktop.ui.providers.common import ROLE, ProviderTab, save_change
 from desktop.ui.qt import (
@@ -97,16 +99,42 @@ class ServersTab(ProviderTab):
         item = self.list.currentItem()
         return item.data(ROLE) if item is not None else None
 
+    def name_problem(self, name: str) -> str | None:
+        """Why a server cannot be added as ``name``, naming the field and the name as
+        written, or None."""
+        if not name:
+            return f"Name: give the server a name of {PROVIDER_NAME_RULE}, e.g. ollama."
+        shown = line_shown(name)
+        taken = name_taken(name, self.services.settings)
+        if taken in RESERVED_PROVIDERS:
+            return (
+                f'Name "{shown}": {taken} names Folio\'s own models ({taken}:<model>): '
+                "choose another name."
+            )
+        if taken == name:
+            return f'A server called "{shown}" exists: remove it first, or choose another name.'
+        if taken is not None:
+            existing = line_shown(taken)
+            return (
+                f'Name "{shown}": a server called "{existing}" exists, and model ids that '
+                f"differ only in capitals ({existing}:<model>, {shown}:<model>) are easily "
+                f"mistaken: choose another name, or remove {existing} first."
+            )
+        if provider_name_problem(name) is not None:
+            return (
+                f'Name "{shown}" cannot name a server: the name starts its model ids '
+                f"(name:model), so it takes only {PROVIDER_NAME_RULE}."
+            )
+        return None
+
     def add(self) -> bool:
         """Add the server in the fields; its key goes to the keyring, never to settings."""
         settings = self.services.settings
         name = self.name.text().strip()
-        problem = provider_name_problem(name)
+        problem = self.name_problem(name)
         if problem is not None:
             say(self.message, problem, error=True)
-            return False
-        if name in settings.servers:
-            say(self.message, f"A server called {name} exists: remove it first.", error=True)
+            self.name.setFocus()
             return False
         env = self.key_env.text().strip() or None
         server = {"base_url": self.base_url.text().strip(), "api_key_env": env}
@@ -114,37 +142,60 @@ class ServersTab(ProviderTab):
         if found is not None:
             wrong, problem = found
             label = {"base_url": "Base URL", "api_key_env": "Key variable"}[wrong]
-            say(self.message, f"{label} {server[wrong]!r} {problem}.", error=True)
+            typed = server[wrong]
+            shown = f'{label} "{line_shown(typed)}"' if typed else label
+            say(self.message, f"{shown} {problem}.", error=True)
             (self.base_url if wrong == "base_url" else self.key_env).setFocus()
             return False
+        key = self.key.text().strip()
         try:
             new = updated(settings, servers={**settings.servers, name: server})
-            key = self.key.text().strip()
             if key:
                 self.services.secrets.set(name, key, env or f"the key variable of {name}")
+        except (FolioError, OSError) as exc:
+            say(self.message, error_text(exc), error=True)
+            return False
+        try:
             self.services.change_settings(new)
         except (FolioError, OSError) as exc:
+            if key:
+                # The server was not added: its key must not wait in the keyring for the
+                # next server given this name.
+                self.services.secrets.forget(name)
             say(self.message, error_text(exc), error=True)
             return False
         for field in (self.name, self.base_url, self.key, self.key_env):
             field.clear()
-        say(self.message, f"Added {name}: its models are listed as {name}:<model>.")
+        say(
+            self.message,
+            f"Added {line_shown(name)}: its models are listed as {line_shown(name)}:<model>.",
+        )
         self.reload(select=name)
         self.changed.emit()
         return True
 
     def remove(self) -> bool:
-        """Remove the chosen server, its stored key and the permission to send it documents."""
+        """Remove the chosen server, its stored key and the permission to send it documents,
+        once the person confirms; True when removed."""
         name = self.selected()
         if name is None:
             return False
         settings = self.services.settings
+        shown = line_shown(name)
+        gone = [f"Its models ({shown}:<model>) leave the model picker."]
+        if self.services.secrets.stored(name):
+            gone.append("Its key is deleted from the system keyring.")
+        if name in settings.remote_consent:
+            gone.append("Its permission to receive passages of your documents is withdrawn.")
+        gone.append("Chats that used it keep their answers.")
+        if not confirm_deletion(self, f'Remove the server "{shown}"?', " ".join(gone)):
+            return False
         servers = {k: v for k, v in settings.servers.items() if k != name}
         consent = [p for p in settings.remote_consent if p != name]
         if not save_change(self.services, self.message, servers=servers, remote_consent=consent):
             return False
         self.services.secrets.forget(name)
-        say(self.message, f"Removed {name}, its key and its permission to receive documents.")
+        say(self.message, f"Removed {shown}, its key and its permission to receive documents.")
         say(self.test_result, "")
         self.reload()
         self.changed.emit()

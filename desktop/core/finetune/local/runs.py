@@ -42,14 +42,14 @@ from desktop.core.finetune.local.run_files import RunFiles, RunSpec
 from desktop.core.finetune.local.runtime import TrainerRuntime
 from desktop.core.finetune.records import Job, JobState, JobStore
 from desktop.core.finetune.validate import NOTHING_TO_LEARN, example_problems, learns
-from desktop.core.models.ids import LOCAL_FT_PREFIX, LOCAL_PREFIX
+from desktop.core.library.filenames import one_line
+from desktop.core.models.ids import LOCAL, LOCAL_FT_PREFIX, LOCAL_PREFIX
 from desktop.core.models.local_files import Lineage, ModelInfo, local_llm_path
 from desktop.core.names import name_key
 from desktop.core.plurals import counted
 from desktop.core.settings import Settings
 from desktop.core.tasks import duration_phrase
 
-LOCAL = "local"  # the jobs' provider
 FT_PREFIX = LOCAL_FT_PREFIX
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 CANCEL_WAIT_S = 30.0  # how long cancel waits for the trainer to record it
@@ -82,13 +82,18 @@ def _refusal(label: str, problems: list[LineProblem]) -> DatasetError:
     return DatasetError(said, cli=f"{said} {validate} lists them all.")
 
 
+# What ``_NAME`` allows, in words.
+MODEL_NAME_RULE = (
+    "use 1 to 64 letters a to z (either case), digits, dots, underscores or hyphens, "
+    "starting with a letter or a digit; no spaces"
+)
+
+
 def check_model_name(name: str) -> str:
-    """The name itself, or FinetuneError saying what a name may hold."""
+    """The name itself, or FinetuneError saying what a name may hold (the name quoted as
+    written, its controls escaped: ``one_line``)."""
     if not _NAME.fullmatch(name):
-        raise FinetuneError(
-            f"Model name {name!r} is not usable: use 1-64 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit."
-        )
+        raise FinetuneError(f'The model name "{one_line(name)}" cannot be used: {MODEL_NAME_RULE}.')
     return name
 
 
