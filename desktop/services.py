@@ -104,9 +104,10 @@ class Services:
         # freed by ``close``.
         self._owns_llms = llms is None
 
-    def claim(self) -> None:
-        """Take the data folder's lock; ``LibraryInUseError`` if another process has it."""
-        self.lock.acquire()
+    def claim(self, wait: float = 0.0) -> None:
+        """Take the data folder's lock; ``LibraryInUseError`` if another process still has
+        it after ``wait`` seconds."""
+        self.lock.acquire(wait)
 
     @cached_property
     def library(self) -> Library:
@@ -298,9 +299,19 @@ class Services:
             path = self.home / "store" / active_collection(self.library).directory
             target = EdgeVectorStore(path, stored_dim(path) or self.library_dim())
         move = StoreMove(wanted.backend, wanted.url, wanted.collection)
-        report = move_points(
-            self.library, source, target, move, on_progress, cancel, batch_size or MOVE_BATCH_SIZE
-        )
+        try:
+            report = move_points(
+                self.library,
+                source,
+                target,
+                move,
+                on_progress,
+                cancel,
+                batch_size or MOVE_BATCH_SIZE,
+            )
+        except BaseException:
+            target.close()  # a local Qdrant folder stays locked by this process otherwise
+            raise
         if not report.verified:
             target.close()
             return report

@@ -44,7 +44,7 @@ from desktop.cli.parser import PATH_ARGUMENTS, PROG, CommandLineParser
 from desktop.core.errors import FolioError
 from desktop.core.library.channel import Reply, call
 from desktop.core.library.filenames import one_line
-from desktop.core.library.lock import LibraryInUseError
+from desktop.core.library.lock import COMMAND_WAIT_S, LibraryInUseError
 from desktop.core.paths import data_folder_problem
 
 if TYPE_CHECKING:
@@ -200,13 +200,18 @@ def _run_parsed(args: argparse.Namespace, line: list[str]) -> int:
     except LibraryInUseError:
         # A read-only command is answered by the Folio that has the library open.
         reply = call(services.home, line) if args.read_only else None
-        if reply is None:
+        if reply is not None:
+            sys.stdout.write(reply.stdout)
+            if reply.stderr:
+                print(reply.stderr, file=sys.stderr)
+            return reply.code
+        try:  # another command's brief hold, such as a poll of `finetune status --wait`
+            services.claim(COMMAND_WAIT_S)
+        except LibraryInUseError:
             print(_in_use(services.home), file=sys.stderr)
             return EXIT_ERROR
-        sys.stdout.write(reply.stdout)
-        if reply.stderr:
-            print(reply.stderr, file=sys.stderr)
-        return reply.code
+        except FolioError as exc:
+            return _refused(exc)
     except FolioError as exc:
         return _refused(exc)
     log_to_data_folder(services.home)  # not stderr: a file that failed is reported there

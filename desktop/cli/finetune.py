@@ -50,11 +50,13 @@ from desktop.core.finetune.local.config import SettingOutOfRange, TrainConfig
 from desktop.core.finetune.pricing import DEFAULT_BASE, PRICES_AS_OF
 from desktop.core.finetune.records import JobState, how_it_ended
 from desktop.core.library.filenames import one_line
+from desktop.core.library.lock import LibraryInUseError
 from desktop.core.models.ids import LOCAL, LOCAL_FT_PREFIX, LOCAL_PREFIX, OPENAI
 from desktop.core.plurals import counted
-from desktop.core.tasks import eta_phrase
+from desktop.core.tasks import CancelToken, eta_phrase
 
 LOCAL_POLL_S = 2.0  # a local run's progress is in finetune.db: read it often
+LOCK_RETRY_S = 0.5  # how often `status --wait` asks again for a lock another command holds
 _UNSUCCESSFUL = (JobState.FAILED, JobState.CANCELLED)  # ends that make no model
 # ``start``'s flags that only one kind of training takes (argparse dest → flag): given to
 # the other kind they would be ignored without a word, so they are refused.
@@ -552,6 +554,13 @@ def cmd_status(services: Services, args: argparse.Namespace) -> int:
     shapes = [_job_json(services, job) for job in jobs]
     emit(args, {"jobs": shapes}, "\n".join(lines) or "No jobs yet.")
     if interrupted:
+        named = args.job_id or "JOB_ID"
+        which = f"finetune status {args.job_id} --wait" if args.job_id else "finetune status --wait"
+        print(
+            f"folio-cli: stopped following; the training goes on (`folio-cli {which}` "
+            f"follows it again, `folio-cli finetune cancel {named}` stops it).",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     ended = [j for j in jobs if j.id in followed and j.status in _UNSUCCESSFUL]
     if args.wait and ended:  # a script waiting for its model learns that none came
@@ -570,7 +579,7 @@ def _job_json(services: Services, job: Job) -> dict[str, Any]:
 def _wait(services: Services, args: argparse.Namespace) -> bool:
     """Follow the job (or every unfinished one) until it ends; True if Ctrl+C stopped it."""
     # Imported on first use: it loads httpx, which takes a while.
-    from desktop.core.finetune.jobs import POLL_SECONDS
+    from desktop.core.finetune.jobs import POLL_SECONDS, sleep_unless_cancelled
 
     store, shown = services.finetune_jobs, dict[str, str]()
 
@@ -592,6 +601,19 @@ def _wait(services: Services, args: argparse.Namespace) -> bool:
             shown[job.id] = line
             print(line, file=sys.stderr, flush=True)
 
+    def pause(seconds: float, cancel: CancelToken) -> None:
+        # Between polls the data folder is let go: a wait lasts as long as a training run,
+        # and `finetune cancel` (or any command) must work meanwhile. Taken again to poll;
+        # while another command holds it, this one waits its turn.
+        services.lock.release()
+        sleep_unless_cancelled(seconds, cancel)
+        while not cancel.cancelled:
+            try:
+                services.lock.acquire()
+                return
+            except LibraryInUseError:
+                sleep_unless_cancelled(LOCK_RETRY_S, cancel)
+
     # Ctrl+C stops following; the job goes on at the provider.
     with interruptible() as cancel:
         ids = [args.job_id] if args.job_id is not None else None
@@ -599,7 +621,7 @@ def _wait(services: Services, args: argparse.Namespace) -> bool:
         interval = (
             args.interval if args.interval is not None else LOCAL_POLL_S if local else POLL_SECONDS
         )
-        services.finetuning.watch(on_update, cancel, interval, job_ids=ids)
+        services.finetuning.watch(on_update, cancel, interval, job_ids=ids, pause=pause)
     return cancel.cancelled
 
 
@@ -675,7 +697,8 @@ def cmd_import(services: Services, args: argparse.Namespace) -> int:
     """Import a JSONL file as a dataset; lines that are no example are left out and listed.
     Exit 2 for an unknown --persona, a --name that cannot be used, or a file with no example."""
     not_empty(args.file, "FILE", "give the JSONL file to import")
-    if args.persona:
+    if args.persona is not None:
+        not_empty(args.persona, "--persona", "name a persona, or leave --persona out")
         known_persona(services, args.persona)
     name = None
     if args.name is not None:

@@ -105,9 +105,13 @@ def cmd_generate(services: Services, args: argparse.Namespace) -> int:
     pairs, chunks = counted(r.pairs_written, "pair"), counted(r.chunks_used, "chunk")
     text = f"Wrote {pairs} into {dataset} from {chunks}"
     if r.chunks_skipped:
-        text += f" ({r.chunks_skipped} replies were not a question and an answer about it)"
+        were = "was" if r.chunks_skipped == 1 else "were"
+        replies = counted(r.chunks_skipped, "reply", "replies")
+        text += f" ({replies} {were} not a question and an answer about it)"
     if r.duplicates_skipped:
-        text += f" ({r.duplicates_skipped} questions the dataset already had were left out)"
+        were = "was" if r.duplicates_skipped == 1 else "were"
+        questions = counted(r.duplicates_skipped, "question")
+        text += f" ({questions} the dataset already had {were} left out)"
     text += "; stopped, the pairs written are kept." if r.cancelled else "."
     emit(args, data, text)
     return EXIT_INTERRUPTED if r.cancelled else EXIT_OK

@@ -28,6 +28,7 @@ from desktop.core.library.catalog import (
     FileStatus,
 )
 from desktop.core.library.filenames import one_line
+from desktop.core.models.local_files import LOCAL_EMBEDDING_ID
 from desktop.core.plurals import counted
 from desktop.core.tasks import Progress, eta_phrase
 
@@ -179,6 +180,12 @@ def cmd_status(services: Services, args: argparse.Namespace) -> int:
 
 
 def cmd_reembed(services: Services, args: argparse.Namespace) -> int:
+    not_empty(
+        args.model,
+        "MODEL_ID",
+        f"give an embedding model as provider:model, e.g. {LOCAL_EMBEDDING_ID} or "
+        "openai:text-embedding-3-small",
+    )
     try:
         services.check_embedding_model(args.model)
     except ModelError as exc:

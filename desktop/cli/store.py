@@ -46,6 +46,12 @@ def cmd_move(services: Services, args: argparse.Namespace) -> int:
     if problem is not None:
         raise UsageError(f"--api-key-env {args.api_key_env!r} {problem}.")
     _check_not_there_already(services, args)
+    # Imported here: it loads LlamaIndex, which other commands never need.
+    from desktop.core.store.move import require_whole
+
+    # Checked before ``move_store`` opens the target: a refused move makes no folder and
+    # leaves no connection open there.
+    require_whole(services.library, services.store)
     line = ProgressLine(every=0.0)
 
     def on_progress(p: Progress) -> None:
@@ -67,10 +73,9 @@ def cmd_move(services: Services, args: argparse.Namespace) -> int:
             line.done()
         # Once the settings name the new store the move is done, and a late Ctrl+C must not
         # turn it into exit 130: the stores are closed (the new one flushed, which takes a
-        # moment) and the result said while Ctrl+C is still caught, and now ignored.
+        # moment) and the result said while Ctrl+C is still caught, here to be ignored.
         with interruptible():
-            if not r.cancelled:
-                services.close()
+            services.close()
             if r.cancelled:
                 text = f"Stopped; run `folio-cli {shlex.join(_move_line(args))}` again to go on."
             else:
@@ -121,7 +126,7 @@ def _check_not_there_already(services: Services, args: argparse.Namespace) -> No
     ):
         raise UsageError(
             f"The library is already on the Qdrant collection {collection} at {current.url}: "
-            "nothing to move. Give another --url or --collection to move it there."
+            "nothing to move. Give another --url or --collection, or --to edge."
         )
 
 

@@ -554,7 +554,7 @@ REFUSED = [
     (["ask", "hi", "--model", "no-colon"], ["--model", "'no-colon'", "provider:model"]),
     (["search", " "], ["QUERY is empty"]),
     (["reembed", "local:nothing"], ["MODEL_ID", "'local:nothing'", "local:all-MiniLM-L6-v2"]),
-    (["reembed", ""], ["MODEL_ID", "provider:model"]),
+    (["reembed", ""], ["MODEL_ID is empty", "provider:model", "local:all-MiniLM-L6-v2"]),
     (["personas", "remove", "Nobody"], ["'Nobody'", "personas list"]),
     (["personas", "add", " ", "--prompt", "x"], ["needs a name"]),
     (["personas", "add", "Poet", "--prompt", ""], ["'Poet' needs a prompt"]),
@@ -598,6 +598,7 @@ REFUSED = [
     (["finetune", "validate", " "], ["FILE is empty"]),
     (["finetune", "import", ""], ["FILE is empty"]),
     (["eval", "import", "", "--name", "x"], ["FILE is empty"]),
+    (["finetune", "import", "data.jsonl", "--persona", " "], ["--persona is empty"]),
     (["models", "export", "local:ft:x", "--to", ""], ["--to is empty"]),
 ]  # fmt: skip
 

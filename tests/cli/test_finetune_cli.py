@@ -314,9 +314,13 @@ def test_cancel_a_wrong_key_and_ctrl_c_while_waiting(
     assert waiting.stderr is not None
     assert waiting.stderr.readline().startswith(f"{job_id}: validating_files")
     waiting.send_signal(signal.SIGINT)
-    out, _ = waiting.communicate(timeout=60)
+    out, err = waiting.communicate(timeout=60)
     assert waiting.returncode == 130
     assert json.loads(out)["jobs"][0]["status"] == "validating_files"
+    assert err.splitlines()[-1] == (
+        f"folio-cli: stopped following; the training goes on (`folio-cli finetune status "
+        f"{job_id} --wait` follows it again, `folio-cli finetune cancel {job_id}` stops it)."
+    )
 
     cancelled = _json(_run(home, "finetune", "cancel", job_id, "--json", env=env))
     assert cancelled == {**cancelled, "job_id": job_id, "status": "cancelled"}
@@ -407,6 +411,27 @@ def test_a_start_killed_before_it_saved_its_job_is_found_later(
     assert (found["dataset"], found["persona"], found["suffix"]) == ("zen", "Zen", "calm")
     assert store.pending() == []
     store.close()
+
+
+def test_commands_work_while_status_waits_and_a_cancel_ends_the_wait(
+    tmp_path: Path, env: dict[str, str], server: FineTuningServer
+) -> None:
+    # A wait lasts as long as the training: it lets the data folder go between its polls.
+    home, source = tmp_path / "home", moodswapper_file("zen")
+    server.config.advance_on_retrieve = False
+    start = ["finetune", "start", "--dataset", str(source), "--base", BASE, "--json"]
+    job = _json(_run(home, *start, env=env))["job_id"]
+    waiting = _follow(home, env, job, "--interval", "0.2")
+    assert waiting.stderr is not None
+    assert waiting.stderr.readline().startswith(f"{job}: validating_files")
+    listed = _json(_run(home, "finetune", "status", "--json", env=env))["jobs"]
+    assert [j["job_id"] for j in listed] == [job]
+    cancelled = _run(home, "finetune", "cancel", job, env=env)
+    assert cancelled.returncode == 0, cancelled.stderr
+    out, err = waiting.communicate(timeout=120)
+    assert waiting.returncode == 1, err
+    assert err.splitlines()[-1] == f"folio-cli: {job} cancelled."
+    assert f"{job}  cancelled" in out  # the jobs as the wait ended
 
 
 def test_wait_exits_1_when_a_job_it_followed_failed_or_was_cancelled(

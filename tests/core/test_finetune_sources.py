@@ -7,6 +7,7 @@ import json
 import os
 import re
 import signal
+import socket
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from desktop.cli.common import UsageError
 from desktop.cli.finetune_sources import add_commands
 from desktop.core.chat.history import ChatStore
 from desktop.core.chat.personas import Persona
-from desktop.core.errors import ChatError, FinetuneError, NothingIndexed
+from desktop.core.errors import ChatError, FinetuneError, FolioError, NothingIndexed
 from desktop.core.finetune.examples import Example, read_examples
 from desktop.core.finetune.sources.from_chats import liked_examples
 from desktop.core.finetune.sources.generate import (
@@ -34,7 +35,7 @@ from desktop.core.finetune.sources.generate import (
 from desktop.core.finetune.validate import example_problems, validate_file
 from desktop.core.library.citation import Citation
 from desktop.core.models.local import LLMCache
-from desktop.core.settings import Settings, StoreSettings, updated
+from desktop.core.settings import ServerSettings, Settings, StoreSettings, updated
 from desktop.core.store.server import ServerVectorStore
 from desktop.core.tasks import CancelToken
 from desktop.services import Services
@@ -411,6 +412,25 @@ def test_pairs_are_written_in_the_voice_without_the_prompt(
     assert not read.problems and all(not example_problems(e) for e in read.examples)
     # Only the dataset's size is short of what OpenAI takes (line 0); every example is fine.
     assert [p.line for p in validate_file(info.train_path).errors] == [0]
+
+
+def test_a_run_whose_model_cannot_be_reached_leaves_no_empty_dataset(
+    library: Services, docs: Path
+) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    down = ServerSettings(base_url=f"http://127.0.0.1:{port}/v1")
+    library.change_settings(updated(library.settings, servers={"down": down}))
+    model = library.llm("down:chat")
+    with pytest.raises(FolioError, match=r"127\.0\.0\.1"):
+        _generate(library, docs, model, "unheard", max_chunks=1)
+    assert [d.name for d in library.datasets.all()] == []  # it found none, it leaves none
+    # A dataset that was there before is kept, empty or not.
+    library.datasets.create("kept", [], source="manual")
+    with pytest.raises(FolioError):
+        _generate(library, docs, model, "kept", max_chunks=1)
+    assert [d.name for d in library.datasets.all()] == ["kept"]
 
 
 @pytest.mark.slow

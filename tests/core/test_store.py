@@ -16,7 +16,7 @@ from llama_index.core.vector_stores.types import (
     VectorStoreQueryMode,
 )
 
-from desktop.core.errors import StoreLockedError
+from desktop.core.errors import ModelError, StoreLockedError
 from desktop.core.settings import Settings, StoreSettings
 from desktop.core.store.edge import EdgeVectorStore
 from desktop.core.store.server import ServerVectorStore, connect
@@ -100,6 +100,16 @@ def test_delete_by_ref_doc_and_by_filter(store) -> None:  # type: ignore[no-unty
     remaining = store.get_nodes()
     assert [n.get_content() for n in remaining] == ["Holiday rules for the team."]
     assert remaining[0].embedding == pytest.approx([0.0, 0.0, 1.0, 0.0])
+
+
+def test_a_vector_of_another_size_is_named_as_the_embedding_model_s(tmp_path: Path) -> None:
+    # A server that gives vectors of differing sizes: the model is named, not a damaged store.
+    store = EdgeVectorStore(tmp_path / "edge", dim=4)
+    store.add([_node("Four numbers.", [1.0, 0.0, 0.0, 0.0], "doc-a")])
+    with pytest.raises(ModelError, match="a vector of 5 numbers where this library's vectors"):
+        store.add([_node("Five numbers.", [1.0, 0.0, 0.0, 0.0, 0.0], "doc-b")])
+    assert store.count() == 1
+    store.close()
 
 
 def test_edge_store_persists_and_locks(tmp_path: Path) -> None:

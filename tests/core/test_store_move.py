@@ -7,18 +7,24 @@ implementation of the server's API, run in-process.
 
 from __future__ import annotations
 
+import contextlib
+import http.server
 import json
 import os
 import re
 import shlex
 import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from desktop.cli import main
+from desktop.core.settings import load_settings
 from desktop.core.store.move import pending_move
 from desktop.core.store.server import ServerVectorStore
 from desktop.core.tasks import CancelToken, Progress
@@ -261,3 +267,193 @@ def test_a_killed_move_finishes_when_run_again_with_no_duplicates(
     assert len(moved.store.ids()) == chunks
     assert moved.store_shortfall() is None
     assert Path(moved.retriever.search("ZX0042")[0].path).name == "note042.md"
+
+
+def _move(home: Path, *options: str) -> list[str]:
+    return ["--home", str(home), "store", "move", "--to", "qdrant", *options]
+
+
+def _folio_cli(*line: str) -> subprocess.CompletedProcess[str]:
+    """folio-cli run in a child process, so that what it prints (warnings too) is its own."""
+    return subprocess.run(
+        [sys.executable, "-m", "desktop.cli", *line],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("name", ["a/b", "../x", "x\ny", "", ".", "..", " lib", "a" * 256])
+def test_a_collection_name_qdrant_does_not_take_is_refused_naming_the_flag(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    server = tmp_path / "server"
+    code = main([*_move(tmp_path / "home", "--url", f"file://{server}"), "--collection", name])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(f"folio-cli: --collection {name!r} is not a name Qdrant takes")
+    assert "Traceback" not in err and err.count("\n") == 1
+    assert not server.exists()
+
+
+def test_moving_to_where_the_library_is_says_so_and_another_collection_there_works(
+    indexed, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chunks = indexed.store.count()
+    server = tmp_path / "server"
+    assert indexed.move_store("qdrant", f"file://{server}").verified
+    indexed.close()
+    (tmp_path / "link").symlink_to(server)
+    # The same folder, however spelled, is where the library is: nothing to move.
+    for url in (f"file://{server}/", f"file://{tmp_path}/link", f"file://{server}/../server"):
+        assert main([*_move(home, "--url", url), "--collection", "folio"]) == 2
+        err = capsys.readouterr().err
+        assert "The library is already on the Qdrant collection folio at " in err, url
+    # Another collection in the folder the library's store has open: moved there.
+    assert main([*_move(home, "--url", f"file://{server}/"), "--collection", "other"]) == 0
+    assert capsys.readouterr().out.startswith(f"The library is now on qdrant: {chunks} chunks")
+    status = _folio_cli("--home", str(home), "status", "--json")
+    assert json.loads(status.stdout)["store_problem"] is None
+    # No warning about payload indexes, which qdrant-client's local mode does not have.
+    assert status.returncode == 0 and status.stderr == ""
+
+
+def test_a_url_that_is_relative_a_file_or_in_the_data_folder_is_refused(
+    indexed, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    indexed.close()
+    monkeypatch.chdir(tmp_path)
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a folder\n")
+    refused = (
+        ("file://relative/dir", "must name the folder by its absolute path"),
+        (f"file://{a_file}", "names a file, not a folder"),
+        (f"file://{home}", f"is Folio's data folder {home} or a folder Folio keeps in it"),
+        (f"file://{home}/store/qdrant", f"is Folio's data folder {home} or a folder"),
+    )
+    for url, why in refused:
+        assert main(_move(home, "--url", url)) == 2, url
+        err = capsys.readouterr().err
+        assert err.startswith(f"folio-cli: --url {url!r} {why}") and err.count("\n") == 1
+    assert not (tmp_path / "relative").exists() and not (home / "store" / "qdrant").exists()
+    assert main(["--home", str(home), "status", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["store_problem"] is None
+
+
+@pytest.mark.parametrize("left", [0, 2])
+def test_a_store_missing_chunks_is_not_moved_and_sync_is_advised(
+    indexed, home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], left: int
+) -> None:
+    ids = sorted(indexed.store.ids())
+    indexed.store.delete_nodes(node_ids=ids[left:])
+    indexed.store.commit()
+    indexed.close()
+    server = tmp_path / "server"
+    assert main([*_move(home, "--url", f"file://{server}"), "--json"]) == 1
+    captured = capsys.readouterr()
+    found = f"only {left} of" if left else "none of"
+    assert captured.err == (
+        f"folio-cli: The library was not moved: its current store holds {found} the "
+        f"library's {len(TOPICS)} chunks. Run `folio-cli --home {home} sync` first to index "
+        "the missing chunks again, then move it.\n"
+    )
+    assert captured.out == ""
+    assert not server.exists()
+    assert main(["--home", str(home), "status", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["chunks"] == len(TOPICS)
+    assert load_settings(home).store.backend == "edge"
+
+
+def test_moving_points_from_a_short_store_copies_nothing(indexed, tmp_path: Path) -> None:
+    from desktop.core.errors import StoreError
+    from desktop.core.store.move import StoreMove, move_points
+    from desktop.core.store.server import connect
+
+    indexed.store.delete_nodes(node_ids=sorted(indexed.store.ids())[:1])
+    url = f"file://{tmp_path / 'server'}"
+    target = connect(url, None, "lib")
+    try:
+        with pytest.raises(StoreError, match=f"holds only {len(TOPICS) - 1} of the library's"):
+            move_points(indexed.library, indexed.store, target, StoreMove("qdrant", url, "lib"))
+        assert target.count() == 0 and pending_move(indexed.library) is None
+    finally:
+        target.close()
+
+
+class _NotQdrant(http.server.BaseHTTPRequestHandler):
+    """A web server that is not Qdrant: a page for every address, as a proxy's may be."""
+
+    def do_GET(self) -> None:
+        status = 404 if self.path.startswith("/collections/") else 200
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html")
+        self.end_headers()
+        self.wfile.write(b"<!DOCTYPE HTML>\n<html><body>Not here</body></html>\n")
+
+    def log_message(self, *args: object) -> None:
+        """Quiet."""
+
+
+def test_a_server_that_is_not_qdrant_or_is_not_there_is_said_so_in_one_line(
+    indexed, home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    indexed.close()
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NotQdrant)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{web.server_address[1]}"
+        assert main(_move(home, "--url", url)) == 1
+        assert capsys.readouterr().err == (
+            f"folio-cli: The server at {url} answered, but not as a Qdrant server does "
+            "(HTTP 404): check the address and port.\n"
+        )
+    finally:
+        web.shutdown()
+        web.server_close()
+    with socket.socket() as free:  # a port nothing listens on once this socket is closed
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    down = _folio_cli(*_move(home, "--url", url))
+    assert down.returncode == 1
+    # One line, and no warning of qdrant-client's beside it.
+    assert down.stderr == (
+        f"folio-cli: Cannot reach the Qdrant server at {url}: nothing answers there. Is the "
+        "Qdrant server running, on that port?\n"
+    )
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/PID/wchan")
+def test_ctrl_c_once_the_move_is_switched_still_ends_in_success(
+    indexed, home: Path, tmp_path: Path
+) -> None:
+    indexed.close()
+    url = f"file://{tmp_path / 'server'}"
+    # The child's stdout is a pipe filled beforehand: it blocks writing its result, after the
+    # switch, and Ctrl+C comes then.
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    filler = 0
+    with contextlib.suppress(BlockingIOError):
+        while True:
+            filler += os.write(write_end, b"x" * 4096)
+    os.set_blocking(write_end, True)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "desktop.cli", *_move(home, "--url", url), "--json"],
+        stdout=write_end,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_end)
+    wchan = Path(f"/proc/{child.pid}/wchan")
+    deadline = time.monotonic() + 60
+    while "pipe" not in wchan.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "pipe" in wchan.read_text(), "the child never wrote its result"
+    child.send_signal(signal.SIGINT)
+    with os.fdopen(read_end, "rb") as out:
+        written = out.read()
+    assert child.wait(timeout=60) == 0
+    report = json.loads(written[filler:])
+    assert report["verified"] and not report["cancelled"] and report["chunks"] == len(TOPICS)
+    assert load_settings(home).store.backend == "qdrant"

@@ -22,6 +22,7 @@ from desktop.core.errors import DatasetError
 from desktop.core.finetune.examples import Example
 from desktop.core.finetune.records import Job as FineTuneJob
 from desktop.core.finetune.records import Metric, PendingStart
+from desktop.core.plurals import counted
 from desktop.core.secrets import Secrets
 from desktop.core.settings import Settings, updated
 from desktop.services import Services
@@ -1061,7 +1062,8 @@ def test_pairs_generated_from_documents_with_progress_and_stop(  # type: ignore[
     assert not report.cancelled and report.chunks_used == 2
     assert progress[-1] == (2, 2) and panel.progress.maximum() == 2
     assert not panel.stop_button.isVisible() and panel.generate_button.isEnabled()
-    assert f"Wrote {report.pairs_written} pairs into voice from 2 chunks" in panel.message.text()
+    pairs = counted(report.pairs_written, "pair")
+    assert f"Wrote {pairs} into voice from 2 chunks" in panel.message.text()
     info = services.datasets.get("voice")
     assert info.source == "generated" and info.persona == "Sarcastic techie"
     assert info.train_examples == report.pairs_written

@@ -91,18 +91,33 @@ def test_an_unreachable_server_is_reported_and_nothing_changes(qtbot, library) -
 @pytest.mark.parametrize(
     ("url", "key_env", "said", "focused"),
     [
-        ("localhost:6333", "", "URL 'localhost:6333' must start with http://", "url"),
+        ("localhost:6333", "", 'URL "localhost:6333" must start with http://', "url"),
         ("http://127.0.0.1:9", "HOME", "API key variable 'HOME' is a variable the", "api_key_env"),
+        (
+            "file://{home}/store/qdrant",
+            "",
+            'URL "file://{home}/store/qdrant" is Folio\'s data',
+            "url",
+        ),
+        ("http://127.0.0.1:9", "", 'Collection "a/b" is not a name Qdrant takes', "collection"),
     ],
-    ids=["a URL without its scheme", "a system variable for the key"],
+    ids=[
+        "a URL without its scheme",
+        "a system variable for the key",
+        "a folder in the data folder",
+        "a collection name Qdrant refuses",
+    ],
 )
 def test_a_form_that_cannot_work_is_refused_before_the_move_starts(  # type: ignore[no-untyped-def]
     qtbot, library, url: str, key_env: str, said: str, focused: str
 ) -> None:
     _, tab = open_tab(qtbot, library)
-    tab.url.setText(url)
+    home = str(library.home.resolve())
+    tab.url.setText(url.format(home=home))
     tab.api_key_env.setText(key_env)
+    if focused == "collection":
+        tab.collection.setText("a/b")
     assert tab.start_move() is None  # checked as folio-cli store move checks its flags
-    assert tab.message.text().startswith(said), tab.message.text()
+    assert tab.message.text().startswith(said.format(home=home)), tab.message.text()
     assert tab.focusWidget() is getattr(tab, focused)
     assert library.settings.store.backend == "edge" and tab.job is None

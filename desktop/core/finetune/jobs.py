@@ -259,6 +259,7 @@ class FineTuning:
         cancel: CancelToken | None = None,
         interval: float = POLL_SECONDS,
         job_ids: Collection[str] | None = None,
+        pause: Callable[[float, CancelToken], None] | None = None,
     ) -> None:
         """Poll every unfinished job until all have ended or ``cancel`` is set.
 
@@ -266,7 +267,9 @@ class FineTuning:
 
         Jobs started while it runs are picked up at the next round; ``job_ids`` limits it to
         those jobs. A provider that cannot be reached is retried at the next interval, not
-        fatal; ``on_update`` gets each job as every poll finds it.
+        fatal; ``on_update`` gets each job as every poll finds it. ``pause(seconds,
+        cancel)`` waits between polls (``sleep_unless_cancelled`` by default), ending early
+        once ``cancel`` is set; folio-cli's lets the data folder's lock go meanwhile.
         """
         cancel = cancel or CancelToken()
         try:
@@ -306,7 +309,7 @@ class FineTuning:
                 if on_update is not None:
                     on_update(found)
             if pending():
-                _sleep(interval, cancel)
+                (pause or sleep_unless_cancelled)(interval, cancel)
 
     def account_models(self) -> list[str]:
         """The ``ft:`` models the account already has (from ``/v1/models``)."""
@@ -460,8 +463,8 @@ def _apply(job: Job, remote: Any, events: list[JobEvent], stored: Sequence[JobEv
         job.error = None
 
 
-def _sleep(seconds: float, cancel: CancelToken) -> None:
-    """Wait, in small slices so that cancelling is prompt."""
+def sleep_unless_cancelled(seconds: float, cancel: CancelToken) -> None:
+    """Wait ``seconds``, in small slices so that cancelling is prompt."""
     deadline = time.monotonic() + seconds
     while not cancel.cancelled and (left := deadline - time.monotonic()) > 0:
         time.sleep(min(_SLEEP_SLICE, left))

@@ -23,6 +23,10 @@ from filelock import FileLock, Timeout
 from desktop.core.errors import LibraryError, StoreLockedError
 
 LOCK_FILE = "folio.lock"
+# How long a folio-cli command waits for a lock another command holds before it is refused:
+# `finetune status --wait` takes the lock for each poll (milliseconds) and lets it go
+# between polls, so a command started meanwhile gets it after at most that poll.
+COMMAND_WAIT_S = 2.0
 
 
 def _unopenable(path: Path) -> OSError | None:
@@ -58,12 +62,13 @@ class LibraryLock:
         """Whether this object holds the lock now."""
         return self._lock.is_locked
 
-    def acquire(self) -> None:
-        """Take the lock, or raise ``LibraryInUseError`` at once if another holder has it."""
+    def acquire(self, wait: float = 0.0) -> None:
+        """Take the lock, or raise ``LibraryInUseError`` if another holder still has it
+        after ``wait`` seconds (0: at once)."""
         if self._lock.is_locked:
             return
         try:
-            self._lock.acquire()
+            self._lock.acquire(timeout=wait)
         except Timeout as exc:
             # filelock also times out when it cannot open the lock file at all (it takes a
             # refused open for a lock held elsewhere): tell the two apart.

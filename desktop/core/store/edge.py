@@ -34,7 +34,7 @@ from llama_index.core.vector_stores.types import (
 from llama_index.core.vector_stores.utils import metadata_dict_to_node, node_to_metadata_dict
 from pydantic import PrivateAttr
 
-from desktop.core.errors import FolioError, StoreError, StoreLockedError
+from desktop.core.errors import FolioError, ModelError, StoreError, StoreLockedError
 from desktop.core.store import DENSE, SPARSE
 from desktop.core.store.keywords import Keywords
 
@@ -254,6 +254,15 @@ class EdgeVectorStore(BasePydanticVectorStore):
         for node in nodes:
             if node.embedding is None:
                 raise StoreError(f"Chunk {node.node_id} has no embedding; it cannot be stored.")
+            if len(node.embedding) != self.dim:
+                # The model's fault, not the store's: said before Qdrant's "Vector dimension
+                # error", which would read as a damaged store.
+                raise ModelError(
+                    f"The embedding model gave a vector of {len(node.embedding)} numbers where "
+                    f"this library's vectors have {self.dim}: the model behind it changed, or "
+                    "its server gives vectors of differing sizes. Check which model the server "
+                    "runs, then try again; nothing more was stored."
+                )
             payload = node_to_metadata_dict(node, remove_text=False, flat_metadata=False)
             text = node.get_content()
             vector: dict[str, Any] = {

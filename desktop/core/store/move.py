@@ -121,13 +121,9 @@ def move_points(
     copy stays on its target, which is not the library's store). ``report.verified`` tells
     the caller it may switch the settings. Cancelling stops after the current batch.
 
-    Raises StoreError, with nothing copied, when ``source`` holds fewer chunks than the
-    library lists: the copy would be verified against what is left, and the library would
-    move short (its status says so, and a sync indexes the missing chunks again).
+    Raises StoreError, with nothing copied, when ``source`` is short (``require_whole``).
     """
-    missing = chunks_missing(source, library)
-    if missing is not None:
-        raise source_shortfall(*missing)
+    require_whole(library, source)
     started = time.monotonic()
     report = MoveReport(move.backend)
     pending = pending_move(library)
@@ -172,15 +168,20 @@ def move_points(
     return report
 
 
-def source_shortfall(held: int, listed: int) -> StoreError:
-    """The error for a move whose source holds ``held`` of the ``listed`` chunks library.db
-    lists for its indexed files."""
+def require_whole(library: Library, source: FolioStore) -> None:
+    """StoreError when ``source`` holds fewer chunks than ``library`` lists for its indexed
+    files: the copy would be verified against what is left, and the library would move
+    short. Its status says so too, and a sync indexes the missing chunks again."""
+    missing = chunks_missing(source, library)
+    if missing is None:
+        return
+    held, listed = missing
     found = (
         f"holds none of the library's {listed} chunks"
         if held == 0
         else f"holds only {held} of the library's {listed} chunks"
     )
-    return StoreError(
+    raise StoreError(
         f"The library was not moved: its current store {found}. Press Sync now in the "
         "Library first to index the missing chunks again, then move it.",
         cli=f"The library was not moved: its current store {found}. Run `folio-cli sync` "

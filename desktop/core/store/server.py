@@ -59,8 +59,8 @@ class ServerVectorStore(QdrantVectorStore):
         self, client: QdrantClient, collection: str, *, local: bool = False, **kwargs: Any
     ) -> None:
         """``local``: ``client`` runs qdrant-client's local mode (a folder or ``:memory:``)."""
-        # Local mode has no payload indexes: asking for one only prints a warning, at every
-        # start, so the index is asked of real servers only.
+        # Local mode has no payload indexes: asking for one (LlamaIndex asks for doc_id's
+        # too) only prints a warning, so indexes are asked of real servers only.
         indexes = [
             # LlamaIndex's annotation says dict[str, PayloadSchemaType]; it reads both keys.
             {"field_name": "file_path", "field_schema": rest.PayloadSchemaType.KEYWORD}
@@ -75,6 +75,7 @@ class ServerVectorStore(QdrantVectorStore):
             dense_vector_name=DENSE,
             sparse_vector_name=SPARSE,
             payload_indexes=None if local else indexes,  # type: ignore[arg-type]
+            index_doc_id=not local,
             **kwargs,
         )
 
@@ -153,7 +154,7 @@ class ServerVectorStore(QdrantVectorStore):
 # mode, which keeps each collection in a folder named after it): 1 to 255 characters,
 # none of these, and not "." or "..".
 COLLECTION_NAME_LIMIT = 255
-_NOT_IN_COLLECTION_NAMES = frozenset('<>:"/\\|?*')
+_NOT_IN_COLLECTION_NAMES = frozenset('<>:"/\\|?*\0\x1f')
 # Characters that do not show (controls, line breaks, right-to-left overrides): Qdrant takes
 # most of them, but a folder named with one cannot be typed, nor a message naming it read.
 _HIDDEN_CATEGORIES = ("Cc", "Cf", "Zl", "Zp")
@@ -168,18 +169,20 @@ def _hidden(text: str) -> bool:
     return any(unicodedata.category(c) in _HIDDEN_CATEGORIES for c in text)
 
 
+def _qdrant_refuses(name: str) -> bool:
+    """Whether Qdrant refuses ``name`` for a new collection (qdrant-client raises then)."""
+    return (
+        name in ("", ".", "..")
+        or len(name) > COLLECTION_NAME_LIMIT
+        or not _NOT_IN_COLLECTION_NAMES.isdisjoint(name)
+    )
+
+
 def collection_problem(name: str) -> str | None:
     """Why ``name`` cannot be a Qdrant collection's name, or None: words that follow the
     quoted name. Qdrant's rule, plus no character that does not show and no space at
     either end (two names would look the same)."""
-    if (
-        name.strip() != name
-        or not name
-        or name in (".", "..")
-        or len(name) > COLLECTION_NAME_LIMIT
-        or _hidden(name)
-        or not _NOT_IN_COLLECTION_NAMES.isdisjoint(name)
-    ):
+    if _qdrant_refuses(name) or _hidden(name) or name.strip() != name:
         return (
             f"is not a name Qdrant takes for a collection: use 1 to {COLLECTION_NAME_LIMIT} "
             'characters, none of < > : " / \\ | ? * or control characters, no space at '
@@ -220,7 +223,9 @@ def _folder_problem(path: str) -> str | None:
             "(e.g. file:///home/me/qdrant)"
         )
     if os.path.exists(path) and not os.path.isdir(path):
-        return "names a file, not a folder: give a folder for Qdrant's files (a new one is made)"
+        return (
+            "names a file, not a folder: give a folder for Qdrant's files (it is made if missing)"
+        )
     return None
 
 
@@ -241,8 +246,8 @@ def in_data_folder(url: str, home: Path) -> str | None:
     home = Path(os.path.realpath(home))
     if folder == home or any(folder.is_relative_to(home / name) for name in _FOLIO_ENTRIES):
         return (
-            f"is in Folio's data folder {home}, whose files Qdrant's would be mixed with: "
-            f"give a folder outside it (e.g. file://{home.parent / 'qdrant'})"
+            f"is Folio's data folder {home} or a folder Folio keeps in it: give a folder "
+            f"outside it for Qdrant's files (e.g. file://{home.parent / 'qdrant'})"
         )
     return None
 
@@ -325,8 +330,9 @@ def connect(url: str, api_key: str | None, collection: str) -> ServerVectorStore
     once whether the collection exists. Raises StoreError too for a collection name Qdrant
     does not take, and a folder that is in use or cannot be written.
     """
-    problem = collection_problem(collection)
-    if problem is not None:
+    # Only what Qdrant itself refuses: a collection made elsewhere keeps its name.
+    if _qdrant_refuses(collection):
+        problem = collection_problem(collection)
         raise StoreError(f"The Qdrant collection name {collection!r} {problem}.")
     folder = local_folder(url)
     if url == ":memory:":
@@ -338,12 +344,20 @@ def connect(url: str, api_key: str | None, collection: str) -> ServerVectorStore
         # warning, a second one beside Folio's message when the server does not answer.
         # The first request below tells whether a Qdrant server answers.
         client = QdrantClient(url=url, api_key=api_key, check_compatibility=False)
+    local = url == ":memory:" or folder is not None
     try:
-        return ServerVectorStore(client, collection, local=url == ":memory:" or bool(folder))
-    except BaseException as exc:
+        return ServerVectorStore(client, collection, local=local)
+    except (ResponseHandlingException, UnexpectedResponse) as exc:
         _release(client)
-        if isinstance(exc, ResponseHandlingException | UnexpectedResponse):
-            raise unreachable(url, exc) from exc
+        raise unreachable(url, exc) from exc
+    except ValueError as exc:
+        _release(client)
+        if local:
+            raise
+        # From a server, an answer that is not JSON, or not Qdrant's.
+        raise unreachable(url, exc) from exc
+    except BaseException:
+        _release(client)
         raise
 
 
@@ -369,9 +383,10 @@ def unreachable(url: str, exc: Exception) -> StoreError:
     if isinstance(exc, UnexpectedResponse) and exc.status_code is not None:
         status = f"HTTP {exc.status_code}"
         if exc.status_code in (401, 403):
+            refused = f"The Qdrant server at {url} refused the request ({status}): check "
             return StoreError(
-                f"The Qdrant server at {url} refused the request ({status}): check its API "
-                "key, held by the environment variable the store's settings name."
+                f"{refused}the API key, held by the variable named in the Storage settings.",
+                cli=f"{refused}the API key, held by the variable --api-key-env names.",
             )
         if exc.status_code >= 500:
             return StoreError(
@@ -398,9 +413,10 @@ def unreachable(url: str, exc: Exception) -> StoreError:
             f"Cannot reach the Qdrant server at {url}: it did not answer in time. Check the "
             "address, and that the server is running and not overloaded."
         )
-    if isinstance(exc, ResponseHandlingException) and not isinstance(
+    unread = isinstance(exc, ResponseHandlingException) and not isinstance(
         exc.source, httpx.TransportError
-    ):
+    )
+    if unread or isinstance(exc, ValueError):
         # An answer came, but not one qdrant-client could read (a web page, other JSON).
         return StoreError(
             f"The server at {url} answered, but not as a Qdrant server does: check the "

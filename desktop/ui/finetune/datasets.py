@@ -461,16 +461,21 @@ class DatasetsPanel(NamedListPanel):
 
     def _on_generated(self, report: GenerationReport) -> None:
         text = (
-            f"Wrote {report.pairs_written} pairs into {self.generating} "
-            f"from {report.chunks_used} chunks."
+            f"Wrote {counted(report.pairs_written, 'pair')} into "
+            f"{line_shown(self.generating or '')} from {counted(report.chunks_used, 'chunk')}."
         )
         if report.chunks_skipped:
+            were = "was" if report.chunks_skipped == 1 else "were"
             text += (
-                f" {report.chunks_skipped} replies could not be read as a question and an "
-                "answer about their passage and were skipped."
+                f" {counted(report.chunks_skipped, 'reply', 'replies')} could not be read as a "
+                f"question and an answer about their passage and {were} skipped."
             )
         if report.duplicates_skipped:
-            text += f" {report.duplicates_skipped} questions the dataset already had were left out."
+            were = "was" if report.duplicates_skipped == 1 else "were"
+            text += (
+                f" {counted(report.duplicates_skipped, 'question')} the dataset already had "
+                f"{were} left out."
+            )
         if report.cancelled:
             text = "Stopped: what was written is kept. " + text
         say(self.message, text)

@@ -24,6 +24,7 @@ from desktop.ui.qt import (
     QWidget,
     Signal,
 )
+from desktop.ui.shown import line_shown
 from desktop.ui.workers import Job
 
 EDGE = "edge"
@@ -106,12 +107,19 @@ class StorageTab(QWidget):
         """What in the form cannot work, named by its label, as folio-cli checks its flags
         (``store move``); None when the move can start."""
         # Imported here: it loads qdrant-client, which the tab needs only to move.
-        from desktop.core.store.server import url_problem
+        from desktop.core.store.server import collection_problem, in_data_folder, url_problem
 
-        problem = url_problem(url) if backend == QDRANT and url else None
+        problem = None
+        if backend == QDRANT and url:
+            problem = url_problem(url) or in_data_folder(url, self.services.home)
         if problem is not None:
             self.url.setFocus()
-            return f"URL {url!r} {problem}."
+            return f'URL "{line_shown(url or "")}" {problem}.'
+        collection = self.collection.text().strip()
+        problem = collection_problem(collection) if backend == QDRANT and collection else None
+        if problem is not None:
+            self.collection.setFocus()
+            return f'Collection "{line_shown(collection)}" {problem}.'
         problem = key_variable_problem(key_env) if backend == QDRANT and key_env else None
         if problem is not None:
             self.api_key_env.setFocus()

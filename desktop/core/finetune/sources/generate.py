@@ -8,6 +8,7 @@ appended to the dataset as they are made, so stopping keeps everything made so f
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -20,7 +21,7 @@ from llama_index.core.base.llms.types import ChatMessage
 
 from desktop.core.chat.personas import Persona
 from desktop.core.chat.service import ChatModel
-from desktop.core.errors import FinetuneError
+from desktop.core.errors import FinetuneError, FolioError
 from desktop.core.evaluate.scores import borrowed_words
 from desktop.core.finetune.datasets import DatasetStore, NoSuchDataset
 from desktop.core.finetune.examples import Example
@@ -226,11 +227,36 @@ def generate_pairs(
     if max_chunks is not None and max_chunks < 1:
         raise FinetuneError(f"max_chunks must be at least 1, not {max_chunks}.")
     total, chunks = _chunks(library, store, folder, max_chunks)
+    made = False
     try:
         dataset = datasets.get(dataset).name  # "PR" adds to "pr": the name as it is stored
     except NoSuchDataset:
         # Made before the first chunk, so a bad name fails before the model does any work.
         dataset = datasets.create(dataset, [], source=SOURCE, persona=persona.name).name
+        made = True
+    try:
+        return _write_pairs(chunks, total, persona, model, datasets, dataset, on_progress, cancel)
+    except BaseException:
+        # A run that failed before its first pair (a model that cannot be reached) leaves
+        # no empty dataset behind it, as it found none.
+        # Best effort: the failure itself is what the person must see.
+        with contextlib.suppress(FolioError, OSError):
+            if made and datasets.get(dataset).train_examples == 0:
+                datasets.delete(dataset)
+        raise
+
+
+def _write_pairs(
+    chunks: Iterator[tuple[str, str]],
+    total: int,
+    persona: Persona,
+    model: ChatModel,
+    datasets: DatasetStore,
+    dataset: str,
+    on_progress: Callable[[GenerationProgress], None] | None,
+    cancel: CancelToken | None,
+) -> GenerationReport:
+    """``generate_pairs``' loop: a pair from each chunk, appended to ``dataset``."""
     kwargs: dict[str, Any] = {}
     if persona.temperature is not None:
         kwargs["temperature"] = persona.temperature
