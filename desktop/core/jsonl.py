@@ -91,7 +91,30 @@ def _decode_problem(line: str | bytes, exc: json.JSONDecodeError) -> str:
             "more than one line ends in a carriage return (CR) alone: save the file with "
             "LF (or CRLF) line endings"
         )
+    for start, plain in _PLAIN_PROBLEMS:
+        if exc.msg.startswith(start):
+            return f"{plain} (column {exc.colno})"
     return f"{exc.msg} (column {exc.colno})"
+
+
+# Python's json messages (Lib/json/decoder.py, Modules/_json.c) in a person's words.
+_PLAIN_PROBLEMS = (
+    ("Expecting value", "a value is missing or is not JSON (text goes in double quotes)"),
+    ("Expecting ',' delimiter", "a comma is missing between two items"),
+    ("Expecting ':' delimiter", "a colon is missing after a key"),
+    (
+        "Expecting property name enclosed in double quotes",
+        "a key is not in double quotes, or a comma stands before a closing brace",
+    ),
+    ("Unterminated string", "a text is not closed by its double quote"),
+    (
+        "Invalid control character",
+        "a text holds a tab or line break as it is; JSON writes them \\t and \\n",
+    ),
+    ("Invalid \\escape", "a backslash escape JSON does not have; write \\\\ for a backslash"),
+    ("Invalid \\uXXXX escape", "a \\u escape without four hex digits"),
+    ("Extra data", "more than one JSON value on the line; each line holds one"),
+)
 
 
 def _parse_int(digits: str) -> int:

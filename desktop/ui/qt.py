@@ -44,6 +44,7 @@ from PySide6.QtGui import (
     QTextCharFormat,
     QTextCursor,
     QTextDocument,
+    QTextFragment,
 )
 from PySide6.QtPdf import QPdfDocument, QPdfSearchModel
 from PySide6.QtPdfWidgets import QPdfView
@@ -167,6 +168,7 @@ __all__ = [
     "QTextCharFormat",
     "QTextCursor",
     "QTextDocument",
+    "QTextFragment",
     "QThread",
     "QThreadPool",
     "QTimer",

@@ -158,7 +158,7 @@ def test_bad_lines_are_problems_with_their_line_numbers(tmp_path: Path) -> None:
     read = read_examples(path)
     assert [e.line for e in read.examples] == [1, 7]
     assert [p.line for p in read.problems] == [3, 5, 6, 9]
-    assert read.problems[0].reason.startswith("not valid JSON: Unterminated string")
+    assert read.problems[0].reason.startswith("not valid JSON: a text is not closed by its")
     assert "not a JSON object (a list)" in read.problems[1].reason
     assert '"text"' in read.problems[2].reason
     assert "half of a surrogate pair" in read.problems[3].reason
@@ -914,8 +914,9 @@ def test_damaged_lines_are_named_three_at_most_with_the_rest_counted_and_one_ful
         store.load("set")
     assert str(caught.value) == (
         f'{path}, line 2: not a JSON object (a list); an example needs "messages", or '
-        '"prompt" and "response" (or "completion"); line 4: not valid JSON: Expecting value '
-        '(column 14); line 6: not a JSON object (a string); an example needs "messages", or '
+        '"prompt" and "response" (or "completion"); line 4: not valid JSON: a value is '
+        "missing or is not JSON (text goes in double quotes) (column 14); line 6: not a JSON "
+        'object (a string); an example needs "messages", or '
         '"prompt" and "response" (or "completion") (and 1 more). Fix or remove those '
         "lines in a text editor; Folio leaves the file as it is until then."
     )
@@ -1038,8 +1039,9 @@ def test_an_import_with_no_readable_example_names_three_problems_and_counts_the_
     with pytest.raises(DatasetError) as caught:
         store.import_file(junk)
     assert str(caught.value) == (
-        f"No training example could be read from {junk}: line 1: not valid JSON: Expecting "
-        'value (column 1); line 2: not a JSON object (a list); an example needs "messages", '
+        f"No training example could be read from {junk}: line 1: not valid JSON: a value "
+        "is missing or is not JSON (text goes in double quotes) (column 1); line 2: not a "
+        'JSON object (a list); an example needs "messages", '
         'or "prompt" and "response" (or "completion"); line 3: an example needs "messages", '
         'or "prompt" and "response" (or "completion"); this one has "question" (and 3 more).'
     )
@@ -1047,6 +1049,9 @@ def test_an_import_with_no_readable_example_names_three_problems_and_counts_the_
     with pytest.raises(DatasetError) as caught:
         store.import_file(two)
     said = str(caught.value)
-    assert said.endswith("line 2: not valid JSON: Expecting value (column 1).")
+    assert said.endswith(
+        "line 2: not valid JSON: a value is missing or is not JSON (text goes in double "
+        "quotes) (column 1)."
+    )
     assert "more)" not in said and ".;" not in said and ".." not in said
     assert store.all() == []

@@ -3,11 +3,20 @@ it is shown as the model wrote it, never applied (no live link, no 80 pt text)."
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from desktop.core.chat.support import Support
 from desktop.core.library.citation import Citation
 from desktop.ui.chat.links import open_answer_link
 from desktop.ui.chat.message import MessageView
-from desktop.ui.qt import QDesktopServices, QGuiApplication, QMessageBox, QTextDocument, QUrl
+from desktop.ui.qt import (
+    QDesktopServices,
+    QGuiApplication,
+    QMessageBox,
+    QTextDocument,
+    QTextFragment,
+    QUrl,
+)
 from tests.ui.test_library_names import seen
 from tests.ui.test_window import plain
 
@@ -20,22 +29,31 @@ ANSWER = (
 )
 
 
-def _formats(rich: str) -> list[tuple[str, bool, float, int]]:
-    """Each run of ``rich`` as a person sees it: its text, whether it is a link, its font
-    size in points (0 when the document's own) and weight."""
+def _fragments(rich: str) -> Iterator[QTextFragment]:
+    """Each run of ``rich`` as Qt lays it out, in order."""
     document = QTextDocument()
     document.setHtml(rich)
-    runs = []
     block = document.begin()
     while block.isValid():
         it = block.begin()
         while not it.atEnd():
-            fragment = it.fragment()
-            form = fragment.charFormat()
-            runs.append((fragment.text(), form.isAnchor(), form.fontPointSize(), form.fontWeight()))
+            yield it.fragment()
             it += 1
         block = block.next()
-    return runs
+
+
+def _formats(rich: str) -> list[tuple[str, bool, float, int]]:
+    """Each run of ``rich`` as a person sees it: its text, whether it is a link, its font
+    size in points (0 when the document's own) and weight."""
+    return [
+        (
+            f.text(),
+            f.charFormat().isAnchor(),
+            f.charFormat().fontPointSize(),
+            f.charFormat().fontWeight(),
+        )
+        for f in _fragments(rich)
+    ]
 
 
 def test_html_in_an_answer_shows_as_written_and_its_markdown_is_rendered(qtbot) -> None:  # type: ignore[no-untyped-def]
@@ -69,19 +87,8 @@ def test_a_notice_under_an_answer_shows_its_words_as_written(qtbot) -> None:  # 
 
 
 def _anchors(rich: str) -> list[str]:
-    document = QTextDocument()
-    document.setHtml(rich)
-    hrefs = []
-    block = document.begin()
-    while block.isValid():
-        it = block.begin()
-        while not it.atEnd():
-            form = it.fragment().charFormat()
-            if form.isAnchor():
-                hrefs.append(form.anchorHref())
-            it += 1
-        block = block.next()
-    return hrefs
+    """The link targets in ``rich``, in order."""
+    return [f.charFormat().anchorHref() for f in _fragments(rich) if f.charFormat().isAnchor()]
 
 
 def test_only_web_and_email_links_in_an_answer_are_opened(qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]

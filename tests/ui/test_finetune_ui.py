@@ -51,6 +51,11 @@ from tests.ui.test_library_names import seen
 from tests.ui.test_window import plain
 
 
+def calm_file(tmp_path: Path) -> Path:
+    """Twelve question/answer pairs in a JSONL file: the dataset the studio tests import."""
+    return write_jsonl(tmp_path / "calm.jsonl", [json.dumps(pair(n)) for n in range(1, 13)])
+
+
 def moodswapper_file(mood: str) -> Path:
     """One of the package's JSONL files, found without importing it (it needs torch)."""
     spec = importlib.util.find_spec("moodswapper")
@@ -249,7 +254,7 @@ def test_a_moodswapper_file_imports_shows_its_rows_and_validates_with_a_cost(  #
 
 def test_edits_add_delete_and_split_are_saved_to_the_file(qtbot, plain_services, tmp_path) -> None:  # type: ignore[no-untyped-def]
     services = plain_services()
-    source = write_jsonl(tmp_path / "calm.jsonl", [json.dumps(pair(n)) for n in range(1, 13)])
+    source = calm_file(tmp_path)
     studio = open_studio(qtbot, services)
     info, _ = import_into(qtbot, studio, source, "calm")
     editor = studio.editor
@@ -393,7 +398,7 @@ def test_the_example_below_the_table_is_the_highlighted_one_after_delete_and_sav
     qtbot, plain_services, tmp_path
 ) -> None:
     services = plain_services()
-    source = write_jsonl(tmp_path / "calm.jsonl", [json.dumps(pair(n)) for n in range(1, 13)])
+    source = calm_file(tmp_path)
     studio = open_studio(qtbot, services)
     import_into(qtbot, studio, source, "calm")
     editor = studio.editor
@@ -520,7 +525,7 @@ def test_tab_leaves_the_examples_table_for_the_editors_controls_and_validation( 
     qtbot, plain_services, tmp_path
 ) -> None:
     services = plain_services()
-    source = write_jsonl(tmp_path / "calm.jsonl", [json.dumps(pair(n)) for n in range(1, 13)])
+    source = calm_file(tmp_path)
     studio = open_studio(qtbot, services)
     import_into(qtbot, studio, source, "calm")
     editor, validation = studio.editor, studio.validation
@@ -570,7 +575,7 @@ def test_validate_can_be_pressed_only_when_there_is_a_dataset_to_validate(  # ty
     qtbot, plain_services, tmp_path
 ) -> None:
     services = plain_services()
-    source = write_jsonl(tmp_path / "calm.jsonl", [json.dumps(pair(n)) for n in range(1, 13)])
+    source = calm_file(tmp_path)
     studio = open_studio(qtbot, services)
     button = studio.validation.validate_button
     assert studio.editor.name is None and not button.isEnabled()
@@ -891,7 +896,7 @@ def test_polling_resumes_when_the_window_starts(  # type: ignore[no-untyped-def]
     qtbot, plain_services, ft_server: FineTuningServer, tmp_path
 ) -> None:
     services = plain_services()
-    source = write_jsonl(tmp_path / "calm.jsonl", [json.dumps(pair(n)) for n in range(1, 13)])
+    source = calm_file(tmp_path)
     services.datasets.import_file(source, "calm")
     job = services.finetuning.start("calm", "gpt-4o-mini", suffix="calm", persona="Calm cook")
     assert job.status == "validating_files"
@@ -928,7 +933,7 @@ def test_the_window_finds_a_job_whose_start_was_cut_short(  # type: ignore[no-un
     qtbot, plain_services, ft_server: FineTuningServer, tmp_path
 ) -> None:
     services = plain_services()
-    source = write_jsonl(tmp_path / "calm.jsonl", [json.dumps(pair(n)) for n in range(1, 13)])
+    source = calm_file(tmp_path)
     info, _ = services.datasets.import_file(source, "calm")
     # What a start killed between creating the job and saving it leaves: its files and job
     # at the provider, and its record of having started, from ten minutes ago.
