@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from desktop.core.models.local import LLMCache, LocalLlama
     from desktop.core.models.local_files import ModelInfo
     from desktop.core.models.remote import RemoteChatModel
+    from desktop.core.models.uses import ModelUses
     from desktop.core.store import FolioStore
     from desktop.core.store.move import MoveReport
 
@@ -366,6 +367,25 @@ class Services:
         from desktop.core.models.embedding_cache import EmbeddingCache
 
         return EmbeddingCache(self.embed_model)
+
+    def model_uses(self) -> ModelUses:
+        """What in this data folder relies on which model (``desktop.core.models.uses``):
+        the default model, the library's embedding model as stored now, each local
+        fine-tuned model's base and each unfinished local training run's base."""
+        # Imported on first use: local training loads its run records.
+        from desktop.core.models.ids import LOCAL
+        from desktop.core.models.local_files import LOCAL_EMBEDDING_ID
+        from desktop.core.models.uses import ModelUses
+
+        tuned = self.local_training.models()
+        return ModelUses(
+            default_model=self.settings.default_model,
+            embedding_model=self.library.get_meta(EMBEDDING_MODEL_KEY) or LOCAL_EMBEDDING_ID,
+            fine_tuned={m.id: m.lineage["base"] for m in tuned if m.lineage and m.lineage["base"]},
+            training={
+                job.id: job.base for job in self.finetune_jobs.unfinished() if job.provider == LOCAL
+            },
+        )
 
     def store_label(self) -> str:
         """The store in a person's words: the Qdrant collection and URL, or Edge's folder."""

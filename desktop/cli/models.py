@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import re
+import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,23 +20,28 @@ from desktop.cli.common import (
     ProgressLine,
     UsageError,
     advised,
+    check_output,
     emit,
     interruptible,
     not_empty,
 )
-from desktop.core.errors import Cancelled, FinetuneError, ModelError
+from desktop.core.errors import Cancelled, FinetuneError, FolioError, ModelError
 from desktop.core.library.filenames import one_line
 from desktop.core.models.ids import (
     LOCAL_FT_PREFIX,
     LOCAL_PREFIX,
+    OPENAI,
     RESERVED_PROVIDERS,
+    Provider,
     provider_name_problem,
 )
 from desktop.core.models.local_files import DEFAULT_LLM_ID, Lineage
+from desktop.core.models.uses import removal_refused, server_models
 from desktop.core.plurals import counted
 from desktop.core.settings import ServerSettings, new_server_problem, updated
 
 if TYPE_CHECKING:
+    from desktop.core.secrets import Secrets
     from desktop.services import Services
 
 
@@ -133,38 +141,72 @@ def _server_problem(exc: ValidationError, args: argparse.Namespace) -> str:
     return "; ".join(problems) + "."
 
 
+_MODELS_LIST = "`folio-cli models list` shows them"
+
+
 def cmd_remove(services: Services, args: argparse.Namespace) -> int:
     """Remove a server (and its stored key), a local GGUF model by name, or a local
-    fine-tuned model (``local:ft:<name>``: its adapter and run are deleted)."""
+    fine-tuned model (``local:ft:<name>``: its adapter and run are deleted), unless the
+    library, the default model, a fine-tuned model or a training run still relies on it."""
+    not_empty(args.name, "NAME", f"give a server's name or a local model's id; {_MODELS_LIST}")
     settings = services.settings
     # A local model by the id `models list` shows (local:NAME) or by its bare name.
     bare = args.name.removeprefix(LOCAL_PREFIX)
     if args.name.startswith(LOCAL_FT_PREFIX):
         try:
-            services.local_training.remove(args.name)
+            job = services.local_training.find(args.name)
         except ModelError as exc:
             raise UsageError(str(exc)) from exc
-        removed = "fine-tuned model (its adapter and training run are deleted)"
+        # The id as it is spelled: `find` also takes another case of the name.
+        model_id = job.model_id or args.name
+        _refuse_if_used(services, model_id, lambda m: m == model_id)
+        services.local_training.remove(model_id)
+        kind = "fine-tuned"
+        text = (
+            f"Removed the fine-tuned model {model_id} (its adapter and training run are deleted)."
+        )
     elif args.name in settings.servers:
-        servers = {k: v for k, v in settings.servers.items() if k != args.name}
-        consent = [p for p in settings.remote_consent if p != args.name]
+        model_id, kind = args.name, "server"
+        _refuse_if_used(services, f"The server {model_id}", server_models(model_id))
+        key = " and its stored key" if services.secrets.stored(model_id) else ""
+        servers = {k: v for k, v in settings.servers.items() if k != model_id}
+        consent = [p for p in settings.remote_consent if p != model_id]
         services.change_settings(updated(settings, servers=servers, remote_consent=consent))
-        services.secrets.forget(args.name)
-        removed = "server"
+        services.secrets.forget(model_id)
+        text = f"Removed the server {model_id}{key}."
     elif bare in settings.local_models:
-        local = {k: v for k, v in settings.local_models.items() if k != bare}
-        services.change_settings(updated(settings, local_models=local))
-        removed = "local model (the file itself is left where it is)"
+        model_id, kind = LOCAL_PREFIX + bare, "local"
+        _refuse_if_used(services, model_id, lambda m: m == model_id)
+        kept = {k: v for k, v in settings.local_models.items() if k != bare}
+        services.change_settings(updated(settings, local_models=kept))
+        text = f"Removed the local model {model_id} (the file itself is left where it is)."
     elif LOCAL_PREFIX + bare == DEFAULT_LLM_ID:
         raise UsageError(
             f"{args.name} is the embedded model that comes with Folio and cannot be removed."
         )
+    elif args.name.casefold() == OPENAI:
+        raise UsageError(
+            "OpenAI is built into Folio and cannot be removed; `folio-cli models forget-key "
+            "openai` deletes its stored key."
+        )
     else:
-        names = sorted([*settings.servers, *(LOCAL_PREFIX + n for n in settings.local_models)])
-        known = ", ".join(names) or "none"
-        raise UsageError(f"no server or local model named {args.name!r} (known: {known})")
-    emit(args, {"removed": args.name}, f"Removed {removed} {args.name}.")
+        tuned = [m.id for m in services.local_training.models()]
+        local = [LOCAL_PREFIX + n for n in settings.local_models]
+        known = ", ".join([*sorted(settings.servers), *sorted(local), *sorted(tuned)])
+        raise UsageError(
+            f"There is no server or local model called {args.name!r} (known: "
+            f"{known or 'none yet'}); {_MODELS_LIST}."
+        )
+    emit(args, {"removed": model_id, "kind": kind}, text)
     return EXIT_OK
+
+
+def _refuse_if_used(services: Services, shown: str, goes: Callable[[str], bool]) -> None:
+    """UsageError naming what still relies on the models ``goes`` is true for (``shown``:
+    the server or model being removed) and what to do first; nothing when nothing does."""
+    refused = removal_refused(shown, goes, services.model_uses())
+    if refused is not None:
+        raise UsageError(str(refused))
 
 
 def cmd_rename(services: Services, args: argparse.Namespace) -> int:
@@ -183,6 +225,10 @@ def cmd_export(services: Services, args: argparse.Namespace) -> int:
     destination = Path(args.to)
     if args.to.endswith(("/", os.sep)) and not destination.is_dir():
         raise UsageError(f"There is no folder {destination}: create it, or choose another.")
+    if not destination.is_dir():
+        # A file to write: checked as every command's output is (a symlink loop, a file
+        # inside the data folder, a missing folder, a file there already), before any work.
+        check_output(services, args.to, "--to", force=args.force)
     try:
         path = services.local_training.export(
             args.model, destination, args.merged, replace=args.force
@@ -267,6 +313,9 @@ def cmd_set_key(services: Services, args: argparse.Namespace) -> int:
         p = provider(args.provider, services.settings)
     except ModelError as exc:
         raise UsageError(f"PROVIDER: {exc}") from exc
+    if not services.secrets.available:
+        # Said before the key is read: no keyring is this computer's lack, not bad input.
+        raise FolioError(_no_keyring(p, services.secrets))
     piped = not sys.stdin.isatty()
     key = sys.stdin.readline() if piped else getpass.getpass("API key: ")
     if piped and not key.strip():
@@ -275,9 +324,30 @@ def cmd_set_key(services: Services, args: argparse.Namespace) -> int:
             f"(e.g. `folio-cli models set-key {p.name} < key.txt`, or run it in a terminal "
             "to type it)."
         )
-    services.secrets.set(p.name, key, p.key_env or f"the key variable of {p.name}")
+    services.secrets.set(p.name, key, p.key_env or _key_variable(p.name))
     emit(args, {"provider": p.name, "stored": True}, f"Stored the key for {p.label}.")
     return EXIT_OK
+
+
+def _no_keyring(p: Provider, secrets: Secrets) -> str:
+    """Why ``p``'s key cannot be stored here, and where to put it instead."""
+    if p.key_env:
+        return secrets.unavailable_reason(p.key_env)
+    # The server reads no variable yet: it must be added again with one.
+    variable = _key_variable(p.name)
+    return (
+        f"No system keyring is available here, so Folio cannot store the key for {p.name} "
+        f"safely: add the server again with a variable for its key (`folio-cli models "
+        f"add-server {p.name} --base-url {shlex.quote(p.base_url)} --api-key-env {variable}`) "
+        f"and set {variable} to the key."
+    )
+
+
+def _key_variable(server: str) -> str:
+    """An environment variable's name for ``server``'s key: ``LAB_API_KEY``."""
+    stem = re.sub(r"[^A-Za-z0-9]", "_", server).upper()
+    # A shell variable cannot start with a digit.
+    return f"{'KEY_' if stem[:1].isdigit() else ''}{stem}_API_KEY"
 
 
 def cmd_forget_key(services: Services, args: argparse.Namespace) -> int:
@@ -286,13 +356,19 @@ def cmd_forget_key(services: Services, args: argparse.Namespace) -> int:
 
     # A key kept for a server no longer in the settings can still be forgotten; a name that
     # is neither is a typo, and saying "forgot" would hide it.
-    if not services.secrets.stored(args.provider):
+    stored = services.secrets.stored(args.provider)
+    if not stored:
         try:
             provider(args.provider, services.settings)
         except ModelError as exc:
             raise UsageError(f"PROVIDER: {exc}") from exc
     services.secrets.forget(args.provider)
-    emit(args, {"provider": args.provider, "stored": False}, "Forgot the stored key.")
+    text = (
+        f"Forgot the stored key for {args.provider}."
+        if stored
+        else f"No key for {args.provider} was stored, so there was nothing to forget."
+    )
+    emit(args, {"provider": args.provider, "stored": False, "forgotten": stored}, text)
     return EXIT_OK
 
 

@@ -45,9 +45,14 @@ def cmd_move(services: Services, args: argparse.Namespace) -> int:
     problem = key_variable_problem(args.api_key_env) if args.api_key_env is not None else None
     if problem is not None:
         raise UsageError(f"--api-key-env {args.api_key_env!r} {problem}.")
-    _check_not_there_already(services, args)
     # Imported here: it loads LlamaIndex, which other commands never need.
-    from desktop.core.store.move import require_whole
+    from desktop.core.store.move import MoveReport, require_whole
+
+    here = _already_there(services, args)
+    if here is not None:  # done already (a script run twice): said, and not an error
+        done = MoveReport(args.to, chunks=services.store.count(), verified=True)
+        emit(args, done.to_json(), f"The library is already on {here}: nothing to move.")
+        return EXIT_OK
 
     # Checked before ``move_store`` opens the target: a refused move makes no folder and
     # leaves no connection open there.
@@ -104,30 +109,26 @@ def _check_server_options(services: Services, args: argparse.Namespace) -> None:
         raise UsageError(f"--collection {args.collection!r} {problem}.")
 
 
-def _check_not_there_already(services: Services, args: argparse.Namespace) -> None:
-    """UsageError when the library is already where ``args`` would move it, however the
-    URL is spelled (a trailing slash, the default port, a symlink to the same folder)."""
+def _already_there(services: Services, args: argparse.Namespace) -> str | None:
+    """Where the library is, when it is already where ``args`` would move it, however the
+    URL is spelled (a trailing slash, the default port, a symlink to the same folder);
+    None when it is not."""
     # Imported here: it loads qdrant-client, which other commands never need.
     from desktop.core.store.server import location
 
     current = services.settings.store
     if args.to != current.backend:
-        return
+        return None
     if args.to == "edge":
-        raise UsageError(
-            "The library is already on edge: nothing to move. Give --to qdrant --url URL "
-            "to move it to a Qdrant server."
-        )
+        return "edge"
     collection = args.collection or current.collection
     if (
         current.url is not None
         and location(args.url) == location(current.url)
         and collection == current.collection
     ):
-        raise UsageError(
-            f"The library is already on the Qdrant collection {collection} at {current.url}: "
-            "nothing to move. Give another --url or --collection, or --to edge."
-        )
+        return f"the Qdrant collection {collection} at {current.url}"
+    return None
 
 
 def _move_line(args: argparse.Namespace) -> list[str]:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -93,9 +94,37 @@ def test_without_a_keyring_keys_are_refused_not_written(
     home = tmp_path / "home"
     env = {**env, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
     result = _run(home, "models", "set-key", "openai", env=env, stdin=SECRET + "\n")
-    assert result.returncode == 2
+    assert result.returncode == 1  # this computer's lack, not bad input
     assert "No system keyring" in result.stderr and "OPENAI_API_KEY" in result.stderr
     assert _files_containing(home, SECRET) == []
+    # A server that reads no variable must be added again with one: the command says how.
+    added = _run(home, "models", "add-server", "ok1", "--base-url", "http://127.0.0.1:9/v1",
+                 env=env)  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    result = _run(home, "models", "set-key", "ok1", env=env, stdin=SECRET + "\n")
+    assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr == (
+        "folio-cli: No system keyring is available here, so Folio cannot store the key for "
+        "ok1 safely: add the server again with a variable for its key (`folio-cli --home "
+        f"{home} models add-server ok1 --base-url http://127.0.0.1:9/v1 --api-key-env "
+        "OK1_API_KEY`) and set OK1_API_KEY to the key.\n"
+    )
+    assert _files_containing(home, SECRET) == []
+
+
+def test_forget_key_says_whether_a_key_was_stored(tmp_path: Path, env: dict[str, str]) -> None:
+    home = tmp_path / "home"
+    add = ["models", "add-server", "ok1", "--base-url", "http://127.0.0.1:9/v1"]
+    assert _run(home, *add, env=env).returncode == 0
+    nothing = _run(home, "models", "forget-key", "ok1", env=env)
+    assert nothing.returncode == 0, nothing.stderr
+    assert nothing.stdout == "No key for ok1 was stored, so there was nothing to forget.\n"
+    stored = _run(home, "models", "set-key", "ok1", env=env, stdin=SECRET + "\n")
+    assert stored.returncode == 0, stored.stderr
+    forgot = _run(home, "models", "forget-key", "ok1", "--json", env=env)
+    assert json.loads(forgot.stdout) == {"provider": "ok1", "stored": False, "forgotten": True}
+    again = _run(home, "models", "forget-key", "ok1", "--json", env=env)
+    assert json.loads(again.stdout) == {"provider": "ok1", "stored": False, "forgotten": False}
 
 
 def test_openai_key_from_the_environment(
@@ -234,7 +263,9 @@ def test_a_local_model_is_removed_by_the_id_models_list_shows(
     assert main(["--home", str(home), "models", "remove", "local:default"]) == 2
     assert "embedded model that comes with Folio" in capsys.readouterr().err
     assert main(["--home", str(home), "models", "remove", "local:junk"]) == 0
-    assert "Removed local model" in capsys.readouterr().out
+    assert capsys.readouterr().out == (
+        "Removed the local model local:junk (the file itself is left where it is).\n"
+    )
     assert load_settings(home).local_models == {}
 
 
@@ -316,14 +347,168 @@ def test_a_server_name_differing_only_in_capitals_is_refused(
 
 
 def test_set_key_with_nothing_on_its_input_says_where_the_key_is_read_from(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, env: dict[str, str]
 ) -> None:
-    import io
+    # A keyring that works: without one, set-key says so before it reads anything.
+    result = _run(tmp_path / "home", "models", "set-key", "openai", env=env, stdin="")
+    assert result.returncode == 2  # `set-key openai </dev/null`
+    assert "No API key for OpenAI was read: set-key reads it from its standard input" in (
+        result.stderr
+    )
+    assert "models set-key openai < key.txt`" in result.stderr
+    assert result.stderr.count("\n") == 1
 
-    from desktop.cli import main  # in process: nothing is stored
 
-    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # `set-key openai </dev/null`
-    assert main(["--home", str(tmp_path / "home"), "models", "set-key", "openai"]) == 2
-    err = capsys.readouterr().err
-    assert "No API key for OpenAI was read: set-key reads it from its standard input" in err
-    assert "models set-key openai < key.txt`" in err and err.count("\n") == 1
+def _fine_tuned(home: Path, name: str, base: str = "local:default") -> Path:
+    """Record a local fine-tuned model ``local:ft:<name>`` made from ``base``, as a finished
+    run leaves it; its adapter file is returned."""
+    from desktop.core.finetune.records import Job, JobState, JobStore
+
+    home.mkdir(exist_ok=True)
+    jobs = JobStore(home / "finetune.db")
+    jobs.save(
+        Job(f"ftjob-local-{name}", "local", base, JobState.SUCCEEDED, time.time(),
+            suffix=name, fine_tuned_model=f"ft:{name}", finished_at=time.time())
+    )  # fmt: skip
+    jobs.close()
+    adapter = home / "finetune" / "local" / f"ftjob-local-{name}" / "adapter.gguf"
+    adapter.parent.mkdir(parents=True)
+    adapter.write_bytes(b"GGUF adapter")
+    return adapter
+
+
+def test_export_to_a_symlink_loop_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from desktop.cli import main  # in process: the refusal comes before anything is written
+
+    home = tmp_path / "home"
+    _fine_tuned(home, "x")
+    (tmp_path / "loop1").symlink_to(tmp_path / "loop2")
+    (tmp_path / "loop2").symlink_to(tmp_path / "loop1")
+    for to in (tmp_path / "loop1", tmp_path / "loop1" / "x.gguf"):
+        assert main(["--home", str(home), "models", "export", "local:ft:x", "--to", str(to)]) == 2
+        err = capsys.readouterr().err
+        assert f"--to {to}: cannot write it (a symlink loop" in err
+        assert "Traceback" not in err and err.count("\n") == 1
+
+
+def test_a_server_or_model_still_in_use_is_not_removed_and_the_refusal_says_why(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from desktop.cli import main  # in process: no model is loaded, no server reached
+    from desktop.core.finetune.records import Job, JobState, JobStore
+    from desktop.core.library.catalog import EMBEDDING_MODEL_KEY, Library
+    from desktop.core.settings import ServerSettings, Settings, load_settings, save_settings
+
+    home = tmp_path / "home"
+    _fine_tuned(home, "t3", base="local:mini")
+    server = ServerSettings(base_url="http://127.0.0.1:9/v1")
+    save_settings(home, Settings(
+        servers={"slow": server, "chat": server}, default_model="chat:m1",
+        local_models={"mini": str(tmp_path / "mini.gguf")},
+    ))  # fmt: skip
+    library = Library(home / "library.db")
+    library.set_meta(EMBEDDING_MODEL_KEY, "slow:emb")  # as `reembed slow:emb` leaves it
+    library.close()
+    jobs = JobStore(home / "finetune.db")
+    running = Job("ftjob-local-r", "local", "local:mini", JobState.RUNNING, time.time())
+    jobs.save(running)
+
+    def refused(name: str) -> str:
+        assert main(["--home", str(home), "models", "remove", name]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err, err
+        return err
+
+    assert refused("slow") == (
+        "folio-cli: The server slow is still in use, so it was not removed: the library's "
+        "vectors are made with slow:emb (switch the library to another embedding model first, "
+        f"e.g. `folio-cli --home {home} reembed local:all-MiniLM-L6-v2`).\n"
+    )
+    assert refused("chat") == (
+        "folio-cli: The server chat is still in use, so it was not removed: chat:m1 is the "
+        'default model (set "default_model" in settings.json in the data folder to another '
+        "model first).\n"
+    )
+    assert refused("local:mini") == (
+        "folio-cli: local:mini is still in use, so it was not removed: the fine-tuned model "
+        f"local:ft:t3 was trained on it (remove it first: `folio-cli --home {home} models "
+        "remove local:ft:t3`); the fine-tuning job ftjob-local-r is still running on it (let "
+        f"it end, or cancel it first: `folio-cli --home {home} finetune cancel ftjob-local-r`).\n"
+    )
+    settings = load_settings(home)
+    assert set(settings.servers) == {"slow", "chat"} and set(settings.local_models) == {"mini"}
+
+    # Once nothing relies on it, it goes.
+    running.status = JobState.CANCELLED
+    jobs.save(running)
+    jobs.close()
+    assert main(["--home", str(home), "models", "remove", "local:ft:t3"]) == 0
+    assert main(["--home", str(home), "models", "remove", "local:mini"]) == 0
+    capsys.readouterr()
+    assert load_settings(home).local_models == {}
+
+
+def test_remove_says_what_it_removed_by_its_real_id(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from desktop.cli import main  # in process: nothing is loaded
+
+    home = tmp_path / "home"
+    adapter = _fine_tuned(home, "dup")
+    _fine_tuned(home, "t3")
+    remove = ["--home", str(home), "models", "remove"]
+    assert main([*remove, "local:ft:DUP", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"removed": "local:ft:dup", "kind": "fine-tuned"}
+    assert not adapter.parent.exists()
+    assert main([*remove, "local:ft:t3"]) == 0
+    assert capsys.readouterr().out == (
+        "Removed the fine-tuned model local:ft:t3 (its adapter and training run are deleted).\n"
+    )
+
+
+def test_remove_of_a_name_that_is_none_of_them_says_what_to_give(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from desktop.cli import main  # in process: nothing is loaded
+
+    home = tmp_path / "home"
+    _fine_tuned(home, "t3")
+    remove = ["--home", str(home), "models", "remove"]
+    models_list = f"`folio-cli --home {home} models list` shows them"
+    assert main([*remove, ""]) == 2
+    assert capsys.readouterr().err == (
+        f"folio-cli: NAME is empty: give a server's name or a local model's id; {models_list}.\n"
+    )
+    assert main([*remove, "nothing"]) == 2
+    assert capsys.readouterr().err == (
+        "folio-cli: There is no server or local model called 'nothing' (known: local:ft:t3); "
+        f"{models_list}.\n"
+    )
+    assert main([*remove, "openai"]) == 2
+    assert capsys.readouterr().err == (
+        "folio-cli: OpenAI is built into Folio and cannot be removed; `folio-cli --home "
+        f"{home} models forget-key openai` deletes its stored key.\n"
+    )
+
+
+def test_a_server_with_no_model_list_is_told_to_check_its_address(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from desktop.cli import main  # in process: the server is the proxy's stand-in
+
+    home = str(tmp_path / "home")
+    # A web server that is not an OpenAI-compatible API: 404 for /models.
+    with FaultProxy("http://127.0.0.1:9") as web:
+        web.faults.status = 404
+        add = ["--home", home, "models", "add-server", "web", "--base-url", web.base_url]
+        assert main(add) == 0
+        assert main(["--home", home, "models", "list", "--json"]) == 0
+    problem = json.loads(capsys.readouterr().out.splitlines()[-1])["problems"]["web"]
+    assert problem == (
+        f"The server web at {web.base_url} has no model list (HTTP 404): check that its "
+        "--base-url ends where its OpenAI-compatible API starts, e.g. "
+        f"http://localhost:11434/v1 (add it again with `folio-cli --home {home} models "
+        "add-server web --base-url URL`)."
+    )

@@ -243,7 +243,28 @@ def test_unreachable_hub_names_the_endpoint(
     with pytest.raises(ModelError, match="connection") as error:
         download(entry, tmp_path)
 
-    assert endpoint in str(error.value) and "HF_ENDPOINT" in str(error.value)
+    assert f"{endpoint} (set by HF_ENDPOINT)" in str(error.value)
+    assert f"nothing at {endpoint.removeprefix('http://')} accepts connections" in str(error.value)
+    assert "Errno" not in str(error.value)
+
+
+def test_a_hub_whose_name_cannot_be_looked_up_says_so_and_where_the_address_came_from(
+    entry: CatalogEntry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No HF_ENDPOINT: the hub's own address, here one that never resolves (RFC 6761's
+    # .invalid), as huggingface.co does not on a computer that is offline.
+    monkeypatch.delenv("HF_ENDPOINT", raising=False)
+    monkeypatch.setattr(downloads.constants, "ENDPOINT", "https://no-such-hub.invalid")
+
+    with pytest.raises(ModelError) as error:
+        download(entry, tmp_path)
+
+    assert str(error.value) == (
+        f"Cannot reach the model hub at https://no-such-hub.invalid to download {entry.name}: "
+        "the name no-such-hub.invalid could not be looked up (no connection, or a misspelt "
+        "name). Check the internet connection and try again; the download resumes where it "
+        "stopped."
+    )
 
 
 @pytest.mark.parametrize(

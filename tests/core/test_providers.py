@@ -304,3 +304,26 @@ def test_consent_is_kept_only_for_a_provider_that_is_configured(home: Path, embe
         assert services.settings.remote_consent == ["lab"]
     finally:
         services.close()
+
+
+def test_a_server_with_no_model_list_is_told_to_check_where_its_address_ends() -> None:
+    import httpx
+    import openai
+
+    from desktop.core.models.errors import translate_error
+    from desktop.core.models.ids import Provider
+
+    url = "http://127.0.0.1:8080"
+    response = httpx.Response(404, request=httpx.Request("GET", f"{url}/models"))
+    not_found = openai.NotFoundError("Not Found", response=response, body=None)
+    error = translate_error(not_found, Provider("web", url, None), model=None, timeout=10)
+    assert error.message == (
+        f"The server web at {url} has no model list (HTTP 404): check that its address ends "
+        "where its OpenAI-compatible API starts, e.g. http://localhost:11434/v1."
+    )
+    assert "its --base-url ends" in str(error) and "models add-server web" in str(error)
+    error = translate_error(not_found, Provider("openai", url, None), model=None, timeout=10)
+    assert str(error).startswith(f"OpenAI's address {url} has no model list (HTTP 404): check")
+    # A model the server does not have is another matter: another model is the way out.
+    error = translate_error(not_found, Provider("web", url, None), model="m", timeout=10)
+    assert error.message == "web has no model 'm' (404). Choose another model."

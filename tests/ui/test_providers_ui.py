@@ -23,6 +23,7 @@ from desktop.services import Services
 from desktop.ui.chat.pane import ChatPane, Choice
 from desktop.ui.chat.picker import REMOTE_MARK
 from desktop.ui.main_window import MainWindow
+from desktop.ui.providers import servers
 from desktop.ui.providers.dialog import ProvidersDialog
 from desktop.ui.providers.servers import ServersTab
 from desktop.ui.qt import QApplication, QLineEdit, QMessageBox, Qt
@@ -515,6 +516,25 @@ def test_removing_a_server_asks_first_naming_what_goes_with_it(qtbot, make_remot
     assert removed is True
     assert services.settings.servers == {} and services.settings.remote_consent == []
     assert services.secrets.get("lab") is None and tab.list.count() == 0
+
+
+def test_a_server_the_default_model_is_on_is_not_removed_and_says_why(  # type: ignore[no-untyped-def]
+    qtbot, make_remote, monkeypatch
+) -> None:
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    services = make_remote(servers={"lab": {"base_url": url}}, default_model="lab:chat")
+    tab = ServersTab(services)
+    qtbot.addWidget(tab)
+    tab.list.setCurrentRow(0)
+    asked: list[str] = []
+    monkeypatch.setattr(servers, "confirm_deletion", lambda _parent, q, _c: asked.append(q))
+    assert tab.remove() is False
+    assert asked == []  # refused before asking: nothing would be removed
+    assert tab.message.text() == (
+        "The server lab is still in use, so it was not removed: lab:chat is the default model "
+        '(set "default_model" in settings.json in the data folder to another model first).'
+    )
+    assert list(services.settings.servers) == ["lab"]
 
 
 def test_a_server_name_differing_only_in_case_is_refused_naming_the_one_saved(  # type: ignore[no-untyped-def]

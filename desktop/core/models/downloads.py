@@ -20,6 +20,8 @@ import hashlib
 import os
 import re
 import shutil
+import socket
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -240,8 +242,9 @@ def _download_to(
         meta = get_hf_file_metadata(url, token=False, headers=_HEADERS, endpoint=endpoint)
         if meta.commit_hash is None or meta.etag is None or meta.size is None:
             raise ModelError(
-                f"{endpoint} did not answer like the Hugging Face hub for {entry.name} "
-                "(no commit, ETag or size). Check HF_ENDPOINT and any proxy in between."
+                f"{_shown_endpoint(endpoint)} did not answer like the Hugging Face hub for "
+                f"{entry.name} (no commit, ETag or size). Check that address and any proxy in "
+                "between."
             )
         partial = _partial_path(dest, meta.etag)
         _check_space(entry, partial, meta.size)
@@ -384,10 +387,36 @@ def _hub_errors(entry: CatalogEntry, endpoint: str) -> Iterator[None]:
         ) from error
     except httpx.HTTPError as error:
         raise ModelError(
-            f"Cannot reach the model hub at {endpoint} (set by HF_ENDPOINT) to download "
-            f"{entry.name}: {error}. Check the internet connection and try again; the download "
-            "resumes where it stopped."
+            f"Cannot reach the model hub at {_shown_endpoint(endpoint)} to download "
+            f"{entry.name}: {_network_reason(error, endpoint)}. Check the internet connection "
+            "and try again; the download resumes where it stopped."
         ) from error
+
+
+def _shown_endpoint(endpoint: str) -> str:
+    """``endpoint``, said to come from ``HF_ENDPOINT`` when that variable chose it."""
+    return f"{endpoint} (set by HF_ENDPOINT)" if os.environ.get("HF_ENDPOINT") else endpoint
+
+
+def _network_reason(error: BaseException, endpoint: str) -> str:
+    """Why ``endpoint`` could not be reached, in words rather than the socket's errno text
+    ("[Errno -2] Name or service not known"), from the error's chain of causes."""
+    url = httpx.URL(endpoint)
+    host, where = url.host, url.netloc.decode("ascii")
+    cause: BaseException | None = error
+    for _ in range(10):  # a chain is a few links long; never follow a cycle for ever
+        if cause is None:
+            break
+        if isinstance(cause, socket.gaierror):
+            return f"the name {host} could not be looked up (no connection, or a misspelt name)"
+        if isinstance(cause, ConnectionRefusedError):
+            return f"nothing at {where} accepts connections"
+        if isinstance(cause, httpx.TimeoutException | TimeoutError):
+            return f"{where} did not answer in time"
+        if isinstance(cause, ssl.SSLError):
+            return f"the secure connection to {where} failed (a proxy in between may stop it)"
+        cause = cause.__cause__ or cause.__context__
+    return f"the connection to {where} failed ({type(error).__name__})"
 
 
 def _disk_error(entry: CatalogEntry, dest_dir: Path, error: OSError) -> ModelError:

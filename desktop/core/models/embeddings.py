@@ -24,11 +24,14 @@ from tokenizers import Tokenizer
 from desktop.core.errors import ModelError
 from desktop.core.models.errors import translate_error
 from desktop.core.models.ids import MAX_RETRIES, OPENAI, OPENAI_URL, Provider
-from desktop.core.models.local_files import EMBED_MODEL_NAME, embedding_model_dir
+from desktop.core.models.local_files import (
+    EMBED_MODEL_NAME,
+    LOCAL_EMBEDDING_ID,
+    embedding_model_dir,
+)
 from desktop.core.models.tokens import token_encoding
 from desktop.core.secrets import OPENAI_KEY_ENV
 
-LOCAL_EMBEDDING_ID = f"local:{EMBED_MODEL_NAME.rsplit('/', 1)[-1]}"
 OPENAI_EMBEDDING_MODELS = ("text-embedding-3-small", "text-embedding-3-large")
 
 # onnxruntime's arena grows with the batch: about 1.5 GB at 32 texts, a few hundred MB at 8.

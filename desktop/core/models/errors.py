@@ -13,7 +13,7 @@ import httpx
 import openai
 
 from desktop.core.errors import ContextTooLong, ProviderError
-from desktop.core.models.ids import MAX_RETRIES, Provider
+from desktop.core.models.ids import MAX_RETRIES, OPENAI, Provider
 
 _CONTEXT_WORDS = ("context_length_exceeded", "context length", "maximum context", "too long")
 
@@ -30,6 +30,21 @@ def server_reason(exc: openai.APIStatusError) -> str:
     body = exc.body if isinstance(exc.body, dict) else {}
     message = body.get("message") if isinstance(body.get("message"), str) else None
     return " ".join((message or exc.message).split())
+
+
+def _no_model_list(p: Provider) -> ProviderError:
+    """``/models`` is not found at ``p``: its address is most likely not where its
+    OpenAI-compatible API starts (a server's root, or a web page, rather than its ``/v1``)."""
+    what = f"{p.base_url} has no model list (HTTP 404)"
+    if p.name == OPENAI:
+        fix = "check that OPENAI_BASE_URL ends where its OpenAI-compatible API starts"
+        return ProviderError(f"OpenAI's address {what}: {fix}, e.g. https://api.openai.com/v1.")
+    fix = "ends where its OpenAI-compatible API starts, e.g. http://localhost:11434/v1"
+    return ProviderError(
+        f"The server {p.name} at {what}: check that its address {fix}.",
+        cli=f"The server {p.name} at {what}: check that its --base-url {fix} (add it again "
+        f"with `folio-cli models add-server {p.name} --base-url URL`).",
+    )
 
 
 def translate_error(
@@ -56,6 +71,8 @@ def translate_error(
         )
     if isinstance(exc, openai.PermissionDeniedError):
         return ProviderError(f"{who} does not allow this key to use {what} (403).")
+    if isinstance(exc, openai.NotFoundError) and model is None:
+        return _no_model_list(p)
     if isinstance(exc, openai.NotFoundError):
         return ProviderError(
             f"{who} has no {what} (404). Choose another model.",

@@ -25,6 +25,8 @@ DEFAULT_LLM_ID = "local:default"
 DEFAULT_LLM_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 EMBED_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+# The embedded embedding model's id, as `reembed` and `status` name it.
+LOCAL_EMBEDDING_ID = f"{LOCAL_PREFIX}{EMBED_MODEL_NAME.rsplit('/', 1)[-1]}"
 EMBED_DIM = 384
 EMBED_MAX_TOKENS = 256
 _TOKENIZER_FILES = ("tokenizer.json", "config.json", "special_tokens_map.json")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from desktop.core.models.ids import LOCAL_PREFIX
 from desktop.core.models.local_files import (
     gguf_problem,
     local_model_name_problem,
     model_file_path,
     suggested_local_name,
 )
+from desktop.core.models.uses import removal_refused
 from desktop.services import Services
 from desktop.ui.messages import message_label, say
 from desktop.ui.providers.common import ROLE, save_change
@@ -122,6 +124,11 @@ class LocalFilesTab(QWidget):
         if item is None:
             return False
         name = item.data(ROLE)
+        model_id = LOCAL_PREFIX + name
+        refused = removal_refused(model_id, lambda m: m == model_id, self.services.model_uses())
+        if refused is not None:
+            say(self.message, refused.message, error=True)
+            return False
         local = {k: v for k, v in self.services.settings.local_models.items() if k != name}
         if not save_change(self.services, self.message, local_models=local):
             return False

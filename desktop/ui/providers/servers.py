@@ -5,6 +5,7 @@ from __future__ import annotations
 from desktop.core.errors import FolioError
 from desktop.core.models.ids import PROVIDER_NAME_RULE, RESERVED_PROVIDERS, provider_name_problem
 from desktop.core.models.providers import name_taken
+from desktop.core.models.uses import removal_refused, server_models
 from desktop.core.settings import new_server_problem, updated
 from desktop.services import Services
 from desktop.ui.dialogs import confirm_deletion
@@ -179,6 +180,11 @@ class ServersTab(ProviderTab):
         once the person confirms; True when removed."""
         name = self.selected()
         if name is None:
+            return False
+        uses = self.services.model_uses()
+        refused = removal_refused(f"The server {name}", server_models(name), uses)
+        if refused is not None:  # said before asking: nothing would be removed
+            say(self.message, refused.message, error=True)
             return False
         settings = self.services.settings
         shown = line_shown(name)
