@@ -317,9 +317,10 @@ def test_cancel_a_wrong_key_and_ctrl_c_while_waiting(
     out, err = waiting.communicate(timeout=60)
     assert waiting.returncode == 130
     assert json.loads(out)["jobs"][0]["status"] == "validating_files"
+    cli = f"folio-cli --home {home}"  # advice names the data folder it was given
     assert err.splitlines()[-1] == (
-        f"folio-cli: stopped following; the training goes on (`folio-cli finetune status "
-        f"{job_id} --wait` follows it again, `folio-cli finetune cancel {job_id}` stops it)."
+        f"folio-cli: stopped following; the training goes on (`{cli} finetune status "
+        f"{job_id} --wait` follows it again, `{cli} finetune cancel {job_id}` stops it)."
     )
 
     cancelled = _json(_run(home, "finetune", "cancel", job_id, "--json", env=env))
