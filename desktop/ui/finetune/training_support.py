@@ -73,7 +73,9 @@ class TrainingSupport(QWidget):
     def _run(self, job: Job, doing: str) -> Job:
         job.failed.connect(lambda text: say(self.message, text, error=True))
         job.cancelled.connect(lambda: say(self.message, "Cancelled: nothing was installed."))
-        job.finished.connect(self._on_finished)
+        # The finding job's end can come after the person answered and the install began:
+        # it must not end the install's state (its bar, its Cancel).
+        job.finished.connect(lambda: self._on_finished(job))
         self.job = job
         self.install_button.setEnabled(False)
         self.cancel_button.show()
@@ -142,7 +144,9 @@ class TrainingSupport(QWidget):
             self.job.cancel.cancel()
             say(self.message, "Cancelling…")
 
-    def _on_finished(self) -> None:
+    def _on_finished(self, job: Job) -> None:
+        if self.job is not job:
+            return
         self.job = None
         self.bar.hide()
         self.cancel_button.hide()
